@@ -1,0 +1,160 @@
+// Package sensor turns 802.11 frames heard by a sniffer node into the
+// contract's observation batches: capture, decoding, pseudonymisation,
+// batching and publishing over MQTT. Raw MAC addresses never leave it.
+package sensor
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"time"
+
+	"github.com/passant/passant/wire"
+)
+
+// DefaultRotation is the default key rotation period.
+const DefaultRotation = 720 * time.Hour
+
+// EpochKey derivation labels, from the contract.
+const (
+	labelEpoch0 = "passant-epoch-0"
+	labelNext   = "passant-next"
+)
+
+// SiteKey turns the bytes of a key file into the site key: trailing white
+// space removed. An empty key is an error.
+func SiteKey(file []byte) ([]byte, error) {
+	k := bytes.TrimRight(file, " \t\r\n\v\f")
+	if len(k) == 0 {
+		return nil, errors.New("sensor: the site key is empty")
+	}
+	return k, nil
+}
+
+// Epoch returns the key epoch of time t (Unix ms): floor(t / period), or 0
+// when period is 0 (never rotate).
+func Epoch(t int64, period time.Duration) int64 {
+	p := period.Milliseconds()
+	if p <= 0 {
+		return 0
+	}
+	e := t / p
+	if t < 0 && t%p != 0 {
+		e--
+	}
+	return e
+}
+
+// EpochKey derives the key of epoch e from the site key:
+// K0 = HMAC-SHA256(site key, "passant-epoch-0"), K(e+1) = HMAC-SHA256(K(e), "passant-next").
+func EpochKey(siteKey []byte, e int64) []byte {
+	k := hmacSum(siteKey, []byte(labelEpoch0))
+	return NextKeys(k, e)
+}
+
+// NextKeys steps an epoch key n epochs forward.
+func NextKeys(k []byte, n int64) []byte {
+	for ; n > 0; n-- {
+		k = hmacSum(k, []byte(labelNext))
+	}
+	return k
+}
+
+func hmacSum(key, msg []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write(msg)
+	return h.Sum(nil)
+}
+
+// Pseudonymizer maps MAC addresses to the contract's pseudonyms:
+// dev = first 8 bytes of HMAC-SHA256(K(e), mac). It holds either the site key
+// (and can derive any epoch's key) or one epoch's key (and can only move
+// forward, forgetting each key once its epoch is over, so a stolen node
+// reveals no past pseudonym). It is not safe for concurrent use.
+type Pseudonymizer struct {
+	siteKey []byte // nil when given only an epoch key
+	period  time.Duration
+
+	epoch int64
+	key   []byte
+	h     hash.Hash
+	sum   [sha256.Size]byte
+	cache map[[6]byte]wire.Dev
+}
+
+// cacheSize bounds the per-epoch cache of pseudonyms.
+const cacheSize = 1 << 14
+
+// NewPseudonymizer uses the site key with the given rotation period (0:
+// never rotate).
+func NewPseudonymizer(siteKey []byte, period time.Duration) *Pseudonymizer {
+	return &Pseudonymizer{siteKey: bytes.Clone(siteKey), period: period, epoch: -1 << 62}
+}
+
+// NewEpochPseudonymizer uses only the key of epoch e.
+func NewEpochPseudonymizer(epochKey []byte, e int64, period time.Duration) *Pseudonymizer {
+	p := &Pseudonymizer{period: period}
+	p.setKey(e, bytes.Clone(epochKey))
+	return p
+}
+
+func (p *Pseudonymizer) setKey(e int64, k []byte) {
+	for i := range p.key {
+		p.key[i] = 0
+	}
+	p.epoch, p.key = e, k
+	p.h = hmac.New(sha256.New, k)
+	p.cache = make(map[[6]byte]wire.Dev)
+}
+
+// ErrPastEpoch is returned for a time before the epoch of a node that holds
+// only an epoch key.
+var ErrPastEpoch = errors.New("sensor: time before the epoch whose key this node holds")
+
+// Dev returns the pseudonym of mac at time t (Unix ms).
+func (p *Pseudonymizer) Dev(mac [6]byte, t int64) (wire.Dev, error) {
+	e := Epoch(t, p.period)
+	if e != p.epoch {
+		switch {
+		case p.siteKey != nil:
+			if e > p.epoch && p.key != nil && e-p.epoch < 1<<20 {
+				p.setKey(e, NextKeys(p.key, e-p.epoch))
+			} else {
+				p.setKey(e, EpochKey(p.siteKey, e))
+			}
+		case e < p.epoch:
+			return 0, fmt.Errorf("%w (epoch %d < %d)", ErrPastEpoch, e, p.epoch)
+		default:
+			p.setKey(e, NextKeys(p.key, e-p.epoch))
+		}
+	}
+	if d, ok := p.cache[mac]; ok {
+		return d, nil
+	}
+	p.h.Reset()
+	p.h.Write(mac[:])
+	d := wire.DevFromBytes(p.h.Sum(p.sum[:0]))
+	if len(p.cache) >= cacheSize {
+		clear(p.cache)
+	}
+	p.cache[mac] = d
+	return d, nil
+}
+
+// Key returns the epoch of time t and its key (for `passant key`).
+func (p *Pseudonymizer) Key(t int64) (int64, []byte, error) {
+	if _, err := p.Dev([6]byte{}, t); err != nil {
+		return 0, nil, err
+	}
+	return p.epoch, bytes.Clone(p.key), nil
+}
+
+// DevOf is a convenience for tests and tools: the pseudonym of mac at t under
+// siteKey and period.
+func DevOf(siteKey []byte, period time.Duration, mac [6]byte, t int64) wire.Dev {
+	k := EpochKey(siteKey, Epoch(t, period))
+	return wire.DevFromBytes(hmacSum(k, mac[:]))
+}

@@ -1,0 +1,211 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+)
+
+const contractBatch = `{"v":1,"sensor":"s1","boot":1764849000000,"id":4711,"sent":1764850000123,
+ "obs":[{"t":1764850000001,"dev":"3f9a0c1d2e4b5a69","rssi":-67,"ch":6,
+         "kind":"probe","rand":true,"seq":1234,"fp":"9c1e22aa"}]}`
+
+func TestParseBatchContractExample(t *testing.T) {
+	b, d, err := ParseBatch([]byte(contractBatch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Total() != 0 {
+		t.Fatalf("drops %+v", d)
+	}
+	want := Batch{V: 1, Sensor: "s1", Boot: 1764849000000, ID: 4711, Sent: 1764850000123,
+		Obs: []Observation{{T: 1764850000001, Dev: 0x3f9a0c1d2e4b5a69, RSSI: -67, Ch: 6, Kind: "probe", Rand: true, Seq: 1234, FP: "9c1e22aa"}}}
+	if b.V != want.V || b.Sensor != want.Sensor || b.Boot != want.Boot || b.ID != want.ID || b.Sent != want.Sent || len(b.Obs) != 1 || b.Obs[0] != want.Obs[0] {
+		t.Fatalf("got %+v\nwant %+v", b, want)
+	}
+	// Round trip through the encoder.
+	enc := AppendBatch(nil, &b)
+	b2, _, err := ParseBatch(enc)
+	if err != nil || b2.Obs[0] != b.Obs[0] || b2.Sent != b.Sent {
+		t.Fatalf("round trip: %v %+v", err, b2)
+	}
+}
+
+func TestParseBatchRejects(t *testing.T) {
+	cases := []struct {
+		name, in string
+		want     error
+	}{
+		{"not json", `{"v":1,`, ErrNotJSON},
+		{"array", `[1]`, ErrNotJSON},
+		{"no v", `{"sensor":"s1","sent":1,"obs":[]}`, ErrMissing},
+		{"no sensor", `{"v":1,"sent":1,"obs":[]}`, ErrMissing},
+		{"no sent", `{"v":1,"sensor":"s1","obs":[]}`, ErrMissing},
+		{"no obs", `{"v":1,"sensor":"s1","sent":1}`, ErrMissing},
+		{"obs not array", `{"v":1,"sensor":"s1","sent":1,"obs":{}}`, ErrMissing},
+		{"v2", `{"v":2,"sensor":"s1","sent":1,"obs":[]}`, ErrVersion},
+		{"v string", `{"v":"1","sensor":"s1","sent":1,"obs":[]}`, ErrVersion},
+		{"bad sensor", `{"v":1,"sensor":"s 1","sent":1,"obs":[]}`, ErrBadID},
+		{"trailing", `{"v":1,"sensor":"s1","sent":1,"obs":[]} x`, ErrNotJSON},
+		{"trailing comma", `{"v":1,"sensor":"s1","sent":1,"obs":[],}`, ErrNotJSON},
+	}
+	for _, c := range cases {
+		_, _, err := ParseBatch([]byte(c.in))
+		if !errors.Is(err, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, err, c.want)
+		}
+	}
+	big := `{"v":1,"sensor":"s1","sent":1,"obs":[` + strings.Repeat(`{"t":1,"dev":"0000000000000001","rssi":-50},`, MaxObs) + `{"t":1,"dev":"0000000000000001","rssi":-50}]}`
+	if _, _, err := ParseBatch([]byte(big)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("10001 observations: got %v", err)
+	}
+	huge := make([]byte, MaxBatchLen+1)
+	if _, _, err := ParseBatch(huge); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("4 MiB + 1: got %v", err)
+	}
+}
+
+func TestParseBatchDropsBadObservations(t *testing.T) {
+	in := `{"v":1,"sensor":"s1","sent":5,"unknown":{"a":[1,2,{"b":null}]},"obs":[
+	 {"t":10,"dev":"00000000000000aa","rssi":-50.5,"seq":4095},
+	 {"dev":"00000000000000aa","rssi":-50},
+	 {"t":10,"dev":"00000000000000AA","rssi":-50},
+	 {"t":10,"dev":"00aa","rssi":-50},
+	 {"t":10,"dev":"00000000000000aa","rssi":1},
+	 {"t":10,"dev":"00000000000000aa","rssi":-121},
+	 {"t":10,"dev":"00000000000000aa","rssi":-1e999},
+	 {"t":10,"dev":"00000000000000aa","rssi":"x"},
+	 {"t":10,"dev":"00000000000000aa","rssi":-50,"seq":4096},
+	 {"t":10,"dev":"00000000000000aa","rssi":-50,"seq":-2},
+	 7,
+	 {"t":11,"dev":"00000000000000bb","rssi":0,"seq":-1,"ch":"x","kind":"ble"}]}`
+	b, d, err := ParseBatch([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Obs) != 2 || b.Obs[0].Seq != 4095 || b.Obs[0].RSSI != -50.5 || b.Obs[1].Seq != -1 || b.Obs[1].Kind != KindBLE || b.Obs[1].Ch != 0 {
+		t.Fatalf("kept %+v", b.Obs)
+	}
+	want := Drops{Missing: 2, BadDev: 2, BadRSSI: 3, BadSeq: 2, BadOther: 1}
+	if d != want {
+		t.Fatalf("drops %+v, want %+v", d, want)
+	}
+	if b.Obs[0].Kind != KindProbe {
+		t.Fatalf("kind default: %q", b.Obs[0].Kind)
+	}
+}
+
+func TestParseLineJournal(t *testing.T) {
+	b, _, err := ParseBatch([]byte(contractBatch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := AppendJournalLine(nil, 1764850000150, &b)
+	recv, b2, _, err := ParseLine(line)
+	if err != nil || recv != 1764850000150 || b2.Sensor != "s1" || len(b2.Obs) != 1 {
+		t.Fatalf("journal: %v %d %+v", err, recv, b2)
+	}
+	recv, b3, _, err := ParseLine([]byte(contractBatch))
+	if err != nil || recv != 0 || b3.ID != 4711 {
+		t.Fatalf("plain: %v %d %+v", err, recv, b3)
+	}
+	if _, _, _, err := ParseLine([]byte(`{"recv":5,"batch":{"v":3,"sensor":"s1","sent":1,"obs":[]}}`)); !errors.Is(err, ErrVersion) {
+		t.Fatalf("bad nested batch: %v", err)
+	}
+}
+
+func TestLinesReusesBuffers(t *testing.T) {
+	b, _, _ := ParseBatch([]byte(contractBatch))
+	var in bytes.Buffer
+	for i := 0; i < 3; i++ {
+		in.Write(AppendBatch(nil, &b))
+		in.WriteString("\n\n")
+		in.Write(AppendJournalLine(nil, int64(100+i), &b))
+		in.WriteString("\n")
+	}
+	in.WriteString("garbage\n")
+	r := NewLines(&in)
+	var l Line
+	n, bad := 0, 0
+	for r.Next(&l) {
+		if l.Err != nil {
+			bad++
+			continue
+		}
+		n++
+		if len(l.Batch.Obs) != 1 || l.Batch.Obs[0] != b.Obs[0] {
+			t.Fatalf("line %d: %+v", l.No, l.Batch)
+		}
+	}
+	if n != 6 || bad != 1 || r.Err() != nil {
+		t.Fatalf("n=%d bad=%d err=%v", n, bad, r.Err())
+	}
+}
+
+func TestAppendNumber(t *testing.T) {
+	for f, want := range map[float64]string{-67: "-67", -67.5: "-67.5", 0: "0", 12.25: "12.25", math.NaN(): "null"} {
+		if got := string(AppendNumber(nil, f)); got != want {
+			t.Errorf("%v: got %s want %s", f, got, want)
+		}
+	}
+	if got := string(AppendRounded(nil, -0.0001, 3)); got != "0" {
+		t.Errorf("rounded -0: %s", got)
+	}
+}
+
+// FuzzParseBatch checks the hand-written scanner against encoding/json: it
+// accepts exactly valid JSON, never panics, and what it keeps encodes and
+// decodes back to the same batch.
+func FuzzParseBatch(f *testing.F) {
+	f.Add([]byte(contractBatch))
+	f.Add([]byte(`{"v":1,"sensor":"s1","sent":1,"obs":[{"t":1,"dev":"0000000000000001","rssi":-50.25,"x":"\u00e9\ud83d\ude00"}]}`))
+	f.Add([]byte(`{"recv":1,"batch":{"v":1,"sensor":"s1","sent":1,"obs":[]}}`))
+	f.Add([]byte(`{"v":1e0,"sensor":"a","sent":-0,"obs":[1,[],{}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, _, err := ParseBatch(data)
+		valid := json.Valid(data)
+		if errors.Is(err, ErrNotJSON) && valid {
+			t.Fatalf("rejected valid JSON: %v", err)
+		}
+		if err == nil && !valid {
+			t.Fatalf("accepted invalid JSON %q", data)
+		}
+		ParseLine(data)
+		if err != nil {
+			return
+		}
+		enc := AppendBatch(nil, &b)
+		if !json.Valid(enc) {
+			t.Fatalf("encoder wrote invalid JSON %q", enc)
+		}
+		b2, d2, err := ParseBatch(enc)
+		if err != nil || d2.Total() != 0 || len(b2.Obs) != len(b.Obs) {
+			t.Fatalf("round trip: %v %+v", err, d2)
+		}
+		for i := range b.Obs {
+			if b.Obs[i] != b2.Obs[i] {
+				t.Fatalf("obs %d: %+v != %+v", i, b.Obs[i], b2.Obs[i])
+			}
+		}
+	})
+}
+
+func BenchmarkParseBatch(b *testing.B) {
+	var batch Batch
+	batch.V, batch.Sensor, batch.Sent, batch.Boot, batch.ID = 1, "s1", 1764850000123, 1764849000000, 1
+	for i := 0; i < 500; i++ {
+		batch.Obs = append(batch.Obs, Observation{T: 1764850000001 + int64(i), Dev: Dev(i * 7919), RSSI: -40 - float64(i%50), Ch: 6, Rand: i%2 == 0, Seq: i % 4096, FP: "9c1e22aa"})
+	}
+	data := AppendBatch(nil, &batch)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := ParseBatch(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch.Obs)), "ns/obs")
+}

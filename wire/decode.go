@@ -1,0 +1,311 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+)
+
+// ParseBatch decodes and checks one observation batch, the payload of an MQTT
+// message. A batch that breaks the contract as a whole is rejected with an
+// error that wraps ErrNotJSON, ErrMissing, ErrVersion or ErrTooLarge; other
+// observations that break it are dropped and counted in Drops, and the rest
+// are kept. The topic's sensor is checked by the caller (Batch.CheckTopic).
+func ParseBatch(data []byte) (Batch, Drops, error) {
+	var b Batch
+	var d Drops
+	if len(data) > MaxBatchLen {
+		return b, d, fmt.Errorf("wire: batch of %d bytes: %w (limit %d)", len(data), ErrTooLarge, MaxBatchLen)
+	}
+	s := scanner{data: data}
+	if s.peek() != '{' {
+		return b, d, fmt.Errorf("wire: batch: %w: not an object", ErrNotJSON)
+	}
+	if err := s.batch(&b, &d, nil); err != nil {
+		return Batch{}, Drops{}, err
+	}
+	if err := s.end(); err != nil {
+		return Batch{}, Drops{}, err
+	}
+	return b, d, nil
+}
+
+// ParseLine decodes one line of replay input: either a batch, exactly the
+// MQTT payload, or a journal line {"recv":...,"batch":{...}}. recv is 0 for a
+// plain batch.
+func ParseLine(data []byte) (recv int64, b Batch, d Drops, err error) {
+	recv, b, d, _, err = parseLineInto(data, nil, nil)
+	return recv, b, d, err
+}
+
+type journal struct {
+	recv     int64
+	hasBatch bool
+	b        Batch
+	d        Drops
+	err      error
+}
+
+// batch reads a batch object. With j non-nil it also takes the journal
+// line's fields recv and batch.
+func (s *scanner) batch(b *Batch, d *Drops, j *journal) error {
+	var hasV, hasSensor, hasSent, hasObs bool
+	var vOK, sensorOK, sentOK, obsOK = true, true, true, true
+	var tooMany bool
+	err := s.object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "v":
+			hasV = true
+			var v int64
+			v, vOK, err = s.int64Val()
+			b.V = int(v)
+			if v != int64(b.V) {
+				b.V = -1
+			}
+		case "sensor":
+			hasSensor = true
+			var v []byte
+			v, sensorOK, err = s.strVal()
+			b.Sensor = string(v)
+		case "boot":
+			var ok bool
+			b.Boot, ok, err = s.int64Val()
+			if !ok {
+				b.Boot = 0
+			}
+		case "id":
+			var ok bool
+			b.ID, ok, err = s.int64Val()
+			if !ok {
+				b.ID = 0
+			}
+		case "sent":
+			hasSent = true
+			b.Sent, sentOK, err = s.int64Val()
+		case "obs":
+			hasObs = true
+			if kindOf(s.peek()) != vArray {
+				obsOK = false
+				return s.skip()
+			}
+			b.Obs = b.Obs[:0]
+			n := 0
+			err = s.array(func() error {
+				n++
+				if n > MaxObs {
+					tooMany = true
+					return s.skip()
+				}
+				return s.observation(b, d)
+			})
+		case "recv":
+			if j == nil {
+				return s.skip()
+			}
+			var ok bool
+			j.recv, ok, err = s.int64Val()
+			if !ok {
+				j.recv = 0
+			}
+		case "batch":
+			if j == nil || kindOf(s.peek()) != vObject {
+				return s.skip()
+			}
+			j.hasBatch = true
+			j.err = s.batch(&j.b, &j.d, nil)
+			if j.err != nil && !isSyntax(j.err) {
+				err = nil
+			} else {
+				err = j.err
+			}
+		default:
+			err = s.skip()
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case !hasV || !hasSensor || !hasSent || !hasObs:
+		var miss []string
+		for _, m := range []struct {
+			ok   bool
+			name string
+		}{{hasV, "v"}, {hasSensor, "sensor"}, {hasSent, "sent"}, {hasObs, "obs"}} {
+			if !m.ok {
+				miss = append(miss, m.name)
+			}
+		}
+		return fmt.Errorf("wire: batch: %w: %v", ErrMissing, miss)
+	case !vOK || b.V != Version:
+		return fmt.Errorf("wire: batch: %w: v is not %d", ErrVersion, Version)
+	case !sensorOK || !ValidID(b.Sensor):
+		return fmt.Errorf("wire: batch: %w: sensor %s", ErrBadID, quoteTrunc([]byte(b.Sensor), 70))
+	case !sentOK:
+		return fmt.Errorf("wire: batch: %w: sent is not an integer", ErrMissing)
+	case !obsOK:
+		return fmt.Errorf("wire: batch: %w: obs is not an array", ErrMissing)
+	case tooMany:
+		return fmt.Errorf("wire: batch: %w: more than %d observations", ErrTooLarge, MaxObs)
+	}
+	return nil
+}
+
+func isSyntax(err error) bool {
+	return err != nil && errors.Is(err, ErrNotJSON)
+}
+
+// observation reads one element of obs, appending it to b.Obs when it is
+// valid and counting it in d when not.
+func (s *scanner) observation(b *Batch, d *Drops) error {
+	if kindOf(s.peek()) != vObject {
+		d.BadOther++
+		return s.skip()
+	}
+	o := Observation{Seq: -1, Kind: KindProbe}
+	var hasT, hasDev, hasRSSI, tOK, devOK, rssiOK, seqOK = false, false, false, true, true, true, true
+	var devText []byte
+	err := s.object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "t":
+			hasT = true
+			o.T, tOK, err = s.int64Val()
+		case "dev":
+			hasDev = true
+			devText, devOK, err = s.strVal()
+		case "rssi":
+			hasRSSI = true
+			o.RSSI, rssiOK, err = s.floatVal()
+		case "ch":
+			var v int64
+			var ok bool
+			v, ok, err = s.int64Val()
+			if ok && v >= 0 && v <= 1000 {
+				o.Ch = int(v)
+			}
+		case "kind":
+			var v []byte
+			var ok bool
+			v, ok, err = s.strVal()
+			if ok {
+				o.Kind = internKind(v)
+			}
+		case "rand":
+			var v, ok bool
+			v, ok, err = s.boolVal()
+			if ok {
+				o.Rand = v
+			}
+		case "seq":
+			var v int64
+			var ok bool
+			if kindOf(s.peek()) == vNull {
+				return s.skip()
+			}
+			v, ok, err = s.int64Val()
+			if !ok || v < -1 || v > 4095 {
+				seqOK = false
+			} else {
+				o.Seq = int(v)
+			}
+		case "fp":
+			var v []byte
+			var ok bool
+			v, ok, err = s.strVal()
+			if ok {
+				o.FP = internFP(v)
+			}
+		default:
+			err = s.skip()
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case !hasT || !hasDev || !hasRSSI || !tOK || !devOK || !rssiOK:
+		d.Missing++
+		return nil
+	case o.T <= 0:
+		d.BadOther++
+		return nil
+	case math.IsNaN(o.RSSI) || o.RSSI < MinRSSI || o.RSSI > MaxRSSI:
+		d.BadRSSI++
+		return nil
+	case !seqOK:
+		d.BadSeq++
+		return nil
+	}
+	dev, ok := parseDev(devText)
+	if !ok {
+		d.BadDev++
+		return nil
+	}
+	o.Dev = dev
+	b.Obs = append(b.Obs, o)
+	return nil
+}
+
+func internKind(v []byte) string {
+	switch string(v) {
+	case "", KindProbe:
+		return KindProbe
+	case KindData:
+		return KindData
+	case KindBLE:
+		return KindBLE
+	}
+	return string(v)
+}
+
+// fpIntern interns fingerprints: a site sees few distinct ones, so decoding
+// a batch allocates no string per observation. It is bounded; past the bound
+// strings are allocated as usual.
+type fpIntern struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+const maxInterned = 1 << 14
+
+var fpTable = &fpIntern{m: make(map[string]string)}
+
+func (t *fpIntern) get(v []byte) string {
+	t.mu.RLock()
+	s, ok := t.m[string(v)]
+	t.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = string(v)
+	if len(v) > 16 {
+		return s
+	}
+	t.mu.Lock()
+	if len(t.m) < maxInterned {
+		t.m[s] = s
+	}
+	t.mu.Unlock()
+	return s
+}
+
+func internFP(v []byte) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return fpTable.get(v)
+}
+
+// CheckTopic checks the batch's sensor against the topic's.
+func (b *Batch) CheckTopic(sensor string) error {
+	if b.Sensor != sensor {
+		return fmt.Errorf("wire: batch: %w: payload names %s, topic %s", ErrSensorMismatch,
+			quoteTrunc([]byte(b.Sensor), 70), quoteTrunc([]byte(sensor), 70))
+	}
+	return nil
+}

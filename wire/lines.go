@@ -1,0 +1,108 @@
+package wire
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+)
+
+// Line is one decoded line of replay input.
+type Line struct {
+	Recv  int64 // receive time of a journal line; 0 for a plain batch
+	Batch Batch
+	Drops Drops
+	Err   error // the line was rejected as a whole
+	No    int   // 1-based line number
+}
+
+// Lines reads replay input (obs.jsonl): one batch or journal line per line.
+// Blank lines are skipped; a line that is rejected is returned with Err set,
+// and reading goes on.
+type Lines struct {
+	sc      *bufio.Scanner
+	no      int
+	scratch []Observation
+}
+
+// NewLines reads lines of up to MaxBatchLen plus room for the journal
+// envelope.
+func NewLines(r io.Reader) *Lines {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<20), MaxBatchLen+4096)
+	return &Lines{sc: sc}
+}
+
+// Next decodes the next line into l, reusing l's observation slice. It
+// returns false at the end of input or on a read error (see Err).
+func (r *Lines) Next(l *Line) bool {
+	for r.sc.Scan() {
+		r.no++
+		data := r.sc.Bytes()
+		if len(trimSpace(data)) == 0 {
+			continue
+		}
+		a, b := l.Batch.Obs[:0], r.scratch[:0]
+		*l = Line{No: r.no}
+		var nested bool
+		l.Recv, l.Batch, l.Drops, nested, l.Err = parseLineInto(data, a, b)
+		// Keep whichever buffer the result did not take for the next line.
+		if nested {
+			r.scratch = a
+		} else {
+			r.scratch = b
+		}
+		if l.Err != nil {
+			l.Err = fmt.Errorf("line %d: %w", r.no, l.Err)
+		}
+		return true
+	}
+	return false
+}
+
+// Err returns the read error that stopped Next, if any; a line longer than
+// the limit is such an error.
+func (r *Lines) Err() error {
+	if err := r.sc.Err(); err != nil {
+		return fmt.Errorf("wire: after line %d: %w", r.no, err)
+	}
+	return nil
+}
+
+// parseLineInto decodes a line, appending a plain batch's observations to
+// plain and a journal line's to nested.
+func parseLineInto(data []byte, plain, nested []Observation) (recv int64, _ Batch, _ Drops, isNested bool, _ error) {
+	s := scanner{data: data}
+	if s.peek() != '{' {
+		return 0, Batch{}, Drops{}, false, fmt.Errorf("wire: line: %w: not an object", ErrNotJSON)
+	}
+	b := Batch{Obs: plain}
+	var d Drops
+	j := journal{b: Batch{Obs: nested}}
+	err := s.batch(&b, &d, &j)
+	if err == nil || j.hasBatch {
+		if err2 := s.end(); err2 != nil {
+			return 0, Batch{}, Drops{}, false, err2
+		}
+	}
+	switch {
+	case j.hasBatch && isSyntax(err):
+		return 0, Batch{}, Drops{}, false, err
+	case j.hasBatch && j.err != nil:
+		return 0, Batch{}, Drops{}, false, j.err
+	case j.hasBatch:
+		return j.recv, j.b, j.d, true, nil
+	case err != nil:
+		return 0, Batch{}, Drops{}, false, err
+	}
+	return 0, b, d, false, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}

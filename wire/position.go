@@ -1,0 +1,58 @@
+package wire
+
+import (
+	"encoding/json"
+	"strconv"
+)
+
+// Position is one line of positions.jsonl: a fix of one fused measurement of
+// a device.
+type Position struct {
+	T     int64   `json:"t"`
+	Track string  `json:"track"`
+	Dev   Dev     `json:"dev"`
+	X     float64 `json:"x"`
+	Y     float64 `json:"y"`
+	Err   float64 `json:"err"` // 1-sigma error per axis, metres
+	Zone  string  `json:"zone"`
+	N     int     `json:"n"` // sensors used
+}
+
+// AppendPosition appends p as one JSON object (no newline), with metres
+// rounded to millimetres so that output is byte-stable.
+func AppendPosition(dst []byte, p *Position) []byte {
+	dst = append(dst, `{"t":`...)
+	dst = strconv.AppendInt(dst, p.T, 10)
+	dst = append(dst, `,"track":`...)
+	dst = strconv.AppendQuote(dst, p.Track)
+	dst = append(dst, `,"dev":"`...)
+	dst = p.Dev.appendHex(dst)
+	dst = append(dst, `","x":`...)
+	dst = AppendRounded(dst, p.X, 3)
+	dst = append(dst, `,"y":`...)
+	dst = AppendRounded(dst, p.Y, 3)
+	dst = append(dst, `,"err":`...)
+	dst = AppendRounded(dst, p.Err, 3)
+	dst = append(dst, `,"zone":`...)
+	dst = strconv.AppendQuote(dst, p.Zone)
+	dst = append(dst, `,"n":`...)
+	dst = strconv.AppendInt(dst, int64(p.N), 10)
+	return append(dst, '}')
+}
+
+// ParsePosition decodes one line of positions.jsonl.
+func ParsePosition(line []byte) (Position, error) {
+	var p Position
+	err := json.Unmarshal(line, &p)
+	return p, err
+}
+
+// WalkMark is one line of a calibration walk: where a reference device was.
+// Exactly one of Dev and Track is set.
+type WalkMark struct {
+	T     int64   `json:"t"`
+	Dev   *Dev    `json:"dev,omitempty"`
+	Track string  `json:"track,omitempty"`
+	X     float64 `json:"x"`
+	Y     float64 `json:"y"`
+}

@@ -1,0 +1,529 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Point is a position on the floor, metres, in the site's frame.
+type Point [2]float64
+
+// Rect is [[xmin,ymin],[xmax,ymax]].
+type Rect [2]Point
+
+// Contains reports whether p lies in r, edges included.
+func (r Rect) Contains(p Point) bool {
+	return p[0] >= r[0][0] && p[0] <= r[1][0] && p[1] >= r[0][1] && p[1] <= r[1][1]
+}
+
+// Clamp returns the point of r nearest to p.
+func (r Rect) Clamp(p Point) Point {
+	return Point{math.Min(math.Max(p[0], r[0][0]), r[1][0]), math.Min(math.Max(p[1], r[0][1]), r[1][1])}
+}
+
+// Site is one floor of one shop: the contract's site file.
+type Site struct {
+	Site     string    `json:"site"`
+	Name     string    `json:"name,omitempty"`
+	Timezone string    `json:"timezone,omitempty"`
+	Bounds   Rect      `json:"bounds"`
+	Plan     *Plan     `json:"plan,omitempty"`
+	Open     OpenHours `json:"open,omitempty"`
+	Radio    Radio     `json:"radio"`
+	Sensors  []Sensor  `json:"sensors"`
+	Zones    []Zone    `json:"zones"`
+	Footfall Footfall  `json:"footfall"`
+
+	loc *time.Location
+}
+
+// Plan is the floor-plan image and where its corners lie.
+type Plan struct {
+	Image  string `json:"image"`
+	Bounds Rect   `json:"bounds"`
+}
+
+// Radio is a path-loss model: rssi = RSSI1m - 10*Exponent*log10(d) (+
+// Offset5GHz above channel 14), d the 3-D distance in metres.
+type Radio struct {
+	RSSI1m     float64 `json:"rssi_1m"`
+	Exponent   float64 `json:"exponent"`
+	Offset5GHz float64 `json:"offset_5ghz"`
+	// PhoneZ is the height of a carried phone above the floor, metres
+	// (extension; default 1.2).
+	PhoneZ float64 `json:"phone_z,omitempty"`
+}
+
+// Sensor is a sniffer node at a known position. Nil radio fields take the
+// site's defaults.
+type Sensor struct {
+	ID         string   `json:"id"`
+	X          float64  `json:"x"`
+	Y          float64  `json:"y"`
+	Z          float64  `json:"z"`
+	RSSI1m     *float64 `json:"rssi_1m,omitempty"`
+	Exponent   *float64 `json:"exponent,omitempty"`
+	Offset5GHz *float64 `json:"offset_5ghz,omitempty"`
+	// Label is a human name ("door", "till") (extension).
+	Label string `json:"label,omitempty"`
+}
+
+// Zone kinds.
+const (
+	ZoneOutside = "outside"
+	ZoneStore   = "store"
+	ZoneArea    = "area"
+)
+
+// Zone is a polygon on the floor.
+type Zone struct {
+	ID      string  `json:"id"`
+	Kind    string  `json:"kind"`
+	Name    string  `json:"name,omitempty"` // extension
+	Polygon []Point `json:"polygon"`
+}
+
+// Footfall holds the thresholds of the footfall definitions, seconds.
+type Footfall struct {
+	VisitorMinDwellS float64 `json:"visitor_min_dwell_s"`
+	VisitGapS        float64 `json:"visit_gap_s"`
+	StaffMinDwellS   float64 `json:"staff_min_dwell_s"`
+	// HistoryDays is how far back a visitor counts as returning (extension;
+	// default 30).
+	HistoryDays int `json:"history_days,omitempty"`
+}
+
+// Defaults of the contract's optional settings.
+const (
+	DefaultRSSI1m       = -45.0
+	DefaultExponent     = 2.5
+	DefaultPhoneZ       = 1.2
+	DefaultVisitorDwell = 60.0
+	DefaultVisitGap     = 900.0
+	DefaultStaffDwell   = 14400.0
+	DefaultHistoryDays  = 30
+)
+
+// SensorRadio returns the path-loss model in force for sensor i.
+func (s *Site) SensorRadio(i int) Radio {
+	r := s.Radio
+	se := &s.Sensors[i]
+	if se.RSSI1m != nil {
+		r.RSSI1m = *se.RSSI1m
+	}
+	if se.Exponent != nil {
+		r.Exponent = *se.Exponent
+	}
+	if se.Offset5GHz != nil {
+		r.Offset5GHz = *se.Offset5GHz
+	}
+	return r
+}
+
+// SensorIndex returns the index of the sensor with the given id, or -1.
+func (s *Site) SensorIndex(id string) int {
+	for i := range s.Sensors {
+		if s.Sensors[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// Zone returns the zone with the given id, or nil.
+func (s *Site) Zone(id string) *Zone {
+	for i := range s.Zones {
+		if s.Zones[i].ID == id {
+			return &s.Zones[i]
+		}
+	}
+	return nil
+}
+
+// Location returns the site's time zone (UTC when none is set).
+func (s *Site) Location() *time.Location {
+	if s.loc == nil {
+		loc, err := time.LoadLocation(s.Timezone)
+		if err != nil || s.Timezone == "" {
+			loc = time.UTC
+		}
+		s.loc = loc
+	}
+	return s.loc
+}
+
+// LoadSite reads a site file, JSON or YAML (by extension .yaml/.yml, or by
+// content), fills defaults and validates it.
+func LoadSite(path string) (*Site, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("site: %w", err)
+	}
+	ext := strings.ToLower(filepath.Ext(path))
+	s, err := ParseSite(data, ext == ".yaml" || ext == ".yml")
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// ParseSite decodes a site from JSON (or YAML when yamlIn is true, or when the
+// data does not start with '{'), fills defaults and validates it. Unknown
+// fields are errors, so that a typo does not pass silently.
+func ParseSite(data []byte, yamlIn bool) (*Site, error) {
+	trimmed := bytes.TrimSpace(data)
+	if yamlIn || (len(trimmed) > 0 && trimmed[0] != '{') {
+		var v any
+		if err := yaml.Unmarshal(data, &v); err != nil {
+			return nil, fmt.Errorf("yaml: %w", err)
+		}
+		j, err := json.Marshal(yamlToJSON(v))
+		if err != nil {
+			return nil, fmt.Errorf("yaml: %w", err)
+		}
+		data = j
+	}
+	var s Site
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, jsonFieldError(err)
+	}
+	if dec.More() {
+		return nil, errors.New("data after the site object")
+	}
+	s.fillDefaults()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func jsonFieldError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("%s: want %s, got JSON %s", te.Field, te.Type, te.Value)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("not valid JSON at byte %d: %w", se.Offset, err)
+	}
+	return err
+}
+
+// yamlToJSON turns YAML maps with any keys into JSON objects.
+func yamlToJSON(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = yamlToJSON(e)
+		}
+		return t
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[fmt.Sprint(k)] = yamlToJSON(e)
+		}
+		return m
+	case []any:
+		for i, e := range t {
+			t[i] = yamlToJSON(e)
+		}
+		return t
+	}
+	return v
+}
+
+func (s *Site) fillDefaults() {
+	if s.Radio.RSSI1m == 0 {
+		s.Radio.RSSI1m = DefaultRSSI1m
+	}
+	if s.Radio.Exponent == 0 {
+		s.Radio.Exponent = DefaultExponent
+	}
+	if s.Radio.PhoneZ == 0 {
+		s.Radio.PhoneZ = DefaultPhoneZ
+	}
+	f := &s.Footfall
+	if f.VisitorMinDwellS == 0 {
+		f.VisitorMinDwellS = DefaultVisitorDwell
+	}
+	if f.VisitGapS == 0 {
+		f.VisitGapS = DefaultVisitGap
+	}
+	if f.StaffMinDwellS == 0 {
+		f.StaffMinDwellS = DefaultStaffDwell
+	}
+	if f.HistoryDays == 0 {
+		f.HistoryDays = DefaultHistoryDays
+	}
+}
+
+// Validate checks the site; every error names the field and the reason.
+func (s *Site) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if !ValidID(s.Site) {
+		bad("site", "%q is not an id of 1 to 64 letters, digits, '_' or '-'", s.Site)
+	}
+	if s.Timezone != "" {
+		loc, err := time.LoadLocation(s.Timezone)
+		if err != nil {
+			bad("timezone", "%q is not a known time zone", s.Timezone)
+		} else {
+			s.loc = loc
+		}
+	}
+	b := s.Bounds
+	if !finite(b[0][0], b[0][1], b[1][0], b[1][1]) || b[1][0] <= b[0][0] || b[1][1] <= b[0][1] {
+		bad("bounds", "want [[xmin,ymin],[xmax,ymax]] with xmin<xmax and ymin<ymax, got %v", b)
+	}
+	if p := s.Plan; p != nil {
+		pb := p.Bounds
+		if !finite(pb[0][0], pb[0][1], pb[1][0], pb[1][1]) || pb[1][0] <= pb[0][0] || pb[1][1] <= pb[0][1] {
+			bad("plan.bounds", "want [[xmin,ymin],[xmax,ymax]] with xmin<xmax and ymin<ymax, got %v", pb)
+		}
+	}
+	if err := s.Open.validate(); err != nil {
+		errs = append(errs, fmt.Errorf("open: %w", err))
+	}
+	r := s.Radio
+	if !finite(r.RSSI1m, r.Exponent, r.Offset5GHz, r.PhoneZ) || r.RSSI1m > 20 || r.RSSI1m < -120 {
+		bad("radio.rssi_1m", "%v is not a plausible dBm value", r.RSSI1m)
+	}
+	if r.Exponent < 1 || r.Exponent > 6 {
+		bad("radio.exponent", "%v is outside [1, 6]", r.Exponent)
+	}
+	if r.PhoneZ < 0 || r.PhoneZ > 5 {
+		bad("radio.phone_z", "%v is outside [0, 5] m", r.PhoneZ)
+	}
+	if len(s.Sensors) == 0 {
+		bad("sensors", "none given")
+	}
+	ids := map[string]int{}
+	for i, se := range s.Sensors {
+		f := fmt.Sprintf("sensors[%d]", i)
+		if !ValidID(se.ID) {
+			bad(f+".id", "%q is not an id of 1 to 64 letters, digits, '_' or '-'", se.ID)
+		} else if j, dup := ids[se.ID]; dup {
+			bad(f+".id", "duplicate id %q (also sensors[%d])", se.ID, j)
+		} else {
+			ids[se.ID] = i
+		}
+		if !finite(se.X, se.Y, se.Z) || !b.Contains(Point{se.X, se.Y}) {
+			bad(f, "sensor %q at (%v, %v) lies outside the bounds", se.ID, se.X, se.Y)
+		}
+		if se.Z < 0 || se.Z > 20 {
+			bad(f+".z", "%v is outside [0, 20] m", se.Z)
+		}
+		if se.RSSI1m != nil && (!finite(*se.RSSI1m) || *se.RSSI1m > 20 || *se.RSSI1m < -120) {
+			bad(f+".rssi_1m", "%v is not a plausible dBm value", *se.RSSI1m)
+		}
+		if se.Exponent != nil && (!finite(*se.Exponent) || *se.Exponent < 1 || *se.Exponent > 6) {
+			bad(f+".exponent", "%v is outside [1, 6]", *se.Exponent)
+		}
+		if se.Offset5GHz != nil && !finite(*se.Offset5GHz) {
+			bad(f+".offset_5ghz", "not a finite number")
+		}
+	}
+	zids := map[string]int{}
+	stores := 0
+	for i, z := range s.Zones {
+		f := fmt.Sprintf("zones[%d]", i)
+		if z.ID == "" || len(z.ID) > 64 {
+			bad(f+".id", "want 1 to 64 characters, got %q", z.ID)
+		} else if j, dup := zids[z.ID]; dup {
+			bad(f+".id", "duplicate id %q (also zones[%d])", z.ID, j)
+		} else {
+			zids[z.ID] = i
+		}
+		switch z.Kind {
+		case ZoneOutside, ZoneArea:
+		case ZoneStore:
+			stores++
+			if stores == 2 {
+				bad(f+".kind", "a second zone of kind store; a site has one store zone")
+			}
+		default:
+			bad(f+".kind", "unknown zone kind %q (want outside, store or area)", z.Kind)
+		}
+		if len(z.Polygon) < 3 {
+			bad(f+".polygon", "%d points, want at least 3", len(z.Polygon))
+			continue
+		}
+		for k, p := range z.Polygon {
+			if !finite(p[0], p[1]) {
+				bad(fmt.Sprintf("%s.polygon[%d]", f, k), "not a finite point")
+			}
+		}
+		if PolygonArea(z.Polygon) == 0 {
+			bad(f+".polygon", "the polygon has no area")
+		} else if i, j, ok := selfIntersection(z.Polygon); ok {
+			bad(f+".polygon", "edges %d and %d cross: the polygon is not simple", i, j)
+		}
+	}
+	ff := s.Footfall
+	if !finite(ff.VisitorMinDwellS, ff.VisitGapS, ff.StaffMinDwellS) || ff.VisitorMinDwellS < 0 || ff.VisitGapS <= 0 || ff.StaffMinDwellS <= 0 {
+		bad("footfall", "thresholds must be positive numbers of seconds")
+	}
+	if ff.HistoryDays < 0 {
+		bad("footfall.history_days", "%d is negative", ff.HistoryDays)
+	}
+	return errors.Join(errs...)
+}
+
+func finite(v ...float64) bool {
+	for _, f := range v {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// PolygonArea returns the unsigned area of a simple polygon (shoelace
+// formula: A = |Σ (x_i y_{i+1} - x_{i+1} y_i)| / 2).
+func PolygonArea(poly []Point) float64 {
+	var a float64
+	for i := range poly {
+		p, q := poly[i], poly[(i+1)%len(poly)]
+		a += p[0]*q[1] - q[0]*p[1]
+	}
+	return math.Abs(a) / 2
+}
+
+// selfIntersection finds two non-adjacent edges that cross.
+func selfIntersection(poly []Point) (int, int, bool) {
+	n := len(poly)
+	for i := 0; i < n; i++ {
+		a, b := poly[i], poly[(i+1)%n]
+		for j := i + 2; j < n; j++ {
+			if i == 0 && j == n-1 {
+				continue
+			}
+			c, d := poly[j], poly[(j+1)%n]
+			if segmentsCross(a, b, c, d) {
+				return i, j, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+func cross(o, a, b Point) float64 {
+	return (a[0]-o[0])*(b[1]-o[1]) - (a[1]-o[1])*(b[0]-o[0])
+}
+
+func segmentsCross(a, b, c, d Point) bool {
+	d1, d2 := cross(c, d, a), cross(c, d, b)
+	d3, d4 := cross(a, b, c), cross(a, b, d)
+	return ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0))
+}
+
+// Weekday names of the open hours, Monday first.
+var dayNames = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+
+// OpenHours are the opening hours per weekday range, local time:
+// {"mon-fri":["09:00","20:00"],"sat":["10:00","18:00"]}.
+type OpenHours map[string][2]string
+
+func (o OpenHours) validate() error {
+	var errs []error
+	keys := make([]string, 0, len(o))
+	for k := range o {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if _, err := parseDayRange(k); err != nil {
+			errs = append(errs, fmt.Errorf("%q: %w", k, err))
+			continue
+		}
+		v := o[k]
+		a, err1 := parseClock(v[0])
+		b, err2 := parseClock(v[1])
+		if err1 != nil || err2 != nil || b <= a {
+			errs = append(errs, fmt.Errorf("%q: want [\"HH:MM\",\"HH:MM\"] with opening before closing, got %q", k, v))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// IsOpen reports whether the shop is open at local time t.
+func (o OpenHours) IsOpen(t time.Time) bool {
+	if len(o) == 0 {
+		return true
+	}
+	wd := (int(t.Weekday()) + 6) % 7 // Monday = 0
+	min := t.Hour()*60 + t.Minute()
+	for k, v := range o {
+		days, err := parseDayRange(k)
+		if err != nil || !days[wd] {
+			continue
+		}
+		a, err1 := parseClock(v[0])
+		b, err2 := parseClock(v[1])
+		if err1 == nil && err2 == nil && min >= a && min < b {
+			return true
+		}
+	}
+	return false
+}
+
+func parseDayRange(k string) ([7]bool, error) {
+	var days [7]bool
+	idx := func(n string) int {
+		for i, d := range dayNames {
+			if d == n {
+				return i
+			}
+		}
+		return -1
+	}
+	for _, part := range strings.Split(k, ",") {
+		part = strings.TrimSpace(strings.ToLower(part))
+		a, b, isRange := strings.Cut(part, "-")
+		i, j := idx(a), idx(a)
+		if isRange {
+			j = idx(b)
+		}
+		if i < 0 || j < 0 {
+			return days, fmt.Errorf("not a weekday or range of weekdays (mon..sun)")
+		}
+		for d := i; ; d = (d + 1) % 7 {
+			days[d] = true
+			if d == j {
+				break
+			}
+		}
+	}
+	return days, nil
+}
+
+func parseClock(s string) (int, error) {
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		if s == "24:00" {
+			return 24 * 60, nil
+		}
+		return 0, err
+	}
+	return t.Hour()*60 + t.Minute(), nil
+}
+
+// MarshalSite writes the site as indented JSON.
+func MarshalSite(s *Site) ([]byte, error) {
+	return json.MarshalIndent(s, "", "  ")
+}
