@@ -1,0 +1,41 @@
+// Package footfall computes the shop metrics of the contract's "Footfall
+// definitions" from tracked positions and till receipts: passers-by,
+// visitors, staff, dwell, new and returning visitors, capture rate,
+// occupancy and conversion, per local hour and day.
+package footfall
+
+// TrackDay summarises one track on one local day: what classifying it as
+// passer-by, visitor or staff needs. Summaries are what storage keeps, so a
+// month's report is built from them, not from positions.
+type TrackDay struct {
+	Site  string
+	Day   string // local date, YYYY-MM-DD
+	Track string
+	First int64 // first detection (any fix) that day, Unix ms
+	Last  int64 // last detection that day
+	Fixes int
+}
+
+// Visit is one stay of a track in a zone: in the store (Zone is the store
+// zone's id) or in an area.
+type Visit struct {
+	Site  string
+	Track string
+	Zone  string
+	Start int64 // first fix in the zone, Unix ms
+	End   int64 // last fix in the zone before a gap of visit_gap_s
+	Fixes int
+}
+
+// Dwell returns the visit's length in seconds.
+func (v Visit) Dwell() float64 { return float64(v.End-v.Start) / 1000 }
+
+// Transaction is one till receipt.
+type Transaction struct {
+	Site   string
+	T      int64 // Unix ms
+	Amount float64
+	// HasAmount is false when the import had no amount column.
+	HasAmount bool
+	ID        string // the till's receipt id, when given; dedupes re-imports
+}

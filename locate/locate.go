@@ -1,0 +1,87 @@
+// Package locate turns the fused radio measurements of a device into
+// positions: the log-distance path-loss model of a site, least-squares
+// trilateration with Gonum, tracking, and linking of randomised pseudonyms
+// into tracks.
+package locate
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/passant/passant/wire"
+)
+
+// Sensor is one sensor of a model: its position and path-loss parameters.
+type Sensor struct {
+	ID       string
+	X, Y, Z  float64
+	RSSI1m   float64 // dBm at 1 m, 2.4 GHz
+	Exponent float64
+	Offset5  float64 // added to the 2.4 GHz model for channels above 14
+}
+
+// Model is a site's radio model: rssi = RSSI1m - 10*Exponent*log10(d), d the
+// 3-D distance from the sensor to a phone at height PhoneZ.
+type Model struct {
+	Sensors []Sensor
+	PhoneZ  float64
+	Bounds  wire.Rect
+	Site    *wire.Site
+}
+
+// NewModel resolves the site's per-sensor radio parameters.
+func NewModel(site *wire.Site) (*Model, error) {
+	if len(site.Sensors) == 0 {
+		return nil, fmt.Errorf("locate: site %s has no sensors", site.Site)
+	}
+	m := &Model{PhoneZ: site.Radio.PhoneZ, Bounds: site.Bounds, Site: site}
+	if m.PhoneZ == 0 {
+		m.PhoneZ = wire.DefaultPhoneZ
+	}
+	for i, s := range site.Sensors {
+		r := site.SensorRadio(i)
+		m.Sensors = append(m.Sensors, Sensor{ID: s.ID, X: s.X, Y: s.Y, Z: s.Z,
+			RSSI1m: r.RSSI1m, Exponent: r.Exponent, Offset5: r.Offset5GHz})
+	}
+	return m, nil
+}
+
+// Expected returns the model's RSSI at sensor i of a phone at (x, y), 2.4 GHz.
+func (m *Model) Expected(i int, x, y float64) float64 {
+	s := &m.Sensors[i]
+	d := math.Sqrt((x-s.X)*(x-s.X) + (y-s.Y)*(y-s.Y) + (m.PhoneZ-s.Z)*(m.PhoneZ-s.Z))
+	d = math.Max(d, 0.1)
+	return s.RSSI1m - 10*s.Exponent*math.Log10(d)
+}
+
+// Reading is what one sensor heard of one burst: the mean RSSI in dB of the
+// burst's frames at that sensor, already moved to the 2.4 GHz band (the
+// sensor's Offset5 subtracted from 5 GHz frames), and the number of frames.
+type Reading struct {
+	Sensor int // index into Model.Sensors
+	RSSI   float64
+	N      int
+}
+
+// Burst is one fused measurement of a device: the frames of one probe burst
+// as heard by one or more sensors, with what the frames tell about the device.
+type Burst struct {
+	T        int64 // event time of the burst (its first frame), Unix ms
+	End      int64 // its last frame
+	Dev      wire.Dev
+	Rand     bool   // the MAC is locally administered
+	FP       string // capability fingerprint, "" when unknown
+	SeqFirst int    // 802.11 sequence numbers of the first and last frame; -1 unknown
+	SeqLast  int
+	Readings []Reading // sorted by Sensor
+}
+
+// Fix is a position estimate with its uncertainty.
+type Fix struct {
+	X, Y float64
+	// Cov is the 2-D position covariance [xx, xy, yy], m².
+	Cov [3]float64
+	// Err is the 1-sigma error per axis, sqrt(trace(Cov)/2), metres.
+	Err float64
+	N   int // sensors used
+}
