@@ -1,0 +1,315 @@
+package ingest
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/passant/passant/wire"
+)
+
+// DefaultPrefix is the contract's default topic prefix.
+const DefaultPrefix = "passant"
+
+// Config configures a Subscriber.
+type Config struct {
+	Broker   string // tcp://host:1883 or ssl://host:8883
+	ClientID string // stable, so the broker keeps the session while the server is away
+	Username string
+	Password string
+	TLS      *tls.Config
+	Prefix   string // topic prefix; default "passant"
+	// Sites limits the subscription to these sites (scale-out: each server
+	// takes its share); empty subscribes to all.
+	Sites []string
+	// Known reports whether the server knows the site and sensor.
+	Known func(site, sensor string) bool
+	// Journal, when set, gets every accepted batch before it is delivered;
+	// the broker's QoS 1 acknowledgement waits until the line is on disk.
+	Journal *Journal
+	// Deliver gets every accepted batch, in arrival order. It may block
+	// (back-pressure on the broker) but should not for long.
+	Deliver func(site string, recv int64, b *wire.Batch, drops wire.Drops)
+	// Status gets every sensor status message.
+	Status func(site, sensor string, s Status)
+	// Now is the receive clock (default time.Now).
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Status is the contract's sensor status message.
+type Status struct {
+	V         int    `json:"v"`
+	State     string `json:"state"`
+	Version   string `json:"version,omitempty"`
+	Started   int64  `json:"started,omitempty"`
+	Captured  int64  `json:"captured"`
+	Published int64  `json:"published"`
+	Dropped   int64  `json:"dropped"`
+}
+
+// Counters are what a Subscriber has seen.
+type Counters struct {
+	Messages    atomic.Int64 // obs messages received
+	Accepted    atomic.Int64 // batches accepted
+	Rejected    atomic.Int64 // batches rejected (all reasons)
+	Unknown     atomic.Int64 // of which for an unknown site or sensor
+	Observation atomic.Int64 // observations accepted
+	Dropped     atomic.Int64 // observations dropped by the checks
+	JournalErr  atomic.Int64 // journal writes that failed (message not acknowledged)
+}
+
+// Subscriber subscribes to the sensors' topics and hands checked batches on.
+type Subscriber struct {
+	cfg    Config
+	client mqtt.Client
+	C      Counters
+	log    *slog.Logger
+
+	// acks holds journaled messages in arrival order; one goroutine
+	// acknowledges each once its journal line is synced, so acknowledgements
+	// go out in the order the messages came (as MQTT 3.1.1 asks).
+	acks chan pendingAck
+
+	logMu   sync.Mutex
+	logNext time.Time
+	logSkip int
+}
+
+type pendingAck struct {
+	synced <-chan error
+	m      mqtt.Message
+}
+
+// NewSubscriber checks cfg and prepares a client; Run connects.
+func NewSubscriber(cfg Config) (*Subscriber, error) {
+	if cfg.Broker == "" {
+		return nil, errors.New("ingest: no broker")
+	}
+	if cfg.Deliver == nil || cfg.Known == nil {
+		return nil, errors.New("ingest: Deliver and Known are required")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if cfg.ClientID == "" {
+		cfg.ClientID = "passant-server"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	s := &Subscriber{cfg: cfg, log: cfg.Log.With("component", "ingest"), acks: make(chan pendingAck, 4096)}
+	go s.ackLoop()
+	opts := mqtt.NewClientOptions().
+		AddBroker(cfg.Broker).
+		SetClientID(cfg.ClientID).
+		SetCleanSession(false).
+		SetOrderMatters(true).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(10 * time.Second).
+		SetKeepAlive(30 * time.Second).
+		SetOnConnectHandler(s.onConnect).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			s.log.Warn("broker connection lost", "err", err)
+		})
+	opts.AutoAckDisabled = true
+	if cfg.Username != "" {
+		opts.SetUsername(cfg.Username).SetPassword(cfg.Password)
+	}
+	if cfg.TLS != nil {
+		opts.SetTLSConfig(cfg.TLS)
+	}
+	s.client = mqtt.NewClient(opts)
+	return s, nil
+}
+
+// Topics returns the subscription filters.
+func (s *Subscriber) Topics() []string {
+	p := s.cfg.Prefix
+	if len(s.cfg.Sites) == 0 {
+		return []string{p + "/+/+/obs", p + "/+/+/status"}
+	}
+	var t []string
+	for _, site := range s.cfg.Sites {
+		t = append(t, p+"/"+site+"/+/obs", p+"/"+site+"/+/status")
+	}
+	return t
+}
+
+func (s *Subscriber) onConnect(c mqtt.Client) {
+	filters := map[string]byte{}
+	for _, t := range s.Topics() {
+		filters[t] = 1
+	}
+	tok := c.SubscribeMultiple(filters, s.onMessage)
+	go func() {
+		if tok.WaitTimeout(30*time.Second) && tok.Error() != nil {
+			s.log.Error("subscribe failed", "err", tok.Error())
+			return
+		}
+		s.log.Info("subscribed", "broker", s.cfg.Broker, "topics", len(filters))
+	}()
+}
+
+// Run connects and stays subscribed until ctx ends. It returns once the
+// first connection is made or failed within the timeout of ctx.
+func (s *Subscriber) Run(ctx context.Context) error {
+	tok := s.client.Connect()
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("ingest: connect %s: %w", s.cfg.Broker, err)
+		}
+	case <-ctx.Done():
+		s.client.Disconnect(0)
+		return ctx.Err()
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// Connected reports whether the client is connected now.
+func (s *Subscriber) Connected() bool { return s.client.IsConnectionOpen() }
+
+// Close disconnects, waiting up to wait for in-flight work.
+func (s *Subscriber) Close(wait time.Duration) {
+	s.client.Disconnect(uint(wait.Milliseconds()))
+}
+
+// splitTopic parses prefix/<site>/<sensor>/<kind>.
+func (s *Subscriber) splitTopic(topic string) (site, sensor, kind string, ok bool) {
+	rest, ok := strings.CutPrefix(topic, s.cfg.Prefix+"/")
+	if !ok {
+		return "", "", "", false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 || !wire.ValidID(parts[0]) || !wire.ValidID(parts[1]) {
+		return "", "", "", false
+	}
+	return parts[0], parts[1], parts[2], true
+}
+
+func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
+	site, sensor, kind, ok := s.splitTopic(m.Topic())
+	if !ok {
+		m.Ack()
+		return
+	}
+	switch kind {
+	case "obs":
+		s.onBatch(site, sensor, m)
+	case "status":
+		s.onStatus(site, sensor, m)
+		m.Ack()
+	default:
+		m.Ack()
+	}
+}
+
+func (s *Subscriber) onBatch(site, sensor string, m mqtt.Message) {
+	s.C.Messages.Add(1)
+	recv := s.cfg.Now().UnixMilli()
+	b, drops, err := Check(site, sensor, m.Payload(), s.cfg.Known)
+	if err != nil {
+		s.C.Rejected.Add(1)
+		if errors.Is(err, wire.ErrUnknownSensor) {
+			s.C.Unknown.Add(1)
+		}
+		s.logReject(m.Topic(), err)
+		m.Ack()
+		return
+	}
+	s.C.Accepted.Add(1)
+	s.C.Observation.Add(int64(len(b.Obs)))
+	s.C.Dropped.Add(int64(drops.Total()))
+	if j := s.cfg.Journal; j != nil {
+		synced, err := j.AppendAsync(site, recv, &b)
+		if err != nil {
+			// Not acknowledged: the broker redelivers it after a reconnect.
+			s.C.JournalErr.Add(1)
+			s.log.Error("journal append failed; batch not acknowledged", "topic", m.Topic(), "err", err)
+			return
+		}
+		s.cfg.Deliver(site, recv, &b, drops)
+		s.acks <- pendingAck{synced, m}
+		return
+	}
+	s.cfg.Deliver(site, recv, &b, drops)
+	m.Ack()
+}
+
+func (s *Subscriber) ackLoop() {
+	for a := range s.acks {
+		if err := <-a.synced; err != nil {
+			s.C.JournalErr.Add(1)
+			s.log.Error("journal sync failed; batch not acknowledged", "topic", a.m.Topic(), "err", err)
+			continue
+		}
+		a.m.Ack()
+	}
+}
+
+// Check applies the contract's batch checks for a message on the topic of
+// site and sensor: the payload decodes, names the topic's sensor, and the
+// site and sensor are known.
+func Check(site, sensor string, payload []byte, known func(site, sensor string) bool) (wire.Batch, wire.Drops, error) {
+	b, drops, err := wire.ParseBatch(payload)
+	if err != nil {
+		return b, drops, err
+	}
+	if err := b.CheckTopic(sensor); err != nil {
+		return b, drops, err
+	}
+	if !known(site, sensor) {
+		return b, drops, fmt.Errorf("ingest: %w: %s/%s", wire.ErrUnknownSensor, site, sensor)
+	}
+	return b, drops, nil
+}
+
+func (s *Subscriber) onStatus(site, sensor string, m mqtt.Message) {
+	if s.cfg.Status == nil || len(m.Payload()) == 0 {
+		return
+	}
+	var st Status
+	if err := json.Unmarshal(m.Payload(), &st); err != nil || st.V != 1 {
+		s.logReject(m.Topic(), fmt.Errorf("bad status message: %v", err))
+		return
+	}
+	if !s.cfg.Known(site, sensor) {
+		return
+	}
+	s.cfg.Status(site, sensor, st)
+}
+
+// logReject logs rejected messages with their topic, at most ten a second;
+// the rest are counted and summarised.
+func (s *Subscriber) logReject(topic string, err error) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	now := time.Now()
+	if now.Before(s.logNext) {
+		s.logSkip++
+		return
+	}
+	s.logNext = now.Add(100 * time.Millisecond)
+	if s.logSkip > 0 {
+		s.log.Warn("batch rejected", "topic", topic, "err", err, "more_rejected_unlogged", s.logSkip)
+		s.logSkip = 0
+		return
+	}
+	s.log.Warn("batch rejected", "topic", topic, "err", err)
+}
