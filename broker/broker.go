@@ -1,0 +1,172 @@
+// Package broker runs the embedded MQTT broker that `passant serve` and
+// `passant demo` start when no outside broker is given, so a one-box shop
+// needs nothing but the binary. It is mochi-mqtt with Passant's access
+// rules: each sensor may publish only under its own topics.
+package broker
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// Identity is who a connecting client is: a sensor of a site, or a server
+// (which may subscribe to everything). The zero Identity is anonymous.
+type Identity struct {
+	Site, Sensor string
+	Server       bool
+}
+
+// Config configures a Broker.
+type Config struct {
+	Addr   string      // listen address, e.g. ":1883" or "127.0.0.1:0"
+	TLS    *tls.Config // when set, the listener speaks MQTT over TLS
+	Prefix string      // topic prefix, default "passant"
+	// Authenticate checks a client's credentials. Nil lets everyone in with
+	// full rights (the demo, or a broker on a private network).
+	Authenticate func(username string, password []byte) (Identity, bool)
+	Log          *slog.Logger
+}
+
+// ErrAddrInUse is returned when the listen address is taken.
+var ErrAddrInUse = errors.New("address in use")
+
+// Broker is a running embedded broker.
+type Broker struct {
+	srv  *mqtt.Server
+	addr string
+}
+
+// Start listens and serves until Close.
+func Start(cfg Config) (*Broker, error) {
+	if cfg.Prefix == "" {
+		cfg.Prefix = "passant"
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumClientWritesPending = 8192
+	caps.ReceiveMaximum = 1024
+	srv := mqtt.New(&mqtt.Options{
+		InlineClient: true,
+		Capabilities: caps,
+		// mochi logs refused packets whole at warning level; keep its
+		// errors only.
+		Logger: slog.New(quiet{log.Handler()}).With("component", "broker"),
+	})
+	if err := srv.AddHook(&access{cfg: cfg}, nil); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	l := listeners.NewTCP(listeners.Config{ID: "tcp", Address: cfg.Addr, TLSConfig: cfg.TLS})
+	if err := srv.AddListener(l); err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("broker: listen %s: %w", cfg.Addr, ErrAddrInUse)
+		}
+		return nil, fmt.Errorf("broker: listen %s: %w", cfg.Addr, err)
+	}
+	if err := srv.Serve(); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	return &Broker{srv: srv, addr: l.Address()}, nil
+}
+
+// Addr returns the address the broker listens on.
+func (b *Broker) Addr() string { return b.addr }
+
+// URL returns a client URL for the broker on the loopback interface.
+func (b *Broker) URL() string {
+	_, port, _ := net.SplitHostPort(b.addr)
+	return "tcp://127.0.0.1:" + port
+}
+
+// Clients returns the number of connected clients.
+func (b *Broker) Clients() int64 { return b.srv.Info.ClientsConnected }
+
+// Close stops the broker and disconnects its clients.
+func (b *Broker) Close() error { return b.srv.Close() }
+
+// access is the authentication and ACL hook.
+type access struct {
+	mqtt.HookBase
+	cfg Config
+	ids sync.Map // *mqtt.Client -> Identity, set when it authenticates
+}
+
+func (a *access) ID() string { return "passant-access" }
+
+func (a *access) Provides(b byte) bool {
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnDisconnect}, []byte{b})
+}
+
+func (a *access) identity(cl *mqtt.Client) (Identity, bool) {
+	if a.cfg.Authenticate == nil {
+		return Identity{Server: true}, true
+	}
+	v, ok := a.ids.Load(cl)
+	if !ok {
+		return Identity{}, false
+	}
+	return v.(Identity), true
+}
+
+func (a *access) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
+	a.ids.Delete(cl)
+}
+
+func (a *access) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	if cl.Net.Inline {
+		return true
+	}
+	if a.cfg.Authenticate == nil {
+		return true
+	}
+	id, ok := a.cfg.Authenticate(string(pk.Connect.Username), pk.Connect.Password)
+	if ok {
+		a.ids.Store(cl, id)
+	}
+	return ok
+}
+
+// OnACLCheck lets a server do anything and a sensor publish only to
+// <prefix>/<its site>/<itself>/obs and /status.
+func (a *access) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if cl.Net.Inline {
+		return true
+	}
+	id, ok := a.identity(cl)
+	if !ok {
+		return false
+	}
+	if id.Server {
+		return true
+	}
+	if !write {
+		return false
+	}
+	own := a.cfg.Prefix + "/" + id.Site + "/" + id.Sensor + "/"
+	rest, ok := strings.CutPrefix(topic, own)
+	return ok && (rest == "obs" || rest == "status")
+}
+
+// quiet passes on only errors.
+type quiet struct{ slog.Handler }
+
+func (q quiet) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelError && q.Handler.Enabled(ctx, l)
+}
+
+func (q quiet) WithAttrs(a []slog.Attr) slog.Handler { return quiet{q.Handler.WithAttrs(a)} }
+func (q quiet) WithGroup(n string) slog.Handler      { return quiet{q.Handler.WithGroup(n)} }
