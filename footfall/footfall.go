@@ -14,6 +14,10 @@ type TrackDay struct {
 	First int64 // first detection (any fix) that day, Unix ms
 	Last  int64 // last detection that day
 	Fixes int
+	// Open is true while the day may still grow: the counter's watermark
+	// has not passed the day's end and the input has not ended. Figures
+	// from open days are provisional.
+	Open bool
 }
 
 // Visit is one stay of a track in a zone: in the store (Zone is the store
@@ -25,6 +29,9 @@ type Visit struct {
 	Start int64 // first fix in the zone, Unix ms
 	End   int64 // last fix in the zone before a gap of visit_gap_s
 	Fixes int
+	// Open is true while the visit may still grow (no gap of visit_gap_s
+	// yet); a later summary of the same Track, Zone and Start supersedes it.
+	Open bool
 }
 
 // Dwell returns the visit's length in seconds.

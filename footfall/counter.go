@@ -1,0 +1,299 @@
+package footfall
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/passant/passant/wire"
+	"github.com/passant/passant/zones"
+)
+
+// Counter turns a stream of positions, in event-time order, into track-day
+// summaries and visits. It is driven by event time only: the positions' own
+// timestamps and the watermarks given to Advance, so a replay gives what the
+// live server computed. A Counter is not safe for concurrent use.
+//
+// Which fixes are "in the store" is decided with the hysteresis of
+// zones.Presence: a fix near the store's edge with a large err keeps the
+// track's previous state. A store visit is then exactly the contract's: it
+// starts at the first fix in the store and ends at the last one before a gap
+// of at least visit_gap_s without one. Area visits use the same presence:
+// an area visit ends when the track confidently leaves the area, leaves
+// the store, or its store visit ends.
+type Counter struct {
+	site    string
+	plan    *zones.Plan
+	loc     *time.Location
+	storeID string
+	gap     int64 // visit_gap_s in ms
+	staff   int64 // staff_min_dwell_s in ms
+
+	tracks  map[string]*trackState
+	open    map[string]*trackState // tracks with an open store visit
+	closed  []Visit
+	oldDays []dayState // days a track has moved past
+	now     int64      // watermark
+	nextDue int64      // earliest time an open visit may close
+	flushed bool
+
+	// The local day of the latest position, cached.
+	day              string
+	dayStart, dayEnd int64
+}
+
+type trackState struct {
+	pres    zones.Presence
+	day     dayState
+	hasDay  bool
+	store   Visit // open store visit when Fixes > 0
+	area    Visit // open area visit when Fixes > 0
+	lastFix int64
+}
+
+type dayState struct {
+	TrackDay
+	end int64 // the day's end, Unix ms
+}
+
+// NewCounter starts a counter for the site. The plan is usually
+// zones.NewPlan(site).
+func NewCounter(site *wire.Site, plan *zones.Plan) *Counter {
+	ff := site.Footfall
+	c := &Counter{
+		site:     site.Site,
+		plan:     plan,
+		loc:      site.Location(),
+		storeID:  plan.Store(),
+		gap:      int64(or(ff.VisitGapS, wire.DefaultVisitGap) * 1000),
+		staff:    int64(or(ff.StaffMinDwellS, wire.DefaultStaffDwell) * 1000),
+		tracks:   map[string]*trackState{},
+		open:     map[string]*trackState{},
+		dayEnd:   -1 << 62,
+		dayStart: 1 << 62,
+	}
+	c.nextDue = 1<<63 - 1
+	return c
+}
+
+func or(v, def float64) float64 {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// Add counts one position. Positions come in event-time order; p.Err is the
+// fix's 1-sigma error per axis (0 when unknown: no hysteresis). A position
+// without a track is ignored. Add also advances the watermark to p.T.
+func (c *Counter) Add(p wire.Position) {
+	if p.Track == "" {
+		return
+	}
+	c.Advance(p.T)
+	ts := c.tracks[p.Track]
+	if ts == nil {
+		ts = &trackState{}
+		c.tracks[p.Track] = ts
+	}
+	ts.lastFix = p.T
+
+	// The track's day.
+	day, dayEnd := c.localDay(p.T)
+	if ts.hasDay && ts.day.Day != day {
+		c.oldDays = append(c.oldDays, ts.day)
+		ts.hasDay = false
+	}
+	if !ts.hasDay {
+		ts.day = dayState{TrackDay: TrackDay{Site: c.site, Day: day, Track: p.Track, First: p.T}, end: dayEnd}
+		ts.hasDay = true
+	}
+	ts.day.Last = p.T
+	ts.day.Fixes++
+
+	if c.storeID == "" {
+		return
+	}
+	pres := ts.pres.Step(c.plan, p.X, p.Y, p.Err)
+	if !pres.InStore {
+		c.closeArea(ts)
+		return
+	}
+	// A fix in the store: extend the open visit or start one.
+	if ts.store.Fixes > 0 && p.T-ts.store.End >= c.gap {
+		c.closeVisits(ts)
+	}
+	if ts.store.Fixes == 0 {
+		ts.store = Visit{Site: c.site, Track: p.Track, Zone: c.storeID, Start: p.T}
+		c.open[p.Track] = ts
+	}
+	ts.store.End = p.T
+	ts.store.Fixes++
+	c.nextDue = min(c.nextDue, p.T+c.gap)
+
+	if ts.area.Fixes > 0 && ts.area.Zone != pres.Area {
+		c.closeArea(ts)
+	}
+	if pres.Area != "" {
+		if ts.area.Fixes == 0 {
+			ts.area = Visit{Site: c.site, Track: p.Track, Zone: pres.Area, Start: p.T}
+		}
+		ts.area.End = p.T
+		ts.area.Fixes++
+	}
+}
+
+func (c *Counter) closeArea(ts *trackState) {
+	if ts.area.Fixes > 0 {
+		c.closed = append(c.closed, ts.area)
+		ts.area = Visit{}
+	}
+}
+
+func (c *Counter) closeVisits(ts *trackState) {
+	c.closeArea(ts)
+	if ts.store.Fixes > 0 {
+		c.closed = append(c.closed, ts.store)
+		delete(c.open, ts.store.Track)
+		ts.store = Visit{}
+	}
+	// Back after a gap: the track must enter confidently again.
+	ts.pres = zones.Presence{}
+}
+
+// localDay returns the local date of t and the end of that day.
+func (c *Counter) localDay(t int64) (string, int64) {
+	if t >= c.dayStart && t < c.dayEnd {
+		return c.day, c.dayEnd
+	}
+	lt := time.UnixMilli(t).In(c.loc)
+	y, m, d := lt.Date()
+	c.day = lt.Format(time.DateOnly)
+	c.dayStart = time.Date(y, m, d, 0, 0, 0, 0, c.loc).UnixMilli()
+	c.dayEnd = time.Date(y, m, d+1, 0, 0, 0, 0, c.loc).UnixMilli()
+	return c.day, c.dayEnd
+}
+
+// Advance moves the watermark to now: every position before now has been
+// given. Visits whose last fix in the store lies visit_gap_s or more before
+// now are closed. A watermark older than the current one is ignored.
+func (c *Counter) Advance(now int64) {
+	if now > c.now {
+		c.now = now
+	}
+	if c.now < c.nextDue {
+		return
+	}
+	c.nextDue = 1<<63 - 1
+	var due []*trackState
+	for _, ts := range c.open {
+		if c.now-ts.store.End >= c.gap {
+			due = append(due, ts)
+		} else {
+			c.nextDue = min(c.nextDue, ts.store.End+c.gap)
+		}
+	}
+	// Close in track order, so the record is deterministic.
+	slices.SortFunc(due, func(a, b *trackState) int { return cmp.Compare(a.store.Track, b.store.Track) })
+	for _, ts := range due {
+		c.closeVisits(ts)
+	}
+}
+
+// Flush ends the input: every open visit is closed and every day final.
+func (c *Counter) Flush() {
+	keys := make([]string, 0, len(c.tracks))
+	for k := range c.tracks {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		c.closeVisits(c.tracks[k])
+	}
+	c.nextDue = 1<<63 - 1
+	c.flushed = true
+}
+
+// TrackDays returns the summary of every track on every local day seen,
+// ordered by day, first detection and track. Days that may still grow are
+// marked Open.
+func (c *Counter) TrackDays() []TrackDay {
+	out := make([]TrackDay, 0, len(c.oldDays)+len(c.tracks))
+	add := func(d dayState) {
+		td := d.TrackDay
+		td.Open = !c.flushed && c.now < d.end
+		out = append(out, td)
+	}
+	for _, d := range c.oldDays {
+		add(d)
+	}
+	for _, ts := range c.tracks {
+		if ts.hasDay {
+			add(ts.day)
+		}
+	}
+	slices.SortFunc(out, func(a, b TrackDay) int {
+		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.First, b.First), cmp.Compare(a.Track, b.Track))
+	})
+	return out
+}
+
+// Visits returns the store visits and the area visits, closed and open
+// (marked Open), ordered by start, track and zone.
+func (c *Counter) Visits() []Visit {
+	out := slices.Clone(c.closed)
+	for _, ts := range c.tracks {
+		for _, v := range []Visit{ts.store, ts.area} {
+			if v.Fixes > 0 {
+				v.Open = true
+				out = append(out, v)
+			}
+		}
+	}
+	sortVisits(out)
+	return out
+}
+
+func sortVisits(vs []Visit) {
+	slices.SortFunc(vs, func(a, b Visit) int {
+		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Track, b.Track), cmp.Compare(a.Zone, b.Zone))
+	})
+}
+
+// Occupancy returns, per store and area zone, the number of tracks that
+// have an open visit there now and are not staff (so far today). A visit
+// stays open until visit_gap_s has passed without a fix in the store, so a
+// shopper who just left still counts for up to visit_gap_s.
+func (c *Counter) Occupancy() map[string]int {
+	occ := map[string]int{}
+	if c.storeID == "" {
+		return occ
+	}
+	occ[c.storeID] = 0
+	for _, a := range c.plan.Areas() {
+		occ[a] = 0
+	}
+	for _, ts := range c.open {
+		if ts.hasDay && ts.day.Last-ts.day.First > c.staff {
+			continue
+		}
+		occ[c.storeID]++
+		if ts.area.Fixes > 0 {
+			occ[ts.area.Zone]++
+		}
+	}
+	return occ
+}
+
+// Prune forgets closed visits that ended before t and track days that
+// ended by t, once they are stored, so a long-running counter keeps only
+// what may still change. Tracks with nothing open are dropped too.
+func (c *Counter) Prune(t int64) {
+	c.closed = slices.DeleteFunc(c.closed, func(v Visit) bool { return v.End < t })
+	c.oldDays = slices.DeleteFunc(c.oldDays, func(d dayState) bool { return d.end <= t })
+	for k, ts := range c.tracks {
+		if ts.store.Fixes == 0 && ts.hasDay && ts.day.end <= t {
+			delete(c.tracks, k)
+		}
+	}
+}
