@@ -27,14 +27,33 @@ type Model struct {
 	PhoneZ  float64
 	Bounds  wire.Rect
 	Site    *wire.Site
+
+	// SigmaDB is the standard deviation, dB, of one burst's mean RSSI at
+	// one sensor about the model: shadowing and sensor gain error
+	// (default 4).
+	SigmaDB float64
+	// FrameSigmaDB is the spread of single frames about their burst mean
+	// (fast fading, default 4); a reading of N frames adds FrameSigmaDB²/N.
+	FrameSigmaDB float64
+	// TxSigmaDB is the spread of phones' transmit power about the model's
+	// reference device (default 3).
+	TxSigmaDB float64
 }
+
+// Defaults of the noise model.
+const (
+	DefaultSigmaDB      = 4.0
+	DefaultFrameSigmaDB = 4.0
+	DefaultTxSigmaDB    = 3.0
+)
 
 // NewModel resolves the site's per-sensor radio parameters.
 func NewModel(site *wire.Site) (*Model, error) {
 	if len(site.Sensors) == 0 {
 		return nil, fmt.Errorf("locate: site %s has no sensors", site.Site)
 	}
-	m := &Model{PhoneZ: site.Radio.PhoneZ, Bounds: site.Bounds, Site: site}
+	m := &Model{PhoneZ: site.Radio.PhoneZ, Bounds: site.Bounds, Site: site,
+		SigmaDB: DefaultSigmaDB, FrameSigmaDB: DefaultFrameSigmaDB, TxSigmaDB: DefaultTxSigmaDB}
 	if m.PhoneZ == 0 {
 		m.PhoneZ = wire.DefaultPhoneZ
 	}

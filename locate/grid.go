@@ -1,0 +1,261 @@
+package locate
+
+import (
+	"math"
+
+	"github.com/passant/passant/wire"
+)
+
+// maxCells bounds the cells of a Grid; the cell size grows with the site.
+const maxCells = 3600
+
+// Prior densities of the Grid, relative: where people can be.
+const (
+	priorZone  = 1.0  // inside the store or an outside zone
+	priorOther = 0.05 // in the bounds but in no zone (walls, neighbours)
+)
+
+// Sides of a cell.
+const (
+	sideOther = iota
+	sideStore
+	sideOutside
+)
+
+// Grid is the site's bounds cut into square cells, with a prior over where
+// people can be (the site's zones: the store and the street in front of it)
+// and each sensor's expected RSSI at each cell. It serves the posterior mean
+// where least squares is weak: with b ~ N(0, τ²) the transmit offset is
+// integrated out in closed form, so the log posterior of cell c is
+//
+//	log p(c | y) = log π(c) - ½ (S₂ - S₁² / (1/τ² + S₀)),
+//	S₀ = Σ w_i,  S₁ = Σ w_i r_i,  S₂ = Σ w_i r_i²,  r_i = y_i - f_i(c),  w_i = 1/σ_i².
+//
+// A Grid is read-only after NewGrid and may be shared.
+type Grid struct {
+	X0, Y0 float64 // centre of cell 0
+	Cell   float64 // side of a cell, metres
+	NX, NY int
+	ns     int       // sensors
+	prior  []float64 // log prior per cell
+	side   []uint8
+	f      []float64 // f[c*ns+i]: model RSSI of sensor i at cell c (b = 0)
+}
+
+// NewGrid builds the grid of m's bounds; nil when m has no site bounds.
+func NewGrid(m *Model) *Grid {
+	b := m.Bounds
+	w, h := b[1][0]-b[0][0], b[1][1]-b[0][1]
+	if !(w > 0 && h > 0) {
+		return nil
+	}
+	cell := math.Max(0.5, math.Sqrt(w*h/maxCells))
+	nx, ny := int(math.Ceil(w/cell)), int(math.Ceil(h/cell))
+	g := &Grid{X0: b[0][0] + cell/2, Y0: b[0][1] + cell/2, Cell: cell, NX: nx, NY: ny,
+		ns: len(m.Sensors)}
+	n := nx * ny
+	g.prior = make([]float64, n)
+	g.side = make([]uint8, n)
+	g.f = make([]float64, n*g.ns)
+	var zones []wire.Zone
+	if m.Site != nil {
+		zones = m.Site.Zones
+	}
+	for c := 0; c < n; c++ {
+		x, y := g.Center(c)
+		p := wire.Point{x, y}
+		dens := priorOther
+		if len(zones) == 0 {
+			dens = priorZone
+		}
+		for _, z := range zones {
+			if !pointInPolygon(p, z.Polygon) {
+				continue
+			}
+			switch z.Kind {
+			case wire.ZoneStore:
+				g.side[c] = sideStore
+				dens = priorZone
+			case wire.ZoneOutside:
+				if g.side[c] != sideStore {
+					g.side[c] = sideOutside
+				}
+				dens = priorZone
+			}
+		}
+		g.prior[c] = math.Log(dens)
+		for i := range m.Sensors {
+			g.f[c*g.ns+i] = m.Expected(i, x, y)
+		}
+	}
+	return g
+}
+
+// Center returns the centre of cell c.
+func (g *Grid) Center(c int) (x, y float64) {
+	return g.X0 + float64(c%g.NX)*g.Cell, g.Y0 + float64(c/g.NX)*g.Cell
+}
+
+// Len returns the number of cells.
+func (g *Grid) Len() int { return g.NX * g.NY }
+
+// posterior is the Solver's workspace for grid fixes.
+type posterior struct {
+	lp []float64 // log posterior per cell
+}
+
+func (p *posterior) init(g *Grid) {
+	if g != nil {
+		p.lp = make([]float64, g.Len())
+	}
+}
+
+// fix returns the posterior mean and covariance over the cells of the side
+// (store, outside, other) that holds most of the posterior mass, so that a
+// fix never lands between the two sides of the shop's front.
+func (p *posterior) fix(s *Solver) Fix {
+	g := s.grid
+	k := s.k
+	var s0 float64
+	for j := 0; j < k; j++ {
+		s.w[j] = 1 / s.v[j]
+		s0 += s.w[j]
+	}
+	den := s0
+	if tau := s.m.TxSigmaDB; tau > 0 {
+		den += 1 / (tau * tau)
+	}
+	best := math.Inf(-1)
+	n := g.Len()
+	for c := 0; c < n; c++ {
+		f := g.f[c*g.ns : c*g.ns+g.ns]
+		var s1, s2 float64
+		for j := 0; j < k; j++ {
+			r := s.y[j] - f[s.idx[j]]
+			wr := s.w[j] * r
+			s1 += wr
+			s2 += wr * r
+		}
+		l := g.prior[c] - 0.5*(s2-s1*s1/den)
+		p.lp[c] = l
+		if l > best {
+			best = l
+		}
+	}
+	var mass [3]float64
+	for c := 0; c < n; c++ {
+		e := math.Exp(p.lp[c] - best)
+		p.lp[c] = e
+		mass[g.side[c]] += e
+	}
+	side := uint8(0)
+	for i := uint8(1); i < 3; i++ {
+		if mass[i] > mass[side] {
+			side = i
+		}
+	}
+	var sw, mx, my float64
+	for c := 0; c < n; c++ {
+		if g.side[c] != side {
+			continue
+		}
+		e := p.lp[c]
+		x, y := g.Center(c)
+		sw += e
+		mx += e * x
+		my += e * y
+	}
+	mx /= sw
+	my /= sw
+	var cxx, cxy, cyy float64
+	for c := 0; c < n; c++ {
+		if g.side[c] != side {
+			continue
+		}
+		e := p.lp[c]
+		x, y := g.Center(c)
+		dx, dy := x-mx, y-my
+		cxx += e * dx * dx
+		cxy += e * dx * dy
+		cyy += e * dy * dy
+	}
+	q := g.Cell * g.Cell / 12 // a cell's own spread
+	cov := [3]float64{cxx/sw + q, cxy / sw, cyy/sw + q}
+	return Fix{X: mx, Y: my, Cov: cov, Err: errOf(cov, s.m.Bounds), N: k}
+}
+
+// pointInPolygon reports whether p lies inside poly or on its edge.
+func pointInPolygon(p wire.Point, poly []wire.Point) bool {
+	n := len(poly)
+	if n < 3 {
+		return false
+	}
+	in := false
+	for i, j := 0, n-1; i < n; j, i = i, i+1 {
+		a, b := poly[i], poly[j]
+		// on the edge
+		cr := (b[0]-a[0])*(p[1]-a[1]) - (b[1]-a[1])*(p[0]-a[0])
+		if math.Abs(cr) < 1e-9 && p[0] >= math.Min(a[0], b[0])-1e-9 && p[0] <= math.Max(a[0], b[0])+1e-9 &&
+			p[1] >= math.Min(a[1], b[1])-1e-9 && p[1] <= math.Max(a[1], b[1])+1e-9 {
+			return true
+		}
+		if (a[1] > p[1]) != (b[1] > p[1]) {
+			x := a[0] + (p[1]-a[1])*(b[0]-a[0])/(b[1]-a[1])
+			if p[0] < x {
+				in = !in
+			}
+		}
+	}
+	return in
+}
+
+// convexHull returns the convex hull of pts, counter-clockwise, grown
+// outward by hullMargin (Andrew's monotone chain). Fewer than 3 distinct
+// points give nil.
+func convexHull(pts []wire.Point) []wire.Point {
+	p := append([]wire.Point(nil), pts...)
+	// insertion sort by x, then y: a site has few sensors
+	for i := 1; i < len(p); i++ {
+		for j := i; j > 0 && (p[j][0] < p[j-1][0] || (p[j][0] == p[j-1][0] && p[j][1] < p[j-1][1])); j-- {
+			p[j], p[j-1] = p[j-1], p[j]
+		}
+	}
+	cr := func(o, a, b wire.Point) float64 {
+		return (a[0]-o[0])*(b[1]-o[1]) - (a[1]-o[1])*(b[0]-o[0])
+	}
+	var h []wire.Point
+	for _, q := range p {
+		for len(h) >= 2 && cr(h[len(h)-2], h[len(h)-1], q) <= 0 {
+			h = h[:len(h)-1]
+		}
+		h = append(h, q)
+	}
+	lo := len(h) + 1
+	for i := len(p) - 2; i >= 0; i-- {
+		q := p[i]
+		for len(h) >= lo && cr(h[len(h)-2], h[len(h)-1], q) <= 0 {
+			h = h[:len(h)-1]
+		}
+		h = append(h, q)
+	}
+	h = h[:len(h)-1]
+	if len(h) < 3 {
+		return nil
+	}
+	// grow: move each vertex outward from the centroid by hullMargin
+	var cx, cy float64
+	for _, q := range h {
+		cx += q[0]
+		cy += q[1]
+	}
+	cx /= float64(len(h))
+	cy /= float64(len(h))
+	for i, q := range h {
+		dx, dy := q[0]-cx, q[1]-cy
+		l := math.Hypot(dx, dy)
+		if l > 0 {
+			h[i] = wire.Point{q[0] + hullMargin*dx/l*math.Sqrt2, q[1] + hullMargin*dy/l*math.Sqrt2}
+		}
+	}
+	return h
+}

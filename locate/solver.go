@@ -1,0 +1,355 @@
+package locate
+
+import (
+	"math"
+
+	"github.com/passant/passant/wire"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
+	"gonum.org/v1/gonum/mat"
+)
+
+// ln10 is the natural logarithm of 10; 10/ln10 turns d(log10 d) into dB.
+const dbPerNeper = 10 / math.Ln10
+
+// Huber's threshold, in standard deviations of a reading.
+const huberK = 1.0
+
+// maxIter bounds the Levenberg–Marquardt iterations of one fix.
+const maxIter = 20
+
+// Solver computes fixes of bursts under one Model. It keeps preallocated
+// workspaces, so a fix allocates nothing in steady state; it is not safe for
+// concurrent use (use one Solver per goroutine).
+//
+// The core is weighted nonlinear least squares in the RSSI domain:
+//
+//	minimise Σ_i ρ((y_i - f_i(x, y) - b) / σ_i) + b²/(2τ²)
+//	f_i(x, y) = P_i - 10 n_i log10(d_i),  d_i = √((x-x_i)² + (y-y_i)² + (z_p-z_i)²)
+//
+// with ρ Huber's loss (robust to one bad link), σ_i² = σ² + σ_f²/N_i, and b
+// the device's transmit offset, estimated as a nuisance parameter (with the
+// prior N(0, τ²)) when 4 or more sensors heard the burst and held at 0
+// otherwise. It is solved by Levenberg–Marquardt on gonum/mat, started from
+// the weighted centroid and kept inside the site bounds. Where the geometry is
+// poor (one or two sensors, or a fix outside the sensors' hull, where distance
+// and transmit offset trade off) the Solver returns the posterior mean over a
+// bounded grid with a prior from the site's zones instead (see Grid).
+type Solver struct {
+	m    *Model
+	grid *Grid
+	hull []wire.Point // the sensors' convex hull, grown by hullMargin
+
+	// readings of the current burst
+	k   int // number of usable readings
+	idx []int
+	y   []float64 // RSSI, dB
+	v   []float64 // variance σ_i², dB²
+	w   []float64 // robust weights 1/σ_i² * huber
+	jx  []float64 // ∂f_i/∂x
+	jy  []float64
+	r   []float64 // residuals y_i - f_i - b
+
+	a     [2]*mat.SymDense // normal matrices, 2×2 and 3×3
+	g     [2]*mat.VecDense
+	d     [2]*mat.VecDense
+	f     [2]*mat.SymDense // factorisation workspace
+	post  posterior
+	huber float64 // Huber's threshold (huberK; +Inf: plain least squares)
+	noLS  bool    // testing: always use the grid
+	noGrd bool    // testing: never use the grid
+}
+
+// hullMargin is how far outside the sensors' hull a least-squares fix is
+// still trusted, metres.
+const hullMargin = 1.0
+
+// NewSolver returns a Solver for m.
+func NewSolver(m *Model) *Solver {
+	n := len(m.Sensors)
+	s := &Solver{m: m, huber: huberK,
+		idx: make([]int, n), y: make([]float64, n), v: make([]float64, n),
+		w: make([]float64, n), r: make([]float64, n), jx: make([]float64, n), jy: make([]float64, n),
+	}
+	for i, k := range []int{2, 3} {
+		s.a[i] = mat.NewSymDense(k, nil)
+		s.g[i] = mat.NewVecDense(k, nil)
+		s.d[i] = mat.NewVecDense(k, nil)
+		s.f[i] = mat.NewSymDense(k, nil)
+	}
+	pts := make([]wire.Point, n)
+	for i, se := range m.Sensors {
+		pts[i] = wire.Point{se.X, se.Y}
+	}
+	s.hull = convexHull(pts)
+	s.grid = NewGrid(m)
+	s.post.init(s.grid)
+	return s
+}
+
+// Model returns the solver's model.
+func (s *Solver) Model() *Model { return s.m }
+
+// load copies the usable readings of b into the workspaces.
+func (s *Solver) load(b *Burst) {
+	s.k = 0
+	m := s.m
+	sf2 := m.FrameSigmaDB * m.FrameSigmaDB
+	s2 := m.SigmaDB * m.SigmaDB
+	for _, r := range b.Readings {
+		if r.Sensor < 0 || r.Sensor >= len(m.Sensors) || r.N <= 0 || math.IsNaN(r.RSSI) || math.IsInf(r.RSSI, 0) {
+			continue
+		}
+		if s.k > 0 && s.idx[s.k-1] == r.Sensor { // duplicate sensor: keep the first
+			continue
+		}
+		if s.k == len(s.idx) {
+			break
+		}
+		s.idx[s.k] = r.Sensor
+		s.y[s.k] = r.RSSI
+		s.v[s.k] = s2 + sf2/float64(r.N)
+		s.k++
+	}
+}
+
+// Locate returns the fix of b; false when b has no usable reading.
+func (s *Solver) Locate(b *Burst) (Fix, bool) {
+	s.load(b)
+	if s.k == 0 {
+		return Fix{}, false
+	}
+	if s.k >= 3 && !s.noLS {
+		f := s.leastSquares(s.k >= 4)
+		if s.noGrd || s.grid == nil || pointInPolygon(wire.Point{f.X, f.Y}, s.hull) {
+			return f, true
+		}
+	}
+	if s.grid != nil && !s.noGrd {
+		return s.post.fix(s), true
+	}
+	if s.k >= 3 {
+		return s.leastSquares(s.k >= 4), true
+	}
+	return s.fallback(), true
+}
+
+// LeastSquares returns the least-squares fix of b alone (no grid), for
+// comparison and tests; false when b has no usable reading.
+func (s *Solver) LeastSquares(b *Burst) (Fix, bool) {
+	s.load(b)
+	if s.k == 0 {
+		return Fix{}, false
+	}
+	if s.k < 3 {
+		return s.fallback(), true
+	}
+	return s.leastSquares(s.k >= 4), true
+}
+
+// rangeOf inverts the model at sensor i: the horizontal distance at which
+// it expects rssi, metres.
+func (s *Solver) rangeOf(i int, rssi float64) float64 {
+	se := &s.m.Sensors[i]
+	d := math.Pow(10, (se.RSSI1m-rssi)/(10*se.Exponent))
+	dz := s.m.PhoneZ - se.Z
+	return math.Sqrt(math.Max(d*d-dz*dz, 0))
+}
+
+// centroid returns the weighted centroid of the hearing sensors, each
+// weighted by 1/d̂², d̂ the model's range of its reading.
+func (s *Solver) centroid() (x, y float64) {
+	var sw float64
+	for j := 0; j < s.k; j++ {
+		se := &s.m.Sensors[s.idx[j]]
+		d := math.Max(s.rangeOf(s.idx[j], s.y[j]), 0.5)
+		w := 1 / (d * d)
+		x += w * se.X
+		y += w * se.Y
+		sw += w
+	}
+	return x / sw, y / sw
+}
+
+// fallback handles one or two sensors without a grid: one sensor gives its
+// own position with the range as error; two give the point on the segment
+// between them that splits it in the ratio of the ranges, with half the
+// segment's length added to the error.
+func (s *Solver) fallback() Fix {
+	a := &s.m.Sensors[s.idx[0]]
+	ra := s.rangeOf(s.idx[0], s.y[0])
+	if s.k == 1 {
+		e := math.Max(ra, 1)
+		return Fix{X: a.X, Y: a.Y, Cov: [3]float64{e * e, 0, e * e}, Err: e, N: 1}
+	}
+	c := &s.m.Sensors[s.idx[1]]
+	rc := s.rangeOf(s.idx[1], s.y[1])
+	t := ra / math.Max(ra+rc, 1e-9)
+	x, y := a.X+t*(c.X-a.X), a.Y+t*(c.Y-a.Y)
+	l := math.Hypot(c.X-a.X, c.Y-a.Y)
+	e := math.Max(l/2, math.Min(ra, rc))
+	return Fix{X: x, Y: y, Cov: [3]float64{e * e, 0, e * e}, Err: e, N: 2}
+}
+
+// cost evaluates the robust cost at (x, y, b) and fills the residuals'
+// Jacobian rows and robust weights.
+func (s *Solver) cost(x, y, b float64, jac bool) float64 {
+	m := s.m
+	var c float64
+	for j := 0; j < s.k; j++ {
+		se := &m.Sensors[s.idx[j]]
+		dx, dy, dz := x-se.X, y-se.Y, m.PhoneZ-se.Z
+		d2 := math.Max(dx*dx+dy*dy+dz*dz, 0.01)
+		f := se.RSSI1m - 5*se.Exponent*math.Log10(d2) + b
+		sd := math.Sqrt(s.v[j])
+		u := (s.y[j] - f) / sd
+		au := math.Abs(u)
+		hw := 1.0
+		if k := s.huber; au <= k {
+			c += 0.5 * u * u
+		} else {
+			c += k*au - 0.5*k*k
+			hw = k / au
+		}
+		if jac {
+			// ∂f/∂x = -10 n/ln10 · dx/d²
+			k := -dbPerNeper * se.Exponent / d2
+			s.jx[j] = k * dx
+			s.jy[j] = k * dy
+			s.w[j] = hw / s.v[j]
+			s.r[j] = s.y[j] - f
+		}
+	}
+	if tau := m.TxSigmaDB; tau > 0 {
+		c += 0.5 * b * b / (tau * tau)
+	}
+	return c
+}
+
+// leastSquares runs Levenberg–Marquardt from the weighted centroid.
+// withB estimates the transmit offset b.
+func (s *Solver) leastSquares(withB bool) Fix {
+	x, y := s.centroid()
+	b := 0.0
+	dim, slot := 2, 0
+	if withB {
+		dim, slot = 3, 1
+	}
+	a, g, d, fw := s.a[slot], s.g[slot], s.d[slot], s.f[slot]
+	tau2 := s.m.TxSigmaDB * s.m.TxSigmaDB
+	lambda := 1e-3
+	c := s.cost(x, y, b, true)
+	bounds := s.m.Bounds
+	for it := 0; it < maxIter; it++ {
+		s.normal(a, g, withB, b, tau2)
+		improved := false
+		for try := 0; try < 8; try++ {
+			// Solve (A + λ diag A) δ = g by Cholesky (LAPACK's potrf/potrs
+			// through gonum's lapack64, on the preallocated workspace).
+			fw.CopySym(a)
+			for i := 0; i < dim; i++ {
+				fw.SetSym(i, i, a.At(i, i)*(1+lambda))
+			}
+			d.CopyVec(g)
+			t, ok := lapack64.Potrf(fw.RawSymmetric())
+			if !ok {
+				lambda *= 10
+				continue
+			}
+			rv := d.RawVector()
+			lapack64.Potrs(t, blas64.General{Rows: dim, Cols: 1, Stride: 1, Data: rv.Data})
+			nx, ny, nb := x+d.AtVec(0), y+d.AtVec(1), b
+			if withB {
+				nb += d.AtVec(2)
+			}
+			p := bounds.Clamp(wire.Point{nx, ny})
+			nx, ny = p[0], p[1]
+			// The trial fills the Jacobian rows: the normal matrix of
+			// this iteration is built already, and the next one needs
+			// them at the accepted point.
+			nc := s.cost(nx, ny, nb, true)
+			if nc < c {
+				step := math.Abs(nx-x) + math.Abs(ny-y)
+				x, y, b, c = nx, ny, nb, nc
+				lambda = math.Max(lambda/10, 1e-7)
+				improved = true
+				if step < 5e-3 {
+					it = maxIter
+				}
+				break
+			}
+			lambda *= 10
+		}
+		if !improved {
+			break
+		}
+	}
+	// Covariance: the inverse of the (robustly weighted) information
+	// matrix at the solution; its xy block is the marginal covariance.
+	s.cost(x, y, b, true)
+	s.normal(a, g, withB, b, tau2)
+	f := Fix{X: x, Y: y, N: s.k}
+	fw.CopySym(a)
+	if t, ok := lapack64.Potrf(fw.RawSymmetric()); ok {
+		if inv, ok := lapack64.Potri(t); ok {
+			f.Cov = [3]float64{inv.Data[0], inv.Data[1], inv.Data[inv.Stride+1]}
+		}
+	}
+	if !(f.Cov[0] > 0 && f.Cov[2] > 0) {
+		big := diag2(bounds)
+		f.Cov = [3]float64{big, 0, big}
+	}
+	f.Err = errOf(f.Cov, bounds)
+	return f
+}
+
+// normal fills a = JᵀWJ (+ the prior on b) and g = JᵀW r (- b/τ²) at the
+// current point, from the Jacobian rows and weights cost left.
+func (s *Solver) normal(a *mat.SymDense, g *mat.VecDense, withB bool, b, tau2 float64) {
+	var axx, axy, ayy, axb, ayb, abb, gx, gy, gb float64
+	for j := 0; j < s.k; j++ {
+		w := s.w[j]
+		r := s.r[j]
+		jx, jy := s.jx[j], s.jy[j]
+		axx += w * jx * jx
+		axy += w * jx * jy
+		ayy += w * jy * jy
+		gx += w * jx * r
+		gy += w * jy * r
+		if withB {
+			axb += w * jx
+			ayb += w * jy
+			abb += w
+			gb += w * r
+		}
+	}
+	a.SetSym(0, 0, axx+1e-9)
+	a.SetSym(0, 1, axy)
+	a.SetSym(1, 1, ayy+1e-9)
+	g.SetVec(0, gx)
+	g.SetVec(1, gy)
+	if withB {
+		if tau2 > 0 {
+			abb += 1 / tau2
+			gb -= b / tau2
+		}
+		a.SetSym(0, 2, axb)
+		a.SetSym(1, 2, ayb)
+		a.SetSym(2, 2, abb)
+		g.SetVec(2, gb)
+	}
+}
+
+// diag2 is the squared half diagonal of the bounds: the variance of a fix
+// that knows nothing.
+func diag2(r wire.Rect) float64 {
+	w, h := r[1][0]-r[0][0], r[1][1]-r[0][1]
+	return (w*w + h*h) / 4
+}
+
+// errOf is the 1-sigma error per axis, sqrt(trace(Cov)/2), capped at what
+// the bounds allow.
+func errOf(cov [3]float64, bounds wire.Rect) float64 {
+	e := math.Sqrt(math.Max((cov[0]+cov[2])/2, 0))
+	return math.Min(e, math.Sqrt(diag2(bounds)))
+}

@@ -1,0 +1,303 @@
+package locate
+
+import (
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/passant/passant/wire"
+)
+
+// TrackerOptions tune a Tracker; the zero value gives the defaults.
+type TrackerOptions struct {
+	// Expiry is the silence, in event time, after which a track is dropped
+	// (default 15 min). A non-randomised device that comes back later gets
+	// its old track name again; its filter starts afresh.
+	Expiry time.Duration
+	// MaxSpeed is the walking-speed limit, m/s (default 2): the filter
+	// never moves a track faster, and a randomised pseudonym is linked to a
+	// track only where the track could have walked in the time between.
+	MaxSpeed float64
+	// LinkWindow is how long after the last burst of a randomised
+	// pseudonym a new pseudonym may continue its track (default 3 min).
+	LinkWindow time.Duration
+	// SeqGap is the largest forward step of the 802.11 sequence number
+	// (mod 4096) between the last frame of the old pseudonym and the first
+	// of the new one that counts as continuity (default 256).
+	SeqGap int
+	// Accel is the white-acceleration density of the constant-velocity
+	// model, m²/s³ (default 0.05).
+	Accel float64
+	// Memory is how long a non-randomised device's track name is kept
+	// after it was last seen (default 30 days).
+	Memory time.Duration
+	// NoLink turns linking of randomised pseudonyms off: every pseudonym
+	// is its own track (for comparison).
+	NoLink bool
+}
+
+func (o TrackerOptions) withDefaults() TrackerOptions {
+	if o.Expiry <= 0 {
+		o.Expiry = 15 * time.Minute
+	}
+	if o.MaxSpeed <= 0 {
+		o.MaxSpeed = 2
+	}
+	if o.LinkWindow <= 0 {
+		o.LinkWindow = 3 * time.Minute
+	}
+	if o.SeqGap <= 0 {
+		o.SeqGap = 256
+	}
+	if o.Accel <= 0 {
+		o.Accel = 0.05
+	}
+	if o.Memory <= 0 {
+		o.Memory = 30 * 24 * time.Hour
+	}
+	return o
+}
+
+// axis is a constant-velocity Kalman filter along one axis: state
+// (p, v), covariance [pp, pv, vv].
+type axis struct {
+	p, v       float64
+	pp, pv, vv float64
+}
+
+// predict moves the state dt seconds ahead with white acceleration q:
+//
+//	F = [1 dt; 0 1],  Q = q [dt³/3 dt²/2; dt²/2 dt]
+func (a *axis) predict(dt, q float64) {
+	a.p += a.v * dt
+	pp := a.pp + 2*dt*a.pv + dt*dt*a.vv + q*dt*dt*dt/3
+	pv := a.pv + dt*a.vv + q*dt*dt/2
+	a.vv += q * dt
+	a.pp, a.pv = pp, pv
+}
+
+// update takes a measurement z of the position with variance r.
+func (a *axis) update(z, r float64) {
+	s := a.pp + r
+	kp, kv := a.pp/s, a.pv/s
+	y := z - a.p
+	a.p += kp * y
+	a.v += kv * y
+	pp := (1 - kp) * a.pp
+	pv := (1 - kp) * a.pv
+	vv := a.vv - kv*a.pv
+	a.pp, a.pv, a.vv = pp, pv, vv
+}
+
+// track is one live track: about 150 bytes.
+type track struct {
+	num     int32
+	last    int64 // event time of the last burst, ms
+	dev     wire.Dev
+	rand    bool
+	fp      string
+	seqLast int
+	x, y    axis
+}
+
+// devEntry maps a pseudonym to its track.
+type devEntry struct {
+	track int32
+	rand  bool
+	last  int64
+}
+
+// Tracker turns bursts into tracked positions, in event time: it assigns
+// each burst to a track (linking randomised pseudonyms of one phone), locates
+// it with a Solver and filters each track with a constant-velocity Kalman
+// filter under a walking-speed limit. It is deterministic: the same bursts in
+// the same order give the same tracks. It is not safe for concurrent use.
+type Tracker struct {
+	opt    TrackerOptions
+	solver *Solver
+	bounds wire.Rect
+	live   []*track // by creation
+	byNum  map[int32]*track
+	devs   map[wire.Dev]devEntry
+	next   int32
+	pruned int64
+	names  []string // cached track names
+}
+
+// NewTracker returns a Tracker for m.
+func NewTracker(m *Model, opts TrackerOptions) *Tracker {
+	return &Tracker{opt: opts.withDefaults(), solver: NewSolver(m), bounds: m.Bounds,
+		byNum: map[int32]*track{}, devs: map[wire.Dev]devEntry{}}
+}
+
+// Len returns the number of live tracks.
+func (t *Tracker) Len() int { return len(t.live) }
+
+// name returns the name of track number n: "k1", "k2", ...
+func (t *Tracker) name(n int32) string {
+	for int(n) >= len(t.names) {
+		t.names = append(t.names, "k"+strconv.Itoa(len(t.names)))
+	}
+	return t.names[n]
+}
+
+// Add assigns b to a track, locates it and filters the track. It returns
+// the position of the burst (T = b.T, Dev, Track, X, Y, Err, N; Zone left
+// empty). A burst without a usable reading keeps its track and returns the
+// track's predicted position with N = 0.
+func (t *Tracker) Add(b *Burst) wire.Position {
+	fix, ok := t.solver.Locate(b)
+	tr := t.assign(b, fix, ok)
+	dt := float64(b.T-tr.last) / 1000
+	fresh := tr.last == 0
+	if !fresh && dt > 0 {
+		tr.x.predict(dt, t.opt.Accel)
+		tr.y.predict(dt, t.opt.Accel)
+	}
+	if ok {
+		r := math.Max((fix.Cov[0]+fix.Cov[2])/2, 0.01)
+		if fresh {
+			tr.x = axis{p: fix.X, pp: r, vv: 1}
+			tr.y = axis{p: fix.Y, pp: r, vv: 1}
+		} else {
+			// Gate impossible jumps: a fix farther than the track could
+			// have walked (plus 3 sigma) is down-weighted so that the
+			// update moves the track at most that far.
+			reach := t.opt.MaxSpeed*math.Max(dt, 0) + 3*math.Sqrt(r+(tr.x.pp+tr.y.pp)/2)
+			jump := math.Hypot(fix.X-tr.x.p, fix.Y-tr.y.p)
+			if jump > reach && jump > 0 {
+				r *= (jump / reach) * (jump / reach)
+			}
+			tr.x.update(fix.X, r)
+			tr.y.update(fix.Y, r)
+			t.limitSpeed(tr)
+		}
+	}
+	if b.T > tr.last {
+		tr.last = b.T
+	}
+	tr.dev, tr.rand, tr.fp = b.Dev, b.Rand, b.FP
+	if b.SeqLast >= 0 {
+		tr.seqLast = b.SeqLast
+	}
+	p := t.bounds.Clamp(wire.Point{tr.x.p, tr.y.p})
+	tr.x.p, tr.y.p = p[0], p[1]
+	return wire.Position{T: b.T, Dev: b.Dev, Track: t.name(tr.num), X: p[0], Y: p[1],
+		Err: math.Min(math.Sqrt((tr.x.pp+tr.y.pp)/2), math.Sqrt(diag2(t.bounds))), N: fix.N}
+}
+
+// limitSpeed clamps the track's velocity to the walking-speed limit.
+func (t *Tracker) limitSpeed(tr *track) {
+	v := math.Hypot(tr.x.v, tr.y.v)
+	if v > t.opt.MaxSpeed {
+		k := t.opt.MaxSpeed / v
+		tr.x.v *= k
+		tr.y.v *= k
+	}
+}
+
+// assign finds or creates the track of b.
+func (t *Tracker) assign(b *Burst, fix Fix, ok bool) *track {
+	if e, seen := t.devs[b.Dev]; seen {
+		t.devs[b.Dev] = devEntry{track: e.track, rand: e.rand, last: b.T}
+		if tr := t.byNum[e.track]; tr != nil {
+			return tr
+		}
+		return t.create(b, e.track)
+	}
+	if b.Rand && !t.opt.NoLink {
+		if tr := t.link(b, fix, ok); tr != nil {
+			t.devs[b.Dev] = devEntry{track: tr.num, rand: true, last: b.T}
+			return tr
+		}
+	}
+	t.next++
+	t.devs[b.Dev] = devEntry{track: t.next, rand: b.Rand, last: b.T}
+	return t.create(b, t.next)
+}
+
+func (t *Tracker) create(b *Burst, num int32) *track {
+	tr := &track{num: num, dev: b.Dev, rand: b.Rand, fp: b.FP, seqLast: -1}
+	t.live = append(t.live, tr)
+	t.byNum[num] = tr
+	return tr
+}
+
+// link returns the live track that a new randomised pseudonym most likely
+// continues, or nil. A candidate's last pseudonym is randomised and silent
+// since before b, within the link window, with the same fingerprint, and
+// the track could have walked to b's fix in the time between. Among them the
+// best score wins:
+//
+//	score = 4·[sequence continues] - dt/60 s - ½ (distance / σ)²
+//
+// and a candidate without sequence continuity needs a known, equal
+// fingerprint.
+func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
+	var best *track
+	bestScore := math.Inf(-1)
+	window := t.opt.LinkWindow.Milliseconds()
+	for _, tr := range t.live {
+		if !tr.rand || tr.last >= b.T || b.T-tr.last > window {
+			continue
+		}
+		if tr.fp != b.FP {
+			continue
+		}
+		seqOK := false
+		if b.SeqFirst >= 0 && tr.seqLast >= 0 {
+			gap := (b.SeqFirst - tr.seqLast + 4096) % 4096
+			seqOK = gap > 0 && gap <= t.opt.SeqGap
+		}
+		if !seqOK && b.FP == "" {
+			continue
+		}
+		dt := float64(b.T-tr.last) / 1000
+		score := -dt / 60
+		if seqOK {
+			score += 4
+		}
+		if ok {
+			sig2 := (tr.x.pp+tr.y.pp)/2 + (fix.Cov[0]+fix.Cov[2])/2
+			d := math.Hypot(fix.X-tr.x.p, fix.Y-tr.y.p)
+			if d > t.opt.MaxSpeed*dt+3*math.Sqrt(sig2) {
+				continue
+			}
+			score -= 0.5 * d * d / (sig2 + 1)
+		}
+		if score > bestScore {
+			best, bestScore = tr, score
+		}
+	}
+	return best
+}
+
+// Expire drops the tracks silent for longer than the expiry at event time
+// now, and forgets pseudonyms of randomised MACs with them; names of
+// non-randomised devices are kept for Memory.
+func (t *Tracker) Expire(now int64) {
+	cut := now - t.opt.Expiry.Milliseconds()
+	keep := t.live[:0]
+	for _, tr := range t.live {
+		if tr.last < cut {
+			delete(t.byNum, tr.num)
+			continue
+		}
+		keep = append(keep, tr)
+	}
+	for i := len(keep); i < len(t.live); i++ {
+		t.live[i] = nil
+	}
+	t.live = keep
+	// Prune the pseudonym map at most once an hour of event time.
+	if now-t.pruned < time.Hour.Milliseconds() {
+		return
+	}
+	t.pruned = now
+	mem := now - t.opt.Memory.Milliseconds()
+	for d, e := range t.devs {
+		if e.last < mem || (e.rand && e.last < cut && t.byNum[e.track] == nil) {
+			delete(t.devs, d)
+		}
+	}
+}
