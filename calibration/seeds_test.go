@@ -1,0 +1,31 @@
+package calibration
+
+import (
+	"math"
+	"testing"
+)
+
+// TestCalibrateSeeds repeats the proof's fit over 20 seeded walks and
+// counts the sensors whose fitted values miss the truth by more than 1.5 dB
+// or 0.2.
+func TestCalibrateSeeds(t *testing.T) {
+	w := newWorld()
+	var worstA, worstN float64
+	var bad int
+	for seed := uint64(1); seed <= 20; seed++ {
+		d, _ := w.data(seed, 10*60*1000, 2, true)
+		fl := DetectionFloor(d.Samples)
+		for i := range d.Samples {
+			g := Fit(d.Samples[i], Prior{Params: Params{-45, 2.5}, Floor: fl})
+			da, dn := math.Abs(g.RSSI1m-w.true_[i].RSSI1m-2), math.Abs(g.Exponent-w.true_[i].Exponent)
+			worstA, worstN = math.Max(worstA, da), math.Max(worstN, dn)
+			if da > 1.5 || dn > 0.2 {
+				bad++
+			}
+		}
+	}
+	t.Logf("20 walks × 6 sensors: worst %.2f dB / %.2f; %d of 120 outside 1.5 dB / 0.2", worstA, worstN, bad)
+	if bad > 12 {
+		t.Errorf("%d of 120 fits outside the tolerance, want at most 12", bad)
+	}
+}
