@@ -1,6 +1,7 @@
 module github.com/passant/passant
 
 go 1.26.8
+
 require (
 	github.com/chromedp/cdproto v0.160.1
 	github.com/chromedp/chromedp v0.23.1
@@ -29,3 +30,5 @@ require (
 	modernc.org/memory v1.12.1
 	modernc.org/sqlite v1.62.0
 )
+
+require github.com/jackc/puddle/v2 v2.2.3 // indirect
