@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/passant/passant/replay"
+)
+
+func init() {
+	register(command{
+		name:    "replay",
+		summary: "run the pipeline offline over recorded batches: positions.jsonl and report.json",
+		run:     runReplay,
+	})
+}
+
+func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("replay", stderr)
+	var cfg replay.Config
+	fs.StringVar(&cfg.SitePath, "site", "", "site file (JSON or YAML)")
+	fs.StringVar(&cfg.In, "in", "", "observation batches, one per line, or journal lines (- for stdin)")
+	fs.StringVar(&cfg.Positions, "positions", "", "write position fixes here (JSON lines)")
+	fs.StringVar(&cfg.Report, "report", "", "write the footfall report here (JSON)")
+	fs.StringVar(&cfg.Heatmap, "heatmap", "", "write a heatmap PNG here")
+	fs.StringVar(&cfg.POS, "pos", "", "till receipts (CSV: a timestamp column and an optional amount)")
+	fs.DurationVar(&cfg.Lateness, "lateness", 0, "how long observations wait to be put in order (default 2s)")
+	progress := fs.Bool("progress", true, "show progress on stderr")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.SitePath == "" || cfg.In == "" {
+		fs.Usage()
+		return errors.New("replay: --site and --in are required")
+	}
+	if cfg.Positions == "" && cfg.Report == "" && cfg.Heatmap == "" {
+		return errors.New("replay: nothing to write: give --positions, --report or --heatmap")
+	}
+	if *progress {
+		cfg.Progress = stderr
+	}
+	res, err := replay.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "replay: %d lines (%d rejected), %d observations (%d dropped, %d late, %d duplicate batches), %d positions, %d tracks\n",
+		res.Lines, res.Rejected, res.Observations, res.Dropped, res.Late, res.Dupes, res.Positions, res.Tracks)
+	return nil
+}

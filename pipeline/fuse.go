@@ -1,0 +1,176 @@
+package pipeline
+
+import (
+	"container/heap"
+	"sort"
+
+	"github.com/passant/passant/locate"
+	"github.com/passant/passant/wire"
+)
+
+// fuser groups the frames of one device, released in event-time order, into
+// bursts: a probe burst lands on every sensor within milliseconds, and the
+// frames of one scan follow each other closely; the next scan comes seconds
+// later. A burst collects frames that follow the previous one by at most gap,
+// for at most maxLen. Per sensor it averages the RSSI in dB, with 5 GHz frames
+// moved to the 2.4 GHz band by the sensor's offset.
+type fuser struct {
+	gap, maxLen int64
+	offset5     []float64 // per sensor
+	open        map[wire.Dev]*openBurst
+	closing     deadlineHeap
+	ready       burstHeap
+	free        []*openBurst
+}
+
+type openBurst struct {
+	b      locate.Burst
+	sum    []float64 // per sensor, dB
+	count  []int
+	last   int64
+	closed bool
+}
+
+func newFuser(gap, maxLen int64, offset5 []float64) *fuser {
+	return &fuser{gap: gap, maxLen: maxLen, offset5: offset5, open: make(map[wire.Dev]*openBurst)}
+}
+
+// add takes the next frame in event-time order.
+func (f *fuser) add(fr *frame) {
+	f.closeBefore(fr.t)
+	ob := f.open[fr.obs.Dev]
+	if ob != nil && fr.t-ob.b.T > f.maxLen {
+		f.close(ob)
+		ob = nil
+	}
+	if ob == nil {
+		ob = f.alloc()
+		ob.b.T = fr.t
+		ob.b.Dev = fr.obs.Dev
+		ob.b.Rand = fr.obs.Rand
+		ob.b.SeqFirst = fr.obs.Seq
+		f.open[fr.obs.Dev] = ob
+	}
+	rssi := fr.obs.RSSI
+	if fr.obs.Band5GHz() {
+		rssi -= f.offset5[fr.sensor]
+	}
+	ob.sum[fr.sensor] += rssi
+	ob.count[fr.sensor]++
+	ob.last = fr.t
+	ob.b.End = fr.t
+	if fr.obs.Seq >= 0 {
+		if ob.b.SeqFirst < 0 {
+			ob.b.SeqFirst = fr.obs.Seq
+		}
+		ob.b.SeqLast = fr.obs.Seq
+	}
+	if ob.b.FP == "" {
+		ob.b.FP = fr.obs.FP
+	}
+	heap.Push(&f.closing, deadline{ob.last + f.gap, ob.b.Dev, ob})
+}
+
+func (f *fuser) alloc() *openBurst {
+	n := len(f.offset5)
+	if k := len(f.free); k > 0 {
+		ob := f.free[k-1]
+		f.free = f.free[:k-1]
+		clear(ob.sum)
+		clear(ob.count)
+		ob.b = locate.Burst{Readings: ob.b.Readings[:0], SeqFirst: -1, SeqLast: -1}
+		ob.closed = false
+		return ob
+	}
+	return &openBurst{sum: make([]float64, n), count: make([]int, n), b: locate.Burst{SeqFirst: -1, SeqLast: -1}}
+}
+
+// closeBefore closes the bursts that no frame at time t or later can join.
+func (f *fuser) closeBefore(t int64) {
+	for len(f.closing) > 0 && f.closing[0].at < t {
+		d := heap.Pop(&f.closing).(deadline)
+		if d.ob.closed || f.open[d.dev] != d.ob || d.ob.last+f.gap != d.at {
+			continue // stale entry: the burst grew or was closed since
+		}
+		f.close(d.ob)
+	}
+}
+
+func (f *fuser) close(ob *openBurst) {
+	ob.closed = true
+	delete(f.open, ob.b.Dev)
+	ob.b.Readings = ob.b.Readings[:0]
+	for s, c := range ob.count {
+		if c > 0 {
+			ob.b.Readings = append(ob.b.Readings, locate.Reading{Sensor: s, RSSI: ob.sum[s] / float64(c), N: c})
+		}
+	}
+	heap.Push(&f.ready, ob)
+}
+
+// closeAll closes every open burst (end of input), in a stable order.
+func (f *fuser) closeAll() {
+	obs := make([]*openBurst, 0, len(f.open))
+	for _, ob := range f.open {
+		obs = append(obs, ob)
+	}
+	sort.Slice(obs, func(i, j int) bool { return obs[i].b.Dev < obs[j].b.Dev })
+	for _, ob := range obs {
+		f.close(ob)
+	}
+	f.closing = f.closing[:0]
+}
+
+// emit hands the closed bursts whose start is at most upTo to fn in order of
+// (T, Dev), and recycles them. A burst that started at T is closed at the
+// latest by T + maxLen + gap, so emitting up to cursor - maxLen - gap keeps
+// the order of T exact.
+func (f *fuser) emit(upTo int64, fn func(*locate.Burst)) {
+	for len(f.ready) > 0 && f.ready[0].b.T <= upTo {
+		ob := heap.Pop(&f.ready).(*openBurst)
+		fn(&ob.b)
+		f.free = append(f.free, ob)
+	}
+}
+
+type deadline struct {
+	at  int64
+	dev wire.Dev
+	ob  *openBurst
+}
+
+type deadlineHeap []deadline
+
+func (h deadlineHeap) Len() int { return len(h) }
+func (h deadlineHeap) Less(i, j int) bool {
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
+	}
+	return h[i].dev < h[j].dev
+}
+func (h deadlineHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *deadlineHeap) Push(x any)   { *h = append(*h, x.(deadline)) }
+func (h *deadlineHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+type burstHeap []*openBurst
+
+func (h burstHeap) Len() int { return len(h) }
+func (h burstHeap) Less(i, j int) bool {
+	if h[i].b.T != h[j].b.T {
+		return h[i].b.T < h[j].b.T
+	}
+	return h[i].b.Dev < h[j].b.Dev
+}
+func (h burstHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *burstHeap) Push(x any)   { *h = append(*h, x.(*openBurst)) }
+func (h *burstHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}

@@ -1,0 +1,282 @@
+// Package pipeline is one site's flow from observation batches to tracked
+// positions: redelivery checks, clock alignment, reordering by event time,
+// fusion of probe bursts, locating and tracking. It is driven only by the
+// observations' own clocks, so replaying the live server's journal through
+// it gives exactly what the live server computed.
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/passant/passant/locate"
+	"github.com/passant/passant/wire"
+)
+
+// Handler receives what a pipeline computes, in event-time order.
+type Handler interface {
+	// Position is called for each fix, in order of T.
+	Position(p wire.Position)
+	// Advance says that no position before now will follow.
+	Advance(now int64)
+}
+
+// Config configures a pipeline. Zero durations take the defaults.
+type Config struct {
+	Site *wire.Site
+	// Zone names the innermost zone of a point; nil leaves zones empty.
+	Zone func(x, y float64) string
+	// Lateness is how long observations wait to be put in order (default 2 s).
+	Lateness time.Duration
+	// BurstGap ends a burst after this silence of its device (default 400 ms).
+	BurstGap time.Duration
+	// MaxBurst bounds a burst's length (default 1.5 s).
+	MaxBurst time.Duration
+	Tracker  locate.TrackerOptions
+}
+
+// Defaults.
+const (
+	DefaultLateness = 2 * time.Second
+	DefaultBurstGap = 400 * time.Millisecond
+	DefaultMaxBurst = 1500 * time.Millisecond
+)
+
+// ErrUnknownSensor is returned for a batch from a sensor the site lacks.
+var ErrUnknownSensor = errors.New("pipeline: unknown sensor")
+
+// SensorStats describe what a pipeline has taken from one sensor.
+type SensorStats struct {
+	ID       string
+	Batches  int64 // accepted
+	Obs      int64 // observations put in order
+	Dropped  int64 // observations dropped by the contract's checks
+	Dupes    int64 // redelivered batches dropped
+	Lost     int64 // batches missing from the sequence of ids
+	Late     int64 // observations that came after their time was processed
+	LastSent int64 // sensor clock of the last batch
+	LastRecv int64 // receive time of the last batch (0 in a plain replay)
+	Offset   int64 // estimated clock offset, ms (sensor minus site)
+}
+
+// Pipeline processes one site. It is not safe for concurrent use.
+type Pipeline struct {
+	cfg      Config
+	site     *wire.Site
+	sensors  map[string]int
+	lateness int64
+	maxHold  int64
+
+	dedup []dedup
+	stats []SensorStats
+	clock *clock
+	hw    []int64 // per sensor: latest aligned time seen
+	buf   frameHeap
+	order uint64
+
+	cursor  int64 // event time released so far
+	expired int64 // last tracker expiry
+	fuse    *fuser
+	tracker *locate.Tracker
+	handler []Handler
+
+	positions int64
+	minT      int64
+	maxT      int64
+}
+
+// New returns a pipeline for cfg.Site that hands its results to handlers.
+func New(cfg Config, handlers ...Handler) (*Pipeline, error) {
+	if cfg.Site == nil {
+		return nil, errors.New("pipeline: no site")
+	}
+	model, err := locate.NewModel(cfg.Site)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	if cfg.Lateness <= 0 {
+		cfg.Lateness = DefaultLateness
+	}
+	if cfg.BurstGap <= 0 {
+		cfg.BurstGap = DefaultBurstGap
+	}
+	if cfg.MaxBurst <= 0 {
+		cfg.MaxBurst = DefaultMaxBurst
+	}
+	n := len(cfg.Site.Sensors)
+	p := &Pipeline{
+		cfg:      cfg,
+		site:     cfg.Site,
+		sensors:  make(map[string]int, n),
+		lateness: cfg.Lateness.Milliseconds(),
+		dedup:    make([]dedup, n),
+		stats:    make([]SensorStats, n),
+		clock:    newClock(n),
+		hw:       make([]int64, n),
+		cursor:   math.MinInt64,
+		tracker:  locate.NewTracker(model, cfg.Tracker),
+		handler:  handlers,
+		minT:     math.MaxInt64,
+		maxT:     math.MinInt64,
+	}
+	p.maxHold = cfg.MaxBurst.Milliseconds() + cfg.BurstGap.Milliseconds()
+	offset5 := make([]float64, n)
+	for i, s := range cfg.Site.Sensors {
+		p.sensors[s.ID] = i
+		p.stats[i].ID = s.ID
+		offset5[i] = model.Sensors[i].Offset5
+	}
+	p.fuse = newFuser(cfg.BurstGap.Milliseconds(), cfg.MaxBurst.Milliseconds(), offset5)
+	return p, nil
+}
+
+// Site returns the pipeline's site.
+func (p *Pipeline) Site() *wire.Site { return p.site }
+
+// Accept takes one batch that passed the contract's checks, received at recv
+// (Unix ms; 0 when unknown, as in a plain replay). drops are the
+// observations the decoder dropped from it, for the sensor's statistics.
+func (p *Pipeline) Accept(recv int64, b *wire.Batch, drops wire.Drops) error {
+	si, ok := p.sensors[b.Sensor]
+	if !ok {
+		return fmt.Errorf("%w %q for site %s", ErrUnknownSensor, b.Sensor, p.site.Site)
+	}
+	st := &p.stats[si]
+	st.Dropped += int64(drops.Total())
+	d := &p.dedup[si]
+	if !d.accept(b.Boot, b.ID) {
+		st.Dupes = d.dupes
+		return nil
+	}
+	st.Batches++
+	st.Lost = d.lost
+	st.LastSent = b.Sent
+	if recv != 0 {
+		st.LastRecv = recv
+	}
+	for i := range b.Obs {
+		p.clock.observe(si, &b.Obs[i])
+	}
+	p.clock.solve()
+	for i := range p.stats {
+		p.stats[i].Offset = p.clock.Offset(i)
+	}
+	off := p.clock.Offset(si)
+	hw := b.Sent - off
+	for i := range b.Obs {
+		o := &b.Obs[i]
+		t := o.T - off
+		if t <= p.cursor {
+			st.Late++
+			continue
+		}
+		hw = max(hw, t)
+		p.order++
+		p.buf.push(frame{t: t, order: p.order, sensor: int32(si), obs: *o})
+		st.Obs++
+	}
+	if hw > p.hw[si] {
+		p.hw[si] = hw
+	}
+	p.release(p.watermark() - p.lateness)
+	return nil
+}
+
+// watermark is the median of the sensors' latest aligned times among those
+// heard within the last minute of the newest: robust to one sensor whose
+// clock runs ahead, and not held back by a sensor that went silent.
+func (p *Pipeline) watermark() int64 {
+	newest := slices.Max(p.hw)
+	var recent [64]int64
+	v := recent[:0]
+	for _, h := range p.hw {
+		if h > 0 && h >= newest-60_000 {
+			v = append(v, h)
+		}
+	}
+	if len(v) == 0 {
+		return math.MinInt64 + p.lateness
+	}
+	slices.Sort(v)
+	return v[(len(v)-1)/2]
+}
+
+// release processes the frames up to event time upTo.
+func (p *Pipeline) release(upTo int64) {
+	if upTo <= p.cursor {
+		return
+	}
+	for len(p.buf) > 0 && p.buf[0].t <= upTo {
+		f := p.buf.pop()
+		p.cursor = f.t
+		p.minT = min(p.minT, f.t)
+		p.maxT = max(p.maxT, f.t)
+		p.fuse.add(&f)
+		p.fuse.emit(f.t-p.maxHold, p.locate)
+	}
+	p.cursor = upTo
+	p.fuse.closeBefore(upTo)
+	p.fuse.emit(upTo-p.maxHold, p.locate)
+	p.advance(upTo - p.maxHold)
+}
+
+func (p *Pipeline) advance(now int64) {
+	if now-p.expired >= 1000 {
+		p.tracker.Expire(now)
+		p.expired = now
+	}
+	for _, h := range p.handler {
+		h.Advance(now)
+	}
+}
+
+func (p *Pipeline) locate(b *locate.Burst) {
+	if len(b.Readings) == 0 {
+		return
+	}
+	pos := p.tracker.Add(b)
+	if p.cfg.Zone != nil {
+		pos.Zone = p.cfg.Zone(pos.X, pos.Y)
+	}
+	p.positions++
+	for _, h := range p.handler {
+		h.Position(pos)
+	}
+}
+
+// Flush processes everything still waiting, as at the end of a replay.
+func (p *Pipeline) Flush() {
+	for len(p.buf) > 0 {
+		f := p.buf.pop()
+		p.cursor = f.t
+		p.minT = min(p.minT, f.t)
+		p.maxT = max(p.maxT, f.t)
+		p.fuse.add(&f)
+	}
+	p.fuse.closeAll()
+	p.fuse.emit(math.MaxInt64, p.locate)
+	if p.cursor > math.MinInt64 {
+		p.advance(p.cursor + 1)
+	}
+}
+
+// Stats returns a copy of the per-sensor statistics.
+func (p *Pipeline) Stats() []SensorStats { return slices.Clone(p.stats) }
+
+// Span returns the first and last event time processed; ok is false when
+// nothing was.
+func (p *Pipeline) Span() (first, last int64, ok bool) {
+	return p.minT, p.maxT, p.minT <= p.maxT
+}
+
+// Now returns the event time processed so far.
+func (p *Pipeline) Now() int64 { return p.cursor }
+
+// Tracks returns the number of live tracks.
+func (p *Pipeline) Tracks() int { return p.tracker.Len() }
+
+// Positions returns the number of positions computed.
+func (p *Pipeline) Positions() int64 { return p.positions }

@@ -1,0 +1,299 @@
+// Package replay runs a site's pipeline offline over recorded batches — a
+// sensor's JSON lines or the live server's journal — and writes the
+// contract's positions.jsonl, report.json and a heatmap. The same input
+// gives the same output, byte for byte, on the same platform.
+package replay
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/passant/passant/footfall"
+	"github.com/passant/passant/pipeline"
+	"github.com/passant/passant/wire"
+	"github.com/passant/passant/zones"
+)
+
+// Config says what to replay and where to write.
+type Config struct {
+	SitePath string     // site file; or Site
+	Site     *wire.Site // used when SitePath is empty
+	In       string     // input file, "-" for Stdin; or Input
+	Input    io.Reader
+	Stdin    io.Reader
+
+	Positions string // positions.jsonl to write ("" for none)
+	Report    string // report.json to write
+	Heatmap   string // heatmap PNG to write
+	POS       string // till receipts CSV to read
+
+	Lateness time.Duration
+	Progress io.Writer // progress lines, nil for none
+
+	// OnPosition, when set, sees every position as it is computed.
+	OnPosition func(wire.Position)
+}
+
+// Result summarises a replay.
+type Result struct {
+	Lines        int64
+	Rejected     int64 // lines rejected as a whole (bad JSON, unknown sensor, ...)
+	Observations int64
+	Dropped      int64 // observations dropped by the contract's checks
+	Late         int64 // observations that came after their time
+	Dupes        int64 // redelivered batches
+	Positions    int64
+	Tracks       int
+	Report       *wire.Report
+	Stats        []pipeline.SensorStats
+}
+
+// Run replays cfg.In through a fresh pipeline.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	site := cfg.Site
+	if cfg.SitePath != "" {
+		s, err := wire.LoadSite(cfg.SitePath)
+		if err != nil {
+			return nil, fmt.Errorf("replay: %w", err)
+		}
+		site = s
+	}
+	if site == nil {
+		return nil, errors.New("replay: no site")
+	}
+	var txns []footfall.Transaction
+	if cfg.POS != "" {
+		f, err := os.Open(cfg.POS)
+		if err != nil {
+			return nil, fmt.Errorf("replay: %w", err)
+		}
+		txns, err = footfall.ParsePOSCSV(f, site.Location())
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("replay: pos %s: %w", cfg.POS, err)
+		}
+		for i := range txns {
+			txns[i].Site = site.Site
+		}
+	}
+
+	in, size, closeIn, err := openInput(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer closeIn()
+
+	plan := zones.NewPlan(site)
+	counter := footfall.NewCounter(site, plan)
+	out := &sink{counter: counter, onPos: cfg.OnPosition}
+	var posFile *os.File
+	if cfg.Positions != "" {
+		posFile, err = os.Create(cfg.Positions)
+		if err != nil {
+			return nil, fmt.Errorf("replay: %w", err)
+		}
+		defer posFile.Close()
+		out.w = bufio.NewWriterSize(posFile, 1<<20)
+	}
+	p, err := pipeline.New(pipeline.Config{Site: site, Zone: plan.Innermost, Lateness: cfg.Lateness}, out)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+
+	res := &Result{}
+	counted := &countingReader{r: in}
+	stopProgress := startProgress(cfg.Progress, counted, size, res)
+	lines := wire.NewLines(counted)
+	var l wire.Line
+	for lines.Next(&l) {
+		if l.No%4096 == 0 && ctx.Err() != nil {
+			stopProgress()
+			return nil, ctx.Err()
+		}
+		atomic.AddInt64(&res.Lines, 1)
+		if l.Err != nil {
+			res.Rejected++
+			continue
+		}
+		if err := p.Accept(l.Recv, &l.Batch, l.Drops); err != nil {
+			res.Rejected++
+			continue
+		}
+		atomic.AddInt64(&res.Observations, int64(len(l.Batch.Obs)))
+	}
+	stopProgress()
+	if err := lines.Err(); err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	p.Flush()
+	counter.Flush()
+	if out.err != nil {
+		return nil, fmt.Errorf("replay: positions: %w", out.err)
+	}
+	if out.w != nil {
+		if err := out.w.Flush(); err != nil {
+			return nil, fmt.Errorf("replay: positions: %w", err)
+		}
+		if err := posFile.Close(); err != nil {
+			return nil, fmt.Errorf("replay: positions: %w", err)
+		}
+	}
+
+	res.Stats = p.Stats()
+	for _, s := range res.Stats {
+		res.Dropped += s.Dropped
+		res.Late += s.Late
+		res.Dupes += s.Dupes
+	}
+	res.Positions = p.Positions()
+	res.Tracks = out.tracks()
+
+	from, to := Span(site, p)
+	days, visits := counter.TrackDays(), counter.Visits()
+	rep := footfall.Build(site, from, to, days, visits, txns, footfall.NewHistory(site, days, visits))
+	res.Report = &rep
+	if cfg.Report != "" {
+		if err := writeJSON(cfg.Report, rep); err != nil {
+			return nil, fmt.Errorf("replay: report: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// Span returns the local hours the pipeline's input covers: from the start
+// of the local hour of the first observation to the end of the hour of the
+// last one.
+func Span(site *wire.Site, p *pipeline.Pipeline) (from, to int64) {
+	first, last, ok := p.Span()
+	if !ok {
+		return 0, 0
+	}
+	loc := site.Location()
+	return HourFloor(first, loc), HourFloor(last, loc) + 3_600_000
+}
+
+// HourFloor returns the UTC millisecond at which the local clock hour that
+// holds t (Unix ms) started: t less the local minutes, seconds and
+// milliseconds past the hour. Every local hour lasts an hour, also on the
+// days the clocks change.
+func HourFloor(t int64, loc *time.Location) int64 {
+	tt := time.UnixMilli(t).In(loc)
+	return t - int64(tt.Minute())*60_000 - int64(tt.Second())*1000 - int64(tt.Nanosecond()/1e6)
+}
+
+func openInput(cfg Config) (io.Reader, int64, func(), error) {
+	switch {
+	case cfg.Input != nil:
+		return cfg.Input, 0, func() {}, nil
+	case cfg.In == "-":
+		if cfg.Stdin == nil {
+			return os.Stdin, 0, func() {}, nil
+		}
+		return cfg.Stdin, 0, func() {}, nil
+	case cfg.In != "":
+		f, err := os.Open(cfg.In)
+		if err != nil {
+			return nil, 0, nil, fmt.Errorf("replay: %w", err)
+		}
+		var size int64
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		return f, size, func() { f.Close() }, nil
+	}
+	return nil, 0, nil, errors.New("replay: no input")
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+// sink receives the pipeline's positions.
+type sink struct {
+	w       *bufio.Writer
+	buf     []byte
+	err     error
+	counter *footfall.Counter
+	onPos   func(wire.Position)
+	trackN  map[string]struct{}
+}
+
+func (s *sink) Position(p wire.Position) {
+	if s.w != nil && s.err == nil {
+		s.buf = wire.AppendPosition(s.buf[:0], &p)
+		s.buf = append(s.buf, '\n')
+		_, s.err = s.w.Write(s.buf)
+	}
+	s.counter.Add(p)
+	if s.onPos != nil {
+		s.onPos(p)
+	}
+	if s.trackN == nil {
+		s.trackN = map[string]struct{}{}
+	}
+	s.trackN[p.Track] = struct{}{}
+}
+
+func (s *sink) Advance(now int64) { s.counter.Advance(now) }
+
+func (s *sink) tracks() int { return len(s.trackN) }
+
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// startProgress prints a progress line every second until stopped.
+func startProgress(w io.Writer, r *countingReader, size int64, res *Result) func() {
+	if w == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				obs := atomic.LoadInt64(&res.Observations)
+				rate := float64(obs) / time.Since(start).Seconds()
+				if size > 0 {
+					fmt.Fprintf(w, "replay: %5.1f%%  %d observations  %.0f obs/s\n",
+						100*float64(r.n.Load())/float64(size), obs, rate)
+				} else {
+					fmt.Fprintf(w, "replay: %d MB read  %d observations  %.0f obs/s\n",
+						r.n.Load()>>20, obs, rate)
+				}
+			}
+		}
+	}()
+	var once atomic.Bool
+	return func() {
+		if once.CompareAndSwap(false, true) {
+			close(done)
+			<-finished
+		}
+	}
+}
