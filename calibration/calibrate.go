@@ -389,12 +389,14 @@ func roundParams(p Params) Params {
 // WriteText prints the fit report as a table.
 func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "site %s: %d frames, %d bursts of the reference device, %d validation segments\n\n", r.Site, r.Frames, r.Bursts, r.Folds)
-	fmt.Fprintf(w, "%-10s %7s %9s %6s %9s %6s %7s %9s %9s %-7s\n", "sensor", "samples", "rssi_1m", "exp", "fit_1m", "fit_n", "rms_dB", "held_prev", "held_fit", "applied")
+	fmt.Fprintf(w, "%-10s %7s %14s %14s %7s %9s %9s %14s\n", "sensor", "samples", "previous", "fitted", "rms_dB", "held_prev", "held_fit", "applied")
 	for _, s := range r.Sensors {
 		hf := math.Min(s.HeldFull, s.HeldOffset)
-		fmt.Fprintf(w, "%-10s %7d %9.1f %6.2f %9.1f %6.2f %7.2f %9.2f %9.2f %-7s\n", s.ID, s.Samples,
-			s.Previous.RSSI1m, s.Previous.Exponent, s.Fit.RSSI1m, s.Fit.Exponent, s.Fit.RMS, s.HeldPrev, hf, s.Choice)
+		fmt.Fprintf(w, "%-10s %7d %8.1f %5.2f %8.1f %5.2f %7.2f %9.2f %9.2f %8.1f %5.2f %s\n", s.ID, s.Samples,
+			s.Previous.RSSI1m, s.Previous.Exponent, s.Fit.RSSI1m, s.Fit.Exponent, s.Fit.RMS, s.HeldPrev, hf,
+			s.Applied.RSSI1m, s.Applied.Exponent, s.Choice)
 	}
+	fmt.Fprintf(w, "(values: rssi_1m dBm, exponent; rms and held-out residuals in dB)\n")
 	fmt.Fprintf(w, "\nposition error on the walk (m)      median   mean    p90   bursts\n")
 	row := func(name string, e ErrStats) {
 		fmt.Fprintf(w, "  %-32s %6.2f %6.2f %6.2f %6d\n", name, e.Median, e.Mean, e.P90, e.N)

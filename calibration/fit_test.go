@@ -1,8 +1,12 @@
 package calibration
 
 import (
+	"bytes"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -151,5 +155,45 @@ func TestCalibrateKeepsWhenNotBetter(t *testing.T) {
 		if s.RSSI1m != nil || s.Exponent != nil || rep.Sensors[i].Choice != Kept {
 			t.Errorf("sensor %s changed", s.ID)
 		}
+	}
+}
+
+// The files of the contract: obs.jsonl and walk.jsonl read back give the
+// same data as the batches fed directly.
+func TestCollectFiles(t *testing.T) {
+	w := newWorld()
+	marks, batches := w.sim(11, 90*1000, 0, true)
+	var obs, wl []byte
+	for i := range batches {
+		if i%2 == 0 {
+			obs = wire.AppendJournalLine(obs, batches[i].Sent+5, &batches[i])
+		} else {
+			obs = wire.AppendBatch(obs, &batches[i])
+		}
+		obs = append(obs, '\n')
+	}
+	obs = append(obs, "{broken\n"...)
+	for _, m := range marks {
+		j, _ := json.Marshal(m)
+		wl = append(append(wl, j...), '\n')
+	}
+	if dir := os.Getenv("PASSANT_CALIBRATION_DUMP"); dir != "" { // for trying the CLI
+		sj, _ := json.Marshal(w.site)
+		os.WriteFile(filepath.Join(dir, "site.json"), sj, 0o644)
+		os.WriteFile(filepath.Join(dir, "obs.jsonl"), obs, 0o644)
+		os.WriteFile(filepath.Join(dir, "walk.jsonl"), wl, 0o644)
+	}
+	rm, err := ReadWalk(bytes.NewReader(wl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	walk, _ := NewWalk(rm, 0)
+	d, rejected, err := Collect(w.site, walk, bytes.NewReader(obs), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d0, _ := w.data(11, 90*1000, 0, true)
+	if rejected != 1 || d.Frames != d0.Frames || d.Frames == 0 || len(d.Bursts) != len(d0.Bursts) {
+		t.Errorf("files: %d frames %d bursts %d rejected; direct: %d frames %d bursts", d.Frames, len(d.Bursts), rejected, d0.Frames, len(d0.Bursts))
 	}
 }
