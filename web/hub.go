@@ -1,0 +1,388 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/passant/passant/wire"
+)
+
+// Hub streams live events to WebSocket clients. Per site with at least one
+// client it holds one subscription to the backend, coalesces the events per
+// track, and every Tick sends one update message, encoded once, to each
+// client. A client whose bounded queue is full is disconnected: a slow browser
+// never holds up the hub, and the hub never holds up the backend (whose
+// Subscribe channel drops rather than waits).
+//
+// Messages (JSON text frames), the first one always a snapshot:
+//
+//	{"type":"snapshot","site":"demo","t":...,"tracks":[position...],"occupancy":{"store":3}}
+//	{"type":"update","t":...,"tracks":[position...],"gone":["k7"],"occupancy":{...}}
+//	{"type":"site","version":4}
+//
+// A position is a positions.jsonl line; "occupancy" appears in an update
+// only when it changed; "site" says the site was changed (reload it).
+type Hub struct {
+	backend Backend
+	log     *slog.Logger
+	cfg     HubConfig
+
+	mu    sync.Mutex
+	sites map[string]*siteHub
+
+	clients atomic.Int64 // connected now
+	kicked  atomic.Int64 // slow clients disconnected
+	msgs    atomic.Int64 // messages queued to clients
+	events  atomic.Int64 // backend events taken in
+	lastT   atomic.Int64 // event time of the latest fix taken in
+}
+
+// HubConfig tunes a Hub; zero fields take the defaults.
+type HubConfig struct {
+	Tick         time.Duration // update period (default 250 ms)
+	ClientBuffer int           // messages queued per client before it is dropped (default 32)
+	WriteWait    time.Duration // write deadline (default 10 s)
+	PongWait     time.Duration // read deadline, renewed by each pong (default 60 s)
+}
+
+func (c *HubConfig) defaults() {
+	if c.Tick <= 0 {
+		c.Tick = 250 * time.Millisecond
+	}
+	if c.ClientBuffer <= 0 {
+		c.ClientBuffer = 32
+	}
+	if c.WriteWait <= 0 {
+		c.WriteWait = 10 * time.Second
+	}
+	if c.PongWait <= 0 {
+		c.PongWait = 60 * time.Second
+	}
+}
+
+// NewHub returns a hub over b.
+func NewHub(b Backend, cfg HubConfig, log *slog.Logger) *Hub {
+	cfg.defaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Hub{backend: b, cfg: cfg, log: log, sites: make(map[string]*siteHub)}
+}
+
+// Clients returns the number of connected WebSocket clients.
+func (h *Hub) Clients() int64 { return h.clients.Load() }
+
+// Kicked returns how many slow clients were disconnected.
+func (h *Hub) Kicked() int64 { return h.kicked.Load() }
+
+// SiteChanged tells the site's clients to reload the site.
+func (h *Hub) SiteChanged(site string, version int) {
+	h.mu.Lock()
+	sh := h.sites[site]
+	h.mu.Unlock()
+	if sh != nil {
+		sh.broadcast([]byte(`{"type":"site","version":` + strconv.Itoa(version) + `}`))
+	}
+}
+
+// siteHub is the hub of one site.
+type siteHub struct {
+	hub    *Hub
+	site   string
+	refs   int // guarded by hub.mu
+	cancel context.CancelFunc
+
+	mu      sync.Mutex // guards clients
+	clients map[*client]struct{}
+
+	// Owned by the run goroutine.
+	pending  map[string]wire.Position
+	gone     map[string]struct{}
+	occ      map[string]int
+	occDirty bool
+	buf      []byte
+}
+
+// join adds c to the site's clients and queues the snapshot as its first
+// message. It starts the site's subscription for the first client.
+func (h *Hub) join(ctx context.Context, site string, c *client) error {
+	h.mu.Lock()
+	sh := h.sites[site]
+	if sh == nil {
+		sctx, cancel := context.WithCancel(context.Background())
+		events, err := h.backend.Subscribe(sctx, site)
+		if err != nil {
+			cancel()
+			h.mu.Unlock()
+			return err
+		}
+		sh = &siteHub{hub: h, site: site, cancel: cancel, clients: make(map[*client]struct{}),
+			pending: make(map[string]wire.Position), gone: make(map[string]struct{})}
+		h.sites[site] = sh
+		go sh.run(events)
+	}
+	sh.refs++
+	h.mu.Unlock()
+
+	// The snapshot is taken and queued under sh.mu, so no update is queued
+	// before it; updates already pending are older and the browser keeps the
+	// newest fix per track.
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	snap, err := h.backend.Live(ctx, site)
+	if err != nil {
+		sh.mu.Unlock()
+		h.leave(sh)
+		sh.mu.Lock()
+		return err
+	}
+	c.sh = sh
+	c.send <- encodeSnapshot(nil, site, snap)
+	h.msgs.Add(1)
+	sh.clients[c] = struct{}{}
+	h.clients.Add(1)
+	return nil
+}
+
+// leaveClient removes c; the last client to leave ends the subscription.
+func (h *Hub) leaveClient(c *client) {
+	sh := c.sh
+	sh.mu.Lock()
+	if _, ok := sh.clients[c]; ok {
+		delete(sh.clients, c)
+		h.clients.Add(-1)
+	}
+	sh.mu.Unlock()
+	h.leave(sh)
+}
+
+func (h *Hub) leave(sh *siteHub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	sh.refs--
+	if sh.refs <= 0 {
+		if h.sites[sh.site] == sh {
+			delete(h.sites, sh.site)
+		}
+		sh.cancel()
+	}
+}
+
+// run takes the backend's events and flushes every tick until the
+// subscription ends.
+func (sh *siteHub) run(events <-chan Event) {
+	t := time.NewTicker(sh.hub.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			sh.apply(ev)
+		case <-t.C:
+			sh.flush()
+		}
+	}
+}
+
+func (sh *siteHub) apply(ev Event) {
+	sh.hub.events.Add(1)
+	switch {
+	case ev.Position != nil:
+		p := *ev.Position
+		if old, ok := sh.pending[p.Track]; !ok || p.T >= old.T {
+			sh.pending[p.Track] = p
+		}
+		delete(sh.gone, p.Track)
+		if p.T > sh.hub.lastT.Load() {
+			sh.hub.lastT.Store(p.T)
+		}
+	case ev.Gone != "":
+		delete(sh.pending, ev.Gone)
+		sh.gone[ev.Gone] = struct{}{}
+	case ev.Occupancy != nil:
+		sh.occ = ev.Occupancy
+		sh.occDirty = true
+	}
+}
+
+// flush encodes the pending changes once and queues them to every client.
+func (sh *siteHub) flush() {
+	if len(sh.pending) == 0 && len(sh.gone) == 0 && !sh.occDirty {
+		return
+	}
+	b := sh.buf[:0]
+	var t int64
+	b = append(b, `{"type":"update","tracks":[`...)
+	tracks := make([]string, 0, len(sh.pending))
+	for id := range sh.pending {
+		tracks = append(tracks, id)
+	}
+	slices.Sort(tracks)
+	for i, id := range tracks {
+		p := sh.pending[id]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = wire.AppendPosition(b, &p)
+		t = max(t, p.T)
+	}
+	b = append(b, `],"gone":[`...)
+	gone := make([]string, 0, len(sh.gone))
+	for id := range sh.gone {
+		gone = append(gone, id)
+	}
+	slices.Sort(gone)
+	for i, id := range gone {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, id)
+	}
+	b = append(b, ']')
+	if sh.occDirty {
+		b = append(b, `,"occupancy":`...)
+		b = appendCounts(b, sh.occ)
+	}
+	b = append(b, `,"t":`...)
+	b = strconv.AppendInt(b, t, 10)
+	b = append(b, '}')
+	sh.buf = b
+	clear(sh.pending)
+	clear(sh.gone)
+	sh.occDirty = false
+	// The message is shared by all clients, so it must not be reused.
+	msg := slices.Clone(b)
+	sh.broadcast(msg)
+}
+
+func (sh *siteHub) broadcast(msg []byte) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for c := range sh.clients {
+		select {
+		case c.send <- msg:
+			sh.hub.msgs.Add(1)
+		default:
+			// Too slow: drop it rather than wait or queue without bound.
+			delete(sh.clients, c)
+			sh.hub.clients.Add(-1)
+			sh.hub.kicked.Add(1)
+			sh.hub.log.Info("web: slow WebSocket client dropped", "site", sh.site, "remote", c.remote)
+			c.kick()
+		}
+	}
+}
+
+func encodeSnapshot(b []byte, site string, s *Snapshot) []byte {
+	b = append(b, `{"type":"snapshot","site":`...)
+	b = strconv.AppendQuote(b, site)
+	b = append(b, `,"t":`...)
+	b = strconv.AppendInt(b, s.T, 10)
+	b = append(b, `,"tracks":[`...)
+	for i := range s.Tracks {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = wire.AppendPosition(b, &s.Tracks[i])
+	}
+	b = append(b, `],"occupancy":`...)
+	b = appendCounts(b, s.Occupancy)
+	return append(b, '}')
+}
+
+func appendCounts(b []byte, m map[string]int) []byte {
+	if m == nil {
+		return append(b, "{}"...)
+	}
+	j, _ := json.Marshal(m) // sorted keys
+	return append(b, j...)
+}
+
+// client is one WebSocket connection.
+type client struct {
+	conn   *websocket.Conn
+	sh     *siteHub
+	remote string
+	send   chan []byte
+	done   chan struct{}
+	once   sync.Once
+}
+
+func (c *client) kick() {
+	c.once.Do(func() {
+		close(c.done)
+		c.conn.Close()
+	})
+}
+
+var upgrader = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 16 << 10}
+
+// serveWS upgrades the request and streams the site until the client goes.
+// The upgrader's default origin check refuses cross-site pages.
+func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request, site string) {
+	conn, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	c := &client{conn: conn, remote: r.RemoteAddr, send: make(chan []byte, h.cfg.ClientBuffer+1), done: make(chan struct{})}
+	if err := h.join(r.Context(), site, c); err != nil {
+		h.log.Warn("web: live stream", "site", site, "err", err)
+		conn.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseInternalServerErr, "site unavailable"),
+			time.Now().Add(time.Second))
+		conn.Close()
+		return
+	}
+	go h.writePump(c)
+	h.readPump(c)
+	h.leaveClient(c)
+	c.kick()
+}
+
+// readPump reads (and discards) client messages so that pongs and the close
+// handshake are seen; the read deadline drops a client that stops answering
+// pings.
+func (h *Hub) readPump(c *client) {
+	c.conn.SetReadLimit(4096)
+	c.conn.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
+	c.conn.SetPongHandler(func(string) error {
+		return c.conn.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
+	})
+	for {
+		if _, _, err := c.conn.ReadMessage(); err != nil {
+			return
+		}
+	}
+}
+
+func (h *Hub) writePump(c *client) {
+	ping := time.NewTicker(h.cfg.PongWait * 9 / 10)
+	defer ping.Stop()
+	defer c.kick()
+	for {
+		select {
+		case msg := <-c.send:
+			c.conn.SetWriteDeadline(time.Now().Add(h.cfg.WriteWait))
+			if err := c.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+				return
+			}
+		case <-ping.C:
+			c.conn.SetWriteDeadline(time.Now().Add(h.cfg.WriteWait))
+			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				return
+			}
+		case <-c.done:
+			return
+		}
+	}
+}

@@ -1,0 +1,325 @@
+package web
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/passant/passant/wire"
+)
+
+func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	site, _, ok := s.siteOf(w, r)
+	if !ok {
+		return
+	}
+	from, to, err := s.timeRange(r, site)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	rep, err := s.backend.Report(r.Context(), site.Site, from, to)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// reportCSV writes one table of the report: ?part=hours (default), days,
+// zones or paths.
+func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request) {
+	site, _, ok := s.siteOf(w, r)
+	if !ok {
+		return
+	}
+	from, to, err := s.timeRange(r, site)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	part := r.URL.Query().Get("part")
+	if part == "" {
+		part = "hours"
+	}
+	if part != "hours" && part != "days" && part != "zones" && part != "paths" {
+		httpError(w, http.StatusBadRequest, "part: want hours, days, zones or paths")
+		return
+	}
+	rep, err := s.backend.Report(r.Context(), site.Site, from, to)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	name := fmt.Sprintf("%s-%s-%s.csv", site.Site, part, time.UnixMilli(from).In(site.Location()).Format("2006-01-02"))
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	cw := csv.NewWriter(w)
+	writeReportCSV(cw, rep, part, site.Location())
+	cw.Flush()
+}
+
+func writeReportCSV(cw *csv.Writer, rep *wire.Report, part string, loc *time.Location) {
+	switch part {
+	case "hours":
+		cw.Write([]string{"start", "start_ms", "passersby", "visitors", "staff", "capture_rate",
+			"dwell_median_s", "occupancy_max", "occupancy_mean", "transactions", "conversion", "open"})
+		for _, h := range rep.Hours {
+			cw.Write([]string{time.UnixMilli(h.Start).In(loc).Format(time.RFC3339), itoa64(h.Start),
+				strconv.Itoa(h.Passersby), strconv.Itoa(h.Visitors), strconv.Itoa(h.Staff),
+				fptr(h.CaptureRate), fptr(h.DwellMedianS), strconv.Itoa(h.OccupancyMax),
+				ftoa(h.OccupancyMean), iptr(h.Transactions), fptr(h.Conversion), strconv.FormatBool(h.Open)})
+		}
+	case "days":
+		cw.Write([]string{"date", "passersby", "visitors", "staff", "capture_rate", "dwell_median_s",
+			"new", "returning", "transactions", "conversion"})
+		for _, d := range rep.Days {
+			cw.Write([]string{d.Date, strconv.Itoa(d.Passersby), strconv.Itoa(d.Visitors),
+				strconv.Itoa(d.Staff), fptr(d.CaptureRate), fptr(d.DwellMedianS), strconv.Itoa(d.New),
+				strconv.Itoa(d.Returning), iptr(d.Transactions), fptr(d.Conversion)})
+		}
+	case "zones":
+		cw.Write([]string{"zone", "visits", "dwell_median_s"})
+		for _, z := range rep.Zones {
+			cw.Write([]string{z.Zone, strconv.Itoa(z.Visits), fptr(z.DwellMedianS)})
+		}
+	case "paths":
+		cw.Write([]string{"from", "to", "count"})
+		for _, p := range rep.Paths {
+			cw.Write([]string{p.From, p.To, strconv.Itoa(p.Count)})
+		}
+	}
+}
+
+func itoa64(v int64) string { return strconv.FormatInt(v, 10) }
+func ftoa(v float64) string  { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+func fptr(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'f', 4, 64)
+}
+
+func iptr(v *int) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.Itoa(*v)
+}
+
+// heatmapQuery reads ?from&to&zone&cell&hours=10-14.
+func (s *Server) heatmapQuery(w http.ResponseWriter, r *http.Request) (HeatmapQuery, bool) {
+	site, _, ok := s.siteOf(w, r)
+	if !ok {
+		return HeatmapQuery{}, false
+	}
+	from, to, err := s.timeRange(r, site)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return HeatmapQuery{}, false
+	}
+	q := HeatmapQuery{Site: site.Site, From: from, To: to, Cell: 0.5, HourFrom: 0, HourTo: 24}
+	v := r.URL.Query()
+	if z := v.Get("zone"); z != "" {
+		if site.Zone(z) == nil {
+			httpError(w, http.StatusBadRequest, fmt.Sprintf("zone: site %s has no zone %q", site.Site, z))
+			return q, false
+		}
+		q.Zone = z
+	}
+	if c := v.Get("cell"); c != "" {
+		f, err := strconv.ParseFloat(c, 64)
+		if err != nil || !(f >= 0.1 && f <= 10) {
+			httpError(w, http.StatusBadRequest, "cell: want metres from 0.1 to 10")
+			return q, false
+		}
+		q.Cell = f
+	}
+	if h := v.Get("hours"); h != "" {
+		a, b, ok := strings.Cut(h, "-")
+		x, err1 := strconv.Atoi(a)
+		y, err2 := strconv.Atoi(b)
+		if !ok || err1 != nil || err2 != nil || x < 0 || y > 24 || x >= y {
+			httpError(w, http.StatusBadRequest, "hours: want a local hour range like 10-14 (0 to 24)")
+			return q, false
+		}
+		q.HourFrom, q.HourTo = x, y
+	}
+	return q, true
+}
+
+func (s *Server) heatmap(w http.ResponseWriter, r *http.Request) {
+	q, ok := s.heatmapQuery(w, r)
+	if !ok {
+		return
+	}
+	g, err := s.backend.Heatmap(r.Context(), q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, g)
+}
+
+func (s *Server) heatmapPNG(w http.ResponseWriter, r *http.Request) {
+	q, ok := s.heatmapQuery(w, r)
+	if !ok {
+		return
+	}
+	png, err := s.backend.HeatmapPNG(r.Context(), q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	if r.URL.Query().Get("download") != "" {
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-heatmap.png"`, q.Site))
+	}
+	w.Write(png)
+}
+
+// reprocess recomputes figures: {"from": ms|date, "to": ms|date}.
+func (s *Server) reprocess(w http.ResponseWriter, r *http.Request) {
+	site, _, ok := s.siteOf(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		From json.RawMessage `json:"from"`
+		To   json.RawMessage `json:"to"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		httpError(w, http.StatusBadRequest, `want {"from": ..., "to": ...} (Unix ms or "YYYY-MM-DD")`)
+		return
+	}
+	loc := site.Location()
+	from, err1 := parseTime(strings.Trim(string(req.From), `"`), loc, false)
+	to, err2 := parseTime(strings.Trim(string(req.To), `"`), loc, true)
+	if err1 != nil || err2 != nil || to <= from {
+		httpError(w, http.StatusBadRequest, `want {"from": ..., "to": ...} (Unix ms or "YYYY-MM-DD"), to after from`)
+		return
+	}
+	start := time.Now()
+	if err := s.backend.Reprocess(r.Context(), site.Site, from, to); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.Info("web: re-processed", "site", site.Site, "from", from, "to", to, "user", userOf(r), "took", time.Since(start))
+	writeJSON(w, http.StatusOK, map[string]any{"site": site.Site, "from": from, "to": to,
+		"took_ms": time.Since(start).Milliseconds()})
+}
+
+// SiteSummary is one site in the chain view.
+type SiteSummary struct {
+	Site          string   `json:"site"`
+	Name          string   `json:"name"`
+	Date          string   `json:"date"` // the local day summed
+	Passersby     int      `json:"passersby"`
+	Visitors      int      `json:"visitors"`
+	CaptureRate   *float64 `json:"capture_rate"`
+	DwellMedianS  *float64 `json:"dwell_median_s"`
+	Transactions  *int     `json:"transactions,omitempty"`
+	Conversion    *float64 `json:"conversion,omitempty"`
+	InStore       int      `json:"in_store"` // tracks in the store zone now
+	Sensors       int      `json:"sensors"`
+	SensorsOnline int      `json:"sensors_online"`
+	Error         string   `json:"error,omitempty"`
+}
+
+// summaries builds the chain view from each site's report, sensors and live
+// state, a few sites at a time. date is a local YYYY-MM-DD or "" for today.
+func (s *Server) summaries(r *http.Request, date string) ([]SiteSummary, error) {
+	sites, err := s.backend.Sites(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SiteSummary, len(sites))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, site := range sites {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i] = s.summary(r, site, date)
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
+
+func (s *Server) summary(r *http.Request, site *wire.Site, date string) SiteSummary {
+	ctx := r.Context()
+	loc := site.Location()
+	sum := SiteSummary{Site: site.Site, Name: site.Name, Sensors: len(site.Sensors)}
+	day, err := time.ParseInLocation("2006-01-02", date, loc)
+	if err != nil {
+		now := s.cfg.Now().In(loc)
+		day = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	}
+	sum.Date = day.Format("2006-01-02")
+	rep, err := s.backend.Report(ctx, site.Site, day.UnixMilli(), day.AddDate(0, 0, 1).UnixMilli())
+	if err != nil {
+		sum.Error = "report unavailable"
+		s.log.Warn("web: chain report", "site", site.Site, "err", err)
+	} else {
+		t := rep.Totals
+		sum.Passersby, sum.Visitors, sum.CaptureRate, sum.DwellMedianS = t.Passersby, t.Visitors, t.CaptureRate, t.DwellMedianS
+		sum.Transactions, sum.Conversion = t.Transactions, t.Conversion
+	}
+	if hs, err := s.backend.Sensors(ctx, site.Site); err == nil {
+		known := 0
+		for _, h := range hs {
+			if h.Known {
+				known++
+				if h.Online {
+					sum.SensorsOnline++
+				}
+			}
+		}
+		sum.Sensors = max(sum.Sensors, known)
+	}
+	if snap, err := s.backend.Live(ctx, site.Site); err == nil {
+		for _, z := range site.Zones {
+			if z.Kind == wire.ZoneStore {
+				sum.InStore += snap.Occupancy[z.ID]
+			}
+		}
+	}
+	return sum
+}
+
+func (s *Server) chain(w http.ResponseWriter, r *http.Request) {
+	out, err := s.summaries(r, r.URL.Query().Get("date"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) chainCSV(w http.ResponseWriter, r *http.Request) {
+	out, err := s.summaries(r, r.URL.Query().Get("date"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="passant-chain.csv"`)
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"site", "name", "date", "passersby", "visitors", "capture_rate", "dwell_median_s",
+		"transactions", "conversion", "in_store", "sensors", "sensors_online"})
+	for _, x := range out {
+		cw.Write([]string{x.Site, x.Name, x.Date, strconv.Itoa(x.Passersby), strconv.Itoa(x.Visitors),
+			fptr(x.CaptureRate), fptr(x.DwellMedianS), iptr(x.Transactions), fptr(x.Conversion),
+			strconv.Itoa(x.InStore), strconv.Itoa(x.Sensors), strconv.Itoa(x.SensorsOnline)})
+	}
+	cw.Flush()
+}
