@@ -1,8 +1,11 @@
 package sensor
 
 import (
+	"bytes"
 	"crypto/sha256"
-	"hash"
+	"hash/maphash"
+
+	"github.com/passant/passant/wire"
 )
 
 // Element ids that the fingerprint treats specially.
@@ -25,17 +28,13 @@ func Fingerprint(ies []byte) (fp [4]byte, ok bool) {
 	return f.sum(ies)
 }
 
-// fingerprinter reuses its hash state across frames.
+// fingerprinter reuses its message buffer across frames.
 type fingerprinter struct {
-	h   hash.Hash
-	buf [sha256.Size]byte
+	msg []byte
 }
 
 func (f *fingerprinter) sum(ies []byte) (fp [4]byte, ok bool) {
-	if f.h == nil {
-		f.h = sha256.New()
-	}
-	f.h.Reset()
+	msg := f.msg[:0]
 	n := 0
 	for len(ies) >= 2 {
 		id, l := ies[0], int(ies[1])
@@ -47,18 +46,66 @@ func (f *fingerprinter) sum(ies []byte) (fp [4]byte, ok bool) {
 		n++
 		switch id {
 		case ieSSID, ieDSSet:
-			continue
 		case ieVendor:
-			f.h.Write([]byte{id})
-			f.h.Write(body[:min(4, len(body))])
+			msg = append(append(msg, id), body[:min(4, len(body))]...)
 		default:
-			f.h.Write([]byte{id, byte(l)})
-			f.h.Write(body)
+			msg = append(append(msg, id, byte(l)), body...)
 		}
 	}
+	f.msg = msg
 	if n == 0 {
 		return fp, false
 	}
-	copy(fp[:], f.h.Sum(f.buf[:0]))
+	sum := sha256.Sum256(msg)
+	copy(fp[:], sum[:4])
 	return fp, true
+}
+
+// fpCache remembers the fingerprints of recent element lists. A phone
+// repeats the same elements in burst after burst, so most probe requests
+// cost a hash of their bytes and a compare instead of a SHA-256, and the
+// wire form (8 hex characters) is made once per distinct fingerprint.
+type fpCache struct {
+	f       fingerprinter
+	seed    maphash.Seed
+	entries map[uint64]fpEntry
+	strs    map[[4]byte]string
+}
+
+type fpEntry struct {
+	ies []byte
+	fp  string
+}
+
+// fpCacheSize bounds both maps; they are emptied when full.
+const fpCacheSize = 4096
+
+// get returns the wire form of the fingerprint of ies; "" when there are no
+// elements.
+func (c *fpCache) get(ies []byte) string {
+	if c.entries == nil {
+		c.seed = maphash.MakeSeed()
+		c.entries = make(map[uint64]fpEntry)
+		c.strs = make(map[[4]byte]string)
+	}
+	h := maphash.Bytes(c.seed, ies)
+	if e, ok := c.entries[h]; ok && string(e.ies) == string(ies) {
+		return e.fp
+	}
+	fp, ok := c.f.sum(ies)
+	s := ""
+	if ok {
+		if s, ok = c.strs[fp]; !ok {
+			if len(c.strs) >= fpCacheSize {
+				clear(c.strs)
+			}
+			s = wire.FormatFP(fp)
+			c.strs[fp] = s
+		}
+	}
+	if len(c.entries) >= fpCacheSize {
+		clear(c.entries)
+	}
+	c.entries[h] = fpEntry{ies: bytes.Clone(ies), fp: s}
+	return s
 }

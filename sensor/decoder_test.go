@@ -1,0 +1,192 @@
+package sensor
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+)
+
+// goldenRow is one probe request as tshark saw it (testdata/golden.py).
+type goldenRow struct {
+	frame  int
+	ms     int64 // time_epoch in ms, rounded down
+	sa     MAC
+	dbm    []int // combined first; empty without a dBm field
+	seq    int
+	freq   int
+	badFCS bool
+	fp     string
+}
+
+func captures(t testing.TB) []string {
+	t.Helper()
+	files, err := filepath.Glob("testdata/captures/*.pcap*")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no captures in testdata/captures: %v", err)
+	}
+	return files
+}
+
+func goldenFor(t *testing.T, capture string) []goldenRow {
+	t.Helper()
+	name := strings.TrimSuffix(filepath.Base(capture), filepath.Ext(capture))
+	f, err := os.Open(filepath.Join("testdata", "golden", name+".tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rows []goldenRow
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || line == "" {
+			continue
+		}
+		c := strings.Split(line, "\t")
+		if len(c) != 8 {
+			t.Fatalf("%s: bad golden line %q", name, line)
+		}
+		var r goldenRow
+		r.frame, _ = strconv.Atoi(c[0])
+		sec, frac, _ := strings.Cut(c[1], ".")
+		s, _ := strconv.ParseInt(sec, 10, 64)
+		ms, _ := strconv.ParseInt((frac + "000")[:3], 10, 64)
+		r.ms = s*1000 + ms
+		if r.sa, err = ParseMAC(c[2]); err != nil {
+			t.Fatalf("%s frame %d: %v", name, r.frame, err)
+		}
+		for _, v := range strings.Split(c[3], ",") {
+			if v != "" {
+				n, _ := strconv.Atoi(v)
+				r.dbm = append(r.dbm, n)
+			}
+		}
+		r.seq, _ = strconv.Atoi(c[4])
+		r.freq, _ = strconv.Atoi(strings.Split(c[5], ",")[0])
+		r.badFCS = c[6] == "1"
+		r.fp = c[7]
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// decoded is one probe request as the Decoder saw it.
+type decoded struct {
+	frame int
+	res   Result
+	f     Frame
+}
+
+func decodeFile(t *testing.T, name string) (probes []decoded, stats DecodeStats) {
+	t.Helper()
+	src, err := OpenFiles([]string{name}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	d := NewDecoder(DecoderOptions{})
+	for n := 1; ; n++ {
+		data, ci, err := src.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f Frame
+		switch r := d.Decode(data, ci, &f); r {
+		case OK, NoRSSI, BadFCS:
+			if r != BadFCS || f.Kind != "" {
+				probes = append(probes, decoded{n, r, f})
+			}
+		}
+	}
+	return probes, d.Stats()
+}
+
+// TestDecoderAgreesWithTshark checks every probe request of every bundled
+// capture against tshark's reading of it: which frames are probe requests,
+// time, transmitter, RSSI (the combined dBm value), sequence number,
+// frequency, and the fingerprint computed independently in golden.py.
+func TestDecoderAgreesWithTshark(t *testing.T) {
+	for _, name := range captures(t) {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			want := goldenFor(t, name)
+			got, stats := decodeFile(t, name)
+			if len(got) != len(want) {
+				t.Fatalf("decoder found %d probe requests, tshark %d", len(got), len(want))
+			}
+			for i, w := range want {
+				g := got[i]
+				if g.frame != w.frame {
+					t.Fatalf("probe request %d: frame %d, tshark says frame %d", i, g.frame, w.frame)
+				}
+				f := g.f
+				if f.T != w.ms || f.Addr != w.sa || f.Seq != w.seq || f.Freq != w.freq || f.FP != w.fp {
+					t.Errorf("frame %d: t=%d seq=%d freq=%d fp=%q sameAddr=%v; tshark t=%d seq=%d freq=%d fp=%q",
+						w.frame, f.T, f.Seq, f.Freq, f.FP, f.Addr == w.sa, w.ms, w.seq, w.freq, w.fp)
+				}
+				switch {
+				case len(w.dbm) == 0 && g.res != NoRSSI:
+					t.Errorf("frame %d: result %d with RSSI %d, but tshark finds no dBm signal", w.frame, g.res, f.RSSI)
+				case len(w.dbm) > 0 && (g.res != OK || f.RSSI != w.dbm[0]):
+					t.Errorf("frame %d: result %d RSSI %d, tshark %v", w.frame, g.res, f.RSSI, w.dbm)
+				}
+			}
+			if stats.Probes+stats.NoRSSI+stats.BadFCS != uint64(len(want)) {
+				t.Errorf("stats %+v do not add up to %d probe requests", stats, len(want))
+			}
+		})
+	}
+}
+
+func TestWPA3CaptureHasNoRSSI(t *testing.T) {
+	got, stats := decodeFile(t, "testdata/captures/aircrack-wpa3-psk.pcap")
+	if len(got) != 1 || got[0].res != NoRSSI || stats.Probes != 0 || stats.NoRSSI != 1 {
+		t.Fatalf("got %+v, stats %+v; want one probe request counted as NoRSSI", got, stats)
+	}
+}
+
+// TestRadiotapAgreesWithGopacket decodes every frame of every capture with
+// both this package's radiotap layer and gopacket's layers.RadioTap.
+func TestRadiotapAgreesWithGopacket(t *testing.T) {
+	for _, name := range captures(t) {
+		src, err := OpenFiles([]string{name}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for {
+			data, _, err := src.Next(context.Background())
+			if err != nil {
+				break
+			}
+			n++
+			var mine radiotap
+			if err := mine.DecodeFromBytes(data, gopacket.NilDecodeFeedback); err != nil {
+				t.Fatalf("%s frame %d: %v", name, n, err)
+			}
+			var ref layers.RadioTap
+			if err := ref.DecodeFromBytes(data, gopacket.NilDecodeFeedback); err != nil {
+				t.Fatalf("%s frame %d: gopacket: %v", name, n, err)
+			}
+			if mine.Flags != ref.Flags || mine.Freq != uint16(ref.ChannelFrequency) ||
+				mine.HasSignal != ref.Present.DBMAntennaSignal() ||
+				mine.HasSignal && mine.Signal != ref.DBMAntennaSignal ||
+				string(mine.payload[:len(mine.payload)-4]) != string(ref.Payload[:len(ref.Payload)-4]) {
+				t.Fatalf("%s frame %d: mine %+v, gopacket flags=%v freq=%d signal=%d present=%v",
+					name, n, mine, ref.Flags, ref.ChannelFrequency, ref.DBMAntennaSignal, ref.Present)
+			}
+		}
+		src.Close()
+	}
+}
