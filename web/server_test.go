@@ -17,7 +17,7 @@ import (
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func newTestServer(t *testing.T, b Backend, cfg Config) *httptest.Server {
+func newTestServer(t testing.TB, b Backend, cfg Config) *httptest.Server {
 	t.Helper()
 	cfg.Backend = b
 	cfg.Log = quietLog()
