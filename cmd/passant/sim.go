@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/passant/passant/sim"
+	"github.com/passant/passant/wire"
+)
+
+func init() {
+	register(command{name: "sim", summary: "simulate a shop: observation batches plus ground truth", run: runSim})
+}
+
+func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sim", stderr)
+	layout := fs.String("layout", "small", "shop layout (see --list)")
+	list := fs.Bool("list", false, "list the layouts and exit")
+	seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same output")
+	fromS := fs.String("from", "", "start, RFC 3339 (default: today 09:00 UTC)")
+	hours := fs.Float64("hours", 2, "how many hours to simulate")
+	out := fs.String("out", "obs.jsonl", "observation batches, one per line, in arrival order (- for stdout)")
+	truthP := fs.String("truth", "", "where devices were at each burst (JSON lines)")
+	peopleP := fs.String("people", "", "the simulated people: class, visits (JSON lines)")
+	siteOut := fs.String("site-out", "", "write the shop's site file here")
+	passers := fs.Float64("passers", 0, "passers-by per hour (default 240)")
+	shoppers := fs.Float64("shoppers", 0, "shoppers per hour (default 30)")
+	staff := fs.Int("staff", 0, "staff present all day (default 2; -1 for none)")
+	speed := fs.Float64("speed", 0, "pace output at this multiple of real time (0: as fast as possible)")
+	logLevel := fs.String("log", "info", "log level")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := setupLog(stderr, *logLevel, false)
+	if *list {
+		for _, n := range sim.Layouts() {
+			l, _ := sim.LayoutNamed(n)
+			fmt.Fprintf(stdout, "%-8s %s\n", n, l.Summary)
+		}
+		return nil
+	}
+	from := time.Now().UTC().Truncate(24 * time.Hour).Add(9 * time.Hour)
+	if *fromS != "" {
+		t, err := time.Parse(time.RFC3339, *fromS)
+		if err != nil {
+			return fmt.Errorf("sim: --from: %w", err)
+		}
+		from = t
+	}
+	if !(*hours > 0) {
+		return errors.New("sim: --hours must be positive")
+	}
+	to := from.Add(time.Duration(*hours * float64(time.Hour)))
+	shop, err := sim.NewShop(*layout, sim.Config{Seed: *seed, PassersPerHour: *passers,
+		ShoppersPerHour: *shoppers, Staff: *staff})
+	if err != nil {
+		return err
+	}
+	if *siteOut != "" {
+		b, err := wire.MarshalSite(shop.Site())
+		if err != nil {
+			return fmt.Errorf("sim: site: %w", err)
+		}
+		if err := os.WriteFile(*siteOut, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("sim: %w", err)
+		}
+	}
+	var w io.Writer = stdout
+	if *out != "-" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return fmt.Errorf("sim: %w", err)
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var closers []*os.File
+	open := func(p string) (io.Writer, error) {
+		if p == "" {
+			return nil, nil
+		}
+		f, err := os.Create(p)
+		if err != nil {
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+		closers = append(closers, f)
+		return f, nil
+	}
+	tw, err := open(*truthP)
+	if err != nil {
+		return err
+	}
+	pw, err := open(*peopleP)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, f := range closers {
+			f.Close()
+		}
+	}()
+	truth := sim.NewJSONTruth(tw, pw)
+	var buf []byte
+	batches, obs := 0, 0
+	emit := func(_ string, b *wire.Batch) error {
+		buf = wire.AppendBatch(buf[:0], b)
+		buf = append(buf, '\n')
+		batches++
+		obs += len(b.Obs)
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+		if *speed > 0 {
+			return bw.Flush()
+		}
+		return nil
+	}
+	start := time.Now()
+	if *speed > 0 {
+		err = shop.Live(ctx, from, *speed, emit, truth)
+		if errors.Is(err, context.Canceled) {
+			err = nil
+		}
+	} else {
+		err = shop.Run(ctx, from, to, emit, truth)
+	}
+	if err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	if err := truth.Flush(); err != nil {
+		return fmt.Errorf("sim: truth: %w", err)
+	}
+	log.Info("sim done", "layout", *layout, "batches", batches, "observations", obs,
+		"took", time.Since(start).Round(time.Millisecond))
+	return nil
+}

@@ -1,0 +1,310 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/passant/passant/locate"
+	"github.com/passant/passant/wire"
+)
+
+// BurstGap is the silence between two frames of one pseudonym that ends a
+// burst in Bursts, ms: a burst lasts a few hundred ms (sensor clocks add
+// ±300 ms), a phone's bursts are 15 s or more apart.
+const BurstGap = 1500
+
+// Bursts groups the frames of batches into the locator's bursts, simply:
+// per pseudonym, frames (of any sensor) closer than BurstGap make one
+// burst; per sensor the mean RSSI in dB (5 GHz frames moved to 2.4 GHz by
+// the sensor's offset) and the frame count. Bursts come out in order of T.
+// It is the benchmark's stand-in for the server's pipeline: no clock
+// alignment, no reordering window.
+func Bursts(m *locate.Model, site *wire.Site, batches []*wire.Batch) []*locate.Burst {
+	type frame struct {
+		t      int64
+		sensor int
+		o      *wire.Observation
+	}
+	byDev := map[wire.Dev][]frame{}
+	for _, b := range batches {
+		i := site.SensorIndex(b.Sensor)
+		if i < 0 {
+			continue
+		}
+		for k := range b.Obs {
+			o := &b.Obs[k]
+			byDev[o.Dev] = append(byDev[o.Dev], frame{o.T, i, o})
+		}
+	}
+	devs := make([]wire.Dev, 0, len(byDev))
+	for d := range byDev {
+		devs = append(devs, d)
+	}
+	sort.Slice(devs, func(a, b int) bool { return devs[a] < devs[b] })
+	var out []*locate.Burst
+	n := len(m.Sensors)
+	sum := make([]float64, n)
+	cnt := make([]int, n)
+	for _, d := range devs {
+		fs := byDev[d]
+		sort.SliceStable(fs, func(a, b int) bool { return fs[a].t < fs[b].t })
+		for i := 0; i < len(fs); {
+			j := i + 1
+			for j < len(fs) && fs[j].t-fs[j-1].t <= BurstGap {
+				j++
+			}
+			clear(sum)
+			clear(cnt)
+			b := &locate.Burst{T: fs[i].t, End: fs[j-1].t, Dev: d, Rand: fs[i].o.Rand, FP: fs[i].o.FP,
+				SeqFirst: fs[i].o.Seq, SeqLast: fs[j-1].o.Seq}
+			for _, f := range fs[i:j] {
+				r := f.o.RSSI
+				if f.o.Band5GHz() {
+					r -= m.Sensors[f.sensor].Offset5
+				}
+				sum[f.sensor] += r
+				cnt[f.sensor]++
+			}
+			for s := 0; s < n; s++ {
+				if cnt[s] > 0 {
+					b.Readings = append(b.Readings, locate.Reading{Sensor: s, RSSI: sum[s] / float64(cnt[s]), N: cnt[s]})
+				}
+			}
+			out = append(out, b)
+			i = j
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].T < out[b].T })
+	return out
+}
+
+// Method is one way of locating a burst, for the accuracy table.
+type Method struct {
+	Name   string
+	Errors []float64 // metres, per burst whose truth lies in the bounds
+	Side   int       // bursts on the right side of the front
+	Sides  int
+	Within int // bursts with the error at most the fix's own Err (calibration)
+}
+
+// Quantile returns the q-quantile of the method's errors.
+func (m *Method) Quantile(q float64) float64 {
+	if len(m.Errors) == 0 {
+		return math.NaN()
+	}
+	e := append([]float64(nil), m.Errors...)
+	sort.Float64s(e)
+	return e[int(math.Min(float64(len(e)-1), math.Floor(q*float64(len(e)))))]
+}
+
+// Accuracy is the outcome of one simulated shop.
+type Accuracy struct {
+	Layout  string
+	Hours   float64
+	Bursts  int
+	Matched int
+	Methods []*Method
+	CRLB    []float64 // per matched burst in bounds
+	// Linking, against the truth: phones seen, tracks, tracks holding
+	// more than one person (merges) and the extra tracks of phones split
+	// over several (splits), with and without linking.
+	Phones, Tracks, Merged, Splits                    int
+	NoLinkTracks, NoLinkSplits, RandPhones, RandSplit int
+}
+
+// RunAccuracy simulates hours of the layout, groups its output into bursts
+// and locates every burst with the Solver, the Tracker and the baselines.
+func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64) (*Accuracy, error) {
+	shop, err := NewShop(layout, cfg)
+	if err != nil {
+		return nil, err
+	}
+	var batches []*wire.Batch
+	truth := &Truth{}
+	from := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
+	err = shop.Run(ctx, from, from.Add(time.Duration(hours*float64(time.Hour))), func(_ string, b *wire.Batch) error {
+		batches = append(batches, b)
+		return nil
+	}, truth)
+	if err != nil {
+		return nil, err
+	}
+	site := shop.Site()
+	m, err := locate.NewModel(site)
+	if err != nil {
+		return nil, err
+	}
+	bursts := Bursts(m, site, batches)
+	a := &Accuracy{Layout: layout, Hours: hours, Bursts: len(bursts)}
+	// truth per dev, by time
+	byDev := map[wire.Dev][]*BurstTruth{}
+	for i := range truth.Bursts {
+		t := &truth.Bursts[i]
+		byDev[t.Dev] = append(byDev[t.Dev], t)
+	}
+	match := func(b *locate.Burst) *BurstTruth {
+		var best *BurstTruth
+		for _, t := range byDev[b.Dev] {
+			if d := absI(t.T - b.T); d <= BurstGap && (best == nil || d < absI(best.T-b.T)) {
+				best = t
+			}
+		}
+		return best
+	}
+	var store []wire.Point
+	for _, z := range site.Zones {
+		if z.Kind == wire.ZoneStore {
+			store = z.Polygon
+		}
+	}
+	solver := locate.NewSolver(m)
+	tracker := locate.NewTracker(m, locate.TrackerOptions{})
+	nolink := locate.NewTracker(m, locate.TrackerOptions{NoLink: true})
+	names := []string{"passant", "least squares", "tracker", "strongest sensor", "weighted centroid"}
+	for _, n := range names {
+		a.Methods = append(a.Methods, &Method{Name: n})
+	}
+	sigma := math.Hypot(shop.cfg.ShadowDB, shop.cfg.GainDB)
+	trackPersons := map[string]map[string]bool{}
+	personTracks := map[string]map[string]bool{}
+	personNoLink := map[string]map[string]bool{}
+	randPerson := map[string]bool{}
+	for _, b := range bursts {
+		pos := tracker.Add(b)
+		nl := nolink.Add(b)
+		tracker.Expire(b.T)
+		nolink.Expire(b.T)
+		t := match(b)
+		if t == nil {
+			continue
+		}
+		a.Matched++
+		add(trackPersons, pos.Track, t.Person)
+		add(personTracks, t.Person, pos.Track)
+		add(personNoLink, t.Person, nl.Track)
+		if t.Rand {
+			randPerson[t.Person] = true
+		}
+		truthP := wire.Point{t.X, t.Y}
+		inBounds := site.Bounds.Contains(truthP)
+		truthIn := pointIn(truthP, store)
+		fixes := make([]locate.Fix, len(names))
+		fixes[0], _ = solver.Locate(b)
+		fixes[1], _ = solver.LeastSquares(b)
+		fixes[2] = locate.Fix{X: pos.X, Y: pos.Y, Err: pos.Err}
+		fixes[3], _ = locate.Strongest(m, b)
+		fixes[4], _ = solver.Centroid(b)
+		for k, f := range fixes {
+			me := a.Methods[k]
+			me.Sides++
+			if pointIn(wire.Point{f.X, f.Y}, store) == truthIn {
+				me.Side++
+			}
+			if inBounds {
+				e := math.Hypot(f.X-t.X, f.Y-t.Y)
+				me.Errors = append(me.Errors, e)
+				if e <= f.Err {
+					me.Within++
+				}
+			}
+		}
+		if inBounds {
+			a.CRLB = append(a.CRLB, locate.CRLB(m, t.X, t.Y, sigma))
+		}
+	}
+	for _, ps := range trackPersons {
+		if len(ps) > 1 {
+			a.Merged++
+		}
+	}
+	a.Tracks = len(trackPersons)
+	a.Phones = len(personTracks)
+	for p, ts := range personTracks {
+		a.Splits += len(ts) - 1
+		if randPerson[p] {
+			a.RandPhones++
+			a.RandSplit += len(ts) - 1
+		}
+	}
+	nlTracks := map[string]bool{}
+	for _, ts := range personNoLink {
+		a.NoLinkSplits += len(ts) - 1
+		for t := range ts {
+			nlTracks[t] = true
+		}
+	}
+	a.NoLinkTracks = len(nlTracks)
+	return a, nil
+}
+
+func add(m map[string]map[string]bool, k, v string) {
+	if m[k] == nil {
+		m[k] = map[string]bool{}
+	}
+	m[k][v] = true
+}
+
+func absI(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// pointIn reports whether p lies in poly (edges included).
+func pointIn(p wire.Point, poly []wire.Point) bool {
+	in := false
+	n := len(poly)
+	for i, j := 0, n-1; i < n; j, i = i, i+1 {
+		a, b := poly[i], poly[j]
+		if (a[1] > p[1]) != (b[1] > p[1]) {
+			x := a[0] + (p[1]-a[1])*(b[0]-a[0])/(b[1]-a[1])
+			if p[0] < x {
+				in = !in
+			} else if p[0] == x {
+				return true
+			}
+		}
+	}
+	return in
+}
+
+// WriteTable prints the accuracy table of results as Markdown.
+func WriteTable(w io.Writer, rs []*Accuracy) {
+	fmt.Fprintln(w, "| shop | method | median m | p75 m | p90 m | inside/outside right | within err |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, r := range rs {
+		for _, me := range r.Methods {
+			within := "–"
+			if me.Name == "passant" || me.Name == "least squares" || me.Name == "tracker" {
+				within = pct(me.Within, len(me.Errors))
+			}
+			fmt.Fprintf(w, "| %s | %s | %.2f | %.2f | %.2f | %s | %s |\n", r.Layout, me.Name,
+				me.Quantile(0.5), me.Quantile(0.75), me.Quantile(0.9), pct(me.Side, me.Sides), within)
+		}
+		c := &Method{Errors: r.CRLB}
+		fmt.Fprintf(w, "| %s | Cramér–Rao bound | %.2f | %.2f | %.2f | | |\n", r.Layout, c.Quantile(0.5), c.Quantile(0.75), c.Quantile(0.9))
+	}
+}
+
+// WriteLinking prints the linking table of results as Markdown.
+func WriteLinking(w io.Writer, rs []*Accuracy) {
+	fmt.Fprintln(w, "| shop | phones | tracks | merged tracks | splits (extra tracks) | splits of randomising phones | without linking: tracks, splits |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, r := range rs {
+		fmt.Fprintf(w, "| %s | %d | %d | %d (%s) | %d (%.2f per phone) | %d over %d phones | %d, %d |\n", r.Layout, r.Phones, r.Tracks,
+			r.Merged, pct(r.Merged, r.Tracks), r.Splits, float64(r.Splits)/float64(max(r.Phones, 1)),
+			r.RandSplit, r.RandPhones, r.NoLinkTracks, r.NoLinkSplits)
+	}
+}
+
+func pct(a, b int) string {
+	if b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(a)/float64(b))
+}

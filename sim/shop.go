@@ -1,0 +1,402 @@
+// Package sim simulates shops with ground truth: shoppers, passers-by and
+// staff walking a floor all day, their phones probing with realistic habits
+// (bursts every 15–90 s over channels 1, 6, 11 and some 5 GHz, randomised
+// MACs, per-model fingerprints, sequence numbers), heard by sensors through
+// a radio world that is a faithful adversary of the locator: log-distance
+// path loss with a true exponent other than the site's default, shadowing
+// correlated from burst to burst, per-sensor gain errors, per-phone transmit
+// offsets, loss through the shop's front, fast fading and sensor clocks off
+// by up to ±300 ms. It produces exactly what real nodes send: the contract's
+// observation batches, per sensor.
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/passant/passant/sensor"
+	"github.com/passant/passant/wire"
+)
+
+// Config sets the simulated world; the zero value gives the defaults.
+type Config struct {
+	Seed uint64
+	// People.
+	PassersPerHour  float64 // default 240
+	ShoppersPerHour float64 // default 30
+	Staff           int     // present all day; default 2 (-1: none)
+	PhoneShare      float64 // share of people with a probing phone; default 0.9
+	RandShare       float64 // share of phones that randomise their MAC; default 0.75
+	// Radio world.
+	Exponent  float64 // true path-loss exponent; default the site's + 0.4
+	ShadowDB  float64 // shadowing, dB, correlated burst to burst; default 3.5
+	GainDB    float64 // per-sensor gain error; default 2
+	TxDB      float64 // per-phone transmit offset; default 3
+	FadeDB    float64 // frame-to-frame fading; default 2.5
+	Offset5   float64 // true 5 GHz offset; default the site's - 1
+	ClockMs   float64 // sensor clocks off uniformly within ±ClockMs; default 300
+	Sensitive float64 // weakest frame a sensor hears, dBm; default -90
+	LossRate  float64 // share of frames a sensor misses anyway; default 0.1
+	// SiteKey is the key the simulated sensors pseudonymise MACs with;
+	// default "passant-sim".
+	SiteKey []byte
+	// BatchEvery is how often each sensor publishes; default 1 s.
+	BatchEvery time.Duration
+}
+
+func (c Config) withDefaults(site *wire.Site) Config {
+	def := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.PassersPerHour, 240)
+	def(&c.ShoppersPerHour, 30)
+	if c.Staff == 0 {
+		c.Staff = 2
+	}
+	def(&c.PhoneShare, 0.9)
+	def(&c.RandShare, 0.75)
+	def(&c.Exponent, site.Radio.Exponent+0.4)
+	def(&c.ShadowDB, 3.5)
+	def(&c.GainDB, 2)
+	def(&c.TxDB, 3)
+	def(&c.FadeDB, 2.5)
+	def(&c.Offset5, site.Radio.Offset5GHz-1)
+	def(&c.ClockMs, 300)
+	def(&c.Sensitive, -90)
+	def(&c.LossRate, 0.1)
+	if len(c.SiteKey) == 0 {
+		c.SiteKey = []byte("passant-sim")
+	}
+	if c.BatchEvery <= 0 {
+		c.BatchEvery = time.Second
+	}
+	return c
+}
+
+// Shop is one simulated shop. A Shop runs once; make a new one to run again.
+type Shop struct {
+	layout *Layout
+	cfg    Config
+	rng    *rand.Rand
+	pseud  *sensor.Pseudonymizer
+
+	gain  []float64 // per sensor, dB
+	clock []float64 // per sensor, ms
+	phase []float64 // publish phase per sensor, ms
+	boot  []int64
+	ids   []int64
+	pend  [][]wire.Observation
+
+	people  []*person
+	nextID  int
+	nextPas float64
+	nextSho float64
+}
+
+// NewShop returns a shop of the named layout (see Layouts).
+func NewShop(layout string, cfg Config) (*Shop, error) {
+	l, err := LayoutNamed(layout)
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults(&l.Site)
+	s := &Shop{layout: l, cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x9a55a47))}
+	s.pseud = sensor.NewPseudonymizer(cfg.SiteKey, sensor.DefaultRotation)
+	n := len(l.Site.Sensors)
+	s.gain, s.clock, s.phase = make([]float64, n), make([]float64, n), make([]float64, n)
+	s.boot, s.ids, s.pend = make([]int64, n), make([]int64, n), make([][]wire.Observation, n)
+	for i := 0; i < n; i++ {
+		s.gain[i] = cfg.GainDB * s.rng.NormFloat64()
+		s.clock[i] = uniform(s.rng, -cfg.ClockMs, cfg.ClockMs)
+		s.phase[i] = uniform(s.rng, 0, float64(cfg.BatchEvery.Milliseconds()))
+	}
+	return s, nil
+}
+
+// Site returns the site file of the shop: what the server is told. It
+// holds the site's default radio model, not the simulated world's truth.
+func (s *Shop) Site() *wire.Site {
+	site := s.layout.Site
+	return &site
+}
+
+// Layout returns the shop's layout.
+func (s *Shop) Layout() *Layout { return s.layout }
+
+// Emit receives each batch of a sensor, in arrival order. The batch is the
+// caller's to keep.
+type Emit func(sensorID string, b *wire.Batch) error
+
+// Run simulates [from, to) as fast as it can.
+func (s *Shop) Run(ctx context.Context, from, to time.Time, emit Emit, truth TruthSink) error {
+	return s.run(ctx, from, to, 0, emit, truth)
+}
+
+// Live simulates from from on, paced at speed times real time (1: real
+// time), until ctx ends.
+func (s *Shop) Live(ctx context.Context, from time.Time, speed float64, emit Emit, truth TruthSink) error {
+	if speed <= 0 {
+		speed = 1
+	}
+	return s.run(ctx, from, time.Unix(1<<40, 0), speed, emit, truth)
+}
+
+func (s *Shop) run(ctx context.Context, from, to time.Time, speed float64, emit Emit, truth TruthSink) error {
+	if truth == nil {
+		truth = &discard{}
+	}
+	t0, t1 := float64(from.UnixMilli()), float64(to.UnixMilli())
+	step := float64(s.cfg.BatchEvery.Milliseconds())
+	for i := range s.boot {
+		s.boot[i] = int64(t0+s.clock[i]) - int64(s.rng.IntN(3600e3))
+	}
+	s.nextPas = t0 + s.expo(s.cfg.PassersPerHour)
+	s.nextSho = t0 + s.expo(s.cfg.ShoppersPerHour)
+	for i := 0; i < s.cfg.Staff; i++ {
+		s.add(newStaff(s.rng, s.layout, t0+uniform(s.rng, 0, 10)*60e3, t1-uniform(s.rng, 0, 10)*60e3), t0)
+	}
+	start := time.Now()
+	for t := t0; t < t1; t += step {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if speed > 0 {
+			due := start.Add(time.Duration((t - t0) / speed * float64(time.Millisecond)))
+			if d := time.Until(due); d > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(d):
+				}
+			}
+		}
+		s.spawn(t + step)
+		s.probe(t+step, truth)
+		if err := s.publish(t, t+step, emit); err != nil {
+			return err
+		}
+		s.retire(t, truth, false)
+	}
+	s.retire(t1, truth, true)
+	return nil
+}
+
+type discard struct{}
+
+func (discard) Burst(*BurstTruth)   {}
+func (discard) Person(*PersonTruth) {}
+
+// expo draws the gap to the next arrival of a Poisson process, ms.
+func (s *Shop) expo(perHour float64) float64 {
+	if perHour <= 0 {
+		return math.Inf(1)
+	}
+	return s.rng.ExpFloat64() / perHour * 3600e3
+}
+
+// spawn adds the people who arrive before t.
+func (s *Shop) spawn(t float64) {
+	for s.nextPas < t || s.nextSho < t {
+		if s.nextPas <= s.nextSho {
+			s.add(newPasserby(s.rng, s.layout, s.nextPas), s.nextPas)
+			s.nextPas += s.expo(s.cfg.PassersPerHour)
+		} else {
+			s.add(newShopper(s.rng, s.layout, s.nextSho), s.nextSho)
+			s.nextSho += s.expo(s.cfg.ShoppersPerHour)
+		}
+	}
+}
+
+func (s *Shop) add(p *person, t float64) {
+	s.nextID++
+	p.id = fmt.Sprintf("p%d", s.nextID)
+	if s.rng.Float64() < s.cfg.PhoneShare {
+		m := pickModel(s.rng)
+		p.phone = newPhone(s.rng, m, s.rng.Float64() < s.cfg.RandShare, s.cfg.TxDB*s.rng.NormFloat64(), len(s.gain))
+		for i := range p.phone.shadow {
+			p.phone.shadow[i] = s.cfg.ShadowDB * s.rng.NormFloat64()
+		}
+		p.phone.next = p.start() + uniform(s.rng, 0, m.interval[1])*1000
+	}
+	s.people = append(s.people, p)
+}
+
+// retire reports and drops the people whose path ended before t (all of
+// them when final).
+func (s *Shop) retire(t float64, truth TruthSink, final bool) {
+	keep := s.people[:0]
+	for _, p := range s.people {
+		if !final && p.end() >= t {
+			keep = append(keep, p)
+			continue
+		}
+		pt := PersonTruth{Person: p.id, Class: p.class, Arrive: int64(p.start()), Leave: int64(math.Min(p.end(), t)),
+			Visits: []Visit{}}
+		for _, v := range p.visits {
+			if float64(v.Start) < t {
+				v.End = min(v.End, int64(t))
+				pt.Visits = append(pt.Visits, v)
+			}
+		}
+		if ph := p.phone; ph != nil {
+			pt.Phone, pt.Model, pt.Rand, pt.MACs = true, ph.model.name, ph.rand, ph.macs
+		}
+		truth.Person(&pt)
+	}
+	for i := len(keep); i < len(s.people); i++ {
+		s.people[i] = nil
+	}
+	s.people = keep
+}
+
+// probe sends the bursts that are due before t.
+func (s *Shop) probe(t float64, truth TruthSink) {
+	for _, p := range s.people {
+		ph := p.phone
+		if ph == nil {
+			continue
+		}
+		for ph.next < t && ph.next <= p.end() {
+			s.burst(p, ph.next, truth)
+			m := ph.model
+			ph.next += uniform(s.rng, m.interval[0], m.interval[1]) * 1000
+		}
+	}
+}
+
+// Channels of a burst.
+var (
+	chans24 = []int{1, 6, 11}
+	chans5  = []int{36, 40, 44, 48}
+)
+
+// burst sends one probe burst of p's phone starting at time t (true ms).
+func (s *Shop) burst(p *person, t float64, truth TruthSink) {
+	ph := p.phone
+	ph.newMAC(s.rng)
+	if ph.rand {
+		ph.left--
+	}
+	pos := p.at(t)
+	// Shadowing: a Gauss–Markov process per sensor, correlated over the
+	// distance walked (decorrelation 5 m) and over time (10 min).
+	if ph.lastT >= 0 {
+		moved := math.Hypot(pos[0]-ph.lastPos[0], pos[1]-ph.lastPos[1])
+		rho := math.Exp(-moved/5) * math.Exp(-(t-ph.lastT)/600e3)
+		q := math.Sqrt(1 - rho*rho)
+		for i := range ph.shadow {
+			ph.shadow[i] = rho*ph.shadow[i] + q*s.cfg.ShadowDB*s.rng.NormFloat64()
+		}
+	}
+	ph.lastPos, ph.lastT = pos, t
+	bt := BurstTruth{T: int64(t), Person: p.id, Class: p.class, X: pos[0], Y: pos[1], Rand: ph.rand, Seq: ph.seq}
+	heard := make([]bool, len(s.gain))
+	ft := t
+	m := ph.model
+	frame := func(ch int) {
+		pos := p.at(ft)
+		dev, err := s.pseud.Dev(ph.mac, int64(ft))
+		if err != nil {
+			panic(err) // the simulator holds the site key
+		}
+		bt.Dev = dev
+		for i := range s.gain {
+			r := s.rssi(i, pos, ch, ph) + s.cfg.FadeDB*s.rng.NormFloat64()
+			if r < s.cfg.Sensitive+s.rng.NormFloat64() || s.rng.Float64() < s.cfg.LossRate {
+				continue
+			}
+			r = math.Round(math.Min(r, -10))
+			heard[i] = true
+			s.pend[i] = append(s.pend[i], wire.Observation{T: int64(math.Floor(ft + s.clock[i])), Dev: dev,
+				RSSI: r, Ch: ch, Kind: wire.KindProbe, Rand: ph.rand, Seq: ph.seq, FP: m.fp})
+		}
+		ph.seq = (ph.seq + 1) % 4096
+		ft += uniform(s.rng, 1, 4)
+	}
+	for _, ch := range chans24 {
+		for k := 0; k < m.perChan; k++ {
+			frame(ch)
+		}
+		ft += uniform(s.rng, 15, 40)
+	}
+	if m.fiveG {
+		for _, ch := range chans5 {
+			frame(ch)
+			ft += uniform(s.rng, 10, 25)
+		}
+	}
+	ph.seq = (ph.seq + s.rng.IntN(12)) % 4096 // frames between bursts
+	for _, h := range heard {
+		if h {
+			bt.Heard++
+		}
+	}
+	if bt.Heard > 0 {
+		truth.Burst(&bt)
+	}
+}
+
+// rssi is the mean received power at sensor i of a phone at pos on channel
+// ch: log-distance with the world's true exponent, the sensor's gain error,
+// the phone's transmit offset and shadowing, and the front's loss for paths
+// that cross it.
+func (s *Shop) rssi(i int, pos wire.Point, ch int, ph *phone) float64 {
+	se := &s.layout.Site.Sensors[i]
+	site := &s.layout.Site
+	r := site.SensorRadio(i)
+	dz := site.Radio.PhoneZ - se.Z
+	d := math.Sqrt((pos[0]-se.X)*(pos[0]-se.X) + (pos[1]-se.Y)*(pos[1]-se.Y) + dz*dz)
+	d = math.Max(d, 0.3)
+	v := r.RSSI1m - 10*s.cfg.Exponent*math.Log10(d) + s.gain[i] + ph.tx + ph.shadow[i]
+	if (pos[1] < 0) != (se.Y < 0) {
+		v -= s.layout.FrontDB
+	}
+	if ch > 14 {
+		v += s.cfg.Offset5
+	}
+	return v
+}
+
+// publish emits the batches that the sensors publish in [t, t+step), in
+// order of publishing time, each with the frames captured before it.
+func (s *Shop) publish(t, end float64, emit Emit) error {
+	type due struct {
+		at float64
+		i  int
+	}
+	var dues []due
+	for i := range s.phase {
+		step := end - t
+		at := t + math.Mod(s.phase[i], step)
+		dues = append(dues, due{at, i})
+	}
+	sort.Slice(dues, func(a, b int) bool {
+		return dues[a].at < dues[b].at || (dues[a].at == dues[b].at && dues[a].i < dues[b].i)
+	})
+	for _, d := range dues {
+		i := d.i
+		pend := s.pend[i]
+		sort.SliceStable(pend, func(a, b int) bool { return pend[a].T < pend[b].T })
+		cut := int64(math.Floor(d.at + s.clock[i]))
+		n := sort.Search(len(pend), func(k int) bool { return pend[k].T > cut })
+		if n == 0 {
+			continue
+		}
+		obs := make([]wire.Observation, n)
+		copy(obs, pend[:n])
+		s.pend[i] = append(pend[:0], pend[n:]...)
+		s.ids[i]++
+		b := &wire.Batch{V: wire.Version, Sensor: s.layout.Site.Sensors[i].ID, Boot: s.boot[i], ID: s.ids[i],
+			Sent: cut, Obs: obs}
+		if err := emit(b.Sensor, b); err != nil {
+			return fmt.Errorf("sim: emit: %w", err)
+		}
+	}
+	return nil
+}
