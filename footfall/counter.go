@@ -297,3 +297,6 @@ func (c *Counter) Prune(t int64) {
 		}
 	}
 }
+
+// Position is Add, so that a Counter is a pipeline handler.
+func (c *Counter) Position(p wire.Position) { c.Add(p) }

@@ -130,26 +130,37 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 	}
 
 	// Occupancy, zones and paths: the visits of tracks that are not staff.
+	staffTracks := map[string]bool{}
+	for i := range tds {
+		if tds[i].class == Staff {
+			staffTracks[tds[i].track] = true
+		}
+	}
 	isStaff := func(v *Visit) bool {
+		if !staffTracks[v.Track] {
+			return false
+		}
 		j, ok := idx[tdKey{v.Track, localDayNumber(v.Start, loc)}]
 		return ok && tds[j].class == Staff
 	}
-	var storeVisits, areaVisits []Visit
+	areas := map[string]bool{}
+	for _, z := range site.Zones {
+		if z.Kind == wire.ZoneArea {
+			areas[z.ID] = true
+		}
+	}
+	var storeVisits, areaVisits []*Visit
 	for i := range visits {
 		v := &visits[i]
-		if v.End < from || v.Start >= to || v.Zone == "" {
+		if v.End < from || v.Start >= to || isStaff(v) {
 			continue
 		}
 		if v.Zone == store {
-			storeVisits = append(storeVisits, *v)
-		} else if site.Zone(v.Zone) != nil {
-			areaVisits = append(areaVisits, *v)
+			storeVisits = append(storeVisits, v)
+		} else if areas[v.Zone] {
+			areaVisits = append(areaVisits, v)
 		}
 	}
-	// Staff lookups are per visit; the local day of a visit is cheap to
-	// recompute, and staff visits are few.
-	storeVisits = slices.DeleteFunc(storeVisits, func(v Visit) bool { return isStaff(&v) })
-	areaVisits = slices.DeleteFunc(areaVisits, func(v Visit) bool { return isStaff(&v) })
 	spans := make([]zones.Span, len(storeVisits))
 	for i, v := range storeVisits {
 		spans[i] = zones.Span{Start: v.Start, End: v.End}
@@ -228,7 +239,7 @@ func busiest[K any](n int, visitors func(int) int, key func(int) K) []K {
 
 // zoneStats counts the visits to each area, in file order, areas without
 // visits included.
-func zoneStats(site *wire.Site, areaVisits []Visit, from, to int64) []wire.ZoneStat {
+func zoneStats(site *wire.Site, areaVisits []*Visit, from, to int64) []wire.ZoneStat {
 	dw := map[string][]float64{}
 	for _, v := range areaVisits {
 		if v.Start >= from && v.Start < to {
@@ -251,32 +262,35 @@ func zoneStats(site *wire.Site, areaVisits []Visit, from, to int64) []wire.ZoneS
 // the floor outside any area), repeats of the same area collapsed. It
 // returns the transitions, most frequent first, and the 10 most common area
 // sequences.
-func pathStats(storeVisits, areaVisits []Visit, from, to int64) ([]wire.PathStat, []wire.Sequence) {
-	byTrack := func(a, b Visit) int {
-		return cmp.Or(cmp.Compare(a.Track, b.Track), cmp.Compare(a.Start, b.Start), cmp.Compare(a.Zone, b.Zone))
+func pathStats(storeVisits, areaVisits []*Visit, from, to int64) ([]wire.PathStat, []wire.Sequence) {
+	byTrack := make(map[string][]*Visit, len(storeVisits))
+	for _, v := range areaVisits {
+		byTrack[v.Track] = append(byTrack[v.Track], v)
 	}
-	sv := slices.Clone(storeVisits)
-	av := slices.Clone(areaVisits)
-	slices.SortFunc(sv, byTrack)
-	slices.SortFunc(av, byTrack)
-
 	type edge struct{ from, to string }
 	counts := map[edge]int{}
 	seqs := map[string]int{}
-	j := 0
 	var seq []string
-	for _, s := range sv {
-		for j < len(av) && (av[j].Track < s.Track || (av[j].Track == s.Track && av[j].Start < s.Start)) {
-			j++
+	var in []*Visit
+	for _, s := range storeVisits {
+		if s.Start < from || s.Start >= to {
+			continue
 		}
-		seq = seq[:0]
-		for ; j < len(av) && av[j].Track == s.Track && av[j].Start <= s.End; j++ {
-			if len(seq) == 0 || seq[len(seq)-1] != av[j].Zone {
-				seq = append(seq, av[j].Zone)
+		in = in[:0]
+		for _, v := range byTrack[s.Track] {
+			if v.Start >= s.Start && v.Start <= s.End {
+				in = append(in, v)
 			}
 		}
-		if s.Start < from || s.Start >= to || len(seq) == 0 {
+		if len(in) == 0 {
 			continue
+		}
+		slices.SortFunc(in, func(a, b *Visit) int { return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Zone, b.Zone)) })
+		seq = seq[:0]
+		for _, v := range in {
+			if len(seq) == 0 || seq[len(seq)-1] != v.Zone {
+				seq = append(seq, v.Zone)
+			}
 		}
 		prev := s.Zone
 		for _, z := range seq {
