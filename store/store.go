@@ -187,6 +187,9 @@ type Derived interface {
 	WritePositions(ctx context.Context, site string, ps []wire.Position) error
 	// Positions lists the site's fixes with t in [from, to), by t.
 	Positions(ctx context.Context, site string, from, to int64) ([]wire.Position, error)
+	// DeletePositionsBefore deletes every site's fixes with t < before (the
+	// retention of fixes, which carry pseudonyms).
+	DeletePositionsBefore(ctx context.Context, before int64) (int64, error)
 	// WriteVisits upserts visits, keyed by (site, track, zone, start).
 	WriteVisits(ctx context.Context, vs []footfall.Visit) error
 	// Visits lists the site's visits (store and zone visits) with start in

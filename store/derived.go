@@ -1,0 +1,27 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// DeleteDerived implements Derived.
+func (db *DB) DeleteDerived(ctx context.Context, site string, from, to int64) error {
+	err := db.tx(ctx, func(tx q) error {
+		for _, query := range []string{
+			`DELETE FROM positions WHERE site = $1 AND t >= $2 AND t < $3`,
+			`DELETE FROM visits WHERE site = $1 AND start >= $2 AND start < $3`,
+			`DELETE FROM track_days WHERE site = $1 AND first >= $2 AND first < $3`,
+			`DELETE FROM hours WHERE site = $1 AND start >= $2 AND start < $3`,
+		} {
+			if _, err := tx.exec(ctx, query, site, from, to); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete derived data of %s in [%d, %d): %w", site, from, to, err)
+	}
+	return nil
+}

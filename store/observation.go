@@ -1,0 +1,351 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/passant/passant/wire"
+)
+
+const dayMs = 24 * 3600 * 1000
+
+// obsColumns are the observations table's columns in the order writes give
+// them.
+var obsColumns = []string{"site", "t", "dev", "rssi", "ch", "kind", "rand", "seq", "fp",
+	"sensor", "boot", "batch", "sent", "recv", "ord"}
+
+// WriteBatches implements Observations. PostgreSQL gets one COPY (into the
+// day partitions, created on demand); SQLite one transaction.
+func (db *DB) WriteBatches(ctx context.Context, bs []RawBatch) error {
+	n := 0
+	for i := range bs {
+		n += len(bs[i].Batch.Obs)
+	}
+	if n == 0 {
+		return nil
+	}
+	var err error
+	if db.pg {
+		err = db.writeBatchesPG(ctx, bs)
+	} else {
+		err = db.writeBatchesSQLite(ctx, bs)
+	}
+	if err != nil {
+		return fmt.Errorf("store: write %d observations: %w", n, err)
+	}
+	return nil
+}
+
+// obsSource feeds batches' observations to COPY.
+type obsSource struct {
+	bs     []RawBatch
+	b, o   int // the batch and observation to give next
+	values []any
+}
+
+func (s *obsSource) Next() bool {
+	for s.b < len(s.bs) && s.o >= len(s.bs[s.b].Batch.Obs) {
+		s.b++
+		s.o = 0
+	}
+	if s.b >= len(s.bs) {
+		return false
+	}
+	rb := &s.bs[s.b]
+	o := &rb.Batch.Obs[s.o]
+	if s.values == nil {
+		s.values = make([]any, len(obsColumns))
+	}
+	v := s.values
+	v[0], v[1], v[2], v[3], v[4] = rb.Site, o.T, int64(o.Dev), o.RSSI, int16(o.Ch)
+	v[5], v[6], v[7], v[8] = o.Kind, o.Rand, int16(o.Seq), o.FP
+	v[9], v[10], v[11], v[12], v[13], v[14] = rb.Batch.Sensor, rb.Batch.Boot, rb.Batch.ID, rb.Batch.Sent, rb.Recv, int32(s.o)
+	s.o++
+	return true
+}
+
+func (s *obsSource) Values() ([]any, error) { return s.values, nil }
+func (s *obsSource) Err() error             { return nil }
+
+func (db *DB) writeBatchesPG(ctx context.Context, bs []RawBatch) error {
+	days := map[int64]bool{}
+	for i := range bs {
+		for j := range bs[i].Batch.Obs {
+			days[floorDiv(bs[i].Batch.Obs[j].T, dayMs)] = true
+		}
+	}
+	for d := range days {
+		if err := db.ensurePartition(ctx, d); err != nil {
+			return err
+		}
+	}
+	_, err := db.pool.CopyFrom(ctx, pgx.Identifier{"observations"}, obsColumns, &obsSource{bs: bs})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23514" {
+		// No partition for a row: another instance's retention dropped a
+		// day this one thought existed. Forget and try once more.
+		db.partMu.Lock()
+		clear(db.parts)
+		db.partMu.Unlock()
+		for d := range days {
+			if err := db.ensurePartition(ctx, d); err != nil {
+				return err
+			}
+		}
+		_, err = db.pool.CopyFrom(ctx, pgx.Identifier{"observations"}, obsColumns, &obsSource{bs: bs})
+	}
+	return err
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// partitionName names the observations partition of a UTC day (days since
+// 1970-01-01).
+func partitionName(day int64) string {
+	return "observations_p" + time.UnixMilli(day*dayMs).UTC().Format("20060102")
+}
+
+// ensurePartition creates the observations partition of a UTC day unless it
+// exists.
+func (db *DB) ensurePartition(ctx context.Context, day int64) error {
+	db.partMu.Lock()
+	defer db.partMu.Unlock()
+	if db.parts[day] {
+		return nil
+	}
+	_, err := db.pool.Exec(ctx, fmt.Sprintf(
+		`CREATE TABLE IF NOT EXISTS %s PARTITION OF observations FOR VALUES FROM (%d) TO (%d)`,
+		partitionName(day), day*dayMs, (day+1)*dayMs))
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "42P07" || pe.Code == "23505") {
+		err = nil // another instance created it at the same moment
+	}
+	if err != nil {
+		return fmt.Errorf("create partition %s: %w", partitionName(day), err)
+	}
+	db.parts[day] = true
+	return nil
+}
+
+// sqliteInsertRows is how many observations one SQLite INSERT carries.
+const sqliteInsertRows = 64
+
+func (db *DB) writeBatchesSQLite(ctx context.Context, bs []RawBatch) error {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(obsColumns)), ",") + ")"
+	head := "INSERT INTO observations (" + strings.Join(obsColumns, ", ") + ") VALUES "
+	many := head + strings.TrimSuffix(strings.Repeat(one+",", sqliteInsertRows), ",")
+	return db.sqliteTx(ctx, func(tx *sql.Tx) error {
+		stmtMany, err := tx.PrepareContext(ctx, many)
+		if err != nil {
+			return err
+		}
+		defer stmtMany.Close()
+		var stmtOne *sql.Stmt
+		src := obsSource{bs: bs}
+		args := make([]any, 0, sqliteInsertRows*len(obsColumns))
+		for {
+			more := src.Next()
+			if more {
+				args = append(args, src.values...)
+				if len(args) < cap(args) {
+					continue
+				}
+				if _, err := stmtMany.ExecContext(ctx, args...); err != nil {
+					return err
+				}
+				args = args[:0]
+				continue
+			}
+			// The rest, one row at a time.
+			for i := 0; i < len(args); i += len(obsColumns) {
+				if stmtOne == nil {
+					if stmtOne, err = tx.PrepareContext(ctx, head+one); err != nil {
+						return err
+					}
+					defer stmtOne.Close()
+				}
+				if _, err := stmtOne.ExecContext(ctx, args[i:i+len(obsColumns)]...); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	})
+}
+
+// ScanBatches implements Observations.
+func (db *DB) ScanBatches(ctx context.Context, site string, from, to int64, fn func(*RawBatch) error) error {
+	rs, err := db.q().query(ctx, `SELECT sensor, boot, batch, sent, recv, t, dev, rssi, ch, kind, rand, seq, fp
+		FROM observations WHERE site = $1 AND t >= $2 AND t < $3
+		ORDER BY recv, sensor, boot, batch, sent, ord`, site, from, to)
+	if err != nil {
+		return fmt.Errorf("store: scan batches %s: %w", site, err)
+	}
+	defer rs.Close()
+	var (
+		cur  RawBatch
+		have bool
+	)
+	cur.Site = site
+	for rs.Next() {
+		var (
+			sensor               string
+			boot, id, sent, recv int64
+			o                    wire.Observation
+			dev                  int64
+			ch, seq              int
+		)
+		if err := rs.Scan(&sensor, &boot, &id, &sent, &recv, &o.T, &dev, &o.RSSI, &ch, &o.Kind, &o.Rand, &seq, &o.FP); err != nil {
+			return fmt.Errorf("store: scan batches %s: %w", site, err)
+		}
+		o.Dev, o.Ch, o.Seq = wire.Dev(dev), ch, seq
+		if have && (recv != cur.Recv || sensor != cur.Batch.Sensor || boot != cur.Batch.Boot ||
+			id != cur.Batch.ID || sent != cur.Batch.Sent) {
+			if err := fn(&cur); err != nil {
+				return err
+			}
+			have = false
+		}
+		if !have {
+			cur.Recv = recv
+			cur.Batch = wire.Batch{V: wire.Version, Sensor: sensor, Boot: boot, ID: id, Sent: sent, Obs: cur.Batch.Obs[:0]}
+			have = true
+		}
+		cur.Batch.Obs = append(cur.Batch.Obs, o)
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("store: scan batches %s: %w", site, err)
+	}
+	if have {
+		return fn(&cur)
+	}
+	return nil
+}
+
+// CountObservations implements Observations.
+func (db *DB) CountObservations(ctx context.Context, site string, from, to int64) (int64, error) {
+	var n int64
+	err := db.q().queryRow(ctx, `SELECT count(*) FROM observations WHERE site = $1 AND t >= $2 AND t < $3`,
+		site, from, to).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count observations %s: %w", site, err)
+	}
+	return n, nil
+}
+
+// DeleteObservationsBefore implements Observations. On PostgreSQL whole
+// day partitions before the cut are dropped; the rest is deleted by row.
+func (db *DB) DeleteObservationsBefore(ctx context.Context, before int64) (int64, error) {
+	var n int64
+	err := db.tx(ctx, func(tx q) error {
+		if db.pg {
+			dropped, err := db.dropPartitions(ctx, tx, before)
+			if err != nil {
+				return err
+			}
+			n += dropped
+		}
+		m, err := tx.exec(ctx, `DELETE FROM observations WHERE t < $1`, before)
+		n += m
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: delete observations before %d: %w", before, err)
+	}
+	return n, nil
+}
+
+// dropPartitions drops the observation partitions that end at or before
+// before, returning how many rows they held.
+func (db *DB) dropPartitions(ctx context.Context, tx q, before int64) (int64, error) {
+	rs, err := tx.query(ctx, `SELECT c.relname FROM pg_inherits i
+		JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'observations'::regclass`)
+	if err != nil {
+		return 0, err
+	}
+	var days []int64
+	for rs.Next() {
+		var name string
+		if err := rs.Scan(&name); err != nil {
+			rs.Close()
+			return 0, err
+		}
+		t, err := time.Parse("20060102", strings.TrimPrefix(name, "observations_p"))
+		if err != nil {
+			continue // not ours
+		}
+		day := t.UnixMilli() / dayMs
+		if (day+1)*dayMs <= before {
+			days = append(days, day)
+		}
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, day := range days {
+		var m int64
+		if err := tx.queryRow(ctx, `SELECT count(*) FROM `+partitionName(day)).Scan(&m); err != nil {
+			return 0, err
+		}
+		if _, err := tx.exec(ctx, `DROP TABLE `+partitionName(day)); err != nil {
+			return 0, err
+		}
+		n += m
+	}
+	db.partMu.Lock()
+	for _, day := range days {
+		delete(db.parts, day)
+	}
+	db.partMu.Unlock()
+	return n, nil
+}
+
+// DeleteObservationsExcept implements Observations.
+func (db *DB) DeleteObservationsExcept(ctx context.Context, site string, before int64, keep []wire.Dev) (int64, error) {
+	var n int64
+	err := db.tx(ctx, func(tx q) error {
+		var err error
+		if db.pg {
+			ks := make([]int64, len(keep))
+			for i, d := range keep {
+				ks[i] = int64(d)
+			}
+			n, err = tx.exec(ctx, `DELETE FROM observations WHERE site = $1 AND t < $2
+				AND dev NOT IN (SELECT unnest($3::bigint[]))`, site, before, ks)
+			return err
+		}
+		var b strings.Builder
+		b.WriteByte('[')
+		for i, d := range keep {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.FormatInt(int64(d), 10))
+		}
+		b.WriteByte(']')
+		n, err = tx.exec(ctx, `DELETE FROM observations WHERE site = $1 AND t < $2
+			AND dev NOT IN (SELECT value FROM json_each($3))`, site, before, b.String())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: delete observations of %s before %d: %w", site, before, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,75 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/passant/passant/wire"
+)
+
+var positionColumns = []string{"site", "t", "track", "dev", "x", "y", "err", "zone", "n"}
+
+// WritePositions implements Derived: COPY on PostgreSQL.
+func (db *DB) WritePositions(ctx context.Context, site string, ps []wire.Position) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	row := func(i int) []any {
+		p := &ps[i]
+		return []any{site, p.T, p.Track, int64(p.Dev), p.X, p.Y, p.Err, p.Zone, int32(p.N)}
+	}
+	var err error
+	if db.pg {
+		_, err = db.pool.CopyFrom(ctx, pgx.Identifier{"positions"}, positionColumns,
+			pgx.CopyFromSlice(len(ps), func(i int) ([]any, error) { return row(i), nil }))
+	} else {
+		err = db.bulk(ctx, `INSERT INTO positions (site, t, track, dev, x, y, err, zone, n)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, len(ps), row)
+	}
+	if err != nil {
+		return fmt.Errorf("store: write %d positions of %s: %w", len(ps), site, err)
+	}
+	return nil
+}
+
+// Positions implements Derived.
+func (db *DB) Positions(ctx context.Context, site string, from, to int64) ([]wire.Position, error) {
+	rs, err := db.q().query(ctx, `SELECT t, track, dev, x, y, err, zone, n FROM positions
+		WHERE site = $1 AND t >= $2 AND t < $3 ORDER BY t`, site, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("store: positions %s: %w", site, err)
+	}
+	defer rs.Close()
+	ps := []wire.Position{}
+	for rs.Next() {
+		var (
+			p   wire.Position
+			dev int64
+		)
+		if err := rs.Scan(&p.T, &p.Track, &dev, &p.X, &p.Y, &p.Err, &p.Zone, &p.N); err != nil {
+			return nil, fmt.Errorf("store: positions %s: %w", site, err)
+		}
+		p.Dev = wire.Dev(dev)
+		ps = append(ps, p)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("store: positions %s: %w", site, err)
+	}
+	return ps, nil
+}
+
+// DeletePositionsBefore implements Derived.
+func (db *DB) DeletePositionsBefore(ctx context.Context, before int64) (int64, error) {
+	var n int64
+	err := db.tx(ctx, func(tx q) error {
+		var err error
+		n, err = tx.exec(ctx, `DELETE FROM positions WHERE t < $1`, before)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: delete positions before %d: %w", before, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,44 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/passant/passant/footfall"
+)
+
+// WriteTrackDays implements Derived.
+func (db *DB) WriteTrackDays(ctx context.Context, ds []footfall.TrackDay) error {
+	err := db.bulk(ctx, `INSERT INTO track_days (site, day, track, first, last, fixes) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (site, day, track) DO UPDATE SET first = excluded.first, last = excluded.last, fixes = excluded.fixes`,
+		len(ds), func(i int) []any {
+			d := &ds[i]
+			return []any{d.Site, d.Day, d.Track, d.First, d.Last, d.Fixes}
+		})
+	if err != nil {
+		return fmt.Errorf("store: write %d track days: %w", len(ds), err)
+	}
+	return nil
+}
+
+// TrackDays implements Derived.
+func (db *DB) TrackDays(ctx context.Context, site string, from, to int64) ([]footfall.TrackDay, error) {
+	rs, err := db.q().query(ctx, `SELECT day, track, first, last, fixes FROM track_days
+		WHERE site = $1 AND first >= $2 AND first < $3 ORDER BY day, track`, site, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("store: track days %s: %w", site, err)
+	}
+	defer rs.Close()
+	ds := []footfall.TrackDay{}
+	for rs.Next() {
+		d := footfall.TrackDay{Site: site}
+		if err := rs.Scan(&d.Day, &d.Track, &d.First, &d.Last, &d.Fixes); err != nil {
+			return nil, fmt.Errorf("store: track days %s: %w", site, err)
+		}
+		ds = append(ds, d)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("store: track days %s: %w", site, err)
+	}
+	return ds, nil
+}

@@ -1,0 +1,44 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/passant/passant/footfall"
+)
+
+// WriteVisits implements Derived.
+func (db *DB) WriteVisits(ctx context.Context, vs []footfall.Visit) error {
+	err := db.bulk(ctx, `INSERT INTO visits (site, track, zone, start, stop, fixes) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (site, track, zone, start) DO UPDATE SET stop = excluded.stop, fixes = excluded.fixes`,
+		len(vs), func(i int) []any {
+			v := &vs[i]
+			return []any{v.Site, v.Track, v.Zone, v.Start, v.End, v.Fixes}
+		})
+	if err != nil {
+		return fmt.Errorf("store: write %d visits: %w", len(vs), err)
+	}
+	return nil
+}
+
+// Visits implements Derived.
+func (db *DB) Visits(ctx context.Context, site string, from, to int64) ([]footfall.Visit, error) {
+	rs, err := db.q().query(ctx, `SELECT track, zone, start, stop, fixes FROM visits
+		WHERE site = $1 AND start >= $2 AND start < $3 ORDER BY start, track, zone`, site, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("store: visits %s: %w", site, err)
+	}
+	defer rs.Close()
+	vs := []footfall.Visit{}
+	for rs.Next() {
+		v := footfall.Visit{Site: site}
+		if err := rs.Scan(&v.Track, &v.Zone, &v.Start, &v.End, &v.Fixes); err != nil {
+			return nil, fmt.Errorf("store: visits %s: %w", site, err)
+		}
+		vs = append(vs, v)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("store: visits %s: %w", site, err)
+	}
+	return vs, nil
+}
