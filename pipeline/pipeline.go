@@ -83,9 +83,17 @@ type Pipeline struct {
 	tracker *locate.Tracker
 	handler []Handler
 
-	positions int64
-	minT      int64
-	maxT      int64
+	positions   int64
+	minT        int64
+	maxT        int64
+	names       map[string]trackName
+	namesPruned int64
+}
+
+// trackName is the stable name of one of the tracker's tracks.
+type trackName struct {
+	name string
+	last int64
 }
 
 // New returns a pipeline for cfg.Site that hands its results to handlers.
@@ -121,6 +129,7 @@ func New(cfg Config, handlers ...Handler) (*Pipeline, error) {
 		handler:  handlers,
 		minT:     math.MaxInt64,
 		maxT:     math.MinInt64,
+		names:    map[string]trackName{},
 	}
 	p.maxHold = cfg.MaxBurst.Milliseconds() + cfg.BurstGap.Milliseconds()
 	offset5 := make([]float64, n)
@@ -238,6 +247,7 @@ func (p *Pipeline) locate(b *locate.Burst) {
 		return
 	}
 	pos := p.tracker.Add(b)
+	pos.Track = p.stableName(pos)
 	if p.cfg.Zone != nil {
 		pos.Zone = p.cfg.Zone(pos.X, pos.Y)
 	}
@@ -245,6 +255,31 @@ func (p *Pipeline) locate(b *locate.Burst) {
 	for _, h := range p.handler {
 		h.Position(pos)
 	}
+}
+
+// stableName names a track after the pseudonym that started it: "k" and the
+// first 12 hex characters of that dev. The tracker numbers its tracks in the
+// order it makes them, which differs between a server that restarted and
+// one that did not, and from day to day; the first dev does not. So a phone
+// that keeps its MAC keeps its track name across days (what new versus
+// returning visitors need), and a replay of the journal from any earlier
+// point names tracks as the live server did.
+func (p *Pipeline) stableName(pos wire.Position) string {
+	n, ok := p.names[pos.Track]
+	if !ok {
+		n.name = "k" + pos.Dev.String()[:12]
+	}
+	n.last = pos.T
+	p.names[pos.Track] = n
+	if len(p.names) > 1<<16 && pos.T-p.namesPruned > 3_600_000 {
+		p.namesPruned = pos.T
+		for k, v := range p.names {
+			if pos.T-v.last > 24*3_600_000 {
+				delete(p.names, k)
+			}
+		}
+	}
+	return n.name
 }
 
 // Flush processes everything still waiting, as at the end of a replay.

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/passant/passant/demo"
+	"github.com/passant/passant/server"
+)
+
+func init() {
+	register(command{name: "serve", summary: "the server: MQTT ingest, pipelines, storage, dashboard and API", run: runServe})
+	register(command{name: "demo", summary: "everything on embedded defaults with a simulated shop: open http://localhost:8080", run: runDemo})
+}
+
+// siteFiles is a repeatable --site flag.
+type siteFiles []string
+
+func (s *siteFiles) String() string     { return strings.Join(*s, ",") }
+func (s *siteFiles) Set(v string) error { *s = append(*s, v); return nil }
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	var cfg server.Config
+	var sites siteFiles
+	fs.StringVar(&cfg.HTTP, "http", ":8080", "where the dashboard, the API and the WebSocket listen")
+	fs.StringVar(&cfg.MQTT, "mqtt", "", "the broker to subscribe to (tcp://, ssl://); none: the embedded broker")
+	fs.StringVar(&cfg.BrokerAddr, "broker", ":1883", "where the embedded broker listens when there is no --mqtt")
+	fs.Var(&sites, "site", "load (or update) a site from a file at start; repeatable")
+	fs.StringVar(&cfg.DB, "db", "", "postgres://... for PostgreSQL; none: the embedded store in --data")
+	fs.StringVar(&cfg.DataDir, "data", "passant-data", "data directory: embedded store and journal")
+	fs.StringVar(&cfg.Prefix, "prefix", "passant", "MQTT topic prefix")
+	fs.StringVar(&cfg.ClientID, "client-id", "", "MQTT client id (default passant-server-<hostname>)")
+	fs.StringVar(&cfg.MQTTUser, "mqtt-user", "", "MQTT user name (password from $PASSANT_MQTT_PASSWORD)")
+	fs.BoolVar(&cfg.Auth, "auth", true, "require logins for the dashboard and API")
+	fs.BoolVar(&cfg.Migrate, "migrate", false, "apply pending database migrations at start")
+	fs.DurationVar(&cfg.Lateness, "lateness", 0, "how long observations wait to be put in order (default 2s)")
+	fs.DurationVar(&cfg.Retention, "retention", 24*time.Hour, "keep raw observations of devices that never became visitors this long")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logJSON := fs.Bool("log-json", false, "log as JSON lines")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg.SiteFiles = sites
+	cfg.MQTTPass = os.Getenv("PASSANT_MQTT_PASSWORD")
+	cfg.Version = version
+	cfg.Log = setupLog(stderr, *logLevel, *logJSON)
+	srv, err := server.New(cfg)
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("demo", stderr)
+	var cfg demo.Config
+	fs.StringVar(&cfg.HTTP, "http", ":8080", "where the dashboard listens")
+	fs.StringVar(&cfg.BrokerAddr, "broker", ":1883", "where the embedded broker listens (a free port when taken)")
+	fs.StringVar(&cfg.Layout, "layout", "", "simulated shop layout (see passant sim --list)")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "simulation seed")
+	fs.StringVar(&cfg.DataDir, "data", "", "keep the demo's data here (default: a temporary directory)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg.Log = setupLog(stderr, *logLevel, false)
+	cfg.Ready = func(url string) { fmt.Fprintf(stdout, "Passant demo: open %s\n", url) }
+	err := demo.Run(ctx, cfg)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}

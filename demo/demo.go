@@ -1,0 +1,179 @@
+// Package demo is `passant demo`: the whole system in one process on
+// embedded defaults — the embedded broker, the embedded store, a simulated
+// shop whose sensors publish over MQTT like real ones, and the dashboard.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/passant/passant/server"
+	"github.com/passant/passant/sim"
+	"github.com/passant/passant/wire"
+)
+
+// Config configures the demo.
+type Config struct {
+	HTTP       string        // dashboard address (default :8080)
+	BrokerAddr string        // embedded broker; a free port when taken (default :1883)
+	Layout     string        // simulated shop layout (default "small")
+	Seed       uint64        // simulation seed
+	Warmup     time.Duration // simulated time before now, played at once so the shop is busy at start (default 20 min)
+	DataDir    string        // default: a fresh temporary directory
+	Busy       float64       // footfall multiplier (default 3: a busy afternoon)
+	Log        *slog.Logger
+	// Ready, when set, is called with the dashboard URL once it serves.
+	Ready func(url string)
+}
+
+// Run runs the demo until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.HTTP == "" {
+		cfg.HTTP = ":8080"
+	}
+	if cfg.BrokerAddr == "" {
+		cfg.BrokerAddr = ":1883"
+	}
+	if cfg.Layout == "" {
+		cfg.Layout = defaultLayout()
+	}
+	if cfg.Warmup == 0 {
+		cfg.Warmup = 20 * time.Minute
+	}
+	if cfg.Busy <= 0 {
+		cfg.Busy = 3
+	}
+	if cfg.DataDir == "" {
+		dir, err := os.MkdirTemp("", "passant-demo-")
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		cfg.DataDir = dir
+	}
+	if !free(cfg.BrokerAddr) {
+		cfg.Log.Info("broker port taken; the demo's broker takes a free one", "wanted", cfg.BrokerAddr)
+		cfg.BrokerAddr = ":0"
+	}
+	shop, err := sim.NewShop(cfg.Layout, busier(sim.Config{Seed: cfg.Seed}, cfg.Busy))
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	site := shop.Site()
+	sitePath := filepath.Join(cfg.DataDir, site.Site+".json")
+	data, err := wire.MarshalSite(site)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := os.WriteFile(sitePath, data, 0o644); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+
+	ready := make(chan [2]string, 1)
+	srv, err := server.New(server.Config{
+		HTTP: cfg.HTTP, BrokerAddr: cfg.BrokerAddr, SiteFiles: []string{sitePath}, DataDir: cfg.DataDir,
+		Log: cfg.Log, Version: "demo",
+		Ready: func(httpAddr, brokerURL string) { ready <- [2]string{httpAddr, brokerURL} },
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- srv.Run(ctx) }()
+	var addrs [2]string
+	select {
+	case addrs = <-ready:
+	case err := <-served:
+		return err
+	}
+	url := "http://" + dashboardHost(addrs[0])
+	cfg.Log.Info("demo running: open the dashboard", "url", url, "site", site.Site, "layout", cfg.Layout, "broker", addrs[1])
+	if cfg.Ready != nil {
+		cfg.Ready(url)
+	}
+
+	client := paho.NewClient(paho.NewClientOptions().AddBroker(addrs[1]).SetClientID("passant-demo-sensors").
+		SetAutoReconnect(true).SetConnectRetry(true))
+	if tok := client.Connect(); tok.Wait() && tok.Error() != nil {
+		return fmt.Errorf("demo: connect to the broker: %w", tok.Error())
+	}
+	defer client.Disconnect(200)
+	publish := func(sensorID string, b *wire.Batch) error {
+		// The warm-up goes through at once; then the shop runs in real time.
+		if d := time.Until(time.UnixMilli(b.Sent)); d > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(d):
+			}
+		}
+		topic := wire.Topic("passant", site.Site, sensorID, "obs")
+		tok := client.Publish(topic, 1, false, wire.AppendBatch(nil, b))
+		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			cfg.Log.Warn("demo sensor publish failed", "sensor", sensorID, "err", tok.Error())
+		}
+		return nil
+	}
+	simDone := make(chan error, 1)
+	go func() {
+		from := time.Now().Add(-cfg.Warmup)
+		simDone <- shop.Run(ctx, from, from.Add(365*24*time.Hour), publish, nil)
+	}()
+	select {
+	case err := <-served:
+		return err
+	case err := <-simDone:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			cancel()
+			<-served
+			return fmt.Errorf("demo: simulation: %w", err)
+		}
+		return <-served
+	}
+}
+
+func busier(c sim.Config, k float64) sim.Config {
+	c.PassersPerHour = 240 * k
+	c.ShoppersPerHour = 30 * k
+	return c
+}
+
+func defaultLayout() string {
+	ls := sim.Layouts()
+	for _, l := range ls {
+		if l == "small" {
+			return l
+		}
+	}
+	return ls[0]
+}
+
+func free(addr string) bool {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+func dashboardHost(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || host == "::" || host == "0.0.0.0" {
+		return "localhost:" + port
+	}
+	return net.JoinHostPort(host, port)
+}

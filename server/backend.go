@@ -1,0 +1,394 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/passant/passant/footfall"
+	"github.com/passant/passant/pipeline"
+	"github.com/passant/passant/store"
+	"github.com/passant/passant/web"
+	"github.com/passant/passant/wire"
+	"github.com/passant/passant/zones"
+)
+
+// The Server is the web package's Backend.
+var _ web.Backend = (*Server)(nil)
+
+// Ready implements web.Backend.
+func (s *Server) Ready() bool { return s.ready.Load() }
+
+func notFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %v", web.ErrNotFound, err)
+	}
+	return err
+}
+
+func webVersion(v store.SiteVersion) web.SiteVersion { return web.SiteVersion(v) }
+
+// Sites implements web.Backend.
+func (s *Server) Sites(ctx context.Context) ([]*wire.Site, error) {
+	vs, err := s.store.ListSites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*wire.Site, 0, len(vs))
+	for _, v := range vs {
+		site, _, err := s.store.Site(ctx, v.Site)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, site)
+	}
+	return out, nil
+}
+
+// Site implements web.Backend.
+func (s *Server) Site(ctx context.Context, site string) (*wire.Site, web.SiteVersion, error) {
+	st, v, err := s.store.Site(ctx, site)
+	return st, webVersion(v), notFound(err)
+}
+
+// PutSite implements web.Backend: a new version, applied live.
+func (s *Server) PutSite(ctx context.Context, site *wire.Site, note string) (web.SiteVersion, error) {
+	if err := site.Validate(); err != nil {
+		return web.SiteVersion{}, fmt.Errorf("%w: %v", web.ErrInvalid, err)
+	}
+	v, err := s.store.SaveSite(ctx, site, store.SourceAPI, note)
+	if err != nil {
+		return web.SiteVersion{}, err
+	}
+	return webVersion(v), s.apply(ctx, site.Site)
+}
+
+// RevertSite implements web.Backend.
+func (s *Server) RevertSite(ctx context.Context, site string, version int, note string) (web.SiteVersion, error) {
+	v, err := s.store.RevertSite(ctx, site, version, note)
+	if err != nil {
+		return web.SiteVersion{}, notFound(err)
+	}
+	return webVersion(v), s.apply(ctx, site)
+}
+
+// apply starts or updates the site's pipeline with its latest version.
+func (s *Server) apply(ctx context.Context, id string) error {
+	site, _, err := s.store.Site(ctx, id)
+	if err != nil {
+		return err
+	}
+	if r := s.runner(id); r != nil {
+		return r.replace(site)
+	}
+	return s.startSite(context.WithoutCancel(ctx), site)
+}
+
+// SiteVersions implements web.Backend.
+func (s *Server) SiteVersions(ctx context.Context, site string) ([]web.SiteVersion, error) {
+	vs, err := s.store.SiteHistory(ctx, site)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	out := make([]web.SiteVersion, len(vs))
+	for i, v := range vs {
+		out[i] = webVersion(v)
+	}
+	return out, nil
+}
+
+// SiteVersion implements web.Backend.
+func (s *Server) SiteVersion(ctx context.Context, site string, version int) (*wire.Site, web.SiteVersion, error) {
+	st, v, err := s.store.SiteAt(ctx, site, version)
+	return st, webVersion(v), notFound(err)
+}
+
+// PutPlan implements web.Backend.
+func (s *Server) PutPlan(ctx context.Context, site string, img web.PlanImage) error {
+	return s.store.PutPlanImage(ctx, site, store.PlanImage(img))
+}
+
+// Plan implements web.Backend.
+func (s *Server) Plan(ctx context.Context, site string) (web.PlanImage, error) {
+	img, err := s.store.PlanImage(ctx, site)
+	return web.PlanImage(img), notFound(err)
+}
+
+// Sensors implements web.Backend.
+func (s *Server) Sensors(ctx context.Context, site string) ([]web.SensorHealth, error) {
+	r := s.runner(site)
+	if r == nil {
+		return nil, fmt.Errorf("%w: site %s", web.ErrNotFound, site)
+	}
+	return r.health(time.Now().UnixMilli()), nil
+}
+
+// onlineWithin is how recently a sensor must have sent a batch to count as
+// online.
+const onlineWithin = 30_000
+
+func (r *siteRunner) health(now int64) []web.SensorHealth {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	stats := r.pipe.Stats()
+	out := make([]web.SensorHealth, 0, len(r.site.Sensors))
+	for i, se := range r.site.Sensors {
+		h := web.SensorHealth{ID: se.ID, Label: se.Label, X: se.X, Y: se.Y, Known: true, State: "unknown"}
+		st := stats[i]
+		h.Batches, h.Observations, h.Lost = st.Batches, st.Obs, st.Lost
+		h.Rejected = st.Dropped + st.Late
+		h.ClockOffsetMs = float64(st.Offset)
+		h.Clock = "ok"
+		if st.Offset > 50 || st.Offset < -50 {
+			h.Clock = "corrected"
+		}
+		if ss := r.seen[se.ID]; ss != nil {
+			h.LastSeen = ss.lastRecv
+			h.Rate = ss.rate(now)
+		}
+		if status, ok := r.statuses[se.ID]; ok {
+			h.State, h.Version, h.Started, h.Dropped = status.State, status.Version, status.Started, status.Dropped
+		} else if h.LastSeen > 0 {
+			h.State = "online"
+		}
+		h.Online = h.State == "online" && h.LastSeen > 0 && now-h.LastSeen < onlineWithin
+		out = append(out, h)
+	}
+	return out
+}
+
+// Live implements web.Backend.
+func (s *Server) Live(ctx context.Context, site string) (*web.Snapshot, error) {
+	r := s.runner(site)
+	if r == nil {
+		return nil, fmt.Errorf("%w: site %s", web.ErrNotFound, site)
+	}
+	return r.snapshot(), nil
+}
+
+// Subscribe implements web.Backend.
+func (s *Server) Subscribe(ctx context.Context, site string) (<-chan web.Event, error) {
+	if s.runner(site) == nil {
+		return nil, fmt.Errorf("%w: site %s", web.ErrNotFound, site)
+	}
+	return s.feed.Subscribe(ctx, site)
+}
+
+// Report implements web.Backend: the stored summaries of [from, to) and the
+// history window before it, with the live pipeline's newer ones over them.
+func (s *Server) Report(ctx context.Context, site string, from, to int64) (*wire.Report, error) {
+	st, _, err := s.store.Site(ctx, site)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	histFrom := from - int64(st.Footfall.HistoryDays+1)*24*3600_000
+	days, err := s.store.TrackDays(ctx, site, histFrom, to)
+	if err != nil {
+		return nil, err
+	}
+	visits, err := s.store.Visits(ctx, site, histFrom-24*3600_000, to)
+	if err != nil {
+		return nil, err
+	}
+	if r := s.runner(site); r != nil {
+		md, mv := r.summaries()
+		days, visits = mergeSummaries(days, visits, md, mv)
+	}
+	txns, err := s.store.ListTransactions(ctx, site, from, to)
+	if err != nil {
+		return nil, err
+	}
+	if len(txns) == 0 {
+		txns = nil // no till data: the report leaves transactions out
+	}
+	rep := footfall.Build(st, from, to, days, visits, txns, footfall.NewHistory(st, days, visits))
+	return &rep, nil
+}
+
+// mergeSummaries overlays the in-memory summaries on the stored ones (the
+// same key: memory is newer).
+func mergeSummaries(days []footfall.TrackDay, visits []footfall.Visit, md []footfall.TrackDay, mv []footfall.Visit) ([]footfall.TrackDay, []footfall.Visit) {
+	dk := map[dayKey]int{}
+	for i, d := range days {
+		dk[dayKey{d.Site, d.Day, d.Track}] = i
+	}
+	for _, d := range md {
+		if i, ok := dk[dayKey{d.Site, d.Day, d.Track}]; ok {
+			days[i] = d
+		} else {
+			days = append(days, d)
+		}
+	}
+	vk := map[visitKey]int{}
+	for i, v := range visits {
+		vk[visitKey{v.Site, v.Track, v.Zone, v.Start}] = i
+	}
+	for _, v := range mv {
+		if i, ok := vk[visitKey{v.Site, v.Track, v.Zone, v.Start}]; ok {
+			visits[i] = v
+		} else {
+			visits = append(visits, v)
+		}
+	}
+	sort.SliceStable(days, func(i, j int) bool {
+		if days[i].Day != days[j].Day {
+			return days[i].Day < days[j].Day
+		}
+		if days[i].First != days[j].First {
+			return days[i].First < days[j].First
+		}
+		return days[i].Track < days[j].Track
+	})
+	sort.SliceStable(visits, func(i, j int) bool {
+		if visits[i].Start != visits[j].Start {
+			return visits[i].Start < visits[j].Start
+		}
+		if visits[i].Track != visits[j].Track {
+			return visits[i].Track < visits[j].Track
+		}
+		return visits[i].Zone < visits[j].Zone
+	})
+	return days, visits
+}
+
+// ImportPOS implements web.Backend.
+func (s *Server) ImportPOS(ctx context.Context, site string, tx []footfall.Transaction) (int, error) {
+	if s.runner(site) == nil {
+		return 0, fmt.Errorf("%w: site %s", web.ErrNotFound, site)
+	}
+	for i := range tx {
+		tx[i].Site = site
+	}
+	return s.store.WriteTransactions(ctx, tx)
+}
+
+// Reprocess implements web.Backend: it runs the site's current version over
+// the stored observations of [from, to) and replaces the derived data of
+// that range.
+func (s *Server) Reprocess(ctx context.Context, site string, from, to int64) error {
+	st, _, err := s.store.Site(ctx, site)
+	if err != nil {
+		return notFound(err)
+	}
+	res, err := Reprocess(ctx, s.store, st, from, to, s.cfg.Lateness)
+	if err != nil {
+		return err
+	}
+	s.log.Info("re-processed", "site", site, "from", from, "to", to, "batches", res.Batches, "positions", res.Positions)
+	return nil
+}
+
+// ReprocessResult says what a re-processing did.
+type ReprocessResult struct {
+	Batches   int64
+	Positions int64
+	Visits    int
+	TrackDays int
+}
+
+// Reprocess recomputes a site's derived data over [from, to) from the
+// stored observations, with the given version of the site, and replaces
+// what was stored for that range. It is what `passant reprocess` runs.
+func Reprocess(ctx context.Context, st store.Store, site *wire.Site, from, to int64, lateness time.Duration) (ReprocessResult, error) {
+	var res ReprocessResult
+	plan := zones.NewPlan(site)
+	counter := footfall.NewCounter(site, plan)
+	col := &collector{counter: counter, saved: map[string]int64{}}
+	p, err := pipeline.New(pipeline.Config{Site: site, Zone: plan.Innermost, Lateness: lateness}, col)
+	if err != nil {
+		return res, err
+	}
+	err = st.ScanBatches(ctx, site.Site, from, to, func(b *store.RawBatch) error {
+		res.Batches++
+		return ignoreUnknown(p.Accept(b.Recv, &b.Batch, wire.Drops{}))
+	})
+	if err != nil {
+		return res, fmt.Errorf("server: reprocess: %w", err)
+	}
+	p.Flush()
+	counter.Flush()
+	days, visits := counter.TrackDays(), counter.Visits()
+	if err := st.DeleteDerived(ctx, site.Site, from, to); err != nil {
+		return res, fmt.Errorf("server: reprocess: %w", err)
+	}
+	if err := st.WritePositions(ctx, site.Site, col.pos); err != nil {
+		return res, fmt.Errorf("server: reprocess: %w", err)
+	}
+	if err := st.WriteTrackDays(ctx, days); err != nil {
+		return res, fmt.Errorf("server: reprocess: %w", err)
+	}
+	if err := st.WriteVisits(ctx, visits); err != nil {
+		return res, fmt.Errorf("server: reprocess: %w", err)
+	}
+	res.Positions, res.Visits, res.TrackDays = p.Positions(), len(visits), len(days)
+	return res, nil
+}
+
+func ignoreUnknown(err error) error {
+	if errors.Is(err, pipeline.ErrUnknownSensor) {
+		return nil
+	}
+	return err
+}
+
+// collector keeps a re-processing's positions, downsampled as live.
+type collector struct {
+	counter *footfall.Counter
+	pos     []wire.Position
+	saved   map[string]int64
+}
+
+func (c *collector) Position(p wire.Position) {
+	c.counter.Add(p)
+	if last, ok := c.saved[p.Track]; !ok || p.T-last >= positionsEvery {
+		c.saved[p.Track] = p.T
+		c.pos = append(c.pos, p)
+	}
+}
+
+func (c *collector) Advance(now int64) { c.counter.Advance(now) }
+
+// Metrics implements web.Backend.
+func (s *Server) Metrics() []web.Metric {
+	var m []web.Metric
+	add := func(name, help, kind string, v float64, labels map[string]string) {
+		m = append(m, web.Metric{Name: name, Help: help, Kind: kind, Value: v, Labels: labels})
+	}
+	if s.sub != nil {
+		c := &s.sub.C
+		add("passant_batches_received_total", "Observation batches received over MQTT.", "counter", float64(c.Messages.Load()), nil)
+		add("passant_batches_rejected_total", "Batches rejected by the contract's checks.", "counter", float64(c.Rejected.Load()), nil)
+		add("passant_observations_total", "Observations accepted.", "counter", float64(c.Observation.Load()), nil)
+		add("passant_observations_dropped_total", "Observations dropped by the contract's checks.", "counter", float64(c.Dropped.Load()), nil)
+		add("passant_journal_errors_total", "Journal writes that failed.", "counter", float64(c.JournalErr.Load()), nil)
+	}
+	now := time.Now().UnixMilli()
+	for _, r := range s.runners() {
+		r.mu.Lock()
+		l := map[string]string{"site": r.id}
+		add("passant_fixes_total", "Position fixes computed.", "counter", float64(r.positions), l)
+		add("passant_tracks", "Live tracks.", "gauge", float64(r.pipe.Tracks()), l)
+		if t := r.pipe.Now(); t > 0 {
+			add("passant_lag_seconds", "Wall clock minus the event time processed.", "gauge", float64(now-t)/1000, l)
+		}
+		r.mu.Unlock()
+	}
+	if s.writer != nil {
+		add("passant_store_observations_written_total", "Observations written to storage.", "counter", float64(s.writer.written.Load()), nil)
+		add("passant_store_observations_dropped_total", "Observations not stored because the write buffer was full.", "counter", float64(s.writer.dropped.Load()), nil)
+		add("passant_store_pending_observations", "Observations waiting to be written.", "gauge", float64(s.writer.pendingObs()), nil)
+		up := 1.0
+		if s.writer.down.Load() {
+			up = 0
+		}
+		add("passant_store_up", "Whether the last storage write succeeded.", "gauge", up, nil)
+	}
+	add("passant_websocket_events_dropped_total", "Live events a slow subscriber could not take.", "counter", float64(s.feed.Dropped()), nil)
+	return m
+}
+
+func sortPositions(ps []wire.Position) {
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Track < ps[j].Track })
+}

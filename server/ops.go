@@ -1,0 +1,155 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/passant/passant/store"
+	"github.com/passant/passant/web"
+	"github.com/passant/passant/wire"
+)
+
+// users adapts the store's Auth to what the web server's logins need.
+type users struct{ st store.Store }
+
+func (u users) CountUsers(ctx context.Context) (int, error) { return u.st.CountUsers(ctx) }
+
+func (u users) CreateUser(ctx context.Context, w *web.User) error {
+	su := store.User(*w)
+	if err := u.st.CreateUser(ctx, &su); err != nil {
+		return err
+	}
+	w.ID = su.ID
+	return nil
+}
+
+func (u users) UserByName(ctx context.Context, name string) (*web.User, error) {
+	su, err := u.st.UserByName(ctx, name)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	w := web.User(*su)
+	return &w, nil
+}
+
+func (u users) CreateToken(ctx context.Context, t *web.Token) error {
+	st := store.Token(*t)
+	return u.st.CreateToken(ctx, &st)
+}
+
+func (u users) TokenUser(ctx context.Context, hash string, now int64) (*web.User, *web.Token, error) {
+	su, stok, err := u.st.TokenUser(ctx, hash, now)
+	if err != nil {
+		return nil, nil, notFound(err)
+	}
+	wu, wt := web.User(*su), web.Token(*stok)
+	return &wu, &wt, nil
+}
+
+func (u users) DeleteToken(ctx context.Context, hash string) error { return u.st.DeleteToken(ctx, hash) }
+
+func (s *Server) authConfig() *web.Auth {
+	if !s.cfg.Auth {
+		return nil
+	}
+	return &web.Auth{Users: users{s.store}}
+}
+
+// bootstrapAdmin creates the first admin on the first start and says once,
+// in the log, how to log in.
+func (s *Server) bootstrapAdmin(ctx context.Context) error {
+	a := s.authConfig()
+	name, pass, err := a.Bootstrap(ctx)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	if name != "" {
+		s.log.Warn("first start: created the admin user; this password is shown only once",
+			"user", name, "password", pass, "login", "http://"+s.httpAddr+"/")
+	}
+	return nil
+}
+
+// Alert thresholds.
+const (
+	silentAfter = 5 * time.Minute
+	clockLimit  = 2 * time.Second
+)
+
+// checkAlerts raises and clears the alerts of a site's sensors: silent or
+// offline, and clocks out of line.
+func (s *Server) checkAlerts(ctx context.Context, r *siteRunner) {
+	now := time.Now().UnixMilli()
+	for _, h := range r.health(now) {
+		silent := h.LastSeen > 0 && now-h.LastSeen > silentAfter.Milliseconds() || h.State == "offline"
+		s.alert(ctx, r.id, h.ID, store.AlertOffline, silent, now,
+			fmt.Sprintf("sensor %s has sent nothing for %s", h.ID, time.Duration(now-h.LastSeen)*time.Millisecond))
+		off := h.ClockOffsetMs
+		bad := off > float64(clockLimit.Milliseconds()) || off < -float64(clockLimit.Milliseconds())
+		s.alert(ctx, r.id, h.ID, store.AlertClock, bad, now,
+			fmt.Sprintf("sensor %s clock is %.0f ms off the others", h.ID, off))
+	}
+}
+
+func (s *Server) alert(ctx context.Context, site, sensor, kind string, on bool, now int64, msg string) {
+	if on {
+		a, isNew, err := s.store.RaiseAlert(ctx, store.Alert{Site: site, Sensor: sensor, Kind: kind, Message: msg, Raised: now})
+		if err == nil && isNew {
+			s.log.Warn("alert raised", "site", site, "sensor", sensor, "kind", kind, "id", a.ID)
+		}
+		return
+	}
+	if cleared, err := s.store.ClearAlert(ctx, site, sensor, kind, now); err == nil && cleared {
+		s.log.Info("alert cleared", "site", site, "sensor", sensor, "kind", kind)
+	}
+}
+
+// retain deletes raw observations past the retention: those of devices that
+// never became visitors after Retention, all after RetainAll.
+func (s *Server) retain(ctx context.Context) {
+	now := time.Now()
+	for _, r := range s.runners() {
+		keep := r.visitorDevs()
+		n, err := s.store.DeleteObservationsExcept(ctx, r.id, now.Add(-s.cfg.Retention).UnixMilli(), keep)
+		if err != nil {
+			s.log.Error("retention", "site", r.id, "err", err)
+			continue
+		}
+		if n > 0 {
+			s.log.Info("retention: deleted raw observations of passers-by", "site", r.id, "observations", n)
+		}
+	}
+	if n, err := s.store.DeleteObservationsBefore(ctx, now.Add(-s.cfg.RetainAll).UnixMilli()); err == nil && n > 0 {
+		s.log.Info("retention: deleted old raw observations", "observations", n)
+	}
+}
+
+// visitorDevs returns the pseudonyms of the devices whose tracks were
+// visitors in the data still held: their raw observations are kept for
+// re-processing.
+func (r *siteRunner) visitorDevs() []wire.Dev {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	min := r.site.Footfall.VisitorMinDwellS
+	store := ""
+	for _, z := range r.site.Zones {
+		if z.Kind == wire.ZoneStore {
+			store = z.ID
+		}
+	}
+	seen := map[wire.Dev]bool{}
+	var out []wire.Dev
+	for _, v := range r.counter.Visits() {
+		if v.Zone != store || v.Dwell() < min {
+			continue
+		}
+		for d := range r.trackDevs[v.Track] {
+			if !seen[d] {
+				seen[d] = true
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,361 @@
+// Package server is `passant serve`: it wires the MQTT ingest, one pipeline
+// per site, storage and the web server together, and implements the web
+// package's Backend over them. Start order: store, sites, journal recovery,
+// broker, ingest, HTTP; shutdown runs the other way round with a deadline.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/passant/passant/broker"
+	"github.com/passant/passant/ingest"
+	"github.com/passant/passant/store"
+	"github.com/passant/passant/web"
+	"github.com/passant/passant/wire"
+)
+
+// Config configures a Server.
+type Config struct {
+	HTTP       string   // listen address of the dashboard, API and WebSocket
+	MQTT       string   // outside broker URL; "" starts the embedded broker
+	BrokerAddr string   // where the embedded broker listens
+	MQTTUser   string   // credentials for an outside broker
+	MQTTPass   string   //
+	MQTTTLS    *tls.Config
+	ClientID   string   // MQTT client id (stable: the broker keeps the session)
+	Prefix     string   // topic prefix
+	SiteFiles  []string // site files to load (or update) at start
+	DB         string   // postgres://... ; "" for the embedded store in DataDir
+	DataDir    string   // embedded store, journal
+	Lateness   time.Duration
+	// Auth turns on logins (serve); demo runs without.
+	Auth bool
+	// Migrate applies pending schema migrations at start (always for the
+	// embedded store). Without it a stale PostgreSQL schema stops the server.
+	Migrate bool
+	// Retention of raw observations of devices that never became visitors
+	// (default 24 h); all raw observations go after RetainAll (default 31 days).
+	Retention time.Duration
+	RetainAll time.Duration
+	// WriteBuffer bounds the observations held while the database is away.
+	WriteBuffer int
+	Version     string
+	Log         *slog.Logger
+	// Ready, when set, is called with the bound HTTP and broker addresses.
+	Ready func(httpAddr, brokerURL string)
+}
+
+// Server is a running `passant serve`.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	store store.Store
+
+	journal *ingest.Journal
+	broker  *broker.Broker
+	sub     *ingest.Subscriber
+	web     *web.Server
+	feed    *web.Feed
+	writer  *writer
+	http    *http.Server
+
+	mu    sync.RWMutex
+	sites map[string]*siteRunner
+
+	ready     atomic.Bool
+	httpAddr  string
+	brokerURL string
+	started   time.Time
+}
+
+// New checks the configuration.
+func New(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = "passant-data"
+	}
+	if cfg.HTTP == "" {
+		cfg.HTTP = ":8080"
+	}
+	if cfg.BrokerAddr == "" {
+		cfg.BrokerAddr = ":1883"
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = ingest.DefaultPrefix
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 24 * time.Hour
+	}
+	if cfg.RetainAll <= 0 {
+		cfg.RetainAll = 31 * 24 * time.Hour
+	}
+	if cfg.WriteBuffer <= 0 {
+		cfg.WriteBuffer = 2_000_000
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.ClientID == "" {
+		host, _ := os.Hostname()
+		cfg.ClientID = "passant-server-" + host
+	}
+	return &Server{cfg: cfg, log: cfg.Log, sites: map[string]*siteRunner{}, feed: &web.Feed{Buffer: 8192}}, nil
+}
+
+// Run starts everything and serves until ctx ends, then shuts down in order
+// within a deadline.
+func (s *Server) Run(ctx context.Context) error {
+	s.started = time.Now()
+	if err := s.start(ctx); err != nil {
+		s.shutdown()
+		return err
+	}
+	<-ctx.Done()
+	s.log.Info("shutting down")
+	s.shutdown()
+	return nil
+}
+
+func (s *Server) start(ctx context.Context) error {
+	if err := os.MkdirAll(s.cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("server: data directory: %w", err)
+	}
+	st, err := store.Open(ctx, s.cfg.DB, s.cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	s.store = st
+	if s.cfg.Migrate || st.Backend() == "sqlite" {
+		if err := st.Migrate(ctx); err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+	}
+	if err := st.CheckSchema(ctx); err != nil {
+		return fmt.Errorf("server: %w (run `passant migrate --db ...` or start with --migrate)", err)
+	}
+	for _, path := range s.cfg.SiteFiles {
+		if err := s.applySiteFile(ctx, path); err != nil {
+			return err
+		}
+	}
+	s.journal, err = ingest.OpenJournal(filepath.Join(s.cfg.DataDir, "journal"), 10*time.Millisecond)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	s.writer = newWriter(st, s.cfg.WriteBuffer, s.log)
+	go s.writer.run(ctx)
+
+	vs, err := st.ListSites(ctx)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	for _, v := range vs {
+		site, _, err := st.Site(ctx, v.Site)
+		if err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+		if err := s.startSite(ctx, site); err != nil {
+			return err
+		}
+	}
+
+	brokerURL := s.cfg.MQTT
+	if brokerURL == "" {
+		b, err := broker.Start(broker.Config{Addr: s.cfg.BrokerAddr, Prefix: s.cfg.Prefix, Log: s.log})
+		if err != nil {
+			if errors.Is(err, broker.ErrAddrInUse) {
+				return fmt.Errorf("server: the embedded broker cannot listen on %s, the port is taken: give another with --broker ADDR, or use the broker already there with --mqtt tcp://HOST:PORT", s.cfg.BrokerAddr)
+			}
+			return fmt.Errorf("server: %w", err)
+		}
+		s.broker = b
+		brokerURL = b.URL()
+		s.log.Info("embedded MQTT broker listening", "addr", b.Addr())
+	}
+	s.brokerURL = brokerURL
+
+	s.web = web.New(web.Config{Backend: s, Log: s.log, Version: s.cfg.Version, Auth: s.authConfig()})
+	if s.cfg.Auth {
+		if err := s.bootstrapAdmin(ctx); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", s.cfg.HTTP)
+	if err != nil {
+		return fmt.Errorf("server: http: %w", err)
+	}
+	s.httpAddr = ln.Addr().String()
+	s.http = &http.Server{Handler: s.web, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server", "err", err)
+		}
+	}()
+	s.log.Info("dashboard and API listening", "addr", s.httpAddr)
+
+	s.sub, err = ingest.NewSubscriber(ingest.Config{
+		Broker: brokerURL, ClientID: s.cfg.ClientID, Username: s.cfg.MQTTUser, Password: s.cfg.MQTTPass,
+		TLS: s.cfg.MQTTTLS, Prefix: s.cfg.Prefix, Journal: s.journal, Log: s.log,
+		Known: s.known, Deliver: s.deliver, Status: s.status,
+	})
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	connected := make(chan error, 1)
+	go func() { connected <- s.sub.Run(ctx) }()
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	for !s.sub.Connected() {
+		select {
+		case err := <-connected:
+			if err != nil {
+				return fmt.Errorf("server: %w", err)
+			}
+		case <-deadline.C:
+			s.log.Warn("broker not reachable yet; retrying in the background", "broker", brokerURL)
+			goto up
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+up:
+	go s.housekeeping(ctx)
+	s.ready.Store(true)
+	if s.cfg.Ready != nil {
+		s.cfg.Ready(s.httpAddr, brokerURL)
+	}
+	return nil
+}
+
+// shutdown stops taking data, drains, and closes in order.
+func (s *Server) shutdown() {
+	s.ready.Store(false)
+	if s.sub != nil {
+		s.sub.Close(500 * time.Millisecond)
+	}
+	if s.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.http.Shutdown(ctx)
+		cancel()
+	}
+	s.mu.RLock()
+	runners := make([]*siteRunner, 0, len(s.sites))
+	for _, r := range s.sites {
+		runners = append(runners, r)
+	}
+	s.mu.RUnlock()
+	for _, r := range runners {
+		r.stop()
+	}
+	if s.writer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s.writer.drain(ctx)
+		cancel()
+	}
+	if s.broker != nil {
+		s.broker.Close()
+	}
+	if s.journal != nil {
+		s.journal.Close()
+	}
+	if s.store != nil {
+		s.store.Close()
+	}
+}
+
+// HTTPAddr returns the address the HTTP server listens on.
+func (s *Server) HTTPAddr() string { return s.httpAddr }
+
+// BrokerURL returns the URL of the broker the server subscribes to.
+func (s *Server) BrokerURL() string { return s.brokerURL }
+
+func (s *Server) applySiteFile(ctx context.Context, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("server: site: %w", err)
+	}
+	site, err := wire.LoadSite(path)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	v, changed, err := s.store.ApplySiteFile(ctx, site, data)
+	if err != nil {
+		return fmt.Errorf("server: site %s: %w", site.Site, err)
+	}
+	if changed {
+		s.log.Info("site loaded from file", "site", site.Site, "version", v.Version, "file", path)
+	} else {
+		s.log.Info("site file unchanged since last loaded; keeping the stored version", "site", site.Site, "version", v.Version)
+	}
+	return nil
+}
+
+func (s *Server) runner(site string) *siteRunner {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.sites[site]
+}
+
+func (s *Server) runners() []*siteRunner {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*siteRunner, 0, len(s.sites))
+	for _, r := range s.sites {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+func (s *Server) known(site, sensor string) bool {
+	r := s.runner(site)
+	return r != nil && r.knows(sensor)
+}
+
+func (s *Server) deliver(site string, recv int64, b *wire.Batch, drops wire.Drops) {
+	r := s.runner(site)
+	if r == nil {
+		return
+	}
+	r.deliver(recv, b, drops)
+	if len(b.Obs) > 0 {
+		s.writer.batch(store.RawBatch{Site: site, Recv: recv, Batch: *b})
+	}
+}
+
+func (s *Server) status(site, sensor string, st ingest.Status) {
+	if r := s.runner(site); r != nil {
+		r.setStatus(sensor, st)
+	}
+}
+
+// housekeeping stores sensor health, applies retention and raises alerts.
+func (s *Server) housekeeping(ctx context.Context) {
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	retention := time.NewTicker(time.Hour)
+	defer retention.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			for _, r := range s.runners() {
+				r.persist(ctx)
+				s.checkAlerts(ctx, r)
+			}
+		case <-retention.C:
+			s.retain(ctx)
+		}
+	}
+}

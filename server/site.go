@@ -1,0 +1,335 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/passant/passant/footfall"
+	"github.com/passant/passant/ingest"
+	"github.com/passant/passant/pipeline"
+	"github.com/passant/passant/web"
+	"github.com/passant/passant/wire"
+	"github.com/passant/passant/zones"
+)
+
+// siteRunner owns one site's pipeline. Batches come in on a bounded channel
+// and are processed by one goroutine; web requests read its state under mu.
+type siteRunner struct {
+	srv *Server
+	id  string
+	in  chan delivery
+
+	mu       sync.Mutex
+	site     *wire.Site
+	plan     *zones.Plan
+	pipe     *pipeline.Pipeline
+	counter  *footfall.Counter
+	live     map[string]wire.Position // track -> latest fix
+	occ      map[string]int
+	occDirty bool
+	lastT    int64
+	quiet    bool // recovering from the journal: nothing is published or stored
+	statuses map[string]ingest.Status
+	seen     map[string]*sensorSeen
+	posSaved map[string]int64 // track -> t of the last stored position
+	heat     *heat
+	// trackDevs are the pseudonyms seen in each track, for retention.
+	trackDevs map[string]map[wire.Dev]struct{}
+	pending  []wire.Position  // positions to store
+	positions int64
+
+	done chan struct{}
+	quit chan struct{}
+}
+
+type delivery struct {
+	recv  int64
+	b     *wire.Batch
+	drops wire.Drops
+}
+
+// sensorSeen keeps receive-side figures of a sensor: when a batch came last
+// and the observations per second over the last minute.
+type sensorSeen struct {
+	lastRecv int64
+	window   [60]int64 // observations per wall-clock second, ring
+	stamp    [60]int64 // the second each slot counts
+}
+
+const (
+	liveExpiry     = 5 * 60_000 // ms a track stays on the live map without a fix
+	positionsEvery = 5_000      // ms between stored positions of one track
+)
+
+func (s *Server) startSite(ctx context.Context, site *wire.Site) error {
+	r := &siteRunner{
+		srv: s, id: site.Site, in: make(chan delivery, 4096),
+		statuses: map[string]ingest.Status{}, seen: map[string]*sensorSeen{},
+		done: make(chan struct{}), quit: make(chan struct{}),
+	}
+	if err := r.reset(site); err != nil {
+		return err
+	}
+	if err := r.recover(); err != nil {
+		s.log.Warn("journal recovery incomplete", "site", site.Site, "err", err)
+	}
+	s.mu.Lock()
+	s.sites[site.Site] = r
+	s.mu.Unlock()
+	go r.run(ctx)
+	return nil
+}
+
+// reset builds a fresh pipeline for site.
+func (r *siteRunner) reset(site *wire.Site) error {
+	plan := zones.NewPlan(site)
+	counter := footfall.NewCounter(site, plan)
+	p, err := pipeline.New(pipeline.Config{Site: site, Zone: plan.Innermost, Lateness: r.srv.cfg.Lateness}, r)
+	if err != nil {
+		return fmt.Errorf("server: site %s: %w", site.Site, err)
+	}
+	r.mu.Lock()
+	r.site, r.plan, r.counter, r.pipe = site, plan, counter, p
+	r.live = map[string]wire.Position{}
+	r.occ = map[string]int{}
+	r.posSaved = map[string]int64{}
+	r.heat = newHeat(site)
+	r.trackDevs = map[string]map[wire.Dev]struct{}{}
+	r.mu.Unlock()
+	return nil
+}
+
+// recover replays the journal of yesterday and today (UTC days) so that a
+// restarted server picks up open visits, today's figures and live tracks
+// exactly where the journal left them. Nothing is published or stored again
+// while recovering, except the summaries, which are upserts.
+func (r *siteRunner) recover() error {
+	now := time.Now().UTC()
+	from := now.Add(-24 * time.Hour).Format(time.DateOnly)
+	files, err := r.srv.journal.Files(r.id, from, "")
+	if err != nil || len(files) == 0 {
+		return err
+	}
+	r.mu.Lock()
+	r.quiet = true
+	r.mu.Unlock()
+	n := 0
+	err = ingest.ReadJournal(files, func(l *wire.Line) error {
+		r.mu.Lock()
+		r.pipe.Accept(l.Recv, &l.Batch, l.Drops)
+		r.mu.Unlock()
+		n++
+		return nil
+	}, func(file string, err error) {
+		r.srv.log.Warn("journal line skipped", "site", r.id, "err", err)
+	})
+	r.mu.Lock()
+	r.quiet = false
+	r.mu.Unlock()
+	r.srv.log.Info("recovered from the journal", "site", r.id, "batches", n, "files", len(files))
+	return err
+}
+
+func (r *siteRunner) run(ctx context.Context) {
+	defer close(r.done)
+	occTick := time.NewTicker(250 * time.Millisecond)
+	defer occTick.Stop()
+	for {
+		select {
+		case d := <-r.in:
+			r.accept(d)
+		case <-occTick.C:
+			r.publishOccupancy()
+		case <-r.quit:
+			for {
+				select {
+				case d := <-r.in:
+					r.accept(d)
+				default:
+					r.persist(context.Background())
+					return
+				}
+			}
+		case <-ctx.Done():
+			r.persist(context.Background())
+			return
+		}
+	}
+}
+
+func (r *siteRunner) stop() {
+	select {
+	case <-r.quit:
+	default:
+		close(r.quit)
+	}
+	<-r.done
+}
+
+func (r *siteRunner) deliver(recv int64, b *wire.Batch, drops wire.Drops) {
+	r.in <- delivery{recv, b, drops}
+}
+
+func (r *siteRunner) accept(d delivery) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.pipe.Accept(d.recv, d.b, d.drops); err != nil {
+		return
+	}
+	ss := r.seen[d.b.Sensor]
+	if ss == nil {
+		ss = &sensorSeen{}
+		r.seen[d.b.Sensor] = ss
+	}
+	ss.lastRecv = d.recv
+	sec := d.recv / 1000
+	i := sec % int64(len(ss.window))
+	if ss.stamp[i] != sec {
+		ss.stamp[i], ss.window[i] = sec, 0
+	}
+	ss.window[i] += int64(len(d.b.Obs))
+}
+
+func (ss *sensorSeen) rate(now int64) float64 {
+	var n int64
+	sec := now / 1000
+	for i := range ss.window {
+		if sec-ss.stamp[i] < int64(len(ss.window)) {
+			n += ss.window[i]
+		}
+	}
+	return float64(n) / float64(len(ss.window))
+}
+
+// Position implements pipeline.Handler; it runs under r.mu.
+func (r *siteRunner) Position(p wire.Position) {
+	r.counter.Add(p)
+	r.heat.add(&p)
+	devs := r.trackDevs[p.Track]
+	if devs == nil {
+		devs = map[wire.Dev]struct{}{}
+		r.trackDevs[p.Track] = devs
+	}
+	devs[p.Dev] = struct{}{}
+	r.lastT = p.T
+	r.positions++
+	if r.quiet {
+		r.live[p.Track] = p
+		return
+	}
+	r.live[p.Track] = p
+	r.srv.feed.Publish(r.id, web.Event{Position: &p})
+	r.occDirty = true
+	if last, ok := r.posSaved[p.Track]; !ok || p.T-last >= positionsEvery {
+		r.posSaved[p.Track] = p.T
+		r.pending = append(r.pending, p)
+	}
+}
+
+// Advance implements pipeline.Handler; it runs under r.mu.
+func (r *siteRunner) Advance(now int64) {
+	r.counter.Advance(now)
+	r.heat.builder.Expire(now)
+	for track, p := range r.live {
+		if now-p.T > liveExpiry {
+			delete(r.live, track)
+			delete(r.posSaved, track)
+			if !r.quiet {
+				r.srv.feed.Publish(r.id, web.Event{Gone: track})
+				r.occDirty = true
+			}
+		}
+	}
+}
+
+func (r *siteRunner) publishOccupancy() {
+	r.mu.Lock()
+	if !r.occDirty {
+		r.mu.Unlock()
+		return
+	}
+	r.occDirty = false
+	occ := r.counter.Occupancy()
+	same := maps.Equal(occ, r.occ)
+	r.occ = occ
+	r.mu.Unlock()
+	if !same {
+		r.srv.feed.Publish(r.id, web.Event{Occupancy: maps.Clone(occ)})
+	}
+}
+
+func (r *siteRunner) knows(sensor string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.site.SensorIndex(sensor) >= 0
+}
+
+func (r *siteRunner) setStatus(sensor string, st ingest.Status) {
+	r.mu.Lock()
+	r.statuses[sensor] = st
+	r.mu.Unlock()
+}
+
+// persist hands the stored positions and the footfall summaries that may have
+// changed to the writer, and forgets what is final and stored.
+func (r *siteRunner) persist(ctx context.Context) {
+	r.mu.Lock()
+	pos := r.pending
+	r.pending = nil
+	days := r.counter.TrackDays()
+	visits := r.counter.Visits()
+	now := r.pipe.Now()
+	r.mu.Unlock()
+	w := r.srv.writer
+	if len(pos) > 0 {
+		w.positions(r.id, pos)
+	}
+	w.summaries(days, visits)
+	// Keep two days of closed summaries in memory; older ones are stored.
+	if now > 0 {
+		r.mu.Lock()
+		r.counter.Prune(now - 48*3600_000)
+		if len(r.trackDevs) > 1<<15 {
+			keep := map[string]bool{}
+			for _, d := range r.counter.TrackDays() {
+				keep[d.Track] = true
+			}
+			for t := range r.trackDevs {
+				if !keep[t] {
+					delete(r.trackDevs, t)
+				}
+			}
+		}
+		r.mu.Unlock()
+	}
+}
+
+// snapshot returns the live map's state.
+func (r *siteRunner) snapshot() *web.Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := &web.Snapshot{Site: r.id, T: r.lastT, Occupancy: r.counter.Occupancy()}
+	for _, p := range r.live {
+		s.Tracks = append(s.Tracks, p)
+	}
+	sortPositions(s.Tracks)
+	return s
+}
+
+// summaries returns the in-memory track days and visits.
+func (r *siteRunner) summaries() ([]footfall.TrackDay, []footfall.Visit) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.counter.TrackDays(), r.counter.Visits()
+}
+
+// replace swaps in a new version of the site: a fresh pipeline that
+// continues with the next batch, and a re-processing of today from the
+// stored observations so that today's figures follow the new plan.
+func (r *siteRunner) replace(site *wire.Site) error {
+	r.persist(context.Background())
+	return r.reset(site)
+}

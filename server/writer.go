@@ -1,0 +1,201 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/passant/passant/footfall"
+	"github.com/passant/passant/store"
+	"github.com/passant/passant/wire"
+)
+
+// writer batches what the server stores and keeps it while the database is
+// away: raw batches, positions and footfall summaries queue in memory up to a
+// bound (in observations), are written every half second, and on an error
+// are kept and retried with backoff. What overflows the bound is counted,
+// never silently lost; the journal still holds it for a re-processing.
+type writer struct {
+	st    store.Store
+	limit int
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	batches []store.RawBatch
+	held    int // observations held
+	pos     map[string][]wire.Position
+	days    map[dayKey]footfall.TrackDay
+	visits  map[visitKey]footfall.Visit
+	kick    chan struct{}
+
+	written  atomic.Int64 // observations written
+	dropped  atomic.Int64 // observations dropped over the bound
+	failures atomic.Int64 // failed write attempts
+	down     atomic.Bool  // the last write failed
+}
+
+type dayKey struct{ site, day, track string }
+type visitKey struct {
+	site, track, zone string
+	start             int64
+}
+
+func newWriter(st store.Store, limit int, log *slog.Logger) *writer {
+	return &writer{st: st, limit: limit, log: log, pos: map[string][]wire.Position{},
+		days: map[dayKey]footfall.TrackDay{}, visits: map[visitKey]footfall.Visit{}, kick: make(chan struct{}, 1)}
+}
+
+func (w *writer) batch(b store.RawBatch) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.held+len(b.Batch.Obs) > w.limit {
+		w.dropped.Add(int64(len(b.Batch.Obs)))
+		return
+	}
+	b.Batch.Obs = append([]wire.Observation(nil), b.Batch.Obs...)
+	w.batches = append(w.batches, b)
+	w.held += len(b.Batch.Obs)
+}
+
+func (w *writer) positions(site string, ps []wire.Position) {
+	w.mu.Lock()
+	w.pos[site] = append(w.pos[site], ps...)
+	w.mu.Unlock()
+}
+
+// summaries queues upserts of track days and visits; a later version of the
+// same key replaces an earlier one not yet written.
+func (w *writer) summaries(days []footfall.TrackDay, visits []footfall.Visit) {
+	w.mu.Lock()
+	for _, d := range days {
+		w.days[dayKey{d.Site, d.Day, d.Track}] = d
+	}
+	for _, v := range visits {
+		w.visits[visitKey{v.Site, v.Track, v.Zone, v.Start}] = v
+	}
+	w.mu.Unlock()
+}
+
+func (w *writer) run(ctx context.Context) {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	backoff := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if backoff > 0 {
+			time.Sleep(backoff)
+		}
+		if err := w.flush(ctx); err != nil {
+			w.failures.Add(1)
+			if !w.down.Swap(true) {
+				w.log.Error("storage write failed; holding data and retrying", "err", err)
+			}
+			backoff = min(max(2*backoff, 500*time.Millisecond), 15*time.Second)
+			continue
+		}
+		if w.down.Swap(false) {
+			w.log.Info("storage writes resumed")
+		}
+		backoff = 0
+	}
+}
+
+// flush writes what is queued; on an error what was not written stays.
+func (w *writer) flush(ctx context.Context) error {
+	w.mu.Lock()
+	batches, held := w.batches, w.held
+	pos := w.pos
+	days, visits := w.days, w.visits
+	w.batches, w.held = nil, 0
+	w.pos = map[string][]wire.Position{}
+	w.days, w.visits = map[dayKey]footfall.TrackDay{}, map[visitKey]footfall.Visit{}
+	w.mu.Unlock()
+
+	requeue := func() {
+		w.mu.Lock()
+		w.batches = append(batches, w.batches...)
+		w.held += held
+		for site, ps := range pos {
+			w.pos[site] = append(ps, w.pos[site]...)
+		}
+		for k, d := range days {
+			if _, newer := w.days[k]; !newer {
+				w.days[k] = d
+			}
+		}
+		for k, v := range visits {
+			if _, newer := w.visits[k]; !newer {
+				w.visits[k] = v
+			}
+		}
+		w.mu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if len(batches) > 0 {
+		if err := w.st.WriteBatches(ctx, batches); err != nil {
+			requeue()
+			return err
+		}
+		w.written.Add(int64(held))
+		batches, held = nil, 0
+	}
+	for site, ps := range pos {
+		if err := w.st.WritePositions(ctx, site, ps); err != nil {
+			requeue()
+			return err
+		}
+		delete(pos, site)
+	}
+	if len(days) > 0 {
+		ds := make([]footfall.TrackDay, 0, len(days))
+		for _, d := range days {
+			ds = append(ds, d)
+		}
+		if err := w.st.WriteTrackDays(ctx, ds); err != nil {
+			requeue()
+			return err
+		}
+		clear(days)
+	}
+	if len(visits) > 0 {
+		vs := make([]footfall.Visit, 0, len(visits))
+		for _, v := range visits {
+			vs = append(vs, v)
+		}
+		if err := w.st.WriteVisits(ctx, vs); err != nil {
+			requeue()
+			return err
+		}
+	}
+	return nil
+}
+
+// drain writes everything still queued, trying until ctx ends.
+func (w *writer) drain(ctx context.Context) {
+	for {
+		err := w.flush(ctx)
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			w.log.Error("storage not reachable at shutdown; queued data not written (the journal keeps it)", "err", err)
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// pendingObs returns the observations held for writing.
+func (w *writer) pendingObs() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.held
+}
