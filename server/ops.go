@@ -47,7 +47,9 @@ func (u users) TokenUser(ctx context.Context, hash string, now int64) (*web.User
 	return &wu, &wt, nil
 }
 
-func (u users) DeleteToken(ctx context.Context, hash string) error { return u.st.DeleteToken(ctx, hash) }
+func (u users) DeleteToken(ctx context.Context, hash string) error {
+	return u.st.DeleteToken(ctx, hash)
+}
 
 func (s *Server) authConfig() *web.Auth {
 	if !s.cfg.Auth {

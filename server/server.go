@@ -28,11 +28,11 @@ import (
 
 // Config configures a Server.
 type Config struct {
-	HTTP       string   // listen address of the dashboard, API and WebSocket
-	MQTT       string   // outside broker URL; "" starts the embedded broker
-	BrokerAddr string   // where the embedded broker listens
-	MQTTUser   string   // credentials for an outside broker
-	MQTTPass   string   //
+	HTTP       string // listen address of the dashboard, API and WebSocket
+	MQTT       string // outside broker URL; "" starts the embedded broker
+	BrokerAddr string // where the embedded broker listens
+	MQTTUser   string // credentials for an outside broker
+	MQTTPass   string //
 	MQTTTLS    *tls.Config
 	ClientID   string   // MQTT client id (stable: the broker keeps the session)
 	Prefix     string   // topic prefix

@@ -38,7 +38,7 @@ type siteRunner struct {
 	heat     *heat
 	// trackDevs are the pseudonyms seen in each track, for retention.
 	trackDevs map[string]map[wire.Dev]struct{}
-	pending  []wire.Position  // positions to store
+	pending   []wire.Position // positions to store
 	positions int64
 
 	done chan struct{}
