@@ -121,11 +121,10 @@ func Calibrate(d *Data, folds int, opt Options) (*Report, error) {
 	ns := len(site.Sensors)
 	prev := make([]Params, ns)
 	priors := make([]Prior, ns)
-	floor := DetectionFloor(d.Samples)
 	for i := range site.Sensors {
 		r := site.SensorRadio(i)
 		prev[i] = Params{r.RSSI1m, r.Exponent}
-		priors[i] = Prior{Params: prev[i], SigmaA: opt.SigmaA, SigmaN: opt.SigmaN, Floor: floor}
+		priors[i] = Prior{Params: prev[i], SigmaA: opt.SigmaA, SigmaN: opt.SigmaN}
 	}
 	rep := &Report{Site: site.Site, Frames: d.Frames, Bursts: len(d.Bursts), Folds: folds, Variants: map[string]float64{}}
 
@@ -287,25 +286,6 @@ func Calibrate(d *Data, folds int, opt Options) (*Report, error) {
 	rep.After = statsOf(finite(locateAll(newLoc(am), all)))
 	rep.Calibrated = out
 	return rep, nil
-}
-
-// DetectionFloor estimates the sensors' detection floor as the weakest
-// frame heard by any sensor (the sensors are taken to be alike); 0 when
-// there are fewer than 100 frames.
-func DetectionFloor(samples [][]Sample) float64 {
-	n, lo := 0, 0.0
-	for _, ss := range samples {
-		for _, s := range ss {
-			if n == 0 || s.RSSI < lo {
-				lo = s.RSSI
-			}
-			n++
-		}
-	}
-	if n < 100 {
-		return 0
-	}
-	return lo
 }
 
 func choiceOf(variant string, perSensor Choice) Choice {

@@ -24,6 +24,9 @@ type Sample struct {
 	D    float64 // 3-D distance in metres
 	W    float64 // weight; 0 means 1
 	Seg  int     // the walk segment it came from (for validation)
+	// Floor is the detection floor for this frame in the same units as
+	// RSSI (a 5 GHz frame's floor moved like its RSSI); 0: Prior.Floor.
+	Floor float64
 }
 
 // Params are one sensor's path-loss parameters.
@@ -77,45 +80,87 @@ type Result struct {
 // squares with a Gaussian prior, iteratively reweighted so that outliers (a
 // body in the way, a reflection) count less: Huber weights first, then
 // Tukey's biweight from the Huber solution, so that far outliers count
-// nothing. With x =
-// -10·log10(d) the model is linear, rssi = A + n·x, and each iteration
-// solves the 2×2 normal equations
+// nothing. With x = -10·log10(d) the model is linear, rssi = A + n·x, and
+// each iteration solves the 2×2 normal equations
 //
 //	(XᵀWX/σ² + P) θ = XᵀWr/σ² + P θ₀,  P = diag(1/σ_A², 1/σ_n²)
 //
-// with Gonum's Cholesky factorisation. σ is the robust noise of the
-// residuals. With no samples the prior is returned.
+// with Gonum's Cholesky factorisation; σ is the robust noise of the
+// residuals. Samples with a detection floor are fitted in two stages: a
+// first fit on all, then a second without the samples whose first-stage
+// prediction lies within FloorMargin·σ of their floor (selected on the
+// distance alone, which does not bias the fit, and fixed before the second
+// stage, which cannot run away). With no samples the prior is returned.
 func Fit(samples []Sample, prior Prior) Result {
-	sa, sn := prior.SigmaA, prior.SigmaN
-	if sa <= 0 {
-		sa = DefaultSigmaA
+	if prior.SigmaA <= 0 {
+		prior.SigmaA = DefaultSigmaA
 	}
-	if sn <= 0 {
-		sn = DefaultSigmaN
+	if prior.SigmaN <= 0 {
+		prior.SigmaN = DefaultSigmaN
 	}
 	res := Result{Params: prior.Params, N: len(samples)}
 	if len(samples) == 0 {
-		res.SE = Params{sa, sn}
+		res.SE = Params{prior.SigmaA, prior.SigmaN}
 		return res
 	}
 	xs := make([]float64, len(samples))
+	keep := make([]bool, len(samples))
 	var mx, mx2, wsum float64
+	floors := false
 	for i, s := range samples {
 		xs[i] = -10 * math.Log10(math.Max(s.D, minD))
+		keep[i] = true
 		w := weightOf(s)
 		mx += w * xs[i]
 		mx2 += w * xs[i] * xs[i]
 		wsum += w
+		floors = floors || floorOf(s, prior) != 0
 	}
 	mx /= wsum
 	res.SpreadDB = math.Sqrt(math.Max(mx2/wsum-mx*mx, 0))
+	first := irls(samples, xs, keep, prior)
+	if !floors {
+		first.apply(&res)
+		return res
+	}
+	for i, s := range samples {
+		if fl := floorOf(s, prior); fl != 0 && first.theta[0]+first.theta[1]*xs[i] < fl+FloorMargin*first.sigma {
+			keep[i] = false
+			res.Censored++
+		}
+	}
+	if res.Censored == len(samples) {
+		first.apply(&res)
+		res.Censored = 0
+		return res
+	}
+	second := irls(samples, xs, keep, prior)
+	second.apply(&res)
+	return res
+}
 
+type irlsResult struct {
+	theta    [2]float64
+	sigma    float64
+	rms      float64
+	se       Params
+	outliers int
+}
+
+func (r *irlsResult) apply(res *Result) {
+	res.RSSI1m, res.Exponent = r.theta[0], r.theta[1]
+	res.Noise, res.RMS, res.SE, res.Outliers = r.sigma, r.rms, r.se, r.outliers
+}
+
+// irls is the reweighted fit of the samples that keep marks.
+func irls(samples []Sample, xs []float64, keep []bool, prior Prior) irlsResult {
+	sa, sn := prior.SigmaA, prior.SigmaN
 	theta := [2]float64{prior.RSSI1m, prior.Exponent}
 	hub := make([]float64, len(samples))
 	for i := range hub {
 		hub[i] = 1
 	}
-	resid := make([]float64, len(samples))
+	var resid []float64
 	sigma := 4.0
 	var cov mat.SymDense
 	for iter := 0; iter < 20; iter++ {
@@ -123,6 +168,9 @@ func Fit(samples []Sample, prior Prior) Result {
 		b := mat.NewVecDense(2, []float64{prior.RSSI1m / (sa * sa), prior.Exponent / (sn * sn)})
 		s2 := sigma * sigma
 		for i, s := range samples {
+			if !keep[i] {
+				continue
+			}
 			w := weightOf(s) * hub[i] / s2
 			x := xs[i]
 			a.SetSym(0, 0, a.At(0, 0)+w)
@@ -143,19 +191,20 @@ func Fit(samples []Sample, prior Prior) Result {
 			break
 		}
 		next := [2]float64{th.AtVec(0), th.AtVec(1)}
+		resid = resid[:0]
 		for i, s := range samples {
-			resid[i] = s.RSSI - next[0] - next[1]*xs[i]
+			if keep[i] {
+				resid = append(resid, s.RSSI-next[0]-next[1]*xs[i])
+			}
 		}
 		sigma = math.Max(robustSigma(resid), MinNoise)
 		tukey := iter >= 6 // after Huber has settled, redescend: far outliers count nothing
-		for i, r := range resid {
+		for i, s := range samples {
+			u := (s.RSSI - next[0] - next[1]*xs[i]) / sigma
 			if tukey {
-				hub[i] = bisquare(r / sigma)
+				hub[i] = bisquare(u)
 			} else {
-				hub[i] = huber(r / sigma)
-			}
-			if prior.Floor != 0 && next[0]+next[1]*xs[i] < prior.Floor+FloorMargin*sigma {
-				hub[i] = 0
+				hub[i] = huber(u)
 			}
 		}
 		done := tukey && math.Abs(next[0]-theta[0]) < 1e-4 && math.Abs(next[1]-theta[1]) < 1e-5
@@ -164,25 +213,34 @@ func Fit(samples []Sample, prior Prior) Result {
 			break
 		}
 	}
-	res.RSSI1m, res.Exponent = theta[0], theta[1]
+	r := irlsResult{theta: theta, sigma: sigma}
 	var ss, ws float64
 	for i, s := range samples {
-		r := s.RSSI - theta[0] - theta[1]*xs[i]
+		if !keep[i] {
+			continue
+		}
+		e := s.RSSI - theta[0] - theta[1]*xs[i]
 		w := weightOf(s)
-		ss += w * r * r
+		ss += w * e * e
 		ws += w
-		if hub[i] == 0 && prior.Floor != 0 {
-			res.Censored++
-		} else if hub[i] < 0.5 {
-			res.Outliers++
+		if hub[i] < 0.5 {
+			r.outliers++
 		}
 	}
-	res.RMS = math.Sqrt(ss / ws)
-	res.Noise = sigma
-	if cov.SymmetricDim() == 2 {
-		res.SE = Params{math.Sqrt(cov.At(0, 0)), math.Sqrt(cov.At(1, 1))}
+	if ws > 0 {
+		r.rms = math.Sqrt(ss / ws)
 	}
-	return res
+	if cov.SymmetricDim() == 2 {
+		r.se = Params{math.Sqrt(cov.At(0, 0)), math.Sqrt(cov.At(1, 1))}
+	}
+	return r
+}
+
+func floorOf(s Sample, p Prior) float64 {
+	if s.Floor != 0 {
+		return s.Floor
+	}
+	return p.Floor
 }
 
 func weightOf(s Sample) float64 {

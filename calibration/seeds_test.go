@@ -14,9 +14,8 @@ func TestCalibrateSeeds(t *testing.T) {
 	var bad int
 	for seed := uint64(1); seed <= 20; seed++ {
 		d, _ := w.data(seed, 10*60*1000, 2, true)
-		fl := DetectionFloor(d.Samples)
 		for i := range d.Samples {
-			g := Fit(d.Samples[i], Prior{Params: Params{-45, 2.5}, Floor: fl})
+			g := Fit(d.Samples[i], Prior{Params: Params{-45, 2.5}})
 			da, dn := math.Abs(g.RSSI1m-w.true_[i].RSSI1m-2), math.Abs(g.Exponent-w.true_[i].Exponent)
 			worstA, worstN = math.Max(worstA, da), math.Max(worstN, dn)
 			if da > 1.5 || dn > 0.2 {

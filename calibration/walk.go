@@ -153,6 +153,7 @@ type TruthBurst struct {
 // Data is what a walk gives a fit: per sensor the frames with their true
 // distances, and the bursts with their true positions.
 type Data struct {
+	floor   [2]float64 // detection floor of 2.4 and 5 GHz frames as heard; 0 unknown
 	Site    *wire.Site
 	Samples [][]Sample // by sensor index
 	Bursts  []TruthBurst
@@ -164,7 +165,9 @@ type Data struct {
 type frame struct {
 	t      int64
 	sensor int
-	rssi   float64
+	rssi   float64 // moved to 2.4 GHz
+	raw    float64 // as heard
+	band5  bool
 }
 
 // Collector gathers the frames of a walk's reference devices from batches.
@@ -215,7 +218,7 @@ func (c *Collector) Add(b *wire.Batch) {
 		if o.Band5GHz() {
 			r -= c.site.SensorRadio(si).Offset5GHz
 		}
-		c.frames[key] = append(c.frames[key], frame{t: o.T, sensor: si, rssi: r})
+		c.frames[key] = append(c.frames[key], frame{t: o.T, sensor: si, rssi: r, raw: o.RSSI, band5: o.Band5GHz()})
 	}
 }
 
@@ -228,10 +231,19 @@ func (c *Collector) Data() *Data {
 		z = wire.DefaultPhoneZ
 	}
 	keys := make([]string, 0, len(c.frames))
-	for k := range c.frames {
+	var raw [2][]float64
+	for k, fs := range c.frames {
 		keys = append(keys, k)
+		for _, f := range fs {
+			b := 0
+			if f.band5 {
+				b = 1
+			}
+			raw[b] = append(raw[b], f.raw)
+		}
 	}
 	sort.Strings(keys)
+	d.floor = [2]float64{detectionFloor(raw[0]), detectionFloor(raw[1])}
 	for _, key := range keys {
 		fs := c.frames[key]
 		sort.SliceStable(fs, func(i, j int) bool { return fs[i].t < fs[j].t })
@@ -268,7 +280,13 @@ func (d *Data) addBurst(key string, dev wire.Dev, fs []frame, w *Walk, z float64
 		d.Frames++
 		s := &site.Sensors[f.sensor]
 		dist := math.Sqrt((x-s.X)*(x-s.X) + (y-s.Y)*(y-s.Y) + (z-s.Z)*(z-s.Z))
-		d.Samples[f.sensor] = append(d.Samples[f.sensor], Sample{RSSI: f.rssi, D: dist, Seg: seg})
+		smp := Sample{RSSI: f.rssi, D: dist, Seg: seg}
+		if f.band5 && d.floor[1] != 0 {
+			smp.Floor = d.floor[1] - site.SensorRadio(f.sensor).Offset5GHz
+		} else if !f.band5 {
+			smp.Floor = d.floor[0]
+		}
+		d.Samples[f.sensor] = append(d.Samples[f.sensor], smp)
 		a := per[f.sensor]
 		if a == nil {
 			a = &acc{}
@@ -292,6 +310,19 @@ func (d *Data) addBurst(key string, dev wire.Dev, fs []frame, w *Walk, z float64
 	}
 	sort.Slice(b.Burst.Readings, func(i, j int) bool { return b.Burst.Readings[i].Sensor < b.Burst.Readings[j].Sensor })
 	d.Bursts = append(d.Bursts, b)
+}
+
+// detectionFloor estimates the sensors' detection floor from the frames
+// heard (dBm as heard): the 0.2% quantile, where the weakest frames pile up
+// (the sensors are taken to be alike); 0 when there are fewer than 200.
+// Near the floor only frames that happened to come in strong are heard,
+// which would flatten a fitted exponent; Fit leaves such frames out.
+func detectionFloor(raw []float64) float64 {
+	if len(raw) < 200 {
+		return 0
+	}
+	sort.Float64s(raw)
+	return raw[len(raw)/500]
 }
 
 // Collect reads obs.jsonl (batches or journal lines) and gathers the walk's

@@ -1,0 +1,116 @@
+package calibration
+
+import (
+	"context"
+	"math"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passant/passant/locate"
+	"github.com/passant/passant/sim"
+	"github.com/passant/passant/wire"
+)
+
+// TestCalibrateInSimulator calibrates a simulated supermarket (package sim:
+// true exponent 0.4 above the site's default, per-sensor gain errors,
+// per-phone transmit offsets, correlated shadowing, clock offsets) from an
+// hour of reference devices with known positions (the shoppers' and staff's
+// phones, positions from the simulator's truth), and measures the position
+// error of the next hour's shoppers with the site's defaults and with the
+// calibrated values.
+func TestCalibrateInSimulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates two hours of a shop")
+	}
+	shop, err := sim.NewShop("large", sim.Config{Seed: 5, PassersPerHour: 30, ShoppersPerHour: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := shop.Site()
+	from := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	mid := from.Add(time.Hour).UnixMilli()
+	var train, test []*wire.Batch
+	truth := &sim.Truth{}
+	err = shop.Run(context.Background(), from, from.Add(2*time.Hour), func(_ string, b *wire.Batch) error {
+		if b.Sent < mid {
+			train = append(train, b)
+		} else {
+			test = append(test, b)
+		}
+		return nil
+	}, truth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Walk marks: where every in-store phone was at each burst of the first hour.
+	var marks []wire.WalkMark
+	inStore := func(x, y float64) bool { return y >= 0 }
+	for _, b := range truth.Bursts {
+		if b.T < mid-5000 && b.Class != "passerby" && inStore(b.X, b.Y) {
+			d := b.Dev
+			marks = append(marks, wire.WalkMark{T: b.T, Dev: &d, X: b.X, Y: b.Y})
+		}
+	}
+	walk, err := NewWalk(marks, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := NewCollector(site, walk, nil)
+	for _, b := range train {
+		c.Add(b)
+	}
+	d := c.Data()
+	rep, err := Calibrate(d, 0, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	rep.WriteText(&buf)
+	t.Logf("%d marks\n%s", len(marks), buf.String())
+
+	// The second hour's shoppers, located with both models.
+	errs := func(s *wire.Site) []float64 {
+		m, err := locate.NewModel(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byDev := map[wire.Dev][]sim.BurstTruth{}
+		for _, b := range truth.Bursts {
+			if b.T >= mid && b.Class == "shopper" {
+				byDev[b.Dev] = append(byDev[b.Dev], b)
+			}
+		}
+		sol := locate.NewSolver(m)
+		var e []float64
+		for _, b := range sim.Bursts(m, s, test) {
+			for _, tr := range byDev[b.Dev] {
+				if math.Abs(float64(tr.T-b.T)) < 1000 {
+					if f, ok := sol.Locate(b); ok {
+						e = append(e, math.Hypot(f.X-tr.X, f.Y-tr.Y))
+					}
+					break
+				}
+			}
+		}
+		sort.Float64s(e)
+		return e
+	}
+	before, after := errs(site), errs(rep.Calibrated)
+	mb, ma := median(before), median(after)
+	t.Logf("next hour's shoppers (%d bursts): median %.2f m -> %.2f m (%.0f%% better)", len(before), mb, ma, 100*(1-ma/mb))
+	if len(before) < 100 || ma > mb {
+		t.Errorf("calibration made the next hour worse: %.2f -> %.2f m", mb, ma)
+	}
+	// The crowd's phones differ in transmit power and their shadowing is
+	// correlated over a visit, so single sensors scatter; their median
+	// exponent must find the world's.
+	var ex []float64
+	for _, s := range rep.Sensors {
+		ex = append(ex, s.Fit.Exponent)
+	}
+	if me := median(ex); math.Abs(me-(site.Radio.Exponent+0.4)) > 0.2 {
+		t.Errorf("median fitted exponent %.2f, truth %.2f", me, site.Radio.Exponent+0.4)
+	}
+}
