@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/passant/passant/footfall"
+	"github.com/passant/passant/heatmap"
 	"github.com/passant/passant/pipeline"
 	"github.com/passant/passant/wire"
 	"github.com/passant/passant/zones"
@@ -102,6 +103,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		defer posFile.Close()
 		out.w = bufio.NewWriterSize(posFile, 1<<20)
 	}
+	var tiles *heatmap.Tiles
+	if cfg.Heatmap != "" {
+		tiles = heatmap.NewTiles(site.Bounds, 0.5)
+		out.heat = heatmap.NewBuilder(tiles)
+	}
 	p, err := pipeline.New(pipeline.Config{Site: site, Zone: plan.Innermost, Lateness: cfg.Lateness}, out)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
@@ -159,6 +165,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	days, visits := counter.TrackDays(), counter.Visits()
 	rep := footfall.Build(site, from, to, days, visits, txns, footfall.NewHistory(site, days, visits))
 	res.Report = &rep
+	if tiles != nil {
+		out.heat.Flush()
+		if err := writeHeatmap(cfg.Heatmap, site, tiles, from, to); err != nil {
+			return nil, fmt.Errorf("replay: heatmap: %w", err)
+		}
+	}
 	if cfg.Report != "" {
 		if err := writeJSON(cfg.Report, rep); err != nil {
 			return nil, fmt.Errorf("replay: report: %w", err)
@@ -226,6 +238,7 @@ type sink struct {
 	err     error
 	counter *footfall.Counter
 	onPos   func(wire.Position)
+	heat    *heatmap.Builder
 	trackN  map[string]struct{}
 }
 
@@ -236,6 +249,9 @@ func (s *sink) Position(p wire.Position) {
 		_, s.err = s.w.Write(s.buf)
 	}
 	s.counter.Add(p)
+	if s.heat != nil {
+		s.heat.Add(&p)
+	}
 	if s.onPos != nil {
 		s.onPos(p)
 	}
@@ -245,7 +261,37 @@ func (s *sink) Position(p wire.Position) {
 	s.trackN[p.Track] = struct{}{}
 }
 
-func (s *sink) Advance(now int64) { s.counter.Advance(now) }
+func (s *sink) Advance(now int64) {
+	s.counter.Advance(now)
+	if s.heat != nil {
+		s.heat.Expire(now)
+	}
+}
+
+// writeHeatmap renders the occupancy of [from, to) as a PNG with the site's
+// zones and sensors.
+func writeHeatmap(path string, site *wire.Site, tiles *heatmap.Tiles, from, to int64) error {
+	g := tiles.Range(from, to)
+	st := heatmap.Style{Sqrt: true, Fade: true, Zones: site.Zones, Title: site.Name + " - occupancy",
+		Label: func(v float64) string {
+			if v >= 3600 {
+				return fmt.Sprintf("%.1f h", v/3600)
+			}
+			return fmt.Sprintf("%.0f min", v/60)
+		}}
+	for _, se := range site.Sensors {
+		st.Points = append(st.Points, wire.Point{se.X, se.Y})
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := heatmap.WritePNG(f, heatmap.Render(g, st)); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
 
 func (s *sink) tracks() int { return len(s.trackN) }
 
