@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -24,6 +25,9 @@ const (
 
 // SQLiteFile is the database file's name in the data directory.
 const SQLiteFile = "passant.db"
+
+// DefaultDataDir is the data directory commands use when given none.
+const DefaultDataDir = "passant-data"
 
 // DB is a Store on PostgreSQL or SQLite. Queries are written once, with $n
 // parameters, which both understand; the few places where the dialects
@@ -275,41 +279,111 @@ func (db *DB) sqliteTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return t.Commit()
 }
 
-// bulk runs query once for each of n argument lists in one transaction:
-// pipelined in batches on PostgreSQL, a prepared statement on SQLite.
-func (db *DB) bulk(ctx context.Context, query string, n int, args func(i int) []any) error {
+// sqliteRowsPerInsert is how many rows one multi-row SQLite INSERT carries.
+const sqliteRowsPerInsert = 64
+
+// insertRows inserts n rows into table: on PostgreSQL by COPY, directly or
+// (with a conflict clause) through a temporary table and one INSERT ...
+// SELECT; on SQLite by multi-row INSERTs in one transaction. conflict is
+// empty or "ON CONFLICT (key...) DO ..."; key lists the conflict columns, so
+// that of rows with equal keys in one call the last wins on both backends.
+func (db *DB) insertRows(ctx context.Context, table string, cols []string, key []string, conflict string,
+	n int, row func(i int) []any) error {
 	if n == 0 {
 		return nil
 	}
 	if db.pg {
-		t, err := db.pool.Begin(ctx)
-		if err != nil {
+		if conflict == "" {
+			_, err := db.pool.CopyFrom(ctx, pgx.Identifier{table}, cols,
+				pgx.CopyFromSlice(n, func(i int) ([]any, error) { return row(i), nil }))
 			return err
 		}
-		defer t.Rollback(context.WithoutCancel(ctx))
-		const chunk = 1000
-		for lo := 0; lo < n; lo += chunk {
-			b := &pgx.Batch{}
-			for i := lo; i < min(lo+chunk, n); i++ {
-				b.Queue(query, args(i)...)
-			}
-			if err := t.SendBatch(ctx, b).Close(); err != nil {
-				return err
-			}
+		return db.copyUpsert(ctx, table, cols, key, conflict, n, row)
+	}
+	return db.sqliteTx(ctx, func(tx *sql.Tx) error {
+		return sqliteInsert(ctx, tx, table, cols, conflict, n, row)
+	})
+}
+
+// pgSmallUpsert is the number of rows up to which an upsert runs as
+// pipelined statements rather than through a temporary table.
+const pgSmallUpsert = 200
+
+func (db *DB) copyUpsert(ctx context.Context, table string, cols, key []string, conflict string,
+	n int, row func(i int) []any) error {
+	list := strings.Join(cols, ", ")
+	t, err := db.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.Rollback(context.WithoutCancel(ctx))
+	if n <= pgSmallUpsert {
+		params := make([]string, len(cols))
+		for i := range params {
+			params[i] = "$" + strconv.Itoa(i+1)
+		}
+		query := "INSERT INTO " + table + " (" + list + ") VALUES (" + strings.Join(params, ", ") + ") " + conflict
+		b := &pgx.Batch{}
+		for i := range n {
+			b.Queue(query, row(i)...)
+		}
+		if err := t.SendBatch(ctx, b).Close(); err != nil {
+			return err
 		}
 		return t.Commit(ctx)
 	}
-	return db.sqliteTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, query)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for i := range n {
-			if _, err := stmt.ExecContext(ctx, args(i)...); err != nil {
+	tmp := "passant_up_" + table
+	if _, err := t.Exec(ctx, "CREATE TEMP TABLE "+tmp+" ON COMMIT DROP AS SELECT "+list+
+		", 0::integer AS up_ord FROM "+table+" WITH NO DATA"); err != nil {
+		return err
+	}
+	_, err = t.CopyFrom(ctx, pgx.Identifier{tmp}, append(append([]string(nil), cols...), "up_ord"),
+		pgx.CopyFromSlice(n, func(i int) ([]any, error) { return append(row(i), int32(i)), nil }))
+	if err != nil {
+		return err
+	}
+	keys := strings.Join(key, ", ")
+	// Of rows with equal keys, the last given wins (one INSERT may not
+	// update a row twice).
+	if _, err := t.Exec(ctx, "INSERT INTO "+table+" ("+list+") SELECT DISTINCT ON ("+keys+") "+list+
+		" FROM "+tmp+" ORDER BY "+keys+", up_ord DESC "+conflict); err != nil {
+		return err
+	}
+	return t.Commit(ctx)
+}
+
+// sqliteInsert inserts n rows by multi-row INSERTs.
+func sqliteInsert(ctx context.Context, tx *sql.Tx, table string, cols []string, conflict string,
+	n int, row func(i int) []any) error {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
+	var stmt *sql.Stmt
+	args := make([]any, 0, sqliteRowsPerInsert*len(cols))
+	i := 0
+	for ; i+sqliteRowsPerInsert <= n; i += sqliteRowsPerInsert {
+		if stmt == nil {
+			var err error
+			stmt, err = tx.PrepareContext(ctx, head+strings.TrimSuffix(strings.Repeat(one+",", sqliteRowsPerInsert), ",")+" "+conflict)
+			if err != nil {
 				return err
 			}
+			defer stmt.Close()
 		}
+		args = args[:0]
+		for j := i; j < i+sqliteRowsPerInsert; j++ {
+			args = append(args, row(j)...)
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	if i == n {
 		return nil
-	})
+	}
+	args = args[:0]
+	for j := i; j < n; j++ {
+		args = append(args, row(j)...)
+	}
+	_, err := tx.ExecContext(ctx, head+strings.TrimSuffix(strings.Repeat(one+",", n-i), ",")+" "+conflict, args...)
+	return err
 }

@@ -18,8 +18,8 @@ func (db *DB) WriteHours(ctx context.Context, site string, hs []wire.Hour) error
 		}
 		bodies[i] = string(b)
 	}
-	err := db.bulk(ctx, `INSERT INTO hours (site, start, body) VALUES ($1, $2, $3)
-		ON CONFLICT (site, start) DO UPDATE SET body = excluded.body`,
+	err := db.insertRows(ctx, "hours", []string{"site", "start", "body"}, []string{"site", "start"},
+		`ON CONFLICT (site, start) DO UPDATE SET body = excluded.body`,
 		len(hs), func(i int) []any { return []any{site, hs[i].Start, bodies[i]} })
 	if err != nil {
 		return fmt.Errorf("store: write %d hours of %s: %w", len(hs), site, err)

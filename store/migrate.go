@@ -79,15 +79,15 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	if _, err := db.q().exec(ctx, createVersionTable); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
-	}
 	for _, m := range ms {
 		err := db.tx(ctx, func(tx q) error {
 			if db.pg {
 				if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrateLock)); err != nil {
 					return err
 				}
+			}
+			if _, err := tx.exec(ctx, createVersionTable); err != nil {
+				return err
 			}
 			var n int
 			if err := tx.queryRow(ctx, `SELECT count(*) FROM schema_version WHERE version = $1`, m.version).Scan(&n); err != nil {

@@ -141,49 +141,17 @@ func (db *DB) ensurePartition(ctx context.Context, day int64) error {
 	return nil
 }
 
-// sqliteInsertRows is how many observations one SQLite INSERT carries.
-const sqliteInsertRows = 64
-
 func (db *DB) writeBatchesSQLite(ctx context.Context, bs []RawBatch) error {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(obsColumns)), ",") + ")"
-	head := "INSERT INTO observations (" + strings.Join(obsColumns, ", ") + ") VALUES "
-	many := head + strings.TrimSuffix(strings.Repeat(one+",", sqliteInsertRows), ",")
 	return db.sqliteTx(ctx, func(tx *sql.Tx) error {
-		stmtMany, err := tx.PrepareContext(ctx, many)
-		if err != nil {
-			return err
+		n := 0
+		for i := range bs {
+			n += len(bs[i].Batch.Obs)
 		}
-		defer stmtMany.Close()
-		var stmtOne *sql.Stmt
 		src := obsSource{bs: bs}
-		args := make([]any, 0, sqliteInsertRows*len(obsColumns))
-		for {
-			more := src.Next()
-			if more {
-				args = append(args, src.values...)
-				if len(args) < cap(args) {
-					continue
-				}
-				if _, err := stmtMany.ExecContext(ctx, args...); err != nil {
-					return err
-				}
-				args = args[:0]
-				continue
-			}
-			// The rest, one row at a time.
-			for i := 0; i < len(args); i += len(obsColumns) {
-				if stmtOne == nil {
-					if stmtOne, err = tx.PrepareContext(ctx, head+one); err != nil {
-						return err
-					}
-					defer stmtOne.Close()
-				}
-				if _, err := stmtOne.ExecContext(ctx, args[i:i+len(obsColumns)]...); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
+		return sqliteInsert(ctx, tx, "observations", obsColumns, "", n, func(int) []any {
+			src.Next()
+			return src.values
+		})
 	})
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/passant/passant/wire"
 )
 
@@ -20,14 +18,7 @@ func (db *DB) WritePositions(ctx context.Context, site string, ps []wire.Positio
 		p := &ps[i]
 		return []any{site, p.T, p.Track, int64(p.Dev), p.X, p.Y, p.Err, p.Zone, int32(p.N)}
 	}
-	var err error
-	if db.pg {
-		_, err = db.pool.CopyFrom(ctx, pgx.Identifier{"positions"}, positionColumns,
-			pgx.CopyFromSlice(len(ps), func(i int) ([]any, error) { return row(i), nil }))
-	} else {
-		err = db.bulk(ctx, `INSERT INTO positions (site, t, track, dev, x, y, err, zone, n)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, len(ps), row)
-	}
+	err := db.insertRows(ctx, "positions", positionColumns, nil, "", len(ps), row)
 	if err != nil {
 		return fmt.Errorf("store: write %d positions of %s: %w", len(ps), site, err)
 	}

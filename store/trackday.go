@@ -9,8 +9,9 @@ import (
 
 // WriteTrackDays implements Derived.
 func (db *DB) WriteTrackDays(ctx context.Context, ds []footfall.TrackDay) error {
-	err := db.bulk(ctx, `INSERT INTO track_days (site, day, track, first, last, fixes) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (site, day, track) DO UPDATE SET first = excluded.first, last = excluded.last, fixes = excluded.fixes`,
+	err := db.insertRows(ctx, "track_days", []string{"site", "day", "track", "first", "last", "fixes"},
+		[]string{"site", "day", "track"},
+		`ON CONFLICT (site, day, track) DO UPDATE SET first = excluded.first, last = excluded.last, fixes = excluded.fixes`,
 		len(ds), func(i int) []any {
 			d := &ds[i]
 			return []any{d.Site, d.Day, d.Track, d.First, d.Last, d.Fixes}

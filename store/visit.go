@@ -9,8 +9,9 @@ import (
 
 // WriteVisits implements Derived.
 func (db *DB) WriteVisits(ctx context.Context, vs []footfall.Visit) error {
-	err := db.bulk(ctx, `INSERT INTO visits (site, track, zone, start, stop, fixes) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (site, track, zone, start) DO UPDATE SET stop = excluded.stop, fixes = excluded.fixes`,
+	err := db.insertRows(ctx, "visits", []string{"site", "track", "zone", "start", "stop", "fixes"},
+		[]string{"site", "start", "track", "zone"},
+		`ON CONFLICT (site, start, track, zone) DO UPDATE SET stop = excluded.stop, fixes = excluded.fixes`,
 		len(vs), func(i int) []any {
 			v := &vs[i]
 			return []any{v.Site, v.Track, v.Zone, v.Start, v.End, v.Fixes}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -206,5 +207,55 @@ func testCalibrations(t *testing.T, s store.Store) {
 	fatalIf(t, err)
 	if len(list) != 2 || list[0].ID != id2 || list[1].ID != id1 || list[0].Report != nil {
 		t.Fatalf("list %+v", list)
+	}
+}
+
+// testBulkUpsert writes more rows than a small upsert, with repeated keys in
+// one call (the last wins) and rows already stored (updated).
+func testBulkUpsert(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var vs []footfall.Visit
+	var ds []footfall.TrackDay
+	var hs []wire.Hour
+	for i := range 1000 {
+		k := i % 700 // keys 0..299 come twice
+		vs = append(vs, footfall.Visit{Site: "demo", Track: fmt.Sprint("k", k), Zone: "store", Start: Day0 + int64(k), End: Day0 + int64(i), Fixes: i})
+		ds = append(ds, footfall.TrackDay{Site: "demo", Day: "2026-12-04", Track: fmt.Sprint("k", k), First: Day0 + int64(k), Last: Day0 + int64(i), Fixes: i})
+		hs = append(hs, wire.Hour{Start: Day0 + int64(k)*3600_000, Passersby: i})
+	}
+	fatalIf(t, s.WriteVisits(ctx, vs[:400]))
+	fatalIf(t, s.WriteTrackDays(ctx, ds[:400]))
+	fatalIf(t, s.WriteHours(ctx, "demo", hs[:400]))
+	fatalIf(t, s.WriteVisits(ctx, vs))
+	fatalIf(t, s.WriteTrackDays(ctx, ds))
+	fatalIf(t, s.WriteHours(ctx, "demo", hs))
+	gv, err := s.Visits(ctx, "demo", 0, Day0+dayMs)
+	fatalIf(t, err)
+	gd, err := s.TrackDays(ctx, "demo", 0, Day0+dayMs)
+	fatalIf(t, err)
+	gh, err := s.Hours(ctx, "demo", 0, Day0+1000*3600_000)
+	fatalIf(t, err)
+	if len(gv) != 700 || len(gd) != 700 || len(gh) != 700 {
+		t.Fatalf("%d visits, %d track days, %d hours; want 700 each", len(gv), len(gd), len(gh))
+	}
+	for k := range 700 {
+		want := k
+		if k < 300 {
+			want = k + 700
+		}
+		if gv[k].Fixes != want || gv[k].End != Day0+int64(want) || gh[k].Passersby != want {
+			t.Fatalf("key %d: visit %+v, hour %+v; want the row of %d", k, gv[k], gh[k], want)
+		}
+	}
+	for _, d := range gd {
+		var k int
+		fmt.Sscanf(d.Track, "k%d", &k)
+		want := k
+		if k < 300 {
+			want = k + 700
+		}
+		if d.Fixes != want {
+			t.Fatalf("track day %+v, want fixes %d", d, want)
+		}
 	}
 }

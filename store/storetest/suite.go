@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(testing.TB) store.Store) {
 		{"Visits", testVisits},
 		{"TrackDays", testTrackDays},
 		{"Hours", testHours},
+		{"BulkUpsert", testBulkUpsert},
 		{"DeleteDerived", testDeleteDerived},
 		{"Transactions", testTransactions},
 		{"Calibrations", testCalibrations},
@@ -112,5 +113,29 @@ func fatalIf(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// RunConcurrentMigrate opens n stores on one database (open returns a new
+// handle on the same database each call) and migrates them at once.
+func RunConcurrentMigrate(t *testing.T, n int, open func(testing.TB) store.Store) {
+	ctx := context.Background()
+	errs := make(chan error, n)
+	stores := make([]store.Store, n)
+	for i := range stores {
+		stores[i] = open(t)
+	}
+	for _, s := range stores {
+		go func() { errs <- s.Migrate(ctx) }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range stores {
+		if err := s.CheckSchema(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

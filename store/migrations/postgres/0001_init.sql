@@ -84,10 +84,8 @@ CREATE TABLE visits (
 	start  BIGINT NOT NULL,
 	stop   BIGINT NOT NULL,
 	fixes  INTEGER NOT NULL,
-	PRIMARY KEY (site, track, zone, start)
+	PRIMARY KEY (site, start, track, zone)
 );
-
-CREATE INDEX visits_site_start ON visits (site, start);
 
 CREATE TABLE track_days (
 	site  TEXT NOT NULL,
