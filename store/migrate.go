@@ -138,10 +138,14 @@ func (db *DB) CheckSchema(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	same := "--db"
+	if !db.pg {
+		same = "--data"
+	}
 	switch {
 	case have < want:
-		return fmt.Errorf("store: the %s database is at schema version %d, this passant needs %d: run `passant migrate` (with the same --db): %w",
-			db.Backend(), have, want, ErrStaleSchema)
+		return fmt.Errorf("store: the %s database is at schema version %d, this passant needs %d: run `passant migrate` (with the same %s): %w",
+			db.Backend(), have, want, same, ErrStaleSchema)
 	case have > want:
 		return fmt.Errorf("store: the %s database is at schema version %d, newer than this passant's %d: run a newer passant: %w",
 			db.Backend(), have, want, ErrStaleSchema)
