@@ -29,8 +29,10 @@ type Config struct {
 	TLS      *tls.Config
 	Prefix   string // topic prefix; default "passant"
 	// Sites limits the subscription to these sites (scale-out: each server
-	// takes its share); empty subscribes to all.
+	// takes its share, and SetSites changes it); with Only false and no
+	// sites the subscription is to all sites.
 	Sites []string
+	Only  bool
 	// Known reports whether the server knows the site and sensor.
 	Known func(site, sensor string) bool
 	// Journal, when set, gets every accepted batch before it is delivered;
@@ -80,6 +82,9 @@ type Subscriber struct {
 	// go out in the order the messages came (as MQTT 3.1.1 asks).
 	acks chan pendingAck
 
+	sitesMu sync.Mutex
+	sites   []string
+
 	logMu   sync.Mutex
 	logNext time.Time
 	logSkip int
@@ -111,6 +116,7 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 		cfg.Log = slog.Default()
 	}
 	s := &Subscriber{cfg: cfg, log: cfg.Log.With("component", "ingest"), acks: make(chan pendingAck, 4096)}
+	s.sites = append([]string(nil), cfg.Sites...)
 	go s.ackLoop()
 	opts := mqtt.NewClientOptions().
 		AddBroker(cfg.Broker).
@@ -139,19 +145,75 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 
 // Topics returns the subscription filters.
 func (s *Subscriber) Topics() []string {
-	p := s.cfg.Prefix
-	if len(s.cfg.Sites) == 0 {
+	s.sitesMu.Lock()
+	defer s.sitesMu.Unlock()
+	if len(s.sites) == 0 && !s.cfg.Only {
+		p := s.cfg.Prefix
 		return []string{p + "/+/+/obs", p + "/+/+/status"}
 	}
+	return s.siteTopics(s.sites)
+}
+
+func (s *Subscriber) siteTopics(sites []string) []string {
 	var t []string
-	for _, site := range s.cfg.Sites {
-		t = append(t, p+"/"+site+"/+/obs", p+"/"+site+"/+/status")
+	for _, site := range sites {
+		t = append(t, s.cfg.Prefix+"/"+site+"/+/obs", s.cfg.Prefix+"/"+site+"/+/status")
 	}
 	return t
 }
 
+// SetSites changes the sites subscribed to (with Config.Only): new sites
+// are subscribed and dropped ones unsubscribed at once when connected, and
+// the set holds for reconnects.
+func (s *Subscriber) SetSites(sites []string) error {
+	s.sitesMu.Lock()
+	old := map[string]bool{}
+	for _, site := range s.sites {
+		old[site] = true
+	}
+	now := map[string]bool{}
+	var added []string
+	for _, site := range sites {
+		now[site] = true
+		if !old[site] {
+			added = append(added, site)
+		}
+	}
+	var removed []string
+	for _, site := range s.sites {
+		if !now[site] {
+			removed = append(removed, site)
+		}
+	}
+	s.sites = append([]string(nil), sites...)
+	s.sitesMu.Unlock()
+	if !s.client.IsConnectionOpen() {
+		return nil
+	}
+	if len(added) > 0 {
+		filters := map[string]byte{}
+		for _, t := range s.siteTopics(added) {
+			filters[t] = 1
+		}
+		tok := s.client.SubscribeMultiple(filters, s.onMessage)
+		if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
+			return fmt.Errorf("ingest: subscribe %v: %w", added, tok.Error())
+		}
+	}
+	if len(removed) > 0 {
+		tok := s.client.Unsubscribe(s.siteTopics(removed)...)
+		if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
+			return fmt.Errorf("ingest: unsubscribe %v: %w", removed, tok.Error())
+		}
+	}
+	return nil
+}
+
 func (s *Subscriber) onConnect(c mqtt.Client) {
 	filters := map[string]byte{}
+	if len(s.Topics()) == 0 {
+		return
+	}
 	for _, t := range s.Topics() {
 		filters[t] = 1
 	}

@@ -51,8 +51,14 @@ type Config struct {
 	RetainAll time.Duration
 	// WriteBuffer bounds the observations held while the database is away.
 	WriteBuffer int
-	Version     string
-	Log         *slog.Logger
+	// Cluster shares the sites among the servers of one database by leases;
+	// Instance names this one (default host-pid), LeaseTTL is how long a
+	// lease lasts without renewal (default 30 s).
+	Cluster  bool
+	Instance string
+	LeaseTTL time.Duration
+	Version  string
+	Log      *slog.Logger
 	// Ready, when set, is called with the bound HTTP and broker addresses.
 	Ready func(httpAddr, brokerURL string)
 }
@@ -74,10 +80,11 @@ type Server struct {
 	mu    sync.RWMutex
 	sites map[string]*siteRunner
 
-	ready     atomic.Bool
-	httpAddr  string
-	brokerURL string
-	started   time.Time
+	ready       atomic.Bool
+	leasePaused atomic.Bool
+	httpAddr    string
+	brokerURL   string
+	started     time.Time
 }
 
 // New checks the configuration.
@@ -106,9 +113,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 30 * time.Second
+	}
 	if cfg.ClientID == "" {
 		host, _ := os.Hostname()
 		cfg.ClientID = "passant-server-" + host
+		if cfg.Cluster {
+			cfg.ClientID += "-" + cfg.Instance
+		}
 	}
 	return &Server{cfg: cfg, log: cfg.Log, sites: map[string]*siteRunner{}, feed: &web.Feed{Buffer: 8192}}, nil
 }
@@ -161,6 +174,9 @@ func (s *Server) start(ctx context.Context) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	for _, v := range vs {
+		if s.cfg.Cluster {
+			break // the lease loop starts the sites this instance gets
+		}
 		site, _, err := st.Site(ctx, v.Site)
 		if err != nil {
 			return fmt.Errorf("server: %w", err)
@@ -206,7 +222,7 @@ func (s *Server) start(ctx context.Context) error {
 
 	s.sub, err = ingest.NewSubscriber(ingest.Config{
 		Broker: brokerURL, ClientID: s.cfg.ClientID, Username: s.cfg.MQTTUser, Password: s.cfg.MQTTPass,
-		TLS: s.cfg.MQTTTLS, Prefix: s.cfg.Prefix, Journal: s.journal, Log: s.log,
+		TLS: s.cfg.MQTTTLS, Prefix: s.cfg.Prefix, Journal: s.journal, Log: s.log, Only: s.cfg.Cluster,
 		Known: s.known, Deliver: s.deliver, Status: s.status,
 	})
 	if err != nil {
@@ -229,6 +245,12 @@ func (s *Server) start(ctx context.Context) error {
 		}
 	}
 up:
+	if s.cfg.Cluster {
+		if err := s.balance(ctx); err != nil {
+			return fmt.Errorf("server: leases: %w", err)
+		}
+		go s.leaseLoop(ctx)
+	}
 	go s.housekeeping(ctx)
 	s.ready.Store(true)
 	if s.cfg.Ready != nil {

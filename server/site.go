@@ -10,6 +10,7 @@ import (
 	"github.com/passant/passant/footfall"
 	"github.com/passant/passant/ingest"
 	"github.com/passant/passant/pipeline"
+	"github.com/passant/passant/store"
 	"github.com/passant/passant/web"
 	"github.com/passant/passant/wire"
 	"github.com/passant/passant/zones"
@@ -107,6 +108,9 @@ func (r *siteRunner) reset(site *wire.Site) error {
 // exactly where the journal left them. Nothing is published or stored again
 // while recovering, except the summaries, which are upserts.
 func (r *siteRunner) recover() error {
+	if r.srv.cfg.Cluster {
+		return r.recoverFromStore()
+	}
 	now := time.Now().UTC()
 	from := now.Add(-24 * time.Hour).Format(time.DateOnly)
 	files, err := r.srv.journal.Files(r.id, from, "")
@@ -130,6 +134,33 @@ func (r *siteRunner) recover() error {
 	r.quiet = false
 	r.mu.Unlock()
 	r.srv.log.Info("recovered from the journal", "site", r.id, "batches", n, "files", len(files))
+	return err
+}
+
+// recoverFromStore rebuilds the site's state from the stored observations
+// of the last 36 hours: what an instance that takes over a site from another
+// needs, since the journal of the other is on its own disk.
+func (r *siteRunner) recoverFromStore() error {
+	now := time.Now().UnixMilli()
+	r.mu.Lock()
+	r.quiet = true
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.quiet = false
+		r.mu.Unlock()
+	}()
+	n := 0
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := r.srv.store.ScanBatches(ctx, r.id, now-36*3600_000, now+3600_000, func(b *store.RawBatch) error {
+		r.mu.Lock()
+		r.pipe.Accept(b.Recv, &b.Batch, wire.Drops{})
+		r.mu.Unlock()
+		n++
+		return nil
+	})
+	r.srv.log.Info("recovered from stored observations", "site", r.id, "batches", n)
 	return err
 }
 

@@ -41,6 +41,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&cfg.Migrate, "migrate", false, "apply pending database migrations at start")
 	fs.DurationVar(&cfg.Lateness, "lateness", 0, "how long observations wait to be put in order (default 2s)")
 	fs.DurationVar(&cfg.Retention, "retention", 24*time.Hour, "keep raw observations of devices that never became visitors this long")
+	fs.BoolVar(&cfg.Cluster, "cluster", false, "share the sites with other servers of the same database by leases")
+	fs.StringVar(&cfg.Instance, "instance", "", "this server's name in a cluster (default host-pid)")
+	fs.DurationVar(&cfg.LeaseTTL, "lease", 30*time.Second, "how long a site's lease lasts without renewal (cluster)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	if err := fs.Parse(args); err != nil {

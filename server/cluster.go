@@ -1,0 +1,177 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Scale-out: several servers share the sites of one database and one MQTT
+// broker (or cluster). Each site has a lease in the database; the instance
+// that holds it runs the site's pipeline and subscribes to its topics only.
+// An instance renews its leases every third of their length, so when it
+// dies its sites fall free after one length and the others take them. Each
+// instance also keeps a lease on "@<instance>" as a heartbeat, so that all
+// know how many are alive and take an even share: an instance with more
+// than its share gives one site back per round.
+
+const heartbeatPrefix = "@"
+
+func (s *Server) instanceID() string {
+	if s.cfg.Instance != "" {
+		return s.cfg.Instance
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+// leaseLoop runs until ctx ends, then gives the leases back.
+func (s *Server) leaseLoop(ctx context.Context) {
+	ttl := s.cfg.LeaseTTL
+	tick := time.NewTicker(ttl / 3)
+	defer tick.Stop()
+	for {
+		if s.leasePaused.Load() {
+			// A test's stand-in for a frozen or dead instance.
+		} else if err := s.balance(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("leases", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			if !s.leasePaused.Load() {
+				s.releaseAll()
+			}
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// balance renews, takes and gives back leases, and starts and stops the
+// sites' pipelines to match.
+func (s *Server) balance(ctx context.Context) error {
+	owner := s.instanceID()
+	ttl := s.cfg.LeaseTTL.Milliseconds()
+	now := time.Now().UnixMilli()
+	if _, _, err := s.store.AcquireLease(ctx, heartbeatPrefix+owner, owner, now, ttl); err != nil {
+		return err
+	}
+	leases, err := s.store.ListLeases(ctx)
+	if err != nil {
+		return err
+	}
+	alive := map[string]bool{owner: true}
+	holder := map[string]string{}
+	for _, l := range leases {
+		if l.Expires <= now {
+			continue
+		}
+		if strings.HasPrefix(l.Site, heartbeatPrefix) {
+			alive[l.Owner] = true
+		} else {
+			holder[l.Site] = l.Owner
+		}
+	}
+	vs, err := s.store.ListSites(ctx)
+	if err != nil {
+		return err
+	}
+	sites := make([]string, 0, len(vs))
+	for _, v := range vs {
+		sites = append(sites, v.Site)
+	}
+	sort.Strings(sites)
+	share := (len(sites) + len(alive) - 1) / len(alive)
+	var mine []string
+	for _, site := range sites {
+		if holder[site] == owner {
+			mine = append(mine, site)
+		}
+	}
+	// Give one back when over the share, so a newcomer can take it.
+	if len(mine) > share {
+		last := mine[len(mine)-1]
+		mine = mine[:len(mine)-1]
+		s.stopSite(last)
+		if err := s.store.ReleaseLease(ctx, last, owner); err != nil {
+			return err
+		}
+		s.log.Info("lease given back to balance the instances", "site", last, "instances", len(alive))
+	}
+	// Renew what is ours, then take free sites up to the share.
+	owned := map[string]bool{}
+	for _, site := range mine {
+		if _, ok, err := s.store.AcquireLease(ctx, site, owner, now, ttl); err != nil {
+			return err
+		} else if ok {
+			owned[site] = true
+		}
+	}
+	for _, site := range sites {
+		if holder[site] != "" || len(owned) >= share {
+			continue
+		}
+		_, ok, err := s.store.AcquireLease(ctx, site, owner, now, ttl)
+		if err != nil {
+			return err
+		}
+		if ok {
+			owned[site] = true
+		}
+	}
+	var list []string
+	for site := range owned {
+		list = append(list, site)
+		if s.runner(site) == nil {
+			st, _, err := s.store.Site(ctx, site)
+			if err != nil {
+				return err
+			}
+			if err := s.startSite(ctx, st); err != nil {
+				return err
+			}
+			s.log.Info("took the lease of a site", "site", site, "instance", owner)
+		}
+	}
+	for _, r := range s.runners() {
+		if !owned[r.id] {
+			s.stopSite(r.id)
+			s.log.Info("lost the lease of a site", "site", r.id)
+		}
+	}
+	sort.Strings(list)
+	return s.sub.SetSites(list)
+}
+
+// stopSite stops a site's pipeline, storing what it has.
+func (s *Server) stopSite(site string) {
+	s.mu.Lock()
+	r := s.sites[site]
+	delete(s.sites, site)
+	s.mu.Unlock()
+	if r != nil {
+		r.stop()
+	}
+}
+
+func (s *Server) releaseAll() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	owner := s.instanceID()
+	for _, r := range s.runners() {
+		s.store.ReleaseLease(ctx, r.id, owner)
+	}
+	s.store.ReleaseLease(ctx, heartbeatPrefix+owner, owner)
+}
+
+// Running returns the ids of the sites this instance runs now.
+func (s *Server) Running() []string {
+	var out []string
+	for _, r := range s.runners() {
+		out = append(out, r.id)
+	}
+	return out
+}

@@ -1,0 +1,142 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/passant/passant/store/storetest"
+	"github.com/passant/passant/wire"
+)
+
+func testSiteFile(t *testing.T, dir, id string) string {
+	t.Helper()
+	js := fmt.Sprintf(`{"site":%q,"bounds":[[-2,-8],[22,17]],
+	 "sensors":[{"id":"a","x":0,"y":0,"z":2.5},{"id":"b","x":20,"y":0,"z":2.5},{"id":"c","x":20,"y":15,"z":2.5}],
+	 "zones":[{"id":"store","kind":"store","polygon":[[0,0],[20,0],[20,15],[0,15]]}]}`, id)
+	p := filepath.Join(dir, id+".json")
+	if err := os.WriteFile(p, []byte(js), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type instance struct {
+	srv    *Server
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startInstance(t *testing.T, cfg Config) *instance {
+	t.Helper()
+	ready := make(chan struct{})
+	cfg.Ready = func(string, string) { close(ready) }
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &instance{srv: srv, cancel: cancel, done: make(chan error, 1)}
+	go func() { in.done <- srv.Run(ctx) }()
+	select {
+	case <-ready:
+	case err := <-in.done:
+		t.Fatalf("instance %s: %v", cfg.Instance, err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("instance %s did not start", cfg.Instance)
+	}
+	return in
+}
+
+func (in *instance) stop() {
+	in.cancel()
+	<-in.done
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 300; i++ {
+		if cond() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("not within 30 s: %s", what)
+}
+
+// TestClusterSharesSites runs two servers on one PostgreSQL and one broker:
+// each site is handled by exactly one of them, shared evenly, and when one
+// stops or freezes the other takes its sites over.
+func TestClusterSharesSites(t *testing.T) {
+	mqttURL := os.Getenv("PASSANT_TEST_MQTT")
+	if mqttURL == "" || os.Getenv("PASSANT_TEST_POSTGRES") == "" {
+		t.Skip("set PASSANT_TEST_MQTT and PASSANT_TEST_POSTGRES to run")
+	}
+	dbURL := storetest.PostgresURL(t)
+	dir := t.TempDir()
+	prefix := fmt.Sprintf("pt%d", time.Now().UnixNano())
+	var files []string
+	sites := []string{"shop1", "shop2", "shop3", "shop4"}
+	for _, id := range sites {
+		files = append(files, testSiteFile(t, dir, id))
+	}
+	base := Config{HTTP: "127.0.0.1:0", MQTT: mqttURL, DB: dbURL, Prefix: prefix, Migrate: true,
+		Cluster: true, LeaseTTL: 1500 * time.Millisecond}
+	ca := base
+	ca.Instance, ca.SiteFiles, ca.DataDir, ca.ClientID = "a", files, filepath.Join(dir, "a"), prefix+"-a"
+	a := startInstance(t, ca)
+	cb := base
+	cb.Instance, cb.DataDir, cb.ClientID = "b", filepath.Join(dir, "b"), prefix+"-b"
+	b := startInstance(t, cb)
+	defer b.stop()
+
+	eventually(t, "the sites shared two and two", func() bool {
+		ra, rb := a.srv.Running(), b.srv.Running()
+		all := append(append([]string(nil), ra...), rb...)
+		sort.Strings(all)
+		return len(ra) == 2 && len(rb) == 2 && slices.Equal(all, sites)
+	})
+
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(mqttURL).SetClientID(prefix + "-pub"))
+	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(100)
+	id := int64(0)
+	publish := func(n int) {
+		for i := 0; i < n; i++ {
+			for _, site := range sites {
+				id++
+				b := &wire.Batch{V: 1, Sensor: "a", Boot: 1, ID: id, Sent: time.Now().UnixMilli(),
+					Obs: []wire.Observation{{T: time.Now().UnixMilli(), Dev: wire.Dev(id), RSSI: -60, Seq: 1}}}
+				tok := pub.Publish(wire.Topic(prefix, site, "a", "obs"), 1, false, wire.AppendBatch(nil, b))
+				if tok.Wait() && tok.Error() != nil {
+					t.Fatal(tok.Error())
+				}
+			}
+		}
+	}
+	accepted := func(in *instance) int64 { return in.srv.sub.C.Accepted.Load() }
+	publish(5)
+	eventually(t, "20 batches accepted once", func() bool { return accepted(a)+accepted(b) == 20 })
+	time.Sleep(300 * time.Millisecond)
+	if n := accepted(a) + accepted(b); n != 20 || accepted(a) != 10 {
+		t.Fatalf("accepted a=%d b=%d, want 10 each", accepted(a), accepted(b))
+	}
+
+	// Instance a freezes: it stops renewing and goes away without giving its
+	// leases back. After a lease's length b has every site.
+	a.srv.leasePaused.Store(true)
+	a.stop()
+	eventually(t, "b runs every site", func() bool { return len(b.srv.Running()) == 4 })
+	before := accepted(b)
+	publish(5)
+	eventually(t, "b takes every batch", func() bool { return accepted(b)-before == 20 })
+}
