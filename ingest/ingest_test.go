@@ -146,7 +146,7 @@ func TestSubscriberMosquitto(t *testing.T) {
 	obs := prefix + "/shop/s1/obs"
 	send(obs, wire.AppendBatch(nil, testBatch("s1", 1, 2)))
 	send(obs, []byte("not json"))
-	send(obs, wire.AppendBatch(nil, testBatch("s2", 2, 2)))                // names another sensor
+	send(obs, wire.AppendBatch(nil, testBatch("s2", 2, 2)))                   // names another sensor
 	send(prefix+"/shop/s9/obs", wire.AppendBatch(nil, testBatch("s9", 3, 2))) // unknown sensor
 	send(prefix+"/other/s1/obs", wire.AppendBatch(nil, testBatch("s1", 4, 2)))
 	send(obs, wire.AppendBatch(nil, testBatch("s1", 5, 2)))
@@ -167,6 +167,8 @@ func TestSubscriberMosquitto(t *testing.T) {
 	if sub.C.Unknown.Load() != 2 || sub.C.Accepted.Load() != 2 || sub.C.Observation.Load() != 4 {
 		t.Fatalf("counters: unknown %d accepted %d obs %d", sub.C.Unknown.Load(), sub.C.Accepted.Load(), sub.C.Observation.Load())
 	}
+	sub.Close(100 * time.Millisecond)
+	j.Close() // syncs what is buffered
 	files, _ := j.Files("shop", "", "")
 	n := 0
 	ReadJournal(files, func(*wire.Line) error { n++; return nil }, nil)
