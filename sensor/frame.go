@@ -81,14 +81,14 @@ func hexVal(c byte) int {
 // Frame is what the Decoder takes from one 802.11 frame: everything an
 // observation needs, with the transmitter's raw address still in it.
 type Frame struct {
-	T     int64 // capture time, Unix ms (microseconds / 1000, rounded down)
-	Addr  MAC   // transmitter address (802.11 address 2)
-	RSSI  int   // dBm, from radiotap
-	Ch    int   // channel; 0 when unknown
-	Kind  string
-	Seq   int    // 802.11 sequence number 0..4095
-	FP    string // capability fingerprint (probe requests), 8 hex; empty when unknown
-	Freq  int    // channel frequency, MHz; 0 when unknown
+	T    int64 // capture time, Unix ms (microseconds / 1000, rounded down)
+	Addr MAC   // transmitter address (802.11 address 2)
+	RSSI int   // dBm, from radiotap
+	Ch   int   // channel; 0 when unknown
+	Kind string
+	Seq  int    // 802.11 sequence number 0..4095
+	FP   string // capability fingerprint (probe requests), 8 hex; empty when unknown
+	Freq int    // channel frequency, MHz; 0 when unknown
 }
 
 // Observation turns the frame into an observation of pseudonym dev.

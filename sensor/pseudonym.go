@@ -78,11 +78,12 @@ type Pseudonymizer struct {
 	siteKey []byte // nil when given only an epoch key
 	period  time.Duration
 
-	epoch int64
-	key   []byte
-	h     hash.Hash
-	sum   [sha256.Size]byte
-	cache map[[6]byte]wire.Dev
+	epoch    int64
+	key      []byte
+	onRotate func(epoch int64, key []byte)
+	h        hash.Hash
+	sum      [sha256.Size]byte
+	cache    map[[6]byte]wire.Dev
 }
 
 // cacheSize bounds the per-epoch cache of pseudonyms.
@@ -105,10 +106,23 @@ func (p *Pseudonymizer) setKey(e int64, k []byte) {
 	for i := range p.key {
 		p.key[i] = 0
 	}
+	moved := p.key != nil
 	p.epoch, p.key = e, k
 	p.h = hmac.New(sha256.New, k)
 	p.cache = make(map[[6]byte]wire.Dev)
+	if moved && p.onRotate != nil {
+		p.onRotate(e, bytes.Clone(k))
+	}
 }
+
+// OnRotate calls fn with each new epoch and its key when the
+// Pseudonymizer moves to it (not for the first key). A node that holds
+// only an epoch key uses it to overwrite its key file, so that the file
+// never holds a past epoch's key.
+func (p *Pseudonymizer) OnRotate(fn func(epoch int64, key []byte)) { p.onRotate = fn }
+
+// Period returns the rotation period (0: never).
+func (p *Pseudonymizer) Period() time.Duration { return p.period }
 
 // ErrPastEpoch is returned for a time before the epoch of a node that holds
 // only an epoch key.

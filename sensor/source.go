@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/gopacket"
@@ -110,11 +111,15 @@ type FileSource struct {
 	files []*fileReader
 	h     fileHeap
 	fast  bool
-	now   int64 // capture time of the last frame, Unix ms
 	start time.Time
 	t0    time.Time // capture time of the first frame
 	errs  []error
 	timer *time.Timer
+	// The clock, read by other goroutines: the capture time of the last
+	// frame (fast), or wall clock + offset (recorded pace), Unix ms.
+	now    atomic.Int64
+	offset atomic.Int64
+	paced  atomic.Bool
 }
 
 // OpenFiles opens the named capture files. fast replays them as fast as
@@ -177,7 +182,7 @@ func (s *FileSource) Next(ctx context.Context) ([]byte, gopacket.CaptureInfo, er
 			return nil, gopacket.CaptureInfo{}, err
 		}
 	}
-	s.now = fr.ci.Timestamp.UnixMilli()
+	s.now.Store(fr.ci.Timestamp.UnixMilli())
 	return fr.data, fr.ci, nil
 }
 
@@ -185,6 +190,8 @@ func (s *FileSource) Next(ctx context.Context) ([]byte, gopacket.CaptureInfo, er
 func (s *FileSource) pace(ctx context.Context, ts time.Time) error {
 	if s.start.IsZero() {
 		s.start, s.t0 = time.Now(), ts
+		s.offset.Store(ts.UnixMilli() - s.start.UnixMilli())
+		s.paced.Store(true)
 		return nil
 	}
 	wait := ts.Sub(s.t0) - time.Since(s.start)
@@ -206,10 +213,10 @@ func (s *FileSource) pace(ctx context.Context, ts time.Time) error {
 
 // Now implements Source: the capture time being replayed.
 func (s *FileSource) Now() int64 {
-	if !s.fast && !s.start.IsZero() {
-		return s.t0.Add(time.Since(s.start)).UnixMilli()
+	if s.paced.Load() {
+		return max(time.Now().UnixMilli()+s.offset.Load(), s.now.Load())
 	}
-	return s.now
+	return s.now.Load()
 }
 
 // Frames returns how many frames were read from each file, in the order given.

@@ -1,0 +1,110 @@
+package sensor
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+)
+
+func rec(i int) []byte { return []byte(fmt.Sprintf("batch-%06d", i)) }
+
+func drain(t *testing.T, s *Spool) []int {
+	t.Helper()
+	var got []int
+	for {
+		data, obs, ok := s.Peek()
+		if !ok {
+			return got
+		}
+		n, err := strconv.Atoi(string(data[len("batch-"):]))
+		if err != nil || obs != n%7 {
+			t.Fatalf("record %q obs %d", data, obs)
+		}
+		got = append(got, n)
+		s.Pop()
+	}
+}
+
+func checkSeq(t *testing.T, got []int, from, to int) {
+	t.Helper()
+	if len(got) != to-from {
+		t.Fatalf("got %d records, want %d", len(got), to-from)
+	}
+	for i, n := range got {
+		if n != from+i {
+			t.Fatalf("record %d is %d, want %d", i, n, from+i)
+		}
+	}
+}
+
+// TestSpoolSpillsInOrder fills memory, spills to disk while the head is
+// being sent, and checks that records leave in the order they came.
+func TestSpoolSpillsInOrder(t *testing.T) {
+	s, err := OpenSpool(SpoolConfig{MemBytes: 10 * 12, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if !s.Push(rec(i), i%7) {
+			t.Fatal("push refused")
+		}
+	}
+	if l := s.Len(); l.Batches != 50 || l.DiskBytes == 0 || l.MemBytes > 120 {
+		t.Fatalf("len %+v", l)
+	}
+	// Take some, push more: these must go behind the disk records.
+	var got []int
+	for range 15 {
+		d, _, _ := s.Peek()
+		n, _ := strconv.Atoi(string(d[6:]))
+		got = append(got, n)
+		s.Pop()
+	}
+	for i := 50; i < 80; i++ {
+		s.Push(rec(i), i%7)
+	}
+	got = append(got, drain(t, s)...)
+	checkSeq(t, got, 0, 80)
+	if l := s.Len(); l.Batches != 0 || l.DiskBytes != 0 {
+		t.Fatalf("after draining: %+v", l)
+	}
+}
+
+// TestSpoolSurvivesRestart closes a spool with records in memory and on
+// disk and reopens it: all come back, in order.
+func TestSpoolSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenSpool(SpoolConfig{MemBytes: 5 * 12, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		s.Push(rec(i), i%7)
+	}
+	s.Pop() // record 0 was sent
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := OpenSpool(SpoolConfig{MemBytes: 5 * 12, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := s2.Len(); l.Batches != 39 {
+		t.Fatalf("reopened spool holds %d records, want 39", l.Batches)
+	}
+	checkSeq(t, drain(t, s2), 1, 40)
+}
+
+func TestSpoolCountsOverflow(t *testing.T) {
+	s, err := OpenSpool(SpoolConfig{MemBytes: 3 * 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		s.Push(rec(i), i%7)
+	}
+	if d := s.Dropped(); d.Batches != 7 || d.Obs != 3+4+5+6+0+1+2 {
+		t.Fatalf("dropped %+v, want 7 batches, 21 observations", d)
+	}
+	checkSeq(t, drain(t, s), 0, 3) // the oldest are kept, in order
+}
