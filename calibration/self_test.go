@@ -1,0 +1,102 @@
+package calibration
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/passant/passant/wire"
+)
+
+// anchorDay simulates the sensors of w sending a probe every period ms from
+// t0 for a day, heard by the other sensors: true path loss, a static
+// shadowing per link (the positions do not move) and per-frame fading.
+func anchorDay(w *world, rng *rand.Rand, anchors []Anchor, linkShadow [][]float64, tx float64, t0, period int64, f *SelfFitter) {
+	for t := t0; t < t0+86400_000; t += period {
+		for j, a := range anchors {
+			for i, s := range w.site.Sensors {
+				d := math.Sqrt((a.X-s.X)*(a.X-s.X) + (a.Y-s.Y)*(a.Y-s.Y) + (a.Z-s.Z)*(a.Z-s.Z))
+				if d < 1 {
+					continue
+				}
+				r := w.true_[i].RSSI1m + tx - 10*w.true_[i].Exponent*math.Log10(d) + linkShadow[i][j] + w.fading*rng.NormFloat64()
+				if r < w.floor {
+					continue
+				}
+				b := wire.Batch{V: 1, Sensor: s.ID, Obs: []wire.Observation{{T: t + int64(j*37), Dev: a.Dev, RSSI: math.Round(r), Ch: 6, Seq: -1}}}
+				f.Add(&b)
+			}
+		}
+	}
+}
+
+func TestSelfFitterDrift(t *testing.T) {
+	w := newWorld()
+	rng := rand.New(rand.NewPCG(21, 22))
+	var anchors []Anchor
+	for i, s := range w.site.Sensors {
+		anchors = append(anchors, Anchor{Dev: wire.Dev(0xa0 + i), ID: s.ID, X: s.X, Y: s.Y, Z: s.Z})
+	}
+	ls := make([][]float64, len(anchors))
+	for i := range ls {
+		ls[i] = make([]float64, len(anchors))
+		for j := range ls[i] {
+			ls[i][j] = 2 * rng.NormFloat64()
+		}
+	}
+	const tx = 5.0 // the sensors transmit 5 dB above the reference phone
+	const day0 = 1764806400000
+	// A walk calibrated the site (to the truth, here, within rounding).
+	truth := cloneSite(w.site)
+	for i := range truth.Sensors {
+		a, n := w.true_[i].RSSI1m, w.true_[i].Exponent
+		truth.Sensors[i].RSSI1m, truth.Sensors[i].Exponent = &a, &n
+	}
+	f := NewSelfFitter(truth, anchors, 0)
+	anchorDay(w, rng, anchors, ls, tx, day0, 30_000, f)
+	// Learn the anchors' power against the calibrated site.
+	txs := f.LearnTx(truth, day0+86400_000)
+	for d, v := range txs {
+		if math.Abs(v-tx) > 2.5 { // five links with 2 dB static shadowing each
+			t.Errorf("anchor %s: tx %.2f dB, truth %.1f", d, v, tx)
+		}
+	}
+	s1 := f.Refit(day0 + 86400_000)
+	for i, s := range s1.Sensors {
+		if s.N == 0 || math.Abs(s.RSSI1m-w.true_[i].RSSI1m) > 2.5 {
+			t.Errorf("day 1 %s: %.1f dB from %d links, truth %.1f", s.ID, s.RSSI1m, s.N, w.true_[i].RSSI1m)
+		}
+	}
+	// Day 2: s2's antenna is knocked, 4 dB less.
+	w.true_[1].RSSI1m -= 4
+	anchorDay(w, rng, anchors, ls, tx, day0+86400_000, 30_000, f)
+	f.Refit(day0 + 2*86400_000)
+	drift := f.Drift()
+	t.Logf("drift after a day: %v", drift)
+	for id, d := range drift {
+		want := 0.0
+		if id == "s2" {
+			want = -4
+		}
+		if math.Abs(d-want) > 1 {
+			t.Errorf("%s drifted %.2f dB, want %.0f", id, d, want)
+		}
+	}
+	if len(f.History()) != 2 {
+		t.Errorf("history of %d", len(f.History()))
+	}
+}
+
+func TestParseAnchors(t *testing.T) {
+	as, err := ParseAnchors([]byte(`{"anchors":[{"dev":"00000000000000a1","id":"printer","x":3,"y":4,"z":1}]}`))
+	if err != nil || len(as) != 1 || as[0].ID != "printer" || as[0].Dev != 0xa1 {
+		t.Fatalf("%v %+v", err, as)
+	}
+	if _, err := ParseAnchors([]byte(`[{"dev":"00000000000000a1"},{"dev":"00000000000000a1"}]`)); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("duplicate: %v", err)
+	}
+	if _, err := ParseAnchors([]byte(`[{"dev":"xyz"}]`)); err == nil {
+		t.Error("bad dev accepted")
+	}
+}
