@@ -1,0 +1,130 @@
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passant/passant/web/webtest"
+	"github.com/passant/passant/wire"
+)
+
+// TestDemoMapShowsTheAPIsFixes runs `passant demo` in-process and opens its
+// live floor map in headless Chromium: within 15 s the map shows dots, they
+// are the fixes the API reports, the fixes came in over MQTT through the
+// embedded broker, and the dots move.
+func TestDemoMapShowsTheAPIsFixes(t *testing.T) {
+	tab := webtest.Browser(t) // skips without PASSANT_TEST_CHROMIUM
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 3,
+			Warmup: 10 * time.Minute, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Ready: func(u string) { urls <- u }})
+	}()
+	var base string
+	select {
+	case base = <-urls:
+	case err := <-done:
+		t.Fatal(err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("demo did not start")
+	}
+	site := "sim-small"
+
+	start := time.Now()
+	dots, err := webtest.LiveDots(tab, base, site, 3, 15*time.Second)
+	if err != nil {
+		webtest.Screenshot(t, tab, "live-failed")
+		t.Fatalf("after %s: %v", time.Since(start), err)
+	}
+	t.Logf("%d dots on the map after %s", len(dots), time.Since(start).Round(time.Millisecond))
+	webtest.Screenshot(t, tab, "live")
+
+	var snap struct {
+		Tracks []wire.Position `json:"tracks"`
+	}
+	getJSON(t, base+"/api/sites/"+site+"/live", &snap)
+	api := map[string]wire.Position{}
+	for _, p := range snap.Tracks {
+		api[p.Track] = p
+	}
+	same := 0
+	for _, d := range dots {
+		p, ok := api[d.Track]
+		if !ok {
+			continue // gone from the API since, or newer there
+		}
+		if p.T == d.T {
+			if math.Abs(p.X-d.X) > 0.001 || math.Abs(p.Y-d.Y) > 0.001 { // the stream carries millimetres
+				t.Fatalf("track %s at t=%d: map (%.3f,%.3f), API (%.3f,%.3f)", d.Track, d.T, d.X, d.Y, p.X, p.Y)
+			}
+			same++
+		} else if p.T < d.T {
+			t.Fatalf("track %s: the map has a fix (t=%d) newer than the API's (t=%d)", d.Track, d.T, p.T)
+		}
+	}
+	if same == 0 {
+		t.Fatalf("none of the %d dots matches the API's fixes exactly", len(dots))
+	}
+
+	// The fixes came through the broker: the server counted MQTT batches.
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "passant_batches_received_total") || strings.Contains(string(body), "passant_batches_received_total 0\n") {
+		t.Fatalf("no batches came over MQTT:\n%s", body)
+	}
+
+	// The dots move: within a few more seconds some track has a newer fix.
+	moved := false
+	deadline := time.Now().Add(30 * time.Second)
+	for !moved && time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+		later, err := webtest.MapDots(tab, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range later {
+			for _, e := range dots {
+				if d.Track == e.Track && d.T > e.T {
+					moved = true
+				}
+			}
+		}
+	}
+	if !moved {
+		t.Fatal("no dot moved within 30 s")
+	}
+	webtest.Screenshot(t, tab, "live-later")
+	cancel()
+	if err := <-done; err != nil && err != context.Canceled {
+		t.Fatal(err)
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
