@@ -84,7 +84,7 @@ func (m *memBackend) put(s *wire.Site, source, note string) SiteVersion {
 	m.versions[s.Site] = append(m.versions[s.Site], s)
 	v := SiteVersion{Site: s.Site, Version: len(m.versions[s.Site]), Source: source, Note: note, Created: m.now()}
 	m.meta[s.Site] = append(m.meta[s.Site], v)
-	if m.sensors[s.Site] == nil || true {
+	{
 		var hs []SensorHealth
 		for i, se := range s.Sensors {
 			hs = append(hs, SensorHealth{ID: se.ID, X: se.X, Y: se.Y, Known: true, State: "online",
@@ -96,10 +96,33 @@ func (m *memBackend) put(s *wire.Site, source, note string) SiteVersion {
 	return v
 }
 
+// PutSite stores the version and, like the pipeline, recounts the zone
+// occupancy of the live tracks under the new zones.
 func (m *memBackend) PutSite(ctx context.Context, s *wire.Site, note string) (SiteVersion, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.put(s, "api", note), nil
+	v := m.put(s, "api", note)
+	occ := map[string]int{}
+	for _, p := range m.tracks[s.Site] {
+		for _, z := range s.Zones {
+			if inPolygon(z.Polygon, p.X, p.Y) {
+				occ[z.ID]++
+			}
+		}
+	}
+	m.mu.Unlock()
+	m.setOccupancy(s.Site, occ)
+	return v, nil
+}
+
+func inPolygon(poly []wire.Point, x, y float64) bool {
+	in := false
+	for i, j := 0, len(poly)-1; i < len(poly); j, i = i, i+1 {
+		a, b := poly[i], poly[j]
+		if (a[1] > y) != (b[1] > y) && x < (b[0]-a[0])*(y-a[1])/(b[1]-a[1])+a[0] {
+			in = !in
+		}
+	}
+	return in
 }
 
 func (m *memBackend) RevertSite(ctx context.Context, site string, version int, note string) (SiteVersion, error) {

@@ -97,7 +97,7 @@ func writeReportCSV(cw *csv.Writer, rep *wire.Report, part string, loc *time.Loc
 }
 
 func itoa64(v int64) string { return strconv.FormatInt(v, 10) }
-func ftoa(v float64) string  { return strconv.FormatFloat(v, 'f', -1, 64) }
+func ftoa(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 func fptr(v *float64) string {
 	if v == nil {

@@ -1,0 +1,314 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/passant/passant/web/webtest"
+	"github.com/passant/passant/wire"
+)
+
+// walkers publishes fixes of n tracks walking circles in the store every
+// step until ctx ends, and remembers every fix it published.
+type walkers struct {
+	mu        sync.Mutex
+	published map[string]map[[2]float64]bool
+}
+
+func walk(ctx context.Context, b *memBackend, n int, step time.Duration) *walkers {
+	w := &walkers{published: map[string]map[[2]float64]bool{}}
+	t0 := time.Now().UnixMilli()
+	go func() {
+		tick := time.NewTicker(step)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			for k := range n {
+				a := float64(i)*0.15 + float64(k)
+				x := math.Round((15+float64(3+k)*math.Cos(a))*1000) / 1000
+				y := math.Round((10+float64(2+k)*math.Sin(a)*0.8)*1000) / 1000
+				p := fix(fmt.Sprintf("k%d", k+1), t0+int64(i)*step.Milliseconds(), x, y)
+				p.Err = 0.8 + 0.2*float64(k)
+				p.Zone = "store"
+				w.mu.Lock()
+				if w.published[p.Track] == nil {
+					w.published[p.Track] = map[[2]float64]bool{}
+				}
+				w.published[p.Track][[2]float64{x, y}] = true
+				w.mu.Unlock()
+				b.publish("demo", p)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return w
+}
+
+func (w *walkers) has(track string, x, y float64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.published[track][[2]float64{x, y}]
+}
+
+func browserServer(t *testing.T, b *memBackend) (*httptest.Server, context.Context) {
+	ctx := webtest.Browser(t)
+	srv := newTestServer(t, b, Config{})
+	return srv, ctx
+}
+
+func within(t *testing.T, ctx context.Context, d time.Duration) context.Context {
+	c, cancel := context.WithTimeout(ctx, d)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestBrowserLiveMap(t *testing.T) {
+	b := newDemoBackend()
+	srv, ctx := browserServer(t, b)
+	wctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	w := walk(wctx, b, 6, 200*time.Millisecond)
+	b.setOccupancy("demo", map[string]int{"store": 6, "aisle-1": 2})
+
+	dots, err := webtest.LiveDots(ctx, srv.URL, "demo", 6, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dots) != 6 {
+		t.Fatalf("%d dots, want 6", len(dots))
+	}
+	for _, d := range dots {
+		if !w.has(d.Track, d.X, d.Y) {
+			t.Errorf("dot %s at (%g, %g) is no fix the backend published", d.Track, d.X, d.Y)
+		}
+		if d.Err <= 0 || d.Zone != "store" {
+			t.Errorf("dot %+v lacks its error or zone", d)
+		}
+	}
+	// The dots move: a later reading shows newer fixes.
+	first := map[string]int64{}
+	for _, d := range dots {
+		first[d.Track] = d.T
+	}
+	moved := within(t, ctx, 20*time.Second)
+	if err := chromedp.Do(moved, chromedp.Poll[chromedp.Void](fmt.Sprintf(
+		`window.passantLive.tracks().every(d => d.t > (%s)[d.track])`, jsonObj(first)), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+		t.Fatalf("dots did not move: %v", err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#live-occupancy li[data-zone="aisle-1"] .n`)))
+	if err != nil || text != "2" {
+		t.Fatalf("aisle-1 occupancy shows %q (%v), want 2", text, err)
+	}
+	if in, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#live-in-store`))); in != "6" {
+		t.Fatalf("in store shows %q, want 6", in)
+	}
+	_ = chromedp.Do(ctx, chromedp.Sleep(600*time.Millisecond)) // let the glide settle for the picture
+	webtest.Screenshot(t, ctx, "live")
+
+	// A track that leaves disappears from the map.
+	stop()
+	b.gone("demo", "k3")
+	gone := within(t, ctx, 20*time.Second)
+	if err := chromedp.Do(gone, chromedp.Poll[chromedp.Void](`!window.passantLive.tracks().some(d => d.track === "k3") && window.passantLive.dotsOnMap() === 5`,
+		chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+		t.Fatalf("gone track still on the map: %v", err)
+	}
+}
+
+func jsonObj(m map[string]int64) string {
+	var sb strings.Builder
+	sb.WriteString("{")
+	i := 0
+	for k, v := range m {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		fmt.Fprintf(&sb, "%q:%d", k, v)
+		i++
+	}
+	sb.WriteString("}")
+	return sb.String()
+}
+
+func TestBrowserHeatmap(t *testing.T) {
+	b := newDemoBackend()
+	srv, ctx := browserServer(t, b)
+	c := within(t, ctx, 30*time.Second)
+	err := chromedp.Do(c,
+		chromedp.Navigate(srv.URL+"/#/heatmap/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-heatmap="ready"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`img.heat`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := webtest.Eval[map[string]float64](c, `window.passantHeatmap`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The demo bounds are 34 x 30 m: 68 x 60 cells of 0.5 m.
+	if got["w"] != 68 || got["h"] != 60 || got["max"] <= 0 {
+		t.Fatalf("heatmap shown %v, want the API's 68x60 grid", got)
+	}
+	// Pick a zone and an hour range: the query reaches the backend.
+	err = chromedp.Do(c,
+		chromedp.SetValue(chromedp.CSS(`#hm-zone`), "aisle-1"),
+		chromedp.SetValue(chromedp.CSS(`#hm-h0`), "10"),
+		chromedp.SetValue(chromedp.CSS(`#hm-h1`), "14"),
+		chromedp.SetValue(chromedp.CSS(`#hm-cell`), "1"),
+		chromedp.Click(chromedp.CSS(`#hm-show`)),
+		chromedp.Poll[chromedp.Void](`window.passantHeatmap && window.passantHeatmap.w === 34`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	q := b.heatQ[len(b.heatQ)-1]
+	b.mu.Unlock()
+	if q.Zone != "aisle-1" || q.HourFrom != 10 || q.HourTo != 14 || q.Cell != 1 {
+		t.Fatalf("backend asked %+v", q)
+	}
+	// The download link serves the PNG.
+	magic, err := chromedp.Run(c, chromedp.Evaluate[string](`fetch(document.querySelector('#hm-download').href).then(r => r.arrayBuffer()).then(b => Array.from(new Uint8Array(b).slice(1, 4)).map(c => String.fromCharCode(c)).join(''))`, chromedp.EvalAwaitPromise))
+	if err != nil || magic != "PNG" {
+		t.Fatalf("download: %q %v", magic, err)
+	}
+	href, _ := webtest.Eval[string](c, `document.querySelector('#hm-download').getAttribute('href')`)
+	if !strings.Contains(href, "heatmap.png?") || !strings.Contains(href, "zone=aisle-1") || !strings.Contains(href, "download=1") {
+		t.Fatalf("download link %q", href)
+	}
+	webtest.Screenshot(t, c, "heatmap")
+}
+
+func TestBrowserFootfall(t *testing.T) {
+	b := newDemoBackend()
+	srv, ctx := browserServer(t, b)
+	c := within(t, ctx, 30*time.Second)
+	err := chromedp.Do(c,
+		chromedp.Navigate(srv.URL+"/#/footfall/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-footfall="ready"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ff-hours canvas`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ff-rates canvas`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := webtest.Eval[wire.Report](c, `window.passantFootfall.report`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The report the page shows is the API's for the same range.
+	want, _ := b.Report(context.Background(), "demo", rep.From, rep.To)
+	if rep.Totals.Visitors != want.Totals.Visitors || len(rep.Hours) != len(want.Hours) || len(rep.Hours) < 24*7-1 {
+		t.Fatalf("page report: %d visitors, %d hours; API: %d, %d", rep.Totals.Visitors, len(rep.Hours), want.Totals.Visitors, len(want.Hours))
+	}
+	visitors, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS(`#kpi-visitors .v`)))
+	if wantText := fmt.Sprintf("%d", want.Totals.Visitors); strings.ReplaceAll(visitors, ",", "") != wantText {
+		t.Fatalf("visitors KPI %q, want %s", visitors, wantText)
+	}
+	// The hourly chart plots the API's numbers.
+	plotted, err := webtest.Eval[[][][]*float64](c, `window.passantFootfall.plotted`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range want.Hours {
+		if *plotted[0][1][i] != float64(h.Passersby) || *plotted[0][2][i] != float64(h.Visitors) || *plotted[0][0][i] != float64(h.Start/1000) {
+			t.Fatalf("hour %d plotted %v/%v, API %d/%d", i, *plotted[0][1][i], *plotted[0][2][i], h.Passersby, h.Visitors)
+		}
+	}
+	cells, _ := webtest.Eval[int](c, `document.querySelectorAll('#ff-week td').length`)
+	if cells != 7*24 {
+		t.Fatalf("week x hour grid has %d cells", cells)
+	}
+	webtest.Screenshot(t, c, "footfall")
+}
+
+func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {
+	b := newDemoBackend()
+	// Two devices stand at (12, 12) and (13, 11), in no area yet.
+	b.publish("demo", fix("k1", 1000, 12, 12))
+	b.publish("demo", fix("k2", 1000, 13, 11))
+	srv, ctx := browserServer(t, b)
+	c := within(t, ctx, 40*time.Second)
+	err := chromedp.Do(c,
+		chromedp.Navigate(srv.URL+"/#/editor/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-ready="editor"]`)),
+		chromedp.SetValue(chromedp.CSS(`#ed-zone-id`), "promo"),
+		chromedp.Click(chromedp.CSS(`#ed-mode-zone`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range [][2]float64{{10, 9}, {16, 9}, {16, 14}, {10, 14}} {
+		xy, err := webtest.Eval[[]float64](c, fmt.Sprintf(`window.passantEditor.pagePoint(%g, %g)`, p[0], p[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(c, chromedp.MouseClickXY(xy[0], xy[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	webtest.Screenshot(t, c, "editor-drawing")
+	err = chromedp.Do(c,
+		chromedp.Click(chromedp.CSS(`#ed-zone-finish`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ed-zones li[data-zone="promo"]`)),
+		chromedp.Click(chromedp.CSS(`#ed-save`)),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-saved="2"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, v, _ := b.Site(context.Background(), "demo")
+	z := site.Zone("promo")
+	if v.Version != 2 || z == nil || z.Kind != "area" || len(z.Polygon) != 4 {
+		t.Fatalf("saved version %d, zone %+v", v.Version, z)
+	}
+	for i, want := range [][2]float64{{10, 9}, {16, 9}, {16, 14}, {10, 14}} {
+		if math.Abs(z.Polygon[i][0]-want[0]) > 0.25 || math.Abs(z.Polygon[i][1]-want[1]) > 0.25 {
+			t.Fatalf("corner %d at %v, clicked %v", i, z.Polygon[i], want)
+		}
+	}
+	webtest.Screenshot(t, c, "editor-saved")
+	err = chromedp.Do(c,
+		chromedp.Navigate(srv.URL+"/#/live/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-ready="live"]`)),
+		chromedp.Poll[chromedp.Void](`(document.querySelector('#live-occupancy li[data-zone="promo"] .n') || {}).textContent === "2"`),
+	)
+	if err != nil {
+		t.Fatalf("the new zone's occupancy: %v", err)
+	}
+	webtest.Screenshot(t, c, "live-with-new-zone")
+}
+
+func TestBrowserOtherViews(t *testing.T) {
+	b := newDemoBackend()
+	s2, _ := wire.ParseSite([]byte(strings.Replace(demoSiteJSON, `"site":"demo"`, `"site":"berlin-2"`, 1)), false)
+	b.put(s2, "file", "")
+	srv, ctx := browserServer(t, b)
+	for _, v := range []struct{ view, ready, check string }{
+		{"sensors/demo", `main[data-sensors="ready"]`, `document.querySelectorAll('#sensor-table tr[data-sensor]').length === 4`},
+		{"paths/demo", `main[data-paths="ready"]`, `document.querySelectorAll('#pa-list tr.path').length === 3 && document.querySelectorAll('path.flow').length === 3`},
+		{"chain", `main[data-chain="ready"]`, `document.querySelectorAll('#chain-table tr[data-site]').length === 2`},
+	} {
+		c := within(t, ctx, 30*time.Second)
+		err := chromedp.Do(c,
+			chromedp.Navigate(srv.URL+"/#/"+v.view),
+			chromedp.WaitVisible(chromedp.CSS(v.ready)),
+			chromedp.Poll[chromedp.Void](v.check),
+		)
+		if err != nil {
+			t.Fatalf("%s: %v", v.view, err)
+		}
+		webtest.Screenshot(t, c, strings.ReplaceAll(v.view, "/", "-"))
+	}
+}

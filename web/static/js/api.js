@@ -1,0 +1,112 @@
+// api.js: the JSON API, the live stream, and small helpers shared by views.
+
+export class HTTPError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+// api fetches a JSON endpoint; it throws HTTPError with the server's message.
+export async function api(path, opts = {}) {
+  const res = await fetch(path, { credentials: 'same-origin', ...opts });
+  if (!res.ok) {
+    let msg = res.statusText;
+    try { msg = (await res.json()).error || msg; } catch (_) {}
+    throw new HTTPError(res.status, msg);
+  }
+  const ct = res.headers.get('Content-Type') || '';
+  if (res.status === 204) return null;
+  return ct.includes('json') ? res.json() : res.text();
+}
+
+export const sitePath = (site, rest = '') => `/api/sites/${encodeURIComponent(site)}${rest}`;
+
+export function putJSON(path, body, headers = {}) {
+  return api(path, { method: 'PUT', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}
+export function postJSON(path, body) {
+  return api(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+// Live is a reconnecting WebSocket to a site's live stream. Each (re)connect
+// starts with a snapshot.
+export class Live {
+  constructor(site, onMessage, onState) {
+    this.site = site; this.onMessage = onMessage; this.onState = onState || (() => {});
+    this.closed = false; this.delay = 500; this.connect();
+  }
+  connect() {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(`${proto}//${location.host}${sitePath(this.site, '/ws')}`);
+    this.ws = ws;
+    ws.onopen = () => { this.delay = 500; this.onState(true); };
+    ws.onmessage = (e) => { try { this.onMessage(JSON.parse(e.data)); } catch (err) { console.error(err); } };
+    ws.onclose = () => {
+      this.onState(false);
+      if (this.closed) return;
+      setTimeout(() => this.connect(), this.delay);
+      this.delay = Math.min(this.delay * 2, 10000);
+    };
+  }
+  close() { this.closed = true; if (this.ws) this.ws.close(); }
+}
+
+// el builds an element: el('div', {class: 'x'}, child...).
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'class') e.className = v;
+    else if (k === 'html') e.innerHTML = v;
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+export function toast(msg, isErr = false) {
+  const t = document.getElementById('toast');
+  t.textContent = msg; t.className = 'show' + (isErr ? ' err' : '');
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.className = ''; }, isErr ? 6000 : 2500);
+}
+
+export const fmt = {
+  int: (v) => v === null || v === undefined ? '–' : Number(v).toLocaleString('en'),
+  pct: (v) => v === null || v === undefined ? '–' : (100 * v).toFixed(1) + ' %',
+  dur: (s) => {
+    if (s === null || s === undefined) return '–';
+    if (s < 60) return Math.round(s) + ' s';
+    if (s < 3600) return Math.round(s / 60) + ' min';
+    return (s / 3600).toFixed(1) + ' h';
+  },
+  ago: (ms) => {
+    if (!ms) return 'never';
+    const s = (Date.now() - ms) / 1000;
+    if (s < 5) return 'just now';
+    if (s < 120) return Math.round(s) + ' s ago';
+    if (s < 7200) return Math.round(s / 60) + ' min ago';
+    return new Date(ms).toLocaleString();
+  },
+};
+
+// localParts gives a UTC ms instant's local date, hour and weekday (0 = Monday)
+// in a time zone.
+export function localParts(ms, tz) {
+  const f = localParts.cache[tz] || (localParts.cache[tz] = new Intl.DateTimeFormat('en-GB', {
+    timeZone: tz || 'UTC', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', weekday: 'short', hourCycle: 'h23' }));
+  const p = {};
+  for (const x of f.formatToParts(new Date(ms))) p[x.type] = x.value;
+  const wd = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(p.weekday);
+  return { date: `${p.year}-${p.month}-${p.day}`, hour: Number(p.hour), weekday: wd };
+}
+localParts.cache = {};
+
+// today returns the site's local date, YYYY-MM-DD.
+export const today = (tz) => localParts(Date.now(), tz).date;
+export function addDays(date, n) {
+  const d = new Date(date + 'T12:00:00Z'); d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}

@@ -1,0 +1,104 @@
+// app.js: the dashboard shell: login, site choice, and a hash router over
+// the views (#/live/demo, #/footfall/demo, ...).
+import { api, el, sitePath, HTTPError, toast } from './api.js';
+import * as live from './live.js';
+import * as heatmap from './heatmap.js';
+import * as footfall from './footfall.js';
+import * as paths from './paths.js';
+import * as sensors from './sensors.js';
+import * as editor from './editor.js';
+import * as chain from './chain.js';
+
+const views = { live, heatmap, footfall, paths, sensors, editor, chain };
+const main = document.getElementById('main');
+const select = document.getElementById('site-select');
+const state = { sites: [], me: null, cleanup: null };
+window.passant = state; // for tests and the curious
+
+function route() {
+  const [, view = '', site = ''] = location.hash.split('/');
+  return { view: views[view] ? view : '', site: decodeURIComponent(site) };
+}
+
+function go(view, site) {
+  location.hash = `#/${view}${site ? '/' + encodeURIComponent(site) : ''}`;
+}
+
+async function render() {
+  let { view, site } = route();
+  if (!view) return go(state.sites.length === 1 ? 'live' : 'chain', state.sites.length === 1 ? state.sites[0].site : '');
+  if (view !== 'chain') {
+    if (!site || !state.sites.some(s => s.site === site)) {
+      site = localStorage.getItem('passant.site');
+      if (!state.sites.some(s => s.site === site)) site = state.sites[0]?.site;
+      if (!site) { view = 'chain'; } else return go(view, site);
+    }
+    localStorage.setItem('passant.site', site);
+  }
+  for (const a of document.querySelectorAll('#nav a')) {
+    a.classList.toggle('active', a.dataset.view === view);
+    const s = view === 'chain' ? localStorage.getItem('passant.site') || '' : site;
+    a.href = a.dataset.view === 'chain' ? '#/chain' : `#/${a.dataset.view}/${encodeURIComponent(s)}`;
+  }
+  select.value = site || '';
+  select.disabled = view === 'chain';
+  if (state.cleanup) { try { state.cleanup(); } catch (e) { console.error(e); } state.cleanup = null; }
+  main.replaceChildren();
+  document.body.dataset.view = view;
+  const ctx = {
+    siteId: site, sites: state.sites, me: state.me,
+    site: state.sites.find(s => s.site === site),
+    go,
+    reloadSites: loadSites,
+  };
+  try {
+    state.cleanup = await views[view].mount(main, ctx) || null;
+    main.dataset.ready = view; // tests wait for this
+  } catch (e) {
+    console.error(e);
+    main.replaceChildren(el('div', { class: 'card' }, el('h2', {}, 'Something went wrong'), el('p', {}, String(e.message || e))));
+  }
+}
+
+async function loadSites() {
+  state.sites = await api('/api/sites');
+  select.replaceChildren(...state.sites.map(s => el('option', { value: s.site }, s.name ? `${s.name} (${s.site})` : s.site)));
+  return state.sites;
+}
+
+function loginView() {
+  const name = el('input', { type: 'text', placeholder: 'name', autocomplete: 'username', id: 'login-name' });
+  const pw = el('input', { type: 'password', placeholder: 'password', autocomplete: 'current-password', id: 'login-password' });
+  const form = el('form', { class: 'card login', onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      await api('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: name.value, password: pw.value }) });
+      start();
+    } catch (err) { toast(err.message, true); }
+  } }, el('h2', {}, 'Log in to Passant'), name, pw, el('button', { class: 'primary', type: 'submit' }, 'Log in'),
+  el('p', { class: 'hint' }, 'On its first start the server logs the first admin\'s name and password once.'));
+  main.replaceChildren(form);
+}
+
+async function start() {
+  try {
+    state.me = await api('/api/me');
+  } catch (e) {
+    if (e instanceof HTTPError && e.status === 401) return loginView();
+    throw e;
+  }
+  const u = document.getElementById('user');
+  u.replaceChildren();
+  if (state.me.auth) {
+    u.append(`${state.me.name} (${state.me.role}) · `, el('a', { href: '#', onclick: async (e) => {
+      e.preventDefault(); await api('/api/logout', { method: 'POST' }); location.reload();
+    } }, 'log out'));
+  }
+  await loadSites();
+  render();
+}
+
+select.addEventListener('change', () => go(route().view || 'live', select.value));
+window.addEventListener('hashchange', () => { if (state.me) render(); });
+start().catch(e => { main.replaceChildren(el('p', { class: 'pad' }, 'Cannot reach the server: ' + e.message)); });
+export { sitePath };

@@ -1,0 +1,190 @@
+// editor.js: the site editor: upload the floor plan and set where it lies
+// (its scale), place sensors and draw zones by clicking, save as a new
+// version, or revert to an old one.
+import { api, el, sitePath, toast, fmt, HTTPError } from './api.js';
+import { siteMap, drawZones, ll, rectBounds } from './map.js';
+
+const r1 = (v) => Math.round(v * 10) / 10;
+
+export async function mount(main, ctx) {
+  const res = await fetch(sitePath(ctx.siteId), { credentials: 'same-origin' });
+  if (!res.ok) throw new HTTPError(res.status, (await res.json()).error);
+  let version = Number(res.headers.get('X-Site-Version')) || 0;
+  const draft = await res.json();
+  let mode = 'none';
+  let pending = []; // zone vertices being drawn
+  let dirty = false;
+
+  const mapEl = el('div', { class: 'map', id: 'ed-map', style: 'cursor:crosshair' });
+  const panel = el('div', { class: 'card scroll', id: 'ed-panel' });
+  main.append(el('div', { class: 'grid2' }, el('div', { class: 'card mapcard' }, mapEl), panel));
+  const m = siteMap(mapEl, draft, { zoneLabels: true, sensors: false, map: { doubleClickZoom: false } });
+  const sensorLayer = L.layerGroup().addTo(m.map);
+  const drawLayer = L.layerGroup().addTo(m.map);
+
+  // Inputs.
+  const num = (id, v, step = 0.1) => el('input', { type: 'number', id, value: v, step, style: 'width:5.5em' });
+  const pb = draft.plan ? draft.plan.bounds : draft.bounds.map(p => [...p]);
+  const px0 = num('ed-plan-x0', pb[0][0]), py0 = num('ed-plan-y0', pb[0][1]), px1 = num('ed-plan-x1', pb[1][0]), py1 = num('ed-plan-y1', pb[1][1]);
+  const planWidth = num('ed-plan-width', r1(pb[1][0] - pb[0][0]));
+  const bx0 = num('ed-b-x0', draft.bounds[0][0]), by0 = num('ed-b-y0', draft.bounds[0][1]), bx1 = num('ed-b-x1', draft.bounds[1][0]), by1 = num('ed-b-y1', draft.bounds[1][1]);
+  const file = el('input', { type: 'file', id: 'ed-plan-file', accept: 'image/png,image/jpeg,image/webp,image/svg+xml' });
+  const sensorID = el('input', { type: 'text', id: 'ed-sensor-id', style: 'width:6em' });
+  const sensorZ = num('ed-sensor-z', 2.5);
+  const zoneID = el('input', { type: 'text', id: 'ed-zone-id', style: 'width:8em' });
+  const zoneKind = el('select', { id: 'ed-zone-kind' }, ...['area', 'store', 'outside'].map(k => el('option', { value: k }, k)));
+  const btnSensor = el('button', { id: 'ed-mode-sensor', onclick: () => setMode(mode === 'sensor' ? 'none' : 'sensor') }, 'Place sensors');
+  const btnZone = el('button', { id: 'ed-mode-zone', onclick: () => setMode(mode === 'zone' ? 'none' : 'zone') }, 'Draw zone');
+  const btnFinish = el('button', { id: 'ed-zone-finish', disabled: true, onclick: () => finishZone() }, 'Finish zone');
+  const save = el('button', { class: 'primary', id: 'ed-save', onclick: () => saveSite() }, 'Save as new version');
+  const verLabel = el('span', { id: 'ed-version', class: 'muted' });
+  const sensorList = el('ul', { class: 'list-edit', id: 'ed-sensors' });
+  const zoneList = el('ul', { class: 'list-edit', id: 'ed-zones' });
+  const versions = el('ul', { class: 'list-edit', id: 'ed-versions' });
+  const help = el('p', { class: 'hint', id: 'ed-help' });
+
+  panel.append(
+    el('h2', {}, 'Floor plan'), el('div', { class: 'toolbar' }, el('label', {}, 'Image', file)),
+    el('div', { class: 'toolbar' }, el('label', {}, 'Left x', px0), el('label', {}, 'Bottom y', py0), el('label', {}, 'Right x', px1), el('label', {}, 'Top y', py1)),
+    el('div', { class: 'toolbar' }, el('label', {}, 'Scale: plan width, m', planWidth),
+      el('button', { onclick: () => applyPlan() }, 'Apply')),
+    el('p', { class: 'hint' }, 'Set the plan\'s width in metres to scale it; its height follows the image\'s aspect ratio.'),
+    el('h2', {}, 'Map bounds'),
+    el('div', { class: 'toolbar' }, el('label', {}, 'x min', bx0), el('label', {}, 'y min', by0), el('label', {}, 'x max', bx1), el('label', {}, 'y max', by1)),
+    el('h2', { style: 'margin-top:1rem' }, 'Sensors'), el('div', { class: 'toolbar' }, el('label', {}, 'Next id', sensorID), el('label', {}, 'Height z, m', sensorZ), btnSensor),
+    sensorList,
+    el('h2', {}, 'Zones'), el('div', { class: 'toolbar' }, el('label', {}, 'Zone id', zoneID), el('label', {}, 'Kind', zoneKind), btnZone, btnFinish),
+    help, zoneList,
+    el('div', { class: 'toolbar' }, save, verLabel),
+    el('h2', { style: 'margin-top:1rem' }, 'Versions'), versions);
+
+  function nextID(prefix, list) {
+    for (let i = 1; ; i++) if (!list.some(x => x.id === prefix + i)) return prefix + i;
+  }
+
+  function setMode(mm) {
+    if (mode === 'zone' && mm !== 'zone') { pending = []; drawPending(); }
+    mode = mm;
+    btnSensor.classList.toggle('active', mode === 'sensor');
+    btnZone.classList.toggle('active', mode === 'zone');
+    help.textContent = mode === 'zone' ? 'Click the corners of the zone on the map, then Finish zone (or click the first corner).' :
+      mode === 'sensor' ? 'Click the map where a sensor hangs; drag a sensor to move it.' : '';
+  }
+
+  function changed() { dirty = true; verLabel.textContent = `version ${version} · unsaved changes`; }
+
+  function drawSensors() {
+    sensorLayer.clearLayers();
+    for (const s of draft.sensors) {
+      const mk = L.marker(ll(s.x, s.y), { draggable: true, title: `sensor ${s.id}`,
+        icon: L.divIcon({ className: 'sensor-icon', html: s.id, iconSize: [22, 16] }) }).addTo(sensorLayer);
+      mk.on('dragend', () => { const p = mk.getLatLng(); s.x = r1(p.lng); s.y = r1(p.lat); changed(); renderLists(); });
+    }
+  }
+
+  function renderLists() {
+    sensorList.replaceChildren(...draft.sensors.map((s, i) => el('li', { 'data-sensor': s.id }, `${s.id} at (${s.x}, ${s.y}, ${s.z})`,
+      el('button', { onclick: () => { draft.sensors.splice(i, 1); changed(); drawSensors(); renderLists(); } }, 'remove'))));
+    zoneList.replaceChildren(...draft.zones.map((z, i) => el('li', { 'data-zone': z.id }, `${z.id} (${z.kind}, ${z.polygon.length} corners)`,
+      el('button', { onclick: () => { draft.zones.splice(i, 1); changed(); drawZones(m, draft); renderLists(); } }, 'remove'))));
+    if (!sensorID.value || draft.sensors.some(s => s.id === sensorID.value)) sensorID.value = nextID('s', draft.sensors);
+    if (!zoneID.value || draft.zones.some(z => z.id === zoneID.value)) zoneID.value = nextID('zone-', draft.zones);
+    verLabel.textContent = `version ${version}` + (dirty ? ' · unsaved changes' : '');
+  }
+
+  function drawPending() {
+    drawLayer.clearLayers();
+    btnFinish.disabled = pending.length < 3;
+    if (!pending.length) return;
+    L.polyline(pending.map(p => ll(p[0], p[1])), { color: '#d64545', dashArray: '4 4' }).addTo(drawLayer);
+    pending.forEach((p, i) => {
+      const c = L.circleMarker(ll(p[0], p[1]), { radius: i ? 4 : 7, color: '#d64545', fillOpacity: 1 }).addTo(drawLayer);
+      if (i === 0) c.on('click', (e) => { L.DomEvent.stop(e); finishZone(); });
+    });
+  }
+
+  function finishZone() {
+    if (pending.length < 3) return toast('A zone needs at least 3 corners', true);
+    const id = zoneID.value.trim();
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id) || draft.zones.some(z => z.id === id)) return toast(`Zone id "${id}" is not valid or taken`, true);
+    draft.zones.push({ id, kind: zoneKind.value, polygon: pending });
+    pending = []; drawPending(); drawZones(m, draft); changed(); renderLists(); setMode('none');
+  }
+
+  m.map.on('click', (e) => {
+    const x = r1(e.latlng.lng), y = r1(e.latlng.lat);
+    if (mode === 'sensor') {
+      const id = sensorID.value.trim();
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(id) || draft.sensors.some(s => s.id === id)) return toast(`Sensor id "${id}" is not valid or taken`, true);
+      draft.sensors.push({ id, x, y, z: Number(sensorZ.value) || 2.5 });
+      changed(); drawSensors(); renderLists();
+    } else if (mode === 'zone') {
+      pending.push([x, y]); drawPending();
+    }
+  });
+
+  let imgAspect = null;
+  async function applyPlan() {
+    let w = Number(planWidth.value);
+    if (imgAspect && w > 0) {
+      px1.value = r1(Number(px0.value) + w);
+      py1.value = r1(Number(py0.value) + w / imgAspect);
+    }
+    const b = [[Number(px0.value), Number(py0.value)], [Number(px1.value), Number(py1.value)]];
+    if (!(b[1][0] > b[0][0] && b[1][1] > b[0][1])) return toast('The plan\'s right/top must exceed its left/bottom', true);
+    draft.plan = { image: draft.plan?.image || 'plan', bounds: b };
+    if (m.planLayer) m.planLayer.remove();
+    m.planLayer = L.imageOverlay(sitePath(draft.site, '/plan') + '?v=' + Date.now(), rectBounds(b), { opacity: 0.9 }).addTo(m.map);
+    m.planLayer.bringToBack();
+    changed();
+  }
+
+  file.addEventListener('change', async () => {
+    const f = file.files[0];
+    if (!f) return;
+    try {
+      await api(sitePath(draft.site, '/plan'), { method: 'PUT', headers: { 'Content-Type': f.type || 'application/octet-stream' }, body: f });
+      const img = new Image();
+      img.src = URL.createObjectURL(f);
+      await img.decode().catch(() => {});
+      if (img.naturalWidth && img.naturalHeight) imgAspect = img.naturalWidth / img.naturalHeight;
+      toast('Plan uploaded; set its scale and save');
+      await applyPlan();
+    } catch (e) { toast(e.message, true); }
+  });
+
+  async function loadVersions() {
+    const vs = await api(sitePath(draft.site, '/versions'));
+    versions.replaceChildren(...vs.slice(0, 20).map(v => el('li', {}, `v${v.version} · ${v.source} · ${new Date(v.created).toLocaleString()}${v.note ? ' · ' + v.note : ''}`,
+      v.version === version ? el('span', { class: 'pill on' }, 'current') :
+        el('button', { onclick: async () => {
+          try {
+            const r = await api(sitePath(draft.site, '/revert'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ version: v.version }) });
+            toast(`Reverted: now version ${r.version.version}`); await ctx.reloadSites(); ctx.go('editor', draft.site); location.reload();
+          } catch (e) { toast(e.message, true); }
+        } }, 'revert to this'))));
+  }
+
+  async function saveSite() {
+    draft.bounds = [[Number(bx0.value), Number(by0.value)], [Number(bx1.value), Number(by1.value)]];
+    try {
+      const r = await api(sitePath(draft.site), { method: 'PUT', headers: { 'Content-Type': 'application/json', 'If-Match': `"v${version}"` }, body: JSON.stringify(draft) });
+      version = r.version.version; dirty = false;
+      toast(`Saved as version ${version}`);
+      const i = ctx.sites.findIndex(s => s.site === draft.site);
+      if (i >= 0) ctx.sites[i] = r.site;
+      renderLists(); loadVersions();
+      main.dataset.saved = String(version);
+    } catch (e) { toast(e.message, true); }
+  }
+
+  drawSensors(); renderLists(); setMode('none'); loadVersions();
+  // For tests: where a site point is on the page.
+  window.passantEditor = {
+    pagePoint: (x, y) => { const p = m.map.latLngToContainerPoint(ll(x, y)); const r = mapEl.getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; },
+    draft: () => JSON.parse(JSON.stringify(draft)),
+  };
+  const beforeUnload = (e) => { if (dirty) { e.preventDefault(); e.returnValue = ''; } };
+  window.addEventListener('beforeunload', beforeUnload);
+  return () => { window.removeEventListener('beforeunload', beforeUnload); m.map.remove(); delete window.passantEditor; };
+}

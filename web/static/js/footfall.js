@@ -1,0 +1,106 @@
+// footfall.js: the shop's numbers: passers-by, visitors and capture rate per
+// hour (uPlot), dwell, new vs returning, busiest hours, till conversion.
+import { api, el, sitePath, today, addDays, fmt, localParts, toast } from './api.js';
+
+export async function mount(main, ctx) {
+  const site = ctx.site;
+  const tz = site.timezone || 'UTC';
+  const t = today(tz);
+  const from = el('input', { type: 'date', id: 'ff-from', value: addDays(t, -6) });
+  const to = el('input', { type: 'date', id: 'ff-to', value: t });
+  const body = el('div', { id: 'ff-body', style: 'display:flex;flex-direction:column;gap:1rem' });
+  const csv = el('span', {});
+  main.append(el('div', { class: 'card toolbar' },
+    el('label', {}, 'From', from), el('label', {}, 'To (inclusive)', to),
+    el('button', { class: 'primary', id: 'ff-show', onclick: () => load() }, 'Show'),
+    ...[-0, -6, -27].map(d => el('button', { onclick: () => { from.value = addDays(t, d); to.value = t; load(); } },
+      d === 0 ? 'Today' : `Last ${1 - d} days`)), csv), body);
+
+  const plots = [];
+  const ro = new ResizeObserver(() => { for (const p of plots) p.setSize({ width: p.root.parentElement.clientWidth, height: p.height }); });
+
+  async function load() {
+    let r;
+    try { r = await api(sitePath(site.site, `/report?from=${from.value}&to=${to.value}`)); } catch (e) { toast(e.message, true); return; }
+    for (const p of plots.splice(0)) p.destroy();
+    body.replaceChildren();
+    const q = `from=${from.value}&to=${to.value}`;
+    csv.replaceChildren('CSV: ', ...['hours', 'days', 'zones', 'paths'].flatMap((p, i) => [i ? ' · ' : '',
+      el('a', { href: sitePath(site.site, `/report.csv?${q}&part=${p}`) }, p)]));
+    const T = r.totals;
+    const kpi = (id, label, v) => el('div', { class: 'kpi', id: 'kpi-' + id }, el('div', { class: 'v' }, v), el('div', { class: 'l' }, label));
+    body.append(el('div', { class: 'kpis' },
+      kpi('passersby', 'Passers-by', fmt.int(T.passersby)),
+      kpi('visitors', 'Visitors', fmt.int(T.visitors)),
+      kpi('capture', 'Capture rate', fmt.pct(T.capture_rate)),
+      kpi('dwell', 'Median dwell', fmt.dur(T.dwell_median_s)),
+      kpi('returning', 'Returning', `${fmt.int(T.returning)} of ${fmt.int(T.visitors)}`),
+      kpi('conversion', 'Till conversion', T.conversion === undefined ? 'no POS data' : fmt.pct(T.conversion))));
+
+    const hours = r.hours || [];
+    const xs = hours.map(h => h.start / 1000);
+    const hourChart = el('div', { class: 'chart', id: 'ff-hours' });
+    const rateChart = el('div', { class: 'chart', id: 'ff-rates' });
+    body.append(el('div', { class: 'card' }, el('h2', {}, 'Passers-by and visitors per hour'), hourChart),
+      el('div', { class: 'card' }, el('h2', {}, 'Capture rate and till conversion per hour'), rateChart));
+    const w = () => body.clientWidth - 40;
+    const bars = uPlot.paths.bars({ size: [0.8, 40] });
+    const tzDate = (ts) => uPlot.tzDate(new Date(ts * 1e3), tz);
+    plots.push(new uPlot({
+      width: w(), height: 260, tzDate,
+      series: [{}, { label: 'Passers-by', stroke: '#8a94a6', fill: 'rgba(138,148,166,.35)', paths: bars, points: { show: false } },
+        { label: 'Visitors', stroke: '#2f6fed', fill: 'rgba(47,111,237,.55)', paths: bars, points: { show: false } }],
+      axes: [{}, { label: 'people' }],
+    }, [xs, hours.map(h => h.passersby), hours.map(h => h.visitors)], hourChart));
+    plots.push(new uPlot({
+      width: w(), height: 220, tzDate,
+      scales: { pct: { range: [0, 1] } },
+      series: [{}, { label: 'Capture rate', scale: 'pct', stroke: '#1f9d55', width: 2, value: (u, v) => fmt.pct(v) },
+        { label: 'Conversion', scale: 'pct', stroke: '#d98a00', width: 2, value: (u, v) => fmt.pct(v) }],
+      axes: [{}, { scale: 'pct', values: (u, vs) => vs.map(v => Math.round(v * 100) + '%') }],
+    }, [xs, hours.map(h => h.capture_rate), hours.map(h => h.conversion ?? null)], rateChart));
+
+    // Dwell and loyalty.
+    const b = T.dwell_buckets || {};
+    const buckets = [['< 5 min', b.lt5m], ['5–20 min', b['5to20m']], ['20–60 min', b['20to60m']], ['1–6 h', b['1to6h']], ['> 6 h', b.gt6h]];
+    const bmax = Math.max(1, ...buckets.map(x => x[1] || 0));
+    const barRow = (label, v, max, colour) => el('tr', {}, el('td', {}, label), el('td', { class: 'num' }, fmt.int(v)),
+      el('td', { style: 'width:60%' }, el('div', { class: 'bar', style: `width:${100 * (v || 0) / max}%;${colour ? 'background:' + colour : ''}` })));
+    const nr = Math.max(1, T.new + T.returning);
+    body.append(el('div', { class: 'cols' },
+      el('div', { class: 'card', id: 'ff-dwell' }, el('h2', {}, 'Dwell of visits'), el('table', {}, ...buckets.map(([l, v]) => barRow(l, v, bmax)))),
+      el('div', { class: 'card', id: 'ff-loyalty' }, el('h2', {}, 'New and returning visitors'),
+        el('table', {}, barRow('New', T.new, nr, '#2f6fed'), barRow('Returning', T.returning, nr, '#9b59b6'),
+          barRow('Bounces', T.bounces, Math.max(1, T.visits || T.bounces), '#8a94a6')))));
+
+    // Busiest hours: mean visitors per weekday x local hour.
+    const sum = Array.from({ length: 7 }, () => new Array(24).fill(0));
+    const cnt = Array.from({ length: 7 }, () => new Array(24).fill(0));
+    for (const h of hours) {
+      const p = localParts(h.start, tz);
+      sum[p.weekday][p.hour] += h.visitors; cnt[p.weekday][p.hour]++;
+    }
+    let gmax = 0;
+    const mean = sum.map((row, d) => row.map((v, hh) => { const m = cnt[d][hh] ? v / cnt[d][hh] : null; if (m > gmax) gmax = m; return m; }));
+    const days = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+    const grid = el('table', { class: 'wxh', id: 'ff-week' },
+      el('tr', {}, el('th', {}), ...Array.from({ length: 24 }, (_, hh) => el('th', {}, hh % 3 === 0 ? String(hh) : ''))),
+      ...mean.map((row, d) => el('tr', {}, el('th', {}, days[d]), ...row.map((v, hh) => el('td', {
+        title: v === null ? 'no data' : `${days[d]} ${hh}:00 · ${v.toFixed(1)} visitors on average`,
+        style: v === null ? 'background:#f0f1f4' : `background:rgba(47,111,237,${0.08 + 0.92 * (gmax ? v / gmax : 0)})`,
+      })))));
+    body.append(el('div', { class: 'card scroll' }, el('h2', {}, 'Busiest hours (mean visitors, local time)'), grid));
+
+    if (r.days && r.days.length) {
+      body.append(el('div', { class: 'card scroll' }, el('h2', {}, 'Days'), el('table', { id: 'ff-days' },
+        el('tr', {}, ...['Date', 'Passers-by', 'Visitors', 'Capture', 'Median dwell', 'New', 'Returning', 'Receipts', 'Conversion'].map((h, i) => el('th', { class: i ? 'num' : '' }, h))),
+        ...r.days.map(d => el('tr', {}, el('td', {}, d.date), ...[fmt.int(d.passersby), fmt.int(d.visitors), fmt.pct(d.capture_rate), fmt.dur(d.dwell_median_s),
+          fmt.int(d.new), fmt.int(d.returning), fmt.int(d.transactions), fmt.pct(d.conversion)].map(v => el('td', { class: 'num' }, v)))))));
+    }
+    window.passantFootfall = { report: r, plotted: plots.map(p => p.data.map(s => [...s])) };
+    main.dataset.footfall = 'ready';
+  }
+  ro.observe(main);
+  await load();
+  return () => { ro.disconnect(); for (const p of plots) p.destroy(); delete window.passantFootfall; };
+}

@@ -1,0 +1,146 @@
+// live.js: the live floor map: dots that glide to each new fix, each with
+// its uncertainty circle (radius = err, the 1-sigma error per axis), and the
+// zone occupancy.
+import { api, el, Live, sitePath, fmt } from './api.js';
+import { siteMap, drawZones, drawSensors, ll } from './map.js';
+
+const GLIDE_MS = 450;      // how long a dot takes to move to its new fix
+const STALE_MS = 120000;   // drop a dot not updated for this long (wall clock)
+
+export async function mount(main, ctx) {
+  let site = ctx.site;
+  const mapEl = el('div', { class: 'map', id: 'live-map' });
+  const status = el('span', { class: 'status', id: 'live-status' }, el('span', { class: 'dot' }), 'connecting…');
+  const inStore = el('div', { class: 'big', id: 'live-in-store' }, '0');
+  const nTracks = el('span', { id: 'live-tracks' }, '0');
+  const occList = el('ul', { class: 'occ-list', id: 'live-occupancy' });
+  const lastFix = el('span', { class: 'muted', id: 'live-last' }, '–');
+  main.append(el('div', { class: 'grid2' },
+    el('div', { class: 'card mapcard' }, mapEl),
+    el('div', { class: 'card' },
+      el('h2', {}, site.name || site.site), status,
+      el('p', { class: 'muted' }, 'In the store now'), inStore,
+      el('p', {}, nTracks, ' devices on the map · last fix ', lastFix),
+      el('h2', {}, 'Zone occupancy'), occList,
+      el('p', { class: 'hint' }, 'Dots glide to each new position; the halo is the 1-sigma uncertainty.'))));
+
+  const m = siteMap(mapEl, site);
+  const dots = L.layerGroup().addTo(m.map);
+  const tracks = new Map();
+  let occupancy = {};
+  let latestT = 0;
+
+  function upsert(p, animate) {
+    const now = performance.now();
+    let tr = tracks.get(p.track);
+    if (tr && p.t < tr.p.t) return; // an older fix than the one shown
+    const inStoreZone = zoneKind(site, p.zone) !== 'outside' && p.zone !== '';
+    const color = inStoreZone ? '#2f6fed' : '#8a94a6';
+    if (!tr) {
+      const halo = L.circle(ll(p.x, p.y), { radius: Math.max(p.err, 0.05), stroke: false, fillColor: color, fillOpacity: 0.15, interactive: false, className: 'halo' }).addTo(dots);
+      const dot = L.circleMarker(ll(p.x, p.y), { radius: 5, weight: 1.5, color: '#fff', fillColor: color, fillOpacity: 1, className: 'dot' }).addTo(dots);
+      dot.bindTooltip('', { direction: 'top' });
+      tr = { halo, dot, from: [p.x, p.y], to: [p.x, p.y], t0: now, p };
+      tracks.set(p.track, tr);
+    } else {
+      const cur = position(tr, now);
+      tr.from = animate ? cur : [p.x, p.y];
+      tr.to = [p.x, p.y]; tr.t0 = now;
+      tr.halo.setRadius(Math.max(p.err, 0.05));
+      tr.halo.setStyle({ fillColor: color }); tr.dot.setStyle({ fillColor: color });
+    }
+    tr.p = p; tr.seen = Date.now();
+    tr.dot.setTooltipContent(`${p.track} · ±${p.err.toFixed(1)} m · ${p.zone || 'no zone'} · ${p.n} sensors`);
+    tr.dot.getElement()?.setAttribute('data-track', p.track);
+    latestT = Math.max(latestT, p.t);
+  }
+
+  function remove(id) {
+    const tr = tracks.get(id);
+    if (!tr) return;
+    dots.removeLayer(tr.halo); dots.removeLayer(tr.dot); tracks.delete(id);
+  }
+
+  function position(tr, now) {
+    const a = Math.min(1, (now - tr.t0) / GLIDE_MS);
+    const e = a < 0.5 ? 2 * a * a : 1 - Math.pow(-2 * a + 2, 2) / 2; // ease in-out
+    return [tr.from[0] + (tr.to[0] - tr.from[0]) * e, tr.from[1] + (tr.to[1] - tr.from[1]) * e];
+  }
+
+  let raf = 0;
+  function frame() {
+    const now = performance.now();
+    for (const tr of tracks.values()) {
+      if (now - tr.t0 > GLIDE_MS + 50) continue;
+      const [x, y] = position(tr, now);
+      tr.dot.setLatLng(ll(x, y)); tr.halo.setLatLng(ll(x, y));
+    }
+    raf = requestAnimationFrame(frame);
+  }
+  raf = requestAnimationFrame(frame);
+
+  function renderOccupancy() {
+    let store = 0;
+    for (const z of site.zones) if (z.kind === 'store') store += occupancy[z.id] || 0;
+    inStore.textContent = fmt.int(store);
+    nTracks.textContent = String(tracks.size);
+    lastFix.textContent = latestT ? new Date(latestT).toLocaleTimeString() : '–';
+    occList.replaceChildren(...site.zones.map(z => el('li', { 'data-zone': z.id },
+      el('span', {}, z.name || z.id, ' ', el('span', { class: 'muted' }, z.kind)),
+      el('span', { class: 'n' }, String(occupancy[z.id] || 0)))));
+    for (const z of site.zones) {
+      const layer = m.zoneLayers[z.id];
+      if (layer && layer.getTooltip()) layer.setTooltipContent(`${z.name || z.id} · ${occupancy[z.id] || 0}`);
+    }
+  }
+
+  async function reloadSite() {
+    site = await api(sitePath(site.site));
+    const i = ctx.sites.findIndex(s => s.site === site.site);
+    if (i >= 0) ctx.sites[i] = site;
+    drawZones(m, site); drawSensors(m, site); renderOccupancy();
+  }
+
+  const live = new Live(site.site, (msg) => {
+    if (msg.type === 'snapshot') {
+      for (const id of [...tracks.keys()]) remove(id);
+      for (const p of msg.tracks) upsert(p, false);
+      occupancy = msg.occupancy || {};
+    } else if (msg.type === 'update') {
+      for (const p of msg.tracks) upsert(p, true);
+      for (const id of msg.gone || []) remove(id);
+      if (msg.occupancy) occupancy = msg.occupancy;
+    } else if (msg.type === 'site') {
+      reloadSite();
+    }
+    renderOccupancy();
+  }, (up) => {
+    status.className = 'status' + (up ? ' ok' : '');
+    status.lastChild.textContent = up ? 'live' : 'reconnecting…';
+  });
+
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [id, tr] of tracks) if (now - tr.seen > STALE_MS) remove(id);
+    renderOccupancy();
+  }, 5000);
+
+  // For tests and scripts: the fixes the map shows (the newest per track).
+  window.passantLive = {
+    site: site.site,
+    tracks: () => [...tracks.values()].map(tr => ({ ...tr.p })),
+    occupancy: () => ({ ...occupancy }),
+    dotsOnMap: () => mapEl.querySelectorAll('path.dot').length,
+  };
+  renderOccupancy();
+
+  return () => {
+    live.close(); cancelAnimationFrame(raf); clearInterval(sweep); m.map.remove();
+    delete window.passantLive;
+  };
+}
+
+function zoneKind(site, id) {
+  const z = (site.zones || []).find(z => z.id === id);
+  return z ? z.kind : '';
+}

@@ -1,0 +1,53 @@
+// map.js: a Leaflet map of a site in its own metres (L.CRS.Simple: lat = y,
+// lng = x), with the floor plan, zones and sensors.
+import { sitePath } from './api.js';
+
+export const ll = (x, y) => L.latLng(y, x);
+export const rectBounds = (r) => L.latLngBounds(ll(r[0][0], r[0][1]), ll(r[1][0], r[1][1]));
+
+const zoneColors = { outside: '#8a94a6', store: '#2f6fed', area: '#9b59b6' };
+
+// siteMap draws site into the element; it returns {map, zoneLayers, sensorLayer, planLayer}.
+export function siteMap(elem, site, opts = {}) {
+  const map = L.map(elem, { crs: L.CRS.Simple, minZoom: -5, maxZoom: 6, zoomSnap: 0.25, attributionControl: false, ...opts.map });
+  map.fitBounds(rectBounds(site.bounds), { padding: [10, 10] });
+  const out = { map, zoneLayers: {}, planLayer: null, sensorLayer: L.layerGroup().addTo(map), zoneGroup: L.layerGroup().addTo(map) };
+  if (site.plan) {
+    out.planLayer = L.imageOverlay(sitePath(site.site, '/plan') + '?v=' + Date.now(), rectBounds(site.plan.bounds), { opacity: 0.9 }).addTo(map);
+    out.planLayer.on('error', () => out.planLayer.remove());
+  }
+  drawZones(out, site, opts);
+  if (opts.sensors !== false) drawSensors(out, site);
+  // Keep the map in step with its box; refit until the user moves it.
+  let touched = false;
+  map.on('zoomstart movestart', (e) => { if (e.hard === undefined && out.fitting !== true) touched = true; });
+  const ro = new ResizeObserver(() => {
+    map.invalidateSize({ pan: false });
+    if (!touched) { out.fitting = true; map.fitBounds(rectBounds(site.bounds), { padding: [10, 10], animate: false }); out.fitting = false; }
+  });
+  ro.observe(elem);
+  map.on('unload', () => ro.disconnect());
+  return out;
+}
+
+export function drawZones(out, site, opts = {}) {
+  out.zoneGroup.clearLayers(); out.zoneLayers = {};
+  for (const z of site.zones || []) {
+    const poly = L.polygon(z.polygon.map(p => ll(p[0], p[1])), {
+      color: zoneColors[z.kind] || '#555', weight: z.kind === 'area' ? 1.5 : 1, fillOpacity: z.kind === 'area' ? 0.08 : 0.03,
+      dashArray: z.kind === 'outside' ? '4 4' : null, className: 'zone zone-' + z.id, interactive: !!opts.zoneClick,
+    }).addTo(out.zoneGroup);
+    if (opts.zoneLabels !== false) poly.bindTooltip(z.name || z.id, { permanent: true, direction: 'center', className: 'zone-label' });
+    if (opts.zoneClick) poly.on('click', () => opts.zoneClick(z));
+    out.zoneLayers[z.id] = poly;
+  }
+}
+
+export function drawSensors(out, site) {
+  out.sensorLayer.clearLayers();
+  for (const s of site.sensors || []) {
+    L.marker(ll(s.x, s.y), {
+      icon: L.divIcon({ className: 'sensor-icon', html: s.id, iconSize: [22, 16] }), title: `sensor ${s.id}`, keyboard: false,
+    }).addTo(out.sensorLayer);
+  }
+}

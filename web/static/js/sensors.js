@@ -1,0 +1,45 @@
+// sensors.js: every sensor's health: online or not, last batch, rate,
+// drops, losses, clock skew, version; refreshed every 5 s.
+import { api, el, sitePath, fmt } from './api.js';
+import { siteMap, ll } from './map.js';
+
+export async function mount(main, ctx) {
+  const site = ctx.site;
+  const table = el('table', { id: 'sensor-table' });
+  const summary = el('p', { class: 'muted', id: 'sensor-summary' });
+  const mapEl = el('div', { class: 'map', id: 'sensor-map', style: 'min-height:320px' });
+  main.append(el('div', { class: 'card scroll' }, el('h2', {}, 'Sensors'), summary, table),
+    el('div', { class: 'card mapcard', style: 'min-height:340px' }, mapEl));
+  const m = siteMap(mapEl, site, { sensors: false, zoneLabels: false });
+  const marks = L.layerGroup().addTo(m.map);
+
+  async function load() {
+    const hs = await api(sitePath(site.site, '/sensors'));
+    const online = hs.filter(h => h.online).length;
+    summary.textContent = `${online} of ${hs.length} online`;
+    const clock = (h) => {
+      const off = Math.abs(h.clock_offset_ms);
+      const cls = h.clock === 'quarantined' || off > 5000 ? 'off' : off > 500 || h.clock === 'corrected' ? 'warn' : 'on';
+      return el('span', { class: 'pill ' + cls }, `${h.clock_offset_ms > 0 ? '+' : ''}${Math.round(h.clock_offset_ms)} ms${h.clock && h.clock !== 'ok' ? ' · ' + h.clock : ''}`);
+    };
+    table.replaceChildren(
+      el('tr', {}, ...['Sensor', 'State', 'Last batch', 'Obs/s', 'Batches', 'Observations', 'Rejected', 'Lost', 'Sensor drops', 'Clock', 'Version']
+        .map((h, i) => el('th', { class: i >= 3 && i <= 8 ? 'num' : '' }, h))),
+      ...hs.map(h => el('tr', { 'data-sensor': h.id },
+        el('td', {}, h.id, h.label ? el('span', { class: 'muted' }, ' ' + h.label) : '', h.known ? '' : el('span', { class: 'pill warn' }, 'not in site')),
+        el('td', {}, el('span', { class: 'pill ' + (h.online ? 'on' : 'off') }, h.online ? 'online' : h.state === 'unknown' ? 'never seen' : 'offline')),
+        el('td', {}, fmt.ago(h.last_seen)),
+        ...[h.rate.toFixed(1), fmt.int(h.batches), fmt.int(h.observations), fmt.int(h.rejected), fmt.int(h.lost), fmt.int(h.dropped)].map(v => el('td', { class: 'num' }, v)),
+        el('td', {}, clock(h)), el('td', {}, h.version || '–'))));
+    marks.clearLayers();
+    for (const h of hs) {
+      if (!h.known) continue;
+      L.circleMarker(ll(h.x, h.y), { radius: 9, color: '#fff', weight: 2, fillColor: h.online ? '#1f9d55' : '#d64545', fillOpacity: 1 })
+        .bindTooltip(`${h.id}: ${h.online ? 'online' : 'offline'} · ${h.rate.toFixed(1)} obs/s`, { permanent: true, direction: 'right' }).addTo(marks);
+    }
+    main.dataset.sensors = 'ready';
+  }
+  await load();
+  const timer = setInterval(() => load().catch(console.error), 5000);
+  return () => { clearInterval(timer); m.map.remove(); };
+}
