@@ -1,0 +1,230 @@
+package footfall_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passant/passant/footfall"
+	"github.com/passant/passant/replay"
+	"github.com/passant/passant/sim"
+	"github.com/passant/passant/wire"
+	"github.com/passant/passant/zones"
+)
+
+// truthFigures applies the contract's footfall definitions to the
+// simulator's ground truth: every person some sensor heard, classified by
+// their true times (staff: heard for longer than staff_min_dwell_s;
+// visitor: a true store visit of at least visitor_min_dwell_s; passer-by:
+// the rest), with a visitor's dwell the sum of such visits.
+type figures struct {
+	visitors, passersby, staff int
+	dwellMedian                float64
+}
+
+func truthFigures(site *wire.Site, tr *sim.Truth) figures {
+	first, last := map[string]int64{}, map[string]int64{}
+	for _, b := range tr.Bursts {
+		if _, ok := first[b.Person]; !ok {
+			first[b.Person] = b.T
+		}
+		last[b.Person] = b.T
+	}
+	var f figures
+	var dwells []float64
+	for _, p := range tr.People {
+		if _, heard := first[p.Person]; !heard {
+			continue
+		}
+		if float64(last[p.Person]-first[p.Person]) > site.Footfall.StaffMinDwellS*1000 {
+			f.staff++
+			continue
+		}
+		var dwell float64
+		for _, v := range p.Visits {
+			if d := float64(v.End-v.Start) / 1000; d >= site.Footfall.VisitorMinDwellS {
+				dwell += d
+			}
+		}
+		if dwell > 0 {
+			f.visitors++
+			dwells = append(dwells, dwell)
+		} else {
+			f.passersby++
+		}
+	}
+	if len(dwells) > 0 {
+		slices.Sort(dwells)
+		f.dwellMedian = dwells[len(dwells)/2]
+		if len(dwells)%2 == 0 {
+			f.dwellMedian = (dwells[len(dwells)/2-1] + f.dwellMedian) / 2
+		}
+	}
+	return f
+}
+
+type accuracyRow struct {
+	layout       string
+	hours        float64
+	truth, got   figures
+	ideal        figures // footfall on the true positions and persons
+	tracks       int
+	macs, people int
+}
+
+// simulate runs a shop from 09:00 local for the given hours and returns
+// its batches as replay input, with the truth.
+func simulate(t testing.TB, layout string, seed uint64, hours float64) (*wire.Site, *bytes.Buffer, *sim.Truth, time.Time, time.Time) {
+	t.Helper()
+	shop, err := sim.NewShop(layout, sim.Config{Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := shop.Site()
+	from := time.Date(2026, 12, 3, 9, 0, 0, 0, site.Location())
+	to := from.Add(time.Duration(hours * float64(time.Hour)))
+	var in bytes.Buffer
+	var buf []byte
+	tr := &sim.Truth{}
+	err = shop.Run(context.Background(), from, to, func(_ string, b *wire.Batch) error {
+		buf = wire.AppendBatch(buf[:0], b)
+		in.Write(buf)
+		in.WriteByte('\n')
+		return nil
+	}, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return site, &in, tr, from, to
+}
+
+func reportFigures(rep *wire.Report) figures {
+	f := figures{visitors: rep.Totals.Visitors, passersby: rep.Totals.Passersby, staff: rep.Totals.Staff}
+	if rep.Totals.DwellMedianS != nil {
+		f.dwellMedian = *rep.Totals.DwellMedianS
+	}
+	return f
+}
+
+// idealFigures runs footfall alone on what the simulator knows: each heard
+// burst at the person's true position, error 0, tracked by person. What
+// differs from the truth here is footfall's own doing (and the sampling
+// of a phone that probes every 15 to 90 s).
+func idealFigures(site *wire.Site, tr *sim.Truth, from, to time.Time) figures {
+	plan := zones.NewPlan(site)
+	c := footfall.NewCounter(site, plan)
+	for _, b := range tr.Bursts {
+		c.Add(wire.Position{T: b.T, Track: b.Person, Dev: b.Dev, X: b.X, Y: b.Y, Zone: plan.Innermost(b.X, b.Y), N: b.Heard})
+	}
+	c.Flush()
+	f, tt := footfall.HourSpan(from.UnixMilli(), to.UnixMilli()-1, site.Location())
+	rep := footfall.Build(site, f, tt, c.TrackDays(), c.Visits(), nil, footfall.History{})
+	return reportFigures(&rep)
+}
+
+// runAccuracy simulates a shop, replays its batches through the server's
+// pipeline and footfall, and returns the report's figures beside the
+// truth's.
+func runAccuracy(t testing.TB, layout string, seed uint64, hours float64) accuracyRow {
+	t.Helper()
+	site, in, tr, from, to := simulate(t, layout, seed, hours)
+	res, err := replay.Run(context.Background(), replay.Config{Site: site, Input: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := accuracyRow{layout: layout, hours: hours, truth: truthFigures(site, tr), tracks: res.Tracks,
+		got: reportFigures(res.Report), ideal: idealFigures(site, tr, from, to)}
+	for _, p := range tr.People {
+		if p.Phone {
+			row.people++
+			row.macs += p.MACs
+		}
+	}
+	return row
+}
+
+func relErr(got, want int) float64 {
+	if want == 0 {
+		if got == 0 {
+			return 0
+		}
+		return math.Inf(1)
+	}
+	return float64(got-want) / float64(want)
+}
+
+func (r accuracyRow) String() string {
+	return fmt.Sprintf("| %s | %.0f h | %d (%d MACs) | %d | %d | %d (%+.0f%%) | %d (%+.0f%%) | %d | %d (%+.0f%%) | %d (%+.0f%%) | %d / %d | %.0f s | %.0f s (%+.0f) | %.0f s (%+.0f) |",
+		r.layout, r.hours, r.people, r.macs, r.tracks,
+		r.truth.visitors, r.got.visitors, 100*relErr(r.got.visitors, r.truth.visitors), r.ideal.visitors, 100*relErr(r.ideal.visitors, r.truth.visitors),
+		r.truth.passersby, r.got.passersby, 100*relErr(r.got.passersby, r.truth.passersby), r.ideal.passersby, 100*relErr(r.ideal.passersby, r.truth.passersby),
+		r.truth.staff, r.got.staff,
+		r.truth.dwellMedian, r.got.dwellMedian, r.got.dwellMedian-r.truth.dwellMedian, r.ideal.dwellMedian, r.ideal.dwellMedian-r.truth.dwellMedian)
+}
+
+const accuracyHeader = "| layout | simulated | phones (MACs) | tracks | visitors: true | replay | ideal | passers-by: true | replay | ideal | staff true / replay | dwell median: true | replay | ideal |\n" +
+	"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+
+// TestFootfallOnTruePositions checks footfall alone on simulated shops:
+// fed the true positions of every heard probe burst, tracked by person,
+// it must find the truth's visitors within ±5%, passers-by within ±10%
+// and the dwell median within 60 s (a visit is measured from its first to
+// its last probe: phones probe every 15 to 90 s, so measured dwell is
+// shorter than the true one by about one probe interval).
+func TestFootfallOnTruePositions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates shops: not in -short")
+	}
+	for _, layout := range []string{"small", "large"} {
+		site, _, tr, from, to := simulate(t, layout, 3, 3)
+		truth, got := truthFigures(site, tr), idealFigures(site, tr, from, to)
+		t.Logf("%s: truth %+v, footfall %+v", layout, truth, got)
+		if e := relErr(got.visitors, truth.visitors); math.Abs(e) > 0.05 {
+			t.Errorf("%s: visitors %d, truth %d (%+.1f%%)", layout, got.visitors, truth.visitors, 100*e)
+		}
+		if e := relErr(got.passersby, truth.passersby); math.Abs(e) > 0.10 {
+			t.Errorf("%s: passers-by %d, truth %d (%+.1f%%)", layout, got.passersby, truth.passersby, 100*e)
+		}
+		if d := got.dwellMedian - truth.dwellMedian; math.Abs(d) > 60 {
+			t.Errorf("%s: dwell median %.0f s, truth %.0f s", layout, got.dwellMedian, truth.dwellMedian)
+		}
+	}
+}
+
+// TestAccuracy is the end-to-end proof: simulated shops replayed
+// through the whole server (locate, tracking, linking of randomised MACs,
+// footfall); the report's visitors should lie within ±5% of the truth,
+// passers-by within ±10%, the dwell median within 30 s. It runs only with
+// PASSANT_ACCURACY set (=full: every layout, a full shop day of 11 h;
+// otherwise the small shop for 3 h) and prints the README table.
+func TestAccuracy(t *testing.T) {
+	mode := os.Getenv("PASSANT_ACCURACY")
+	if mode == "" {
+		t.Skip("set PASSANT_ACCURACY=1 (or =full) to run the end-to-end accuracy comparison")
+	}
+	layouts, hours := []string{"small"}, 3.0
+	if mode == "full" {
+		layouts, hours = sim.Layouts(), 11
+	}
+	var rows []string
+	for _, l := range layouts {
+		r := runAccuracy(t, l, 1, hours)
+		rows = append(rows, r.String())
+		if e := relErr(r.got.visitors, r.truth.visitors); math.Abs(e) > 0.05 {
+			t.Errorf("%s: visitors %d, truth %d (%+.1f%%)", l, r.got.visitors, r.truth.visitors, 100*e)
+		}
+		if e := relErr(r.got.passersby, r.truth.passersby); math.Abs(e) > 0.10 {
+			t.Errorf("%s: passers-by %d, truth %d (%+.1f%%)", l, r.got.passersby, r.truth.passersby, 100*e)
+		}
+		if d := r.got.dwellMedian - r.truth.dwellMedian; math.Abs(d) > 30 {
+			t.Errorf("%s: dwell median %.0f s, truth %.0f s", l, r.got.dwellMedian, r.truth.dwellMedian)
+		}
+	}
+	fmt.Println(accuracyHeader + "\n" + strings.Join(rows, "\n"))
+}
