@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Mosquitto is a private mosquitto broker with on-disk persistence on a free
+// port of 127.0.0.1, stopped and started by the test that owns it.
+type Mosquitto struct {
+	t    testing.TB
+	bin  string
+	Port int
+	Dir  string
+	conf string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// StartMosquitto starts a private broker. It skips the test when the
+// mosquitto binary is missing or PASSANT_TEST_MQTT is unset (the suite's
+// switch for tests that need a real broker).
+func StartMosquitto(t testing.TB) *Mosquitto {
+	t.Helper()
+	if os.Getenv("PASSANT_TEST_MQTT") == "" {
+		t.Skip("set PASSANT_TEST_MQTT to run (e.g. tcp://127.0.0.1:1883); this test starts its own mosquitto")
+	}
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		t.Skip("mosquitto not installed")
+	}
+	dir := t.TempDir()
+	// mosquitto started as root drops to the mosquitto user; the
+	// persistence directory must be writable whoever it runs as.
+	os.Chmod(dir, 0o777)
+	m := &Mosquitto{t: t, bin: bin, Port: FreePort(t), Dir: dir, conf: filepath.Join(dir, "mosquitto.conf")}
+	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n"+
+		"autosave_interval 1\nmax_queued_messages 0\nmax_inflight_messages 100\nlog_dest stderr\nlog_type error\nlog_type warning\n",
+		m.Port, dir)
+	if u, err := user.Current(); err == nil && u.Uid == "0" {
+		conf += "user root\n"
+	}
+	if err := os.WriteFile(m.conf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m.Start()
+	t.Cleanup(m.Stop)
+	return m
+}
+
+// URL is the broker's tcp:// URL.
+func (m *Mosquitto) URL() string { return fmt.Sprintf("tcp://127.0.0.1:%d", m.Port) }
+
+// Start starts the broker (again) and waits until it accepts connections.
+func (m *Mosquitto) Start() {
+	m.t.Helper()
+	m.cmd = exec.Command(m.bin, "-c", m.conf)
+	m.cmd.Stdout, m.cmd.Stderr = os.Stderr, os.Stderr
+	if err := m.cmd.Start(); err != nil {
+		m.t.Fatalf("mosquitto: %v", err)
+	}
+	m.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(m.cmd, m.done)
+	WaitTCP(m.t, fmt.Sprintf("127.0.0.1:%d", m.Port), 10*time.Second)
+}
+
+// Stop stops the broker with SIGTERM, so it saves its persistent sessions
+// and queued messages, and waits for it to exit.
+func (m *Mosquitto) Stop() {
+	if m.cmd == nil {
+		return
+	}
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.done:
+	case <-time.After(10 * time.Second):
+		m.cmd.Process.Kill()
+		<-m.done
+	}
+	m.cmd = nil
+}
+
+// FreePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// WaitTCP waits until addr accepts TCP connections.
+func WaitTCP(t testing.TB, addr string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not listening after %s: %v", addr, within, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
