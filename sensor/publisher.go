@@ -82,6 +82,7 @@ type Publisher struct {
 	closed atomic.Bool
 
 	captured, published, batches atomic.Int64
+	warned                       atomic.Int64 // when a full queue was last told, Unix ms
 	encMu                        sync.Mutex
 	enc                          []byte
 }
@@ -170,7 +171,12 @@ func (p *Publisher) Publish(b *wire.Batch) error {
 	p.encMu.Unlock()
 	p.captured.Add(int64(len(b.Obs)))
 	if !p.spool.Push(data, len(b.Obs)) {
-		p.log.Warn("sensor: queue full, batch dropped", "id", b.ID, "obs", len(b.Obs))
+		// Counted in the status; said here at most every 10 s.
+		if now := time.Now().UnixMilli(); now-p.warned.Load() >= 10_000 {
+			p.warned.Store(now)
+			d := p.spool.Dropped()
+			p.log.Warn("sensor: queue full, dropping batches", "dropped_batches", d.Batches, "dropped_obs", d.Obs)
+		}
 	}
 	return nil
 }
