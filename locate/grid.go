@@ -39,7 +39,9 @@ type Grid struct {
 	ns     int       // sensors
 	prior  []float64 // log prior per cell
 	side   []uint8
-	f      []float64 // f[c*ns+i]: model RSSI of sensor i at cell c (b = 0)
+	area   [3]float64 // prior mass per side
+	f      []float64  // f[c*ns+i]: model RSSI of sensor i at cell c (b = 0)
+	l      []float64  // l[c*ns+i]: 10 log10 d of sensor i at cell c
 }
 
 // NewGrid builds the grid of m's bounds; nil when m has no site bounds.
@@ -57,6 +59,7 @@ func NewGrid(m *Model) *Grid {
 	g.prior = make([]float64, n)
 	g.side = make([]uint8, n)
 	g.f = make([]float64, n*g.ns)
+	g.l = make([]float64, n*g.ns)
 	var zones []wire.Zone
 	if m.Site != nil {
 		zones = m.Site.Zones
@@ -84,8 +87,10 @@ func NewGrid(m *Model) *Grid {
 			}
 		}
 		g.prior[c] = math.Log(dens)
+		g.area[g.side[c]] += dens
 		for i := range m.Sensors {
 			g.f[c*g.ns+i] = m.Expected(i, x, y)
+			g.l[c*g.ns+i] = (m.Sensors[i].RSSI1m - g.f[c*g.ns+i]) / m.Sensors[i].Exponent
 		}
 	}
 	return g
@@ -101,7 +106,8 @@ func (g *Grid) Len() int { return g.NX * g.NY }
 
 // posterior is the Solver's workspace for grid fixes.
 type posterior struct {
-	lp []float64 // log posterior per cell
+	lp   []float64  // log posterior per cell, then its weight
+	mass [3]float64 // weight per side
 }
 
 func (p *posterior) init(g *Grid) {
@@ -110,10 +116,24 @@ func (p *posterior) init(g *Grid) {
 	}
 }
 
-// fix returns the posterior mean and covariance over the cells of the side
-// (store, outside, other) that holds most of the posterior mass, so that a
-// fix never lands between the two sides of the shop's front.
-func (p *posterior) fix(s *Solver) Fix {
+// Sides is a probability per side of the shop's front: in the store,
+// outside (the street) and elsewhere (in no zone).
+type Sides [3]float64
+
+// Side indices into Sides.
+const (
+	SideOther   = sideOther
+	SideStore   = sideStore
+	SideOutside = sideOutside
+)
+
+// fix returns the posterior mean and covariance over the cells of the most
+// probable side (store, outside, other), so that a fix never lands between
+// the two sides of the shop's front. Within a side the prior is the zone
+// density; across sides it is prior (nil: in proportion to the sides' prior
+// mass, i.e. one density everywhere). post receives the posterior of the
+// sides.
+func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	g := s.grid
 	k := s.k
 	var s0 float64
@@ -121,37 +141,86 @@ func (p *posterior) fix(s *Solver) Fix {
 		s.w[j] = 1 / s.v[j]
 		s0 += s.w[j]
 	}
-	den := s0
+	// Nuisances: the transmit offset b ~ N(0, τ²) and an error of the
+	// path-loss exponent Δn ~ N(0, τn²), common to all sensors: the
+	// residuals are r_i = b - Δn·L_i + ε_i, L_i = 10 log10 d_i. Both are
+	// integrated out: with A = [[Σw + 1/τ², -Σw L], [-Σw L, Σw L² + 1/τn²]]
+	// and v = [Σ w r, -Σ w L r],
+	//
+	//	log p(c | y) = log π(c) - ½ (Σ w r² - vᵀ A⁻¹ v) - ½ log det A.
+	ib, in := 0.0, 0.0
 	if tau := s.m.TxSigmaDB; tau > 0 {
-		den += 1 / (tau * tau)
+		ib = 1 / (tau * tau)
+	} else {
+		ib = 1e6
 	}
+	if tn := s.m.ExponentSigma; tn > 0 {
+		in = 1 / (tn * tn)
+	} else {
+		in = 1e6
+	}
+	a00 := s0 + ib
 	best := math.Inf(-1)
 	n := g.Len()
 	for c := 0; c < n; c++ {
 		f := g.f[c*g.ns : c*g.ns+g.ns]
-		var s1, s2 float64
+		L := g.l[c*g.ns : c*g.ns+g.ns]
+		var swl, swll, swr, swlr, swrr float64
 		for j := 0; j < k; j++ {
-			r := s.y[j] - f[s.idx[j]]
-			wr := s.w[j] * r
-			s1 += wr
-			s2 += wr * r
+			i := s.idx[j]
+			r := s.y[j] - f[i]
+			w := s.w[j]
+			wl := w * L[i]
+			swl += wl
+			swll += wl * L[i]
+			wr := w * r
+			swr += wr
+			swlr += wl * r
+			swrr += wr * r
 		}
-		l := g.prior[c] - 0.5*(s2-s1*s1/den)
+		a11 := swll + in
+		det := a00*a11 - swl*swl
+		// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
+		q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)/det
+		l := g.prior[c] - 0.5*q - 0.5*math.Log(det)
 		p.lp[c] = l
 		if l > best {
 			best = l
 		}
 	}
-	var mass [3]float64
+	p.mass = [3]float64{}
 	for c := 0; c < n; c++ {
 		e := math.Exp(p.lp[c] - best)
 		p.lp[c] = e
-		mass[g.side[c]] += e
+		p.mass[g.side[c]] += e
+	}
+	return p.choose(s, prior, post)
+}
+
+// choose picks the side from the posterior weights fix left in lp and
+// returns the mean and covariance over its cells.
+func (p *posterior) choose(s *Solver, prior *Sides, post *Sides) Fix {
+	g := s.grid
+	n := g.Len()
+	mass := p.mass
+	if prior != nil {
+		for i := range mass {
+			if g.area[i] > 0 {
+				mass[i] *= prior[i] / g.area[i]
+			}
+		}
 	}
 	side := uint8(0)
-	for i := uint8(1); i < 3; i++ {
+	var tot float64
+	for i := uint8(0); i < 3; i++ {
+		tot += mass[i]
 		if mass[i] > mass[side] {
 			side = i
+		}
+	}
+	if post != nil {
+		for i := range mass {
+			post[i] = mass[i] / tot
 		}
 	}
 	var sw, mx, my float64
@@ -181,7 +250,7 @@ func (p *posterior) fix(s *Solver) Fix {
 	}
 	q := g.Cell * g.Cell / 12 // a cell's own spread
 	cov := [3]float64{cxx/sw + q, cxy / sw, cyy/sw + q}
-	return Fix{X: mx, Y: my, Cov: cov, Err: errOf(cov, s.m.Bounds), N: k}
+	return Fix{X: mx, Y: my, Cov: cov, Err: errOf(cov, s.m.Bounds), N: s.k}
 }
 
 // pointInPolygon reports whether p lies inside poly or on its edge.

@@ -38,13 +38,17 @@ type Model struct {
 	// TxSigmaDB is the spread of phones' transmit power about the model's
 	// reference device (default 3).
 	TxSigmaDB float64
+	// ExponentSigma is the uncertainty of the path-loss exponents, common
+	// to all sensors (default 0.4); the grid posterior integrates it out.
+	ExponentSigma float64
 }
 
 // Defaults of the noise model.
 const (
-	DefaultSigmaDB      = 4.0
-	DefaultFrameSigmaDB = 4.0
-	DefaultTxSigmaDB    = 3.0
+	DefaultSigmaDB       = 4.0
+	DefaultFrameSigmaDB  = 4.0
+	DefaultTxSigmaDB     = 3.0
+	DefaultExponentSigma = 0.4
 )
 
 // NewModel resolves the site's per-sensor radio parameters.
@@ -53,7 +57,7 @@ func NewModel(site *wire.Site) (*Model, error) {
 		return nil, fmt.Errorf("locate: site %s has no sensors", site.Site)
 	}
 	m := &Model{PhoneZ: site.Radio.PhoneZ, Bounds: site.Bounds, Site: site,
-		SigmaDB: DefaultSigmaDB, FrameSigmaDB: DefaultFrameSigmaDB, TxSigmaDB: DefaultTxSigmaDB}
+		SigmaDB: DefaultSigmaDB, FrameSigmaDB: DefaultFrameSigmaDB, TxSigmaDB: DefaultTxSigmaDB, ExponentSigma: DefaultExponentSigma}
 	if m.PhoneZ == 0 {
 		m.PhoneZ = wire.DefaultPhoneZ
 	}

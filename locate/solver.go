@@ -50,14 +50,17 @@ type Solver struct {
 	jy  []float64
 	r   []float64 // residuals y_i - f_i - b
 
-	a     [2]*mat.SymDense // normal matrices, 2×2 and 3×3
-	g     [2]*mat.VecDense
-	d     [2]*mat.VecDense
-	f     [2]*mat.SymDense // factorisation workspace
-	post  posterior
-	huber float64 // Huber's threshold (huberK; +Inf: plain least squares)
-	noLS  bool    // testing: always use the grid
-	noGrd bool    // testing: never use the grid
+	a        [2]*mat.SymDense // normal matrices, 2×2 and 3×3
+	g        [2]*mat.VecDense
+	d        [2]*mat.VecDense
+	f        [2]*mat.SymDense // factorisation workspace
+	post     posterior
+	huber    float64 // Huber's threshold (huberK; +Inf: plain least squares)
+	noLS     bool    // testing: always use the grid
+	gridFix  bool    // the last fix came from the grid
+	lsMin    int     // fewest readings for a least-squares fix
+	lsMaxErr float64 // largest Err of a least-squares fix kept
+	noGrd    bool    // testing: never use the grid
 }
 
 // hullMargin is how far outside the sensors' hull a least-squares fix is
@@ -82,6 +85,7 @@ func NewSolver(m *Model) *Solver {
 		pts[i] = wire.Point{se.X, se.Y}
 	}
 	s.hull = convexHull(pts)
+	s.lsMin, s.lsMaxErr = 3, math.Inf(1)
 	s.grid = NewGrid(m)
 	s.post.init(s.grid)
 	return s
@@ -115,18 +119,32 @@ func (s *Solver) load(b *Burst) {
 
 // Locate returns the fix of b; false when b has no usable reading.
 func (s *Solver) Locate(b *Burst) (Fix, bool) {
+	return s.LocateSides(b, nil, nil)
+}
+
+// LocateSides is Locate with a prior over the sides of the shop's front
+// (nil: one density everywhere), as a tracker knows it from the track's
+// past; post, when not nil, receives the posterior of the sides (for a
+// least-squares fix: 1 for the side its point lies on).
+func (s *Solver) LocateSides(b *Burst, prior, post *Sides) (Fix, bool) {
 	s.load(b)
+	s.gridFix = false
 	if s.k == 0 {
 		return Fix{}, false
 	}
-	if s.k >= 3 && !s.noLS {
+	if s.k >= s.lsMin && !s.noLS {
 		f := s.leastSquares(s.k >= 4)
-		if s.noGrd || s.grid == nil || pointInPolygon(wire.Point{f.X, f.Y}, s.hull) {
+		if s.noGrd || s.grid == nil || (pointInPolygon(wire.Point{f.X, f.Y}, s.hull) && f.Err <= s.lsMaxErr) {
+			if post != nil {
+				*post = Sides{}
+				post[s.SideOf(f.X, f.Y)] = 1
+			}
 			return f, true
 		}
 	}
 	if s.grid != nil && !s.noGrd {
-		return s.post.fix(s), true
+		s.gridFix = true
+		return s.post.fix(s, prior, post), true
 	}
 	if s.k >= 3 {
 		return s.leastSquares(s.k >= 4), true
@@ -380,4 +398,42 @@ func (s *Solver) Centroid(b *Burst) (Fix, bool) {
 	}
 	x, y := s.centroid()
 	return Fix{X: x, Y: y, N: s.k}, true
+}
+
+// SideOf returns the side of the front of (x, y): SideStore, SideOutside
+// or SideOther.
+func (s *Solver) SideOf(x, y float64) int {
+	if s.grid == nil {
+		return SideOther
+	}
+	g := s.grid
+	i := int(math.Floor((x - g.X0 + g.Cell/2) / g.Cell))
+	j := int(math.Floor((y - g.Y0 + g.Cell/2) / g.Cell))
+	i = min(max(i, 0), g.NX-1)
+	j = min(max(j, 0), g.NY-1)
+	return int(g.side[j*g.NX+i])
+}
+
+// Resides redoes the last fix of LocateSides under another side prior, at
+// the cost of one pass over the grid; ok is false when the last fix did not
+// come from the grid (a least-squares fix does not depend on the prior).
+func (s *Solver) Resides(prior, post *Sides) (Fix, bool) {
+	if !s.gridFix {
+		return Fix{}, false
+	}
+	return s.post.choose(s, prior, post), true
+}
+
+// SideAreas returns the prior mass of each side of the front, normalised:
+// the sides' prior when one density holds everywhere.
+func (s *Solver) SideAreas() Sides {
+	if s.grid == nil {
+		return Sides{1, 0, 0}
+	}
+	a := Sides(s.grid.area)
+	t := a[0] + a[1] + a[2]
+	for i := range a {
+		a[i] /= t
+	}
+	return a
 }

@@ -19,15 +19,23 @@ type TrackerOptions struct {
 	// track only where the track could have walked in the time between.
 	MaxSpeed float64
 	// LinkWindow is how long after the last burst of a randomised
-	// pseudonym a new pseudonym may continue its track (default 3 min).
+	// pseudonym a new pseudonym may continue its track (default 10 min).
 	LinkWindow time.Duration
 	// SeqGap is the largest forward step of the 802.11 sequence number
 	// (mod 4096) between the last frame of the old pseudonym and the first
-	// of the new one that counts as continuity (default 256).
+	// of the new one that counts as continuity (default 64).
 	SeqGap int
+	// NoSeqWindow is how soon a new pseudonym without sequence continuity
+	// (phones that restart their counter with each MAC) may continue a
+	// track of the same fingerprint (default 100 s: one probe interval;
+	// negative: never).
+	NoSeqWindow time.Duration
 	// Accel is the white-acceleration density of the constant-velocity
 	// model, m²/s³ (default 0.05).
 	Accel float64
+	// SideHold is the time constant of staying on one side of the shop's
+	// front (in the store or outside) between bursts (default 10 min).
+	SideHold time.Duration
 	// Memory is how long a non-randomised device's track name is kept
 	// after it was last seen (default 30 days).
 	Memory time.Duration
@@ -47,10 +55,16 @@ func (o TrackerOptions) withDefaults() TrackerOptions {
 		o.LinkWindow = 3 * time.Minute
 	}
 	if o.SeqGap <= 0 {
-		o.SeqGap = 256
+		o.SeqGap = 64
+	}
+	if o.NoSeqWindow == 0 {
+		o.NoSeqWindow = 100 * time.Second
 	}
 	if o.Accel <= 0 {
 		o.Accel = 0.05
+	}
+	if o.SideHold <= 0 {
+		o.SideHold = 10 * time.Minute
 	}
 	if o.Memory <= 0 {
 		o.Memory = 30 * 24 * time.Hour
@@ -97,6 +111,7 @@ type track struct {
 	rand    bool
 	fp      string
 	seqLast int
+	side    Sides // belief over the sides of the front
 	x, y    axis
 }
 
@@ -122,12 +137,19 @@ type Tracker struct {
 	next   int32
 	pruned int64
 	names  []string // cached track names
+	global Sides    // prior of the sides for new tracks, learned
+	last   Fix      // the last burst's own fix
 }
+
+// Fix returns the fix of the last burst given to Add, before filtering.
+func (t *Tracker) Fix() Fix { return t.last }
 
 // NewTracker returns a Tracker for m.
 func NewTracker(m *Model, opts TrackerOptions) *Tracker {
-	return &Tracker{opt: opts.withDefaults(), solver: NewSolver(m), bounds: m.Bounds,
+	t := &Tracker{opt: opts.withDefaults(), solver: NewSolver(m), bounds: m.Bounds,
 		byNum: map[int32]*track{}, devs: map[wire.Dev]devEntry{}}
+	t.global = t.solver.SideAreas()
+	return t
 }
 
 // Len returns the number of live tracks.
@@ -146,10 +168,38 @@ func (t *Tracker) name(n int32) string {
 // empty). A burst without a usable reading keeps its track and returns the
 // track's predicted position with N = 0.
 func (t *Tracker) Add(b *Burst) wire.Position {
-	fix, ok := t.solver.Locate(b)
+	var post Sides
+	fix, ok := t.solver.LocateSides(b, &t.global, &post)
 	tr := t.assign(b, fix, ok)
 	dt := float64(b.T-tr.last) / 1000
 	fresh := tr.last == 0
+	if ok {
+		// Learn the sides' prior (an EM step on the mixture weights),
+		// kept off the extremes.
+		for i := range t.global {
+			t.global[i] = math.Max(0.99*t.global[i]+0.01*post[i], 0.02)
+		}
+		if !fresh {
+			// The track's side, carried over with a chance to have
+			// crossed the front since: a two-state hidden Markov
+			// model filtered forward.
+			p := 1 - math.Exp(-math.Max(dt, 0)/t.opt.SideHold.Seconds())
+			var prior Sides
+			for i := range prior {
+				prior[i] = (1-p)*tr.side[i] + p*t.global[i]
+			}
+			if f, ok := t.solver.Resides(&prior, &post); ok {
+				fix = f
+			} else {
+				// a least-squares fix: its side, with some doubt
+				for i := range post {
+					post[i] = 0.9*post[i] + 0.1*prior[i]
+				}
+			}
+		}
+		tr.side = post
+	}
+	t.last = fix
 	if !fresh && dt > 0 {
 		tr.x.predict(dt, t.opt.Accel)
 		tr.y.predict(dt, t.opt.Accel)
@@ -226,50 +276,59 @@ func (t *Tracker) create(b *Burst, num int32) *track {
 // link returns the live track that a new randomised pseudonym most likely
 // continues, or nil. A candidate's last pseudonym is randomised and silent
 // since before b, within the link window, with the same fingerprint, and
-// the track could have walked to b's fix in the time between. Among them the
-// best score wins:
+// the track could have walked to b's fix in the time between. Among the
+// candidates whose sequence numbers continue (a step of 1..SeqGap mod 4096)
+// the best score wins,
 //
-//	score = 4·[sequence continues] - dt/60 s - ½ (distance / σ)²
+//	score = -dt/60 s - ½ d² / (σ² + 1 m²),
 //
-// and a candidate without sequence continuity needs a known, equal
-// fingerprint.
+// d the distance from the track to the fix and σ² their combined variance.
+// Without sequence continuity (phones that restart the counter with each
+// MAC) a track is continued only when it is the single candidate of the
+// same known fingerprint within NoSeqWindow and 2σ.
 func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
-	var best *track
+	var best, loose *track
 	bestScore := math.Inf(-1)
+	looseN := 0
 	window := t.opt.LinkWindow.Milliseconds()
 	for _, tr := range t.live {
-		if !tr.rand || tr.last >= b.T || b.T-tr.last > window {
-			continue
-		}
-		if tr.fp != b.FP {
-			continue
-		}
-		seqOK := false
-		if b.SeqFirst >= 0 && tr.seqLast >= 0 {
-			gap := (b.SeqFirst - tr.seqLast + 4096) % 4096
-			seqOK = gap > 0 && gap <= t.opt.SeqGap
-		}
-		if !seqOK && b.FP == "" {
+		if !tr.rand || tr.last >= b.T || b.T-tr.last > window || tr.fp != b.FP {
 			continue
 		}
 		dt := float64(b.T-tr.last) / 1000
-		score := -dt / 60
-		if seqOK {
-			score += 4
-		}
+		var d, sig2 float64
 		if ok {
-			sig2 := (tr.x.pp+tr.y.pp)/2 + (fix.Cov[0]+fix.Cov[2])/2
-			d := math.Hypot(fix.X-tr.x.p, fix.Y-tr.y.p)
+			sig2 = (tr.x.pp+tr.y.pp)/2 + (fix.Cov[0]+fix.Cov[2])/2
+			d = math.Hypot(fix.X-tr.x.p, fix.Y-tr.y.p)
 			if d > t.opt.MaxSpeed*dt+3*math.Sqrt(sig2) {
+				continue // it could not have walked there
+			}
+		}
+		if b.SeqFirst >= 0 && tr.seqLast >= 0 {
+			gap := (b.SeqFirst - tr.seqLast + 4096) % 4096
+			if gap > 0 && gap <= t.opt.SeqGap {
+				score := -dt/60 - 0.5*d*d/(sig2+1)
+				if score > bestScore {
+					best, bestScore = tr, score
+				}
 				continue
 			}
-			score -= 0.5 * d * d / (sig2 + 1)
 		}
-		if score > bestScore {
-			best, bestScore = tr, score
+		// No sequence continuity: only a close, recent track of the same
+		// (known) fingerprint, and only when it is the only one.
+		if b.FP != "" && t.opt.NoSeqWindow > 0 && dt <= t.opt.NoSeqWindow.Seconds() &&
+			ok && d <= math.Sqrt(sig2) && sig2 < 16 {
+			loose = tr
+			looseN++
 		}
 	}
-	return best
+	if best != nil {
+		return best
+	}
+	if looseN == 1 {
+		return loose
+	}
+	return nil
 }
 
 // Expire drops the tracks silent for longer than the expiry at event time

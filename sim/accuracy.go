@@ -89,6 +89,9 @@ type Method struct {
 	Side   int       // bursts on the right side of the front
 	Sides  int
 	Within int // bursts with the error at most the fix's own Err (calibration)
+	// ErrIn and ErrOut split Errors by where the truth was: in the store
+	// or not.
+	ErrIn, ErrOut []float64
 }
 
 // Quantile returns the q-quantile of the method's errors.
@@ -193,7 +196,7 @@ func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64) 
 		inBounds := site.Bounds.Contains(truthP)
 		truthIn := pointIn(truthP, store)
 		fixes := make([]locate.Fix, len(names))
-		fixes[0], _ = solver.Locate(b)
+		fixes[0] = tracker.Fix()
 		fixes[1], _ = solver.LeastSquares(b)
 		fixes[2] = locate.Fix{X: pos.X, Y: pos.Y, Err: pos.Err}
 		fixes[3], _ = locate.Strongest(m, b)
@@ -207,6 +210,11 @@ func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64) 
 			if inBounds {
 				e := math.Hypot(f.X-t.X, f.Y-t.Y)
 				me.Errors = append(me.Errors, e)
+				if truthIn {
+					me.ErrIn = append(me.ErrIn, e)
+				} else {
+					me.ErrOut = append(me.ErrOut, e)
+				}
 				if e <= f.Err {
 					me.Within++
 				}
@@ -307,4 +315,17 @@ func pct(a, b int) string {
 		return "–"
 	}
 	return fmt.Sprintf("%.1f%%", 100*float64(a)/float64(b))
+}
+
+// WriteBreakdown prints the errors split by the truth's side.
+func WriteBreakdown(w io.Writer, rs []*Accuracy) {
+	fmt.Fprintln(w, "| shop | method | in store: n, median, p90 | outside: n, median, p90 |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, r := range rs {
+		for _, me := range r.Methods {
+			in, out := &Method{Errors: me.ErrIn}, &Method{Errors: me.ErrOut}
+			fmt.Fprintf(w, "| %s | %s | %d, %.2f, %.2f | %d, %.2f, %.2f |\n", r.Layout, me.Name,
+				len(in.Errors), in.Quantile(0.5), in.Quantile(0.9), len(out.Errors), out.Quantile(0.5), out.Quantile(0.9))
+		}
+	}
 }

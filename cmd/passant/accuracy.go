@@ -18,6 +18,7 @@ func runAccuracy(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	layouts := fs.String("layouts", strings.Join(sim.Layouts(), ","), "comma-separated layouts")
 	seed := fs.Uint64("seed", 1, "random seed")
 	hours := fs.Float64("hours", 4, "hours simulated per shop")
+	detail := fs.Bool("detail", false, "also print errors split by the truth's side of the front")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -31,6 +32,10 @@ func runAccuracy(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		rs = append(rs, r)
 	}
 	sim.WriteTable(stdout, rs)
+	if *detail {
+		fmt.Fprintln(stdout)
+		sim.WriteBreakdown(stdout, rs)
+	}
 	fmt.Fprintln(stdout)
 	sim.WriteLinking(stdout, rs)
 	return nil
