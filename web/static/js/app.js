@@ -15,6 +15,19 @@ const select = document.getElementById('site-select');
 const state = { sites: [], me: null, cleanup: null };
 window.passant = state; // for tests and the curious
 
+// The calibration walk is the calibration engineer's module,
+// /static/calibrate.js: an ES module exporting mount(main, ctx) like the
+// views here. Its nav entry appears when the file exists.
+async function addCalibrate() {
+  try {
+    const res = await fetch('/static/calibrate.js', { method: 'HEAD' });
+    if (!res.ok) return;
+    views.calibrate = { mount: async (main, ctx) => (await import('/static/calibrate.js')).mount(main, ctx) };
+    const a = el('a', { 'data-view': 'calibrate', href: '#/calibrate' }, 'Calibrate');
+    document.querySelector('#nav a[data-view="chain"]').before(a);
+  } catch (_) {}
+}
+
 function route() {
   const [, view = '', site = ''] = location.hash.split('/');
   return { view: views[view] ? view : '', site: decodeURIComponent(site) };
@@ -94,7 +107,7 @@ async function start() {
       e.preventDefault(); await api('/api/logout', { method: 'POST' }); location.reload();
     } }, 'log out'));
   }
-  await loadSites();
+  await Promise.all([loadSites(), addCalibrate()]);
   render();
 }
 

@@ -34,7 +34,7 @@ export async function mount(main, ctx) {
       kpi('visitors', 'Visitors', fmt.int(T.visitors)),
       kpi('capture', 'Capture rate', fmt.pct(T.capture_rate)),
       kpi('dwell', 'Median dwell', fmt.dur(T.dwell_median_s)),
-      kpi('returning', 'Returning', `${fmt.int(T.returning)} of ${fmt.int(T.visitors)}`),
+      kpi('returning', 'Returning visitors', `${fmt.int(T.returning)} (${fmt.pct(T.visitors ? T.returning / T.visitors : null)})`),
       kpi('conversion', 'Till conversion', T.conversion === undefined ? 'no POS data' : fmt.pct(T.conversion))));
 
     const hours = r.hours || [];
