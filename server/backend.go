@@ -81,7 +81,7 @@ func (s *Server) apply(ctx context.Context, id string) error {
 		return err
 	}
 	if r := s.runner(id); r != nil {
-		return r.replace(site)
+		return r.replace(ctx, site)
 	}
 	return s.startSite(context.WithoutCancel(ctx), site)
 }

@@ -42,6 +42,11 @@ type siteRunner struct {
 	pending   []wire.Position // positions to store
 	positions int64
 
+	// restoreFrom, while recovering for a site change, is the time from
+	// which positions are stored again (0: none are).
+	restoreFrom int64
+
+	ctl  chan func()
 	done chan struct{}
 	quit chan struct{}
 }
@@ -69,7 +74,7 @@ func (s *Server) startSite(ctx context.Context, site *wire.Site) error {
 	r := &siteRunner{
 		srv: s, id: site.Site, in: make(chan delivery, 4096),
 		statuses: map[string]ingest.Status{}, seen: map[string]*sensorSeen{},
-		done: make(chan struct{}), quit: make(chan struct{}),
+		ctl: make(chan func()), done: make(chan struct{}), quit: make(chan struct{}),
 	}
 	if err := r.reset(site); err != nil {
 		return err
@@ -172,6 +177,8 @@ func (r *siteRunner) run(ctx context.Context) {
 		select {
 		case d := <-r.in:
 			r.accept(d)
+		case f := <-r.ctl:
+			f()
 		case <-occTick.C:
 			r.publishOccupancy()
 		case <-r.quit:
@@ -249,11 +256,20 @@ func (r *siteRunner) Position(p wire.Position) {
 	r.positions++
 	if r.quiet {
 		r.live[p.Track] = p
+		if r.restoreFrom > 0 && p.T >= r.restoreFrom {
+			r.savePosition(p)
+		}
 		return
 	}
 	r.live[p.Track] = p
 	r.srv.feed.Publish(r.id, web.Event{Position: &p})
 	r.occDirty = true
+	r.savePosition(p)
+}
+
+// savePosition queues p for storage, one position per track every
+// positionsEvery.
+func (r *siteRunner) savePosition(p wire.Position) {
 	if last, ok := r.posSaved[p.Track]; !ok || p.T-last >= positionsEvery {
 		r.posSaved[p.Track] = p.T
 		r.pending = append(r.pending, p)
@@ -357,10 +373,52 @@ func (r *siteRunner) summaries() ([]footfall.TrackDay, []footfall.Visit) {
 	return r.counter.TrackDays(), r.counter.Visits()
 }
 
-// replace swaps in a new version of the site: a fresh pipeline that
-// continues with the next batch, and a re-processing of today from the
-// stored observations so that today's figures follow the new plan.
-func (r *siteRunner) replace(site *wire.Site) error {
-	r.persist(context.Background())
-	return r.reset(site)
+// replace swaps in a new version of the site, in the runner's goroutine so
+// that no batch comes between: a fresh pipeline is rebuilt from the journal
+// (as at a restart) with the new site, and today's stored figures are
+// replaced by the rebuilt ones, so today follows the new plan as if it had
+// held all day. Earlier days keep theirs; `passant reprocess` redoes them.
+func (r *siteRunner) replace(ctx context.Context, site *wire.Site) error {
+	res := make(chan error, 1)
+	f := func() { res <- r.rebuild(ctx, site) }
+	select {
+	case r.ctl <- f:
+	case <-r.done:
+		return fmt.Errorf("server: site %s is stopping", r.id)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-res
+}
+
+func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) error {
+	r.persist(ctx)
+	if err := r.reset(site); err != nil {
+		return err
+	}
+	now := time.Now()
+	y, m, d := now.In(site.Location()).Date()
+	dayStart := time.Date(y, m, d, 0, 0, 0, 0, site.Location()).UnixMilli()
+	r.mu.Lock()
+	r.restoreFrom = dayStart
+	r.mu.Unlock()
+	err := r.recover()
+	r.mu.Lock()
+	r.restoreFrom = 0
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	// The writer may still hold summaries of the old plan: write them first,
+	// so that the delete takes them too.
+	r.srv.writer.drain(ctx)
+	if err := r.srv.store.DeleteDerived(ctx, r.id, dayStart, now.UnixMilli()+3600_000); err != nil {
+		return fmt.Errorf("server: site %s: replace today's figures: %w", r.id, err)
+	}
+	r.persist(ctx)
+	r.mu.Lock()
+	occ := r.counter.Occupancy()
+	r.mu.Unlock()
+	r.srv.feed.Publish(r.id, web.Event{Occupancy: occ})
+	return nil
 }

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/passant/passant/sim"
+	"github.com/passant/passant/wire"
+)
+
+// shopThroughMQTT runs a simulated shop for the given span through an
+// in-process server with the embedded broker and store, and returns the
+// server (running) and its site.
+func shopThroughMQTT(t *testing.T, span time.Duration) (*Server, *wire.Site, context.CancelFunc) {
+	t.Helper()
+	shop, err := sim.NewShop("small", sim.Config{Seed: 5, ShoppersPerHour: 120, PassersPerHour: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := shop.Site()
+	dir := t.TempDir()
+	data, _ := wire.MarshalSite(site)
+	path := filepath.Join(dir, "site.json")
+	os.WriteFile(path, data, 0o644)
+	ready := make(chan struct{})
+	srv, err := New(Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", SiteFiles: []string{path}, DataDir: dir,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func(string, string) { close(ready) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(srv.BrokerURL()).SetClientID("test-sensors"))
+	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(100)
+	from := time.Now().Add(-span)
+	sent := 0
+	err = shop.Run(ctx, from, time.Now(), func(sensor string, b *wire.Batch) error {
+		sent++
+		tok := pub.Publish(wire.Topic("passant", site.Site, sensor, "obs"), 1, false, wire.AppendBatch(nil, b))
+		tok.Wait()
+		return tok.Error()
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "every batch accepted", func() bool { return srv.sub.C.Accepted.Load() == int64(sent) })
+	return srv, site, func() { cancel(); <-done }
+}
+
+// TestSiteChangeAppliesToToday edits the zones of a running site: today's
+// report follows the new plan, as if it had held all day.
+func TestSiteChangeAppliesToToday(t *testing.T) {
+	if loc, _ := time.LoadLocation("Europe/Berlin"); time.Now().In(loc).Hour() < 1 {
+		t.Skip("the simulated 40 minutes would cross local midnight")
+	}
+	srv, site, stop := shopThroughMQTT(t, 40*time.Minute)
+	defer stop()
+	ctx := context.Background()
+	now := time.Now()
+	from := now.Add(-2 * time.Hour).UnixMilli()
+	to := now.Add(time.Hour).UnixMilli()
+	before, err := srv.Report(ctx, site.Site, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Totals.Visitors == 0 {
+		t.Fatalf("no visitors in 40 simulated minutes: %+v", before.Totals)
+	}
+	// A new area over the left half of the store.
+	edited := *site
+	edited.Zones = append(append([]wire.Zone(nil), site.Zones...), wire.Zone{ID: "left-half", Kind: wire.ZoneArea,
+		Polygon: []wire.Point{{0, 0}, {5, 0}, {5, 8}, {0, 8}}})
+	v, err := srv.PutSite(ctx, &edited, "a new area")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Version < 2 {
+		t.Fatalf("version %d", v.Version)
+	}
+	after, err := srv.Report(ctx, site.Site, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, z := range after.Zones {
+		if z.Zone == "left-half" && z.Visits > 0 {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the new area has no visits today: %+v", after.Zones)
+	}
+	// The rebuilt day agrees with the day before the edit on what the edit
+	// did not touch.
+	if after.Totals.Visitors != before.Totals.Visitors || after.Totals.Passersby != before.Totals.Passersby {
+		t.Fatalf("visitors %d→%d, passers-by %d→%d", before.Totals.Visitors, after.Totals.Visitors, before.Totals.Passersby, after.Totals.Passersby)
+	}
+}
