@@ -1,6 +1,7 @@
 package calibration
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -49,7 +50,9 @@ type SensorReport struct {
 	RMSPrev  float64 `json:"rms_prev_db"`    // residual RMS of all samples under the previous values
 	RMSAfter float64 `json:"rms_applied_db"` // ... under the applied values
 	// Held-out RSSI residual RMS (leave-one-segment-out), dB.
-	HeldPrev, HeldFull, HeldOffset float64
+	HeldPrev   float64 `json:"held_prev_db"`
+	HeldFull   float64 `json:"held_full_db"`
+	HeldOffset float64 `json:"held_offset_db"`
 }
 
 // ErrStats summarises position errors, metres.
@@ -58,6 +61,17 @@ type ErrStats struct {
 	Median float64 `json:"median_m"`
 	Mean   float64 `json:"mean_m"`
 	P90    float64 `json:"p90_m"`
+}
+
+// MarshalJSON writes NaN figures (no bursts) as null.
+func (e ErrStats) MarshalJSON() ([]byte, error) {
+	num := func(v float64) any {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return round(v, 3)
+	}
+	return json.Marshal(map[string]any{"n": e.N, "median_m": num(e.Median), "mean_m": num(e.Mean), "p90_m": num(e.P90)})
 }
 
 func statsOf(e []float64) ErrStats {
@@ -82,10 +96,12 @@ type Report struct {
 	Folds   int            `json:"folds"`
 	// Position error on the walk with the previous and the applied values,
 	// all bursts (in-sample for the applied values).
-	Before, After ErrStats
+	Before ErrStats `json:"before"`
+	After  ErrStats `json:"after"`
 	// Held-out position error: each segment's bursts fixed with values
 	// fitted without that segment.
-	HeldBefore, HeldAfter ErrStats
+	HeldBefore ErrStats `json:"held_before"`
+	HeldAfter  ErrStats `json:"held_after"`
 	// Variants holds the held-out median error of each candidate: "full",
 	// "offset", "per-sensor".
 	Variants map[string]float64 `json:"variants"`

@@ -296,10 +296,10 @@ func median(v []float64) float64 {
 	return (v[n/2-1] + v[n/2]) / 2
 }
 
-// Residual returns the RMS residual of samples under p, dB.
+// Residual returns the RMS residual of samples under p, dB (0 for none).
 func Residual(samples []Sample, p Params) float64 {
 	if len(samples) == 0 {
-		return math.NaN()
+		return 0
 	}
 	var ss float64
 	for _, s := range samples {

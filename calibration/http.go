@@ -1,0 +1,252 @@
+package calibration
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/passant/passant/heatmap"
+	"github.com/passant/passant/wire"
+)
+
+// Handler serves the calibration page's JSON API under
+// /api/sites/{site}/calibration/ (see docs/calibration.md):
+//
+//	GET  devices?sensor=ID&window=MS  devices heard at a sensor, strongest first
+//	POST start     {"dev":"16 hex"}   choose the phone; begins a walk
+//	POST mark      {"x":..,"y":..}    the phone is here now
+//	POST undo                         drop the last mark
+//	GET  status                       live feedback
+//	GET  waypoints                    a route to follow instead of tapping
+//	POST fit                          fit the walk (report; nothing applied)
+//	POST apply                        write the fit as a new site version
+//	POST revert                       restore the version before apply
+//	GET  accuracy                     predicted accuracy map (JSON) + suggestion
+//	GET  accuracy.png                 the same as a picture
+//
+// Authentication and rate limits are the mounting server's.
+func (s *Service) Handler() http.Handler {
+	m := http.NewServeMux()
+	const p = "/api/sites/{site}/calibration/"
+	m.HandleFunc("GET "+p+"devices", s.devices)
+	m.HandleFunc("POST "+p+"start", s.start)
+	m.HandleFunc("POST "+p+"mark", s.mark)
+	m.HandleFunc("POST "+p+"undo", s.undo)
+	m.HandleFunc("GET "+p+"status", s.status)
+	m.HandleFunc("GET "+p+"waypoints", s.waypoints)
+	m.HandleFunc("POST "+p+"fit", s.fit)
+	m.HandleFunc("POST "+p+"apply", s.apply)
+	m.HandleFunc("POST "+p+"revert", s.revert)
+	m.HandleFunc("GET "+p+"accuracy", s.accuracy)
+	m.HandleFunc("GET "+p+"accuracy.png", s.accuracyPNG)
+	return m
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"encode"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func httpError(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, map[string]string{"error": err.Error()})
+}
+
+// fail maps errors: the session's own are 409 (do something first), the
+// site store's are logged and 500 unless they say not found (404).
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, ErrNoWalk), errors.Is(err, ErrNothingToApply):
+		httpError(w, http.StatusConflict, err)
+	case isNotFound(err):
+		httpError(w, http.StatusNotFound, err)
+	default:
+		slog.Error("calibration: request failed", "path", r.URL.Path, "err", err)
+		httpError(w, http.StatusUnprocessableEntity, err)
+	}
+}
+
+// isNotFound reports whether err says "not found" (the site store's error).
+func isNotFound(err error) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if e.Error() == "not found" {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) session(w http.ResponseWriter, r *http.Request) (*Session, bool) {
+	id := r.PathValue("site")
+	if !wire.ValidID(id) {
+		httpError(w, http.StatusBadRequest, errors.New("bad site id"))
+		return nil, false
+	}
+	if _, _, err := s.Sites.Site(r.Context(), id); err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	return s.Session(id), true
+}
+
+func (s *Service) devices(w http.ResponseWriter, r *http.Request) {
+	se, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	sensor := r.URL.Query().Get("sensor")
+	window, _ := strconv.ParseInt(r.URL.Query().Get("window"), 10, 64)
+	cs := se.Candidates(sensor, window)
+	if cs == nil {
+		cs = []Candidate{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sensor": sensor, "devices": cs})
+}
+
+func (s *Service) start(w http.ResponseWriter, r *http.Request) {
+	se, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Dev wire.Dev `json:"dev"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		httpError(w, http.StatusBadRequest, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, se.Start(req.Dev))
+}
+
+func (s *Service) mark(w http.ResponseWriter, r *http.Request) {
+	se, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		X, Y float64
+		T    int64
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		httpError(w, http.StatusBadRequest, err)
+		return
+	}
+	m, err := se.Mark(req.X, req.Y, req.T)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (s *Service) undo(w http.ResponseWriter, r *http.Request) {
+	se, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"marks": se.Undo()})
+}
+
+func (s *Service) status(w http.ResponseWriter, r *http.Request) {
+	se, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	st, err := se.Status(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Service) waypoints(w http.ResponseWriter, r *http.Request) {
+	site, _, err := s.Sites.Site(r.Context(), r.PathValue("site"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"waypoints": Waypoints(site)})
+}
+
+func (s *Service) fit(w http.ResponseWriter, r *http.Request) {
+	se, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	rep, err := se.Fit(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+func (s *Service) apply(w http.ResponseWriter, r *http.Request) {
+	se, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	a, err := se.Apply(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Service) revert(w http.ResponseWriter, r *http.Request) {
+	se, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	v, err := se.Revert(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"version": v})
+}
+
+func (s *Service) accuracy(w http.ResponseWriter, r *http.Request) {
+	se, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	am, sug, _, err := se.Accuracy(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(append(am.AppendJSON(nil, sug), '\n'))
+}
+
+func (s *Service) accuracyPNG(w http.ResponseWriter, r *http.Request) {
+	se, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	am, sug, _, err := se.Accuracy(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := heatmap.WritePNG(&buf, am.Image(sug, nil)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(buf.Bytes())
+}

@@ -1,0 +1,305 @@
+package calibration
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/passant/passant/wire"
+)
+
+// SensorStatus is the live feedback for one sensor during a walk.
+type SensorStatus struct {
+	ID      string  `json:"id"`
+	Samples int     `json:"samples"` // frames of the phone on the walk
+	Nearest float64 `json:"nearest"` // closest the walk came, metres (-1: not yet)
+	OK      bool    `json:"ok"`      // enough samples, and the walk passed near it
+}
+
+// Coverage is which parts of the floor the walk has covered: cells of Cell
+// metres from (X0, Y0), row-major from the bottom row, each -1 (not floor),
+// 0 (still needs the walk) or 1 (covered).
+type Coverage struct {
+	X0    float64 `json:"x0"`
+	Y0    float64 `json:"y0"`
+	Cell  float64 `json:"cell"`
+	NX    int     `json:"nx"`
+	NY    int     `json:"ny"`
+	Cells []int8  `json:"cells"`
+	Share float64 `json:"share"` // covered floor cells / floor cells
+}
+
+// Status is the live feedback of a walk.
+type Status struct {
+	Site    string         `json:"site"`
+	Version int            `json:"version"`
+	Phone   *Phone         `json:"phone"`
+	Started int64          `json:"started"`
+	Marks   []wire.Point   `json:"marks"`
+	WalkS   float64        `json:"walk_s"` // time between the first and last mark
+	Frames  int            `json:"frames"` // of the phone since the start
+	OnWalk  int            `json:"on_walk"`
+	Sensors []SensorStatus `json:"sensors"`
+	Cover   Coverage       `json:"coverage"`
+	Needs   []string       `json:"needs"`
+	Ready   bool           `json:"ready"` // enough to fit
+	Fitted  bool           `json:"fitted"`
+	Applied *Applied       `json:"applied,omitempty"`
+}
+
+// Minimums for a walk to be ready, and for a sensor to be well covered.
+const (
+	MinSensorSamples = 60
+	NearSensor       = 3.0 // m
+	CoverCell        = 2.0 // m
+	coverReach       = 1.5 // m: a walk point covers cells whose centre lies this close
+)
+
+// Status returns the live feedback of the walk.
+func (se *Session) Status(ctx context.Context) (*Status, error) {
+	site, ver, err := se.svc.Sites.Site(ctx, se.site)
+	if err != nil {
+		return nil, err
+	}
+	se.mu.Lock()
+	defer se.mu.Unlock()
+	st := &Status{Site: se.site, Version: ver, Started: se.started, Frames: len(se.frames), Fitted: se.last != nil, Applied: se.applied}
+	if se.phone != nil {
+		p := *se.phone
+		st.Phone = &p
+	}
+	for _, m := range se.marks {
+		st.Marks = append(st.Marks, wire.Point{m.X, m.Y})
+	}
+	if n := len(se.marks); n > 1 {
+		st.WalkS = float64(se.marks[n-1].T-se.marks[0].T) / 1000
+	}
+	path := walkPoints(se.marks)
+	var d *Data
+	if se.phone != nil && len(se.marks) > 0 {
+		d, _ = se.data(site)
+	}
+	good := 0
+	for i, s := range site.Sensors {
+		ss := SensorStatus{ID: s.ID, Nearest: -1}
+		if d != nil {
+			ss.Samples = len(d.Samples[i])
+		}
+		for _, p := range path {
+			dd := math.Hypot(p[0]-s.X, p[1]-s.Y)
+			if ss.Nearest < 0 || dd < ss.Nearest {
+				ss.Nearest = round(dd, 1)
+			}
+		}
+		ss.OK = ss.Samples >= MinSensorSamples && ss.Nearest >= 0 && ss.Nearest <= NearSensor
+		if ss.Samples >= MinSensorSamples {
+			good++
+		}
+		if !ss.OK {
+			switch {
+			case ss.Nearest < 0 || ss.Nearest > NearSensor:
+				st.Needs = append(st.Needs, fmt.Sprintf("stand under sensor %s for 10 s", s.ID))
+			default:
+				st.Needs = append(st.Needs, fmt.Sprintf("sensor %s has heard only %d frames of your phone: keep walking near it", s.ID, ss.Samples))
+			}
+		}
+		st.Sensors = append(st.Sensors, ss)
+	}
+	if d != nil {
+		st.OnWalk = d.Frames
+	}
+	st.Cover = coverage(site, path)
+	st.Needs = append(st.Needs, uncovered(&st.Cover, 3)...)
+	st.Ready = len(se.marks) >= 2 && good >= min(3, len(site.Sensors)) && d != nil && len(d.Bursts) >= 10
+	if se.phone == nil {
+		st.Needs = append([]string{"choose your phone: hold it next to a sensor"}, st.Needs...)
+	} else if len(se.marks) == 0 {
+		st.Needs = append([]string{"tap where you stand on the plan, every few steps"}, st.Needs...)
+	}
+	return st, nil
+}
+
+// walkPoints samples where the walker was: the marks, and every 0.5 s
+// between two marks less than MaxMarkGap apart.
+func walkPoints(marks []wire.WalkMark) []wire.Point {
+	var pts []wire.Point
+	for i, m := range marks {
+		pts = append(pts, wire.Point{m.X, m.Y})
+		if i+1 < len(marks) && marks[i+1].T-m.T < MaxMarkGap {
+			n := marks[i+1]
+			steps := int((n.T - m.T) / 500)
+			for k := 1; k < steps; k++ {
+				f := float64(k) / float64(steps)
+				pts = append(pts, wire.Point{m.X + f*(n.X-m.X), m.Y + f*(n.Y-m.Y)})
+			}
+		}
+	}
+	return pts
+}
+
+// floorPolys are the polygons that make the floor to cover: the store and
+// its areas, or the bounds.
+func floorPolys(site *wire.Site) [][]wire.Point {
+	var ps [][]wire.Point
+	for _, z := range site.Zones {
+		if z.Kind == wire.ZoneStore || z.Kind == wire.ZoneArea {
+			ps = append(ps, z.Polygon)
+		}
+	}
+	if len(ps) == 0 {
+		b := site.Bounds
+		ps = append(ps, []wire.Point{b[0], {b[1][0], b[0][1]}, b[1], {b[0][0], b[1][1]}})
+	}
+	return ps
+}
+
+func coverage(site *wire.Site, path []wire.Point) Coverage {
+	b := site.Bounds
+	c := Coverage{X0: b[0][0], Y0: b[0][1], Cell: CoverCell,
+		NX: max(1, int(math.Ceil((b[1][0]-b[0][0])/CoverCell))), NY: max(1, int(math.Ceil((b[1][1]-b[0][1])/CoverCell)))}
+	c.Cells = make([]int8, c.NX*c.NY)
+	polys := floorPolys(site)
+	floor, covered := 0, 0
+	for j := 0; j < c.NY; j++ {
+		for i := 0; i < c.NX; i++ {
+			x, y := c.X0+(float64(i)+0.5)*c.Cell, c.Y0+(float64(j)+0.5)*c.Cell
+			in := false
+			for _, p := range polys {
+				if insidePoly(wire.Point{x, y}, p) {
+					in = true
+					break
+				}
+			}
+			k := j*c.NX + i
+			if !in {
+				c.Cells[k] = -1
+				continue
+			}
+			floor++
+			for _, p := range path {
+				if math.Abs(p[0]-x) <= coverReach && math.Abs(p[1]-y) <= coverReach {
+					c.Cells[k] = 1
+					covered++
+					break
+				}
+			}
+		}
+	}
+	if floor > 0 {
+		c.Share = round(float64(covered)/float64(floor), 3)
+	}
+	return c
+}
+
+// uncovered names up to n floor cells still to walk, the ones farthest from
+// anything covered first.
+func uncovered(c *Coverage, n int) []string {
+	type cell struct {
+		x, y, d float64
+	}
+	var cov, need []cell
+	for j := 0; j < c.NY; j++ {
+		for i := 0; i < c.NX; i++ {
+			x, y := c.X0+(float64(i)+0.5)*c.Cell, c.Y0+(float64(j)+0.5)*c.Cell
+			switch c.Cells[j*c.NX+i] {
+			case 1:
+				cov = append(cov, cell{x: x, y: y})
+			case 0:
+				need = append(need, cell{x: x, y: y})
+			}
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	for k := range need {
+		need[k].d = math.Inf(1)
+		for _, q := range cov {
+			need[k].d = math.Min(need[k].d, math.Hypot(need[k].x-q.x, need[k].y-q.y))
+		}
+	}
+	sort.SliceStable(need, func(i, j int) bool { return need[i].d > need[j].d })
+	var out []string
+	var picked []cell
+	for _, p := range need {
+		far := true
+		for _, q := range picked {
+			if math.Hypot(p.x-q.x, p.y-q.y) < 4*c.Cell {
+				far = false
+				break
+			}
+		}
+		if !far {
+			continue
+		}
+		picked = append(picked, p)
+		out = append(out, fmt.Sprintf("walk to (%.0f, %.0f): not covered yet", p.x, p.y))
+		if len(out) == n {
+			break
+		}
+	}
+	return out
+}
+
+func insidePoly(p wire.Point, poly []wire.Point) bool {
+	in := false
+	n := len(poly)
+	for i, j := 0, n-1; i < n; j, i = i, i+1 {
+		a, b := poly[i], poly[j]
+		if (a[1] > p[1]) != (b[1] > p[1]) && p[0] < (b[0]-a[0])*(p[1]-a[1])/(b[1]-a[1])+a[0] {
+			in = !in
+		}
+	}
+	return in
+}
+
+// Waypoints returns a route for a walk: a serpentine over the floor with
+// every sensor on it (the walker stands under each), as an alternative to
+// tapping.
+func Waypoints(site *wire.Site) []wire.Point {
+	polys := floorPolys(site)
+	lo, hi := wire.Point{math.Inf(1), math.Inf(1)}, wire.Point{math.Inf(-1), math.Inf(-1)}
+	var area float64
+	for _, p := range polys {
+		for _, q := range p {
+			lo = wire.Point{math.Min(lo[0], q[0]), math.Min(lo[1], q[1])}
+			hi = wire.Point{math.Max(hi[0], q[0]), math.Max(hi[1], q[1])}
+		}
+		area = math.Max(area, wire.PolygonArea(p))
+	}
+	step := math.Max(3, math.Sqrt(area/24))
+	var pts []wire.Point
+	row := 0
+	for y := lo[1] + step/2; y < hi[1]; y += step {
+		var line []wire.Point
+		for x := lo[0] + step/2; x < hi[0]; x += step {
+			for _, p := range polys {
+				if insidePoly(wire.Point{x, y}, p) {
+					line = append(line, wire.Point{round(x, 1), round(y, 1)})
+					break
+				}
+			}
+		}
+		if row%2 == 1 {
+			for i, j := 0, len(line)-1; i < j; i, j = i+1, j-1 {
+				line[i], line[j] = line[j], line[i]
+			}
+		}
+		pts = append(pts, line...)
+		row++
+	}
+	// Put each sensor (where the walker can stand: clamped onto the floor's
+	// box) after the route point nearest to it.
+	for _, s := range site.Sensors {
+		q := wire.Rect{lo, hi}.Clamp(wire.Point{s.X, s.Y})
+		best, bd := len(pts), math.Inf(1)
+		for i, p := range pts {
+			if d := math.Hypot(p[0]-q[0], p[1]-q[1]); d < bd {
+				best, bd = i+1, d
+			}
+		}
+		pts = append(pts[:best], append([]wire.Point{q}, pts[best:]...)...)
+	}
+	return pts
+}
