@@ -350,9 +350,6 @@ func (s *Server) deliver(site string, recv int64, b *wire.Batch, drops wire.Drop
 		return
 	}
 	r.deliver(recv, b, drops)
-	if len(b.Obs) > 0 {
-		s.writer.batch(store.RawBatch{Site: site, Recv: recv, Batch: *b})
-	}
 }
 
 func (s *Server) status(site, sensor string, st ingest.Status) {
