@@ -370,6 +370,13 @@ func (s *Server) Metrics() []web.Metric {
 		l := map[string]string{"site": r.id}
 		add("passant_fixes_total", "Position fixes computed.", "counter", float64(r.positions), l)
 		add("passant_tracks", "Live tracks.", "gauge", float64(r.pipe.Tracks()), l)
+		var dupes, lost, late int64
+		for _, st := range r.pipe.Stats() {
+			dupes, lost, late = dupes+st.Dupes, lost+st.Lost, late+st.Late
+		}
+		add("passant_batches_duplicate_total", "Batches delivered again (QoS 1) and dropped by sensor, boot and id.", "counter", float64(dupes), l)
+		add("passant_batches_lost_total", "Batches missing from the sensors' sequences of ids.", "counter", float64(lost), l)
+		add("passant_observations_late_total", "Observations that came after their time was processed (stored, not located live).", "counter", float64(late), l)
 		if t := r.pipe.Now(); t > 0 {
 			add("passant_lag_seconds", "Wall clock minus the event time processed.", "gauge", float64(now-t)/1000, l)
 		}
