@@ -131,3 +131,55 @@ func ExampleParsePOSCSV() {
 	// A-17 2026-12-04T13:03:00Z 12.5 true
 	// A-18 2026-12-04T13:10:00Z 0 false
 }
+
+func TestParsePOSJSON(t *testing.T) {
+	base := time.Date(2026, 12, 4, 14, 3, 0, 0, berlin).UnixMilli()
+	in := fmt.Sprintf(`[{"t":%d,"amount":12.5,"id":"A-17"},{"timestamp":"2026-12-04 14:03:00"},
+		{"time":%d,"amount":"1.234,50","id":18},{"t":"2026-12-04T13:03:00Z","amount":null}]`, base, base/1000)
+	got, err := ParsePOSJSON(strings.NewReader(in), berlin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Transaction{{T: base, Amount: 12.5, HasAmount: true, ID: "A-17"}, {T: base},
+		{T: base, Amount: 1234.5, HasAmount: true, ID: "18"}, {T: base}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	got, err = ParsePOSJSON(strings.NewReader(`{"transactions":[{"t":1764850000}]}`), nil)
+	if err != nil || len(got) != 1 || got[0].T != 1764850000000 {
+		t.Errorf("wrapped: %v %v", got, err)
+	}
+	for _, c := range []struct{ in, want string }{
+		{`[{"amount":1}]`, "transactions[0]: no time"},
+		{`[{"t":1764850000},{"t":"soon"}]`, `transactions[1].t: "soon" is not a time`},
+		{`[{"t":1764850000,"amount":"lots"}]`, `transactions[0].amount: "lots" is not an amount`},
+		{`[{"t":1764850000,"amount":true}]`, `transactions[0].amount: want a number`},
+		{`[{"t":1764850000,"id":{}}]`, `transactions[0].id`},
+		{`{"receipts":[]}`, `{"transactions":[...]}`},
+		{`[{"t":1}`, "pos: want an array"},
+	} {
+		_, err := ParsePOSJSON(strings.NewReader(c.in), berlin)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %q", c.in, err, c.want)
+		}
+	}
+}
+
+func FuzzParsePOSJSON(f *testing.F) {
+	f.Add(`[{"t":1764850000,"amount":12.5,"id":"A-17"},{"timestamp":"2026-12-04 14:03:00"}]`)
+	f.Add(`{"transactions":[{"time":"2026-12-04T13:03:00Z","amount":"1,5"}]}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		txns, err := ParsePOSJSON(strings.NewReader(in), berlin)
+		if err != nil {
+			if txns != nil || !strings.HasPrefix(err.Error(), "pos: ") {
+				t.Fatalf("%v %v", txns, err)
+			}
+			return
+		}
+		for _, tx := range txns {
+			if math.IsNaN(tx.Amount) || math.IsInf(tx.Amount, 0) || (!tx.HasAmount && tx.Amount != 0) {
+				t.Fatalf("%+v", tx)
+			}
+		}
+	})
+}
