@@ -25,6 +25,11 @@ type TrackerOptions struct {
 	// (mod 4096) between the last frame of the old pseudonym and the first
 	// of the new one that counts as continuity (default 64).
 	SeqGap int
+	// ScanGap is how soon after a burst of a randomised pseudonym a burst
+	// of a new one with the same known fingerprint counts as the same scan
+	// of the same phone (default 500 ms): iPhones change their MAC and
+	// sequence number with every channel of a scan.
+	ScanGap time.Duration
 	// NoSeqWindow is how soon a new pseudonym without sequence continuity
 	// (phones that restart their counter with each MAC) may continue a
 	// track of the same fingerprint (default 100 s: one probe interval;
@@ -56,6 +61,9 @@ func (o TrackerOptions) withDefaults() TrackerOptions {
 	}
 	if o.SeqGap <= 0 {
 		o.SeqGap = 64
+	}
+	if o.ScanGap <= 0 {
+		o.ScanGap = 500 * time.Millisecond
 	}
 	if o.NoSeqWindow == 0 {
 		o.NoSeqWindow = 100 * time.Second
@@ -296,6 +304,15 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 			continue
 		}
 		dt := float64(b.T-tr.last) / 1000
+		if b.FP != "" && b.T-tr.last <= t.opt.ScanGap.Milliseconds() {
+			// Another address in the same scan: phones that change
+			// their MAC (and sequence number) with every few frames.
+			score := 10 - dt
+			if score > bestScore {
+				best, bestScore = tr, score
+			}
+			continue
+		}
 		var d, sig2 float64
 		if ok {
 			sig2 = (tr.x.pp+tr.y.pp)/2 + (fix.Cov[0]+fix.Cov[2])/2

@@ -22,6 +22,7 @@ type phoneModel struct {
 	interval [2]float64 // seconds between bursts, uniform
 	macLife  [2]int     // bursts on one random MAC, uniform
 	resetSeq bool       // sequence numbers start afresh on each new MAC
+	perScan  bool       // a new MAC and sequence number for each channel of a burst (iOS)
 }
 
 // ies builds a plausible probe request body for a model: SSID (wildcard),
@@ -49,8 +50,8 @@ func modelIEs(name string, oui [3]byte) []byte {
 // models are the simulated phone models, with their market shares.
 var models = func() []*phoneModel {
 	ms := []*phoneModel{
-		{name: "iPhone-15", share: 0.20, oui: [3]byte{0xf0, 0x18, 0x98}, perChan: 2, fiveG: true, interval: [2]float64{20, 60}, macLife: [2]int{1, 1}, resetSeq: false},
-		{name: "iPhone-12", share: 0.15, oui: [3]byte{0xf0, 0x18, 0x98}, perChan: 2, fiveG: true, interval: [2]float64{25, 90}, macLife: [2]int{1, 3}, resetSeq: false},
+		{name: "iPhone-15", share: 0.20, oui: [3]byte{0xf0, 0x18, 0x98}, perChan: 2, fiveG: true, interval: [2]float64{20, 60}, macLife: [2]int{1, 1}, resetSeq: true, perScan: true},
+		{name: "iPhone-12", share: 0.15, oui: [3]byte{0xf0, 0x18, 0x98}, perChan: 2, fiveG: true, interval: [2]float64{25, 90}, macLife: [2]int{1, 1}, resetSeq: true, perScan: true},
 		{name: "Galaxy-S23", share: 0.15, oui: [3]byte{0x8c, 0x79, 0xf5}, perChan: 2, fiveG: true, interval: [2]float64{15, 45}, macLife: [2]int{1, 2}, resetSeq: true},
 		{name: "Galaxy-A14", share: 0.12, oui: [3]byte{0x8c, 0x79, 0xf5}, perChan: 1, fiveG: false, interval: [2]float64{30, 90}, macLife: [2]int{3, 10}, resetSeq: true},
 		{name: "Pixel-8", share: 0.10, oui: [3]byte{0x3c, 0x28, 0x6d}, perChan: 2, fiveG: true, interval: [2]float64{15, 60}, macLife: [2]int{1, 4}, resetSeq: false},

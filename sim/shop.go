@@ -295,8 +295,21 @@ func (s *Shop) burst(p *person, t float64, truth TruthSink) {
 		}
 	}
 	ph.lastPos, ph.lastT = pos, t
-	bt := BurstTruth{T: int64(t), Person: p.id, Class: p.class, X: pos[0], Y: pos[1], Rand: ph.rand, Seq: ph.seq}
+	// The truth has one line per address used in the burst (phones that
+	// change their MAC with every channel use several).
+	var bt BurstTruth
 	heard := make([]bool, len(s.gain))
+	flush := func() {
+		for i, h := range heard {
+			if h {
+				bt.Heard++
+			}
+			heard[i] = false
+		}
+		if bt.Heard > 0 {
+			truth.Burst(&bt)
+		}
+	}
 	ft := t
 	m := ph.model
 	frame := func(ch int) {
@@ -305,7 +318,12 @@ func (s *Shop) burst(p *person, t float64, truth TruthSink) {
 		if err != nil {
 			panic(err) // the simulator holds the site key
 		}
-		bt.Dev = dev
+		if bt.Person == "" || dev != bt.Dev {
+			if bt.Person != "" {
+				flush()
+			}
+			bt = BurstTruth{T: int64(ft), Dev: dev, Person: p.id, Class: p.class, X: pos[0], Y: pos[1], Rand: ph.rand, Seq: ph.seq}
+		}
 		for i := range s.gain {
 			r := s.rssi(i, pos, ch, ph) + s.cfg.FadeDB*s.rng.NormFloat64()
 			if r < s.cfg.Sensitive+s.rng.NormFloat64() || s.rng.Float64() < s.cfg.LossRate {
@@ -319,7 +337,12 @@ func (s *Shop) burst(p *person, t float64, truth TruthSink) {
 		ph.seq = (ph.seq + 1) % 4096
 		ft += uniform(s.rng, 1, 4)
 	}
-	for _, ch := range chans24 {
+	for k, ch := range chans24 {
+		if k > 0 && m.perScan && ph.rand {
+			ph.left = 0
+			ph.newMAC(s.rng)
+			ph.seq = s.rng.IntN(4096)
+		}
 		for k := 0; k < m.perChan; k++ {
 			frame(ch)
 		}
@@ -332,14 +355,7 @@ func (s *Shop) burst(p *person, t float64, truth TruthSink) {
 		}
 	}
 	ph.seq = (ph.seq + s.rng.IntN(12)) % 4096 // frames between bursts
-	for _, h := range heard {
-		if h {
-			bt.Heard++
-		}
-	}
-	if bt.Heard > 0 {
-		truth.Burst(&bt)
-	}
+	flush()
 }
 
 // rssi is the mean received power at sensor i of a phone at pos on channel
