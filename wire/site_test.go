@@ -357,3 +357,14 @@ func TestCheckPlan(t *testing.T) {
 		t.Errorf("area on the store's edges: %v %v", err, s2.CheckPlan())
 	}
 }
+
+// YAML writers leave times unquoted; they must stay "HH:MM" strings.
+func TestParseSiteYAMLUnquotedTimes(t *testing.T) {
+	s, err := ParseSite([]byte("site: demo\nbounds: [[0,0],[10,10]]\nsensors: [{id: s1, x: 1, y: 1, z: 2}]\nzones: []\nopen: {mon-fri: [09:00, 20:00], sat: [10:00, 18:00]}\n"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Open["mon-fri"] != [2]string{"09:00", "20:00"} || !s.Open.IsOpen(time.Date(2026, 12, 5, 10, 30, 0, 0, time.UTC)) {
+		t.Errorf("open %v", s.Open)
+	}
+}
