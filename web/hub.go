@@ -93,6 +93,27 @@ func (h *Hub) SiteChanged(site string, version int) {
 	}
 }
 
+// Close disconnects every client and ends every subscription (hijacked
+// WebSocket connections outlive http.Server.Shutdown). Clients that connect
+// afterwards are served again.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	sites := make([]*siteHub, 0, len(h.sites))
+	for _, sh := range h.sites {
+		sites = append(sites, sh)
+	}
+	h.mu.Unlock()
+	for _, sh := range sites {
+		sh.mu.Lock()
+		for c := range sh.clients {
+			c.conn.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+			c.kick()
+		}
+		sh.mu.Unlock()
+	}
+}
+
 // siteHub is the hub of one site.
 type siteHub struct {
 	hub    *Hub

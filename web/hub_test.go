@@ -213,3 +213,19 @@ func TestSlowClientDoesNotBlockPublishing(t *testing.T) {
 	waitFor(t, "the fast client to get the newest fix", func() bool { return last.Load() == t0+1000 })
 	t.Logf("published %d fixes; slow client dropped, feed drops %d", published, b.Dropped())
 }
+
+func TestHubCloseDisconnectsClients(t *testing.T) {
+	b := newDemoBackend()
+	srv := newTestServer(t, b, Config{})
+	s := srv.Config.Handler.(*Server)
+	c := dialWS(t, srv, "demo")
+	defer c.Close()
+	readMsg(t, c)
+	s.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, _, err := c.ReadMessage()
+	if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+		t.Fatalf("after Close: %v, want close 1001", err)
+	}
+	waitFor(t, "no clients and no subscription", func() bool { return s.Hub().Clients() == 0 && b.Subscribers("demo") == 0 })
+}

@@ -100,10 +100,10 @@ func ParsePOSCSV(data []byte, loc *time.Location) ([]footfall.Transaction, error
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, err
+			return nil, err // a *csv.ParseError names the line
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}

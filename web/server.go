@@ -76,6 +76,10 @@ func New(cfg Config) *Server {
 	return s
 }
 
+// Close disconnects the WebSocket clients; call it after
+// http.Server.Shutdown.
+func (s *Server) Close() { s.hub.Close() }
+
 // Hub returns the server's WebSocket hub.
 func (s *Server) Hub() *Hub { return s.hub }
 

@@ -1,0 +1,314 @@
+// calibrate.js: the phone-sized calibration walk page. It talks only to the
+// calibration API (/api/sites/{site}/calibration/...), plus the floor-plan
+// image and the site list of the main API when they are there.
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const state = { site: params.get('site'), doc: null, status: null, mode: 'tap', waypoints: [], wp: 0, plan: null, report: null };
+window.calib = { state, toPx: null };
+
+class HTTPError extends Error { constructor(status, msg) { super(msg); this.status = status; } }
+
+async function api(path, opts = {}) {
+  const res = await fetch(path, { credentials: 'same-origin', ...opts });
+  if (!res.ok) {
+    let msg = res.statusText;
+    try { msg = (await res.json()).error || msg; } catch (_) {}
+    throw new HTTPError(res.status, msg);
+  }
+  return res.json();
+}
+const calib = (rest) => `/api/sites/${encodeURIComponent(state.site)}/calibration/${rest}`;
+const post = (rest, body) => api(calib(rest), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body || {}) });
+
+function toast(msg) {
+  const t = $('toast');
+  t.textContent = msg;
+  t.classList.add('show');
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => t.classList.remove('show'), 3000);
+}
+
+function el(tag, attrs = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'class') e.className = v;
+    else e.setAttribute(k, v);
+  }
+  for (const k of kids) e.append(k);
+  return e;
+}
+
+// ---- the floor plan ------------------------------------------------------
+
+function geometry() {
+  const c = $('plan');
+  const b = state.doc.site.bounds;
+  const w = b[1][0] - b[0][0], h = b[1][1] - b[0][1];
+  const W = c.width, H = Math.round(W * h / w);
+  if (c.height !== H) c.height = H;
+  const s = W / w;
+  const toPx = (x, y) => [(x - b[0][0]) * s, H - (y - b[0][1]) * s];
+  const toSite = (px, py) => [b[0][0] + px / s, b[0][1] + (H - py) / s];
+  window.calib.toPx = (x, y) => { // CSS pixels in the page, for tests
+    const r = c.getBoundingClientRect(); const [px, py] = toPx(x, y);
+    return [r.left + px * r.width / W, r.top + py * r.height / H];
+  };
+  return { c, W, H, s, toPx, toSite };
+}
+
+function draw() {
+  if (!state.doc) return;
+  const { c, W, H, s, toPx } = geometry();
+  const g = c.getContext('2d');
+  const site = state.doc.site;
+  g.clearRect(0, 0, W, H);
+  g.fillStyle = '#eef0f4'; g.fillRect(0, 0, W, H);
+  if (state.plan && site.plan) {
+    const pb = site.plan.bounds; const [x0, y0] = toPx(pb[0][0], pb[1][1]); const [x1, y1] = toPx(pb[1][0], pb[0][1]);
+    g.drawImage(state.plan, x0, y0, x1 - x0, y1 - y0);
+  }
+  const cov = state.status && state.status.coverage;
+  if (cov) {
+    for (let j = 0; j < cov.ny; j++) for (let i = 0; i < cov.nx; i++) {
+      const v = cov.cells[j * cov.nx + i];
+      if (v < 0) continue;
+      g.fillStyle = v > 0 ? 'rgba(31,157,85,.28)' : 'rgba(217,138,0,.18)';
+      const [px, py] = toPx(cov.x0 + i * cov.cell, cov.y0 + (j + 1) * cov.cell);
+      g.fillRect(px + 1, py + 1, cov.cell * s - 2, cov.cell * s - 2);
+    }
+  }
+  g.strokeStyle = '#5b6478'; g.lineWidth = 1.5;
+  for (const z of site.zones || []) {
+    g.beginPath();
+    z.polygon.forEach((p, k) => { const [x, y] = toPx(p[0], p[1]); k ? g.lineTo(x, y) : g.moveTo(x, y); });
+    g.closePath(); g.stroke();
+  }
+  const marks = (state.status && state.status.marks) || [];
+  if (marks.length) {
+    g.strokeStyle = '#2f6fed'; g.lineWidth = 2; g.beginPath();
+    marks.forEach((m, k) => { const [x, y] = toPx(m[0], m[1]); k ? g.lineTo(x, y) : g.moveTo(x, y); });
+    g.stroke();
+    const [lx, ly] = toPx(...marks[marks.length - 1]);
+    g.fillStyle = '#2f6fed'; g.beginPath(); g.arc(lx, ly, 7, 0, 7); g.fill();
+  }
+  const sensors = new Map(((state.status && state.status.sensors) || []).map((x) => [x.id, x]));
+  g.font = '600 13px system-ui, sans-serif';
+  for (const se of site.sensors) {
+    const [x, y] = toPx(se.x, se.y);
+    const ok = sensors.get(se.id) && sensors.get(se.id).ok;
+    g.fillStyle = '#fff'; g.beginPath(); g.arc(x, y, 8, 0, 7); g.fill();
+    g.fillStyle = ok ? '#1f9d55' : '#1d2330'; g.beginPath(); g.arc(x, y, 6, 0, 7); g.fill();
+    g.fillText(se.id, x + 9, y - 8);
+  }
+  if (state.mode === 'route' && state.waypoints.length) {
+    const p = state.waypoints[Math.min(state.wp, state.waypoints.length - 1)];
+    const [x, y] = toPx(p[0], p[1]);
+    g.strokeStyle = '#d64545'; g.lineWidth = 3; g.beginPath(); g.arc(x, y, 12, 0, 7); g.stroke();
+  }
+}
+
+// ---- step 1: the phone ---------------------------------------------------
+
+async function pollDevices() {
+  if (state.status && state.status.phone) return;
+  const sensor = $('sensor').value;
+  try {
+    const r = await api(calib(`devices?sensor=${encodeURIComponent(sensor)}`));
+    const ul = $('devices');
+    ul.replaceChildren();
+    if (!r.devices.length) ul.append(el('li', { class: 'muted' }, 'Nothing heard at this sensor yet…'));
+    r.devices.slice(0, 6).forEach((d, k) => {
+      ul.append(el('li', { class: k === 0 ? 'top' : '', 'data-dev': d.dev },
+        el('span', { class: 'rssi' }, `${Math.round(d.rssi)} dBm`),
+        el('span', { class: 'dev' }, `${d.dev}${d.track ? ' · ' + d.track : ''} · ${d.frames} frames`),
+        el('button', { class: k === 0 ? 'primary' : '', onclick: () => choose(d.dev) }, 'Mine')));
+    });
+  } catch (e) { toast(e.message); }
+}
+
+async function choose(dev) {
+  try {
+    const p = await post('start', { dev });
+    toast('Walk started: follow the hints below');
+    $('phone').textContent = `Your phone: ${p.dev}${p.track ? ' (track ' + p.track + ')' : ''}`;
+    $('step-phone').classList.add('done');
+    await refresh();
+  } catch (e) { toast(e.message); }
+}
+
+// ---- step 2: the walk ----------------------------------------------------
+
+async function mark(x, y) {
+  try {
+    await post('mark', { x, y });
+    await refresh();
+  } catch (e) { toast(e.message); }
+}
+
+function onTap(ev) {
+  if (state.mode !== 'tap' || !state.doc) return;
+  const { c, W, H, toSite } = geometry();
+  const r = c.getBoundingClientRect();
+  const [x, y] = toSite((ev.clientX - r.left) * W / r.width, (ev.clientY - r.top) * H / r.height);
+  mark(Math.round(x * 100) / 100, Math.round(y * 100) / 100);
+}
+
+async function setMode(mode) {
+  state.mode = mode;
+  $('mode-tap').classList.toggle('primary', mode === 'tap');
+  $('mode-route').classList.toggle('primary', mode === 'route');
+  $('here').hidden = mode !== 'route';
+  if (mode === 'route' && !state.waypoints.length) {
+    try { state.waypoints = (await api(calib('waypoints'))).waypoints; } catch (e) { toast(e.message); }
+  }
+  $('walk-help').textContent = mode === 'route'
+    ? 'Walk to the red circle and press "I\'m here"; at a sensor, stand for 10 s.'
+    : 'Walk slowly through the whole shop and stand under every sensor for 10 s. Every few steps, tap where you are on the plan.';
+  draw();
+}
+
+async function here() {
+  const p = state.waypoints[state.wp];
+  if (!p) return;
+  await mark(p[0], p[1]);
+  state.wp = Math.min(state.wp + 1, state.waypoints.length);
+  if (state.wp >= state.waypoints.length) toast('Route done: fit the walk below');
+  draw();
+}
+
+// ---- feedback ------------------------------------------------------------
+
+function showStatus(st) {
+  state.status = st;
+  const main = $('main');
+  main.dataset.state = st.phone ? (st.ready ? 'ready' : 'walking') : 'pick';
+  main.dataset.marks = (st.marks || []).length;
+  $('marks').textContent = `${(st.marks || []).length} marks · ${Math.round(st.walk_s)} s walked`;
+  const bars = $('bars');
+  bars.replaceChildren();
+  for (const s of st.sensors) {
+    const f = Math.min(1, s.samples / 300);
+    bars.append(el('span', {}, s.id),
+      el('div', { class: 'bar' + (s.ok ? ' ok' : '') }, Object.assign(el('i'), { style: `width:${Math.round(100 * f)}%` })),
+      el('span', { class: 'muted', 'data-sensor': s.id }, `${s.samples}${s.nearest >= 0 ? ' · ' + s.nearest + ' m' : ''}`));
+  }
+  $('coverage').textContent = `Floor covered: ${Math.round(100 * st.coverage.share)}%  ·  frames of your phone on the walk: ${st.on_walk}`;
+  const needs = $('needs');
+  needs.replaceChildren(...(st.needs || []).map((n) => el('li', {}, n)));
+  $('fit').disabled = !st.ready;
+  $('revert').hidden = !st.applied;
+  draw();
+}
+
+async function refresh() {
+  try { showStatus(await api(calib('status'))); } catch (e) { toast(e.message); }
+}
+
+// ---- step 3: fit, apply, revert ------------------------------------------
+
+const f1 = (v) => (v === null || v === undefined || Number.isNaN(v) ? '–' : Number(v).toFixed(1));
+const f2 = (v) => (v === null || v === undefined || Number.isNaN(v) ? '–' : Number(v).toFixed(2));
+
+async function fit() {
+  $('fit').disabled = true;
+  try {
+    const r = await post('fit');
+    state.report = r;
+    const t = el('table', {}, el('tr', {}, ...['sensor', 'samples', 'before', 'fitted', 'rms dB', 'applied'].map((h) => el('th', {}, h))));
+    for (const s of r.sensors) {
+      t.append(el('tr', {}, el('td', {}, s.id), el('td', {}, String(s.samples)),
+        el('td', {}, `${f1(s.previous.rssi_1m)} / ${f2(s.previous.exponent)}`),
+        el('td', {}, `${f1(s.fit.rssi_1m)} / ${f2(s.fit.exponent)}`),
+        el('td', {}, f1(s.fit.rms_db)), el('td', {}, s.choice)));
+    }
+    const hb = r.held_before.median_m, ha = r.held_after.median_m;
+    const good = r.chosen !== 'none';
+    const v = el('p', { class: 'verdict ' + (good ? 'good' : 'bad'), id: 'verdict' },
+      good ? `Median error on held-out parts of the walk: ${f2(hb)} m → ${f2(ha)} m` : 'The fit does not improve held-out positions: nothing to apply.');
+    $('report').replaceChildren(v, t, ...(r.notes || []).map((n) => el('p', { class: 'muted' }, n)));
+    $('apply').disabled = !good;
+    $('main').dataset.fitted = good ? 'better' : 'kept';
+  } catch (e) { toast(e.message); }
+  $('fit').disabled = !(state.status && state.status.ready);
+}
+
+async function apply() {
+  try {
+    const a = await post('apply');
+    $('applied').textContent = `Applied as site version ${a.version} (was ${a.previous}). Live now; no restart.`;
+    $('main').dataset.applied = a.version;
+    $('apply').disabled = true;
+    loadAccuracy();
+    await refresh();
+  } catch (e) { toast(e.message); }
+}
+
+async function revert() {
+  try {
+    const r = await post('revert');
+    $('applied').textContent = `Reverted: site version ${r.version} restores the values before calibration.`;
+    $('main').dataset.applied = '';
+    $('main').dataset.reverted = r.version;
+    loadAccuracy();
+    await refresh();
+  } catch (e) { toast(e.message); }
+}
+
+async function loadAccuracy() {
+  $('acc').src = calib('accuracy.png') + '?t=' + Date.now();
+  try {
+    const a = await api(calib('accuracy'));
+    const z = (a.zones || []).filter((x) => x.kind !== 'outside').map((x) => `${x.zone} ±${f1(x.mean_m)} m`).join(', ');
+    let txt = `Expected error (1 sigma per axis): ${z || '–'}.`;
+    if (a.suggestion) txt += ` One more sensor at (${f1(a.suggestion.x)}, ${f1(a.suggestion.y)}) would bring ${a.suggestion.zone} from ±${f1(a.suggestion.before_m)} to ±${f1(a.suggestion.after_m)} m.`;
+    $('acc-text').textContent = txt;
+  } catch (e) { /* the picture says enough */ }
+}
+
+// ---- start ---------------------------------------------------------------
+
+async function init() {
+  try {
+    if (!state.site) {
+      const sites = await api('/api/sites');
+      if (!sites.length) throw new Error('no site yet: add one in the site editor');
+      state.site = sites[0].site;
+    }
+    state.doc = await api(calib('site'));
+    $('site-name').textContent = state.doc.site.name || state.doc.site.site;
+    const sel = $('sensor');
+    sel.replaceChildren(...state.doc.site.sensors.map((s) => el('option', { value: s.id }, s.label ? `${s.id} (${s.label})` : s.id)));
+    sel.addEventListener('change', pollDevices);
+    if (state.doc.site.plan) {
+      const img = new Image();
+      img.onload = () => { state.plan = img; draw(); };
+      img.src = `/api/sites/${encodeURIComponent(state.site)}/plan`;
+    }
+    $('plan').addEventListener('click', onTap);
+    $('mode-tap').addEventListener('click', () => setMode('tap'));
+    $('mode-route').addEventListener('click', () => setMode('route'));
+    $('here').addEventListener('click', here);
+    $('undo').addEventListener('click', async () => { await post('undo'); refresh(); });
+    $('fit').addEventListener('click', fit);
+    $('apply').addEventListener('click', apply);
+    $('revert').addEventListener('click', revert);
+    await refresh();
+    if (state.status && state.status.phone) {
+      $('phone').textContent = `Your phone: ${state.status.phone.dev}`;
+      $('step-phone').classList.add('done');
+    }
+    draw();
+    loadAccuracy();
+    pollDevices();
+    setInterval(pollDevices, 2000);
+    setInterval(refresh, 2000);
+  } catch (e) {
+    $('main').dataset.state = 'error';
+    toast(e.message);
+    $('site-name').textContent = e.message;
+  }
+}
+
+init();
