@@ -48,6 +48,11 @@ const (
 // ErrUnknownSensor is returned for a batch from a sensor the site lacks.
 var ErrUnknownSensor = errors.New("pipeline: unknown sensor")
 
+// ErrDuplicate is returned for a redelivered batch (the same sensor, boot
+// and id as one taken before); it changes nothing and is counted in the
+// sensor's Dupes.
+var ErrDuplicate = errors.New("pipeline: duplicate batch")
+
 // SensorStats describe what a pipeline has taken from one sensor.
 type SensorStats struct {
 	ID       string
@@ -158,7 +163,7 @@ func (p *Pipeline) Accept(recv int64, b *wire.Batch, drops wire.Drops) error {
 	d := &p.dedup[si]
 	if !d.accept(b.Boot, b.ID) {
 		st.Dupes = d.dupes
-		return nil
+		return ErrDuplicate
 	}
 	st.Batches++
 	st.Lost = d.lost

@@ -129,7 +129,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			continue
 		}
 		if err := p.Accept(l.Recv, &l.Batch, l.Drops); err != nil {
-			res.Rejected++
+			if !errors.Is(err, pipeline.ErrDuplicate) {
+				res.Rejected++
+			}
 			continue
 		}
 		atomic.AddInt64(&res.Observations, int64(len(l.Batch.Obs)))

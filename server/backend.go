@@ -327,7 +327,7 @@ func Reprocess(ctx context.Context, st store.Store, site *wire.Site, from, to in
 }
 
 func ignoreUnknown(err error) error {
-	if errors.Is(err, pipeline.ErrUnknownSensor) {
+	if errors.Is(err, pipeline.ErrUnknownSensor) || errors.Is(err, pipeline.ErrDuplicate) {
 		return nil
 	}
 	return err

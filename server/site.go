@@ -216,7 +216,10 @@ func (r *siteRunner) accept(d delivery) {
 	defer r.mu.Unlock()
 	dupes := r.dupes()
 	if err := r.pipe.Accept(d.recv, d.b, d.drops); err != nil {
-		return
+		return // a duplicate, or a sensor the site no longer has
+	}
+	if len(d.b.Obs) > 0 {
+		r.srv.writer.batch(store.RawBatch{Site: r.id, Recv: d.recv, Batch: *d.b})
 	}
 	// A batch the broker delivered again (QoS 1) is stored only once.
 	if len(d.b.Obs) > 0 && r.dupes() == dupes {
