@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -98,6 +99,12 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
+	// Only the server's user reads the data (the WAL files take the
+	// database file's mode).
+	if err := os.Chmod(path, 0o600); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
 	return &DB{sql: db}, nil
 }
 
@@ -121,18 +128,25 @@ func (db *DB) Close() error {
 // Pool returns the PostgreSQL pool (nil for SQLite), for tests and tools.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
-// redact hides a password in a URL for error messages.
-func redact(url string) string {
-	at := strings.LastIndex(url, "@")
-	scheme := strings.Index(url, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return url
+// redact hides passwords in a URL for error messages.
+func redact(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		// Unparseable: hide everything between the scheme and the host.
+		if at, sc := strings.LastIndex(raw, "@"), strings.Index(raw, "://"); at > sc && sc >= 0 {
+			return raw[:sc+3] + "xxx" + raw[at:]
+		}
+		return raw
 	}
-	userinfo := url[scheme+3 : at]
-	if i := strings.Index(userinfo, ":"); i >= 0 {
-		return url[:scheme+3] + userinfo[:i] + ":xxx" + url[at:]
+	if _, ok := u.User.Password(); ok {
+		u.User = neturl.UserPassword(u.User.Username(), "xxx")
 	}
-	return url
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // q is what queries run on: the database or a transaction of either

@@ -52,8 +52,19 @@ type Store interface {
 	Alerts
 	// Backend names the backend: "postgres" or "sqlite".
 	Backend() string
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Inventory counts the rows of every table (a full count: slow on a
+	// big database), for the data inventory and the privacy checks.
+	Inventory(ctx context.Context) ([]TableCount, error)
 	// Close releases the database.
 	Close() error
+}
+
+// TableCount is the number of rows of one table.
+type TableCount struct {
+	Table string `json:"table"`
+	Rows  int64  `json:"rows"`
 }
 
 // Schema creates and checks the database schema.

@@ -2,7 +2,11 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
+	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -69,5 +73,46 @@ func TestOpen(t *testing.T) {
 	}
 	if _, err := os.Stat(dir + "/" + store.SQLiteFile); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTablesComplete: store.Tables (the inventory) names every table the
+// migrations create, and the database file is private.
+func TestTablesComplete(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.Open(context.Background(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", filepath.Join(dir, store.SQLiteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	rows, err := raw.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var have []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		have = append(have, n)
+	}
+	want := append([]string(nil), store.Tables...)
+	sort.Strings(want)
+	if !slices.Equal(have, want) {
+		t.Fatalf("tables %v, store.Tables %v", have, want)
+	}
+	fi, err := os.Stat(filepath.Join(dir, store.SQLiteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("database file mode %v", fi.Mode())
 	}
 }

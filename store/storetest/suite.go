@@ -76,6 +76,12 @@ func testSchema(t *testing.T, s store.Store) {
 	if err := s.Migrate(ctx); err != nil { // idempotent
 		t.Fatalf("second Migrate: %v", err)
 	}
+	fatalIf(t, s.Ping(ctx))
+	inv, err := s.Inventory(ctx)
+	fatalIf(t, err)
+	if len(inv) != len(store.Tables) || inv[len(inv)-1].Table != "schema_version" || inv[len(inv)-1].Rows != int64(store.SchemaWant()) || inv[0].Rows != 0 {
+		t.Fatalf("inventory %+v", inv)
+	}
 	have, want, err = s.SchemaVersion(ctx)
 	if err != nil || have != want {
 		t.Fatalf("after Migrate: version %d, want %d, err %v", have, want, err)
