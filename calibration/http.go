@@ -15,6 +15,7 @@ import (
 // Handler serves the calibration page's JSON API under
 // /api/sites/{site}/calibration/ (see docs/calibration.md):
 //
+//	GET  site                         the site and its version
 //	GET  devices?sensor=ID&window=MS  devices heard at a sensor, strongest first
 //	POST start     {"dev":"16 hex"}   choose the phone; begins a walk
 //	POST mark      {"x":..,"y":..}    the phone is here now
@@ -31,6 +32,7 @@ import (
 func (s *Service) Handler() http.Handler {
 	m := http.NewServeMux()
 	const p = "/api/sites/{site}/calibration/"
+	m.HandleFunc("GET "+p+"site", s.site)
 	m.HandleFunc("GET "+p+"devices", s.devices)
 	m.HandleFunc("POST "+p+"start", s.start)
 	m.HandleFunc("POST "+p+"mark", s.mark)
@@ -95,6 +97,15 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request) (*Session, boo
 		return nil, false
 	}
 	return s.Session(id), true
+}
+
+func (s *Service) site(w http.ResponseWriter, r *http.Request) {
+	site, v, err := s.Sites.Site(r.Context(), r.PathValue("site"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"site": site, "version": v})
 }
 
 func (s *Service) devices(w http.ResponseWriter, r *http.Request) {

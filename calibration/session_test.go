@@ -70,17 +70,25 @@ type liveShop struct {
 	t0      int64
 }
 
+const liveT0 = 1764850000000
+
 func newLiveShop(seed uint64, dur int64) *liveShop {
 	w := newWorld()
-	ls := &liveShop{w: w, phone: 0x1234567890abcdef, t0: 1764850000000}
 	rng := rand.New(rand.NewPCG(seed, 99))
 	// The phone is held at s1 for 20 s, then walks the route.
-	route := installerWalk(rng, w.site, ls.t0+20000, dur, 0.8, wire.Rect{{0.5, 0.5}, {29.5, 19.5}})
+	route := installerWalk(rng, w.site, liveT0+20000, dur, 0.8, wire.Rect{{0.5, 0.5}, {29.5, 19.5}})
 	s1 := w.site.Sensors[0]
-	ls.path = walkPath{pts: append([]wire.Point{{s1.X, s1.Y}}, route.pts...), ts: append([]int64{ls.t0}, route.ts...)}
-	ls.batches = w.batches(rng, ls.path, ls.phone, 0, ls.t0, ls.t0+20000+dur, 2000)
+	path := walkPath{pts: append([]wire.Point{{s1.X, s1.Y}}, route.pts...), ts: append([]int64{liveT0}, route.ts...)}
+	return newLiveShopPath(w, rng, path)
+}
+
+// newLiveShopPath plays a phone on path (from liveT0) and a bystander.
+func newLiveShopPath(w *world, rng *rand.Rand, path walkPath) *liveShop {
+	ls := &liveShop{w: w, phone: 0x1234567890abcdef, t0: liveT0, path: path}
+	end := path.ts[len(path.ts)-1] + 5000
+	ls.batches = w.batches(rng, ls.path, ls.phone, 0, ls.t0, end, 2000)
 	by := walkPath{pts: []wire.Point{{20, 12}}, ts: []int64{ls.t0}}
-	ls.batches = append(ls.batches, w.batches(rng, by, 0xbeef, 0, ls.t0, ls.t0+20000+dur, 5000)...)
+	ls.batches = append(ls.batches, w.batches(rng, by, 0xbeef, 0, ls.t0, end, 5000)...)
 	sort.SliceStable(ls.batches, func(i, j int) bool { return ls.batches[i].Obs[0].T < ls.batches[j].Obs[0].T })
 	sites := &memSites{versions: []*wire.Site{cloneSite(w.site)}}
 	ls.svc = NewService(sites)
