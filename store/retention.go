@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/passant/passant/wire"
+)
+
+// Retention says how long raw data is kept. A zero duration keeps forever.
+type Retention struct {
+	// PassersBy: raw observations of devices that never became visitors
+	// (default 24 h).
+	PassersBy time.Duration
+	// Raw: every raw observation, visitors' too (default 30 days).
+	Raw time.Duration
+	// Positions: position fixes (default 30 days).
+	Positions time.Duration
+}
+
+// DefaultRetention is the retention unless configured otherwise.
+var DefaultRetention = Retention{PassersBy: 24 * time.Hour, Raw: 30 * 24 * time.Hour, Positions: 30 * 24 * time.Hour}
+
+// Pruned counts what a Prune deleted.
+type Pruned struct {
+	PassersBy     int64 `json:"passersby_observations"`
+	Observations  int64 `json:"observations"`
+	Positions     int64 `json:"positions"`
+	ExpiredTokens int64 `json:"expired_tokens"`
+}
+
+// Prune deletes what the retention no longer allows at now: for each site,
+// the raw observations older than r.PassersBy of devices not in keep(site)
+// (the pseudonyms that became visitors); everyone's raw observations older
+// than r.Raw; fixes older than r.Positions; expired tokens.
+func Prune(ctx context.Context, s Store, now time.Time, r Retention, keep func(site string) ([]wire.Dev, error)) (Pruned, error) {
+	var p Pruned
+	ms := now.UnixMilli()
+	if r.PassersBy > 0 {
+		sites, err := s.ListSites(ctx)
+		if err != nil {
+			return p, fmt.Errorf("store: prune: %w", err)
+		}
+		for _, site := range sites {
+			devs, err := keep(site.Site)
+			if err != nil {
+				return p, fmt.Errorf("store: prune %s: %w", site.Site, err)
+			}
+			n, err := s.DeleteObservationsExcept(ctx, site.Site, ms-r.PassersBy.Milliseconds(), devs)
+			p.PassersBy += n
+			if err != nil {
+				return p, err
+			}
+		}
+	}
+	if r.Raw > 0 {
+		n, err := s.DeleteObservationsBefore(ctx, ms-r.Raw.Milliseconds())
+		p.Observations += n
+		if err != nil {
+			return p, err
+		}
+	}
+	if r.Positions > 0 {
+		n, err := s.DeletePositionsBefore(ctx, ms-r.Positions.Milliseconds())
+		p.Positions += n
+		if err != nil {
+			return p, err
+		}
+	}
+	n, err := s.DeleteExpiredTokens(ctx, ms)
+	p.ExpiredTokens = n
+	return p, err
+}
