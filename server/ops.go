@@ -155,3 +155,43 @@ func (r *siteRunner) visitorDevs() []wire.Dev {
 	}
 	return out
 }
+
+// saveHealth stores the sensors' health as the sensors view shows it.
+func (s *Server) saveHealth(ctx context.Context, r *siteRunner) {
+	var hs []store.SensorHealth
+	for _, h := range r.health(time.Now().UnixMilli()) {
+		state := store.StateOffline
+		if h.Online {
+			state = store.StateOnline
+		}
+		hs = append(hs, store.SensorHealth{Site: r.id, Sensor: h.ID, LastSeen: h.LastSeen, Batches: h.Batches,
+			Observations: h.Observations, Rejected: h.Rejected, Lost: h.Lost, ClockOffsetMs: int64(h.ClockOffsetMs),
+			State: state, Version: h.Version})
+	}
+	if err := s.store.UpsertSensorHealth(ctx, hs); err != nil {
+		s.log.Warn("storing sensor health", "site", r.id, "err", err)
+	}
+}
+
+// saveHours stores today's hourly aggregates (provisional until the day
+// ends) at most once a minute.
+func (s *Server) saveHours(ctx context.Context, r *siteRunner) {
+	now := time.Now()
+	if now.Sub(r.hoursSaved) < time.Minute {
+		return
+	}
+	r.hoursSaved = now
+	r.mu.Lock()
+	loc := r.site.Location()
+	r.mu.Unlock()
+	y, m, d := now.In(loc).Date()
+	from := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	rep, err := s.Report(ctx, r.id, from.UnixMilli(), from.AddDate(0, 0, 1).UnixMilli())
+	if err != nil {
+		s.log.Warn("today's hours", "site", r.id, "err", err)
+		return
+	}
+	if err := s.store.WriteHours(ctx, r.id, rep.Hours); err != nil {
+		s.log.Warn("storing today's hours", "site", r.id, "err", err)
+	}
+}

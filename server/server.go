@@ -372,6 +372,8 @@ func (s *Server) housekeeping(ctx context.Context) {
 			for _, r := range s.runners() {
 				r.persist(ctx)
 				s.checkAlerts(ctx, r)
+				s.saveHealth(ctx, r)
+				s.saveHours(ctx, r)
 			}
 		case <-retention.C:
 			s.retain(ctx)

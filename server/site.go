@@ -46,6 +46,8 @@ type siteRunner struct {
 	// which positions are stored again (0: none are).
 	restoreFrom int64
 
+	hoursSaved time.Time // housekeeping's clock only
+
 	ctl  chan func()
 	done chan struct{}
 	quit chan struct{}
