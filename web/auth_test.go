@@ -259,3 +259,18 @@ func TestBrowserLogin(t *testing.T) {
 		t.Fatalf("user shown %q", user)
 	}
 }
+
+func TestLoginAttemptsLimited(t *testing.T) {
+	us := newMemUsers()
+	a := &Auth{Users: us, Iterations: 1000}
+	us.addUser(t, a, "vera", RoleViewer, "pw-viewer")
+	srv := newTestServer(t, newDemoBackend(), Config{Auth: a})
+	codes := map[int]int{}
+	for range 20 {
+		res, _ := do(t, "POST", srv.URL+"/api/login", "application/json", []byte(`{"name":"vera","password":"guess"}`))
+		codes[res.StatusCode]++
+	}
+	if codes[429] < 5 || codes[200] != 0 {
+		t.Fatalf("20 wrong guesses answered %v: want most refused with 429", codes)
+	}
+}

@@ -45,6 +45,7 @@ type Server struct {
 	hub     *Hub
 	mux     *http.ServeMux
 	limiter *limiter
+	logins  *limiter // login attempts per address
 	stats   httpStats
 	handler http.Handler
 }
@@ -68,6 +69,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, backend: cfg.Backend, log: cfg.Log, mux: http.NewServeMux()}
 	s.hub = NewHub(cfg.Backend, cfg.Hub, cfg.Log)
+	s.logins = newLimiter(1, 10)
 	if cfg.RateLimit > 0 {
 		s.limiter = newLimiter(cfg.RateLimit, 4*cfg.RateLimit)
 	}
