@@ -24,13 +24,15 @@ func BenchmarkAddFix(b *testing.B) {
 func monthTiles(b *testing.B) *Tiles {
 	ps := randomFixes(2000, 10)
 	tl := NewTiles(shop, 0.5)
+	tl.ByZone = true
+	zones := []string{"aisle-1", "aisle-2", "till", "entrance"}
 	var k Kernel
 	const t0 = 1764547200000
 	for h := int64(0); h < 30*24; h++ {
 		for j := 0; j < 50; j++ {
 			p := ps[(int(h)*50+j)%len(ps)]
 			if tl.shape.Spread(&k, p.X, p.Y, p.Err) {
-				tl.AddSpan(&k, t0+h*Hour+int64(j)*60000, 30000)
+				tl.AddSpan(&k, t0+h*Hour+int64(j)*60000, 30000, zones[j%len(zones)])
 			}
 		}
 	}
@@ -49,10 +51,20 @@ func BenchmarkMonth(b *testing.B) {
 			b.Fatal("empty")
 		}
 	}
+	b.ReportMetric(float64(tl.Bytes())/720, "tile-bytes/hour")
 }
 
-// BenchmarkMonthZone is BenchmarkMonth with a zone filter.
+// BenchmarkMonthZone is BenchmarkMonth with a zone filter (fixes in two
+// zones, from the zone tiles).
 func BenchmarkMonthZone(b *testing.B) {
+	tl := monthTiles(b)
+	for b.Loop() {
+		tl.Sum(Query{From: 0, To: math.MaxInt64, Zones: []string{"aisle-1", "till"}})
+	}
+}
+
+// BenchmarkMonthMask is BenchmarkMonth with cells masked by a polygon.
+func BenchmarkMonthMask(b *testing.B) {
 	tl := monthTiles(b)
 	for b.Loop() {
 		tl.Range(0, math.MaxInt64, []wire.Point{{2, 3}, {6, 3}, {6, 18}, {2, 18}})

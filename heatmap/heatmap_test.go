@@ -76,17 +76,17 @@ func TestBuilderWeights(t *testing.T) {
 	// Put/Tile round trip.
 	t2 := NewTiles(shop, 0.5)
 	for _, h := range tl.Hours() {
-		if err := t2.Put(h, tl.Tile(h)); err != nil {
+		if err := t2.Put(h, "", tl.Tile(h, "")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if math.Abs(t2.Range(0, math.MaxInt64).Total()-all.Total()) > 1e-6 {
 		t.Error("tiles do not round trip")
 	}
-	if err := t2.Put(h0+1, tl.Tile(h0)); err == nil {
+	if err := t2.Put(h0+1, "", tl.Tile(h0, "")); err == nil {
 		t.Error("a tile off the hour was accepted")
 	}
-	if err := t2.Put(h0, NewGrid(shop, 1)); err == nil {
+	if err := t2.Put(h0, "", NewGrid(shop, 1)); err == nil {
 		t.Error("a tile of another shape was accepted")
 	}
 }
@@ -245,5 +245,45 @@ func TestColorMapAndText(t *testing.T) {
 	}
 	if n == 0 || TextWidth("±1.8 m", 2) != 70 {
 		t.Errorf("text: %d pixels set, width %d", n, TextWidth("±1.8 m", 2))
+	}
+}
+
+// With ByZone a zone filter selects fixes, not cells: a fix in zone a near
+// the border of b counts for a only, wherever its spread falls.
+func TestZoneTiles(t *testing.T) {
+	tl := NewTiles(shop, 0.5)
+	tl.ByZone = true
+	b := NewBuilder(tl)
+	const h0 = 1764849600000
+	b.Add(&wire.Position{T: h0, Track: "x", X: 10, Y: 10, Err: 2, Zone: "a"})
+	b.Add(&wire.Position{T: h0 + 20000, Track: "x", X: 10.5, Y: 10, Err: 2, Zone: "b"})
+	b.Add(&wire.Position{T: h0 + 50000, Track: "x", X: 11, Y: 10, Err: 2, Zone: ""})
+	b.Flush()
+	all := tl.Sum(Query{From: h0, To: h0 + Hour})
+	a := tl.Sum(Query{From: h0, To: h0 + Hour, Zones: []string{"a"}})
+	ab := tl.Sum(Query{From: h0, To: h0 + Hour, Zones: []string{"a", "b"}})
+	if math.Abs(all.Total()-(20+30+15)) > 1e-3 || math.Abs(a.Total()-20) > 1e-3 || math.Abs(ab.Total()-50) > 1e-3 {
+		t.Errorf("all %v a %v a+b %v", all.Total(), a.Total(), ab.Total())
+	}
+	if got := tl.Zones(h0); len(got) != 2 || got[0] != "a" {
+		t.Errorf("zones %v", got)
+	}
+	night := tl.Sum(Query{From: h0, To: h0 + Hour, Hour: func(h int64) bool { return false }})
+	if night.Total() != 0 {
+		t.Error("hour filter")
+	}
+	// Sparse: three fixes in one spot take a few hundred cells, not 4080.
+	if tl.Bytes() > 3*4*30*30 {
+		t.Errorf("tiles take %d bytes", tl.Bytes())
+	}
+	t2 := NewTiles(shop, 0.5)
+	t2.ByZone = true
+	for _, h := range tl.Hours() {
+		for _, z := range append([]string{""}, tl.Zones(h)...) {
+			t2.Put(h, z, tl.Tile(h, z))
+		}
+	}
+	if got := t2.Sum(Query{From: h0, To: h0 + Hour, Zones: []string{"b"}}); math.Abs(got.Total()-30) > 1e-3 {
+		t.Errorf("round trip b %v", got.Total())
 	}
 }

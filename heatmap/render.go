@@ -286,3 +286,22 @@ func DurationLabel(v float64) string {
 		return fmt.Sprintf("%.1fh", v/3600)
 	}
 }
+
+// SiteStyle is the style of an occupancy heatmap of site: its zones and
+// sensors drawn on top, the floor plan (when given) under it at the site's
+// plan bounds, a square-root scale and a legend in seconds, minutes or
+// hours.
+func SiteStyle(site *wire.Site, plan image.Image) Style {
+	st := Style{Map: Viridis, Fade: true, Sqrt: true, Label: DurationLabel, Zones: site.Zones,
+		Title: "time spent: " + site.Site}
+	if site.Name != "" {
+		st.Title = "time spent: " + site.Name
+	}
+	if plan != nil && site.Plan != nil {
+		st.Plan, st.PlanBounds = plan, site.Plan.Bounds
+	}
+	for _, s := range site.Sensors {
+		st.Points = append(st.Points, wire.Point{s.X, s.Y})
+	}
+	return st
+}

@@ -13,18 +13,36 @@ const Hour = 3_600_000
 
 // Tiles holds a site's occupancy as one grid per UTC hour, so that the
 // heatmap of any range of hours is the sum of its tiles: a month is 720
-// additions of a small grid, whatever the number of fixes. Tiles are float32
-// (a 34 m × 30 m floor at 0.5 m is 16 kB a tile).
+// additions of a small grid, whatever the number of fixes. With ByZone it
+// also keeps, per hour, one tile per zone of the fixes (wire.Position.Zone,
+// the innermost zone), so that a zone filter selects fixes exactly rather
+// than masking cells.
+//
+// A tile covers only the cells its fixes reached (a growing box), in
+// float32: a quiet hour costs nothing, a zone's tile little more than the
+// zone.
 type Tiles struct {
-	shape *Grid // the cells, V unused
-	hours map[int64][]float32
+	ByZone bool
+	shape  *Grid // the cells, V unused
+	tiles  map[tileKey]*tile
+}
+
+type tileKey struct {
+	hour int64
+	zone string // "" for all fixes
+}
+
+// tile is a box of cells [I0, I0+NX) × [J0, J0+NY) of the grid.
+type tile struct {
+	i0, j0, nx, ny int
+	v              []float32
 }
 
 // NewTiles returns empty tiles over bounds with cells of cell metres.
 func NewTiles(bounds wire.Rect, cell float64) *Tiles {
 	g := NewGrid(bounds, cell)
 	g.V = nil
-	return &Tiles{shape: g, hours: map[int64][]float32{}}
+	return &Tiles{shape: g, tiles: map[tileKey]*tile{}}
 }
 
 // Grid returns an empty grid of the tiles' shape.
@@ -37,16 +55,27 @@ func (t *Tiles) Grid() *Grid {
 // HourOf returns the start of the UTC hour holding t.
 func HourOf(t int64) int64 { return t - ((t%Hour)+Hour)%Hour }
 
-// add adds weight·k to the tile of hour h.
-func (t *Tiles) add(h int64, k *Kernel, weight float64) {
-	v := t.hours[h]
-	if v == nil {
-		v = make([]float32, t.shape.NX*t.shape.NY)
-		t.hours[h] = v
+// cover grows the tile's box to hold [i0, i1) × [j0, j1).
+func (tl *tile) cover(i0, j0, i1, j1 int) {
+	if tl.v != nil && i0 >= tl.i0 && j0 >= tl.j0 && i1 <= tl.i0+tl.nx && j1 <= tl.j0+tl.ny {
+		return
 	}
-	nx := t.shape.NX
+	if tl.v != nil {
+		i0, j0 = min(i0, tl.i0), min(j0, tl.j0)
+		i1, j1 = max(i1, tl.i0+tl.nx), max(j1, tl.j0+tl.ny)
+	}
+	nt := tile{i0: i0, j0: j0, nx: i1 - i0, ny: j1 - j0}
+	nt.v = make([]float32, nt.nx*nt.ny)
+	for j := 0; j < tl.ny; j++ {
+		copy(nt.v[(tl.j0+j-j0)*nt.nx+tl.i0-i0:], tl.v[j*tl.nx:(j+1)*tl.nx])
+	}
+	*tl = nt
+}
+
+func (tl *tile) add(k *Kernel, weight float64) {
+	tl.cover(k.I0, k.J0, k.I0+len(k.WX), k.J0+len(k.WY))
 	for jj, wy := range k.WY {
-		row := v[(k.J0+jj)*nx+k.I0:]
+		row := tl.v[(k.J0+jj-tl.j0)*tl.nx+k.I0-tl.i0:]
 		f := weight * wy
 		for ii, wx := range k.WX {
 			row[ii] += float32(f * wx)
@@ -54,13 +83,38 @@ func (t *Tiles) add(h int64, k *Kernel, weight float64) {
 	}
 }
 
-// AddSpan adds the kernel of a fix that stands for the time [start,
-// start+dur) (ms), split over the hours it spans, weighted in seconds.
-func (t *Tiles) AddSpan(k *Kernel, start, dur int64) {
+// addTo adds the tile into g (the tiles' shape).
+func (tl *tile) addTo(g *Grid) {
+	for j := 0; j < tl.ny; j++ {
+		row := g.V[(tl.j0+j)*g.NX+tl.i0:]
+		src := tl.v[j*tl.nx : (j+1)*tl.nx]
+		for i, x := range src {
+			row[i] += float64(x)
+		}
+	}
+}
+
+func (t *Tiles) tile(k tileKey) *tile {
+	tl := t.tiles[k]
+	if tl == nil {
+		tl = &tile{}
+		t.tiles[k] = tl
+	}
+	return tl
+}
+
+// AddSpan adds the kernel of a fix in zone (its innermost zone, "" for
+// none) that stands for the time [start, start+dur) (ms), split over the
+// hours it spans, weighted in seconds.
+func (t *Tiles) AddSpan(k *Kernel, start, dur int64, zone string) {
 	for dur > 0 {
 		h := HourOf(start)
 		part := min(dur, h+Hour-start)
-		t.add(h, k, float64(part)/1000)
+		w := float64(part) / 1000
+		t.tile(tileKey{h, ""}).add(k, w)
+		if t.ByZone && zone != "" {
+			t.tile(tileKey{h, zone}).add(k, w)
+		}
 		start += part
 		dur -= part
 	}
@@ -68,59 +122,117 @@ func (t *Tiles) AddSpan(k *Kernel, start, dur int64) {
 
 // Hours returns the starts of the hours that have a tile, in order.
 func (t *Tiles) Hours() []int64 {
-	hs := make([]int64, 0, len(t.hours))
-	for h := range t.hours {
-		hs = append(hs, h)
+	hs := make([]int64, 0, len(t.tiles))
+	for k := range t.tiles {
+		if k.zone == "" {
+			hs = append(hs, k.hour)
+		}
 	}
 	sort.Slice(hs, func(i, j int) bool { return hs[i] < hs[j] })
 	return hs
 }
 
-// Tile returns a copy of the tile of hour h (nil when it has none), for
-// storage.
-func (t *Tiles) Tile(h int64) *Grid {
-	v := t.hours[h]
-	if v == nil {
+// Zones returns the zones that have a tile in hour h, sorted.
+func (t *Tiles) Zones(h int64) []string {
+	var zs []string
+	for k := range t.tiles {
+		if k.hour == h && k.zone != "" {
+			zs = append(zs, k.zone)
+		}
+	}
+	sort.Strings(zs)
+	return zs
+}
+
+// Tile returns a copy of the tile of hour h and zone ("" for all fixes) as
+// a full grid, nil when there is none: for storage.
+func (t *Tiles) Tile(h int64, zone string) *Grid {
+	tl := t.tiles[tileKey{h, zone}]
+	if tl == nil {
 		return nil
 	}
 	g := t.Grid()
-	for i, x := range v {
-		g.V[i] = float64(x)
-	}
+	tl.addTo(g)
 	return g
 }
 
-// Put sets the tile of hour h (from storage); g must have the tiles' cells.
-func (t *Tiles) Put(h int64, g *Grid) error {
+// Put sets the tile of hour h and zone from a grid of the tiles' cells
+// (from storage); only its non-zero box is kept.
+func (t *Tiles) Put(h int64, zone string, g *Grid) error {
 	if !t.shape.sameShape(g) {
 		return fmt.Errorf("heatmap: tile of %dx%d cells for tiles of %dx%d", g.NX, g.NY, t.shape.NX, t.shape.NY)
 	}
 	if h != HourOf(h) {
 		return fmt.Errorf("heatmap: tile start %d is not on an hour", h)
 	}
-	v := make([]float32, len(g.V))
-	for i, x := range g.V {
-		v[i] = float32(x)
+	i0, j0, i1, j1 := g.NX, g.NY, 0, 0
+	for j := 0; j < g.NY; j++ {
+		for i := 0; i < g.NX; i++ {
+			if g.V[j*g.NX+i] != 0 {
+				i0, j0, i1, j1 = min(i0, i), min(j0, j), max(i1, i+1), max(j1, j+1)
+			}
+		}
 	}
-	t.hours[h] = v
+	tl := &tile{}
+	if i1 > i0 {
+		tl.cover(i0, j0, i1, j1)
+		for j := j0; j < j1; j++ {
+			for i := i0; i < i1; i++ {
+				tl.v[(j-j0)*tl.nx+i-i0] = float32(g.V[j*g.NX+i])
+			}
+		}
+	}
+	t.tiles[tileKey{h, zone}] = tl
 	return nil
 }
 
-// Range sums the tiles of the hours that start in [from, to) into one grid
-// of person-seconds; with zones, cells whose centre lies outside all of them
-// are zeroed.
-func (t *Tiles) Range(from, to int64, zones ...[]wire.Point) *Grid {
+// Query selects the tiles a heatmap sums.
+type Query struct {
+	From, To int64 // hours starting in [From, To), Unix ms
+	// Hour, when set, keeps only the hours for which it is true (e.g. local
+	// clock hours 10 to 14).
+	Hour func(start int64) bool
+	// Zones, when set, keeps only fixes whose innermost zone is one of them
+	// (the caller lists a zone and the zones inside it); needs ByZone.
+	Zones []string
+	// Mask, when set, zeroes the cells whose centre lies outside all of
+	// these polygons.
+	Mask [][]wire.Point
+}
+
+// Sum adds up the tiles q selects into one grid of person-seconds.
+func (t *Tiles) Sum(q Query) *Grid {
 	g := t.Grid()
-	for h, v := range t.hours {
-		if h < from || h >= to {
+	want := map[string]bool{}
+	for _, z := range q.Zones {
+		want[z] = true
+	}
+	for k, tl := range t.tiles {
+		if k.hour < q.From || k.hour >= q.To || (q.Hour != nil && !q.Hour(k.hour)) {
 			continue
 		}
-		for i, x := range v {
-			g.V[i] += float64(x)
+		if len(want) == 0 && k.zone != "" || len(want) > 0 && !want[k.zone] {
+			continue
 		}
+		tl.addTo(g)
 	}
-	g.Mask(zones...)
+	g.Mask(q.Mask...)
 	return g
+}
+
+// Range sums the tiles of the hours that start in [from, to); with zones,
+// cells whose centre lies outside all of them are zeroed.
+func (t *Tiles) Range(from, to int64, zones ...[]wire.Point) *Grid {
+	return t.Sum(Query{From: from, To: to, Mask: zones})
+}
+
+// Bytes returns the memory the tiles' cells take.
+func (t *Tiles) Bytes() int {
+	n := 0
+	for _, tl := range t.tiles {
+		n += 4 * len(tl.v)
+	}
+	return n
 }
 
 // Builder turns a stream of fixes into tiles. Each fix is spread by its
@@ -170,7 +282,7 @@ func (b *Builder) count(p *wire.Position, dur int64) {
 		return
 	}
 	if b.Tiles.shape.Spread(&b.k, p.X, p.Y, p.Err) {
-		b.Tiles.AddSpan(&b.k, p.T, dur)
+		b.Tiles.AddSpan(&b.k, p.T, dur, p.Zone)
 		b.n++
 	}
 }
