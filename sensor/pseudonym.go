@@ -84,10 +84,25 @@ type Pseudonymizer struct {
 	h        hash.Hash
 	sum      [sha256.Size]byte
 	cache    map[[6]byte]wire.Dev
+	// With the site key: the states of the last epochs used, so that input
+	// that goes back and forth between epochs (several capture files)
+	// does not derive the keys again each time.
+	recent []epochState
 }
 
-// cacheSize bounds the per-epoch cache of pseudonyms.
-const cacheSize = 1 << 14
+type epochState struct {
+	epoch int64
+	key   []byte
+	h     hash.Hash
+	cache map[[6]byte]wire.Dev
+}
+
+// cacheSize bounds the per-epoch cache of pseudonyms; maxRecent the
+// epochs kept besides the current one (site key only).
+const (
+	cacheSize = 1 << 14
+	maxRecent = 8
+)
 
 // NewPseudonymizer uses the site key with the given rotation period (0:
 // never rotate).
@@ -134,11 +149,7 @@ func (p *Pseudonymizer) Dev(mac [6]byte, t int64) (wire.Dev, error) {
 	if e != p.epoch {
 		switch {
 		case p.siteKey != nil:
-			if e > p.epoch && p.key != nil && e-p.epoch < 1<<20 {
-				p.setKey(e, NextKeys(p.key, e-p.epoch))
-			} else {
-				p.setKey(e, EpochKey(p.siteKey, e))
-			}
+			p.switchEpoch(e)
 		case e < p.epoch:
 			return 0, fmt.Errorf("%w (epoch %d < %d)", ErrPastEpoch, e, p.epoch)
 		default:
@@ -156,6 +167,44 @@ func (p *Pseudonymizer) Dev(mac [6]byte, t int64) (wire.Dev, error) {
 	}
 	p.cache[mac] = d
 	return d, nil
+}
+
+// switchEpoch moves a site-key Pseudonymizer to epoch e, keeping the
+// state of the epoch it leaves among the recent ones.
+func (p *Pseudonymizer) switchEpoch(e int64) {
+	if p.key != nil {
+		if len(p.recent) == maxRecent {
+			clear(p.recent[0].key)
+			copy(p.recent, p.recent[1:])
+			p.recent = p.recent[:maxRecent-1]
+		}
+		p.recent = append(p.recent, epochState{p.epoch, p.key, p.h, p.cache})
+	}
+	for i, st := range p.recent {
+		if st.epoch == e {
+			p.epoch, p.key, p.h, p.cache = st.epoch, st.key, st.h, st.cache
+			p.recent = append(p.recent[:i], p.recent[i+1:]...)
+			return
+		}
+	}
+	// Derive K(e): forward from the nearest earlier epoch known, else
+	// from the site key.
+	var from []byte
+	var fromEpoch int64
+	for _, st := range p.recent {
+		if st.epoch < e && e-st.epoch < 1<<20 && (from == nil || st.epoch > fromEpoch) {
+			from, fromEpoch = st.key, st.epoch
+		}
+	}
+	var k []byte
+	if from != nil {
+		k = NextKeys(from, e-fromEpoch)
+	} else {
+		k = EpochKey(p.siteKey, e)
+	}
+	p.epoch, p.key = e, k
+	p.h = hmac.New(sha256.New, k)
+	p.cache = make(map[[6]byte]wire.Dev)
 }
 
 // Key returns the epoch of time t and its key (for `passant key`).
