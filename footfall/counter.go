@@ -114,15 +114,13 @@ func (c *Counter) Add(p wire.Position) {
 	if c.storeID == "" {
 		return
 	}
+	// Advance has closed this track's visit if its gap has passed.
 	pres := ts.pres.Step(c.plan, p.X, p.Y, p.Err)
 	if !pres.InStore {
 		c.closeArea(ts)
 		return
 	}
 	// A fix in the store: extend the open visit or start one.
-	if ts.store.Fixes > 0 && p.T-ts.store.End >= c.gap {
-		c.closeVisits(ts)
-	}
 	if ts.store.Fixes == 0 {
 		ts.store = Visit{Site: c.site, Track: p.Track, Zone: c.storeID, Start: p.T}
 		c.open[p.Track] = ts

@@ -247,3 +247,26 @@ func TestCounterDayRollover(t *testing.T) {
 		t.Errorf("%+v", days)
 	}
 }
+
+// A device in the store for more than staff_min_dwell_s drops out of the
+// live occupancy; a shopper beside it counts.
+func TestCounterOccupancyWithoutStaff(t *testing.T) {
+	site := loadSite(t)
+	c := NewCounter(site, zones.NewPlan(site))
+	t0 := at(2026, 12, 4, 8, 0, 0)
+	for _, p := range stay("printer", t0, t0+3*3600_000, 600, till) {
+		c.Position(p)
+	}
+	if got := c.Occupancy(); got["store"] != 1 || got["till"] != 1 {
+		t.Errorf("printer before the staff threshold: %v", got)
+	}
+	ps := slices.Concat(stay("printer", t0+3*3600_000+600_000, t0+5*3600_000, 600, till),
+		stay("shopper", t0+5*3600_000-60_000, t0+5*3600_000, 10, aisle))
+	slices.SortStableFunc(ps, func(a, b wire.Position) int { return int(a.T - b.T) })
+	for _, p := range ps {
+		c.Position(p)
+	}
+	if got := c.Occupancy(); got["store"] != 1 || got["till"] != 0 || got["aisle-1"] != 1 {
+		t.Errorf("after the staff threshold: %v", got)
+	}
+}
