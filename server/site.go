@@ -216,15 +216,10 @@ func (r *siteRunner) deliver(recv int64, b *wire.Batch, drops wire.Drops) {
 func (r *siteRunner) accept(d delivery) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	dupes := r.dupes()
 	if err := r.pipe.Accept(d.recv, d.b, d.drops); err != nil {
 		return // a duplicate, or a sensor the site no longer has
 	}
 	if len(d.b.Obs) > 0 {
-		r.srv.writer.batch(store.RawBatch{Site: r.id, Recv: d.recv, Batch: *d.b})
-	}
-	// A batch the broker delivered again (QoS 1) is stored only once.
-	if len(d.b.Obs) > 0 && r.dupes() == dupes {
 		r.srv.writer.batch(store.RawBatch{Site: r.id, Recv: d.recv, Batch: *d.b})
 	}
 	ss := r.seen[d.b.Sensor]
@@ -239,14 +234,6 @@ func (r *siteRunner) accept(d delivery) {
 		ss.stamp[i], ss.window[i] = sec, 0
 	}
 	ss.window[i] += int64(len(d.b.Obs))
-}
-
-// dupes counts the redelivered batches the pipeline dropped; it runs under r.mu.
-func (r *siteRunner) dupes() (n int64) {
-	for _, st := range r.pipe.Stats() {
-		n += st.Dupes
-	}
-	return n
 }
 
 func (ss *sensorSeen) rate(now int64) float64 {
