@@ -158,8 +158,10 @@ func (s *Shop) run(ctx context.Context, from, to time.Time, speed float64, emit 
 	}
 	s.nextPas = t0 + s.expo(s.cfg.PassersPerHour)
 	s.nextSho = t0 + s.expo(s.cfg.ShoppersPerHour)
+	// Staff work shifts of up to 10 hours (a live run gets no more).
+	shiftEnd := math.Min(t1, t0+10*3600e3)
 	for i := 0; i < s.cfg.Staff; i++ {
-		s.add(newStaff(s.rng, s.layout, t0+uniform(s.rng, 0, 10)*60e3, t1-uniform(s.rng, 0, 10)*60e3), t0)
+		s.add(newStaff(s.rng, s.layout, t0+uniform(s.rng, 0, 10)*60e3, shiftEnd-uniform(s.rng, 0, 10)*60e3), t0)
 	}
 	start := time.Now()
 	for t := t0; t < t1; t += step {
