@@ -32,7 +32,7 @@ func monthTiles(b *testing.B) *Tiles {
 		for j := 0; j < 50; j++ {
 			p := ps[(int(h)*50+j)%len(ps)]
 			if tl.shape.Spread(&k, p.X, p.Y, p.Err) {
-				tl.AddSpan(&k, t0+h*Hour+int64(j)*60000, 30000, zones[j%len(zones)])
+				tl.AddSpanZone(&k, t0+h*Hour+int64(j)*60000, 30000, zones[j%len(zones)])
 			}
 		}
 	}

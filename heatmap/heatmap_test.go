@@ -76,17 +76,17 @@ func TestBuilderWeights(t *testing.T) {
 	// Put/Tile round trip.
 	t2 := NewTiles(shop, 0.5)
 	for _, h := range tl.Hours() {
-		if err := t2.Put(h, "", tl.Tile(h, "")); err != nil {
+		if err := t2.Put(h, tl.Tile(h)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if math.Abs(t2.Range(0, math.MaxInt64).Total()-all.Total()) > 1e-6 {
 		t.Error("tiles do not round trip")
 	}
-	if err := t2.Put(h0+1, "", tl.Tile(h0, "")); err == nil {
+	if err := t2.Put(h0+1, tl.Tile(h0)); err == nil {
 		t.Error("a tile off the hour was accepted")
 	}
-	if err := t2.Put(h0, "", NewGrid(shop, 1)); err == nil {
+	if err := t2.Put(h0, NewGrid(shop, 1)); err == nil {
 		t.Error("a tile of another shape was accepted")
 	}
 }
@@ -280,7 +280,7 @@ func TestZoneTiles(t *testing.T) {
 	t2.ByZone = true
 	for _, h := range tl.Hours() {
 		for _, z := range append([]string{""}, tl.Zones(h)...) {
-			t2.Put(h, z, tl.Tile(h, z))
+			t2.PutZone(h, z, tl.TileZone(h, z))
 		}
 	}
 	if got := t2.Sum(Query{From: h0, To: h0 + Hour, Zones: []string{"b"}}); math.Abs(got.Total()-30) > 1e-3 {

@@ -103,10 +103,13 @@ func (t *Tiles) tile(k tileKey) *tile {
 	return tl
 }
 
-// AddSpan adds the kernel of a fix in zone (its innermost zone, "" for
-// none) that stands for the time [start, start+dur) (ms), split over the
-// hours it spans, weighted in seconds.
-func (t *Tiles) AddSpan(k *Kernel, start, dur int64, zone string) {
+// AddSpan adds the kernel of a fix that stands for the time [start,
+// start+dur) (ms), split over the hours it spans, weighted in seconds.
+func (t *Tiles) AddSpan(k *Kernel, start, dur int64) { t.AddSpanZone(k, start, dur, "") }
+
+// AddSpanZone is AddSpan for a fix in zone (its innermost zone, "" for
+// none), which with ByZone also counts in the zone's tiles.
+func (t *Tiles) AddSpanZone(k *Kernel, start, dur int64, zone string) {
 	for dur > 0 {
 		h := HourOf(start)
 		part := min(dur, h+Hour-start)
@@ -144,9 +147,12 @@ func (t *Tiles) Zones(h int64) []string {
 	return zs
 }
 
-// Tile returns a copy of the tile of hour h and zone ("" for all fixes) as
-// a full grid, nil when there is none: for storage.
-func (t *Tiles) Tile(h int64, zone string) *Grid {
+// Tile returns a copy of the tile of hour h (all fixes) as a full grid,
+// nil when there is none: for storage.
+func (t *Tiles) Tile(h int64) *Grid { return t.TileZone(h, "") }
+
+// TileZone is Tile for the fixes of one zone ("" for all fixes).
+func (t *Tiles) TileZone(h int64, zone string) *Grid {
 	tl := t.tiles[tileKey{h, zone}]
 	if tl == nil {
 		return nil
@@ -156,9 +162,12 @@ func (t *Tiles) Tile(h int64, zone string) *Grid {
 	return g
 }
 
-// Put sets the tile of hour h and zone from a grid of the tiles' cells
+// Put sets the tile of hour h (all fixes) from a grid of the tiles' cells
 // (from storage); only its non-zero box is kept.
-func (t *Tiles) Put(h int64, zone string, g *Grid) error {
+func (t *Tiles) Put(h int64, g *Grid) error { return t.PutZone(h, "", g) }
+
+// PutZone is Put for the tile of one zone ("" for all fixes).
+func (t *Tiles) PutZone(h int64, zone string, g *Grid) error {
 	if !t.shape.sameShape(g) {
 		return fmt.Errorf("heatmap: tile of %dx%d cells for tiles of %dx%d", g.NX, g.NY, t.shape.NX, t.shape.NY)
 	}
@@ -282,7 +291,7 @@ func (b *Builder) count(p *wire.Position, dur int64) {
 		return
 	}
 	if b.Tiles.shape.Spread(&b.k, p.X, p.Y, p.Err) {
-		b.Tiles.AddSpan(&b.k, p.T, dur, p.Zone)
+		b.Tiles.AddSpanZone(&b.k, p.T, dur, p.Zone)
 		b.n++
 	}
 }
