@@ -285,35 +285,60 @@ func (db *DB) dropPartitions(ctx context.Context, tx q, before int64) (int64, er
 	return n, nil
 }
 
+// devList passes pseudonyms as one parameter: a bigint array to
+// PostgreSQL, a JSON array to SQLite (read with json_each).
+func (db *DB) devList(devs []wire.Dev) (arg any, in string) {
+	if db.pg {
+		ks := make([]int64, len(devs))
+		for i, d := range devs {
+			ks[i] = int64(d)
+		}
+		return ks, "SELECT unnest($%d::bigint[])"
+	}
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, d := range devs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(int64(d), 10))
+	}
+	b.WriteByte(']')
+	return b.String(), "SELECT value FROM json_each($%d)"
+}
+
 // DeleteObservationsExcept implements Observations.
 func (db *DB) DeleteObservationsExcept(ctx context.Context, site string, before int64, keep []wire.Dev) (int64, error) {
+	arg, in := db.devList(keep)
 	var n int64
 	err := db.tx(ctx, func(tx q) error {
 		var err error
-		if db.pg {
-			ks := make([]int64, len(keep))
-			for i, d := range keep {
-				ks[i] = int64(d)
-			}
-			n, err = tx.exec(ctx, `DELETE FROM observations WHERE site = $1 AND t < $2
-				AND dev NOT IN (SELECT unnest($3::bigint[]))`, site, before, ks)
-			return err
-		}
-		var b strings.Builder
-		b.WriteByte('[')
-		for i, d := range keep {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(strconv.FormatInt(int64(d), 10))
-		}
-		b.WriteByte(']')
 		n, err = tx.exec(ctx, `DELETE FROM observations WHERE site = $1 AND t < $2
-			AND dev NOT IN (SELECT value FROM json_each($3))`, site, before, b.String())
+			AND dev NOT IN (`+fmt.Sprintf(in, 3)+`)`, site, before, arg)
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: delete observations of %s before %d: %w", site, before, err)
+	}
+	return n, nil
+}
+
+// DeleteDevs implements Observations.
+func (db *DB) DeleteDevs(ctx context.Context, site string, devs []wire.Dev) (int64, error) {
+	arg, in := db.devList(devs)
+	var n int64
+	err := db.tx(ctx, func(tx q) error {
+		for _, table := range []string{"observations", "positions"} {
+			m, err := tx.exec(ctx, `DELETE FROM `+table+` WHERE site = $1 AND dev IN (`+fmt.Sprintf(in, 2)+`)`, site, arg)
+			if err != nil {
+				return err
+			}
+			n += m
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: delete %d pseudonyms of %s: %w", len(devs), site, err)
 	}
 	return n, nil
 }

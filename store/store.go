@@ -187,6 +187,10 @@ type Observations interface {
 	// DeleteObservationsExcept deletes the site's observations with
 	// t < before whose dev is not in keep (the retention of passers-by).
 	DeleteObservationsExcept(ctx context.Context, site string, before int64, keep []wire.Dev) (int64, error)
+	// DeleteDevs deletes every observation and position fix of the site
+	// that carries one of the pseudonyms (an opt-out), returning how many
+	// rows went.
+	DeleteDevs(ctx context.Context, site string, devs []wire.Dev) (int64, error)
 }
 
 // Derived keeps what the pipeline computes from observations. Writes of

@@ -149,8 +149,45 @@ func testObservationRetention(t *testing.T, s store.Store) {
 	if c, _ := s.CountObservations(ctx, "demo", cut, Day0+dayMs); c != 20*25 {
 		t.Fatalf("after the cut %d", c)
 	}
+	if c, _ := s.CountObservations(ctx, "demo", 0, cut); c != kept {
+		t.Fatalf("before the cut %d", c)
+	}
 	if c, _ := s.CountObservations(ctx, "other", Day0, Day0+dayMs); c != 100 {
 		t.Fatalf("other site %d", c)
+	}
+	// An opt-out: one pseudonym's observations and fixes go, on every day.
+	dev := bs[25].Batch.Obs[0].Dev
+	var obs, other int64
+	for _, b := range bs[20:] {
+		for _, o := range b.Batch.Obs {
+			if o.Dev == dev {
+				obs++
+			}
+		}
+	}
+	fatalIf(t, s.WritePositions(ctx, "demo", []wire.Position{{T: Day0, Dev: dev}, {T: Day0 + 1, Dev: dev + 1}}))
+	fatalIf(t, s.WritePositions(ctx, "other", []wire.Position{{T: Day0, Dev: dev}}))
+	n, err = s.DeleteDevs(ctx, "demo", []wire.Dev{dev})
+	fatalIf(t, err)
+	if n != obs+1 {
+		t.Fatalf("opt-out deleted %d rows, want %d observations and 1 fix", n, obs)
+	}
+	for _, b := range scanAll(t, s, "demo", 0, Day0+dayMs) {
+		for _, o := range b.Batch.Obs {
+			if o.Dev == dev {
+				t.Fatal("an opted-out pseudonym survived")
+			}
+			other++
+		}
+	}
+	if other != 20*25-obs+kept {
+		t.Fatalf("%d observations left", other)
+	}
+	if ps, _ := s.Positions(ctx, "other", 0, Day0+dayMs); len(ps) != 1 {
+		t.Fatal("another site's fix went")
+	}
+	if c, _ := s.CountObservations(ctx, "demo", cut, Day0+dayMs); c != 20*25-obs {
+		t.Fatalf("after the opt-out %d", c)
 	}
 	// Without a keep list: everything before the cut goes.
 	n, err = s.DeleteObservationsExcept(ctx, "demo", cut, nil)
