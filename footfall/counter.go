@@ -20,7 +20,12 @@ import (
 // starts at the first fix in the store and ends at the last one before a gap
 // of at least visit_gap_s without one. Area visits use the same presence:
 // an area visit ends when the track confidently leaves the area, leaves
-// the store, or its store visit ends.
+// the store, or its store visit ends. Since fixes are snapshots 15 to 90 s
+// apart, an area visit that begins or ends with a move inside the store
+// begins or ends halfway between the fixes on either side of the move; a
+// shopper seen once in an aisle, between fixes 40 s apart elsewhere in the
+// store, spent about 40 s there, not 0. (Store visits keep the contract's
+// first and last fix.)
 type Counter struct {
 	site    string
 	plan    *zones.Plan
@@ -121,6 +126,10 @@ func (c *Counter) Add(p wire.Position) {
 		return
 	}
 	// A fix in the store: extend the open visit or start one.
+	prev := int64(-1) // the previous fix in the store during this visit
+	if ts.store.Fixes > 0 {
+		prev = ts.store.End
+	}
 	if ts.store.Fixes == 0 {
 		ts.store = Visit{Site: c.site, Track: p.Track, Zone: c.storeID, Start: p.T}
 		c.open[p.Track] = ts
@@ -129,17 +138,26 @@ func (c *Counter) Add(p wire.Position) {
 	ts.store.Fixes++
 	c.nextDue = min(c.nextDue, p.T+c.gap)
 
+	// The track moved between two fixes in the store: it changed areas
+	// halfway between them.
 	if ts.area.Fixes > 0 && ts.area.Zone != pres.Area {
+		ts.area.End = midpoint(ts.area.End, p.T)
 		c.closeArea(ts)
 	}
 	if pres.Area != "" {
 		if ts.area.Fixes == 0 {
-			ts.area = Visit{Site: c.site, Track: p.Track, Zone: pres.Area, Start: p.T}
+			start := p.T
+			if prev >= 0 {
+				start = midpoint(prev, p.T)
+			}
+			ts.area = Visit{Site: c.site, Track: p.Track, Zone: pres.Area, Start: start}
 		}
 		ts.area.End = p.T
 		ts.area.Fixes++
 	}
 }
+
+func midpoint(a, b int64) int64 { return a + (b-a)/2 }
 
 func (c *Counter) closeArea(ts *trackState) {
 	if ts.area.Fixes > 0 {

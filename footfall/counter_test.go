@@ -171,7 +171,10 @@ func TestCounterAreasAndPaths(t *testing.T) {
 	if !slices.Equal(zs, []string{"store", "aisle-1", "till"}) {
 		t.Fatalf("visits %+v", vs)
 	}
-	if vs[0].Start != t0+70_000 || vs[0].End != t0+620_000 || vs[1].Dwell() != 270 || vs[2].Dwell() != 190 {
+	// The aisle from halfway between the last floor fix (120 s) and its
+	// first (130 s) to halfway between its last (400 s) and the till's
+	// first (410 s); the till until halfway to the next floor fix.
+	if vs[0].Start != t0+70_000 || vs[0].End != t0+620_000 || vs[1].Start != t0+125_000 || vs[1].Dwell() != 280 || vs[2].Dwell() != 200 {
 		t.Errorf("visits %+v", vs)
 	}
 	rep := Build(site, at(2026, 12, 4, 10, 0, 0), at(2026, 12, 4, 11, 0, 0), c.TrackDays(), vs, nil, History{})
@@ -179,7 +182,7 @@ func TestCounterAreasAndPaths(t *testing.T) {
 	if !slices.Equal(rep.Paths, wantPaths) {
 		t.Errorf("paths %+v", rep.Paths)
 	}
-	if len(rep.Zones) != 2 || rep.Zones[0].Zone != "aisle-1" || rep.Zones[0].Visits != 1 || *rep.Zones[0].DwellMedianS != 270 || rep.Zones[1].Visits != 1 {
+	if len(rep.Zones) != 2 || rep.Zones[0].Zone != "aisle-1" || rep.Zones[0].Visits != 1 || *rep.Zones[0].DwellMedianS != 280 || rep.Zones[1].Visits != 1 {
 		t.Errorf("zones %+v", rep.Zones)
 	}
 	if rep.Extra == nil || len(rep.Extra.Sequences) != 1 || !slices.Equal(rep.Extra.Sequences[0].Zones, []string{"aisle-1", "till"}) {

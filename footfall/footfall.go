@@ -26,8 +26,12 @@ type Visit struct {
 	Site  string
 	Track string
 	Zone  string
-	Start int64 // first fix in the zone, Unix ms
-	End   int64 // last fix in the zone before a gap of visit_gap_s
+	// Start and End of a store visit are its first fix in the store and
+	// its last before a gap of visit_gap_s, Unix ms. An area visit that
+	// begins (ends) with a move inside the store begins (ends) halfway
+	// between the fixes before and after the move.
+	Start int64
+	End   int64
 	Fixes int
 	// Open is true while the visit may still grow (no gap of visit_gap_s
 	// yet); a later summary of the same Track, Zone and Start supersedes it.
