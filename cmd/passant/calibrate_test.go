@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/passant/passant/wire"
+)
+
+// TestCalibrateCommand runs the contract's command on files made by
+// passant sim: the truth of an hour's in-store phones is the walk.
+func TestCalibrateCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates an hour")
+	}
+	dir := t.TempDir()
+	p := func(name string) string { return filepath.Join(dir, name) }
+	var out, errb bytes.Buffer
+	ctx := context.Background()
+	if err := run(ctx, []string{"sim", "--layout", "large", "--hours", "1", "--passers", "20", "--shoppers", "40",
+		"--from", "2026-12-04T10:00:00Z", "--out", p("obs.jsonl"), "--truth", p("truth.jsonl"), "--site-out", p("site.json")}, &out, &errb); err != nil {
+		t.Fatalf("sim: %v\n%s", err, errb.String())
+	}
+	tf, err := os.Open(p("truth.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk bytes.Buffer
+	sc := bufio.NewScanner(tf)
+	n := 0
+	for sc.Scan() {
+		var b struct {
+			T     int64
+			Dev   wire.Dev
+			Class string
+			X, Y  float64
+		}
+		if err := json.Unmarshal(sc.Bytes(), &b); err != nil {
+			t.Fatal(err)
+		}
+		if b.Class == "passerby" || b.Y < 0 {
+			continue
+		}
+		d := b.Dev
+		m, _ := json.Marshal(wire.WalkMark{T: b.T, Dev: &d, X: b.X, Y: b.Y})
+		walk.Write(append(m, '\n'))
+		n++
+	}
+	tf.Close()
+	if n < 100 {
+		t.Fatalf("only %d marks", n)
+	}
+	os.WriteFile(p("walk.jsonl"), walk.Bytes(), 0o644)
+	out.Reset()
+	if err := run(ctx, []string{"calibrate", "--site", p("site.json"), "--in", p("obs.jsonl"), "--walk", p("walk.jsonl"),
+		"--out", p("calibrated.json"), "--report", p("report.json"), "--accuracy", p("acc.png")}, &out, &errb); err != nil {
+		t.Fatalf("calibrate: %v\n%s", err, errb.String())
+	}
+	t.Log("\n" + out.String())
+	for _, want := range []string{"samples", "held-out before", "held-out after", "wrote " + p("calibrated.json"), "one more sensor at"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	site, err := wire.LoadSite(p("calibrated.json"))
+	if err != nil {
+		t.Fatalf("calibrated site: %v", err)
+	}
+	var rep struct {
+		Chosen     string
+		HeldBefore struct{ Median float64 } `json:"held_before"`
+		HeldAfter  struct{ Median float64 } `json:"held_after"`
+	}
+	rj, _ := os.ReadFile(p("report.json"))
+	if err := json.Unmarshal(rj, &rep); err != nil {
+		t.Fatal(err)
+	}
+	changed := 0
+	for _, s := range site.Sensors {
+		if s.RSSI1m != nil {
+			changed++
+		}
+	}
+	if rep.Chosen == "none" || changed == 0 || rep.HeldAfter.Median >= rep.HeldBefore.Median {
+		t.Errorf("chosen %q, %d sensors changed, held-out %.2f -> %.2f m", rep.Chosen, changed, rep.HeldBefore.Median, rep.HeldAfter.Median)
+	}
+	if png, _ := os.ReadFile(p("acc.png")); !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Error("no accuracy map")
+	}
+	// Marks naming tracks need the dev→track mapping.
+	os.WriteFile(p("walk2.jsonl"), []byte(`{"t":1764842400000,"track":"k1","x":1,"y":1}`+"\n"), 0o644)
+	err = run(ctx, []string{"calibrate", "--site", p("site.json"), "--in", p("obs.jsonl"), "--walk", p("walk2.jsonl"), "--out", p("x.json")}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "--positions") {
+		t.Errorf("tracks without --positions: %v", err)
+	}
+}
