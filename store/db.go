@@ -42,7 +42,7 @@ type DB struct {
 	writeMu sync.Mutex
 
 	partMu sync.Mutex
-	parts  map[int64]bool // PostgreSQL observation partitions known to exist, by UTC day
+	parts  map[string]bool // PostgreSQL day partitions known to exist, by name
 }
 
 var _ Store = (*DB)(nil)
@@ -79,7 +79,7 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("store: connect postgres %s: %w", redact(url), err)
 	}
-	return &DB{pg: true, pool: pool, parts: map[int64]bool{}}, nil
+	return &DB{pg: true, pool: pool, parts: map[string]bool{}}, nil
 }
 
 // OpenSQLite opens (or creates) the SQLite database file path, in WAL mode.

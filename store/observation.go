@@ -3,14 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/passant/passant/wire"
 )
@@ -82,27 +79,7 @@ func (db *DB) writeBatchesPG(ctx context.Context, bs []RawBatch) error {
 			days[floorDiv(bs[i].Batch.Obs[j].T, dayMs)] = true
 		}
 	}
-	for d := range days {
-		if err := db.ensurePartition(ctx, d); err != nil {
-			return err
-		}
-	}
-	_, err := db.pool.CopyFrom(ctx, pgx.Identifier{"observations"}, obsColumns, &obsSource{bs: bs})
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23514" {
-		// No partition for a row: another instance's retention dropped a
-		// day this one thought existed. Forget and try once more.
-		db.partMu.Lock()
-		clear(db.parts)
-		db.partMu.Unlock()
-		for d := range days {
-			if err := db.ensurePartition(ctx, d); err != nil {
-				return err
-			}
-		}
-		_, err = db.pool.CopyFrom(ctx, pgx.Identifier{"observations"}, obsColumns, &obsSource{bs: bs})
-	}
-	return err
+	return db.copyPartitioned(ctx, "observations", obsColumns, days, func() pgx.CopyFromSource { return &obsSource{bs: bs} })
 }
 
 func floorDiv(a, b int64) int64 {
@@ -111,34 +88,6 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
-}
-
-// partitionName names the observations partition of a UTC day (days since
-// 1970-01-01).
-func partitionName(day int64) string {
-	return "observations_p" + time.UnixMilli(day*dayMs).UTC().Format("20060102")
-}
-
-// ensurePartition creates the observations partition of a UTC day unless it
-// exists.
-func (db *DB) ensurePartition(ctx context.Context, day int64) error {
-	db.partMu.Lock()
-	defer db.partMu.Unlock()
-	if db.parts[day] {
-		return nil
-	}
-	_, err := db.pool.Exec(ctx, fmt.Sprintf(
-		`CREATE TABLE IF NOT EXISTS %s PARTITION OF observations FOR VALUES FROM (%d) TO (%d)`,
-		partitionName(day), day*dayMs, (day+1)*dayMs))
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && (pe.Code == "42P07" || pe.Code == "23505") {
-		err = nil // another instance created it at the same moment
-	}
-	if err != nil {
-		return fmt.Errorf("create partition %s: %w", partitionName(day), err)
-	}
-	db.parts[day] = true
-	return nil
 }
 
 func (db *DB) writeBatchesSQLite(ctx context.Context, bs []RawBatch) error {
@@ -221,7 +170,7 @@ func (db *DB) DeleteObservationsBefore(ctx context.Context, before int64) (int64
 	var n int64
 	err := db.tx(ctx, func(tx q) error {
 		if db.pg {
-			dropped, err := db.dropPartitions(ctx, tx, before)
+			dropped, err := db.dropPartitions(ctx, tx, "observations", before)
 			if err != nil {
 				return err
 			}
@@ -234,54 +183,6 @@ func (db *DB) DeleteObservationsBefore(ctx context.Context, before int64) (int64
 	if err != nil {
 		return 0, fmt.Errorf("store: delete observations before %d: %w", before, err)
 	}
-	return n, nil
-}
-
-// dropPartitions drops the observation partitions that end at or before
-// before, returning how many rows they held.
-func (db *DB) dropPartitions(ctx context.Context, tx q, before int64) (int64, error) {
-	rs, err := tx.query(ctx, `SELECT c.relname FROM pg_inherits i
-		JOIN pg_class c ON c.oid = i.inhrelid
-		WHERE i.inhparent = 'observations'::regclass`)
-	if err != nil {
-		return 0, err
-	}
-	var days []int64
-	for rs.Next() {
-		var name string
-		if err := rs.Scan(&name); err != nil {
-			rs.Close()
-			return 0, err
-		}
-		t, err := time.Parse("20060102", strings.TrimPrefix(name, "observations_p"))
-		if err != nil {
-			continue // not ours
-		}
-		day := t.UnixMilli() / dayMs
-		if (day+1)*dayMs <= before {
-			days = append(days, day)
-		}
-	}
-	rs.Close()
-	if err := rs.Err(); err != nil {
-		return 0, err
-	}
-	var n int64
-	for _, day := range days {
-		var m int64
-		if err := tx.queryRow(ctx, `SELECT count(*) FROM `+partitionName(day)).Scan(&m); err != nil {
-			return 0, err
-		}
-		if _, err := tx.exec(ctx, `DROP TABLE `+partitionName(day)); err != nil {
-			return 0, err
-		}
-		n += m
-	}
-	db.partMu.Lock()
-	for _, day := range days {
-		delete(db.parts, day)
-	}
-	db.partMu.Unlock()
 	return n, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/passant/passant/wire"
 )
 
@@ -18,7 +20,18 @@ func (db *DB) WritePositions(ctx context.Context, site string, ps []wire.Positio
 		p := &ps[i]
 		return []any{site, p.T, p.Track, int64(p.Dev), p.X, p.Y, p.Err, p.Zone, int32(p.N)}
 	}
-	err := db.insertRows(ctx, "positions", positionColumns, nil, "", len(ps), row)
+	var err error
+	if db.pg {
+		days := map[int64]bool{}
+		for i := range ps {
+			days[floorDiv(ps[i].T, dayMs)] = true
+		}
+		err = db.copyPartitioned(ctx, "positions", positionColumns, days, func() pgx.CopyFromSource {
+			return pgx.CopyFromSlice(len(ps), func(i int) ([]any, error) { return row(i), nil })
+		})
+	} else {
+		err = db.insertRows(ctx, "positions", positionColumns, nil, "", len(ps), row)
+	}
 	if err != nil {
 		return fmt.Errorf("store: write %d positions of %s: %w", len(ps), site, err)
 	}
@@ -55,8 +68,15 @@ func (db *DB) Positions(ctx context.Context, site string, from, to int64) ([]wir
 func (db *DB) DeletePositionsBefore(ctx context.Context, before int64) (int64, error) {
 	var n int64
 	err := db.tx(ctx, func(tx q) error {
-		var err error
-		n, err = tx.exec(ctx, `DELETE FROM positions WHERE t < $1`, before)
+		if db.pg {
+			dropped, err := db.dropPartitions(ctx, tx, "positions", before)
+			if err != nil {
+				return err
+			}
+			n += dropped
+		}
+		m, err := tx.exec(ctx, `DELETE FROM positions WHERE t < $1`, before)
+		n += m
 		return err
 	})
 	if err != nil {

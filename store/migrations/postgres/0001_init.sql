@@ -63,6 +63,7 @@ CREATE TABLE observations (
 
 CREATE INDEX observations_site_t ON observations (site, t);
 
+-- Position fixes, partitioned by UTC day of t like observations.
 CREATE TABLE positions (
 	site  TEXT NOT NULL,
 	t     BIGINT NOT NULL,
@@ -73,7 +74,7 @@ CREATE TABLE positions (
 	err   DOUBLE PRECISION NOT NULL,
 	zone  TEXT NOT NULL,
 	n     INTEGER NOT NULL
-);
+) PARTITION BY RANGE (t);
 
 CREATE INDEX positions_site_t ON positions (site, t);
 

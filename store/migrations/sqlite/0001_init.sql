@@ -63,6 +63,7 @@ CREATE TABLE observations (
 
 CREATE INDEX observations_site_t ON observations (site, t);
 
+-- Position fixes.
 CREATE TABLE positions (
 	site  TEXT NOT NULL,
 	t     BIGINT NOT NULL,
