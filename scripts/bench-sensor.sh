@@ -5,6 +5,8 @@
 # (Debian: tshark, wireshark-common).
 #
 #   scripts/bench-sensor.sh [FRAMES]      # default 1000000
+#
+# PASSANT=/path/to/passant uses that binary instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -12,7 +14,8 @@ want=${1:-1000000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-go build -o "$work/passant" ./cmd/passant
+bin=${PASSANT:-$work/passant}
+[ -n "${PASSANT:-}" ] || go build -o "$bin" ./cmd/passant
 
 # One pass over every bundled capture, then enough copies of it.
 caps=(sensor/testdata/captures/*.pcap)
@@ -29,7 +32,7 @@ secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>"$work/err" || { cat "$w
 
 cat "$work/big.pcap" >/dev/null # warm the page cache for both
 export PASSANT_SITE_KEY=bench-site-key
-p=$(secs "$work/passant" sensor --pcap "$work/big.pcap" --fast --jsonl /dev/null --sensor bench --log-level warn)
+p=$(secs "$bin" sensor --pcap "$work/big.pcap" --fast --jsonl /dev/null --sensor bench --log-level warn)
 t=$(secs tshark -r "$work/big.pcap" -Y wlan.fc.type_subtype==4 -T fields -e wlan.sa -e radiotap.dbm_antsignal)
 
 printf 'passant sensor --fast --jsonl /dev/null : %6.2f s  %9.0f frames/s\n' "$p" "$(echo "$frames / $p" | bc -l)"
