@@ -267,6 +267,9 @@ func pathStats(storeVisits, areaVisits []*Visit, from, to int64) ([]wire.PathSta
 	for _, v := range areaVisits {
 		byTrack[v.Track] = append(byTrack[v.Track], v)
 	}
+	for _, vs := range byTrack {
+		slices.SortFunc(vs, func(a, b *Visit) int { return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Zone, b.Zone)) })
+	}
 	type edge struct{ from, to string }
 	counts := map[edge]int{}
 	seqs := map[string]int{}
@@ -276,16 +279,15 @@ func pathStats(storeVisits, areaVisits []*Visit, from, to int64) ([]wire.PathSta
 		if s.Start < from || s.Start >= to {
 			continue
 		}
+		vs := byTrack[s.Track]
+		i, _ := slices.BinarySearchFunc(vs, s.Start, func(v *Visit, t int64) int { return cmp.Compare(v.Start, t) })
 		in = in[:0]
-		for _, v := range byTrack[s.Track] {
-			if v.Start >= s.Start && v.Start <= s.End {
-				in = append(in, v)
-			}
+		for ; i < len(vs) && vs[i].Start <= s.End; i++ {
+			in = append(in, vs[i])
 		}
 		if len(in) == 0 {
 			continue
 		}
-		slices.SortFunc(in, func(a, b *Visit) int { return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Zone, b.Zone)) })
 		seq = seq[:0]
 		for _, v := range in {
 			if len(seq) == 0 || seq[len(seq)-1] != v.Zone {
