@@ -329,3 +329,52 @@ func ExampleBuild() {
 	fmt.Println(rep.Totals.Visitors, rep.Totals.Passersby, *rep.Totals.CaptureRate, *rep.Totals.DwellMedianS, *rep.Totals.Conversion)
 	// Output: 1 1 0.5 480 1
 }
+
+// The hours and the days add up to the totals, new and returning to the
+// visitors, the dwell buckets to the visitors.
+func TestBuildAddsUp(t *testing.T) {
+	site := loadSite(t)
+	days, visits := syntheticMonth(5, 300, 900)
+	from, to := at(2026, 11, 2, 0, 0, 0), at(2026, 11, 5, 0, 0, 0)
+	txns := []Transaction{{T: from + 5}, {T: to - 5}, {T: to}}
+	rep := Build(site, from, to, days, visits, txns, History{})
+	var hv, hp, hs, ht, dv, dp, ds, dn, dr, dt int
+	for _, h := range rep.Hours {
+		hv, hp, hs, ht = hv+h.Visitors, hp+h.Passersby, hs+h.Staff, ht+*h.Transactions
+	}
+	for _, d := range rep.Days {
+		dv, dp, ds, dn, dr, dt = dv+d.Visitors, dp+d.Passersby, ds+d.Staff, dn+d.New, dr+d.Returning, dt+*d.Transactions
+	}
+	tot := rep.Totals
+	b := tot.DwellBuckets
+	if len(rep.Hours) != 72 || len(rep.Days) != 3 {
+		t.Fatalf("%d hours %d days", len(rep.Hours), len(rep.Days))
+	}
+	if hv != tot.Visitors || hp != tot.Passersby || hs != tot.Staff || ht != 2 || *tot.Transactions != 2 {
+		t.Errorf("hours %d %d %d %d, totals %+v", hv, hp, hs, ht, tot)
+	}
+	if dv != tot.Visitors || dp != tot.Passersby || ds != tot.Staff || dn != tot.New || dr != tot.Returning || dt != 2 {
+		t.Errorf("days %d %d %d %d %d, totals %+v", dv, dp, ds, dn, dr, tot)
+	}
+	if tot.New+tot.Returning != tot.Visitors || b.LT5m+b.M5to20+b.M20to60+b.H1to6+b.GT6h != tot.Visitors {
+		t.Errorf("new %d returning %d buckets %+v visitors %d", tot.New, tot.Returning, b, tot.Visitors)
+	}
+	// The pool of 1500 for 300 visitors a day: many return within the
+	// five days, and the first day of the range sees the day before.
+	if tot.Visitors != 900 || tot.Returning < 100 || tot.Staff != 6 || tot.Passersby != 2700 {
+		t.Errorf("totals %+v", tot)
+	}
+	loy := 0
+	for _, n := range rep.Extra.Loyalty {
+		loy += n
+	}
+	distinct := map[string]bool{}
+	for _, d := range days {
+		if d.First >= from && d.First < to && d.Track[0] == 'v' {
+			distinct[d.Track] = true
+		}
+	}
+	if loy != len(distinct) {
+		t.Errorf("loyalty counts %d visitors, want the %d distinct", loy, len(distinct))
+	}
+}
