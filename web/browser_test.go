@@ -3,7 +3,13 @@ package web
 import (
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
 	"math"
+	"os"
+	"path/filepath"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -311,4 +317,49 @@ func TestBrowserOtherViews(t *testing.T) {
 		}
 		webtest.Screenshot(t, c, strings.ReplaceAll(v.view, "/", "-"))
 	}
+}
+
+func TestBrowserEditorPlanUpload(t *testing.T) {
+	b := newMemBackend()
+	s, err := wire.ParseSite([]byte(strings.Replace(demoSiteJSON, `"plan":{"image":"floor.png","bounds":[[0,0],[30,20]]},`, "", 1)), false)
+	if err != nil || s.Plan != nil {
+		t.Fatalf("site without plan: %v", err)
+	}
+	b.put(s, "file", "")
+	// A 300 x 200 plan: walls and two shelves.
+	img := image.NewRGBA(image.Rect(0, 0, 300, 200))
+	draw.Draw(img, img.Bounds(), image.NewUniform(color.RGBA{250, 250, 245, 255}), image.Point{}, draw.Src)
+	for _, r := range []image.Rectangle{image.Rect(0, 0, 300, 4), image.Rect(0, 196, 300, 200), image.Rect(0, 0, 4, 200), image.Rect(296, 0, 300, 200),
+		image.Rect(30, 40, 60, 170), image.Rect(120, 40, 150, 170)} {
+		draw.Draw(img, r, image.NewUniform(color.RGBA{90, 90, 100, 255}), image.Point{}, draw.Src)
+	}
+	path := filepath.Join(t.TempDir(), "plan.png")
+	f, _ := os.Create(path)
+	png.Encode(f, img)
+	f.Close()
+
+	srv, ctx := browserServer(t, b)
+	c := within(t, ctx, 40*time.Second)
+	err = chromedp.Do(c,
+		chromedp.Navigate(srv.URL+"/#/editor/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-ready="editor"]`)),
+		chromedp.SetValue(chromedp.CSS(`#ed-plan-width`), "15"),
+		chromedp.SetUploadFiles(chromedp.CSS(`#ed-plan-file`), []string{path}),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#ed-map img.leaflet-image-layer') && document.querySelector('#ed-map img.leaflet-image-layer').complete && document.querySelector('#ed-map img.leaflet-image-layer').naturalWidth === 300`),
+		chromedp.Click(chromedp.CSS(`#ed-save`)),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-saved="2"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.Plan(context.Background(), "demo")
+	if err != nil || p.ContentType != "image/png" {
+		t.Fatalf("stored plan: %v %q", err, p.ContentType)
+	}
+	got, _, _ := b.Site(context.Background(), "demo")
+	// 15 m wide; the image's 3:2 aspect makes it 10 m high.
+	if got.Plan == nil || got.Plan.Bounds != (wire.Rect{{0, 0}, {15, 10}}) {
+		t.Fatalf("saved plan %+v, want bounds [[0,0],[15,10]]", got.Plan)
+	}
+	webtest.Screenshot(t, c, "plan")
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -121,8 +122,9 @@ type siteHub struct {
 	refs   int // guarded by hub.mu
 	cancel context.CancelFunc
 
-	mu      sync.Mutex // guards clients
+	mu      sync.Mutex // guards clients and dead
 	clients map[*client]struct{}
+	dead    bool // the subscription ended
 
 	// Owned by the run goroutine.
 	pending  map[string]wire.Position
@@ -158,6 +160,12 @@ func (h *Hub) join(ctx context.Context, site string, c *client) error {
 	// newest fix per track.
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	if sh.dead {
+		sh.mu.Unlock()
+		h.leave(sh)
+		sh.mu.Lock()
+		return errors.New("the live stream just ended; reconnect")
+	}
 	snap, err := h.backend.Live(ctx, site)
 	if err != nil {
 		sh.mu.Unlock()
@@ -206,6 +214,7 @@ func (sh *siteHub) run(events <-chan Event) {
 		select {
 		case ev, ok := <-events:
 			if !ok {
+				sh.ended()
 				return
 			}
 			sh.apply(ev)
@@ -213,6 +222,28 @@ func (sh *siteHub) run(events <-chan Event) {
 			sh.flush()
 		}
 	}
+}
+
+// ended handles the end of the subscription: when the backend ended it (not
+// the last client leaving), the clients are disconnected so that they
+// reconnect and subscribe afresh.
+func (sh *siteHub) ended() {
+	h := sh.hub
+	h.mu.Lock()
+	if h.sites[sh.site] == sh {
+		delete(h.sites, sh.site)
+	}
+	h.mu.Unlock()
+	sh.mu.Lock()
+	sh.dead = true
+	for c := range sh.clients {
+		delete(sh.clients, c)
+		h.clients.Add(-1)
+		c.conn.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "live stream ended; reconnect"), time.Now().Add(time.Second))
+		c.kick()
+	}
+	sh.mu.Unlock()
 }
 
 func (sh *siteHub) apply(ev Event) {

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -228,4 +230,51 @@ func TestHubCloseDisconnectsClients(t *testing.T) {
 		t.Fatalf("after Close: %v, want close 1001", err)
 	}
 	waitFor(t, "no clients and no subscription", func() bool { return s.Hub().Clients() == 0 && b.Subscribers("demo") == 0 })
+}
+
+// endingBackend ends every subscription when told to.
+type endingBackend struct {
+	*memBackend
+	mu     sync.Mutex
+	cancel []context.CancelFunc
+}
+
+func (e *endingBackend) Subscribe(ctx context.Context, site string) (<-chan Event, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	e.mu.Lock()
+	e.cancel = append(e.cancel, cancel)
+	e.mu.Unlock()
+	return e.memBackend.Subscribe(ctx, site)
+}
+
+func (e *endingBackend) endAll() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range e.cancel {
+		c()
+	}
+}
+
+func TestLiveSubscriptionEndedByBackend(t *testing.T) {
+	b := &endingBackend{memBackend: newDemoBackend()}
+	srv := newTestServer(t, b, Config{Hub: HubConfig{Tick: 10 * time.Millisecond}})
+	c := dialWS(t, srv, "demo")
+	defer c.Close()
+	readMsg(t, c)
+	waitFor(t, "the subscription", func() bool { return b.Subscribers("demo") == 1 })
+	b.endAll()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, _, err := c.ReadMessage()
+	if !websocket.IsCloseError(err, websocket.CloseTryAgainLater) {
+		t.Fatalf("after the backend ended the stream: %v, want close 1013", err)
+	}
+	// A new client subscribes afresh and gets updates.
+	c2 := dialWS(t, srv, "demo")
+	defer c2.Close()
+	readMsg(t, c2)
+	waitFor(t, "a new subscription", func() bool { return b.Subscribers("demo") == 1 })
+	b.publish("demo", fix("k5", 99, 1, 2))
+	if m := readMsg(t, c2); m.Type != "update" || len(m.Tracks) != 1 || m.Tracks[0].Track != "k5" {
+		t.Fatalf("update after resubscribe: %+v", m)
+	}
 }

@@ -3,12 +3,12 @@ package web
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/passant/passant/footfall"
+	"github.com/passant/passant/heatmap"
 	"github.com/passant/passant/wire"
 )
 
@@ -264,7 +264,7 @@ func syntheticReport(site string, from, to int64) *wire.Report {
 	return r
 }
 
-func (m *memBackend) Heatmap(ctx context.Context, q HeatmapQuery) (*Heatmap, error) {
+func (m *memBackend) Heatmap(ctx context.Context, q HeatmapQuery) (*heatmap.Grid, error) {
 	m.mu.Lock()
 	m.heatQ = append(m.heatQ, q)
 	vs := m.versions[q.Site]
@@ -272,32 +272,14 @@ func (m *memBackend) Heatmap(ctx context.Context, q HeatmapQuery) (*Heatmap, err
 	if len(vs) == 0 {
 		return nil, fmt.Errorf("site %q: %w", q.Site, ErrNotFound)
 	}
-	b := vs[len(vs)-1].Bounds
-	w := int(math.Ceil((b[1][0] - b[0][0]) / q.Cell))
-	h := int(math.Ceil((b[1][1] - b[0][1]) / q.Cell))
-	g := &Heatmap{Site: q.Site, From: q.From, To: q.To, Bounds: b, Cell: q.Cell, W: w, H: h, Values: make([]float64, w*h)}
-	// A warm blob around (15, 10).
-	for j := range h {
-		for i := range w {
-			x := b[0][0] + (float64(i)+0.5)*q.Cell
-			y := b[0][1] + (float64(j)+0.5)*q.Cell
-			v := 3600 * math.Exp(-((x-15)*(x-15)+(y-10)*(y-10))/40)
-			g.Values[j*w+i] = v
-			g.Max = max(g.Max, v)
-		}
-	}
+	g := heatmap.NewGrid(vs[len(vs)-1].Bounds, q.Cell)
+	// An hour spent around (15, 10), spread 3 m.
+	g.AddFix(15, 10, 3, 3600)
 	return g, nil
 }
 
 // tinyPNG is a valid 1x1 PNG.
 var tinyPNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
-
-func (m *memBackend) HeatmapPNG(ctx context.Context, q HeatmapQuery) ([]byte, error) {
-	if _, err := m.Heatmap(ctx, q); err != nil {
-		return nil, err
-	}
-	return tinyPNG, nil
-}
 
 func (m *memBackend) ImportPOS(ctx context.Context, site string, tx []footfall.Transaction) (int, error) {
 	m.mu.Lock()

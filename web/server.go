@@ -31,6 +31,10 @@ type Config struct {
 	RateLimit float64
 	// MaxUpload bounds request bodies, bytes (default 32 MiB).
 	MaxUpload int64
+	// Calibration, when set, serves the calibration walk's API under
+	// /api/sites/{site}/calibration/ (calibration.Service.Handler), behind
+	// this server's login (installer), rate limit and CSRF protection.
+	Calibration http.Handler
 	// Version is shown in the dashboard and /metrics.
 	Version string
 	// Now is the wall clock (default time.Now), for "today".
@@ -123,6 +127,9 @@ func (s *Server) routes() {
 	api("GET /api/chain", RoleViewer, s.chain)
 	api("GET /api/chain.csv", RoleViewer, s.chainCSV)
 	api("GET /api/me", RoleViewer, s.me)
+	if s.cfg.Calibration != nil {
+		api("/api/sites/{site}/calibration/", RoleInstaller, s.cfg.Calibration.ServeHTTP)
+	}
 
 	s.authRoutes()
 	s.staticRoutes()

@@ -2,6 +2,9 @@ package web
 
 import (
 	"bytes"
+	"context"
+	"image"
+	"image/png"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -224,19 +227,41 @@ func TestHeatmapQuery(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("heatmap: %d %s", res.StatusCode, body)
 	}
-	var g Heatmap
-	json.Unmarshal(body, &g)
-	if g.W != 34 || g.H != 30 || len(g.Values) != g.W*g.H || g.Max <= 0 {
-		t.Fatalf("grid %dx%d, %d values, max %g", g.W, g.H, len(g.Values), g.Max)
+	var g struct {
+		Site   string    `json:"site"`
+		Zone   string    `json:"zone"`
+		Hours  [2]int    `json:"hours"`
+		NX     int       `json:"nx"`
+		NY     int       `json:"ny"`
+		Cell   float64   `json:"cell"`
+		Max    float64   `json:"max"`
+		Bounds wire.Rect `json:"bounds"`
+		Values []float64 `json:"values"`
+	}
+	if err := json.Unmarshal(body, &g); err != nil {
+		t.Fatalf("heatmap JSON: %v: %.200s", err, body)
+	}
+	if g.NX != 34 || g.NY != 30 || len(g.Values) != g.NX*g.NY || g.Max <= 0 || g.Site != "demo" || g.Zone != "aisle-1" ||
+		g.Hours != [2]int{10, 14} || g.Bounds != (wire.Rect{{-2, -8}, {32, 22}}) {
+		t.Fatalf("grid %+v", g)
 	}
 	q := b.heatQ[len(b.heatQ)-1]
 	want := HeatmapQuery{Site: "demo", From: 1764806400000, To: 1764892800000, Zone: "aisle-1", Cell: 1, HourFrom: 10, HourTo: 14}
 	if q != want {
 		t.Fatalf("query %+v, want %+v", q, want)
 	}
-	res, body = do(t, "GET", srv.URL+"/api/sites/demo/heatmap.png?download=1", "", nil)
-	if res.StatusCode != 200 || !bytes.HasPrefix(body, []byte("\x89PNG")) || !strings.Contains(res.Header.Get("Content-Disposition"), "demo-heatmap.png") {
-		t.Fatalf("png: %d %q", res.StatusCode, res.Header.Get("Content-Disposition"))
+	// The PNG is drawn over the floor plan when there is one.
+	plan := image.NewRGBA(image.Rect(0, 0, 60, 40))
+	var pb bytes.Buffer
+	png.Encode(&pb, plan)
+	b.PutPlan(context.Background(), "demo", PlanImage{ContentType: "image/png", Data: pb.Bytes()})
+	res, body = do(t, "GET", srv.URL+"/api/sites/demo/heatmap.png?download=1&from=2026-12-01&to=2026-12-07", "", nil)
+	if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Disposition"), "demo-heatmap.png") {
+		t.Fatalf("png: %d %q %s", res.StatusCode, res.Header.Get("Content-Disposition"), body)
+	}
+	img, err := png.Decode(bytes.NewReader(body))
+	if err != nil || img.Bounds().Dx() < 300 {
+		t.Fatalf("png: %v, %v", err, img.Bounds())
 	}
 	for _, q := range []string{"zone=nowhere", "cell=0", "cell=abc", "hours=14-10", "hours=3"} {
 		res, _ = do(t, "GET", srv.URL+"/api/sites/demo/heatmap?"+q, "", nil)
@@ -385,5 +410,18 @@ func TestLimiterRefills(t *testing.T) {
 	}
 	if !l.allow("a", t0.Add(500*time.Millisecond)) || l.allow("a", t0.Add(500*time.Millisecond)) {
 		t.Fatal("refill of 2/s wrong")
+	}
+}
+
+func TestCalibrationMounted(t *testing.T) {
+	var got string
+	cal := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Method + " " + r.URL.Path + " " + r.PathValue("site")
+		w.Write([]byte(`{"ok":true}`))
+	})
+	srv := newTestServer(t, newDemoBackend(), Config{Calibration: cal})
+	res, _ := do(t, "POST", srv.URL+"/api/sites/demo/calibration/mark", "application/json", []byte(`{"x":1,"y":2}`))
+	if res.StatusCode != 200 || got != "POST /api/sites/demo/calibration/mark demo" {
+		t.Fatalf("calibration: %d %q", res.StatusCode, got)
 	}
 }

@@ -15,15 +15,13 @@ const select = document.getElementById('site-select');
 const state = { sites: [], me: null, cleanup: null };
 window.passant = state; // for tests and the curious
 
-// The calibration walk is the calibration engineer's module,
-// /static/calibrate.js: an ES module exporting mount(main, ctx) like the
-// views here. Its nav entry appears when the file exists.
+// The calibration walk is the calibration engineer's phone-sized page,
+// /static/calibrate.html?site=...; its nav entry appears when it exists.
 async function addCalibrate() {
   try {
-    const res = await fetch('/static/calibrate.js', { method: 'HEAD' });
+    const res = await fetch('/static/calibrate.html', { method: 'HEAD' });
     if (!res.ok) return;
-    views.calibrate = { mount: async (main, ctx) => (await import('/static/calibrate.js')).mount(main, ctx) };
-    const a = el('a', { 'data-view': 'calibrate', href: '#/calibrate' }, 'Calibrate');
+    const a = el('a', { 'data-external': 'calibrate', href: '/static/calibrate.html' }, 'Calibrate');
     document.querySelector('#nav a[data-view="chain"]').before(a);
   } catch (_) {}
 }
@@ -48,7 +46,9 @@ async function render() {
     }
     localStorage.setItem('passant.site', site);
   }
-  for (const a of document.querySelectorAll('#nav a')) {
+  const cal = document.querySelector('#nav a[data-external="calibrate"]');
+  if (cal) cal.href = '/static/calibrate.html' + (site ? '?site=' + encodeURIComponent(site) : '');
+  for (const a of document.querySelectorAll('#nav a[data-view]')) {
     a.classList.toggle('active', a.dataset.view === view);
     const s = view === 'chain' ? localStorage.getItem('passant.site') || '' : site;
     a.href = a.dataset.view === 'chain' ? '#/chain' : `#/${a.dataset.view}/${encodeURIComponent(s)}`;

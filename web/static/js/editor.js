@@ -24,7 +24,10 @@ export async function mount(main, ctx) {
 
   // Inputs.
   const num = (id, v, step = 0.1) => el('input', { type: 'number', id, value: v, step, style: 'width:5.5em' });
-  const pb = draft.plan ? draft.plan.bounds : draft.bounds.map(p => [...p]);
+  // Without a plan, its bottom-left corner starts at the origin (when the map
+  // holds it), as most floor frames are drawn.
+  const b0 = draft.bounds, origin = b0[0][0] <= 0 && b0[0][1] <= 0 && b0[1][0] > 0 && b0[1][1] > 0;
+  const pb = draft.plan ? draft.plan.bounds : origin ? [[0, 0], [b0[1][0], b0[1][1]]] : b0.map(p => [...p]);
   const px0 = num('ed-plan-x0', pb[0][0]), py0 = num('ed-plan-y0', pb[0][1]), px1 = num('ed-plan-x1', pb[1][0]), py1 = num('ed-plan-y1', pb[1][1]);
   const planWidth = num('ed-plan-width', r1(pb[1][0] - pb[0][0]));
   const bx0 = num('ed-b-x0', draft.bounds[0][0]), by0 = num('ed-b-y0', draft.bounds[0][1]), bx1 = num('ed-b-x1', draft.bounds[1][0]), by1 = num('ed-b-y1', draft.bounds[1][1]);

@@ -41,19 +41,31 @@ export async function mount(main, ctx) {
     const xs = hours.map(h => h.start / 1000);
     const hourChart = el('div', { class: 'chart', id: 'ff-hours' });
     const rateChart = el('div', { class: 'chart', id: 'ff-rates' });
-    body.append(el('div', { class: 'card' }, el('h2', {}, 'Passers-by and visitors per hour'), hourChart),
+    body.append(el('div', { class: 'card' }, el('h2', {}, 'Passers-by and visitors per hour'), hourChart,
+      site.open ? el('p', { class: 'hint' }, 'Shaded: closed hours.') : ''),
       el('div', { class: 'card' }, el('h2', {}, 'Capture rate and till conversion per hour'), rateChart));
     const w = () => body.clientWidth - 40;
+    // Closed hours (from the site's opening hours) are shaded.
+    const closed = { hooks: { drawClear: [(u) => {
+      const c = u.ctx, top = u.bbox.top, h = u.bbox.height;
+      c.save(); c.fillStyle = 'rgba(20,30,50,0.06)';
+      for (const hr of hours) {
+        if (hr.open !== false || !site.open) continue;
+        const x0 = u.valToPos(hr.start / 1000, 'x', true), x1 = u.valToPos(hr.start / 1000 + 3600, 'x', true);
+        c.fillRect(x0, top, x1 - x0, h);
+      }
+      c.restore();
+    }] } };
     const bars = uPlot.paths.bars({ size: [0.8, 40] });
     const tzDate = (ts) => uPlot.tzDate(new Date(ts * 1e3), tz);
     plots.push(new uPlot({
-      width: w(), height: 260, tzDate,
+      width: w(), height: 260, tzDate, ...closed,
       series: [{}, { label: 'Passers-by', stroke: '#8a94a6', fill: 'rgba(138,148,166,.35)', paths: bars, points: { show: false } },
         { label: 'Visitors', stroke: '#2f6fed', fill: 'rgba(47,111,237,.55)', paths: bars, points: { show: false } }],
       axes: [{}, { label: 'people' }],
     }, [xs, hours.map(h => h.passersby), hours.map(h => h.visitors)], hourChart));
     plots.push(new uPlot({
-      width: w(), height: 220, tzDate,
+      width: w(), height: 220, tzDate, ...closed,
       scales: { pct: { range: [0, 1] } },
       series: [{}, { label: 'Capture rate', scale: 'pct', stroke: '#1f9d55', width: 2, value: (u, v) => fmt.pct(v) },
         { label: 'Conversion', scale: 'pct', stroke: '#d98a00', width: 2, value: (u, v) => fmt.pct(v) }],

@@ -56,15 +56,16 @@ export async function mount(main, ctx) {
     let g;
     try { g = await api(sitePath(site.site, '/heatmap?' + q)); } catch (e) { toast(e.message, true); return; }
     const c = document.createElement('canvas');
-    c.width = g.w; c.height = g.h;
+    const W = g.nx, H = g.ny;
+    c.width = W; c.height = H;
     const cx = c.getContext('2d');
-    const img = cx.createImageData(g.w, g.h);
+    const img = cx.createImageData(W, H);
     // sqrt scale: a few hot cells should not wash out the rest.
     const max = Math.sqrt(g.max || 1);
-    for (let j = 0; j < g.h; j++) {
-      for (let i = 0; i < g.w; i++) {
-        const v = g.values[j * g.w + i];
-        const o = ((g.h - 1 - j) * g.w + i) * 4; // row 0 of the grid is ymin: the image's bottom
+    for (let j = 0; j < H; j++) {
+      for (let i = 0; i < W; i++) {
+        const v = g.values[j * W + i];
+        const o = ((H - 1 - j) * W + i) * 4; // row 0 of the grid is ymin: the image's bottom
         if (v <= 0) { img.data[o + 3] = 0; continue; }
         const [r, gg, b] = colour(Math.sqrt(v) / max);
         img.data[o] = r; img.data[o + 1] = gg; img.data[o + 2] = b; img.data[o + 3] = 255;
@@ -75,8 +76,8 @@ export async function mount(main, ctx) {
     overlay = L.imageOverlay(c.toDataURL(), rectBounds(g.bounds), { opacity: Number(opacity.value), className: 'heat' }).addTo(m.map);
     overlay.getElement()?.style.setProperty('image-rendering', g.cell >= 1 ? 'pixelated' : 'auto');
     document.getElementById('hm-max').textContent = fmt.dur(g.max) + ' per cell';
-    info.textContent = `${g.w}×${g.h} cells of ${g.cell} m`;
-    window.passantHeatmap = { w: g.w, h: g.h, max: g.max, cell: g.cell };
+    info.textContent = `${W}×${H} cells of ${g.cell} m · ${fmt.dur(g.total)} in all`;
+    window.passantHeatmap = { w: W, h: H, max: g.max, cell: g.cell };
     main.dataset.heatmap = 'ready';
   }
   await load();
