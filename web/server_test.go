@@ -3,10 +3,10 @@ package web
 import (
 	"bytes"
 	"context"
-	"image"
-	"image/png"
 	"encoding/csv"
 	"encoding/json"
+	"image"
+	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
