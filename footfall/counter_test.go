@@ -1,6 +1,7 @@
 package footfall
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -272,4 +273,29 @@ func TestCounterOccupancyWithoutStaff(t *testing.T) {
 	if got := c.Occupancy(); got["store"] != 1 || got["till"] != 0 || got["aisle-1"] != 1 {
 		t.Errorf("after the staff threshold: %v", got)
 	}
+}
+
+func ExampleCounter() {
+	site := &wire.Site{Site: "demo", Timezone: "UTC",
+		Zones: []wire.Zone{
+			{ID: "street", Kind: wire.ZoneOutside, Polygon: []wire.Point{{0, -5}, {10, -5}, {10, 0}, {0, 0}}},
+			{ID: "store", Kind: wire.ZoneStore, Polygon: []wire.Point{{0, 0}, {10, 0}, {10, 10}, {0, 10}}},
+		},
+		Footfall: wire.Footfall{VisitorMinDwellS: 60, VisitGapS: 900, StaffMinDwellS: 14400}}
+	c := NewCounter(site, zones.NewPlan(site))
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC).UnixMilli()
+	// k1 walks in and stays 3 minutes; k2 walks by.
+	for i := range 10 {
+		t := t0 + int64(i)*20_000
+		c.Add(wire.Position{T: t, Track: "k1", X: 5, Y: 5, Err: 1})
+		c.Add(wire.Position{T: t + 1, Track: "k2", X: float64(i), Y: -3, Err: 1})
+	}
+	fmt.Println("live:", c.Occupancy()["store"])
+	c.Advance(t0 + 180_000 + 900_000) // 15 minutes without a fix: the visit ends
+	for _, v := range c.Visits() {
+		fmt.Println(v.Track, v.Zone, v.Dwell(), v.Open)
+	}
+	// Output:
+	// live: 1
+	// k1 store 180 false
 }
