@@ -170,7 +170,7 @@ func inPolygon(poly []wire.Point, x, y float64) bool {
 	n := len(poly)
 	for i, j := 0, n-1; i < n; j, i = i, i+1 {
 		a, b := poly[j], poly[i]
-		if segmentDistance(a, b, x, y) <= eps {
+		if onEdge(a, b, x, y, eps) {
 			return true
 		}
 		if (a[1] > y) != (b[1] > y) {
@@ -181,6 +181,24 @@ func inPolygon(poly []wire.Point, x, y float64) bool {
 		}
 	}
 	return in
+}
+
+// onEdge reports whether (x, y) lies within eps of the segment ab: its
+// distance to the line, |ab × ap| / |ab|, is at most eps and its projection
+// falls on the segment.
+func onEdge(a, b wire.Point, x, y, eps float64) bool {
+	dx, dy := b[0]-a[0], b[1]-a[1]
+	px, py := x-a[0], y-a[1]
+	l2 := dx*dx + dy*dy
+	if l2 == 0 {
+		return px*px+py*py <= eps*eps
+	}
+	c := dx*py - dy*px
+	if c*c > eps*eps*l2 {
+		return false
+	}
+	t := px*dx + py*dy
+	return t >= -eps*math.Sqrt(l2) && t <= l2+eps*math.Sqrt(l2)
 }
 
 // segmentDistance is the distance from (x, y) to the segment ab.
