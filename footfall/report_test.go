@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -376,5 +377,28 @@ func TestBuildAddsUp(t *testing.T) {
 	}
 	if loy != len(distinct) {
 		t.Errorf("loyalty counts %d visitors, want the %d distinct", loy, len(distinct))
+	}
+}
+
+func TestZoneOccupancy(t *testing.T) {
+	site := loadSite(t)
+	h10 := at(2026, 12, 4, 10, 0, 0)
+	c := run(t, site,
+		stay("a", h10, h10+1800_000, 10, aisle),
+		stay("b", h10+900_000, h10+2700_000, 10, aisle),
+		stay("printer", h10-5*3600_000, h10+3600_000, 60, till))
+	occ := ZoneOccupancy(site, h10, h10+2*hourMs, c.TrackDays(), c.Visits())
+	if len(occ) != 3 || len(occ["aisle-1"]) != 2 {
+		t.Fatalf("%v", occ)
+	}
+	if l := occ["aisle-1"][0]; l.Max != 2 || math.Abs(l.Mean-1) > 1e-3 || occ["aisle-1"][1].Max != 0 {
+		t.Errorf("aisle hour 10: %+v", l)
+	}
+	if l := occ["till"][0]; l.Max != 0 {
+		t.Errorf("staff at the till: %+v", l)
+	}
+	rep := Build(site, h10, h10+2*hourMs, c.TrackDays(), c.Visits(), nil, History{})
+	if occ["store"][0].Max != rep.Hours[0].OccupancyMax || round(occ["store"][0].Mean, 3) != rep.Hours[0].OccupancyMean {
+		t.Errorf("store %+v, report hour %+v", occ["store"][0], rep.Hours[0])
 	}
 }
