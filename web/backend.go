@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/passant/passant/footfall"
-	"github.com/passant/passant/heatmap"
 	"github.com/passant/passant/wire"
 )
 
@@ -55,10 +54,10 @@ type Backend interface {
 
 	// Report returns the footfall report of a site over [from, to), Unix ms.
 	Report(ctx context.Context, site string, from, to int64) (*wire.Report, error)
-	// Heatmap returns the occupancy-time grid (person-seconds per cell) for
-	// q over the site's bounds. The server renders the PNG from it with
-	// heatmap.Render.
-	Heatmap(ctx context.Context, q HeatmapQuery) (*heatmap.Grid, error)
+	// Heatmap returns the occupancy-time grid for q.
+	Heatmap(ctx context.Context, q HeatmapQuery) (*Heatmap, error)
+	// HeatmapPNG renders the heatmap for q over the floor plan, with legend.
+	HeatmapPNG(ctx context.Context, q HeatmapQuery) ([]byte, error)
 
 	// ImportPOS stores till receipts (receipts with an ID already stored are
 	// replaced, not added) and returns how many it stored.
@@ -155,6 +154,21 @@ type HeatmapQuery struct {
 	// HourFrom and HourTo keep only fixes in local clock hours
 	// [HourFrom, HourTo); 0 and 24 keep all.
 	HourFrom, HourTo int
+}
+
+// Heatmap is an occupancy-time grid over a site's bounds.
+type Heatmap struct {
+	Site   string    `json:"site"`
+	From   int64     `json:"from"`
+	To     int64     `json:"to"`
+	Bounds wire.Rect `json:"bounds"` // the grid's extent, metres
+	Cell   float64   `json:"cell"`
+	W      int       `json:"w"` // columns, along x
+	H      int       `json:"h"` // rows, along y
+	// Values holds W*H seconds of occupancy, row by row from the bottom
+	// (ymin) row up, each row from xmin to the right.
+	Values []float64 `json:"values"`
+	Max    float64   `json:"max"`
 }
 
 // Metric is one Prometheus sample. Kind is "counter" or "gauge".

@@ -1,8 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	_ "image/png"
 	"slices"
 	"sync"
 	"time"
@@ -264,7 +267,7 @@ func syntheticReport(site string, from, to int64) *wire.Report {
 	return r
 }
 
-func (m *memBackend) Heatmap(ctx context.Context, q HeatmapQuery) (*heatmap.Grid, error) {
+func (m *memBackend) Heatmap(ctx context.Context, q HeatmapQuery) (*Heatmap, error) {
 	m.mu.Lock()
 	m.heatQ = append(m.heatQ, q)
 	vs := m.versions[q.Site]
@@ -272,10 +275,29 @@ func (m *memBackend) Heatmap(ctx context.Context, q HeatmapQuery) (*heatmap.Grid
 	if len(vs) == 0 {
 		return nil, fmt.Errorf("site %q: %w", q.Site, ErrNotFound)
 	}
-	g := heatmap.NewGrid(vs[len(vs)-1].Bounds, q.Cell)
+	b := vs[len(vs)-1].Bounds
+	g := heatmap.NewGrid(b, q.Cell)
 	// An hour spent around (15, 10), spread 3 m.
 	g.AddFix(15, 10, 3, 3600)
-	return g, nil
+	return &Heatmap{Site: q.Site, From: q.From, To: q.To, Bounds: g.Bounds(), Cell: g.Cell, W: g.NX, H: g.NY, Values: g.V, Max: g.Max()}, nil
+}
+
+// HeatmapPNG renders as the server does.
+func (m *memBackend) HeatmapPNG(ctx context.Context, q HeatmapQuery) ([]byte, error) {
+	site, _, err := m.Site(ctx, q.Site)
+	if err != nil {
+		return nil, err
+	}
+	h, _ := m.Heatmap(ctx, q)
+	g := heatmap.NewGrid(h.Bounds, h.Cell)
+	copy(g.V, h.Values)
+	var plan image.Image
+	if p, err := m.Plan(ctx, q.Site); err == nil {
+		plan, _, _ = image.Decode(bytes.NewReader(p.Data))
+	}
+	var buf bytes.Buffer
+	err = heatmap.WritePNG(&buf, heatmap.Render(g, heatmap.SiteStyle(site, plan)))
+	return buf.Bytes(), err
 }
 
 // tinyPNG is a valid 1x1 PNG.

@@ -1,20 +1,15 @@
 package web
 
 import (
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"image"
-	_ "image/jpeg" // floor plans
-	_ "image/png"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/passant/passant/heatmap"
 	"github.com/passant/passant/wire"
 )
 
@@ -169,55 +164,19 @@ func (s *Server) heatmap(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	// The heatmap package's grid JSON, with the query in front.
-	grid := g.AppendJSON(nil, "s", 1)
-	b := fmt.Appendf(make([]byte, 0, len(grid)+128), `{"site":%q,"from":%d,"to":%d,"zone":%q,"hours":[%d,%d],`,
-		q.Site, q.From, q.To, q.Zone, q.HourFrom, q.HourTo)
-	b = append(b, grid[1:]...)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write(b)
+	writeJSON(w, http.StatusOK, g)
 }
 
-// heatmapPNG renders the grid over the floor plan (PNG or JPEG plans; others
-// are left out) with the site's zones, sensors and a legend.
 func (s *Server) heatmapPNG(w http.ResponseWriter, r *http.Request) {
 	q, ok := s.heatmapQuery(w, r)
 	if !ok {
 		return
 	}
-	site, _, err := s.backend.Site(r.Context(), q.Site)
+	png, err := s.backend.HeatmapPNG(r.Context(), q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	g, err := s.backend.Heatmap(r.Context(), q)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var plan image.Image
-	if site.Plan != nil {
-		if p, err := s.backend.Plan(r.Context(), q.Site); err == nil {
-			plan, _, _ = image.Decode(bytes.NewReader(p.Data)) // an SVG or WebP plan is left out
-		}
-	}
-	st := heatmap.SiteStyle(site, plan)
-	loc := site.Location()
-	day := func(ms int64) string { return time.UnixMilli(ms).In(loc).Format("2006-01-02") }
-	st.Title += " · " + day(q.From) + " to " + day(q.To-1)
-	if q.HourFrom != 0 || q.HourTo != 24 {
-		st.Title += fmt.Sprintf(" · %02d-%02dh", q.HourFrom, q.HourTo)
-	}
-	if q.Zone != "" {
-		st.Title += " · " + q.Zone
-	}
-	var buf bytes.Buffer
-	if err := heatmap.WritePNG(&buf, heatmap.Render(g, st)); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	png := buf.Bytes()
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "no-store")
 	if r.URL.Query().Get("download") != "" {

@@ -227,23 +227,12 @@ func TestHeatmapQuery(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("heatmap: %d %s", res.StatusCode, body)
 	}
-	var g struct {
-		Site   string    `json:"site"`
-		Zone   string    `json:"zone"`
-		Hours  [2]int    `json:"hours"`
-		NX     int       `json:"nx"`
-		NY     int       `json:"ny"`
-		Cell   float64   `json:"cell"`
-		Max    float64   `json:"max"`
-		Bounds wire.Rect `json:"bounds"`
-		Values []float64 `json:"values"`
-	}
+	var g Heatmap
 	if err := json.Unmarshal(body, &g); err != nil {
 		t.Fatalf("heatmap JSON: %v: %.200s", err, body)
 	}
-	if g.NX != 34 || g.NY != 30 || len(g.Values) != g.NX*g.NY || g.Max <= 0 || g.Site != "demo" || g.Zone != "aisle-1" ||
-		g.Hours != [2]int{10, 14} || g.Bounds != (wire.Rect{{-2, -8}, {32, 22}}) {
-		t.Fatalf("grid %+v", g)
+	if g.W != 34 || g.H != 30 || len(g.Values) != g.W*g.H || g.Max <= 0 || g.Site != "demo" || g.Bounds != (wire.Rect{{-2, -8}, {32, 22}}) {
+		t.Fatalf("grid %dx%d, %d values, max %g", g.W, g.H, len(g.Values), g.Max)
 	}
 	q := b.heatQ[len(b.heatQ)-1]
 	want := HeatmapQuery{Site: "demo", From: 1764806400000, To: 1764892800000, Zone: "aisle-1", Cell: 1, HourFrom: 10, HourTo: 14}

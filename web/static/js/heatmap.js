@@ -56,7 +56,7 @@ export async function mount(main, ctx) {
     let g;
     try { g = await api(sitePath(site.site, '/heatmap?' + q)); } catch (e) { toast(e.message, true); return; }
     const c = document.createElement('canvas');
-    const W = g.nx, H = g.ny;
+    const W = g.w, H = g.h;
     c.width = W; c.height = H;
     const cx = c.getContext('2d');
     const img = cx.createImageData(W, H);
@@ -76,7 +76,7 @@ export async function mount(main, ctx) {
     overlay = L.imageOverlay(c.toDataURL(), rectBounds(g.bounds), { opacity: Number(opacity.value), className: 'heat' }).addTo(m.map);
     overlay.getElement()?.style.setProperty('image-rendering', g.cell >= 1 ? 'pixelated' : 'auto');
     document.getElementById('hm-max').textContent = fmt.dur(g.max) + ' per cell';
-    info.textContent = `${W}×${H} cells of ${g.cell} m · ${fmt.dur(g.total)} in all`;
+    info.textContent = `${W}×${H} cells of ${g.cell} m`;
     window.passantHeatmap = { w: W, h: H, max: g.max, cell: g.cell };
     main.dataset.heatmap = 'ready';
   }
