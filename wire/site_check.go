@@ -8,6 +8,8 @@ import (
 // CheckPlan reports what Validate lets pass but makes footfall figures
 // wrong or meaningless; every error names the field and the reason:
 //
+//   - a zone id that is not 1 to 64 letters, digits, '_' or '-' (as site
+//     and sensor ids must be);
 //   - a timezone of "Local": the machine's zone, so that the same site gives
 //     other local hours on another server;
 //   - zones of kind store or area but none of kind store: nobody could
@@ -44,6 +46,9 @@ func (s *Site) CheckPlan() error {
 	}
 	for i, z := range s.Zones {
 		f := fmt.Sprintf("zones[%d]", i)
+		if !ValidID(z.ID) {
+			bad(f+".id", "%q is not an id of 1 to 64 letters, digits, '_' or '-' (zone ids go into URLs and reports; use name for a label)", z.ID)
+		}
 		for k, p := range z.Polygon {
 			if !s.Bounds.Contains(p) {
 				bad(fmt.Sprintf("%s.polygon[%d]", f, k), "%v lies outside the bounds %v", p, s.Bounds)

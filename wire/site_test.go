@@ -320,6 +320,7 @@ func TestCheckPlan(t *testing.T) {
 		want []string
 	}{
 		{"Local time zone", func(m map[string]any) { m["timezone"] = "Local" }, []string{"timezone", `"Local"`}},
+		{"zone id with a space", func(m map[string]any) { zone(m, 2)["id"] = "aisle 1" }, []string{"zones[2].id", `"aisle 1"`}},
 		{"area outside the store", func(m map[string]any) {
 			zone(m, 2)["polygon"] = []any{[]any{2, 3}, []any{6, 3}, []any{6, 21}, []any{2, 21}}
 		}, []string{"zones[2].polygon[2]", `area "aisle-1" reaches outside the store "store"`}},
