@@ -65,6 +65,11 @@ type SensorStats struct {
 	LastSent int64 // sensor clock of the last batch
 	LastRecv int64 // receive time of the last batch (0 in a plain replay)
 	Offset   int64 // estimated clock offset, ms (sensor minus site)
+	// Clock is ClockOK, ClockCorrected or ClockQuarantined (quarantine.go).
+	Clock string
+	// Quarantined counts observations not located because the sensor's
+	// clock was quarantined (they are still journaled and stored).
+	Quarantined int64
 }
 
 // Pipeline processes one site. It is not safe for concurrent use.
@@ -78,6 +83,7 @@ type Pipeline struct {
 	dedup []dedup
 	stats []SensorStats
 	clock *clock
+	quar  *quarantine
 	hw    []int64 // per sensor: latest aligned time seen
 	buf   frameHeap
 	order uint64
@@ -128,6 +134,7 @@ func New(cfg Config, handlers ...Handler) (*Pipeline, error) {
 		dedup:    make([]dedup, n),
 		stats:    make([]SensorStats, n),
 		clock:    newClock(n),
+		quar:     newQuarantine(n),
 		hw:       make([]int64, n),
 		cursor:   math.MinInt64,
 		tracker:  locate.NewTracker(model, cfg.Tracker),
@@ -171,17 +178,25 @@ func (p *Pipeline) Accept(recv int64, b *wire.Batch, drops wire.Drops) error {
 	if recv != 0 {
 		st.LastRecv = recv
 	}
-	for i := range b.Obs {
-		p.clock.observe(si, &b.Obs[i])
+	obs, sent, admitted := p.quar.admit(si, b)
+	for i := range p.stats {
+		p.stats[i].Clock = p.quar.state[i]
+	}
+	if !admitted {
+		st.Quarantined += int64(len(b.Obs))
+		return nil
+	}
+	for i := range obs {
+		p.clock.observe(si, &obs[i])
 	}
 	p.clock.solve()
 	for i := range p.stats {
-		p.stats[i].Offset = p.clock.Offset(i)
+		p.stats[i].Offset = p.clock.Offset(i) + p.quar.coarse[i]
 	}
 	off := p.clock.Offset(si)
-	hw := b.Sent - off
-	for i := range b.Obs {
-		o := &b.Obs[i]
+	hw := sent - off
+	for i := range obs {
+		o := &obs[i]
 		t := o.T - off
 		if t <= p.cursor {
 			st.Late++
