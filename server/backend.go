@@ -144,6 +144,9 @@ func (r *siteRunner) health(now int64) []web.SensorHealth {
 		if st.Offset > 50 || st.Offset < -50 {
 			h.Clock = "corrected"
 		}
+		if st.Clock == pipeline.ClockQuarantined || st.Clock == pipeline.ClockCorrected {
+			h.Clock = st.Clock
+		}
 		if ss := r.seen[se.ID]; ss != nil {
 			h.LastSeen = ss.lastRecv
 			h.Rate = ss.rate(now)

@@ -88,9 +88,12 @@ func (s *Server) checkAlerts(ctx context.Context, r *siteRunner) {
 		s.alert(ctx, r.id, h.ID, store.AlertOffline, silent, now,
 			fmt.Sprintf("sensor %s has sent nothing for %s", h.ID, time.Duration(now-h.LastSeen)*time.Millisecond))
 		off := h.ClockOffsetMs
-		bad := off > float64(clockLimit.Milliseconds()) || off < -float64(clockLimit.Milliseconds())
-		s.alert(ctx, r.id, h.ID, store.AlertClock, bad, now,
-			fmt.Sprintf("sensor %s clock is %.0f ms off the others", h.ID, off))
+		bad := off > float64(clockLimit.Milliseconds()) || off < -float64(clockLimit.Milliseconds()) || h.Clock == "quarantined"
+		msg := fmt.Sprintf("sensor %s clock is %.0f ms off the others", h.ID, off)
+		if h.Clock == "quarantined" {
+			msg = fmt.Sprintf("sensor %s clock is erratic: its observations are not used for positions", h.ID)
+		}
+		s.alert(ctx, r.id, h.ID, store.AlertClock, bad, now, msg)
 	}
 }
 
