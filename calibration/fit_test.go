@@ -197,3 +197,23 @@ func TestCollectFiles(t *testing.T) {
 		t.Errorf("files: %d frames %d bursts %d rejected; direct: %d frames %d bursts", d.Frames, len(d.Bursts), rejected, d0.Frames, len(d0.Bursts))
 	}
 }
+
+// BenchmarkFit fits one sensor to 1000 frames.
+func BenchmarkFit(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	s := synth(rng, Params{-50, 2.8}, 1000, 1.3, 30, 4)
+	for b.Loop() {
+		Fit(s, Prior{Params: Params{-45, 2.5}})
+	}
+}
+
+// BenchmarkCalibrate is the whole calibration of a 10-minute walk of six
+// sensors: fits, six-fold validation with the locate Solver, report.
+func BenchmarkCalibrate(b *testing.B) {
+	d, _ := newWorld().data(1, 10*60*1000, 0, true)
+	for b.Loop() {
+		if _, err := Calibrate(d, 0, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
