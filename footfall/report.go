@@ -42,11 +42,10 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 
 	// Local days of the hours.
 	type dayAgg struct {
-		day           wire.Day
-		dwells        []float64
-		num           int32
-		tx            int
-		visitorTracks int
+		day    wire.Day
+		dwells []float64
+		num    int32
+		tx     int
 	}
 	var dayList []*dayAgg
 	hourDay := make([]int, len(starts))
