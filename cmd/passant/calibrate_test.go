@@ -74,8 +74,12 @@ func TestCalibrateCommand(t *testing.T) {
 	}
 	var rep struct {
 		Chosen     string
-		HeldBefore struct{ Median float64 } `json:"held_before"`
-		HeldAfter  struct{ Median float64 } `json:"held_after"`
+		HeldBefore struct {
+			Median float64 `json:"median_m"`
+		} `json:"held_before"`
+		HeldAfter struct {
+			Median float64 `json:"median_m"`
+		} `json:"held_after"`
 	}
 	rj, _ := os.ReadFile(p("report.json"))
 	if err := json.Unmarshal(rj, &rep); err != nil {
