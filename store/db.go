@@ -363,8 +363,21 @@ func (db *DB) copyUpsert(ctx context.Context, table string, cols, key []string, 
 		" FROM "+tmp+" ORDER BY "+keys+", up_ord DESC "+conflict); err != nil {
 		return err
 	}
-	return t.Commit(ctx)
+	if err := t.Commit(ctx); err != nil {
+		return err
+	}
+	if n >= pgAnalyzeRows {
+		// A big write (a re-processing, an import) moves the statistics
+		// far: without fresh ones the planner sorts range reads on disk
+		// instead of walking the key in order. Autovacuum would come
+		// later; a failure here loses nothing.
+		db.pool.Exec(ctx, "ANALYZE "+table)
+	}
+	return nil
 }
+
+// pgAnalyzeRows is the size of an upsert after which the table is analysed.
+const pgAnalyzeRows = 10000
 
 // sqliteInsert inserts n rows by multi-row INSERTs.
 func sqliteInsert(ctx context.Context, tx *sql.Tx, table string, cols []string, conflict string,
