@@ -38,6 +38,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	reportPath := fs.String("report", "", "also write the fit report as JSON here")
 	anchorsPath := fs.String("anchors", "", "self-calibration: anchors file (fixed transmitters at known positions); without --walk, fits from their links in --in")
 	every := fs.Duration("every", time.Hour, "self-calibration: refit every this much event time")
+	window := fs.Duration("window", 24*time.Hour, "self-calibration: the links each fit uses")
 	accPNG := fs.String("accuracy", "", "write the predicted accuracy map (PNG) of the resulting site here")
 	accJSON := fs.String("accuracy-json", "", "write the predicted accuracy map as JSON here")
 	planPath := fs.String("plan", "", "floor-plan image (PNG or JPEG) to draw the accuracy map over")
@@ -67,7 +68,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if *in == "" {
 			return errors.New("calibrate: --anchors needs --in with the observations")
 		}
-		if site, err = calibrateSelf(ctx, site, *in, *anchorsPath, *every, *out, stdout, log); err != nil {
+		if site, err = calibrateSelf(ctx, site, *in, *anchorsPath, *every, *window, *out, stdout, log); err != nil {
 			return err
 		}
 	case *accPNG == "" && *accJSON == "":
@@ -186,7 +187,7 @@ func calibrateWrite(path string, data []byte) error {
 
 // calibrateSelf fits the sensors from their links to anchors, refitting
 // every so much event time, and prints the drift.
-func calibrateSelf(ctx context.Context, site *wire.Site, in, anchorsPath string, every time.Duration, out string,
+func calibrateSelf(ctx context.Context, site *wire.Site, in, anchorsPath string, every, window time.Duration, out string,
 	stdout io.Writer, log *slog.Logger) (*wire.Site, error) {
 	anchors, err := calibration.LoadAnchors(anchorsPath)
 	if err != nil {
@@ -197,7 +198,7 @@ func calibrateSelf(ctx context.Context, site *wire.Site, in, anchorsPath string,
 		return nil, fmt.Errorf("calibrate: %w", err)
 	}
 	defer f.Close()
-	sf := calibration.NewSelfFitter(site, anchors, 0)
+	sf := calibration.NewSelfFitter(site, anchors, window.Milliseconds())
 	step := every.Milliseconds()
 	if step <= 0 {
 		step = time.Hour.Milliseconds()

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,5 +103,62 @@ func TestCalibrateCommand(t *testing.T) {
 	err = run(ctx, []string{"calibrate", "--site", p("site.json"), "--in", p("obs.jsonl"), "--walk", p("walk2.jsonl"), "--out", p("x.json")}, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "--positions") {
 		t.Errorf("tracks without --positions: %v", err)
+	}
+}
+
+// TestCalibrateAnchors runs self-calibration on three hours of four sensors
+// hearing each other's probes; in the third hour s2 loses 4 dB.
+func TestCalibrateAnchors(t *testing.T) {
+	dir := t.TempDir()
+	p := func(name string) string { return filepath.Join(dir, name) }
+	site := `{"site":"a","bounds":[[0,0],[20,12]],"radio":{"rssi_1m":-45,"exponent":2.5},
+	 "sensors":[{"id":"s1","x":1,"y":1,"z":2.5},{"id":"s2","x":19,"y":1,"z":2.5},{"id":"s3","x":19,"y":11,"z":2.5},{"id":"s4","x":1,"y":11,"z":2.5}],
+	 "zones":[{"id":"store","kind":"store","polygon":[[0,0],[20,0],[20,12],[0,12]]}]}`
+	os.WriteFile(p("site.json"), []byte(site), 0o644)
+	s, err := wire.ParseSite([]byte(site), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var anchors []map[string]any
+	for i, se := range s.Sensors {
+		anchors = append(anchors, map[string]any{"dev": wire.Dev(0xa0 + i).String(), "id": se.ID, "x": se.X, "y": se.Y, "z": se.Z})
+	}
+	aj, _ := json.Marshal(map[string]any{"anchors": anchors})
+	os.WriteFile(p("anchors.json"), aj, 0o644)
+	var obs []byte
+	const t0 = 1764835200000
+	k := 0
+	for t := int64(t0); t < t0+3*3600_000; t += 20_000 {
+		for i, rx := range s.Sensors {
+			b := wire.Batch{V: 1, Sensor: rx.ID, Sent: t}
+			for j, tx := range s.Sensors {
+				if i == j {
+					continue
+				}
+				d := math.Sqrt((tx.X-rx.X)*(tx.X-rx.X) + (tx.Y-rx.Y)*(tx.Y-rx.Y))
+				r := -45 - 25*math.Log10(d) + 3*math.Sin(float64(k)*1.7) // deterministic "fading"
+				k++
+				if i == 1 && t >= t0+2*3600_000 {
+					r -= 4
+				}
+				b.Obs = append(b.Obs, wire.Observation{T: t + int64(j), Dev: wire.Dev(0xa0 + j), RSSI: math.Round(r), Ch: 6, Seq: -1})
+			}
+			obs = append(wire.AppendBatch(obs, &b), '\n')
+		}
+	}
+	os.WriteFile(p("obs.jsonl"), obs, 0o644)
+	var out, errb bytes.Buffer
+	err = run(context.Background(), []string{"calibrate", "--site", p("site.json"), "--anchors", p("anchors.json"), "--in", p("obs.jsonl"),
+		"--every", "1h", "--window", "1h", "--out", p("self.json")}, &out, &errb)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	t.Log("\n" + out.String())
+	// The last fit's hour holds 20 s of the second hour: a little under 4 dB.
+	if o := out.String(); !(strings.Contains(o, "s2 -4.") || strings.Contains(o, "s2 -3.")) || !strings.Contains(o, "s1 +0.0 dB") {
+		t.Errorf("drift not shown as expected")
+	}
+	if _, err := wire.LoadSite(p("self.json")); err != nil {
+		t.Errorf("self-calibrated site: %v", err)
 	}
 }
