@@ -74,6 +74,7 @@ type accuracyRow struct {
 	hours        float64
 	truth, got   figures
 	ideal        figures // footfall on the true positions and persons
+	located      figures // footfall on the replay's positions, tracked by true person
 	tracks       int
 	macs, people int
 }
@@ -118,9 +119,18 @@ func reportFigures(rep *wire.Report) figures {
 // of a phone that probes every 15 to 90 s).
 func idealFigures(site *wire.Site, tr *sim.Truth, from, to time.Time) figures {
 	plan := zones.NewPlan(site)
-	c := footfall.NewCounter(site, plan)
+	var ps []wire.Position
 	for _, b := range tr.Bursts {
-		c.Add(wire.Position{T: b.T, Track: b.Person, Dev: b.Dev, X: b.X, Y: b.Y, Zone: plan.Innermost(b.X, b.Y), N: b.Heard})
+		ps = append(ps, wire.Position{T: b.T, Track: b.Person, Dev: b.Dev, X: b.X, Y: b.Y, Zone: plan.Innermost(b.X, b.Y), N: b.Heard})
+	}
+	return footfallOn(site, ps, from, to)
+}
+
+// footfallOn runs a counter over positions and builds the report's figures.
+func footfallOn(site *wire.Site, ps []wire.Position, from, to time.Time) figures {
+	c := footfall.NewCounter(site, zones.NewPlan(site))
+	for _, p := range ps {
+		c.Add(p)
 	}
 	c.Flush()
 	f, tt := footfall.HourSpan(from.UnixMilli(), to.UnixMilli()-1, site.Location())
@@ -134,12 +144,22 @@ func idealFigures(site *wire.Site, tr *sim.Truth, from, to time.Time) figures {
 func runAccuracy(t testing.TB, layout string, seed uint64, hours float64) accuracyRow {
 	t.Helper()
 	site, in, tr, from, to := simulate(t, layout, seed, hours)
-	res, err := replay.Run(context.Background(), replay.Config{Site: site, Input: in})
+	var located []wire.Position
+	person := map[wire.Dev]string{}
+	for _, b := range tr.Bursts {
+		person[b.Dev] = b.Person
+	}
+	res, err := replay.Run(context.Background(), replay.Config{Site: site, Input: in, OnPosition: func(p wire.Position) {
+		if who, ok := person[p.Dev]; ok {
+			p.Track = who
+		}
+		located = append(located, p)
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	row := accuracyRow{layout: layout, hours: hours, truth: truthFigures(site, tr), tracks: res.Tracks,
-		got: reportFigures(res.Report), ideal: idealFigures(site, tr, from, to)}
+		got: reportFigures(res.Report), ideal: idealFigures(site, tr, from, to), located: footfallOn(site, located, from, to)}
 	for _, p := range tr.People {
 		if p.Phone {
 			row.people++
@@ -160,16 +180,18 @@ func relErr(got, want int) float64 {
 }
 
 func (r accuracyRow) String() string {
-	return fmt.Sprintf("| %s | %.0f h | %d (%d MACs) | %d | %d | %d (%+.0f%%) | %d (%+.0f%%) | %d | %d (%+.0f%%) | %d (%+.0f%%) | %d / %d | %.0f s | %.0f s (%+.0f) | %.0f s (%+.0f) |",
+	cell := func(got, want int) string { return fmt.Sprintf("%d (%+.0f%%)", got, 100*relErr(got, want)) }
+	dwell := func(got float64) string { return fmt.Sprintf("%.0f s (%+.0f)", got, got-r.truth.dwellMedian) }
+	return fmt.Sprintf("| %s | %.0f h | %d (%d MACs) | %d | %d | %s | %s | %s | %d | %s | %s | %s | %d / %d | %.0f s | %s | %s | %s |",
 		r.layout, r.hours, r.people, r.macs, r.tracks,
-		r.truth.visitors, r.got.visitors, 100*relErr(r.got.visitors, r.truth.visitors), r.ideal.visitors, 100*relErr(r.ideal.visitors, r.truth.visitors),
-		r.truth.passersby, r.got.passersby, 100*relErr(r.got.passersby, r.truth.passersby), r.ideal.passersby, 100*relErr(r.ideal.passersby, r.truth.passersby),
+		r.truth.visitors, cell(r.got.visitors, r.truth.visitors), cell(r.located.visitors, r.truth.visitors), cell(r.ideal.visitors, r.truth.visitors),
+		r.truth.passersby, cell(r.got.passersby, r.truth.passersby), cell(r.located.passersby, r.truth.passersby), cell(r.ideal.passersby, r.truth.passersby),
 		r.truth.staff, r.got.staff,
-		r.truth.dwellMedian, r.got.dwellMedian, r.got.dwellMedian-r.truth.dwellMedian, r.ideal.dwellMedian, r.ideal.dwellMedian-r.truth.dwellMedian)
+		r.truth.dwellMedian, dwell(r.got.dwellMedian), dwell(r.located.dwellMedian), dwell(r.ideal.dwellMedian))
 }
 
-const accuracyHeader = "| layout | simulated | phones (MACs) | tracks | visitors: true | replay | ideal | passers-by: true | replay | ideal | staff true / replay | dwell median: true | replay | ideal |\n" +
-	"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+const accuracyHeader = "| layout | simulated | phones (MACs) | tracks | visitors: true | replay | located | ideal | passers-by: true | replay | located | ideal | staff: true / replay | dwell median: true | replay | located | ideal |\n" +
+	"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 
 // TestFootfallOnTruePositions checks footfall alone on simulated shops:
 // fed the true positions of every heard probe burst, tracked by person,
