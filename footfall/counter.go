@@ -88,7 +88,8 @@ func or(v, def float64) float64 {
 	return def
 }
 
-// Add counts one position. Positions come in event-time order; p.Err is the
+// Add counts one position. Positions come in event-time order (a late one
+// is counted, but never shortens a visit or a day); p.Err is the
 // fix's 1-sigma error per axis (0 when unknown: no hysteresis). A position
 // without a track is ignored. Add also advances the watermark to p.T.
 func (c *Counter) Add(p wire.Position) {
@@ -113,7 +114,7 @@ func (c *Counter) Add(p wire.Position) {
 		ts.day = dayState{TrackDay: TrackDay{Site: c.site, Day: day, Track: p.Track, First: p.T}, end: dayEnd}
 		ts.hasDay = true
 	}
-	ts.day.Last = p.T
+	ts.day.First, ts.day.Last = min(ts.day.First, p.T), max(ts.day.Last, p.T)
 	ts.day.Fixes++
 
 	if c.storeID == "" {
@@ -134,7 +135,7 @@ func (c *Counter) Add(p wire.Position) {
 		ts.store = Visit{Site: c.site, Track: p.Track, Zone: c.storeID, Start: p.T}
 		c.open[p.Track] = ts
 	}
-	ts.store.End = p.T
+	ts.store.End = max(ts.store.End, p.T)
 	ts.store.Fixes++
 	c.nextDue = min(c.nextDue, p.T+c.gap)
 
@@ -152,7 +153,7 @@ func (c *Counter) Add(p wire.Position) {
 			}
 			ts.area = Visit{Site: c.site, Track: p.Track, Zone: pres.Area, Start: start}
 		}
-		ts.area.End = p.T
+		ts.area.End = max(ts.area.End, p.T)
 		ts.area.Fixes++
 	}
 }
