@@ -299,3 +299,20 @@ func ExampleCounter() {
 	// live: 1
 	// k1 store 180 false
 }
+
+func TestCounterLatePosition(t *testing.T) {
+	site := loadSite(t)
+	c := NewCounter(site, zones.NewPlan(site))
+	t0 := at(2026, 12, 4, 10, 0, 0)
+	for _, p := range stay("a", t0, t0+300_000, 10, floor) {
+		c.Add(p)
+	}
+	c.Add(wire.Position{T: t0 + 100_000, Track: "a", X: floor[0], Y: floor[1]})
+	vs, ds := c.Visits(), c.TrackDays()
+	if len(vs) != 1 || vs[0].Start != t0 || vs[0].End != t0+300_000 || vs[0].Fixes != 32 {
+		t.Errorf("visits %+v", vs)
+	}
+	if len(ds) != 1 || ds[0].First != t0 || ds[0].Last != t0+300_000 || ds[0].Fixes != 32 {
+		t.Errorf("days %+v", ds)
+	}
+}
