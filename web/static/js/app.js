@@ -53,7 +53,7 @@ async function render() {
     const s = view === 'chain' ? localStorage.getItem('passant.site') || '' : site;
     a.href = a.dataset.view === 'chain' ? '#/chain' : `#/${a.dataset.view}/${encodeURIComponent(s)}`;
   }
-  select.value = site || '';
+  select.value = site || localStorage.getItem('passant.site') || '';
   select.disabled = view === 'chain';
   if (state.cleanup) { try { state.cleanup(); } catch (e) { console.error(e); } state.cleanup = null; }
   main.replaceChildren();

@@ -67,8 +67,8 @@ export async function mount(main, ctx) {
     plots.push(new uPlot({
       width: w(), height: 220, tzDate, ...closed,
       scales: { pct: { range: [0, 1] } },
-      series: [{}, { label: 'Capture rate', scale: 'pct', stroke: '#1f9d55', width: 2, value: (u, v) => fmt.pct(v) },
-        { label: 'Conversion', scale: 'pct', stroke: '#d98a00', width: 2, value: (u, v) => fmt.pct(v) }],
+      series: [{}, { label: 'Capture rate', scale: 'pct', stroke: '#1f9d55', width: 2, points: { show: true, size: 5, fill: '#1f9d55' }, value: (u, v) => fmt.pct(v) },
+        { label: 'Conversion', scale: 'pct', stroke: '#d98a00', width: 2, points: { show: true, size: 5, fill: '#d98a00' }, value: (u, v) => fmt.pct(v) }],
       axes: [{}, { scale: 'pct', values: (u, vs) => vs.map(v => Math.round(v * 100) + '%') }],
     }, [xs, hours.map(h => h.capture_rate), hours.map(h => h.conversion ?? null)], rateChart));
 

@@ -66,9 +66,11 @@ export async function mount(main, ctx) {
       for (let i = 0; i < W; i++) {
         const v = g.values[j * W + i];
         const o = ((H - 1 - j) * W + i) * 4; // row 0 of the grid is ymin: the image's bottom
-        if (v <= 0) { img.data[o + 3] = 0; continue; }
-        const [r, gg, b] = colour(Math.sqrt(v) / max);
-        img.data[o] = r; img.data[o + 1] = gg; img.data[o + 2] = b; img.data[o + 3] = 255;
+        const f = v > 0 ? Math.sqrt(v) / max : 0;
+        if (f < 0.02) { img.data[o + 3] = 0; continue; }
+        const [r, gg, b] = colour(f);
+        // Faint cells fade out, so that the plan shows where nobody went.
+        img.data[o] = r; img.data[o + 1] = gg; img.data[o + 2] = b; img.data[o + 3] = Math.round(255 * Math.min(1, 0.1 + 1.5 * f));
       }
     }
     cx.putImageData(img, 0, 0);

@@ -6,6 +6,11 @@ import { siteMap, drawZones, drawSensors, ll } from './map.js';
 
 const GLIDE_MS = 450;      // how long a dot takes to move to its new fix
 const STALE_MS = 120000;   // drop a dot not updated for this long (wall clock)
+const QUIET_MS = 30000;    // fade a dot not updated for this long
+
+// haloOpacity keeps wide uncertainty circles faint, so that a crowd of
+// uncertain fixes (out on the street) does not grey the map over.
+const haloOpacity = (err) => Math.max(0.03, 0.18 * Math.min(1, (2.5 / Math.max(err, 0.1)) ** 2));
 
 export async function mount(main, ctx) {
   let site = ctx.site;
@@ -37,7 +42,7 @@ export async function mount(main, ctx) {
     const inStoreZone = zoneKind(site, p.zone) !== 'outside' && p.zone !== '';
     const color = inStoreZone ? '#2f6fed' : '#8a94a6';
     if (!tr) {
-      const halo = L.circle(ll(p.x, p.y), { radius: Math.max(p.err, 0.05), stroke: false, fillColor: color, fillOpacity: 0.15, interactive: false, className: 'halo' }).addTo(dots);
+      const halo = L.circle(ll(p.x, p.y), { radius: Math.max(p.err, 0.05), stroke: false, fillColor: color, fillOpacity: haloOpacity(p.err), interactive: false, className: 'halo' }).addTo(dots);
       const dot = L.circleMarker(ll(p.x, p.y), { radius: 5, weight: 1.5, color: '#fff', fillColor: color, fillOpacity: 1, className: 'dot' }).addTo(dots);
       dot.bindTooltip('', { direction: 'top' });
       tr = { halo, dot, from: [p.x, p.y], to: [p.x, p.y], t0: now, p };
@@ -47,7 +52,8 @@ export async function mount(main, ctx) {
       tr.from = animate ? cur : [p.x, p.y];
       tr.to = [p.x, p.y]; tr.t0 = now;
       tr.halo.setRadius(Math.max(p.err, 0.05));
-      tr.halo.setStyle({ fillColor: color }); tr.dot.setStyle({ fillColor: color });
+      tr.halo.setStyle({ fillColor: color, fillOpacity: haloOpacity(p.err) });
+      tr.dot.setStyle({ fillColor: color, fillOpacity: 1, opacity: 1 });
     }
     tr.p = p; tr.seen = Date.now();
     tr.dot.setTooltipContent(`${p.track} · ±${p.err.toFixed(1)} m · ${p.zone || 'no zone'} · ${p.n} sensors`);
@@ -121,7 +127,10 @@ export async function mount(main, ctx) {
 
   const sweep = setInterval(() => {
     const now = Date.now();
-    for (const [id, tr] of tracks) if (now - tr.seen > STALE_MS) remove(id);
+    for (const [id, tr] of tracks) {
+      if (now - tr.seen > STALE_MS) remove(id);
+      else if (now - tr.seen > QUIET_MS) tr.dot.setStyle({ fillOpacity: 0.35, opacity: 0.35 });
+    }
     renderOccupancy();
   }, 5000);
 

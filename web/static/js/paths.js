@@ -34,11 +34,12 @@ export async function mount(main, ctx) {
     list.replaceChildren(paths.length ? el('table', {},
       el('tr', {}, el('th', {}, 'From'), el('th', {}, 'To'), el('th', { class: 'num' }, 'Moves'), el('th', {})),
       ...paths.map(p => el('tr', { class: 'path' }, el('td', {}, p.from), el('td', {}, '→ ' + p.to), el('td', { class: 'num' }, fmt.int(p.count)),
-        el('td', { style: 'width:40%' }, el('div', { class: 'bar', style: `width:${100 * p.count / max}%` }))))) :
+        el('td', { style: 'width:90px' }, el('div', { class: 'bar', style: `width:${Math.max(2, 80 * p.count / max)}px` }))))) :
       el('p', { class: 'muted' }, 'No moves between zones in this range.'));
     const seq = r.extra?.sequences || [];
     if (seq.length) list.append(el('h2', { style: 'margin-top:1rem' }, 'Common sequences'),
-      el('table', {}, ...seq.slice(0, 10).map(s => el('tr', {}, el('td', {}, s.zones.join(' → ')), el('td', { class: 'num' }, fmt.int(s.count))))));
+      el('table', { id: 'pa-sequences' }, ...seq.slice(0, 10).map(s => el('tr', {}, el('td', { style: 'white-space:normal' }, s.zones.join(' → ')),
+        el('td', { class: 'num' }, fmt.int(s.count))))));
     flows.clearLayers();
     const zs = Object.fromEntries(site.zones.map(z => [z.id, centroid(z.polygon)]));
     for (const p of paths.slice(0, 30)) {
