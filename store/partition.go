@@ -15,6 +15,10 @@ import (
 // partitioned by UTC day of t: table_pYYYYMMDD, created on demand before a
 // write, dropped whole by retention.
 
+// pruneLock is the key of the advisory lock that serialises dropping
+// partitions.
+const pruneLock = migrateLock + 1
+
 // partitionName names a table's partition of a UTC day (days since
 // 1970-01-01).
 func partitionName(table string, day int64) string {
@@ -73,6 +77,11 @@ func (db *DB) copyPartitioned(ctx context.Context, table string, cols []string, 
 // dropPartitions drops a table's day partitions that end at or before
 // before, returning how many rows they held.
 func (db *DB) dropPartitions(ctx context.Context, tx q, table string, before int64) (int64, error) {
+	// Instances pruning at once take turns, so that none lists a partition
+	// another is dropping.
+	if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(pruneLock)); err != nil {
+		return 0, err
+	}
 	rs, err := tx.query(ctx, `SELECT c.relname FROM pg_inherits i
 		JOIN pg_class c ON c.oid = i.inhrelid
 		WHERE i.inhparent = $1::regclass`, table)

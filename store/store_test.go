@@ -47,6 +47,25 @@ func TestConcurrentMigrate(t *testing.T) {
 	})
 }
 
+func TestConcurrentPrune(t *testing.T) {
+	u := storetest.PostgresURL(t)
+	var first *store.DB
+	storetest.RunConcurrentPrune(t, 3, func(t testing.TB) store.Store {
+		db, err := store.Open(context.Background(), u, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if first == nil {
+			first = db
+			if err := db.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return db
+	})
+}
+
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
 	if _, err := store.Open(ctx, "mysql://x:secret@host/db", ""); err == nil ||

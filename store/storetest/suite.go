@@ -145,3 +145,42 @@ func RunConcurrentMigrate(t *testing.T, n int, open func(testing.TB) store.Store
 		}
 	}
 }
+
+// RunConcurrentPrune writes several days through one handle and deletes
+// them through n handles at once (n instances running retention): every
+// observation goes exactly once, and no call fails.
+func RunConcurrentPrune(t *testing.T, n int, open func(testing.TB) store.Store) {
+	ctx := context.Background()
+	stores := make([]store.Store, n)
+	for i := range stores {
+		stores[i] = open(t)
+	}
+	var bs []store.RawBatch
+	for d := int64(0); d < 5; d++ {
+		bs = append(bs, Batches(uint64(d), "demo", 4, 10, 5, Day0+d*dayMs)...)
+	}
+	fatalIf(t, stores[0].WriteBatches(ctx, bs))
+	type result struct {
+		n   int64
+		err error
+	}
+	res := make(chan result, n)
+	for _, s := range stores {
+		go func() {
+			m, err := s.DeleteObservationsBefore(ctx, Day0+4*dayMs)
+			res <- result{m, err}
+		}()
+	}
+	var total int64
+	for range n {
+		r := <-res
+		fatalIf(t, r.err)
+		total += r.n
+	}
+	if total != 4*4*10 {
+		t.Fatalf("deleted %d in all, want 160", total)
+	}
+	if c, _ := stores[1].CountObservations(ctx, "demo", 0, Day0+9*dayMs); c != 40 {
+		t.Fatalf("%d left, want 40", c)
+	}
+}
