@@ -16,7 +16,7 @@ type benchFrame struct {
 
 // benchFrames loads every frame of the bundled captures (or only their
 // probe requests).
-func benchFrames(b *testing.B, probesOnly bool) []benchFrame {
+func benchFrames(b testing.TB, probesOnly bool) []benchFrame {
 	b.Helper()
 	var frames []benchFrame
 	d := NewDecoder(DecoderOptions{})
