@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
@@ -272,5 +273,58 @@ func TestLoginAttemptsLimited(t *testing.T) {
 	}
 	if codes[429] < 5 || codes[200] != 0 {
 		t.Fatalf("20 wrong guesses answered %v: want most refused with 429", codes)
+	}
+}
+
+func TestTokensAndUsers(t *testing.T) {
+	us := newMemUsers()
+	a := &Auth{Users: us, Iterations: 1000}
+	admin := us.addUser(t, a, "root", RoleAdmin, "pw-admin-123")
+	srv := newTestServer(t, newDemoBackend(), Config{Auth: a})
+	secret, tok := NewToken(admin.ID, "api", "setup", 0)
+	us.CreateToken(context.Background(), &tok)
+	call := func(method, path, bearer, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		json.NewDecoder(res.Body).Decode(&out)
+		return res.StatusCode, out
+	}
+	if code, _ := call("POST", "/api/users", secret, `{"name":"vera","role":"viewer","password":"short"}`); code != 400 {
+		t.Fatalf("short password: %d", code)
+	}
+	if code, _ := call("POST", "/api/users", secret, `{"name":"vera","role":"boss","password":"long enough pw"}`); code != 400 {
+		t.Fatalf("bad role: %d", code)
+	}
+	if code, out := call("POST", "/api/users", secret, `{"name":"vera","role":"viewer","password":"long enough pw"}`); code != 201 || out["role"] != "viewer" {
+		t.Fatalf("create user: %d %v", code, out)
+	}
+	if code, _ := call("POST", "/api/users", secret, `{"name":"vera","role":"viewer","password":"long enough pw"}`); code != 409 {
+		t.Fatalf("duplicate user: %d", code)
+	}
+	// vera logs in, makes herself a token, and it works; she cannot add users.
+	vera, _ := us.UserByName(context.Background(), "vera")
+	if !CheckPassword(vera.PasswordHash, "long enough pw") {
+		t.Fatal("password not stored hashed and checkable")
+	}
+	vs, vt := NewToken(vera.ID, "session", "", time.Hour)
+	us.CreateToken(context.Background(), &vt)
+	code, out := call("POST", "/api/tokens", vs, `{"name":"export","days":30}`)
+	if code != 201 || out["token"] == "" {
+		t.Fatalf("create token: %d %v", code, out)
+	}
+	if code, _ := call("GET", "/api/sites", out["token"].(string), ""); code != 200 {
+		t.Fatalf("new token: %d", code)
+	}
+	if code, _ := call("POST", "/api/users", out["token"].(string), `{"name":"x","role":"admin","password":"long enough pw"}`); code != 403 {
+		t.Fatalf("viewer creating an admin: %d, want 403", code)
 	}
 }

@@ -363,3 +363,33 @@ func TestBrowserEditorPlanUpload(t *testing.T) {
 	}
 	webtest.Screenshot(t, c, "plan")
 }
+
+// alertingBackend keeps one open alert.
+type alertingBackend struct{ *memBackend }
+
+func (a alertingBackend) Alerts(ctx context.Context, site string, openOnly bool) ([]Alert, error) {
+	if site != "" && site != "demo" {
+		return nil, nil
+	}
+	return []Alert{{ID: 1, Site: "demo", Sensor: "s4", Kind: "offline", Message: "sensor s4 has sent nothing for 7m0s", Raised: 1764850000000}}, nil
+}
+
+func TestBrowserAlerts(t *testing.T) {
+	ctx := webtest.Browser(t)
+	srv := newTestServer(t, alertingBackend{newDemoBackend()}, Config{})
+	c := within(t, ctx, 30*time.Second)
+	err := chromedp.Do(c,
+		chromedp.Navigate(srv.URL+"/#/live/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`#alerts`)),
+		chromedp.Click(chromedp.CSS(`#alerts`)),
+		chromedp.WaitVisible(chromedp.CSS(`#sensor-alerts li[data-alert="offline"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS(`#sensor-alerts li`)))
+	if !strings.Contains(text, "sensor s4 has sent nothing") {
+		t.Fatalf("alert shown %q", text)
+	}
+	webtest.Screenshot(t, c, "alerts")
+}

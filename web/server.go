@@ -127,6 +127,9 @@ func (s *Server) routes() {
 	api("GET /api/chain", RoleViewer, s.chain)
 	api("GET /api/chain.csv", RoleViewer, s.chainCSV)
 	api("GET /api/me", RoleViewer, s.me)
+	api("GET /api/alerts", RoleViewer, s.alerts)
+	api("POST /api/tokens", RoleViewer, s.createToken)
+	api("POST /api/users", RoleAdmin, s.createUser)
 	if s.cfg.Calibration != nil {
 		api("/api/sites/{site}/calibration/", RoleInstaller, s.cfg.Calibration.ServeHTTP)
 	}

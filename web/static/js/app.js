@@ -93,6 +93,19 @@ function loginView() {
   main.replaceChildren(form);
 }
 
+// Open alerts (sensors silent or with clocks out of line) as a badge.
+async function pollAlerts() {
+  const badge = document.getElementById('alerts');
+  try {
+    const as = await api('/api/alerts?open=1');
+    state.alerts = as;
+    badge.hidden = as.length === 0;
+    badge.textContent = `⚠ ${as.length} alert${as.length === 1 ? '' : 's'}`;
+    badge.title = as.map(a => `${a.site}: ${a.message || a.kind}`).join('\n');
+    badge.href = as.length ? `#/sensors/${encodeURIComponent(as[0].site)}` : '#';
+  } catch (_) {}
+}
+
 async function start() {
   try {
     state.me = await api('/api/me');
@@ -109,6 +122,8 @@ async function start() {
   }
   await Promise.all([loadSites(), addCalibrate()]);
   render();
+  pollAlerts();
+  setInterval(pollAlerts, 30000);
 }
 
 select.addEventListener('change', () => go(route().view || 'live', select.value));

@@ -7,14 +7,16 @@ export async function mount(main, ctx) {
   const site = ctx.site;
   const table = el('table', { id: 'sensor-table' });
   const summary = el('p', { class: 'muted', id: 'sensor-summary' });
+  const alerts = el('ul', { class: 'alert-list', id: 'sensor-alerts' });
   const mapEl = el('div', { class: 'map', id: 'sensor-map', style: 'min-height:320px' });
-  main.append(el('div', { class: 'card scroll' }, el('h2', {}, 'Sensors'), summary, table),
+  main.append(el('div', { class: 'card scroll' }, el('h2', {}, 'Sensors'), alerts, summary, table),
     el('div', { class: 'card mapcard', style: 'min-height:340px' }, mapEl));
   const m = siteMap(mapEl, site, { sensors: false, zoneLabels: false });
   const marks = L.layerGroup().addTo(m.map);
 
   async function load() {
-    const hs = await api(sitePath(site.site, '/sensors'));
+    const [hs, as] = await Promise.all([api(sitePath(site.site, '/sensors')), api('/api/alerts?open=1&site=' + encodeURIComponent(site.site))]);
+    alerts.replaceChildren(...as.map(a => el('li', { 'data-alert': a.kind }, `⚠ ${a.message || a.kind + ' ' + (a.sensor || '')} · since ${new Date(a.raised).toLocaleString()}`)));
     const online = hs.filter(h => h.online).length;
     summary.textContent = `${online} of ${hs.length} online`;
     const clock = (h) => {
