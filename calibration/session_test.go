@@ -193,3 +193,41 @@ func TestServiceWalk(t *testing.T) {
 		t.Errorf("unknown site: %d", c)
 	}
 }
+
+// The walk follows the phone's track across MAC changes.
+func TestSessionFollowsTrack(t *testing.T) {
+	w := newWorld()
+	svc := NewService(&memSites{versions: []*wire.Site{cloneSite(w.site)}})
+	now := int64(liveT0)
+	svc.Now = func() time.Time { return time.UnixMilli(now) }
+	svc.TrackOf = func(site string, d wire.Dev) string {
+		if d == 1 || d == 2 {
+			return "k7"
+		}
+		return ""
+	}
+	se := svc.Session("sim")
+	obs := func(d wire.Dev, rssi float64) {
+		svc.Observe("sim", &wire.Batch{V: 1, Sensor: "s1", Obs: []wire.Observation{{T: now, Dev: d, RSSI: rssi, Seq: -1}}})
+	}
+	obs(1, -40)
+	obs(3, -70)
+	if p := se.Start(1); p.Track != "k7" {
+		t.Fatalf("phone %+v", p)
+	}
+	now += 30_000
+	obs(2, -50) // the phone's next MAC
+	obs(3, -60) // someone else
+	se.mu.Lock()
+	n := len(se.frames)
+	se.mu.Unlock()
+	if n != 2 {
+		t.Errorf("%d frames of the phone, want 2 (two MACs of track k7)", n)
+	}
+	if _, err := se.Mark(5, 5, 0); err != nil {
+		t.Fatal(err)
+	}
+	if se.Undo() != 0 {
+		t.Error("undo")
+	}
+}
