@@ -41,11 +41,17 @@ func (db *DB) WriteBatches(ctx context.Context, bs []RawBatch) error {
 	return nil
 }
 
-// obsSource feeds batches' observations to COPY.
+// obsSource feeds batches' observations to COPY. A batch's header goes
+// into an interface once per batch, not once per observation (boxing is
+// most of a row's allocations).
 type obsSource struct {
 	bs     []RawBatch
 	b, o   int // the batch and observation to give next
 	values []any
+	kind   string // the kind and fingerprint boxed last
+	fp     string
+	kindV  any
+	fpV    any
 }
 
 func (s *obsSource) Next() bool {
@@ -60,11 +66,21 @@ func (s *obsSource) Next() bool {
 	o := &rb.Batch.Obs[s.o]
 	if s.values == nil {
 		s.values = make([]any, len(obsColumns))
+		s.kindV, s.fpV = "", ""
 	}
 	v := s.values
-	v[0], v[1], v[2], v[3], v[4] = rb.Site, o.T, int64(o.Dev), o.RSSI, int16(o.Ch)
-	v[5], v[6], v[7], v[8] = o.Kind, o.Rand, int16(o.Seq), o.FP
-	v[9], v[10], v[11], v[12], v[13], v[14] = rb.Batch.Sensor, rb.Batch.Boot, rb.Batch.ID, rb.Batch.Sent, rb.Recv, int32(s.o)
+	if s.o == 0 {
+		v[0], v[9], v[10], v[11], v[12], v[13] = rb.Site, rb.Batch.Sensor, rb.Batch.Boot, rb.Batch.ID, rb.Batch.Sent, rb.Recv
+	}
+	if o.Kind != s.kind {
+		s.kind, s.kindV = o.Kind, o.Kind
+	}
+	if o.FP != s.fp {
+		s.fp, s.fpV = o.FP, o.FP
+	}
+	v[1], v[2], v[3], v[4] = o.T, int64(o.Dev), o.RSSI, int16(o.Ch)
+	v[5], v[6], v[7], v[8] = s.kindV, o.Rand, int16(o.Seq), s.fpV
+	v[14] = int32(s.o)
 	s.o++
 	return true
 }
