@@ -190,3 +190,29 @@ func TestRadiotapAgreesWithGopacket(t *testing.T) {
 		src.Close()
 	}
 }
+
+// TestFingerprintsPerPhone counts the distinct fingerprints and addresses
+// in each ProbingPatterns capture (one phone each). The fingerprint stays
+// put while the address changes, except where the phone's elements change
+// (docs/sensor.md explains each count): the Oppo's FILS Request Parameters
+// element carries a max channel time that changes from scan to scan.
+func TestFingerprintsPerPhone(t *testing.T) {
+	want := map[string][2]int{ // fingerprints, addresses
+		"probing-OppoFindX3Neo-A.pcap": {91, 15},
+		"probing-S21Ultra-M.pcap":      {3, 28},
+		"probing-iPhone11-B.pcap":      {2, 465},
+		"probing-iPhone11-C.pcap":      {1, 334},
+		"probing-iPhone12-M.pcap":      {2, 325},
+	}
+	for name, w := range want {
+		got, _ := decodeFile(t, filepath.Join("testdata", "captures", name))
+		fps, addrs := map[string]bool{}, map[MAC]bool{}
+		for _, g := range got {
+			fps[g.f.FP] = true
+			addrs[g.f.Addr] = true
+		}
+		if len(fps) != w[0] || len(addrs) != w[1] {
+			t.Errorf("%s: %d fingerprints, %d addresses; want %d, %d", name, len(fps), len(addrs), w[0], w[1])
+		}
+	}
+}
