@@ -107,6 +107,11 @@ type Report struct {
 	Variants map[string]float64 `json:"variants"`
 	Chosen   string             `json:"chosen"` // the variant applied, or "none"
 	Notes    []string           `json:"notes"`
+	// Walkers is the number of reference devices when more than one; their
+	// transmit offsets from the one with most frames (the reference) are
+	// fitted jointly, and TxSpread is their standard deviation, dB.
+	Walkers  int     `json:"walkers,omitempty"`
+	TxSpread float64 `json:"tx_spread_db,omitempty"`
 	// Calibrated is the site with the applied values (a copy).
 	Calibrated *wire.Site `json:"-"`
 }
@@ -137,10 +142,12 @@ func Calibrate(d *Data, folds int, opt Options) (*Report, error) {
 	ns := len(site.Sensors)
 	prev := make([]Params, ns)
 	priors := make([]Prior, ns)
+	offsetPriors := make([]Prior, ns)
 	for i := range site.Sensors {
 		r := site.SensorRadio(i)
 		prev[i] = Params{r.RSSI1m, r.Exponent}
 		priors[i] = Prior{Params: prev[i], SigmaA: opt.SigmaA, SigmaN: opt.SigmaN}
+		offsetPriors[i] = offsetPrior(priors[i])
 	}
 	rep := &Report{Site: site.Site, Frames: d.Frames, Bursts: len(d.Bursts), Folds: folds, Variants: map[string]float64{}}
 
@@ -150,18 +157,22 @@ func Calibrate(d *Data, folds int, opt Options) (*Report, error) {
 	held := make([][3]struct{ ss float64 }, ns)
 	heldN := make([]int, ns)
 	for k := 0; k < folds; k++ {
-		ff := foldFit{full: make([]Params, ns), off: make([]Params, ns)}
+		train := func(s Sample) bool { return s.Seg != k }
+		full, txFull := fitSensors(d.Samples, priors, d.Walkers, train)
+		off, txOff := fitSensors(d.Samples, offsetPriors, d.Walkers, train)
+		txPrev := txOffsets(d.Samples, prev, d.Walkers, train)
+		ff := foldFit{full: paramsOf(full), off: paramsOf(off)}
 		for i := 0; i < ns; i++ {
-			train, test := split(d.Samples[i], k)
-			ff.full[i] = Fit(train, priors[i]).Params
-			ff.off[i] = Fit(train, offsetPrior(priors[i])).Params
-			for _, s := range test {
+			for _, s := range d.Samples[i] {
+				if s.Seg != k {
+					continue
+				}
 				for v, p := range [3]Params{prev[i], ff.full[i], ff.off[i]} {
-					r := s.RSSI - p.Expected(s.D)
+					r := s.RSSI - [3][]float64{txPrev, txFull, txOff}[v][s.Src] - p.Expected(s.D)
 					held[i][v].ss += r * r
 				}
+				heldN[i]++
 			}
-			heldN[i] += len(test)
 		}
 		fits[k] = ff
 	}
@@ -261,10 +272,16 @@ func Calibrate(d *Data, folds int, opt Options) (*Report, error) {
 	// Final values: fitted on all samples.
 	applied := append([]Params(nil), prev...)
 	out := cloneSite(site)
+	fullAll, tx := fitSensors(d.Samples, priors, d.Walkers, nil)
+	offAll, _ := fitSensors(d.Samples, offsetPriors, d.Walkers, nil)
+	if d.Walkers > 1 {
+		rep.Walkers = d.Walkers
+		rep.TxSpread = round(spread(tx), 2)
+	}
 	for i := range rep.Sensors {
 		sr := &rep.Sensors[i]
-		sr.Fit = Fit(d.Samples[i], priors[i])
-		sr.Offset = Fit(d.Samples[i], offsetPrior(priors[i]))
+		sr.Fit = fullAll[i]
+		sr.Offset = offAll[i]
 		c := Kept
 		if rep.Chosen != "none" {
 			c = choiceOf(rep.Chosen, choice[i])
@@ -302,6 +319,97 @@ func Calibrate(d *Data, folds int, opt Options) (*Report, error) {
 	rep.After = statsOf(finite(locateAll(newLoc(am), all)))
 	rep.Calibrated = out
 	return rep, nil
+}
+
+// fitSensors fits every sensor on the samples keep selects (nil: all).
+// With samples from several walkers it also fits each walker's transmit
+// offset from the reference walker (Src 0), alternating a few times: the
+// sensors on offset-corrected samples, then each walker's offset as the
+// median of its residuals.
+func fitSensors(samples [][]Sample, priors []Prior, walkers int, keep func(Sample) bool) ([]Result, []float64) {
+	tx := make([]float64, max(walkers, 1))
+	rounds := 1
+	if walkers > 1 {
+		rounds = 4
+	}
+	res := make([]Result, len(samples))
+	var ss []Sample
+	for r := 0; r < rounds; r++ {
+		ps := make([]Params, len(samples))
+		for i := range samples {
+			ss = ss[:0]
+			for _, s := range samples[i] {
+				if keep == nil || keep(s) {
+					s.RSSI -= tx[s.Src]
+					ss = append(ss, s)
+				}
+			}
+			res[i] = Fit(ss, priors[i])
+			ps[i] = res[i].Params
+		}
+		if walkers > 1 {
+			tx = txOffsets(samples, ps, walkers, keep)
+		}
+	}
+	return res, tx
+}
+
+// txOffsets returns each walker's median residual under ps (the reference
+// walker's is 0; a walker without samples gets 0).
+func txOffsets(samples [][]Sample, ps []Params, walkers int, keep func(Sample) bool) []float64 {
+	tx := make([]float64, max(walkers, 1))
+	if walkers <= 1 {
+		return tx
+	}
+	res := make([][]float64, walkers)
+	for i := range samples {
+		for _, s := range samples[i] {
+			if (keep == nil || keep(s)) && s.Src > 0 {
+				res[s.Src] = append(res[s.Src], s.RSSI-ps[i].Expected(s.D))
+			}
+		}
+	}
+	// Relative to the reference walker's own median residual.
+	var ref []float64
+	for i := range samples {
+		for _, s := range samples[i] {
+			if (keep == nil || keep(s)) && s.Src == 0 {
+				ref = append(ref, s.RSSI-ps[i].Expected(s.D))
+			}
+		}
+	}
+	r0 := 0.0
+	if len(ref) > 0 {
+		r0 = median(ref)
+	}
+	for w := 1; w < walkers; w++ {
+		if len(res[w]) > 0 {
+			tx[w] = median(res[w]) - r0
+		}
+	}
+	return tx
+}
+
+func paramsOf(rs []Result) []Params {
+	ps := make([]Params, len(rs))
+	for i, r := range rs {
+		ps[i] = r.Params
+	}
+	return ps
+}
+
+func spread(v []float64) float64 {
+	if len(v) < 2 {
+		return 0
+	}
+	var m, m2 float64
+	for _, x := range v {
+		m += x
+		m2 += x * x
+	}
+	n := float64(len(v))
+	m /= n
+	return math.Sqrt(math.Max(m2/n-m*m, 0))
 }
 
 func choiceOf(variant string, perSensor Choice) Choice {
@@ -384,7 +492,11 @@ func roundParams(p Params) Params {
 
 // WriteText prints the fit report as a table.
 func (r *Report) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "site %s: %d frames, %d bursts of the reference device, %d validation segments\n\n", r.Site, r.Frames, r.Bursts, r.Folds)
+	fmt.Fprintf(w, "site %s: %d frames, %d bursts of the reference device, %d validation segments\n", r.Site, r.Frames, r.Bursts, r.Folds)
+	if r.Walkers > 1 {
+		fmt.Fprintf(w, "%d reference devices: their transmit offsets fitted jointly (spread %.1f dB); rssi_1m is relative to the one with most frames\n", r.Walkers, r.TxSpread)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%-10s %7s %14s %14s %7s %9s %9s %14s\n", "sensor", "samples", "previous", "fitted", "rms_dB", "held_prev", "held_fit", "applied")
 	for _, s := range r.Sensors {
 		hf := math.Min(s.HeldFull, s.HeldOffset)

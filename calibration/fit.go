@@ -24,6 +24,7 @@ type Sample struct {
 	D    float64 // 3-D distance in metres
 	W    float64 // weight; 0 means 1
 	Seg  int     // the walk segment it came from (for validation)
+	Src  int     // the walker it came from (0: the reference)
 	// Floor is the detection floor for this frame in the same units as
 	// RSSI (a 5 GHz frame's floor moved like its RSSI); 0: Prior.Floor.
 	Floor float64

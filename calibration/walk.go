@@ -160,6 +160,7 @@ type Data struct {
 	Frames  int // frames of the reference devices used
 	Skipped int // frames of the reference devices at times the walk does not cover
 	Unknown int // frames from sensors the site does not know
+	Walkers int // reference devices (or tracks) heard
 }
 
 type frame struct {
@@ -242,9 +243,17 @@ func (c *Collector) Data() *Data {
 			raw[b] = append(raw[b], f.raw)
 		}
 	}
-	sort.Strings(keys)
+	// The walker with the most frames is the reference (Src 0): fitted
+	// rssi_1m values are relative to its transmit power.
+	sort.Slice(keys, func(i, j int) bool {
+		if a, b := len(c.frames[keys[i]]), len(c.frames[keys[j]]); a != b {
+			return a > b
+		}
+		return keys[i] < keys[j]
+	})
 	d.floor = [2]float64{detectionFloor(raw[0]), detectionFloor(raw[1])}
-	for _, key := range keys {
+	d.Walkers = len(keys)
+	for src, key := range keys {
 		fs := c.frames[key]
 		sort.SliceStable(fs, func(i, j int) bool { return fs[i].t < fs[j].t })
 		var dev wire.Dev
@@ -256,7 +265,7 @@ func (c *Collector) Data() *Data {
 			for end < len(fs) && fs[end].t-fs[end-1].t <= BurstGap {
 				end++
 			}
-			d.addBurst(key, dev, fs[start:end], c.walk, z)
+			d.addBurst(key, src, dev, fs[start:end], c.walk, z)
 			start = end
 		}
 	}
@@ -264,7 +273,7 @@ func (c *Collector) Data() *Data {
 	return d
 }
 
-func (d *Data) addBurst(key string, dev wire.Dev, fs []frame, w *Walk, z float64) {
+func (d *Data) addBurst(key string, src int, dev wire.Dev, fs []frame, w *Walk, z float64) {
 	site := d.Site
 	type acc struct {
 		sum float64
@@ -280,7 +289,7 @@ func (d *Data) addBurst(key string, dev wire.Dev, fs []frame, w *Walk, z float64
 		d.Frames++
 		s := &site.Sensors[f.sensor]
 		dist := math.Sqrt((x-s.X)*(x-s.X) + (y-s.Y)*(y-s.Y) + (z-s.Z)*(z-s.Z))
-		smp := Sample{RSSI: f.rssi, D: dist, Seg: seg}
+		smp := Sample{RSSI: f.rssi, D: dist, Seg: seg, Src: src}
 		if f.band5 && d.floor[1] != 0 {
 			smp.Floor = d.floor[1] - site.SensorRadio(f.sensor).Offset5GHz
 		} else if !f.band5 {
