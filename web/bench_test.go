@@ -74,3 +74,52 @@ var trackNames = func() []string {
 	}
 	return s
 }()
+
+// BenchmarkFanoutPaced publishes at a steady 20,000 fixes a second (bursts
+// of 100 every 5 ms, 500 tracks) to one site with 0 and with 200 WebSocket
+// clients: "publish-ns/fix" is what a fix costs the publisher, "drops/fix"
+// what the hub's bounded queue refused (0: every fix reached the updates),
+// "ratio" the cost with 200 clients over the cost with none.
+func BenchmarkFanoutPaced(b *testing.B) {
+	var base float64
+	for _, n := range []int{0, 200} {
+		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
+			mb := newDemoBackend()
+			srv := newTestServer(b, mb, Config{})
+			hub := srv.Config.Handler.(*Server).Hub()
+			for range n {
+				c := dialWS(b, srv, "demo")
+				go func() {
+					for {
+						if _, _, err := c.ReadMessage(); err != nil {
+							return
+						}
+					}
+				}()
+				defer c.Close()
+			}
+			waitFor(b, "clients", func() bool { return hub.Clients() == int64(n) })
+			var spent time.Duration
+			t := int64(0)
+			for b.Loop() {
+				start := time.Now()
+				for range 100 {
+					p := fix(trackNames[t%500], t, float64(t%30), float64(t%20))
+					mb.Feed.Publish("demo", Event{Position: &p})
+					t++
+				}
+				spent += time.Since(start)
+				time.Sleep(5 * time.Millisecond)
+			}
+			ns := float64(spent.Nanoseconds()) / float64(t)
+			b.ReportMetric(ns, "publish-ns/fix")
+			b.ReportMetric(float64(mb.Dropped())/float64(t), "drops/fix")
+			b.ReportMetric(float64(hub.Kicked()), "clients-dropped")
+			if n == 0 {
+				base = ns
+			} else if base > 0 {
+				b.ReportMetric(ns/base, "ratio")
+			}
+		})
+	}
+}

@@ -132,6 +132,8 @@ type siteHub struct {
 	occ      map[string]int
 	occDirty bool
 	buf      []byte
+	events   int64 // taken in since the last flush
+	lastT    int64 // newest fix time
 }
 
 // join adds c to the site's clients and queues the snapshot as its first
@@ -247,17 +249,17 @@ func (sh *siteHub) ended() {
 }
 
 func (sh *siteHub) apply(ev Event) {
-	sh.hub.events.Add(1)
+	sh.events++
 	switch {
 	case ev.Position != nil:
-		p := *ev.Position
+		p := ev.Position
 		if old, ok := sh.pending[p.Track]; !ok || p.T >= old.T {
-			sh.pending[p.Track] = p
+			sh.pending[p.Track] = *p
 		}
-		delete(sh.gone, p.Track)
-		if p.T > sh.hub.lastT.Load() {
-			sh.hub.lastT.Store(p.T)
+		if len(sh.gone) > 0 {
+			delete(sh.gone, p.Track)
 		}
+		sh.lastT = max(sh.lastT, p.T)
 	case ev.Gone != "":
 		delete(sh.pending, ev.Gone)
 		sh.gone[ev.Gone] = struct{}{}
@@ -269,6 +271,11 @@ func (sh *siteHub) apply(ev Event) {
 
 // flush encodes the pending changes once and queues them to every client.
 func (sh *siteHub) flush() {
+	sh.hub.events.Add(sh.events)
+	sh.events = 0
+	if t := sh.hub.lastT.Load(); sh.lastT > t {
+		sh.hub.lastT.CompareAndSwap(t, sh.lastT)
+	}
 	if len(sh.pending) == 0 && len(sh.gone) == 0 && !sh.occDirty {
 		return
 	}
