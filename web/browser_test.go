@@ -237,6 +237,24 @@ func TestBrowserFootfall(t *testing.T) {
 		t.Fatalf("week x hour grid has %d cells", cells)
 	}
 	webtest.Screenshot(t, c, "footfall")
+
+	// The admin imports till receipts from a CSV file.
+	csvPath := filepath.Join(t.TempDir(), "till.csv")
+	os.WriteFile(csvPath, []byte("receipt,time,amount\nR1,2026-12-01 10:15,12.50\nR2,2026-12-01 10:20,3\n"), 0o644)
+	err = chromedp.Do(c,
+		chromedp.Click(chromedp.CSS(`details.admin summary`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`#ff-pos-file`), []string{csvPath}),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-pos="2"]`)),
+	)
+	if err != nil {
+		t.Fatalf("POS import: %v", err)
+	}
+	b.mu.Lock()
+	n := len(b.tx["demo"])
+	b.mu.Unlock()
+	if n != 2 {
+		t.Fatalf("%d receipts stored, want 2", n)
+	}
 }
 
 func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {

@@ -14,7 +14,35 @@ export async function mount(main, ctx) {
     el('label', {}, 'From', from), el('label', {}, 'To (inclusive)', to),
     el('button', { class: 'primary', id: 'ff-show', onclick: () => load() }, 'Show'),
     ...[-0, -6, -27].map(d => el('button', { onclick: () => { from.value = addDays(t, d); to.value = t; load(); } },
-      d === 0 ? 'Today' : `Last ${1 - d} days`)), csv), body);
+      d === 0 ? 'Today' : `Last ${1 - d} days`)), csv, ctx.me && ctx.me.role === 'admin' ? adminTools() : ''), body);
+
+  // Admin: import till receipts, re-process the range shown.
+  function adminTools() {
+    const pos = el('input', { type: 'file', id: 'ff-pos-file', accept: '.csv,.json,text/csv,application/json' });
+    pos.addEventListener('change', async () => {
+      const f = pos.files[0];
+      if (!f) return;
+      const json = f.name.endsWith('.json') || f.type.includes('json');
+      try {
+        const r = await api(sitePath(site.site, '/pos'), { method: 'POST', headers: { 'Content-Type': json ? 'application/json' : 'text/csv' }, body: f });
+        toast(`${r.receipts} receipts read, ${r.stored} new`);
+        main.dataset.pos = String(r.receipts);
+        load();
+      } catch (e) { toast(e.message, true); }
+      pos.value = '';
+    });
+    const again = el('button', { id: 'ff-reprocess', onclick: async () => {
+      again.disabled = true; again.textContent = 'Re-processing…';
+      try {
+        const r = await api(sitePath(site.site, '/reprocess'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ from: from.value, to: to.value }) });
+        toast(`Re-processed in ${(r.took_ms / 1000).toFixed(1)} s`);
+        load();
+      } catch (e) { toast(e.message, true); }
+      again.disabled = false; again.textContent = 'Re-process range';
+    } }, 'Re-process range');
+    return el('details', { class: 'admin' }, el('summary', {}, 'Admin'),
+      el('div', { class: 'toolbar' }, el('label', {}, 'Import till receipts (CSV or JSON)', pos), again));
+  }
 
   const plots = [];
   const ro = new ResizeObserver(() => { for (const p of plots) p.setSize({ width: p.root.parentElement.clientWidth, height: p.height }); });

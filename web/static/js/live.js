@@ -20,11 +20,12 @@ export async function mount(main, ctx) {
   const nTracks = el('span', { id: 'live-tracks' }, '0');
   const occList = el('ul', { class: 'occ-list', id: 'live-occupancy' });
   const lastFix = el('span', { class: 'muted', id: 'live-last' }, '–');
+  const sparkEl = el('div', { id: 'live-spark' });
   main.append(el('div', { class: 'grid2' },
     el('div', { class: 'card mapcard' }, mapEl),
     el('div', { class: 'card' },
       el('h2', {}, site.name || site.site), status,
-      el('p', { class: 'muted' }, 'In the store now'), inStore,
+      el('p', { class: 'muted' }, 'In the store now'), inStore, sparkEl,
       el('p', {}, nTracks, ' devices on the map · last fix ', lastFix),
       el('h2', {}, 'Zone occupancy'), occList,
       el('p', { class: 'hint' }, 'Dots glide to each new position; the halo is the 1-sigma uncertainty.'))));
@@ -32,6 +33,7 @@ export async function mount(main, ctx) {
   const m = siteMap(mapEl, site);
   const dots = L.layerGroup().addTo(m.map);
   const tracks = new Map();
+  let sparkPlot = null;
   let occupancy = {};
   let latestT = 0;
 
@@ -98,6 +100,7 @@ export async function mount(main, ctx) {
       const layer = m.zoneLayers[z.id];
       if (layer && layer.getTooltip()) layer.setTooltipContent(`${z.name || z.id} · ${occupancy[z.id] || 0}`);
     }
+    if (sparkPlot) sample();
   }
 
   async function reloadSite() {
@@ -125,6 +128,21 @@ export async function mount(main, ctx) {
     status.lastChild.textContent = up ? 'live' : 'reconnecting…';
   });
 
+  // The store's occupancy over the last 15 minutes, sampled every 5 s.
+  const spark = [[], []];
+  sparkPlot = new uPlot({ width: 240, height: 70, legend: { show: false }, cursor: { show: false },
+    axes: [{ show: false }, { size: 30, font: '10px system-ui', ticks: { show: false }, grid: { stroke: '#eef0f4' } }],
+    scales: { y: { range: (u, lo, hi) => [0, Math.max(4, hi)] } },
+    series: [{}, { stroke: '#2f6fed', fill: 'rgba(47,111,237,.15)', width: 1.5, points: { show: false } }] }, spark, sparkEl);
+  let lastSample = 0;
+  function sample() {
+    if (Date.now() - lastSample < 5000) return;
+    lastSample = Date.now();
+    spark[0].push(Date.now() / 1000); spark[1].push(Number(inStore.textContent.replace(/,/g, '')) || 0);
+    while (spark[0].length > 180) { spark[0].shift(); spark[1].shift(); }
+    sparkPlot.setData(spark);
+  }
+
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const [id, tr] of tracks) {
@@ -144,7 +162,7 @@ export async function mount(main, ctx) {
   renderOccupancy();
 
   return () => {
-    live.close(); cancelAnimationFrame(raf); clearInterval(sweep); m.map.remove();
+    live.close(); cancelAnimationFrame(raf); clearInterval(sweep); m.map.remove(); sparkPlot.destroy();
     delete window.passantLive;
   };
 }
