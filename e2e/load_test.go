@@ -1,0 +1,318 @@
+package e2e
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/passant/passant/locate"
+	"github.com/passant/passant/server"
+	"github.com/passant/passant/sim"
+	"github.com/passant/passant/store/storetest"
+	"github.com/passant/passant/wire"
+)
+
+// loadGen makes a steady stream of locatable observations for several
+// small shops: phones spread over each shop's bounds probe in bursts of
+// three frames that each of its four sensors hears, with the path-loss
+// model's RSSI and noise, stamped with the wall clock.
+type loadGen struct {
+	prefix string
+	sites  []*wire.Site
+	models []*locate.Model
+	devs   [][]loadDev
+	ids    [][]int64
+	boot   int64
+	rng    *rand.Rand
+	pend   [][][]wire.Observation // site, sensor
+}
+
+type loadDev struct {
+	dev  wire.Dev
+	x, y float64
+	seq  int
+}
+
+func newLoadGen(t testing.TB, prefix string, sites, devsPerSite int) *loadGen {
+	g := &loadGen{prefix: prefix, boot: time.Now().UnixMilli(), rng: rand.New(rand.NewPCG(7, 8))}
+	for i := range sites {
+		l, err := sim.LayoutNamed("small")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := l.Site
+		s.Site = fmt.Sprintf("load-%02d", i)
+		m, err := locate.NewModel(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		devs := make([]loadDev, devsPerSite)
+		for k := range devs {
+			devs[k] = loadDev{dev: wire.Dev(g.rng.Uint64()), x: s.Bounds[0][0] + g.rng.Float64()*(s.Bounds[1][0]-s.Bounds[0][0]),
+				y: s.Bounds[0][1] + g.rng.Float64()*(s.Bounds[1][1]-s.Bounds[0][1]), seq: g.rng.IntN(4096)}
+		}
+		g.sites, g.models, g.devs = append(g.sites, &s), append(g.models, m), append(g.devs, devs)
+		g.ids = append(g.ids, make([]int64, len(s.Sensors)))
+		g.pend = append(g.pend, make([][]wire.Observation, len(s.Sensors)))
+	}
+	return g
+}
+
+// tick makes about n observations at time now and returns the batches.
+func (g *loadGen) tick(now int64, n int) (topics []string, payloads [][]byte, obs int) {
+	bursts := max(1, n/(12*len(g.sites)))
+	for si, site := range g.sites {
+		for range bursts {
+			d := &g.devs[si][g.rng.IntN(len(g.devs[si]))]
+			d.x += g.rng.NormFloat64() * 0.5
+			d.y += g.rng.NormFloat64() * 0.5
+			for f := range 3 {
+				d.seq = (d.seq + 1) % 4096
+				for s := range site.Sensors {
+					rssi := math.Round(g.models[si].Expected(s, d.x, d.y) + 3*g.rng.NormFloat64())
+					if rssi < -95 || rssi > 0 {
+						continue
+					}
+					g.pend[si][s] = append(g.pend[si][s], wire.Observation{T: now + int64(f*20+s), Dev: d.dev, RSSI: rssi,
+						Ch: 6, Kind: "probe", Rand: true, Seq: d.seq})
+				}
+			}
+		}
+		for s, sen := range site.Sensors {
+			g.ids[si][s]++
+			b := wire.Batch{V: wire.Version, Sensor: sen.ID, Boot: g.boot, ID: g.ids[si][s], Sent: now + 100, Obs: g.pend[si][s]}
+			topics = append(topics, wire.Topic(g.prefix, site.Site, sen.ID, "obs"))
+			payloads = append(payloads, wire.AppendBatch(nil, &b))
+			obs += len(b.Obs)
+			g.pend[si][s] = g.pend[si][s][:0]
+		}
+	}
+	return topics, payloads, obs
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+// TestLoad publishes a steady stream through the machine's Mosquitto
+// (PASSANT_TEST_MQTT) to a server storing in PostgreSQL when
+// PASSANT_TEST_POSTGRES is set: 5,000 observations/s for 20 s here;
+// scripts/load.sh runs 50,000/s for 10 minutes (PASSANT_LOAD_RATE,
+// PASSANT_LOAD_SECONDS, PASSANT_LOAD_SITES). The server keeps up: every
+// observation is taken and stored, the lag stays bounded, the heap flat.
+func TestLoad(t *testing.T) {
+	broker := os.Getenv("PASSANT_TEST_MQTT")
+	if broker == "" {
+		t.Skip("set PASSANT_TEST_MQTT to run (e.g. tcp://127.0.0.1:1883)")
+	}
+	if testing.Short() {
+		t.Skip("load test skipped in -short")
+	}
+	rate, seconds, nsites := envInt("PASSANT_LOAD_RATE", 5000), envInt("PASSANT_LOAD_SECONDS", 20), envInt("PASSANT_LOAD_SITES", 10)
+	prefix := fmt.Sprintf("passant-load-%d", time.Now().UnixNano())
+	gen := newLoadGen(t, prefix, nsites, 3000)
+	dir := t.TempDir()
+	var files []string
+	for _, s := range gen.sites {
+		files = append(files, (&Recording{Site: s}).WriteSite(t, dir))
+	}
+	cfg := server.Config{MQTT: broker, Prefix: prefix, ClientID: prefix, SiteFiles: files}
+	if os.Getenv("PASSANT_TEST_POSTGRES") != "" {
+		cfg.DB, cfg.Migrate = storetest.PostgresURL(t), true
+	}
+	srv := StartServer(t, cfg)
+	t.Cleanup(func() { dropSession(broker, prefix) })
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(prefix + "-pub").SetMaxResumePubInFlight(512))
+	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(100)
+
+	const tick = 100 * time.Millisecond
+	perTick := rate / 10
+	var sent int64
+	var lagMax float64
+	var heap []uint64
+	start := time.Now()
+	next := start
+	var inflight []paho.Token
+	lastReport := start
+	for time.Since(start) < time.Duration(seconds)*time.Second {
+		topics, payloads, n := gen.tick(time.Now().UnixMilli(), perTick)
+		for i := range topics {
+			inflight = append(inflight, pub.Publish(topics[i], 1, false, payloads[i]))
+		}
+		sent += int64(n)
+		for len(inflight) > 256 {
+			if !inflight[0].WaitTimeout(30*time.Second) || inflight[0].Error() != nil {
+				t.Fatalf("publish: %v", inflight[0].Error())
+			}
+			inflight = inflight[1:]
+		}
+		lagMax = max(lagMax, metricMax(srv, "passant_lag_seconds"))
+		if time.Since(lastReport) >= 10*time.Second {
+			lastReport = time.Now()
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			heap = append(heap, ms.HeapInuse)
+			t.Logf("%3.0f s: sent %d obs, taken %.0f, stored %.0f, pending %.0f, lag max %.1f s, heap %d MiB",
+				time.Since(start).Seconds(), sent, srv.Metric("passant_observations_total"),
+				srv.Metric("passant_store_observations_written_total"), srv.Metric("passant_store_pending_observations"),
+				lagMax, ms.HeapInuse>>20)
+		}
+		next = next.Add(tick)
+		time.Sleep(time.Until(next))
+	}
+	for _, tok := range inflight {
+		tok.WaitTimeout(30 * time.Second)
+	}
+	elapsed := time.Since(start)
+	srv.WaitMetric(t, "passant_observations_total", float64(sent), 2*time.Minute)
+	caught := time.Since(start)
+	srv.WaitMetric(t, "passant_store_observations_written_total", float64(sent), 5*time.Minute)
+	if d := srv.Metric("passant_store_observations_dropped_total"); d != 0 {
+		t.Errorf("%g observations dropped by the write buffer", d)
+	}
+	if r := srv.Metric("passant_batches_rejected_total"); r != 0 {
+		t.Errorf("%g batches rejected", r)
+	}
+	fixes := srv.Metric("passant_fixes_total")
+	if fixes == 0 {
+		t.Error("no positions computed")
+	}
+	t.Logf("LOAD: %d sites, %d obs in %.0f s = %.0f obs/s offered; all taken after %.1f s; stored; lag max %.1f s; %.0f fixes; heap samples MiB %v",
+		nsites, sent, elapsed.Seconds(), float64(sent)/elapsed.Seconds(), caught.Seconds(), lagMax, fixes, mib(heap))
+	if len(heap) >= 3 && heap[len(heap)-1] > 2*heap[1]+64<<20 {
+		t.Errorf("heap grew from %d to %d MiB", heap[1]>>20, heap[len(heap)-1]>>20)
+	}
+}
+
+func mib(v []uint64) []uint64 {
+	out := make([]uint64, len(v))
+	for i, x := range v {
+		out[i] = x >> 20
+	}
+	return out
+}
+
+func metricMax(r *Running, name string) float64 {
+	v := math.Inf(-1)
+	for _, m := range r.Metrics() {
+		if m.Name == name {
+			v = max(v, m.Value)
+		}
+	}
+	if math.IsInf(v, -1) {
+		return 0
+	}
+	return v
+}
+
+// dropSession removes a persistent session from a shared broker.
+func dropSession(broker, clientID string) {
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(clientID).SetCleanSession(true))
+	if tok := c.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+		c.Disconnect(100)
+	}
+}
+
+// TestIngestVsSubscriber compares the server's ingest rate with a
+// do-nothing subscriber's (mosquitto_sub to /dev/null) on the same broker:
+// the same burst of batches, published as fast as the broker takes them.
+func TestIngestVsSubscriber(t *testing.T) {
+	broker := os.Getenv("PASSANT_TEST_MQTT")
+	if broker == "" {
+		t.Skip("set PASSANT_TEST_MQTT to run (e.g. tcp://127.0.0.1:1883)")
+	}
+	if testing.Short() {
+		t.Skip("skipped in -short")
+	}
+	if _, err := exec.LookPath("mosquitto_sub"); err != nil {
+		t.Skip("mosquitto_sub not installed")
+	}
+	batches := envInt("PASSANT_COMPARE_BATCHES", 5000)
+	prefix := fmt.Sprintf("passant-cmp-%d", time.Now().UnixNano())
+	gen := newLoadGen(t, prefix, 4, 3000)
+	var topics []string
+	var payloads [][]byte
+	var obs int
+	now := time.Now().UnixMilli()
+	for len(topics) < batches {
+		tp, pl, n := gen.tick(now, 2000)
+		topics, payloads, obs = append(topics, tp...), append(payloads, pl...), obs+n
+		now += 100
+	}
+	host, port := hostPort(t, broker)
+	publish := func(client string) time.Time {
+		pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(client))
+		if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+		defer pub.Disconnect(100)
+		start := time.Now()
+		var inflight []paho.Token
+		for i := range topics {
+			inflight = append(inflight, pub.Publish(topics[i], 1, false, payloads[i]))
+			if len(inflight) > 256 {
+				inflight[0].WaitTimeout(30 * time.Second)
+				inflight = inflight[1:]
+			}
+		}
+		for _, tok := range inflight {
+			tok.WaitTimeout(30 * time.Second)
+		}
+		return start
+	}
+
+	// The do-nothing subscriber.
+	sub := exec.Command("mosquitto_sub", "-h", host, "-p", port, "-q", "1", "-t", prefix+"/+/+/obs", "-C", strconv.Itoa(len(topics)), "-i", prefix+"-sub")
+	sub.Stdout = nil
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // subscribed
+	start := publish(prefix + "-pub1")
+	if err := sub.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	subRate := float64(obs) / time.Since(start).Seconds()
+
+	dir := t.TempDir()
+	var files []string
+	for _, s := range gen.sites {
+		files = append(files, (&Recording{Site: s}).WriteSite(t, dir))
+	}
+	cfg := server.Config{MQTT: broker, Prefix: prefix, ClientID: prefix, SiteFiles: files}
+	if os.Getenv("PASSANT_TEST_POSTGRES") != "" {
+		cfg.DB, cfg.Migrate = storetest.PostgresURL(t), true
+	}
+	srv := StartServer(t, cfg)
+	t.Cleanup(func() { dropSession(broker, prefix) })
+	start = publish(prefix + "-pub2")
+	srv.WaitMetric(t, "passant_observations_total", float64(obs), 5*time.Minute)
+	srvRate := float64(obs) / time.Since(start).Seconds()
+	t.Logf("COMPARE: %d batches, %d observations: mosquitto_sub %.0f obs/s, passant serve %.0f obs/s: ratio %.2f",
+		len(topics), obs, subRate, srvRate, srvRate/subRate)
+}
+
+func hostPort(t testing.TB, url string) (string, string) {
+	hp := strings.TrimPrefix(strings.TrimPrefix(url, "tcp://"), "mqtt://")
+	i := strings.LastIndex(hp, ":")
+	if i < 0 {
+		return hp, "1883"
+	}
+	return hp[:i], hp[i+1:]
+}
