@@ -134,16 +134,23 @@ func (p *Plan) Depth(id string, x, y float64) float64 {
 	return -d
 }
 
+// MaxMargin caps hysteresis margins, metres: a fix more than this far
+// outside a zone is out of it whatever its error. Fixes outside the
+// sensors' hull (on the street) have errors of several metres; without a
+// cap a passer-by once placed inside a large store could never be
+// confidently out again.
+const MaxMargin = 2.0
+
 // Margin returns the hysteresis margin of a zone for a fix with 1-sigma
-// error err per axis: m = min(err, A/P), A the zone's area and P its
-// perimeter. A fix is confidently in a zone when its depth is at least m,
-// confidently out when its depth is below -m, and ambiguous between.
+// error err per axis: m = min(err, A/P, MaxMargin), A the zone's area and P
+// its perimeter. A fix is confidently in a zone when its depth is at least
+// m, confidently out when its depth is below -m, and ambiguous between.
 func (p *Plan) Margin(id string, err float64) float64 {
 	i, ok := p.byID[id]
 	if !ok || !(err > 0) {
 		return 0
 	}
-	return math.Min(err, p.zones[i].halfWidth)
+	return min(err, p.zones[i].halfWidth, MaxMargin)
 }
 
 func (z *zone) contains(x, y float64) bool {
