@@ -411,3 +411,39 @@ func TestBrowserAlerts(t *testing.T) {
 	}
 	webtest.Screenshot(t, c, "alerts")
 }
+
+// TestBrowserPhone: on a phone-sized screen every view fits the width (no
+// sideways scrolling of the page) and the live map is visible.
+func TestBrowserPhone(t *testing.T) {
+	b := newDemoBackend()
+	b.publish("demo", fix("k1", 1000, 12, 12))
+	srv, ctx := browserServer(t, b)
+	c := within(t, ctx, 60*time.Second)
+	if err := chromedp.Do(c, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []struct{ view, ready string }{
+		{"live/demo", `main[data-ready="live"]`},
+		{"footfall/demo", `main[data-footfall="ready"]`},
+		{"heatmap/demo", `main[data-heatmap="ready"]`},
+		{"sensors/demo", `main[data-sensors="ready"]`},
+		{"editor/demo", `main[data-ready="editor"]`},
+		{"chain", `main[data-chain="ready"]`},
+	} {
+		err := chromedp.Do(c, chromedp.Navigate(srv.URL+"/#/"+v.view), chromedp.WaitVisible(chromedp.CSS(v.ready)))
+		if err != nil {
+			t.Fatalf("%s: %v", v.view, err)
+		}
+		over, err := webtest.Eval[int](c, `document.documentElement.scrollWidth - window.innerWidth`)
+		if err != nil || over > 0 {
+			t.Errorf("%s: the page is %d px wider than the phone (%v)", v.view, over, err)
+		}
+		if strings.HasPrefix(v.view, "live") {
+			h, _ := webtest.Eval[float64](c, `document.querySelector('#live-map').getBoundingClientRect().height`)
+			if h < 300 {
+				t.Errorf("live map %g px high on a phone", h)
+			}
+		}
+		webtest.Screenshot(t, c, "phone-"+strings.ReplaceAll(v.view, "/", "-"))
+	}
+}
