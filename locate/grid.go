@@ -7,7 +7,11 @@ import (
 )
 
 // maxCells bounds the cells of a Grid; the cell size grows with the site.
-const maxCells = 3600
+const maxCells = 2500
+
+// cutoff is the log-weight below the best cell at which a cell counts as
+// nothing (e^-25 ≈ 1e-11).
+const cutoff = 25.0
 
 // Prior densities of the Grid, relative: where people can be.
 const (
@@ -160,7 +164,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		in = 1e6
 	}
 	a00 := s0 + ib
-	best := math.Inf(-1)
+	best, best0 := math.Inf(-1), math.Inf(-1)
 	n := g.Len()
 	for c := 0; c < n; c++ {
 		f := g.f[c*g.ns : c*g.ns+g.ns]
@@ -182,7 +186,13 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		det := a00*a11 - swl*swl
 		// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
 		q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)/det
-		l := g.prior[c] - 0.5*q - 0.5*math.Log(det)
+		l := g.prior[c] - 0.5*q
+		if l < best0-cutoff {
+			p.lp[c] = math.Inf(-1) // negligible: spare the logarithm
+			continue
+		}
+		best0 = max(best0, l)
+		l -= 0.5 * math.Log(det)
 		p.lp[c] = l
 		if l > best {
 			best = l
@@ -190,7 +200,12 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	}
 	p.mass = [3]float64{}
 	for c := 0; c < n; c++ {
-		e := math.Exp(p.lp[c] - best)
+		d := p.lp[c] - best
+		if d < -cutoff {
+			p.lp[c] = 0
+			continue
+		}
+		e := math.Exp(d)
 		p.lp[c] = e
 		p.mass[g.side[c]] += e
 	}

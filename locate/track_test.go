@@ -2,6 +2,7 @@ package locate
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -90,5 +91,54 @@ func TestTrackerNoLink(t *testing.T) {
 	}
 	if len(names) != 4 {
 		t.Errorf("NoLink: %d tracks, want 4", len(names))
+	}
+}
+
+// BenchmarkTrackerMemory reports the heap held per live tracked device.
+func BenchmarkTrackerMemory(b *testing.B) {
+	m := testSite(b)
+	rng := rand.New(rand.NewPCG(1, 1))
+	bursts := make([]*Burst, 64)
+	for i := range bursts {
+		bursts[i] = burstAt(m, 20*rng.Float64(), 12*rng.Float64(), 4, 0, rng)
+	}
+	const n = 20000
+	var perDev float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		tr := NewTracker(m, TrackerOptions{})
+		for i := 0; i < n; i++ {
+			bu := bursts[i%len(bursts)]
+			bu.T, bu.Dev, bu.Rand, bu.FP = int64(i), wire.Dev(i+1), i%4 != 0, "abcd0123"
+			tr.Add(bu)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perDev = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(tr)
+	}
+	b.ReportMetric(perDev, "B/device")
+}
+
+// BenchmarkTrackerAdd measures one burst through the tracker (linking,
+// locating, filtering) with 6 sensors.
+func BenchmarkTrackerAdd(b *testing.B) {
+	m := testSite(b)
+	rng := rand.New(rand.NewPCG(2, 2))
+	bursts := make([]*Burst, 256)
+	for i := range bursts {
+		bursts[i] = burstAt(m, -3+26*rng.Float64(), -6+19*rng.Float64(), 4, 3*rng.NormFloat64(), rng)
+		bursts[i].Dev = wire.Dev(i%50 + 1)
+		bursts[i].FP = "abcd0123"
+	}
+	tr := NewTracker(m, TrackerOptions{})
+	i := 0
+	for b.Loop() {
+		bu := bursts[i%len(bursts)]
+		bu.T = int64(i) * 300
+		tr.Add(bu)
+		i++
 	}
 }
