@@ -129,3 +129,33 @@ func BenchmarkReadMonth(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScanBatches reads raw observations back as batches in receive
+// order, as a re-processing does: 200,000 observations per scan.
+func BenchmarkScanBatches(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			s := be.open(b)
+			ctx := context.Background()
+			for i := range 20 {
+				if err := s.WriteBatches(ctx, storetest.Batches(uint64(i), "demo", 100, 100, 500, storetest.Day0+int64(i)*100_000)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			n := 0
+			for b.Loop() {
+				err := s.ScanBatches(ctx, "demo", 0, storetest.Day0+dayMs, func(rb *store.RawBatch) error {
+					n += len(rb.Batch.Obs)
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if n != 200_000*b.N {
+				b.Fatalf("read %d observations in %d scans", n, b.N)
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "obs/s")
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/passant/passant/wire"
 )
@@ -130,23 +131,41 @@ func (db *DB) ScanBatches(ctx context.Context, site string, from, to int64, fn f
 	}
 	defer rs.Close()
 	var (
-		cur  RawBatch
-		have bool
+		cur                  RawBatch
+		have                 bool
+		sensorB, kindB, fpB  []byte
+		boot, id, sent, recv int64
+		o                    wire.Observation
+		dev                  int64
+		ch, seq              int
 	)
+	// Text columns are read into the driver's buffers and interned: a
+	// scan allocates per batch, not per observation.
+	dest := []any{nil, &boot, &id, &sent, &recv, &o.T, &dev, &o.RSSI, &ch, nil, &o.Rand, &seq, nil}
+	if db.pg {
+		dest[0], dest[9], dest[12] = (*pgtype.DriverBytes)(&sensorB), (*pgtype.DriverBytes)(&kindB), (*pgtype.DriverBytes)(&fpB)
+	} else {
+		dest[0], dest[9], dest[12] = (*sql.RawBytes)(&sensorB), (*sql.RawBytes)(&kindB), (*sql.RawBytes)(&fpB)
+	}
+	strs := map[string]string{}
+	intern := func(b []byte) string {
+		if s, ok := strs[string(b)]; ok {
+			return s
+		}
+		s := string(b)
+		if len(strs) < 4096 {
+			strs[s] = s
+		}
+		return s
+	}
 	cur.Site = site
 	for rs.Next() {
-		var (
-			sensor               string
-			boot, id, sent, recv int64
-			o                    wire.Observation
-			dev                  int64
-			ch, seq              int
-		)
-		if err := rs.Scan(&sensor, &boot, &id, &sent, &recv, &o.T, &dev, &o.RSSI, &ch, &o.Kind, &o.Rand, &seq, &o.FP); err != nil {
+		if err := rs.Scan(dest...); err != nil {
 			return fmt.Errorf("store: scan batches %s: %w", site, err)
 		}
 		o.Dev, o.Ch, o.Seq = wire.Dev(dev), ch, seq
-		if have && (recv != cur.Recv || sensor != cur.Batch.Sensor || boot != cur.Batch.Boot ||
+		o.Kind, o.FP = intern(kindB), intern(fpB)
+		if have && (recv != cur.Recv || string(sensorB) != cur.Batch.Sensor || boot != cur.Batch.Boot ||
 			id != cur.Batch.ID || sent != cur.Batch.Sent) {
 			if err := fn(&cur); err != nil {
 				return err
@@ -155,7 +174,7 @@ func (db *DB) ScanBatches(ctx context.Context, site string, from, to int64, fn f
 		}
 		if !have {
 			cur.Recv = recv
-			cur.Batch = wire.Batch{V: wire.Version, Sensor: sensor, Boot: boot, ID: id, Sent: sent, Obs: cur.Batch.Obs[:0]}
+			cur.Batch = wire.Batch{V: wire.Version, Sensor: intern(sensorB), Boot: boot, ID: id, Sent: sent, Obs: cur.Batch.Obs[:0]}
 			have = true
 		}
 		cur.Batch.Obs = append(cur.Batch.Obs, o)
