@@ -321,7 +321,7 @@ func TestBrowserOtherViews(t *testing.T) {
 	srv, ctx := browserServer(t, b)
 	for _, v := range []struct{ view, ready, check string }{
 		{"sensors/demo", `main[data-sensors="ready"]`, `document.querySelectorAll('#sensor-table tr[data-sensor]').length === 4`},
-		{"paths/demo", `main[data-paths="ready"]`, `document.querySelectorAll('#pa-list tr.path').length === 3 && document.querySelectorAll('path.flow').length === 3`},
+		{"paths/demo", `main[data-paths="ready"]`, `document.querySelectorAll('#pa-list tr.path').length === 3 && document.querySelectorAll('path.flow').length === 3 && document.querySelectorAll('#pa-sankey path.band').length === 3`},
 		{"chain", `main[data-chain="ready"]`, `document.querySelectorAll('#chain-table tr[data-site]').length === 2`},
 	} {
 		c := within(t, ctx, 30*time.Second)

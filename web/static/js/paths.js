@@ -13,16 +13,60 @@ function centroid(poly) {
   return [cx / (3 * a), cy / (3 * a)];
 }
 
+const SVG = 'http://www.w3.org/2000/svg';
+const svg = (tag, attrs = {}, ...kids) => {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  for (const k of kids) e.append(k);
+  return e;
+};
+const PALETTE = ['#2f6fed', '#9b59b6', '#1f9d55', '#d98a00', '#d64545', '#17a2b8', '#6f42c1', '#8a94a6'];
+
+// sankey draws the moves as a two-column Sankey diagram: zones people left
+// on the left, zones they went to on the right, band widths by count.
+export function sankey(paths, width = 640) {
+  const H = Math.max(220, 28 * new Set(paths.flatMap(p => [p.from, p.to])).size + 40), pad = 6, nodeW = 12;
+  const total = paths.reduce((a, p) => a + p.count, 0) || 1;
+  const side = (key) => {
+    const m = new Map();
+    for (const p of paths) m.set(p[key], (m.get(p[key]) || 0) + p.count);
+    return [...m.entries()].sort((a, b) => b[1] - a[1]);
+  };
+  const left = side('from'), right = side('to');
+  const scale = (H - 20 - pad * Math.max(left.length, right.length)) / total;
+  const place = (list) => { let y = 10; const pos = new Map(); for (const [id, v] of list) { pos.set(id, { y, h: v * scale, off: 0 }); y += v * scale + pad; } return pos; };
+  const L = place(left), R = place(right);
+  const colour = new Map([...new Set([...left.map(x => x[0]), ...right.map(x => x[0])])].map((id, i) => [id, PALETTE[i % PALETTE.length]]));
+  const x0 = 130, x1 = width - 130;
+  const g = svg('svg', { viewBox: `0 0 ${width} ${H}`, width: '100%', class: 'sankey', role: 'img', 'aria-label': 'Moves between zones' });
+  for (const p of [...paths].sort((a, b) => b.count - a.count)) {
+    const a = L.get(p.from), b = R.get(p.to), w = p.count * scale;
+    const ya = a.y + a.off + w / 2, yb = b.y + b.off + w / 2;
+    a.off += w; b.off += w;
+    const mx = (x0 + nodeW + x1) / 2;
+    const band = svg('path', { d: `M${x0 + nodeW},${ya} C${mx},${ya} ${mx},${yb} ${x1},${yb}`, fill: 'none', stroke: colour.get(p.from),
+      'stroke-opacity': 0.35, 'stroke-width': Math.max(1, w), class: 'band' });
+    band.append(svg('title', {}, `${p.from} → ${p.to}: ${p.count}`));
+    g.append(band);
+  }
+  const label = (x, anchor, id, n) => svg('text', { x, y: n.y + n.h / 2 + 4, 'text-anchor': anchor, 'font-size': 12, fill: '#1d2330' }, id);
+  for (const [id, n] of L) g.append(svg('rect', { x: x0, y: n.y, width: nodeW, height: Math.max(1, n.h), fill: colour.get(id), rx: 2 }), label(x0 - 6, 'end', id, n));
+  for (const [id, n] of R) g.append(svg('rect', { x: x1, y: n.y, width: nodeW, height: Math.max(1, n.h), fill: colour.get(id), rx: 2 }), label(x1 + nodeW + 6, 'start', id, n));
+  return g;
+}
+
 export async function mount(main, ctx) {
   const site = ctx.site;
   const t = today(site.timezone);
   const from = el('input', { type: 'date', id: 'pa-from', value: addDays(t, -6) });
   const to = el('input', { type: 'date', id: 'pa-to', value: t });
   const list = el('div', { id: 'pa-list' });
+  const flow = el('div', { id: 'pa-sankey' });
   const mapEl = el('div', { class: 'map', id: 'pa-map' });
   main.append(el('div', { class: 'card toolbar' }, el('label', {}, 'From', from), el('label', {}, 'To (inclusive)', to),
     el('button', { class: 'primary', onclick: () => load() }, 'Show')),
-  el('div', { class: 'grid2' }, el('div', { class: 'card mapcard' }, mapEl), el('div', { class: 'card scroll' }, el('h2', {}, 'Transitions'), list)));
+  el('div', { class: 'grid2' }, el('div', { class: 'card mapcard' }, mapEl), el('div', { class: 'card scroll' }, el('h2', {}, 'Transitions'), list)),
+  el('div', { class: 'card' }, el('h2', {}, 'Flows between zones'), flow));
   const m = siteMap(mapEl, site, { zoneLabels: true, sensors: false });
   const flows = L.layerGroup().addTo(m.map);
 
@@ -40,6 +84,7 @@ export async function mount(main, ctx) {
     if (seq.length) list.append(el('h2', { style: 'margin-top:1rem' }, 'Common sequences'),
       el('table', { id: 'pa-sequences' }, ...seq.slice(0, 10).map(s => el('tr', {}, el('td', { style: 'white-space:normal' }, s.zones.join(' → ')),
         el('td', { class: 'num' }, fmt.int(s.count))))));
+    flow.replaceChildren(paths.length ? sankey(paths, Math.max(480, Math.min(960, flow.clientWidth || 640))) : el('p', { class: 'muted' }, 'No moves.'));
     flows.clearLayers();
     const zs = Object.fromEntries(site.zones.map(z => [z.id, centroid(z.polygon)]));
     for (const p of paths.slice(0, 30)) {
