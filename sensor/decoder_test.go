@@ -216,3 +216,40 @@ func TestFingerprintsPerPhone(t *testing.T) {
 		}
 	}
 }
+
+// TestDecoderDataFrames checks --data against tshark's count of frames that
+// client stations send, other than probe requests:
+//
+//	tshark -r FILE -Y '((wlan.fc.type == 2 && wlan.fc.tods == 1 && wlan.fc.fromds == 0) ||
+//	  (wlan.fc.type == 0 && wlan.fc.type_subtype != 4 && wlan.fc.type_subtype != 5 &&
+//	   wlan.fc.type_subtype != 6 && wlan.fc.type_subtype != 8 && wlan.fc.type_subtype != 9 &&
+//	   wlan.ta != wlan.bssid))'          (and with "&& radiotap.dbm_antsignal": those with RSSI)
+func TestDecoderDataFrames(t *testing.T) {
+	for name, want := range map[string][2]uint64{ // with RSSI, all
+		"aircrack-test1.pcap":            {48, 48},
+		"aircrack-wpa3-psk.pcap":         {0, 5},
+		"tcpdump-ieee802.11_exthdr.pcap": {4, 4},
+		"probing-iPhone11-B.pcap":        {0, 0},
+	} {
+		src, err := OpenFiles([]string{filepath.Join("testdata", "captures", name)}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := NewDecoder(DecoderOptions{Data: true})
+		noRSSIData := uint64(0)
+		for {
+			data, ci, err := src.Next(context.Background())
+			if err != nil {
+				break
+			}
+			var f Frame
+			if d.Decode(data, ci, &f) == NoRSSI && f.Kind == "data" {
+				noRSSIData++
+			}
+		}
+		src.Close()
+		if s := d.Stats(); s.Data != want[0] || s.Data+noRSSIData != want[1] {
+			t.Errorf("%s: %d data frames with RSSI, %d without; tshark %d of %d", name, s.Data, noRSSIData, want[0], want[1])
+		}
+	}
+}
