@@ -131,7 +131,9 @@ func (d *Decoder) decode(data []byte, ci gopacket.CaptureInfo, f *Frame) Result 
 	switch {
 	case t == layers.Dot11TypeMgmtProbeReq:
 		f.Kind, f.FP = wire.KindProbe, ""
-		if n >= 3 { // a probe request without elements has no fingerprint
+		// No fingerprint for a probe request without elements, or one cut
+		// short by the capture's snap length (its elements are incomplete).
+		if n >= 3 && ci.CaptureLength >= ci.Length {
 			f.FP = d.fp.get(d.probe.Contents)
 		}
 	case t.MainType() == layers.Dot11TypeData:

@@ -253,3 +253,17 @@ func TestDecoderDataFrames(t *testing.T) {
 		}
 	}
 }
+
+func TestDecoderNoFingerprintWhenTruncated(t *testing.T) {
+	fr := benchFrames(t, true)[0]
+	d := NewDecoder(DecoderOptions{})
+	var f Frame
+	if d.Decode(fr.data, fr.ci, &f) != OK || f.FP == "" {
+		t.Fatalf("whole frame: fp %q", f.FP)
+	}
+	ci := fr.ci
+	ci.Length = ci.CaptureLength + 100 // the capture kept only the start
+	if d.Decode(fr.data, ci, &f) != OK || f.FP != "" {
+		t.Fatalf("truncated frame: fp %q, want none", f.FP)
+	}
+}
