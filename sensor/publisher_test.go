@@ -1,6 +1,7 @@
 package sensor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -306,5 +307,53 @@ func TestPublisherCountsOverflow(t *testing.T) {
 	defer cancel()
 	if err := p.Close(ctx); err == nil {
 		t.Fatal("Close with undeliverable batches returned no error")
+	}
+}
+
+// TestNodePublishesCapture runs a node over a capture into a Publisher and
+// checks that the broker delivers exactly the batches the JSONL sink
+// writes for the same capture.
+func TestNodePublishesCapture(t *testing.T) {
+	broker := mqttURL(t)
+	name := "testdata/captures/probing-iPhone12-M.pcap"
+	want, _, _, err := runNode(t, []string{name}, NodeConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nwant := bytes.Count(want, []byte("\n"))
+	site := fmt.Sprintf("n%d", time.Now().UnixNano())
+	c, sub := subscribe(t, broker, site+"-sub", "passant/"+site+"/s1/obs", false)
+	defer sub.Disconnect(100)
+	p, err := NewPublisher(PublisherConfig{Broker: broker, Site: site, Sensor: "s1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := OpenFiles([]string{name}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	n, _ := NewNode(NodeConfig{Sensor: "s1", Boot: 1764849000000, Pseudo: testPseudo()}, src, p)
+	if err := n.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ids := c.waitIDs(t, nwant)
+	checkInOrder(t, ids, nwant)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	c.mu.Lock()
+	for _, b := range c.batches {
+		got = append(wire.AppendBatch(got, &b), '\n')
+	}
+	c.mu.Unlock()
+	if !bytes.Equal(got, want) {
+		t.Fatalf("published batches differ from the JSONL output")
+	}
+	if s := p.Status("offline"); s.Published != int64(n.Stats().Observations) {
+		t.Fatalf("status %+v, node %+v", s, n.Stats())
 	}
 }
