@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -118,6 +119,22 @@ func TestBrowserLiveMap(t *testing.T) {
 	if in, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#live-in-store`))); in != "6" {
 		t.Fatalf("in store shows %q, want 6", in)
 	}
+	// Open or closed as the server's opening hours say.
+	site, _, _ := b.Site(context.Background(), "demo")
+	wantOpen := site.Open.IsOpen(time.Now().In(site.Location()))
+	pill, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#live-open`)))
+	if strings.HasPrefix(pill, "open") != wantOpen {
+		t.Fatalf("opening hours pill %q, server says open=%v", pill, wantOpen)
+	}
+	// The JS rule agrees with wire.OpenHours.IsOpen over a whole week.
+	for h := range 7 * 24 * 4 {
+		ts := time.Date(2026, 11, 30, 0, 0, 0, 0, site.Location()).Add(time.Duration(h) * 15 * time.Minute)
+		js, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`import('/static/js/api.js').then(m => m.openNow(%s, %d).open)`,
+			mustJSON(site), ts.UnixMilli()), chromedp.EvalAwaitPromise))
+		if err != nil || js != site.Open.IsOpen(ts) {
+			t.Fatalf("%s: dashboard open=%v (%v), server %v", ts, js, err, site.Open.IsOpen(ts))
+		}
+	}
 	_ = chromedp.Do(ctx, chromedp.Sleep(600*time.Millisecond)) // let the glide settle for the picture
 	webtest.Screenshot(t, ctx, "live")
 
@@ -129,6 +146,14 @@ func TestBrowserLiveMap(t *testing.T) {
 		chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
 		t.Fatalf("gone track still on the map: %v", err)
 	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 func jsonObj(m map[string]int64) string {

@@ -96,11 +96,34 @@ export const fmt = {
 // in a time zone.
 export function localParts(ms, tz) {
   const f = localParts.cache[tz] || (localParts.cache[tz] = new Intl.DateTimeFormat('en-GB', {
-    timeZone: tz || 'UTC', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', weekday: 'short', hourCycle: 'h23' }));
+    timeZone: tz || 'UTC', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', weekday: 'short', hourCycle: 'h23' }));
   const p = {};
   for (const x of f.formatToParts(new Date(ms))) p[x.type] = x.value;
   const wd = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(p.weekday);
-  return { date: `${p.year}-${p.month}-${p.day}`, hour: Number(p.hour), weekday: wd };
+  return { date: `${p.year}-${p.month}-${p.day}`, hour: Number(p.hour), minute: Number(p.minute), weekday: wd };
+}
+
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+const clock = (s) => s === '24:00' ? 1440 : Number(s.slice(0, 2)) * 60 + Number(s.slice(3, 5));
+
+// openNow tells whether a site is open at ms by its opening hours (as the
+// server's wire.OpenHours.IsOpen): {open, until} with until "HH:MM" the
+// closing time when open; {open: true} when the site has no hours.
+export function openNow(site, ms = Date.now()) {
+  if (!site.open || !Object.keys(site.open).length) return { open: true };
+  const p = localParts(ms, site.timezone);
+  const min = p.hour * 60 + p.minute;
+  for (const [k, [a, b]] of Object.entries(site.open)) {
+    const days = new Array(7).fill(false);
+    for (const part of k.toLowerCase().split(',')) {
+      const [x, y] = part.trim().split('-');
+      const i = DAYS.indexOf(x), j = y === undefined ? i : DAYS.indexOf(y);
+      if (i < 0 || j < 0) continue;
+      for (let d = i; ; d = (d + 1) % 7) { days[d] = true; if (d === j) break; }
+    }
+    if (days[p.weekday] && min >= clock(a) && min < clock(b)) return { open: true, until: b };
+  }
+  return { open: false };
 }
 localParts.cache = {};
 

@@ -1,7 +1,7 @@
 // live.js: the live floor map: dots that glide to each new fix, each with
 // its uncertainty circle (radius = err, the 1-sigma error per axis), and the
 // zone occupancy.
-import { api, el, Live, sitePath, fmt } from './api.js';
+import { api, el, Live, sitePath, fmt, openNow } from './api.js';
 import { siteMap, drawZones, drawSensors, ll } from './map.js';
 
 const GLIDE_MS = 450;      // how long a dot takes to move to its new fix
@@ -16,6 +16,12 @@ export async function mount(main, ctx) {
   let site = ctx.site;
   const mapEl = el('div', { class: 'map', id: 'live-map' });
   const status = el('span', { class: 'status', id: 'live-status' }, el('span', { class: 'dot' }), 'connecting…');
+  const hours = el('span', { class: 'pill', id: 'live-open', style: 'margin-left:.5rem' });
+  const showHours = () => {
+    const o = openNow(site);
+    hours.className = 'pill ' + (o.open ? 'on' : 'off');
+    hours.textContent = o.open ? (o.until ? `open until ${o.until}` : 'open') : 'closed now';
+  };
   const inStore = el('div', { class: 'big', id: 'live-in-store' }, '0');
   const nTracks = el('span', { id: 'live-tracks' }, '0');
   const occList = el('ul', { class: 'occ-list', id: 'live-occupancy' });
@@ -24,7 +30,7 @@ export async function mount(main, ctx) {
   main.append(el('div', { class: 'grid2' },
     el('div', { class: 'card mapcard' }, mapEl),
     el('div', { class: 'card' },
-      el('h2', {}, site.name || site.site), status,
+      el('h2', {}, site.name || site.site), status, hours,
       el('p', { class: 'muted' }, 'In the store now'), inStore, sparkEl,
       el('p', {}, nTracks, ' devices on the map · last fix ', lastFix),
       el('h2', {}, 'Zone occupancy'), occList,
@@ -160,8 +166,11 @@ export async function mount(main, ctx) {
     dotsOnMap: () => mapEl.querySelectorAll('path.dot').length,
   };
   renderOccupancy();
+  showHours();
+  const hoursTimer = setInterval(showHours, 60000);
 
   return () => {
+    clearInterval(hoursTimer);
     live.close(); cancelAnimationFrame(raf); clearInterval(sweep); m.map.remove(); sparkPlot.destroy();
     delete window.passantLive;
   };
