@@ -16,20 +16,24 @@ import (
 // Column names ParsePOSCSV recognises in a header row (case and spaces,
 // '-' and '_' ignored).
 var (
-	timeColumns   = []string{"timestamp", "time", "t", "ts", "datetime", "date", "createdat", "when"}
-	amountColumns = []string{"amount", "total", "value", "sum", "price", "gross", "net"}
-	idColumns     = []string{"id", "receipt", "receiptid", "receiptno", "transaction", "transactionid", "txid"}
+	timeColumns   = []string{"timestamp", "datetime", "ts", "t", "createdat", "created", "when", "saletime", "transactiontime", "zeitstempel"}
+	dateColumns   = []string{"date", "datum", "day", "saledate", "transactiondate"}
+	clockColumns  = []string{"time", "zeit", "uhrzeit", "clock"}
+	amountColumns = []string{"amount", "total", "value", "sum", "price", "gross", "net", "betrag", "summe", "umsatz"}
+	idColumns     = []string{"id", "receipt", "receiptid", "receiptno", "receiptnumber", "transaction", "transactionid", "txid", "bon", "bonnr", "belegnr"}
 )
 
 // ParsePOSCSV reads till transactions from CSV: a timestamp column and an
 // optional amount column (and an optional receipt id). With a header row
 // the columns are found by name (timestamp/time/datetime/date..., amount/
-// total/value..., id/receipt...); without one the first column is the
-// timestamp and the second, when present, the amount. The delimiter is ','
+// total/value..., id/receipt...; a date column and a time column are
+// joined); without one the first column is the timestamp and the second,
+// when present, the amount. The delimiter is ','
 // or, when the first line has ';' and no ',', ';' (then "12,50" is an
 // amount too). A timestamp is ISO 8601 (local time in loc when it has no
-// zone) or Unix seconds or milliseconds (numbers from 1e11 up are
-// milliseconds). Errors name the line and the column.
+// zone; also 04.12.2026 14:03 and 2026/12/04 14:03) or Unix seconds or
+// milliseconds (numbers from 1e11 up are milliseconds). Errors name the
+// line and the column.
 func ParsePOSCSV(r io.Reader, loc *time.Location) ([]Transaction, error) {
 	if loc == nil {
 		loc = time.UTC
@@ -48,7 +52,7 @@ func ParsePOSCSV(r io.Reader, loc *time.Location) ([]Transaction, error) {
 		cr.Comma = ';'
 	}
 	out := []Transaction{}
-	tcol, acol, icol := 0, 1, -1
+	tcol, acol, icol, hcol := 0, 1, -1, -1 // hcol: a time-of-day column joined to tcol's date
 	names := []string{"timestamp", "amount"}
 	header := true
 	for {
@@ -72,6 +76,7 @@ func ParsePOSCSV(r io.Reader, loc *time.Location) ([]Transaction, error) {
 			if _, err := parseTime(rec[0], loc); err != nil {
 				// A header row: find the columns by name.
 				tcol, acol, icol = -1, -1, -1
+				dcol := -1
 				names = make([]string, len(rec))
 				for i, f := range rec {
 					names[i] = strings.TrimSpace(f)
@@ -79,14 +84,26 @@ func ParsePOSCSV(r io.Reader, loc *time.Location) ([]Transaction, error) {
 					switch {
 					case tcol < 0 && contains(timeColumns, n):
 						tcol = i
+					case dcol < 0 && contains(dateColumns, n):
+						dcol = i
+					case hcol < 0 && contains(clockColumns, n):
+						hcol = i
 					case acol < 0 && contains(amountColumns, n):
 						acol = i
 					case icol < 0 && contains(idColumns, n):
 						icol = i
 					}
 				}
-				if tcol < 0 {
-					return nil, fmt.Errorf("pos: line %d: no timestamp column in the header %q (want one named %s)", line, rec, strings.Join(timeColumns, ", "))
+				switch {
+				case tcol >= 0:
+					hcol = -1
+				case dcol >= 0:
+					tcol = dcol // with hcol, when there is one
+				case hcol >= 0:
+					tcol, hcol = hcol, -1
+				default:
+					return nil, fmt.Errorf("pos: line %d: no timestamp column in the header %q (want one named %s, or date and time)",
+						line, rec, strings.Join(timeColumns, ", "))
 				}
 				continue
 			}
@@ -103,9 +120,13 @@ func ParsePOSCSV(r io.Reader, loc *time.Location) ([]Transaction, error) {
 		if tcol >= len(rec) {
 			return nil, fmt.Errorf("pos: line %d, %s: missing", line, col(tcol))
 		}
-		t, err := parseTime(rec[tcol], loc)
+		ts, where := rec[tcol], col(tcol)
+		if hcol >= 0 && hcol < len(rec) {
+			ts, where = strings.TrimSpace(ts)+" "+strings.TrimSpace(rec[hcol]), where+" and "+col(hcol)
+		}
+		t, err := parseTime(ts, loc)
 		if err != nil {
-			return nil, fmt.Errorf("pos: line %d, %s: %w", line, col(tcol), err)
+			return nil, fmt.Errorf("pos: line %d, %s: %w", line, where, err)
 		}
 		tx := Transaction{T: t}
 		if acol >= 0 && acol < len(rec) && strings.TrimSpace(rec[acol]) != "" {
@@ -151,6 +172,10 @@ var localLayouts = []string{
 	"2006-01-02 15:04:05.999999999",
 	"2006-01-02T15:04",
 	"2006-01-02 15:04",
+	"02.01.2006 15:04:05.999999999",
+	"02.01.2006 15:04",
+	"2006/01/02 15:04:05.999999999",
+	"2006/01/02 15:04",
 }
 
 // parseTime reads an ISO 8601 time or Unix seconds or milliseconds.

@@ -28,6 +28,10 @@ func TestParsePOSCSV(t *testing.T) {
 			[]Transaction{{T: base, Amount: 1234.5, HasAmount: true, ID: "r-1"}, {T: base, ID: "r-2"}}},
 		{"quoted amount with thousands", "date,amount\n2026-12-04 14:03,\"1,234.50\"\n",
 			[]Transaction{{T: base, Amount: 1234.5, HasAmount: true}}},
+		{"date and time columns, German", "Datum;Uhrzeit;Betrag;Bon-Nr\n04.12.2026;14:03:00;12,50;77\n04.12.2026;14:03;;78\n",
+			[]Transaction{{T: base, Amount: 12.5, HasAmount: true, ID: "77"}, {T: base, ID: "78"}}},
+		{"date and time columns", "Date,Time,Total\n2026/12/04,14:03:00,3\n",
+			[]Transaction{{T: base, Amount: 3, HasAmount: true}}},
 		{"empty", "", []Transaction{}},
 		{"header only", "timestamp,amount\n", []Transaction{}},
 	}
@@ -52,6 +56,7 @@ func TestParsePOSCSVErrors(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"timestamp,amount\n2026-12-04 14:03:00,12.50\nyesterday,3\n", `line 3, column 1 (timestamp): "yesterday" is not a time`},
 		{"when,amount\n2026-12-04 14:03:00,abc\n", `line 2, column 2 (amount): "abc" is not an amount`},
+		{"date,time\n2026-12-04,noon\n", `line 2, column 1 (date) and column 2 (time): "2026-12-04 noon" is not a time`},
 		{"shop,amount\nx,1\n", `line 1: no timestamp column`},
 		{"amount,timestamp\n1\n", `line 2, column 2 (timestamp): missing`},
 		{"timestamp\n\"2026-12-04\n", `line 2, column`},
