@@ -27,6 +27,7 @@ import (
 //	POST revert                       restore the version before apply
 //	GET  accuracy                     predicted accuracy map (JSON) + suggestion
 //	GET  accuracy.png                 the same as a picture
+//	GET  drift                        self-calibration history (SetAnchors)
 //
 // Authentication and rate limits are the mounting server's.
 func (s *Service) Handler() http.Handler {
@@ -44,6 +45,7 @@ func (s *Service) Handler() http.Handler {
 	m.HandleFunc("POST "+p+"revert", s.revert)
 	m.HandleFunc("GET "+p+"accuracy", s.accuracy)
 	m.HandleFunc("GET "+p+"accuracy.png", s.accuracyPNG)
+	m.HandleFunc("GET "+p+"drift", s.drift)
 	return m
 }
 

@@ -100,3 +100,50 @@ func TestParseAnchors(t *testing.T) {
 		t.Error("bad dev accepted")
 	}
 }
+
+// The service runs self-calibration on the batches it observes and shows
+// the drift over its API.
+func TestServiceDrift(t *testing.T) {
+	w := newWorld()
+	svc := NewService(&memSites{versions: []*wire.Site{cloneSite(w.site)}})
+	var anchors []Anchor
+	for i, s := range w.site.Sensors {
+		anchors = append(anchors, Anchor{Dev: wire.Dev(0xa0 + i), ID: s.ID, X: s.X, Y: s.Y, Z: s.Z})
+	}
+	svc.SetAnchors("sim", anchors)
+	rng := rand.New(rand.NewPCG(4, 4))
+	const t0 = 1764806400000
+	for t := int64(t0); t < t0+3*3600_000; t += 60_000 {
+		for i, s := range w.site.Sensors {
+			b := wire.Batch{V: 1, Sensor: s.ID}
+			for j, a := range anchors {
+				d := math.Sqrt((a.X-s.X)*(a.X-s.X) + (a.Y-s.Y)*(a.Y-s.Y))
+				if d < 1 {
+					continue
+				}
+				r := w.true_[i].RSSI1m - 10*w.true_[i].Exponent*math.Log10(d) + w.fading*rng.NormFloat64()
+				if i == 2 && t >= t0+2*3600_000 {
+					r += 5 // s3 gains 5 dB in the third hour
+				}
+				b.Obs = append(b.Obs, wire.Observation{T: t + int64(j), Dev: a.Dev, RSSI: math.Round(r), Seq: -1})
+			}
+			svc.Observe("sim", &b)
+		}
+	}
+	var v struct {
+		Enabled bool
+		History []Snapshot
+		Drift   map[string]float64
+	}
+	if c := call(t, svc.Handler(), "GET", "/api/sites/sim/calibration/drift", nil, &v); c != 200 || !v.Enabled || len(v.History) != 2 {
+		t.Fatalf("drift: %d %+v", c, v)
+	}
+	// Two refits (at 1 h and 2 h): the second still sees no change.
+	if math.Abs(v.Drift["s3"]) > 0.5 {
+		t.Errorf("drift before the change: %v", v.Drift)
+	}
+	svc.SelfFitter("sim").Refit(t0 + 3*3600_000)
+	if d := svc.SelfFitter("sim").Drift()["s3"]; d < 1 {
+		t.Errorf("s3 drift %.2f dB after gaining 5 dB for an hour of a 24 h window, want > 1", d)
+	}
+}

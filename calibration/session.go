@@ -40,6 +40,7 @@ type Service struct {
 
 	mu       sync.Mutex
 	sessions map[string]*Session
+	self     map[string]*selfState
 }
 
 // NewService returns a service over sites.
@@ -74,6 +75,9 @@ func (s *Service) Observe(site string, b *wire.Batch) {
 	s.mu.Unlock()
 	if se != nil {
 		se.observe(b)
+	}
+	if len(b.Obs) > 0 {
+		s.observeSelf(site, b.Obs[len(b.Obs)-1].T, func(f *SelfFitter) { f.Add(b) })
 	}
 }
 

@@ -51,9 +51,10 @@ function geometry() {
   const s = W / w;
   const toPx = (x, y) => [(x - b[0][0]) * s, H - (y - b[0][1]) * s];
   const toSite = (px, py) => [b[0][0] + px / s, b[0][1] + (H - py) / s];
-  window.calib.toPx = (x, y) => { // CSS pixels in the page, for tests
+  window.calib.toPx = (x, y) => { // CSS pixels in the visual viewport (where a touch lands), for tests
     const r = c.getBoundingClientRect(); const [px, py] = toPx(x, y);
-    return [r.left + px * r.width / W, r.top + py * r.height / H];
+    const vv = window.visualViewport || { offsetLeft: 0, offsetTop: 0 };
+    return [r.left + px * r.width / W - vv.offsetLeft, r.top + py * r.height / H - vv.offsetTop];
   };
   return { c, W, H, s, toPx, toSite };
 }
@@ -143,8 +144,9 @@ async function choose(dev) {
 async function mark(x, y) {
   try {
     await post('mark', { x, y });
-    await refresh();
-  } catch (e) { toast(e.message); }
+  } catch (e) { toast(e.message); return false; }
+  await refresh();
+  return true;
 }
 
 function onTap(ev) {
@@ -170,10 +172,11 @@ async function setMode(mode) {
 }
 
 async function here() {
-  const p = state.waypoints[state.wp];
+  const k = state.wp;
+  const p = state.waypoints[k];
   if (!p) return;
-  await mark(p[0], p[1]);
-  state.wp = Math.min(state.wp + 1, state.waypoints.length);
+  state.wp = k + 1; // before awaiting: a second press goes to the next waypoint
+  if (!(await mark(p[0], p[1]))) state.wp = k;
   if (state.wp >= state.waypoints.length) toast('Route done: fit the walk below');
   draw();
 }
@@ -267,6 +270,44 @@ async function loadAccuracy() {
   } catch (e) { /* the picture says enough */ }
 }
 
+// ---- self-calibration drift ------------------------------------------------
+
+function spark(values) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('viewBox', '0 0 90 22');
+  if (values.length > 1) {
+    const lo = Math.min(...values) - 0.5, hi = Math.max(...values) + 0.5;
+    const pts = values.map((v, k) => `${(k * 88 / (values.length - 1) + 1).toFixed(1)},${(21 - (v - lo) * 20 / (hi - lo)).toFixed(1)}`);
+    const pl = document.createElementNS(ns, 'polyline');
+    pl.setAttribute('points', pts.join(' '));
+    pl.setAttribute('fill', 'none');
+    pl.setAttribute('stroke', '#2f6fed');
+    pl.setAttribute('stroke-width', '1.5');
+    svg.append(pl);
+  }
+  return svg;
+}
+
+async function loadDrift() {
+  try {
+    const d = await api(calib('drift'));
+    $('step-drift').hidden = !d.enabled;
+    if (!d.enabled || !d.history.length) return;
+    const last = d.history[d.history.length - 1];
+    const t = $('drift');
+    t.replaceChildren(el('tr', {}, ...['sensor', 'rssi_1m', 'exponent', 'links', 'drift', 'history'].map((h) => el('th', {}, h))));
+    for (const s of last.sensors) {
+      const series = d.history.map((h) => (h.sensors.find((x) => x.id === s.id) || {}).rssi_1m).filter((v) => v !== undefined);
+      const dr = d.drift[s.id];
+      t.append(el('tr', { 'data-sensor': s.id }, el('td', {}, s.id), el('td', {}, f1(s.rssi_1m)), el('td', {}, f2(s.exponent)),
+        el('td', {}, String(s.samples)), el('td', { class: Math.abs(dr || 0) > 3 ? 'warn' : '' }, dr === undefined ? '–' : `${dr > 0 ? '+' : ''}${f1(dr)} dB`),
+        el('td', {}, spark(series))));
+    }
+  } catch (e) { /* optional */ }
+}
+
 // ---- start ---------------------------------------------------------------
 
 async function init() {
@@ -301,6 +342,8 @@ async function init() {
     }
     draw();
     loadAccuracy();
+    loadDrift();
+    setInterval(loadDrift, 60000);
     pollDevices();
     setInterval(pollDevices, 2000);
     setInterval(refresh, 2000);

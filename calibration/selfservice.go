@@ -1,0 +1,82 @@
+package calibration
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// SetAnchors turns on self-calibration for a site: from then on Observe
+// feeds the anchors' frames to a SelfFitter (window: DefaultSelfWindow),
+// refitted every SelfEvery of event time, and GET .../calibration/drift
+// shows its history. Nil anchors turn it off.
+func (s *Service) SetAnchors(site string, anchors []Anchor) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.self == nil {
+		s.self = map[string]*selfState{}
+	}
+	if len(anchors) == 0 {
+		delete(s.self, site)
+		return
+	}
+	st, _, err := s.Sites.Site(context.Background(), site)
+	if err != nil {
+		return
+	}
+	s.self[site] = &selfState{fitter: NewSelfFitter(st, anchors, 0)}
+}
+
+// SelfEvery is how often (event time) a site's SelfFitter refits.
+const SelfEvery = int64(time.Hour / time.Millisecond)
+
+type selfState struct {
+	mu     sync.Mutex
+	fitter *SelfFitter
+	next   int64
+}
+
+// SelfFitter returns the site's fitter, nil when self-calibration is off.
+func (s *Service) SelfFitter(site string) *SelfFitter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.self[site]; st != nil {
+		return st.fitter
+	}
+	return nil
+}
+
+// observeSelf feeds a batch to the site's fitter and refits when event time
+// crosses the next refit.
+func (s *Service) observeSelf(site string, t int64, add func(f *SelfFitter)) {
+	s.mu.Lock()
+	st := s.self[site]
+	s.mu.Unlock()
+	if st == nil {
+		return
+	}
+	add(st.fitter)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.next == 0 {
+		st.next = t - t%SelfEvery + SelfEvery
+	}
+	for t >= st.next {
+		st.fitter.Refit(st.next)
+		st.next += SelfEvery
+	}
+}
+
+func (s *Service) drift(w http.ResponseWriter, r *http.Request) {
+	f := s.SelfFitter(r.PathValue("site"))
+	if f == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"enabled": false, "history": []Snapshot{}, "drift": map[string]float64{}})
+		return
+	}
+	h := f.History()
+	if h == nil {
+		h = []Snapshot{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"enabled": true, "history": h, "drift": f.Drift()})
+}
