@@ -110,8 +110,10 @@ type Accuracy struct {
 	Hours   float64
 	Bursts  int
 	Matched int
-	Methods []*Method
-	CRLB    []float64 // per matched burst in bounds
+	// Replayed counts the positions of the server pipeline, when run.
+	Replayed int
+	Methods  []*Method
+	CRLB     []float64 // per matched burst in bounds
 	// Linking, against the truth: phones seen, tracks, tracks holding
 	// more than one person (merges) and the extra tracks of phones split
 	// over several (splits), with and without linking.
@@ -119,9 +121,15 @@ type Accuracy struct {
 	NoLinkTracks, NoLinkSplits, RandPhones, RandSplit int
 }
 
+// ReplayFunc runs the server's pipeline over batches in arrival order and
+// returns the positions it writes (as passant replay does).
+type ReplayFunc func(site *wire.Site, batches []*wire.Batch) ([]wire.Position, error)
+
 // RunAccuracy simulates hours of the layout, groups its output into bursts
-// and locates every burst with the Solver, the Tracker and the baselines.
-func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64) (*Accuracy, error) {
+// and locates every burst with the Solver, the Tracker and the baselines;
+// with replay (may be nil) also the server pipeline's positions, matched to
+// the truth by pseudonym and time.
+func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64, replay ReplayFunc) (*Accuracy, error) {
 	shop, err := NewShop(layout, cfg)
 	if err != nil {
 		return nil, err
@@ -149,10 +157,10 @@ func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64) 
 		t := &truth.Bursts[i]
 		byDev[t.Dev] = append(byDev[t.Dev], t)
 	}
-	match := func(b *locate.Burst) *BurstTruth {
+	match := func(dev wire.Dev, t0 int64) *BurstTruth {
 		var best *BurstTruth
-		for _, t := range byDev[b.Dev] {
-			if d := absI(t.T - b.T); d <= BurstGap && (best == nil || d < absI(best.T-b.T)) {
+		for _, t := range byDev[dev] {
+			if d := absI(t.T - t0); d <= BurstGap && (best == nil || d < absI(best.T-t0)) {
 				best = t
 			}
 		}
@@ -181,7 +189,7 @@ func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64) 
 		nl := nolink.Add(b)
 		tracker.Expire(b.T)
 		nolink.Expire(b.T)
-		t := match(b)
+		t := match(b.Dev, b.T)
 		if t == nil {
 			continue
 		}
@@ -222,6 +230,11 @@ func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64) 
 		}
 		if inBounds {
 			a.CRLB = append(a.CRLB, locate.CRLB(m, t.X, t.Y, sigma))
+		}
+	}
+	if replay != nil {
+		if err := a.replay(replay, site, batches, match, store); err != nil {
+			return nil, err
 		}
 	}
 	for _, ps := range trackPersons {
@@ -288,7 +301,7 @@ func WriteTable(w io.Writer, rs []*Accuracy) {
 	for _, r := range rs {
 		for _, me := range r.Methods {
 			within := "–"
-			if me.Name == "passant" || me.Name == "least squares" || me.Name == "tracker" {
+			if me.Name == "passant" || me.Name == "least squares" || me.Name == "tracker" || me.Name == "passant replay" {
 				within = pct(me.Within, len(me.Errors))
 			}
 			fmt.Fprintf(w, "| %s | %s | %.2f | %.2f | %.2f | %s | %s |\n", r.Layout, me.Name,
@@ -328,4 +341,41 @@ func WriteBreakdown(w io.Writer, rs []*Accuracy) {
 				len(in.Errors), in.Quantile(0.5), in.Quantile(0.9), len(out.Errors), out.Quantile(0.5), out.Quantile(0.9))
 		}
 	}
+}
+
+// replay adds the row of the server pipeline's positions.
+func (a *Accuracy) replay(replay ReplayFunc, site *wire.Site, batches []*wire.Batch,
+	match func(wire.Dev, int64) *BurstTruth, store []wire.Point) error {
+	ps, err := replay(site, batches)
+	if err != nil {
+		return fmt.Errorf("sim: replay: %w", err)
+	}
+	me := &Method{Name: "passant replay"}
+	for _, p := range ps {
+		t := match(p.Dev, p.T)
+		if t == nil {
+			continue
+		}
+		truthP := wire.Point{t.X, t.Y}
+		truthIn := pointIn(truthP, store)
+		me.Sides++
+		if pointIn(wire.Point{p.X, p.Y}, store) == truthIn {
+			me.Side++
+		}
+		if site.Bounds.Contains(truthP) {
+			e := math.Hypot(p.X-t.X, p.Y-t.Y)
+			me.Errors = append(me.Errors, e)
+			if e <= p.Err {
+				me.Within++
+			}
+			if truthIn {
+				me.ErrIn = append(me.ErrIn, e)
+			} else {
+				me.ErrOut = append(me.ErrOut, e)
+			}
+		}
+	}
+	a.Methods = append([]*Method{me}, a.Methods...)
+	a.Replayed = len(ps)
+	return nil
 }

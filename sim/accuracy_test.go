@@ -17,7 +17,7 @@ func TestAccuracyTable(t *testing.T) {
 	}
 	var rs []*Accuracy
 	for _, l := range Layouts() {
-		r, err := RunAccuracy(context.Background(), l, Config{Seed: 1}, h)
+		r, err := RunAccuracy(context.Background(), l, Config{Seed: 1}, h, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

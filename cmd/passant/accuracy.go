@@ -6,7 +6,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/passant/passant/pipeline"
 	"github.com/passant/passant/sim"
+	"github.com/passant/passant/wire"
 )
 
 func init() {
@@ -19,16 +21,21 @@ func runAccuracy(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	seed := fs.Uint64("seed", 1, "random seed")
 	hours := fs.Float64("hours", 4, "hours simulated per shop")
 	detail := fs.Bool("detail", false, "also print errors split by the truth's side of the front")
+	noReplay := fs.Bool("no-replay", false, "skip the server pipeline's row")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	var replay sim.ReplayFunc
+	if !*noReplay {
+		replay = replayPositions
+	}
 	var rs []*sim.Accuracy
 	for _, l := range strings.Split(*layouts, ",") {
-		r, err := sim.RunAccuracy(ctx, strings.TrimSpace(l), sim.Config{Seed: *seed}, *hours)
+		r, err := sim.RunAccuracy(ctx, strings.TrimSpace(l), sim.Config{Seed: *seed}, *hours, replay)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "%s: %d bursts, %d matched to the truth\n", r.Layout, r.Bursts, r.Matched)
+		fmt.Fprintf(stderr, "%s: %d bursts, %d matched to the truth, %d replayed positions\n", r.Layout, r.Bursts, r.Matched, r.Replayed)
 		rs = append(rs, r)
 	}
 	sim.WriteTable(stdout, rs)
@@ -39,4 +46,27 @@ func runAccuracy(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintln(stdout)
 	sim.WriteLinking(stdout, rs)
 	return nil
+}
+
+// collect is a pipeline handler that keeps the positions.
+type collect struct{ ps []wire.Position }
+
+func (c *collect) Position(p wire.Position) { c.ps = append(c.ps, p) }
+func (c *collect) Advance(int64)            {}
+
+// replayPositions runs the server's pipeline over the batches as passant
+// replay does.
+func replayPositions(site *wire.Site, batches []*wire.Batch) ([]wire.Position, error) {
+	c := &collect{}
+	p, err := pipeline.New(pipeline.Config{Site: site}, c)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range batches {
+		if err := p.Accept(0, b, wire.Drops{}); err != nil {
+			return nil, err
+		}
+	}
+	p.Flush()
+	return c.ps, nil
 }
