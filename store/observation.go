@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/passant/passant/wire"
 )
@@ -133,7 +132,7 @@ func (db *DB) ScanBatches(ctx context.Context, site string, from, to int64, fn f
 	var (
 		cur                  RawBatch
 		have                 bool
-		sensorB, kindB, fpB  []byte
+		sensor, kind, fp     interned
 		boot, id, sent, recv int64
 		o                    wire.Observation
 		dev                  int64
@@ -141,31 +140,15 @@ func (db *DB) ScanBatches(ctx context.Context, site string, from, to int64, fn f
 	)
 	// Text columns are read into the driver's buffers and interned: a
 	// scan allocates per batch, not per observation.
-	dest := []any{nil, &boot, &id, &sent, &recv, &o.T, &dev, &o.RSSI, &ch, nil, &o.Rand, &seq, nil}
-	if db.pg {
-		dest[0], dest[9], dest[12] = (*pgtype.DriverBytes)(&sensorB), (*pgtype.DriverBytes)(&kindB), (*pgtype.DriverBytes)(&fpB)
-	} else {
-		dest[0], dest[9], dest[12] = (*sql.RawBytes)(&sensorB), (*sql.RawBytes)(&kindB), (*sql.RawBytes)(&fpB)
-	}
-	strs := map[string]string{}
-	intern := func(b []byte) string {
-		if s, ok := strs[string(b)]; ok {
-			return s
-		}
-		s := string(b)
-		if len(strs) < 4096 {
-			strs[s] = s
-		}
-		return s
-	}
+	dest := []any{sensor.dest(db), &boot, &id, &sent, &recv, &o.T, &dev, &o.RSSI, &ch, kind.dest(db), &o.Rand, &seq, fp.dest(db)}
 	cur.Site = site
 	for rs.Next() {
 		if err := rs.Scan(dest...); err != nil {
 			return fmt.Errorf("store: scan batches %s: %w", site, err)
 		}
 		o.Dev, o.Ch, o.Seq = wire.Dev(dev), ch, seq
-		o.Kind, o.FP = intern(kindB), intern(fpB)
-		if have && (recv != cur.Recv || string(sensorB) != cur.Batch.Sensor || boot != cur.Batch.Boot ||
+		o.Kind, o.FP = kind.String(), fp.String()
+		if have && (recv != cur.Recv || string(sensor.b) != cur.Batch.Sensor || boot != cur.Batch.Boot ||
 			id != cur.Batch.ID || sent != cur.Batch.Sent) {
 			if err := fn(&cur); err != nil {
 				return err
@@ -174,7 +157,7 @@ func (db *DB) ScanBatches(ctx context.Context, site string, from, to int64, fn f
 		}
 		if !have {
 			cur.Recv = recv
-			cur.Batch = wire.Batch{V: wire.Version, Sensor: intern(sensorB), Boot: boot, ID: id, Sent: sent, Obs: cur.Batch.Obs[:0]}
+			cur.Batch = wire.Batch{V: wire.Version, Sensor: sensor.String(), Boot: boot, ID: id, Sent: sent, Obs: cur.Batch.Obs[:0]}
 			have = true
 		}
 		cur.Batch.Obs = append(cur.Batch.Obs, o)

@@ -56,6 +56,7 @@ func (db *DB) Positions(ctx context.Context, site string, from, to int64) ([]wir
 			return nil, fmt.Errorf("store: positions %s: %w", site, err)
 		}
 		p.Dev = wire.Dev(dev)
+		ps = grow(ps)
 		ps = append(ps, p)
 	}
 	if err := rs.Err(); err != nil {

@@ -31,11 +31,14 @@ func (db *DB) TrackDays(ctx context.Context, site string, from, to int64) ([]foo
 	}
 	defer rs.Close()
 	ds := []footfall.TrackDay{}
+	var day interned
 	for rs.Next() {
 		d := footfall.TrackDay{Site: site}
-		if err := rs.Scan(&d.Day, &d.Track, &d.First, &d.Last, &d.Fixes); err != nil {
+		if err := rs.Scan(day.dest(db), &d.Track, &d.First, &d.Last, &d.Fixes); err != nil {
 			return nil, fmt.Errorf("store: track days %s: %w", site, err)
 		}
+		d.Day = day.String()
+		ds = grow(ds)
 		ds = append(ds, d)
 	}
 	if err := rs.Err(); err != nil {

@@ -31,11 +31,14 @@ func (db *DB) Visits(ctx context.Context, site string, from, to int64) ([]footfa
 	}
 	defer rs.Close()
 	vs := []footfall.Visit{}
+	var zone interned
 	for rs.Next() {
 		v := footfall.Visit{Site: site}
-		if err := rs.Scan(&v.Track, &v.Zone, &v.Start, &v.End, &v.Fixes); err != nil {
+		if err := rs.Scan(&v.Track, zone.dest(db), &v.Start, &v.End, &v.Fixes); err != nil {
 			return nil, fmt.Errorf("store: visits %s: %w", site, err)
 		}
+		v.Zone = zone.String()
+		vs = grow(vs)
 		vs = append(vs, v)
 	}
 	if err := rs.Err(); err != nil {
