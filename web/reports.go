@@ -96,6 +96,15 @@ func writeReportCSV(cw *csv.Writer, rep *wire.Report, part string, loc *time.Loc
 	}
 }
 
+// csvText guards a free-text cell against formula injection: a spreadsheet
+// would run a cell that starts with = + - @ (or a tab or CR) as a formula.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
 func itoa64(v int64) string { return strconv.FormatInt(v, 10) }
 func ftoa(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
@@ -317,7 +326,7 @@ func (s *Server) chainCSV(w http.ResponseWriter, r *http.Request) {
 	cw.Write([]string{"site", "name", "date", "passersby", "visitors", "capture_rate", "dwell_median_s",
 		"transactions", "conversion", "in_store", "sensors", "sensors_online"})
 	for _, x := range out {
-		cw.Write([]string{x.Site, x.Name, x.Date, strconv.Itoa(x.Passersby), strconv.Itoa(x.Visitors),
+		cw.Write([]string{x.Site, csvText(x.Name), x.Date, strconv.Itoa(x.Passersby), strconv.Itoa(x.Visitors),
 			fptr(x.CaptureRate), fptr(x.DwellMedianS), iptr(x.Transactions), fptr(x.Conversion),
 			strconv.Itoa(x.InStore), strconv.Itoa(x.Sensors), strconv.Itoa(x.SensorsOnline)})
 	}

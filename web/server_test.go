@@ -2,12 +2,14 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"image"
 	"image/png"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -318,10 +320,16 @@ func TestChain(t *testing.T) {
 		out[1].InStore != 4 || out[1].Sensors != 4 || out[1].SensorsOnline != 3 || out[1].Date != "2026-12-01" {
 		t.Fatalf("chain: %s", body)
 	}
+	s3, _ := wire.ParseSite([]byte(strings.Replace(strings.Replace(demoSiteJSON, `"site":"demo"`, `"site":"evil"`, 1),
+		`"name":"Demo Store"`, `"name":"=HYPERLINK(\"http://x\")"`, 1)), false)
+	b.put(s3, "file", "")
 	_, body = do(t, "GET", srv.URL+"/api/chain.csv?date=2026-12-01", "", nil)
 	recs, _ := csv.NewReader(bytes.NewReader(body)).ReadAll()
-	if len(recs) != 3 || recs[2][0] != "demo" || recs[2][4] != "276" {
+	if len(recs) != 4 || recs[2][0] != "demo" || recs[2][4] != "276" {
 		t.Fatalf("chain csv: %v", recs)
+	}
+	if recs[3][0] != "evil" || !strings.HasPrefix(recs[3][1], "'=") {
+		t.Fatalf("a formula in a site name reached the CSV as is: %q", recs[3][1])
 	}
 }
 
@@ -412,5 +420,40 @@ func TestCalibrationMounted(t *testing.T) {
 	res, _ := do(t, "POST", srv.URL+"/api/sites/demo/calibration/mark", "application/json", []byte(`{"x":1,"y":2}`))
 	if res.StatusCode != 200 || got != "POST /api/sites/demo/calibration/mark demo" {
 		t.Fatalf("calibration: %d %q", res.StatusCode, got)
+	}
+}
+
+func TestStaticGzip(t *testing.T) {
+	srv := newTestServer(t, newDemoBackend(), Config{})
+	req, _ := http.NewRequest("GET", srv.URL+"/static/vendor/leaflet/leaflet.js", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	tr := &http.Transport{DisableCompression: true}
+	res, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zipped, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.Header.Get("Content-Encoding") != "gzip" || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/javascript") {
+		t.Fatalf("headers %v", res.Header)
+	}
+	plain, _ := fs.ReadFile(Static(), "vendor/leaflet/leaflet.js")
+	zr, err := gzip.NewReader(bytes.NewReader(zipped))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(zr)
+	if !bytes.Equal(got, plain) || len(zipped) > len(plain)/2 {
+		t.Fatalf("gzip: %d bytes for %d, round trip equal %v", len(zipped), len(plain), bytes.Equal(got, plain))
+	}
+	// Without gzip, the file as is.
+	res2, body := do(t, "GET", srv.URL+"/static/vendor/leaflet/leaflet.js", "", nil)
+	_ = res2
+	req, _ = http.NewRequest("GET", srv.URL+"/static/vendor/leaflet/leaflet.js", nil)
+	res3, _ := (&http.Client{Transport: tr}).Do(req)
+	b3, _ := io.ReadAll(res3.Body)
+	res3.Body.Close()
+	if res3.Header.Get("Content-Encoding") != "" || !bytes.Equal(b3, plain) || !bytes.Equal(body, plain) {
+		t.Fatalf("plain: %q, %d bytes", res3.Header.Get("Content-Encoding"), len(b3))
 	}
 }
