@@ -190,6 +190,15 @@ type privateBroker struct {
 }
 
 func startPrivateBroker(t *testing.T) *privateBroker {
+	return startBrokerWith(t, func(port int, dir string) string {
+		return fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n"+
+			"persistence true\npersistence_location %s/\nautosave_interval 1\n", port, dir)
+	})
+}
+
+// startBrokerWith starts a private mosquitto with the configuration conf
+// returns for a free port and a directory of the test's own.
+func startBrokerWith(t *testing.T, conf func(port int, dir string) string) *privateBroker {
 	t.Helper()
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
@@ -202,13 +211,13 @@ func startPrivateBroker(t *testing.T) *privateBroker {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "mosquitto.conf")
-	err = os.WriteFile(conf, []byte(fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n"+
-		"persistence true\npersistence_location %s/\nautosave_interval 1\n", port, dir)), 0o644)
-	if err != nil {
+	name := filepath.Join(dir, "mosquitto.conf")
+	// As root, mosquitto would drop to its own user, which cannot read the
+	// test's directory.
+	if err := os.WriteFile(name, []byte("user root\n"+conf(port, dir)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b := &privateBroker{t: t, port: port, conf: conf}
+	b := &privateBroker{t: t, port: port, conf: name}
 	b.start(bin)
 	t.Cleanup(b.stop)
 	return b
