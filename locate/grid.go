@@ -9,10 +9,6 @@ import (
 // maxCells bounds the cells of a Grid; the cell size grows with the site.
 const maxCells = 2500
 
-// cutoff is the log-weight below the best cell at which a cell counts as
-// nothing (e^-25 ≈ 1e-11).
-const cutoff = 25.0
-
 // Prior densities of the Grid, relative: where people can be.
 const (
 	priorZone  = 1.0  // inside the store or an outside zone
@@ -111,12 +107,14 @@ func (g *Grid) Len() int { return g.NX * g.NY }
 // posterior is the Solver's workspace for grid fixes.
 type posterior struct {
 	lp   []float64  // log posterior per cell, then its weight
+	det  []float64  // determinant of the nuisances' information per cell
 	mass [3]float64 // weight per side
 }
 
 func (p *posterior) init(g *Grid) {
 	if g != nil {
 		p.lp = make([]float64, g.Len())
+		p.det = make([]float64, g.Len())
 	}
 }
 
@@ -165,6 +163,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	}
 	a00 := s0 + ib
 	best, best0 := math.Inf(-1), math.Inf(-1)
+	const cutoff = 25.0
 	n := g.Len()
 	for c := 0; c < n; c++ {
 		f := g.f[c*g.ns : c*g.ns+g.ns]
@@ -187,16 +186,19 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
 		q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)/det
 		l := g.prior[c] - 0.5*q
-		if l < best0-cutoff {
-			p.lp[c] = math.Inf(-1) // negligible: spare the logarithm
+		p.lp[c] = l
+		p.det[c] = det
+		best0 = max(best0, l)
+	}
+	// The determinant's logarithm, only where the weight can matter
+	// (it varies over the grid by far less than the cutoff).
+	for c := 0; c < n; c++ {
+		if p.lp[c] < best0-cutoff {
+			p.lp[c] = math.Inf(-1)
 			continue
 		}
-		best0 = max(best0, l)
-		l -= 0.5 * math.Log(det)
-		p.lp[c] = l
-		if l > best {
-			best = l
-		}
+		p.lp[c] -= 0.5 * math.Log(p.det[c])
+		best = max(best, p.lp[c])
 	}
 	p.mass = [3]float64{}
 	for c := 0; c < n; c++ {
