@@ -2,6 +2,8 @@ package calibration
 
 import (
 	"bytes"
+	"context"
+	"image"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -47,6 +49,12 @@ func (s *Service) Handler() http.Handler {
 	m.HandleFunc("GET "+p+"accuracy.png", s.accuracyPNG)
 	m.HandleFunc("GET "+p+"drift", s.drift)
 	return m
+}
+
+// PlanSource is implemented by a Sites that can give a site's floor-plan
+// image; the accuracy map is then drawn over it.
+type PlanSource interface {
+	PlanImage(ctx context.Context, site string) (image.Image, error)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -254,8 +262,12 @@ func (s *Service) accuracyPNG(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	var plan image.Image
+	if ps, ok := s.Sites.(PlanSource); ok {
+		plan, _ = ps.PlanImage(r.Context(), r.PathValue("site")) // no plan: drawn on the bare floor
+	}
 	var buf bytes.Buffer
-	if err := heatmap.WritePNG(&buf, am.Image(sug, nil)); err != nil {
+	if err := heatmap.WritePNG(&buf, am.Image(sug, plan)); err != nil {
 		s.fail(w, r, err)
 		return
 	}
