@@ -3,9 +3,9 @@ package calibration
 import (
 	"bytes"
 	"context"
-	"image"
 	"encoding/json"
 	"errors"
+	"image"
 	"log/slog"
 	"net/http"
 	"strconv"
