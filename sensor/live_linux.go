@@ -26,12 +26,15 @@ type LiveSource struct {
 
 // OpenLive opens iface, which must be in monitor mode (see docs/sensor.md).
 // It needs CAP_NET_RAW (root).
-func OpenLive(iface string) (*LiveSource, error) {
+func OpenLive(iface string) (*LiveSource, error) { return openLive(iface, true) }
+
+// openLive opens iface; without monitor it takes any interface (for tests).
+func openLive(iface string, monitor bool) (*LiveSource, error) {
 	typ, err := os.ReadFile("/sys/class/net/" + iface + "/type")
 	if err != nil {
 		return nil, fmt.Errorf("sensor: interface %s: %w", iface, err)
 	}
-	if t := strings.TrimSpace(string(typ)); t != arphrdRadiotap {
+	if t := strings.TrimSpace(string(typ)); monitor && t != arphrdRadiotap {
 		return nil, fmt.Errorf("sensor: interface %s is not in monitor mode with radiotap headers "+
 			"(link type %s, want %s); e.g. `iw dev %s set type monitor` while it is down, or "+
 			"`iw phy phy0 interface add mon0 type monitor` (docs/sensor.md)", iface, t, arphrdRadiotap, iface)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -138,7 +139,7 @@ func TestPublisherInOrderQoS1(t *testing.T) {
 	site := fmt.Sprintf("t%d", time.Now().UnixNano())
 	c, sub := subscribe(t, broker, site+"-sub", "passant/"+site+"/+/+", false)
 	defer sub.Disconnect(100)
-	p, err := NewPublisher(PublisherConfig{Broker: broker, Site: site, Sensor: "s1", Version: "test"})
+	p, err := NewPublisher(PublisherConfig{Log: quietLog, Broker: broker, Site: site, Sensor: "s1", Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestPublisherSurvivesBrokerOutage(t *testing.T) {
 	bin, _ := exec.LookPath("mosquitto")
 	c, sub := subscribe(t, br.url(), "outage-sub", "passant/shop/+/obs", true)
 	defer sub.Disconnect(100)
-	p, err := NewPublisher(PublisherConfig{Broker: br.url(), Site: "shop", Sensor: "s1",
+	p, err := NewPublisher(PublisherConfig{Log: quietLog, Broker: br.url(), Site: "shop", Sensor: "s1",
 		Spool: SpoolConfig{MemBytes: 4 << 10, Dir: t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)
@@ -300,7 +301,7 @@ func TestPublisherCountsOverflow(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	p, err := NewPublisher(PublisherConfig{Broker: "tcp://" + addr, Site: "shop", Sensor: "s1",
+	p, err := NewPublisher(PublisherConfig{Log: quietLog, Broker: "tcp://" + addr, Site: "shop", Sensor: "s1",
 		Spool: SpoolConfig{MemBytes: 2 << 10}})
 	if err != nil {
 		t.Fatal(err)
@@ -333,7 +334,7 @@ func TestNodePublishesCapture(t *testing.T) {
 	site := fmt.Sprintf("n%d", time.Now().UnixNano())
 	c, sub := subscribe(t, broker, site+"-sub", "passant/"+site+"/s1/obs", false)
 	defer sub.Disconnect(100)
-	p, err := NewPublisher(PublisherConfig{Broker: broker, Site: site, Sensor: "s1"})
+	p, err := NewPublisher(PublisherConfig{Log: quietLog, Broker: broker, Site: site, Sensor: "s1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,3 +367,6 @@ func TestNodePublishesCapture(t *testing.T) {
 		t.Fatalf("status %+v, node %+v", s, n.Stats())
 	}
 }
+
+// quietLog keeps the publishers' connection messages out of the test output.
+var quietLog = slog.New(slog.DiscardHandler)

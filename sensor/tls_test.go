@@ -97,7 +97,7 @@ func TestPublisherTLSAndPassword(t *testing.T) {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
 
-	p, err := NewPublisher(PublisherConfig{Broker: url, Site: "shop", Sensor: "s1", TLS: tlsConf,
+	p, err := NewPublisher(PublisherConfig{Log: quietLog, Broker: url, Site: "shop", Sensor: "s1", TLS: tlsConf,
 		Username: "sensor-s1", Password: "s3cret"})
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestPublisherTLSAndPassword(t *testing.T) {
 	}
 
 	// A wrong password gets nothing through; the batches stay queued.
-	bad, err := NewPublisher(PublisherConfig{Broker: url, Site: "shop", Sensor: "s2", TLS: tlsConf,
+	bad, err := NewPublisher(PublisherConfig{Log: quietLog, Broker: url, Site: "shop", Sensor: "s2", TLS: tlsConf,
 		Username: "sensor-s1", Password: "wrong"})
 	if err != nil {
 		t.Fatal(err)
