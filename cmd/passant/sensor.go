@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/passant/passant/sensor"
@@ -117,7 +118,7 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	// The sink.
 	var sink sensor.Sink
-	var node *sensor.Node
+	var nodeRef atomic.Pointer[sensor.Node] // the status hook runs on the publisher's goroutines
 	if *jsonl != "" {
 		w, c := io.Writer(stdout), io.Closer(nil)
 		if *jsonl != "-" {
@@ -150,7 +151,7 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			Spool:       sensor.SpoolConfig{MemBytes: int64(*queueMB) << 20, Dir: *spoolDir, DiskBytes: int64(*spoolMB) << 20},
 			StatusEvery: *statusEvery, Log: log,
 			Status: func(s *sensor.Status) {
-				if node != nil {
+				if node := nodeRef.Load(); node != nil {
 					st := node.Stats()
 					s.Frames, s.NoRSSI, s.OptedOut = &st.Frames, &st.NoRSSI, &st.OptedOut
 				}
@@ -163,7 +164,7 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	dopt := sensor.DecoderOptions{Data: *data, Channel: *channel}
-	node, err = sensor.NewNode(sensor.NodeConfig{
+	node, err := sensor.NewNode(sensor.NodeConfig{
 		Sensor: *sensorID, Boot: boot, Interval: *batch, MaxObs: *batchMax, Decoder: dopt,
 		Pseudo: pseudo, OptOut: opt, Tick: !*fast, Progress: 10 * time.Second, Log: log,
 	}, src, sink)
@@ -171,6 +172,7 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		sink.Close(context.Background())
 		return err
 	}
+	nodeRef.Store(node)
 	if *hop != "" {
 		if *iface == "" {
 			return errors.New("sensor: --hop needs --iface")
