@@ -135,6 +135,14 @@ func TestBrowserLiveMap(t *testing.T) {
 			t.Fatalf("%s: dashboard open=%v (%v), server %v", ts, js, err, site.Open.IsOpen(ts))
 		}
 	}
+	// Picking a dot shows its recent path.
+	err = chromedp.Do(within(t, ctx, 20*time.Second),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('path.dot').dispatchEvent(new MouseEvent('click', {bubbles: true}))`),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#live-picked').textContent.includes('fixes shown') && document.querySelector('path.trail') !== null`),
+	)
+	if err != nil {
+		t.Fatalf("picking a dot: %v", err)
+	}
 	_ = chromedp.Do(ctx, chromedp.Sleep(600*time.Millisecond)) // let the glide settle for the picture
 	webtest.Screenshot(t, ctx, "live")
 
@@ -347,7 +355,9 @@ func TestBrowserOtherViews(t *testing.T) {
 	for _, v := range []struct{ view, ready, check string }{
 		{"sensors/demo", `main[data-sensors="ready"]`, `document.querySelectorAll('#sensor-table tr[data-sensor]').length === 4`},
 		{"paths/demo", `main[data-paths="ready"]`, `document.querySelectorAll('#pa-list tr.path').length === 3 && document.querySelectorAll('path.flow').length === 3 && document.querySelectorAll('#pa-sankey path.band').length === 3`},
-		{"chain", `main[data-chain="ready"]`, `document.querySelectorAll('#chain-table tr[data-site]').length === 2`},
+		{"chain", `main[data-chain="ready"]`, `document.querySelectorAll('#chain-table tr[data-site]').length === 2 &&
+			(document.querySelector('th[data-sort="site"]').click(), document.querySelector('#chain-table tr[data-site]').dataset.site === 'berlin-2') &&
+			(document.querySelector('th[data-sort="site"]').click(), document.querySelector('#chain-table tr[data-site]').dataset.site === 'demo')`},
 	} {
 		c := within(t, ctx, 30*time.Second)
 		err := chromedp.Do(c,

@@ -10,8 +10,24 @@ export async function mount(main, ctx) {
   main.append(el('div', { class: 'card toolbar' }, el('label', {}, 'Day (each site\'s local date)', date),
     el('button', { class: 'primary', onclick: () => load() }, 'Show'), csv), totals, el('div', { class: 'card scroll' }, table));
 
+  // Columns sort by a click on their header.
+  let sortKey = 'visitors', sortDir = -1, rows = [];
+  const cols = [['Site', 'site'], ['Visitors', 'visitors'], ['', null], ['Passers-by', 'passersby'], ['Capture rate', 'capture_rate'],
+    ['Median dwell', 'dwell_median_s'], ['Conversion', 'conversion'], ['In store now', 'in_store'], ['Sensors online', 'sensors_online'], ['', null]];
+  function sorted() {
+    return [...rows].sort((a, b) => {
+      const x = a[sortKey] ?? -Infinity, y = b[sortKey] ?? -Infinity;
+      return (x < y ? -1 : x > y ? 1 : 0) * sortDir || a.site.localeCompare(b.site);
+    });
+  }
+
   async function load() {
-    const rows = await api('/api/chain?date=' + date.value);
+    rows = await api('/api/chain?date=' + date.value);
+    render();
+    main.dataset.chain = 'ready';
+  }
+
+  function render() {
     csv.href = '/api/chain.csv?date=' + date.value;
     const sum = (k) => rows.reduce((a, r) => a + (r[k] || 0), 0);
     const v = sum('visitors'), p = sum('passersby');
@@ -21,9 +37,11 @@ export async function mount(main, ctx) {
         .map(([l, x]) => el('div', { class: 'kpi' }, el('div', { class: 'v' }, String(x)), el('div', { class: 'l' }, l))));
     const maxV = Math.max(1, ...rows.map(r => r.visitors));
     table.replaceChildren(
-      el('tr', {}, ...['Site', 'Visitors', '', 'Passers-by', 'Capture rate', 'Median dwell', 'Conversion', 'In store now', 'Sensors online', '']
-        .map((h, i) => el('th', { class: i && i !== 2 && i !== 9 ? 'num' : '' }, h))),
-      ...rows.map(r => el('tr', { 'data-site': r.site },
+      el('tr', {}, ...cols.map(([h, key], i) => el('th', {
+        class: (i && i !== 2 && i !== 9 ? 'num' : '') + (key ? ' sortable' : ''), 'data-sort': key || undefined,
+        onclick: key ? () => { sortDir = sortKey === key ? -sortDir : (key === 'site' ? 1 : -1); sortKey = key; render(); } : undefined,
+      }, h, key === sortKey ? (sortDir > 0 ? ' ▲' : ' ▼') : ''))),
+      ...sorted().map(r => el('tr', { 'data-site': r.site },
         el('td', {}, el('a', { href: `#/live/${encodeURIComponent(r.site)}` }, r.name || r.site), r.name ? el('span', { class: 'muted' }, ' ' + r.site) : ''),
         el('td', { class: 'num' }, fmt.int(r.visitors)),
         el('td', { style: 'width:15%' }, el('div', { class: 'bar', style: `width:${100 * r.visitors / maxV}%` })),
@@ -32,7 +50,6 @@ export async function mount(main, ctx) {
         el('td', { class: 'num' }, fmt.int(r.in_store)),
         el('td', { class: 'num' }, el('span', { class: 'pill ' + (r.sensors_online === r.sensors ? 'on' : r.sensors_online ? 'warn' : 'off') }, `${r.sensors_online} / ${r.sensors}`)),
         el('td', {}, el('a', { href: `#/footfall/${encodeURIComponent(r.site)}` }, 'footfall'), r.error ? el('span', { class: 'pill off' }, r.error) : ''))));
-    main.dataset.chain = 'ready';
   }
   await load();
   const timer = setInterval(() => load().catch(console.error), 30000);

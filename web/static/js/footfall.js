@@ -100,6 +100,21 @@ export async function mount(main, ctx) {
       axes: [{}, { scale: 'pct', values: (u, vs) => vs.map(v => Math.round(v * 100) + '%') }],
     }, [xs, hours.map(h => h.capture_rate), hours.map(h => h.conversion ?? null)], rateChart));
 
+    // Day by day, for ranges longer than a few days.
+    if (r.days && r.days.length > 3) {
+      const dayChart = el('div', { class: 'chart', id: 'ff-daily' });
+      body.append(el('div', { class: 'card' }, el('h2', {}, 'Visitors and capture rate per day'), dayChart));
+      const dx = r.days.map(d => d.start / 1000);
+      plots.push(new uPlot({
+        width: w(), height: 220, tzDate,
+        scales: { pct: { range: [0, 1] } },
+        series: [{ value: (u, v) => v === null ? '–' : new Date(v * 1000).toLocaleDateString() },
+          { label: 'Visitors', stroke: '#2f6fed', fill: 'rgba(47,111,237,.55)', paths: uPlot.paths.bars({ size: [0.7, 60] }), points: { show: false } },
+          { label: 'Capture rate', scale: 'pct', stroke: '#1f9d55', width: 2, points: { show: true, size: 5, fill: '#1f9d55' }, value: (u, v) => fmt.pct(v) }],
+        axes: [{}, { label: 'visitors' }, { scale: 'pct', side: 1, grid: { show: false }, values: (u, vs) => vs.map(v => Math.round(v * 100) + '%') }],
+      }, [dx, r.days.map(d => d.visitors), r.days.map(d => d.capture_rate)], dayChart));
+    }
+
     // Dwell and loyalty.
     const b = T.dwell_buckets || {};
     const buckets = [['< 5 min', b.lt5m], ['5–20 min', b['5to20m']], ['20–60 min', b['20to60m']], ['1–6 h', b['1to6h']], ['> 6 h', b.gt6h]];

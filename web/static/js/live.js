@@ -25,6 +25,7 @@ export async function mount(main, ctx) {
   const inStore = el('div', { class: 'big', id: 'live-in-store' }, '0');
   const nTracks = el('span', { id: 'live-tracks' }, '0');
   const occList = el('ul', { class: 'occ-list', id: 'live-occupancy' });
+  const picked = el('p', { class: 'hint', id: 'live-picked' }, 'Click a dot to see where it has been.');
   const lastFix = el('span', { class: 'muted', id: 'live-last' }, '–');
   const sparkEl = el('div', { id: 'live-spark' });
   main.append(el('div', { class: 'grid2' },
@@ -33,7 +34,7 @@ export async function mount(main, ctx) {
       el('h2', {}, site.name || site.site), status, hours,
       el('p', { class: 'muted' }, 'In the store now'), inStore, sparkEl,
       el('p', {}, nTracks, ' devices on the map · last fix ', lastFix),
-      el('h2', {}, 'Zone occupancy'), occList,
+      el('h2', {}, 'Zone occupancy'), occList, picked,
       el('p', { class: 'hint' }, 'Dots glide to each new position; the halo is the 1-sigma uncertainty.'))));
 
   const m = siteMap(mapEl, site);
@@ -53,7 +54,8 @@ export async function mount(main, ctx) {
       const halo = L.circle(ll(p.x, p.y), { radius: Math.max(p.err, 0.05), stroke: false, fillColor: color, fillOpacity: haloOpacity(p.err), interactive: false, className: 'halo' }).addTo(dots);
       const dot = L.circleMarker(ll(p.x, p.y), { radius: 5, weight: 1.5, color: '#fff', fillColor: color, fillOpacity: 1, className: 'dot' }).addTo(dots);
       dot.bindTooltip('', { direction: 'top' });
-      tr = { halo, dot, from: [p.x, p.y], to: [p.x, p.y], t0: now, p };
+      tr = { halo, dot, from: [p.x, p.y], to: [p.x, p.y], t0: now, p, trail: [] };
+      dot.on('click', (e) => { L.DomEvent.stop(e); pick(p.track); });
       tracks.set(p.track, tr);
     } else {
       const cur = position(tr, now);
@@ -64,14 +66,31 @@ export async function mount(main, ctx) {
       tr.dot.setStyle({ fillColor: color, fillOpacity: 1, opacity: 1 });
     }
     tr.p = p; tr.seen = Date.now();
+    tr.trail.push(ll(p.x, p.y));
+    if (tr.trail.length > 60) tr.trail.shift();
+    if (selected === p.track) showPick();
     tr.dot.setTooltipContent(`${p.track} · ±${p.err.toFixed(1)} m · ${p.zone || 'no zone'} · ${p.n} sensors`);
     tr.dot.getElement()?.setAttribute('data-track', p.track);
     latestT = Math.max(latestT, p.t);
   }
 
+  // The picked track's recent path.
+  let selected = null;
+  const trail = L.polyline([], { color: '#d64545', weight: 2.5, opacity: 0.8, dashArray: '5 4', interactive: false, className: 'trail' }).addTo(m.map);
+  function pick(id) { selected = id; showPick(); }
+  function showPick() {
+    const tr = tracks.get(selected);
+    if (!tr) { selected = null; trail.setLatLngs([]); picked.textContent = 'Click a dot to see where it has been.'; return; }
+    trail.setLatLngs(tr.trail);
+    const p = tr.p;
+    picked.textContent = `${p.track}: ${p.zone || 'no zone'}, ±${p.err.toFixed(1)} m from ${p.n} sensors, last ${tr.trail.length} fixes shown`;
+  }
+  m.map.on('click', () => pick(null));
+
   function remove(id) {
     const tr = tracks.get(id);
     if (!tr) return;
+    if (selected === id) { selected = null; setTimeout(showPick); }
     dots.removeLayer(tr.halo); dots.removeLayer(tr.dot); tracks.delete(id);
   }
 
