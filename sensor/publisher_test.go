@@ -139,6 +139,7 @@ func TestPublisherInOrderQoS1(t *testing.T) {
 	site := fmt.Sprintf("t%d", time.Now().UnixNano())
 	c, sub := subscribe(t, broker, site+"-sub", "passant/"+site+"/+/+", false)
 	defer sub.Disconnect(100)
+	defer clearRetained(sub, "passant/"+site+"/s1/status")
 	p, err := NewPublisher(PublisherConfig{Log: quietLog, Broker: broker, Site: site, Sensor: "s1", Version: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -334,6 +335,7 @@ func TestNodePublishesCapture(t *testing.T) {
 	site := fmt.Sprintf("n%d", time.Now().UnixNano())
 	c, sub := subscribe(t, broker, site+"-sub", "passant/"+site+"/s1/obs", false)
 	defer sub.Disconnect(100)
+	defer clearRetained(sub, "passant/"+site+"/s1/status")
 	p, err := NewPublisher(PublisherConfig{Log: quietLog, Broker: broker, Site: site, Sensor: "s1"})
 	if err != nil {
 		t.Fatal(err)
@@ -370,3 +372,8 @@ func TestNodePublishesCapture(t *testing.T) {
 
 // quietLog keeps the publishers' connection messages out of the test output.
 var quietLog = slog.New(slog.DiscardHandler)
+
+// clearRetained removes a retained message the test left on the shared broker.
+func clearRetained(c mqtt.Client, topic string) {
+	c.Publish(topic, 1, true, []byte{}).WaitTimeout(5 * time.Second)
+}
