@@ -21,7 +21,7 @@ func (db *DB) RaiseAlert(ctx context.Context, a Alert) (Alert, bool, error) {
 		isNew = true
 		a.Cleared = 0
 		return tx.queryRow(ctx, `INSERT INTO alerts (site, sensor, kind, message, raised, cleared)
-			VALUES ($1, $2, $3, $4, $5, 0) RETURNING id`, a.Site, a.Sensor, a.Kind, a.Message, a.Raised).Scan(&a.ID)
+			VALUES ($1, $2, $3, $4, $5, 0) RETURNING id`, a.Site, a.Sensor, a.Kind, cleanText(a.Message), a.Raised).Scan(&a.ID)
 	})
 	if err != nil {
 		return Alert{}, false, fmt.Errorf("store: raise %s alert on %s/%s: %w", a.Kind, a.Site, a.Sensor, err)

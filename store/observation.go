@@ -24,6 +24,12 @@ var obsColumns = []string{"site", "t", "dev", "rssi", "ch", "kind", "rand", "seq
 func (db *DB) WriteBatches(ctx context.Context, bs []RawBatch) error {
 	n := 0
 	for i := range bs {
+		for j := range bs[i].Batch.Obs {
+			if !finite(bs[i].Batch.Obs[j].RSSI) {
+				return fmt.Errorf("store: write observations: batch %d (sensor %s, id %d), observation %d: rssi is not finite",
+					i, bs[i].Batch.Sensor, bs[i].Batch.ID, j)
+			}
+		}
 		n += len(bs[i].Batch.Obs)
 	}
 	if n == 0 {

@@ -16,6 +16,11 @@ func (db *DB) WritePositions(ctx context.Context, site string, ps []wire.Positio
 	if len(ps) == 0 {
 		return nil
 	}
+	for i := range ps {
+		if !finite(ps[i].X, ps[i].Y, ps[i].Err) {
+			return fmt.Errorf("store: write positions of %s: fix %d (t %d): a coordinate or the error is not finite", site, i, ps[i].T)
+		}
+	}
 	row := func(i int) []any {
 		p := &ps[i]
 		return []any{site, p.T, p.Track, int64(p.Dev), p.X, p.Y, p.Err, p.Zone, int32(p.N)}

@@ -18,7 +18,7 @@ func (db *DB) UpsertSensorHealth(ctx context.Context, hs []SensorHealth) error {
 				observations = excluded.observations, rejected = excluded.rejected, lost = excluded.lost,
 				clock_offset_ms = excluded.clock_offset_ms, state = excluded.state, version = excluded.version`,
 				h.Site, h.Sensor, h.LastSeen, h.Batches, h.Observations, h.Rejected, h.Lost, h.ClockOffsetMs,
-				h.State, h.Version); err != nil {
+				h.State, cleanText(h.Version)); err != nil {
 				return err
 			}
 		}

@@ -47,7 +47,7 @@ func (db *DB) siteHead(ctx context.Context, tx q, site string) (version int, has
 
 // addVersion stores the next version of a site in a transaction.
 func addVersion(ctx context.Context, tx q, site string, prev int, body, hash, source, note string) (SiteVersion, error) {
-	v := SiteVersion{Site: site, Version: prev + 1, Source: source, Note: note, Hash: hash, Created: time.Now().UnixMilli()}
+	v := SiteVersion{Site: site, Version: prev + 1, Source: source, Note: cleanText(note), Hash: hash, Created: time.Now().UnixMilli()}
 	if _, err := tx.exec(ctx, `INSERT INTO site_versions (site, version, source, note, hash, created, body)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, v.Site, v.Version, v.Source, v.Note, v.Hash, v.Created, body); err != nil {
 		return v, err
@@ -265,7 +265,7 @@ func (db *DB) PutPlanImage(ctx context.Context, site string, img PlanImage) erro
 	err := db.tx(ctx, func(tx q) error {
 		_, err := tx.exec(ctx, `INSERT INTO plan_images (site, content_type, data, updated) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (site) DO UPDATE SET content_type = excluded.content_type, data = excluded.data,
-			updated = excluded.updated`, site, img.ContentType, img.Data, img.Updated)
+			updated = excluded.updated`, site, cleanText(img.ContentType), img.Data, img.Updated)
 		return err
 	})
 	if err != nil {

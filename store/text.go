@@ -2,7 +2,10 @@ package store
 
 import (
 	"database/sql"
+	"math"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgtype"
 )
@@ -47,4 +50,25 @@ func grow[S ~[]E, E any](s S) S {
 		return slices.Grow(s, max(len(s), 64))
 	}
 	return s
+}
+
+// finite reports whether every value is a number (SQLite stores NaN as
+// NULL, PostgreSQL keeps it: both backends refuse them alike).
+func finite(vs ...float64) bool {
+	for _, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanText makes free text from outside (receipt ids, notes, names,
+// messages) storable alike by both backends: valid UTF-8 (invalid bytes
+// become U+FFFD) without NUL characters, which PostgreSQL's text refuses.
+func cleanText(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }

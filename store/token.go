@@ -13,7 +13,7 @@ func (db *DB) CreateToken(ctx context.Context, t *Token) error {
 	}
 	err := db.tx(ctx, func(tx q) error {
 		_, err := tx.exec(ctx, `INSERT INTO tokens (hash, user_id, kind, name, created, expires, last_used)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, t.Hash, t.UserID, t.Kind, t.Name, t.Created, t.Expires, t.LastUsed)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, t.Hash, t.UserID, t.Kind, cleanText(t.Name), t.Created, t.Expires, t.LastUsed)
 		return err
 	})
 	if errUnique(err) {

@@ -9,13 +9,18 @@ import (
 
 // WriteTransactions implements Transactions.
 func (db *DB) WriteTransactions(ctx context.Context, ts []footfall.Transaction) (int, error) {
+	for i := range ts {
+		if !finite(ts[i].Amount) {
+			return 0, fmt.Errorf("store: write transactions: receipt %d (t %d): amount is not finite", i, ts[i].T)
+		}
+	}
 	var n int64
 	err := db.tx(ctx, func(tx q) error {
 		for i := range ts {
 			t := &ts[i]
 			m, err := tx.exec(ctx, `INSERT INTO transactions (site, t, amount, has_amount, receipt)
 				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (site, receipt) WHERE receipt <> '' DO NOTHING`,
-				t.Site, t.T, t.Amount, t.HasAmount, t.ID)
+				t.Site, t.T, t.Amount, t.HasAmount, cleanText(t.ID))
 			if err != nil {
 				return err
 			}

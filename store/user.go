@@ -13,7 +13,7 @@ func (db *DB) CreateUser(ctx context.Context, u *User) error {
 	}
 	err := db.tx(ctx, func(tx q) error {
 		return tx.queryRow(ctx, `INSERT INTO users (name, role, password_hash, created) VALUES ($1, $2, $3, $4)
-			RETURNING id`, u.Name, u.Role, u.PasswordHash, u.Created).Scan(&u.ID)
+			RETURNING id`, cleanText(u.Name), u.Role, u.PasswordHash, u.Created).Scan(&u.ID)
 	})
 	if errUnique(err) {
 		err = ErrConflict

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/passant/passant/footfall"
@@ -259,5 +261,38 @@ func testBulkUpsert(t *testing.T, s store.Store) {
 		if d.Fixes != want {
 			t.Fatalf("track day %+v, want fixes %d", d, want)
 		}
+	}
+}
+
+// testBadValues: values one backend would take and the other not are
+// refused (non-finite numbers) or cleaned (NUL, invalid UTF-8) alike.
+func testBadValues(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	nan := math.NaN()
+	if err := s.WritePositions(ctx, "demo", []wire.Position{{T: 1, X: 1}, {T: 2, X: nan}}); err == nil ||
+		!strings.Contains(err.Error(), "fix 1") {
+		t.Fatalf("a NaN fix: %v", err)
+	}
+	if ps, _ := s.Positions(ctx, "demo", 0, 10); len(ps) != 0 {
+		t.Fatal("a refused write stored something")
+	}
+	bs := Batches(1, "demo", 2, 3, 3, Day0)
+	bs[1].Batch.Obs[2].RSSI = math.Inf(-1)
+	if err := s.WriteBatches(ctx, bs); err == nil || !strings.Contains(err.Error(), "observation 2") {
+		t.Fatalf("an infinite rssi: %v", err)
+	}
+	if _, err := s.WriteTransactions(ctx, []footfall.Transaction{{Site: "demo", T: 1, Amount: nan, HasAmount: true}}); err == nil {
+		t.Fatal("a NaN amount was stored")
+	}
+	n, err := s.WriteTransactions(ctx, []footfall.Transaction{{Site: "demo", T: 1, ID: "r\x00\xff1"}, {Site: "demo", T: 2, ID: "r\xfe1"}})
+	fatalIf(t, err)
+	ts, _ := s.ListTransactions(ctx, "demo", 0, 10)
+	if n != 1 || len(ts) != 1 || ts[0].ID != "r\uFFFD1" {
+		t.Fatalf("receipt ids with NUL and invalid UTF-8: %d new, %+v", n, ts)
+	}
+	a, _, err := s.RaiseAlert(ctx, store.Alert{Site: "demo", Kind: "x", Message: "bad\x00\xc3", Raised: 1})
+	fatalIf(t, err)
+	if as, _ := s.ListAlerts(ctx, "demo", true, 0, 0); len(as) != 1 || as[0].Message != "bad\uFFFD" || as[0].ID != a.ID {
+		t.Fatalf("alerts %+v", as)
 	}
 }

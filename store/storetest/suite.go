@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(testing.TB) store.Store) {
 		{"BulkUpsert", testBulkUpsert},
 		{"DeleteDerived", testDeleteDerived},
 		{"Transactions", testTransactions},
+		{"BadValues", testBadValues},
 		{"Calibrations", testCalibrations},
 		{"Users", testUsers},
 		{"Tokens", testTokens},
