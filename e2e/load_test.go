@@ -34,6 +34,7 @@ type loadGen struct {
 	boot   int64
 	rng    *rand.Rand
 	pend   [][][]wire.Observation // site, sensor
+	ticks  int
 }
 
 type loadDev struct {
@@ -67,9 +68,15 @@ func newLoadGen(t testing.TB, prefix string, sites, devsPerSite int) *loadGen {
 	return g
 }
 
-// tick makes about n observations at time now and returns the batches.
+// tick makes about n observations at time now and returns the batches of
+// the sensors whose turn it is: each sensor publishes every tenth tick (a
+// batch a second at 100 ms ticks, as sensors do), staggered.
 func (g *loadGen) tick(now int64, n int) (topics []string, payloads [][]byte, obs int) {
-	bursts := max(1, n/(12*len(g.sites)))
+	g.ticks++
+	bursts := n / (12 * len(g.sites))
+	if n > 0 {
+		bursts = max(1, bursts)
+	}
 	for si, site := range g.sites {
 		for range bursts {
 			d := &g.devs[si][g.rng.IntN(len(g.devs[si]))]
@@ -88,6 +95,9 @@ func (g *loadGen) tick(now int64, n int) (topics []string, payloads [][]byte, ob
 			}
 		}
 		for s, sen := range site.Sensors {
+			if (si*len(site.Sensors)+s)%10 != g.ticks%10 {
+				continue
+			}
 			g.ids[si][s]++
 			b := wire.Batch{V: wire.Version, Sensor: sen.ID, Boot: g.boot, ID: g.ids[si][s], Sent: now + 100, Obs: g.pend[si][s]}
 			topics = append(topics, wire.Topic(g.prefix, site.Site, sen.ID, "obs"))
@@ -95,6 +105,15 @@ func (g *loadGen) tick(now int64, n int) (topics []string, payloads [][]byte, ob
 			obs += len(b.Obs)
 			g.pend[si][s] = g.pend[si][s][:0]
 		}
+	}
+	return topics, payloads, obs
+}
+
+// flush returns every sensor's pending observations as batches.
+func (g *loadGen) flush(now int64) (topics []string, payloads [][]byte, obs int) {
+	for k := 0; k < 10; k++ {
+		tp, pl, n := g.tick(now, 0)
+		topics, payloads, obs = append(topics, tp...), append(payloads, pl...), obs+n
 	}
 	return topics, payloads, obs
 }
@@ -176,6 +195,11 @@ func TestLoad(t *testing.T) {
 		next = next.Add(tick)
 		time.Sleep(time.Until(next))
 	}
+	topics, payloads, n := gen.flush(time.Now().UnixMilli())
+	for i := range topics {
+		inflight = append(inflight, pub.Publish(topics[i], 1, false, payloads[i]))
+	}
+	sent += int64(n)
 	for _, tok := range inflight {
 		tok.WaitTimeout(30 * time.Second)
 	}
@@ -255,6 +279,8 @@ func TestIngestVsSubscriber(t *testing.T) {
 		topics, payloads, obs = append(topics, tp...), append(payloads, pl...), obs+n
 		now += 100
 	}
+	tp, pl, n := gen.flush(now)
+	topics, payloads, obs = append(topics, tp...), append(payloads, pl...), obs+n
 	host, port := hostPort(t, broker)
 	publish := func(client string) time.Time {
 		pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(client))
