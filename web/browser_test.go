@@ -319,6 +319,7 @@ func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {
 	err = chromedp.Do(c,
 		chromedp.Click(chromedp.CSS(`#ed-zone-finish`)),
 		chromedp.WaitVisible(chromedp.CSS(`#ed-zones li[data-zone="promo"]`)),
+		chromedp.Evaluate[chromedp.Void](`(() => { const i = document.querySelector('#ed-zones li[data-zone="promo"] input'); i.value = 'Promo table'; i.dispatchEvent(new Event('change')); })()`),
 		chromedp.Click(chromedp.CSS(`#ed-save`)),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-saved="2"]`)),
 	)
@@ -327,7 +328,7 @@ func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {
 	}
 	site, v, _ := b.Site(context.Background(), "demo")
 	z := site.Zone("promo")
-	if v.Version != 2 || z == nil || z.Kind != "area" || len(z.Polygon) != 4 {
+	if v.Version != 2 || z == nil || z.Kind != "area" || len(z.Polygon) != 4 || z.Name != "Promo table" {
 		t.Fatalf("saved version %d, zone %+v", v.Version, z)
 	}
 	for i, want := range [][2]float64{{10, 9}, {16, 9}, {16, 14}, {10, 14}} {
@@ -399,6 +400,27 @@ func TestBrowserEditorPlanUpload(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#ed-plan-width`), "15"),
 		chromedp.SetUploadFiles(chromedp.CSS(`#ed-plan-file`), []string{path}),
 		chromedp.Poll[chromedp.Void](`document.querySelector('#ed-map img.leaflet-image-layer') && document.querySelector('#ed-map img.leaflet-image-layer').complete && document.querySelector('#ed-map img.leaflet-image-layer').naturalWidth === 300`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The plan's 15 m width was a guess: its bottom wall, from (0, 0) to
+	// (15, 0) on the map, is really 30 m long.
+	err = chromedp.Do(c, chromedp.SetValue(chromedp.CSS(`#ed-measure-m`), "30"), chromedp.Click(chromedp.CSS(`#ed-measure`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range [][2]float64{{0, 0}, {15, 0}} {
+		xy, err := webtest.Eval[[]float64](c, fmt.Sprintf(`window.passantEditor.pagePoint(%g, %g)`, p[0], p[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(c, chromedp.MouseClickXY(xy[0], xy[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = chromedp.Do(c,
+		chromedp.Poll[chromedp.Void](`document.querySelector('#ed-plan-x1').value !== "15"`),
 		chromedp.Click(chromedp.CSS(`#ed-save`)),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-saved="2"]`)),
 	)
@@ -410,9 +432,11 @@ func TestBrowserEditorPlanUpload(t *testing.T) {
 		t.Fatalf("stored plan: %v %q", err, p.ContentType)
 	}
 	got, _, _ := b.Site(context.Background(), "demo")
-	// 15 m wide; the image's 3:2 aspect makes it 10 m high.
-	if got.Plan == nil || got.Plan.Bounds != (wire.Rect{{0, 0}, {15, 10}}) {
-		t.Fatalf("saved plan %+v, want bounds [[0,0],[15,10]]", got.Plan)
+	// 15 m wide at first, 10 m high by the image's 3:2 aspect; then scaled
+	// by 2 so that the wall measures 30 m. Clicks land within a pixel or so.
+	if got.Plan == nil || got.Plan.Bounds[0] != (wire.Point{0, 0}) ||
+		math.Abs(got.Plan.Bounds[1][0]-30) > 0.6 || math.Abs(got.Plan.Bounds[1][1]-20) > 0.4 {
+		t.Fatalf("saved plan %+v, want bounds [[0,0],[30,20]]", got.Plan)
 	}
 	webtest.Screenshot(t, c, "plan")
 }

@@ -39,6 +39,9 @@ export async function mount(main, ctx) {
   const btnSensor = el('button', { id: 'ed-mode-sensor', onclick: () => setMode(mode === 'sensor' ? 'none' : 'sensor') }, 'Place sensors');
   const btnZone = el('button', { id: 'ed-mode-zone', onclick: () => setMode(mode === 'zone' ? 'none' : 'zone') }, 'Draw zone');
   const btnFinish = el('button', { id: 'ed-zone-finish', disabled: true, onclick: () => finishZone() }, 'Finish zone');
+  const btnMeasure = el('button', { id: 'ed-measure', onclick: () => setMode(mode === 'measure' ? 'none' : 'measure') }, 'Scale by a known distance');
+  const realDist = num('ed-measure-m', 5);
+  let measure = [];
   const save = el('button', { class: 'primary', id: 'ed-save', onclick: () => saveSite() }, 'Save as new version');
   const verLabel = el('span', { id: 'ed-version', class: 'muted' });
   const sensorList = el('ul', { class: 'list-edit', id: 'ed-sensors' });
@@ -51,7 +54,9 @@ export async function mount(main, ctx) {
     el('div', { class: 'toolbar' }, el('label', {}, 'Left x', px0), el('label', {}, 'Bottom y', py0), el('label', {}, 'Right x', px1), el('label', {}, 'Top y', py1)),
     el('div', { class: 'toolbar' }, el('label', {}, 'Scale: plan width, m', planWidth),
       el('button', { onclick: () => applyPlan() }, 'Apply')),
-    el('p', { class: 'hint' }, 'Set the plan\'s width in metres to scale it; its height follows the image\'s aspect ratio.'),
+    el('p', { class: 'hint' }, 'Set the plan\'s width in metres to scale it; its height follows the image\'s aspect ratio. ' +
+      'Or click two points on the plan whose distance you know (a wall, a door) and give it.'),
+    el('div', { class: 'toolbar' }, el('label', {}, 'Known distance, m', realDist), btnMeasure),
     el('h2', {}, 'Map bounds'),
     el('div', { class: 'toolbar' }, el('label', {}, 'x min', bx0), el('label', {}, 'y min', by0), el('label', {}, 'x max', bx1), el('label', {}, 'y max', by1)),
     el('h2', { style: 'margin-top:1rem' }, 'Sensors'), el('div', { class: 'toolbar' }, el('label', {}, 'Next id', sensorID), el('label', {}, 'Height z, m', sensorZ), btnSensor),
@@ -67,11 +72,15 @@ export async function mount(main, ctx) {
 
   function setMode(mm) {
     if (mode === 'zone' && mm !== 'zone') { pending = []; drawPending(); }
+    if (mm === 'measure' && !draft.plan) { toast('Upload a floor plan first', true); mm = 'none'; }
+    measure = [];
     mode = mm;
     btnSensor.classList.toggle('active', mode === 'sensor');
     btnZone.classList.toggle('active', mode === 'zone');
+    btnMeasure.classList.toggle('active', mode === 'measure');
     help.textContent = mode === 'zone' ? 'Click the corners of the zone on the map, then Finish zone (or click the first corner).' :
-      mode === 'sensor' ? 'Click the map where a sensor hangs; drag a sensor to move it.' : '';
+      mode === 'sensor' ? 'Click the map where a sensor hangs; drag a sensor to move it.' :
+      mode === 'measure' ? 'Click the two ends of the known distance on the plan.' : '';
   }
 
   function changed() { dirty = true; verLabel.textContent = `version ${version} · unsaved changes`; }
@@ -85,14 +94,48 @@ export async function mount(main, ctx) {
     }
   }
 
+  // Sensors and zones are listed with their editable fields; a zone picked
+  // from the list shows handles on its corners to drag.
+  const field = (value, onchange, attrs = {}) => {
+    const i = el('input', { type: 'text', value: value ?? '', style: 'width:6.5em', ...attrs });
+    i.addEventListener('change', () => { onchange(i.value); changed(); });
+    return i;
+  };
   function renderLists() {
-    sensorList.replaceChildren(...draft.sensors.map((s, i) => el('li', { 'data-sensor': s.id }, `${s.id} at (${s.x}, ${s.y}, ${s.z})`,
-      el('button', { onclick: () => { draft.sensors.splice(i, 1); changed(); drawSensors(); renderLists(); } }, 'remove'))));
-    zoneList.replaceChildren(...draft.zones.map((z, i) => el('li', { 'data-zone': z.id }, `${z.id} (${z.kind}, ${z.polygon.length} corners)`,
-      el('button', { onclick: () => { draft.zones.splice(i, 1); changed(); drawZones(m, draft); renderLists(); } }, 'remove'))));
+    const del = (label, fn) => el('button', { class: 'x', title: `remove ${label}`, 'aria-label': `remove ${label}`, onclick: fn }, '✕');
+    sensorList.replaceChildren(...draft.sensors.map((s, i) => el('li', { 'data-sensor': s.id },
+      el('span', { title: `at (${s.x}, ${s.y}); drag it on the map to move it`, style: 'min-width:2.5em' }, s.id),
+      field(s.label, v => { s.label = v.trim() || undefined; }, { placeholder: 'label', 'aria-label': `label of ${s.id}` }),
+      field(s.z, v => { s.z = Number(v) || 0; }, { type: 'number', step: 0.1, style: 'width:4em', title: 'height, m', 'aria-label': `height of ${s.id}` }),
+      del(s.id, () => { draft.sensors.splice(i, 1); changed(); drawSensors(); renderLists(); }))));
+    zoneList.replaceChildren(...draft.zones.map((z, i) => {
+      const kind = el('select', { 'aria-label': `kind of ${z.id}` }, ...['area', 'store', 'outside'].map(k => el('option', { value: k, selected: k === z.kind }, k)));
+      kind.addEventListener('change', () => { z.kind = kind.value; changed(); drawZones(m, draft); });
+      return el('li', { 'data-zone': z.id, class: editing === z.id ? 'editing' : '' },
+        el('a', { href: '#', title: 'move its corners', style: 'min-width:4em', onclick: (e) => { e.preventDefault(); editZone(editing === z.id ? null : z.id); } }, z.id),
+        field(z.name, v => { z.name = v.trim() || undefined; drawZones(m, draft); }, { placeholder: 'name', 'aria-label': `name of ${z.id}` }), kind,
+        del(z.id, () => { draft.zones.splice(i, 1); if (editing === z.id) editZone(null); changed(); drawZones(m, draft); renderLists(); }));
+    }));
     if (!sensorID.value || draft.sensors.some(s => s.id === sensorID.value)) sensorID.value = nextID('s', draft.sensors);
     if (!zoneID.value || draft.zones.some(z => z.id === zoneID.value)) zoneID.value = nextID('zone-', draft.zones);
     verLabel.textContent = `version ${version}` + (dirty ? ' · unsaved changes' : '');
+  }
+
+  // Corner handles of the zone being edited.
+  let editing = null;
+  const handles = L.layerGroup().addTo(m.map);
+  function editZone(id) {
+    editing = id; handles.clearLayers();
+    const z = draft.zones.find(z => z.id === id);
+    if (z) {
+      z.polygon.forEach((p, k) => {
+        const h = L.marker(ll(p[0], p[1]), { draggable: true, title: `${z.id} corner ${k + 1}`,
+          icon: L.divIcon({ className: 'corner-handle', iconSize: [12, 12] }) }).addTo(handles);
+        h.on('drag', () => { const q = h.getLatLng(); z.polygon[k] = [r1(q.lng), r1(q.lat)]; m.zoneLayers[z.id]?.setLatLngs(z.polygon.map(p => ll(p[0], p[1]))); });
+        h.on('dragend', () => { changed(); drawZones(m, draft); });
+      });
+    }
+    renderLists();
   }
 
   function drawPending() {
@@ -123,6 +166,23 @@ export async function mount(main, ctx) {
       changed(); drawSensors(); renderLists();
     } else if (mode === 'zone') {
       pending.push([x, y]); drawPending();
+    } else if (mode === 'measure') {
+      measure.push([e.latlng.lng, e.latlng.lat]);
+      if (measure.length === 2) {
+        const d = Math.hypot(measure[1][0] - measure[0][0], measure[1][1] - measure[0][1]);
+        const want = Number(realDist.value);
+        if (d > 0 && want > 0) {
+          // Scale the plan about its bottom-left corner.
+          const f = want / d, b = draft.plan.bounds;
+          px0.value = b[0][0]; py0.value = b[0][1];
+          px1.value = r1(b[0][0] + (b[1][0] - b[0][0]) * f); py1.value = r1(b[0][1] + (b[1][1] - b[0][1]) * f);
+          planWidth.value = r1(Number(px1.value) - Number(px0.value));
+          imgAspect = null;
+          applyPlan();
+          toast(`Plan scaled by ${f.toFixed(3)}: it is now ${planWidth.value} m wide`);
+        }
+        setMode('none');
+      }
     }
   });
 
