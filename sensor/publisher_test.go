@@ -380,3 +380,56 @@ var quietLog = slog.New(slog.DiscardHandler)
 func clearRetained(c mqtt.Client, topic string) {
 	c.Publish(topic, 1, true, []byte{}).WaitTimeout(5 * time.Second)
 }
+
+// TestManyPublishersInOneProcess: a simulated shop runs one Publisher per
+// sensor in one process; each sensor's batches arrive complete and in order.
+func TestManyPublishersInOneProcess(t *testing.T) {
+	broker := mqttURL(t)
+	site := fmt.Sprintf("m%d", time.Now().UnixNano())
+	c, sub := subscribe(t, broker, site+"-sub", "passant/"+site+"/+/obs", false)
+	defer sub.Disconnect(100)
+	const sensors, batches = 12, 25
+	var pubs []*Publisher
+	for s := range sensors {
+		p, err := NewPublisher(PublisherConfig{Log: quietLog, Broker: broker, Site: site, Sensor: fmt.Sprintf("s%d", s)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer clearRetained(sub, fmt.Sprintf("passant/%s/s%d/status", site, s))
+		pubs = append(pubs, p)
+	}
+	for i := int64(1); i <= batches; i++ {
+		for s, p := range pubs {
+			p.Publish(testBatch(fmt.Sprintf("s%d", s), i))
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, p := range pubs {
+		if err := p.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c.mu.Lock()
+		n := len(c.batches)
+		c.mu.Unlock()
+		if n >= sensors*batches {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d batches arrived", n, sensors*batches)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	per := map[string][]int64{}
+	c.mu.Lock()
+	for _, b := range c.batches {
+		per[b.Sensor] = append(per[b.Sensor], b.ID)
+	}
+	c.mu.Unlock()
+	for s := range sensors {
+		checkInOrder(t, per[fmt.Sprintf("s%d", s)], batches)
+	}
+}
