@@ -100,3 +100,33 @@ func BenchmarkFingerprint(b *testing.B) {
 		f.sum(ies)
 	}
 }
+
+// BenchmarkDecodeData decodes the frames of aircrack-test1 (authentication,
+// association and QoS data frames among them) with DecoderOptions.Data.
+func BenchmarkDecodeData(b *testing.B) {
+	src, err := OpenFiles([]string{"testdata/captures/aircrack-test1.pcap"}, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var frames []benchFrame
+	for {
+		data, ci, err := src.Next(context.Background())
+		if err != nil {
+			break
+		}
+		frames = append(frames, benchFrame{bytes.Clone(data), ci})
+	}
+	src.Close()
+	d := NewDecoder(DecoderOptions{Data: true})
+	var f Frame
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		fr := &frames[i]
+		d.Decode(fr.data, fr.ci, &f)
+		if i++; i == len(frames) {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+}
