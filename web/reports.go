@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -61,6 +62,65 @@ func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	cw := csv.NewWriter(w)
 	writeReportCSV(cw, rep, part, site.Location())
+	cw.Flush()
+}
+
+// reportsCSV writes one table of every site's report, each row led by its
+// site: ?from&to (each site's local dates) &part=hours|days|zones|paths.
+func (s *Server) reportsCSV(w http.ResponseWriter, r *http.Request) {
+	part := r.URL.Query().Get("part")
+	if part == "" {
+		part = "hours"
+	}
+	if part != "hours" && part != "days" && part != "zones" && part != "paths" {
+		httpError(w, http.StatusBadRequest, "part: want hours, days, zones or paths")
+		return
+	}
+	sites, err := s.backend.Sites(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	type table struct {
+		site string
+		rows [][]string
+	}
+	var tables []table
+	for _, site := range sites {
+		from, to, err := s.timeRange(r, site)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		rep, err := s.backend.Report(r.Context(), site.Site, from, to)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		var buf bytes.Buffer
+		cw := csv.NewWriter(&buf)
+		writeReportCSV(cw, rep, part, site.Location())
+		cw.Flush()
+		rows, _ := csv.NewReader(&buf).ReadAll()
+		tables = append(tables, table{site.Site, rows})
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="passant-`+part+`.csv"`)
+	cw := csv.NewWriter(w)
+	for i, t := range tables {
+		for j, row := range t.rows {
+			if j == 0 {
+				if i == 0 {
+					cw.Write(append([]string{"site"}, row...))
+				}
+				continue
+			}
+			cw.Write(append([]string{t.site}, row...))
+		}
+	}
+	if len(tables) == 0 {
+		cw.Write([]string{"site"})
+	}
 	cw.Flush()
 }
 

@@ -126,6 +126,7 @@ func (s *Server) routes() {
 	api("POST /api/sites/{site}/reprocess", RoleAdmin, s.reprocess)
 	api("GET /api/chain", RoleViewer, s.chain)
 	api("GET /api/chain.csv", RoleViewer, s.chainCSV)
+	api("GET /api/reports.csv", RoleViewer, s.reportsCSV)
 	api("GET /api/me", RoleViewer, s.me)
 	api("GET /api/alerts", RoleViewer, s.alerts)
 	api("POST /api/tokens", RoleViewer, s.createToken)

@@ -331,6 +331,12 @@ func TestChain(t *testing.T) {
 	if recs[3][0] != "evil" || !strings.HasPrefix(recs[3][1], "'=") {
 		t.Fatalf("a formula in a site name reached the CSV as is: %q", recs[3][1])
 	}
+	// Every site's hours in one CSV, each row led by its site.
+	_, body = do(t, "GET", srv.URL+"/api/reports.csv?from=2026-12-01&to=2026-12-01&part=hours", "", nil)
+	recs, _ = csv.NewReader(bytes.NewReader(body)).ReadAll()
+	if len(recs) != 1+3*24 || recs[0][0] != "site" || recs[0][3] != "passersby" || recs[1][0] != "berlin-2" || recs[49][0] != "evil" || recs[30][0] != "demo" || recs[30][3] != "50" {
+		t.Fatalf("reports csv: %d rows, %v %v", len(recs), recs[0], recs[min(30, len(recs)-1)])
+	}
 }
 
 func TestMetrics(t *testing.T) {
