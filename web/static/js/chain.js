@@ -5,10 +5,11 @@ import { api, el, fmt, today } from './api.js';
 export async function mount(main, ctx) {
   const date = el('input', { type: 'date', id: 'chain-date', value: today(Intl.DateTimeFormat().resolvedOptions().timeZone) });
   const table = el('table', { id: 'chain-table' });
-  const csv = el('a', { id: 'chain-csv', href: '#' }, 'Export CSV');
+  const csv = el('a', { id: 'chain-csv', href: '#' }, 'Export this table (CSV)');
+  const all = el('span', { id: 'chain-reports' });
   const totals = el('div', { class: 'kpis', id: 'chain-kpis' });
   main.append(el('div', { class: 'card toolbar' }, el('label', {}, 'Day (each site\'s local date)', date),
-    el('button', { class: 'primary', onclick: () => load() }, 'Show'), csv), totals, el('div', { class: 'card scroll' }, table));
+    el('button', { class: 'primary', onclick: () => load() }, 'Show'), csv, all), totals, el('div', { class: 'card scroll' }, table));
 
   // Columns sort by a click on their header.
   let sortKey = 'visitors', sortDir = -1, rows = [];
@@ -29,6 +30,8 @@ export async function mount(main, ctx) {
 
   function render() {
     csv.href = '/api/chain.csv?date=' + date.value;
+    all.replaceChildren('Every site\'s report of the day: ', ...['hours', 'zones', 'paths'].flatMap((p, i) => [i ? ' · ' : '',
+      el('a', { href: `/api/reports.csv?from=${date.value}&to=${date.value}&part=${p}` }, p)]));
     const sum = (k) => rows.reduce((a, r) => a + (r[k] || 0), 0);
     const v = sum('visitors'), p = sum('passersby');
     totals.replaceChildren(
