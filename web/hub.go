@@ -52,6 +52,7 @@ type HubConfig struct {
 	ClientBuffer int           // messages queued per client before it is dropped (default 32)
 	WriteWait    time.Duration // write deadline (default 10 s)
 	PongWait     time.Duration // read deadline, renewed by each pong (default 60 s)
+	MaxClients   int           // connected at once, all sites (default 2000); more are refused with 503
 }
 
 func (c *HubConfig) defaults() {
@@ -66,6 +67,9 @@ func (c *HubConfig) defaults() {
 	}
 	if c.PongWait <= 0 {
 		c.PongWait = 60 * time.Second
+	}
+	if c.MaxClients <= 0 {
+		c.MaxClients = 2000
 	}
 }
 
@@ -389,6 +393,11 @@ var upgrader = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 16 << 1
 // serveWS upgrades the request and streams the site until the client goes.
 // The upgrader's default origin check refuses cross-site pages.
 func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request, site string) {
+	if h.Clients() >= int64(h.cfg.MaxClients) {
+		w.Header().Set("Retry-After", "10")
+		httpError(w, http.StatusServiceUnavailable, "too many live clients; try again later")
+		return
+	}
 	conn, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered

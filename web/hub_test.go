@@ -278,3 +278,19 @@ func TestLiveSubscriptionEndedByBackend(t *testing.T) {
 		t.Fatalf("update after resubscribe: %+v", m)
 	}
 }
+
+func TestLiveClientLimit(t *testing.T) {
+	srv := newTestServer(t, newDemoBackend(), Config{Hub: HubConfig{MaxClients: 2}})
+	hub := srv.Config.Handler.(*Server).Hub()
+	for range 2 {
+		c := dialWS(t, srv, "demo")
+		defer c.Close()
+		readMsg(t, c)
+	}
+	waitFor(t, "two clients", func() bool { return hub.Clients() == 2 })
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/api/sites/demo/ws"
+	_, res, err := websocket.DefaultDialer.Dial(url, nil)
+	if err == nil || res == nil || res.StatusCode != 503 {
+		t.Fatalf("third client: %v %v, want 503", err, res)
+	}
+}
