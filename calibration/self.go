@@ -16,6 +16,10 @@ import (
 // probes of its own (passant sensor's transmit mode), a printer, a till.
 type Anchor struct {
 	Dev wire.Dev `json:"dev"`
+	// Devs are further pseudonyms of the same transmitter: pseudonyms
+	// change with each key epoch (contract §1), so a long-lived anchor
+	// lists the current and the next ones.
+	Devs []wire.Dev `json:"devs,omitempty"`
 	// ID names it ("s1", "printer").
 	ID string  `json:"id,omitempty"`
 	X  float64 `json:"x"`
@@ -44,10 +48,12 @@ func ParseAnchors(data []byte) ([]Anchor, error) {
 	}
 	seen := map[wire.Dev]bool{}
 	for i, a := range as {
-		if seen[a.Dev] {
-			return nil, fmt.Errorf("calibration: anchors[%d]: dev %s given twice", i, a.Dev)
+		for _, d := range append([]wire.Dev{a.Dev}, a.Devs...) {
+			if seen[d] {
+				return nil, fmt.Errorf("calibration: anchors[%d]: dev %s given twice", i, d)
+			}
+			seen[d] = true
 		}
-		seen[a.Dev] = true
 		if math.IsNaN(a.X+a.Y+a.Z+a.TxDB) || math.IsInf(a.X+a.Y+a.Z+a.TxDB, 0) || a.Z < 0 {
 			return nil, fmt.Errorf("calibration: anchors[%d]: bad position or tx_db", i)
 		}
@@ -122,7 +128,9 @@ func NewSelfFitter(site *wire.Site, anchors []Anchor, window int64) *SelfFitter 
 		samples: make([][]timed, len(site.Sensors))}
 	for i := range anchors {
 		a := anchors[i]
-		f.anchors[a.Dev] = &a
+		for _, d := range append([]wire.Dev{a.Dev}, a.Devs...) {
+			f.anchors[d] = &a
+		}
 	}
 	for i, s := range site.Sensors {
 		f.sensors[s.ID] = i
@@ -159,7 +167,7 @@ func (f *SelfFitter) Add(b *wire.Batch) {
 			f.raw[band] = append(f.raw[band][:0], f.raw[band][10_000:]...)
 		}
 		f.raw[band] = append(f.raw[band], o.RSSI)
-		ss := append(f.samples[si], timed{t: o.T, anchor: o.Dev, band5: band == 1, s: Sample{RSSI: r, D: d}})
+		ss := append(f.samples[si], timed{t: o.T, anchor: a.Dev, band5: band == 1, s: Sample{RSSI: r, D: d}})
 		if len(ss) > maxSelfSamples {
 			ss = append(ss[:0], ss[len(ss)-maxSelfSamples/2:]...)
 		}

@@ -96,6 +96,22 @@ func TestParseAnchors(t *testing.T) {
 	if _, err := ParseAnchors([]byte(`[{"dev":"00000000000000a1"},{"dev":"00000000000000a1"}]`)); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("duplicate: %v", err)
 	}
+	if _, err := ParseAnchors([]byte(`[{"dev":"00000000000000a1"},{"dev":"00000000000000a2","devs":["00000000000000a1"]}]`)); err == nil {
+		t.Error("a pseudonym of two anchors accepted")
+	}
+	// An anchor's next pseudonym counts as the same anchor.
+	two, err := ParseAnchors([]byte(`[{"dev":"00000000000000b1","devs":["00000000000000b2"],"x":10,"y":0,"z":2.5}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := newWorld().site
+	f := NewSelfFitter(site, two, 0)
+	for k, d := range []wire.Dev{0xb1, 0xb2} {
+		f.Add(&wire.Batch{Sensor: "s1", Obs: []wire.Observation{{T: int64(1000 + k), Dev: d, RSSI: -70, Seq: -1}}})
+	}
+	if snap := f.Refit(5000); snap.Sensors[0].N != 1 {
+		t.Errorf("two pseudonyms of one anchor gave %d links, want 1", snap.Sensors[0].N)
+	}
 	if _, err := ParseAnchors([]byte(`[{"dev":"xyz"}]`)); err == nil {
 		t.Error("bad dev accepted")
 	}
