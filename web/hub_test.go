@@ -294,3 +294,15 @@ func TestLiveClientLimit(t *testing.T) {
 		t.Fatalf("third client: %v %v, want 503", err, res)
 	}
 }
+
+// TestLiveSilentClientDropped: a client that stops answering pings is
+// dropped once its read deadline passes.
+func TestLiveSilentClientDropped(t *testing.T) {
+	b := newDemoBackend()
+	srv := newTestServer(t, b, Config{Hub: HubConfig{PongWait: 300 * time.Millisecond}})
+	hub := srv.Config.Handler.(*Server).Hub()
+	c := dialWS(t, srv, "demo") // never reads again, so never answers a ping
+	defer c.Close()
+	waitFor(t, "the client", func() bool { return hub.Clients() == 1 })
+	waitFor(t, "the silent client to be dropped", func() bool { return hub.Clients() == 0 && b.Subscribers("demo") == 0 })
+}
