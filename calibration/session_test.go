@@ -231,3 +231,26 @@ func TestSessionFollowsTrack(t *testing.T) {
 		t.Error("undo")
 	}
 }
+
+// BenchmarkStatus is one poll of the page's live feedback after a 6-minute
+// walk (the page polls every 2 s).
+func BenchmarkStatus(b *testing.B) {
+	ls := newLiveShop(3, 6*60*1000)
+	se := ls.svc.Session("sim")
+	ls.advance(ls.t0 + 15000)
+	se.Start(ls.phone)
+	end := ls.path.ts[len(ls.path.ts)-1]
+	for tm := ls.t0 + 15000; tm < end; tm += 1000 {
+		ls.advance(tm)
+		if (tm-ls.t0)%5000 == 0 {
+			x, y := ls.path.at(tm)
+			se.Mark(x, y, 0)
+		}
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := se.Status(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
