@@ -36,6 +36,7 @@ const DefaultDataDir = "passant-data"
 type DB struct {
 	pg   bool
 	pool *pgxpool.Pool // PostgreSQL
+	read *pgxpool.Pool // a PostgreSQL read replica for reports, when set
 	sql  *sql.DB       // SQLite
 	// writeMu serialises SQLite writers (one writer; readers go on under
 	// WAL).
@@ -120,6 +121,9 @@ func (db *DB) Backend() string {
 func (db *DB) Close() error {
 	if db.pg {
 		db.pool.Close()
+		if db.read != nil {
+			db.read.Close()
+		}
 		return nil
 	}
 	// Let SQLite refresh the statistics its planner uses (cheap; what
@@ -252,6 +256,36 @@ func (db *DB) q() q {
 		return pgQ{db.pool}
 	}
 	return sqlQ{db.sql}
+}
+
+// r returns where range reads for reports go: the read replica when there
+// is one.
+func (db *DB) r() q {
+	if db.read != nil {
+		return pgQ{db.read}
+	}
+	return db.q()
+}
+
+// UseReadReplica sends the range reads that reports make (track days,
+// visits, hours, positions, transactions) to a PostgreSQL read replica at
+// url; everything else, and every write, stays on the primary. A replica
+// lags: a report may miss the last moments, which a server overlays from
+// memory anyway.
+func (db *DB) UseReadReplica(ctx context.Context, url string) error {
+	if !db.pg {
+		return errors.New("store: a read replica needs PostgreSQL")
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return fmt.Errorf("store: read replica %s: %w", redact(url), err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return fmt.Errorf("store: read replica %s: %w", redact(url), err)
+	}
+	db.read = pool
+	return nil
 }
 
 // tx runs fn in a transaction, committed when fn returns nil.

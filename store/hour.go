@@ -29,7 +29,7 @@ func (db *DB) WriteHours(ctx context.Context, site string, hs []wire.Hour) error
 
 // Hours implements Derived.
 func (db *DB) Hours(ctx context.Context, site string, from, to int64) ([]wire.Hour, error) {
-	rs, err := db.q().query(ctx, `SELECT body FROM hours WHERE site = $1 AND start >= $2 AND start < $3
+	rs, err := db.r().query(ctx, `SELECT body FROM hours WHERE site = $1 AND start >= $2 AND start < $3
 		ORDER BY start`, site, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("store: hours %s: %w", site, err)

@@ -45,7 +45,7 @@ func (db *DB) WritePositions(ctx context.Context, site string, ps []wire.Positio
 
 // Positions implements Derived.
 func (db *DB) Positions(ctx context.Context, site string, from, to int64) ([]wire.Position, error) {
-	rs, err := db.q().query(ctx, `SELECT t, track, dev, x, y, err, zone, n FROM positions
+	rs, err := db.r().query(ctx, `SELECT t, track, dev, x, y, err, zone, n FROM positions
 		WHERE site = $1 AND t >= $2 AND t < $3 ORDER BY t`, site, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("store: positions %s: %w", site, err)

@@ -24,7 +24,7 @@ func (db *DB) WriteTrackDays(ctx context.Context, ds []footfall.TrackDay) error 
 
 // TrackDays implements Derived.
 func (db *DB) TrackDays(ctx context.Context, site string, from, to int64) ([]footfall.TrackDay, error) {
-	rs, err := db.q().query(ctx, `SELECT day, track, first, last, fixes FROM track_days
+	rs, err := db.r().query(ctx, `SELECT day, track, first, last, fixes FROM track_days
 		WHERE site = $1 AND first >= $2 AND first < $3 ORDER BY day, track`, site, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("store: track days %s: %w", site, err)

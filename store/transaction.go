@@ -36,7 +36,7 @@ func (db *DB) WriteTransactions(ctx context.Context, ts []footfall.Transaction) 
 
 // ListTransactions implements Transactions.
 func (db *DB) ListTransactions(ctx context.Context, site string, from, to int64) ([]footfall.Transaction, error) {
-	rs, err := db.q().query(ctx, `SELECT t, amount, has_amount, receipt FROM transactions
+	rs, err := db.r().query(ctx, `SELECT t, amount, has_amount, receipt FROM transactions
 		WHERE site = $1 AND t >= $2 AND t < $3 ORDER BY t, id`, site, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("store: transactions %s: %w", site, err)

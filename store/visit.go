@@ -24,7 +24,7 @@ func (db *DB) WriteVisits(ctx context.Context, vs []footfall.Visit) error {
 
 // Visits implements Derived.
 func (db *DB) Visits(ctx context.Context, site string, from, to int64) ([]footfall.Visit, error) {
-	rs, err := db.q().query(ctx, `SELECT track, zone, start, stop, fixes FROM visits
+	rs, err := db.r().query(ctx, `SELECT track, zone, start, stop, fixes FROM visits
 		WHERE site = $1 AND start >= $2 AND start < $3 ORDER BY start, track, zone`, site, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("store: visits %s: %w", site, err)
