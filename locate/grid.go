@@ -106,9 +106,12 @@ func (g *Grid) Len() int { return g.NX * g.NY }
 
 // posterior is the Solver's workspace for grid fixes.
 type posterior struct {
-	lp   []float64  // log posterior per cell, then its weight
-	det  []float64  // determinant of the nuisances' information per cell
-	mass [3]float64 // weight per side
+	lp    []float64  // log posterior per cell, then its weight
+	det   []float64  // determinant of the nuisances' information per cell
+	mass  [3]float64 // weight per side
+	bestC [3]int     // the most probable cell per side (-1: none)
+	bEst  float64    // posterior mean of the offset there, about its side's
+	bSide uint8      // side of bestC
 }
 
 func (p *posterior) init(g *Grid) {
@@ -163,15 +166,19 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	}
 	a00 := s0 + ib
 	best, best0 := math.Inf(-1), math.Inf(-1)
+	dn := s.dn
+	p.bestC = [3]int{-1, -1, -1}
+	p.bEst, p.bSide = 0, sideOther
 	const cutoff = 25.0
 	n := g.Len()
 	for c := 0; c < n; c++ {
 		f := g.f[c*g.ns : c*g.ns+g.ns]
 		L := g.l[c*g.ns : c*g.ns+g.ns]
+		mu := s.sideOff[g.side[c]]
 		var swl, swll, swr, swlr, swrr float64
 		for j := 0; j < k; j++ {
 			i := s.idx[j]
-			r := s.y[j] - f[i]
+			r := s.y[j] - f[i] + dn*L[i] - mu
 			w := s.w[j]
 			wl := w * L[i]
 			swl += wl
@@ -199,6 +206,12 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		}
 		p.lp[c] -= 0.5 * math.Log(p.det[c])
 		best = max(best, p.lp[c])
+		if sd := g.side[c]; p.bestC[sd] < 0 || p.lp[c] > p.lp[p.bestC[sd]] {
+			p.bestC[sd] = c
+		}
+	}
+	if c := p.bestC[sideOutside]; c >= 0 {
+		p.offsetAt(s, c, a00, in)
 	}
 	p.mass = [3]float64{}
 	for c := 0; c < n; c++ {
@@ -212,6 +225,28 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		p.mass[g.side[c]] += e
 	}
 	return p.choose(s, prior, post)
+}
+
+// offsetAt computes the posterior mean of the transmit offset at cell c,
+// relative to its side's offset: b̂ = (a₁₁ Σwr - Σwl Σwlr) / det A.
+func (p *posterior) offsetAt(s *Solver, c int, a00, in float64) {
+	g := s.grid
+	f := g.f[c*g.ns : c*g.ns+g.ns]
+	L := g.l[c*g.ns : c*g.ns+g.ns]
+	mu := s.sideOff[g.side[c]]
+	var swl, swll, swr, swlr float64
+	for j := 0; j < s.k; j++ {
+		i := s.idx[j]
+		r := s.y[j] - f[i] + s.dn*L[i] - mu
+		wl := s.w[j] * L[i]
+		swl += wl
+		swll += wl * L[i]
+		swr += s.w[j] * r
+		swlr += wl * r
+	}
+	a11 := swll + in
+	p.bEst = (a11*swr - swl*swlr) / (a00*a11 - swl*swl)
+	p.bSide = g.side[c]
 }
 
 // choose picks the side from the posterior weights fix left in lp and

@@ -58,9 +58,13 @@ type Solver struct {
 	huber    float64 // Huber's threshold (huberK; +Inf: plain least squares)
 	noLS     bool    // testing: always use the grid
 	gridFix  bool    // the last fix came from the grid
-	lsMin    int     // fewest readings for a least-squares fix
-	lsMaxErr float64 // largest Err of a least-squares fix kept
-	noGrd    bool    // testing: never use the grid
+	dn       float64 // correction of every sensor's exponent (SetExponentShift)
+	dnEst    float64 // the last least-squares fix's estimate of a further correction
+	dnOK     bool
+	sideOff  [3]float64 // mean received offset per side of the front, dB (SetSideOffset)
+	lsMin    int        // fewest readings for a least-squares fix
+	lsMaxErr float64    // largest Err of a least-squares fix kept
+	noGrd    bool       // testing: never use the grid
 }
 
 // hullMargin is how far outside the sensors' hull a least-squares fix is
@@ -128,13 +132,14 @@ func (s *Solver) Locate(b *Burst) (Fix, bool) {
 // least-squares fix: 1 for the side its point lies on).
 func (s *Solver) LocateSides(b *Burst, prior, post *Sides) (Fix, bool) {
 	s.load(b)
-	s.gridFix = false
+	s.gridFix, s.dnOK = false, false
 	if s.k == 0 {
 		return Fix{}, false
 	}
 	if s.k >= s.lsMin && !s.noLS {
 		f := s.leastSquares(s.k >= 4)
 		if s.noGrd || s.grid == nil || (pointInPolygon(wire.Point{f.X, f.Y}, s.hull) && f.Err <= s.lsMaxErr) {
+			s.estimateDn(f.X, f.Y)
 			if post != nil {
 				*post = Sides{}
 				post[s.SideOf(f.X, f.Y)] = 1
@@ -169,7 +174,7 @@ func (s *Solver) LeastSquares(b *Burst) (Fix, bool) {
 // it expects rssi, metres.
 func (s *Solver) rangeOf(i int, rssi float64) float64 {
 	se := &s.m.Sensors[i]
-	d := math.Pow(10, (se.RSSI1m-rssi)/(10*se.Exponent))
+	d := math.Pow(10, (se.RSSI1m-rssi)/(10*(se.Exponent+s.dn)))
 	dz := s.m.PhoneZ - se.Z
 	return math.Sqrt(math.Max(d*d-dz*dz, 0))
 }
@@ -218,7 +223,7 @@ func (s *Solver) cost(x, y, b float64, jac bool) float64 {
 		se := &m.Sensors[s.idx[j]]
 		dx, dy, dz := x-se.X, y-se.Y, m.PhoneZ-se.Z
 		d2 := math.Max(dx*dx+dy*dy+dz*dz, 0.01)
-		f := se.RSSI1m - 5*se.Exponent*math.Log10(d2) + b
+		f := se.RSSI1m - 5*(se.Exponent+s.dn)*math.Log10(d2) + b
 		sd := math.Sqrt(s.v[j])
 		u := (s.y[j] - f) / sd
 		au := math.Abs(u)
@@ -231,7 +236,7 @@ func (s *Solver) cost(x, y, b float64, jac bool) float64 {
 		}
 		if jac {
 			// ∂f/∂x = -10 n/ln10 · dx/d²
-			k := -dbPerNeper * se.Exponent / d2
+			k := -dbPerNeper * (se.Exponent + s.dn) / d2
 			s.jx[j] = k * dx
 			s.jy[j] = k * dy
 			s.w[j] = hw / s.v[j]
@@ -246,8 +251,9 @@ func (s *Solver) cost(x, y, b float64, jac bool) float64 {
 
 // leastSquares runs Levenberg–Marquardt from the weighted centroid.
 // withB estimates the transmit offset b.
-func (s *Solver) leastSquares(withB bool) Fix {
-	x, y := s.centroid()
+// lm runs Levenberg–Marquardt from (x, y) and returns the solution, its
+// transmit offset and its cost.
+func (s *Solver) lm(x, y float64, withB bool) (float64, float64, float64, float64) {
 	b := 0.0
 	dim, slot := 2, 0
 	if withB {
@@ -302,6 +308,36 @@ func (s *Solver) leastSquares(withB bool) Fix {
 			break
 		}
 	}
+	return x, y, b, c
+}
+
+// leastSquares fits the burst's readings; withB estimates the transmit
+// offset too.
+func (s *Solver) leastSquares(withB bool) Fix {
+	// Two starts: the weighted centroid, and beyond the loudest sensor as
+	// seen from the centroid (a phone outside the sensors' hull is
+	// otherwise caught in the mirror minimum inside it: the loud sensor's
+	// rising model makes a ridge between). The lower cost wins.
+	x, y := s.centroid()
+	x, y, b, c := s.lm(x, y, withB)
+	loud := 0
+	for j := 1; j < s.k; j++ {
+		if s.y[j] > s.y[loud] {
+			loud = j
+		}
+	}
+	se := &s.m.Sensors[s.idx[loud]]
+	x0, y0 := se.X-0.5*(x-se.X), se.Y-0.5*(y-se.Y)
+	if x2, y2, b2, c2 := s.lm(x0, y0, withB); c2 < c-startMargin {
+		x, y, b = x2, y2, b2
+	}
+	slot := 0
+	if withB {
+		slot = 1
+	}
+	a, g, fw := s.a[slot], s.g[slot], s.f[slot]
+	tau2 := s.m.TxSigmaDB * s.m.TxSigmaDB
+	bounds := s.m.Bounds
 	// Covariance: the inverse of the (robustly weighted) information
 	// matrix at the solution; its xy block is the marginal covariance.
 	s.cost(x, y, b, true)
@@ -437,3 +473,74 @@ func (s *Solver) SideAreas() Sides {
 	}
 	return a
 }
+
+// SetExponentShift adds dn to every sensor's path-loss exponent (a site-wide
+// correction learned from the bursts, see Tracker).
+func (s *Solver) SetExponentShift(dn float64) { s.dn = dn }
+
+// ExponentShift returns the correction in force.
+func (s *Solver) ExponentShift() float64 { return s.dn }
+
+// estimateDn regresses the residuals of a least-squares fix at (x, y) on
+// the sensors' log-distances: with L_i = 10 log10 d_i and weights w_i,
+//
+//	Δn̂ = -Σ w_i (r_i - r̄)(L_i - L̄) / Σ w_i (L_i - L̄)²,
+//
+// the further exponent correction this burst suggests (r̄, L̄ weighted
+// means: the transmit offset drops out). Only with 4 or more readings.
+func (s *Solver) estimateDn(x, y float64) {
+	if s.k < 4 {
+		return
+	}
+	var sw, sl, sr float64
+	for j := 0; j < s.k; j++ {
+		se := &s.m.Sensors[s.idx[j]]
+		dx, dy, dz := x-se.X, y-se.Y, s.m.PhoneZ-se.Z
+		l := 5 * math.Log10(math.Max(dx*dx+dy*dy+dz*dz, 0.01))
+		s.jx[j] = l // reuse as scratch: the Jacobian is not needed any more
+		w := 1 / s.v[j]
+		sw += w
+		sl += w * l
+		sr += w * s.r[j]
+	}
+	sl /= sw
+	sr /= sw
+	var num, den float64
+	for j := 0; j < s.k; j++ {
+		w := 1 / s.v[j]
+		dl := s.jx[j] - sl
+		num += w * (s.r[j] - sr) * dl
+		den += w * dl * dl
+	}
+	if den < 1 { // the sensors are all about as far: no lever
+		return
+	}
+	s.dnEst, s.dnOK = -num/den, true
+}
+
+// ExponentEstimate returns the exponent correction suggested by the last
+// fix, when it was a least-squares fix of 4 or more readings.
+func (s *Solver) ExponentEstimate() (float64, bool) { return s.dnEst, s.dnOK }
+
+// SetSideOffset sets the mean offset, dB, of phones on one side of the
+// front (SideStore, SideOutside, SideOther) in the grid posterior: a shop's
+// front attenuates what the sensors inside hear of the street.
+func (s *Solver) SetSideOffset(side int, db float64) { s.sideOff[side] = db }
+
+// SideOffset returns the offset set for a side.
+func (s *Solver) SideOffset(side int) float64 { return s.sideOff[side] }
+
+// OffsetEstimate returns the transmit offset, about its side's, at the most
+// probable cell of the last grid fix, and that cell's side; ok is false when
+// the last fix was not a grid fix.
+func (s *Solver) OffsetEstimate() (db float64, side int, ok bool) {
+	if !s.gridFix {
+		return 0, 0, false
+	}
+	return s.post.bEst, int(s.post.bSide), true
+}
+
+// startMargin is how much lower (in units of the robust cost, about nats)
+// the second start's minimum must be to beat the centroid's: inside the
+// sensors' hull is where the prior puts most people.
+const startMargin = 1.0

@@ -44,6 +44,10 @@ type TrackerOptions struct {
 	// Memory is how long a non-randomised device's track name is kept
 	// after it was last seen (default 30 days).
 	Memory time.Duration
+	// NoSelfCalibration keeps the site file's path-loss exponents as
+	// they are; by default the tracker learns a site-wide correction from
+	// the bursts (see Tracker.ExponentShift).
+	NoSelfCalibration bool
 	// NoLink turns linking of randomised pseudonyms off: every pseudonym
 	// is its own track (for comparison).
 	NoLink bool
@@ -208,6 +212,8 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 		tr.side = post
 	}
 	t.last = fix
+	t.learnExponent()
+	t.learnSideOffset(post)
 	if !fresh && dt > 0 {
 		tr.x.predict(dt, t.opt.Accel)
 		tr.y.predict(dt, t.opt.Accel)
@@ -377,3 +383,45 @@ func (t *Tracker) Expire(now int64) {
 		}
 	}
 }
+
+// learnExponent moves the site-wide exponent correction towards what the
+// last least-squares fix suggests: a stochastic approximation (step α,
+// bounded to ±1.5) of the correction that leaves the residuals without a
+// trend over distance. The site file's exponents are often off, and an
+// exponent too small pushes every fix outwards.
+func (t *Tracker) learnExponent() {
+	if t.opt.NoSelfCalibration {
+		return
+	}
+	est, ok := t.solver.ExponentEstimate()
+	if !ok {
+		return
+	}
+	const alpha = 0.005
+	dn := t.solver.ExponentShift() + alpha*math.Max(-2, math.Min(2, est))
+	t.solver.SetExponentShift(math.Max(-1.5, math.Min(1.5, dn)))
+}
+
+// ExponentShift returns the exponent correction learned so far.
+func (t *Tracker) ExponentShift() float64 { return t.solver.ExponentShift() }
+
+// learnSideOffset moves the mean offset of the street side towards the
+// offsets of bursts at their most probable street cell, weighted by the
+// probability that they are on the street: what the shop's front takes off
+// the signal (phones' own offsets average out). The store side stays the
+// reference.
+func (t *Tracker) learnSideOffset(post Sides) {
+	if t.opt.NoSelfCalibration {
+		return
+	}
+	b, side, ok := t.solver.OffsetEstimate()
+	if !ok || side != SideOutside {
+		return
+	}
+	const alpha = 0.01
+	off := t.solver.SideOffset(side) + alpha*post[SideOutside]*math.Max(-6, math.Min(6, b))
+	t.solver.SetSideOffset(side, math.Max(-12, math.Min(6, off)))
+}
+
+// SideOffset returns the learned mean offset of a side of the front, dB.
+func (t *Tracker) SideOffset(side int) float64 { return t.solver.SideOffset(side) }
