@@ -13,8 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
+	"github.com/passant/passant/sensor"
 	"github.com/passant/passant/server"
 	"github.com/passant/passant/sim"
 	"github.com/passant/passant/wire"
@@ -62,6 +61,9 @@ func Run(ctx context.Context, cfg Config) error {
 		defer os.RemoveAll(dir)
 		cfg.DataDir = dir
 	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	if !free(cfg.BrokerAddr) {
 		cfg.Log.Info("broker port taken; the demo's broker takes a free one", "wanted", cfg.BrokerAddr)
 		cfg.BrokerAddr = ":0"
@@ -105,31 +107,47 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Ready(url)
 	}
 
-	client := paho.NewClient(paho.NewClientOptions().AddBroker(addrs[1]).SetClientID("passant-demo-sensors").
-		SetAutoReconnect(true).SetConnectRetry(true))
-	if tok := client.Connect(); tok.Wait() && tok.Error() != nil {
-		return fmt.Errorf("demo: connect to the broker: %w", tok.Error())
+	// Each simulated sensor publishes through its own MQTT connection, with
+	// its status and last will, exactly as `passant sensor` does.
+	pubs := map[string]*sensor.Publisher{}
+	for _, se := range site.Sensors {
+		p, err := sensor.NewPublisher(sensor.PublisherConfig{Broker: addrs[1], Site: site.Site, Sensor: se.ID,
+			ClientID: "passant-demo-" + se.ID, Version: "sim", Log: cfg.Log})
+		if err != nil {
+			return fmt.Errorf("demo: sensor %s: %w", se.ID, err)
+		}
+		pubs[se.ID] = p
 	}
-	defer client.Disconnect(200)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		for _, p := range pubs {
+			p.Close(ctx)
+		}
+	}()
+	from := time.Now().Add(-cfg.Warmup)
+	wallStart := time.Now()
 	publish := func(sensorID string, b *wire.Batch) error {
-		// The warm-up goes through at once; then the shop runs in real time.
-		if d := time.Until(time.UnixMilli(b.Sent)); d > 0 {
+		// The warm-up plays at warmupSpeed times real time, so that the
+		// sensors stay in step; then the shop runs in real time.
+		due := time.UnixMilli(b.Sent)
+		if warm := wallStart.Add(time.UnixMilli(b.Sent).Sub(from) / warmupSpeed); warm.Before(due) {
+			due = warm
+		}
+		if d := time.Until(due); d > 0 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
 			case <-time.After(d):
 			}
 		}
-		topic := wire.Topic("passant", site.Site, sensorID, "obs")
-		tok := client.Publish(topic, 1, false, wire.AppendBatch(nil, b))
-		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-			cfg.Log.Warn("demo sensor publish failed", "sensor", sensorID, "err", tok.Error())
+		if err := pubs[sensorID].Publish(b); err != nil {
+			cfg.Log.Warn("demo sensor publish failed", "sensor", sensorID, "err", err)
 		}
 		return nil
 	}
 	simDone := make(chan error, 1)
 	go func() {
-		from := time.Now().Add(-cfg.Warmup)
 		simDone <- shop.Run(ctx, from, from.Add(365*24*time.Hour), publish, nil)
 	}()
 	select {
@@ -144,6 +162,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return <-served
 	}
 }
+
+// warmupSpeed is how much faster than real time the warm-up plays.
+const warmupSpeed = 60
 
 func busier(c sim.Config, k float64) sim.Config {
 	c.PassersPerHour = 240 * k

@@ -214,15 +214,16 @@ func (p *Pipeline) Accept(recv int64, b *wire.Batch, drops wire.Drops) error {
 	return nil
 }
 
-// watermark is the median of the sensors' latest aligned times among those
-// heard within the last minute of the newest: robust to one sensor whose
-// clock runs ahead, and not held back by a sensor that went silent.
+// watermark is the oldest of the sensors' latest aligned times, among the
+// sensors within a minute of their median: a sensor that lags (its batches
+// queued behind a slow link) holds the others back rather than having its
+// observations dropped as late, while one whose clock runs far ahead, or
+// one that went silent, is left out.
 func (p *Pipeline) watermark() int64 {
-	newest := slices.Max(p.hw)
-	var recent [64]int64
-	v := recent[:0]
+	var buf [64]int64
+	v := buf[:0]
 	for _, h := range p.hw {
-		if h > 0 && h >= newest-60_000 {
+		if h > 0 {
 			v = append(v, h)
 		}
 	}
@@ -230,7 +231,13 @@ func (p *Pipeline) watermark() int64 {
 		return math.MinInt64 + p.lateness
 	}
 	slices.Sort(v)
-	return v[(len(v)-1)/2]
+	med := v[(len(v)-1)/2]
+	for _, h := range v {
+		if h >= med-60_000 {
+			return h
+		}
+	}
+	return med
 }
 
 // release processes the frames up to event time upTo.

@@ -198,3 +198,18 @@ func (s *Server) saveHours(ctx context.Context, r *siteRunner) {
 		s.log.Warn("storing today's hours", "site", r.id, "err", err)
 	}
 }
+
+// Alerts implements web.Alerter: the alerts of the last 30 days, or the open
+// ones.
+func (s *Server) Alerts(ctx context.Context, site string, openOnly bool) ([]web.Alert, error) {
+	now := time.Now()
+	as, err := s.store.ListAlerts(ctx, site, openOnly, now.AddDate(0, 0, -30).UnixMilli(), now.Add(time.Hour).UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.Alert, len(as))
+	for i, a := range as {
+		out[i] = web.Alert(a)
+	}
+	return out, nil
+}

@@ -269,6 +269,7 @@ func (s *Server) shutdown() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		s.http.Shutdown(ctx)
 		cancel()
+		s.web.Close() // WebSocket connections are hijacked: Shutdown leaves them
 	}
 	s.mu.RLock()
 	runners := make([]*siteRunner, 0, len(s.sites))
