@@ -297,7 +297,7 @@ func (s *Solver) lm(x, y float64, withB bool) (float64, float64, float64, float6
 				x, y, b, c = nx, ny, nb, nc
 				lambda = math.Max(lambda/10, 1e-7)
 				improved = true
-				if step < 5e-3 {
+				if step < 0.02 {
 					it = maxIter
 				}
 				break
@@ -320,6 +320,9 @@ func (s *Solver) leastSquares(withB bool) Fix {
 	// rising model makes a ridge between). The lower cost wins.
 	x, y := s.centroid()
 	x, y, b, c := s.lm(x, y, withB)
+	if c <= goodFit*float64(s.k) {
+		return s.finish(x, y, b, withB)
+	}
 	loud := 0
 	for j := 1; j < s.k; j++ {
 		if s.y[j] > s.y[loud] {
@@ -331,6 +334,11 @@ func (s *Solver) leastSquares(withB bool) Fix {
 	if x2, y2, b2, c2 := s.lm(x0, y0, withB); c2 < c-startMargin {
 		x, y, b = x2, y2, b2
 	}
+	return s.finish(x, y, b, withB)
+}
+
+// finish returns the fix at a least-squares solution, with its covariance.
+func (s *Solver) finish(x, y, b float64, withB bool) Fix {
 	slot := 0
 	if withB {
 		slot = 1
@@ -544,3 +552,7 @@ func (s *Solver) OffsetEstimate() (db float64, side int, ok bool) {
 // the second start's minimum must be to beat the centroid's: inside the
 // sensors' hull is where the prior puts most people.
 const startMargin = 1.0
+
+// goodFit is the cost per reading below which the first start's fit is
+// taken without trying the second: the residuals are as small as the noise.
+const goodFit = 0.5
