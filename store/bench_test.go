@@ -159,3 +159,30 @@ func BenchmarkScanBatches(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScanPositions streams 200,000 stored fixes (a heatmap's read).
+func BenchmarkScanPositions(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			s := be.open(b)
+			ctx := context.Background()
+			ps := make([]wire.Position, 200_000)
+			for i := range ps {
+				ps[i] = wire.Position{T: storetest.Day0 + int64(i)*10, Track: fmt.Sprint("k", i%3000),
+					Dev: wire.Dev(uint64(i%7000) * 0x9e3779b97f4a7c15), X: float64(i%30) + 0.5, Y: float64(i%20) + 0.25,
+					Err: 1.5, Zone: []string{"store", "aisle-1", "till"}[i%3], N: 4}
+			}
+			if err := s.WritePositions(ctx, "demo", ps); err != nil {
+				b.Fatal(err)
+			}
+			n := 0
+			for b.Loop() {
+				err := s.ScanPositions(ctx, "demo", 0, storetest.Day0+dayMs, func(*wire.Position) error { n++; return nil })
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "fixes/s")
+		})
+	}
+}

@@ -45,29 +45,48 @@ func (db *DB) WritePositions(ctx context.Context, site string, ps []wire.Positio
 
 // Positions implements Derived.
 func (db *DB) Positions(ctx context.Context, site string, from, to int64) ([]wire.Position, error) {
+	ps := []wire.Position{}
+	err := db.ScanPositions(ctx, site, from, to, func(p *wire.Position) error {
+		ps = grow(ps)
+		ps = append(ps, *p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ps, nil
+}
+
+// ScanPositions implements Derived: fixes stream from the database, so a
+// month of them never sits in memory at once; tracks and zones are
+// interned.
+func (db *DB) ScanPositions(ctx context.Context, site string, from, to int64, fn func(*wire.Position) error) error {
 	rs, err := db.r().query(ctx, `SELECT t, track, dev, x, y, err, zone, n FROM positions
 		WHERE site = $1 AND t >= $2 AND t < $3 ORDER BY t`, site, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("store: positions %s: %w", site, err)
+		return fmt.Errorf("store: positions %s: %w", site, err)
 	}
 	defer rs.Close()
-	ps := []wire.Position{}
+	var (
+		p     wire.Position
+		dev   int64
+		track = interned{max: 1 << 20}
+		zone  interned
+	)
+	dest := []any{&p.T, track.dest(db), &dev, &p.X, &p.Y, &p.Err, zone.dest(db), &p.N}
 	for rs.Next() {
-		var (
-			p   wire.Position
-			dev int64
-		)
-		if err := rs.Scan(&p.T, &p.Track, &dev, &p.X, &p.Y, &p.Err, &p.Zone, &p.N); err != nil {
-			return nil, fmt.Errorf("store: positions %s: %w", site, err)
+		if err := rs.Scan(dest...); err != nil {
+			return fmt.Errorf("store: positions %s: %w", site, err)
 		}
-		p.Dev = wire.Dev(dev)
-		ps = grow(ps)
-		ps = append(ps, p)
+		p.Dev, p.Track, p.Zone = wire.Dev(dev), track.String(), zone.String()
+		if err := fn(&p); err != nil {
+			return err
+		}
 	}
 	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("store: positions %s: %w", site, err)
+		return fmt.Errorf("store: positions %s: %w", site, err)
 	}
-	return ps, nil
+	return nil
 }
 
 // DeletePositionsBefore implements Derived.

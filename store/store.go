@@ -202,6 +202,10 @@ type Derived interface {
 	WritePositions(ctx context.Context, site string, ps []wire.Position) error
 	// Positions lists the site's fixes with t in [from, to), by t.
 	Positions(ctx context.Context, site string, from, to int64) ([]wire.Position, error)
+	// ScanPositions calls fn with each of the site's fixes with t in
+	// [from, to), by t, without holding them all (a month for a heatmap).
+	// The fix passed to fn is reused after fn returns.
+	ScanPositions(ctx context.Context, site string, from, to int64, fn func(*wire.Position) error) error
 	// DeletePositionsBefore deletes every site's fixes with t < before (the
 	// retention of fixes, which carry pseudonyms).
 	DeletePositionsBefore(ctx context.Context, before int64) (int64, error)

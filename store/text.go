@@ -17,6 +17,7 @@ import (
 type interned struct {
 	b    []byte
 	strs map[string]string
+	max  int // distinct strings kept; 0: 4096
 }
 
 // dest returns the scan destination for db's backend.
@@ -36,7 +37,7 @@ func (t *interned) String() string {
 	if t.strs == nil {
 		t.strs = map[string]string{}
 	}
-	if len(t.strs) < 4096 {
+	if max := t.max; len(t.strs) < max || max == 0 && len(t.strs) < 4096 {
 		t.strs[s] = s
 	}
 	return s

@@ -31,6 +31,18 @@ func testPositions(t *testing.T, s store.Store) {
 	if !reflect.DeepEqual(got, ps[10:90]) {
 		t.Fatalf("positions differ: %d, want 80", len(got))
 	}
+	var scanned []wire.Position
+	fatalIf(t, s.ScanPositions(ctx, "demo", ps[10].T, ps[90].T, func(p *wire.Position) error {
+		scanned = append(scanned, *p)
+		return nil
+	}))
+	if !reflect.DeepEqual(scanned, ps[10:90]) {
+		t.Fatalf("scanned positions differ: %d, want 80", len(scanned))
+	}
+	calls := 0
+	if err := s.ScanPositions(ctx, "demo", 0, Day0+dayMs, func(*wire.Position) error { calls++; return context.Canceled }); err != context.Canceled || calls != 1 {
+		t.Fatalf("stop: %v after %d", err, calls)
+	}
 	// Two earlier days (PostgreSQL: partitions dropped whole).
 	fatalIf(t, s.WritePositions(ctx, "demo", []wire.Position{{T: Day0 - 2*dayMs}, {T: Day0 - dayMs + 5}, {T: Day0 - 1}}))
 	n, err := s.DeletePositionsBefore(ctx, ps[20].T)
