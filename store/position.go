@@ -109,3 +109,28 @@ func (db *DB) DeletePositionsBefore(ctx context.Context, before int64) (int64, e
 	}
 	return n, nil
 }
+
+// VisitorDevs implements Derived.
+func (db *DB) VisitorDevs(ctx context.Context, site string, from, to int64, zone string, minDwellMs int64) ([]wire.Dev, error) {
+	rs, err := db.q().query(ctx, `SELECT DISTINCT dev FROM positions
+		WHERE site = $1 AND t >= $2 AND t < $3 AND track IN (
+			SELECT track FROM visits WHERE site = $1 AND start >= $2 AND start < $3 AND zone = $4
+			AND stop - start >= $5)
+		ORDER BY dev`, site, from, to, zone, minDwellMs)
+	if err != nil {
+		return nil, fmt.Errorf("store: visitor devices of %s: %w", site, err)
+	}
+	defer rs.Close()
+	devs := []wire.Dev{}
+	for rs.Next() {
+		var d int64
+		if err := rs.Scan(&d); err != nil {
+			return nil, fmt.Errorf("store: visitor devices of %s: %w", site, err)
+		}
+		devs = append(devs, wire.Dev(d))
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("store: visitor devices of %s: %w", site, err)
+	}
+	return devs, nil
+}

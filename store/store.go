@@ -206,6 +206,13 @@ type Derived interface {
 	// [from, to), by t, without holding them all (a month for a heatmap).
 	// The fix passed to fn is reused after fn returns.
 	ScanPositions(ctx context.Context, site string, from, to int64, fn func(*wire.Position) error) error
+	// VisitorDevs returns the pseudonyms of the fixes with t in [from, to)
+	// whose track has a visit to zone (the store zone) starting in [from,
+	// to) and lasting at least minDwellMs: the devices that became
+	// visitors, whose raw observations retention keeps. Only stored
+	// (downsampled) fixes count, so a pseudonym that left no fix is not
+	// found.
+	VisitorDevs(ctx context.Context, site string, from, to int64, zone string, minDwellMs int64) ([]wire.Dev, error)
 	// DeletePositionsBefore deletes every site's fixes with t < before (the
 	// retention of fixes, which carry pseudonyms).
 	DeletePositionsBefore(ctx context.Context, before int64) (int64, error)

@@ -308,3 +308,30 @@ func testBadValues(t *testing.T, s store.Store) {
 		t.Fatalf("alerts %+v", as)
 	}
 }
+
+func testVisitorDevs(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ps := []wire.Position{
+		{T: Day0 + 1, Track: "k1", Dev: 11}, {T: Day0 + 2, Track: "k1", Dev: 12}, // a visitor with two pseudonyms
+		{T: Day0 + 3, Track: "k2", Dev: 21}, // a bounce
+		{T: Day0 + 4, Track: "k3", Dev: 31}, // a passer-by
+		{T: Day0 + 5, Track: "k4", Dev: 41}, // a visitor of an area only
+	}
+	fatalIf(t, s.WritePositions(ctx, "demo", ps))
+	fatalIf(t, s.WritePositions(ctx, "other", []wire.Position{{T: Day0 + 1, Track: "k1", Dev: 99}}))
+	fatalIf(t, s.WriteVisits(ctx, []footfall.Visit{
+		{Site: "demo", Track: "k1", Zone: "store", Start: Day0 + 1, End: Day0 + 120_000},
+		{Site: "demo", Track: "k2", Zone: "store", Start: Day0 + 3, End: Day0 + 30_000},
+		{Site: "demo", Track: "k4", Zone: "aisle-1", Start: Day0 + 5, End: Day0 + 300_000},
+	}))
+	devs, err := s.VisitorDevs(ctx, "demo", Day0, Day0+dayMs, "store", 60_000)
+	fatalIf(t, err)
+	if !reflect.DeepEqual(devs, []wire.Dev{11, 12}) {
+		t.Fatalf("visitor devices %v, want [11 12]", devs)
+	}
+	devs, err = s.VisitorDevs(ctx, "demo", Day0+dayMs, Day0+2*dayMs, "store", 60_000)
+	fatalIf(t, err)
+	if len(devs) != 0 {
+		t.Fatalf("another day: %v", devs)
+	}
+}

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(testing.TB) store.Store) {
 		{"ObservationRetention", testObservationRetention},
 		{"ObservationDays", testObservationDays},
 		{"Positions", testPositions},
+		{"VisitorDevs", testVisitorDevs},
 		{"Visits", testVisits},
 		{"TrackDays", testTrackDays},
 		{"Hours", testHours},
