@@ -25,3 +25,26 @@ func (db *DB) DeleteDerived(ctx context.Context, site string, from, to int64) er
 	}
 	return nil
 }
+
+// DeleteSummariesBefore implements Derived.
+func (db *DB) DeleteSummariesBefore(ctx context.Context, before int64) (int64, error) {
+	var n int64
+	err := db.tx(ctx, func(tx q) error {
+		for _, query := range []string{
+			`DELETE FROM visits WHERE start < $1`,
+			`DELETE FROM track_days WHERE first < $1`,
+			`DELETE FROM hours WHERE start < $1`,
+		} {
+			m, err := tx.exec(ctx, query, before)
+			if err != nil {
+				return err
+			}
+			n += m
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: delete summaries before %d: %w", before, err)
+	}
+	return n, nil
+}

@@ -17,6 +17,9 @@ type Retention struct {
 	Raw time.Duration
 	// Positions: position fixes (default 30 days).
 	Positions time.Duration
+	// Summaries: visits, track days and hours (default 0: kept, for
+	// year-on-year reports). Should exceed the returning-visitor history.
+	Summaries time.Duration
 }
 
 // DefaultRetention is the retention unless configured otherwise.
@@ -27,13 +30,15 @@ type Pruned struct {
 	PassersBy     int64 `json:"passersby_observations"`
 	Observations  int64 `json:"observations"`
 	Positions     int64 `json:"positions"`
+	Summaries     int64 `json:"summaries"`
 	ExpiredTokens int64 `json:"expired_tokens"`
 }
 
 // Prune deletes what the retention no longer allows at now: for each site,
 // the raw observations older than r.PassersBy of devices not in keep(site)
 // (the pseudonyms that became visitors); everyone's raw observations older
-// than r.Raw; fixes older than r.Positions; expired tokens.
+// than r.Raw; fixes older than r.Positions; summaries older than
+// r.Summaries; expired tokens.
 func Prune(ctx context.Context, s Store, now time.Time, r Retention, keep func(site string) ([]wire.Dev, error)) (Pruned, error) {
 	var p Pruned
 	ms := now.UnixMilli()
@@ -64,6 +69,13 @@ func Prune(ctx context.Context, s Store, now time.Time, r Retention, keep func(s
 	if r.Positions > 0 {
 		n, err := s.DeletePositionsBefore(ctx, ms-r.Positions.Milliseconds())
 		p.Positions += n
+		if err != nil {
+			return p, err
+		}
+	}
+	if r.Summaries > 0 {
+		n, err := s.DeleteSummariesBefore(ctx, ms-r.Summaries.Milliseconds())
+		p.Summaries += n
 		if err != nil {
 			return p, err
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passant/passant/footfall"
 	"github.com/passant/passant/store"
 	"github.com/passant/passant/store/storetest"
 	"github.com/passant/passant/wire"
@@ -29,7 +30,17 @@ func TestPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.UnixMilli(storetest.Day0 + 2*dayMs + 60_000) // a minute after day 2's batches
-	r := store.Retention{PassersBy: 24 * time.Hour, Raw: 48 * time.Hour, Positions: 36 * time.Hour}
+	if err := s.WriteVisits(ctx, []footfall.Visit{{Site: "demo", Track: "k", Zone: "store", Start: storetest.Day0},
+		{Site: "demo", Track: "k", Zone: "store", Start: storetest.Day0 + 2*dayMs}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteTrackDays(ctx, []footfall.TrackDay{{Site: "demo", Day: "d0", Track: "k", First: storetest.Day0}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteHours(ctx, "demo", []wire.Hour{{Start: storetest.Day0}, {Start: storetest.Day0 + 2*dayMs}}); err != nil {
+		t.Fatal(err)
+	}
+	r := store.Retention{PassersBy: 24 * time.Hour, Raw: 48 * time.Hour, Positions: 36 * time.Hour, Summaries: 36 * time.Hour}
 	p, err := store.Prune(ctx, s, now, r, func(site string) ([]wire.Dev, error) {
 		if site != "demo" {
 			t.Errorf("keep asked for %s", site)
@@ -54,10 +65,28 @@ func TestPrune(t *testing.T) {
 	if left != visitorDay1 || visitorDay1 == 0 {
 		t.Fatalf("%d observations left before day 2, want the visitor's %d of day 1", left, visitorDay1)
 	}
-	if p.PassersBy+p.Observations != day01-visitorDay1 || p.Observations == 0 || p.Positions != 1 {
+	if p.PassersBy+p.Observations != day01-visitorDay1 || p.Observations == 0 || p.Positions != 1 || p.Summaries != 3 {
 		t.Fatalf("pruned %+v", p)
 	}
 	if n, _ := s.CountObservations(ctx, "demo", storetest.Day0+2*dayMs, storetest.Day0+3*dayMs); n != 200 {
 		t.Fatalf("day 2: %d", n)
+	}
+}
+
+func TestDeleteSummariesBefore(t *testing.T) {
+	s := storetest.OpenSQLite(t)
+	ctx := context.Background()
+	s.WriteVisits(ctx, []footfall.Visit{{Site: "a", Track: "k", Zone: "store", Start: 5}, {Site: "b", Track: "k", Zone: "store", Start: 15}})
+	s.WriteTrackDays(ctx, []footfall.TrackDay{{Site: "a", Day: "d", Track: "k", First: 5}})
+	s.WriteHours(ctx, "a", []wire.Hour{{Start: 0}, {Start: 10}})
+	n, err := s.DeleteSummariesBefore(ctx, 10)
+	if err != nil || n != 3 {
+		t.Fatalf("deleted %d, %v", n, err)
+	}
+	if vs, _ := s.Visits(ctx, "b", 0, 100); len(vs) != 1 {
+		t.Fatal("a later visit went")
+	}
+	if hs, _ := s.Hours(ctx, "a", 0, 100); len(hs) != 1 || hs[0].Start != 10 {
+		t.Fatalf("hours %+v", hs)
 	}
 }

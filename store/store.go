@@ -230,6 +230,10 @@ type Derived interface {
 	WriteHours(ctx context.Context, site string, hs []wire.Hour) error
 	// Hours lists the site's hours with start in [from, to), by start.
 	Hours(ctx context.Context, site string, from, to int64) ([]wire.Hour, error)
+	// DeleteSummariesBefore deletes every site's visits, track days and
+	// hours that start before before (the retention of summaries; the
+	// visits' and track days' track ids are pseudonymous).
+	DeleteSummariesBefore(ctx context.Context, before int64) (int64, error)
 	// DeleteDerived deletes the site's positions, visits, track days and
 	// hours in [from, to) (by t, start, first detection and start), before
 	// a re-processing of the range writes them anew.
