@@ -556,3 +556,14 @@ const startMargin = 1.0
 // goodFit is the cost per reading below which the first start's fit is
 // taken without trying the second: the residuals are as small as the noise.
 const goodFit = 0.5
+
+// GridSides redoes the last fix on the grid under a side prior (used when
+// a track's past contradicts a least-squares fix's side); false when the
+// site has no grid or the last burst had no usable reading.
+func (s *Solver) GridSides(prior, post *Sides) (Fix, bool) {
+	if s.grid == nil || s.k == 0 {
+		return Fix{}, false
+	}
+	s.gridFix = true
+	return s.post.fix(s, prior, post), true
+}

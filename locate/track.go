@@ -23,11 +23,11 @@ type TrackerOptions struct {
 	LinkWindow time.Duration
 	// SeqGap is the largest forward step of the 802.11 sequence number
 	// (mod 4096) between the last frame of the old pseudonym and the first
-	// of the new one that counts as continuity (default 64).
+	// of the new one that counts as continuity (default 32).
 	SeqGap int
 	// ScanGap is how soon after a burst of a randomised pseudonym a burst
 	// of a new one with the same known fingerprint counts as the same scan
-	// of the same phone (default 500 ms): iPhones change their MAC and
+	// of the same phone (default 250 ms): iPhones change their MAC and
 	// sequence number with every channel of a scan.
 	ScanGap time.Duration
 	// NoSeqWindow is how soon a new pseudonym without sequence continuity
@@ -64,10 +64,10 @@ func (o TrackerOptions) withDefaults() TrackerOptions {
 		o.LinkWindow = 3 * time.Minute
 	}
 	if o.SeqGap <= 0 {
-		o.SeqGap = 64
+		o.SeqGap = 32
 	}
 	if o.ScanGap <= 0 {
-		o.ScanGap = 500 * time.Millisecond
+		o.ScanGap = 250 * time.Millisecond
 	}
 	if o.NoSeqWindow == 0 {
 		o.NoSeqWindow = 100 * time.Second
@@ -140,17 +140,18 @@ type devEntry struct {
 // filter under a walking-speed limit. It is deterministic: the same bursts in
 // the same order give the same tracks. It is not safe for concurrent use.
 type Tracker struct {
-	opt    TrackerOptions
-	solver *Solver
-	bounds wire.Rect
-	live   []*track // by creation
-	byNum  map[int32]*track
-	devs   map[wire.Dev]devEntry
-	next   int32
-	pruned int64
-	names  []string // cached track names
-	global Sides    // prior of the sides for new tracks, learned
-	last   Fix      // the last burst's own fix
+	opt      TrackerOptions
+	solver   *Solver
+	bounds   wire.Rect
+	live     []*track // by creation
+	byNum    map[int32]*track
+	devs     map[wire.Dev]devEntry
+	next     int32
+	pruned   int64
+	names    []string // cached track names
+	global   Sides    // prior of the sides for new tracks, learned
+	last     Fix      // the last burst's own fix
+	linkedBy string
 }
 
 // Fix returns the fix of the last burst given to Add, before filtering.
@@ -180,6 +181,7 @@ func (t *Tracker) name(n int32) string {
 // empty). A burst without a usable reading keeps its track and returns the
 // track's predicted position with N = 0.
 func (t *Tracker) Add(b *Burst) wire.Position {
+	t.linkedBy = LinkNone
 	var post Sides
 	fix, ok := t.solver.LocateSides(b, &t.global, &post)
 	tr := t.assign(b, fix, ok)
@@ -203,9 +205,36 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 			if f, ok := t.solver.Resides(&prior, &post); ok {
 				fix = f
 			} else {
-				// a least-squares fix: its side, with some doubt
+				// A least-squares fix: its side is evidence with a
+				// likelihood of 0.9 against 0.05 for each other side.
+				// When the track's past outweighs it, the grid decides
+				// under the track's prior.
+				ls := 0
 				for i := range post {
-					post[i] = 0.9*post[i] + 0.1*prior[i]
+					if post[i] > post[ls] {
+						ls = i
+					}
+				}
+				var tot float64
+				for i := range post {
+					l := 0.05
+					if i == ls {
+						l = 0.9
+					}
+					post[i] = l * prior[i]
+					tot += post[i]
+				}
+				best := ls
+				for i := range post {
+					post[i] /= tot
+					if post[i] > post[best] {
+						best = i
+					}
+				}
+				if best != ls {
+					if f, ok := t.solver.GridSides(&prior, &post); ok {
+						fix = f
+					}
 				}
 			}
 		}
@@ -346,13 +375,31 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 		}
 	}
 	if best != nil {
+		t.linkedBy = LinkSeq
+		if best.last >= b.T-t.opt.ScanGap.Milliseconds() {
+			t.linkedBy = LinkScan
+		}
 		return best
 	}
 	if looseN == 1 {
+		t.linkedBy = LinkLoose
 		return loose
 	}
 	return nil
 }
+
+// How a burst's pseudonym was linked to its track (Tracker.LinkedBy).
+const (
+	LinkNone  = ""      // a known pseudonym, or a new track
+	LinkScan  = "scan"  // another address of the same scan
+	LinkSeq   = "seq"   // the sequence number continues
+	LinkLoose = "loose" // the single close candidate of its fingerprint
+)
+
+// LinkedBy says how the last burst given to Add joined its track when its
+// pseudonym was new to the tracker: LinkScan, LinkSeq or LinkLoose; LinkNone
+// otherwise.
+func (t *Tracker) LinkedBy() string { return t.linkedBy }
 
 // Expire drops the tracks silent for longer than the expiry at event time
 // now, and forgets pseudonyms of randomised MACs with them; names of

@@ -117,7 +117,10 @@ type Accuracy struct {
 	// Linking, against the truth: phones seen, tracks, tracks holding
 	// more than one person (merges) and the extra tracks of phones split
 	// over several (splits), with and without linking.
-	Phones, Tracks, Merged, Splits                    int
+	Phones, Tracks, Merged, Splits int
+	// MergeBy counts the bursts that joined a track of another person,
+	// by linking rule ("" : a known pseudonym).
+	MergeBy                                           map[string]int
 	NoLinkTracks, NoLinkSplits, RandPhones, RandSplit int
 }
 
@@ -184,8 +187,11 @@ func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64, 
 	personTracks := map[string]map[string]bool{}
 	personNoLink := map[string]map[string]bool{}
 	randPerson := map[string]bool{}
+	lastPerson := map[string]string{}
+	a.MergeBy = map[string]int{}
 	for _, b := range bursts {
 		pos := tracker.Add(b)
+		how := tracker.LinkedBy()
 		nl := nolink.Add(b)
 		tracker.Expire(b.T)
 		nolink.Expire(b.T)
@@ -194,6 +200,10 @@ func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64, 
 			continue
 		}
 		a.Matched++
+		if lp, ok := lastPerson[pos.Track]; ok && lp != t.Person {
+			a.MergeBy[how]++
+		}
+		lastPerson[pos.Track] = t.Person
 		add(trackPersons, pos.Track, t.Person)
 		add(personTracks, t.Person, pos.Track)
 		add(personNoLink, t.Person, nl.Track)
@@ -314,11 +324,12 @@ func WriteTable(w io.Writer, rs []*Accuracy) {
 
 // WriteLinking prints the linking table of results as Markdown.
 func WriteLinking(w io.Writer, rs []*Accuracy) {
-	fmt.Fprintln(w, "| shop | phones | tracks | merged tracks | splits (extra tracks) | splits of randomising phones | without linking: tracks, splits |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| shop | phones | tracks | merged tracks | wrong links: scan, seq, loose | splits (extra tracks) | splits of randomising phones | without linking: tracks, splits |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
-		fmt.Fprintf(w, "| %s | %d | %d | %d (%s) | %d (%.2f per phone) | %d over %d phones | %d, %d |\n", r.Layout, r.Phones, r.Tracks,
-			r.Merged, pct(r.Merged, r.Tracks), r.Splits, float64(r.Splits)/float64(max(r.Phones, 1)),
+		fmt.Fprintf(w, "| %s | %d | %d | %d (%s) | %d, %d, %d | %d (%.2f per phone) | %d over %d phones | %d, %d |\n", r.Layout, r.Phones, r.Tracks,
+			r.Merged, pct(r.Merged, r.Tracks), r.MergeBy["scan"], r.MergeBy["seq"], r.MergeBy["loose"],
+			r.Splits, float64(r.Splits)/float64(max(r.Phones, 1)),
 			r.RandSplit, r.RandPhones, r.NoLinkTracks, r.NoLinkSplits)
 	}
 }
