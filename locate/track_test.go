@@ -26,7 +26,7 @@ func TestTrackerLinksRandomisedPseudonyms(t *testing.T) {
 		b := burstAt(m, 5, 5, 4, 0, rng)
 		b.T, b.Dev, b.Rand, b.FP = int64(i)*30000+1, devA, true, "aaaa0001"
 		b.SeqFirst, b.SeqLast = seq, seq+5
-		seq += 40
+		seq += 20
 		p := tr.Add(b)
 		tracksA[p.Track] = true
 		if p.T != b.T || p.Dev != devA || p.N != 6 || p.Zone != "" {
