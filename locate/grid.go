@@ -167,6 +167,8 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	a00 := s0 + ib
 	best, best0 := math.Inf(-1), math.Inf(-1)
 	dn := s.dn
+	s.misses()
+	invSm := 1 / math.Hypot(s.m.SigmaDB, s.m.TxSigmaDB)
 	p.bestC = [3]int{-1, -1, -1}
 	p.bEst, p.bSide = 0, sideOther
 	const cutoff = 25.0
@@ -193,6 +195,11 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
 		q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)/det
 		l := g.prior[c] - 0.5*q
+		// Sensors that heard nothing: the phone was below their
+		// sensitivity there, log Φ((sens - f_i)/σ).
+		for _, i := range s.miss {
+			l += logPhi((s.m.MissDBm - (f[i] - dn*L[i] + mu)) * invSm)
+		}
 		p.lp[c] = l
 		p.det[c] = det
 		best0 = max(best0, l)
@@ -380,3 +387,56 @@ func convexHull(pts []wire.Point) []wire.Point {
 	}
 	return h
 }
+
+// misses lists the sensors that did not hear the burst and were listening.
+func (s *Solver) misses() {
+	s.miss = s.miss[:0]
+	if s.m.MissDBm == 0 {
+		return
+	}
+	j := 0
+	for i := range s.m.Sensors {
+		if j < s.k && s.idx[j] == i {
+			j++
+			continue
+		}
+		if i < 64 && s.deaf&(1<<uint(i)) != 0 {
+			continue
+		}
+		s.miss = append(s.miss, i)
+	}
+}
+
+// logPhi is log(ε + (1-ε) Φ(z)), Φ the standard normal distribution
+// function: the chance that a sensor hears nothing of a phone whose level
+// there would be z standard deviations above its sensitivity, with ε the
+// chance that it misses a burst anyway (frames lost, busy on another
+// channel). From a table, linear interpolation on [-12, 6].
+func logPhi(z float64) float64 {
+	if z >= phiHi {
+		return 0
+	}
+	if z <= phiLo {
+		return logPhiTab[0]
+	}
+	u := (z - phiLo) * phiScale
+	i := int(u)
+	f := u - float64(i)
+	return logPhiTab[i] + f*(logPhiTab[i+1]-logPhiTab[i])
+}
+
+const (
+	phiLo, phiHi = -12.0, 6.0
+	phiN         = 1024
+	phiScale     = phiN / (phiHi - phiLo)
+	missFloor    = 0.05
+)
+
+var logPhiTab = func() [phiN + 2]float64 {
+	var t [phiN + 2]float64
+	for i := range t {
+		z := phiLo + float64(i)/phiScale
+		t[i] = math.Log(missFloor + (1-missFloor)*0.5*math.Erfc(-z/math.Sqrt2))
+	}
+	return t
+}()

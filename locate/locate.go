@@ -41,6 +41,10 @@ type Model struct {
 	// ExponentSigma is the uncertainty of the path-loss exponents, common
 	// to all sensors (default 0.4); the grid posterior integrates it out.
 	ExponentSigma float64
+	// MissDBm is the level below which a sensor hears nothing, dBm
+	// (default -92): the grid posterior uses the silence of the sensors
+	// that did not hear a burst. 0 turns that off.
+	MissDBm float64
 }
 
 // Defaults of the noise model.
@@ -49,6 +53,7 @@ const (
 	DefaultFrameSigmaDB  = 4.0
 	DefaultTxSigmaDB     = 3.0
 	DefaultExponentSigma = 0.4
+	DefaultMissDBm       = -92.0
 )
 
 // NewModel resolves the site's per-sensor radio parameters.
@@ -57,7 +62,7 @@ func NewModel(site *wire.Site) (*Model, error) {
 		return nil, fmt.Errorf("locate: site %s has no sensors", site.Site)
 	}
 	m := &Model{PhoneZ: site.Radio.PhoneZ, Bounds: site.Bounds, Site: site,
-		SigmaDB: DefaultSigmaDB, FrameSigmaDB: DefaultFrameSigmaDB, TxSigmaDB: DefaultTxSigmaDB, ExponentSigma: DefaultExponentSigma}
+		SigmaDB: DefaultSigmaDB, FrameSigmaDB: DefaultFrameSigmaDB, TxSigmaDB: DefaultTxSigmaDB, ExponentSigma: DefaultExponentSigma, MissDBm: DefaultMissDBm}
 	if m.PhoneZ == 0 {
 		m.PhoneZ = wire.DefaultPhoneZ
 	}
@@ -97,6 +102,10 @@ type Burst struct {
 	SeqFirst int    // 802.11 sequence numbers of the first and last frame; -1 unknown
 	SeqLast  int
 	Readings []Reading // sorted by Sensor
+	// Deaf marks sensors known not to be listening (bit i: sensor i; offline
+	// or quarantined): the grid takes every other sensor's silence as a
+	// sign the phone was beyond its reach. Zero: all were listening.
+	Deaf uint64
 }
 
 // Fix is a position estimate with its uncertainty.

@@ -192,3 +192,23 @@ func noise(sigma float64, rng *rand.Rand) float64 {
 	}
 	return sigma * rng.NormFloat64()
 }
+
+func TestLocateSilenceOfOtherSensors(t *testing.T) {
+	m := testSite(t)
+	m.MissDBm = -75 // weak sensors: their silence is telling in this small site
+	s := NewSolver(m)
+	// A phone on the street far to the left: only the left sensors hear it.
+	b := &Burst{SeqFirst: -1, SeqLast: -1}
+	for _, i := range []int{0, 3} {
+		b.Readings = append(b.Readings, Reading{Sensor: i, RSSI: m.Expected(i, -2, -5), N: 4})
+	}
+	f, _ := s.Locate(b)
+	// The same readings with the other sensors known to be offline say
+	// less: nothing holds the fix to the left.
+	b.Deaf = 1<<1 | 1<<2 | 1<<4 | 1<<5
+	g, _ := s.Locate(b)
+	t.Logf("listening: (%.1f, %.1f) err %.1f; offline: (%.1f, %.1f) err %.1f", f.X, f.Y, f.Err, g.X, g.Y, g.Err)
+	if f.X > 3 || f.X > g.X-1 {
+		t.Errorf("the silence of the right sensors did not move the fix left: %.1f vs %.1f", f.X, g.X)
+	}
+}

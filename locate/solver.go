@@ -62,6 +62,8 @@ type Solver struct {
 	dnEst    float64 // the last least-squares fix's estimate of a further correction
 	dnOK     bool
 	sideOff  [3]float64 // mean received offset per side of the front, dB (SetSideOffset)
+	miss     []int      // sensors that did not hear the burst
+	deaf     uint64     // sensors known not to be listening (Burst.Deaf)
 	lsMin    int        // fewest readings for a least-squares fix
 	lsMaxErr float64    // largest Err of a least-squares fix kept
 	noGrd    bool       // testing: never use the grid
@@ -75,7 +77,7 @@ const hullMargin = 1.0
 func NewSolver(m *Model) *Solver {
 	n := len(m.Sensors)
 	s := &Solver{m: m, huber: huberK,
-		idx: make([]int, n), y: make([]float64, n), v: make([]float64, n),
+		miss: make([]int, 0, n), idx: make([]int, n), y: make([]float64, n), v: make([]float64, n),
 		w: make([]float64, n), r: make([]float64, n), jx: make([]float64, n), jy: make([]float64, n),
 	}
 	for i, k := range []int{2, 3} {
@@ -101,6 +103,7 @@ func (s *Solver) Model() *Model { return s.m }
 // load copies the usable readings of b into the workspaces.
 func (s *Solver) load(b *Burst) {
 	s.k = 0
+	s.deaf = b.Deaf
 	m := s.m
 	sf2 := m.FrameSigmaDB * m.FrameSigmaDB
 	s2 := m.SigmaDB * m.SigmaDB
