@@ -25,7 +25,7 @@ type Config struct {
 	BrokerAddr string        // embedded broker; a free port when taken (default :1883)
 	Layout     string        // simulated shop layout (default "small")
 	Seed       uint64        // simulation seed
-	Warmup     time.Duration // simulated time before now, played at once so the shop is busy at start (default 20 min)
+	Warmup     time.Duration // simulated time before now, played at once so the shop is busy at start (default 10 min)
 	DataDir    string        // default: a fresh temporary directory
 	Busy       float64       // footfall multiplier (default 3: a busy afternoon)
 	Log        *slog.Logger
@@ -48,7 +48,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Layout = defaultLayout()
 	}
 	if cfg.Warmup == 0 {
-		cfg.Warmup = 20 * time.Minute
+		cfg.Warmup = 10 * time.Minute
 	}
 	if cfg.Busy <= 0 {
 		cfg.Busy = 3
@@ -125,6 +125,13 @@ func Run(ctx context.Context, cfg Config) error {
 			p.Close(ctx)
 		}
 	}()
+	// Let the sensors' connections settle before the first batch, so that
+	// they start in step.
+	select {
+	case <-ctx.Done():
+		return <-served
+	case <-time.After(1500 * time.Millisecond):
+	}
 	from := time.Now().Add(-cfg.Warmup)
 	wallStart := time.Now()
 	publish := func(sensorID string, b *wire.Batch) error {
@@ -163,8 +170,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 }
 
-// warmupSpeed is how much faster than real time the warm-up plays.
-const warmupSpeed = 60
+// warmupSpeed is how much faster than real time the warm-up plays: a
+// sensor publishes one batch at a time and the server acknowledges a batch
+// once it is journaled, so a few dozen batches a second per sensor is what
+// keeps the sensors in step.
+const warmupSpeed = 10
 
 func busier(c sim.Config, k float64) sim.Config {
 	c.PassersPerHour = 240 * k

@@ -45,6 +45,10 @@ const (
 	DefaultMaxBurst = 1500 * time.Millisecond
 )
 
+// lagBand is how far (ms of event time) a sensor may lag the median of the
+// site's sensors and still hold the others back.
+const lagBand = 120_000
+
 // ErrUnknownSensor is returned for a batch from a sensor the site lacks.
 var ErrUnknownSensor = errors.New("pipeline: unknown sensor")
 
@@ -215,10 +219,10 @@ func (p *Pipeline) Accept(recv int64, b *wire.Batch, drops wire.Drops) error {
 }
 
 // watermark is the oldest of the sensors' latest aligned times, among the
-// sensors within a minute of their median: a sensor that lags (its batches
-// queued behind a slow link) holds the others back rather than having its
-// observations dropped as late, while one whose clock runs far ahead, or
-// one that went silent, is left out.
+// sensors within two minutes of their median: a sensor that lags (its
+// batches queued behind a slow link) holds the others back rather than
+// having its observations dropped as late, while one whose clock runs far
+// ahead, or one that went silent, is left out.
 func (p *Pipeline) watermark() int64 {
 	var buf [64]int64
 	v := buf[:0]
@@ -233,7 +237,7 @@ func (p *Pipeline) watermark() int64 {
 	slices.Sort(v)
 	med := v[(len(v)-1)/2]
 	for _, h := range v {
-		if h >= med-60_000 {
+		if h >= med-lagBand {
 			return h
 		}
 	}

@@ -110,23 +110,43 @@ func (s *Server) alert(ctx context.Context, site, sensor, kind string, on bool, 
 	}
 }
 
-// retain deletes raw observations past the retention: those of devices that
-// never became visitors after Retention, all after RetainAll.
+// retain applies the retention: raw observations of devices that never
+// became visitors go after Retention, every raw observation and fix after
+// RetainAll, expired login tokens at once. Summaries are kept (year-on-year
+// reports). The devices kept are the visitors' pseudonyms, from the stored
+// fixes and visits of the raw data's whole life, and from memory.
 func (s *Server) retain(ctx context.Context) {
 	now := time.Now()
-	for _, r := range s.runners() {
-		keep := r.visitorDevs()
-		n, err := s.store.DeleteObservationsExcept(ctx, r.id, now.Add(-s.cfg.Retention).UnixMilli(), keep)
+	r := store.Retention{PassersBy: s.cfg.Retention, Raw: s.cfg.RetainAll, Positions: s.cfg.RetainAll}
+	keep := func(site string) ([]wire.Dev, error) {
+		st, _, err := s.store.Site(ctx, site)
 		if err != nil {
-			s.log.Error("retention", "site", r.id, "err", err)
-			continue
+			return nil, err
 		}
-		if n > 0 {
-			s.log.Info("retention: deleted raw observations of passers-by", "site", r.id, "observations", n)
+		storeZone := ""
+		for _, z := range st.Zones {
+			if z.Kind == wire.ZoneStore {
+				storeZone = z.ID
+			}
 		}
+		devs, err := s.store.VisitorDevs(ctx, site, now.Add(-s.cfg.RetainAll).UnixMilli(), now.UnixMilli(),
+			storeZone, int64(st.Footfall.VisitorMinDwellS*1000))
+		if err != nil {
+			return nil, err
+		}
+		if run := s.runner(site); run != nil {
+			devs = append(devs, run.visitorDevs()...)
+		}
+		return devs, nil
 	}
-	if n, err := s.store.DeleteObservationsBefore(ctx, now.Add(-s.cfg.RetainAll).UnixMilli()); err == nil && n > 0 {
-		s.log.Info("retention: deleted old raw observations", "observations", n)
+	p, err := store.Prune(ctx, s.store, now, r, keep)
+	if err != nil {
+		s.log.Error("retention", "err", err)
+		return
+	}
+	if p != (store.Pruned{}) {
+		s.log.Info("retention applied", "passersby_observations", p.PassersBy, "observations", p.Observations,
+			"positions", p.Positions, "expired_tokens", p.ExpiredTokens)
 	}
 }
 

@@ -155,7 +155,7 @@ func (s *Server) start(ctx context.Context) error {
 		}
 	}
 	if err := st.CheckSchema(ctx); err != nil {
-		return fmt.Errorf("server: %w (run `passant migrate --db ...` or start with --migrate)", err)
+		return fmt.Errorf("server: %w (or start with --migrate)", err)
 	}
 	for _, path := range s.cfg.SiteFiles {
 		if err := s.applySiteFile(ctx, path); err != nil {
