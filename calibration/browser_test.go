@@ -81,7 +81,7 @@ func TestBrowserCalibrationWalk(t *testing.T) {
 	run := func(what string, acts ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(c, acts...); err != nil {
-			webtest.Screenshot(t, c, "failed")
+			webtest.Screenshot(t, ctx, "failed")
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
@@ -108,6 +108,17 @@ func TestBrowserCalibrationWalk(t *testing.T) {
 		}
 		run("tap", chromedp.MouseClickXY(xy[0], xy[1]),
 			chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`main[data-marks="%d"]`, k+1))))
+	}
+	// Staying at the last tapped spot marks it again every 3 s.
+	run("stay", chromedp.Click(chromedp.CSS(`#stay`)), chromedp.WaitVisible(chromedp.CSS(`#stay.on`)),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`main[data-marks="%d"]`, taps+1))),
+		chromedp.Click(chromedp.CSS(`#stay`)), chromedp.WaitNotPresent(chromedp.CSS(`#stay.on`)))
+	n0 := len(ls.svc.Session("sim").marksCopy())
+	if last := ls.svc.Session("sim").marksCopy()[n0-1]; n0 <= taps || math.Hypot(last.X-wps[taps-1][0], last.Y-wps[taps-1][1]) > 0.3 {
+		t.Errorf("stay marked (%v, %v), want the last tapped spot %v", last.X, last.Y, wps[taps-1])
+	}
+	for len(ls.svc.Session("sim").marksCopy()) > taps { // the route below counts its own marks
+		ls.svc.Session("sim").Undo()
 	}
 	run("route mode", chromedp.Click(chromedp.CSS(`#mode-route`)), chromedp.WaitVisible(chromedp.CSS(`#here`)))
 	for k := range wps {

@@ -274,6 +274,13 @@ func (se *Session) Mark(x, y float64, t int64) (wire.WalkMark, error) {
 	return m, nil
 }
 
+// marksCopy returns the marks so far.
+func (se *Session) marksCopy() []wire.WalkMark {
+	se.mu.Lock()
+	defer se.mu.Unlock()
+	return append([]wire.WalkMark(nil), se.marks...)
+}
+
 // Undo drops the latest mark.
 func (se *Session) Undo() int {
 	se.mu.Lock()

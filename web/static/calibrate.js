@@ -181,6 +181,24 @@ async function here() {
   draw();
 }
 
+// "Staying here": while the walker stands still (under a sensor, 10 s), the
+// same spot is marked every 3 s, so that the marks stay less than 10 s apart
+// and every frame of the stay counts.
+function toggleStay() {
+  const b = $('stay');
+  if (state.stay) {
+    clearInterval(state.stay);
+    state.stay = null;
+    b.classList.remove('on');
+    return;
+  }
+  const marks = (state.status && state.status.marks) || [];
+  if (!marks.length) { toast('Tap where you stand first'); return; }
+  const [x, y] = marks[marks.length - 1];
+  b.classList.add('on');
+  state.stay = setInterval(() => mark(x, y), 3000);
+}
+
 // ---- feedback ------------------------------------------------------------
 
 function showStatus(st) {
@@ -201,6 +219,7 @@ function showStatus(st) {
   const needs = $('needs');
   needs.replaceChildren(...(st.needs || []).map((n) => el('li', {}, n)));
   $('fit').disabled = !st.ready;
+  $('stay').disabled = !(st.marks || []).length;
   $('revert').hidden = !st.applied;
   draw();
 }
@@ -331,6 +350,7 @@ async function init() {
     $('mode-tap').addEventListener('click', () => setMode('tap'));
     $('mode-route').addEventListener('click', () => setMode('route'));
     $('here').addEventListener('click', here);
+    $('stay').addEventListener('click', toggleStay);
     $('undo').addEventListener('click', async () => { await post('undo'); refresh(); });
     $('fit').addEventListener('click', fit);
     $('apply').addEventListener('click', apply);
