@@ -13,6 +13,7 @@ func ExampleSolver_Locate() {
 		Sensors: []wire.Sensor{{ID: "a", X: 0, Y: 0, Z: 2.5}, {ID: "b", X: 10, Y: 0, Z: 2.5},
 			{ID: "c", X: 0, Y: 8, Z: 2.5}, {ID: "d", X: 10, Y: 8, Z: 2.5}}}
 	m, _ := locate.NewModel(site)
+	m.PointFix = true // the least-squares point, not the posterior mean around it
 	s := locate.NewSolver(m)
 	// A phone at (3, 5), 4 dB louder than the reference device: the
 	// transmit offset is estimated along with the position.
@@ -43,6 +44,7 @@ func ExampleTracker_Add() {
 		Sensors: []wire.Sensor{{ID: "a", X: 0, Y: 0, Z: 2.5}, {ID: "b", X: 10, Y: 0, Z: 2.5},
 			{ID: "c", X: 0, Y: 8, Z: 2.5}, {ID: "d", X: 10, Y: 8, Z: 2.5}}}
 	m, _ := locate.NewModel(site)
+	m.PointFix = true
 	tr := locate.NewTracker(m, locate.TrackerOptions{})
 	// One phone changes its MAC between bursts; its sequence numbers run on.
 	for i, dev := range []wire.Dev{0xa1, 0xa1, 0xb2} {

@@ -112,10 +112,22 @@ type posterior struct {
 	bestC [3]int     // the most probable cell per side (-1: none)
 	bEst  float64    // posterior mean of the offset there, about its side's
 	bSide uint8      // side of bestC
+	win   [4]int     // cells considered: columns win[0]..win[2], rows win[1]..win[3]
 }
+
+// window limits the next fix to the cells within the rectangle (clamped to
+// the grid); all limits the next fix to the whole grid.
+func (p *posterior) window(g *Grid, x0, y0, x1, y1 float64) {
+	cl := func(v float64, n int) int { return min(max(int(math.Floor(v)), 0), n-1) }
+	p.win = [4]int{cl((x0-g.X0)/g.Cell+0.5, g.NX), cl((y0-g.Y0)/g.Cell+0.5, g.NY),
+		cl((x1-g.X0)/g.Cell+0.5, g.NX), cl((y1-g.Y0)/g.Cell+0.5, g.NY)}
+}
+
+func (p *posterior) all(g *Grid) { p.win = [4]int{0, 0, g.NX - 1, g.NY - 1} }
 
 func (p *posterior) init(g *Grid) {
 	if g != nil {
+		p.all(g)
 		p.lp = make([]float64, g.Len())
 		p.det = make([]float64, g.Len())
 	}
@@ -174,6 +186,10 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	const cutoff = 25.0
 	n := g.Len()
 	for c := 0; c < n; c++ {
+		if ci, cj := c%g.NX, c/g.NX; ci < p.win[0] || ci > p.win[2] || cj < p.win[1] || cj > p.win[3] {
+			p.lp[c], p.det[c] = math.Inf(-1), 1
+			continue
+		}
 		f := g.f[c*g.ns : c*g.ns+g.ns]
 		L := g.l[c*g.ns : c*g.ns+g.ns]
 		mu := s.sideOff[g.side[c]]

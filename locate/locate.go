@@ -45,6 +45,9 @@ type Model struct {
 	// (default -92): the grid posterior uses the silence of the sensors
 	// that did not hear a burst. 0 turns that off.
 	MissDBm float64
+	// PointFix keeps a least-squares fix inside the sensors' hull as it is
+	// (faster) instead of the posterior mean on its side around it.
+	PointFix bool
 }
 
 // Defaults of the noise model.

@@ -42,6 +42,7 @@ func burstAt(m *Model, x, y, sigma, tx float64, rng *rand.Rand) *Burst {
 
 func TestLocateNoiseless(t *testing.T) {
 	m := testSite(t)
+	m.PointFix = true // the least-squares point itself
 	s := NewSolver(m)
 	for _, p := range [][2]float64{{3, 4}, {10, 6}, {17.5, 9}, {1, 11}} {
 		b := burstAt(m, p[0], p[1], 0, 0, nil)
@@ -54,6 +55,16 @@ func TestLocateNoiseless(t *testing.T) {
 		}
 		if f.N != 6 || !(f.Err > 0) {
 			t.Errorf("at %v: N=%d Err=%v", p, f.N, f.Err)
+		}
+	}
+	// The default fix, the posterior mean around it, is pulled a little
+	// towards where the prior has mass, within its error.
+	m.PointFix = false
+	s = NewSolver(m)
+	for _, p := range [][2]float64{{3, 4}, {10, 6}, {17.5, 9}, {1, 11}} {
+		f, _ := s.Locate(burstAt(m, p[0], p[1], 0, 0, nil))
+		if d := math.Hypot(f.X-p[0], f.Y-p[1]); d > f.Err || d > 1.5 {
+			t.Errorf("at %v: posterior mean (%.2f, %.2f) %.2f m off, err %.2f", p, f.X, f.Y, d, f.Err)
 		}
 	}
 }
@@ -210,5 +221,30 @@ func TestLocateSilenceOfOtherSensors(t *testing.T) {
 	t.Logf("listening: (%.1f, %.1f) err %.1f; offline: (%.1f, %.1f) err %.1f", f.X, f.Y, f.Err, g.X, g.Y, g.Err)
 	if f.X > 3 || f.X > g.X-1 {
 		t.Errorf("the silence of the right sensors did not move the fix left: %.1f vs %.1f", f.X, g.X)
+	}
+}
+
+// BenchmarkLocate8 is the default fix of a phone inside the 8 sensors'
+// hull: least squares, then the posterior mean on its side in a window
+// around it.
+func BenchmarkLocate8(b *testing.B) {
+	site := &wire.Site{Site: "b", Bounds: wire.Rect{{-3, -7}, {33, 24}},
+		Radio: wire.Radio{RSSI1m: -45, Exponent: 2.5, PhoneZ: 1.2},
+		Zones: []wire.Zone{{ID: "street", Kind: wire.ZoneOutside, Polygon: []wire.Point{{-3, -7}, {33, -7}, {33, 0}, {-3, 0}}},
+			{ID: "store", Kind: wire.ZoneStore, Polygon: []wire.Point{{0, 0}, {30, 0}, {30, 20}, {0, 20}}}}}
+	for i := 0; i < 8; i++ {
+		site.Sensors = append(site.Sensors, wire.Sensor{ID: string(rune('a' + i)), X: float64(i%4) * 10, Y: float64(i/4) * 20, Z: 2.5})
+	}
+	m, _ := NewModel(site)
+	s := NewSolver(m)
+	rng := rand.New(rand.NewPCG(3, 4))
+	bursts := make([]*Burst, 64)
+	for i := range bursts {
+		bursts[i] = burstAt(m, 2+26*rng.Float64(), 2+16*rng.Float64(), 4, 3*rng.NormFloat64(), rng)
+	}
+	i := 0
+	for b.Loop() {
+		s.Locate(bursts[i%len(bursts)])
+		i++
 	}
 }

@@ -143,6 +143,21 @@ func (s *Solver) LocateSides(b *Burst, prior, post *Sides) (Fix, bool) {
 		f := s.leastSquares(s.k >= 4)
 		if s.noGrd || s.grid == nil || (pointInPolygon(wire.Point{f.X, f.Y}, s.hull) && f.Err <= s.lsMaxErr) {
 			s.estimateDn(f.X, f.Y)
+			if s.grid != nil && !s.m.PointFix {
+				// Least squares has found the side and the place; the
+				// posterior mean on that side, over a window around the
+				// fix, gives the point (its shrinkage beats the point
+				// estimate's spread).
+				var pr Sides
+				pr[s.SideOf(f.X, f.Y)] = 1
+				r := math.Max(3*f.Err, 4)
+				s.post.window(s.grid, f.X-r, f.Y-r, f.X+r, f.Y+r)
+				g := s.post.fix(s, &pr, post)
+				s.post.all(s.grid)
+				if g.Err > 0 && !math.IsNaN(g.X) {
+					return g, true
+				}
+			}
 			if post != nil {
 				*post = Sides{}
 				post[s.SideOf(f.X, f.Y)] = 1
