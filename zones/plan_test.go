@@ -172,7 +172,8 @@ func TestPresenceHysteresisAtTheDoor(t *testing.T) {
 	}
 
 	// A passer-by standing 0.5 m outside with the same noise: the raw test
-	// flips at about 40% of the fixes, the presence far less often.
+	// flips at about 40% of the fixes, the presence far less often (it
+	// enters only on a fix 2 m inside).
 	var out Presence
 	changes, rawChanges := 0, 0
 	rawWas := false
@@ -292,8 +293,8 @@ func BenchmarkInnermost(b *testing.B) {
 	}
 }
 
-// The store's rule: in with any fix in the polygon, out only with a fix
-// more than min(err, A/P, MaxMargin) outside.
+// The store's rule: in with a fix at least m inside, out with a fix more
+// than m outside, m = min(err, A/P, MaxMargin); between, the state holds.
 func TestPresenceStoreRule(t *testing.T) {
 	p := demoPlan(t)
 	var s Presence
@@ -301,13 +302,14 @@ func TestPresenceStoreRule(t *testing.T) {
 		y, err float64
 		in     bool
 	}{
-		{-0.1, 2, false}, // outside, never in: stays out
-		{0.1, 2, true},   // in the polygon: in, however large err
+		{0.1, 2, false},  // in the polygon but within the margin: stays out
+		{2.1, 2, true},   // confidently in
 		{-1.9, 2, true},  // within the margin outside: stays in
 		{-1.9, 1, false}, // beyond a 1 m margin: out
-		{-1.9, 5, false}, // outside and already out: stays out
+		{1.9, 9, false},  // the margin is at most MaxMargin (2 m): not yet in
+		{2, 9, true},     // now in
 		{0, 0, true},     // the edge is inside
-		{-2.1, 9, false}, // from in: beyond MaxMargin (2 m) is out whatever err
+		{-2.1, 9, false}, // beyond MaxMargin whatever err
 	} {
 		if got := s.Step(p, 15, c.y, c.err).InStore; got != c.in {
 			t.Errorf("step %d (y %v, err %v): in %v, want %v", i, c.y, c.err, got, c.in)

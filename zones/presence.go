@@ -2,24 +2,14 @@ package zones
 
 // Presence is where one track is, with hysteresis: whether it is in the
 // store and in which area. A fix near a boundary with a large error does not
-// flip the state back and forth.
+// flip the state; only a confident fix does.
 //
-// Per zone z and fix (x, y) with 1-sigma error err per axis: depth d = the
-// signed distance to z's boundary (positive inside), margin m =
-// min(err, A/P, MaxMargin) (Plan.Margin).
-//
-//   - The store: a track enters with a fix in the store polygon (d >= 0,
-//     the contract's "fix in the store", edges inside) and leaves only with
-//     a fix confidently outside (d < -m). Between, it keeps its state.
-//   - Areas: a track enters an area with a fix confidently inside it
-//     (d >= m) and leaves it with a fix confidently outside it (d < -m) or
-//     confidently inside another area.
-//
-// The store's rule is one-sided because the contract's visit already
-// absorbs fixes that stray outside (a visit ends only after visit_gap_s
-// without a fix in the store), while demanding a confident fix to enter
-// lost real visitors whose fixes the locator pulls toward the shop front;
-// see docs/footfall.md. With err = 0 both rules are the plain polygon test.
+// The rule, per zone z and fix (x, y) with 1-sigma error err per axis:
+// depth d = signed distance to z's boundary (positive inside), margin
+// m = min(err, A/P, MaxMargin) (Plan.Margin). The fix is confidently in z
+// when d >= m, confidently out when d < -m, and ambiguous otherwise; an
+// ambiguous fix keeps the previous state. With err = 0 the rule is the
+// plain polygon test (edges inside).
 //
 // The zero Presence is outside the store and in no area.
 type Presence struct {
@@ -30,10 +20,10 @@ type Presence struct {
 // Step moves the presence by one fix and returns the new state.
 func (s *Presence) Step(p *Plan, x, y, err float64) Presence {
 	if id := p.Store(); id != "" {
-		switch d := p.Depth(id, x, y); {
-		case d >= 0:
+		switch d, m := p.Depth(id, x, y), p.Margin(id, err); {
+		case d >= m:
 			s.InStore = true
-		case d < -p.Margin(id, err):
+		case d < -m:
 			s.InStore = false
 		}
 	}
