@@ -92,7 +92,12 @@ func TestCalibrateCommand(t *testing.T) {
 			changed++
 		}
 	}
-	if rep.Chosen == "none" || changed == 0 || rep.HeldAfter.Median >= rep.HeldBefore.Median {
+	// The plumbing is under test here (the fit's proof is the calibration
+	// package's): either values were applied and the held-out error fell,
+	// or nothing was, and the report says why.
+	switch {
+	case rep.Chosen != "none" && (changed == 0 || rep.HeldAfter.Median >= rep.HeldBefore.Median),
+		rep.Chosen == "none" && (changed != 0 || !strings.Contains(out.String(), "previous values kept")):
 		t.Errorf("chosen %q, %d sensors changed, held-out %.2f -> %.2f m", rep.Chosen, changed, rep.HeldBefore.Median, rep.HeldAfter.Median)
 	}
 	if png, _ := os.ReadFile(p("acc.png")); !bytes.HasPrefix(png, []byte("\x89PNG")) {
