@@ -402,3 +402,30 @@ func TestZoneOccupancy(t *testing.T) {
 		t.Errorf("store %+v, report hour %+v", occ["store"][0], rep.Hours[0])
 	}
 }
+
+// Positions over several days through the counter: a phone that keeps its
+// track comes back within the window and is returning; the report's range
+// covers only the later days, the history the earlier ones.
+func TestReturningThroughCounter(t *testing.T) {
+	site := loadSite(t)
+	day := func(d, h int) int64 { return at(2026, 11, d, h, 0, 0) }
+	c := run(t, site,
+		stay("k1", day(2, 10), day(2, 10)+300_000, 10, floor),   // visitor on the 2nd
+		stay("k1", day(20, 11), day(20, 11)+300_000, 10, floor), // back on the 20th
+		stay("k2", day(20, 12), day(20, 12)+300_000, 10, floor), // first time
+		stay("k3", day(2, 10), day(2, 10)+30_000, 10, floor),    // a bounce on the 2nd: not a visitor then
+		stay("k3", day(21, 9), day(21, 9)+300_000, 10, floor),   // so new on the 21st
+	)
+	days, visits := c.TrackDays(), c.Visits()
+	rep := Build(site, day(20, 0), day(22, 0), days, visits, nil, NewHistory(site, days, visits))
+	if rep.Totals.Visitors != 3 || rep.Totals.Returning != 1 || rep.Totals.New != 2 {
+		t.Errorf("totals %+v", rep.Totals)
+	}
+	if rep.Days[0].Returning != 1 || rep.Days[0].New != 1 || rep.Days[1].New != 1 {
+		t.Errorf("days %+v", rep.Days)
+	}
+	// k1: the 2nd and the 20th lie in two of the last four weeks: weekly.
+	if rep.Extra.Loyalty[Weekly] != 1 || rep.Extra.Loyalty[FirstTime] != 2 {
+		t.Errorf("loyalty %v", rep.Extra.Loyalty)
+	}
+}
