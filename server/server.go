@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/passant/passant/broker"
+	"github.com/passant/passant/calibration"
 	"github.com/passant/passant/ingest"
 	"github.com/passant/passant/store"
 	"github.com/passant/passant/web"
@@ -74,6 +75,7 @@ type Server struct {
 	sub     *ingest.Subscriber
 	web     *web.Server
 	feed    *web.Feed
+	cal     *calibration.Service
 	writer  *writer
 	http    *http.Server
 
@@ -166,6 +168,7 @@ func (s *Server) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	s.cal = s.newCalibration()
 	s.writer = newWriter(st, s.cfg.WriteBuffer, s.log)
 	go s.writer.run(ctx)
 
@@ -201,7 +204,8 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.brokerURL = brokerURL
 
-	s.web = web.New(web.Config{Backend: s, Log: s.log, Version: s.cfg.Version, Auth: s.authConfig()})
+	s.web = web.New(web.Config{Backend: s, Log: s.log, Version: s.cfg.Version, Auth: s.authConfig(),
+		Calibration: s.cal.Handler()})
 	if s.cfg.Auth {
 		if err := s.bootstrapAdmin(ctx); err != nil {
 			return err

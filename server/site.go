@@ -37,8 +37,10 @@ type siteRunner struct {
 	seen     map[string]*sensorSeen
 	posSaved map[string]int64 // track -> t of the last stored position
 	heat     *heat
-	// trackDevs are the pseudonyms seen in each track, for retention.
+	// trackDevs are the pseudonyms seen in each track, for retention;
+	// devTrack the track of each pseudonym, for the calibration walk.
 	trackDevs map[string]map[wire.Dev]struct{}
+	devTrack  map[wire.Dev]string
 	pending   []wire.Position // positions to store
 	positions int64
 
@@ -106,6 +108,7 @@ func (r *siteRunner) reset(site *wire.Site) error {
 	r.posSaved = map[string]int64{}
 	r.heat = newHeat(site)
 	r.trackDevs = map[string]map[wire.Dev]struct{}{}
+	r.devTrack = map[wire.Dev]string{}
 	r.mu.Unlock()
 	return nil
 }
@@ -222,6 +225,9 @@ func (r *siteRunner) accept(d delivery) {
 	if len(d.b.Obs) > 0 {
 		r.srv.writer.batch(store.RawBatch{Site: r.id, Recv: d.recv, Batch: *d.b})
 	}
+	if r.srv.cal != nil {
+		r.srv.cal.Observe(r.id, d.b)
+	}
 	ss := r.seen[d.b.Sensor]
 	if ss == nil {
 		ss = &sensorSeen{}
@@ -257,6 +263,7 @@ func (r *siteRunner) Position(p wire.Position) {
 		r.trackDevs[p.Track] = devs
 	}
 	devs[p.Dev] = struct{}{}
+	r.devTrack[p.Dev] = p.Track
 	r.lastT = p.T
 	r.positions++
 	if r.quiet {
@@ -349,9 +356,12 @@ func (r *siteRunner) persist(ctx context.Context) {
 			for _, d := range r.counter.TrackDays() {
 				keep[d.Track] = true
 			}
-			for t := range r.trackDevs {
+			for t, devs := range r.trackDevs {
 				if !keep[t] {
 					delete(r.trackDevs, t)
+					for d := range devs {
+						delete(r.devTrack, d)
+					}
 				}
 			}
 		}

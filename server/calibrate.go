@@ -1,0 +1,60 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"image"
+
+	"github.com/passant/passant/calibration"
+	"github.com/passant/passant/store"
+	"github.com/passant/passant/wire"
+)
+
+// calSites gives the calibration walk the sites: what it fits is stored as
+// a new version (source "calibration") and applied live, with no restart.
+type calSites struct{ s *Server }
+
+func (c calSites) Site(ctx context.Context, site string) (*wire.Site, int, error) {
+	st, v, err := c.s.store.Site(ctx, site)
+	return st, v.Version, notFound(err)
+}
+
+func (c calSites) PutSite(ctx context.Context, site *wire.Site, note string) (int, error) {
+	v, err := c.s.store.SaveSite(ctx, site, store.SourceCalibration, note)
+	if err != nil {
+		return 0, err
+	}
+	return v.Version, c.s.apply(ctx, site.Site)
+}
+
+func (c calSites) RevertSite(ctx context.Context, site string, version int, note string) (int, error) {
+	v, err := c.s.store.RevertSite(ctx, site, version, note)
+	if err != nil {
+		return 0, notFound(err)
+	}
+	return v.Version, c.s.apply(ctx, site)
+}
+
+// PlanImage implements calibration.PlanSource: the accuracy map is drawn
+// over the floor plan.
+func (c calSites) PlanImage(ctx context.Context, site string) (image.Image, error) {
+	img, err := c.s.store.PlanImage(ctx, site)
+	if err != nil {
+		return nil, err
+	}
+	pic, _, err := image.Decode(bytes.NewReader(img.Data))
+	return pic, err
+}
+
+func (s *Server) newCalibration() *calibration.Service {
+	svc := calibration.NewService(calSites{s})
+	svc.TrackOf = func(site string, d wire.Dev) string {
+		if r := s.runner(site); r != nil {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			return r.devTrack[d]
+		}
+		return ""
+	}
+	return svc
+}
