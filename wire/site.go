@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -43,8 +44,6 @@ type Site struct {
 	Sensors  []Sensor  `json:"sensors"`
 	Zones    []Zone    `json:"zones"`
 	Footfall Footfall  `json:"footfall"`
-
-	loc *time.Location
 }
 
 // Plan is the floor-plan image and where its corners lie.
@@ -150,17 +149,25 @@ func (s *Site) Zone(id string) *Zone {
 	return nil
 }
 
-// Location returns the site's time zone (UTC when none is set).
+// Location returns the site's time zone (UTC when none is set or it is
+// unknown). It is safe for concurrent use.
 func (s *Site) Location() *time.Location {
-	if s.loc == nil {
-		loc, err := time.LoadLocation(s.Timezone)
-		if err != nil || s.Timezone == "" {
-			loc = time.UTC
-		}
-		s.loc = loc
+	if s.Timezone == "" {
+		return time.UTC
 	}
-	return s.loc
+	if l, ok := zoneCache.Load(s.Timezone); ok {
+		return l.(*time.Location)
+	}
+	loc, err := time.LoadLocation(s.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	zoneCache.Store(s.Timezone, loc)
+	return loc
 }
+
+// zoneCache holds the time zones loaded, by name.
+var zoneCache sync.Map
 
 // LoadSite reads a site file, JSON or YAML (by extension .yaml/.yml, or by
 // content), fills defaults and validates it.
@@ -204,6 +211,9 @@ func ParseSite(data []byte, yamlIn bool) (*Site, error) {
 	}
 	s.fillDefaults()
 	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.CheckPlan(); err != nil {
 		return nil, err
 	}
 	return &s, nil
@@ -279,11 +289,8 @@ func (s *Site) Validate() error {
 		bad("site", "%q is not an id of 1 to 64 letters, digits, '_' or '-'", s.Site)
 	}
 	if s.Timezone != "" {
-		loc, err := time.LoadLocation(s.Timezone)
-		if err != nil {
+		if _, err := time.LoadLocation(s.Timezone); err != nil {
 			bad("timezone", "%q is not a known time zone", s.Timezone)
-		} else {
-			s.loc = loc
 		}
 	}
 	b := s.Bounds
