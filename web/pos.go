@@ -58,4 +58,3 @@ func (s *Server) importPOS(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("web: POS import", "site", site.Site, "receipts", len(tx), "stored", n, "user", userOf(r))
 	writeJSON(w, http.StatusOK, map[string]int{"receipts": len(tx), "stored": n})
 }
-
