@@ -248,3 +248,41 @@ func BenchmarkLocate8(b *testing.B) {
 		i++
 	}
 }
+
+func TestLocateUnsortedDuplicateReadings(t *testing.T) {
+	m := testSite(t)
+	s := NewSolver(m)
+	b := burstAt(m, 7, 4, 0, 0, nil)
+	want, _ := s.Locate(b)
+	// reversed, with a duplicate of sensor 2 (the first one counts)
+	var r []Reading
+	for i := len(b.Readings) - 1; i >= 0; i-- {
+		r = append(r, b.Readings[i])
+		if b.Readings[i].Sensor == 2 {
+			r = append(r, Reading{Sensor: 2, RSSI: -30, N: 9})
+		}
+	}
+	got, _ := s.Locate(&Burst{Readings: r})
+	if math.Abs(got.X-want.X) > 1e-9 || math.Abs(got.Y-want.Y) > 1e-9 {
+		t.Errorf("unsorted readings: (%v, %v), sorted: (%v, %v)", got.X, got.Y, want.X, want.Y)
+	}
+}
+
+// FuzzLocate feeds arbitrary readings: a fix is finite, inside the bounds,
+// with a positive error, whatever comes in.
+func FuzzLocate(f *testing.F) {
+	f.Add(int8(0), -60.0, uint8(3), int8(1), -70.0, uint8(1), int8(4), -85.0, uint8(2))
+	f.Add(int8(2), 0.0, uint8(1), int8(2), -120.0, uint8(1), int8(9), -1e9, uint8(0))
+	m := testSite(f)
+	s := NewSolver(m)
+	f.Fuzz(func(t *testing.T, s1 int8, r1 float64, n1 uint8, s2 int8, r2 float64, n2 uint8, s3 int8, r3 float64, n3 uint8) {
+		b := &Burst{Readings: []Reading{{int(s1), r1, int(n1)}, {int(s2), r2, int(n2)}, {int(s3), r3, int(n3)}}}
+		fix, ok := s.Locate(b)
+		if !ok {
+			return
+		}
+		if math.IsNaN(fix.X) || math.IsNaN(fix.Y) || !m.Bounds.Contains(wire.Point{fix.X, fix.Y}) || !(fix.Err > 0) || math.IsInf(fix.Err, 0) {
+			t.Fatalf("readings %+v: fix %+v", b.Readings, fix)
+		}
+	})
+}

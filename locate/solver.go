@@ -111,15 +111,22 @@ func (s *Solver) load(b *Burst) {
 		if r.Sensor < 0 || r.Sensor >= len(m.Sensors) || r.N <= 0 || math.IsNaN(r.RSSI) || math.IsInf(r.RSSI, 0) {
 			continue
 		}
-		if s.k > 0 && s.idx[s.k-1] == r.Sensor { // duplicate sensor: keep the first
+		// Insert in order of sensor (readings should come sorted; this
+		// keeps a careless caller correct), keeping the first of a
+		// duplicate sensor.
+		j := s.k
+		for j > 0 && s.idx[j-1] > r.Sensor {
+			j--
+		}
+		if j > 0 && s.idx[j-1] == r.Sensor {
 			continue
 		}
-		if s.k == len(s.idx) {
-			break
-		}
-		s.idx[s.k] = r.Sensor
-		s.y[s.k] = r.RSSI
-		s.v[s.k] = s2 + sf2/float64(r.N)
+		copy(s.idx[j+1:s.k+1], s.idx[j:s.k])
+		copy(s.y[j+1:s.k+1], s.y[j:s.k])
+		copy(s.v[j+1:s.k+1], s.v[j:s.k])
+		s.idx[j] = r.Sensor
+		s.y[j] = math.Max(math.Min(r.RSSI, 20), -150)
+		s.v[j] = s2 + sf2/float64(r.N)
 		s.k++
 	}
 }
