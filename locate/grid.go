@@ -112,21 +112,34 @@ type posterior struct {
 	bestC [3]int     // the most probable cell per side (-1: none)
 	bEst  float64    // posterior mean of the offset there, about its side's
 	bSide uint8      // side of bestC
-	win   [4]int     // cells considered: columns win[0]..win[2], rows win[1]..win[3]
+	cells []int      // the cells the next fix considers: full or a window
+	full  []int      // every cell
+	win   []int      // the window's cells
 }
 
 // window limits the next fix to the cells within the rectangle (clamped to
 // the grid); all limits the next fix to the whole grid.
 func (p *posterior) window(g *Grid, x0, y0, x1, y1 float64) {
 	cl := func(v float64, n int) int { return min(max(int(math.Floor(v)), 0), n-1) }
-	p.win = [4]int{cl((x0-g.X0)/g.Cell+0.5, g.NX), cl((y0-g.Y0)/g.Cell+0.5, g.NY),
-		cl((x1-g.X0)/g.Cell+0.5, g.NX), cl((y1-g.Y0)/g.Cell+0.5, g.NY)}
+	i0, j0 := cl((x0-g.X0)/g.Cell+0.5, g.NX), cl((y0-g.Y0)/g.Cell+0.5, g.NY)
+	i1, j1 := cl((x1-g.X0)/g.Cell+0.5, g.NX), cl((y1-g.Y0)/g.Cell+0.5, g.NY)
+	p.cells = p.win[:0]
+	for j := j0; j <= j1; j++ {
+		for i := i0; i <= i1; i++ {
+			p.cells = append(p.cells, j*g.NX+i)
+		}
+	}
 }
 
-func (p *posterior) all(g *Grid) { p.win = [4]int{0, 0, g.NX - 1, g.NY - 1} }
+func (p *posterior) all(g *Grid) { p.cells = p.full }
 
 func (p *posterior) init(g *Grid) {
 	if g != nil {
+		p.full = make([]int, g.Len())
+		for c := range p.full {
+			p.full[c] = c
+		}
+		p.win = make([]int, 0, g.Len())
 		p.all(g)
 		p.lp = make([]float64, g.Len())
 		p.det = make([]float64, g.Len())
@@ -184,12 +197,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	p.bestC = [3]int{-1, -1, -1}
 	p.bEst, p.bSide = 0, sideOther
 	const cutoff = 25.0
-	n := g.Len()
-	for c := 0; c < n; c++ {
-		if ci, cj := c%g.NX, c/g.NX; ci < p.win[0] || ci > p.win[2] || cj < p.win[1] || cj > p.win[3] {
-			p.lp[c], p.det[c] = math.Inf(-1), 1
-			continue
-		}
+	for _, c := range p.cells {
 		f := g.f[c*g.ns : c*g.ns+g.ns]
 		L := g.l[c*g.ns : c*g.ns+g.ns]
 		mu := s.sideOff[g.side[c]]
@@ -222,7 +230,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	}
 	// The determinant's logarithm, only where the weight can matter
 	// (it varies over the grid by far less than the cutoff).
-	for c := 0; c < n; c++ {
+	for _, c := range p.cells {
 		if p.lp[c] < best0-cutoff {
 			p.lp[c] = math.Inf(-1)
 			continue
@@ -237,7 +245,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		p.offsetAt(s, c, a00, in)
 	}
 	p.mass = [3]float64{}
-	for c := 0; c < n; c++ {
+	for _, c := range p.cells {
 		d := p.lp[c] - best
 		if d < -cutoff {
 			p.lp[c] = 0
@@ -276,7 +284,6 @@ func (p *posterior) offsetAt(s *Solver, c int, a00, in float64) {
 // returns the mean and covariance over its cells.
 func (p *posterior) choose(s *Solver, prior *Sides, post *Sides) Fix {
 	g := s.grid
-	n := g.Len()
 	mass := p.mass
 	if prior != nil {
 		for i := range mass {
@@ -299,7 +306,7 @@ func (p *posterior) choose(s *Solver, prior *Sides, post *Sides) Fix {
 		}
 	}
 	var sw, mx, my float64
-	for c := 0; c < n; c++ {
+	for _, c := range p.cells {
 		if g.side[c] != side {
 			continue
 		}
@@ -312,7 +319,7 @@ func (p *posterior) choose(s *Solver, prior *Sides, post *Sides) Fix {
 	mx /= sw
 	my /= sw
 	var cxx, cxy, cyy float64
-	for c := 0; c < n; c++ {
+	for _, c := range p.cells {
 		if g.side[c] != side {
 			continue
 		}
