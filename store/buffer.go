@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"modernc.org/sqlite"
 
 	"github.com/passant/passant/footfall"
 	"github.com/passant/passant/wire"
@@ -38,9 +37,8 @@ func Transient(err error) bool {
 		}
 		return false
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff { // the primary result code
+	if code, ok := sqliteCode(err); ok {
+		switch code & 0xff { // the primary result code
 		case 5, 6, 10, 13: // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL
 			return true
 		}

@@ -8,6 +8,7 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	_ "modernc.org/sqlite" // the embedded backend's driver
 )
 
 // Backends.
@@ -85,6 +85,9 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 
 // OpenSQLite opens (or creates) the SQLite database file path, in WAL mode.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	if !sqliteAvailable {
+		return nil, fmt.Errorf("store: the embedded database is not built for %s/%s (the pure-Go SQLite does not run there): give --db postgres://...", runtime.GOOS, runtime.GOARCH)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("store: data directory: %w", err)
 	}

@@ -1,3 +1,5 @@
+//go:build !sensoronly
+
 package main
 
 import (
