@@ -277,6 +277,7 @@ func (p *Pipeline) locate(b *locate.Burst) {
 	if len(b.Readings) == 0 {
 		return
 	}
+	b.Deaf = p.deaf()
 	pos := p.tracker.Add(b)
 	pos.Track = p.stableName(pos)
 	if p.cfg.Zone != nil {
@@ -286,6 +287,26 @@ func (p *Pipeline) locate(b *locate.Burst) {
 	for _, h := range p.handler {
 		h.Position(pos)
 	}
+}
+
+// deafAfter is how long (ms of event time) a sensor may send nothing before
+// its silence no longer says "the phone is out of its reach".
+const deafAfter = 60_000
+
+// deaf marks the sensors that are not listening as far as the pipeline
+// knows: quarantined, or nothing from them for deafAfter. The locator then
+// does not read their silence as distance.
+func (p *Pipeline) deaf() uint64 {
+	var m uint64
+	for i := range p.hw {
+		if i >= 64 {
+			break
+		}
+		if p.quar.state[i] == ClockQuarantined || p.hw[i] < p.cursor-deafAfter {
+			m |= 1 << uint(i)
+		}
+	}
+	return m
 }
 
 // stableName names a track after the pseudonym that started it: "k" and the
