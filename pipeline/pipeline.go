@@ -45,6 +45,10 @@ const (
 	DefaultMaxBurst = 1500 * time.Millisecond
 )
 
+// startGrace is how long (ms of event time) the pipeline waits at the start
+// for sensors it has not heard yet.
+const startGrace = 60_000
+
 // lagBand is how far (ms of event time) a sensor may lag the median of the
 // site's sensors and still hold the others back.
 const lagBand = 120_000
@@ -84,13 +88,14 @@ type Pipeline struct {
 	lateness int64
 	maxHold  int64
 
-	dedup []dedup
-	stats []SensorStats
-	clock *clock
-	quar  *quarantine
-	hw    []int64 // per sensor: latest aligned time seen
-	buf   frameHeap
-	order uint64
+	dedup   []dedup
+	stats   []SensorStats
+	clock   *clock
+	quar    *quarantine
+	hw      []int64 // per sensor: latest aligned time seen
+	started bool    // every sensor heard, or the start's grace over
+	buf     frameHeap
+	order   uint64
 
 	cursor  int64 // event time released so far
 	expired int64 // last tracker expiry
@@ -235,6 +240,13 @@ func (p *Pipeline) watermark() int64 {
 		return math.MinInt64 + p.lateness
 	}
 	slices.Sort(v)
+	// At the start, wait for every sensor to be heard, for up to startGrace
+	// of event time: sensors connect in any order, and one that comes a few
+	// seconds after the others must not find its first observations late.
+	if len(v) < len(p.hw) && v[len(v)-1]-v[0] < startGrace && !p.started {
+		return v[0]
+	}
+	p.started = true
 	med := v[(len(v)-1)/2]
 	for _, h := range v {
 		if h >= med-lagBand {
