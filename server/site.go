@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/passant/passant/footfall"
@@ -22,6 +23,8 @@ type siteRunner struct {
 	srv *Server
 	id  string
 	in  chan delivery
+
+	sensorIDs atomic.Pointer[map[string]bool] // the site's sensors, for ingest
 
 	mu       sync.Mutex
 	site     *wire.Site
@@ -101,6 +104,11 @@ func (r *siteRunner) reset(site *wire.Site) error {
 	if err != nil {
 		return fmt.Errorf("server: site %s: %w", site.Site, err)
 	}
+	ids := make(map[string]bool, len(site.Sensors))
+	for _, se := range site.Sensors {
+		ids[se.ID] = true
+	}
+	r.sensorIDs.Store(&ids)
 	r.mu.Lock()
 	r.site, r.plan, r.counter, r.pipe = site, plan, counter, p
 	r.live = map[string]wire.Position{}
@@ -320,10 +328,12 @@ func (r *siteRunner) publishOccupancy() {
 	}
 }
 
+// knows reports whether the site has the sensor. It runs on the ingest
+// path for every batch, so it reads a snapshot of the sensor ids instead of
+// waiting for r.mu, which the runner holds while it locates a batch.
 func (r *siteRunner) knows(sensor string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.site.SensorIndex(sensor) >= 0
+	ids := r.sensorIDs.Load()
+	return ids != nil && (*ids)[sensor]
 }
 
 func (r *siteRunner) setStatus(sensor string, st ingest.Status) {
