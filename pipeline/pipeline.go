@@ -163,6 +163,15 @@ func New(cfg Config, handlers ...Handler) (*Pipeline, error) {
 	return p, nil
 }
 
+// SetLateness changes how long observations wait to be put in order, and
+// releases what the new lateness lets go. A server rebuilding from stored
+// observations, which come in receive order with late backlogs among them,
+// replays them with a long lateness and then goes back to the live one.
+func (p *Pipeline) SetLateness(d time.Duration) {
+	p.lateness = d.Milliseconds()
+	p.release(p.watermark() - p.lateness)
+}
+
 // Site returns the pipeline's site.
 func (p *Pipeline) Site() *wire.Site { return p.site }
 

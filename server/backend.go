@@ -275,12 +275,26 @@ func (s *Server) Reprocess(ctx context.Context, site string, from, to int64) err
 	if err != nil {
 		return notFound(err)
 	}
-	res, err := Reprocess(ctx, s.store, st, from, to, s.cfg.Lateness)
-	if err != nil {
-		return err
+	// What the live pipeline still holds in memory (the last day and a
+	// half) is re-processed by the pipeline itself, so that memory and
+	// storage agree; what lies before is re-processed offline.
+	liveFrom := time.Now().Add(-36 * time.Hour).UnixMilli()
+	r := s.runner(site)
+	if r == nil || to <= liveFrom {
+		res, err := Reprocess(ctx, s.store, st, from, to, s.cfg.Lateness)
+		if err != nil {
+			return err
+		}
+		s.log.Info("re-processed", "site", site, "from", from, "to", to, "batches", res.Batches, "positions", res.Positions)
+		return nil
 	}
-	s.log.Info("re-processed", "site", site, "from", from, "to", to, "batches", res.Batches, "positions", res.Positions)
-	return nil
+	if from < liveFrom {
+		if _, err := Reprocess(ctx, s.store, st, from, liveFrom, s.cfg.Lateness); err != nil {
+			return err
+		}
+		from = liveFrom
+	}
+	return r.reprocess(ctx, st, from)
 }
 
 // ReprocessResult says what a re-processing did.
@@ -302,7 +316,7 @@ func Reprocess(ctx context.Context, st store.Store, site *wire.Site, from, to in
 	// Stored batches come back in receive order; a sensor's spooled backlog
 	// came late. An hour's reordering puts it back in event-time order, so
 	// the figures are those of a day on which it came on time.
-	p, err := pipeline.New(pipeline.Config{Site: site, Zone: plan.Innermost, Lateness: max(lateness, time.Hour)}, col)
+	p, err := pipeline.New(pipeline.Config{Site: site, Zone: plan.Innermost, Lateness: max(lateness, reorderStored)}, col)
 	if err != nil {
 		return res, err
 	}
@@ -331,6 +345,9 @@ func Reprocess(ctx context.Context, st store.Store, site *wire.Site, from, to in
 	res.Positions, res.Visits, res.TrackDays = p.Positions(), len(visits), len(days)
 	return res, nil
 }
+
+// reorderStored is the lateness with which stored observations are replayed.
+const reorderStored = time.Hour
 
 func ignoreUnknown(err error) error {
 	if errors.Is(err, pipeline.ErrUnknownSensor) || errors.Is(err, pipeline.ErrDuplicate) {

@@ -22,6 +22,7 @@ import (
 	"github.com/passant/passant/broker"
 	"github.com/passant/passant/calibration"
 	"github.com/passant/passant/ingest"
+	"github.com/passant/passant/pipeline"
 	"github.com/passant/passant/store"
 	"github.com/passant/passant/web"
 	"github.com/passant/passant/wire"
@@ -298,6 +299,14 @@ func (s *Server) shutdown() {
 	if s.store != nil {
 		s.store.Close()
 	}
+}
+
+// lateness is the live pipelines' lateness.
+func (s *Server) lateness() time.Duration {
+	if s.cfg.Lateness > 0 {
+		return s.cfg.Lateness
+	}
+	return pipeline.DefaultLateness
 }
 
 // HTTPAddr returns the address the HTTP server listens on.

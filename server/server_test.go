@@ -112,3 +112,33 @@ func TestSiteChangeAppliesToToday(t *testing.T) {
 		t.Fatalf("visitors %d→%d, passers-by %d→%d", before.Totals.Visitors, after.Totals.Visitors, before.Totals.Passersby, after.Totals.Passersby)
 	}
 }
+
+// TestReprocessWhileLive re-processes today through the API while the site
+// runs: the report afterwards counts every visitor once, as before.
+func TestReprocessWhileLive(t *testing.T) {
+	if loc, _ := time.LoadLocation("Europe/Berlin"); time.Now().In(loc).Hour() < 1 {
+		t.Skip("the simulated 40 minutes would cross local midnight")
+	}
+	srv, site, stop := shopThroughMQTT(t, 40*time.Minute)
+	defer stop()
+	ctx := context.Background()
+	now := time.Now()
+	from, to := now.Add(-2*time.Hour).UnixMilli(), now.Add(time.Hour).UnixMilli()
+	srv.writer.drain(ctx)
+	before, err := srv.Report(ctx, site.Site, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Reprocess(ctx, site.Site, from, to); err != nil {
+		t.Fatal(err)
+	}
+	after, err := srv.Report(ctx, site.Site, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, a := before.Totals, after.Totals
+	if b.Visitors == 0 || a.Visitors != b.Visitors || a.Passersby != b.Passersby || a.Visits != b.Visits {
+		t.Fatalf("before: %d visitors, %d passers-by, %d visits; after: %d, %d, %d",
+			b.Visitors, b.Passersby, b.Visits, a.Visitors, a.Passersby, a.Visits)
+	}
+}

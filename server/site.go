@@ -182,6 +182,59 @@ func (r *siteRunner) recoverFromStore() error {
 	return err
 }
 
+// reprocess rebuilds the live pipeline, in its own goroutine, from the
+// stored observations since from (with late backlogs put in order), and
+// replaces the stored figures since from with the rebuilt ones: memory and
+// storage then agree, and the live map goes on.
+func (r *siteRunner) reprocess(ctx context.Context, site *wire.Site, from int64) error {
+	res := make(chan error, 1)
+	f := func() { res <- r.rebuildFromStore(ctx, site, from) }
+	select {
+	case r.ctl <- f:
+	case <-r.done:
+		return fmt.Errorf("server: site %s is stopping", r.id)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-res
+}
+
+func (r *siteRunner) rebuildFromStore(ctx context.Context, site *wire.Site, from int64) error {
+	r.persist(ctx)
+	// Let the writer store what the live pipeline handed it, so that the
+	// scan below sees every batch taken so far.
+	r.srv.writer.drain(ctx)
+	if err := r.reset(site); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.pipe.SetLateness(reorderStored)
+	r.quiet, r.restoreFrom = true, from
+	r.mu.Unlock()
+	n := 0
+	err := r.srv.store.ScanBatches(ctx, r.id, from, time.Now().Add(time.Hour).UnixMilli(), func(b *store.RawBatch) error {
+		r.mu.Lock()
+		r.pipe.Accept(b.Recv, &b.Batch, wire.Drops{})
+		r.mu.Unlock()
+		n++
+		return nil
+	})
+	r.mu.Lock()
+	r.pipe.SetLateness(r.srv.lateness()) // releases what the live lateness lets go
+	r.quiet, r.restoreFrom = false, 0
+	r.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("server: reprocess %s: %w", r.id, err)
+	}
+	r.srv.writer.drain(ctx)
+	if err := r.srv.store.DeleteDerived(ctx, r.id, from, time.Now().Add(time.Hour).UnixMilli()); err != nil {
+		return fmt.Errorf("server: reprocess %s: %w", r.id, err)
+	}
+	r.persist(ctx)
+	r.srv.log.Info("re-processed through the live pipeline", "site", r.id, "from", from, "batches", n)
+	return nil
+}
+
 func (r *siteRunner) run(ctx context.Context) {
 	defer close(r.done)
 	occTick := time.NewTicker(250 * time.Millisecond)
