@@ -6,11 +6,13 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
+	"github.com/passant/passant/sensor"
 	"github.com/passant/passant/sim"
 	"github.com/passant/passant/wire"
 )
@@ -34,6 +36,8 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	shoppers := fs.Float64("shoppers", 0, "shoppers per hour (default 30)")
 	staff := fs.Int("staff", 0, "staff present all day (default 2; -1 for none)")
 	speed := fs.Float64("speed", 0, "pace output at this multiple of real time (0: as fast as possible)")
+	mqttURL := fs.String("mqtt", "", "publish live to this broker (tcp://host:1883), each sensor as `passant sensor` would; with --speed (default 1) it runs until stopped")
+	prefix := fs.String("prefix", "passant", "MQTT topic prefix, with --mqtt")
 	logLevel := fs.String("log", "info", "log level")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -72,8 +76,16 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("sim: %w", err)
 		}
 	}
+	outSet := false
+	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
+	if *mqttURL != "" && *speed <= 0 {
+		*speed = 1
+	}
 	var w io.Writer = stdout
-	if *out != "-" {
+	switch {
+	case *mqttURL != "" && !outSet:
+		w = io.Discard
+	case *out != "-":
 		f, err := os.Create(*out)
 		if err != nil {
 			return fmt.Errorf("sim: %w", err)
@@ -110,7 +122,32 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	truth := sim.NewJSONTruth(tw, pw)
 	var buf []byte
 	batches, obs := 0, 0
-	emit := func(_ string, b *wire.Batch) error {
+	pubs := map[string]*sensor.Publisher{}
+	if *mqttURL != "" {
+		site := shop.Site()
+		for _, se := range site.Sensors {
+			p, err := sensor.NewPublisher(sensor.PublisherConfig{Broker: *mqttURL, Prefix: *prefix, Site: site.Site,
+				Sensor: se.ID, ClientID: "passant-sim-" + site.Site + "-" + se.ID, Version: "sim", Log: log})
+			if err != nil {
+				return fmt.Errorf("sim: sensor %s: %w", se.ID, err)
+			}
+			pubs[se.ID] = p
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			for _, p := range pubs {
+				p.Close(ctx)
+			}
+		}()
+		log.Info("sim publishing live", "broker", *mqttURL, "site", site.Site, "speed", *speed)
+	}
+	emit := func(sensorID string, b *wire.Batch) error {
+		if p := pubs[sensorID]; p != nil {
+			if err := p.Publish(b); err != nil {
+				return err
+			}
+		}
 		buf = wire.AppendBatch(buf[:0], b)
 		buf = append(buf, '\n')
 		batches++
