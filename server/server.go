@@ -51,6 +51,14 @@ type Config struct {
 	// (default 24 h); all raw observations go after RetainAll (default 31 days).
 	Retention time.Duration
 	RetainAll time.Duration
+	// BrokerUsers, when set, is the file of the embedded broker's logins
+	// (see BrokerUser): sensors then must log in and may publish only under
+	// their own topics. BrokerTLS makes the embedded broker speak TLS.
+	BrokerUsers string
+	BrokerTLS   *tls.Config
+	// AlertWebhook, when set, gets a JSON POST for every alert raised or
+	// cleared.
+	AlertWebhook string
 	// WriteBuffer bounds the observations held while the database is away.
 	WriteBuffer int
 	// Cluster shares the sites among the servers of one database by leases;
@@ -191,8 +199,18 @@ func (s *Server) start(ctx context.Context) error {
 	}
 
 	brokerURL := s.cfg.MQTT
+	mqttUser, mqttPass, mqttTLS := s.cfg.MQTTUser, s.cfg.MQTTPass, s.cfg.MQTTTLS
 	if brokerURL == "" {
-		b, err := broker.Start(broker.Config{Addr: s.cfg.BrokerAddr, Prefix: s.cfg.Prefix, Log: s.log})
+		bc := broker.Config{Addr: s.cfg.BrokerAddr, Prefix: s.cfg.Prefix, Log: s.log, TLS: s.cfg.BrokerTLS}
+		if s.cfg.BrokerUsers != "" {
+			users, err := LoadBrokerUsers(s.cfg.BrokerUsers)
+			if err != nil {
+				return err
+			}
+			bc.Authenticate, mqttUser, mqttPass = brokerAuth(users)
+			s.log.Info("embedded broker: sensors log in and publish only under their own topics", "users", len(users))
+		}
+		b, err := broker.Start(bc)
 		if err != nil {
 			if errors.Is(err, broker.ErrAddrInUse) {
 				return fmt.Errorf("server: the embedded broker cannot listen on %s, the port is taken: give another with --broker ADDR, or use the broker already there with --mqtt tcp://HOST:PORT", s.cfg.BrokerAddr)
@@ -201,6 +219,11 @@ func (s *Server) start(ctx context.Context) error {
 		}
 		s.broker = b
 		brokerURL = b.URL()
+		if s.cfg.BrokerTLS != nil {
+			// The server's own client talks to its own broker on loopback.
+			brokerURL = "ssl" + brokerURL[len("tcp"):]
+			mqttTLS = &tls.Config{InsecureSkipVerify: true}
+		}
 		s.log.Info("embedded MQTT broker listening", "addr", b.Addr())
 	}
 	s.brokerURL = brokerURL
@@ -226,8 +249,8 @@ func (s *Server) start(ctx context.Context) error {
 	s.log.Info("dashboard and API listening", "addr", s.httpAddr)
 
 	s.sub, err = ingest.NewSubscriber(ingest.Config{
-		Broker: brokerURL, ClientID: s.cfg.ClientID, Username: s.cfg.MQTTUser, Password: s.cfg.MQTTPass,
-		TLS: s.cfg.MQTTTLS, Prefix: s.cfg.Prefix, Journal: s.journal, Log: s.log, Only: s.cfg.Cluster,
+		Broker: brokerURL, ClientID: s.cfg.ClientID, Username: mqttUser, Password: mqttPass,
+		TLS: mqttTLS, Prefix: s.cfg.Prefix, Journal: s.journal, Log: s.log, Only: s.cfg.Cluster,
 		Known: s.known, Deliver: s.deliver, Status: s.status,
 	})
 	if err != nil {
