@@ -179,6 +179,7 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.cal = s.newCalibration()
 	s.writer = newWriter(st, s.cfg.WriteBuffer, s.log)
+	s.writer.dir = filepath.Join(s.cfg.DataDir, "journal")
 	go s.writer.run(ctx)
 
 	vs, err := st.ListSites(ctx)

@@ -139,10 +139,16 @@ func (r *siteRunner) recover() error {
 	r.quiet = true
 	r.mu.Unlock()
 	n := 0
+	mark, marked := r.srv.writer.storedMark(r.id)
+	var seen int64
 	err = ingest.ReadJournal(files, func(l *wire.Line) error {
 		r.mu.Lock()
-		r.pipe.Accept(l.Recv, &l.Batch, l.Drops)
+		err := r.pipe.Accept(l.Recv, &l.Batch, l.Drops)
 		r.mu.Unlock()
+		// Journaled but not yet stored when the server stopped.
+		if err == nil && marked && len(l.Batch.Obs) > 0 && mark.unstored(l.Recv, &seen) {
+			r.srv.writer.batch(store.RawBatch{Site: r.id, Recv: l.Recv, Batch: l.Batch})
+		}
 		n++
 		return nil
 	}, func(file string, err error) {

@@ -21,6 +21,8 @@ type writer struct {
 	st    store.Store
 	limit int
 	log   *slog.Logger
+	dir   string // the journal's directory, for the stored marks (stored.go)
+	marks storedMarks
 
 	mu      sync.Mutex
 	batches []store.RawBatch
@@ -144,6 +146,7 @@ func (w *writer) flush(ctx context.Context) error {
 			return err
 		}
 		w.written.Add(int64(held))
+		w.markStored(batches)
 		batches, held = nil, 0
 	}
 	for site, ps := range pos {
