@@ -1,8 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/passant/passant/store"
@@ -102,12 +105,44 @@ func (s *Server) alert(ctx context.Context, site, sensor, kind string, on bool, 
 		a, isNew, err := s.store.RaiseAlert(ctx, store.Alert{Site: site, Sensor: sensor, Kind: kind, Message: msg, Raised: now})
 		if err == nil && isNew {
 			s.log.Warn("alert raised", "site", site, "sensor", sensor, "kind", kind, "id", a.ID)
+			s.notify("raised", web.Alert(a))
 		}
 		return
 	}
 	if cleared, err := s.store.ClearAlert(ctx, site, sensor, kind, now); err == nil && cleared {
 		s.log.Info("alert cleared", "site", site, "sensor", sensor, "kind", kind)
+		s.notify("cleared", web.Alert{Site: site, Sensor: sensor, Kind: kind, Cleared: now})
 	}
+}
+
+// notify POSTs an alert event to the webhook, if one is set:
+// {"event":"raised","alert":{"site":…,"sensor":…,"kind":"offline",…}}. It
+// never holds up the caller; a failure is logged.
+func (s *Server) notify(event string, a web.Alert) {
+	url := s.cfg.AlertWebhook
+	if url == "" {
+		return
+	}
+	body, _ := json.Marshal(map[string]any{"event": event, "alert": a})
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			s.log.Error("alert webhook", "err", err)
+			return
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			s.log.Warn("alert webhook failed", "err", err)
+			return
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			s.log.Warn("alert webhook refused", "status", resp.Status)
+		}
+	}()
 }
 
 // retain applies the retention: raw observations of devices that never
