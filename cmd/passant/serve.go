@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -46,12 +47,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&cfg.Cluster, "cluster", false, "share the sites with other servers of the same database by leases")
 	fs.StringVar(&cfg.Instance, "instance", "", "this server's name in a cluster (default host-pid)")
 	fs.DurationVar(&cfg.LeaseTTL, "lease", 30*time.Second, "how long a site's lease lasts without renewal (cluster)")
+	fs.StringVar(&cfg.BrokerUsers, "broker-users", "", "the embedded broker's logins (JSON file): sensors must log in and may publish only under their own topics")
+	tlsCert := fs.String("broker-tls-cert", "", "certificate (PEM) for the embedded broker to speak TLS")
+	tlsKey := fs.String("broker-tls-key", "", "its private key (PEM)")
+	fs.StringVar(&cfg.AlertWebhook, "alert-webhook", "", "POST every alert raised or cleared to this URL (JSON)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.SiteFiles = sites
+	if *tlsCert != "" || *tlsKey != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return fmt.Errorf("serve: --broker-tls-cert/--broker-tls-key: %w", err)
+		}
+		cfg.BrokerTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	cfg.MQTTPass = os.Getenv("PASSANT_MQTT_PASSWORD")
 	cfg.Version = version
 	cfg.Log = setupLog(stderr, *logLevel, *logJSON)
