@@ -1,0 +1,636 @@
+package demo
+
+// Browser tests of the dashboard against the real server: `passant demo`
+// runs in-process (embedded broker, embedded store, the simulated shop
+// publishing over MQTT) and headless Chromium drives the heatmap, the
+// footfall view, the site editor and the calibration page. The web
+// package's own browser tests run the same views against an in-memory fake
+// backend; these show that the real server gives them what they need.
+//
+// Run: PASSANT_TEST_CHROMIUM=/usr/bin/chromium PASSANT_TEST_ARTIFACTS=/tmp/art \
+//   go test -count=1 -run Browser ./demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+	"github.com/passant/passant/web/webtest"
+	"github.com/passant/passant/wire"
+)
+
+const site = "sim-small"
+
+// shared is one demo for all the browser tests of this file: the shop's
+// warm-up is what takes time, so it is played once. TestMain stops it.
+var shared struct {
+	once   sync.Once
+	base   string
+	err    error
+	cancel context.CancelFunc
+	done   chan error
+	dir    string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.cancel != nil {
+		shared.cancel()
+		select {
+		case <-shared.done:
+		case <-time.After(10 * time.Second):
+		}
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
+// sharedDemo returns the base URL of the running demo, once the shop's
+// warm-up has produced passers-by in today's report and a heatmap.
+func sharedDemo(t *testing.T) string {
+	t.Helper()
+	shared.once.Do(func() {
+		dir, err := os.MkdirTemp("", "passant-demo-browser-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		shared.dir = dir
+		ctx, cancel := context.WithCancel(context.Background())
+		shared.cancel = cancel
+		shared.done = make(chan error, 1)
+		urls := make(chan string, 1)
+		go func() {
+			shared.done <- Run(ctx, Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", DataDir: dir, Seed: 5,
+				Warmup: 4 * time.Minute, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Ready: func(u string) { urls <- u }})
+		}()
+		select {
+		case shared.base = <-urls:
+		case err := <-shared.done:
+			shared.err = fmt.Errorf("demo stopped: %v", err)
+			return
+		case <-time.After(60 * time.Second):
+			shared.err = fmt.Errorf("demo did not start")
+			return
+		}
+		// Wait until the warm-up has put people in the report and the heatmap.
+		start := time.Now()
+		for time.Since(start) < 60*time.Second {
+			var rep wire.Report
+			var hm struct {
+				Max float64 `json:"max"`
+			}
+			if get(shared.base+"/api/sites/"+site+"/report", &rep) == nil && rep.Totals.Passersby > 0 &&
+				get(shared.base+"/api/sites/"+site+"/heatmap", &hm) == nil && hm.Max > 0 {
+				return
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		shared.err = fmt.Errorf("after 60 s the demo's report has no passers-by or its heatmap is empty")
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.base
+}
+
+// get GETs a JSON endpoint.
+func get(url string, v any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, bytes.TrimSpace(b))
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+func timeout(t *testing.T, ctx context.Context, d time.Duration) context.Context {
+	c, cancel := context.WithTimeout(ctx, d)
+	t.Cleanup(cancel)
+	return c
+}
+
+// TestBrowserHeatmapRendersAndDownloads: the heatmap view draws the real
+// server's grid over the plan, and its "Download PNG" button downloads a
+// PNG that decodes.
+func TestBrowserHeatmapRendersAndDownloads(t *testing.T) {
+	tab := webtest.Browser(t)
+	base := sharedDemo(t)
+	c := timeout(t, tab, 40*time.Second)
+	err := chromedp.Do(c,
+		chromedp.Navigate(base+"/#/heatmap/"+site),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-heatmap="ready"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`img.heat`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector('img.heat').complete && document.querySelector('img.heat').naturalWidth > 0`),
+	)
+	if err != nil {
+		webtest.Screenshot(t, tab, "heatmap-failed")
+		t.Fatal(err)
+	}
+	shown, err := webtest.Eval[struct {
+		W, H      int
+		Max, Cell float64
+	}](c, `window.passantHeatmap`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The grid the page shows is the API's for the same query.
+	href, err := webtest.Eval[string](c, `document.querySelector('#hm-download').getAttribute('href')`)
+	if err != nil || !strings.Contains(href, "/heatmap.png?") || !strings.Contains(href, "download=1") {
+		t.Fatalf("download link %q (%v)", href, err)
+	}
+	var grid struct {
+		W      int       `json:"w"`
+		H      int       `json:"h"`
+		Cell   float64   `json:"cell"`
+		Max    float64   `json:"max"`
+		Values []float64 `json:"values"`
+	}
+	if err := get(base+strings.Replace(strings.Replace(href, "/heatmap.png?", "/heatmap?", 1), "&download=1", "", 1), &grid); err != nil {
+		t.Fatal(err)
+	}
+	// sim-small's bounds are 30 x 16 m: 60 x 32 cells of 0.5 m.
+	if shown.W != grid.W || shown.H != grid.H || shown.Cell != grid.Cell || grid.W != 60 || grid.H != 32 || shown.Max <= 0 {
+		t.Fatalf("page shows %+v; API grid %dx%d of %g m, max %g", shown, grid.W, grid.H, grid.Cell, grid.Max)
+	}
+	hot := 0
+	for _, v := range grid.Values {
+		if v > 0 && math.Sqrt(v/grid.Max) >= 0.02 {
+			hot++
+		}
+	}
+	// The overlay is really drawn: the image has the grid's size and as many
+	// coloured pixels as the grid has visible cells (the grid may grow a
+	// little between the page's read and ours).
+	px, err := webtest.Eval[[]int](c, `(() => {
+		const i = document.querySelector('img.heat'), r = i.getBoundingClientRect();
+		const c = document.createElement('canvas'); c.width = i.naturalWidth; c.height = i.naturalHeight;
+		const g = c.getContext('2d'); g.drawImage(i, 0, 0);
+		const d = g.getImageData(0, 0, c.width, c.height).data;
+		let n = 0; for (let k = 3; k < d.length; k += 4) if (d[k] > 0) n++;
+		return [i.naturalWidth, i.naturalHeight, n, Math.round(r.width), Math.round(r.height)];
+	})()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if px[0] != grid.W || px[1] != grid.H || px[2] == 0 || px[3] < 100 || px[4] < 50 {
+		t.Fatalf("overlay image %dx%d with %d coloured pixels, %dx%d px on screen; grid %dx%d", px[0], px[1], px[2], px[3], px[4], grid.W, grid.H)
+	}
+	if float64(px[2]) < 0.5*float64(hot) || float64(px[2]) > 2*float64(hot)+10 {
+		t.Fatalf("overlay has %d coloured pixels, the API's grid %d visible cells", px[2], hot)
+	}
+	t.Logf("heatmap %dx%d cells of %g m, max %.0f s, %d coloured pixels (API: %d cells)", shown.W, shown.H, shown.Cell, shown.Max, px[2], hot)
+	webtest.Screenshot(t, c, "heatmap")
+
+	// "Download PNG": Chromium saves the file the button links to.
+	dir := t.TempDir()
+	progress := chromedp.Events(c, browser.DownloadProgress)
+	yes := true
+	err = chromedp.Do(c,
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+				Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &yes})
+			return err
+		}),
+		chromedp.Click(chromedp.CSS(`#hm-download button`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guid := ""
+	for ev, err := range progress {
+		if err != nil {
+			t.Fatalf("download: %v", err)
+		}
+		if ev.State == browser.DownloadProgressStateCanceled {
+			t.Fatal("download canceled")
+		}
+		if ev.State == browser.DownloadProgressStateCompleted {
+			guid = ev.GUID
+			break
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, guid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, data, "downloaded")
+
+	// And the URL itself serves a PNG as an attachment.
+	resp, err := http.Get(base + href)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("GET %s: %s, %q, %q", href, resp.Status, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"))
+	}
+	checkPNG(t, body, "fetched")
+}
+
+// checkPNG checks that data is a PNG that decodes to a picture that is not
+// of one colour.
+func checkPNG(t *testing.T, data []byte, what string) {
+	t.Helper()
+	if !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Fatalf("%s heatmap: not a PNG: % x", what, data[:min(len(data), 8)])
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s heatmap: %v", what, err)
+	}
+	b := img.Bounds()
+	colours := map[[4]uint32]bool{}
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, a := img.At(x, y).RGBA()
+			colours[[4]uint32{r, g, bl, a}] = true
+		}
+	}
+	if b.Dx() < 32 || b.Dy() < 16 || len(colours) < 3 {
+		t.Fatalf("%s heatmap: %dx%d with %d colours", what, b.Dx(), b.Dy(), len(colours))
+	}
+	t.Logf("%s heatmap PNG: %d bytes, %dx%d, %d colours", what, len(data), b.Dx(), b.Dy(), len(colours))
+}
+
+// footfallShown is what the footfall view shows: the report it got, the
+// charts' data, the totals tiles and the days table.
+type footfallShown struct {
+	Report  wire.Report    `json:"report"`
+	Plotted [][][]*float64 `json:"plotted"`
+	KPI     map[string]string
+	Days    [][]string
+	From    string
+	To      string
+}
+
+const readFootfall = `(() => {
+	const f = window.passantFootfall;
+	const kpi = {};
+	for (const k of document.querySelectorAll('.kpi')) kpi[k.id.replace('kpi-', '')] = k.querySelector('.v').textContent;
+	const days = [...document.querySelectorAll('#ff-days tr')].slice(1).map(tr => [...tr.children].map(td => td.textContent));
+	return { report: f.report, plotted: f.plotted, KPI: kpi, Days: days,
+		From: document.querySelector('#ff-from').value, To: document.querySelector('#ff-to').value };
+})()`
+
+// TestBrowserFootfallShowsTheAPIsNumbers: today's footfall view shows the
+// numbers of the real server's report for today: the tiles, both hourly
+// charts and the days table.
+func TestBrowserFootfallShowsTheAPIsNumbers(t *testing.T) {
+	tab := webtest.Browser(t)
+	base := sharedDemo(t)
+	c := timeout(t, tab, 40*time.Second)
+	err := chromedp.Do(c,
+		chromedp.Navigate(base+"/#/footfall/"+site),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-footfall="ready"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The demo runs live, so the report may change between the page's read
+	// and ours: ask again (the "Today" button) until both agree.
+	var shown footfallShown
+	var api wire.Report
+	agree := false
+	for try := 0; try < 10 && !agree; try++ {
+		err := chromedp.Do(c,
+			chromedp.Evaluate[chromedp.Void](`delete window.passantFootfall; [...document.querySelectorAll('main .toolbar button')].find(b => b.textContent === 'Today').click()`),
+			chromedp.Poll[chromedp.Void](`window.passantFootfall !== undefined`),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shown, err = webtest.Eval[footfallShown](c, readFootfall)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shown.From != shown.To {
+			t.Fatalf("Today shows %s to %s", shown.From, shown.To)
+		}
+		if err := get(fmt.Sprintf("%s/api/sites/%s/report?from=%s&to=%s", base, site, shown.From, shown.To), &api); err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(api)
+		p, _ := json.Marshal(shown.Report)
+		agree = bytes.Equal(a, p)
+		if !agree {
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	if !agree {
+		t.Fatalf("the page's report never equalled the API's: page %+v, API %+v", shown.Report.Totals, api.Totals)
+	}
+	T := api.Totals
+	if T.Passersby == 0 || len(api.Hours) < 23 || len(api.Days) != 1 {
+		t.Fatalf("today's report: %d passers-by, %d hours, %d days", T.Passersby, len(api.Hours), len(api.Days))
+	}
+	t.Logf("today (%s): %d passers-by, %d visitors, %d hours", shown.From, T.Passersby, T.Visitors, len(api.Hours))
+
+	// The tiles.
+	want := map[string]string{
+		"passersby": intText(T.Passersby),
+		"visitors":  intText(T.Visitors),
+		"capture":   pctText(T.CaptureRate),
+		"returning": fmt.Sprintf("%s (%s)", intText(T.Returning), pctText(ratio(T.Returning, T.Visitors))),
+	}
+	for k, v := range want {
+		if shown.KPI[k] != v {
+			t.Errorf("tile %s shows %q, API %q", k, shown.KPI[k], v)
+		}
+	}
+	// The charts: passers-by and visitors per hour, capture rate per hour.
+	if len(shown.Plotted) < 2 {
+		t.Fatalf("%d charts plotted", len(shown.Plotted))
+	}
+	hourly, rates := shown.Plotted[0], shown.Plotted[1]
+	if len(hourly) != 3 || len(rates) < 2 || len(hourly[0]) != len(api.Hours) || len(rates[1]) != len(api.Hours) {
+		t.Fatalf("charts have %d/%d series of %d points, API %d hours", len(hourly), len(rates), len(hourly[0]), len(api.Hours))
+	}
+	busy := 0
+	for i, h := range api.Hours {
+		if val(hourly[0][i]) != float64(h.Start/1000) || val(hourly[1][i]) != float64(h.Passersby) || val(hourly[2][i]) != float64(h.Visitors) {
+			t.Fatalf("hour %d charted at %v: %v passers-by, %v visitors; API %d: %d, %d", i, val(hourly[0][i]), val(hourly[1][i]), val(hourly[2][i]), h.Start/1000, h.Passersby, h.Visitors)
+		}
+		if (rates[1][i] == nil) != (h.CaptureRate == nil) || (h.CaptureRate != nil && math.Abs(*rates[1][i]-*h.CaptureRate) > 1e-12) {
+			t.Fatalf("hour %d capture rate charted %v, API %v", i, rates[1][i], h.CaptureRate)
+		}
+		if h.Passersby > 0 {
+			busy++
+		}
+	}
+	if busy == 0 {
+		t.Fatal("no hour of the chart has passers-by")
+	}
+	// The days table.
+	d := api.Days[0]
+	if len(shown.Days) != 1 || len(shown.Days[0]) < 3 || shown.Days[0][0] != d.Date || shown.Days[0][1] != intText(d.Passersby) || shown.Days[0][2] != intText(d.Visitors) {
+		t.Fatalf("days table %q, API %s: %d passers-by, %d visitors", shown.Days, d.Date, d.Passersby, d.Visitors)
+	}
+	// The charts are drawn on the page, not just computed.
+	drawn, err := webtest.Eval[int](c, `document.querySelectorAll('#ff-hours canvas, #ff-rates canvas').length`)
+	if err != nil || drawn < 2 {
+		t.Fatalf("%d chart canvases (%v)", drawn, err)
+	}
+	webtest.Screenshot(t, c, "footfall-today")
+}
+
+func val(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+func ratio(a, b int) *float64 {
+	if b == 0 {
+		return nil
+	}
+	r := float64(a) / float64(b)
+	return &r
+}
+
+// intText is fmt.int of api.js: toLocaleString('en').
+func intText(n int) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// pctText is fmt.pct of api.js.
+func pctText(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f %%", 100**v)
+}
+
+// TestBrowserEditorZoneAppearsInOccupancy: a zone drawn in the site editor
+// and saved is in the real server's live occupancy and in the live view's
+// zone list soon after (the server rebuilds today with the new plan).
+func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {
+	tab := webtest.Browser(t)
+	base := sharedDemo(t)
+	var before wire.Site
+	if err := get(base+"/api/sites/"+site, &before); err != nil {
+		t.Fatal(err)
+	}
+	if before.Zone("promo") != nil {
+		t.Fatal("the site has a zone promo already")
+	}
+	c := timeout(t, tab, 50*time.Second)
+	err := chromedp.Do(c,
+		chromedp.Navigate(base+"/#/editor/"+site),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-ready="editor"]`)),
+		chromedp.SetValue(chromedp.CSS(`#ed-zone-id`), "promo"),
+		chromedp.Click(chromedp.CSS(`#ed-mode-zone`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Most of the shop floor, where the simulated shoppers linger.
+	corners := [][2]float64{{1, 1.5}, {9, 1.5}, {9, 7.5}, {1, 7.5}}
+	for _, p := range corners {
+		xy, err := webtest.Eval[[]float64](c, fmt.Sprintf(`window.passantEditor.pagePoint(%g, %g)`, p[0], p[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(c, chromedp.MouseClickXY(xy[0], xy[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	webtest.Screenshot(t, c, "editor-drawing")
+	err = chromedp.Do(c,
+		chromedp.Click(chromedp.CSS(`#ed-zone-finish`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ed-zones li[data-zone="promo"]`)),
+		chromedp.Click(chromedp.CSS(`#ed-save`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector('main').dataset.saved !== undefined`),
+	)
+	if err != nil {
+		webtest.Screenshot(t, tab, "editor-failed")
+		t.Fatal(err)
+	}
+	saved := time.Now()
+	webtest.Screenshot(t, c, "editor-saved")
+	var after wire.Site
+	if err := get(base+"/api/sites/"+site, &after); err != nil {
+		t.Fatal(err)
+	}
+	z := after.Zone("promo")
+	if z == nil || z.Kind != wire.ZoneArea || len(z.Polygon) != 4 || len(after.Zones) != len(before.Zones)+1 {
+		t.Fatalf("saved site has zone %+v and %d zones (before %d)", z, len(after.Zones), len(before.Zones))
+	}
+	for i, want := range corners {
+		if math.Abs(z.Polygon[i][0]-want[0]) > 0.25 || math.Abs(z.Polygon[i][1]-want[1]) > 0.25 {
+			t.Fatalf("corner %d saved at %v, clicked at %v", i, z.Polygon[i], want)
+		}
+	}
+
+	// The live occupancy has the new zone.
+	var live struct {
+		Occupancy map[string]int  `json:"occupancy"`
+		Tracks    []wire.Position `json:"tracks"`
+	}
+	for {
+		if err := get(base+"/api/sites/"+site+"/live", &live); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := live.Occupancy["promo"]; ok {
+			break
+		}
+		if time.Since(saved) > 30*time.Second {
+			t.Fatalf("30 s after the save the live occupancy %v has no promo", live.Occupancy)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("live occupancy %v after %s", live.Occupancy, time.Since(saved).Round(time.Millisecond))
+	if live.Occupancy["promo"] > live.Occupancy["store"] {
+		t.Fatalf("occupancy %v: more in promo than in the store", live.Occupancy)
+	}
+
+	// And the live view lists it with the API's count.
+	err = chromedp.Do(c,
+		chromedp.Navigate(base+"/#/live/"+site),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-ready="live"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#live-occupancy li[data-zone="promo"]`)),
+		chromedp.Poll[chromedp.Void](`window.passantLive && 'promo' in window.passantLive.occupancy()`),
+	)
+	if err != nil {
+		webtest.Screenshot(t, tab, "live-failed")
+		t.Fatalf("the live view's zone list: %v", err)
+	}
+	agree := false
+	var page struct {
+		N   string         `json:"n"`
+		Occ map[string]int `json:"occ"`
+	}
+	for try := 0; try < 20 && !agree; try++ {
+		page, err = webtest.Eval[struct {
+			N   string         `json:"n"`
+			Occ map[string]int `json:"occ"`
+		}](c, `({n: document.querySelector('#live-occupancy li[data-zone="promo"] .n').textContent, occ: window.passantLive.occupancy()})`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := get(base+"/api/sites/"+site+"/live", &live); err != nil {
+			t.Fatal(err)
+		}
+		agree = page.N == fmt.Sprint(live.Occupancy["promo"]) && page.Occ["promo"] == live.Occupancy["promo"]
+		if !agree {
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	if !agree {
+		t.Fatalf("the live view shows promo %s (occupancy %v), the API %v", page.N, page.Occ, live.Occupancy)
+	}
+	t.Logf("live view: promo %s", page.N)
+	webtest.Screenshot(t, c, "live-with-new-zone")
+
+	// Today's report follows the new plan: the new zone is among its zones.
+	var rep wire.Report
+	if err := get(base+"/api/sites/"+site+"/report", &rep); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, zs := range rep.Zones {
+		ids = append(ids, zs.Zone)
+	}
+	if !slices.Contains(ids, "promo") {
+		t.Errorf("today's report has zones %v, not promo", ids)
+	}
+}
+
+// TestBrowserCalibratePhone: the calibration walk's page, on a phone-sized
+// screen, loads the real server's site and lists the devices heard at a
+// sensor, which are the API's.
+func TestBrowserCalibratePhone(t *testing.T) {
+	tab := webtest.Browser(t)
+	base := sharedDemo(t)
+	c := timeout(t, tab, 40*time.Second)
+	err := chromedp.Do(c,
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+		chromedp.Navigate(base+"/static/calibrate.html?site="+site),
+		chromedp.Poll[chromedp.Void](`document.querySelector('main').dataset.state !== 'loading'`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := webtest.Eval[map[string]string](c, `({state: document.querySelector('main').dataset.state, sensor: document.querySelector('#sensor').value,
+		name: document.querySelector('#site-name').textContent, sensors: String(document.querySelectorAll('#sensor option').length)})`)
+	if err != nil || st["state"] != "pick" || st["sensor"] != "s1" || st["name"] != "Simulated boutique" || st["sensors"] != "4" {
+		webtest.Screenshot(t, tab, "calibrate-failed")
+		t.Fatalf("calibration page %v (%v)", st, err)
+	}
+	// The page polls the devices every 2 s; they are the API's.
+	type cand struct {
+		Dev    string  `json:"dev"`
+		RSSI   float64 `json:"rssi"`
+		Frames int     `json:"frames"`
+	}
+	var shown []string
+	var api struct {
+		Devices []cand `json:"devices"`
+	}
+	match := 0
+	for try := 0; try < 30 && match == 0; try++ {
+		shown, err = webtest.Eval[[]string](c, `[...document.querySelectorAll('#devices li[data-dev]')].map(li => li.dataset.dev)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := get(base+"/api/sites/"+site+"/calibration/devices?sensor=s1", &api); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range shown {
+			if slices.ContainsFunc(api.Devices, func(a cand) bool { return a.Dev == d }) {
+				match++
+			}
+		}
+		if match == 0 {
+			time.Sleep(time.Second)
+		}
+	}
+	if match == 0 {
+		webtest.Screenshot(t, tab, "calibrate-no-devices")
+		t.Fatalf("the page lists devices %v at s1, the API %v", shown, api.Devices)
+	}
+	if len(shown) > 6 || len(api.Devices) == 0 {
+		t.Fatalf("the page lists %d devices, the API %d", len(shown), len(api.Devices))
+	}
+	t.Logf("s1: page lists %d devices, %d of them the API's (API: %d)", len(shown), match, len(api.Devices))
+	over, err := webtest.Eval[int](c, `document.documentElement.scrollWidth - window.innerWidth`)
+	if err != nil || over > 0 {
+		t.Errorf("the calibration page is %d px wider than the phone (%v)", over, err)
+	}
+	webtest.Screenshot(t, c, "calibrate-phone")
+}
