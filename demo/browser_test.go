@@ -556,29 +556,32 @@ func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {
 		webtest.Screenshot(t, tab, "live-failed")
 		t.Fatalf("the live view's zone list: %v", err)
 	}
-	agree := false
-	var page struct {
-		N   string         `json:"n"`
-		Occ map[string]int `json:"occ"`
+	// The zone list and the zone's label on the map show the API's count.
+	type livePage struct {
+		N     string         `json:"n"`
+		Label string         `json:"label"`
+		Occ   map[string]int `json:"occ"`
 	}
+	var page livePage
+	agree := false
 	for try := 0; try < 20 && !agree; try++ {
-		page, err = webtest.Eval[struct {
-			N   string         `json:"n"`
-			Occ map[string]int `json:"occ"`
-		}](c, `({n: document.querySelector('#live-occupancy li[data-zone="promo"] .n').textContent, occ: window.passantLive.occupancy()})`)
+		page, err = webtest.Eval[livePage](c, `({n: document.querySelector('#live-occupancy li[data-zone="promo"] .n').textContent,
+			label: [...document.querySelectorAll('#live-map .zone-label')].map(e => e.textContent).find(s => s.startsWith('promo')) || '',
+			occ: window.passantLive.occupancy()})`)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := get(base+"/api/sites/"+site+"/live", &live); err != nil {
 			t.Fatal(err)
 		}
-		agree = page.N == fmt.Sprint(live.Occupancy["promo"]) && page.Occ["promo"] == live.Occupancy["promo"]
+		n := live.Occupancy["promo"]
+		agree = page.N == fmt.Sprint(n) && page.Label == fmt.Sprintf("promo · %d", n) && page.Occ["promo"] == n
 		if !agree {
 			time.Sleep(300 * time.Millisecond)
 		}
 	}
 	if !agree {
-		t.Fatalf("the live view shows promo %s (occupancy %v), the API %v", page.N, page.Occ, live.Occupancy)
+		t.Fatalf("the live view shows promo %q, label %q (occupancy %v), the API %v", page.N, page.Label, page.Occ, live.Occupancy)
 	}
 	t.Logf("live view: promo %s", page.N)
 	webtest.Screenshot(t, c, "live-with-new-zone")
