@@ -601,8 +601,9 @@ func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {
 }
 
 // TestBrowserCalibratePhone: the calibration walk's page, on a phone-sized
-// screen, loads the real server's site and lists the devices heard at a
-// sensor, which are the API's.
+// screen, loads the real server's site, lists the devices heard at a sensor
+// (the API's), starts a walk with one as the phone and marks a tap on the
+// plan where it was tapped.
 func TestBrowserCalibratePhone(t *testing.T) {
 	tab := webtest.Browser(t)
 	base := sharedDemo(t)
@@ -657,6 +658,44 @@ func TestBrowserCalibratePhone(t *testing.T) {
 		t.Fatalf("the page lists %d devices, the API %d", len(shown), len(api.Devices))
 	}
 	t.Logf("s1: page lists %d devices, %d of them the API's (API: %d)", len(shown), match, len(api.Devices))
+	// "Mine" on the strongest device starts the walk with it as the phone;
+	// a tap on the plan marks where the walker stands.
+	phone := shown[0]
+	err = chromedp.Do(c,
+		chromedp.Click(chromedp.CSS(`#devices li[data-dev="`+phone+`"] button`)),
+		chromedp.Poll[chromedp.Void](`['walking', 'ready'].includes(document.querySelector('main').dataset.state)`),
+		chromedp.ScrollIntoView(chromedp.CSS(`#plan`)),
+	)
+	if err != nil {
+		webtest.Screenshot(t, tab, "calibrate-start-failed")
+		t.Fatalf("start the walk: %v", err)
+	}
+	xy, err := webtest.Eval[[]float64](c, `window.calib.toPx(5, 4)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(c,
+		chromedp.MouseClickXY(xy[0], xy[1]),
+		chromedp.Poll[chromedp.Void](`document.querySelector('main').dataset.marks === '1'`),
+	)
+	if err != nil {
+		webtest.Screenshot(t, tab, "calibrate-tap-failed")
+		t.Fatalf("tap on the plan: %v", err)
+	}
+	var status struct {
+		Phone *struct {
+			Dev string `json:"dev"`
+		} `json:"phone"`
+		Marks []wire.Point `json:"marks"`
+	}
+	if err := get(base+"/api/sites/"+site+"/calibration/status", &status); err != nil {
+		t.Fatal(err)
+	}
+	if status.Phone == nil || status.Phone.Dev != phone || len(status.Marks) != 1 ||
+		math.Abs(status.Marks[0][0]-5) > 0.2 || math.Abs(status.Marks[0][1]-4) > 0.2 {
+		t.Fatalf("calibration status: phone %+v, marks %v; want %s and one mark at (5, 4)", status.Phone, status.Marks, phone)
+	}
+	t.Logf("walk started with %s, marked at %v", phone, status.Marks[0])
 	over, err := webtest.Eval[int](c, `document.documentElement.scrollWidth - window.innerWidth`)
 	if err != nil || over > 0 {
 		t.Errorf("the calibration page is %d px wider than the phone (%v)", over, err)
