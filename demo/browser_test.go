@@ -201,6 +201,40 @@ func TestBrowserHeatmapRendersAndDownloads(t *testing.T) {
 		t.Fatalf("overlay has %d coloured pixels, the API's grid %d visible cells", px[2], hot)
 	}
 	t.Logf("heatmap %dx%d cells of %g m, max %.0f s, %d coloured pixels (API: %d cells)", shown.W, shown.H, shown.Cell, shown.Max, px[2], hot)
+
+	// Cell by cell, the overlay is the API's grid in the colour map. The
+	// shop keeps walking, so "Show" again until the page and the API read
+	// the same grid.
+	gridURL := base + strings.Replace(strings.Replace(href, "/heatmap.png?", "/heatmap?", 1), "&download=1", "", 1)
+	var bad []string
+	for try := 0; try < 10; try++ {
+		err := chromedp.Do(c,
+			chromedp.Evaluate[chromedp.Void](`delete window.passantHeatmap; document.querySelector('#hm-show').click()`),
+			chromedp.Poll[chromedp.Void](`window.passantHeatmap !== undefined && document.querySelector('img.heat').complete && document.querySelector('img.heat').naturalWidth > 0`),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rgba, err := webtest.Eval[[]int](c, `(() => {
+			const i = document.querySelector('img.heat');
+			const c = document.createElement('canvas'); c.width = i.naturalWidth; c.height = i.naturalHeight;
+			const g = c.getContext('2d'); g.drawImage(i, 0, 0);
+			return Array.from(g.getImageData(0, 0, c.width, c.height).data);
+		})()`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := get(gridURL, &grid); err != nil {
+			t.Fatal(err)
+		}
+		if bad = compareHeat(grid.W, grid.H, grid.Max, grid.Values, rgba); len(bad) == 0 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if len(bad) > 0 {
+		t.Fatalf("the overlay is not the API's grid: %d cells differ, e.g. %s", len(bad), strings.Join(bad[:min(len(bad), 5)], "; "))
+	}
 	webtest.Screenshot(t, c, "heatmap")
 
 	// "Download PNG": Chromium saves the file the button links to.
@@ -248,6 +282,61 @@ func TestBrowserHeatmapRendersAndDownloads(t *testing.T) {
 		t.Fatalf("GET %s: %s, %q, %q", href, resp.Status, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"))
 	}
 	checkPNG(t, body, "fetched")
+}
+
+// viridis is the colour map of heatmap.js.
+var viridis = [][3]float64{{68, 1, 84}, {71, 44, 122}, {59, 81, 139}, {44, 113, 142}, {33, 144, 141}, {39, 173, 129}, {92, 200, 99}, {170, 220, 50}, {253, 231, 37}}
+
+// compareHeat compares the overlay image's pixels (RGBA, top row first) with
+// the API's grid (row 0 at the bottom) as heatmap.js colours it: a square
+// root scale, cells under 2 % transparent, fainter cells more transparent.
+// It returns the cells that differ.
+func compareHeat(w, h int, max float64, values []float64, rgba []int) []string {
+	if len(values) != w*h || len(rgba) != 4*w*h {
+		return []string{fmt.Sprintf("grid %dx%d has %d values, the image %d bytes", w, h, len(values), len(rgba))}
+	}
+	round := func(v float64) int { return int(math.Floor(v + 0.5)) }
+	var bad []string
+	for j := range h {
+		for i := range w {
+			v := values[j*w+i]
+			o := ((h-1-j)*w + i) * 4
+			f := 0.0
+			if v > 0 {
+				f = math.Sqrt(v) / math.Sqrt(math.Max(max, 1))
+			}
+			got := rgba[o : o+4]
+			if f < 0.02 {
+				if got[3] != 0 {
+					bad = append(bad, fmt.Sprintf("cell (%d,%d) %.3g s: alpha %d, want 0", i, j, v, got[3]))
+				}
+				continue
+			}
+			x := math.Min(f, 1) * float64(len(viridis)-1)
+			k := min(int(x), len(viridis)-2)
+			fr := x - float64(k)
+			a := round(255 * math.Min(1, 0.1+1.5*f))
+			// The canvas keeps colours premultiplied by alpha: faint cells
+			// lose precision on the way through the PNG.
+			tol := 2 + 255/a
+			ok := abs(got[3]-a) <= 1
+			for ch := range 3 {
+				want := round(viridis[k][ch] + (viridis[k+1][ch]-viridis[k][ch])*fr)
+				ok = ok && abs(got[ch]-want) <= tol
+			}
+			if !ok {
+				bad = append(bad, fmt.Sprintf("cell (%d,%d) %.3g s of %.3g: rgba %v", i, j, v, max, got))
+			}
+		}
+	}
+	return bad
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // checkPNG checks that data is a PNG that decodes to a picture that is not
