@@ -557,7 +557,18 @@ func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {
 		t.Fatal("the site has a zone promo already")
 	}
 	c := timeout(t, tab, 50*time.Second)
-	err := chromedp.Do(c,
+	// A second tab watches the live view while the zone is drawn.
+	watch, closeWatch := chromedp.NewContext(c)
+	defer closeWatch()
+	err := chromedp.Do(watch,
+		chromedp.Navigate(base+"/#/live/"+site),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-ready="live"]`)),
+		chromedp.Poll[chromedp.Void](`window.passantLive && !('promo' in window.passantLive.occupancy()) && !document.querySelector('#live-occupancy li[data-zone="promo"]')`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(c,
 		chromedp.Navigate(base+"/#/editor/"+site),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-ready="editor"]`)),
 		chromedp.SetValue(chromedp.CSS(`#ed-zone-id`), "promo"),
@@ -634,7 +645,16 @@ func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {
 		t.Fatalf("occupancy %v: more in the areas than in the store", live.Occupancy)
 	}
 
-	// And the live view lists it with the API's count.
+	// The live view that was open all along has the new zone, from the
+	// server's stream, without a reload.
+	if err := chromedp.Do(watch, chromedp.WaitVisible(chromedp.CSS(`#live-occupancy li[data-zone="promo"]`))); err != nil {
+		webtest.Screenshot(t, watch, "live-open-failed")
+		t.Fatalf("the open live view's zone list: %v", err)
+	}
+	liveShowsPromo(t, watch, base)
+	webtest.Screenshot(t, watch, "live-open-with-new-zone")
+
+	// And so does a live view opened now.
 	err = chromedp.Do(c,
 		chromedp.Navigate(base+"/#/live/"+site),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-ready="live"]`)),
@@ -645,34 +665,7 @@ func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {
 		webtest.Screenshot(t, tab, "live-failed")
 		t.Fatalf("the live view's zone list: %v", err)
 	}
-	// The zone list and the zone's label on the map show the API's count.
-	type livePage struct {
-		N     string         `json:"n"`
-		Label string         `json:"label"`
-		Occ   map[string]int `json:"occ"`
-	}
-	var page livePage
-	agree := false
-	for try := 0; try < 20 && !agree; try++ {
-		page, err = webtest.Eval[livePage](c, `({n: document.querySelector('#live-occupancy li[data-zone="promo"] .n').textContent,
-			label: [...document.querySelectorAll('#live-map .zone-label')].map(e => e.textContent).find(s => s.startsWith('promo')) || '',
-			occ: window.passantLive.occupancy()})`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := get(base+"/api/sites/"+site+"/live", &live); err != nil {
-			t.Fatal(err)
-		}
-		n := live.Occupancy["promo"]
-		agree = page.N == fmt.Sprint(n) && page.Label == fmt.Sprintf("promo · %d", n) && page.Occ["promo"] == n
-		if !agree {
-			time.Sleep(300 * time.Millisecond)
-		}
-	}
-	if !agree {
-		t.Fatalf("the live view shows promo %q, label %q (occupancy %v), the API %v", page.N, page.Label, page.Occ, live.Occupancy)
-	}
-	t.Logf("live view: promo %s", page.N)
+	liveShowsPromo(t, c, base)
 	webtest.Screenshot(t, c, "live-with-new-zone")
 
 	// Today's report follows the new plan: the new zone is among its zones.
@@ -687,6 +680,41 @@ func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {
 	if !slices.Contains(ids, "promo") {
 		t.Errorf("today's report has zones %v, not promo", ids)
 	}
+}
+
+// liveShowsPromo checks that the live view in tab lists the zone promo, and
+// that its row, its label on the map and the page's occupancy show the
+// API's count (asked again while the shop moves on).
+func liveShowsPromo(t *testing.T, tab context.Context, base string) {
+	t.Helper()
+	type livePage struct {
+		N     string         `json:"n"`
+		Label string         `json:"label"`
+		Occ   map[string]int `json:"occ"`
+	}
+	var page livePage
+	var live struct {
+		Occupancy map[string]int `json:"occupancy"`
+	}
+	for try := 0; try < 20; try++ {
+		var err error
+		page, err = webtest.Eval[livePage](tab, `({n: document.querySelector('#live-occupancy li[data-zone="promo"] .n').textContent,
+			label: [...document.querySelectorAll('#live-map .zone-label')].map(e => e.textContent).find(s => s.startsWith('promo')) || '',
+			occ: window.passantLive.occupancy()})`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := get(base+"/api/sites/"+site+"/live", &live); err != nil {
+			t.Fatal(err)
+		}
+		n, ok := live.Occupancy["promo"]
+		if ok && page.N == fmt.Sprint(n) && page.Label == fmt.Sprintf("promo · %d", n) && page.Occ["promo"] == n {
+			t.Logf("live view: promo %s", page.N)
+			return
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	t.Fatalf("the live view shows promo %q, label %q (occupancy %v), the API %v", page.N, page.Label, page.Occ, live.Occupancy)
 }
 
 // TestBrowserCalibratePhone: the calibration walk's page, on a phone-sized
