@@ -123,7 +123,8 @@ type track struct {
 	rand    bool
 	fp      string
 	seqLast int
-	side    Sides // belief over the sides of the front
+	rssi    []float32 // the last burst's RSSI per sensor, NaN: not heard
+	side    Sides     // belief over the sides of the front
 	x, y    axis
 }
 
@@ -152,6 +153,10 @@ type Tracker struct {
 	global   Sides    // prior of the sides for new tracks, learned
 	last     Fix      // the last burst's own fix
 	linkedBy string
+	sensors  int
+	// intervals between a pseudonym's bursts, per fingerprint: the
+	// model's probing rhythm (see interval.go)
+	rhythm map[string]*rhythm
 }
 
 // Fix returns the fix of the last burst given to Add, before filtering.
@@ -160,7 +165,8 @@ func (t *Tracker) Fix() Fix { return t.last }
 // NewTracker returns a Tracker for m.
 func NewTracker(m *Model, opts TrackerOptions) *Tracker {
 	t := &Tracker{opt: opts.withDefaults(), solver: NewSolver(m), bounds: m.Bounds,
-		byNum: map[int32]*track{}, devs: map[wire.Dev]devEntry{}}
+		byNum: map[int32]*track{}, devs: map[wire.Dev]devEntry{},
+		sensors: len(m.Sensors), rhythm: map[string]*rhythm{}}
 	t.global = t.solver.SideAreas()
 	return t
 }
@@ -273,6 +279,9 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	if b.SeqLast >= 0 {
 		tr.seqLast = b.SeqLast
 	}
+	if ok {
+		t.keepSignature(tr, b)
+	}
 	p := t.bounds.Clamp(wire.Point{tr.x.p, tr.y.p})
 	tr.x.p, tr.y.p = p[0], p[1]
 	return wire.Position{T: b.T, Dev: b.Dev, Track: t.name(tr.num), X: p[0], Y: p[1],
@@ -292,6 +301,9 @@ func (t *Tracker) limitSpeed(tr *track) {
 // assign finds or creates the track of b.
 func (t *Tracker) assign(b *Burst, fix Fix, ok bool) *track {
 	if e, seen := t.devs[b.Dev]; seen {
+		if b.FP != "" && !t.opt.NoLink {
+			t.learnRhythm(b.FP, b.T-e.last)
+		}
 		t.devs[b.Dev] = devEntry{track: e.track, rand: e.rand, last: b.T}
 		if tr := t.byNum[e.track]; tr != nil {
 			return tr
@@ -332,7 +344,9 @@ func (t *Tracker) create(b *Burst, num int32) *track {
 func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 	var best, loose *track
 	bestScore := math.Inf(-1)
-	looseN := 0
+	looseLLR := minLooseLLR
+	var only *track
+	onlyN := 0
 	window := t.opt.LinkWindow.Milliseconds()
 	for _, tr := range t.live {
 		if !tr.rand || tr.last >= b.T || b.T-tr.last > window || tr.fp != b.FP {
@@ -366,12 +380,18 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 				continue
 			}
 		}
-		// No sequence continuity: only a close, recent track of the same
-		// (known) fingerprint, and only when it is the only one.
-		if b.FP != "" && t.opt.NoSeqWindow > 0 && dt <= t.opt.NoSeqWindow.Seconds() &&
-			ok && d <= math.Sqrt(sig2) && sig2 < 16 {
-			loose = tr
-			looseN++
+		// No sequence continuity (phones that restart the counter with
+		// each MAC): the likeliest track of the same known fingerprint
+		// whose silence fits the model's probing rhythm, when the burst's
+		// signal and position say "same phone" clearly enough.
+		if b.FP != "" && t.opt.NoSeqWindow > 0 && ok && t.rhythmFits(b.FP, b.T-tr.last) {
+			if l := t.sameLLR(tr, b, d, sig2); l > looseLLR {
+				loose, looseLLR = tr, l
+			}
+			if d <= math.Sqrt(sig2) && sig2 < 16 {
+				only = tr
+				onlyN++
+			}
 		}
 	}
 	if best != nil {
@@ -381,9 +401,13 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 		}
 		return best
 	}
-	if looseN == 1 {
+	if loose != nil {
 		t.linkedBy = LinkLoose
 		return loose
+	}
+	if onlyN == 1 && useOnly {
+		t.linkedBy = LinkLoose
+		return only
 	}
 	return nil
 }

@@ -1,0 +1,131 @@
+package locate
+
+import "math"
+
+// Linking without sequence continuity. Many phones restart their sequence
+// number with every new MAC, and several phones of one model (one
+// fingerprint) are often about at once. Three things still tell the same
+// phone from another of its model:
+//
+//   - its rhythm: a model probes at intervals within a range of its own
+//     (learned per fingerprint from the bursts of pseudonyms seen more than
+//     once), so a track silent for less than the model's shortest interval
+//     is another phone, and one silent far longer has most likely left;
+//   - its signal: the RSSI a sensor hears from one phone changes slowly
+//     between bursts (the phone's transmit offset stays, shadowing is
+//     correlated over metres), while another phone's differs by its own
+//     offset and path;
+//   - its position, as before.
+//
+// sameLLR scores a candidate track as a log-likelihood ratio of "the same
+// phone" against "another phone of the model"; the best candidate above
+// minLooseLLR continues the track.
+
+const (
+	rhythmBins = 300 // one-second bins of intervals, up to 5 min
+	rhythmMin  = 20  // intervals seen before the rhythm is trusted
+)
+
+var (
+	useOnly       = true
+	minLooseLLR   = 4.0  // evidence needed to link without sequence numbers
+	sigSameDB     = 2.5  // change of one sensor's RSSI between bursts of one phone, dB
+	sigOtherDB    = 9.0  // difference between two phones of a model at one sensor, dB
+	posSpreadM    = 15.0 // spread of another phone's position around the track, m
+	rhythmLowFrac = 0.9
+	rhythmHiFrac  = 1.1
+)
+
+// rhythm is a histogram of the intervals between bursts of one pseudonym,
+// per fingerprint, with its 2nd and 98th percentiles.
+type rhythm struct {
+	bins   [rhythmBins]uint32
+	n      uint32
+	lo, hi float64 // seconds, valid once n >= rhythmMin
+}
+
+// learnRhythm adds the interval dt (ms) between two bursts of one pseudonym
+// of fingerprint fp.
+func (t *Tracker) learnRhythm(fp string, dt int64) {
+	s := dt / 1000
+	if dt < 2000 || s >= rhythmBins {
+		return
+	}
+	r := t.rhythm[fp]
+	if r == nil {
+		r = &rhythm{}
+		t.rhythm[fp] = r
+	}
+	r.bins[s]++
+	r.n++
+	if r.n < rhythmMin {
+		return
+	}
+	lo, hi := uint32(math.Ceil(0.02*float64(r.n))), uint32(math.Ceil(0.98*float64(r.n)))
+	var c uint32
+	r.lo = 0
+	for i := range r.bins {
+		if c < lo && c+r.bins[i] >= lo {
+			r.lo = float64(i)
+		}
+		c += r.bins[i]
+		if c >= hi {
+			r.hi = float64(i + 1)
+			break
+		}
+	}
+}
+
+// rhythmFits says whether a silence of dt ms fits the probing rhythm of
+// fingerprint fp: within the learned range of its intervals (with 10% to
+// spare), or within NoSeqWindow while the rhythm is unknown.
+func (t *Tracker) rhythmFits(fp string, dt int64) bool {
+	s := float64(dt) / 1000
+	r := t.rhythm[fp]
+	if r == nil || r.n < rhythmMin {
+		return s <= t.opt.NoSeqWindow.Seconds()
+	}
+	return s >= rhythmLowFrac*r.lo && s <= rhythmHiFrac*r.hi
+}
+
+// keepSignature keeps b's RSSI per sensor as the track's signature.
+func (t *Tracker) keepSignature(tr *track, b *Burst) {
+	if tr.rssi == nil {
+		tr.rssi = make([]float32, t.sensors)
+	}
+	nan := float32(math.NaN())
+	for i := range tr.rssi {
+		tr.rssi[i] = nan
+	}
+	for _, r := range b.Readings {
+		if r.Sensor >= 0 && r.Sensor < len(tr.rssi) {
+			tr.rssi[r.Sensor] = float32(r.RSSI)
+		}
+	}
+}
+
+// sameLLR is the log-likelihood ratio of b coming from the phone of track
+// tr against another phone of its model: per sensor that heard both, the
+// RSSI difference under N(0, sigSameDB²) against N(0, sigOtherDB²); and
+// the distance d from the track to b's fix (combined variance sig2) under
+// the track's spread against posSpreadM.
+func (t *Tracker) sameLLR(tr *track, b *Burst, d, sig2 float64) float64 {
+	var l float64
+	if tr.rssi != nil {
+		a := 1/(2*sigOtherDB*sigOtherDB) - 1/(2*sigSameDB*sigSameDB)
+		lr := math.Log(sigOtherDB / sigSameDB)
+		for _, r := range b.Readings {
+			if r.Sensor < 0 || r.Sensor >= len(tr.rssi) {
+				continue
+			}
+			v := tr.rssi[r.Sensor]
+			if v != v {
+				continue
+			}
+			e := r.RSSI - float64(v)
+			l += lr + a*e*e
+		}
+	}
+	v := sig2 + 1
+	return l + math.Log(posSpreadM*posSpreadM/v) - d*d/(2*v)
+}
