@@ -137,7 +137,11 @@ func timeout(t *testing.T, ctx context.Context, d time.Duration) context.Context
 func TestBrowserHeatmapRendersAndDownloads(t *testing.T) {
 	tab := webtest.Browser(t)
 	base := sharedDemo(t)
-	c := timeout(t, tab, 40*time.Second)
+	var before wire.Site
+	if err := get(base+"/api/sites/"+site, &before); err != nil {
+		t.Fatal(err)
+	}
+	c := timeout(t, tab, 50*time.Second)
 	err := chromedp.Do(c,
 		chromedp.Navigate(base+"/#/heatmap/"+site),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-heatmap="ready"]`)),
@@ -160,13 +164,7 @@ func TestBrowserHeatmapRendersAndDownloads(t *testing.T) {
 	if err != nil || !strings.Contains(href, "/heatmap.png?") || !strings.Contains(href, "download=1") {
 		t.Fatalf("download link %q (%v)", href, err)
 	}
-	var grid struct {
-		W      int       `json:"w"`
-		H      int       `json:"h"`
-		Cell   float64   `json:"cell"`
-		Max    float64   `json:"max"`
-		Values []float64 `json:"values"`
-	}
+	var grid heatGrid
 	if err := get(base+strings.Replace(strings.Replace(href, "/heatmap.png?", "/heatmap?", 1), "&download=1", "", 1), &grid); err != nil {
 		t.Fatal(err)
 	}
@@ -202,39 +200,8 @@ func TestBrowserHeatmapRendersAndDownloads(t *testing.T) {
 	}
 	t.Logf("heatmap %dx%d cells of %g m, max %.0f s, %d coloured pixels (API: %d cells)", shown.W, shown.H, shown.Cell, shown.Max, px[2], hot)
 
-	// Cell by cell, the overlay is the API's grid in the colour map. The
-	// shop keeps walking, so "Show" again until the page and the API read
-	// the same grid.
-	gridURL := base + strings.Replace(strings.Replace(href, "/heatmap.png?", "/heatmap?", 1), "&download=1", "", 1)
-	var bad []string
-	for try := 0; try < 10; try++ {
-		err := chromedp.Do(c,
-			chromedp.Evaluate[chromedp.Void](`delete window.passantHeatmap; document.querySelector('#hm-show').click()`),
-			chromedp.Poll[chromedp.Void](`window.passantHeatmap !== undefined && document.querySelector('img.heat').complete && document.querySelector('img.heat').naturalWidth > 0`),
-		)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rgba, err := webtest.Eval[[]int](c, `(() => {
-			const i = document.querySelector('img.heat');
-			const c = document.createElement('canvas'); c.width = i.naturalWidth; c.height = i.naturalHeight;
-			const g = c.getContext('2d'); g.drawImage(i, 0, 0);
-			return Array.from(g.getImageData(0, 0, c.width, c.height).data);
-		})()`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := get(gridURL, &grid); err != nil {
-			t.Fatal(err)
-		}
-		if bad = compareHeat(grid.W, grid.H, grid.Max, grid.Values, rgba); len(bad) == 0 {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if len(bad) > 0 {
-		t.Fatalf("the overlay is not the API's grid: %d cells differ, e.g. %s", len(bad), strings.Join(bad[:min(len(bad), 5)], "; "))
-	}
+	// Cell by cell, the overlay is the API's grid in the colour map.
+	showHeat(t, c, base)
 	webtest.Screenshot(t, c, "heatmap")
 
 	// "Download PNG": Chromium saves the file the button links to.
@@ -282,6 +249,96 @@ func TestBrowserHeatmapRendersAndDownloads(t *testing.T) {
 		t.Fatalf("GET %s: %s, %q, %q", href, resp.Status, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"))
 	}
 	checkPNG(t, body, "fetched")
+
+	// Only the street, only the last hour or so: the page asks the server
+	// for it and shows what it answers, which is a part of the whole
+	// site's time in every cell.
+	now := time.Now().In(before.Location())
+	h0, h1 := now.Add(-10*time.Minute).Hour(), now.Hour()+1
+	if h0 > h1 {
+		h0 = 0
+	}
+	err = chromedp.Do(c,
+		chromedp.SetValue(chromedp.CSS(`#hm-zone`), "street"),
+		chromedp.SetValue(chromedp.CSS(`#hm-h0`), fmt.Sprint(h0)),
+		chromedp.SetValue(chromedp.CSS(`#hm-h1`), fmt.Sprint(h1)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	street, href := showHeat(t, c, base)
+	if !strings.Contains(href, "zone=street") || !strings.Contains(href, fmt.Sprintf("hours=%d-%d", h0, h1)) {
+		t.Fatalf("download link %q", href)
+	}
+	var all heatGrid
+	if err := get(base+strings.Replace(strings.Replace(strings.Replace(href, "/heatmap.png?", "/heatmap?", 1), "&download=1", "", 1), "zone=street", "zone=", 1), &all); err != nil {
+		t.Fatal(err)
+	}
+	var sumStreet, sumAll float64
+	for i, v := range street.Values {
+		if v > all.Values[i]+1e-6 {
+			t.Fatalf("cell %d: %g s on the street, %g s in the whole site", i, v, all.Values[i])
+		}
+		sumStreet += v
+		sumAll += all.Values[i]
+	}
+	if sumStreet <= 0 || sumStreet >= sumAll {
+		t.Fatalf("street heatmap %g s in all, whole site %g s", sumStreet, sumAll)
+	}
+	t.Logf("hours %d-%d: the street holds %.0f s of the site's %.0f s", h0, h1, sumStreet, sumAll)
+	webtest.Screenshot(t, c, "heatmap-street")
+}
+
+// heatGrid is the heatmap API's answer.
+type heatGrid struct {
+	W      int       `json:"w"`
+	H      int       `json:"h"`
+	Cell   float64   `json:"cell"`
+	Max    float64   `json:"max"`
+	Values []float64 `json:"values"`
+}
+
+// showHeat presses the heatmap view's "Show" and checks that the overlay
+// drawn is, cell by cell, the API's grid for the page's query in the colour
+// map. The shop keeps walking, so it asks again until the page and the API
+// read the same grid. It returns the grid and the download link.
+func showHeat(t *testing.T, c context.Context, base string) (heatGrid, string) {
+	t.Helper()
+	var bad []string
+	var grid heatGrid
+	var href string
+	for try := 0; try < 10; try++ {
+		err := chromedp.Do(c,
+			chromedp.Evaluate[chromedp.Void](`delete window.passantHeatmap; document.querySelector('#hm-show').click()`),
+			chromedp.Poll[chromedp.Void](`window.passantHeatmap !== undefined && document.querySelector('img.heat').complete && document.querySelector('img.heat').naturalWidth > 0`),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rgba, err := webtest.Eval[[]int](c, `(() => {
+			const i = document.querySelector('img.heat');
+			const c = document.createElement('canvas'); c.width = i.naturalWidth; c.height = i.naturalHeight;
+			const g = c.getContext('2d'); g.drawImage(i, 0, 0);
+			return Array.from(g.getImageData(0, 0, c.width, c.height).data);
+		})()`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		href, err = webtest.Eval[string](c, `document.querySelector('#hm-download').getAttribute('href')`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grid = heatGrid{}
+		if err := get(base+strings.Replace(strings.Replace(href, "/heatmap.png?", "/heatmap?", 1), "&download=1", "", 1), &grid); err != nil {
+			t.Fatal(err)
+		}
+		if bad = compareHeat(grid.W, grid.H, grid.Max, grid.Values, rgba); len(bad) == 0 {
+			return grid, href
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("the overlay is not the API's grid: %d cells differ, e.g. %s", len(bad), strings.Join(bad[:min(len(bad), 5)], "; "))
+	return grid, href
 }
 
 // viridis is the colour map of heatmap.js.
