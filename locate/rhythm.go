@@ -26,12 +26,15 @@ const (
 	rhythmMin  = 20  // intervals seen before the rhythm is trusted
 )
 
-var (
-	useOnly       = true
-	minLooseLLR   = 4.0  // evidence needed to link without sequence numbers
-	sigSameDB     = 2.5  // change of one sensor's RSSI between bursts of one phone, dB
-	sigOtherDB    = 9.0  // difference between two phones of a model at one sensor, dB
-	posSpreadM    = 15.0 // spread of another phone's position around the track, m
+const (
+	// minLooseLLR is the evidence (log-likelihood ratio) needed to link
+	// without sequence continuity.
+	minLooseLLR = 4.0
+	sigSameDB   = 2.5  // change of one sensor's RSSI between bursts of one phone, dB
+	sigOtherDB  = 9.0  // difference between two phones of a model at one sensor, dB
+	posSpreadM  = 15.0 // spread of another phone's position around the track, m
+	// A silence fits the rhythm from 0.9 of its shortest interval to 1.1
+	// of its longest.
 	rhythmLowFrac = 0.9
 	rhythmHiFrac  = 1.1
 )
@@ -105,15 +108,14 @@ func (t *Tracker) keepSignature(tr *track, b *Burst) {
 }
 
 // sameLLR is the log-likelihood ratio of b coming from the phone of track
-// tr against another phone of its model: per sensor that heard both, the
-// RSSI difference under N(0, sigSameDB²) against N(0, sigOtherDB²); and
-// the distance d from the track to b's fix (combined variance sig2) under
-// the track's spread against posSpreadM.
+// tr against another phone of its model: per sensor that heard both
+// bursts, an RSSI change of N(0, sigSameDB²) against a difference of
+// N(0, sigOtherDB²); and the distance d from the track to b's fix under
+// N(0, sig2 + 1 m²) per axis (sig2 their combined variance) against the
+// spread of another phone's position, posSpreadM more.
 func (t *Tracker) sameLLR(tr *track, b *Burst, d, sig2 float64) float64 {
 	var l float64
 	if tr.rssi != nil {
-		a := 1/(2*sigOtherDB*sigOtherDB) - 1/(2*sigSameDB*sigSameDB)
-		lr := math.Log(sigOtherDB / sigSameDB)
 		for _, r := range b.Readings {
 			if r.Sensor < 0 || r.Sensor >= len(tr.rssi) {
 				continue
@@ -123,9 +125,17 @@ func (t *Tracker) sameLLR(tr *track, b *Burst, d, sig2 float64) float64 {
 				continue
 			}
 			e := r.RSSI - float64(v)
-			l += lr + a*e*e
+			l += math.Log(sigOtherDB/sigSameDB) - e*e/(2*sigSameDB*sigSameDB) + e*e/(2*sigOtherDB*sigOtherDB)
 		}
 	}
-	v := sig2 + 1
-	return l + math.Log(posSpreadM*posSpreadM/v) - d*d/(2*v)
+	vs := sig2 + 1
+	vo := posSpreadM*posSpreadM + vs
+	return l + math.Log(vo/vs) - d*d/(2*vs) + d*d/(2*vo)
+}
+
+// rhythmAbove says whether a silence of dt ms is not shorter than the
+// shortest interval of fingerprint fp's rhythm (true while unknown).
+func (t *Tracker) rhythmAbove(fp string, dt int64) bool {
+	r := t.rhythm[fp]
+	return r == nil || r.n < rhythmMin || float64(dt)/1000 >= rhythmLowFrac*r.lo
 }

@@ -372,7 +372,7 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 		}
 		if b.SeqFirst >= 0 && tr.seqLast >= 0 {
 			gap := (b.SeqFirst - tr.seqLast + 4096) % 4096
-			if gap > 0 && gap <= t.opt.SeqGap {
+			if gap > 0 && gap <= t.opt.SeqGap && t.rhythmAbove(b.FP, b.T-tr.last) {
 				score := -dt/60 - 0.5*d*d/(sig2+1)
 				if score > bestScore {
 					best, bestScore = tr, score
@@ -405,7 +405,7 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 		t.linkedBy = LinkLoose
 		return loose
 	}
-	if onlyN == 1 && useOnly {
+	if onlyN == 1 {
 		t.linkedBy = LinkLoose
 		return only
 	}
