@@ -60,6 +60,17 @@ func shopThroughMQTT(t *testing.T, span time.Duration) (*Server, *wire.Site, con
 		t.Fatal(err)
 	}
 	eventually(t, "every batch accepted", func() bool { return srv.sub.C.Accepted.Load() == int64(sent) })
+	// and processed by the site's pipeline, not only handed to it
+	eventually(t, "every batch processed", func() bool {
+		r := srv.runner(site.Site)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		var n int64
+		for _, st := range r.pipe.Stats() {
+			n += st.Batches + st.Dupes
+		}
+		return n == int64(sent)
+	})
 	return srv, site, func() { cancel(); <-done }
 }
 
