@@ -285,10 +285,6 @@ func (p *Pipeline) release(upTo int64) {
 }
 
 func (p *Pipeline) advance(now int64) {
-	if now-p.expired >= 1000 {
-		p.tracker.Expire(now)
-		p.expired = now
-	}
 	for _, h := range p.handler {
 		h.Advance(now)
 	}
@@ -299,6 +295,13 @@ func (p *Pipeline) locate(b *locate.Burst) {
 		return
 	}
 	b.Deaf = p.deaf()
+	// Tracks expire by the bursts' own times, at most once a second, so that
+	// which tracks a burst can join does not depend on how the reordering
+	// released the bursts (a replay with another lateness gives the same).
+	if b.T-p.expired >= 1000 {
+		p.tracker.Expire(b.T)
+		p.expired = b.T
+	}
 	pos := p.tracker.Add(b)
 	pos.Track = p.stableName(pos)
 	if p.cfg.Zone != nil {
