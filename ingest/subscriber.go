@@ -85,6 +85,8 @@ type Subscriber struct {
 	sitesMu sync.Mutex
 	sites   []string
 
+	lastRecv int64 // the last batch's receive time (onBatch runs in order)
+
 	logMu   sync.Mutex
 	logNext time.Time
 	logSkip int
@@ -284,7 +286,10 @@ func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
 
 func (s *Subscriber) onBatch(site, sensor string, m mqtt.Message) {
 	s.C.Messages.Add(1)
-	recv := s.cfg.Now().UnixMilli()
+	// Receive times strictly increase, so that storage, which orders
+	// batches by them, gives them back in the order they came.
+	recv := max(s.cfg.Now().UnixMilli(), s.lastRecv+1)
+	s.lastRecv = recv
 	b, drops, err := Check(site, sensor, m.Payload(), s.cfg.Known)
 	if err != nil {
 		s.C.Rejected.Add(1)
