@@ -26,6 +26,8 @@ const (
 	rhythmMin  = 20  // intervals seen before the rhythm is trusted
 )
 
+var storeBonus = 6.0
+
 const (
 	// minLooseLLR is the evidence (log-likelihood ratio) needed to link
 	// without sequence continuity.
@@ -138,4 +140,13 @@ func (t *Tracker) sameLLR(tr *track, b *Burst, d, sig2 float64) float64 {
 func (t *Tracker) rhythmAbove(fp string, dt int64) bool {
 	r := t.rhythm[fp]
 	return r == nil || r.n < rhythmMin || float64(dt)/1000 >= rhythmLowFrac*r.lo
+}
+
+// sidePrior is the log prior odds of a continuation over a new phone by
+// where the track and the burst are: phones come into range on the street
+// and through the door, not in the middle of the store, so a new
+// pseudonym in the store, where a silent track of its model was, most
+// likely continues it.
+func (t *Tracker) sidePrior(tr *track) float64 {
+	return storeBonus * tr.side[SideStore] * t.post[SideStore]
 }

@@ -124,8 +124,13 @@ type track struct {
 	fp      string
 	seqLast int
 	rssi    []float32 // the last burst's RSSI per sensor, NaN: not heard
-	side    Sides     // belief over the sides of the front
-	x, y    axis
+	// a deferred link (see defer.go): the silent track this new one may
+	// continue, from when, and the pseudonyms it has had since
+	heirOf int32
+	born   int64
+	pdevs  []wire.Dev
+	side   Sides // belief over the sides of the front
+	x, y   axis
 }
 
 // devEntry maps a pseudonym to its track.
@@ -154,6 +159,8 @@ type Tracker struct {
 	last     Fix      // the last burst's own fix
 	linkedBy string
 	sensors  int
+	deferTo  *track // the best candidate of the last link, however weak
+	post     Sides  // the sides' posterior of the burst being added
 	// intervals between a pseudonym's bursts, per fingerprint: the
 	// model's probing rhythm (see interval.go)
 	rhythm map[string]*rhythm
@@ -190,7 +197,9 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	t.linkedBy = LinkNone
 	var post Sides
 	fix, ok := t.solver.LocateSides(b, &t.global, &post)
+	t.post = post
 	tr := t.assign(b, fix, ok)
+	tr = t.settle(tr, b)
 	dt := float64(b.T-tr.last) / 1000
 	fresh := tr.last == 0
 	if ok {
@@ -313,12 +322,17 @@ func (t *Tracker) assign(b *Burst, fix Fix, ok bool) *track {
 	if b.Rand && !t.opt.NoLink {
 		if tr := t.link(b, fix, ok); tr != nil {
 			t.devs[b.Dev] = devEntry{track: tr.num, rand: true, last: b.T}
+			if tr.heirOf != 0 {
+				tr.pdevs = append(tr.pdevs, b.Dev)
+			}
 			return tr
 		}
 	}
 	t.next++
 	t.devs[b.Dev] = devEntry{track: t.next, rand: b.Rand, last: b.T}
-	return t.create(b, t.next)
+	tr := t.create(b, t.next)
+	t.pend(tr, b)
+	return tr
 }
 
 func (t *Tracker) create(b *Burst, num int32) *track {
@@ -347,6 +361,8 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 	looseLLR := minLooseLLR
 	var only *track
 	onlyN := 0
+	t.deferTo = nil
+	deferLLR := minDeferLLR
 	window := t.opt.LinkWindow.Milliseconds()
 	for _, tr := range t.live {
 		if !tr.rand || tr.last >= b.T || b.T-tr.last > window || tr.fp != b.FP {
@@ -385,8 +401,12 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 		// whose silence fits the model's probing rhythm, when the burst's
 		// signal and position say "same phone" clearly enough.
 		if b.FP != "" && t.opt.NoSeqWindow > 0 && ok && t.rhythmFits(b.FP, b.T-tr.last) {
-			if l := t.sameLLR(tr, b, d, sig2); l > looseLLR {
+			l := t.sameLLR(tr, b, d, sig2) + t.sidePrior(tr)
+			if l > looseLLR {
 				loose, looseLLR = tr, l
+			}
+			if l > deferLLR {
+				t.deferTo, deferLLR = tr, l
 			}
 			if d <= math.Sqrt(sig2) && sig2 < 16 {
 				only = tr
@@ -418,6 +438,7 @@ const (
 	LinkScan  = "scan"  // another address of the same scan
 	LinkSeq   = "seq"   // the sequence number continues
 	LinkLoose = "loose" // the single close candidate of its fingerprint
+	LinkLater = "later" // a deferred link: a new track took an old one's name
 )
 
 // LinkedBy says how the last burst given to Add joined its track when its
