@@ -373,6 +373,16 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 			// Another address in the same scan: phones that change
 			// their MAC (and sequence number) with every few frames.
 			score := 10 - dt
+			if ok && scanMinLLR > -1e9 {
+				var d2, s2 float64
+				s2 = (tr.x.pp+tr.y.pp)/2 + (fix.Cov[0]+fix.Cov[2])/2
+				d2 = math.Hypot(fix.X-tr.x.p, fix.Y-tr.y.p)
+				l := t.sameLLR(tr, b, d2, s2)
+				if l < scanMinLLR {
+					continue
+				}
+				score = 10 + l
+			}
 			if score > bestScore {
 				best, bestScore = tr, score
 			}
