@@ -10,7 +10,7 @@ import "time"
 // pseudonym: from the new track's next burst on, its positions carry the
 // old track's name (the positions already given keep theirs).
 
-var (
+const (
 	// minDeferLLR is the least evidence for a deferred link.
 	minDeferLLR = -3.0
 	// deferSide: both tracks must be in the store with this probability.

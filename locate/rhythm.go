@@ -26,16 +26,18 @@ const (
 	rhythmMin  = 20  // intervals seen before the rhythm is trusted
 )
 
-var storeBonus = 8.0
-var minLooseLLR = 3.5
-var scanMinLLR = -10.0
-
 const (
-	// minLooseLLR is the evidence (log-likelihood ratio) needed to link
-	// without sequence continuity.
-	sigSameDB  = 2.5  // change of one sensor's RSSI between bursts of one phone, dB
-	sigOtherDB = 9.0  // difference between two phones of a model at one sensor, dB
-	posSpreadM = 15.0 // spread of another phone's position around the track, m
+	// minLooseLLR is the evidence (log-likelihood ratio, with the side
+	// prior) needed to link without sequence continuity; minScanLLR the
+	// least for another address of the same scan; storeBonus the log
+	// prior odds of a continuation when the track and the burst are both
+	// in the store.
+	minLooseLLR = 3.5
+	minScanLLR  = -10.0
+	storeBonus  = 8.0
+	sigSameDB   = 2.5  // change of one sensor's RSSI between bursts of one phone, dB
+	sigOtherDB  = 9.0  // difference between two phones of a model at one sensor, dB
+	posSpreadM  = 15.0 // spread of another phone's position around the track, m
 	// A silence fits the rhythm from 0.9 of its shortest interval to 1.1
 	// of its longest.
 	rhythmLowFrac = 0.9

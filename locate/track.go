@@ -309,6 +309,7 @@ func (t *Tracker) limitSpeed(tr *track) {
 
 // assign finds or creates the track of b.
 func (t *Tracker) assign(b *Burst, fix Fix, ok bool) *track {
+	t.deferTo = nil
 	if e, seen := t.devs[b.Dev]; seen {
 		if b.FP != "" && !t.opt.NoLink {
 			t.learnRhythm(b.FP, b.T-e.last)
@@ -345,16 +346,21 @@ func (t *Tracker) create(b *Burst, num int32) *track {
 // link returns the live track that a new randomised pseudonym most likely
 // continues, or nil. A candidate's last pseudonym is randomised and silent
 // since before b, within the link window, with the same fingerprint, and
-// the track could have walked to b's fix in the time between. Among the
-// candidates whose sequence numbers continue (a step of 1..SeqGap mod 4096)
-// the best score wins,
+// the track could have walked to b's fix in the time between.
 //
-//	score = -dt/60 s - ½ d² / (σ² + 1 m²),
-//
-// d the distance from the track to the fix and σ² their combined variance.
-// Without sequence continuity (phones that restart the counter with each
-// MAC) a track is continued only when it is the single candidate of the
-// same known fingerprint within NoSeqWindow and 2σ.
+//   - Another address of the same scan (within ScanGap): the candidate
+//     whose signal and position fit best (sameLLR), unless even that one
+//     fits far worse than another phone would.
+//   - Sequence continuity (a step of 1..SeqGap mod 4096, after a silence
+//     not shorter than the fingerprint's shortest probe interval): the best
+//     score -dt/60 s - ½ d² / (σ² + 1 m²) wins, d the distance from the
+//     track to the fix and σ² their combined variance.
+//   - Otherwise (phones that restart the counter with each MAC): among the
+//     tracks whose silence fits the fingerprint's probing rhythm, the one
+//     with the highest log-likelihood ratio of "same phone" (sameLLR plus
+//     the store prior), when it reaches minLooseLLR; failing that, the
+//     single candidate within 1σ (σ < 4 m). The best candidate, however
+//     weak, is kept for a deferred link (defer.go).
 func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 	var best, loose *track
 	bestScore := math.Inf(-1)
@@ -372,13 +378,14 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 		if b.FP != "" && b.T-tr.last <= t.opt.ScanGap.Milliseconds() {
 			// Another address in the same scan: phones that change
 			// their MAC (and sequence number) with every few frames.
+			// Among several phones of the model scanning at once, the
+			// one whose signal and position fit best; none that fits
+			// far worse than another phone would.
 			score := 10 - dt
-			if ok && scanMinLLR > -1e9 {
-				var d2, s2 float64
-				s2 = (tr.x.pp+tr.y.pp)/2 + (fix.Cov[0]+fix.Cov[2])/2
-				d2 = math.Hypot(fix.X-tr.x.p, fix.Y-tr.y.p)
-				l := t.sameLLR(tr, b, d2, s2)
-				if l < scanMinLLR {
+			if ok {
+				l := t.sameLLR(tr, b, math.Hypot(fix.X-tr.x.p, fix.Y-tr.y.p),
+					(tr.x.pp+tr.y.pp)/2+(fix.Cov[0]+fix.Cov[2])/2)
+				if l < minScanLLR {
 					continue
 				}
 				score = 10 + l
@@ -452,8 +459,9 @@ const (
 )
 
 // LinkedBy says how the last burst given to Add joined its track when its
-// pseudonym was new to the tracker: LinkScan, LinkSeq or LinkLoose; LinkNone
-// otherwise.
+// pseudonym was new to the tracker: LinkScan, LinkSeq or LinkLoose; or
+// LinkLater when its track took the name of an older one (a deferred link);
+// LinkNone otherwise.
 func (t *Tracker) LinkedBy() string { return t.linkedBy }
 
 // Expire drops the tracks silent for longer than the expiry at event time
