@@ -16,7 +16,10 @@ failed=0
 for pkg in $pkgs; do
 	for target in $(grep -h --include='*_test.go' -r '^func Fuzz' "$pkg" | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/' | sort -u); do
 		echo "== $pkg $target ($FUZZTIME)"
-		if ! go test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZTIME" "./$pkg" 2>&1 | tail -3; then
+		out=$(go test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZTIME" "./$pkg" 2>&1) || true
+		printf '%s\n' "$out" | tail -3
+		if ! printf '%s\n' "$out" | grep -q '^ok'; then
+			printf '%s\n' "$out" | grep -E '^\s+(---|[a-z_]+_test\.go)' | head -5
 			echo "!! $pkg $target FAILED: the failing input is in $pkg/testdata/fuzz/$target"
 			failed=1
 		fi
