@@ -24,6 +24,10 @@ import "math"
 const (
 	rhythmBins = 300 // one-second bins of intervals, up to 5 min
 	rhythmMin  = 20  // intervals seen before the rhythm is trusted
+	// rhythmFPs bounds the fingerprints whose rhythm is learned (1.2 KB
+	// each; some phones change their fingerprint with every burst): when
+	// full, those with fewer than rhythmMin intervals are forgotten.
+	rhythmFPs = 2048
 )
 
 const (
@@ -61,6 +65,16 @@ func (t *Tracker) learnRhythm(fp string, dt int64) {
 	}
 	r := t.rhythm[fp]
 	if r == nil {
+		if len(t.rhythm) >= rhythmFPs {
+			for k, x := range t.rhythm {
+				if x.n < rhythmMin {
+					delete(t.rhythm, k)
+				}
+			}
+			if len(t.rhythm) >= rhythmFPs {
+				return
+			}
+		}
 		r = &rhythm{}
 		t.rhythm[fp] = r
 	}

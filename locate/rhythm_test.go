@@ -2,6 +2,7 @@ package locate
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	"github.com/passant/passant/wire"
@@ -123,5 +124,23 @@ func TestTrackerDeferredLink(t *testing.T) {
 	c.T = at + 70000
 	if p := tr.Add(c); p.Track != pa.Track {
 		t.Errorf("later on %s", p.Track)
+	}
+}
+
+// The rhythms learned stay bounded when fingerprints keep changing.
+func TestRhythmBounded(t *testing.T) {
+	m := testSite(t)
+	tr := NewTracker(m, TrackerOptions{})
+	for i := 0; i < 3*rhythmFPs; i++ {
+		tr.learnRhythm("fp"+strconv.Itoa(i), 20000)
+	}
+	if len(tr.rhythm) > rhythmFPs {
+		t.Fatalf("%d rhythms kept", len(tr.rhythm))
+	}
+	for i := 0; i < rhythmMin; i++ {
+		tr.learnRhythm("steady", 20000)
+	}
+	if r := tr.rhythm["steady"]; r == nil || r.n != rhythmMin {
+		t.Errorf("a new fingerprint not learned when full: %+v", r)
 	}
 }
