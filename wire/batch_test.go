@@ -40,7 +40,9 @@ func TestParseBatchRejects(t *testing.T) {
 		want     error
 	}{
 		{"not json", `{"v":1,`, ErrNotJSON},
-		{"array", `[1]`, ErrNotJSON},
+		{"array", `[1]`, ErrMissing},
+		{"number", `0`, ErrMissing},
+		{"junk", `x{`, ErrNotJSON},
 		{"no v", `{"sensor":"s1","sent":1,"obs":[]}`, ErrMissing},
 		{"no sensor", `{"v":1,"sent":1,"obs":[]}`, ErrMissing},
 		{"no sent", `{"v":1,"sensor":"s1","obs":[]}`, ErrMissing},

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -20,7 +21,7 @@ func ParseBatch(data []byte) (Batch, Drops, error) {
 	}
 	s := scanner{data: data}
 	if s.peek() != '{' {
-		return b, d, fmt.Errorf("wire: batch: %w: not an object", ErrNotJSON)
+		return b, d, notObject(data)
 	}
 	if err := s.batch(&b, &d, nil); err != nil {
 		return Batch{}, Drops{}, err
@@ -37,6 +38,15 @@ func ParseBatch(data []byte) (Batch, Drops, error) {
 func ParseLine(data []byte) (recv int64, b Batch, d Drops, err error) {
 	recv, b, d, _, err = parseLineInto(data, nil, nil)
 	return recv, b, d, err
+}
+
+// notObject is the error for input that is not a JSON object: valid JSON of
+// another kind lacks the batch's fields; anything else is not JSON.
+func notObject(data []byte) error {
+	if json.Valid(data) {
+		return fmt.Errorf("wire: batch: %w: not an object", ErrMissing)
+	}
+	return fmt.Errorf("wire: batch: %w: not an object", ErrNotJSON)
 }
 
 type journal struct {

@@ -73,7 +73,7 @@ func (r *Lines) Err() error {
 func parseLineInto(data []byte, plain, nested []Observation) (recv int64, _ Batch, _ Drops, isNested bool, _ error) {
 	s := scanner{data: data}
 	if s.peek() != '{' {
-		return 0, Batch{}, Drops{}, false, fmt.Errorf("wire: line: %w: not an object", ErrNotJSON)
+		return 0, Batch{}, Drops{}, false, notObject(data)
 	}
 	b := Batch{Obs: plain}
 	var d Drops
