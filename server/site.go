@@ -137,9 +137,13 @@ func (r *siteRunner) recover() error {
 	}
 	r.mu.Lock()
 	r.quiet = true
+	startup := r.restoreFrom == 0 // not the rebuild of a site change
 	r.mu.Unlock()
 	n := 0
+	// At start, what was journaled after the stored mark was never stored.
+	// (A rebuild while running finds it still queued in the writer.)
 	mark, marked := r.srv.writer.storedMark(r.id)
+	marked = marked && startup
 	var seen int64
 	err = ingest.ReadJournal(files, func(l *wire.Line) error {
 		r.mu.Lock()
