@@ -13,8 +13,8 @@ import (
 // The stored mark of a site is the receive time of the newest raw batch the
 // writer has written to storage, kept in the journal's directory of the site
 // (DIR/journal/<site>/stored; the journal's readers take only *.jsonl). The
-// writer writes batches in the order they came, so every batch received up
-// to the mark is stored. After a crash, journal recovery stores the batches
+// writer writes batches in the order they came, the journal's order, so
+// every batch up to the mark's is stored. After a crash, journal recovery stores the batches
 // received after it: they were journaled and acknowledged, but still in the
 // writer's memory or the site runner's queue when the server died.
 
@@ -92,15 +92,18 @@ func (w *writer) storedMark(site string) (m mark, ok bool) {
 }
 
 // unstored reports whether a batch met in journal recovery (one the
-// pipeline took, with observations) was not yet stored; seen counts the
-// batches of the mark's millisecond met so far.
+// pipeline took, with observations, in journal order) was not yet stored:
+// it comes after the mark's batch, the n-th of the mark's millisecond. The
+// journal's order is what counts, not receive times: a restarted server's
+// receive times may lie before the last ones of the server before it
+// (they are bumped on ties, so a burst runs them ahead of the clock).
+// seen counts the batches of the mark's millisecond met so far.
 func (m mark) unstored(recv int64, seen *int64) bool {
-	switch {
-	case recv > m.recv:
+	if *seen >= m.n {
 		return true
-	case recv == m.recv:
+	}
+	if recv == m.recv {
 		*seen++
-		return *seen > m.n
 	}
 	return false
 }
