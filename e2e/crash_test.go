@@ -95,7 +95,9 @@ func TestServerCrashAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	if n != rec.Obs {
-		t.Errorf("stored %d observations, %d were sent (each once: journaled batches the writer had not stored when killed are stored on recovery)", n, rec.Obs)
+		logs, _ := os.ReadFile(p.Log)
+		t.Errorf("stored %d observations, %d were sent (each once: journaled batches the writer had not stored when killed are stored on recovery)\n%s",
+			n, rec.Obs, grepLines(string(logs), "recover"))
 	}
 	t.Logf("%d batches, %d observations sent; journal %d lines (redeliveries included); stored %d observations",
 		len(items), rec.Obs, len(lines), n)
