@@ -62,7 +62,11 @@ func (m *Mosquitto) URL() string { return fmt.Sprintf("tcp://127.0.0.1:%d", m.Po
 func (m *Mosquitto) Start() {
 	m.t.Helper()
 	m.cmd = exec.Command(m.bin, "-c", m.conf)
-	m.cmd.Stdout, m.cmd.Stderr = os.Stderr, os.Stderr
+	// Its log (errors and warnings) goes to a file beside its data.
+	if f, err := os.OpenFile(filepath.Join(m.Dir, "mosquitto.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err == nil {
+		m.cmd.Stdout, m.cmd.Stderr = f, f
+		defer f.Close()
+	}
 	if err := m.cmd.Start(); err != nil {
 		m.t.Fatalf("mosquitto: %v", err)
 	}
