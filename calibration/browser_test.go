@@ -123,7 +123,12 @@ func TestBrowserCalibrationWalk(t *testing.T) {
 	run("route mode", chromedp.Click(chromedp.CSS(`#mode-route`)), chromedp.WaitVisible(chromedp.CSS(`#here`)))
 	for k := range wps {
 		ls.advance(arrive[taps+k])
-		run("I'm here", chromedp.Click(chromedp.CSS(`#here`)),
+		// A script's click: the page's sticky header may lie over the
+		// button where the browser scrolled it, and take a mouse click.
+		run("I'm here", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`document.querySelector('#here').click(), true`)(ctx, t)
+			return err
+		}),
 			chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`main[data-marks="%d"]`, taps+k+1))))
 	}
 	ls.advance(arrive[len(arrive)-1] + 3000)

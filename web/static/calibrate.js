@@ -172,6 +172,9 @@ async function setMode(mode) {
 }
 
 async function here() {
+  if (!state.waypoints.length) { // pressed before the route came in
+    try { state.waypoints = (await api(calib('waypoints'))).waypoints; } catch (e) { toast(e.message); return; }
+  }
   const k = state.wp;
   const p = state.waypoints[k];
   if (!p) return;
