@@ -1,0 +1,191 @@
+package server
+
+// Rebuilding a site's live state: from the journal at a start or a site
+// change, from the stored observations when a cluster instance takes a site
+// over or a range still in memory is re-processed. Each runs in the runner's
+// goroutine (or before it starts), so no live batch comes between.
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/passant/passant/ingest"
+	"github.com/passant/passant/store"
+	"github.com/passant/passant/web"
+	"github.com/passant/passant/wire"
+)
+
+// recover replays the journal of yesterday and today (UTC days) so that a
+// restarted server picks up open visits, today's figures and live tracks
+// exactly where the journal left them. Nothing is published or stored again
+// while recovering, except the summaries, which are upserts.
+func (r *siteRunner) recover() error {
+	if r.srv.cfg.Cluster {
+		return r.recoverFromStore()
+	}
+	now := time.Now().UTC()
+	from := now.Add(-24 * time.Hour).Format(time.DateOnly)
+	files, err := r.srv.journal.Files(r.id, from, "")
+	if err != nil || len(files) == 0 {
+		return err
+	}
+	r.mu.Lock()
+	r.quiet = true
+	startup := r.restoreFrom == 0 // not the rebuild of a site change
+	r.mu.Unlock()
+	n := 0
+	// At start, what was journaled after the stored mark was never stored.
+	// (A rebuild while running finds it still queued in the writer.)
+	mark, marked := r.srv.writer.storedMark(r.id)
+	marked = marked && startup
+	var seen int64
+	err = ingest.ReadJournal(files, func(l *wire.Line) error {
+		r.mu.Lock()
+		err := r.pipe.Accept(l.Recv, &l.Batch, l.Drops)
+		r.mu.Unlock()
+		// Journaled but not yet stored when the server stopped.
+		if err == nil && marked && len(l.Batch.Obs) > 0 && mark.unstored(l.Recv, &seen) {
+			r.srv.writer.batch(store.RawBatch{Site: r.id, Recv: l.Recv, Batch: l.Batch})
+		}
+		n++
+		return nil
+	}, func(file string, err error) {
+		r.srv.log.Warn("journal line skipped", "site", r.id, "err", err)
+	})
+	r.mu.Lock()
+	r.quiet = false
+	r.mu.Unlock()
+	r.srv.log.Info("recovered from the journal", "site", r.id, "batches", n, "files", len(files))
+	return err
+}
+
+// recoverFromStore rebuilds the site's state from the stored observations
+// of the last 36 hours: what an instance that takes over a site from another
+// needs, since the journal of the other is on its own disk.
+func (r *siteRunner) recoverFromStore() error {
+	now := time.Now().UnixMilli()
+	r.mu.Lock()
+	r.quiet = true
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.quiet = false
+		r.mu.Unlock()
+	}()
+	n := 0
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := r.srv.store.ScanBatches(ctx, r.id, now-36*3600_000, now+3600_000, func(b *store.RawBatch) error {
+		r.mu.Lock()
+		r.pipe.Accept(b.Recv, &b.Batch, wire.Drops{})
+		r.mu.Unlock()
+		n++
+		return nil
+	})
+	r.srv.log.Info("recovered from stored observations", "site", r.id, "batches", n)
+	return err
+}
+
+// reprocess rebuilds the live pipeline, in its own goroutine, from the
+// stored observations since from (with late backlogs put in order), and
+// replaces the stored figures since from with the rebuilt ones: memory and
+// storage then agree, and the live map goes on.
+func (r *siteRunner) reprocess(ctx context.Context, site *wire.Site, from int64) error {
+	res := make(chan error, 1)
+	f := func() { res <- r.rebuildFromStore(ctx, site, from) }
+	select {
+	case r.ctl <- f:
+	case <-r.done:
+		return fmt.Errorf("server: site %s is stopping", r.id)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-res
+}
+
+func (r *siteRunner) rebuildFromStore(ctx context.Context, site *wire.Site, from int64) error {
+	r.persist(ctx)
+	// Let the writer store what the live pipeline handed it, so that the
+	// scan below sees every batch taken so far.
+	r.srv.writer.drain(ctx)
+	if err := r.reset(site); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.pipe.SetLateness(reorderStored)
+	r.quiet, r.restoreFrom = true, from
+	r.mu.Unlock()
+	n := 0
+	err := r.srv.store.ScanBatches(ctx, r.id, from, time.Now().Add(time.Hour).UnixMilli(), func(b *store.RawBatch) error {
+		r.mu.Lock()
+		r.pipe.Accept(b.Recv, &b.Batch, wire.Drops{})
+		r.mu.Unlock()
+		n++
+		return nil
+	})
+	r.mu.Lock()
+	r.pipe.SetLateness(r.srv.lateness()) // releases what the live lateness lets go
+	r.quiet, r.restoreFrom = false, 0
+	r.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("server: reprocess %s: %w", r.id, err)
+	}
+	r.srv.writer.drain(ctx)
+	if err := r.srv.store.DeleteDerived(ctx, r.id, from, time.Now().Add(time.Hour).UnixMilli()); err != nil {
+		return fmt.Errorf("server: reprocess %s: %w", r.id, err)
+	}
+	r.persist(ctx)
+	r.srv.log.Info("re-processed through the live pipeline", "site", r.id, "from", from, "batches", n)
+	return nil
+}
+
+// replace swaps in a new version of the site, in the runner's goroutine so
+// that no batch comes between: a fresh pipeline is rebuilt from the journal
+// (as at a restart) with the new site, and today's stored figures are
+// replaced by the rebuilt ones, so today follows the new plan as if it had
+// held all day. Earlier days keep theirs; `passant reprocess` redoes them.
+func (r *siteRunner) replace(ctx context.Context, site *wire.Site) error {
+	res := make(chan error, 1)
+	f := func() { res <- r.rebuild(ctx, site) }
+	select {
+	case r.ctl <- f:
+	case <-r.done:
+		return fmt.Errorf("server: site %s is stopping", r.id)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-res
+}
+
+func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) error {
+	r.persist(ctx)
+	if err := r.reset(site); err != nil {
+		return err
+	}
+	now := time.Now()
+	y, m, d := now.In(site.Location()).Date()
+	dayStart := time.Date(y, m, d, 0, 0, 0, 0, site.Location()).UnixMilli()
+	r.mu.Lock()
+	r.restoreFrom = dayStart
+	r.mu.Unlock()
+	err := r.recover()
+	r.mu.Lock()
+	r.restoreFrom = 0
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	// The writer may still hold summaries of the old plan: write them first,
+	// so that the delete takes them too.
+	r.srv.writer.drain(ctx)
+	if err := r.srv.store.DeleteDerived(ctx, r.id, dayStart, now.UnixMilli()+3600_000); err != nil {
+		return fmt.Errorf("server: site %s: replace today's figures: %w", r.id, err)
+	}
+	r.persist(ctx)
+	r.mu.Lock()
+	occ := r.counter.Occupancy()
+	r.mu.Unlock()
+	r.srv.feed.Publish(r.id, web.Event{Occupancy: occ})
+	return nil
+}
