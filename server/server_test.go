@@ -153,3 +153,43 @@ func TestReprocessWhileLive(t *testing.T) {
 			b.Visitors, b.Passersby, b.Visits, a.Visitors, a.Passersby, a.Visits)
 	}
 }
+
+// TestSavedHoursAreTheReportsHours checks that the hourly aggregates the
+// server stores from memory are the hours of the day's report.
+func TestSavedHoursAreTheReportsHours(t *testing.T) {
+	if loc, _ := time.LoadLocation("Europe/Berlin"); time.Now().In(loc).Hour() < 1 {
+		t.Skip("the simulated 40 minutes would cross local midnight")
+	}
+	srv, site, stop := shopThroughMQTT(t, 40*time.Minute)
+	defer stop()
+	ctx := context.Background()
+	srv.writer.drain(ctx)
+	r := srv.runner(site.Site)
+	srv.saveHours(ctx, r)
+	loc := site.Location()
+	y, m, d := time.Now().In(loc).Date()
+	from := time.Date(y, m, d, 0, 0, 0, 0, loc).UnixMilli()
+	to := time.Date(y, m, d+1, 0, 0, 0, 0, loc).UnixMilli()
+	stored, err := srv.store.Hours(ctx, site.Site, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := srv.Report(ctx, site.Site, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(rep.Hours) || len(stored) < 23 {
+		t.Fatalf("%d hours stored, %d in the report", len(stored), len(rep.Hours))
+	}
+	visitors := 0
+	for i, h := range rep.Hours {
+		s := stored[i]
+		if s.Start != h.Start || s.Passersby != h.Passersby || s.Visitors != h.Visitors || s.OccupancyMax != h.OccupancyMax {
+			t.Fatalf("hour %d: stored %+v, report %+v", i, s, h)
+		}
+		visitors += h.Visitors
+	}
+	if visitors == 0 {
+		t.Fatal("no visitors in any hour")
+	}
+}
