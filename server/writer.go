@@ -24,6 +24,7 @@ type writer struct {
 	dir   string // the journal's directory, for the stored marks (stored.go)
 	marks storedMarks
 
+	flushMu sync.Mutex // held by a flush, so that flushes never overlap
 	mu      sync.Mutex
 	batches []store.RawBatch
 	held    int // observations held
@@ -110,6 +111,11 @@ func (w *writer) run(ctx context.Context) {
 
 // flush writes what is queued; on an error what was not written stays.
 func (w *writer) flush(ctx context.Context) error {
+	// One flush at a time: a drain at shutdown waits for the run loop's
+	// write in flight instead of finding the queue empty and returning
+	// while that write is still going (and then cut off with the store).
+	w.flushMu.Lock()
+	defer w.flushMu.Unlock()
 	w.mu.Lock()
 	batches, held := w.batches, w.held
 	pos := w.pos
@@ -138,7 +144,9 @@ func (w *writer) flush(ctx context.Context) error {
 		}
 		w.mu.Unlock()
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// A write once begun is finished even when the server is stopping;
+	// only its own time limit cuts it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if len(batches) > 0 {
 		if err := w.st.WriteBatches(ctx, batches); err != nil {
