@@ -79,8 +79,8 @@ func (s *Server) bootstrapAdmin(ctx context.Context) error {
 
 // Alert thresholds.
 const (
-	silentAfter = 5 * time.Minute
-	clockLimit  = 2 * time.Second
+	defaultSilent = 5 * time.Minute // default of Config.AlertSilent
+	clockLimit    = 2 * time.Second
 )
 
 // checkAlerts raises and clears the alerts of a site's sensors: silent or
@@ -88,7 +88,7 @@ const (
 func (s *Server) checkAlerts(ctx context.Context, r *siteRunner) {
 	now := time.Now().UnixMilli()
 	for _, h := range r.health(now) {
-		silent := h.LastSeen > 0 && now-h.LastSeen > silentAfter.Milliseconds() || h.State == "offline"
+		silent := h.LastSeen > 0 && now-h.LastSeen > s.cfg.AlertSilent.Milliseconds() || h.State == "offline"
 		s.alert(ctx, r.id, h.ID, store.AlertOffline, silent, now,
 			fmt.Sprintf("sensor %s has sent nothing for %s", h.ID, time.Duration(now-h.LastSeen)*time.Millisecond))
 		off := h.ClockOffsetMs

@@ -59,6 +59,9 @@ type Config struct {
 	// AlertWebhook, when set, gets a JSON POST for every alert raised or
 	// cleared.
 	AlertWebhook string
+	// AlertSilent is how long a sensor may send nothing before it raises an
+	// alert (default 5 min).
+	AlertSilent time.Duration
 	// WriteBuffer bounds the observations held while the database is away.
 	WriteBuffer int
 	// Cluster shares the sites among the servers of one database by leases;
@@ -123,6 +126,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.AlertSilent <= 0 {
+		cfg.AlertSilent = defaultSilent
 	}
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 30 * time.Second

@@ -51,6 +51,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tlsCert := fs.String("broker-tls-cert", "", "certificate (PEM) for the embedded broker to speak TLS")
 	tlsKey := fs.String("broker-tls-key", "", "its private key (PEM)")
 	fs.StringVar(&cfg.AlertWebhook, "alert-webhook", "", "POST every alert raised or cleared to this URL (JSON)")
+	fs.DurationVar(&cfg.AlertSilent, "alert-silent", 5*time.Minute, "a sensor silent this long raises an alert")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	if err := fs.Parse(args); err != nil {
