@@ -221,3 +221,13 @@ func DevOf(siteKey []byte, period time.Duration, mac [6]byte, t int64) wire.Dev 
 	k := EpochKey(siteKey, Epoch(t, period))
 	return wire.DevFromBytes(hmacSum(k, mac[:]))
 }
+
+// Clone returns a Pseudonymizer with the same key material (the site key,
+// or the epoch key it holds now) and period, and no OnRotate. It is for
+// another goroutine; call it before p is used concurrently.
+func (p *Pseudonymizer) Clone() *Pseudonymizer {
+	if p.siteKey != nil {
+		return NewPseudonymizer(p.siteKey, p.period)
+	}
+	return NewEpochPseudonymizer(p.key, p.epoch, p.period)
+}

@@ -58,6 +58,9 @@ type Status struct {
 	Frames         *uint64 `json:"frames,omitempty"`      // frames heard, when the node tells
 	NoRSSI         *uint64 `json:"no_rssi,omitempty"`     // wanted frames without a dBm signal
 	OptedOut       *uint64 `json:"opted_out,omitempty"`
+	// Tx, when the sensor transmits probe requests (--transmit), names
+	// them by pseudonym for self-calibration (wire.Tx).
+	Tx *wire.Tx `json:"tx,omitempty"`
 }
 
 // Publisher sends batches to an MQTT broker with QoS 1, in order, one at a

@@ -58,6 +58,7 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	spoolMB := fs.Int("spool-mb", 512, "disk for batches waiting for the broker, MiB (with --spool)")
 	statusEvery := fs.Duration("status-every", 30*time.Second, "how often the retained status is refreshed")
 	drain := fs.Duration("drain", 30*time.Second, "at the end, how long to keep sending what is queued")
+	tx := addTxFlags(fs)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON")
 	if err := fs.Parse(args); err != nil {
@@ -91,6 +92,13 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		log.Info("sensor: opt-out list loaded", "addresses", len(opt))
 	}
+
+	// The transmitter (before the node uses pseudo: it keeps copies).
+	transmitter, stopTx, err := tx.start(ctx, *sensorID, pseudo, &opt, log)
+	if err != nil {
+		return err
+	}
+	defer stopTx()
 
 	// The source.
 	var src sensor.Source
@@ -154,6 +162,9 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				if node := nodeRef.Load(); node != nil {
 					st := node.Stats()
 					s.Frames, s.NoRSSI, s.OptedOut = &st.Frames, &st.NoRSSI, &st.OptedOut
+				}
+				if transmitter != nil {
+					s.Tx = transmitter.Status(time.Now().UnixMilli())
 				}
 			},
 		})

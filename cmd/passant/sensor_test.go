@@ -103,3 +103,21 @@ func TestSensorCommandErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSensorCommandTransmitFlags(t *testing.T) {
+	t.Setenv(sensor.EnvSiteKey, "correct horse battery staple")
+	var stdout, stderr bytes.Buffer
+	base := []string{"sensor", "--pcap", testCapture, "--fast", "--jsonl", filepath.Join(t.TempDir(), "o.jsonl")}
+	err := run(context.Background(), append(base, "--tx-mac", "02:00:00:00:00:01"), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--transmit") {
+		t.Fatalf("--tx-mac without --transmit: %v", err)
+	}
+	err = run(context.Background(), append(base, "--transmit", "lo", "--tx-mac", "02:00:00:00:00:01"), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "monitor mode") {
+		t.Fatalf("--transmit lo: %v; want an error about monitor mode", err)
+	}
+	err = run(context.Background(), append(base, "--transmit", "lo", "--tx-mac", "not-a-mac-02:00"), &stdout, &stderr)
+	if err == nil || strings.Contains(err.Error(), "not-a-mac") {
+		t.Fatalf("bad --tx-mac: %v (the error must not repeat the input)", err)
+	}
+}
