@@ -126,19 +126,40 @@ func NewSelfFitter(site *wire.Site, anchors []Anchor, window int64) *SelfFitter 
 	}
 	f := &SelfFitter{SigmaN: SelfSigmaN, site: site, anchors: map[wire.Dev]*Anchor{}, sensors: map[string]int{}, window: window,
 		samples: make([][]timed, len(site.Sensors))}
-	for i := range anchors {
-		a := anchors[i]
-		for _, d := range append([]wire.Dev{a.Dev}, a.Devs...) {
-			f.anchors[d] = &a
-		}
-	}
+	f.setAnchors(anchors)
 	for i, s := range site.Sensors {
 		f.sensors[s.ID] = i
 	}
 	return f
 }
 
-// Add takes the frames of a batch that come from anchors.
+// SetAnchors replaces the anchors, keeping the links heard so far and the
+// history: anchors come and go (a sensor announces the pseudonym of its
+// transmissions for each new key epoch). Links of an anchor no longer
+// listed are dropped at the next Refit. An anchor keeps the transmit power
+// LearnTx found for it.
+func (f *SelfFitter) SetAnchors(anchors []Anchor) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.setAnchors(anchors)
+}
+
+func (f *SelfFitter) setAnchors(anchors []Anchor) {
+	old := f.anchors
+	f.anchors = make(map[wire.Dev]*Anchor, len(anchors))
+	for i := range anchors {
+		a := anchors[i]
+		if o := old[a.Dev]; o != nil && a.TxDB == 0 {
+			a.TxDB = o.TxDB
+		}
+		for _, d := range append([]wire.Dev{a.Dev}, a.Devs...) {
+			f.anchors[d] = &a
+		}
+	}
+}
+
+// Add takes the frames of a batch that come from anchors. A sensor's own
+// transmissions (an anchor whose ID is the batch's sensor) are no link.
 func (f *SelfFitter) Add(b *wire.Batch) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -150,7 +171,7 @@ func (f *SelfFitter) Add(b *wire.Batch) {
 	for k := range b.Obs {
 		o := &b.Obs[k]
 		a := f.anchors[o.Dev]
-		if a == nil {
+		if a == nil || a.ID == b.Sensor {
 			continue
 		}
 		d := math.Sqrt((a.X-se.X)*(a.X-se.X) + (a.Y-se.Y)*(a.Y-se.Y) + (a.Z-se.Z)*(a.Z-se.Z))
@@ -188,8 +209,9 @@ func (f *SelfFitter) Refit(now int64) Snapshot {
 		// One datum per link (anchor, band): the mean of its frames. A
 		// link's shadowing does not change while nothing moves, so its
 		// thousand frames are one measurement, not a thousand.
+		// An anchor is one link under all its pseudonyms (key epochs).
 		type link struct {
-			anchor wire.Dev
+			anchor string
 			band5  bool
 		}
 		sums := map[link]*struct {
@@ -199,14 +221,14 @@ func (f *SelfFitter) Refit(now int64) Snapshot {
 		var order []link
 		keep := f.samples[i][:0]
 		for _, x := range f.samples[i] {
-			if x.t < now-f.window {
-				continue // expired
+			if x.t < now-f.window || f.anchors[x.anchor] == nil {
+				continue // expired, or no longer an anchor
 			}
 			keep = append(keep, x)
 			if x.t > now {
 				continue
 			}
-			l := link{x.anchor, x.band5}
+			l := link{anchorKey(f.anchors[x.anchor], x.anchor), x.band5}
 			a := sums[l]
 			if a == nil {
 				a = &struct {
@@ -244,6 +266,14 @@ func (f *SelfFitter) Refit(now int64) Snapshot {
 	}
 	f.history = append(f.history, snap)
 	return snap
+}
+
+// anchorKey names an anchor's links: its ID, else the pseudonym heard.
+func anchorKey(a *Anchor, d wire.Dev) string {
+	if a.ID != "" {
+		return "id:" + a.ID
+	}
+	return d.String()
 }
 
 // History returns the snapshots so far, oldest first.
@@ -290,8 +320,7 @@ func (f *SelfFitter) LearnTx(calibrated *wire.Site, now int64) map[wire.Dev]floa
 		r := calibrated.SensorRadio(si)
 		p := Params{r.RSSI1m, r.Exponent}
 		for _, x := range f.samples[i] {
-			if x.t >= now-f.window && x.t <= now {
-				a := f.anchors[x.anchor]
+			if a := f.anchors[x.anchor]; a != nil && x.t >= now-f.window && x.t <= now {
 				diffs[x.anchor] = append(diffs[x.anchor], x.s.RSSI+a.TxDB-p.Expected(x.s.D))
 			}
 		}

@@ -8,9 +8,10 @@ import (
 )
 
 // SetAnchors turns on self-calibration for a site: from then on Observe
-// feeds the anchors' frames to a SelfFitter (window: DefaultSelfWindow),
+// feeds the anchors' frames to a SelfFitter (window: SelfWindow),
 // refitted every SelfEvery of event time, and GET .../calibration/drift
-// shows its history. Nil anchors turn it off.
+// shows its history. Called again, it changes the anchors of the running
+// fitter, which keeps its links and history. Nil anchors turn it off.
 func (s *Service) SetAnchors(site string, anchors []Anchor) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -21,11 +22,15 @@ func (s *Service) SetAnchors(site string, anchors []Anchor) {
 		delete(s.self, site)
 		return
 	}
+	if st := s.self[site]; st != nil {
+		st.fitter.SetAnchors(anchors)
+		return
+	}
 	st, _, err := s.Sites.Site(context.Background(), site)
 	if err != nil {
 		return
 	}
-	s.self[site] = &selfState{fitter: NewSelfFitter(st, anchors, 0)}
+	s.self[site] = &selfState{fitter: NewSelfFitter(st, anchors, s.SelfWindow)}
 }
 
 // SelfEvery is how often (event time) a site's SelfFitter refits.

@@ -37,6 +37,9 @@ type Service struct {
 	// Now is the clock marks are stamped with (default time.Now); it must
 	// agree with the sensors' clocks, which are the observations' times.
 	Now func() time.Time
+	// SelfWindow is how far back (ms of event time) self-calibration
+	// looks at each refit (0: DefaultSelfWindow).
+	SelfWindow int64
 
 	mu       sync.Mutex
 	sessions map[string]*Session

@@ -57,6 +57,9 @@ type Status struct {
 	Captured  int64  `json:"captured"`
 	Published int64  `json:"published"`
 	Dropped   int64  `json:"dropped"`
+	// Tx extends the contract: the probe requests the sensor transmits
+	// for self-calibration (passant sensor --transmit).
+	Tx *wire.Tx `json:"tx,omitempty"`
 }
 
 // Counters are what a Subscriber has seen.

@@ -36,6 +36,11 @@ type Config struct {
 	// MaxBurst bounds a burst's length (default 1.5 s).
 	MaxBurst time.Duration
 	Tracker  locate.TrackerOptions
+	// Skip, when set, names pseudonyms that are not people: fixed
+	// transmitters, the anchors of self-calibration. Their frames still
+	// align the sensors' clocks but are never located or tracked (counted
+	// in SensorStats.Skipped). It is called on the pipeline's goroutine.
+	Skip func(wire.Dev) bool
 }
 
 // Defaults.
@@ -78,6 +83,8 @@ type SensorStats struct {
 	// Quarantined counts observations not located because the sensor's
 	// clock was quarantined (they are still journaled and stored).
 	Quarantined int64
+	// Skipped counts observations of pseudonyms Config.Skip names.
+	Skipped int64
 }
 
 // Pipeline processes one site. It is not safe for concurrent use.
@@ -221,6 +228,10 @@ func (p *Pipeline) Accept(recv int64, b *wire.Batch, drops wire.Drops) error {
 			continue
 		}
 		hw = max(hw, t)
+		if p.cfg.Skip != nil && p.cfg.Skip(o.Dev) {
+			st.Skipped++
+			continue
+		}
 		p.order++
 		p.buf.push(frame{t: t, order: p.order, sensor: int32(si), obs: *o})
 		st.Obs++

@@ -48,6 +48,7 @@ func (c calSites) PlanImage(ctx context.Context, site string) (image.Image, erro
 
 func (s *Server) newCalibration() *calibration.Service {
 	svc := calibration.NewService(calSites{s})
+	svc.SelfWindow = s.cfg.SelfWindow.Milliseconds()
 	svc.TrackOf = func(site string, d wire.Dev) string {
 		if r := s.runner(site); r != nil {
 			r.mu.Lock()

@@ -70,8 +70,15 @@ type Config struct {
 	Cluster  bool
 	Instance string
 	LeaseTTL time.Duration
-	Version  string
-	Log      *slog.Logger
+	// Anchors are fixed transmitters at known positions (--anchors), per
+	// site id; those under "" are every site's. Sensors that transmit
+	// (status "tx") are added as anchors by themselves.
+	Anchors map[string][]calibration.Anchor
+	// SelfWindow is how far back self-calibration looks at each hourly
+	// refit (default calibration.DefaultSelfWindow, a day).
+	SelfWindow time.Duration
+	Version    string
+	Log        *slog.Logger
 	// Ready, when set, is called with the bound HTTP and broker addresses.
 	Ready func(httpAddr, brokerURL string)
 }

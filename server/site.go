@@ -25,6 +25,7 @@ type siteRunner struct {
 	in  chan delivery
 
 	sensorIDs atomic.Pointer[map[string]bool] // the site's sensors, for ingest
+	anchors   *anchors                        // fixed transmitters: not people
 
 	mu       sync.Mutex
 	site     *wire.Site
@@ -83,6 +84,7 @@ func (s *Server) startSite(ctx context.Context, site *wire.Site) error {
 		statuses: map[string]ingest.Status{}, seen: map[string]*sensorSeen{},
 		ctl: make(chan func()), done: make(chan struct{}), quit: make(chan struct{}),
 	}
+	r.anchors = s.siteAnchors(site.Site)
 	if err := r.reset(site); err != nil {
 		return err
 	}
@@ -100,7 +102,8 @@ func (s *Server) startSite(ctx context.Context, site *wire.Site) error {
 func (r *siteRunner) reset(site *wire.Site) error {
 	plan := zones.NewPlan(site)
 	counter := footfall.NewCounter(site, plan)
-	p, err := pipeline.New(pipeline.Config{Site: site, Zone: plan.Innermost, Lateness: r.srv.cfg.Lateness}, r)
+	p, err := pipeline.New(pipeline.Config{Site: site, Zone: plan.Innermost, Lateness: r.srv.cfg.Lateness,
+		Skip: r.anchors.has}, r)
 	if err != nil {
 		return fmt.Errorf("server: site %s: %w", site.Site, err)
 	}
@@ -118,6 +121,7 @@ func (r *siteRunner) reset(site *wire.Site) error {
 	r.trackDevs = map[string]map[wire.Dev]struct{}{}
 	r.devTrack = map[wire.Dev]string{}
 	r.mu.Unlock()
+	r.calibrateAgainstAnchors(site)
 	return nil
 }
 
@@ -278,7 +282,11 @@ func (r *siteRunner) knows(sensor string) bool {
 func (r *siteRunner) setStatus(sensor string, st ingest.Status) {
 	r.mu.Lock()
 	r.statuses[sensor] = st
+	site := r.site
 	r.mu.Unlock()
+	if st.Tx != nil {
+		r.announced(site, sensor, st.Tx)
+	}
 }
 
 // persist hands the stored positions and the footfall summaries that may have

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/passant/passant/calibration"
 	"github.com/passant/passant/demo"
 	"github.com/passant/passant/server"
 )
@@ -52,12 +53,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tlsKey := fs.String("broker-tls-key", "", "its private key (PEM)")
 	fs.StringVar(&cfg.AlertWebhook, "alert-webhook", "", "POST every alert raised or cleared to this URL (JSON)")
 	fs.DurationVar(&cfg.AlertSilent, "alert-silent", 5*time.Minute, "a sensor silent this long raises an alert")
+	var anchorFiles siteFiles
+	fs.Var(&anchorFiles, "anchors", "fixed transmitters at known positions for self-calibration, `[SITE=]FILE` "+
+		"(the anchors file of calibrate --anchors; without SITE= for every site); repeatable. "+
+		"Sensors that transmit (sensor --transmit) are anchors without it")
+	fs.DurationVar(&cfg.SelfWindow, "self-window", 24*time.Hour, "how far back self-calibration looks at each hourly refit")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.SiteFiles = sites
+	var err error
+	if cfg.Anchors, err = loadAnchorFiles(anchorFiles); err != nil {
+		return err
+	}
 	if *tlsCert != "" || *tlsKey != "" {
 		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
 		if err != nil {
@@ -73,6 +83,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	return srv.Run(ctx)
+}
+
+// loadAnchorFiles reads --anchors [SITE=]FILE values into anchors per site
+// ("" for every site).
+func loadAnchorFiles(vals []string) (map[string][]calibration.Anchor, error) {
+	out := map[string][]calibration.Anchor{}
+	for _, v := range vals {
+		site, path, ok := strings.Cut(v, "=")
+		if !ok {
+			site, path = "", v
+		}
+		as, err := calibration.LoadAnchors(path)
+		if err != nil {
+			return nil, fmt.Errorf("serve: --anchors %s: %w", v, err)
+		}
+		out[site] = append(out[site], as...)
+	}
+	return out, nil
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
