@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 
 	"github.com/passant/passant/replay"
 )
@@ -30,6 +32,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.POS, "pos", "", "till receipts (CSV: a timestamp column and an optional amount)")
 	fs.DurationVar(&cfg.Lateness, "lateness", 0, "how long observations wait to be put in order (default 2s)")
 	progress := fs.Bool("progress", true, "show progress on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the replay here (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,6 +45,17 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *progress {
 		cfg.Progress = stderr
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("replay: cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("replay: cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := replay.Run(ctx, cfg)
 	if err != nil {
