@@ -24,13 +24,16 @@ const (
 
 // Grid is the site's bounds cut into square cells, with a prior over where
 // people can be (the site's zones: the store and the street in front of it)
-// and each sensor's expected RSSI at each cell. It serves the posterior mean
+// and each sensor's log-distance at each cell. It serves the posterior mean
 // where least squares is weak: with b ~ N(0, τ²) the transmit offset is
 // integrated out in closed form, so the log posterior of cell c is
 //
 //	log p(c | y) = log π(c) - ½ (S₂ - S₁² / (1/τ² + S₀)),
 //	S₀ = Σ w_i,  S₁ = Σ w_i r_i,  S₂ = Σ w_i r_i²,  r_i = y_i - f_i(c),  w_i = 1/σ_i².
 //
+// The model at a cell is f_i(c) = P_i - n_i L_i(c), L_i = 10 log10 d_i, so
+// the table of L (8 bytes per cell and sensor; 2,500 cells of 8 sensors:
+// 160 KB per site) is all a fix reads per cell besides its prior and side.
 // A Grid is read-only after NewGrid and may be shared.
 type Grid struct {
 	X0, Y0 float64 // centre of cell 0
@@ -40,7 +43,6 @@ type Grid struct {
 	prior  []float64 // log prior per cell
 	side   []uint8
 	area   [3]float64 // prior mass per side
-	f      []float64  // f[c*ns+i]: model RSSI of sensor i at cell c (b = 0)
 	l      []float64  // l[c*ns+i]: 10 log10 d of sensor i at cell c
 }
 
@@ -58,7 +60,6 @@ func NewGrid(m *Model) *Grid {
 	n := nx * ny
 	g.prior = make([]float64, n)
 	g.side = make([]uint8, n)
-	g.f = make([]float64, n*g.ns)
 	g.l = make([]float64, n*g.ns)
 	var zones []wire.Zone
 	if m.Site != nil {
@@ -89,8 +90,7 @@ func NewGrid(m *Model) *Grid {
 		g.prior[c] = math.Log(dens)
 		g.area[g.side[c]] += dens
 		for i := range m.Sensors {
-			g.f[c*g.ns+i] = m.Expected(i, x, y)
-			g.l[c*g.ns+i] = (m.Sensors[i].RSSI1m - g.f[c*g.ns+i]) / m.Sensors[i].Exponent
+			g.l[c*g.ns+i] = (m.Sensors[i].RSSI1m - m.Expected(i, x, y)) / m.Sensors[i].Exponent
 		}
 	}
 	return g
@@ -104,45 +104,58 @@ func (g *Grid) Center(c int) (x, y float64) {
 // Len returns the number of cells.
 func (g *Grid) Len() int { return g.NX * g.NY }
 
+// moments are the weighted moments of the cells of one side, with x and y
+// taken about the reference point of the fix (posterior.rx, ry).
+type moments struct {
+	sw, sx, sy, sxx, sxy, syy float64
+}
+
 // posterior is the Solver's workspace for grid fixes.
 type posterior struct {
 	lp    []float64  // log posterior per cell, then its weight
 	det   []float64  // determinant of the nuisances' information per cell
 	mass  [3]float64 // weight per side
+	mom   [3]moments // per side
 	bestC [3]int     // the most probable cell per side (-1: none)
 	bEst  float64    // posterior mean of the offset there, about its side's
 	bSide uint8      // side of bestC
-	cells []int      // the cells the next fix considers: full or a window
-	full  []int      // every cell
-	win   []int      // the window's cells
+	// the cells the next fix considers: columns i0..i1 of rows j0..j1
+	// (the whole grid, or a window)
+	i0, i1, j0, j1 int
+	rx, ry         float64 // reference point of the moments
+
+	// the burst, per reading j (sensor gi[j]): weight 1/σ², y - P, the
+	// exponent n + Δn; and per listening sensor that heard nothing (mi):
+	// (sensitivity - P)/σ and n/σ
+	gi              []int
+	gw, gu, gwu, gc []float64
+	mi              []int
+	mp, mc          []float64
 }
 
 // window limits the next fix to the cells within the rectangle (clamped to
 // the grid); all limits the next fix to the whole grid.
 func (p *posterior) window(g *Grid, x0, y0, x1, y1 float64) {
 	cl := func(v float64, n int) int { return min(max(int(math.Floor(v)), 0), n-1) }
-	i0, j0 := cl((x0-g.X0)/g.Cell+0.5, g.NX), cl((y0-g.Y0)/g.Cell+0.5, g.NY)
-	i1, j1 := cl((x1-g.X0)/g.Cell+0.5, g.NX), cl((y1-g.Y0)/g.Cell+0.5, g.NY)
-	p.cells = p.win[:0]
-	for j := j0; j <= j1; j++ {
-		for i := i0; i <= i1; i++ {
-			p.cells = append(p.cells, j*g.NX+i)
-		}
-	}
+	p.i0, p.j0 = cl((x0-g.X0)/g.Cell+0.5, g.NX), cl((y0-g.Y0)/g.Cell+0.5, g.NY)
+	p.i1, p.j1 = cl((x1-g.X0)/g.Cell+0.5, g.NX), cl((y1-g.Y0)/g.Cell+0.5, g.NY)
 }
 
-func (p *posterior) all(g *Grid) { p.cells = p.full }
+func (p *posterior) all(g *Grid) { p.i0, p.j0, p.i1, p.j1 = 0, 0, g.NX-1, g.NY-1 }
 
 func (p *posterior) init(g *Grid) {
 	if g != nil {
-		p.full = make([]int, g.Len())
-		for c := range p.full {
-			p.full[c] = c
-		}
-		p.win = make([]int, 0, g.Len())
 		p.all(g)
 		p.lp = make([]float64, g.Len())
 		p.det = make([]float64, g.Len())
+		p.gi = make([]int, g.ns)
+		p.gw = make([]float64, g.ns)
+		p.gwu = make([]float64, g.ns)
+		p.gu = make([]float64, g.ns)
+		p.gc = make([]float64, g.ns)
+		p.mi = make([]int, 0, g.ns)
+		p.mp = make([]float64, g.ns)
+		p.mc = make([]float64, g.ns)
 	}
 }
 
@@ -157,103 +170,178 @@ const (
 	SideOutside = sideOutside
 )
 
+// cutoff is how far below the most probable cell, in nats, a cell's weight
+// is taken as 0.
+const cutoff = 25.0
+
 // fix returns the posterior mean and covariance over the cells of the most
 // probable side (store, outside, other), so that a fix never lands between
 // the two sides of the shop's front. Within a side the prior is the zone
 // density; across sides it is prior (nil: in proportion to the sides' prior
 // mass, i.e. one density everywhere). post receives the posterior of the
 // sides.
+//
+// Nuisances: the transmit offset b ~ N(0, τ²) and an error of the path-loss
+// exponent Δn ~ N(0, τn²), common to all sensors: the residuals are
+// r_i = b - Δn·L_i + ε_i, L_i = 10 log10 d_i. Both are integrated out: with
+// A = [[Σw + 1/τ², -Σw L], [-Σw L, Σw L² + 1/τn²]] and v = [Σ w r, -Σ w L r],
+//
+//	log p(c | y) = log π(c) - ½ (Σ w r² - vᵀ A⁻¹ v) - ½ log det A.
+//
+// With r_i = u_i - μ + c_i L_i (u_i = y_i - P_i, c_i = n_i + Δn, μ the
+// side's offset) and one exponent c for every sensor (the usual site), the
+// sums over the sensors reduce to three per cell, Σ w L, Σ w L² and
+// Σ w u L; the rest comes from per-burst constants.
 func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	g := s.grid
 	k := s.k
-	var s0 float64
+	m := s.m
+	var s0, u0, u2 float64
+	uniform := true
 	for j := 0; j < k; j++ {
-		s.w[j] = 1 / s.v[j]
-		s0 += s.w[j]
+		i := s.idx[j]
+		se := &m.Sensors[i]
+		w := 1 / s.v[j]
+		s.w[j] = w
+		u := s.y[j] - se.RSSI1m
+		p.gi[j], p.gw[j], p.gu[j], p.gwu[j], p.gc[j] = i, w, u, w*u, se.Exponent+s.dn
+		s0 += w
+		u0 += w * u
+		u2 += w * u * u
+		uniform = uniform && p.gc[j] == p.gc[0]
 	}
-	// Nuisances: the transmit offset b ~ N(0, τ²) and an error of the
-	// path-loss exponent Δn ~ N(0, τn²), common to all sensors: the
-	// residuals are r_i = b - Δn·L_i + ε_i, L_i = 10 log10 d_i. Both are
-	// integrated out: with A = [[Σw + 1/τ², -Σw L], [-Σw L, Σw L² + 1/τn²]]
-	// and v = [Σ w r, -Σ w L r],
-	//
-	//	log p(c | y) = log π(c) - ½ (Σ w r² - vᵀ A⁻¹ v) - ½ log det A.
 	ib, in := 0.0, 0.0
-	if tau := s.m.TxSigmaDB; tau > 0 {
+	if tau := m.TxSigmaDB; tau > 0 {
 		ib = 1 / (tau * tau)
 	} else {
 		ib = 1e6
 	}
-	if tn := s.m.ExponentSigma; tn > 0 {
+	if tn := m.ExponentSigma; tn > 0 {
 		in = 1 / (tn * tn)
 	} else {
 		in = 1e6
 	}
 	a00 := s0 + ib
-	best, best0 := math.Inf(-1), math.Inf(-1)
-	dn := s.dn
 	s.misses()
-	invSm := 1 / math.Hypot(s.m.SigmaDB, s.m.TxSigmaDB)
+	invSm := 1 / math.Hypot(m.SigmaDB, m.TxSigmaDB)
+	// A silent sensor: log Φ((sens - f_i - μ)/σ), (sens - f_i)/σ = mp + mc L.
+	p.mi = p.mi[:0]
+	for _, i := range s.miss {
+		se := &m.Sensors[i]
+		p.mp[len(p.mi)] = (m.MissDBm - se.RSSI1m) * invSm
+		p.mc[len(p.mi)] = (se.Exponent + s.dn) * invSm
+		p.mi = append(p.mi, i)
+	}
 	p.bestC = [3]int{-1, -1, -1}
 	p.bEst, p.bSide = 0, sideOther
-	const cutoff = 25.0
-	for _, c := range p.cells {
-		f := g.f[c*g.ns : c*g.ns+g.ns]
-		L := g.l[c*g.ns : c*g.ns+g.ns]
-		mu := s.sideOff[g.side[c]]
-		var swl, swll, swr, swlr, swrr float64
-		for j := 0; j < k; j++ {
-			i := s.idx[j]
-			r := s.y[j] - f[i] + dn*L[i] - mu
-			w := s.w[j]
-			wl := w * L[i]
-			swl += wl
-			swll += wl * L[i]
-			wr := w * r
-			swr += wr
-			swlr += wl * r
-			swrr += wr * r
+	ns := g.ns
+	gi, gw, gu, gwu, gc := p.gi[:k], p.gw[:k], p.gu[:k], p.gwu[:k], p.gc[:k]
+	c1 := p.gc[0]
+	best0 := math.Inf(-1)
+	for row := p.j0; row <= p.j1; row++ {
+		for c := row*g.NX + p.i0; c <= row*g.NX+p.i1; c++ {
+			L := g.l[c*ns : c*ns+ns]
+			sd := g.side[c]
+			mu := s.sideOff[sd]
+			var swl, swll, swr, swlr, swrr float64
+			if uniform {
+				var sul float64
+				for j, i := range gi {
+					l := L[i]
+					wl := gw[j] * l
+					swl += wl
+					swll += wl * l
+					sul += gwu[j] * l
+				}
+				// r = (u - μ) + c L
+				swr = u0 - mu*s0 + c1*swl
+				ul := sul - mu*swl
+				swlr = ul + c1*swll
+				swrr = u2 - 2*mu*u0 + mu*mu*s0 + 2*c1*ul + c1*c1*swll
+			} else {
+				for j, i := range gi {
+					l := L[i]
+					w := gw[j]
+					r := (gu[j] - mu) + gc[j]*l
+					wl := w * l
+					swl += wl
+					swll += wl * l
+					wr := w * r
+					swr += wr
+					swlr += wl * r
+					swrr += wr * r
+				}
+			}
+			a11 := swll + in
+			det := a00*a11 - swl*swl
+			// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
+			q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)/det
+			l := g.prior[c] - 0.5*q
+			// Sensors that heard nothing: the phone was below their
+			// sensitivity there.
+			for h, i := range p.mi {
+				l += logPhi(p.mp[h] + p.mc[h]*L[i] - mu*invSm)
+			}
+			p.lp[c] = l
+			p.det[c] = det
+			if l > best0 {
+				best0 = l
+			}
 		}
-		a11 := swll + in
-		det := a00*a11 - swl*swl
-		// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
-		q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)/det
-		l := g.prior[c] - 0.5*q
-		// Sensors that heard nothing: the phone was below their
-		// sensitivity there, log Φ((sens - f_i)/σ).
-		for _, i := range s.miss {
-			l += logPhi((s.m.MissDBm - (f[i] - dn*L[i] + mu)) * invSm)
-		}
-		p.lp[c] = l
-		p.det[c] = det
-		best0 = max(best0, l)
 	}
-	// The determinant's logarithm, only where the weight can matter
-	// (it varies over the grid by far less than the cutoff).
-	for _, c := range p.cells {
-		if p.lp[c] < best0-cutoff {
-			p.lp[c] = math.Inf(-1)
-			continue
-		}
-		p.lp[c] -= 0.5 * math.Log(p.det[c])
-		best = max(best, p.lp[c])
-		if sd := g.side[c]; p.bestC[sd] < 0 || p.lp[c] > p.lp[p.bestC[sd]] {
-			p.bestC[sd] = c
+	// The weights exp(l - ½ log det A - best0) = exp(l - best0)/√det A,
+	// only where they can matter (the determinant varies over the grid
+	// by far less than the cutoff).
+	emax := 0.0
+	var eBest [3]float64
+	for row := p.j0; row <= p.j1; row++ {
+		for c := row*g.NX + p.i0; c <= row*g.NX+p.i1; c++ {
+			d := p.lp[c] - best0
+			if d < -cutoff {
+				p.lp[c] = 0
+				continue
+			}
+			e := math.Exp(d) / math.Sqrt(p.det[c])
+			p.lp[c] = e
+			if e > emax {
+				emax = e
+			}
+			if sd := g.side[c]; e > eBest[sd] {
+				eBest[sd], p.bestC[sd] = e, c
+			}
 		}
 	}
 	if c := p.bestC[sideOutside]; c >= 0 {
 		p.offsetAt(s, c, a00, in)
 	}
+	// Moments per side, about the middle of the cells considered.
 	p.mass = [3]float64{}
-	for _, c := range p.cells {
-		d := p.lp[c] - best
-		if d < -cutoff {
-			p.lp[c] = 0
-			continue
+	p.mom = [3]moments{}
+	p.rx = g.X0 + float64(p.i0+p.i1)/2*g.Cell
+	p.ry = g.Y0 + float64(p.j0+p.j1)/2*g.Cell
+	thr, inv := emax*math.Exp(-cutoff), 1/emax
+	for row := p.j0; row <= p.j1; row++ {
+		y := g.Y0 + float64(row)*g.Cell - p.ry
+		for i := p.i0; i <= p.i1; i++ {
+			c := row*g.NX + i
+			e := p.lp[c]
+			if e < thr || e == 0 {
+				continue
+			}
+			e *= inv
+			x := g.X0 + float64(i)*g.Cell - p.rx
+			mo := &p.mom[g.side[c]]
+			mo.sw += e
+			ex, ey := e*x, e*y
+			mo.sx += ex
+			mo.sy += ey
+			mo.sxx += ex * x
+			mo.sxy += ex * y
+			mo.syy += ey * y
 		}
-		e := math.Exp(d)
-		p.lp[c] = e
-		p.mass[g.side[c]] += e
+	}
+	for i := range p.mass {
+		p.mass[i] = p.mom[i].sw
 	}
 	return p.choose(s, prior, post)
 }
@@ -262,17 +350,17 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 // relative to its side's offset: b̂ = (a₁₁ Σwr - Σwl Σwlr) / det A.
 func (p *posterior) offsetAt(s *Solver, c int, a00, in float64) {
 	g := s.grid
-	f := g.f[c*g.ns : c*g.ns+g.ns]
 	L := g.l[c*g.ns : c*g.ns+g.ns]
 	mu := s.sideOff[g.side[c]]
 	var swl, swll, swr, swlr float64
 	for j := 0; j < s.k; j++ {
-		i := s.idx[j]
-		r := s.y[j] - f[i] + s.dn*L[i] - mu
-		wl := s.w[j] * L[i]
+		l := L[p.gi[j]]
+		w := p.gw[j]
+		r := (p.gu[j] - mu) + p.gc[j]*l
+		wl := w * l
 		swl += wl
-		swll += wl * L[i]
-		swr += s.w[j] * r
+		swll += wl * l
+		swr += w * r
 		swlr += wl * r
 	}
 	a11 := swll + in
@@ -280,7 +368,7 @@ func (p *posterior) offsetAt(s *Solver, c int, a00, in float64) {
 	p.bSide = g.side[c]
 }
 
-// choose picks the side from the posterior weights fix left in lp and
+// choose picks the side from the posterior weights of the last fix and
 // returns the mean and covariance over its cells.
 func (p *posterior) choose(s *Solver, prior *Sides, post *Sides) Fix {
 	g := s.grid
@@ -305,34 +393,12 @@ func (p *posterior) choose(s *Solver, prior *Sides, post *Sides) Fix {
 			post[i] = mass[i] / tot
 		}
 	}
-	var sw, mx, my float64
-	for _, c := range p.cells {
-		if g.side[c] != side {
-			continue
-		}
-		e := p.lp[c]
-		x, y := g.Center(c)
-		sw += e
-		mx += e * x
-		my += e * y
-	}
-	mx /= sw
-	my /= sw
-	var cxx, cxy, cyy float64
-	for _, c := range p.cells {
-		if g.side[c] != side {
-			continue
-		}
-		e := p.lp[c]
-		x, y := g.Center(c)
-		dx, dy := x-mx, y-my
-		cxx += e * dx * dx
-		cxy += e * dx * dy
-		cyy += e * dy * dy
-	}
+	mo := &p.mom[side]
+	sw := mo.sw
+	mx, my := mo.sx/sw, mo.sy/sw
 	q := g.Cell * g.Cell / 12 // a cell's own spread
-	cov := [3]float64{cxx/sw + q, cxy / sw, cyy/sw + q}
-	return Fix{X: mx, Y: my, Cov: cov, Err: errOf(cov, s.m.Bounds), N: s.k}
+	cov := [3]float64{mo.sxx/sw - mx*mx + q, mo.sxy/sw - mx*my, mo.syy/sw - my*my + q}
+	return Fix{X: p.rx + mx, Y: p.ry + my, Cov: cov, Err: errOf(cov, s.m.Bounds), N: s.k}
 }
 
 // pointInPolygon reports whether p lies inside poly or on its edge.
