@@ -26,6 +26,7 @@ type clock struct {
 	head    int
 	matches int
 	dirty   bool
+	linked  []bool // solve's workspace
 }
 
 type frameKey struct {
@@ -118,7 +119,11 @@ func (c *clock) solve() {
 	}
 	c.dirty = false
 	n := c.n
-	linked := make([]bool, n)
+	if cap(c.linked) < n {
+		c.linked = make([]bool, n)
+	}
+	linked := c.linked[:n]
+	clear(linked)
 	for a := 0; a < n; a++ {
 		for b := a + 1; b < n; b++ {
 			if c.pairs[a*n+b].n > 0 {
@@ -127,7 +132,10 @@ func (c *clock) solve() {
 		}
 	}
 	o := c.offset
+	// From the last offsets a few sweeps converge; stop when a sweep moves
+	// no offset by more than clockTol (offsets are used in whole ms).
 	for iter := 0; iter < 50; iter++ {
+		var moved float64
 		for a := 0; a < n; a++ {
 			if !linked[a] {
 				continue
@@ -154,6 +162,7 @@ func (c *clock) solve() {
 				s += w * (o[b] + d)
 			}
 			if sw > 0 {
+				moved = math.Max(moved, math.Abs(s/sw-o[a]))
 				o[a] = s / sw
 			}
 		}
@@ -172,9 +181,16 @@ func (c *clock) solve() {
 					o[a] -= mean
 				}
 			}
+			moved = math.Max(moved, math.Abs(mean))
+		}
+		if moved < clockTol {
+			break
 		}
 	}
 }
+
+// clockTol is the largest change of an offset, ms, at which solve stops.
+const clockTol = 1e-9
 
 // Offset returns the estimated offset of sensor s in whole milliseconds.
 func (c *clock) Offset(s int) int64 { return int64(math.Round(c.offset[s])) }

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"container/heap"
 	"sort"
 
 	"github.com/passant/passant/locate"
@@ -68,7 +67,7 @@ func (f *fuser) add(fr *frame) {
 	if ob.b.FP == "" {
 		ob.b.FP = fr.obs.FP
 	}
-	heap.Push(&f.closing, deadline{ob.last + f.gap, ob.b.Dev, ob})
+	f.closing.push(deadline{ob.last + f.gap, ob.b.Dev, ob})
 }
 
 func (f *fuser) alloc() *openBurst {
@@ -88,7 +87,7 @@ func (f *fuser) alloc() *openBurst {
 // closeBefore closes the bursts that no frame at time t or later can join.
 func (f *fuser) closeBefore(t int64) {
 	for len(f.closing) > 0 && f.closing[0].at < t {
-		d := heap.Pop(&f.closing).(deadline)
+		d := f.closing.pop()
 		if d.ob.closed || f.open[d.dev] != d.ob || d.ob.last+f.gap != d.at {
 			continue // stale entry: the burst grew or was closed since
 		}
@@ -105,7 +104,7 @@ func (f *fuser) close(ob *openBurst) {
 			ob.b.Readings = append(ob.b.Readings, locate.Reading{Sensor: s, RSSI: ob.sum[s] / float64(c), N: c})
 		}
 	}
-	heap.Push(&f.ready, ob)
+	f.ready.push(ob)
 }
 
 // closeAll closes every open burst (end of input), in a stable order.
@@ -127,7 +126,7 @@ func (f *fuser) closeAll() {
 // the order of T exact.
 func (f *fuser) emit(upTo int64, fn func(*locate.Burst)) {
 	for len(f.ready) > 0 && f.ready[0].b.T <= upTo {
-		ob := heap.Pop(&f.ready).(*openBurst)
+		ob := f.ready.pop()
 		fn(&ob.b)
 		f.free = append(f.free, ob)
 	}
@@ -139,38 +138,96 @@ type deadline struct {
 	ob  *openBurst
 }
 
+// deadlineHeap orders the open bursts' deadlines by (time, dev); burstHeap
+// the closed bursts by (T, dev). Both are binary heaps with container/heap's
+// algorithm, typed (no boxing in an interface per frame).
 type deadlineHeap []deadline
 
-func (h deadlineHeap) Len() int { return len(h) }
-func (h deadlineHeap) Less(i, j int) bool {
+func (h deadlineHeap) less(i, j int) bool {
 	if h[i].at != h[j].at {
 		return h[i].at < h[j].at
 	}
 	return h[i].dev < h[j].dev
 }
-func (h deadlineHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *deadlineHeap) Push(x any)   { *h = append(*h, x.(deadline)) }
-func (h *deadlineHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+
+func (h *deadlineHeap) push(d deadline) {
+	*h = append(*h, d)
+	s := *h
+	for j := len(s) - 1; j > 0; {
+		i := (j - 1) / 2
+		if !s.less(j, i) {
+			break
+		}
+		s[i], s[j] = s[j], s[i]
+		j = i
+	}
+}
+
+func (h *deadlineHeap) pop() deadline {
+	s := *h
+	n := len(s) - 1
+	s[0], s[n] = s[n], s[0]
+	for i := 0; ; {
+		j := 2*i + 1
+		if j >= n {
+			break
+		}
+		if j2 := j + 1; j2 < n && s.less(j2, j) {
+			j = j2
+		}
+		if !s.less(j, i) {
+			break
+		}
+		s[i], s[j] = s[j], s[i]
+		i = j
+	}
+	d := s[n]
+	*h = s[:n]
+	return d
 }
 
 type burstHeap []*openBurst
 
-func (h burstHeap) Len() int { return len(h) }
-func (h burstHeap) Less(i, j int) bool {
+func (h burstHeap) less(i, j int) bool {
 	if h[i].b.T != h[j].b.T {
 		return h[i].b.T < h[j].b.T
 	}
 	return h[i].b.Dev < h[j].b.Dev
 }
-func (h burstHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *burstHeap) Push(x any)   { *h = append(*h, x.(*openBurst)) }
-func (h *burstHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+
+func (h *burstHeap) push(ob *openBurst) {
+	*h = append(*h, ob)
+	s := *h
+	for j := len(s) - 1; j > 0; {
+		i := (j - 1) / 2
+		if !s.less(j, i) {
+			break
+		}
+		s[i], s[j] = s[j], s[i]
+		j = i
+	}
+}
+
+func (h *burstHeap) pop() *openBurst {
+	s := *h
+	n := len(s) - 1
+	s[0], s[n] = s[n], s[0]
+	for i := 0; ; {
+		j := 2*i + 1
+		if j >= n {
+			break
+		}
+		if j2 := j + 1; j2 < n && s.less(j2, j) {
+			j = j2
+		}
+		if !s.less(j, i) {
+			break
+		}
+		s[i], s[j] = s[j], s[i]
+		i = j
+	}
+	ob := s[n]
+	s[n] = nil
+	*h = s[:n]
+	return ob
 }

@@ -1,8 +1,6 @@
 package pipeline
 
 import (
-	"container/heap"
-
 	"github.com/passant/passant/wire"
 )
 
@@ -15,24 +13,49 @@ type frame struct {
 	obs    wire.Observation
 }
 
-// frameHeap orders frames by (t, arrival).
+// frameHeap orders frames by (t, arrival): a binary heap (container/heap's
+// algorithm, typed, so that a frame is not boxed in an interface).
 type frameHeap []frame
 
-func (h frameHeap) Len() int { return len(h) }
-func (h frameHeap) Less(i, j int) bool {
+func (h frameHeap) less(i, j int) bool {
 	if h[i].t != h[j].t {
 		return h[i].t < h[j].t
 	}
 	return h[i].order < h[j].order
 }
-func (h frameHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *frameHeap) Push(x any)   { *h = append(*h, x.(frame)) }
-func (h *frameHeap) Pop() any {
-	old := *h
-	f := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return f
+
+func (h *frameHeap) push(f frame) {
+	*h = append(*h, f)
+	s := *h
+	for j := len(s) - 1; j > 0; {
+		i := (j - 1) / 2
+		if !s.less(j, i) {
+			break
+		}
+		s[i], s[j] = s[j], s[i]
+		j = i
+	}
 }
 
-func (h *frameHeap) push(f frame) { heap.Push(h, f) }
-func (h *frameHeap) pop() frame   { return heap.Pop(h).(frame) }
+func (h *frameHeap) pop() frame {
+	s := *h
+	n := len(s) - 1
+	s[0], s[n] = s[n], s[0]
+	for i := 0; ; {
+		j := 2*i + 1
+		if j >= n {
+			break
+		}
+		if j2 := j + 1; j2 < n && s.less(j2, j) {
+			j = j2
+		}
+		if !s.less(j, i) {
+			break
+		}
+		s[i], s[j] = s[j], s[i]
+		i = j
+	}
+	f := s[n]
+	*h = s[:n]
+	return f
+}
