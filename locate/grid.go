@@ -110,10 +110,19 @@ type moments struct {
 	sw, sx, sy, sxx, sxy, syy float64
 }
 
+func (m *moments) add(o *moments) {
+	m.sw += o.sw
+	m.sx += o.sx
+	m.sy += o.sy
+	m.sxx += o.sxx
+	m.sxy += o.sxy
+	m.syy += o.syy
+}
+
 // posterior is the Solver's workspace for grid fixes.
 type posterior struct {
 	lp    []float64  // log posterior per cell, then its weight
-	det   []float64  // determinant of the nuisances' information per cell
+	idet  []float64  // 1/determinant of the nuisances' information per cell
 	mass  [3]float64 // weight per side
 	mom   [3]moments // per side
 	bestC [3]int     // the most probable cell per side (-1: none)
@@ -147,7 +156,7 @@ func (p *posterior) init(g *Grid) {
 	if g != nil {
 		p.all(g)
 		p.lp = make([]float64, g.Len())
-		p.det = make([]float64, g.Len())
+		p.idet = make([]float64, g.Len())
 		p.gi = make([]int, g.ns)
 		p.gw = make([]float64, g.ns)
 		p.gwu = make([]float64, g.ns)
@@ -273,9 +282,9 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 				}
 			}
 			a11 := swll + in
-			det := a00*a11 - swl*swl
+			id := 1 / (a00*a11 - swl*swl) // 1/det A
 			// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
-			q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)/det
+			q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
 			l := g.prior[c] - 0.5*q
 			// Sensors that heard nothing: the phone was below their
 			// sensitivity there.
@@ -283,7 +292,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 				l += logPhi(p.mp[h] + p.mc[h]*L[i] - mu*invSm)
 			}
 			p.lp[c] = l
-			p.det[c] = det
+			p.idet[c] = id
 			if l > best0 {
 				best0 = l
 			}
@@ -291,7 +300,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	}
 	// The weights exp(l - ½ log det A - best0) = exp(l - best0)/√det A,
 	// only where they can matter (the determinant varies over the grid
-	// by far less than the cutoff).
+	// by far less than the cutoff). expNeg is math.Exp to 2 ulp, faster.
 	emax := 0.0
 	var eBest [3]float64
 	for row := p.j0; row <= p.j1; row++ {
@@ -301,7 +310,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 				p.lp[c] = 0
 				continue
 			}
-			e := math.Exp(d) / math.Sqrt(p.det[c])
+			e := expNeg(d) * math.Sqrt(p.idet[c])
 			p.lp[c] = e
 			if e > emax {
 				emax = e
@@ -320,6 +329,10 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	p.rx = g.X0 + float64(p.i0+p.i1)/2*g.Cell
 	p.ry = g.Y0 + float64(p.j0+p.j1)/2*g.Cell
 	thr, inv := emax*math.Exp(-cutoff), 1/emax
+	// Accumulate in registers along a run of cells of one side (rows are
+	// mostly one side), adding the run to its side's moments at its end.
+	var run moments
+	rs := g.side[p.j0*g.NX+p.i0]
 	for row := p.j0; row <= p.j1; row++ {
 		y := g.Y0 + float64(row)*g.Cell - p.ry
 		for i := p.i0; i <= p.i1; i++ {
@@ -328,18 +341,22 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 			if e < thr || e == 0 {
 				continue
 			}
+			if sd := g.side[c]; sd != rs {
+				p.mom[rs].add(&run)
+				run, rs = moments{}, sd
+			}
 			e *= inv
 			x := g.X0 + float64(i)*g.Cell - p.rx
-			mo := &p.mom[g.side[c]]
-			mo.sw += e
+			run.sw += e
 			ex, ey := e*x, e*y
-			mo.sx += ex
-			mo.sy += ey
-			mo.sxx += ex * x
-			mo.sxy += ex * y
-			mo.syy += ey * y
+			run.sx += ex
+			run.sy += ey
+			run.sxx += ex * x
+			run.sxy += ex * y
+			run.syy += ey * y
 		}
 	}
+	p.mom[rs].add(&run)
 	for i := range p.mass {
 		p.mass[i] = p.mom[i].sw
 	}
