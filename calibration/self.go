@@ -111,6 +111,7 @@ type SelfFitter struct {
 	samples [][]timed
 	raw     [2][]float64 // recent raw RSSI per band, for the floor
 	history []Snapshot
+	base    map[baseKey]float64 // each link's mean at its first refit (selftx.go)
 	// SigmaN is the exponent prior's width (default SelfSigmaN). A few
 	// fixed links hardly tell a change of exponent from a change of gain;
 	// what drifts in a shop is gain (a knocked antenna, a new shelf in the
@@ -204,54 +205,18 @@ func (f *SelfFitter) Refit(now int64) Snapshot {
 	defer f.mu.Unlock()
 	floors := [2]float64{detectionFloor(append([]float64(nil), f.raw[0]...)), detectionFloor(append([]float64(nil), f.raw[1]...))}
 	snap := Snapshot{T: now}
+	links := make([][]linkMean, len(f.site.Sensors))
+	for i := range f.site.Sensors {
+		links[i] = f.linkMeans(i, now)
+	}
+	tx := f.txChanges(links)
 	for i := range f.site.Sensors {
 		r := f.site.SensorRadio(i)
-		// One datum per link (anchor, band): the mean of its frames. A
-		// link's shadowing does not change while nothing moves, so its
-		// thousand frames are one measurement, not a thousand.
-		// An anchor is one link under all its pseudonyms (key epochs).
-		type link struct {
-			anchor string
-			band5  bool
-		}
-		sums := map[link]*struct {
-			sum, d float64
-			n      int
-		}{}
-		var order []link
-		keep := f.samples[i][:0]
-		for _, x := range f.samples[i] {
-			if x.t < now-f.window || f.anchors[x.anchor] == nil {
-				continue // expired, or no longer an anchor
-			}
-			keep = append(keep, x)
-			if x.t > now {
-				continue
-			}
-			l := link{anchorKey(f.anchors[x.anchor], x.anchor), x.band5}
-			a := sums[l]
-			if a == nil {
-				a = &struct {
-					sum, d float64
-					n      int
-				}{d: x.s.D}
-				sums[l] = a
-				order = append(order, l)
-			}
-			a.sum += x.s.RSSI
-			a.n++
-		}
-		f.samples[i] = keep
-		sort.Slice(order, func(a, b int) bool {
-			if order[a].anchor != order[b].anchor {
-				return order[a].anchor < order[b].anchor
-			}
-			return !order[a].band5 && order[b].band5
-		})
 		var ss []Sample
-		for _, l := range order {
-			a := sums[l]
-			s := Sample{RSSI: a.sum / float64(a.n), D: a.d, Floor: floors[0]}
+		for _, l := range links[i] {
+			// Less the change of the anchor's own transmit gain, so that
+			// a sensor's loss shows at that sensor, not at its hearers.
+			s := Sample{RSSI: l.mean - tx[l.anchor], D: l.d, Floor: floors[0]}
 			if l.band5 {
 				s.Floor = 0
 				if floors[1] != 0 {
@@ -338,7 +303,9 @@ func (f *SelfFitter) LearnTx(calibrated *wire.Site, now int64) map[wire.Dev]floa
 		delta[d] = tx - f.anchors[d].TxDB
 		f.anchors[d].TxDB = tx
 	}
-	// Move the stored samples to the new reference.
+	// Move the stored samples to the new reference; the links' baselines
+	// for txChanges start again from the next refit.
+	f.base = nil
 	for i := range f.samples {
 		for k := range f.samples[i] {
 			f.samples[i][k].s.RSSI -= delta[f.samples[i][k].anchor]

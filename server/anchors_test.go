@@ -34,8 +34,10 @@ const anchorSiteJSON = `{"site":"tx","timezone":"UTC","bounds":[[-2,-8],[22,17]]
 // device nobody declared (it stands still all day, like a neighbour's TV),
 // and a few phones. RSSI follows the path-loss model with true per-sensor
 // gains, a static shadowing per link and 1.5 dB of fading per frame; s3
-// loses 4 dB of receive gain at lossAt.
+// loses 4 dB of receive gain at lossAt, and of transmit gain too with
+// lossTx (its antenna knocked askew).
 type txWorld struct {
+	lossTx bool
 	site   *wire.Site
 	key    []byte
 	rng    *rand.Rand
@@ -59,7 +61,7 @@ func (w *txWorld) rssi(i int, d *txDevice, k int, t int64) (float64, bool) {
 	se := w.site.Sensors[i]
 	dist := math.Sqrt((d.x-se.X)*(d.x-se.X) + (d.y-se.Y)*(d.y-se.Y) + (d.z-se.Z)*(d.z-se.Z))
 	r := -45 + w.gain[i] - 25*math.Log10(dist) + w.shadow[[2]int{i, k}] + 1.5*w.rng.NormFloat64()
-	if i == 2 && t >= w.lossAt {
+	if (i == 2 || w.lossTx && d.sensor == 2) && t >= w.lossAt {
 		r -= 4
 	}
 	return math.Round(r), r > -95
@@ -96,8 +98,14 @@ func (w *txWorld) batches(devs []*txDevice, t int64, ids []int64) []*wire.Batch 
 // whose sensors transmit (status "tx") through the embedded MQTT broker
 // and a real server: the drift endpoint reports s3's 4 dB loss and the
 // others near 0, and no anchor becomes a track, while the undeclared
-// device does.
+// device does. s3 loses 4 dB of receive gain only, or of both receive and
+// transmit gain (then its hearers must not drift).
 func TestSelfCalibrationFromTransmittingSensors(t *testing.T) {
+	t.Run("receive", func(t *testing.T) { txShop(t, false) })
+	t.Run("antenna", func(t *testing.T) { txShop(t, true) })
+}
+
+func txShop(t *testing.T, lossTx bool) {
 	dir := t.TempDir()
 	sitePath := filepath.Join(dir, "site.json")
 	os.WriteFile(sitePath, []byte(anchorSiteJSON), 0o644)
@@ -110,7 +118,7 @@ func TestSelfCalibrationFromTransmittingSensors(t *testing.T) {
 	hour := int64(3600_000)
 	end := time.Now().UnixMilli()
 	start := end - 6*hour
-	w := &txWorld{site: site, key: key, rng: rand.New(rand.NewPCG(6, 6)), gain: []float64{0, -2, 1.5, -1},
+	w := &txWorld{lossTx: lossTx, site: site, key: key, rng: rand.New(rand.NewPCG(6, 6)), gain: []float64{0, -2, 1.5, -1},
 		shadow: map[[2]int]float64{}, lossAt: start + 3*hour, seq: map[string]int{}}
 
 	// The transmitters: the sensors (announced in their status), a printer
