@@ -12,6 +12,8 @@ const (
 	Shopper  = "shopper"
 	Passerby = "passerby"
 	Staff    = "staff"
+	// Installer is a scripted walker (AddWalker): the calibration walk.
+	Installer = "installer"
 )
 
 // leg is a straight walk from A at time T0 to B at time T1 (A = B: a pause).
@@ -28,6 +30,7 @@ type person struct {
 	cur    int // leg cursor: positions are asked in time order
 	visits []Visit
 	phone  *phone
+	rng    *rand.Rand // a scripted walker's own stream; nil: the shop's
 }
 
 func (p *person) start() float64 { return p.legs[0].t0 }

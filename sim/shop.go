@@ -32,7 +32,16 @@ type Config struct {
 	PhoneShare      float64 // share of people with a probing phone; default 0.9
 	RandShare       float64 // share of phones that randomise their MAC; default 0.75
 	// Radio world.
-	Exponent  float64 // true path-loss exponent; default the site's + 0.4
+	Exponent float64 // true path-loss exponent; default the site's + 0.4
+	// ExponentSD spreads the true exponent per sensor (σ around Exponent,
+	// drawn from a stream of its own, so 0 leaves the world unchanged);
+	// default 0.
+	ExponentSD float64
+	// Sensors, when set, fixes the sensors' true radio (by index; a zero
+	// field keeps the drawn value): their true rssi_1m for a phone of
+	// transmit offset 0 (replacing the site's plus the gain error) and
+	// exponent.
+	Sensors   []SensorRadio
 	ShadowDB  float64 // shadowing, dB, correlated burst to burst; default 3.5
 	GainDB    float64 // per-sensor gain error; default 2
 	TxDB      float64 // per-phone transmit offset; default 3
@@ -87,6 +96,7 @@ type Shop struct {
 	pseud  *sensor.Pseudonymizer
 
 	gain  []float64 // per sensor, dB
+	expn  []float64 // true exponent per sensor
 	clock []float64 // per sensor, ms
 	phase []float64 // publish phase per sensor, ms
 	boot  []int64
@@ -94,6 +104,8 @@ type Shop struct {
 	pend  [][]wire.Observation
 
 	people  []*person
+	walkers []*person // scripted walkers, joining the run at its start
+	nwalk   int
 	nextID  int
 	nextPas float64
 	nextSho float64
@@ -116,7 +128,34 @@ func NewShop(layout string, cfg Config) (*Shop, error) {
 		s.clock[i] = uniform(s.rng, -cfg.ClockMs, cfg.ClockMs)
 		s.phase[i] = uniform(s.rng, 0, float64(cfg.BatchEvery.Milliseconds()))
 	}
+	// Per-sensor exponents come from a stream of their own: a world without
+	// a spread draws exactly what it drew before.
+	er := rand.New(rand.NewPCG(cfg.Seed, 0xe4b0e47))
+	s.expn = make([]float64, n)
+	for i := range s.expn {
+		s.expn[i] = cfg.Exponent
+		if cfg.ExponentSD > 0 {
+			s.expn[i] += cfg.ExponentSD * er.NormFloat64()
+		}
+	}
+	for i, r := range cfg.Sensors {
+		if i >= n {
+			break
+		}
+		if r.RSSI1m != 0 {
+			s.gain[i] = r.RSSI1m - l.Site.SensorRadio(i).RSSI1m
+		}
+		if r.Exponent != 0 {
+			s.expn[i] = r.Exponent
+		}
+	}
 	return s, nil
+}
+
+// SensorRadio is a sensor's true radio, for Config.Sensors.
+type SensorRadio struct {
+	RSSI1m   float64 // dBm at 1 m, 2.4 GHz, for a phone of transmit offset 0
+	Exponent float64
 }
 
 // Site returns the site file of the shop: what the server is told. It
@@ -163,6 +202,8 @@ func (s *Shop) run(ctx context.Context, from, to time.Time, speed float64, emit 
 	for i := 0; i < s.cfg.Staff; i++ {
 		s.add(newStaff(s.rng, s.layout, t0+uniform(s.rng, 0, 10)*60e3, shiftEnd-uniform(s.rng, 0, 10)*60e3), t0)
 	}
+	s.people = append(s.people, s.walkers...)
+	s.walkers = nil
 	start := time.Now()
 	for t := t0; t < t1; t += step {
 		if err := ctx.Err(); err != nil {
@@ -264,10 +305,14 @@ func (s *Shop) probe(t float64, truth TruthSink) {
 		if ph == nil {
 			continue
 		}
+		rng := s.rng
+		if p.rng != nil {
+			rng = p.rng
+		}
 		for ph.next < t && ph.next <= p.end() {
-			s.burst(p, ph.next, truth)
+			s.burst(p, ph.next, truth, rng)
 			m := ph.model
-			ph.next += uniform(s.rng, m.interval[0], m.interval[1]) * 1000
+			ph.next += uniform(rng, m.interval[0], m.interval[1]) * 1000
 		}
 	}
 }
@@ -278,10 +323,11 @@ var (
 	chans5  = []int{36, 40, 44, 48}
 )
 
-// burst sends one probe burst of p's phone starting at time t (true ms).
-func (s *Shop) burst(p *person, t float64, truth TruthSink) {
+// burst sends one probe burst of p's phone starting at time t (true ms),
+// drawing from rng (the shop's, or a scripted walker's own).
+func (s *Shop) burst(p *person, t float64, truth TruthSink, rng *rand.Rand) {
 	ph := p.phone
-	ph.newMAC(s.rng)
+	ph.newMAC(rng)
 	if ph.rand {
 		ph.left--
 	}
@@ -293,7 +339,7 @@ func (s *Shop) burst(p *person, t float64, truth TruthSink) {
 		rho := math.Exp(-moved/5) * math.Exp(-(t-ph.lastT)/600e3)
 		q := math.Sqrt(1 - rho*rho)
 		for i := range ph.shadow {
-			ph.shadow[i] = rho*ph.shadow[i] + q*s.cfg.ShadowDB*s.rng.NormFloat64()
+			ph.shadow[i] = rho*ph.shadow[i] + q*s.cfg.ShadowDB*rng.NormFloat64()
 		}
 	}
 	ph.lastPos, ph.lastT = pos, t
@@ -327,8 +373,8 @@ func (s *Shop) burst(p *person, t float64, truth TruthSink) {
 			bt = BurstTruth{T: int64(ft), Dev: dev, Person: p.id, Class: p.class, X: pos[0], Y: pos[1], Rand: ph.rand, Seq: ph.seq}
 		}
 		for i := range s.gain {
-			r := s.rssi(i, pos, ch, ph) + s.cfg.FadeDB*s.rng.NormFloat64()
-			if r < s.cfg.Sensitive+s.rng.NormFloat64() || s.rng.Float64() < s.cfg.LossRate {
+			r := s.rssi(i, pos, ch, ph) + s.cfg.FadeDB*rng.NormFloat64()
+			if r < s.cfg.Sensitive+rng.NormFloat64() || rng.Float64() < s.cfg.LossRate {
 				continue
 			}
 			r = math.Round(math.Min(r, -10))
@@ -337,26 +383,26 @@ func (s *Shop) burst(p *person, t float64, truth TruthSink) {
 				RSSI: r, Ch: ch, Kind: wire.KindProbe, Rand: ph.rand, Seq: ph.seq, FP: m.fp})
 		}
 		ph.seq = (ph.seq + 1) % 4096
-		ft += uniform(s.rng, 1, 4)
+		ft += uniform(rng, 1, 4)
 	}
 	for k, ch := range chans24 {
 		if k > 0 && m.perScan && ph.rand {
 			ph.left = 0
-			ph.newMAC(s.rng)
-			ph.seq = s.rng.IntN(4096)
+			ph.newMAC(rng)
+			ph.seq = rng.IntN(4096)
 		}
 		for k := 0; k < m.perChan; k++ {
 			frame(ch)
 		}
-		ft += uniform(s.rng, 15, 40)
+		ft += uniform(rng, 15, 40)
 	}
 	if m.fiveG {
 		for _, ch := range chans5 {
 			frame(ch)
-			ft += uniform(s.rng, 10, 25)
+			ft += uniform(rng, 10, 25)
 		}
 	}
-	ph.seq = (ph.seq + s.rng.IntN(12)) % 4096 // frames between bursts
+	ph.seq = (ph.seq + rng.IntN(12)) % 4096 // frames between bursts
 	flush()
 }
 
@@ -371,7 +417,7 @@ func (s *Shop) rssi(i int, pos wire.Point, ch int, ph *phone) float64 {
 	dz := site.Radio.PhoneZ - se.Z
 	d := math.Sqrt((pos[0]-se.X)*(pos[0]-se.X) + (pos[1]-se.Y)*(pos[1]-se.Y) + dz*dz)
 	d = math.Max(d, 0.3)
-	v := r.RSSI1m - 10*s.cfg.Exponent*math.Log10(d) + s.gain[i] + ph.tx + ph.shadow[i]
+	v := r.RSSI1m - 10*s.expn[i]*math.Log10(d) + s.gain[i] + ph.tx + ph.shadow[i]
 	if (pos[1] < 0) != (se.Y < 0) {
 		v -= s.layout.FrontDB
 	}
