@@ -18,10 +18,10 @@ const (
 	// RouteLoopPoints is how many waypoints make one circle.
 	RouteLoopPoints = 6
 	// RouteLoops is how many times the walker circles each sensor: at a
-	// slow walk (0.7 m/s) about 40 s.
+	// normal pace (1 m/s) about 30 s.
 	RouteLoops = 3
 	// RouteMaxStep is the farthest two consecutive waypoints lie apart, m:
-	// at a slow walk they are marked less than 10 s apart (the contract's
+	// even at a slow walk (0.5 m/s) they are marked less than 10 s apart (the contract's
 	// straight-line gap), so every frame between them counts.
 	RouteMaxStep = 4.0
 )

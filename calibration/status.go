@@ -99,7 +99,7 @@ func (se *Session) Status(ctx context.Context) (*Status, error) {
 		if !ss.OK {
 			switch {
 			case ss.Nearest < 0 || ss.Nearest > NearSensor:
-				st.Needs = append(st.Needs, fmt.Sprintf("stand under sensor %s for 10 s", s.ID))
+				st.Needs = append(st.Needs, fmt.Sprintf("walk small circles (1–2 m round) under sensor %s for 30 s", s.ID))
 			default:
 				st.Needs = append(st.Needs, fmt.Sprintf("sensor %s has heard only %d frames of your phone: keep walking near it", s.ID, ss.Samples))
 			}

@@ -6,40 +6,45 @@ import (
 	"math"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/passant/passant/locate"
-
 	"github.com/passant/passant/sim"
 	"github.com/passant/passant/wire"
 )
 
+// The proof on package sim's world: its supermarket ("large", 40 × 25 m,
+// six sensors) with the simulator's adversaries (shadowing σ 3.5 dB
+// correlated over 5 m walked and 10 min, 2.5 dB fading per frame, clocks
+// off by up to ±300 ms, 5 GHz frames 1 dB off the site's offset, a
+// −90 dBm sensitivity, 10 % of frames lost, the walker's phone's transmit
+// offset) and sensors whose true radio differs from the site's defaults.
+
 // simFrom is when the simulated walks begin.
 var simFrom = time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 
-// simWorld is the world of the walk proof: package sim's supermarket with a
-// true exponent 0.4 above the site's and spread per sensor (σ 0.2), gain
-// errors per sensor (σ 2 dB), shadowing correlated burst to burst, clock
-// offsets, 5 GHz frames 1 dB off the site's offset.
+// simTrue are the proof shop's sensors, for a phone of transmit offset 0:
+// as far from the site's defaults (-45 dBm, 2.5) as the calibration
+// package's own world, and with the simulator's exponent 0.4 above the
+// site's on average.
+var simTrue = []sim.SensorRadio{{RSSI1m: -41, Exponent: 2.6}, {RSSI1m: -50, Exponent: 3.25}, {RSSI1m: -43, Exponent: 2.75},
+	{RSSI1m: -51, Exponent: 3.3}, {RSSI1m: -47.5, Exponent: 3.0}, {RSSI1m: -39, Exponent: 2.55}}
+
+// simWorld is the proof shop; with crowd, shoppers (120 an hour) walk it
+// for the test run.
 func simWorld(seed uint64, crowd bool) sim.Config {
 	cfg := sim.Config{Seed: seed, Sensors: simTrue, PassersPerHour: -1, ShoppersPerHour: -1, Staff: -1}
 	if crowd {
-		cfg.PassersPerHour, cfg.ShoppersPerHour, cfg.Staff = 30, 120, 0
+		cfg.PassersPerHour, cfg.ShoppersPerHour = 30, 120
 	}
 	return cfg
 }
 
-// simTrue are the proof shop's sensors: as far from the site's defaults
-// (-45 dBm, 2.5) as the calibration package's own world, and with the
-// sim's exponent 0.4 above the site's on average.
-var simTrue = []sim.SensorRadio{{RSSI1m: -41, Exponent: 2.6}, {RSSI1m: -50, Exponent: 3.25}, {RSSI1m: -43, Exponent: 2.75},
-	{RSSI1m: -51, Exponent: 3.3}, {RSSI1m: -47.5, Exponent: 3.0}, {RSSI1m: -39, Exponent: 2.55}}
-
-// simWalk is one simulated walk: the installer follows Waypoints for walk,
-// then the shop runs on for test (the test run).
+// simWalk is one simulated walk: the installer follows Waypoints for ten
+// minutes (sim.Walker's defaults: 1 m/s, a burst every 3–6 s), then the
+// shop runs on for test (the test run).
 type simWalk struct {
 	site        *wire.Site
 	radio       []sim.SensorTruth
@@ -50,22 +55,14 @@ type simWalk struct {
 	mid         int64
 }
 
-func runSimWalk(t testing.TB, layout string, cfg sim.Config, w sim.Walker, test time.Duration) *simWalk {
+func runSimWalk(t testing.TB, cfg sim.Config, test time.Duration) *simWalk {
 	t.Helper()
-	shop, err := sim.NewShop(layout, cfg)
+	shop, err := sim.NewShop("large", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sw := &simWalk{site: shop.Site(), radio: shop.Radio(), truth: &sim.Truth{}}
-	w.Route, w.Start = Waypoints(sw.site), simFrom
-	if l := os.Getenv("PASSANT_WALK_LOOPS"); l != "" {
-		n, _ := strconv.Atoi(l)
-		w.Route = waypoints(sw.site, n, envFloat("PASSANT_WALK_RADIUS", RouteLoopRadius))
-	}
-	if w.Duration == 0 {
-		w.Duration = 10 * time.Minute
-	}
-	if sw.walker, err = shop.AddWalker(w); err != nil {
+	if sw.walker, err = shop.AddWalker(sim.Walker{Route: Waypoints(sw.site), Start: simFrom, Duration: 10 * time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	sw.mid = sw.walker.End.UnixMilli()
@@ -101,66 +98,18 @@ func (sw *simWalk) data(t testing.TB) *Data {
 	return c.Data()
 }
 
-// misses returns each sensor's fit error against the truth: dB (relative
-// to the walking phone's transmit power) and exponent.
-func (sw *simWalk) misses(fits []Params) (dA, dN []float64) {
-	for i, f := range fits {
-		dA = append(dA, f.RSSI1m-(sw.radio[i].RSSI1m+sw.walker.TxDB))
-		dN = append(dN, f.Exponent-sw.radio[i].Exponent)
-	}
-	return dA, dN
+// miss is a fit's error against the truth: dB (relative to the walking
+// phone's transmit power), exponent, and the error of the fitted model's
+// prediction at 10 m, dB.
+func (sw *simWalk) miss(i int, f Params) (dA, dN, d10 float64) {
+	dA = f.RSSI1m - (sw.radio[i].RSSI1m + sw.walker.TxDB)
+	dN = f.Exponent - sw.radio[i].Exponent
+	return dA, dN, dA - 10*dN
 }
 
-func envFloat(name string, def float64) float64 {
-	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
-		return v
-	}
-	return def
-}
+func within(dA, dN float64) bool { return math.Abs(dA) <= 1.5 && math.Abs(dN) <= 0.2 }
 
-func TestWalkExperiment(t *testing.T) {
-	if os.Getenv("PASSANT_WALK_EXP") == "" {
-		t.Skip()
-	}
-	n := int(envFloat("PASSANT_WALK_SEEDS", 20))
-	w := sim.Walker{Speed: envFloat("PASSANT_WALK_SPEED", 0.7),
-		Interval: [2]float64{envFloat("PASSANT_WALK_I0", 3), envFloat("PASSANT_WALK_I1", 6)},
-		Duration: time.Duration(envFloat("PASSANT_WALK_MIN", 10) * float64(time.Minute))}
-	bad := 0
-	var worstA, worstN float64
-	var sa, sn float64
-	cnt := 0
-	for seed := uint64(1); seed <= uint64(n); seed++ {
-		cfg := simWorld(seed, false)
-		cfg.ShadowDB, cfg.FadeDB, cfg.ClockMs = envFloat("PASSANT_WALK_SHADOW", 0), envFloat("PASSANT_WALK_FADE", 0), envFloat("PASSANT_WALK_CLOCK", 0)
-		if os.Getenv("PASSANT_WALK_STEP") != "" {
-			w.StepSD = envFloat("PASSANT_WALK_STEP", 0)
-		}
-		sw := runSimWalk(t, "large", cfg, w, 0)
-		d := sw.data(t)
-		var fits []Params
-		for i := range sw.site.Sensors {
-			r := sw.site.SensorRadio(i)
-			fits = append(fits, Fit(d.Samples[i], Prior{Params: Params{r.RSSI1m, r.Exponent}}).Params)
-		}
-		dA, dN := sw.misses(fits)
-		line := fmt.Sprintf("seed %2d marks %d frames %d:", seed, len(sw.walker.Marks), d.Frames)
-		for i := range dA {
-			line += fmt.Sprintf(" %+.2f/%+.2f", dA[i], dN[i])
-			worstA, worstN = math.Max(worstA, math.Abs(dA[i])), math.Max(worstN, math.Abs(dN[i]))
-			if math.Abs(dA[i]) > 1.5 || math.Abs(dN[i]) > 0.2 {
-				bad++
-			}
-			sa += dA[i]
-			sn += dN[i]
-			cnt++
-		}
-		t.Log(line)
-	}
-	t.Logf("%d of %d outside; worst %.2f dB %.2f; mean bias %.2f dB %.3f", bad, cnt, worstA, worstN, sa/float64(cnt), sn/float64(cnt))
-}
-
-// testErrors locates the test run's shoppers' bursts (in the store) under
+// testErrors locates the test run's shoppers' bursts in the store under
 // site and returns their position errors, sorted.
 func (sw *simWalk) testErrors(t testing.TB, site *wire.Site) []float64 {
 	t.Helper()
@@ -190,27 +139,132 @@ func (sw *simWalk) testErrors(t testing.TB, site *wire.Site) []float64 {
 	return e
 }
 
-func TestWalkExperimentTest(t *testing.T) {
-	if os.Getenv("PASSANT_WALK_EXP") == "" {
-		t.Skip()
+// withTruth returns the site with the sensors' true values relative to the
+// walking phone: the best a calibration could write.
+func (sw *simWalk) withTruth() *wire.Site {
+	out := cloneSite(sw.site)
+	for i := range out.Sensors {
+		a, n := sw.radio[i].RSSI1m+sw.walker.TxDB, sw.radio[i].Exponent
+		out.Sensors[i].RSSI1m, out.Sensors[i].Exponent = &a, &n
 	}
-	for seed := uint64(1); seed <= uint64(envFloat("PASSANT_WALK_SEEDS", 3)); seed++ {
-		sw := runSimWalk(t, "large", simWorld(seed, true), sim.Walker{}, 10*time.Minute)
-		rep, err := Calibrate(sw.data(t), 0, Options{})
+	return out
+}
+
+// TestCalibrateSimWalk is the issue's proof on package sim's world: a
+// 10-minute installer's walk following the calibration page's route, the
+// fit and validation of `passant calibrate`, and a separate 10-minute test
+// run of the shop's shoppers.
+func TestCalibrateSimWalk(t *testing.T) {
+	sw := runSimWalk(t, simWorld(1, true), 10*time.Minute)
+	rep, err := Calibrate(sw.data(t), 0, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	rep.WriteText(&buf)
+	t.Logf("walk: %d marks, walker's transmit offset %+.2f dB\n%s", len(sw.walker.Marks), sw.walker.TxDB, buf.String())
+	if rep.Chosen == "none" {
+		t.Fatal("calibration applied nothing")
+	}
+	before, after, best := sw.testErrors(t, sw.site), sw.testErrors(t, rep.Calibrated), sw.testErrors(t, sw.withTruth())
+	gain := 1 - median(after)/median(before)
+	var tab strings.Builder
+	fmt.Fprintf(&tab, "| sensor | true rssi_1m (walker) | fitted | Δ dB | true exponent | fitted | Δ | Δ at 10 m, dB | applied |\n|---|---|---|---|---|---|---|---|---|\n")
+	in := 0
+	for i, s := range rep.Sensors {
+		dA, dN, d10 := sw.miss(i, s.Fit.Params)
+		if within(dA, dN) {
+			in++
+		}
+		fmt.Fprintf(&tab, "| %s | %.1f | %.1f | %+.2f | %.2f | %.2f | %+.2f | %+.2f | %s |\n", s.ID, sw.radio[i].RSSI1m+sw.walker.TxDB,
+			s.Fit.RSSI1m, dA, sw.radio[i].Exponent, s.Fit.Exponent, dN, d10, s.Choice)
+		// One walk's fit trades rssi_1m against the exponent (the
+		// shadowing of ten minutes does not average out; see
+		// docs/calibration.md): the fitted model must still predict the
+		// sensor's RSSI at the walk's typical distances (within 2 dB at
+		// 10 m; 111 of 120 sweep fits are within 1.5 dB), and never be wild.
+		if math.Abs(d10) > 2 || math.Abs(dA) > 6 || math.Abs(dN) > 0.6 {
+			t.Errorf("sensor %s: fitted %.1f dB / %.2f, truth %.1f dB / %.2f", s.ID, s.Fit.RSSI1m, s.Fit.Exponent,
+				sw.radio[i].RSSI1m+sw.walker.TxDB, sw.radio[i].Exponent)
+		}
+	}
+	fmt.Fprintf(&tab, "\n%d of %d sensors within 1.5 dB and 0.2. Test run (%d shopper bursts): median error %.2f m → %.2f m (%.0f %% better; the true values give %.2f m); p90 %.2f m → %.2f m.\n",
+		in, len(rep.Sensors), len(before), median(before), median(after), 100*gain, median(best), p90(before), p90(after))
+	t.Log("\n" + tab.String())
+	if gain < 0.25 {
+		t.Errorf("the test run's median error improves by %.0f%%, want >= 25%%", 100*gain)
+	}
+}
+
+func p90(e []float64) float64 {
+	if len(e) == 0 {
+		return math.NaN()
+	}
+	return e[min(len(e)-1, int(0.9*float64(len(e))))]
+}
+
+// TestCalibrateSimWalkSeeds repeats the proof over 20 seeded walks (the
+// test run over 10 of them; all 20 with PASSANT_ACCURACY=full) and counts
+// the sensor fits within 1.5 dB and 0.2 of the truth.
+func TestCalibrateSimWalkSeeds(t *testing.T) {
+	seeds, tests := 20, 10
+	if os.Getenv("PASSANT_ACCURACY") == "full" {
+		tests = 20
+	}
+	var in, n, in10 int
+	var absA, absN, gains []float64
+	for seed := 1; seed <= seeds; seed++ {
+		crowd := seed <= tests
+		sw := runSimWalk(t, simWorld(uint64(seed), crowd), map[bool]time.Duration{true: 10 * time.Minute}[crowd])
+		d := sw.data(t)
+		if !crowd {
+			for i := range sw.site.Sensors {
+				r := sw.site.SensorRadio(i)
+				g := Fit(d.Samples[i], Prior{Params: Params{r.RSSI1m, r.Exponent}})
+				dA, dN, d10 := sw.miss(i, g.Params)
+				n++
+				absA, absN = append(absA, math.Abs(dA)), append(absN, math.Abs(dN))
+				if within(dA, dN) {
+					in++
+				}
+				if math.Abs(d10) <= 1.5 {
+					in10++
+				}
+			}
+			continue
+		}
+		rep, err := Calibrate(d, 0, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var buf strings.Builder
-		rep.WriteText(&buf)
-		b, a := sw.testErrors(t, sw.site), sw.testErrors(t, rep.Calibrated)
-		full, tru := cloneSite(sw.site), cloneSite(sw.site)
 		for i, s := range rep.Sensors {
-			a1, n1 := s.Fit.RSSI1m, s.Fit.Exponent
-			full.Sensors[i].RSSI1m, full.Sensors[i].Exponent = &a1, &n1
-			a2, n2 := sw.radio[i].RSSI1m+sw.walker.TxDB, sw.radio[i].Exponent
-			tru.Sensors[i].RSSI1m, tru.Sensors[i].Exponent = &a2, &n2
+			dA, dN, d10 := sw.miss(i, s.Fit.Params)
+			n++
+			absA, absN = append(absA, math.Abs(dA)), append(absN, math.Abs(dN))
+			if within(dA, dN) {
+				in++
+			}
+			if math.Abs(d10) <= 1.5 {
+				in10++
+			}
 		}
-		f, tr := sw.testErrors(t, full), sw.testErrors(t, tru)
-		t.Logf("seed %d: chosen %s test %d bursts: %.2f -> applied %.2f m (%.0f%%), full %.2f, truth %.2f", seed, rep.Chosen, len(b), median(b), median(a), 100*(1-median(a)/median(b)), median(f), median(tr))
+		gains = append(gains, 1-median(sw.testErrors(t, rep.Calibrated))/median(sw.testErrors(t, sw.site)))
+	}
+	sort.Float64s(absA)
+	sort.Float64s(absN)
+	sort.Float64s(gains)
+	good := 0
+	for _, g := range gains {
+		if g >= 0.25 {
+			good++
+		}
+	}
+	t.Logf("%d walks × 6 sensors: %d of %d fits within 1.5 dB and 0.2 (median miss %.2f dB / %.2f, p90 %.2f dB / %.2f); %d of %d predict 10 m within 1.5 dB",
+		seeds, in, n, median(absA), median(absN), p90(absA), p90(absN), in10, n)
+	t.Logf("test runs: median error improves by ≥ 25%% in %d of %d (worst %.0f%%, median %.0f%%)", good, len(gains), 100*gains[0], 100*median(gains))
+	// Floors under the measured figures (59 of 120, 111 of 120, 10 of 10;
+	// see docs/calibration.md), with room for other seeds.
+	if in < n*3/8 || in10 < n*5/6 || good < len(gains)*8/10 {
+		t.Errorf("%d of %d fits within tolerance, %d predict 10 m within 1.5 dB, %d of %d test runs 25%% better", in, n, in10, good, len(gains))
 	}
 }

@@ -19,7 +19,7 @@ type Walker struct {
 	Route    []wire.Point  // waypoints, in order
 	Start    time.Time     // when the walk begins, at Route[0]
 	Duration time.Duration // default 10 minutes
-	Speed    float64       // walking speed, m/s; default 0.7
+	Speed    float64       // walking speed, m/s; default 1
 	// Interval is the time between two probe bursts, seconds, uniform
 	// within; default 3–6 s (a phone showing its Wi-Fi settings scans
 	// every few seconds).
@@ -60,7 +60,7 @@ func (s *Shop) AddWalker(w Walker) (*WalkerTruth, error) {
 		w.Duration = 10 * time.Minute
 	}
 	if w.Speed <= 0 {
-		w.Speed = 0.7
+		w.Speed = 1
 	}
 	if w.Interval[1] <= 0 {
 		w.Interval = [2]float64{3, 6}

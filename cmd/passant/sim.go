@@ -5,13 +5,16 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"time"
 
+	"github.com/passant/passant/calibration"
 	"github.com/passant/passant/sensor"
 	"github.com/passant/passant/sim"
 	"github.com/passant/passant/wire"
@@ -38,6 +41,10 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	speed := fs.Float64("speed", 0, "pace output at this multiple of real time (0: as fast as possible)")
 	mqttURL := fs.String("mqtt", "", "publish live to this broker (tcp://host:1883), each sensor as `passant sensor` would; with --speed (default 1) it runs until stopped")
 	prefix := fs.String("prefix", "passant", "MQTT topic prefix, with --mqtt")
+	walkP := fs.String("walk", "", "add an installer's calibration walk (one phone following the calibration page's route) and write its marks here (walk.jsonl, the contract's format)")
+	walkMin := fs.Float64("walk-minutes", 10, "with --walk: how long the walk lasts, from --from")
+	worldP := fs.String("world-out", "", "write the simulated world's true radio here (JSON: per-sensor rssi_1m and exponent, the walker's transmit offset)")
+	expSD := fs.Float64("exponent-sd", 0, "spread of the true path-loss exponent per sensor (σ; default 0: one exponent for all)")
 	logLevel := fs.String("log", "info", "log level")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -63,9 +70,31 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	to := from.Add(time.Duration(*hours * float64(time.Hour)))
 	shop, err := sim.NewShop(*layout, sim.Config{Seed: *seed, PassersPerHour: *passers,
-		ShoppersPerHour: *shoppers, Staff: *staff})
+		ShoppersPerHour: *shoppers, Staff: *staff, ExponentSD: *expSD})
 	if err != nil {
 		return err
+	}
+	var walker *sim.WalkerTruth
+	if *walkP != "" {
+		if !(*walkMin > 0) {
+			return errors.New("sim: --walk-minutes must be positive")
+		}
+		walker, err = shop.AddWalker(sim.Walker{Route: calibration.Waypoints(shop.Site()), Start: from,
+			Duration: time.Duration(*walkMin * float64(time.Minute))})
+		if err != nil {
+			return err
+		}
+		if err := writeWalk(*walkP, walker.Marks); err != nil {
+			return err
+		}
+		if walker.End.After(to) {
+			log.Warn("sim: the walk outlasts the run", "walk_end", walker.End, "run_end", to)
+		}
+	}
+	if *worldP != "" {
+		if err := writeWorld(*worldP, shop, walker); err != nil {
+			return err
+		}
 	}
 	if *siteOut != "" {
 		b, err := wire.MarshalSite(shop.Site())
@@ -180,5 +209,55 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	log.Info("sim done", "layout", *layout, "batches", batches, "observations", obs,
 		"took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// writeWalk writes walk marks, one JSON line each.
+func writeWalk(path string, marks []wire.WalkMark) error {
+	var b []byte
+	for _, m := range marks {
+		line, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("sim: walk: %w", err)
+		}
+		b = append(append(b, line...), '\n')
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("sim: walk: %w", err)
+	}
+	return nil
+}
+
+// writeWorld writes the world's true radio: what a calibration should find.
+// With a walker, rssi_1m_walker is the sensors' rssi_1m relative to the
+// walking phone's transmit power, as `passant calibrate` fits it.
+func writeWorld(path string, shop *sim.Shop, w *sim.WalkerTruth) error {
+	type sensorOut struct {
+		sim.SensorTruth
+		Walker *float64 `json:"rssi_1m_walker,omitempty"`
+	}
+	out := struct {
+		Site    string           `json:"site"`
+		Sensors []sensorOut      `json:"sensors"`
+		Walker  *sim.WalkerTruth `json:"walker,omitempty"`
+	}{Site: shop.Site().Site, Walker: w}
+	r2 := func(v float64) float64 { return math.Round(v*100) / 100 }
+	for _, s := range shop.Radio() {
+		s.RSSI1m, s.GainDB = r2(s.RSSI1m), r2(s.GainDB)
+		s.Exponent, s.Offset5GHz = r2(s.Exponent), r2(s.Offset5GHz)
+		o := sensorOut{SensorTruth: s}
+		if w != nil {
+			v := r2(s.RSSI1m + w.TxDB)
+			o.Walker = &v
+		}
+		out.Sensors = append(out.Sensors, o)
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return fmt.Errorf("sim: world: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("sim: world: %w", err)
+	}
 	return nil
 }

@@ -166,8 +166,8 @@ async function setMode(mode) {
     try { state.waypoints = (await api(calib('waypoints'))).waypoints; } catch (e) { toast(e.message); }
   }
   $('walk-help').textContent = mode === 'route'
-    ? 'Walk to the red circle and press "I\'m here"; at a sensor, stand for 10 s.'
-    : 'Walk slowly through the whole shop and stand under every sensor for 10 s. Every few steps, tap where you are on the plan.';
+    ? 'Phone in hand with its Wi-Fi settings open, walk at a normal pace to the red circle and press "I\'m here" as you pass it. At each sensor the route circles it three times (about 30 s): keep walking, do not stand still. At the end, walk the route back until 10 minutes have passed.'
+    : 'Phone in hand with its Wi-Fi settings open (so it probes every few seconds), walk at a normal pace through the whole shop for 10 minutes: walk three small circles (1–2 m round) under every sensor, about 30 s, without standing still, and cross the floor between sensors. Every few steps (at most 10 s apart), tap where you are on the plan.';
   draw();
 }
 
@@ -180,7 +180,11 @@ async function here() {
   if (!p) return;
   state.wp = k + 1; // before awaiting: a second press goes to the next waypoint
   if (!(await mark(p[0], p[1]))) state.wp = k;
-  if (state.wp >= state.waypoints.length) toast('Route done: fit the walk below');
+  if (state.wp >= state.waypoints.length) { // walk it back: the protocol is 10 minutes
+    state.waypoints.reverse();
+    state.wp = 1;
+    toast('Route done: walk it back until 10 minutes have passed, then fit the walk below');
+  }
   draw();
 }
 
