@@ -120,6 +120,9 @@ func TestBrowserCalibrationWalk(t *testing.T) {
 	for len(ls.svc.Session("sim").marksCopy()) > taps { // the route below counts its own marks
 		ls.svc.Session("sim").Undo()
 	}
+	// The page shows the undone count at its next poll; until then a
+	// stale count would let the route's first click pass unawaited.
+	run("undone", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`main[data-marks="%d"]`, taps))))
 	run("route mode", chromedp.Click(chromedp.CSS(`#mode-route`)), chromedp.WaitVisible(chromedp.CSS(`#here`)))
 	for k := range wps {
 		ls.advance(arrive[taps+k])
