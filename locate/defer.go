@@ -6,9 +6,11 @@ import "time"
 // own; but when a silent track of its fingerprint was a plausible (if not
 // convincing) candidate, the new track remembers it. Should that old track
 // then stay silent for longer than its model ever waits between bursts
-// while the new one goes on, its phone has most likely become the new
-// pseudonym: from the new track's next burst on, its positions carry the
-// old track's name (the positions already given keep theirs).
+// while the new one is about, its phone has most likely become the new
+// pseudonym: the old track takes over the new one. From then on the
+// phone's positions carry the old track's name, and the tracker reports a
+// Merge so that whoever counted the new track's earlier positions (the
+// footfall counter) counts them as the old track's.
 
 const (
 	// minDeferLLR is the least evidence for a deferred link.
@@ -20,6 +22,22 @@ const (
 	deferWindow = 3 * time.Minute
 )
 
+// Merge says that track From turned out to be the phone of track Into:
+// the positions given so far under From's name are Into's. T is the event
+// time of the decision.
+type Merge struct {
+	From, Into string
+	T          int64
+}
+
+// Merges returns the merges decided since the last call, in the order they
+// were made. The slice is reused: use it before the next Add or Expire.
+func (t *Tracker) Merges() []Merge {
+	m := t.merges
+	t.merges = t.merges[:0]
+	return m
+}
+
 // pend remembers, for a new track tr of a randomised pseudonym, the best
 // candidate its link found, if any.
 func (t *Tracker) pend(tr *track, b *Burst) {
@@ -28,37 +46,76 @@ func (t *Tracker) pend(tr *track, b *Burst) {
 	}
 	tr.heirOf = t.deferTo.num
 	tr.born = b.T
-	tr.pdevs = append(tr.pdevs[:0], b.Dev)
 }
 
 // settle returns the track that b, assigned to tr, continues: tr itself,
 // or the silent track tr took over now that its silence has outlasted its
-// rhythm.
+// rhythm (and, in turn, the one that one took over).
 func (t *Tracker) settle(tr *track, b *Burst) *track {
-	if tr.heirOf == 0 || b.T <= tr.born {
+	if b.T <= tr.born {
 		return tr
+	}
+	for {
+		old := t.heir(tr, b.T)
+		if old == nil {
+			return tr
+		}
+		t.merge(tr, old, b.T)
+		t.linkedBy = LinkLater
+		tr = old
+	}
+}
+
+// resolve settles, at event time now, every pending deferred link whose
+// old track has outlasted its rhythm: also those of phones that sent
+// nothing since their new pseudonym's first burst (they may have left).
+func (t *Tracker) resolve(now int64) {
+	if t.opt.NoLink {
+		return
+	}
+	for i := 0; i < len(t.live); i++ {
+		tr := t.live[i]
+		if tr.heirOf == 0 || now <= tr.born {
+			continue
+		}
+		if old := t.heir(tr, now); old != nil {
+			t.merge(tr, old, now)
+			i = -1 // the live list changed: look again (merges are rare)
+		}
+	}
+}
+
+// heir returns the track that tr's phone continues, decided at now, or nil
+// while undecided; a pending link that can no longer be is dropped.
+func (t *Tracker) heir(tr *track, now int64) *track {
+	if tr.heirOf == 0 {
+		return nil
 	}
 	old := t.byNum[tr.heirOf]
-	if old == nil || old.last >= tr.born || b.T-tr.born > deferWindow.Milliseconds() {
-		tr.heirOf, tr.pdevs = 0, nil
-		return tr
+	if old == nil || old.last >= tr.born || now-tr.born > deferWindow.Milliseconds() {
+		tr.heirOf = 0
+		return nil
 	}
-	if !t.overdue(old, b.T) || old.side[SideStore] < deferSide || tr.side[SideStore] < deferSide {
-		return tr
+	if !t.overdue(old, now) || old.side[SideStore] < deferSide || tr.side[SideStore] < deferSide {
+		return nil
 	}
-	// old's phone is tr's: old takes tr's state and pseudonyms.
-	num := old.num
+	return old
+}
+
+// merge hands tr's state and pseudonyms to old, which keeps its own name
+// (and its own pending link, if any), and drops tr.
+func (t *Tracker) merge(tr, old *track, now int64) {
+	num, heirOf, born := old.num, old.heirOf, old.born
 	*old = *tr
-	old.num, old.heirOf, old.pdevs = num, 0, nil
-	for _, d := range tr.pdevs {
-		if e, ok := t.devs[d]; ok && e.track == tr.num {
+	old.num, old.heirOf, old.born = num, heirOf, born
+	for d, e := range t.devs {
+		if e.track == tr.num {
 			e.track = num
 			t.devs[d] = e
 		}
 	}
 	t.drop(tr)
-	t.linkedBy = LinkLater
-	return old
+	t.merges = append(t.merges, Merge{From: t.name(tr.num), Into: t.name(num), T: now})
 }
 
 // overdue says whether track tr, silent since tr.last, has been silent at

@@ -104,7 +104,7 @@ func TestTrackerDeferredLink(t *testing.T) {
 	nb := tr.devs[602].track
 	old := tr.devs[601].track
 	// Say the link had found a as a weak candidate.
-	tr.byNum[nb].heirOf, tr.byNum[nb].born, tr.byNum[nb].pdevs = old, b.T, []wire.Dev{602}
+	tr.byNum[nb].heirOf, tr.byNum[nb].born = old, b.T
 	n := tr.Len()
 	// b's pseudonym again, 20 s on: a is silent for 25 s, within its
 	// rhythm: still apart.
@@ -120,6 +120,12 @@ func TestTrackerDeferredLink(t *testing.T) {
 	}
 	if tr.Len() != n-1 || tr.byNum[nb] != nil {
 		t.Errorf("Len %d, want %d", tr.Len(), n-1)
+	}
+	if ms := tr.Merges(); len(ms) != 1 || ms[0].From != pb.Track || ms[0].Into != pa.Track || ms[0].T != at+50000 {
+		t.Errorf("merges %+v, want %s into %s", ms, pb.Track, pa.Track)
+	}
+	if ms := tr.Merges(); len(ms) != 0 {
+		t.Errorf("merges again: %+v", ms)
 	}
 	c.T = at + 70000
 	if p := tr.Add(c); p.Track != pa.Track {
@@ -142,5 +148,48 @@ func TestRhythmBounded(t *testing.T) {
 	}
 	if r := tr.rhythm["steady"]; r == nil || r.n != rhythmMin {
 		t.Errorf("a new fingerprint not learned when full: %+v", r)
+	}
+}
+
+// A new track that sends nothing more is still merged into the silent
+// track it continues, once that one is overdue (at Expire).
+func TestTrackerDeferredLinkAtExpire(t *testing.T) {
+	m := testSite(t)
+	tr := NewTracker(m, TrackerOptions{})
+	rng := rand.New(rand.NewPCG(7, 8))
+	at := teachRhythm(m, tr, "hh", rng)
+	a := burstAt(m, 5, 6, 1.5, 0, rng)
+	a.T, a.Dev, a.Rand, a.FP = at, 701, true, "hh"
+	pa := tr.Add(a)
+	b := burstAt(m, 6, 6, 1.5, 0, rng)
+	b.T, b.Dev, b.Rand, b.FP = at+5000, 702, true, "hh"
+	pb := tr.Add(b)
+	nb := tr.devs[702].track
+	tr.byNum[nb].heirOf, tr.byNum[nb].born = tr.devs[701].track, b.T
+	tr.Expire(at + 25000)
+	if ms := tr.Merges(); len(ms) != 0 {
+		t.Fatalf("merged while a fits its rhythm: %+v", ms)
+	}
+	tr.Expire(at + 60000)
+	ms := tr.Merges()
+	if len(ms) != 1 || ms[0].From != pb.Track || ms[0].Into != pa.Track {
+		t.Fatalf("merges %+v, want %s into %s", ms, pb.Track, pa.Track)
+	}
+	// b's pseudonym now names a's track.
+	c := burstAt(m, 6, 6, 1.5, 0, rng)
+	c.T, c.Dev, c.Rand, c.FP = at+65000, 702, true, "hh"
+	if p := tr.Add(c); p.Track != pa.Track {
+		t.Errorf("b's pseudonym on %s, want %s", p.Track, pa.Track)
+	}
+	// Past the window, a pending link is dropped.
+	d := burstAt(m, 6, 6, 1.5, 0, rng)
+	d.T, d.Dev, d.Rand, d.FP = at+70000, 703, true, "hh"
+	tr.Add(d)
+	nd := tr.devs[703].track
+	tr.byNum[nd].heirOf, tr.byNum[nd].born = tr.devs[702].track, d.T-1
+	tr.byNum[tr.devs[702].track].last = d.T - 2
+	tr.Expire(d.T + deferWindow.Milliseconds() + 1000)
+	if ms := tr.Merges(); len(ms) != 0 || tr.byNum[nd] != nil && tr.byNum[nd].heirOf != 0 {
+		t.Errorf("merged past the window: %+v", ms)
 	}
 }

@@ -128,7 +128,6 @@ type track struct {
 	// continue, from when, and the pseudonyms it has had since
 	heirOf int32
 	born   int64
-	pdevs  []wire.Dev
 	side   Sides // belief over the sides of the front
 	x, y   axis
 }
@@ -160,7 +159,8 @@ type Tracker struct {
 	linkedBy string
 	sensors  int
 	deferTo  *track // the best candidate of the last link, however weak
-	post     Sides  // the sides' posterior of the burst being added
+	merges   []Merge
+	post     Sides // the sides' posterior of the burst being added
 	// intervals between a pseudonym's bursts, per fingerprint: the
 	// model's probing rhythm (see interval.go)
 	rhythm map[string]*rhythm
@@ -323,9 +323,6 @@ func (t *Tracker) assign(b *Burst, fix Fix, ok bool) *track {
 	if b.Rand && !t.opt.NoLink {
 		if tr := t.link(b, fix, ok); tr != nil {
 			t.devs[b.Dev] = devEntry{track: tr.num, rand: true, last: b.T}
-			if tr.heirOf != 0 {
-				tr.pdevs = append(tr.pdevs, b.Dev)
-			}
 			return tr
 		}
 	}
@@ -468,6 +465,7 @@ func (t *Tracker) LinkedBy() string { return t.linkedBy }
 // now, and forgets pseudonyms of randomised MACs with them; names of
 // non-randomised devices are kept for Memory.
 func (t *Tracker) Expire(now int64) {
+	t.resolve(now)
 	cut := now - t.opt.Expiry.Milliseconds()
 	keep := t.live[:0]
 	for _, tr := range t.live {

@@ -24,6 +24,15 @@ type Handler interface {
 	Advance(now int64)
 }
 
+// Merger is a Handler that also learns of merged tracks: the tracker found
+// that the phone of track from, whose positions were given under from's
+// name, is the phone of track into (a deferred link of a randomised MAC;
+// locate.Merge). Merge is called in event-time order with the positions,
+// before the first position that the merge renamed.
+type Merger interface {
+	Merge(from, into string, t int64)
+}
+
 // Config configures a pipeline. Zero durations take the defaults.
 type Config struct {
 	Site *wire.Site
@@ -312,8 +321,10 @@ func (p *Pipeline) locate(b *locate.Burst) {
 	if b.T-p.expired >= 1000 {
 		p.tracker.Expire(b.T)
 		p.expired = b.T
+		p.merges()
 	}
 	pos := p.tracker.Add(b)
+	p.merges()
 	pos.Track = p.stableName(pos)
 	if p.cfg.Zone != nil {
 		pos.Zone = p.cfg.Zone(pos.X, pos.Y)
@@ -342,6 +353,24 @@ func (p *Pipeline) deaf() uint64 {
 		}
 	}
 	return m
+}
+
+// merges hands the tracker's merges to the handlers that take them, by
+// the tracks' stable names.
+func (p *Pipeline) merges() {
+	for _, m := range p.tracker.Merges() {
+		from, ok1 := p.names[m.From]
+		into, ok2 := p.names[m.Into]
+		if !ok1 || !ok2 {
+			continue
+		}
+		delete(p.names, m.From)
+		for _, h := range p.handler {
+			if mh, ok := h.(Merger); ok {
+				mh.Merge(from.name, into.name, m.T)
+			}
+		}
+	}
 }
 
 // stableName names a track after the pseudonym that started it: "k" and the

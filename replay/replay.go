@@ -263,6 +263,12 @@ func (s *sink) Position(p wire.Position) {
 	s.trackN[p.Track] = struct{}{}
 }
 
+// Merge counts track from's positions as into's.
+func (s *sink) Merge(from, into string, _ int64) {
+	s.counter.Merge(from, into)
+	delete(s.trackN, from)
+}
+
 func (s *sink) Advance(now int64) {
 	s.counter.Advance(now)
 	if s.heat != nil {

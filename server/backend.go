@@ -373,6 +373,9 @@ func (c *collector) Position(p wire.Position) {
 
 func (c *collector) Advance(now int64) { c.counter.Advance(now) }
 
+// Merge counts track from's positions as into's.
+func (c *collector) Merge(from, into string, _ int64) { c.counter.Merge(from, into) }
+
 // Metrics implements web.Backend.
 func (s *Server) Metrics() []web.Metric {
 	var m []web.Metric

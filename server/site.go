@@ -240,6 +240,32 @@ func (r *siteRunner) savePosition(p wire.Position) {
 }
 
 // Advance implements pipeline.Handler; it runs under r.mu.
+// Merge counts track from's positions as into's (a deferred link of a
+// randomised MAC) and takes from off the live map.
+func (r *siteRunner) Merge(from, into string, _ int64) {
+	r.counter.Merge(from, into)
+	if devs := r.trackDevs[from]; devs != nil {
+		to := r.trackDevs[into]
+		if to == nil {
+			to = map[wire.Dev]struct{}{}
+			r.trackDevs[into] = to
+		}
+		for d := range devs {
+			to[d] = struct{}{}
+			r.devTrack[d] = into
+		}
+		delete(r.trackDevs, from)
+	}
+	if _, ok := r.live[from]; ok {
+		delete(r.live, from)
+		delete(r.posSaved, from)
+		if !r.quiet {
+			r.srv.feed.Publish(r.id, web.Event{Gone: from})
+			r.occDirty = true
+		}
+	}
+}
+
 func (r *siteRunner) Advance(now int64) {
 	r.counter.Advance(now)
 	r.heat.builder.Expire(now)

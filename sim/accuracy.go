@@ -189,23 +189,46 @@ func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64, 
 	randPerson := map[string]bool{}
 	lastPerson := map[string]string{}
 	a.MergeBy = map[string]int{}
+	// A deferred link merges a track into an older one after the fact:
+	// the merged track's bursts count as the older one's.
+	alias := map[string]string{}
+	final := func(k string) string {
+		for {
+			n, ok := alias[k]
+			if !ok {
+				return k
+			}
+			k = n
+		}
+	}
+	type assigned struct{ track, person string }
+	var done []assigned
+	merges := func() {
+		for _, mg := range tracker.Merges() {
+			alias[mg.From] = mg.Into
+			if lp, ok := lastPerson[mg.From]; ok && lp != lastPerson[mg.Into] {
+				a.MergeBy[locate.LinkLater]++
+			}
+		}
+	}
 	for _, b := range bursts {
 		pos := tracker.Add(b)
 		how := tracker.LinkedBy()
+		merges()
 		nl := nolink.Add(b)
 		tracker.Expire(b.T)
+		merges()
 		nolink.Expire(b.T)
 		t := match(b.Dev, b.T)
 		if t == nil {
 			continue
 		}
 		a.Matched++
-		if lp, ok := lastPerson[pos.Track]; ok && lp != t.Person {
+		if lp, ok := lastPerson[pos.Track]; ok && lp != t.Person && how != locate.LinkLater {
 			a.MergeBy[how]++
 		}
 		lastPerson[pos.Track] = t.Person
-		add(trackPersons, pos.Track, t.Person)
-		add(personTracks, t.Person, pos.Track)
+		done = append(done, assigned{pos.Track, t.Person})
 		add(personNoLink, t.Person, nl.Track)
 		if t.Rand {
 			randPerson[t.Person] = true
@@ -246,6 +269,10 @@ func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64, 
 		if err := a.replay(replay, site, batches, match, store); err != nil {
 			return nil, err
 		}
+	}
+	for _, d := range done {
+		add(trackPersons, final(d.track), d.person)
+		add(personTracks, d.person, final(d.track))
 	}
 	for _, ps := range trackPersons {
 		if len(ps) > 1 {
@@ -324,11 +351,11 @@ func WriteTable(w io.Writer, rs []*Accuracy) {
 
 // WriteLinking prints the linking table of results as Markdown.
 func WriteLinking(w io.Writer, rs []*Accuracy) {
-	fmt.Fprintln(w, "| shop | phones | tracks | merged tracks | wrong links: scan, seq, loose | splits (extra tracks) | splits of randomising phones | without linking: tracks, splits |")
+	fmt.Fprintln(w, "| shop | phones | tracks | merged tracks | wrong links: scan, seq, loose, later | splits (extra tracks) | splits of randomising phones | without linking: tracks, splits |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
-		fmt.Fprintf(w, "| %s | %d | %d | %d (%s) | %d, %d, %d | %d (%.2f per phone) | %d over %d phones | %d, %d |\n", r.Layout, r.Phones, r.Tracks,
-			r.Merged, pct(r.Merged, r.Tracks), r.MergeBy["scan"], r.MergeBy["seq"], r.MergeBy["loose"],
+		fmt.Fprintf(w, "| %s | %d | %d | %d (%s) | %d, %d, %d, %d | %d (%.2f per phone) | %d over %d phones | %d, %d |\n", r.Layout, r.Phones, r.Tracks,
+			r.Merged, pct(r.Merged, r.Tracks), r.MergeBy["scan"], r.MergeBy["seq"], r.MergeBy["loose"], r.MergeBy["later"],
 			r.Splits, float64(r.Splits)/float64(max(r.Phones, 1)),
 			r.RandSplit, r.RandPhones, r.NoLinkTracks, r.NoLinkSplits)
 	}
