@@ -45,6 +45,7 @@ type Solver struct {
 	idx []int
 	y   []float64 // RSSI, dB
 	v   []float64 // variance σ_i², dB²
+	sd  []float64 // σ_i (leastSquares)
 	w   []float64 // robust weights 1/σ_i² * huber
 	jx  []float64 // ∂f_i/∂x
 	jy  []float64
@@ -77,7 +78,7 @@ const hullMargin = 1.0
 func NewSolver(m *Model) *Solver {
 	n := len(m.Sensors)
 	s := &Solver{m: m, huber: huberK,
-		miss: make([]int, 0, n), idx: make([]int, n), y: make([]float64, n), v: make([]float64, n),
+		miss: make([]int, 0, n), idx: make([]int, n), y: make([]float64, n), v: make([]float64, n), sd: make([]float64, n),
 		w: make([]float64, n), r: make([]float64, n), jx: make([]float64, n), jy: make([]float64, n),
 	}
 	for i, k := range []int{2, 3} {
@@ -247,10 +248,12 @@ func (s *Solver) cost(x, y, b float64, jac bool) float64 {
 	for j := 0; j < s.k; j++ {
 		se := &m.Sensors[s.idx[j]]
 		dx, dy, dz := x-se.X, y-se.Y, m.PhoneZ-se.Z
-		d2 := math.Max(dx*dx+dy*dy+dz*dz, 0.01)
+		d2 := dx*dx + dy*dy + dz*dz
+		if !(d2 >= 0.01) { // as math.Max(d2, 0.01), NaN included
+			d2 = math.Max(d2, 0.01)
+		}
 		f := se.RSSI1m - 5*(se.Exponent+s.dn)*math.Log10(d2) + b
-		sd := math.Sqrt(s.v[j])
-		u := (s.y[j] - f) / sd
+		u := (s.y[j] - f) / s.sd[j]
 		au := math.Abs(u)
 		hw := 1.0
 		if k := s.huber; au <= k {
@@ -343,6 +346,9 @@ func (s *Solver) leastSquares(withB bool) Fix {
 	// seen from the centroid (a phone outside the sensors' hull is
 	// otherwise caught in the mirror minimum inside it: the loud sensor's
 	// rising model makes a ridge between). The lower cost wins.
+	for j := 0; j < s.k; j++ {
+		s.sd[j] = math.Sqrt(s.v[j])
+	}
 	x, y := s.centroid()
 	x, y, b, c := s.lm(x, y, withB)
 	if c <= goodFit*float64(s.k) {
