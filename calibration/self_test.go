@@ -34,17 +34,8 @@ func anchorDay(w *world, rng *rand.Rand, anchors []Anchor, linkShadow [][]float6
 func TestSelfFitterDrift(t *testing.T) {
 	w := newWorld()
 	rng := rand.New(rand.NewPCG(21, 22))
-	var anchors []Anchor
-	for i, s := range w.site.Sensors {
-		anchors = append(anchors, Anchor{Dev: wire.Dev(0xa0 + i), ID: s.ID, X: s.X, Y: s.Y, Z: s.Z})
-	}
-	ls := make([][]float64, len(anchors))
-	for i := range ls {
-		ls[i] = make([]float64, len(anchors))
-		for j := range ls[i] {
-			ls[i][j] = 2 * rng.NormFloat64()
-		}
-	}
+	anchors := sensorAnchors(w.site, 0xa0)
+	ls := linkShadows(rng, len(anchors), 2)
 	const tx = 5.0 // the sensors transmit 5 dB above the reference phone
 	const day0 = 1764806400000
 	// A walk calibrated the site (to the truth, here, within rounding).

@@ -14,17 +14,8 @@ import (
 func TestSelfFitterAntennaLoss(t *testing.T) {
 	w := newWorld()
 	rng := rand.New(rand.NewPCG(31, 32))
-	var anchors []Anchor
-	for i, s := range w.site.Sensors {
-		anchors = append(anchors, Anchor{Dev: wire.Dev(0xb0 + i), ID: s.ID, X: s.X, Y: s.Y, Z: s.Z})
-	}
-	shadow := make([][]float64, len(anchors))
-	for i := range shadow {
-		shadow[i] = make([]float64, len(anchors))
-		for j := range shadow[i] {
-			shadow[i][j] = 2 * rng.NormFloat64()
-		}
-	}
+	anchors := sensorAnchors(w.site, 0xb0)
+	shadow := linkShadows(rng, len(anchors), 2)
 	f := NewSelfFitter(w.site, anchors, 0)
 	const day0, day = 1764806400000, 86400_000
 	heard := func(t0 int64, loss float64) {
@@ -64,4 +55,27 @@ func TestSelfFitterAntennaLoss(t *testing.T) {
 			t.Errorf("%s drifted %.2f dB, want %.0f", id, d, want)
 		}
 	}
+}
+
+// sensorAnchors makes every sensor of site an anchor at its position, with
+// pseudonyms dev0, dev0+1, ...
+func sensorAnchors(site *wire.Site, dev0 wire.Dev) []Anchor {
+	var as []Anchor
+	for i, s := range site.Sensors {
+		as = append(as, Anchor{Dev: dev0 + wire.Dev(i), ID: s.ID, X: s.X, Y: s.Y, Z: s.Z})
+	}
+	return as
+}
+
+// linkShadows draws a static shadowing (dB, Gaussian with sigma) for every
+// (receiver, anchor) link of n sensors.
+func linkShadows(rng *rand.Rand, n int, sigma float64) [][]float64 {
+	ls := make([][]float64, n)
+	for i := range ls {
+		ls[i] = make([]float64, n)
+		for j := range ls[i] {
+			ls[i][j] = sigma * rng.NormFloat64()
+		}
+	}
+	return ls
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -153,23 +151,9 @@ func txShop(t *testing.T, lossTx bool) {
 		}
 	}
 
-	ready := make(chan struct{})
-	srv, err := New(Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", SiteFiles: []string{sitePath}, DataDir: dir,
-		Anchors:    map[string][]calibration.Anchor{"tx": {{Dev: printer, ID: "printer", X: 10, Y: 7.5, Z: 1}}},
-		SelfWindow: time.Hour,
-		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func(string, string) { close(ready) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	}
+	srv, stop := startServer(t, Config{SiteFiles: []string{sitePath}, DataDir: dir, SelfWindow: time.Hour,
+		Anchors: map[string][]calibration.Anchor{"tx": {{Dev: printer, ID: "printer", X: 10, Y: 7.5, Z: 1}}}})
+	defer stop()
 	pub := paho.NewClient(paho.NewClientOptions().AddBroker(srv.BrokerURL()).SetClientID("test-sensors"))
 	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
 		t.Fatal(tok.Error())

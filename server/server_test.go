@@ -29,20 +29,8 @@ func shopThroughMQTT(t *testing.T, span time.Duration) (*Server, *wire.Site, con
 	data, _ := wire.MarshalSite(site)
 	path := filepath.Join(dir, "site.json")
 	os.WriteFile(path, data, 0o644)
-	ready := make(chan struct{})
-	srv, err := New(Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", SiteFiles: []string{path}, DataDir: dir,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func(string, string) { close(ready) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	}
+	srv, stop := startServer(t, Config{SiteFiles: []string{path}, DataDir: dir})
+	ctx := context.Background()
 	pub := paho.NewClient(paho.NewClientOptions().AddBroker(srv.BrokerURL()).SetClientID("test-sensors"))
 	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
 		t.Fatal(tok.Error())
@@ -71,7 +59,31 @@ func shopThroughMQTT(t *testing.T, span time.Duration) (*Server, *wire.Site, con
 		}
 		return n == int64(sent)
 	})
-	return srv, site, func() { cancel(); <-done }
+	return srv, site, stop
+}
+
+// startServer runs a server on cfg with free ports for HTTP and the
+// embedded broker, logging nowhere; stop shuts it down.
+func startServer(t *testing.T, cfg Config) (srv *Server, stop func()) {
+	t.Helper()
+	ready := make(chan struct{})
+	cfg.HTTP, cfg.BrokerAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Ready = func(string, string) { close(ready) }
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatal(err)
+	}
+	return srv, func() { cancel(); <-done }
 }
 
 // TestSiteChangeAppliesToToday edits the zones of a running site: today's
