@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,7 +97,12 @@ func TestBrowserCalibrationWalk(t *testing.T) {
 	if width > 430 {
 		t.Errorf("viewport %d px wide, want a phone's", width)
 	}
-	run("drift shown", chromedp.WaitVisible(chromedp.CSS(`#drift tr[data-sensor="s6"] svg polyline`)))
+	run("drift shown", chromedp.WaitVisible(chromedp.CSS(`#drift tr[data-sensor="s6"] svg polyline`)),
+		chromedp.WaitVisible(chromedp.CSS(`#drift-anchors[data-n="6"]`)))
+	if txt, err := chromedp.Run(c, chromedp.Evaluate[string](`document.getElementById('drift-anchors').textContent`)); err != nil ||
+		!strings.Contains(txt, "s1, s2") || !strings.Contains(txt, "transmitting sensors") {
+		t.Errorf("anchors line %q (%v)", txt, err)
+	}
 	run("pick the phone", chromedp.Click(chromedp.CSS(`#devices li.top button`)),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-state="walking"]`)))
 	run("scroll to the plan", chromedp.ScrollIntoView(chromedp.CSS(`#plan`)))

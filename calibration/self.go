@@ -233,6 +233,27 @@ func (f *SelfFitter) Refit(now int64) Snapshot {
 	return snap
 }
 
+// Anchors returns the anchors, each once, ordered by ID then pseudonym.
+func (f *SelfFitter) Anchors() []Anchor {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	seen := map[*Anchor]bool{}
+	var out []Anchor
+	for _, a := range f.anchors {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, *a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].ID != out[j].ID {
+			return out[i].ID < out[j].ID
+		}
+		return out[i].Dev < out[j].Dev
+	})
+	return out
+}
+
 // anchorKey names an anchor's links: its ID, else the pseudonym heard.
 func anchorKey(a *Anchor, d wire.Dev) string {
 	if a.ID != "" {

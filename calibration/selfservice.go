@@ -83,5 +83,16 @@ func (s *Service) drift(w http.ResponseWriter, r *http.Request) {
 	if h == nil {
 		h = []Snapshot{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"enabled": true, "history": h, "drift": f.Drift()})
+	type anchor struct {
+		ID   string  `json:"id,omitempty"`
+		X    float64 `json:"x"`
+		Y    float64 `json:"y"`
+		Z    float64 `json:"z"`
+		Devs int     `json:"devs"` // pseudonyms known (key epochs)
+	}
+	as := []anchor{}
+	for _, a := range f.Anchors() {
+		as = append(as, anchor{ID: a.ID, X: a.X, Y: a.Y, Z: a.Z, Devs: 1 + len(a.Devs)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"enabled": true, "history": h, "drift": f.Drift(), "anchors": as})
 }

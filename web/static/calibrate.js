@@ -320,7 +320,18 @@ async function loadDrift() {
   try {
     const d = await api(calib('drift'));
     $('step-drift').hidden = !d.enabled;
-    if (!d.enabled || !d.history.length) return;
+    if (!d.enabled) return;
+    const anchors = d.anchors || [];
+    const sensorIDs = new Set(((state.doc && state.doc.site && state.doc.site.sensors) || []).map((s) => s.id));
+    const tx = anchors.filter((a) => sensorIDs.has(a.id)).map((a) => a.id);
+    const fixed = anchors.filter((a) => !sensorIDs.has(a.id)).map((a) => a.id || 'unnamed');
+    const parts = [];
+    if (tx.length) parts.push(`${tx.join(', ')} (transmitting sensors)`);
+    if (fixed.length) parts.push(`${fixed.join(', ')} (fixed devices)`);
+    const p = $('drift-anchors');
+    p.dataset.n = String(anchors.length);
+    p.textContent = `Anchors: ${parts.join('; ') || 'none'}.` + (d.history.length ? '' : ' The first fit comes after a full hour of their frames.');
+    if (!d.history.length) return;
     const last = d.history[d.history.length - 1];
     const t = $('drift');
     t.replaceChildren(el('tr', {}, ...['sensor', 'rssi_1m', 'exponent', 'links', 'drift', 'history'].map((h) => el('th', {}, h))));
