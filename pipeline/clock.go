@@ -31,7 +31,7 @@ type clock struct {
 
 type frameKey struct {
 	dev wire.Dev
-	seq int32
+	seq int64 // 64 bits: a key without padding hashes as one block of memory
 }
 
 type frameSeen struct {
@@ -70,7 +70,7 @@ func (c *clock) observe(s int, o *wire.Observation) {
 	if o.Seq < 0 || c.n < 2 {
 		return
 	}
-	k := frameKey{o.Dev, int32(o.Seq)}
+	k := frameKey{o.Dev, int64(o.Seq)}
 	if prev, ok := c.recent[k]; ok {
 		if int(prev.sensor) != s {
 			if d := o.T - prev.t; d > -clockMatchWindow && d < clockMatchWindow {

@@ -144,7 +144,7 @@ func (q *quarantine) observe(s int, o *wire.Observation) {
 	if o.Seq < 0 {
 		return
 	}
-	k := frameKey{o.Dev, int32(o.Seq)}
+	k := frameKey{o.Dev, int64(o.Seq)}
 	if prev, ok := q.recent[k]; ok {
 		if p := int(prev.sensor); p != s {
 			d := (o.T - q.coarse[s]) - (prev.t - q.coarse[p])

@@ -140,13 +140,15 @@ func (s *scanner) str() ([]byte, error) {
 		return nil, err
 	}
 	start := s.pos
+	var high byte // the OR of the bytes: ASCII needs no UTF-8 check
 	for s.pos < len(s.data) {
 		c := s.data[s.pos]
+		high |= c
 		switch {
 		case c == '"':
 			b := s.data[start:s.pos]
 			s.pos++
-			if !utf8.Valid(b) {
+			if high >= utf8.RuneSelf && !utf8.Valid(b) {
 				return fixUTF8(b), nil
 			}
 			return b, nil
