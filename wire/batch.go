@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 )
 
@@ -155,10 +154,20 @@ var (
 	ErrBadID          = errors.New("bad id")
 )
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-// ValidID reports whether s may name a site or sensor: [A-Za-z0-9_-]{1,64}.
-func ValidID(s string) bool { return idPattern.MatchString(s) }
+// ValidID reports whether s may name a site or sensor: [A-Za-z0-9_-]{1,64}
+// (a loop, not a regexp: it is checked for every batch).
+func ValidID(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // Topic returns the topic on which sensor of site publishes kind ("obs" or
 // "status") under prefix.

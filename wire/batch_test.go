@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -210,4 +212,24 @@ func BenchmarkParseBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch.Obs)), "ns/obs")
+}
+
+func TestValidID(t *testing.T) {
+	re := regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	cases := []string{"", "a", "s1", "shop-12_B", strings.Repeat("x", 64), strings.Repeat("x", 65),
+		"a b", "a/b", "é", "a\n", "\na", "+", "a.b", "Z9-_"}
+	rng := rand.New(rand.NewPCG(5, 5))
+	const alphabet = "aZ09_-./ \n\x00é+"
+	for i := 0; i < 2000; i++ {
+		b := make([]byte, rng.IntN(70))
+		for j := range b {
+			b[j] = alphabet[rng.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		if got, want := ValidID(c), re.MatchString(c); got != want {
+			t.Errorf("ValidID(%q) = %v, want %v", c, got, want)
+		}
+	}
 }
