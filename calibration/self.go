@@ -61,6 +61,18 @@ func ParseAnchors(data []byte) ([]Anchor, error) {
 	return as, nil
 }
 
+// AnchorDevs returns a test for the pseudonyms of anchors.
+func AnchorDevs(anchors []Anchor) func(wire.Dev) bool {
+	m := map[wire.Dev]bool{}
+	for _, a := range anchors {
+		m[a.Dev] = true
+		for _, d := range a.Devs {
+			m[d] = true
+		}
+	}
+	return func(d wire.Dev) bool { return m[d] }
+}
+
 // LoadAnchors reads an anchors file.
 func LoadAnchors(path string) ([]Anchor, error) {
 	data, err := os.ReadFile(path)

@@ -37,6 +37,9 @@ type Config struct {
 
 	Lateness time.Duration
 	Progress io.Writer // progress lines, nil for none
+	// Skip names pseudonyms that are not people (anchors: fixed
+	// transmitters), as the live server skips them (pipeline.Config.Skip).
+	Skip func(wire.Dev) bool
 
 	// OnPosition, when set, sees every position as it is computed.
 	OnPosition func(wire.Position)
@@ -108,7 +111,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		tiles = heatmap.NewTiles(site.Bounds, 0.5)
 		out.heat = heatmap.NewBuilder(tiles)
 	}
-	p, err := pipeline.New(pipeline.Config{Site: site, Zone: plan.Innermost, Lateness: cfg.Lateness}, out)
+	p, err := pipeline.New(pipeline.Config{Site: site, Zone: plan.Innermost, Lateness: cfg.Lateness, Skip: cfg.Skip}, out)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}

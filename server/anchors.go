@@ -28,7 +28,9 @@ const anchorKeep = calibration.DefaultSelfWindow
 // send (status "tx"). Their pseudonyms are not people: the pipeline skips
 // them, and the self-calibration fits the sensors from what they hear of
 // them. The sensors' announcements are kept in the data directory, so that
-// recovery from the journal after a restart skips them too.
+// recovery from the journal after a restart skips them too; the file is an
+// anchors file (calibration.ParseAnchors), so `passant replay --anchors`
+// and `passant calibrate --anchors` take it as it is.
 type anchors struct {
 	path  string // where announcements are kept; "" for none
 	fixed []calibration.Anchor
@@ -48,10 +50,13 @@ func newAnchors(path string, fixed []calibration.Anchor) (*anchors, error) {
 		case err != nil:
 			return a, fmt.Errorf("server: anchors: %w", err)
 		default:
-			if err := json.Unmarshal(data, &a.tx); err != nil {
-				a.tx = map[string]map[wire.Dev]int64{}
+			var kept keptAnchors
+			if err := json.Unmarshal(data, &kept); err != nil {
 				a.publish()
 				return a, fmt.Errorf("server: anchors %s: %w", path, err)
+			}
+			if kept.Announced != nil {
+				a.tx = kept.Announced
 			}
 		}
 	}
@@ -89,10 +94,17 @@ func (a *anchors) publish() {
 	a.devs.Store(&m)
 }
 
+// keptAnchors is the file of a site's anchors in the data directory: an
+// anchors file, and when each sensor last announced each pseudonym.
+type keptAnchors struct {
+	Anchors   []calibration.Anchor          `json:"anchors"`
+	Announced map[string]map[wire.Dev]int64 `json:"announced"`
+}
+
 // announce records a sensor's status "tx" received at now, forgets its
 // pseudonyms not announced for anchorKeep, and reports whether the set of
-// pseudonyms changed (then it is saved).
-func (a *anchors) announce(sensor string, tx *wire.Tx, now int64) (bool, error) {
+// pseudonyms changed (then it is saved, with positions from site).
+func (a *anchors) announce(site *wire.Site, sensor string, tx *wire.Tx, now int64) (bool, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	devs := a.tx[sensor]
@@ -123,15 +135,15 @@ func (a *anchors) announce(sensor string, tx *wire.Tx, now int64) (bool, error) 
 		return false, nil
 	}
 	a.publish()
-	return true, a.save()
+	return true, a.save(site)
 }
 
-// save writes the announcements; under mu.
-func (a *anchors) save() error {
+// save writes the anchors and announcements; under mu.
+func (a *anchors) save(site *wire.Site) error {
 	if a.path == "" {
 		return nil
 	}
-	data, _ := json.Marshal(a.tx)
+	data, _ := json.Marshal(keptAnchors{Anchors: a.listLocked(site), Announced: a.tx})
 	tmp := a.path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o640); err != nil {
 		return fmt.Errorf("server: anchors: %w", err)
@@ -148,6 +160,10 @@ func (a *anchors) save() error {
 func (a *anchors) list(site *wire.Site) []calibration.Anchor {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.listLocked(site)
+}
+
+func (a *anchors) listLocked(site *wire.Site) []calibration.Anchor {
 	out := slices.Clone(a.fixed)
 	for _, se := range site.Sensors {
 		devs := a.tx[se.ID]
@@ -197,7 +213,7 @@ func (r *siteRunner) calibrateAgainstAnchors(site *wire.Site) {
 // announced takes a sensor's status "tx": its transmissions become an
 // anchor at its position.
 func (r *siteRunner) announced(site *wire.Site, sensor string, tx *wire.Tx) {
-	changed, err := r.anchors.announce(sensor, tx, time.Now().UnixMilli())
+	changed, err := r.anchors.announce(site, sensor, tx, time.Now().UnixMilli())
 	if err != nil {
 		r.srv.log.Warn("anchors are not kept across restarts", "site", r.id, "err", err)
 	}

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/passant/passant/calibration"
+	"github.com/passant/passant/replay"
 	"github.com/passant/passant/sensor"
 	"github.com/passant/passant/wire"
 )
@@ -288,7 +291,45 @@ func txShop(t *testing.T, lossTx bool) {
 		t.Errorf("kept anchors: %s", kept)
 	}
 	if lossTx {
-		return // the restart once is enough
+		return // the replay and the restart once are enough
+	}
+	// The kept file is an anchors file: replaying the journal with it skips
+	// the anchors as the live server did, and gives its positions.
+	as, err := calibration.LoadAnchors(anchorsPath(dir, "tx"))
+	if err != nil || len(as) != 5 {
+		t.Fatalf("kept anchors: %v, %d anchors", err, len(as))
+	}
+	files, err := srv.journal.Files("tx", "", "")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("journal: %v %v", files, err)
+	}
+	replayed := func(skip func(wire.Dev) bool) (int64, map[wire.Dev]bool) {
+		var rs []io.Reader
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs = append(rs, bytes.NewReader(b))
+		}
+		located := map[wire.Dev]bool{}
+		res, err := replay.Run(context.Background(), replay.Config{Site: site, Input: io.MultiReader(rs...),
+			Skip: skip, OnPosition: func(p wire.Position) { located[p.Dev] = true }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Positions, located
+	}
+	n, located := replayed(calibration.AnchorDevs(as))
+	r.mu.Lock()
+	live := r.positions
+	r.mu.Unlock()
+	if n != live || located[printer] || located[devs[0].dev(end)] || !located[tv] {
+		t.Errorf("replay with the kept anchors: %d positions (live %d), printer located %v, s1 %v, tv %v",
+			n, live, located[printer], located[devs[0].dev(end)], located[tv])
+	}
+	if n, located := replayed(nil); !located[printer] || n <= live {
+		t.Errorf("replay without anchors: %d positions, printer located %v", n, located[printer])
 	}
 	// After a restart (a new embedded broker: no retained status), the
 	// site recovers from the journal, still without the anchors.

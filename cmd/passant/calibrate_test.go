@@ -168,6 +168,21 @@ func TestCalibrateAnchors(t *testing.T) {
 	if _, err := wire.LoadSite(p("self.json")); err != nil {
 		t.Errorf("self-calibrated site: %v", err)
 	}
+	// passant replay --anchors skips them, as the live server does: of
+	// these batches (nothing but anchors) nothing is located.
+	for _, withAnchors := range []bool{false, true} {
+		args := []string{"replay", "--site", p("site.json"), "--in", p("obs.jsonl"), "--positions", p("pos.jsonl"), "--progress=false"}
+		if withAnchors {
+			args = append(args, "--anchors", p("anchors.json"))
+		}
+		if err := run(context.Background(), args, &out, &errb); err != nil {
+			t.Fatalf("%v\n%s", err, errb.String())
+		}
+		pos, _ := os.ReadFile(p("pos.jsonl"))
+		if located := bytes.Count(pos, []byte("\n")); (located == 0) != withAnchors {
+			t.Errorf("replay (anchors given: %v) located %d times", withAnchors, located)
+		}
+	}
 }
 
 // TestCalibrateSimWalk runs the walk protocol through the commands: passant

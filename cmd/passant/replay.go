@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/passant/passant/calibration"
 	"io"
 	"os"
 	"runtime/pprof"
@@ -31,6 +32,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.Heatmap, "heatmap", "", "write a heatmap PNG here")
 	fs.StringVar(&cfg.POS, "pos", "", "till receipts (CSV: a timestamp column and an optional amount)")
 	fs.DurationVar(&cfg.Lateness, "lateness", 0, "how long observations wait to be put in order (default 2s)")
+	anchorsPath := fs.String("anchors", "", "anchors `file` whose pseudonyms are not people (as the live server skips them; "+
+		"the server keeps its own in DATA/anchors/SITE.json)")
 	progress := fs.Bool("progress", true, "show progress on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the replay here (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
@@ -45,6 +48,13 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *progress {
 		cfg.Progress = stderr
+	}
+	if *anchorsPath != "" {
+		as, err := calibration.LoadAnchors(*anchorsPath)
+		if err != nil {
+			return fmt.Errorf("replay: %w", err)
+		}
+		cfg.Skip = calibration.AnchorDevs(as)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
