@@ -463,7 +463,8 @@ func (t *Tracker) LinkedBy() string { return t.linkedBy }
 
 // Expire drops the tracks silent for longer than the expiry at event time
 // now, and forgets pseudonyms of randomised MACs with them; names of
-// non-randomised devices are kept for Memory.
+// non-randomised devices are kept for Memory. It first settles the deferred
+// links that are due by now (see Merges).
 func (t *Tracker) Expire(now int64) {
 	t.resolve(now)
 	cut := now - t.opt.Expiry.Milliseconds()
