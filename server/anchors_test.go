@@ -243,6 +243,18 @@ func txShop(t *testing.T, lossTx bool) {
 		}
 	}
 
+	// The sensors' health says what they transmit, and counts the anchor
+	// frames they heard among their observations.
+	hs, err := srv.Sensors(context.Background(), "tx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range hs {
+		if h.Tx == nil || h.Tx.Dev != trs[i].Status(start+5*hour).Dev || h.Tx.EveryMS != 30_000 || h.Observations < 4*720 {
+			t.Errorf("health of %s: tx %+v, %d observations", h.ID, h.Tx, h.Observations)
+		}
+	}
+
 	// Anchors are not people: no fix, no track, no footfall; the undeclared
 	// device and the phones are located.
 	checkLocated := func(r *siteRunner) int64 {

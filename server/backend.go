@@ -137,7 +137,7 @@ func (r *siteRunner) health(now int64) []web.SensorHealth {
 	for i, se := range r.site.Sensors {
 		h := web.SensorHealth{ID: se.ID, Label: se.Label, X: se.X, Y: se.Y, Known: true, State: "unknown"}
 		st := stats[i]
-		h.Batches, h.Observations, h.Lost = st.Batches, st.Obs, st.Lost
+		h.Batches, h.Observations, h.Lost = st.Batches, st.Obs+st.Skipped, st.Lost
 		h.Rejected = st.Dropped + st.Late
 		h.ClockOffsetMs = float64(st.Offset)
 		h.Clock = "ok"
@@ -153,6 +153,7 @@ func (r *siteRunner) health(now int64) []web.SensorHealth {
 		}
 		if status, ok := r.statuses[se.ID]; ok {
 			h.State, h.Version, h.Started, h.Dropped = status.State, status.Version, status.Started, status.Dropped
+			h.Tx = status.Tx
 		} else if h.LastSeen > 0 {
 			h.State = "online"
 		}

@@ -123,6 +123,9 @@ type SensorHealth struct {
 	ClockOffsetMs float64 `json:"clock_offset_ms"`
 	// Clock is "ok", "corrected" or "quarantined".
 	Clock string `json:"clock,omitempty"`
+	// Tx is what the sensor transmits for self-calibration (its status
+	// "tx"): pseudonyms, interval, frames sent; nil when it does not.
+	Tx *wire.Tx `json:"tx,omitempty"`
 }
 
 // Snapshot is the live state of a site.

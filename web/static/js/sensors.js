@@ -1,5 +1,6 @@
 // sensors.js: every sensor's health: online or not, last batch, rate,
-// drops, losses, clock skew, version; refreshed every 5 s.
+// drops, losses, clock skew, version, whether it transmits for
+// self-calibration; refreshed every 5 s.
 import { api, el, sitePath, fmt } from './api.js';
 import { siteMap, ll } from './map.js';
 
@@ -29,7 +30,8 @@ export async function mount(main, ctx) {
         .map((h, i) => el('th', { class: i >= 3 && i <= 8 ? 'num' : '' }, h))),
       ...hs.map(h => el('tr', { 'data-sensor': h.id },
         el('td', {}, h.id, h.label ? el('span', { class: 'muted' }, ' ' + h.label) : '', h.known ? '' : el('span', { class: 'pill warn' }, 'not in site')),
-        el('td', {}, el('span', { class: 'pill ' + (h.online ? 'on' : 'off') }, h.online ? 'online' : h.state === 'unknown' ? 'never seen' : 'offline')),
+        el('td', {}, el('span', { class: 'pill ' + (h.online ? 'on' : 'off') }, h.online ? 'online' : h.state === 'unknown' ? 'never seen' : 'offline'),
+          h.tx ? el('span', { class: 'pill', 'data-tx': h.tx.dev, title: `a probe request every ${Math.round(h.tx.every_ms / 1000)} s for self-calibration; ${h.tx.sent} sent` }, 'transmits') : ''),
         el('td', {}, fmt.ago(h.last_seen)),
         ...[h.rate.toFixed(1), fmt.int(h.batches), fmt.int(h.observations), fmt.int(h.rejected), fmt.int(h.lost), fmt.int(h.dropped)].map(v => el('td', { class: 'num' }, v)),
         el('td', {}, clock(h)), el('td', {}, h.version || '–'))));
