@@ -105,7 +105,7 @@ func TestSubscriberMosquitto(t *testing.T) {
 	defer j.Close()
 	var mu sync.Mutex
 	var got []int64
-	statuses := 0
+	var statuses []Status
 	done := make(chan struct{}, 100)
 	sub, err := NewSubscriber(Config{
 		Broker: url, ClientID: prefix + "-server", Prefix: prefix, Journal: j,
@@ -118,7 +118,7 @@ func TestSubscriberMosquitto(t *testing.T) {
 		},
 		Status: func(site, sensor string, s Status) {
 			mu.Lock()
-			statuses++
+			statuses = append(statuses, s)
 			mu.Unlock()
 			done <- struct{}{}
 		},
@@ -151,7 +151,9 @@ func TestSubscriberMosquitto(t *testing.T) {
 	send(prefix+"/other/s1/obs", wire.AppendBatch(nil, testBatch("s1", 4, 2)))
 	send(obs, wire.AppendBatch(nil, testBatch("s1", 5, 2)))
 	send(prefix+"/shop/s1/status", []byte(`{"v":1,"state":"online","captured":5,"published":5,"dropped":0}`))
-	for i := 0; i < 3; i++ {
+	send(prefix+"/shop/s1/status", []byte(`{"v":1,"state":"online","captured":6,"published":6,"dropped":0,"tx":{"dev":"00000000000000a1","every_ms":30000,"sent":3}}`))
+	send(prefix+"/shop/s1/status", []byte(`{"v":1,"state":"online","captured":7,"published":7,"dropped":0,"tx":{"dev":"NOT-A-DEV"}}`))
+	for i := 0; i < 5; i++ {
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
@@ -161,8 +163,15 @@ func TestSubscriberMosquitto(t *testing.T) {
 	waitFor(t, func() bool { return sub.C.Rejected.Load() == 4 })
 	mu.Lock()
 	defer mu.Unlock()
-	if fmt.Sprint(got) != "[1 5]" || statuses != 1 {
-		t.Fatalf("delivered %v, statuses %d", got, statuses)
+	if fmt.Sprint(got) != "[1 5]" || len(statuses) != 3 {
+		t.Fatalf("delivered %v, statuses %+v", got, statuses)
+	}
+	// The status extension "tx" is read; a bad one loses only itself.
+	if st := statuses[1]; st.Tx == nil || st.Tx.Dev != 0xa1 || st.Tx.EveryMS != 30000 || st.Tx.Sent != 3 || statuses[0].Tx != nil {
+		t.Errorf("statuses %+v %+v", statuses[0], st)
+	}
+	if st := statuses[2]; st.Tx != nil || st.Captured != 7 || st.State != "online" {
+		t.Errorf("status with a bad tx: %+v", st)
 	}
 	if sub.C.Unknown.Load() != 2 || sub.C.Accepted.Load() != 2 || sub.C.Observation.Load() != 4 {
 		t.Fatalf("counters: unknown %d accepted %d obs %d", sub.C.Unknown.Load(), sub.C.Accepted.Load(), sub.C.Observation.Load())

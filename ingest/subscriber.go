@@ -355,7 +355,20 @@ func (s *Subscriber) onStatus(site, sensor string, m mqtt.Message) {
 		return
 	}
 	var st Status
-	if err := json.Unmarshal(m.Payload(), &st); err != nil || st.V != 1 {
+	err := json.Unmarshal(m.Payload(), &st)
+	if err != nil {
+		// A bad "tx" (an extension) loses only itself, not the status.
+		var raw map[string]json.RawMessage
+		if json.Unmarshal(m.Payload(), &raw) == nil && raw["tx"] != nil {
+			delete(raw, "tx")
+			b, _ := json.Marshal(raw)
+			st = Status{}
+			if err = json.Unmarshal(b, &st); err == nil {
+				s.logReject(m.Topic(), errors.New("bad tx in status message; the rest is kept"))
+			}
+		}
+	}
+	if err != nil || st.V != 1 {
 		s.logReject(m.Topic(), fmt.Errorf("bad status message: %v", err))
 		return
 	}
