@@ -18,10 +18,6 @@ import (
 	"github.com/passant/passant/wire"
 )
 
-// anchorKeep is how long (ms, receive clock) a pseudonym a sensor announced
-// stays an anchor after it was last announced: the self-calibration window,
-// so that the links heard under it count until they expire.
-const anchorKeep = calibration.DefaultSelfWindow
 
 // anchors are one site's fixed transmitters: the devices of the anchors
 // files (--anchors) and the sensors that announce the probe requests they
@@ -34,6 +30,11 @@ const anchorKeep = calibration.DefaultSelfWindow
 type anchors struct {
 	path  string // where announcements are kept; "" for none
 	fixed []calibration.Anchor
+	// keep is how long (ms, receive clock) a pseudonym a sensor announced
+	// stays an anchor after it was last announced: at least the
+	// self-calibration window, so the links heard under it count until
+	// they expire.
+	keep int64
 
 	mu sync.Mutex
 	tx map[string]map[wire.Dev]int64 // sensor -> pseudonym -> last announced (Unix ms)
@@ -41,8 +42,8 @@ type anchors struct {
 	devs atomic.Pointer[map[wire.Dev]bool] // every anchor pseudonym, read on the pipeline's path
 }
 
-func newAnchors(path string, fixed []calibration.Anchor) (*anchors, error) {
-	a := &anchors{path: path, fixed: fixed, tx: map[string]map[wire.Dev]int64{}}
+func newAnchors(path string, fixed []calibration.Anchor, keep int64) (*anchors, error) {
+	a := &anchors{path: path, fixed: fixed, keep: keep, tx: map[string]map[wire.Dev]int64{}}
 	if path != "" {
 		data, err := os.ReadFile(path)
 		switch {
@@ -102,7 +103,7 @@ type keptAnchors struct {
 }
 
 // announce records a sensor's status "tx" received at now, forgets its
-// pseudonyms not announced for anchorKeep, and reports whether the set of
+// pseudonyms not announced for a.keep, and reports whether the set of
 // pseudonyms changed (then it is saved, with positions from site).
 func (a *anchors) announce(site *wire.Site, sensor string, tx *wire.Tx, now int64) (bool, error) {
 	a.mu.Lock()
@@ -125,7 +126,7 @@ func (a *anchors) announce(site *wire.Site, sensor string, tx *wire.Tx, now int6
 	}
 	for _, ds := range a.tx {
 		for d, last := range ds {
-			if now-last > anchorKeep {
+			if now-last > a.keep {
 				delete(ds, d)
 				changed = true
 			}
@@ -195,7 +196,7 @@ func (s *Server) siteAnchors(site string) *anchors {
 		s.log.Warn("anchors are not kept across restarts", "site", site, "err", err)
 		path = ""
 	}
-	a, err := newAnchors(path, fixed)
+	a, err := newAnchors(path, fixed, max(s.cfg.SelfWindow.Milliseconds(), calibration.DefaultSelfWindow))
 	if err != nil {
 		s.log.Warn("anchors kept from before could not be read", "site", site, "err", err)
 	}

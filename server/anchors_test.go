@@ -351,3 +351,38 @@ func txShop(t *testing.T, lossTx bool) {
 		t.Errorf("recovery skipped %d anchor frames, the live server %d", again, skipped)
 	}
 }
+
+// TestAnchorsForgetOldPseudonyms: a sensor's announced pseudonyms stay
+// anchors for the keep time after they were last announced, newest first.
+func TestAnchorsForgetOldPseudonyms(t *testing.T) {
+	site, err := wire.ParseSite([]byte(anchorSiteJSON), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "a.json")
+	a, err := newAnchors(path, []calibration.Anchor{{Dev: 0xf1, ID: "printer"}}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := wire.Dev(0xb2)
+	if changed, err := a.announce(site, "s2", &wire.Tx{Dev: 0xb1, Next: &next}, 0); !changed || err != nil {
+		t.Fatalf("first announcement: changed %v, %v", changed, err)
+	}
+	if changed, _ := a.announce(site, "s2", &wire.Tx{Dev: 0xb1, Next: &next}, 500); changed {
+		t.Fatal("the same announcement changed the anchors")
+	}
+	next2 := wire.Dev(0xb3)
+	a.announce(site, "s2", &wire.Tx{Dev: 0xb2, Next: &next2}, 1600) // the epoch moved on
+	if !a.has(0xf1) || a.has(0xb1) || !a.has(0xb2) || !a.has(0xb3) {
+		t.Fatalf("after 1.6 s: f1 %v b1 %v b2 %v b3 %v", a.has(0xf1), a.has(0xb1), a.has(0xb2), a.has(0xb3))
+	}
+	as := a.list(site)
+	if len(as) != 2 || as[1].ID != "s2" || as[1].X != 20 || as[1].Z != 2.5 || len(as[1].Devs) != 1 {
+		t.Fatalf("anchors %+v", as)
+	}
+	// A restart reads them back.
+	b, err := newAnchors(path, nil, 1000)
+	if err != nil || !b.has(0xb2) || !b.has(0xb3) || b.has(0xb1) {
+		t.Fatalf("read back: %v", err)
+	}
+}
