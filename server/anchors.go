@@ -18,7 +18,6 @@ import (
 	"github.com/passant/passant/wire"
 )
 
-
 // anchors are one site's fixed transmitters: the devices of the anchors
 // files (--anchors) and the sensors that announce the probe requests they
 // send (status "tx"). Their pseudonyms are not people: the pipeline skips
