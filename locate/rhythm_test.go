@@ -24,8 +24,8 @@ func teachRhythm(m *Model, tr *Tracker, fp string, rng *rand.Rand) int64 {
 func TestRhythmLearned(t *testing.T) {
 	m := testSite(t)
 	tr := NewTracker(m, TrackerOptions{})
-	if !tr.rhythmFits("ee", 10000) || tr.rhythmFits("ee", 150000) {
-		t.Error("unknown rhythm: want the NoSeqWindow (100 s)")
+	if !tr.rhythmFits("ee", 10000) || !tr.rhythmFits("ee", 150000) || tr.rhythmFits("ee", 190000) {
+		t.Error("unknown rhythm: want the NoSeqWindow (3 min)")
 	}
 	teachRhythm(m, tr, "ee", rand.New(rand.NewPCG(1, 2)))
 	r := tr.rhythm["ee"]

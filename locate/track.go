@@ -19,7 +19,7 @@ type TrackerOptions struct {
 	// track only where the track could have walked in the time between.
 	MaxSpeed float64
 	// LinkWindow is how long after the last burst of a randomised
-	// pseudonym a new pseudonym may continue its track (default 10 min).
+	// pseudonym a new pseudonym may continue its track (default 3 min).
 	LinkWindow time.Duration
 	// SeqGap is the largest forward step of the 802.11 sequence number
 	// (mod 4096) between the last frame of the old pseudonym and the first
@@ -32,8 +32,12 @@ type TrackerOptions struct {
 	ScanGap time.Duration
 	// NoSeqWindow is how soon a new pseudonym without sequence continuity
 	// (phones that restart their counter with each MAC) may continue a
-	// track of the same fingerprint (default 100 s: one probe interval;
-	// negative: never).
+	// track of the same fingerprint while the fingerprint's rhythm is not
+	// known (default 3 min; negative: never). Phones that take a new MAC
+	// for every scan never show their rhythm under one pseudonym, and real
+	// ones wait longer than 100 s: the ProbingPatterns Galaxy S21 scans
+	// every 120 and 160 s, the Oppo every 60 s, the iPhones 2 to 170 s
+	// apart.
 	NoSeqWindow time.Duration
 	// Accel is the white-acceleration density of the constant-velocity
 	// model, m²/s³ (default 0.05).
@@ -70,7 +74,7 @@ func (o TrackerOptions) withDefaults() TrackerOptions {
 		o.ScanGap = 250 * time.Millisecond
 	}
 	if o.NoSeqWindow == 0 {
-		o.NoSeqWindow = 100 * time.Second
+		o.NoSeqWindow = 3 * time.Minute
 	}
 	if o.Accel <= 0 {
 		o.Accel = 0.05
