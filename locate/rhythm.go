@@ -22,6 +22,15 @@ import "math"
 // minLooseLLR continues the track.
 
 const (
+	// fadeDB is the per-frame fading of RSSI, dB, as in the locator's
+	// noise model (σᵢ² = 4² + 4²/Nᵢ).
+	fadeDB = 4.0
+	// sigSameDB is the change of one sensor's RSSI between bursts of one
+	// phone beyond the fading, dB.
+	sigSameDB = 2.0
+)
+
+const (
 	rhythmBins = 300 // one-second bins of intervals, up to 5 min
 	rhythmMin  = 20  // intervals seen before the rhythm is trusted
 	// rhythmFPs bounds the fingerprints whose rhythm is learned (1.2 KB
@@ -39,7 +48,6 @@ const (
 	minLooseLLR = 3.5
 	minScanLLR  = -10.0
 	storeBonus  = 8.0
-	sigSameDB   = 2.5  // change of one sensor's RSSI between bursts of one phone, dB
 	sigOtherDB  = 9.0  // difference between two phones of a model at one sensor, dB
 	posSpreadM  = 15.0 // spread of another phone's position around the track, m
 	// A silence fits the rhythm from 0.9 of its shortest interval to 1.1
@@ -110,10 +118,12 @@ func (t *Tracker) rhythmFits(fp string, dt int64) bool {
 	return s >= rhythmLowFrac*r.lo && s <= rhythmHiFrac*r.hi
 }
 
-// keepSignature keeps b's RSSI per sensor as the track's signature.
+// keepSignature keeps b's RSSI and frames per sensor as the track's
+// signature.
 func (t *Tracker) keepSignature(tr *track, b *Burst) {
 	if tr.rssi == nil {
 		tr.rssi = make([]float32, t.sensors)
+		tr.frames = make([]uint8, t.sensors)
 	}
 	nan := float32(math.NaN())
 	for i := range tr.rssi {
@@ -122,16 +132,20 @@ func (t *Tracker) keepSignature(tr *track, b *Burst) {
 	for _, r := range b.Readings {
 		if r.Sensor >= 0 && r.Sensor < len(tr.rssi) {
 			tr.rssi[r.Sensor] = float32(r.RSSI)
+			tr.frames[r.Sensor] = uint8(min(max(r.N, 1), 255))
 		}
 	}
 }
 
 // sameLLR is the log-likelihood ratio of b coming from the phone of track
 // tr against another phone of its model: per sensor that heard both
-// bursts, an RSSI change of N(0, sigSameDB²) against a difference of
-// N(0, sigOtherDB²); and the distance d from the track to b's fix under
-// N(0, sig2 + 1 m²) per axis (sig2 their combined variance) against the
-// spread of another phone's position, posSpreadM more.
+// bursts, an RSSI change of N(0, sigSameDB² + f) against a difference of
+// N(0, sigOtherDB² + f), f = fadeDB²(1/n₀ + 1/n₁) the per-frame fading
+// left in the two bursts' means of n₀ and n₁ frames (real single-sensor
+// captures differ by 10–15 dB between the channels of one scan); and the
+// distance d from the track to b's fix under N(0, sig2 + 1 m²) per axis
+// (sig2 their combined variance) against the spread of another phone's
+// position, posSpreadM more.
 func (t *Tracker) sameLLR(tr *track, b *Burst, d, sig2 float64) float64 {
 	var l float64
 	if tr.rssi != nil {
@@ -143,8 +157,10 @@ func (t *Tracker) sameLLR(tr *track, b *Burst, d, sig2 float64) float64 {
 			if v != v {
 				continue
 			}
+			f := fadeDB * fadeDB * (1/float64(max(tr.frames[r.Sensor], 1)) + 1/float64(max(r.N, 1)))
+			vs, vo := sigSameDB*sigSameDB+f, sigOtherDB*sigOtherDB+f
 			e := r.RSSI - float64(v)
-			l += math.Log(sigOtherDB/sigSameDB) - e*e/(2*sigSameDB*sigSameDB) + e*e/(2*sigOtherDB*sigOtherDB)
+			l += 0.5*math.Log(vo/vs) - e*e/(2*vs) + e*e/(2*vo)
 		}
 	}
 	vs := sig2 + 1

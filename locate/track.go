@@ -128,6 +128,7 @@ type track struct {
 	fp      string
 	seqLast int
 	rssi    []float32 // the last burst's RSSI per sensor, NaN: not heard
+	frames  []uint8   // and its frames per sensor
 	// a deferred link (see defer.go): the silent track this new one may
 	// continue, from when, and the pseudonyms it has had since
 	heirOf int32
