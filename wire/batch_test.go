@@ -168,8 +168,29 @@ func FuzzParseBatch(f *testing.F) {
 	f.Add([]byte(`{"v":1,"sensor":"s1","sent":1,"obs":[{"t":1,"dev":"0000000000000001","rssi":-50.25,"x":"\u00e9\ud83d\ude00"}]}`))
 	f.Add([]byte(`{"recv":1,"batch":{"v":1,"sensor":"s1","sent":1,"obs":[]}}`))
 	f.Add([]byte(`{"v":1e0,"sensor":"a","sent":-0,"obs":[1,[],{}]}`))
+	// compact observations as encoders write them (the fast path), with
+	// edge values, duplicate keys and a fallback in the middle
+	f.Add([]byte(`{"v":1,"sensor":"s1","sent":1,"obs":[{"t":1,"dev":"00000000000000ff","rssi":-50,"ch":6,"kind":"probe","rand":true,"seq":4095,"fp":"9c1e22aa"},` +
+		`{"t":2,"dev":"00000000000000ff","rssi":-50,"ch":1001,"seq":-2,"fp":""},{"t":0,"dev":"x","rssi":-200,"t":5,"seq":7,"seq":9999,"rand":false},` +
+		`{"t":-0,"dev":"00000000000000FF","rssi":-0,"ch":-1,"seq":-1},{"t":3,"dev":"00000000000000ff","rssi":-50.5,"seq":null,"fp":"9c1e22aa"},` +
+		`{"t":4,"dev":"00000000000000ab","rssi":-61,"kind":"ble","x":1,"fp":"9c1e22ab"}]}`))
+	f.Add([]byte(`{"v":1,"sensor":"s1","sent":1,"obs":[{"t":1,"dev":"00000000000000ff","rssi":-50},{"t":0012,"dev":"0"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b, _, err := ParseBatch(data)
+		// the fast path for compact observations reads exactly what the
+		// general one reads
+		noFastObs = true
+		bs, ds, errs := ParseBatch(data)
+		noFastObs = false
+		b, d, err := ParseBatch(data)
+		if (err == nil) != (errs == nil) || (err != nil && err.Error() != errs.Error()) || d != ds ||
+			len(b.Obs) != len(bs.Obs) || b.Sensor != bs.Sensor || b.Sent != bs.Sent {
+			t.Fatalf("fast path: %v %+v %d obs, general path: %v %+v %d obs", err, d, len(b.Obs), errs, ds, len(bs.Obs))
+		}
+		for i := range b.Obs {
+			if b.Obs[i] != bs.Obs[i] {
+				t.Fatalf("fast path obs %d: %+v, general path %+v", i, b.Obs[i], bs.Obs[i])
+			}
+		}
 		valid := json.Valid(data)
 		if errors.Is(err, ErrNotJSON) && valid {
 			t.Fatalf("rejected valid JSON: %v", err)

@@ -175,21 +175,24 @@ func (s *scanner) observation(b *Batch, d *Drops) error {
 		d.BadOther++
 		return s.skip()
 	}
-	o := Observation{Seq: -1, Kind: KindProbe}
-	var hasT, hasDev, hasRSSI, tOK, devOK, rssiOK, seqOK = false, false, false, true, true, true, true
-	var devText []byte
+	f := obsFields{o: Observation{Seq: -1, Kind: KindProbe}, tOK: true, devOK: true, rssiOK: true, seqOK: true}
+	if !noFastObs && s.fastObservation(&f) {
+		return f.finish(b, d)
+	}
+	f = obsFields{o: Observation{Seq: -1, Kind: KindProbe}, tOK: true, devOK: true, rssiOK: true, seqOK: true}
+	o := &f.o
 	err := s.object(func(key []byte) error {
 		var err error
 		switch string(key) {
 		case "t":
-			hasT = true
-			o.T, tOK, err = s.int64Val()
+			f.hasT = true
+			o.T, f.tOK, err = s.int64Val()
 		case "dev":
-			hasDev = true
-			devText, devOK, err = s.strVal()
+			f.hasDev = true
+			f.devText, f.devOK, err = s.strVal()
 		case "rssi":
-			hasRSSI = true
-			o.RSSI, rssiOK, err = s.floatVal()
+			f.hasRSSI = true
+			o.RSSI, f.rssiOK, err = s.floatVal()
 		case "ch":
 			var v int64
 			var ok bool
@@ -218,7 +221,7 @@ func (s *scanner) observation(b *Batch, d *Drops) error {
 			}
 			v, ok, err = s.int64Val()
 			if !ok || v < -1 || v > 4095 {
-				seqOK = false
+				f.seqOK = false
 			} else {
 				o.Seq = int(v)
 			}
@@ -227,7 +230,7 @@ func (s *scanner) observation(b *Batch, d *Drops) error {
 			var ok bool
 			v, ok, err = s.strVal()
 			if ok {
-				o.FP = internFP(v)
+				o.FP = s.fp(v)
 			}
 		default:
 			err = s.skip()
@@ -237,8 +240,26 @@ func (s *scanner) observation(b *Batch, d *Drops) error {
 	if err != nil {
 		return err
 	}
+	return f.finish(b, d)
+}
+
+// noFastObs turns the fast path off (tests compare the two paths).
+var noFastObs bool
+
+// obsFields is what an observation object said, before it is checked.
+type obsFields struct {
+	o                         Observation
+	hasT, hasDev, hasRSSI     bool
+	tOK, devOK, rssiOK, seqOK bool
+	devText                   []byte
+}
+
+// finish checks the observation, appending it to b.Obs when it is valid and
+// counting it in d when not.
+func (f *obsFields) finish(b *Batch, d *Drops) error {
+	o := f.o
 	switch {
-	case !hasT || !hasDev || !hasRSSI || !tOK || !devOK || !rssiOK:
+	case !f.hasT || !f.hasDev || !f.hasRSSI || !f.tOK || !f.devOK || !f.rssiOK:
 		d.Missing++
 		return nil
 	case o.T <= 0:
@@ -247,11 +268,11 @@ func (s *scanner) observation(b *Batch, d *Drops) error {
 	case math.IsNaN(o.RSSI) || o.RSSI < MinRSSI || o.RSSI > MaxRSSI:
 		d.BadRSSI++
 		return nil
-	case !seqOK:
+	case !f.seqOK:
 		d.BadSeq++
 		return nil
 	}
-	dev, ok := parseDev(devText)
+	dev, ok := parseDev(f.devText)
 	if !ok {
 		d.BadDev++
 		return nil

@@ -14,9 +14,19 @@ import (
 // reflection and without allocating for keys. It accepts exactly RFC 8259
 // JSON (checked against encoding/json by FuzzParseBatch).
 type scanner struct {
-	data  []byte
-	pos   int
-	depth int
+	data   []byte
+	pos    int
+	depth  int
+	lastFP string // the last fingerprint interned: a batch repeats them
+}
+
+// fp interns a fingerprint, trying the last one first.
+func (s *scanner) fp(v []byte) string {
+	if len(v) > 0 && string(v) == s.lastFP {
+		return s.lastFP
+	}
+	s.lastFP = internFP(v)
+	return s.lastFP
 }
 
 const maxDepth = 512
