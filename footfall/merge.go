@@ -7,11 +7,18 @@ package footfall
 // visits and past days of from are into's. After a merge the counter is
 // what it would be had from's positions carried into's name (but for
 // visits of into that had already closed, which stay as they were).
-// Merging an unknown track, or a track into itself, does nothing.
-func (c *Counter) Merge(from, into string) {
+// Merging an unknown track, or a track into itself, does nothing. Merge
+// returns the span of from's detections, first to last (Unix ms), within
+// which its summaries lay (for a store to delete them); ok is false when
+// nothing was merged.
+func (c *Counter) Merge(from, into string) (first, last int64, ok bool) {
 	f := c.tracks[from]
 	if from == into || into == "" || f == nil {
-		return
+		return 0, 0, false
+	}
+	first, last = f.day.First, f.lastFix
+	if !f.hasDay {
+		first = f.lastFix
 	}
 	delete(c.tracks, from)
 	delete(c.open, from)
@@ -23,6 +30,7 @@ func (c *Counter) Merge(from, into string) {
 	for i := range c.oldDays {
 		if c.oldDays[i].Track == from {
 			c.oldDays[i].Track = into
+			first = min(first, c.oldDays[i].First)
 		}
 	}
 	f.day.Track, f.store.Track, f.area.Track = into, into, into
@@ -32,7 +40,7 @@ func (c *Counter) Merge(from, into string) {
 		if f.store.Fixes > 0 {
 			c.open[into] = f
 		}
-		return
+		return first, last, true
 	}
 	if f.hasDay {
 		switch {
@@ -82,4 +90,5 @@ func (c *Counter) Merge(from, into string) {
 	if f.lastFix > t.lastFix {
 		t.pres, t.lastFix = f.pres, f.lastFix
 	}
+	return first, last, true
 }

@@ -30,7 +30,10 @@ func TestCounterMerge(t *testing.T) {
 				p.Track = "k-a"
 			}
 			if merge && p.Track == "k-b" && p.T == t0+420_000 {
-				cnt.Merge("k-b", "k-a")
+				first, last, ok := cnt.Merge("k-b", "k-a")
+				if !ok || first != t0+270_000 || last != t0+390_000 {
+					t.Errorf("merged span %d..%d (%v), want k-b's", first-t0, last-t0, ok)
+				}
 				p.Track = "k-a"
 			} else if merge && p.Track == "k-b" && p.T > t0+420_000 {
 				p.Track = "k-a"
@@ -63,8 +66,12 @@ func TestCounterMerge(t *testing.T) {
 	// Merging what is not there changes nothing.
 	cnt := NewCounter(site, zones.NewPlan(site))
 	cnt.Add(wire.Position{T: t0, Track: "k-x", X: floor[0], Y: floor[1]})
-	cnt.Merge("k-nope", "k-x")
-	cnt.Merge("k-x", "k-x")
+	if _, _, ok := cnt.Merge("k-nope", "k-x"); ok {
+		t.Error("merged an unknown track")
+	}
+	if _, _, ok := cnt.Merge("k-x", "k-x"); ok {
+		t.Error("merged a track into itself")
+	}
 	if d := cnt.TrackDays(); len(d) != 1 || d[0].Track != "k-x" {
 		t.Errorf("days %+v", d)
 	}

@@ -196,6 +196,10 @@ func (s *Server) Report(ctx context.Context, site string, from, to int64) (*wire
 	if err != nil {
 		return nil, err
 	}
+	if s.writer != nil {
+		// Tracks merged into others whose stored rows are not deleted yet.
+		days, visits = s.writer.withoutMerged(site, days, visits)
+	}
 	if r := s.runner(site); r != nil {
 		md, mv := r.summaries()
 		days, visits = mergeSummaries(days, visits, md, mv)

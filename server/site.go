@@ -241,9 +241,12 @@ func (r *siteRunner) savePosition(p wire.Position) {
 
 // Advance implements pipeline.Handler; it runs under r.mu.
 // Merge counts track from's positions as into's (a deferred link of a
-// randomised MAC) and takes from off the live map.
+// randomised MAC), takes from off the live map and has its stored
+// summaries deleted.
 func (r *siteRunner) Merge(from, into string, _ int64) {
-	r.counter.Merge(from, into)
+	if first, last, ok := r.counter.Merge(from, into); ok && r.srv.writer != nil {
+		r.srv.writer.merged(r.id, from, first, last)
+	}
 	if devs := r.trackDevs[from]; devs != nil {
 		to := r.trackDevs[into]
 		if to == nil {

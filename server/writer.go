@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,8 @@ type writer struct {
 	pos     map[string][]wire.Position
 	days    map[dayKey]footfall.TrackDay
 	visits  map[visitKey]footfall.Visit
+	merges  []trackMerge            // tracks merged into others: their summaries go
+	gone    map[[2]string]time.Time // merged tracks (site, track), recently
 	kick    chan struct{}
 
 	written  atomic.Int64 // observations written
@@ -40,6 +43,13 @@ type writer struct {
 }
 
 type dayKey struct{ site, day, track string }
+
+// trackMerge is a track merged into another, whose stored summaries (first
+// detection and visit starts within [first, last]) are deleted.
+type trackMerge struct {
+	site, track string
+	first, last int64
+}
 type visitKey struct {
 	site, track, zone string
 	start             int64
@@ -70,15 +80,68 @@ func (w *writer) positions(site string, ps []wire.Position) {
 
 // summaries queues upserts of track days and visits; a later version of the
 // same key replaces an earlier one not yet written.
+// Summaries of a track merged into another are left out (a snapshot taken
+// before the merge may come after it).
 func (w *writer) summaries(days []footfall.TrackDay, visits []footfall.Visit) {
 	w.mu.Lock()
 	for _, d := range days {
-		w.days[dayKey{d.Site, d.Day, d.Track}] = d
+		if _, gone := w.gone[[2]string{d.Site, d.Track}]; !gone {
+			w.days[dayKey{d.Site, d.Day, d.Track}] = d
+		}
 	}
 	for _, v := range visits {
-		w.visits[visitKey{v.Site, v.Track, v.Zone, v.Start}] = v
+		if _, gone := w.gone[[2]string{v.Site, v.Track}]; !gone {
+			w.visits[visitKey{v.Site, v.Track, v.Zone, v.Start}] = v
+		}
 	}
 	w.mu.Unlock()
+}
+
+// merged drops the queued summaries of a track that was merged into
+// another and queues the deletion of those already stored.
+func (w *writer) merged(site, track string, first, last int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k := range w.days {
+		if k.site == site && k.track == track {
+			delete(w.days, k)
+		}
+	}
+	for k := range w.visits {
+		if k.site == site && k.track == track {
+			delete(w.visits, k)
+		}
+	}
+	w.merges = append(w.merges, trackMerge{site, track, first, last})
+	now := time.Now()
+	if w.gone == nil {
+		w.gone = map[[2]string]time.Time{}
+	}
+	for k, at := range w.gone {
+		if now.Sub(at) > time.Hour {
+			delete(w.gone, k)
+		}
+	}
+	w.gone[[2]string{site, track}] = now
+}
+
+// withoutMerged drops, from stored summaries of site, those of tracks
+// merged into others recently (their deletion may still be queued).
+func (w *writer) withoutMerged(site string, days []footfall.TrackDay, visits []footfall.Visit) ([]footfall.TrackDay, []footfall.Visit) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.gone) == 0 {
+		return days, visits
+	}
+	days = slices.DeleteFunc(days, func(d footfall.TrackDay) bool {
+		_, gone := w.gone[[2]string{site, d.Track}]
+		return gone
+	})
+	visits = slices.DeleteFunc(visits, func(v footfall.Visit) bool {
+		_, gone := w.gone[[2]string{site, v.Track}]
+		return gone
+	})
+	return days, visits
 }
 
 func (w *writer) run(ctx context.Context) {
@@ -120,6 +183,8 @@ func (w *writer) flush(ctx context.Context) error {
 	batches, held := w.batches, w.held
 	pos := w.pos
 	days, visits := w.days, w.visits
+	merges := w.merges
+	w.merges = nil
 	w.batches, w.held = nil, 0
 	w.pos = map[string][]wire.Position{}
 	w.days, w.visits = map[dayKey]footfall.TrackDay{}, map[visitKey]footfall.Visit{}
@@ -142,6 +207,7 @@ func (w *writer) flush(ctx context.Context) error {
 				w.visits[k] = v
 			}
 		}
+		w.merges = append(merges, w.merges...)
 		w.mu.Unlock()
 	}
 	// A write once begun is finished even when the server is stopping;
@@ -184,6 +250,17 @@ func (w *writer) flush(ctx context.Context) error {
 			requeue()
 			return err
 		}
+		clear(visits)
+	}
+	// After the upserts: a merged track's rows written by this flush or an
+	// earlier one go.
+	for len(merges) > 0 {
+		m := merges[0]
+		if err := w.st.DeleteTrack(ctx, m.site, m.track, m.first, m.last); err != nil {
+			requeue()
+			return err
+		}
+		merges = merges[1:]
 	}
 	return nil
 }

@@ -48,3 +48,22 @@ func (db *DB) DeleteSummariesBefore(ctx context.Context, before int64) (int64, e
 	}
 	return n, nil
 }
+
+// DeleteTrack implements Derived.
+func (db *DB) DeleteTrack(ctx context.Context, site, track string, from, to int64) error {
+	err := db.tx(ctx, func(tx q) error {
+		for _, query := range []string{
+			`DELETE FROM visits WHERE site = $1 AND start >= $2 AND start <= $3 AND track = $4`,
+			`DELETE FROM track_days WHERE site = $1 AND first >= $2 AND first <= $3 AND track = $4`,
+		} {
+			if _, err := tx.exec(ctx, query, site, from, to, track); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete track %s of %s in [%d, %d]: %w", track, site, from, to, err)
+	}
+	return nil
+}

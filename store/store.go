@@ -238,6 +238,11 @@ type Derived interface {
 	// hours in [from, to) (by t, start, first detection and start), before
 	// a re-processing of the range writes them anew.
 	DeleteDerived(ctx context.Context, site string, from, to int64) error
+	// DeleteTrack deletes the site's track days (by first detection) and
+	// visits (by start) of one track within [from, to]: a track that the
+	// tracker later merged into another (footfall.Counter.Merge) is no
+	// track of its own.
+	DeleteTrack(ctx context.Context, site, track string, from, to int64) error
 }
 
 // Transactions keeps till receipts.

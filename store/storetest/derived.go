@@ -163,6 +163,34 @@ func testDeleteDerived(t *testing.T, s store.Store) {
 	}
 }
 
+func testDeleteTrack(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, site := range []string{"demo", "other"} {
+		fatalIf(t, s.WriteVisits(ctx, []footfall.Visit{{Site: site, Track: "a", Zone: "store", Start: Day0 + 10},
+			{Site: site, Track: "b", Zone: "store", Start: Day0 + 20}, {Site: site, Track: "a", Zone: "store", Start: Day0 + dayMs}}))
+		fatalIf(t, s.WriteTrackDays(ctx, []footfall.TrackDay{{Site: site, Day: "d0", Track: "a", First: Day0 + 10},
+			{Site: site, Day: "d0", Track: "b", First: Day0 + 20}, {Site: site, Day: "d1", Track: "a", First: Day0 + dayMs}}))
+	}
+	fatalIf(t, s.DeleteTrack(ctx, "demo", "a", Day0, Day0+100))
+	for _, c := range []struct {
+		site   string
+		tracks string
+	}{{"demo", "b a"}, {"other", "a b a"}} {
+		vs, _ := s.Visits(ctx, c.site, 0, Day0+9*dayMs)
+		ds, _ := s.TrackDays(ctx, c.site, 0, Day0+9*dayMs)
+		var gv, gd []string
+		for _, v := range vs {
+			gv = append(gv, v.Track)
+		}
+		for _, d := range ds {
+			gd = append(gd, d.Track)
+		}
+		if strings.Join(gv, " ") != c.tracks || strings.Join(gd, " ") != c.tracks {
+			t.Fatalf("%s: visits of %v, track days of %v left, want %s", c.site, gv, gd, c.tracks)
+		}
+	}
+}
+
 func testTransactions(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	ts := []footfall.Transaction{
