@@ -70,38 +70,73 @@ func Calibrate(d *Data, folds int, opt Options) (*Report, error) {
 	}
 	rep := &Report{Site: site.Site, Frames: d.Frames, Bursts: len(d.Bursts), Folds: folds, Variants: map[string]float64{}}
 
-	// Fold fits.
-	type foldFit struct{ full, off []Params }
+	// Fold fits, with and without the 5 GHz offset's correction.
+	type foldFit struct {
+		full, off [2]WalkFit // by useO5 (0: without, 1: with)
+	}
 	fits := make([]foldFit, folds)
-	held := make([][3]struct{ ss float64 }, ns)
+	held := make([][2][3]float64, ns) // by sensor, useO5, variant (previous, full, offset)
 	heldN := make([]int, ns)
+	var held5 [2]float64 // the 5 GHz frames' held-out residuals under the full fits
+	var held5N int
+	// The fits on all frames, which also start the fold fits.
+	var whole foldFit
+	for o := 0; o < 2; o++ {
+		whole.full[o] = fitWalk(d, priors, nil, o == 1, nil)
+		whole.off[o] = fitWalk(d, offsetPriors, nil, o == 1, &whole.full[o])
+	}
 	for k := 0; k < folds; k++ {
 		train := func(s Sample) bool { return s.Seg != k }
-		full, txFull := fitSensors(d.Samples, priors, d.Walkers, train)
-		off, txOff := fitSensors(d.Samples, offsetPriors, d.Walkers, train)
+		var ff foldFit
+		for o := 0; o < 2; o++ {
+			ff.full[o] = fitWalk(d, priors, train, o == 1, &whole.full[o])
+			ff.off[o] = fitWalk(d, offsetPriors, train, o == 1, &whole.off[o])
+		}
 		txPrev := txOffsets(d.Samples, prev, d.Walkers, train)
-		ff := foldFit{full: paramsOf(full), off: paramsOf(off)}
 		for i := 0; i < ns; i++ {
+			sel := ff.full[1].Sensors[i]
 			for _, s := range d.Samples[i] {
-				if s.Seg != k {
+				if s.Seg != k || !clearOfFloor(s, sel.Params, ff.full[1].Offset5, ff.full[1].Tx[s.Src], sel.Noise) {
 					continue
 				}
-				for v, p := range [3]Params{prev[i], ff.full[i], ff.off[i]} {
-					r := s.RSSI - [3][]float64{txPrev, txFull, txOff}[v][s.Src] - p.Expected(s.D)
-					held[i][v].ss += r * r
-				}
 				heldN[i]++
+				r := s.RSSI - txPrev[s.Src] - prev[i].Expected(s.D)
+				held[i][0][0] += r * r
+				held[i][1][0] += r * r
+				for o := 0; o < 2; o++ {
+					for v, wf := range [2]*WalkFit{&ff.full[o], &ff.off[o]} {
+						r := s.RSSI - wf.Tx[s.Src] - wf.predict(i, s)
+						held[i][o][v+1] += r * r
+						if s.Band5 && v == 0 {
+							held5[o] += r * r
+						}
+					}
+				}
+				if s.Band5 {
+					held5N++
+				}
 			}
 		}
 		fits[k] = ff
+	}
+	// The 5 GHz correction is used when it predicts the held-out frames
+	// better (all frames, all sensors, the full fits).
+	var heldWith, heldWithout float64
+	for i := range held {
+		heldWith += held[i][1][1]
+		heldWithout += held[i][0][1]
+	}
+	useO5 := 0
+	if held5N > 0 && heldWith < heldWithout {
+		useO5 = 1
 	}
 	choice := make([]Choice, ns)
 	for i := 0; i < ns; i++ {
 		sr := SensorReport{ID: site.Sensors[i].ID, Samples: len(d.Samples[i]), Previous: prev[i]}
 		n := float64(max(heldN[i], 1))
-		sr.HeldPrev = math.Sqrt(held[i][0].ss / n)
-		sr.HeldFull = math.Sqrt(held[i][1].ss / n)
-		sr.HeldOffset = math.Sqrt(held[i][2].ss / n)
+		sr.HeldPrev = math.Sqrt(held[i][useO5][0] / n)
+		sr.HeldFull = math.Sqrt(held[i][useO5][1] / n)
+		sr.HeldOffset = math.Sqrt(held[i][useO5][2] / n)
 		choice[i] = Kept
 		best := sr.HeldPrev
 		if heldN[i] > 0 && sr.HeldOffset < best {
@@ -118,13 +153,13 @@ func Calibrate(d *Data, folds int, opt Options) (*Report, error) {
 		c := choiceOf(variant, choice[i])
 		switch c {
 		case Full:
-			return fits[k].full[i]
+			return fits[k].full[useO5].Sensors[i].Params
 		case Offset:
-			return fits[k].off[i]
+			return fits[k].off[useO5].Sensors[i].Params
 		}
 		return prev[i]
 	}
-	prevModel, err := modelWith(site, prev)
+	prevModel, err := modelWith(site, prev, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +183,7 @@ func Calibrate(d *Data, folds int, opt Options) (*Report, error) {
 			for i := range ps {
 				ps[i] = pick(v, k, i)
 			}
-			m, err := modelWith(site, ps)
+			m, err := modelWith(site, ps, fits[k].full[useO5].Offset5)
 			if err != nil {
 				return nil, err
 			}
@@ -191,11 +226,33 @@ func Calibrate(d *Data, folds int, opt Options) (*Report, error) {
 	// Final values: fitted on all samples.
 	applied := append([]Params(nil), prev...)
 	out := cloneSite(site)
-	fullAll, tx := fitSensors(d.Samples, priors, d.Walkers, nil)
-	offAll, _ := fitSensors(d.Samples, offsetPriors, d.Walkers, nil)
+	fullFit, offFit := whole.full[useO5], whole.off[useO5]
+	fullAll, offAll, tx := fullFit.Sensors, offFit.Sensors, fullFit.Tx
 	if d.Walkers > 1 {
 		rep.Walkers = d.Walkers
 		rep.TxSpread = round(spread(tx), 2)
+	}
+	delta := 0.0
+	if held5N > 0 {
+		with := whole.full[1]
+		prevO5 := site.Radio.Offset5GHz
+		rep.Offset5 = &Offset5Report{Previous: prevO5, Fitted: round(prevO5+with.Offset5, 2), SE: round(with.Offset5SE, 2),
+			HeldWithout:  round(math.Sqrt(heldWithout/float64(max(sumInts(heldN), 1))), 3),
+			HeldWith:     round(math.Sqrt(heldWith/float64(max(sumInts(heldN), 1))), 3),
+			Held5Without: round(math.Sqrt(held5[0]/float64(held5N)), 3), Held5With: round(math.Sqrt(held5[1]/float64(held5N)), 3)}
+		if useO5 == 1 && rep.Chosen != "none" {
+			delta = round(fullFit.Offset5, 1)
+			rep.Offset5.Applied = true
+			out.Radio.Offset5GHz = round(prevO5+delta, 1)
+			for i := range out.Sensors {
+				if o := out.Sensors[i].Offset5GHz; o != nil {
+					v := round(*o+delta, 1)
+					out.Sensors[i].Offset5GHz = &v
+				}
+			}
+		} else if rep.Chosen != "none" {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("the 5 GHz offset fitted from the walk (%+.1f dB) does not predict held-out frames better: offset_5ghz kept", with.Offset5))
+		}
 	}
 	for i := range rep.Sensors {
 		sr := &rep.Sensors[i]
@@ -231,7 +288,7 @@ func Calibrate(d *Data, folds int, opt Options) (*Report, error) {
 		all[j] = &d.Bursts[j]
 	}
 	rep.Before = statsOf(finite(locateAll(prevLoc, all)))
-	am, err := modelWith(site, applied)
+	am, err := modelWith(site, applied, delta)
 	if err != nil {
 		return nil, err
 	}
@@ -253,17 +310,6 @@ func choiceOf(variant string, perSensor Choice) Choice {
 func offsetPrior(p Prior) Prior {
 	p.SigmaN = 1e-4
 	return p
-}
-
-func split(s []Sample, k int) (train, test []Sample) {
-	for _, x := range s {
-		if x.Seg == k {
-			test = append(test, x)
-		} else {
-			train = append(train, x)
-		}
-	}
-	return train, test
 }
 
 // locateAll returns each burst's position error, NaN where no fix.
@@ -290,16 +336,47 @@ func finite(v []float64) []float64 {
 	return out
 }
 
-// modelWith returns the site's model with params for its sensors.
-func modelWith(site *wire.Site, ps []Params) (*locate.Model, error) {
+// modelWith returns the site's model with params for its sensors and the
+// 5 GHz offsets moved by delta dB.
+func modelWith(site *wire.Site, ps []Params, delta float64) (*locate.Model, error) {
 	m, err := locate.NewModel(site)
 	if err != nil {
 		return nil, err
 	}
 	for i := range m.Sensors {
 		m.Sensors[i].RSSI1m, m.Sensors[i].Exponent = ps[i].RSSI1m, ps[i].Exponent
+		m.Sensors[i].Offset5 += delta
 	}
 	return m, nil
+}
+
+// heldClear is how many noise sigmas above its censoring point a held-out
+// frame's prediction must lie to be scored: below, only the frames that
+// came in strong are heard, and a model that predicts too high would look
+// better. The selection is by the fold's fit (its training frames), not by
+// the held-out frame's RSSI.
+const heldClear = 2.5
+
+// clearOfFloor reports whether the frame s, predicted by p, the 5 GHz
+// correction delta and its walker's transmit offset tx, lies heldClear
+// noise sigmas above its censoring point.
+func clearOfFloor(s Sample, p Params, delta, tx, noise float64) bool {
+	if s.Censor == 0 {
+		return true
+	}
+	m := p.Expected(s.D) + tx
+	if s.Band5 {
+		m += delta
+	}
+	return m >= s.Censor+heldClear*math.Max(noise, MinNoise)
+}
+
+func sumInts(v []int) int {
+	n := 0
+	for _, x := range v {
+		n += x
+	}
+	return n
 }
 
 // cloneSite returns a deep enough copy of s to change sensors' radio fields.

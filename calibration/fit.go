@@ -27,7 +27,14 @@ type Sample struct {
 	Src  int     // the walker it came from (0: the reference)
 	// Floor is the detection floor for this frame in the same units as
 	// RSSI (a 5 GHz frame's floor moved like its RSSI); 0: Prior.Floor.
+	// Fit leaves frames near it out.
 	Floor float64
+	// Censor is the censoring point of the walk's joint fit (Data.Fit), in
+	// the units of RSSI (0: none): a frame heard below it, or missed, is a
+	// censored observation.
+	Censor float64
+	Band5  bool // a 5 GHz frame
+	Ch     int  // the channel (frames are lost per sensor and channel)
 }
 
 // Params are one sensor's path-loss parameters.
@@ -73,8 +80,15 @@ type Result struct {
 	Noise    float64 `json:"noise_db"` // robust per-frame noise (1.4826·MAD), dB
 	SE       Params  `json:"se"`       // standard errors of the fitted values
 	Outliers int     `json:"outliers"` // samples down-weighted below 0.5
-	Censored int     `json:"censored"` // samples left out as too near the detection floor
-	SpreadDB float64 `json:"spread"`   // standard deviation of 10·log10(d) over the samples, dB
+	// Censored counts the samples left out as too near the detection floor
+	// (Fit), or heard below the censoring point (Data.Fit).
+	Censored int `json:"censored"`
+	// Missed counts the frames of the walk the sensor did not hear (censored
+	// observations of Data.Fit), and Loss is its fitted share of frames
+	// lost whatever their strength (mean over channels).
+	Missed   int     `json:"missed,omitempty"`
+	Loss     float64 `json:"loss,omitempty"`
+	SpreadDB float64 `json:"spread"` // standard deviation of 10·log10(d) over the samples, dB
 }
 
 // Fit fits one sensor's rssi_1m and exponent to samples by weighted least

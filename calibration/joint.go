@@ -2,39 +2,6 @@ package calibration
 
 import "math"
 
-// fitSensors fits every sensor on the samples keep selects (nil: all).
-// With samples from several walkers it also fits each walker's transmit
-// offset from the reference walker (Src 0), alternating a few times: the
-// sensors on offset-corrected samples, then each walker's offset as the
-// median of its residuals.
-func fitSensors(samples [][]Sample, priors []Prior, walkers int, keep func(Sample) bool) ([]Result, []float64) {
-	tx := make([]float64, max(walkers, 1))
-	rounds := 1
-	if walkers > 1 {
-		rounds = 4
-	}
-	res := make([]Result, len(samples))
-	var ss []Sample
-	for r := 0; r < rounds; r++ {
-		ps := make([]Params, len(samples))
-		for i := range samples {
-			ss = ss[:0]
-			for _, s := range samples[i] {
-				if keep == nil || keep(s) {
-					s.RSSI -= tx[s.Src]
-					ss = append(ss, s)
-				}
-			}
-			res[i] = Fit(ss, priors[i])
-			ps[i] = res[i].Params
-		}
-		if walkers > 1 {
-			tx = txOffsets(samples, ps, walkers, keep)
-		}
-	}
-	return res, tx
-}
-
 // txOffsets returns each walker's median residual under ps (the reference
 // walker's is 0; a walker without samples gets 0).
 func txOffsets(samples [][]Sample, ps []Params, walkers int, keep func(Sample) bool) []float64 {
@@ -69,14 +36,6 @@ func txOffsets(samples [][]Sample, ps []Params, walkers int, keep func(Sample) b
 		}
 	}
 	return tx
-}
-
-func paramsOf(rs []Result) []Params {
-	ps := make([]Params, len(rs))
-	for i, r := range rs {
-		ps[i] = r.Params
-	}
-	return ps
 }
 
 func spread(v []float64) float64 {

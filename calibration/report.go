@@ -28,6 +28,21 @@ type SensorReport struct {
 	HeldOffset float64 `json:"held_offset_db"`
 }
 
+// Offset5Report is the fit of the site's 5 GHz offset: one correction
+// shared by all sensors, fitted jointly with them, and validated like them
+// on held-out segments (RSSI residual RMS, dB, of all frames and of the
+// 5 GHz frames, under the full fits with and without it).
+type Offset5Report struct {
+	Previous     float64 `json:"previous"`
+	Fitted       float64 `json:"fitted"`
+	SE           float64 `json:"se"`
+	HeldWithout  float64 `json:"held_without_db"`
+	HeldWith     float64 `json:"held_with_db"`
+	Held5Without float64 `json:"held_5ghz_without_db"`
+	Held5With    float64 `json:"held_5ghz_with_db"`
+	Applied      bool    `json:"applied"`
+}
+
 // ErrStats summarises position errors, metres.
 type ErrStats struct {
 	N      int     `json:"n"`
@@ -85,6 +100,9 @@ type Report struct {
 	// fitted jointly, and TxSpread is their standard deviation, dB.
 	Walkers  int     `json:"walkers,omitempty"`
 	TxSpread float64 `json:"tx_spread_db,omitempty"`
+	// Offset5 is the walk's estimate of the site's offset_5ghz (nil when
+	// no 5 GHz frame was heard).
+	Offset5 *Offset5Report `json:"offset_5ghz,omitempty"`
 	// Calibrated is the site with the applied values (a copy).
 	Calibrated *wire.Site `json:"-"`
 }
@@ -104,6 +122,14 @@ func (r *Report) WriteText(w io.Writer) {
 			s.Applied.RSSI1m, s.Applied.Exponent, s.Choice)
 	}
 	fmt.Fprintf(w, "(values: rssi_1m dBm, exponent; rms and held-out residuals in dB)\n")
+	if o := r.Offset5; o != nil {
+		state := "kept"
+		if o.Applied {
+			state = "applied"
+		}
+		fmt.Fprintf(w, "offset_5ghz  %6.1f -> %6.2f ± %.2f dB   held-out residual %.2f -> %.2f dB (5 GHz frames %.2f -> %.2f)  %s\n",
+			o.Previous, o.Fitted, o.SE, o.HeldWithout, o.HeldWith, o.Held5Without, o.Held5With, state)
+	}
 	fmt.Fprintf(w, "\nposition error on the walk (m)      median   mean    p90   bursts\n")
 	row := func(name string, e ErrStats) {
 		fmt.Fprintf(w, "  %-32s %6.2f %6.2f %6.2f %6d\n", name, e.Median, e.Mean, e.P90, e.N)

@@ -155,7 +155,11 @@ type TruthBurst struct {
 type Data struct {
 	floor   [2]float64 // detection floor of 2.4 and 5 GHz frames as heard; 0 unknown
 	Site    *wire.Site
-	Samples [][]Sample // by sensor index
+	Samples [][]Sample // by sensor index: the frames heard
+	// Missed holds, by sensor index, the frames of the walk the sensor did
+	// not hear: in each burst, on each channel, as many as the most any
+	// other sensor heard, less the sensor's own (RSSI 0; Censor set).
+	Missed  [][]Sample
 	Bursts  []TruthBurst
 	Frames  int // frames of the reference devices used
 	Skipped int // frames of the reference devices at times the walk does not cover
@@ -169,6 +173,7 @@ type frame struct {
 	rssi   float64 // moved to 2.4 GHz
 	raw    float64 // as heard
 	band5  bool
+	ch     int
 }
 
 // Collector gathers the frames of a walk's reference devices from batches.
@@ -219,14 +224,14 @@ func (c *Collector) Add(b *wire.Batch) {
 		if o.Band5GHz() {
 			r -= c.site.SensorRadio(si).Offset5GHz
 		}
-		c.frames[key] = append(c.frames[key], frame{t: o.T, sensor: si, rssi: r, raw: o.RSSI, band5: o.Band5GHz()})
+		c.frames[key] = append(c.frames[key], frame{t: o.T, sensor: si, rssi: r, raw: o.RSSI, band5: o.Band5GHz(), ch: o.Ch})
 	}
 }
 
 // Data returns the samples and bursts gathered so far.
 func (c *Collector) Data() *Data {
 	site := c.site
-	d := &Data{Site: site, Samples: make([][]Sample, len(site.Sensors)), Unknown: c.unknown}
+	d := &Data{Site: site, Samples: make([][]Sample, len(site.Sensors)), Missed: make([][]Sample, len(site.Sensors)), Unknown: c.unknown}
 	z := site.Radio.PhoneZ
 	if z == 0 {
 		z = wire.DefaultPhoneZ
@@ -280,6 +285,19 @@ func (d *Data) addBurst(key string, src int, dev wire.Dev, fs []frame, w *Walk, 
 		n   int
 	}
 	per := map[int]*acc{}
+	// Frames heard per channel and sensor, and when the channel's frames
+	// came (for the frames a sensor missed).
+	type chanAcc struct {
+		n     map[int]int
+		t     int64
+		count int64
+		band5 bool
+	}
+	chans := map[int]*chanAcc{}
+	distTo := func(si int, x, y float64) float64 {
+		s := &site.Sensors[si]
+		return math.Sqrt((x-s.X)*(x-s.X) + (y-s.Y)*(y-s.Y) + (z-s.Z)*(z-s.Z))
+	}
 	for _, f := range fs {
 		x, y, seg, ok := w.At(key, f.t)
 		if !ok {
@@ -287,13 +305,13 @@ func (d *Data) addBurst(key string, src int, dev wire.Dev, fs []frame, w *Walk, 
 			continue
 		}
 		d.Frames++
-		s := &site.Sensors[f.sensor]
-		dist := math.Sqrt((x-s.X)*(x-s.X) + (y-s.Y)*(y-s.Y) + (z-s.Z)*(z-s.Z))
-		smp := Sample{RSSI: f.rssi, D: dist, Seg: seg, Src: src}
+		smp := Sample{RSSI: f.rssi, D: distTo(f.sensor, x, y), Seg: seg, Src: src, Band5: f.band5, Ch: f.ch}
 		if f.band5 && d.floor[1] != 0 {
 			smp.Floor = d.floor[1] - site.SensorRadio(f.sensor).Offset5GHz
-		} else if !f.band5 {
+			smp.Censor = smp.Floor + CensorMargin
+		} else if !f.band5 && d.floor[0] != 0 {
 			smp.Floor = d.floor[0]
+			smp.Censor = smp.Floor + CensorMargin
 		}
 		d.Samples[f.sensor] = append(d.Samples[f.sensor], smp)
 		a := per[f.sensor]
@@ -303,9 +321,55 @@ func (d *Data) addBurst(key string, src int, dev wire.Dev, fs []frame, w *Walk, 
 		}
 		a.sum += f.rssi
 		a.n++
+		c := chans[f.ch]
+		if c == nil {
+			c = &chanAcc{n: map[int]int{}, band5: f.band5}
+			chans[f.ch] = c
+		}
+		c.n[f.sensor]++
+		c.t += f.t
+		c.count++
 	}
 	if len(per) == 0 {
 		return
+	}
+	// The frames each sensor missed: on each channel, the most that any
+	// other sensor heard less its own (the others' hearing is independent
+	// of this sensor's fading, so these are an unselected sample).
+	chs := make([]int, 0, len(chans))
+	for ch := range chans {
+		chs = append(chs, ch)
+	}
+	sort.Ints(chs)
+	for _, ch := range chs {
+		c := chans[ch]
+		t := c.t / c.count
+		x, y, seg, ok := w.At(key, t)
+		if !ok {
+			continue
+		}
+		b := 0
+		if c.band5 {
+			b = 1
+		}
+		if d.floor[b] == 0 {
+			continue
+		}
+		for si := range site.Sensors {
+			most := 0
+			for sj, n := range c.n {
+				if sj != si {
+					most = max(most, n)
+				}
+			}
+			cens := d.floor[b] + CensorMargin
+			if c.band5 {
+				cens -= site.SensorRadio(si).Offset5GHz
+			}
+			for k := c.n[si]; k < most; k++ {
+				d.Missed[si] = append(d.Missed[si], Sample{D: distTo(si, x, y), Seg: seg, Src: src, Band5: c.band5, Ch: ch, Censor: cens})
+			}
+		}
 	}
 	mid := (fs[0].t + fs[len(fs)-1].t) / 2
 	x, y, seg, ok := w.At(key, mid)
