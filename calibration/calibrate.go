@@ -93,10 +93,19 @@ func Calibrate(d *Data, folds int, opt Options) (*Report, error) {
 			ff.off[o] = fitWalk(d, offsetPriors, train, o == 1, &whole.off[o])
 		}
 		txPrev := txOffsets(d.Samples, prev, d.Walkers, train)
+		// A walker not heard in the training segments has no transmit
+		// offset: its held-out frames would score every variant against
+		// an arbitrary one.
+		known := make([]bool, max(d.Walkers, 1))
+		for i := range d.Samples {
+			for _, s := range d.Samples[i] {
+				known[s.Src] = known[s.Src] || s.Seg != k
+			}
+		}
 		for i := 0; i < ns; i++ {
 			sel := ff.full[1].Sensors[i]
 			for _, s := range d.Samples[i] {
-				if s.Seg != k || !clearOfFloor(s, sel.Params, ff.full[1].Offset5, ff.full[1].Tx[s.Src], sel.Noise) {
+				if s.Seg != k || !known[s.Src] || !clearOfFloor(s, sel.Params, ff.full[1].Offset5, ff.full[1].Tx[s.Src], sel.Noise) {
 					continue
 				}
 				heldN[i]++

@@ -158,9 +158,6 @@ func fitWalk(d *Data, priors []Prior, keep func(Sample) bool, off5 bool, warm *W
 	if d.Walkers > 1 {
 		rounds = 4
 	}
-	if warm != nil && len(warm.Tx) == len(tx) {
-		copy(tx, warm.Tx)
-	}
 	var st *censoredFit
 	for r := 0; r < rounds; r++ {
 		st = newCensoredFit(sens, priors, tx, off5, st)
@@ -340,41 +337,63 @@ func (f *censoredFit) estep() [][]float64 {
 }
 
 // fitLoss sets sensor i's loss rate of each group to its maximum-likelihood
-// value given the censored frames' Φ((C−μ)/σ) in cdfs: the root in [0, 1) of
+// value given the censored frames' Φ_k = Φ((C−μ)/σ) in cdfs: the root in
+// [0, 1) of the score
 //
-//	−H/(1−λ) + Σ (1−Φ_k)/(λ + (1−λ)Φ_k) = 0
+//	−H/(1−λ) + Σ (1−Φ_k)/(λ + (1−λ)Φ_k)
 //
-// (H the frames heard above C), decreasing in λ, by bisection.
+// (H the frames heard above C), which falls with λ: safeguarded Newton
+// steps inside a shrinking bracket.
 func (f *censoredFit) fitLoss(i int, heardAbove, cdfs []float64) {
 	so := &f.sens[i]
+	type term struct{ w, cdf float64 }
+	terms := make([][]term, so.groups)
+	for k := range so.obs {
+		// A frame missed far below the floor says nothing about losses.
+		if o := &so.obs[k]; o.cens && !math.IsNaN(o.c) && cdfs[k] < 1-1e-9 {
+			terms[o.g] = append(terms[o.g], term{o.w, cdfs[k]})
+		}
+	}
 	for g := range f.loss[i] {
-		score := func(lam float64) float64 {
-			v := -heardAbove[g] / (1 - lam)
-			for k := range so.obs {
-				if o := &so.obs[k]; o.cens && o.g == g && !math.IsNaN(o.c) {
-					v += o.w * (1 - cdfs[k]) / (lam + (1-lam)*cdfs[k] + 1e-300)
-				}
+		ts, h := terms[g], heardAbove[g]
+		score := func(lam float64) (v, dv float64) {
+			v, dv = -h/(1-lam), -h/((1-lam)*(1-lam))
+			for _, t := range ts {
+				p := lam + (1-lam)*t.cdf + 1e-300
+				q := (1 - t.cdf) / p
+				v += t.w * q
+				dv -= t.w * q * q
 			}
-			return v
+			return v, dv
 		}
 		lo, hi := 0.0, 0.999
-		if score(lo) <= 0 {
+		if v, _ := score(lo); v <= 0 {
 			f.loss[i][g] = 0
 			continue
 		}
-		if score(hi) >= 0 {
+		if v, _ := score(hi); v >= 0 {
 			f.loss[i][g] = hi
 			continue
 		}
-		for it := 0; it < 30; it++ {
-			mid := (lo + hi) / 2
-			if score(mid) > 0 {
-				lo = mid
+		lam := min(max(f.loss[i][g], 1e-4), 0.99)
+		for it := 0; it < 50 && hi-lo > 1e-7; it++ {
+			v, dv := score(lam)
+			if v > 0 {
+				lo = lam
 			} else {
-				hi = mid
+				hi = lam
 			}
+			next := lam - v/dv
+			if !(next > lo && next < hi) {
+				next = (lo + hi) / 2
+			}
+			if math.Abs(next-lam) < 1e-7 {
+				lam = next
+				break
+			}
+			lam = next
 		}
-		f.loss[i][g] = (lo + hi) / 2
+		f.loss[i][g] = lam
 	}
 }
 
@@ -391,7 +410,7 @@ func (f *censoredFit) run() {
 		w := f.estep()
 		h := mat.NewSymDense(dim, nil)
 		g := make([]float64, dim)
-		f.derivatives(w, h, g)
+		q0 := f.derivatives(w, h, g)
 		var ch mat.Cholesky
 		if !ch.Factorize(h) {
 			break
@@ -400,7 +419,6 @@ func (f *censoredFit) run() {
 		if err := ch.SolveVecTo(&step, mat.NewVecDense(dim, g)); err != nil {
 			break
 		}
-		q0 := f.objective(f.theta, w)
 		moved := 0.0
 		for half := 0; half < 8; half++ {
 			sc := math.Pow(0.5, float64(half))
@@ -431,19 +449,17 @@ func (f *censoredFit) run() {
 				j++
 			}
 		}
-		if debugFit {
-			println(iter, moved, ds, dl, f.theta[len(f.theta)-1])
-		}
-		if iter > 1 && moved < 1e-3 && ds < 2e-3 && dl < 1e-3 || iter == 59 {
-			iterHist[iter]++
+		if iter > 1 && moved < 1e-3 && ds < 2e-3 && dl < 1e-3 {
 			break
 		}
 	}
 }
 
 // derivatives fills h with the negative Hessian (per-frame curvature
-// clipped to be concave) and g with the gradient of the objective at theta.
-func (f *censoredFit) derivatives(w [][]float64, h *mat.SymDense, g []float64) {
+// clipped to be concave) and g with the gradient of the objective at theta,
+// and returns the objective.
+func (f *censoredFit) derivatives(w [][]float64, h *mat.SymDense, g []float64) float64 {
+	var q float64
 	dim := len(f.theta)
 	last := dim - 1
 	for i := range f.sens {
@@ -455,16 +471,16 @@ func (f *censoredFit) derivatives(w [][]float64, h *mat.SymDense, g []float64) {
 			m := f.mu(f.theta, i, o)
 			var d1, d2 float64 // first and (negative) second derivative in μ
 			if !o.cens {
-				d1 = o.w * w[i][k] * (o.r - t - m) / (s * s)
+				e := (o.r - t - m) / s
+				q -= 0.5 * o.w * w[i][k] * e * e
+				d1 = o.w * w[i][k] * e / s
 				d2 = o.w * w[i][k] / (s * s)
 			} else {
 				lam := f.loss[i][o.g]
 				a := (o.c - t - m) / s
 				pdf, cdf := normPDF(a), normCDF(a)
-				p := lam + (1-lam)*cdf
-				if p < 1e-300 {
-					p = 1e-300
-				}
+				p := lam + (1-lam)*cdf + 1e-300
+				q += o.w * math.Log(p)
 				dp := -(1 - lam) * pdf / s            // dP/dμ
 				ddp := -(1 - lam) * a * pdf / (s * s) // d²P/dμ²
 				d1 = o.w * dp / p
@@ -484,6 +500,8 @@ func (f *censoredFit) derivatives(w [][]float64, h *mat.SymDense, g []float64) {
 		}
 		p := f.priors[i]
 		a, n := 2*i, 2*i+1
+		da, dn := (f.theta[a]-p.RSSI1m)/p.SigmaA, (f.theta[n]-p.Exponent)/p.SigmaN
+		q -= 0.5 * (da*da + dn*dn)
 		g[a] = ga - (f.theta[a]-p.RSSI1m)/(p.SigmaA*p.SigmaA)
 		g[n] = gn - (f.theta[n]-p.Exponent)/(p.SigmaN*p.SigmaN)
 		h.SetSym(a, a, haa+1/(p.SigmaA*p.SigmaA))
@@ -497,9 +515,12 @@ func (f *censoredFit) derivatives(w [][]float64, h *mat.SymDense, g []float64) {
 		}
 	}
 	if f.off5 {
+		dd := f.theta[last] / DefaultSigmaOffset5
+		q -= 0.5 * dd * dd
 		g[last] -= f.theta[last] / (DefaultSigmaOffset5 * DefaultSigmaOffset5)
 		h.SetSym(last, last, h.At(last, last)+1/(DefaultSigmaOffset5*DefaultSigmaOffset5))
 	}
+	return q
 }
 
 // txOffsets returns each walker's median residual, relative to the
@@ -509,8 +530,8 @@ func (f *censoredFit) txOffsets(walkers int) []float64 {
 	for i := range f.sens {
 		for k := range f.sens[i].obs {
 			o := &f.sens[i].obs[k]
-			m := f.mu(f.theta, i, o) + f.tx[o.src]
-			if o.cens || (!math.IsNaN(o.c) && m < o.c+2.5*f.sigma[i]) {
+			m := f.mu(f.theta, i, o)
+			if o.cens || (!math.IsNaN(o.c) && m+f.tx[o.src] < o.c+2.5*f.sigma[i]) {
 				continue
 			}
 			res[o.src] = append(res[o.src], o.r-m)
@@ -574,6 +595,3 @@ func (f *censoredFit) result(sens []sensorObs, tx []float64) WalkFit {
 func normCDF(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }
 
 func normPDF(x float64) float64 { return math.Exp(-0.5*x*x) / (math.Sqrt2 * math.SqrtPi) }
-
-var iterHist = map[int]int{}
-var debugFit = false
