@@ -130,11 +130,14 @@ func (t *Tracker) merge(tr, old *track, now int64) {
 }
 
 // overdue says whether track tr, silent since tr.last, has been silent at
-// now for longer than its fingerprint's rhythm allows.
+// now for longer than its fingerprint's rhythm allows (NoSeqWindow while
+// the rhythm is unknown).
 func (t *Tracker) overdue(tr *track, now int64) bool {
 	r := t.rhythm[tr.fp]
 	if r == nil || r.n < rhythmMin {
-		return false
+		// No rhythm learned (phones that take a new MAC for every scan):
+		// overdue after the longest silence a link allows then.
+		return t.opt.NoSeqWindow > 0 && now-tr.last > t.opt.NoSeqWindow.Milliseconds()
 	}
 	return float64(now-tr.last)/1000 > rhythmHiFrac*r.hi
 }
