@@ -3,10 +3,12 @@ package calibration
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/passant/passant/locate"
@@ -260,7 +262,7 @@ func (c *Collector) Data() *Data {
 	d.Walkers = len(keys)
 	for src, key := range keys {
 		fs := c.frames[key]
-		sort.SliceStable(fs, func(i, j int) bool { return fs[i].t < fs[j].t })
+		slices.SortStableFunc(fs, func(a, b frame) int { return cmp.Compare(a.t, b.t) })
 		var dev wire.Dev
 		if len(key) > 4 && key[:4] == "dev:" {
 			dev, _ = wire.ParseDev(key[4:])
@@ -274,7 +276,7 @@ func (c *Collector) Data() *Data {
 			start = end
 		}
 	}
-	sort.SliceStable(d.Bursts, func(i, j int) bool { return d.Bursts[i].Burst.T < d.Bursts[j].Burst.T })
+	slices.SortStableFunc(d.Bursts, func(a, b TruthBurst) int { return cmp.Compare(a.Burst.T, b.Burst.T) })
 	return d
 }
 
@@ -288,12 +290,13 @@ func (d *Data) addBurst(key string, src int, dev wire.Dev, fs []frame, w *Walk, 
 	// Frames heard per channel and sensor, and when the channel's frames
 	// came (for the frames a sensor missed).
 	type chanAcc struct {
-		n     map[int]int
+		ch    int
+		n     []int // by sensor
 		t     int64
 		count int64
 		band5 bool
 	}
-	chans := map[int]*chanAcc{}
+	var chans []chanAcc
 	distTo := func(si int, x, y float64) float64 {
 		s := &site.Sensors[si]
 		return math.Sqrt((x-s.X)*(x-s.X) + (y-s.Y)*(y-s.Y) + (z-s.Z)*(z-s.Z))
@@ -321,11 +324,14 @@ func (d *Data) addBurst(key string, src int, dev wire.Dev, fs []frame, w *Walk, 
 		}
 		a.sum += f.rssi
 		a.n++
-		c := chans[f.ch]
-		if c == nil {
-			c = &chanAcc{n: map[int]int{}, band5: f.band5}
-			chans[f.ch] = c
+		ci := 0
+		for ci < len(chans) && chans[ci].ch != f.ch {
+			ci++
 		}
+		if ci == len(chans) {
+			chans = append(chans, chanAcc{ch: f.ch, n: make([]int, len(site.Sensors)), band5: f.band5})
+		}
+		c := &chans[ci]
 		c.n[f.sensor]++
 		c.t += f.t
 		c.count++
@@ -336,13 +342,9 @@ func (d *Data) addBurst(key string, src int, dev wire.Dev, fs []frame, w *Walk, 
 	// The frames each sensor missed: on each channel, the most that any
 	// other sensor heard less its own (the others' hearing is independent
 	// of this sensor's fading, so these are an unselected sample).
-	chs := make([]int, 0, len(chans))
-	for ch := range chans {
-		chs = append(chs, ch)
-	}
-	sort.Ints(chs)
-	for _, ch := range chs {
-		c := chans[ch]
+	sort.Slice(chans, func(i, j int) bool { return chans[i].ch < chans[j].ch })
+	for ci := range chans {
+		c := &chans[ci]
 		t := c.t / c.count
 		x, y, seg, ok := w.At(key, t)
 		if !ok {
@@ -362,12 +364,15 @@ func (d *Data) addBurst(key string, src int, dev wire.Dev, fs []frame, w *Walk, 
 					most = max(most, n)
 				}
 			}
+			if c.n[si] >= most {
+				continue
+			}
 			cens := d.floor[b] + CensorMargin
 			if c.band5 {
 				cens -= site.SensorRadio(si).Offset5GHz
 			}
 			for k := c.n[si]; k < most; k++ {
-				d.Missed[si] = append(d.Missed[si], Sample{D: distTo(si, x, y), Seg: seg, Src: src, Band5: c.band5, Ch: ch, Censor: cens})
+				d.Missed[si] = append(d.Missed[si], Sample{D: distTo(si, x, y), Seg: seg, Src: src, Band5: c.band5, Ch: c.ch, Censor: cens})
 			}
 		}
 	}
