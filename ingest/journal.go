@@ -163,6 +163,19 @@ func (j *Journal) syncLocked() {
 	j.pending = j.pending[:0]
 }
 
+// Sync writes out and syncs every line appended so far. Lines are handed
+// on before they are synced (the acknowledgement waits, delivery does
+// not), so a reader of the files calls Sync first to see them all.
+func (j *Journal) Sync() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return nil
+	}
+	j.syncLocked()
+	return j.err
+}
+
 // Close syncs and closes the journal.
 func (j *Journal) Close() error {
 	j.mu.Lock()

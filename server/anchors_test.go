@@ -311,6 +311,9 @@ func txShop(t *testing.T, lossTx bool) {
 	if err != nil || len(as) != 5 {
 		t.Fatalf("kept anchors: %v, %d anchors", err, len(as))
 	}
+	if err := srv.journal.Sync(); err != nil { // the last lines may still be buffered
+		t.Fatal(err)
+	}
 	files, err := srv.journal.Files("tx", "", "")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("journal: %v %v", files, err)
