@@ -27,6 +27,7 @@ import (
 func TestBrowserCalibrationWalk(t *testing.T) {
 	ctx := webtest.Browser(t)
 	w := newWorld()
+	w.five = w.site.Radio.Offset5GHz - 2 // the site's 5 GHz offset is 2 dB off
 	rng := rand.New(rand.NewPCG(8, 8))
 	wps := Waypoints(w.site)
 	const taps = 8
@@ -162,6 +163,18 @@ func TestBrowserCalibrationWalk(t *testing.T) {
 	run("fit", chromedp.Click(chromedp.CSS(`#fit`)), chromedp.WaitVisible(chromedp.CSS(`main[data-fitted]`)))
 	verdict, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS(`#verdict`)))
 	t.Logf("verdict: %s", verdict)
+	// The walk's 5 GHz offset, when the fit reports one, is on the page.
+	se.mu.Lock()
+	var off5 *Offset5Report
+	if se.last != nil {
+		off5 = se.last.Offset5
+	}
+	se.mu.Unlock()
+	shown, _ := chromedp.Run(c, chromedp.Evaluate[string](`(document.getElementById('offset5') || {}).textContent || ''`))
+	if off5 == nil || !strings.Contains(shown, fmt.Sprintf("→ %.1f", off5.Fitted)) {
+		t.Errorf("fit reports offset_5ghz %+v, the page shows %q", off5, shown)
+	}
+	t.Logf("offset line: %q", shown)
 	run("apply", chromedp.WaitEnabled(chromedp.CSS(`#apply`)), chromedp.Click(chromedp.CSS(`#apply`)),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-applied="2"]`)))
 	sites := ls.svc.Sites.(*memSites)

@@ -17,6 +17,9 @@ type world struct {
 	shadow float64 // per-burst, per-sensor shadowing sigma, dB
 	fading float64 // per-frame sigma, dB
 	floor  float64 // sensitivity, dBm
+	// five, when not 0, is the true 5 GHz offset, dB: each burst then
+	// also has a frame on channel 36.
+	five float64
 }
 
 func newWorld() *world {
@@ -126,8 +129,15 @@ func (w *world) batches(rng *rand.Rand, p walkPath, dev wire.Dev, tx float64, t0
 			d := math.Sqrt((x-s.X)*(x-s.X) + (y-s.Y)*(y-s.Y) + (z-s.Z)*(z-s.Z))
 			mean := w.true_[i].RSSI1m + tx - 10*w.true_[i].Exponent*math.Log10(d) + w.shadow*rng.NormFloat64()
 			b := wire.Batch{V: 1, Sensor: s.ID, Sent: t + 100}
-			for k, ch := range []int{1, 6, 11} {
+			chans := []int{1, 6, 11}
+			if w.five != 0 {
+				chans = append(chans, 36)
+			}
+			for k, ch := range chans {
 				r := mean + w.fading*rng.NormFloat64()
+				if ch > 14 {
+					r += w.five
+				}
 				if r < w.floor {
 					continue
 				}

@@ -256,7 +256,13 @@ async function fit() {
     const good = r.chosen !== 'none';
     const v = el('p', { class: 'verdict ' + (good ? 'good' : 'bad'), id: 'verdict' },
       good ? `Median error on held-out parts of the walk: ${f2(hb)} m → ${f2(ha)} m` : 'The fit does not improve held-out positions: nothing to apply.');
-    $('report').replaceChildren(v, t, ...(r.notes || []).map((n) => el('p', { class: 'muted' }, n)));
+    const extra = [];
+    const o = r.offset_5ghz;
+    if (o) {
+      extra.push(el('p', { id: 'offset5' }, `5 GHz offset: ${f1(o.previous)} → ${f1(o.fitted)} ± ${f1(o.se)} dB, ` +
+        (o.applied ? 'applied' : 'kept at the site\'s value (held-out frames do not get better)')));
+    }
+    $('report').replaceChildren(v, t, ...extra, ...(r.notes || []).map((n) => el('p', { class: 'muted' }, n)));
     $('apply').disabled = !good;
     $('main').dataset.fitted = good ? 'better' : 'kept';
   } catch (e) { toast(e.message); }
