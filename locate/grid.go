@@ -126,8 +126,7 @@ type posterior struct {
 	mass  [3]float64 // weight per side
 	mom   [3]moments // per side
 	bestC [3]int     // the most probable cell per side (-1: none)
-	bEst  float64    // posterior mean of the offset there, about its side's
-	bSide uint8      // side of bestC
+	bEst  [3]float64 // posterior mean of the offset there, about its side's
 	// the cells the next fix considers: columns i0..i1 of rows j0..j1
 	// (the whole grid, or a window)
 	i0, i1, j0, j1 int
@@ -242,7 +241,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		p.mi = append(p.mi, i)
 	}
 	p.bestC = [3]int{-1, -1, -1}
-	p.bEst, p.bSide = 0, sideOther
+	p.bEst = [3]float64{}
 	ns := g.ns
 	gi, gw, gu, gwu, gc := p.gi[:k], p.gw[:k], p.gu[:k], p.gwu[:k], p.gc[:k]
 	c1 := p.gc[0]
@@ -320,8 +319,10 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 			}
 		}
 	}
-	if c := p.bestC[sideOutside]; c >= 0 {
-		p.offsetAt(s, c, a00, in)
+	for _, c := range p.bestC {
+		if c >= 0 {
+			p.offsetAt(s, c, a00, in)
+		}
 	}
 	// Moments per side, about the middle of the cells considered.
 	p.mass = [3]float64{}
@@ -381,8 +382,7 @@ func (p *posterior) offsetAt(s *Solver, c int, a00, in float64) {
 		swlr += wl * r
 	}
 	a11 := swll + in
-	p.bEst = (a11*swr - swl*swlr) / (a00*a11 - swl*swl)
-	p.bSide = g.side[c]
+	p.bEst[g.side[c]] = (a11*swr - swl*swlr) / (a00*a11 - swl*swl)
 }
 
 // choose picks the side from the posterior weights of the last fix and

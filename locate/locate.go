@@ -45,6 +45,11 @@ type Model struct {
 	// (default -92): the grid posterior uses the silence of the sensors
 	// that did not hear a burst. 0 turns that off.
 	MissDBm float64
+	// FrontDB is the extra loss, dB, of a path through the shop's front
+	// (glass, a wall): the grid posterior expects phones outside the store
+	// that much fainter at the sensors inside (default 3; the site's
+	// radio.front_db when set).
+	FrontDB float64
 	// PointFix keeps a least-squares fix inside the sensors' hull as it is
 	// (faster) instead of the posterior mean on its side around it.
 	PointFix bool
@@ -57,6 +62,7 @@ const (
 	DefaultTxSigmaDB     = 3.0
 	DefaultExponentSigma = 0.4
 	DefaultMissDBm       = -92.0
+	DefaultFrontDB       = 3.0
 )
 
 // NewModel resolves the site's per-sensor radio parameters.
@@ -65,7 +71,11 @@ func NewModel(site *wire.Site) (*Model, error) {
 		return nil, fmt.Errorf("locate: site %s has no sensors", site.Site)
 	}
 	m := &Model{PhoneZ: site.Radio.PhoneZ, Bounds: site.Bounds, Site: site,
-		SigmaDB: DefaultSigmaDB, FrameSigmaDB: DefaultFrameSigmaDB, TxSigmaDB: DefaultTxSigmaDB, ExponentSigma: DefaultExponentSigma, MissDBm: DefaultMissDBm}
+		SigmaDB: DefaultSigmaDB, FrameSigmaDB: DefaultFrameSigmaDB, TxSigmaDB: DefaultTxSigmaDB, ExponentSigma: DefaultExponentSigma, MissDBm: DefaultMissDBm,
+		FrontDB: DefaultFrontDB}
+	if site.Radio.FrontDB != nil {
+		m.FrontDB = *site.Radio.FrontDB
+	}
 	if m.PhoneZ == 0 {
 		m.PhoneZ = wire.DefaultPhoneZ
 	}

@@ -59,10 +59,12 @@ type Solver struct {
 	huber    float64 // Huber's threshold (huberK; +Inf: plain least squares)
 	noLS     bool    // testing: always use the grid
 	gridFix  bool    // the last fix came from the grid
+	winFix   bool    // the last fix was the posterior over a window around a least-squares fix
 	dn       float64 // correction of every sensor's exponent (SetExponentShift)
 	dnEst    float64 // the last least-squares fix's estimate of a further correction
 	dnOK     bool
 	sideOff  [3]float64 // mean received offset per side of the front, dB (SetSideOffset)
+	level    float64    // SetLevel
 	miss     []int      // sensors that did not hear the burst
 	deaf     uint64     // sensors known not to be listening (Burst.Deaf)
 	lsMin    int        // fewest readings for a least-squares fix
@@ -93,6 +95,7 @@ func NewSolver(m *Model) *Solver {
 	}
 	s.hull = convexHull(pts)
 	s.lsMin, s.lsMaxErr = 3, math.Inf(1)
+	s.SetLevel(0)
 	s.grid = NewGrid(m)
 	s.post.init(s.grid)
 	return s
@@ -143,7 +146,7 @@ func (s *Solver) Locate(b *Burst) (Fix, bool) {
 // least-squares fix: 1 for the side its point lies on).
 func (s *Solver) LocateSides(b *Burst, prior, post *Sides) (Fix, bool) {
 	s.load(b)
-	s.gridFix, s.dnOK = false, false
+	s.gridFix, s.winFix, s.dnOK = false, false, false
 	if s.k == 0 {
 		return Fix{}, false
 	}
@@ -156,13 +159,12 @@ func (s *Solver) LocateSides(b *Burst, prior, post *Sides) (Fix, bool) {
 				// posterior mean on that side, over a window around the
 				// fix, gives the point (its shrinkage beats the point
 				// estimate's spread).
-				var pr Sides
-				pr[s.SideOf(f.X, f.Y)] = 1
 				r := math.Max(3*f.Err, 4)
 				s.post.window(s.grid, f.X-r, f.Y-r, f.X+r, f.Y+r)
-				g := s.post.fix(s, &pr, post)
+				g := s.post.fix(s, prior, post)
 				s.post.all(s.grid)
 				if g.Err > 0 && !math.IsNaN(g.X) {
+					s.winFix = true
 					return g, true
 				}
 			}
@@ -493,7 +495,7 @@ func (s *Solver) SideOf(x, y float64) int {
 // the cost of one pass over the grid; ok is false when the last fix did not
 // come from the grid (a least-squares fix does not depend on the prior).
 func (s *Solver) Resides(prior, post *Sides) (Fix, bool) {
-	if !s.gridFix {
+	if !s.gridFix && !s.winFix {
 		return Fix{}, false
 	}
 	return s.post.choose(s, prior, post), true
@@ -566,17 +568,35 @@ func (s *Solver) ExponentEstimate() (float64, bool) { return s.dnEst, s.dnOK }
 // front attenuates what the sensors inside hear of the street.
 func (s *Solver) SetSideOffset(side int, db float64) { s.sideOff[side] = db }
 
+// SetLevel sets the mean received offset of phones in the store, dB (the
+// sensors' mean gain error, learned by a Tracker); phones outside it are
+// Model.FrontDB fainter.
+func (s *Solver) SetLevel(db float64) {
+	s.level = db
+	s.sideOff = [3]float64{sideOther: db - s.m.FrontDB, sideStore: db, sideOutside: db - s.m.FrontDB}
+}
+
+// Level returns the level set by SetLevel.
+func (s *Solver) Level() float64 { return s.level }
+
 // SideOffset returns the offset set for a side.
 func (s *Solver) SideOffset(side int) float64 { return s.sideOff[side] }
 
-// OffsetEstimate returns the transmit offset, about its side's, at the most
-// probable cell of the last grid fix, and that cell's side; ok is false when
-// the last fix was not a grid fix.
-func (s *Solver) OffsetEstimate() (db float64, side int, ok bool) {
-	if !s.gridFix {
-		return 0, 0, false
+// OffsetEstimates returns, per side of the front, the transmit offset about
+// the side's offset at the side's most probable cell of the last grid fix
+// (NaN where the side had no cell); ok is false when the last fix was not
+// a posterior over the grid or a window of it.
+func (s *Solver) OffsetEstimates() (db Sides, ok bool) {
+	if !s.gridFix && !s.winFix {
+		return Sides{}, false
 	}
-	return s.post.bEst, int(s.post.bSide), true
+	for i, c := range s.post.bestC {
+		db[i] = s.post.bEst[i]
+		if c < 0 {
+			db[i] = math.NaN()
+		}
+	}
+	return db, true
 }
 
 // startMargin is how much lower (in units of the robust cost, about nats)

@@ -262,7 +262,7 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	}
 	t.last = fix
 	t.learnExponent()
-	t.learnSideOffset(post)
+	t.learnLevel(post)
 	if !fresh && dt > 0 {
 		tr.x.predict(dt, t.opt.Accel)
 		tr.y.predict(dt, t.opt.Accel)
@@ -519,23 +519,37 @@ func (t *Tracker) learnExponent() {
 // ExponentShift returns the exponent correction learned so far.
 func (t *Tracker) ExponentShift() float64 { return t.solver.ExponentShift() }
 
-// learnSideOffset moves the mean offset of the street side towards the
-// offsets of bursts at their most probable street cell, weighted by the
-// probability that they are on the street: what the shop's front takes off
-// the signal (phones' own offsets average out). The store side stays the
-// reference.
-func (t *Tracker) learnSideOffset(post Sides) {
+// learnLevel moves the mean received offset of phones in the store (the
+// sensors' mean gain error; phones' own transmit offsets average out)
+// towards the transmit offsets of the last fix at the most probable cell
+// of each side, weighted by the side's posterior: a stochastic
+// approximation. The front's loss (Model.FrontDB) stays between the
+// sides: learning the street's offset on its own drifts, as bursts that
+// look faint are put on the street and make it look fainter.
+func (t *Tracker) learnLevel(post Sides) {
 	if t.opt.NoSelfCalibration {
 		return
 	}
-	b, side, ok := t.solver.OffsetEstimate()
-	if !ok || side != SideOutside {
+	b, ok := t.solver.OffsetEstimates()
+	if !ok {
+		return
+	}
+	var num, den float64
+	for i, v := range b {
+		if !math.IsNaN(v) {
+			num += post[i] * math.Max(-6, math.Min(6, v))
+			den += post[i]
+		}
+	}
+	if !(den > 0) {
 		return
 	}
 	const alpha = 0.01
-	off := t.solver.SideOffset(side) + alpha*post[SideOutside]*math.Max(-6, math.Min(6, b))
-	t.solver.SetSideOffset(side, math.Max(-12, math.Min(6, off)))
+	t.solver.SetLevel(math.Max(-10, math.Min(10, t.solver.Level()+alpha*num/den)))
 }
+
+// Level returns the learned mean received offset of phones in the store, dB.
+func (t *Tracker) Level() float64 { return t.solver.Level() }
 
 // SideOffset returns the learned mean offset of a side of the front, dB.
 func (t *Tracker) SideOffset(side int) float64 { return t.solver.SideOffset(side) }

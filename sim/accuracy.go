@@ -92,6 +92,23 @@ type Method struct {
 	// ErrIn and ErrOut split Errors by where the truth was: in the store
 	// or not.
 	ErrIn, ErrOut []float64
+	// SideIn and SidesIn count the bursts whose truth was in the store:
+	// on the right side, and all.
+	SideIn, SidesIn int
+}
+
+// countSide counts a fix in the store (in) or not against the truth.
+func (m *Method) countSide(in, truthIn bool) {
+	m.Sides++
+	if in == truthIn {
+		m.Side++
+	}
+	if truthIn {
+		m.SidesIn++
+		if in {
+			m.SideIn++
+		}
+	}
 }
 
 // Quantile returns the q-quantile of the method's errors.
@@ -244,10 +261,7 @@ func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64, 
 		fixes[4], _ = solver.Centroid(b)
 		for k, f := range fixes {
 			me := a.Methods[k]
-			me.Sides++
-			if pointIn(wire.Point{f.X, f.Y}, store) == truthIn {
-				me.Side++
-			}
+			me.countSide(pointIn(wire.Point{f.X, f.Y}, store), truthIn)
 			if inBounds {
 				e := math.Hypot(f.X-t.X, f.Y-t.Y)
 				me.Errors = append(me.Errors, e)
@@ -370,13 +384,14 @@ func pct(a, b int) string {
 
 // WriteBreakdown prints the errors split by the truth's side.
 func WriteBreakdown(w io.Writer, rs []*Accuracy) {
-	fmt.Fprintln(w, "| shop | method | in store: n, median, p90 | outside: n, median, p90 |")
+	fmt.Fprintln(w, "| shop | method | in store: n, median, p90, side right | outside: n, median, p90, side right |")
 	fmt.Fprintln(w, "|---|---|---|---|")
 	for _, r := range rs {
 		for _, me := range r.Methods {
 			in, out := &Method{Errors: me.ErrIn}, &Method{Errors: me.ErrOut}
-			fmt.Fprintf(w, "| %s | %s | %d, %.2f, %.2f | %d, %.2f, %.2f |\n", r.Layout, me.Name,
-				len(in.Errors), in.Quantile(0.5), in.Quantile(0.9), len(out.Errors), out.Quantile(0.5), out.Quantile(0.9))
+			fmt.Fprintf(w, "| %s | %s | %d, %.2f, %.2f, %s | %d, %.2f, %.2f, %s |\n", r.Layout, me.Name,
+				len(in.Errors), in.Quantile(0.5), in.Quantile(0.9), pct(me.SideIn, me.SidesIn),
+				len(out.Errors), out.Quantile(0.5), out.Quantile(0.9), pct(me.Side-me.SideIn, me.Sides-me.SidesIn))
 		}
 	}
 }
@@ -396,10 +411,7 @@ func (a *Accuracy) replay(replay ReplayFunc, site *wire.Site, batches []*wire.Ba
 		}
 		truthP := wire.Point{t.X, t.Y}
 		truthIn := pointIn(truthP, store)
-		me.Sides++
-		if pointIn(wire.Point{p.X, p.Y}, store) == truthIn {
-			me.Side++
-		}
+		me.countSide(pointIn(wire.Point{p.X, p.Y}, store), truthIn)
 		if site.Bounds.Contains(truthP) {
 			e := math.Hypot(p.X-t.X, p.Y-t.Y)
 			me.Errors = append(me.Errors, e)

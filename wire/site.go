@@ -60,6 +60,9 @@ type Radio struct {
 	// PhoneZ is the height of a carried phone above the floor, metres
 	// (extension; default 1.2).
 	PhoneZ float64 `json:"phone_z,omitempty"`
+	// FrontDB is the extra loss of a path through the shop's front, dB
+	// (extension; nil: the locator's default, 3 dB).
+	FrontDB *float64 `json:"front_db,omitempty"`
 }
 
 // Sensor is a sniffer node at a known position. Nil radio fields take the
