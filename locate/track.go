@@ -159,7 +159,8 @@ type Tracker struct {
 	next     int32
 	pruned   int64
 	names    []string // cached track names
-	global   Sides    // prior of the sides for new tracks, learned
+	global   Sides    // prior of the sides of all bursts, learned
+	fresh    Sides    // prior of the sides of new tracks' first bursts, learned
 	last     Fix      // the last burst's own fix
 	linkedBy string
 	sensors  int
@@ -180,6 +181,7 @@ func NewTracker(m *Model, opts TrackerOptions) *Tracker {
 		byNum: map[int32]*track{}, devs: map[wire.Dev]devEntry{},
 		sensors: len(m.Sensors), rhythm: map[string]*rhythm{}}
 	t.global = t.solver.SideAreas()
+	t.fresh = t.global
 	return t
 }
 
@@ -212,6 +214,19 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 		// kept off the extremes.
 		for i := range t.global {
 			t.global[i] = math.Max(0.99*t.global[i]+0.01*post[i], 0.02)
+		}
+		if fresh {
+			// A new track: the side prior of new tracks' first
+			// bursts, learned apart (an EM step as above). Phones
+			// come into range on the street; a burst that is as
+			// likely in the store as outside is most likely a
+			// passer-by's.
+			if f, ok := t.solver.Resides(&t.fresh, &post); ok {
+				fix = f
+			}
+			for i := range t.fresh {
+				t.fresh[i] = math.Max(0.99*t.fresh[i]+0.01*post[i], 0.02)
+			}
 		}
 		if !fresh {
 			// The track's side, carried over with a chance to have
