@@ -42,7 +42,7 @@ func StartMosquitto(t testing.TB) *Mosquitto {
 	os.Chmod(dir, 0o777)
 	m := &Mosquitto{t: t, bin: bin, Port: FreePort(t), Dir: dir, conf: filepath.Join(dir, "mosquitto.conf")}
 	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n"+
-		"autosave_interval 1\nmax_queued_messages 0\nmax_inflight_messages 100\nlog_dest stderr\nlog_type error\nlog_type warning\n",
+		"autosave_interval 1\nmax_queued_messages 0\nmax_inflight_messages 1000\nlog_dest stderr\nlog_type error\nlog_type warning\n",
 		m.Port, dir)
 	if u, err := user.Current(); err == nil && u.Uid == "0" {
 		conf += "user root\n"

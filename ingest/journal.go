@@ -4,7 +4,6 @@
 package ingest
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -20,17 +19,21 @@ import (
 
 // Journal appends every accepted batch, with its receive time, as the
 // contract's journal lines {"recv":...,"batch":{...}}, one file per site and
-// UTC day: DIR/<site>/<YYYY-MM-DD>.jsonl. Appends are grouped: Append
-// returns once the line is written to the file and synced (group commit
-// every Interval), so a batch that is acknowledged to the broker after
-// Append returns is never lost by a crash of the server.
+// UTC day: DIR/<site>/<YYYY-MM-DD>.jsonl. Append writes the line to the
+// file at once and returns once a background syncer has fsynced it, so a
+// batch that is acknowledged to the broker after Append returns is never
+// lost by a crash of the server. The syncs are grouped (group commit): the
+// syncer fsyncs without the append lock, so appends go on during an fsync,
+// and it starts the next fsync as soon as the previous one is done: the
+// more batches come during an fsync, the more one fsync covers.
 type Journal struct {
 	dir      string
 	interval time.Duration
 
 	mu      sync.Mutex
 	files   map[string]*journalFile
-	pending []chan error
+	retired []*journalFile // files of a past day, synced and closed by the syncer
+	pending []chan error   // appends (and Syncs) waiting for the next fsync
 	buf     []byte
 	kick    chan struct{}
 	done    chan struct{}
@@ -39,13 +42,14 @@ type Journal struct {
 }
 
 type journalFile struct {
-	day string
-	f   *os.File
-	w   *bufio.Writer
+	day   string
+	f     *os.File
+	dirty bool // written since the syncer last took it
 }
 
-// OpenJournal opens (creating) a journal directory. interval is the group
-// commit interval (0: sync after every append).
+// OpenJournal opens (creating) a journal directory. interval is the least
+// time from the start of one fsync to the start of the next (0: the next
+// starts as soon as the previous one is done and an append waits).
 func OpenJournal(dir string, interval time.Duration) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("ingest: journal: %w", err)
@@ -88,31 +92,29 @@ func (j *Journal) append(site string, recv int64, b *wire.Batch) (chan error, er
 	}
 	j.buf = wire.AppendJournalLine(j.buf[:0], recv, b)
 	j.buf = append(j.buf, '\n')
-	if _, err := jf.w.Write(j.buf); err != nil {
+	jf.dirty = true
+	if _, err := jf.f.Write(j.buf); err != nil {
 		return nil, fmt.Errorf("ingest: journal %s: %w", site, err)
 	}
 	ch := make(chan error, 1)
 	j.pending = append(j.pending, ch)
-	if j.interval <= 0 {
-		j.syncLocked()
-	} else {
-		select {
-		case j.kick <- struct{}{}:
-		default:
-		}
-	}
+	j.kickLocked()
 	return ch, nil
 }
 
+func (j *Journal) kickLocked() {
+	select {
+	case j.kick <- struct{}{}:
+	default:
+	}
+}
+
+// file returns the open file of site for day; a file of another day is
+// retired: the syncer syncs and closes it.
 func (j *Journal) file(site, day string) (*journalFile, error) {
 	jf := j.files[site]
 	if jf != nil && jf.day == day {
 		return jf, nil
-	}
-	if jf != nil {
-		jf.w.Flush()
-		jf.f.Sync()
-		jf.f.Close()
 	}
 	d := filepath.Join(j.dir, site)
 	if err := os.MkdirAll(d, 0o750); err != nil {
@@ -122,57 +124,102 @@ func (j *Journal) file(site, day string) (*journalFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingest: journal: %w", err)
 	}
-	jf = &journalFile{day: day, f: f, w: bufio.NewWriterSize(f, 256<<10)}
+	if jf != nil {
+		j.retired = append(j.retired, jf)
+	}
+	jf = &journalFile{day: day, f: f}
 	j.files[site] = jf
 	return jf, nil
 }
 
+// syncLoop is the syncer: each round takes the files written to and the
+// waiters under the lock, fsyncs outside it and answers the waiters. It
+// returns once the journal is closed and all is synced.
 func (j *Journal) syncLoop() {
 	defer close(j.done)
-	for range j.kick {
-		if j.interval > 0 {
-			time.Sleep(j.interval)
-		}
+	var files, retired []*journalFile
+	var waiters []chan error
+	for {
 		j.mu.Lock()
-		j.syncLocked()
+		for len(j.pending) == 0 && len(j.retired) == 0 && !j.closed {
+			j.mu.Unlock()
+			<-j.kick
+			j.mu.Lock()
+		}
+		files, retired, waiters = files[:0], append(retired[:0], j.retired...), append(waiters[:0], j.pending...)
+		clear(j.retired)
+		clear(j.pending)
+		j.retired, j.pending = j.retired[:0], j.pending[:0]
+		for _, jf := range j.files {
+			if jf.dirty {
+				jf.dirty = false
+				files = append(files, jf)
+			}
+		}
 		closed := j.closed
 		j.mu.Unlock()
-		if closed {
+
+		start := time.Now()
+		err := commit(files, retired)
+		for _, ch := range waiters {
+			ch <- err
+		}
+		clear(waiters)
+		clear(files)
+		clear(retired)
+
+		j.mu.Lock()
+		if err != nil {
+			j.err = err
+		}
+		more := len(j.pending) > 0 || len(j.retired) > 0
+		j.mu.Unlock()
+		if closed && !more {
 			return
 		}
+		if d := j.interval - time.Since(start); d > 0 && !closed {
+			time.Sleep(d)
+		}
 	}
 }
 
-func (j *Journal) syncLocked() {
+// commit fsyncs the files; retired files are closed after.
+func commit(files, retired []*journalFile) error {
 	var err error
-	for _, jf := range j.files {
-		if e := jf.w.Flush(); e != nil && err == nil {
-			err = e
-		}
-		if e := jf.f.Sync(); e != nil && err == nil {
-			err = e
+	keep := func(e error) {
+		if e != nil && err == nil {
+			err = fmt.Errorf("ingest: journal sync: %w", e)
 		}
 	}
-	if err != nil {
-		err = fmt.Errorf("ingest: journal sync: %w", err)
-		j.err = err
+	for _, jf := range files {
+		keep(jf.f.Sync())
 	}
-	for _, ch := range j.pending {
-		ch <- err
+	for _, jf := range retired {
+		keep(jf.f.Sync())
+		keep(jf.f.Close())
 	}
-	j.pending = j.pending[:0]
+	return err
 }
 
-// Sync writes out and syncs every line appended so far. Lines are handed
-// on before they are synced (the acknowledgement waits, delivery does
-// not), so a reader of the files calls Sync first to see them all.
+// Sync waits until every line appended so far is on disk. Lines are in the
+// files (the operating system's cache) once Append or AppendAsync returns,
+// and are handed on before they are synced (the acknowledgement waits,
+// delivery does not).
 func (j *Journal) Sync() error {
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	if j.closed {
+		j.mu.Unlock()
 		return nil
 	}
-	j.syncLocked()
+	ch := make(chan error, 1)
+	j.pending = append(j.pending, ch)
+	j.kickLocked()
+	j.mu.Unlock()
+	if err := <-ch; err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	return j.err
 }
 
@@ -184,16 +231,17 @@ func (j *Journal) Close() error {
 		return nil
 	}
 	j.closed = true
-	j.syncLocked()
-	var err error
+	j.kickLocked()
+	j.mu.Unlock()
+	<-j.done
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	err := j.err
 	for _, jf := range j.files {
 		if e := jf.f.Close(); e != nil && err == nil {
 			err = e
 		}
 	}
-	close(j.kick)
-	j.mu.Unlock()
-	<-j.done
 	return err
 }
 

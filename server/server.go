@@ -186,7 +186,7 @@ func (s *Server) start(ctx context.Context) error {
 			return err
 		}
 	}
-	s.journal, err = ingest.OpenJournal(filepath.Join(s.cfg.DataDir, "journal"), 10*time.Millisecond)
+	s.journal, err = ingest.OpenJournal(filepath.Join(s.cfg.DataDir, "journal"), 0)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,7 @@ type siteRunner struct {
 	restoreFrom int64
 
 	hoursSaved time.Time // housekeeping's clock only
+	yielded    time.Time // when the runner last let other goroutines run
 
 	ctl  chan func()
 	done chan struct{}
@@ -206,6 +208,7 @@ func (ss *sensorSeen) rate(now int64) float64 {
 
 // Position implements pipeline.Handler; it runs under r.mu.
 func (r *siteRunner) Position(p wire.Position) {
+	r.yield()
 	r.counter.Add(p)
 	r.heat.add(&p)
 	devs := r.trackDevs[p.Track]
@@ -228,6 +231,24 @@ func (r *siteRunner) Position(p wire.Position) {
 	r.srv.feed.Publish(r.id, web.Event{Position: &p})
 	r.occDirty = true
 	r.savePosition(p)
+}
+
+// yieldEvery is how long a runner locates before it lets the goroutines
+// waiting for a CPU run. Go's scheduler preempts a running goroutine only
+// every 10 ms, so without it the ingest path (the MQTT client's goroutines,
+// the journal's syncer, the acknowledgements), which waits for a CPU at
+// every message, queued behind the site runners for up to 10 ms per turn
+// while they located a burst: it took 135 batches a second instead of
+// thousands (docs/reliability.md).
+const yieldEvery = 200 * time.Microsecond
+
+// yield lets other goroutines run if the runner has run for yieldEvery. It
+// runs under r.mu, from the pipeline's callbacks (at every fix).
+func (r *siteRunner) yield() {
+	if now := time.Now(); now.Sub(r.yielded) >= yieldEvery {
+		runtime.Gosched()
+		r.yielded = time.Now()
+	}
 }
 
 // savePosition queues p for storage, one position per track every
@@ -270,6 +291,7 @@ func (r *siteRunner) Merge(from, into string, _ int64) {
 }
 
 func (r *siteRunner) Advance(now int64) {
+	r.yield()
 	r.counter.Advance(now)
 	r.heat.builder.Expire(now)
 	for track, p := range r.live {

@@ -1,0 +1,132 @@
+package ingest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passant/passant/wire"
+)
+
+// TestJournalConcurrent appends from several goroutines, two of them across
+// a UTC day boundary, while the syncer fsyncs: every append is answered
+// without error, Sync sees every line in the files before Close, and each
+// goroutine's lines are in its order.
+func TestJournalConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	j, err := OpenJournal(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day1 := time.Date(2026, 12, 3, 23, 59, 59, 0, time.UTC).UnixMilli()
+	const writers, each = 6, 150
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Go(func() {
+			site := fmt.Sprintf("site%d", w%3)
+			var waits []<-chan error
+			for i := range each {
+				recv := day1 + int64(i)*10 // crosses midnight at i = 100
+				ch, err := j.AppendAsync(site, recv, testBatch(fmt.Sprintf("s%d", w), int64(i+1), 5))
+				if err != nil {
+					errs <- err
+					return
+				}
+				waits = append(waits, ch)
+			}
+			for _, ch := range waits {
+				if err := <-ch; err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if err := j.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for s := range 3 {
+		site := fmt.Sprintf("site%d", s)
+		files, err := JournalFiles(dir, site, "", "")
+		if err != nil || len(files) != 2 {
+			t.Fatalf("%s: files %v %v", site, files, err)
+		}
+		last := map[string]int64{}
+		err = ReadJournal(files, func(l *wire.Line) error {
+			if l.Batch.ID <= last[l.Batch.Sensor] {
+				return fmt.Errorf("%s: batch %d after %d", l.Batch.Sensor, l.Batch.ID, last[l.Batch.Sensor])
+			}
+			last[l.Batch.Sensor] = l.Batch.ID
+			total++
+			return nil
+		}, func(file string, err error) { t.Errorf("%s: %v", file, err) })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if total != writers*each {
+		t.Fatalf("%d lines, want %d", total, writers*each)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.AppendAsync("site0", day1, testBatch("s0", 1000, 1)); err == nil {
+		t.Fatal("append after Close accepted")
+	}
+}
+
+// BenchmarkJournal appends batches of 1,220 observations as the subscriber
+// does: AppendAsync in arrival order and, beside it, one goroutine waiting
+// for each append's fsync in that order (the acknowledgements), with at most
+// window appends unanswered (the broker's in-flight limit).
+func BenchmarkJournal(b *testing.B) {
+	for _, window := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("inflight=%d", window), func(b *testing.B) {
+			j, err := OpenJournal(b.TempDir(), 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer j.Close()
+			batch := testBatch("s1", 1, 1220)
+			b.SetBytes(int64(len(wire.AppendJournalLine(nil, 1, batch)) + 1))
+			acks := make(chan (<-chan error), window)
+			done := make(chan error, 1)
+			go func() {
+				var first error
+				for ch := range acks {
+					if err := <-ch; err != nil && first == nil {
+						first = err
+					}
+				}
+				done <- first
+			}()
+			recv := time.Now().UnixMilli()
+			start := time.Now()
+			n := 0
+			for b.Loop() {
+				n++
+				recv++
+				batch.ID++
+				ch, err := j.AppendAsync("shop", recv, batch)
+				if err != nil {
+					b.Fatal(err)
+				}
+				acks <- ch
+			}
+			close(acks)
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+			secs := time.Since(start).Seconds()
+			b.ReportMetric(float64(n*len(batch.Obs))/secs, "obs/s")
+			b.ReportMetric(float64(n)/secs, "batches/s")
+		})
+	}
+}
