@@ -583,12 +583,9 @@ func (s *Solver) Level() float64 { return s.level }
 func (s *Solver) SideOffset(side int) float64 { return s.sideOff[side] }
 
 // OffsetEstimates returns, per side of the front, the transmit offset about
-// the side's offset at the side's most probable cell of the last grid fix;
-// NaN where the side had no cell, or where that cell lies outside the
-// sensors' hull (when they have one): there distance and offset trade off,
-// and the offset carries the error of the exponent at long range. ok is
-// false when the last fix was not a posterior over the grid or a window of
-// it.
+// the side's offset at the side's most probable cell of the last grid fix
+// (NaN where the side had no cell); ok is false when the last fix was not
+// a posterior over the grid or a window of it.
 func (s *Solver) OffsetEstimates() (db Sides, ok bool) {
 	if !s.gridFix && !s.winFix {
 		return Sides{}, false
@@ -597,12 +594,6 @@ func (s *Solver) OffsetEstimates() (db Sides, ok bool) {
 		db[i] = s.post.bEst[i]
 		if c < 0 {
 			db[i] = math.NaN()
-			continue
-		}
-		if s.hull != nil {
-			if x, y := s.grid.Center(c); !pointInPolygon(wire.Point{x, y}, s.hull) {
-				db[i] = math.NaN()
-			}
 		}
 	}
 	return db, true
