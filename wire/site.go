@@ -318,6 +318,9 @@ func (s *Site) Validate() error {
 	if r.PhoneZ < 0 || r.PhoneZ > 5 {
 		bad("radio.phone_z", "%v is outside [0, 5] m", r.PhoneZ)
 	}
+	if f := r.FrontDB; f != nil && !(*f >= 0 && *f <= 30) {
+		bad("radio.front_db", "%v is outside [0, 30] dB", *f)
+	}
 	if len(s.Sensors) == 0 {
 		bad("sensors", "none given")
 	}

@@ -1,0 +1,130 @@
+package locate
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/passant/passant/wire"
+)
+
+// TestModelFrontDB reads the front's loss from the site file's radio
+// (front_db, an extension), with the default when it is absent.
+func TestModelFrontDB(t *testing.T) {
+	js := `{"site":"f","bounds":[[-3,-7],[23,14]],"radio":{"rssi_1m":-45,"exponent":2.5,"offset_5ghz":-6%s},
+	 "sensors":[{"id":"a","x":0,"y":0,"z":2.5}],
+	 "zones":[{"id":"store","kind":"store","polygon":[[0,0],[20,0],[20,12],[0,12]]}]}`
+	for _, c := range []struct {
+		extra string
+		want  float64
+	}{{"", DefaultFrontDB}, {`,"front_db":5.5`, 5.5}, {`,"front_db":0`, 0}} {
+		site, err := wire.ParseSite([]byte(fmtSite(js, c.extra)), false)
+		if err != nil {
+			t.Fatalf("%q: %v", c.extra, err)
+		}
+		m, err := NewModel(site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.FrontDB != c.want {
+			t.Errorf("%q: FrontDB %v, want %v", c.extra, m.FrontDB, c.want)
+		}
+	}
+	if _, err := wire.ParseSite([]byte(fmtSite(js, `,"front_db":-2`)), false); err == nil {
+		t.Error("a negative front_db was accepted")
+	}
+}
+
+func fmtSite(js, extra string) string { return strings.Replace(js, "%s", extra, 1) }
+
+// sideWorld draws bursts of phones in the store and on the street just
+// outside its front, as the sensors hear them with a common gain error of
+// gain dB, the front's loss front dB for phones outside, 3 dB transmit
+// offsets and 4 dB of noise; truthIn says where each phone was.
+func sideWorld(m *Model, n int, gain, front float64, seed uint64) (bs []*Burst, truthIn []bool) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for k := 0; k < n; k++ {
+		in := rng.IntN(2) == 0
+		x, y := 1+18*rng.Float64(), 1+10*rng.Float64()
+		loss := 0.0
+		if !in {
+			y, loss = -1-3*rng.Float64(), front
+		}
+		b := burstAt(m, x, y, 4, 3*rng.NormFloat64()+gain-loss, rng)
+		b.T, b.Dev = int64(k)*1000+1, wire.Dev(k+1)
+		bs = append(bs, b)
+		truthIn = append(truthIn, in)
+	}
+	return bs, truthIn
+}
+
+// TestTrackerLearnsLevel: sensors that all read 4 dB low make phones in the
+// store look like phones behind the front; the tracker learns the level
+// from the bursts (phones' own offsets average out) and puts more phones
+// on the right side than a tracker that keeps the site file's level.
+func TestTrackerLearnsLevel(t *testing.T) {
+	m := testSite(t)
+	bs, truthIn := sideWorld(m, 1500, -4, 4, 21)
+	right := func(opt TrackerOptions) (int, float64) {
+		tr := NewTracker(m, opt)
+		n := 0
+		for i, b := range bs {
+			p := tr.Add(b)
+			if i >= len(bs)/2 && (tr.solver.SideOf(p.X, p.Y) == SideStore) == truthIn[i] {
+				n++
+			}
+		}
+		return n, tr.Level()
+	}
+	learned, level := right(TrackerOptions{})
+	fixed, _ := right(TrackerOptions{NoSelfCalibration: true})
+	if math.Abs(level-(-4)) > 1.5 {
+		t.Errorf("learned level %.2f dB, want -4 ± 1.5", level)
+	}
+	if learned <= fixed {
+		t.Errorf("right side for %d of %d with the learned level, %d with the site's", learned, len(bs)/2, fixed)
+	}
+	t.Logf("level %.2f dB; right side %d (learned) vs %d (fixed) of %d", level, learned, fixed, len(bs)/2)
+}
+
+// TestFrontLossInLikelihood: two sensors on the shop's front wall hear a
+// phone in the store as they hear its mirror image on the street; only the
+// front's loss tells them apart. With the loss in the model, more phones
+// are put on the right side than by a model without it.
+func TestFrontLossInLikelihood(t *testing.T) {
+	site := &wire.Site{Site: "c", Bounds: wire.Rect{{-4, -7}, {20, 11}},
+		Radio: wire.Radio{RSSI1m: -45, Exponent: 2.5, Offset5GHz: -6, PhoneZ: 1.2},
+		Sensors: []wire.Sensor{{ID: "a", X: 4, Y: 0.3, Z: 2.5}, {ID: "b", X: 12, Y: 0.3, Z: 2.5}},
+		Zones: []wire.Zone{
+			{ID: "street", Kind: wire.ZoneOutside, Polygon: []wire.Point{{-4, -7}, {20, -7}, {20, 0}, {-4, 0}}},
+			{ID: "store", Kind: wire.ZoneStore, Polygon: []wire.Point{{0, 0}, {16, 0}, {16, 10}, {0, 10}}},
+		}}
+	right := func(front float64) int {
+		m, err := NewModel(site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.FrontDB = front
+		s := NewSolver(m)
+		rng := rand.New(rand.NewPCG(22, 1))
+		n := 0
+		for k := 0; k < 600; k++ {
+			in := k%2 == 0
+			x, y, loss := 1+14*rng.Float64(), 1+5*rng.Float64(), 0.0
+			if !in {
+				y, loss = 0.6-y, 6 // the mirror image, behind the front
+			}
+			b := burstAt(m, x, y, 2, rng.NormFloat64()-loss, rng)
+			if f, ok := s.Locate(b); ok && (s.SideOf(f.X, f.Y) == SideStore) == in {
+				n++
+			}
+		}
+		return n
+	}
+	with, without := right(6), right(0)
+	if with <= without+30 {
+		t.Errorf("right side for %d of 600 with the front's loss, %d without", with, without)
+	}
+	t.Logf("right side for %d of 600 with the front's loss, %d without", with, without)
+}
