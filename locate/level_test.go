@@ -94,7 +94,7 @@ func TestTrackerLearnsLevel(t *testing.T) {
 // are put on the right side than by a model without it.
 func TestFrontLossInLikelihood(t *testing.T) {
 	site := &wire.Site{Site: "c", Bounds: wire.Rect{{-4, -7}, {20, 11}},
-		Radio: wire.Radio{RSSI1m: -45, Exponent: 2.5, Offset5GHz: -6, PhoneZ: 1.2},
+		Radio:   wire.Radio{RSSI1m: -45, Exponent: 2.5, Offset5GHz: -6, PhoneZ: 1.2},
 		Sensors: []wire.Sensor{{ID: "a", X: 4, Y: 0.3, Z: 2.5}, {ID: "b", X: 12, Y: 0.3, Z: 2.5}},
 		Zones: []wire.Zone{
 			{ID: "street", Kind: wire.ZoneOutside, Polygon: []wire.Point{{-4, -7}, {20, -7}, {20, 0}, {-4, 0}}},
