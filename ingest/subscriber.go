@@ -80,8 +80,9 @@ type Subscriber struct {
 	C      Counters
 	log    *slog.Logger
 
-	// acks holds journaled messages in arrival order; one goroutine
-	// acknowledges each once its journal line is synced, so acknowledgements
+	// acks holds every message in arrival order; one goroutine
+	// acknowledges each once its journal line is synced (rejected and
+	// status messages at once after the ones before), so acknowledgements
 	// go out in the order the messages came (as MQTT 3.1.1 asks).
 	acks chan pendingAck
 
@@ -96,7 +97,7 @@ type Subscriber struct {
 }
 
 type pendingAck struct {
-	synced <-chan error
+	synced <-chan error // nil: acknowledge at once (after the ones before)
 	m      mqtt.Message
 }
 
@@ -272,18 +273,14 @@ func (s *Subscriber) splitTopic(topic string) (site, sensor, kind string, ok boo
 
 func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
 	site, sensor, kind, ok := s.splitTopic(m.Topic())
-	if !ok {
-		m.Ack()
-		return
-	}
-	switch kind {
-	case "obs":
+	switch {
+	case ok && kind == "obs":
 		s.onBatch(site, sensor, m)
-	case "status":
+	case ok && kind == "status":
 		s.onStatus(site, sensor, m)
-		m.Ack()
+		s.acks <- pendingAck{nil, m}
 	default:
-		m.Ack()
+		s.acks <- pendingAck{nil, m}
 	}
 }
 
@@ -300,7 +297,7 @@ func (s *Subscriber) onBatch(site, sensor string, m mqtt.Message) {
 			s.C.Unknown.Add(1)
 		}
 		s.logReject(m.Topic(), err)
-		m.Ack()
+		s.acks <- pendingAck{nil, m}
 		return
 	}
 	s.C.Accepted.Add(1)
@@ -319,11 +316,15 @@ func (s *Subscriber) onBatch(site, sensor string, m mqtt.Message) {
 		return
 	}
 	s.cfg.Deliver(site, recv, &b, drops)
-	m.Ack()
+	s.acks <- pendingAck{nil, m}
 }
 
 func (s *Subscriber) ackLoop() {
 	for a := range s.acks {
+		if a.synced == nil {
+			a.m.Ack()
+			continue
+		}
 		if err := <-a.synced; err != nil {
 			s.C.JournalErr.Add(1)
 			s.log.Error("journal sync failed; batch not acknowledged", "topic", a.m.Topic(), "err", err)
