@@ -583,16 +583,24 @@ func (s *Solver) Level() float64 { return s.level }
 func (s *Solver) SideOffset(side int) float64 { return s.sideOff[side] }
 
 // OffsetEstimates returns, per side of the front, the transmit offset about
-// the side's offset at the side's most probable cell of the last grid fix
-// (NaN where the side had no cell); ok is false when the last fix was not
-// a posterior over the grid or a window of it.
+// the side's offset at the side's most probable cell of the last grid fix;
+// NaN where the side had no cell, or where that cell lies on the edge of
+// the grid: a phone beyond the site's bounds is put there, nearer than it
+// was, and its offset there is too low (passers-by are heard from far along
+// the street). ok is false when the last fix was not a posterior over the
+// grid or a window of it.
 func (s *Solver) OffsetEstimates() (db Sides, ok bool) {
 	if !s.gridFix && !s.winFix {
 		return Sides{}, false
 	}
+	g := s.grid
 	for i, c := range s.post.bestC {
 		db[i] = s.post.bEst[i]
 		if c < 0 {
+			db[i] = math.NaN()
+			continue
+		}
+		if x, y := c%g.NX, c/g.NX; x == 0 || y == 0 || x == g.NX-1 || y == g.NY-1 {
 			db[i] = math.NaN()
 		}
 	}
