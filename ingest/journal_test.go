@@ -130,3 +130,55 @@ func BenchmarkJournal(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIngestPath is the subscriber's work per batch without the MQTT
+// client: the contract's checks on a payload of 1,220 observations (parse,
+// topic, known sensor), the journal append, and the in-order wait for its
+// fsync beside it.
+func BenchmarkIngestPath(b *testing.B) {
+	j, err := OpenJournal(b.TempDir(), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	batch := &wire.Batch{V: wire.Version, Sensor: "s1", Boot: 1700000000000, ID: 1, Sent: 1700000001000}
+	for i := range 1220 {
+		batch.Obs = append(batch.Obs, wire.Observation{T: 1700000000000 + int64(i), Dev: wire.Dev(0x9e3779b97f4a7c15 * uint64(i+1)),
+			RSSI: float64(-40 - i%50), Ch: 1 + i%11, Kind: "probe", Rand: i%3 != 0, Seq: i % 4096})
+	}
+	payload := wire.AppendBatch(nil, batch)
+	b.SetBytes(int64(len(payload)))
+	known := func(site, sensor string) bool { return site == "shop" && sensor == "s1" }
+	acks := make(chan (<-chan error), 1000)
+	done := make(chan error, 1)
+	go func() {
+		var first error
+		for ch := range acks {
+			if err := <-ch; err != nil && first == nil {
+				first = err
+			}
+		}
+		done <- first
+	}()
+	recv := time.Now().UnixMilli()
+	start := time.Now()
+	n := 0
+	for b.Loop() {
+		n++
+		recv++
+		bt, _, err := Check("shop", "s1", payload, known)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ch, err := j.AppendAsync("shop", recv, &bt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		acks <- ch
+	}
+	close(acks)
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(n*len(batch.Obs))/time.Since(start).Seconds(), "obs/s")
+}
