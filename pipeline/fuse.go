@@ -139,95 +139,27 @@ type deadline struct {
 }
 
 // deadlineHeap orders the open bursts' deadlines by (time, dev); burstHeap
-// the closed bursts by (T, dev). Both are binary heaps with container/heap's
-// algorithm, typed (no boxing in an interface per frame).
-type deadlineHeap []deadline
+// the closed bursts by (T, dev).
+type (
+	deadlineHeap = heap[deadline, byDeadline]
+	burstHeap    = heap[*openBurst, byBurstTime]
+)
 
-func (h deadlineHeap) less(i, j int) bool {
-	if h[i].at != h[j].at {
-		return h[i].at < h[j].at
+type (
+	byDeadline  struct{}
+	byBurstTime struct{}
+)
+
+func (byDeadline) less(a, b *deadline) bool {
+	if a.at != b.at {
+		return a.at < b.at
 	}
-	return h[i].dev < h[j].dev
+	return a.dev < b.dev
 }
 
-func (h *deadlineHeap) push(d deadline) {
-	*h = append(*h, d)
-	s := *h
-	for j := len(s) - 1; j > 0; {
-		i := (j - 1) / 2
-		if !s.less(j, i) {
-			break
-		}
-		s[i], s[j] = s[j], s[i]
-		j = i
+func (byBurstTime) less(a, b **openBurst) bool {
+	if (*a).b.T != (*b).b.T {
+		return (*a).b.T < (*b).b.T
 	}
-}
-
-func (h *deadlineHeap) pop() deadline {
-	s := *h
-	n := len(s) - 1
-	s[0], s[n] = s[n], s[0]
-	for i := 0; ; {
-		j := 2*i + 1
-		if j >= n {
-			break
-		}
-		if j2 := j + 1; j2 < n && s.less(j2, j) {
-			j = j2
-		}
-		if !s.less(j, i) {
-			break
-		}
-		s[i], s[j] = s[j], s[i]
-		i = j
-	}
-	d := s[n]
-	*h = s[:n]
-	return d
-}
-
-type burstHeap []*openBurst
-
-func (h burstHeap) less(i, j int) bool {
-	if h[i].b.T != h[j].b.T {
-		return h[i].b.T < h[j].b.T
-	}
-	return h[i].b.Dev < h[j].b.Dev
-}
-
-func (h *burstHeap) push(ob *openBurst) {
-	*h = append(*h, ob)
-	s := *h
-	for j := len(s) - 1; j > 0; {
-		i := (j - 1) / 2
-		if !s.less(j, i) {
-			break
-		}
-		s[i], s[j] = s[j], s[i]
-		j = i
-	}
-}
-
-func (h *burstHeap) pop() *openBurst {
-	s := *h
-	n := len(s) - 1
-	s[0], s[n] = s[n], s[0]
-	for i := 0; ; {
-		j := 2*i + 1
-		if j >= n {
-			break
-		}
-		if j2 := j + 1; j2 < n && s.less(j2, j) {
-			j = j2
-		}
-		if !s.less(j, i) {
-			break
-		}
-		s[i], s[j] = s[j], s[i]
-		i = j
-	}
-	ob := s[n]
-	s[n] = nil
-	*h = s[:n]
-	return ob
+	return (*a).b.Dev < (*b).b.Dev
 }
