@@ -226,7 +226,8 @@ func TestFootfallOnTruePositions(t *testing.T) {
 // passers-by within ±10%, the dwell median within 30 s. It runs only with
 // PASSANT_ACCURACY set (=full: every layout, a full shop day of 11 h;
 // otherwise the small shop for 3 h; PASSANT_ACCURACY_SEED picks the seed,
-// default 1) and prints the README table.
+// default 1; PASSANT_ACCURACY_LAYOUT=corner,small picks layouts) and
+// prints the README table.
 func TestAccuracy(t *testing.T) {
 	mode := os.Getenv("PASSANT_ACCURACY")
 	if mode == "" {
@@ -235,6 +236,9 @@ func TestAccuracy(t *testing.T) {
 	layouts, hours := []string{"small"}, 3.0
 	if mode == "full" {
 		layouts, hours = sim.Layouts(), 11
+	}
+	if l := os.Getenv("PASSANT_ACCURACY_LAYOUT"); l != "" {
+		layouts = strings.Split(l, ",")
 	}
 	seed := accuracySeed(t)
 	var rows []string

@@ -90,7 +90,9 @@ func or(v, def float64) float64 {
 
 // Add counts one position. Positions come in event-time order (a late one
 // is counted, but never shortens a visit or a day); p.Err is the
-// fix's 1-sigma error per axis (0 when unknown: no hysteresis). A position
+// fix's 1-sigma error per axis (0 when unknown: no hysteresis), p.PStore
+// its store side's probability (0 when unknown; a fix needs at least
+// zones.MinEnterP to bring a track into the store). A position
 // without a track is ignored. Add also advances the watermark to p.T.
 func (c *Counter) Add(p wire.Position) {
 	if p.Track == "" {
@@ -121,7 +123,7 @@ func (c *Counter) Add(p wire.Position) {
 		return
 	}
 	// Advance has closed this track's visit if its gap has passed.
-	pres := ts.pres.Step(c.plan, p.X, p.Y, p.Err)
+	pres := ts.pres.Step(c.plan, p.X, p.Y, p.Err, p.PStore)
 	if !pres.InStore {
 		c.closeArea(ts)
 		return

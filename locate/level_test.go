@@ -128,3 +128,50 @@ func TestFrontLossInLikelihood(t *testing.T) {
 	}
 	t.Logf("right side for %d of 600 with the front's loss, %d without", with, without)
 }
+
+// TestPositionStoreSide: a position carries its track's probability of the
+// store's side (footfall's entry rule reads it). It lies in (0, 1], is
+// higher for phones in the store than for phones outside, and the fixes
+// placed in the store with it at least 0.6 are more often truly in the
+// store than all fixes placed there.
+func TestPositionStoreSide(t *testing.T) {
+	m := testSite(t)
+	bs, truthIn := sideWorld(m, 1500, 0, 4, 22)
+	tr := NewTracker(m, TrackerOptions{})
+	var sum [2]float64
+	var n [2]int
+	var placed, placedIn, sure, sureIn int
+	for i, b := range bs {
+		p := tr.Add(b)
+		if !(p.PStore > 0 && p.PStore <= 1) {
+			t.Fatalf("burst %d: PStore %v, want (0, 1]", i, p.PStore)
+		}
+		k := 0
+		if truthIn[i] {
+			k = 1
+		}
+		sum[k] += p.PStore
+		n[k]++
+		if tr.solver.SideOf(p.X, p.Y) == SideStore {
+			placed++
+			if p.PStore >= 0.6 {
+				sure++
+			}
+			if truthIn[i] {
+				placedIn++
+				if p.PStore >= 0.6 {
+					sureIn++
+				}
+			}
+		}
+	}
+	in, out := sum[1]/float64(n[1]), sum[0]/float64(n[0])
+	if in < out+0.2 {
+		t.Errorf("mean PStore %.2f in the store, %.2f outside: want a gap of 0.2", in, out)
+	}
+	all, conf := float64(placedIn)/float64(placed), float64(sureIn)/float64(sure)
+	if conf <= all {
+		t.Errorf("fixes placed in the store truly in: %.3f with PStore >= 0.6, %.3f of all", conf, all)
+	}
+	t.Logf("mean PStore %.2f in, %.2f out; placed in the store truly in %.3f (all %d), %.3f (PStore >= 0.6, %d)", in, out, all, placed, conf, sure)
+}

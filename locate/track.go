@@ -197,8 +197,8 @@ func (t *Tracker) name(n int32) string {
 }
 
 // Add assigns b to a track, locates it and filters the track. It returns
-// the position of the burst (T = b.T, Dev, Track, X, Y, Err, N; Zone left
-// empty). A burst without a usable reading keeps its track and returns the
+// the position of the burst (T = b.T, Dev, Track, X, Y, Err, N and PStore,
+// the track's probability of the store's side; Zone left empty). A burst without a usable reading keeps its track and returns the
 // track's predicted position with N = 0.
 func (t *Tracker) Add(b *Burst) wire.Position {
 	t.linkedBy = LinkNone
@@ -314,7 +314,8 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	p := t.bounds.Clamp(wire.Point{tr.x.p, tr.y.p})
 	tr.x.p, tr.y.p = p[0], p[1]
 	return wire.Position{T: b.T, Dev: b.Dev, Track: t.name(tr.num), X: p[0], Y: p[1],
-		Err: math.Min(math.Sqrt((tr.x.pp+tr.y.pp)/2), math.Sqrt(diag2(t.bounds))), N: fix.N}
+		Err: math.Min(math.Sqrt((tr.x.pp+tr.y.pp)/2), math.Sqrt(diag2(t.bounds))), N: fix.N,
+		PStore: math.Max(tr.side[SideStore], 1e-3)} // 0 would read as unknown
 }
 
 // limitSpeed clamps the track's velocity to the walking-speed limit.

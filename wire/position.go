@@ -16,6 +16,12 @@ type Position struct {
 	Err   float64 `json:"err"` // 1-sigma error per axis, metres
 	Zone  string  `json:"zone"`
 	N     int     `json:"n"` // sensors used
+	// PStore is the locator's probability that the device is on the
+	// store's side of the shop's front, given its track's past and this
+	// burst (in (0, 1]; 0 when not known). It is carried in process only
+	// (footfall's entry rule, zones.Presence): not written to
+	// positions.jsonl, the store or the WebSocket.
+	PStore float64 `json:"-"`
 }
 
 // AppendPosition appends p as one JSON object (no newline), with metres

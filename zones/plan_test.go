@@ -137,11 +137,11 @@ func TestPresenceHysteresisAtTheDoor(t *testing.T) {
 	flips, inCount := 0, 0
 	prev := false
 	// First a confident fix inside.
-	s.Step(p, 15, 3, 2)
+	s.Step(p, 15, 3, 2, 0)
 	prev = s.InStore
 	for range 1000 {
 		y := 0.3 + r.NormFloat64()*1.0 // true position 0.3 m inside, noisy
-		st := s.Step(p, 15, y, 2)
+		st := s.Step(p, 15, y, 2, 0)
 		if st.InStore != prev {
 			flips++
 		}
@@ -180,7 +180,7 @@ func TestPresenceHysteresisAtTheDoor(t *testing.T) {
 	for range 1000 {
 		y := -0.5 + r.NormFloat64()*1.0
 		was := out.InStore
-		if out.Step(p, 15, y, 2).InStore != was {
+		if out.Step(p, 15, y, 2, 0).InStore != was {
 			changes++
 		}
 		if in := p.InStore(15, y); in != rawWas {
@@ -211,7 +211,7 @@ func TestPresenceExactWithoutError(t *testing.T) {
 		{10, -0.001, false, ""},
 	}
 	for i, st := range steps {
-		got := s.Step(p, st.x, st.y, 0)
+		got := s.Step(p, st.x, st.y, 0, 0)
 		if got.InStore != st.inStore || got.Area != st.area {
 			t.Errorf("step %d (%v,%v): got %+v, want in=%v area=%q", i, st.x, st.y, got, st.inStore, st.area)
 		}
@@ -221,20 +221,20 @@ func TestPresenceExactWithoutError(t *testing.T) {
 func TestPresenceAreaHysteresis(t *testing.T) {
 	p := demoPlan(t)
 	var s Presence
-	s.Step(p, 4, 10, 1) // confidently in aisle-1 (depth 2 >= 1)
+	s.Step(p, 4, 10, 1, 0) // confidently in aisle-1 (depth 2 >= 1)
 	if s.Area != "aisle-1" {
 		t.Fatalf("%+v", s)
 	}
 	// 0.5 m beside the aisle with err 1: ambiguous, stays.
-	if st := s.Step(p, 6.5, 10, 1); st.Area != "aisle-1" {
+	if st := s.Step(p, 6.5, 10, 1, 0); st.Area != "aisle-1" {
 		t.Errorf("ambiguous fix left the aisle: %+v", st)
 	}
 	// 2 m beside: confidently out.
-	if st := s.Step(p, 8, 10, 1); st.Area != "" || !st.InStore {
+	if st := s.Step(p, 8, 10, 1, 0); st.Area != "" || !st.InStore {
 		t.Errorf("confident fix did not leave: %+v", st)
 	}
 	// Just inside the aisle with err 1: ambiguous, stays out.
-	if st := s.Step(p, 5.5, 10, 1); st.Area != "" {
+	if st := s.Step(p, 5.5, 10, 1, 0); st.Area != "" {
 		t.Errorf("ambiguous fix entered: %+v", st)
 	}
 }
@@ -311,8 +311,34 @@ func TestPresenceStoreRule(t *testing.T) {
 		{0, 0, true},     // the edge is inside
 		{-2.1, 9, false}, // beyond MaxMargin whatever err
 	} {
-		if got := s.Step(p, 15, c.y, c.err).InStore; got != c.in {
+		if got := s.Step(p, 15, c.y, c.err, 0).InStore; got != c.in {
 			t.Errorf("step %d (y %v, err %v): in %v, want %v", i, c.y, c.err, got, c.in)
+		}
+	}
+}
+
+// TestPresenceEnterSide checks the entry rule on the side's probability: a
+// fix deep in the store brings a track in only when the locator holds the
+// store's side at least MinEnterP likely (or does not say), and a track
+// that is in stays in on such a fix whatever that probability.
+func TestPresenceEnterSide(t *testing.T) {
+	p := demoPlan(t)
+	var s Presence
+	for i, c := range []struct {
+		y, pin float64
+		in     bool
+	}{
+		{5, MinEnterP / 2, false},      // deep in, the street as likely: stays out
+		{5, MinEnterP - 0.01, false},   // just short of the odds
+		{5, MinEnterP, true},           // in
+		{5, 0.05, true},                // in already: stays in
+		{-5, 0.9, false},               // confidently out by the depth: out
+		{5, 0, true},                   // unknown: the depth alone decides
+		{-5, 0, false},                 // out again
+		{5, (1 + MinEnterP) / 2, true}, // sure enough: in
+	} {
+		if got := s.Step(p, 15, c.y, 1, c.pin).InStore; got != c.in {
+			t.Errorf("step %d (y %v, pin %v): in %v, want %v", i, c.y, c.pin, got, c.in)
 		}
 	}
 }
