@@ -355,28 +355,44 @@ func (s *Subscriber) onStatus(site, sensor string, m mqtt.Message) {
 	if s.cfg.Status == nil || len(m.Payload()) == 0 {
 		return
 	}
-	var st Status
-	err := json.Unmarshal(m.Payload(), &st)
+	st, partial, err := ParseStatus(m.Payload())
 	if err != nil {
-		// A bad "tx" (an extension) loses only itself, not the status.
-		var raw map[string]json.RawMessage
-		if json.Unmarshal(m.Payload(), &raw) == nil && raw["tx"] != nil {
-			delete(raw, "tx")
-			b, _ := json.Marshal(raw)
-			st = Status{}
-			if err = json.Unmarshal(b, &st); err == nil {
-				s.logReject(m.Topic(), errors.New("bad tx in status message; the rest is kept"))
-			}
-		}
-	}
-	if err != nil || st.V != 1 {
-		s.logReject(m.Topic(), fmt.Errorf("bad status message: %v", err))
+		s.logReject(m.Topic(), err)
 		return
+	}
+	if partial != nil {
+		s.logReject(m.Topic(), partial)
 	}
 	if !s.cfg.Known(site, sensor) {
 		return
 	}
 	s.cfg.Status(site, sensor, st)
+}
+
+// ParseStatus reads a sensor status message (the contract's, with this
+// server's extensions). A malformed "tx" extension loses only itself: the
+// status is returned without it and partial says so. err is set when the
+// message is not a version 1 status at all.
+func ParseStatus(payload []byte) (st Status, partial, err error) {
+	err = json.Unmarshal(payload, &st)
+	if err != nil {
+		var raw map[string]json.RawMessage
+		if json.Unmarshal(payload, &raw) == nil && raw["tx"] != nil {
+			delete(raw, "tx")
+			b, _ := json.Marshal(raw)
+			st = Status{}
+			if err = json.Unmarshal(b, &st); err == nil {
+				partial = errors.New("bad tx in status message; the rest is kept")
+			}
+		}
+	}
+	if err != nil {
+		return Status{}, nil, fmt.Errorf("bad status message: %w", err)
+	}
+	if st.V != 1 {
+		return Status{}, nil, fmt.Errorf("bad status message: version %d, want 1", st.V)
+	}
+	return st, partial, nil
 }
 
 // logReject logs rejected messages with their topic, at most ten a second;
