@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/passant/passant/sensor"
@@ -93,13 +94,21 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The server has a context of its own: at the end the simulated
+	// sensors leave first (their offline status and a clean disconnect),
+	// then the server and its embedded broker stop.
+	srvCtx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServer()
 	served := make(chan error, 1)
-	go func() { served <- srv.Run(ctx) }()
+	go func() { served <- srv.Run(srvCtx) }()
 	var addrs [2]string
 	select {
 	case addrs = <-ready:
 	case err := <-served:
 		return err
+	case <-ctx.Done():
+		stopServer()
+		return <-served
 	}
 	url := "http://" + dashboardHost(addrs[0])
 	cfg.Log.Info("demo running: open the dashboard", "url", url, "site", site.Site, "layout", cfg.Layout, "broker", addrs[1])
@@ -118,18 +127,27 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		pubs[se.ID] = p
 	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		for _, p := range pubs {
-			p.Close(ctx)
-		}
-	}()
+	var closeOnce sync.Once
+	closeSensors := func() {
+		closeOnce.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			for _, p := range pubs {
+				p.Close(ctx)
+			}
+		})
+	}
+	defer closeSensors()
+	shutdown := func() error {
+		closeSensors()
+		stopServer()
+		return <-served
+	}
 	// Let the sensors' connections settle before the first batch, so that
 	// they start in step.
 	select {
 	case <-ctx.Done():
-		return <-served
+		return shutdown()
 	case <-time.After(1500 * time.Millisecond):
 	}
 	from := time.Now().Add(-cfg.Warmup)
@@ -159,14 +177,15 @@ func Run(ctx context.Context, cfg Config) error {
 	}()
 	select {
 	case err := <-served:
+		cancel()
+		<-simDone
 		return err
 	case err := <-simDone:
 		if err != nil && !errors.Is(err, context.Canceled) {
-			cancel()
-			<-served
+			shutdown()
 			return fmt.Errorf("demo: simulation: %w", err)
 		}
-		return <-served
+		return shutdown()
 	}
 }
 
