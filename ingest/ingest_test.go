@@ -110,7 +110,7 @@ func TestSubscriberMosquitto(t *testing.T) {
 	sub, err := NewSubscriber(Config{
 		Broker: url, ClientID: prefix + "-server", Prefix: prefix, Journal: j,
 		Known: func(site, sensor string) bool { return site == "shop" && sensor == "s1" },
-		Deliver: func(site string, recv int64, b *wire.Batch, d wire.Drops) {
+		Deliver: func(site string, recv int64, b *wire.Batch, d wire.Drops, _ At) {
 			mu.Lock()
 			got = append(got, b.ID)
 			mu.Unlock()

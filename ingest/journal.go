@@ -44,7 +44,8 @@ type Journal struct {
 type journalFile struct {
 	day   string
 	f     *os.File
-	dirty bool // written since the syncer last took it
+	size  int64 // bytes in the file: where the next line starts
+	dirty bool  // written since the syncer last took it
 }
 
 // OpenJournal opens (creating) a journal directory. interval is the least
@@ -63,7 +64,7 @@ func OpenJournal(dir string, interval time.Duration) (*Journal, error) {
 // Append writes one batch of site received at recv and waits until it is on
 // disk.
 func (j *Journal) Append(site string, recv int64, b *wire.Batch) error {
-	ch, err := j.append(site, recv, b)
+	ch, _, err := j.append(site, recv, b)
 	if err != nil {
 		return err
 	}
@@ -73,33 +74,42 @@ func (j *Journal) Append(site string, recv int64, b *wire.Batch) error {
 // AppendAsync writes one batch and returns a channel that yields nil once it
 // is on disk (or the error that kept it from being synced).
 func (j *Journal) AppendAsync(site string, recv int64, b *wire.Batch) (<-chan error, error) {
+	ch, _, err := j.append(site, recv, b)
+	return ch, err
+}
+
+// AppendAt is AppendAsync that also tells where the line was written.
+func (j *Journal) AppendAt(site string, recv int64, b *wire.Batch) (<-chan error, At, error) {
 	return j.append(site, recv, b)
 }
 
-func (j *Journal) append(site string, recv int64, b *wire.Batch) (chan error, error) {
+func (j *Journal) append(site string, recv int64, b *wire.Batch) (chan error, At, error) {
 	if !wire.ValidID(site) {
-		return nil, fmt.Errorf("ingest: journal: bad site id")
+		return nil, At{}, fmt.Errorf("ingest: journal: bad site id")
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.closed {
-		return nil, errors.New("ingest: journal closed")
+		return nil, At{}, errors.New("ingest: journal closed")
 	}
 	day := time.UnixMilli(recv).UTC().Format(time.DateOnly)
 	jf, err := j.file(site, day)
 	if err != nil {
-		return nil, err
+		return nil, At{}, err
 	}
 	j.buf = wire.AppendJournalLine(j.buf[:0], recv, b)
 	j.buf = append(j.buf, '\n')
 	jf.dirty = true
-	if _, err := jf.f.Write(j.buf); err != nil {
-		return nil, fmt.Errorf("ingest: journal %s: %w", site, err)
+	n, err := jf.f.Write(j.buf)
+	at := At{Day: day, Off: jf.size, End: jf.size + int64(n)}
+	jf.size += int64(n)
+	if err != nil {
+		return nil, At{}, fmt.Errorf("ingest: journal %s: %w", site, err)
 	}
 	ch := make(chan error, 1)
 	j.pending = append(j.pending, ch)
 	j.kickLocked()
-	return ch, nil
+	return ch, at, nil
 }
 
 func (j *Journal) kickLocked() {
@@ -124,10 +134,15 @@ func (j *Journal) file(site, day string) (*journalFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingest: journal: %w", err)
 	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("ingest: journal: %w", err)
+	}
 	if jf != nil {
 		j.retired = append(j.retired, jf)
 	}
-	jf = &journalFile{day: day, f: f}
+	jf = &journalFile{day: day, f: f, size: st.Size()}
 	j.files[site] = jf
 	return jf, nil
 }

@@ -38,9 +38,12 @@ type Config struct {
 	// Journal, when set, gets every accepted batch before it is delivered;
 	// the broker's QoS 1 acknowledgement waits until the line is on disk.
 	Journal *Journal
-	// Deliver gets every accepted batch, in arrival order. It may block
-	// (back-pressure on the broker) but should not for long.
-	Deliver func(site string, recv int64, b *wire.Batch, drops wire.Drops)
+	// Deliver gets every accepted batch, in arrival order, with where its
+	// line is in the journal (zero without a journal). It may block
+	// (back-pressure on the broker) but should not for long: with a
+	// journal, a receiver that falls behind can read the batches from it
+	// (Journal.ReadRange) instead of waiting.
+	Deliver func(site string, recv int64, b *wire.Batch, drops wire.Drops, at At)
 	// Status gets every sensor status message.
 	Status func(site, sensor string, s Status)
 	// Now is the receive clock (default time.Now).
@@ -304,18 +307,18 @@ func (s *Subscriber) onBatch(site, sensor string, m mqtt.Message) {
 	s.C.Observation.Add(int64(len(b.Obs)))
 	s.C.Dropped.Add(int64(drops.Total()))
 	if j := s.cfg.Journal; j != nil {
-		synced, err := j.AppendAsync(site, recv, &b)
+		synced, at, err := j.AppendAt(site, recv, &b)
 		if err != nil {
 			// Not acknowledged: the broker redelivers it after a reconnect.
 			s.C.JournalErr.Add(1)
 			s.log.Error("journal append failed; batch not acknowledged", "topic", m.Topic(), "err", err)
 			return
 		}
-		s.cfg.Deliver(site, recv, &b, drops)
+		s.cfg.Deliver(site, recv, &b, drops, at)
 		s.acks <- pendingAck{synced, m}
 		return
 	}
-	s.cfg.Deliver(site, recv, &b, drops)
+	s.cfg.Deliver(site, recv, &b, drops, At{})
 	s.acks <- pendingAck{nil, m}
 }
 

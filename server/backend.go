@@ -408,6 +408,8 @@ func (s *Server) Metrics() []web.Metric {
 		add("passant_batches_duplicate_total", "Batches delivered again (QoS 1) and dropped by sensor, boot and id.", "counter", float64(dupes), l)
 		add("passant_batches_lost_total", "Batches missing from the sensors' sequences of ids.", "counter", float64(lost), l)
 		add("passant_observations_late_total", "Observations that came after their time was processed (stored, not located live).", "counter", float64(late), l)
+		add("passant_backlog_batches_total", "Batches a site runner read from the journal because its queue was full.", "counter", float64(r.bl.batches.Load()), l)
+		add("passant_backlog_episodes_total", "Times a site runner's queue was full and it fell behind to the journal.", "counter", float64(r.bl.times.Load()), l)
 		if t := r.pipe.Now(); t > 0 {
 			add("passant_lag_seconds", "Wall clock minus the event time processed.", "gauge", float64(now-t)/1000, l)
 		}

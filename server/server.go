@@ -64,6 +64,10 @@ type Config struct {
 	AlertSilent time.Duration
 	// WriteBuffer bounds the observations held while the database is away.
 	WriteBuffer int
+	// QueueBatches is the length of each site runner's queue (default
+	// 4096). When it is full, ingest goes on and the runner reads the
+	// batches it missed from the journal (server/backlog.go).
+	QueueBatches int
 	// Cluster shares the sites among the servers of one database by leases;
 	// Instance names this one (default host-pid), LeaseTTL is how long a
 	// lease lasts without renewal (default 30 s).
@@ -130,6 +134,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.WriteBuffer <= 0 {
 		cfg.WriteBuffer = 2_000_000
+	}
+	if cfg.QueueBatches <= 0 {
+		cfg.QueueBatches = 4096
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -395,12 +402,12 @@ func (s *Server) known(site, sensor string) bool {
 	return r != nil && r.knows(sensor)
 }
 
-func (s *Server) deliver(site string, recv int64, b *wire.Batch, drops wire.Drops) {
+func (s *Server) deliver(site string, recv int64, b *wire.Batch, drops wire.Drops, at ingest.At) {
 	r := s.runner(site)
 	if r == nil {
 		return
 	}
-	r.deliver(recv, b, drops)
+	r.deliver(recv, b, drops, at)
 }
 
 func (s *Server) status(site, sensor string, st ingest.Status) {

@@ -19,11 +19,13 @@ import (
 )
 
 // siteRunner owns one site's pipeline. Batches come in on a bounded channel
-// and are processed by one goroutine; web requests read its state under mu.
+// (or, when it is full, through the journal: backlog.go) and are processed
+// by one goroutine; web requests read its state under mu.
 type siteRunner struct {
 	srv *Server
 	id  string
 	in  chan delivery
+	bl  backlog
 
 	sensorIDs atomic.Pointer[map[string]bool] // the site's sensors, for ingest
 	anchors   *anchors                        // fixed transmitters: not people
@@ -82,7 +84,7 @@ const (
 
 func (s *Server) startSite(ctx context.Context, site *wire.Site) error {
 	r := &siteRunner{
-		srv: s, id: site.Site, in: make(chan delivery, 4096),
+		srv: s, id: site.Site, in: make(chan delivery, s.cfg.QueueBatches),
 		statuses: map[string]ingest.Status{}, seen: map[string]*sensorSeen{},
 		ctl: make(chan func()), done: make(chan struct{}), quit: make(chan struct{}),
 	}
@@ -132,6 +134,25 @@ func (r *siteRunner) run(ctx context.Context) {
 	occTick := time.NewTicker(250 * time.Millisecond)
 	defer occTick.Stop()
 	for {
+		if r.behind() && len(r.in) == 0 {
+			// Everything queued came before the backlog: read it now,
+			// a chunk at a time, still heeding the other channels.
+			select {
+			case f := <-r.ctl:
+				f()
+			case <-occTick.C:
+				r.publishOccupancy()
+			case <-r.quit:
+				r.drain()
+				return
+			case <-ctx.Done():
+				r.persist(context.Background())
+				return
+			default:
+				r.catchUp(backlogChunk)
+			}
+			continue
+		}
 		select {
 		case d := <-r.in:
 			r.accept(d)
@@ -140,20 +161,32 @@ func (r *siteRunner) run(ctx context.Context) {
 		case <-occTick.C:
 			r.publishOccupancy()
 		case <-r.quit:
-			for {
-				select {
-				case d := <-r.in:
-					r.accept(d)
-				default:
-					r.persist(context.Background())
-					return
-				}
-			}
+			r.drain()
+			return
 		case <-ctx.Done():
 			r.persist(context.Background())
 			return
 		}
 	}
+}
+
+// drain processes what is queued and the backlog behind it, then stores.
+func (r *siteRunner) drain() {
+	for {
+		select {
+		case d := <-r.in:
+			r.accept(d)
+			continue
+		default:
+		}
+		if !r.behind() || !r.catchUp(backlogChunk) {
+			break
+		}
+	}
+	for len(r.in) > 0 {
+		r.accept(<-r.in)
+	}
+	r.persist(context.Background())
 }
 
 func (r *siteRunner) stop() {
@@ -163,10 +196,6 @@ func (r *siteRunner) stop() {
 		close(r.quit)
 	}
 	<-r.done
-}
-
-func (r *siteRunner) deliver(recv int64, b *wire.Batch, drops wire.Drops) {
-	r.in <- delivery{recv, b, drops}
 }
 
 func (r *siteRunner) accept(d delivery) {

@@ -1,0 +1,81 @@
+package ingest
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/passant/passant/wire"
+)
+
+// TestReadRange appends batches over three UTC days (one day without a
+// file between) to a journal reopened in the middle (so a file's offsets
+// start at its old size), and reads ranges back in small chunks: each
+// range gives exactly its lines, in order, across the day files.
+func TestReadRange(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "journal")
+	day := time.Date(2026, 12, 1, 23, 59, 0, 0, time.UTC).UnixMilli()
+	recvs := []int64{day, day + 1, day + 2, day + 30_000, day + 60_000, day + 60_001,
+		day + 60_002, day + 2*86_400_000, day + 2*86_400_000 + 1, day + 2*86_400_000 + 2}
+	var ats []At
+	j, err := OpenJournal(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, recv := range recvs {
+		if i == 2 { // a restart: the day's file is opened again
+			if err := j.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if j, err = OpenJournal(dir, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, at, err := j.AppendAt("shop", recv, testBatch("s1", int64(i+1), i%3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && !ats[i-1].Start().Before(at.Start()) {
+			t.Fatalf("line %d at %+v, not after line %d at %+v", i+1, at, i, ats[i-1])
+		}
+		ats = append(ats, at)
+	}
+	defer j.Close()
+	if got := ats[4].Day; got != "2026-12-02" || ats[4].Off != 0 || ats[7].Day != "2026-12-03" || ats[3].Day != "2026-12-01" || ats[2].Off != ats[1].End {
+		t.Fatalf("days: %+v", ats)
+	}
+	for _, c := range []struct{ from, to, chunk int }{{0, 10, 3}, {2, 9, 1}, {3, 8, 2}, {5, 6, 4}, {4, 4, 2}} {
+		pos := ats[c.from].Start()
+		to := ats[c.from].Start()
+		if c.to > c.from {
+			to = ats[c.to-1].Next()
+		}
+		var ids []int64
+		for reads := 0; pos.Before(to); reads++ {
+			var n int
+			pos, n, err = j.ReadRange("shop", pos, to, c.chunk, func(recv int64, b *wire.Batch, _ wire.Drops) {
+				if recv != recvs[b.ID-1] || len(b.Obs) != int(b.ID-1)%3 {
+					t.Errorf("batch %d: recv %d, %d observations", b.ID, recv, len(b.Obs))
+				}
+				ids = append(ids, b.ID)
+			}, func(err error) { t.Error(err) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n > c.chunk || reads > 20 {
+				t.Fatalf("read %d lines in a chunk of %d (read %d)", n, c.chunk, reads)
+			}
+		}
+		if pos != to {
+			t.Fatalf("range %v: ended at %+v, want %+v", c, pos, to)
+		}
+		if len(ids) != c.to-c.from {
+			t.Fatalf("range %v: read %v", c, ids)
+		}
+		for i, id := range ids {
+			if id != int64(c.from+i+1) {
+				t.Fatalf("range %v: read %v", c, ids)
+			}
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package server
+
+// The backlog: when a site runner's queue is full, ingest does not wait for
+// it. Every batch is in the journal before it is delivered, so the runner
+// reads the batches it could not take from there, in journal order, then
+// takes its queue again.
+//
+// The order is the journal's, so the live result is still the replay of the
+// journal: a delivery that finds the queue full marks the runner behind from
+// its line; while behind, no delivery goes to the queue, each only moves
+// the backlog's end to after its line. The runner takes what is left in its
+// queue (all of it journaled before the first line behind), then reads the
+// journal from that line, a chunk at a time, up to the backlog's end. It
+// reads only up to the end of the last line delivered, never to the end of
+// the file: a line appended but not yet delivered is read by neither path
+// twice. When it has read up to the end under the backlog's lock, which
+// every delivery takes, it clears "behind", and the next delivery goes to
+// the queue again. Memory stays bounded: a chunk of lines at a time.
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/passant/passant/ingest"
+	"github.com/passant/passant/wire"
+)
+
+// backlogChunk is how many journal lines the runner reads at a time before
+// it looks at its control channel and queue again.
+const backlogChunk = 256
+
+// backlog is a runner's state behind its queue.
+type backlog struct {
+	mu     sync.Mutex
+	behind atomic.Bool // written under mu
+	next   ingest.Pos  // the first line not yet processed
+	end    ingest.Pos  // just after the last line delivered
+	// batches counts the batches read from the journal (the metric
+	// passant_backlog_batches_total); times the runner fell behind.
+	batches atomic.Int64
+	times   atomic.Int64
+}
+
+// deliver hands a batch to the runner: on its queue, or, when the queue is
+// full or the runner is behind already, through the journal. Without a
+// journal line (at is zero) it waits for room on the queue.
+func (r *siteRunner) deliver(recv int64, b *wire.Batch, drops wire.Drops, at ingest.At) {
+	d := delivery{recv, b, drops}
+	if at.Day == "" {
+		r.in <- d
+		return
+	}
+	bl := &r.bl
+	bl.mu.Lock()
+	defer bl.mu.Unlock()
+	if bl.behind.Load() {
+		bl.end = at.Next()
+		return
+	}
+	select {
+	case r.in <- d:
+	default:
+		bl.next, bl.end = at.Start(), at.Next()
+		bl.behind.Store(true)
+		bl.times.Add(1)
+	}
+}
+
+// catchUp processes up to max batches of the backlog from the journal; it
+// runs in the runner's goroutine once the queue is empty. It returns
+// whether the runner is still behind.
+func (r *siteRunner) catchUp(max int) bool {
+	bl := &r.bl
+	bl.mu.Lock()
+	from, to := bl.next, bl.end
+	bl.mu.Unlock()
+	pos, n, err := r.srv.journal.ReadRange(r.id, from, to, max, func(recv int64, b *wire.Batch, d wire.Drops) {
+		r.accept(delivery{recv, b, d})
+	}, func(err error) {
+		r.srv.log.Warn("journal line skipped", "site", r.id, "err", err)
+	})
+	bl.batches.Add(int64(n))
+	if err != nil {
+		// Nothing more can be read from here: what is left of the backlog
+		// is lost to the live pipeline (a replay meets the same error).
+		r.srv.log.Error("reading the backlog from the journal failed; the rest is skipped", "site", r.id,
+			"from", from, "to", to, "err", err)
+		pos = to
+	}
+	bl.mu.Lock()
+	defer bl.mu.Unlock()
+	bl.next = pos
+	if bl.next == bl.end {
+		bl.behind.Store(false)
+		return false
+	}
+	return true
+}
+
+// behind reports whether the runner has a backlog in the journal.
+func (r *siteRunner) behind() bool { return r.bl.behind.Load() }

@@ -1,0 +1,162 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/passant/passant/ingest"
+	"github.com/passant/passant/replay"
+	"github.com/passant/passant/sim"
+	"github.com/passant/passant/wire"
+)
+
+// TestBacklogThroughJournal gives a site runner a queue of 4 batches and a
+// burst of a simulated shop's morning through the embedded broker, all
+// published at once: the queue fills, ingest goes on, and the runner reads
+// what it could not take from the journal. Every batch is processed exactly
+// once, the backlog path was taken, and the live report and fixes equal a
+// replay of the journal.
+func TestBacklogThroughJournal(t *testing.T) {
+	span := 20 * time.Minute
+	if testing.Short() {
+		span = 8 * time.Minute
+	}
+	shop, err := sim.NewShop("small", sim.Config{Seed: 7, ShoppersPerHour: 120, PassersPerHour: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := shop.Site()
+	dir := t.TempDir()
+	data, _ := wire.MarshalSite(site)
+	path := filepath.Join(dir, "site.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The morning, then an empty batch per sensor an hour after it, which
+	// moves the live event time past the end as a replay's end does.
+	from := time.Date(2026, 12, 1, 8, 30, 0, 0, time.UTC)
+	type msg struct {
+		topic   string
+		payload []byte
+	}
+	var msgs []msg
+	last := map[string]wire.Batch{}
+	err = shop.Run(context.Background(), from, from.Add(span), func(sensor string, b *wire.Batch) error {
+		msgs = append(msgs, msg{wire.Topic("passant", site.Site, sensor, "obs"), wire.AppendBatch(nil, b)})
+		last[sensor] = wire.Batch{Boot: b.Boot, ID: b.ID}
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, se := range site.Sensors {
+		l := last[se.ID]
+		b := &wire.Batch{V: wire.Version, Sensor: se.ID, Boot: l.Boot, ID: l.ID + 1,
+			Sent: from.Add(span + time.Hour).UnixMilli(), Obs: []wire.Observation{}}
+		msgs = append(msgs, msg{wire.Topic("passant", site.Site, se.ID, "obs"), wire.AppendBatch(nil, b)})
+	}
+
+	srv, stop := startServer(t, Config{SiteFiles: []string{path}, DataDir: dir, QueueBatches: 4})
+	defer stop()
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(srv.BrokerURL()).SetClientID("test-burst"))
+	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(100)
+	var inflight []paho.Token
+	for _, m := range msgs {
+		inflight = append(inflight, pub.Publish(m.topic, 1, false, m.payload))
+		if len(inflight) > 512 {
+			if inflight[0].Wait(); inflight[0].Error() != nil {
+				t.Fatal(inflight[0].Error())
+			}
+			inflight = inflight[1:]
+		}
+	}
+	for _, tok := range inflight {
+		if tok.Wait(); tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	sent := int64(len(msgs))
+	r := srv.runner(site.Site)
+	stats := func() (batches, dupes int64) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, st := range r.pipe.Stats() {
+			batches, dupes = batches+st.Batches, dupes+st.Dupes
+		}
+		return batches, dupes
+	}
+	eventually(t, "every batch processed", func() bool {
+		b, d := stats()
+		return b+d >= sent && !r.behind()
+	})
+	time.Sleep(200 * time.Millisecond) // anything processed twice would show now
+	batches, dupes := stats()
+	if batches != sent || dupes != 0 {
+		t.Fatalf("pipeline took %d batches and dropped %d as duplicates; %d were sent", batches, dupes, sent)
+	}
+	var backlog, episodes float64
+	for _, m := range srv.Metrics() {
+		switch m.Name {
+		case "passant_backlog_batches_total":
+			backlog += m.Value
+		case "passant_backlog_episodes_total":
+			episodes += m.Value
+		}
+	}
+	if backlog == 0 || episodes == 0 {
+		t.Fatalf("the backlog path was not taken (%g batches in %g episodes); the test proves nothing", backlog, episodes)
+	}
+	t.Logf("%d batches sent; %g read from the journal in %g episodes", sent, backlog, episodes)
+
+	// The live result is the replay of the journal.
+	files, err := ingest.JournalFiles(filepath.Join(dir, "journal"), site.Site, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []io.Reader
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fh.Close()
+		rs = append(rs, fh)
+	}
+	res, err := replay.Run(context.Background(), replay.Config{Site: site, Input: io.MultiReader(rs...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Lines != sent {
+		t.Fatalf("journal holds %d lines, %d batches were sent", res.Lines, sent)
+	}
+	if res.Report.Totals.Passersby == 0 {
+		t.Fatalf("the simulated shop had no passers-by: %+v", res.Report.Totals)
+	}
+	live, err := srv.Report(context.Background(), site.Site, res.Report.From, res.Report.To)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lj, _ := json.Marshal(live)
+	rj, _ := json.Marshal(res.Report)
+	if !bytes.Equal(lj, rj) {
+		t.Errorf("live and replay reports differ:\n live   %s\n replay %s", lj, rj)
+	}
+	r.mu.Lock()
+	fixes := r.positions
+	r.mu.Unlock()
+	if fixes != res.Positions {
+		t.Errorf("live server computed %d fixes, the replay %d", fixes, res.Positions)
+	}
+}
