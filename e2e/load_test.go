@@ -147,7 +147,11 @@ func TestLoad(t *testing.T) {
 	for _, s := range gen.sites {
 		files = append(files, (&Recording{Site: s}).WriteSite(t, dir))
 	}
-	cfg := server.Config{MQTT: broker, Prefix: prefix, ClientID: prefix, SiteFiles: files}
+	// PASSANT_COMPARE_QUEUE sets the site runners' queue (batches): a small
+	// one shows ingest not waiting for them (the backlog is read from the
+	// journal).
+	cfg := server.Config{MQTT: broker, Prefix: prefix, ClientID: prefix, SiteFiles: files,
+		QueueBatches: envInt("PASSANT_COMPARE_QUEUE", 0)}
 	if os.Getenv("PASSANT_TEST_POSTGRES") != "" {
 		cfg.DB, cfg.Migrate = storetest.PostgresURL(t), true
 	}
@@ -339,7 +343,11 @@ func TestIngestVsSubscriber(t *testing.T) {
 	for _, s := range gen.sites {
 		files = append(files, (&Recording{Site: s}).WriteSite(t, dir))
 	}
-	cfg := server.Config{MQTT: broker, Prefix: prefix, ClientID: prefix, SiteFiles: files}
+	// PASSANT_COMPARE_QUEUE sets the site runners' queue (batches): a small
+	// one shows ingest not waiting for them (the backlog is read from the
+	// journal).
+	cfg := server.Config{MQTT: broker, Prefix: prefix, ClientID: prefix, SiteFiles: files,
+		QueueBatches: envInt("PASSANT_COMPARE_QUEUE", 0)}
 	if os.Getenv("PASSANT_TEST_POSTGRES") != "" {
 		cfg.DB, cfg.Migrate = storetest.PostgresURL(t), true
 	}
@@ -349,6 +357,8 @@ func TestIngestVsSubscriber(t *testing.T) {
 	srv.WaitMetric(t, "passant_observations_total", float64(obs), 5*time.Minute)
 	srvRate := float64(obs) / time.Since(start).Seconds()
 	srv.WaitMetric(t, "passant_fixes_total", 1, time.Minute)
+	t.Logf("site runners' queue %d batches; %g batches read back from the journal, in %g episodes", cfg.QueueBatches,
+		srv.Metric("passant_backlog_batches_total"), srv.Metric("passant_backlog_episodes_total"))
 	t.Logf("COMPARE: %d batches, %d observations: mosquitto_sub %.0f obs/s (%.0f batches/s), passant serve (checked, journaled with fsync, acknowledged) %.0f obs/s (%.0f batches/s): ratio %.2f",
 		len(topics), obs, subRate, subRate*float64(len(topics))/float64(obs), srvRate, srvRate*float64(len(topics))/float64(obs), srvRate/subRate)
 }
