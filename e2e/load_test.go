@@ -357,7 +357,7 @@ func TestIngestVsSubscriber(t *testing.T) {
 	srv.WaitMetric(t, "passant_observations_total", float64(obs), 5*time.Minute)
 	srvRate := float64(obs) / time.Since(start).Seconds()
 	srv.WaitMetric(t, "passant_fixes_total", 1, time.Minute)
-	t.Logf("site runners' queue %d batches; %g batches read back from the journal, in %g episodes", cfg.QueueBatches,
+	t.Logf("site runners' queue %d batches (0: the default, 4096); %g batches read back from the journal, in %g episodes", cfg.QueueBatches,
 		srv.Metric("passant_backlog_batches_total"), srv.Metric("passant_backlog_episodes_total"))
 	t.Logf("COMPARE: %d batches, %d observations: mosquitto_sub %.0f obs/s (%.0f batches/s), passant serve (checked, journaled with fsync, acknowledged) %.0f obs/s (%.0f batches/s): ratio %.2f",
 		len(topics), obs, subRate, subRate*float64(len(topics))/float64(obs), srvRate, srvRate*float64(len(topics))/float64(obs), srvRate/subRate)
