@@ -65,7 +65,14 @@ func (s *Service) observeSelf(site string, t int64, add func(f *SelfFitter)) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.next == 0 {
+		// The first fit comes at the first whole refit time at least
+		// half an interval after the first frame, so that it (the
+		// baseline drift is measured from) stands on links heard for a
+		// while, not on the minute before the next hour.
 		st.next = t - t%SelfEvery + SelfEvery
+		if st.next-t < SelfEvery/2 {
+			st.next += SelfEvery
+		}
 	}
 	for t >= st.next {
 		st.fitter.Refit(st.next)
