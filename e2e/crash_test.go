@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,6 +26,7 @@ func TestServerCrashAndRestart(t *testing.T) {
 	items := append(append([]Item(nil), rec.Items...), rec.Tail(simFrom.Add(simSpan()+time.Hour))...)
 	site := rec.Site.Site
 	dir := t.TempDir()
+	keepOnFailure(t, dir)
 	port := FreePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	p := StartPassant(t, dir, "serve", "--mqtt", m.URL(), "--http", fmt.Sprintf("127.0.0.1:%d", port),
@@ -109,4 +111,24 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// keepOnFailure copies dir (the server's log and journal) to
+// $PASSANT_TEST_ARTIFACTS/<test>-<time> when the test fails.
+func keepOnFailure(t *testing.T, dir string) {
+	art := os.Getenv("PASSANT_TEST_ARTIFACTS")
+	if art == "" {
+		return
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		dst := filepath.Join(art, fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano()))
+		if err := os.CopyFS(dst, os.DirFS(dir)); err != nil {
+			t.Logf("keeping %s: %v", dir, err)
+			return
+		}
+		t.Logf("server log and journal kept in %s", dst)
+	})
 }

@@ -97,6 +97,10 @@ type Subscriber struct {
 	logMu   sync.Mutex
 	logNext time.Time
 	logSkip int
+
+	// beforeSubscribe, when set (by tests), runs in onConnect before the
+	// subscription is made.
+	beforeSubscribe func()
 }
 
 type pendingAck struct {
@@ -138,6 +142,14 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 		SetMaxReconnectInterval(10 * time.Second).
 		SetKeepAlive(30 * time.Second).
 		SetOnConnectHandler(s.onConnect).
+		// The session is persistent: on a reconnect the broker sends what
+		// it queued for the server right after accepting the connection,
+		// before onConnect (a goroutine of its own) has subscribed again
+		// and so put its handler in place. The client drops a message no
+		// handler takes without acknowledging it, and the broker sends it
+		// again only at the next reconnect: the default handler takes
+		// those (docs/reliability.md).
+		SetDefaultPublishHandler(s.onMessage).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			s.log.Warn("broker connection lost", "err", err)
 		})
@@ -219,6 +231,9 @@ func (s *Subscriber) SetSites(sites []string) error {
 }
 
 func (s *Subscriber) onConnect(c mqtt.Client) {
+	if s.beforeSubscribe != nil {
+		s.beforeSubscribe()
+	}
 	filters := map[string]byte{}
 	if len(s.Topics()) == 0 {
 		return
