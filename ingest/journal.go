@@ -4,6 +4,7 @@
 package ingest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -130,11 +131,11 @@ func (j *Journal) file(site, day string) (*journalFile, error) {
 	if err := os.MkdirAll(d, 0o750); err != nil {
 		return nil, fmt.Errorf("ingest: journal: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(d, day+".jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640)
+	f, err := os.OpenFile(filepath.Join(d, day+".jsonl"), os.O_CREATE|os.O_APPEND|os.O_RDWR, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: journal: %w", err)
 	}
-	st, err := f.Stat()
+	size, err := dropTornTail(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("ingest: journal: %w", err)
@@ -142,9 +143,43 @@ func (j *Journal) file(site, day string) (*journalFile, error) {
 	if jf != nil {
 		j.retired = append(j.retired, jf)
 	}
-	jf = &journalFile{day: day, f: f, size: st.Size()}
+	jf = &journalFile{day: day, f: f, size: size}
 	j.files[site] = jf
 	return jf, nil
+}
+
+// dropTornTail cuts a torn last line off a journal file opened to append to
+// and returns the file's size after. A server killed while it wrote a line
+// can leave part of it (Linux stops a write to a file at a page boundary
+// when the process gets SIGKILL); that batch was never acknowledged, so the
+// broker delivers it again, and the line appended next would run on from
+// the torn part, and both be lost to every reader.
+func dropTornTail(f *os.File) (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := st.Size()
+	buf := make([]byte, 64<<10)
+	for end := size; end > 0; {
+		start := max(0, end-int64(len(buf)))
+		n, err := f.ReadAt(buf[:end-start], start)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			end = start + int64(i) + 1
+			if end == size {
+				return size, nil
+			}
+			return end, f.Truncate(end)
+		}
+		end = start
+	}
+	if size == 0 {
+		return 0, nil
+	}
+	return 0, f.Truncate(0)
 }
 
 // syncLoop is the syncer: each round takes the files written to and the

@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -181,4 +183,46 @@ func BenchmarkIngestPath(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(n*len(batch.Obs))/time.Since(start).Seconds(), "obs/s")
+}
+
+// TestJournalTornTail opens a journal whose last line was cut off (the
+// server killed while it wrote it) and appends: the torn part is dropped,
+// and the line appended after it, the same batch delivered again, reads
+// back whole. Before, the new line ran on from the torn part and neither
+// could be read: a batch acknowledged and lost.
+func TestJournalTornTail(t *testing.T) {
+	dir := t.TempDir()
+	recv := time.Date(2026, 12, 5, 0, 19, 24, 0, time.UTC).UnixMilli()
+	whole := wire.AppendJournalLine(nil, recv, testBatch("s1", 1, 3))
+	torn := wire.AppendJournalLine(nil, recv+1, testBatch("s1", 2, 1000))
+	for _, cut := range []int{1, len(torn) / 2, len(torn) - 2} {
+		site := fmt.Sprintf("cut%d", cut)
+		if err := os.MkdirAll(filepath.Join(dir, site), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		data := append(append(append([]byte(nil), whole...), '\n'), torn[:cut]...)
+		if err := os.WriteFile(filepath.Join(dir, site, "2026-12-05.jsonl"), data, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		j, err := OpenJournal(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Append(site, recv+2, testBatch("s1", 2, 1000)); err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Close(); err != nil {
+			t.Fatal(err)
+		}
+		files, _ := j.Files(site, "", "")
+		var ids []int64
+		bad := 0
+		if err := ReadJournal(files, func(l *wire.Line) error { ids = append(ids, l.Batch.ID); return nil },
+			func(string, error) { bad++ }); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(ids) != "[1 2]" || bad != 0 {
+			t.Errorf("torn after %d of %d bytes: read ids %v, %d bad lines; want [1 2], none bad", cut, len(torn), ids, bad)
+		}
+	}
 }
