@@ -48,7 +48,13 @@ type Config struct {
 	Status func(site, sensor string, s Status)
 	// Now is the receive clock (default time.Now).
 	Now func() time.Time
-	Log *slog.Logger
+	// RecvAfter is the newest receive time already journaled (by an
+	// earlier run of the server): receive times go on strictly after it,
+	// even when a burst had pushed them ahead of the clock before a
+	// restart, so that the journal's lines stay in receive order across
+	// restarts (and across UTC midnight, where the file changes).
+	RecvAfter int64
+	Log       *slog.Logger
 }
 
 // Status is the contract's sensor status message.
@@ -128,7 +134,7 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Subscriber{cfg: cfg, log: cfg.Log.With("component", "ingest"), acks: make(chan pendingAck, 4096)}
+	s := &Subscriber{cfg: cfg, log: cfg.Log.With("component", "ingest"), acks: make(chan pendingAck, 4096), lastRecv: cfg.RecvAfter}
 	s.sites = append([]string(nil), cfg.Sites...)
 	go s.ackLoop()
 	opts := mqtt.NewClientOptions().

@@ -44,6 +44,7 @@ func (r *siteRunner) recover() error {
 		r.mu.Lock()
 		err := r.pipe.Accept(l.Recv, &l.Batch, l.Drops)
 		r.mu.Unlock()
+		r.srv.noteRecv(l.Recv)
 		// Journaled but not yet stored when the server stopped.
 		if err == nil && marked && len(l.Batch.Obs) > 0 && mark.unstored(l.Recv, &seen) {
 			r.srv.writer.batch(store.RawBatch{Site: r.id, Recv: l.Recv, Batch: l.Batch})
@@ -80,6 +81,7 @@ func (r *siteRunner) recoverFromStore() error {
 		r.mu.Lock()
 		r.pipe.Accept(b.Recv, &b.Batch, wire.Drops{})
 		r.mu.Unlock()
+		r.srv.noteRecv(b.Recv)
 		n++
 		return nil
 	})
@@ -188,4 +190,14 @@ func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) error {
 	r.mu.Unlock()
 	r.srv.feed.Publish(r.id, web.Event{Occupancy: occ})
 	return nil
+}
+
+// noteRecv keeps the newest receive time recovery has seen.
+func (s *Server) noteRecv(recv int64) {
+	for {
+		old := s.lastRecv.Load()
+		if recv <= old || s.lastRecv.CompareAndSwap(old, recv) {
+			return
+		}
+	}
 }

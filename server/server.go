@@ -94,13 +94,16 @@ type Server struct {
 	store store.Store
 
 	journal *ingest.Journal
-	broker  *broker.Broker
-	sub     *ingest.Subscriber
-	web     *web.Server
-	feed    *web.Feed
-	cal     *calibration.Service
-	writer  *writer
-	http    *http.Server
+	// lastRecv is the newest receive time recovery found (journal or
+	// store): the subscriber's receive clock goes on after it.
+	lastRecv atomic.Int64
+	broker   *broker.Broker
+	sub      *ingest.Subscriber
+	web      *web.Server
+	feed     *web.Feed
+	cal      *calibration.Service
+	writer   *writer
+	http     *http.Server
 
 	mu    sync.RWMutex
 	sites map[string]*siteRunner
@@ -272,7 +275,7 @@ func (s *Server) start(ctx context.Context) error {
 	s.sub, err = ingest.NewSubscriber(ingest.Config{
 		Broker: brokerURL, ClientID: s.cfg.ClientID, Username: mqttUser, Password: mqttPass,
 		TLS: mqttTLS, Prefix: s.cfg.Prefix, Journal: s.journal, Log: s.log, Only: s.cfg.Cluster,
-		Known: s.known, Deliver: s.deliver, Status: s.status,
+		Known: s.known, Deliver: s.deliver, Status: s.status, RecvAfter: s.lastRecv.Load(),
 	})
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
