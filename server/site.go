@@ -134,28 +134,18 @@ func (r *siteRunner) run(ctx context.Context) {
 	occTick := time.NewTicker(250 * time.Millisecond)
 	defer occTick.Stop()
 	for {
+		// While behind, everything queued came before the backlog: once
+		// the queue is empty the backlog is read, a chunk at a time,
+		// still heeding the other channels.
+		in, backlog := r.in, (<-chan struct{})(nil)
 		if r.behind() && len(r.in) == 0 {
-			// Everything queued came before the backlog: read it now,
-			// a chunk at a time, still heeding the other channels.
-			select {
-			case f := <-r.ctl:
-				f()
-			case <-occTick.C:
-				r.publishOccupancy()
-			case <-r.quit:
-				r.drain()
-				return
-			case <-ctx.Done():
-				r.persist(context.Background())
-				return
-			default:
-				r.catchUp(backlogChunk)
-			}
-			continue
+			in, backlog = nil, alwaysReady
 		}
 		select {
-		case d := <-r.in:
+		case d := <-in:
 			r.accept(d)
+		case <-backlog:
+			r.catchUp(backlogChunk)
 		case f := <-r.ctl:
 			f()
 		case <-occTick.C:
@@ -169,6 +159,13 @@ func (r *siteRunner) run(ctx context.Context) {
 		}
 	}
 }
+
+// alwaysReady is a closed channel: a select case on it is always ready.
+var alwaysReady = func() <-chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // drain processes what is queued and the backlog behind it, then stores.
 func (r *siteRunner) drain() {
