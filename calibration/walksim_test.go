@@ -57,12 +57,20 @@ type simWalk struct {
 
 func runSimWalk(t testing.TB, cfg sim.Config, test time.Duration) *simWalk {
 	t.Helper()
+	return runSimWalkOf(t, cfg, sim.Walker{Duration: 10 * time.Minute}, test)
+}
+
+// runSimWalkOf is runSimWalk with the walker w (its route and start are
+// the protocol's).
+func runSimWalkOf(t testing.TB, cfg sim.Config, w sim.Walker, test time.Duration) *simWalk {
+	t.Helper()
 	shop, err := sim.NewShop("large", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sw := &simWalk{site: shop.Site(), radio: shop.Radio(), truth: &sim.Truth{}}
-	if sw.walker, err = shop.AddWalker(sim.Walker{Route: Waypoints(sw.site), Start: simFrom, Duration: 10 * time.Minute}); err != nil {
+	w.Route, w.Start = Waypoints(sw.site), simFrom
+	if sw.walker, err = shop.AddWalker(w); err != nil {
 		t.Fatal(err)
 	}
 	sw.mid = sw.walker.End.UnixMilli()
