@@ -262,7 +262,7 @@ type boundRow struct {
 func TestWalkBound(t *testing.T) {
 	durations := []time.Duration{10 * time.Minute}
 	if os.Getenv("PASSANT_ACCURACY") == "full" {
-		durations = append(durations, 40*time.Minute)
+		durations = append(durations, 20*time.Minute, 40*time.Minute, 60*time.Minute)
 	}
 	for _, dur := range durations {
 		for _, censor := range []bool{false, true} {
