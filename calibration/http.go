@@ -30,6 +30,9 @@ import (
 //	GET  accuracy                     predicted accuracy map (JSON) + suggestion
 //	GET  accuracy.png                 the same as a picture
 //	GET  drift                        self-calibration history (SetAnchors)
+//	GET  selfcal                      what applying the self-calibration would write
+//	POST selfcal/apply                write it as a new site version (source selfcal)
+//	POST selfcal/revert               restore the version before selfcal/apply
 //
 // Authentication and rate limits are the mounting server's.
 func (s *Service) Handler() http.Handler {
@@ -48,6 +51,9 @@ func (s *Service) Handler() http.Handler {
 	m.HandleFunc("GET "+p+"accuracy", s.accuracy)
 	m.HandleFunc("GET "+p+"accuracy.png", s.accuracyPNG)
 	m.HandleFunc("GET "+p+"drift", s.drift)
+	m.HandleFunc("GET "+p+"selfcal", s.selfProposal)
+	m.HandleFunc("POST "+p+"selfcal/apply", s.selfApply)
+	m.HandleFunc("POST "+p+"selfcal/revert", s.selfRevert)
 	return m
 }
 
@@ -76,7 +82,7 @@ func httpError(w http.ResponseWriter, status int, err error) {
 // site store's are logged and 500 unless they say not found (404).
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, ErrNoWalk), errors.Is(err, ErrNothingToApply):
+	case errors.Is(err, ErrNoWalk), errors.Is(err, ErrNothingToApply), errors.Is(err, ErrSelfOff), errors.Is(err, ErrSelfNothing), errors.Is(err, ErrNothingToRevert):
 		httpError(w, http.StatusConflict, err)
 	case isNotFound(err):
 		httpError(w, http.StatusNotFound, err)
@@ -97,16 +103,24 @@ func isNotFound(err error) bool {
 }
 
 func (s *Service) session(w http.ResponseWriter, r *http.Request) (*Session, bool) {
+	if !s.knownSite(w, r) {
+		return nil, false
+	}
+	return s.Session(r.PathValue("site")), true
+}
+
+// knownSite answers 400 or 404 unless the path names a stored site.
+func (s *Service) knownSite(w http.ResponseWriter, r *http.Request) bool {
 	id := r.PathValue("site")
 	if !wire.ValidID(id) {
 		httpError(w, http.StatusBadRequest, errors.New("bad site id"))
-		return nil, false
+		return false
 	}
 	if _, _, err := s.Sites.Site(r.Context(), id); err != nil {
 		s.fail(w, r, err)
-		return nil, false
+		return false
 	}
-	return s.Session(id), true
+	return true
 }
 
 func (s *Service) site(w http.ResponseWriter, r *http.Request) {
@@ -274,4 +288,52 @@ func (s *Service) accuracyPNG(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(buf.Bytes())
+}
+
+func (s *Service) selfProposal(w http.ResponseWriter, r *http.Request) {
+	if !s.knownSite(w, r) {
+		return
+	}
+	p, a, err := s.SelfProposal(r.Context(), r.PathValue("site"))
+	if errors.Is(err, ErrSelfOff) {
+		writeJSON(w, http.StatusOK, map[string]any{"enabled": false, "sensors": []SelfProposed{}})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"enabled": true, "t": p.T, "sensors": p.Sensors, "applicable": p.Applicable, "applied": a})
+}
+
+func (s *Service) selfApply(w http.ResponseWriter, r *http.Request) {
+	if !s.knownSite(w, r) {
+		return
+	}
+	a, p, err := s.SelfApply(r.Context(), r.PathValue("site"))
+	if errors.Is(err, ErrSelfNothing) {
+		refused := map[string]string{}
+		for _, sp := range p.Sensors {
+			refused[sp.ID] = sp.Reason
+		}
+		writeJSON(w, http.StatusConflict, map[string]any{"error": err.Error(), "refused": refused})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Service) selfRevert(w http.ResponseWriter, r *http.Request) {
+	if !s.knownSite(w, r) {
+		return
+	}
+	v, err := s.SelfRevert(r.Context(), r.PathValue("site"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"version": v})
 }

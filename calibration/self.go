@@ -124,6 +124,8 @@ type SelfFitter struct {
 	raw     [2][]float64 // recent raw RSSI per band, for the floor
 	history []Snapshot
 	base    map[baseKey]float64 // each link's mean at its first refit (selftx.go)
+	latest  map[string]*selfRef // each sensor's state at the latest refit with links (selfapply.go)
+	refs    map[string]*selfRef // what its changes are measured from (selfapply.go)
 	// SigmaN is the exponent prior's width (default SelfSigmaN). A few
 	// fixed links hardly tell a change of exponent from a change of gain;
 	// what drifts in a shop is gain (a knocked antenna, a new shelf in the
@@ -225,10 +227,12 @@ func (f *SelfFitter) Refit(now int64) Snapshot {
 	for i := range f.site.Sensors {
 		r := f.site.SensorRadio(i)
 		var ss []Sample
+		means := map[linkID]float64{}
 		for _, l := range links[i] {
 			// Less the change of the anchor's own transmit gain, so that
 			// a sensor's loss shows at that sensor, not at its hearers.
 			s := Sample{RSSI: l.mean - tx[l.anchor], D: l.d, Floor: floors[0]}
+			means[linkID{l.anchor, l.band5}] = s.RSSI
 			if l.band5 {
 				s.Floor = 0
 				if floors[1] != 0 {
@@ -240,6 +244,9 @@ func (f *SelfFitter) Refit(now int64) Snapshot {
 		res := Fit(ss, Prior{Params: Params{r.RSSI1m, r.Exponent}, SigmaN: f.SigmaN})
 		res.RSSI1m, res.Exponent = round(res.RSSI1m, 2), round(res.Exponent, 3)
 		snap.Sensors = append(snap.Sensors, SelfFit{ID: f.site.Sensors[i].ID, Result: res})
+		if res.N > 0 {
+			f.track(f.site.Sensors[i].ID, &selfRef{T: now, Fit: res.Params, Site: Params{r.RSSI1m, r.Exponent}, links: means})
+		}
 	}
 	f.history = append(f.history, snap)
 	return snap
@@ -337,8 +344,9 @@ func (f *SelfFitter) LearnTx(calibrated *wire.Site, now int64) map[wire.Dev]floa
 		f.anchors[d].TxDB = tx
 	}
 	// Move the stored samples to the new reference; the links' baselines
-	// for txChanges start again from the next refit.
-	f.base = nil
+	// for txChanges, and the references of applied changes, start again
+	// from the next refit.
+	f.base, f.latest, f.refs = nil, nil, nil
 	for i := range f.samples {
 		for k := range f.samples[i] {
 			f.samples[i][k].s.RSSI -= delta[f.samples[i][k].anchor]

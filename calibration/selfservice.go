@@ -40,16 +40,23 @@ type selfState struct {
 	mu     sync.Mutex
 	fitter *SelfFitter
 	next   int64
+
+	amu     sync.Mutex // serialises SelfApply and SelfRevert
+	applied *SelfApplied
 }
 
 // SelfFitter returns the site's fitter, nil when self-calibration is off.
 func (s *Service) SelfFitter(site string) *SelfFitter {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st := s.self[site]; st != nil {
+	if st := s.selfState(site); st != nil {
 		return st.fitter
 	}
 	return nil
+}
+
+func (s *Service) selfState(site string) *selfState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.self[site]
 }
 
 // observeSelf feeds a batch to the site's fitter and refits when event time

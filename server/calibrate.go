@@ -27,6 +27,16 @@ func (c calSites) PutSite(ctx context.Context, site *wire.Site, note string) (in
 	return v.Version, c.s.apply(ctx, site.Site)
 }
 
+// PutSiteFrom implements calibration.SourceSites: the self-calibration's
+// versions are stored with source "selfcal".
+func (c calSites) PutSiteFrom(ctx context.Context, site *wire.Site, source, note string) (int, error) {
+	v, err := c.s.store.SaveSite(ctx, site, source, note)
+	if err != nil {
+		return 0, err
+	}
+	return v.Version, c.s.apply(ctx, site.Site)
+}
+
 func (c calSites) RevertSite(ctx context.Context, site string, version int, note string) (int, error) {
 	v, err := c.s.store.RevertSite(ctx, site, version, note)
 	if err != nil {

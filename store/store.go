@@ -84,6 +84,7 @@ const (
 	SourceFile        = "file"        // a site file given at start
 	SourceAPI         = "api"         // an edit through the API or web UI
 	SourceCalibration = "calibration" // a calibration applied
+	SourceSelfCal     = "selfcal"     // a self-calibration (from anchors) applied
 	SourceRevert      = "revert"      // a revert to an earlier version
 )
 

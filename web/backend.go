@@ -82,7 +82,7 @@ var (
 type SiteVersion struct {
 	Site    string `json:"site"`
 	Version int    `json:"version"`
-	Source  string `json:"source"` // "file", "api", "calibration", "revert"
+	Source  string `json:"source"` // "file", "api", "calibration", "selfcal", "revert"
 	Note    string `json:"note,omitempty"`
 	Hash    string `json:"hash"`
 	Created int64  `json:"created"` // Unix ms

@@ -133,6 +133,10 @@ func (s *Server) routes() {
 	api("POST /api/users", RoleAdmin, s.createUser)
 	if s.cfg.Calibration != nil {
 		api("/api/sites/{site}/calibration/", RoleInstaller, s.cfg.Calibration.ServeHTTP)
+		// Writing what the anchors measured, unattended by anybody on the
+		// shop floor, is the admin's.
+		api("POST /api/sites/{site}/calibration/selfcal/apply", RoleAdmin, s.cfg.Calibration.ServeHTTP)
+		api("POST /api/sites/{site}/calibration/selfcal/revert", RoleAdmin, s.cfg.Calibration.ServeHTTP)
 	}
 
 	s.authRoutes()
