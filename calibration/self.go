@@ -245,7 +245,7 @@ func (f *SelfFitter) Refit(now int64) Snapshot {
 		res.RSSI1m, res.Exponent = round(res.RSSI1m, 2), round(res.Exponent, 3)
 		snap.Sensors = append(snap.Sensors, SelfFit{ID: f.site.Sensors[i].ID, Result: res})
 		if res.N > 0 {
-			f.track(f.site.Sensors[i].ID, &selfRef{T: now, Fit: res.Params, Site: Params{r.RSSI1m, r.Exponent}, links: means})
+			f.track(f.site.Sensors[i].ID, &selfRef{T: now, Site: Params{r.RSSI1m, r.Exponent}, links: means})
 		}
 	}
 	f.history = append(f.history, snap)

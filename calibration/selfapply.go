@@ -19,15 +19,19 @@ import (
 // is the receiver's (and transmitter's) change. Each sensor therefore has
 // a reference, a refit at which the site's values for it were right (its
 // first refit with links, or the refit a self-calibration was applied
-// from), and applying writes
+// from). With c_l the change of link l's mean since the reference (less
+// its transmitter's change; see txChanges), applying writes
 //
-//	A' = A_site + (Â_now − Â_ref),  n' = n_site + (n̂_now − n̂_ref)
+//	A' = A_site + mean_l c_l,  n' = n_site
 //
 // for the sensors that pass the walk's rules: enough data (MinSelfLinks
 // links in common with the reference), and held out, the change must
-// predict better than keeping the site's values. With c_l the change of
-// link l's mean since the reference (less its transmitter's change; see
-// txChanges), leaving each link out in turn:
+// predict better than keeping the site's values. The self-fit's own
+// change, Â_now − Â_ref (the drift shown), moves with its robust
+// reweighting of a few links (by half a dB from one quiet hour to the
+// next), and fixed links do not tell a change of exponent from one of
+// gain (its prior holds it), so the links' mean change is written, the
+// quantity the held-out test validates. Leaving each link out in turn:
 //
 //	keep:   √(Σ c_l² / L)
 //	change: √(Σ (c_l − mean_{k≠l} c_k)² / L)
@@ -43,8 +47,7 @@ import (
 // reference a sensor's change must stand on to be applied.
 const MinSelfLinks = 3
 
-// MinSelfChange is the smallest change of rssi_1m, dB, worth writing (an
-// exponent change of 0.05 is worth it too).
+// MinSelfChange is the smallest change of rssi_1m, dB, worth writing.
 const MinSelfChange = 0.5
 
 // SourceSelfCal is the source of a site version the self-calibration wrote.
@@ -68,7 +71,6 @@ type linkID struct {
 // selfRef is a sensor's state at one refit with links.
 type selfRef struct {
 	T     int64
-	Fit   Params // the self-fit
 	Site  Params // the site's values it is measured against
 	links map[linkID]float64
 }
@@ -89,8 +91,8 @@ func (f *SelfFitter) track(id string, cur *selfRef) {
 type SelfProposed struct {
 	ID       string  `json:"id"`
 	Site     Params  `json:"site"`         // the site's values now
-	Proposed Params  `json:"proposed"`     // the site's plus the self-fit's change since the reference
-	Change   float64 `json:"change_db"`    // proposed minus the site's rssi_1m
+	Proposed Params  `json:"proposed"`     // the site's values plus the change since the reference
+	Change   float64 `json:"change_db"`    // the mean change of its links since the reference, dB
 	Links    int     `json:"links"`        // links in common with the reference
 	Since    int64   `json:"since"`        // the reference refit's time, Unix ms (0: none)
 	HeldKeep float64 `json:"held_keep_db"` // held-out link residual keeping the site's values, dB
@@ -168,17 +170,19 @@ func (f *SelfFitter) judge(sp *SelfProposed, cur, ref *selfRef) {
 		return !ids[a].band5 && ids[b].band5
 	})
 	sp.Links = len(ids)
-	sp.Proposed = Params{round(sp.Site.RSSI1m+cur.Fit.RSSI1m-ref.Fit.RSSI1m, 2), round(sp.Site.Exponent+cur.Fit.Exponent-ref.Fit.Exponent, 3)}
-	sp.Change = round(sp.Proposed.RSSI1m-sp.Site.RSSI1m, 2)
-	if len(ids) < MinSelfLinks {
-		sp.Reason = fmt.Sprintf("%d links in common with the reference; needs %d", len(ids), MinSelfLinks)
-		return
-	}
 	c := make([]float64, len(ids))
 	var sum float64
 	for k, l := range ids {
 		c[k] = cur.links[l] - ref.links[l]
 		sum += c[k]
+	}
+	if len(ids) > 0 {
+		sp.Change = round(sum/float64(len(ids)), 2)
+	}
+	sp.Proposed = Params{round(sp.Site.RSSI1m+sp.Change, 2), sp.Site.Exponent}
+	if len(ids) < MinSelfLinks {
+		sp.Reason = fmt.Sprintf("%d links in common with the reference; needs %d", len(ids), MinSelfLinks)
+		return
 	}
 	var keep, fit float64
 	n := float64(len(c))
@@ -189,7 +193,7 @@ func (f *SelfFitter) judge(sp *SelfProposed, cur, ref *selfRef) {
 	}
 	sp.HeldKeep, sp.HeldFit = round(math.Sqrt(keep/n), 2), round(math.Sqrt(fit/n), 2)
 	switch {
-	case math.Abs(sp.Change) < MinSelfChange && math.Abs(sp.Proposed.Exponent-sp.Site.Exponent) < 0.05:
+	case math.Abs(sp.Change) < MinSelfChange:
 		sp.Reason = fmt.Sprintf("a change of %+.2f dB is under %.1f dB: nothing worth a new version", sp.Change, MinSelfChange)
 	case !(math.Sqrt(fit/n) < math.Sqrt(keep/n)):
 		sp.Reason = fmt.Sprintf("held-out link residual %.2f dB with the change against %.2f dB without: its links disagree (noise, or one link changed on its own)",

@@ -93,8 +93,8 @@ func TestSelfApply(t *testing.T) {
 		t.Logf("%s: n %.3f -> %.3f; %.2f -> %.2f dB (%+.2f), %d links, held-out %.2f / %.2f dB, apply %v %s", sp.ID, sp.Site.Exponent, sp.Proposed.Exponent, sp.Site.RSSI1m, sp.Proposed.RSSI1m,
 			sp.Change, sp.Links, sp.HeldKeep, sp.HeldFit, sp.Apply, sp.Reason)
 		if sp.ID == "s2" {
-			if !sp.Apply || math.Abs(sp.Change+4) > 0.7 || sp.Links != 5 {
-				t.Errorf("s2: %+v, want applied, -4 ± 0.7 dB", sp)
+			if !sp.Apply || math.Abs(sp.Change+4) > 0.5 || sp.Links != 5 {
+				t.Errorf("s2: %+v, want applied, -4 ± 0.5 dB", sp)
 			}
 		} else if sp.Apply || sp.Reason == "" {
 			t.Errorf("%s: %+v, want refused with a reason", sp.ID, sp)

@@ -348,7 +348,48 @@ async function loadDrift() {
         el('td', {}, String(s.samples)), el('td', { class: Math.abs(dr || 0) > 3 ? 'warn' : '' }, dr === undefined ? '–' : `${dr > 0 ? '+' : ''}${f1(dr)} dB`),
         el('td', {}, spark(series))));
     }
+    await loadSelfcal();
   } catch (e) { /* optional */ }
+}
+
+// What applying the self-calibration would write, sensor by sensor, or why not.
+async function loadSelfcal() {
+  const p = await api(calib('selfcal'));
+  const t = $('selfcal');
+  t.replaceChildren(el('tr', {}, ...['sensor', 'now', 'change', 'write'].map((h) => el('th', {}, h))));
+  for (const s of p.sensors || []) {
+    const ch = s.since ? `${s.change_db > 0 ? '+' : ''}${f1(s.change_db)} dB` : '–';
+    t.append(el('tr', { 'data-sensor': s.id, 'data-apply': String(s.apply) }, el('td', {}, s.id),
+      el('td', {}, `${f1(s.site.rssi_1m)} / ${f2(s.site.exponent)}`),
+      el('td', { class: s.apply ? 'warn' : '' }, ch),
+      el('td', {}, s.apply ? `${f1(s.proposed.rssi_1m)} / ${f2(s.proposed.exponent)}` : el('span', { class: 'muted' }, s.reason || 'kept'))));
+  }
+  const b = $('selfapply');
+  b.disabled = !p.applicable;
+  b.textContent = p.applicable ? `Apply self-calibration (${p.applicable} sensor${p.applicable > 1 ? 's' : ''})` : 'Apply self-calibration';
+  $('selfrevert').hidden = !p.applied;
+}
+
+async function selfApply() {
+  $('selfapply').disabled = true;
+  try {
+    const a = await post('selfcal/apply');
+    $('selfapplied').textContent = `Applied as site version ${a.version} (was ${a.previous}): ${a.sensors.join(', ')}. Live now; no restart.`;
+    $('main').dataset.selfapplied = a.version;
+    loadAccuracy();
+  } catch (e) { toast(e.status === 403 ? 'Applying the self-calibration needs the admin role.' : e.message); }
+  try { await loadSelfcal(); } catch (e) { /* shown at the next poll */ }
+}
+
+async function selfRevert() {
+  try {
+    const r = await post('selfcal/revert');
+    $('selfapplied').textContent = `Reverted: site version ${r.version} restores the values before.`;
+    $('main').dataset.selfapplied = '';
+    $('main').dataset.selfreverted = r.version;
+    loadAccuracy();
+  } catch (e) { toast(e.status === 403 ? 'Reverting the self-calibration needs the admin role.' : e.message); }
+  try { await loadSelfcal(); } catch (e) { /* shown at the next poll */ }
 }
 
 // ---- start ---------------------------------------------------------------
@@ -379,6 +420,8 @@ async function init() {
     $('fit').addEventListener('click', fit);
     $('apply').addEventListener('click', apply);
     $('revert').addEventListener('click', revert);
+    $('selfapply').addEventListener('click', selfApply);
+    $('selfrevert').addEventListener('click', selfRevert);
     await refresh();
     if (state.status && state.status.phone) {
       $('phone').textContent = `Your phone: ${state.status.phone.dev}`;
