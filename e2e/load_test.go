@@ -5,10 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -263,111 +261,4 @@ func dropSession(broker, clientID string) {
 	if tok := c.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
 		c.Disconnect(100)
 	}
-}
-
-// TestIngestVsSubscriber compares the server's ingest rate with a
-// do-nothing subscriber's (mosquitto_sub to /dev/null) on the same private
-// Mosquitto: the same burst of batches, published as fast as the broker
-// takes them, drained by each in turn.
-func TestIngestVsSubscriber(t *testing.T) {
-	if os.Getenv("PASSANT_COMPARE_BATCHES") == "" {
-		t.Skip("set PASSANT_COMPARE_BATCHES to run (scripts/load.sh does)")
-	}
-	// A private broker that queues without limit: a stock Mosquitto drops
-	// QoS 1 messages for a client beyond 1000 queued, and this burst is
-	// larger.
-	broker := StartMosquitto(t).URL()
-	if _, err := exec.LookPath("mosquitto_sub"); err != nil {
-		t.Skip("mosquitto_sub not installed")
-	}
-	batches := envInt("PASSANT_COMPARE_BATCHES", 5000)
-	prefix := fmt.Sprintf("passant-cmp-%d", time.Now().UnixNano())
-	gen := newLoadGen(t, prefix, 4, 3000)
-	var topics []string
-	var payloads [][]byte
-	var obs int
-	now := time.Now().UnixMilli()
-	for len(topics) < batches {
-		tp, pl, n := gen.tick(now, 2000)
-		topics, payloads, obs = append(topics, tp...), append(payloads, pl...), obs+n
-		now += 100
-	}
-	tp, pl, n := gen.flush(now)
-	topics, payloads, obs = append(topics, tp...), append(payloads, pl...), obs+n
-	host, port := hostPort(t, broker)
-	publish := func(client string) time.Time {
-		pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(client))
-		if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-			t.Fatal(tok.Error())
-		}
-		defer pub.Disconnect(100)
-		start := time.Now()
-		var inflight []paho.Token
-		for i := range topics {
-			inflight = append(inflight, pub.Publish(topics[i], 1, false, payloads[i]))
-			if len(inflight) > 256 {
-				inflight[0].WaitTimeout(30 * time.Second)
-				inflight = inflight[1:]
-			}
-		}
-		for _, tok := range inflight {
-			tok.WaitTimeout(30 * time.Second)
-		}
-		return start
-	}
-
-	// The do-nothing subscriber.
-	sub := exec.Command("mosquitto_sub", "-h", host, "-p", port, "-q", "1", "-t", prefix+"/+/+/obs", "-C", strconv.Itoa(len(topics)), "-i", prefix+"-sub")
-	sub.Stdout = nil
-	if err := sub.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(500 * time.Millisecond) // subscribed
-	start := publish(prefix + "-pub1")
-	t.Logf("published %d batches in %s", len(topics), time.Since(start))
-	waited := make(chan error, 1)
-	go func() { waited <- sub.Wait() }()
-	select {
-	case err := <-waited:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(2 * time.Minute):
-		sub.Process.Kill()
-		t.Fatal("mosquitto_sub did not get every message within 2 min")
-	}
-	subRate := float64(obs) / time.Since(start).Seconds()
-
-	dir := t.TempDir()
-	var files []string
-	for _, s := range gen.sites {
-		files = append(files, (&Recording{Site: s}).WriteSite(t, dir))
-	}
-	// PASSANT_COMPARE_QUEUE sets the site runners' queue (batches): a small
-	// one shows ingest not waiting for them (the backlog is read from the
-	// journal).
-	cfg := server.Config{MQTT: broker, Prefix: prefix, ClientID: prefix, SiteFiles: files,
-		QueueBatches: envInt("PASSANT_COMPARE_QUEUE", 0)}
-	if os.Getenv("PASSANT_TEST_POSTGRES") != "" {
-		cfg.DB, cfg.Migrate = storetest.PostgresURL(t), true
-	}
-	t.Cleanup(func() { dropSession(broker, prefix) }) // after the server stopped
-	srv := StartServer(t, cfg)
-	start = publish(prefix + "-pub2")
-	srv.WaitMetric(t, "passant_observations_total", float64(obs), 5*time.Minute)
-	srvRate := float64(obs) / time.Since(start).Seconds()
-	srv.WaitMetric(t, "passant_fixes_total", 1, time.Minute)
-	t.Logf("site runners' queue %d batches (0: the default, 4096); %g batches read back from the journal, in %g episodes", cfg.QueueBatches,
-		srv.Metric("passant_backlog_batches_total"), srv.Metric("passant_backlog_episodes_total"))
-	t.Logf("COMPARE: %d batches, %d observations: mosquitto_sub %.0f obs/s (%.0f batches/s), passant serve (checked, journaled with fsync, acknowledged) %.0f obs/s (%.0f batches/s): ratio %.2f",
-		len(topics), obs, subRate, subRate*float64(len(topics))/float64(obs), srvRate, srvRate*float64(len(topics))/float64(obs), srvRate/subRate)
-}
-
-func hostPort(t testing.TB, url string) (string, string) {
-	hp := strings.TrimPrefix(strings.TrimPrefix(url, "tcp://"), "mqtt://")
-	i := strings.LastIndex(hp, ":")
-	if i < 0 {
-		return hp, "1883"
-	}
-	return hp[:i], hp[i+1:]
 }

@@ -1,0 +1,221 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/passant/passant/ingest"
+	"github.com/passant/passant/server"
+	"github.com/passant/passant/store/storetest"
+	"github.com/passant/passant/wire"
+)
+
+// TestIngestVsSubscriber compares the server's ingest rate with a
+// do-nothing subscriber's (mosquitto_sub to /dev/null) on the same private
+// Mosquitto: the same burst of batches, published as fast as the broker
+// takes them, drained by each in turn. Two rows between them say where the
+// gap lies: a do-nothing paho.mqtt.golang subscriber with the server's
+// client options (the ceiling of the MQTT client the server is built on),
+// and the server's ingest alone (ingest.Subscriber: checks, journal with
+// fsync, acknowledgements in order; nothing located or stored).
+func TestIngestVsSubscriber(t *testing.T) {
+	if os.Getenv("PASSANT_COMPARE_BATCHES") == "" {
+		t.Skip("set PASSANT_COMPARE_BATCHES to run (scripts/load.sh does)")
+	}
+	// A private broker that queues without limit: a stock Mosquitto drops
+	// QoS 1 messages for a client beyond 1000 queued, and this burst is
+	// larger.
+	broker := StartMosquitto(t).URL()
+	if _, err := exec.LookPath("mosquitto_sub"); err != nil {
+		t.Skip("mosquitto_sub not installed")
+	}
+	batches := envInt("PASSANT_COMPARE_BATCHES", 5000)
+	prefix := fmt.Sprintf("passant-cmp-%d", time.Now().UnixNano())
+	gen := newLoadGen(t, prefix, 4, 3000)
+	var topics []string
+	var payloads [][]byte
+	var obs int
+	now := time.Now().UnixMilli()
+	for len(topics) < batches {
+		tp, pl, n := gen.tick(now, 2000)
+		topics, payloads, obs = append(topics, tp...), append(payloads, pl...), obs+n
+		now += 100
+	}
+	tp, pl, n := gen.flush(now)
+	topics, payloads, obs = append(topics, tp...), append(payloads, pl...), obs+n
+	host, port := hostPort(t, broker)
+	publish := func(client string) time.Time {
+		pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(client))
+		if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+		defer pub.Disconnect(100)
+		start := time.Now()
+		var inflight []paho.Token
+		for i := range topics {
+			inflight = append(inflight, pub.Publish(topics[i], 1, false, payloads[i]))
+			if len(inflight) > 256 {
+				inflight[0].WaitTimeout(30 * time.Second)
+				inflight = inflight[1:]
+			}
+		}
+		for _, tok := range inflight {
+			tok.WaitTimeout(30 * time.Second)
+		}
+		return start
+	}
+	rate := func(start time.Time) float64 { return float64(obs) / time.Since(start).Seconds() }
+	perBatch := float64(len(topics)) / float64(obs)
+
+	// The do-nothing subscriber.
+	sub := exec.Command("mosquitto_sub", "-h", host, "-p", port, "-q", "1", "-t", prefix+"/+/+/obs", "-C", strconv.Itoa(len(topics)), "-i", prefix+"-sub")
+	sub.Stdout = nil
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // subscribed
+	start := publish(prefix + "-pub1")
+	t.Logf("published %d batches in %s", len(topics), time.Since(start))
+	waited := make(chan error, 1)
+	go func() { waited <- sub.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Minute):
+		sub.Process.Kill()
+		t.Fatal("mosquitto_sub did not get every message within 2 min")
+	}
+	subRate := rate(start)
+
+	pahoRate := pahoDoNothing(t, broker, prefix, len(topics), func() time.Time { return publish(prefix + "-pub3") }, rate)
+	aloneRate := ingestAlone(t, broker, prefix, obs, func() time.Time { return publish(prefix + "-pub4") }, rate)
+
+	dir := t.TempDir()
+	var files []string
+	for _, s := range gen.sites {
+		files = append(files, (&Recording{Site: s}).WriteSite(t, dir))
+	}
+	// PASSANT_COMPARE_QUEUE sets the site runners' queue (batches): a small
+	// one shows ingest not waiting for them (the backlog is read from the
+	// journal).
+	cfg := server.Config{MQTT: broker, Prefix: prefix, ClientID: prefix, SiteFiles: files,
+		QueueBatches: envInt("PASSANT_COMPARE_QUEUE", 0)}
+	if os.Getenv("PASSANT_TEST_POSTGRES") != "" {
+		cfg.DB, cfg.Migrate = storetest.PostgresURL(t), true
+	}
+	t.Cleanup(func() { dropSession(broker, prefix) }) // after the server stopped
+	srv := StartServer(t, cfg)
+	start = publish(prefix + "-pub2")
+	srv.WaitMetric(t, "passant_observations_total", float64(obs), 5*time.Minute)
+	srvRate := rate(start)
+	srv.WaitMetric(t, "passant_fixes_total", 1, time.Minute)
+	t.Logf("site runners' queue %d batches (0: the default, 4096); %g batches read back from the journal, in %g episodes", cfg.QueueBatches,
+		srv.Metric("passant_backlog_batches_total"), srv.Metric("passant_backlog_episodes_total"))
+	t.Logf("COMPARE: %d batches, %d observations: mosquitto_sub %.0f obs/s (%.0f batches/s), passant serve (checked, journaled with fsync, acknowledged) %.0f obs/s (%.0f batches/s): ratio %.2f",
+		len(topics), obs, subRate, subRate*perBatch, srvRate, srvRate*perBatch, srvRate/subRate)
+	t.Logf("COMPARE paho: a do-nothing paho.mqtt.golang subscriber with the server's options %.0f obs/s (%.0f batches/s): ratio %.2f",
+		pahoRate, pahoRate*perBatch, pahoRate/subRate)
+	t.Logf("COMPARE ingest alone: the server's ingest without locating or storing %.0f obs/s (%.0f batches/s): ratio %.2f",
+		aloneRate, aloneRate*perBatch, aloneRate/subRate)
+}
+
+// pahoDoNothing drains the burst with a paho.mqtt.golang client set up as
+// ingest.NewSubscriber sets up the server's (persistent session, in-order
+// handler, manual QoS 1 acknowledgements), whose handler only acknowledges,
+// and returns its rate.
+func pahoDoNothing(t *testing.T, broker, prefix string, messages int, publish func() time.Time, rate func(time.Time) float64) float64 {
+	t.Helper()
+	id := prefix + "-paho"
+	var got atomic.Int64
+	done := make(chan struct{})
+	opts := paho.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(false).
+		SetOrderMatters(true).SetKeepAlive(30 * time.Second)
+	opts.AutoAckDisabled = true
+	c := paho.NewClient(opts)
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer dropSession(broker, id)
+	defer c.Disconnect(100)
+	tok := c.Subscribe(prefix+"/+/+/obs", 1, func(_ paho.Client, m paho.Message) {
+		m.Ack()
+		if got.Add(1) == int64(messages) {
+			close(done)
+		}
+	})
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	start := publish()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("paho subscriber got %d of %d messages within 2 min", got.Load(), messages)
+	}
+	return rate(start)
+}
+
+// ingestAlone drains the burst with the server's ingest.Subscriber and its
+// journal on disk, every sensor known, delivering nowhere, and returns its
+// rate of accepted observations.
+func ingestAlone(t *testing.T, broker, prefix string, obs int, publish func() time.Time, rate func(time.Time) float64) float64 {
+	t.Helper()
+	j, err := ingest.OpenJournal(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	id := prefix + "-alone"
+	s, err := ingest.NewSubscriber(ingest.Config{Broker: broker, ClientID: id, Prefix: prefix, Journal: j,
+		Known:   func(site, sensor string) bool { return true },
+		Deliver: func(string, int64, *wire.Batch, wire.Drops, ingest.At) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-ran
+		s.Close(100 * time.Millisecond)
+		dropSession(broker, id)
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !s.Connected(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("ingest subscriber did not connect within 10 s")
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // subscribed
+	start := publish()
+	for deadline := time.Now().Add(2 * time.Minute); s.C.Observation.Load() < int64(obs); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("ingest alone took %d of %d observations within 2 min", s.C.Observation.Load(), obs)
+		}
+	}
+	r := rate(start)
+	if rej := s.C.Rejected.Load(); rej != 0 {
+		t.Errorf("ingest alone rejected %d batches", rej)
+	}
+	return r
+}
+
+func hostPort(t testing.TB, url string) (string, string) {
+	hp := strings.TrimPrefix(strings.TrimPrefix(url, "tcp://"), "mqtt://")
+	i := strings.LastIndex(hp, ":")
+	if i < 0 {
+		return hp, "1883"
+	}
+	return hp[:i], hp[i+1:]
+}
