@@ -65,7 +65,7 @@ func OpenJournal(dir string, interval time.Duration) (*Journal, error) {
 // Append writes one batch of site received at recv and waits until it is on
 // disk.
 func (j *Journal) Append(site string, recv int64, b *wire.Batch) error {
-	ch, _, err := j.append(site, recv, b)
+	ch, _, err := j.append(site, recv, b, nil)
 	if err != nil {
 		return err
 	}
@@ -75,16 +75,24 @@ func (j *Journal) Append(site string, recv int64, b *wire.Batch) error {
 // AppendAsync writes one batch and returns a channel that yields nil once it
 // is on disk (or the error that kept it from being synced).
 func (j *Journal) AppendAsync(site string, recv int64, b *wire.Batch) (<-chan error, error) {
-	ch, _, err := j.append(site, recv, b)
+	ch, _, err := j.append(site, recv, b, nil)
 	return ch, err
 }
 
 // AppendAt is AppendAsync that also tells where the line was written.
 func (j *Journal) AppendAt(site string, recv int64, b *wire.Batch) (<-chan error, At, error) {
-	return j.append(site, recv, b)
+	return j.append(site, recv, b, nil)
 }
 
-func (j *Journal) append(site string, recv int64, b *wire.Batch) (chan error, At, error) {
+// AppendPayloadAt is AppendAt for a batch received as a plain payload
+// (wire.DecodeBatch says so): the line holds the payload verbatim, which
+// decodes to the same batch, so the batch is not encoded again.
+func (j *Journal) AppendPayloadAt(site string, recv int64, payload []byte) (<-chan error, At, error) {
+	return j.append(site, recv, nil, payload)
+}
+
+// append writes the line of b, or of payload when b is nil.
+func (j *Journal) append(site string, recv int64, b *wire.Batch, payload []byte) (chan error, At, error) {
 	if !wire.ValidID(site) {
 		return nil, At{}, fmt.Errorf("ingest: journal: bad site id")
 	}
@@ -98,7 +106,11 @@ func (j *Journal) append(site string, recv int64, b *wire.Batch) (chan error, At
 	if err != nil {
 		return nil, At{}, err
 	}
-	j.buf = wire.AppendJournalLine(j.buf[:0], recv, b)
+	if b != nil {
+		j.buf = wire.AppendJournalLine(j.buf[:0], recv, b)
+	} else {
+		j.buf = wire.AppendJournalPayload(j.buf[:0], recv, payload)
+	}
 	j.buf = append(j.buf, '\n')
 	jf.dirty = true
 	n, err := jf.f.Write(j.buf)

@@ -168,11 +168,11 @@ func BenchmarkIngestPath(b *testing.B) {
 	for b.Loop() {
 		n++
 		recv++
-		bt, _, err := Check("shop", "s1", payload, known)
-		if err != nil {
-			b.Fatal(err)
+		_, _, plain, err := check("shop", "s1", payload, known)
+		if err != nil || !plain {
+			b.Fatal(err, plain)
 		}
-		ch, err := j.AppendAsync("shop", recv, &bt)
+		ch, _, err := j.AppendPayloadAt("shop", recv, payload)
 		if err != nil {
 			b.Fatal(err)
 		}

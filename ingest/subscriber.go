@@ -314,7 +314,7 @@ func (s *Subscriber) onBatch(site, sensor string, m mqtt.Message) {
 	// batches by them, gives them back in the order they came.
 	recv := max(s.cfg.Now().UnixMilli(), s.lastRecv+1)
 	s.lastRecv = recv
-	b, drops, err := Check(site, sensor, m.Payload(), s.cfg.Known)
+	b, drops, plain, err := check(site, sensor, m.Payload(), s.cfg.Known)
 	if err != nil {
 		s.C.Rejected.Add(1)
 		if errors.Is(err, wire.ErrUnknownSensor) {
@@ -328,7 +328,13 @@ func (s *Subscriber) onBatch(site, sensor string, m mqtt.Message) {
 	s.C.Observation.Add(int64(len(b.Obs)))
 	s.C.Dropped.Add(int64(drops.Total()))
 	if j := s.cfg.Journal; j != nil {
-		synced, at, err := j.AppendAt(site, recv, &b)
+		var synced <-chan error
+		var at At
+		if plain {
+			synced, at, err = j.AppendPayloadAt(site, recv, m.Payload())
+		} else {
+			synced, at, err = j.AppendAt(site, recv, &b)
+		}
 		if err != nil {
 			// Not acknowledged: the broker redelivers it after a reconnect.
 			s.C.JournalErr.Add(1)
@@ -362,17 +368,24 @@ func (s *Subscriber) ackLoop() {
 // site and sensor: the payload decodes, names the topic's sensor, and the
 // site and sensor are known.
 func Check(site, sensor string, payload []byte, known func(site, sensor string) bool) (wire.Batch, wire.Drops, error) {
-	b, drops, err := wire.ParseBatch(payload)
+	b, drops, _, err := check(site, sensor, payload, known)
+	return b, drops, err
+}
+
+// check is Check that also tells whether the payload is plain
+// (wire.DecodeBatch): its journal line may hold it verbatim.
+func check(site, sensor string, payload []byte, known func(site, sensor string) bool) (wire.Batch, wire.Drops, bool, error) {
+	b, drops, plain, err := wire.DecodeBatch(payload)
 	if err != nil {
-		return b, drops, err
+		return b, drops, false, err
 	}
 	if err := b.CheckTopic(sensor); err != nil {
-		return b, drops, err
+		return b, drops, false, err
 	}
 	if !known(site, sensor) {
-		return b, drops, fmt.Errorf("ingest: %w: %s/%s", wire.ErrUnknownSensor, site, sensor)
+		return b, drops, false, fmt.Errorf("ingest: %w: %s/%s", wire.ErrUnknownSensor, site, sensor)
 	}
-	return b, drops, nil
+	return b, drops, plain, nil
 }
 
 func (s *Subscriber) onStatus(site, sensor string, m mqtt.Message) {

@@ -202,6 +202,9 @@ func FuzzParseBatch(f *testing.F) {
 		if err != nil {
 			return
 		}
+		if _, _, plain, _ := DecodeBatch(data); plain {
+			checkPlain(t, data, &b, d)
+		}
 		enc := AppendBatch(nil, &b)
 		if !json.Valid(enc) {
 			t.Fatalf("encoder wrote invalid JSON %q", enc)

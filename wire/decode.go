@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,22 +15,33 @@ import (
 // observations that break it are dropped and counted in Drops, and the rest
 // are kept. The topic's sensor is checked by the caller (Batch.CheckTopic).
 func ParseBatch(data []byte) (Batch, Drops, error) {
-	var b Batch
-	var d Drops
+	b, d, _, err := DecodeBatch(data)
+	return b, d, err
+}
+
+// DecodeBatch is ParseBatch that also reports whether the payload is plain:
+// on one line, with only the contract's fields, every observation kept
+// (none dropped) and written as encoders write one (compact, integers,
+// plain ASCII strings). A plain payload may stand for the batch where a
+// line of it is stored: it decodes to the same batch (decoding is a pure
+// function of the bytes) and carries nothing the batch does not, so a
+// journal can keep it verbatim instead of the batch encoded again
+// (AppendJournalPayload).
+func DecodeBatch(data []byte) (b Batch, d Drops, plain bool, err error) {
 	if len(data) > MaxBatchLen {
-		return b, d, fmt.Errorf("wire: batch of %d bytes: %w (limit %d)", len(data), ErrTooLarge, MaxBatchLen)
+		return b, d, false, fmt.Errorf("wire: batch of %d bytes: %w (limit %d)", len(data), ErrTooLarge, MaxBatchLen)
 	}
 	s := scanner{data: data}
 	if s.peek() != '{' {
-		return b, d, notObject(data)
+		return b, d, false, notObject(data)
 	}
 	if err := s.batch(&b, &d, nil); err != nil {
-		return Batch{}, Drops{}, err
+		return Batch{}, Drops{}, false, err
 	}
 	if err := s.end(); err != nil {
-		return Batch{}, Drops{}, err
+		return Batch{}, Drops{}, false, err
 	}
-	return b, d, nil
+	return b, d, !s.extra && d.Total() == 0, nil
 }
 
 // ParseLine decodes one line of replay input: either a batch, exactly the
@@ -100,6 +112,12 @@ func (s *scanner) batch(b *Batch, d *Drops, j *journal) error {
 				obsOK = false
 				return s.skip()
 			}
+			// Room for every object that follows: exactly the
+			// observations in a payload without other objects, so
+			// that appending never copies.
+			if est := min(bytes.Count(s.data[s.pos:], openBrace), MaxObs); cap(b.Obs) < est {
+				b.Obs = make([]Observation, 0, est)
+			}
 			b.Obs = b.Obs[:0]
 			n := 0
 			err = s.array(func() error {
@@ -112,6 +130,7 @@ func (s *scanner) batch(b *Batch, d *Drops, j *journal) error {
 			})
 		case "recv":
 			if j == nil {
+				s.extra = true
 				return s.skip()
 			}
 			var ok bool
@@ -121,6 +140,7 @@ func (s *scanner) batch(b *Batch, d *Drops, j *journal) error {
 			}
 		case "batch":
 			if j == nil || kindOf(s.peek()) != vObject {
+				s.extra = true
 				return s.skip()
 			}
 			j.hasBatch = true
@@ -131,6 +151,7 @@ func (s *scanner) batch(b *Batch, d *Drops, j *journal) error {
 				err = j.err
 			}
 		default:
+			s.extra = true
 			err = s.skip()
 		}
 		return err
@@ -179,6 +200,7 @@ func (s *scanner) observation(b *Batch, d *Drops) error {
 	if !noFastObs && s.fastObservation(&f) {
 		return f.finish(b, d)
 	}
+	s.extra = true
 	f = obsFields{o: Observation{Seq: -1, Kind: KindProbe}, tOK: true, devOK: true, rssiOK: true, seqOK: true}
 	o := &f.o
 	err := s.object(func(key []byte) error {
@@ -242,6 +264,8 @@ func (s *scanner) observation(b *Batch, d *Drops) error {
 	}
 	return f.finish(b, d)
 }
+
+var openBrace = []byte{'{'}
 
 // noFastObs turns the fast path off (tests compare the two paths).
 var noFastObs bool

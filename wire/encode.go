@@ -70,6 +70,16 @@ func AppendJournalLine(dst []byte, recv int64, b *Batch) []byte {
 	return append(dst, '}')
 }
 
+// AppendJournalPayload appends the journal line of a batch received as a
+// plain payload (DecodeBatch): {"recv":...,"batch":<the payload>}.
+func AppendJournalPayload(dst []byte, recv int64, payload []byte) []byte {
+	dst = append(dst, `{"recv":`...)
+	dst = strconv.AppendInt(dst, recv, 10)
+	dst = append(dst, `,"batch":`...)
+	dst = append(dst, trimSpace(payload)...)
+	return append(dst, '}')
+}
+
 // AppendNumber appends f in the shortest form that reads back exactly,
 // without an exponent for ordinary magnitudes (-67, -67.5, 12.25). NaN and
 // infinities, which JSON cannot hold, are written as null.

@@ -18,6 +18,10 @@ type scanner struct {
 	pos    int
 	depth  int
 	lastFP string // the last fingerprint interned: a batch repeats them
+	// extra is set once the input holds more than a batch's fields as
+	// encoders write them: an unknown key, a line break in white space, an
+	// observation off the fast path (see DecodeBatch).
+	extra bool
 }
 
 // fp interns a fingerprint, trying the last one first.
@@ -40,7 +44,10 @@ func (s *scanner) errorf(format string, args ...any) error {
 func (s *scanner) ws() {
 	for s.pos < len(s.data) {
 		switch s.data[s.pos] {
-		case ' ', '\t', '\n', '\r':
+		case ' ', '\t':
+			s.pos++
+		case '\n', '\r':
+			s.extra = true
 			s.pos++
 		default:
 			return
