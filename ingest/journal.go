@@ -84,15 +84,16 @@ func (j *Journal) AppendAt(site string, recv int64, b *wire.Batch) (<-chan error
 	return j.append(site, recv, b, nil)
 }
 
-// AppendPayloadAt is AppendAt for a batch received as a plain payload
-// (wire.DecodeBatch says so): the line holds the payload verbatim, which
-// decodes to the same batch, so the batch is not encoded again.
-func (j *Journal) AppendPayloadAt(site string, recv int64, payload []byte) (<-chan error, At, error) {
-	return j.append(site, recv, nil, payload)
+// AppendBatchJSONAt is AppendAt for a batch already in JSON: a plain
+// payload as received (wire.DecodeBatch says when; it decodes to the same
+// batch, so it need not be encoded again) or wire.AppendBatch's encoding.
+// The line is {"recv":...,"batch":<batchJSON>}.
+func (j *Journal) AppendBatchJSONAt(site string, recv int64, batchJSON []byte) (<-chan error, At, error) {
+	return j.append(site, recv, nil, batchJSON)
 }
 
-// append writes the line of b, or of payload when b is nil.
-func (j *Journal) append(site string, recv int64, b *wire.Batch, payload []byte) (chan error, At, error) {
+// append writes the line of b, or of batchJSON when b is nil.
+func (j *Journal) append(site string, recv int64, b *wire.Batch, batchJSON []byte) (chan error, At, error) {
 	if !wire.ValidID(site) {
 		return nil, At{}, fmt.Errorf("ingest: journal: bad site id")
 	}
@@ -109,7 +110,7 @@ func (j *Journal) append(site string, recv int64, b *wire.Batch, payload []byte)
 	if b != nil {
 		j.buf = wire.AppendJournalLine(j.buf[:0], recv, b)
 	} else {
-		j.buf = wire.AppendJournalPayload(j.buf[:0], recv, payload)
+		j.buf = wire.AppendJournalPayload(j.buf[:0], recv, batchJSON)
 	}
 	j.buf = append(j.buf, '\n')
 	jf.dirty = true

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,7 +55,11 @@ type Config struct {
 	// restart, so that the journal's lines stay in receive order across
 	// restarts (and across UTC midnight, where the file changes).
 	RecvAfter int64
-	Log       *slog.Logger
+	// Decoders is how many goroutines decode batches (default GOMAXPROCS);
+	// whatever their number, batches are journaled, delivered and
+	// acknowledged in arrival order.
+	Decoders int
+	Log      *slog.Logger
 }
 
 // Status is the contract's sensor status message.
@@ -89,6 +94,11 @@ type Subscriber struct {
 	C      Counters
 	log    *slog.Logger
 
+	// decode and ordered are the ordered pipeline (ordered.go): every
+	// message goes on ordered in arrival order, a batch also on decode.
+	decode  chan *job
+	ordered chan *job
+
 	// acks holds every message in arrival order; one goroutine
 	// acknowledges each once its journal line is synced (rejected and
 	// status messages at once after the ones before), so acknowledgements
@@ -98,7 +108,7 @@ type Subscriber struct {
 	sitesMu sync.Mutex
 	sites   []string
 
-	lastRecv int64 // the last batch's receive time (onBatch runs in order)
+	lastRecv int64 // the last batch's receive time (onMessage runs in order)
 
 	logMu   sync.Mutex
 	logNext time.Time
@@ -134,9 +144,17 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Subscriber{cfg: cfg, log: cfg.Log.With("component", "ingest"), acks: make(chan pendingAck, 4096), lastRecv: cfg.RecvAfter}
+	if cfg.Decoders <= 0 {
+		cfg.Decoders = runtime.GOMAXPROCS(0)
+	}
+	s := &Subscriber{cfg: cfg, log: cfg.Log.With("component", "ingest"), acks: make(chan pendingAck, 4096), lastRecv: cfg.RecvAfter,
+		decode: make(chan *job, inFlight), ordered: make(chan *job, inFlight)}
 	s.sites = append([]string(nil), cfg.Sites...)
 	go s.ackLoop()
+	go s.sequence()
+	for range cfg.Decoders {
+		go s.decodeLoop()
+	}
 	opts := mqtt.NewClientOptions().
 		AddBroker(cfg.Broker).
 		SetClientID(cfg.ClientID).
@@ -277,9 +295,13 @@ func (s *Subscriber) Run(ctx context.Context) error {
 // Connected reports whether the client is connected now.
 func (s *Subscriber) Connected() bool { return s.client.IsConnectionOpen() }
 
-// Close disconnects, waiting up to wait for in-flight work.
+// Close disconnects, waiting up to wait for in-flight work: the messages
+// the client took before it stopped are journaled and delivered (they
+// cannot be acknowledged any more; the broker sends them again, and
+// redelivered batches are dropped downstream).
 func (s *Subscriber) Close(wait time.Duration) {
 	s.client.Disconnect(uint(wait.Milliseconds()))
+	s.flush(wait)
 }
 
 // splitTopic parses prefix/<site>/<sensor>/<kind>.
@@ -295,97 +317,37 @@ func (s *Subscriber) splitTopic(topic string) (site, sensor, kind string, ok boo
 	return parts[0], parts[1], parts[2], true
 }
 
-func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
-	site, sensor, kind, ok := s.splitTopic(m.Topic())
-	switch {
-	case ok && kind == "obs":
-		s.onBatch(site, sensor, m)
-	case ok && kind == "status":
-		s.onStatus(site, sensor, m)
-		s.acks <- pendingAck{nil, m}
-	default:
-		s.acks <- pendingAck{nil, m}
-	}
-}
-
-func (s *Subscriber) onBatch(site, sensor string, m mqtt.Message) {
-	s.C.Messages.Add(1)
-	// Receive times strictly increase, so that storage, which orders
-	// batches by them, gives them back in the order they came.
-	recv := max(s.cfg.Now().UnixMilli(), s.lastRecv+1)
-	s.lastRecv = recv
-	b, drops, plain, err := check(site, sensor, m.Payload(), s.cfg.Known)
-	if err != nil {
-		s.C.Rejected.Add(1)
-		if errors.Is(err, wire.ErrUnknownSensor) {
-			s.C.Unknown.Add(1)
-		}
-		s.logReject(m.Topic(), err)
-		s.acks <- pendingAck{nil, m}
-		return
-	}
-	s.C.Accepted.Add(1)
-	s.C.Observation.Add(int64(len(b.Obs)))
-	s.C.Dropped.Add(int64(drops.Total()))
-	if j := s.cfg.Journal; j != nil {
-		var synced <-chan error
-		var at At
-		if plain {
-			synced, at, err = j.AppendPayloadAt(site, recv, m.Payload())
-		} else {
-			synced, at, err = j.AppendAt(site, recv, &b)
-		}
-		if err != nil {
-			// Not acknowledged: the broker redelivers it after a reconnect.
-			s.C.JournalErr.Add(1)
-			s.log.Error("journal append failed; batch not acknowledged", "topic", m.Topic(), "err", err)
-			return
-		}
-		s.cfg.Deliver(site, recv, &b, drops, at)
-		s.acks <- pendingAck{synced, m}
-		return
-	}
-	s.cfg.Deliver(site, recv, &b, drops, At{})
-	s.acks <- pendingAck{nil, m}
-}
-
-func (s *Subscriber) ackLoop() {
-	for a := range s.acks {
-		if a.synced == nil {
-			a.m.Ack()
-			continue
-		}
-		if err := <-a.synced; err != nil {
-			s.C.JournalErr.Add(1)
-			s.log.Error("journal sync failed; batch not acknowledged", "topic", a.m.Topic(), "err", err)
-			continue
-		}
-		a.m.Ack()
-	}
-}
-
 // Check applies the contract's batch checks for a message on the topic of
 // site and sensor: the payload decodes, names the topic's sensor, and the
 // site and sensor are known.
 func Check(site, sensor string, payload []byte, known func(site, sensor string) bool) (wire.Batch, wire.Drops, error) {
-	b, drops, _, err := check(site, sensor, payload, known)
-	return b, drops, err
+	b, drops, _, err := decode(sensor, payload)
+	if err != nil {
+		return b, drops, err
+	}
+	return b, drops, checkKnown(site, sensor, known)
 }
 
-// check is Check that also tells whether the payload is plain
-// (wire.DecodeBatch): its journal line may hold it verbatim.
-func check(site, sensor string, payload []byte, known func(site, sensor string) bool) (wire.Batch, wire.Drops, bool, error) {
-	b, drops, plain, err := wire.DecodeBatch(payload)
+// decode reads a payload on the topic of sensor: the checks of the batch
+// itself. plain tells whether its journal line may hold it verbatim
+// (wire.DecodeBatch).
+func decode(sensor string, payload []byte) (b wire.Batch, drops wire.Drops, plain bool, err error) {
+	b, drops, plain, err = wire.DecodeBatch(payload)
 	if err != nil {
 		return b, drops, false, err
 	}
 	if err := b.CheckTopic(sensor); err != nil {
 		return b, drops, false, err
 	}
-	if !known(site, sensor) {
-		return b, drops, false, fmt.Errorf("ingest: %w: %s/%s", wire.ErrUnknownSensor, site, sensor)
-	}
 	return b, drops, plain, nil
+}
+
+// checkKnown is the last check: the server knows the site and sensor.
+func checkKnown(site, sensor string, known func(site, sensor string) bool) error {
+	if !known(site, sensor) {
+		return fmt.Errorf("ingest: %w: %s/%s", wire.ErrUnknownSensor, site, sensor)
+	}
+	return nil
 }
 
 func (s *Subscriber) onStatus(site, sensor string, m mqtt.Message) {

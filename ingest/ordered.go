@@ -1,0 +1,180 @@
+package ingest
+
+// The ordered pipeline. The MQTT client hands over one message at a time,
+// in arrival order (SetOrderMatters(true)). Decoding a batch, the
+// contract's checks on each observation, is most of the work per message
+// and depends on nothing but the payload, so it runs on several goroutines
+// (Config.Decoders); all the rest runs on one goroutine in arrival order:
+// the known-sensor check, the counters, the journal line, delivery and the
+// queue of acknowledgements. So the journal, the site runners and the
+// broker see the messages in the order they came, as with one goroutine,
+// and a replay of the journal still gives what the live server computed.
+//
+//	client ──onMessage──▶ ordered ──────────────▶ sequence ──▶ journal, Deliver, acks
+//	              └──────▶ decode ──▶ decodeLoop ×N ──(done)──┘
+//
+// Memory stays bounded: at most inFlight messages between the client and
+// the sequencer; when the pipeline is full, onMessage waits, and with it
+// the client's reading from the broker.
+
+import (
+	"errors"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/passant/passant/wire"
+)
+
+// inFlight is how many messages the pipeline holds at most.
+const inFlight = 64
+
+// job is one message in the pipeline.
+type job struct {
+	m            mqtt.Message
+	kind         jobKind
+	site, sensor string
+	recv         int64
+	done         chan struct{} // closed once decoded (batches only)
+	flushed      chan struct{} // a marker of flush: closed when reached
+
+	// Set by the decoder before done is closed.
+	b     *wire.Batch // apart from the job: delivery keeps it, not the payload
+	drops wire.Drops
+	err   error
+	body  []byte // the batch's JSON for the journal line: the payload when plain
+}
+
+type jobKind uint8
+
+const (
+	jobOther jobKind = iota
+	jobBatch
+	jobStatus
+	jobFlush
+)
+
+// onMessage is the client's handler; it runs in arrival order.
+func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
+	site, sensor, kind, ok := s.splitTopic(m.Topic())
+	jb := &job{m: m, site: site, sensor: sensor}
+	switch {
+	case ok && kind == "obs":
+		s.C.Messages.Add(1)
+		jb.kind = jobBatch
+		// Receive times strictly increase, so that storage, which orders
+		// batches by them, gives them back in the order they came.
+		jb.recv = max(s.cfg.Now().UnixMilli(), s.lastRecv+1)
+		s.lastRecv = jb.recv
+		jb.done = make(chan struct{})
+		s.decode <- jb
+	case ok && kind == "status":
+		jb.kind = jobStatus
+	}
+	s.ordered <- jb
+}
+
+// decodeLoop is a decoder: it checks batches in whatever order it takes
+// them; the sequencer puts them back in order.
+func (s *Subscriber) decodeLoop() {
+	for jb := range s.decode {
+		b, drops, plain, err := decode(jb.sensor, jb.m.Payload())
+		jb.b, jb.drops, jb.err = &b, drops, err
+		if err == nil && s.cfg.Journal != nil {
+			if plain {
+				jb.body = jb.m.Payload()
+			} else {
+				jb.body = wire.AppendBatch(nil, &b)
+			}
+		}
+		close(jb.done)
+	}
+}
+
+// sequence takes the messages in arrival order, each once decoded.
+func (s *Subscriber) sequence() {
+	for jb := range s.ordered {
+		switch jb.kind {
+		case jobBatch:
+			<-jb.done
+			s.onBatch(jb)
+		case jobStatus:
+			s.onStatus(jb.site, jb.sensor, jb.m)
+			s.acks <- pendingAck{nil, jb.m}
+		case jobFlush:
+			close(jb.flushed)
+		default:
+			s.acks <- pendingAck{nil, jb.m}
+		}
+	}
+}
+
+// flush waits up to wait until every message handed over so far has been
+// through the sequencer.
+func (s *Subscriber) flush(wait time.Duration) {
+	timeout := time.NewTimer(wait)
+	defer timeout.Stop()
+	jb := &job{kind: jobFlush, flushed: make(chan struct{})}
+	select {
+	case s.ordered <- jb:
+	case <-timeout.C:
+		return
+	}
+	select {
+	case <-jb.flushed:
+	case <-timeout.C:
+	}
+}
+
+// onBatch journals, delivers and queues the acknowledgement of a decoded
+// batch, or counts and logs its rejection.
+func (s *Subscriber) onBatch(jb *job) {
+	m, site := jb.m, jb.site
+	err := jb.err
+	if err == nil {
+		err = checkKnown(site, jb.sensor, s.cfg.Known)
+	}
+	if err != nil {
+		s.C.Rejected.Add(1)
+		if errors.Is(err, wire.ErrUnknownSensor) {
+			s.C.Unknown.Add(1)
+		}
+		s.logReject(m.Topic(), err)
+		s.acks <- pendingAck{nil, m}
+		return
+	}
+	b := jb.b
+	s.C.Accepted.Add(1)
+	s.C.Observation.Add(int64(len(b.Obs)))
+	s.C.Dropped.Add(int64(jb.drops.Total()))
+	if j := s.cfg.Journal; j != nil {
+		synced, at, err := j.AppendBatchJSONAt(site, jb.recv, jb.body)
+		jb.body = nil
+		if err != nil {
+			// Not acknowledged: the broker redelivers it after a reconnect.
+			s.C.JournalErr.Add(1)
+			s.log.Error("journal append failed; batch not acknowledged", "topic", m.Topic(), "err", err)
+			return
+		}
+		s.cfg.Deliver(site, jb.recv, b, jb.drops, at)
+		s.acks <- pendingAck{synced, m}
+		return
+	}
+	s.cfg.Deliver(site, jb.recv, b, jb.drops, At{})
+	s.acks <- pendingAck{nil, m}
+}
+
+func (s *Subscriber) ackLoop() {
+	for a := range s.acks {
+		if a.synced == nil {
+			a.m.Ack()
+			continue
+		}
+		if err := <-a.synced; err != nil {
+			s.C.JournalErr.Add(1)
+			s.log.Error("journal sync failed; batch not acknowledged", "topic", a.m.Topic(), "err", err)
+			continue
+		}
+		a.m.Ack()
+	}
+}
