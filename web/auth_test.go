@@ -328,3 +328,58 @@ func TestTokensAndUsers(t *testing.T) {
 		t.Fatalf("viewer creating an admin: %d, want 403", code)
 	}
 }
+
+// TestSelfCalibrationApplyIsAdmins: the calibration API is the
+// installer's, except writing (and reverting) what the anchors measured.
+func TestSelfCalibrationApplyIsAdmins(t *testing.T) {
+	us := newMemUsers()
+	a := &Auth{Users: us, Iterations: 1000}
+	us.addUser(t, a, "ian", RoleInstaller, "pw-installer")
+	us.addUser(t, a, "ada", RoleAdmin, "pw-admin")
+	var reached []string
+	cal := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached = append(reached, r.Method+" "+r.URL.Path)
+		w.Write([]byte("{}"))
+	})
+	srv := newTestServer(t, newDemoBackend(), Config{Auth: a, Calibration: cal})
+	login := func(name, pw string) *http.Client {
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar}
+		res, err := c.Post(srv.URL+"/api/login", "application/json", strings.NewReader(fmt.Sprintf(`{"name":%q,"password":%q}`, name, pw)))
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("login %s: %v %v", name, res, err)
+		}
+		res.Body.Close()
+		return c
+	}
+	call := func(c *http.Client, method, p string) int {
+		req, _ := http.NewRequest(method, srv.URL+"/api/sites/demo/calibration/"+p, nil)
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	installer, admin := login("ian", "pw-installer"), login("ada", "pw-admin")
+	for _, c := range []struct {
+		who          *http.Client
+		name, method string
+		path         string
+		want         int
+	}{
+		{installer, "installer", "GET", "selfcal", 200},
+		{installer, "installer", "POST", "apply", 200}, // the walk's
+		{installer, "installer", "POST", "selfcal/apply", 403},
+		{installer, "installer", "POST", "selfcal/revert", 403},
+		{admin, "admin", "POST", "selfcal/apply", 200},
+		{admin, "admin", "POST", "selfcal/revert", 200},
+	} {
+		if got := call(c.who, c.method, c.path); got != c.want {
+			t.Errorf("%s %s %s: %d, want %d", c.name, c.method, c.path, got, c.want)
+		}
+	}
+	if len(reached) != 4 {
+		t.Errorf("the calibration API was reached by %v", reached)
+	}
+}
