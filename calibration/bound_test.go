@@ -261,26 +261,28 @@ type boundRow struct {
 // censored fit achieves on the same walks.
 func TestWalkBound(t *testing.T) {
 	for _, censor := range []bool{false, true} {
-		walkBound(t, 10*time.Minute, 20, censor, false)
+		walkBound(t, sim.Walker{Duration: 10 * time.Minute}, 20, censor, false)
 	}
 	if os.Getenv("PASSANT_ACCURACY") != "full" {
 		return
 	}
 	// More walks for the 10-minute figure, and the same walks in a world
 	// without a floor and with exact marks (the bound's assumptions).
-	walkBound(t, 10*time.Minute, 60, false, false)
-	walkBound(t, 10*time.Minute, 60, false, true)
+	walkBound(t, sim.Walker{Duration: 10 * time.Minute}, 60, false, false)
+	walkBound(t, sim.Walker{Duration: 10 * time.Minute}, 60, false, true)
 	for _, dur := range []time.Duration{20 * time.Minute, 40 * time.Minute, 60 * time.Minute} {
 		for _, censor := range []bool{false, true} {
-			walkBound(t, dur, 20, censor, false)
+			walkBound(t, sim.Walker{Duration: dur}, 20, censor, false)
 		}
 	}
+	// The slower walk the 40-minute figure was first measured with.
+	walkBound(t, sim.Walker{Duration: 40 * time.Minute, Speed: 0.7}, 20, false, false)
 }
 
-// walkBound tabulates the bound over seeded walks of dur; censor drops the
+// walkBound tabulates the bound over seeded walks of w; censor drops the
 // frames below the floor from the bound; ideal runs a world with no floor,
 // a true 5 GHz offset and exact marks (no step error, no clock offsets).
-func walkBound(t *testing.T, dur time.Duration, seeds int, censor, ideal bool) {
+func walkBound(t *testing.T, walker sim.Walker, seeds int, censor, ideal bool) {
 	floor := math.NaN()
 	if censor {
 		floor = -90
@@ -290,7 +292,7 @@ func walkBound(t *testing.T, dur time.Duration, seeds int, censor, ideal bool) {
 	var eA, eN, vA, vN float64 // squared misses of the fits, and the bound's variances
 	achieved, n := 0, 0
 	for seed := 1; seed <= seeds; seed++ {
-		cfg, w := simWorld(uint64(seed), false), sim.Walker{Duration: dur}
+		cfg, w := simWorld(uint64(seed), false), walker
 		if ideal {
 			cfg.Sensitive, cfg.Offset5, cfg.ClockMs, w.StepSD = -130, -6, 0.001, -1
 		}
@@ -335,7 +337,11 @@ func walkBound(t *testing.T, dur time.Duration, seeds int, censor, ideal bool) {
 	if ideal {
 		what += "; the world without a floor, with a true 5 GHz offset and exact marks"
 	}
-	fmt.Fprintf(&tab, "%v walks at 1 m/s, %d seeds, %s; expected fits within 1.5 dB and 0.2 (of %d per sensor)\n", dur, seeds, what, seeds)
+	speed := walker.Speed
+	if speed == 0 {
+		speed = 1
+	}
+	fmt.Fprintf(&tab, "%v walks at %.1f m/s, %d seeds, %s; expected fits within 1.5 dB and 0.2 (of %d per sensor)\n", walker.Duration, speed, seeds, what, seeds)
 	fmt.Fprintf(&tab, "| sensor | bound sd dB | sd exponent | corr | GLS (bound) | GLS + prior | OLS + prior | achieved (joint censored fit) |\n|---|---|---|---|---|---|---|---|\n")
 	for i, r := range rows {
 		fmt.Fprintf(&tab, "| s%d | %.2f | %.3f | %+.2f | %.1f | %.1f | %.1f | %d |\n", i+1, r.sdA, r.sdN, r.corr, r.gls, r.glsPrior, r.olsPrior, r.achieved)
