@@ -78,6 +78,7 @@ type accuracyRow struct {
 	located      figures // footfall on the replay's positions, tracked by true person
 	tracks       int
 	macs, people int
+	diag         diagnosis // the replay's extra and missing tracks, by cause
 }
 
 // simulate runs a shop from 09:00 local for the given hours and returns
@@ -129,14 +130,21 @@ func idealFigures(site *wire.Site, tr *sim.Truth, from, to time.Time) figures {
 
 // footfallOn runs a counter over positions and builds the report's figures.
 func footfallOn(site *wire.Site, ps []wire.Position, from, to time.Time) figures {
+	fig, _ := footfallClasses(site, ps, from, to)
+	return fig
+}
+
+// footfallClasses is footfallOn with the class of every track.
+func footfallClasses(site *wire.Site, ps []wire.Position, from, to time.Time) (figures, map[string]footfall.Class) {
 	c := footfall.NewCounter(site, zones.NewPlan(site))
 	for _, p := range ps {
 		c.Add(p)
 	}
 	c.Flush()
 	f, tt := footfall.HourSpan(from.UnixMilli(), to.UnixMilli()-1, site.Location())
-	rep := footfall.Build(site, f, tt, c.TrackDays(), c.Visits(), nil, footfall.History{})
-	return reportFigures(&rep)
+	days, visits := c.TrackDays(), c.Visits()
+	rep := footfall.Build(site, f, tt, days, visits, nil, footfall.History{})
+	return reportFigures(&rep), footfall.Classes(site, days, visits)
 }
 
 // runAccuracy simulates a shop, replays its batches through the server's
@@ -146,21 +154,35 @@ func runAccuracy(t testing.TB, layout string, seed uint64, hours float64) accura
 	t.Helper()
 	site, in, tr, from, to := simulate(t, layout, seed, hours)
 	var located []wire.Position
+	var events []diagEvent
 	person := map[wire.Dev]string{}
 	for _, b := range tr.Bursts {
 		person[b.Dev] = b.Person
 	}
 	res, err := replay.Run(context.Background(), replay.Config{Site: site, Input: in, OnPosition: func(p wire.Position) {
+		events = append(events, diagEvent{pos: p})
 		if who, ok := person[p.Dev]; ok {
 			p.Track = who
 		}
 		located = append(located, p)
+	}, OnMerge: func(from, into string, _ int64) {
+		events = append(events, diagEvent{from: from, into: into})
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	locFig, locClass := footfallClasses(site, located, from, to)
 	row := accuracyRow{layout: layout, hours: hours, truth: truthFigures(site, tr), tracks: res.Tracks,
-		got: reportFigures(res.Report), ideal: idealFigures(site, tr, from, to), located: footfallOn(site, located, from, to)}
+		got: reportFigures(res.Report), ideal: idealFigures(site, tr, from, to), located: locFig,
+		diag: diagnose(layout, site, tr, events, locClass)}
+	if row.diag.visitors != row.got.visitors || row.diag.passersby != row.got.passersby {
+		t.Errorf("%s: the diagnosis counts %d visitors and %d passers-by, the report %d and %d",
+			layout, row.diag.visitors, row.diag.passersby, row.got.visitors, row.got.passersby)
+	}
+	if row.diag.truthV != row.truth.visitors || row.diag.truthPb != row.truth.passersby {
+		t.Errorf("%s: the diagnosis's truth has %d visitors and %d passers-by, the truth %d and %d",
+			layout, row.diag.truthV, row.diag.truthPb, row.truth.visitors, row.truth.passersby)
+	}
 	for _, p := range tr.People {
 		if p.Phone {
 			row.people++
@@ -242,9 +264,11 @@ func TestAccuracy(t *testing.T) {
 	}
 	seed := accuracySeed(t)
 	var rows []string
+	var diags []diagnosis
 	for _, l := range layouts {
 		r := runAccuracy(t, l, seed, hours)
 		rows = append(rows, r.String())
+		diags = append(diags, r.diag)
 		if e := relErr(r.got.visitors, r.truth.visitors); math.Abs(e) > 0.05 {
 			t.Errorf("%s: visitors %d, truth %d (%+.1f%%)", l, r.got.visitors, r.truth.visitors, 100*e)
 		}
@@ -256,6 +280,8 @@ func TestAccuracy(t *testing.T) {
 		}
 	}
 	fmt.Println(accuracyHeader + "\n" + strings.Join(rows, "\n"))
+	fmt.Println("\nWhere the replay's passers-by and visitors differ from the truth (tracks by the person whose bursts they hold most of):")
+	fmt.Println("\n" + diagnosisTable(diags))
 }
 
 // accuracySeed is the simulator's seed for TestAccuracy: 1, or

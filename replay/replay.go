@@ -43,6 +43,9 @@ type Config struct {
 
 	// OnPosition, when set, sees every position as it is computed.
 	OnPosition func(wire.Position)
+	// OnMerge, when set, learns of every merge of track from into track
+	// into (pipeline.Merger): from's positions given so far are into's.
+	OnMerge func(from, into string, t int64)
 }
 
 // Result summarises a replay.
@@ -96,7 +99,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	plan := zones.NewPlan(site)
 	counter := footfall.NewCounter(site, plan)
-	out := &sink{counter: counter, onPos: cfg.OnPosition}
+	out := &sink{counter: counter, onPos: cfg.OnPosition, onMerge: cfg.OnMerge}
 	var posFile *os.File
 	if cfg.Positions != "" {
 		posFile, err = os.Create(cfg.Positions)
@@ -243,6 +246,7 @@ type sink struct {
 	err     error
 	counter *footfall.Counter
 	onPos   func(wire.Position)
+	onMerge func(from, into string, t int64)
 	heat    *heatmap.Builder
 	trackN  map[string]struct{}
 }
@@ -267,9 +271,12 @@ func (s *sink) Position(p wire.Position) {
 }
 
 // Merge counts track from's positions as into's.
-func (s *sink) Merge(from, into string, _ int64) {
+func (s *sink) Merge(from, into string, t int64) {
 	s.counter.Merge(from, into)
 	delete(s.trackN, from)
+	if s.onMerge != nil {
+		s.onMerge(from, into, t)
+	}
 }
 
 func (s *sink) Advance(now int64) {
