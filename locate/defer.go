@@ -49,13 +49,34 @@ func (t *Tracker) Merges() []Merge {
 	return m
 }
 
+// maxHeirs is how many candidates a new track keeps for a deferred link.
+const maxHeirs = 3
+
+// heirList holds the likeliest candidates of a link, best first.
+type heirList struct {
+	num [maxHeirs]int32
+	llr [maxHeirs]float64
+}
+
+// add puts candidate num with log-likelihood ratio l in its place.
+func (h *heirList) add(num int32, l float64) {
+	for i := range h.num {
+		if h.num[i] == 0 || l > h.llr[i] {
+			copy(h.num[i+1:], h.num[i:maxHeirs-1])
+			copy(h.llr[i+1:], h.llr[i:maxHeirs-1])
+			h.num[i], h.llr[i] = num, l
+			return
+		}
+	}
+}
+
 // pend remembers, for a new track tr of a randomised pseudonym, the best
-// candidate its link found, if any.
+// candidates its link found, if any.
 func (t *Tracker) pend(tr *track, b *Burst) {
-	if !b.Rand || t.opt.NoLink || t.deferTo == nil {
+	if !b.Rand || t.opt.NoLink || t.deferTo.num[0] == 0 {
 		return
 	}
-	tr.heirOf = t.deferTo.num
+	tr.heirs = t.deferTo.num
 	tr.born = b.T
 }
 
@@ -86,7 +107,7 @@ func (t *Tracker) resolve(now int64) {
 	}
 	for i := 0; i < len(t.live); i++ {
 		tr := t.live[i]
-		if tr.heirOf == 0 || now <= tr.born {
+		if tr.heirs[0] == 0 || now <= tr.born {
 			continue
 		}
 		if old := t.heir(tr, now); old != nil {
@@ -97,28 +118,46 @@ func (t *Tracker) resolve(now int64) {
 }
 
 // heir returns the track that tr's phone continues, decided at now, or nil
-// while undecided; a pending link that can no longer be is dropped.
+// while undecided; a pending link that can no longer be is dropped. The
+// candidates are taken in order of likelihood: one that has sent again
+// since tr began (another phone took it up, or its own phone came back),
+// has expired or is not in the store is passed over; one that may still
+// send again (not yet overdue) holds the decision, since it is likelier
+// than those after it.
 func (t *Tracker) heir(tr *track, now int64) *track {
-	if tr.heirOf == 0 {
+	if tr.heirs[0] == 0 {
 		return nil
 	}
-	old := t.byNum[tr.heirOf]
-	if old == nil || old.last >= tr.born || now-tr.born > deferWindow.Milliseconds() {
-		tr.heirOf = 0
+	if now-tr.born > deferWindow.Milliseconds() {
+		tr.heirs = [maxHeirs]int32{}
 		return nil
 	}
-	if !t.overdue(old, now) || old.side[SideStore] < deferSide || tr.side[SideStore] < deferSide {
+	if tr.side[SideStore] < deferSide {
 		return nil
 	}
-	return old
+	for _, n := range tr.heirs {
+		if n == 0 {
+			break
+		}
+		old := t.byNum[n]
+		if old == nil || old.last >= tr.born || old.side[SideStore] < deferSide {
+			continue
+		}
+		if !t.overdue(old, now) {
+			return nil
+		}
+		return old
+	}
+	tr.heirs = [maxHeirs]int32{}
+	return nil
 }
 
 // merge hands tr's state and pseudonyms to old, which keeps its own name
 // (and its own pending link, if any), and drops tr.
 func (t *Tracker) merge(tr, old *track, now int64) {
-	num, heirOf, born := old.num, old.heirOf, old.born
+	num, heirs, born := old.num, old.heirs, old.born
 	*old = *tr
-	old.num, old.heirOf, old.born = num, heirOf, born
+	old.num, old.heirs, old.born = num, heirs, born
 	for d, e := range t.devs {
 		if e.track == tr.num {
 			e.track = num

@@ -104,7 +104,7 @@ func TestTrackerDeferredLink(t *testing.T) {
 	nb := tr.devs[602].track
 	old := tr.devs[601].track
 	// Say the link had found a as a weak candidate.
-	tr.byNum[nb].heirOf, tr.byNum[nb].born = old, b.T
+	tr.byNum[nb].heirs[0], tr.byNum[nb].born = old, b.T
 	n := tr.Len()
 	// b's pseudonym again, 20 s on: a is silent for 25 s, within its
 	// rhythm: still apart.
@@ -165,7 +165,7 @@ func TestTrackerDeferredLinkAtExpire(t *testing.T) {
 	b.T, b.Dev, b.Rand, b.FP = at+5000, 702, true, "hh"
 	pb := tr.Add(b)
 	nb := tr.devs[702].track
-	tr.byNum[nb].heirOf, tr.byNum[nb].born = tr.devs[701].track, b.T
+	tr.byNum[nb].heirs[0], tr.byNum[nb].born = tr.devs[701].track, b.T
 	tr.Expire(at + 25000)
 	if ms := tr.Merges(); len(ms) != 0 {
 		t.Fatalf("merged while a fits its rhythm: %+v", ms)
@@ -186,10 +186,10 @@ func TestTrackerDeferredLinkAtExpire(t *testing.T) {
 	d.T, d.Dev, d.Rand, d.FP = at+70000, 703, true, "hh"
 	tr.Add(d)
 	nd := tr.devs[703].track
-	tr.byNum[nd].heirOf, tr.byNum[nd].born = tr.devs[702].track, d.T-1
+	tr.byNum[nd].heirs[0], tr.byNum[nd].born = tr.devs[702].track, d.T-1
 	tr.byNum[tr.devs[702].track].last = d.T - 2
 	tr.Expire(d.T + deferWindow.Milliseconds() + 1000)
-	if ms := tr.Merges(); len(ms) != 0 || tr.byNum[nd] != nil && tr.byNum[nd].heirOf != 0 {
+	if ms := tr.Merges(); len(ms) != 0 || tr.byNum[nd] != nil && tr.byNum[nd].heirs[0] != 0 {
 		t.Errorf("merged past the window: %+v", ms)
 	}
 }

@@ -129,10 +129,10 @@ type track struct {
 	seqLast int
 	rssi    []float32 // the last burst's RSSI per sensor, NaN: not heard
 	frames  []uint8   // and its frames per sensor
-	// a deferred link (see defer.go): the silent track this new one may
-	// continue, from when, and the pseudonyms it has had since
-	heirOf int32
-	born   int64
+	// a deferred link (see defer.go): the silent tracks this new one may
+	// continue, likeliest first (0: none), and from when
+	heirs [maxHeirs]int32
+	born  int64
 	side   Sides // belief over the sides of the front
 	x, y   axis
 }
@@ -164,7 +164,7 @@ type Tracker struct {
 	last     Fix      // the last burst's own fix
 	linkedBy string
 	sensors  int
-	deferTo  *track // the best candidate of the last link, however weak
+	deferTo  heirList // the best candidates of the last link, however weak
 	merges   []Merge
 	post     Sides // the sides' posterior of the burst being added
 	// intervals between a pseudonym's bursts, per fingerprint: the
@@ -330,7 +330,7 @@ func (t *Tracker) limitSpeed(tr *track) {
 
 // assign finds or creates the track of b.
 func (t *Tracker) assign(b *Burst, fix Fix, ok bool) *track {
-	t.deferTo = nil
+	t.deferTo = heirList{}
 	if e, seen := t.devs[b.Dev]; seen {
 		if b.FP != "" && !t.opt.NoLink {
 			t.learnRhythm(b.FP, b.T-e.last)
@@ -377,16 +377,15 @@ func (t *Tracker) create(b *Burst, num int32) *track {
 //     tracks whose silence fits the fingerprint's probing rhythm, the one
 //     with the highest log-likelihood ratio of "same phone" (sameLLR plus
 //     the store prior), when it reaches minLooseLLR; failing that, the
-//     single candidate within 1σ (σ < 4 m). The best candidate, however
-//     weak, is kept for a deferred link (defer.go).
+//     single candidate within 1σ (σ < 4 m). The best candidates, however
+//     weak, are kept for a deferred link (defer.go).
 func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 	var best, loose *track
 	bestScore := math.Inf(-1)
 	looseLLR := minLooseLLR
 	var only *track
 	onlyN := 0
-	t.deferTo = nil
-	deferLLR := minDeferLLR
+	t.deferTo = heirList{}
 	window := t.opt.LinkWindow.Milliseconds()
 	for _, tr := range t.live {
 		if !tr.rand || tr.last >= b.T || b.T-tr.last > window || tr.fp != b.FP {
@@ -440,8 +439,8 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 			if l > looseLLR {
 				loose, looseLLR = tr, l
 			}
-			if l > deferLLR {
-				t.deferTo, deferLLR = tr, l
+			if l > minDeferLLR {
+				t.deferTo.add(tr.num, l)
 			}
 			if d <= math.Sqrt(sig2) && sig2 < 16 {
 				only = tr
