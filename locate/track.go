@@ -133,8 +133,8 @@ type track struct {
 	// continue, likeliest first (0: none), and from when
 	heirs [maxHeirs]int32
 	born  int64
-	side   Sides // belief over the sides of the front
-	x, y   axis
+	side  Sides // belief over the sides of the front
+	x, y  axis
 }
 
 // devEntry maps a pseudonym to its track.
