@@ -277,6 +277,44 @@ func TestWalkBound(t *testing.T) {
 	}
 	// The slower walk the 40-minute figure was first measured with.
 	walkBound(t, sim.Walker{Duration: 40 * time.Minute, Speed: 0.7}, 20, false, false)
+	burstWeights(t)
+}
+
+// burstWeights refits the 20 walks with every frame weighted w (a burst's
+// frames share its shadowing, so each says less than an independent one):
+// the data then weigh less against the priors.
+func burstWeights(t *testing.T) {
+	for _, dur := range []time.Duration{10 * time.Minute, 20 * time.Minute} {
+		var line strings.Builder
+		for _, w := range []float64{1, 1.0 / 3, 1.0 / 9, 1.0 / 30} {
+			in := 0
+			var bA, bN float64
+			for seed := 1; seed <= 20; seed++ {
+				sw := runSimWalkOf(t, simWorld(uint64(seed), false), sim.Walker{Duration: dur}, 0)
+				d := sw.data(t)
+				for _, ss := range append(append([][]Sample{}, d.Samples...), d.Missed...) {
+					for k := range ss {
+						ss[k].W = w
+					}
+				}
+				priors := make([]Prior, len(sw.site.Sensors))
+				for i := range priors {
+					r := sw.site.SensorRadio(i)
+					priors[i] = Prior{Params: Params{r.RSSI1m, r.Exponent}}
+				}
+				wf := d.Fit(priors)
+				for i := range sw.site.Sensors {
+					dA, dN, _ := sw.miss(i, wf.Sensors[i].Params)
+					bA, bN = bA+dA/120, bN+dN/120
+					if within(dA, dN) {
+						in++
+					}
+				}
+			}
+			fmt.Fprintf(&line, "weight %.3f: %d of 120, bias %+.2f dB / %+.3f; ", w, in, bA, bN)
+		}
+		t.Logf("%v walks, every frame weighted: %s", dur, line.String())
+	}
 }
 
 // walkBound tabulates the bound over seeded walks of w; censor drops the
