@@ -131,6 +131,7 @@ type posterior struct {
 	// (the whole grid, or a window)
 	i0, i1, j0, j1 int
 	rx, ry         float64 // reference point of the moments
+	xs             []float64 // x of each column considered, about rx
 
 	// the burst, per reading j (sensor gi[j]): weight 1/σ², y - P, the
 	// exponent n + Δn; and per listening sensor that heard nothing (mi):
@@ -156,6 +157,7 @@ func (p *posterior) init(g *Grid) {
 		p.all(g)
 		p.lp = make([]float64, g.Len())
 		p.idet = make([]float64, g.Len())
+		p.xs = make([]float64, g.NX)
 		p.gi = make([]int, g.ns)
 		p.gw = make([]float64, g.ns)
 		p.gwu = make([]float64, g.ns)
@@ -240,17 +242,39 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		p.mc[len(p.mi)] = (se.Exponent + s.dn) * invSm
 		p.mi = append(p.mi, i)
 	}
-	p.bestC = [3]int{-1, -1, -1}
 	p.bEst = [3]float64{}
+	// Per side of the front (indexed by side&3, which lets the compiler
+	// drop the bounds checks): its offset μ and the parts of Σ w r and
+	// Σ w r² that depend on the burst and μ only, grouped as the per-cell
+	// formulas below group them, so the sums are the same to the bit.
+	var muS, swrS, swrrS, missS [4]float64
+	for sd := range 3 {
+		mu := s.sideOff[sd]
+		muS[sd] = mu
+		swrS[sd] = u0 - mu*s0
+		swrrS[sd] = u2 - 2*mu*u0 + mu*mu*s0
+		missS[sd] = mu * invSm
+	}
 	ns := g.ns
 	gi, gw, gu, gwu, gc := p.gi[:k], p.gw[:k], p.gu[:k], p.gwu[:k], p.gc[:k]
 	c1 := p.gc[0]
+	c2, c11 := 2*c1, c1*c1
+	mi, mp, mc := p.mi, p.mp[:len(p.mi)], p.mc[:len(p.mi)]
 	best0 := math.Inf(-1)
 	for row := p.j0; row <= p.j1; row++ {
-		for c := row*g.NX + p.i0; c <= row*g.NX+p.i1; c++ {
-			L := g.l[c*ns : c*ns+ns]
-			sd := g.side[c]
-			mu := s.sideOff[sd]
+		ca, cb := row*g.NX+p.i0, row*g.NX+p.i1+1
+		lp := p.lp[ca:cb]
+		idet := p.idet[ca:cb]
+		idet = idet[:len(lp)]
+		side := g.side[ca:cb]
+		side = side[:len(lp)]
+		pri := g.prior[ca:cb]
+		pri = pri[:len(lp)]
+		lrow := g.l[ca*ns : cb*ns]
+		for t := range lp {
+			L := lrow[t*ns : t*ns+ns]
+			sd := side[t] & 3
+			mu := muS[sd]
 			var swl, swll, swr, swlr, swrr float64
 			if uniform {
 				var sul float64
@@ -262,10 +286,10 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 					sul += gwu[j] * l
 				}
 				// r = (u - μ) + c L
-				swr = u0 - mu*s0 + c1*swl
+				swr = swrS[sd] + c1*swl
 				ul := sul - mu*swl
 				swlr = ul + c1*swll
-				swrr = u2 - 2*mu*u0 + mu*mu*s0 + 2*c1*ul + c1*c1*swll
+				swrr = swrrS[sd] + c2*ul + c11*swll
 			} else {
 				for j, i := range gi {
 					l := L[i]
@@ -284,14 +308,14 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 			id := 1 / (a00*a11 - swl*swl) // 1/det A
 			// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
 			q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
-			l := g.prior[c] - 0.5*q
+			l := pri[t] - 0.5*q
 			// Sensors that heard nothing: the phone was below their
 			// sensitivity there.
-			for h, i := range p.mi {
-				l += logPhi(p.mp[h] + p.mc[h]*L[i] - mu*invSm)
+			for h, i := range mi {
+				l += logPhi(mp[h] + mc[h]*L[i] - missS[sd])
 			}
-			p.lp[c] = l
-			p.idet[c] = id
+			lp[t] = l
+			idet[t] = id
 			if l > best0 {
 				best0 = l
 			}
@@ -301,24 +325,32 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	// only where they can matter (the determinant varies over the grid
 	// by far less than the cutoff). expNeg is math.Exp to 2 ulp, faster.
 	emax := 0.0
-	var eBest [3]float64
+	var eBest [4]float64
+	bestC := [4]int{-1, -1, -1, -1}
 	for row := p.j0; row <= p.j1; row++ {
-		for c := row*g.NX + p.i0; c <= row*g.NX+p.i1; c++ {
-			d := p.lp[c] - best0
+		ca, cb := row*g.NX+p.i0, row*g.NX+p.i1+1
+		lp := p.lp[ca:cb]
+		idet := p.idet[ca:cb]
+		idet = idet[:len(lp)]
+		side := g.side[ca:cb]
+		side = side[:len(lp)]
+		for t, l := range lp {
+			d := l - best0
 			if d < -cutoff {
-				p.lp[c] = 0
+				lp[t] = 0
 				continue
 			}
-			e := expNeg(d) * math.Sqrt(p.idet[c])
-			p.lp[c] = e
+			e := expNeg(d) * math.Sqrt(idet[t])
+			lp[t] = e
 			if e > emax {
 				emax = e
 			}
-			if sd := g.side[c]; e > eBest[sd] {
-				eBest[sd], p.bestC[sd] = e, c
+			if sd := side[t] & 3; e > eBest[sd] {
+				eBest[sd], bestC[sd] = e, ca+t
 			}
 		}
 	}
+	p.bestC = [3]int(bestC[:3])
 	for _, c := range p.bestC {
 		if c >= 0 {
 			p.offsetAt(s, c, a00, in)
@@ -330,24 +362,29 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	p.rx = g.X0 + float64(p.i0+p.i1)/2*g.Cell
 	p.ry = g.Y0 + float64(p.j0+p.j1)/2*g.Cell
 	thr, inv := emax*math.Exp(-cutoff), 1/emax
+	xs := p.xs[:p.i1-p.i0+1]
+	for t := range xs {
+		xs[t] = g.X0 + float64(p.i0+t)*g.Cell - p.rx
+	}
 	// Accumulate in registers along a run of cells of one side (rows are
 	// mostly one side), adding the run to its side's moments at its end.
 	var run moments
 	rs := g.side[p.j0*g.NX+p.i0]
 	for row := p.j0; row <= p.j1; row++ {
 		y := g.Y0 + float64(row)*g.Cell - p.ry
-		for i := p.i0; i <= p.i1; i++ {
-			c := row*g.NX + i
-			e := p.lp[c]
+		ca := row*g.NX + p.i0
+		lp := p.lp[ca : ca+len(xs)]
+		side := g.side[ca : ca+len(xs)]
+		for t, e := range lp {
 			if e < thr || e == 0 {
 				continue
 			}
-			if sd := g.side[c]; sd != rs {
+			if sd := side[t]; sd != rs {
 				p.mom[rs].add(&run)
 				run, rs = moments{}, sd
 			}
 			e *= inv
-			x := g.X0 + float64(i)*g.Cell - p.rx
+			x := xs[t]
 			run.sw += e
 			ex, ey := e*x, e*y
 			run.sx += ex
