@@ -33,7 +33,8 @@ const (
 //
 // The model at a cell is f_i(c) = P_i - n_i L_i(c), L_i = 10 log10 d_i, so
 // the table of L (8 bytes per cell and sensor; 2,500 cells of 8 sensors:
-// 160 KB per site) is all a fix reads per cell besides its prior and side.
+// 160 KB per site; sensor by sensor, so that a row of cells is a run of
+// memory) is all a fix reads per cell besides its prior and side.
 // A Grid is read-only after NewGrid and may be shared.
 type Grid struct {
 	X0, Y0 float64 // centre of cell 0
@@ -43,7 +44,13 @@ type Grid struct {
 	prior  []float64 // log prior per cell
 	side   []uint8
 	area   [3]float64 // prior mass per side
-	l      []float64  // l[c*ns+i]: 10 log10 d of sensor i at cell c
+	l      []float64  // l[i*n+c]: 10 log10 d of sensor i at cell c (n cells)
+}
+
+// lrow returns sensor i's log-distances at cells [ca, cb).
+func (g *Grid) lrow(i, ca, cb int) []float64 {
+	n := g.NX * g.NY
+	return g.l[i*n+ca : i*n+cb]
 }
 
 // NewGrid builds the grid of m's bounds; nil when m has no site bounds.
@@ -90,7 +97,7 @@ func NewGrid(m *Model) *Grid {
 		g.prior[c] = math.Log(dens)
 		g.area[g.side[c]] += dens
 		for i := range m.Sensors {
-			g.l[c*g.ns+i] = (m.Sensors[i].RSSI1m - m.Expected(i, x, y)) / m.Sensors[i].Exponent
+			g.l[i*n+c] = (m.Sensors[i].RSSI1m - m.Expected(i, x, y)) / m.Sensors[i].Exponent
 		}
 	}
 	return g
@@ -132,6 +139,7 @@ type posterior struct {
 	i0, i1, j0, j1 int
 	rx, ry         float64 // reference point of the moments
 	xs             []float64 // x of each column considered, about rx
+	swl, swll, sul []float64 // per cell of a row: Σ w L, Σ w L², Σ w u L
 
 	// the burst, per reading j (sensor gi[j]): weight 1/σ², y - P, the
 	// exponent n + Δn; and per listening sensor that heard nothing (mi):
@@ -158,6 +166,9 @@ func (p *posterior) init(g *Grid) {
 		p.lp = make([]float64, g.Len())
 		p.idet = make([]float64, g.Len())
 		p.xs = make([]float64, g.NX)
+		p.swl = make([]float64, g.Len())
+		p.swll = make([]float64, g.Len())
+		p.sul = make([]float64, g.Len())
 		p.gi = make([]int, g.ns)
 		p.gw = make([]float64, g.ns)
 		p.gwu = make([]float64, g.ns)
@@ -243,6 +254,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		p.mi = append(p.mi, i)
 	}
 	p.bEst = [3]float64{}
+	n := g.Len()
 	// Per side of the front (indexed by side&3, which lets the compiler
 	// drop the bounds checks): its offset μ and the parts of Σ w r and
 	// Σ w r² that depend on the burst and μ only, grouped as the per-cell
@@ -255,8 +267,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		swrrS[sd] = u2 - 2*mu*u0 + mu*mu*s0
 		missS[sd] = mu * invSm
 	}
-	ns := g.ns
-	gi, gw, gu, gwu, gc := p.gi[:k], p.gw[:k], p.gu[:k], p.gwu[:k], p.gc[:k]
+	gi, gw, gu, gc := p.gi[:k], p.gw[:k], p.gu[:k], p.gc[:k]
 	c1 := p.gc[0]
 	c2, c11 := 2*c1, c1*c1
 	mi, mp, mc := p.mi, p.mp[:len(p.mi)], p.mc[:len(p.mi)]
@@ -270,29 +281,33 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		side = side[:len(lp)]
 		pri := g.prior[ca:cb]
 		pri = pri[:len(lp)]
-		lrow := g.l[ca*ns : cb*ns]
-		for t := range lp {
-			L := lrow[t*ns : t*ns+ns]
-			sd := side[t] & 3
-			mu := muS[sd]
-			var swl, swll, swr, swlr, swrr float64
-			if uniform {
-				var sul float64
+		if uniform {
+			// Σ w L, Σ w L², Σ w u L per cell, sensor by sensor; then
+			// r = (u - μ) + c L gives the rest.
+			bl, bll, bul := p.rowSums(g, k, ca, cb)
+			bll, bul = bll[:len(bl)], bul[:len(bl)]
+			lp, idet, side, pri = lp[:len(bl)], idet[:len(bl)], side[:len(bl)], pri[:len(bl)]
+			for t, swl := range bl {
+				swll, sul := bll[t], bul[t]
+				sd := side[t] & 3
+				swr := swrS[sd] + c1*swl
+				ul := sul - muS[sd]*swl
+				swlr := ul + c1*swll
+				swrr := swrrS[sd] + c2*ul + c11*swll
+				a11 := swll + in
+				id := 1 / (a00*a11 - swl*swl) // 1/det A
+				// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
+				q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
+				lp[t] = pri[t] - 0.5*q
+				idet[t] = id
+			}
+		} else {
+			for t := range lp {
+				c := ca + t
+				mu := muS[side[t]&3]
+				var swl, swll, swr, swlr, swrr float64
 				for j, i := range gi {
-					l := L[i]
-					wl := gw[j] * l
-					swl += wl
-					swll += wl * l
-					sul += gwu[j] * l
-				}
-				// r = (u - μ) + c L
-				swr = swrS[sd] + c1*swl
-				ul := sul - mu*swl
-				swlr = ul + c1*swll
-				swrr = swrrS[sd] + c2*ul + c11*swll
-			} else {
-				for j, i := range gi {
-					l := L[i]
+					l := g.l[i*n+c]
 					w := gw[j]
 					r := (gu[j] - mu) + gc[j]*l
 					wl := w * l
@@ -303,19 +318,23 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 					swlr += wl * r
 					swrr += wr * r
 				}
+				a11 := swll + in
+				id := 1 / (a00*a11 - swl*swl)
+				q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
+				lp[t] = pri[t] - 0.5*q
+				idet[t] = id
 			}
-			a11 := swll + in
-			id := 1 / (a00*a11 - swl*swl) // 1/det A
-			// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
-			q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
-			l := pri[t] - 0.5*q
-			// Sensors that heard nothing: the phone was below their
-			// sensitivity there.
-			for h, i := range mi {
-				l += logPhi(mp[h] + mc[h]*L[i] - missS[sd])
+		}
+		// Sensors that heard nothing: the phone was below their
+		// sensitivity there.
+		for h, i := range mi {
+			li := g.lrow(i, ca, cb)
+			li = li[:len(lp)]
+			for t := range lp {
+				lp[t] += logPhi(mp[h] + mc[h]*li[t] - missS[side[t]&3])
 			}
-			lp[t] = l
-			idet[t] = id
+		}
+		for _, l := range lp {
 			if l > best0 {
 				best0 = l
 			}
@@ -401,15 +420,36 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	return p.choose(s, prior, post)
 }
 
+// rowSums returns Σ w L, Σ w L² and Σ w u L over the readings of the
+// burst for the cells [ca, cb), in the posterior's row buffers.
+func (p *posterior) rowSums(g *Grid, k, ca, cb int) (swl, swll, sul []float64) {
+	swl, swll, sul = p.swl[:cb-ca], p.swll[:cb-ca], p.sul[:cb-ca]
+	swll, sul = swll[:len(swl)], sul[:len(swl)]
+	for t := range swl {
+		swl[t], swll[t], sul[t] = 0, 0, 0
+	}
+	for j, i := range p.gi[:k] {
+		l := g.lrow(i, ca, cb)
+		l = l[:len(swl)]
+		w, wu := p.gw[j], p.gwu[j]
+		for t, l := range l {
+			wl := w * l
+			swl[t] += wl
+			swll[t] += wl * l
+			sul[t] += wu * l
+		}
+	}
+	return swl, swll, sul
+}
+
 // offsetAt computes the posterior mean of the transmit offset at cell c,
 // relative to its side's offset: b̂ = (a₁₁ Σwr - Σwl Σwlr) / det A.
 func (p *posterior) offsetAt(s *Solver, c int, a00, in float64) {
 	g := s.grid
-	L := g.l[c*g.ns : c*g.ns+g.ns]
 	mu := s.sideOff[g.side[c]]
 	var swl, swll, swr, swlr float64
 	for j := 0; j < s.k; j++ {
-		l := L[p.gi[j]]
+		l := g.lrow(p.gi[j], c, c+1)[0]
 		w := p.gw[j]
 		r := (p.gu[j] - mu) + p.gc[j]*l
 		wl := w * l
