@@ -45,6 +45,7 @@ type Grid struct {
 	side   []uint8
 	area   [3]float64 // prior mass per side
 	l      []float64  // l[i*n+c]: 10 log10 d of sensor i at cell c (n cells)
+	side64 []uint64   // side, for the vector code (grid_vec.go)
 }
 
 // lrow returns sensor i's log-distances at cells [ca, cb).
@@ -72,6 +73,7 @@ func NewGrid(m *Model) *Grid {
 	if m.Site != nil {
 		zones = m.Site.Zones
 	}
+	g.vecInit()
 	for c := 0; c < n; c++ {
 		x, y := g.Center(c)
 		p := wire.Point{x, y}
@@ -93,6 +95,9 @@ func NewGrid(m *Model) *Grid {
 				}
 				dens = priorZone
 			}
+		}
+		if g.side64 != nil {
+			g.side64[c] = uint64(g.side[c])
 		}
 		g.prior[c] = math.Log(dens)
 		g.area[g.side[c]] += dens
@@ -140,6 +145,7 @@ type posterior struct {
 	rx, ry         float64 // reference point of the moments
 	xs             []float64 // x of each column considered, about rx
 	swl, swll, sul []float64 // per cell of a row: Σ w L, Σ w L², Σ w u L
+	bc             burstConst
 
 	// the burst, per reading j (sensor gi[j]): weight 1/σ², y - P, the
 	// exponent n + Δn; and per listening sensor that heard nothing (mi):
@@ -148,6 +154,15 @@ type posterior struct {
 	gw, gu, gwu, gc []float64
 	mi              []int
 	mp, mc          []float64
+}
+
+// burstConst holds what the cells of a fix share: per side of the front
+// (indexed by side&3, which lets the compiler drop the bounds checks) its
+// offset μ and the parts of Σ w r and Σ w r² that depend on the burst and
+// μ only; the common exponent c with 2c and c², A₀₀ and 1/τn².
+type burstConst struct {
+	mu, swr, swrr        [4]float64
+	c1, c2, c11, a00, in float64
 }
 
 // window limits the next fix to the cells within the rectangle (clamped to
@@ -255,25 +270,33 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	}
 	p.bEst = [3]float64{}
 	n := g.Len()
-	// Per side of the front (indexed by side&3, which lets the compiler
-	// drop the bounds checks): its offset μ and the parts of Σ w r and
-	// Σ w r² that depend on the burst and μ only, grouped as the per-cell
+	// The constants per side (burstConst) are grouped as the per-cell
 	// formulas below group them, so the sums are the same to the bit.
-	var muS, swrS, swrrS, missS [4]float64
+	var missS [4]float64
+	bc := &p.bc
 	for sd := range 3 {
 		mu := s.sideOff[sd]
-		muS[sd] = mu
-		swrS[sd] = u0 - mu*s0
-		swrrS[sd] = u2 - 2*mu*u0 + mu*mu*s0
+		bc.mu[sd] = mu
+		bc.swr[sd] = u0 - mu*s0
+		bc.swrr[sd] = u2 - 2*mu*u0 + mu*mu*s0
 		missS[sd] = mu * invSm
 	}
+	muS, swrS, swrrS := &bc.mu, &bc.swr, &bc.swrr
 	gi, gw, gu, gc := p.gi[:k], p.gw[:k], p.gu[:k], p.gc[:k]
 	c1 := p.gc[0]
 	c2, c11 := 2*c1, c1*c1
+	bc.c1, bc.c2, bc.c11, bc.a00, bc.in = c1, c2, c11, a00, in
 	mi, mp, mc := p.mi, p.mp[:len(p.mi)], p.mc[:len(p.mi)]
 	best0 := math.Inf(-1)
-	for row := p.j0; row <= p.j1; row++ {
-		ca, cb := row*g.NX+p.i0, row*g.NX+p.i1+1
+	// Spans of consecutive cells: the rows of the window, or all its rows
+	// as one span when it is as wide as the grid.
+	nsp, spw := p.j1-p.j0+1, p.i1-p.i0+1
+	if spw == g.NX {
+		nsp, spw = 1, nsp*g.NX
+	}
+	for sp := range nsp {
+		ca := (p.j0+sp)*g.NX + p.i0
+		cb := ca + spw
 		lp := p.lp[ca:cb]
 		idet := p.idet[ca:cb]
 		idet = idet[:len(lp)]
@@ -284,8 +307,13 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		if uniform {
 			// Σ w L, Σ w L², Σ w u L per cell, sensor by sensor; then
 			// r = (u - μ) + c L gives the rest.
-			bl, bll, bul := p.rowSums(g, k, ca, cb)
+			t0 := 0
+			if simd8 {
+				t0 = p.uniform8(g, k, ca, cb)
+			}
+			bl, bll, bul := p.rowSums(g, k, ca+t0, cb)
 			bll, bul = bll[:len(bl)], bul[:len(bl)]
+			lp, idet, side, pri := lp[t0:], idet[t0:], side[t0:], pri[t0:]
 			lp, idet, side, pri = lp[:len(bl)], idet[:len(bl)], side[:len(bl)], pri[:len(bl)]
 			for t, swl := range bl {
 				swll, sul := bll[t], bul[t]
@@ -346,21 +374,29 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	emax := 0.0
 	var eBest [4]float64
 	bestC := [4]int{-1, -1, -1, -1}
-	for row := p.j0; row <= p.j1; row++ {
-		ca, cb := row*g.NX+p.i0, row*g.NX+p.i1+1
+	for sp := range nsp {
+		ca := (p.j0+sp)*g.NX + p.i0
+		cb := ca + spw
+		t0 := 0 // the weights of cells [ca, ca+t0) are done
+		if simd8 {
+			t0 = p.weights8(g, ca, cb, best0)
+		}
 		lp := p.lp[ca:cb]
 		idet := p.idet[ca:cb]
 		idet = idet[:len(lp)]
 		side := g.side[ca:cb]
 		side = side[:len(lp)]
 		for t, l := range lp {
-			d := l - best0
-			if d < -cutoff {
-				lp[t] = 0
-				continue
+			e := l
+			if t >= t0 {
+				d := l - best0
+				if d < -cutoff {
+					lp[t] = 0
+					continue
+				}
+				e = expNeg(d) * math.Sqrt(idet[t])
+				lp[t] = e
 			}
-			e := expNeg(d) * math.Sqrt(idet[t])
-			lp[t] = e
 			if e > emax {
 				emax = e
 			}
