@@ -119,21 +119,39 @@ func (t *Tracker) rhythmFits(fp string, dt int64) bool {
 }
 
 // keepSignature keeps b's RSSI and frames per sensor as the track's
-// signature.
-func (t *Tracker) keepSignature(tr *track, b *Burst) {
+// signature; with scan set (b is another burst of the scan the signature
+// came from: phones that change their address with every channel) the
+// two are pooled, each sensor's mean weighted by its frames, so that the
+// signature of a scan holds all its frames rather than its last channel's.
+func (t *Tracker) keepSignature(tr *track, b *Burst, scan bool) {
+	nan := float32(math.NaN())
 	if tr.rssi == nil {
 		tr.rssi = make([]float32, t.sensors)
 		tr.frames = make([]uint8, t.sensors)
+		scan = false
 	}
-	nan := float32(math.NaN())
-	for i := range tr.rssi {
-		tr.rssi[i] = nan
+	if !scan {
+		for i := range tr.rssi {
+			tr.rssi[i] = nan
+		}
 	}
 	for _, r := range b.Readings {
-		if r.Sensor >= 0 && r.Sensor < len(tr.rssi) {
-			tr.rssi[r.Sensor] = float32(r.RSSI)
-			tr.frames[r.Sensor] = uint8(min(max(r.N, 1), 255))
+		if r.Sensor < 0 || r.Sensor >= len(tr.rssi) {
+			continue
 		}
+		n := min(max(r.N, 1), 255)
+		if v := tr.rssi[r.Sensor]; scan && v == v {
+			n0 := int(tr.frames[r.Sensor])
+			n1 := min(n, 255-n0)
+			if n1 <= 0 {
+				continue
+			}
+			tr.rssi[r.Sensor] = float32((float64(v)*float64(n0) + r.RSSI*float64(n1)) / float64(n0+n1))
+			tr.frames[r.Sensor] = uint8(n0 + n1)
+			continue
+		}
+		tr.rssi[r.Sensor] = float32(r.RSSI)
+		tr.frames[r.Sensor] = uint8(n)
 	}
 }
 

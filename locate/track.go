@@ -309,7 +309,7 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 		tr.seqLast = b.SeqLast
 	}
 	if ok {
-		t.keepSignature(tr, b)
+		t.keepSignature(tr, b, !fresh && dt >= 0 && dt <= t.opt.ScanGap.Seconds())
 	}
 	p := t.bounds.Clamp(wire.Point{tr.x.p, tr.y.p})
 	tr.x.p, tr.y.p = p[0], p[1]
