@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -15,11 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/passant/passant/calibration"
 	"github.com/passant/passant/replay"
 	"github.com/passant/passant/sensor"
+	"github.com/passant/passant/web/webtest"
 	"github.com/passant/passant/wire"
 )
 
@@ -353,6 +356,7 @@ func txShop(t *testing.T, lossTx bool) {
 	// Applying the self-calibration rebuilds the live pipeline (so it
 	// comes after the comparison of live and replayed positions).
 	selfApplyOverHTTP(t, srv, site)
+	t.Run("page", func(t *testing.T) { selfApplyInBrowser(t, srv) })
 
 	// After a restart (a new embedded broker: no retained status), the
 	// site recovers from the journal, still without the anchors.
@@ -487,5 +491,49 @@ func selfApplyOverHTTP(t *testing.T, srv *Server, site *wire.Site) {
 	})
 	if c := callJSON(t, srv, "GET", p+"selfcal", &prop); c != 200 || prop.Applicable != 1 {
 		t.Errorf("after revert: %d %+v", c, prop)
+	}
+}
+
+// selfApplyInBrowser does what selfApplyOverHTTP does on the calibration
+// page in headless Chromium, against the real server: the table offers s3
+// only, "Apply self-calibration" stores a selfcal version that the live
+// runner takes, "Revert" restores the one before.
+func selfApplyInBrowser(t *testing.T, srv *Server) {
+	ctx := webtest.Browser(t)
+	c, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	run := func(what string, acts ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(c, acts...); err != nil {
+			webtest.Screenshot(t, ctx, "failed")
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	_, v0, err := srv.store.Site(context.Background(), "tx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run("open the page", chromedp.Navigate("http://"+srv.HTTPAddr()+"/static/calibrate.html?site=tx"),
+		chromedp.WaitVisible(chromedp.CSS(`#selfcal tr[data-sensor="s3"][data-apply="true"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#selfcal tr[data-sensor="s1"][data-apply="false"]`)),
+		chromedp.WaitEnabled(chromedp.CSS(`#selfapply`)))
+	webtest.Screenshot(t, c, "selfcal")
+	run("apply", chromedp.Click(chromedp.CSS(`#selfapply`)),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`main[data-selfapplied="%d"]`, v0.Version+1))))
+	st, v1, err := srv.store.Site(context.Background(), "tx")
+	if err != nil || v1.Source != "selfcal" || st.Sensors[2].RSSI1m == nil || st.Sensors[0].RSSI1m != nil {
+		t.Fatalf("stored after the page's apply: %v %+v", err, v1)
+	}
+	r := srv.runner("tx")
+	eventually(t, "the live pipeline takes the self-calibrated site", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.site.SensorRadio(2).RSSI1m == *st.Sensors[2].RSSI1m
+	})
+	run("revert", chromedp.WaitVisible(chromedp.CSS(`#selfrevert`)), chromedp.Click(chromedp.CSS(`#selfrevert`)),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`main[data-selfreverted="%d"]`, v1.Version+1))),
+		chromedp.WaitVisible(chromedp.CSS(`#selfcal tr[data-sensor="s3"][data-apply="true"]`)))
+	if st, _, _ := srv.store.Site(context.Background(), "tx"); st.Sensors[2].RSSI1m != nil {
+		t.Errorf("s3 after the page's revert: %v", *st.Sensors[2].RSSI1m)
 	}
 }
