@@ -131,6 +131,11 @@ type Accuracy struct {
 	Replayed int
 	Methods  []*Method
 	CRLB     []float64 // per matched burst in bounds
+	// Oracle counts the side decisions of the Bayes oracle (SideOracle):
+	// one burst at a time under the true world; OracleExpected is the sum
+	// of its posteriors of the side it chose (what it expects to get right).
+	Oracle         *Method
+	OracleExpected float64
 	// Linking, against the truth: phones seen, tracks, tracks holding
 	// more than one person (merges) and the extra tracks of phones split
 	// over several (splits), with and without linking.
@@ -150,6 +155,20 @@ type ReplayFunc func(site *wire.Site, batches []*wire.Batch) ([]wire.Position, e
 // with replay (may be nil) also the server pipeline's positions, matched to
 // the truth by pseudonym and time.
 func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64, replay ReplayFunc) (*Accuracy, error) {
+	return RunAccuracyWith(ctx, layout, cfg, hours, AccuracyOptions{Replay: replay})
+}
+
+// AccuracyOptions choose the optional rows of RunAccuracyWith.
+type AccuracyOptions struct {
+	Replay ReplayFunc // the server pipeline's row (nil: none)
+	// Oracle adds the Bayes oracle's side decisions (SideOracle; about
+	// 1 s per simulated shop-hour).
+	Oracle bool
+}
+
+// RunAccuracyWith is RunAccuracy with options.
+func RunAccuracyWith(ctx context.Context, layout string, cfg Config, hours float64, opt AccuracyOptions) (*Accuracy, error) {
+	replay := opt.Replay
 	shop, err := NewShop(layout, cfg)
 	if err != nil {
 		return nil, err
@@ -191,6 +210,13 @@ func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64, 
 		if z.Kind == wire.ZoneStore {
 			store = z.Polygon
 		}
+	}
+	var oracle *SideOracle
+	var obursts map[burstKey]*oracleBurst
+	if opt.Oracle {
+		oracle = newSideOracle(shop, truth, store)
+		obursts = oracle.oracleBursts(batches)
+		a.Oracle = &Method{Name: "Bayes oracle, one burst (side only)"}
 	}
 	solver := locate.NewSolver(m)
 	tracker := locate.NewTracker(m, locate.TrackerOptions{})
@@ -253,6 +279,11 @@ func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64, 
 		truthP := wire.Point{t.X, t.Y}
 		inBounds := site.Bounds.Contains(truthP)
 		truthIn := pointIn(truthP, store)
+		if ob := obursts[burstKey{b.Dev, b.T}]; oracle != nil && ob != nil {
+			p := oracle.PStore(ob, t.X, t.Y)
+			a.Oracle.countSide(p >= 0.5, truthIn)
+			a.OracleExpected += math.Max(p, 1-p)
+		}
 		fixes := make([]locate.Fix, len(names))
 		fixes[0] = tracker.Fix()
 		fixes[1], _ = solver.LeastSquares(b)
@@ -360,6 +391,10 @@ func WriteTable(w io.Writer, rs []*Accuracy) {
 		}
 		c := &Method{Errors: r.CRLB}
 		fmt.Fprintf(w, "| %s | Cramér–Rao bound | %.2f | %.2f | %.2f | | |\n", r.Layout, c.Quantile(0.5), c.Quantile(0.75), c.Quantile(0.9))
+		if o := r.Oracle; o != nil && o.Sides > 0 {
+			fmt.Fprintf(w, "| %s | %s | | | | %s (expects %s) | |\n", r.Layout, o.Name, pct(o.Side, o.Sides),
+				pct(int(math.Round(r.OracleExpected)), o.Sides))
+		}
 	}
 }
 
@@ -392,6 +427,10 @@ func WriteBreakdown(w io.Writer, rs []*Accuracy) {
 			fmt.Fprintf(w, "| %s | %s | %d, %.2f, %.2f, %s | %d, %.2f, %.2f, %s |\n", r.Layout, me.Name,
 				len(in.Errors), in.Quantile(0.5), in.Quantile(0.9), pct(me.SideIn, me.SidesIn),
 				len(out.Errors), out.Quantile(0.5), out.Quantile(0.9), pct(me.Side-me.SideIn, me.Sides-me.SidesIn))
+		}
+		if o := r.Oracle; o != nil && o.Sides > 0 {
+			fmt.Fprintf(w, "| %s | %s | %d, –, –, %s | %d, –, –, %s |\n", r.Layout, o.Name,
+				o.SidesIn, pct(o.SideIn, o.SidesIn), o.Sides-o.SidesIn, pct(o.Side-o.SideIn, o.Sides-o.SidesIn))
 		}
 	}
 }

@@ -24,6 +24,7 @@ func runAccuracy(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	hours := fs.Float64("hours", 4, "hours simulated per shop")
 	detail := fs.Bool("detail", false, "also print errors split by the truth's side of the front")
 	noReplay := fs.Bool("no-replay", false, "skip the server pipeline's row")
+	oracle := fs.Bool("oracle", false, "also the Bayes oracle's inside/outside: one burst at a time under the simulator's true world (about 1 s per shop-hour)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -33,7 +34,8 @@ func runAccuracy(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	var rs []*sim.Accuracy
 	for _, l := range strings.Split(*layouts, ",") {
-		r, err := sim.RunAccuracy(ctx, strings.TrimSpace(l), sim.Config{Seed: *seed}, *hours, replay)
+		r, err := sim.RunAccuracyWith(ctx, strings.TrimSpace(l), sim.Config{Seed: *seed}, *hours,
+			sim.AccuracyOptions{Replay: replay, Oracle: *oracle})
 		if err != nil {
 			return err
 		}
