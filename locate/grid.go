@@ -55,17 +55,20 @@ func (g *Grid) lrow(i, ca, cb int) []float64 {
 }
 
 // NewGrid builds the grid of m's bounds; nil when m has no site bounds.
-func NewGrid(m *Model) *Grid {
+func NewGrid(m *Model) *Grid { return newGrid(m, maxCells) }
+
+// newGrid builds the grid of m's bounds with at most about n cells.
+func newGrid(m *Model, n int) *Grid {
 	b := m.Bounds
 	w, h := b[1][0]-b[0][0], b[1][1]-b[0][1]
-	if !(w > 0 && h > 0) {
+	if !(w > 0 && h > 0) || n <= 0 {
 		return nil
 	}
-	cell := math.Max(0.5, math.Sqrt(w*h/maxCells))
+	cell := math.Max(0.5, math.Sqrt(w*h/float64(n)))
 	nx, ny := int(math.Ceil(w/cell)), int(math.Ceil(h/cell))
 	g := &Grid{X0: b[0][0] + cell/2, Y0: b[0][1] + cell/2, Cell: cell, NX: nx, NY: ny,
 		ns: len(m.Sensors)}
-	n := nx * ny
+	n = nx * ny
 	g.prior = make([]float64, n)
 	g.side = make([]uint8, n)
 	g.l = make([]float64, n*g.ns)
@@ -252,7 +255,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	} else {
 		ib = 1e6
 	}
-	if tn := m.ExponentSigma; tn > 0 {
+	if tn := s.exponentSigma(); tn > 0 {
 		in = 1 / (tn * tn)
 	} else {
 		in = 1e6

@@ -170,6 +170,8 @@ type Tracker struct {
 	// intervals between a pseudonym's bursts, per fingerprint: the
 	// model's probing rhythm (see interval.go)
 	rhythm map[string]*rhythm
+	// exponent corrections learned so far (learnExponent)
+	dnUpdates int
 }
 
 // Fix returns the fix of the last burst given to Add, before filtering.
@@ -529,7 +531,24 @@ func (t *Tracker) learnExponent() {
 	const alpha = 0.005
 	dn := t.solver.ExponentShift() + alpha*math.Max(-2, math.Min(2, est))
 	t.solver.SetExponentShift(math.Max(-1.5, math.Min(1.5, dn)))
+	// What is left uncertain of the exponent shrinks as the correction
+	// is learned: σ² = σ_r² + (σ₀² - σ_r²) e^(-n/n₀), n the updates so
+	// far (n₀ = 200: the correction's time constant at step α).
+	t.dnUpdates++
+	s0 := t.solver.Model().ExponentSigma
+	if sr := learnedExponentSigma; s0 > sr {
+		v := sr*sr + (s0*s0-sr*sr)*math.Exp(-float64(t.dnUpdates)/200)
+		t.solver.SetExponentSigma(math.Sqrt(v))
+	}
 }
+
+// learnedExponentSigma is the uncertainty of the exponents left once the
+// tracker has learned their site-wide correction (see learnExponent): the
+// grid posterior integrates the exponent's error out burst by burst, as if
+// it changed from one burst to the next, while it is one fixed value of
+// the site; integrating the whole prior spread (0.4) lets a far cell fit by
+// a flatter exponent and gives the street too much of a shopper's mass.
+const learnedExponentSigma = 0.15
 
 // ExponentShift returns the exponent correction learned so far.
 func (t *Tracker) ExponentShift() float64 { return t.solver.ExponentShift() }
