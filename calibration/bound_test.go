@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -314,6 +315,33 @@ func burstWeights(t *testing.T) {
 			fmt.Fprintf(&line, "weight %.3f: %d of 120, bias %+.2f dB / %+.3f; ", w, in, bA, bN)
 		}
 		t.Logf("%v walks, every frame weighted: %s", dur, line.String())
+	}
+	// The test runs of TestCalibrateSimWalkSeeds (10 walks with shoppers),
+	// calibrated with weights 1 and 1/9.
+	for _, w := range []float64{1, 1.0 / 9} {
+		var gains []float64
+		for seed := 1; seed <= 10; seed++ {
+			sw := runSimWalk(t, simWorld(uint64(seed), true), 10*time.Minute)
+			d := sw.data(t)
+			for _, ss := range append(append([][]Sample{}, d.Samples...), d.Missed...) {
+				for k := range ss {
+					ss[k].W = w
+				}
+			}
+			rep, err := Calibrate(d, 0, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			gains = append(gains, 1-median(sw.testErrors(t, rep.Calibrated))/median(sw.testErrors(t, sw.site)))
+		}
+		sort.Float64s(gains)
+		good := 0
+		for _, g := range gains {
+			if g >= 0.25 {
+				good++
+			}
+		}
+		t.Logf("weight %.3f: test runs %d of 10 at least 25%% better (worst %.0f%%, median %.0f%%)", w, good, 100*gains[0], 100*median(gains))
 	}
 }
 
