@@ -384,22 +384,11 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		if simd8 {
 			t0 = p.weights8(g, ca, cb, best0)
 		}
+		weights(p.lp[ca+t0:cb], p.idet[ca+t0:cb], best0)
 		lp := p.lp[ca:cb]
-		idet := p.idet[ca:cb]
-		idet = idet[:len(lp)]
 		side := g.side[ca:cb]
 		side = side[:len(lp)]
-		for t, l := range lp {
-			e := l
-			if t >= t0 {
-				d := l - best0
-				if d < -cutoff {
-					lp[t] = 0
-					continue
-				}
-				e = expNeg(d) * math.Sqrt(idet[t])
-				lp[t] = e
-			}
+		for t, e := range lp {
 			if e > emax {
 				emax = e
 			}
@@ -457,6 +446,33 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		p.mass[i] = p.mom[i].sw
 	}
 	return p.choose(s, prior, post)
+}
+
+// weights turns each log posterior l into its weight exp(l - best0)·√idet,
+// 0 below the cutoff (expNeg, written out: a call per cell costs more
+// than its arithmetic).
+func weights(lp, idet []float64, best0 float64) {
+	const (
+		invLn2N = expTabN / math.Ln2
+		ln2HiN  = 0x1.62e42fefa0000p-7
+		ln2LoN  = (math.Ln2 - 0x1.62e42fefa0000p-1) / expTabN
+		shifter = 0x1.8p52
+	)
+	idet = idet[:len(lp)]
+	for t, l := range lp {
+		x := l - best0
+		if x < -cutoff {
+			lp[t] = 0
+			continue
+		}
+		tt := x*invLn2N + shifter
+		k := int64(math.Float64bits(tt) - math.Float64bits(shifter))
+		kf := tt - shifter
+		r := (x - kf*ln2HiN) - kf*ln2LoN
+		q := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120)))))
+		scale := math.Float64frombits(math.Float64bits(expTab[k&(expTabN-1)]) + uint64(k>>6)<<52)
+		lp[t] = scale * q * math.Sqrt(idet[t])
+	}
 }
 
 // rowSums returns Σ w L, Σ w L² and Σ w u L over the readings of the
