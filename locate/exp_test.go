@@ -56,3 +56,26 @@ func BenchmarkMathExp(b *testing.B) {
 	}
 	_ = s
 }
+
+// TestWeightsMatchExpNeg checks the grid's weight loop, which writes expNeg
+// out, against expNeg itself bit for bit.
+func TestWeightsMatchExpNeg(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 13))
+	lp := make([]float64, 5000)
+	idet := make([]float64, len(lp))
+	want := make([]float64, len(lp))
+	const best0 = 3.25
+	for i := range lp {
+		lp[i] = best0 - 40*rng.Float64()
+		idet[i] = 1e-3 + rng.Float64()
+		if d := lp[i] - best0; d >= -cutoff {
+			want[i] = expNeg(d) * math.Sqrt(idet[i])
+		}
+	}
+	weights(lp, idet, best0)
+	for i := range lp {
+		if math.Float64bits(lp[i]) != math.Float64bits(want[i]) {
+			t.Fatalf("cell %d: weight %v, expNeg gives %v", i, lp[i], want[i])
+		}
+	}
+}

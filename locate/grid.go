@@ -284,7 +284,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		bc.swrr[sd] = u2 - 2*mu*u0 + mu*mu*s0
 		missS[sd] = mu * invSm
 	}
-	muS, swrS, swrrS := &bc.mu, &bc.swr, &bc.swrr
+	muS := &bc.mu
 	gi, gw, gu, gc := p.gi[:k], p.gw[:k], p.gu[:k], p.gc[:k]
 	c1 := p.gc[0]
 	c2, c11 := 2*c1, c1*c1
@@ -314,24 +314,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 			if simd8 {
 				t0 = p.uniform8(g, k, ca, cb)
 			}
-			bl, bll, bul := p.rowSums(g, k, ca+t0, cb)
-			bll, bul = bll[:len(bl)], bul[:len(bl)]
-			lp, idet, side, pri := lp[t0:], idet[t0:], side[t0:], pri[t0:]
-			lp, idet, side, pri = lp[:len(bl)], idet[:len(bl)], side[:len(bl)], pri[:len(bl)]
-			for t, swl := range bl {
-				swll, sul := bll[t], bul[t]
-				sd := side[t] & 3
-				swr := swrS[sd] + c1*swl
-				ul := sul - muS[sd]*swl
-				swlr := ul + c1*swll
-				swrr := swrrS[sd] + c2*ul + c11*swll
-				a11 := swll + in
-				id := 1 / (a00*a11 - swl*swl) // 1/det A
-				// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
-				q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
-				lp[t] = pri[t] - 0.5*q
-				idet[t] = id
-			}
+			p.uniformRow(g, k, ca+t0, cb)
 		} else {
 			for t := range lp {
 				c := ca + t
@@ -472,6 +455,82 @@ func weights(lp, idet []float64, best0 float64) {
 		q := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120)))))
 		scale := math.Float64frombits(math.Float64bits(expTab[k&(expTabN-1)]) + uint64(k>>6)<<52)
 		lp[t] = scale * q * math.Sqrt(idet[t])
+	}
+}
+
+// uniformRow is the uniform-exponent loop of fix over the cells [ca, cb):
+// the log posterior (without the silent sensors' terms) into lp and
+// 1/det A into idet, from Σ w L, Σ w L² and Σ w u L: with r = (u - μ) + c L,
+//
+//	Σ w r = Σ w u - μ Σ w + c Σ w L,  Σ w L r = Σ w u L - μ Σ w L + c Σ w L²,
+//	Σ w r² = Σ w u² - 2μ Σ w u + μ² Σ w + 2c (Σ w u L - μ Σ w L) + c² Σ w L².
+//
+// One or two readings are summed in registers, more in the row buffers
+// (rowSums). The per-cell part is written out in each case (as a function
+// it is too large to be inlined, and a call per cell costs).
+func (p *posterior) uniformRow(g *Grid, k, ca, cb int) {
+	lp, idet, side, pri := p.lp[ca:cb], p.idet[ca:cb], g.side[ca:cb], g.prior[ca:cb]
+	idet, side, pri = idet[:len(lp)], side[:len(lp)], pri[:len(lp)]
+	bc := &p.bc
+	c1, c2, c11, a00, in := bc.c1, bc.c2, bc.c11, bc.a00, bc.in
+	switch k {
+	case 1:
+		l0 := g.lrow(p.gi[0], ca, cb)
+		l0 = l0[:len(lp)]
+		w0, wu0 := p.gw[0], p.gwu[0]
+		for t, l := range l0 {
+			wl := w0 * l
+			swl, swll, sul := 0+wl, 0+wl*l, 0+wu0*l
+			sd := side[t] & 3
+			swr := bc.swr[sd] + c1*swl
+			ul := sul - bc.mu[sd]*swl
+			swlr := ul + c1*swll
+			swrr := bc.swrr[sd] + c2*ul + c11*swll
+			a11 := swll + in
+			id := 1 / (a00*a11 - swl*swl) // 1/det A
+			// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
+			q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
+			lp[t] = pri[t] - 0.5*q
+			idet[t] = id
+		}
+	case 2:
+		l0, l1 := g.lrow(p.gi[0], ca, cb), g.lrow(p.gi[1], ca, cb)
+		l0, l1 = l0[:len(lp)], l1[:len(lp)]
+		w0, wu0, w1, wu1 := p.gw[0], p.gwu[0], p.gw[1], p.gwu[1]
+		for t, l := range l0 {
+			m := l1[t]
+			wl, wm := w0*l, w1*m
+			swl, swll, sul := 0+wl+wm, 0+wl*l+wm*m, 0+wu0*l+wu1*m
+			sd := side[t] & 3
+			swr := bc.swr[sd] + c1*swl
+			ul := sul - bc.mu[sd]*swl
+			swlr := ul + c1*swll
+			swrr := bc.swrr[sd] + c2*ul + c11*swll
+			a11 := swll + in
+			id := 1 / (a00*a11 - swl*swl) // 1/det A
+			// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
+			q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
+			lp[t] = pri[t] - 0.5*q
+			idet[t] = id
+		}
+	default:
+		bl, bll, bul := p.rowSums(g, k, ca, cb)
+		bll, bul = bll[:len(bl)], bul[:len(bl)]
+		lp, idet, side, pri = lp[:len(bl)], idet[:len(bl)], side[:len(bl)], pri[:len(bl)]
+		for t, swl := range bl {
+			swll, sul := bll[t], bul[t]
+			sd := side[t] & 3
+			swr := bc.swr[sd] + c1*swl
+			ul := sul - bc.mu[sd]*swl
+			swlr := ul + c1*swll
+			swrr := bc.swrr[sd] + c2*ul + c11*swll
+			a11 := swll + in
+			id := 1 / (a00*a11 - swl*swl) // 1/det A
+			// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
+			q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
+			lp[t] = pri[t] - 0.5*q
+			idet[t] = id
+		}
 	}
 }
 
