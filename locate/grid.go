@@ -460,97 +460,87 @@ func weights(lp, idet []float64, best0 float64) {
 
 // uniformRow is the uniform-exponent loop of fix over the cells [ca, cb):
 // the log posterior (without the silent sensors' terms) into lp and
-// 1/det A into idet, from Σ w L, Σ w L² and Σ w u L: with r = (u - μ) + c L,
+// 1/det A into idet, from Σ w L, Σ w L² and Σ w u L (rowSums): with
+// r = (u - μ) + c L,
 //
 //	Σ w r = Σ w u - μ Σ w + c Σ w L,  Σ w L r = Σ w u L - μ Σ w L + c Σ w L²,
 //	Σ w r² = Σ w u² - 2μ Σ w u + μ² Σ w + 2c (Σ w u L - μ Σ w L) + c² Σ w L².
-//
-// One or two readings are summed in registers, more in the row buffers
-// (rowSums). The per-cell part is written out in each case (as a function
-// it is too large to be inlined, and a call per cell costs).
 func (p *posterior) uniformRow(g *Grid, k, ca, cb int) {
+	bl, bll, bul := p.rowSums(g, k, ca, cb)
+	bll, bul = bll[:len(bl)], bul[:len(bl)]
 	lp, idet, side, pri := p.lp[ca:cb], p.idet[ca:cb], g.side[ca:cb], g.prior[ca:cb]
-	idet, side, pri = idet[:len(lp)], side[:len(lp)], pri[:len(lp)]
+	lp, idet, side, pri = lp[:len(bl)], idet[:len(bl)], side[:len(bl)], pri[:len(bl)]
 	bc := &p.bc
 	c1, c2, c11, a00, in := bc.c1, bc.c2, bc.c11, bc.a00, bc.in
-	switch k {
-	case 1:
-		l0 := g.lrow(p.gi[0], ca, cb)
-		l0 = l0[:len(lp)]
-		w0, wu0 := p.gw[0], p.gwu[0]
-		for t, l := range l0 {
-			wl := w0 * l
-			swl, swll, sul := 0+wl, 0+wl*l, 0+wu0*l
-			sd := side[t] & 3
-			swr := bc.swr[sd] + c1*swl
-			ul := sul - bc.mu[sd]*swl
-			swlr := ul + c1*swll
-			swrr := bc.swrr[sd] + c2*ul + c11*swll
-			a11 := swll + in
-			id := 1 / (a00*a11 - swl*swl) // 1/det A
-			// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
-			q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
-			lp[t] = pri[t] - 0.5*q
-			idet[t] = id
-		}
-	case 2:
-		l0, l1 := g.lrow(p.gi[0], ca, cb), g.lrow(p.gi[1], ca, cb)
-		l0, l1 = l0[:len(lp)], l1[:len(lp)]
-		w0, wu0, w1, wu1 := p.gw[0], p.gwu[0], p.gw[1], p.gwu[1]
-		for t, l := range l0 {
-			m := l1[t]
-			wl, wm := w0*l, w1*m
-			swl, swll, sul := 0+wl+wm, 0+wl*l+wm*m, 0+wu0*l+wu1*m
-			sd := side[t] & 3
-			swr := bc.swr[sd] + c1*swl
-			ul := sul - bc.mu[sd]*swl
-			swlr := ul + c1*swll
-			swrr := bc.swrr[sd] + c2*ul + c11*swll
-			a11 := swll + in
-			id := 1 / (a00*a11 - swl*swl) // 1/det A
-			// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
-			q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
-			lp[t] = pri[t] - 0.5*q
-			idet[t] = id
-		}
-	default:
-		bl, bll, bul := p.rowSums(g, k, ca, cb)
-		bll, bul = bll[:len(bl)], bul[:len(bl)]
-		lp, idet, side, pri = lp[:len(bl)], idet[:len(bl)], side[:len(bl)], pri[:len(bl)]
-		for t, swl := range bl {
-			swll, sul := bll[t], bul[t]
-			sd := side[t] & 3
-			swr := bc.swr[sd] + c1*swl
-			ul := sul - bc.mu[sd]*swl
-			swlr := ul + c1*swll
-			swrr := bc.swrr[sd] + c2*ul + c11*swll
-			a11 := swll + in
-			id := 1 / (a00*a11 - swl*swl) // 1/det A
-			// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
-			q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
-			lp[t] = pri[t] - 0.5*q
-			idet[t] = id
-		}
+	for t, swl := range bl {
+		swll, sul := bll[t], bul[t]
+		sd := side[t] & 3
+		swr := bc.swr[sd] + c1*swl
+		ul := sul - bc.mu[sd]*swl
+		swlr := ul + c1*swll
+		swrr := bc.swrr[sd] + c2*ul + c11*swll
+		a11 := swll + in
+		id := 1 / (a00*a11 - swl*swl) // 1/det A
+		// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
+		q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
+		lp[t] = pri[t] - 0.5*q
+		idet[t] = id
 	}
 }
 
 // rowSums returns Σ w L, Σ w L² and Σ w u L over the readings of the
-// burst for the cells [ca, cb), in the posterior's row buffers.
+// burst for the cells [ca, cb), in the posterior's row buffers. Up to four
+// readings are summed in one pass (each sum from 0, reading by reading, as
+// a loop over the readings would), more in further passes.
 func (p *posterior) rowSums(g *Grid, k, ca, cb int) (swl, swll, sul []float64) {
 	swl, swll, sul = p.swl[:cb-ca], p.swll[:cb-ca], p.sul[:cb-ca]
 	swll, sul = swll[:len(swl)], sul[:len(swl)]
-	for t := range swl {
-		swl[t], swll[t], sul[t] = 0, 0, 0
+	row := func(j int) ([]float64, float64, float64) {
+		l := g.lrow(p.gi[j], ca, cb)
+		return l[:len(swl)], p.gw[j], p.gwu[j]
 	}
-	for j, i := range p.gi[:k] {
-		l := g.lrow(i, ca, cb)
-		l = l[:len(swl)]
-		w, wu := p.gw[j], p.gwu[j]
-		for t, l := range l {
-			wl := w * l
-			swl[t] += wl
-			swll[t] += wl * l
-			sul[t] += wu * l
+	switch min(k, 4) {
+	case 1:
+		l0, w0, u0 := row(0)
+		for t, a := range l0 {
+			wa := w0 * a
+			swl[t], swll[t], sul[t] = 0+wa, 0+wa*a, 0+u0*a
+		}
+	case 2:
+		l0, w0, u0 := row(0)
+		l1, w1, u1 := row(1)
+		for t, a := range l0 {
+			b := l1[t]
+			wa, wb := w0*a, w1*b
+			swl[t], swll[t], sul[t] = 0+wa+wb, 0+wa*a+wb*b, 0+u0*a+u1*b
+		}
+	case 3:
+		l0, w0, u0 := row(0)
+		l1, w1, u1 := row(1)
+		l2, w2, u2 := row(2)
+		for t, a := range l0 {
+			b, c := l1[t], l2[t]
+			wa, wb, wc := w0*a, w1*b, w2*c
+			swl[t], swll[t], sul[t] = 0+wa+wb+wc, 0+wa*a+wb*b+wc*c, 0+u0*a+u1*b+u2*c
+		}
+	case 4:
+		l0, w0, u0 := row(0)
+		l1, w1, u1 := row(1)
+		l2, w2, u2 := row(2)
+		l3, w3, u3 := row(3)
+		for t, a := range l0 {
+			b, c, d := l1[t], l2[t], l3[t]
+			wa, wb, wc, wd := w0*a, w1*b, w2*c, w3*d
+			swl[t], swll[t], sul[t] = 0+wa+wb+wc+wd, 0+wa*a+wb*b+wc*c+wd*d, 0+u0*a+u1*b+u2*c+u3*d
+		}
+	}
+	for j := 4; j < k; j++ {
+		l, w, wu := row(j)
+		for t, a := range l {
+			wa := w * a
+			swl[t] += wa
+			swll[t] += wa * a
+			sul[t] += wu * a
 		}
 	}
 	return swl, swll, sul
