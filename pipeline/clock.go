@@ -103,7 +103,7 @@ func (c *clock) addPair(a, b int, d float64) {
 		sort.Float64s(w)
 		p.est = w[len(w)/2]
 	default:
-		r := math.Max(-clockClip, math.Min(clockClip, d-p.est))
+		r := max(-clockClip, min(clockClip, d-p.est)) // builtins: math.Max and math.Min inline
 		p.est += clockAlpha * r
 		p.n++
 	}
@@ -157,12 +157,12 @@ func (c *clock) solve() {
 				if p.n == 0 {
 					continue
 				}
-				w := math.Min(float64(p.n), 50)
+				w := min(float64(p.n), 50)
 				sw += w
 				s += w * (o[b] + d)
 			}
 			if sw > 0 {
-				moved = math.Max(moved, math.Abs(s/sw-o[a]))
+				moved = max(moved, math.Abs(s/sw-o[a]))
 				o[a] = s / sw
 			}
 		}
@@ -181,7 +181,7 @@ func (c *clock) solve() {
 					o[a] -= mean
 				}
 			}
-			moved = math.Max(moved, math.Abs(mean))
+			moved = max(moved, math.Abs(mean))
 		}
 		if moved < clockTol {
 			break
