@@ -66,9 +66,12 @@ type Solver struct {
 	level    float64    // SetLevel
 	miss     []int      // sensors that did not hear the burst
 	deaf     uint64     // sensors known not to be listening (Burst.Deaf)
-	lsMin    int        // fewest readings for a least-squares fix
-	lsMaxErr float64    // largest Err of a least-squares fix kept
-	noGrd    bool       // testing: never use the grid
+	gain     []float64  // learned gain error per sensor, dB (SetGains)
+	res      []float64  // residuals of the last least-squares fix inside the hull
+	resOK    bool
+	lsMin    int     // fewest readings for a least-squares fix
+	lsMaxErr float64 // largest Err of a least-squares fix kept
+	noGrd    bool    // testing: never use the grid
 }
 
 // hullMargin is how far outside the sensors' hull a least-squares fix is
@@ -79,7 +82,7 @@ const hullMargin = 1.0
 func NewSolver(m *Model) *Solver {
 	n := len(m.Sensors)
 	s := &Solver{m: m, huber: huberK,
-		miss: make([]int, 0, n), idx: make([]int, n), y: make([]float64, n), v: make([]float64, n), sd: make([]float64, n),
+		miss: make([]int, 0, n), idx: make([]int, n), res: make([]float64, n), y: make([]float64, n), v: make([]float64, n), sd: make([]float64, n),
 		w: make([]float64, n), r: make([]float64, n), jx: make([]float64, n), jy: make([]float64, n),
 	}
 	for i, k := range []int{2, 3} {
@@ -128,6 +131,9 @@ func (s *Solver) load(b *Burst) {
 		copy(s.v[j+1:s.k+1], s.v[j:s.k])
 		s.idx[j] = r.Sensor
 		s.y[j] = math.Max(math.Min(r.RSSI, 20), -150)
+		if s.gain != nil {
+			s.y[j] -= s.gain[r.Sensor]
+		}
 		s.v[j] = s2 + sf2/float64(r.N)
 		s.k++
 	}
@@ -144,13 +150,17 @@ func (s *Solver) Locate(b *Burst) (Fix, bool) {
 // least-squares fix: 1 for the side its point lies on).
 func (s *Solver) LocateSides(b *Burst, prior, post *Sides) (Fix, bool) {
 	s.load(b)
-	s.gridFix, s.winFix, s.dnOK = false, false, false
+	s.gridFix, s.winFix, s.dnOK, s.resOK = false, false, false, false
 	if s.k == 0 {
 		return Fix{}, false
 	}
 	if s.k >= s.lsMin && !s.noLS {
 		f := s.leastSquares(s.k >= 4)
 		if s.noGrd || s.grid == nil || (pointInPolygon(wire.Point{f.X, f.Y}, s.hull) && f.Err <= s.lsMaxErr) {
+			s.resOK = s.k >= 4
+			for j := 0; j < s.k; j++ {
+				s.res[j] = s.r[j]
+			}
 			s.estimateDn(f.X, f.Y)
 			if s.grid != nil && !s.m.PointFix {
 				// Least squares has found the side and the place; the
@@ -673,3 +683,14 @@ const wideGate = 0.9
 
 // coarseCells bounds the cells of the coarse grid of wideSides.
 const coarseCells = 256
+
+// SetGains sets each sensor's gain error, dB, taken off its readings
+// (learned by a Tracker); nil: none.
+func (s *Solver) SetGains(g []float64) { s.gain = g }
+
+// Residuals returns, per reading of the last burst (sensor index and
+// residual y - f - b, dB), the residuals of its least-squares fix when it
+// was made inside the sensors' hull from 4 readings or more.
+func (s *Solver) Residuals() (idx []int, res []float64, ok bool) {
+	return s.idx[:s.k], s.res[:s.k], s.resOK
+}
