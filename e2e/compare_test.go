@@ -71,6 +71,7 @@ func TestIngestVsSubscriber(t *testing.T) {
 		for _, tok := range inflight {
 			tok.WaitTimeout(30 * time.Second)
 		}
+		t.Logf("%s published %d batches in %s", client, len(topics), time.Since(start))
 		return start
 	}
 	rate := func(start time.Time) float64 { return float64(obs) / time.Since(start).Seconds() }
