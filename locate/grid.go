@@ -491,7 +491,7 @@ func (p *posterior) uniformRow(g *Grid, k, ca, cb int) {
 // rowSums returns Σ w L, Σ w L² and Σ w u L over the readings of the
 // burst for the cells [ca, cb), in the posterior's row buffers. Up to four
 // readings are summed in one pass (each sum from 0, reading by reading, as
-// a loop over the readings would), more in further passes.
+// a loop over the readings would), more in further passes of four and one.
 func (p *posterior) rowSums(g *Grid, k, ca, cb int) (swl, swll, sul []float64) {
 	swl, swll, sul = p.swl[:cb-ca], p.swll[:cb-ca], p.sul[:cb-ca]
 	swll, sul = swll[:len(swl)], sul[:len(swl)]
@@ -535,6 +535,21 @@ func (p *posterior) rowSums(g *Grid, k, ca, cb int) (swl, swll, sul []float64) {
 		}
 	}
 	for j := 4; j < k; j++ {
+		if j+4 <= k { // four more in one pass, added in order
+			l0, w0, u0 := row(j)
+			l1, w1, u1 := row(j + 1)
+			l2, w2, u2 := row(j + 2)
+			l3, w3, u3 := row(j + 3)
+			for t, a := range l0 {
+				b, c, d := l1[t], l2[t], l3[t]
+				wa, wb, wc, wd := w0*a, w1*b, w2*c, w3*d
+				swl[t] = swl[t] + wa + wb + wc + wd
+				swll[t] = swll[t] + wa*a + wb*b + wc*c + wd*d
+				sul[t] = sul[t] + u0*a + u1*b + u2*c + u3*d
+			}
+			j += 3
+			continue
+		}
 		l, w, wu := row(j)
 		for t, a := range l {
 			wa := w * a
