@@ -314,7 +314,20 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 			if simd8 {
 				t0 = p.uniform8(g, k, ca, cb)
 			}
-			p.uniformRow(g, k, ca+t0, cb)
+			m := p.uniformRow(g, k, ca+t0, cb)
+			if len(mi) == 0 {
+				// No silent sensor's term to add: the row loop's
+				// maximum stands (and a comparison per vector cell).
+				for _, l := range lp[:t0] {
+					if l > best0 {
+						best0 = l
+					}
+				}
+				if m > best0 {
+					best0 = m
+				}
+				continue
+			}
 		} else {
 			for t := range lp {
 				c := ca + t
@@ -460,18 +473,20 @@ func weights(lp, idet []float64, best0 float64) {
 
 // uniformRow is the uniform-exponent loop of fix over the cells [ca, cb):
 // the log posterior (without the silent sensors' terms) into lp and
-// 1/det A into idet, from Σ w L, Σ w L² and Σ w u L (rowSums): with
+// 1/det A into idet, from Σ w L, Σ w L² and Σ w u L (rowSums), and returns
+// the greatest (NaN passed over, as the caller's comparisons do): with
 // r = (u - μ) + c L,
 //
 //	Σ w r = Σ w u - μ Σ w + c Σ w L,  Σ w L r = Σ w u L - μ Σ w L + c Σ w L²,
 //	Σ w r² = Σ w u² - 2μ Σ w u + μ² Σ w + 2c (Σ w u L - μ Σ w L) + c² Σ w L².
-func (p *posterior) uniformRow(g *Grid, k, ca, cb int) {
+func (p *posterior) uniformRow(g *Grid, k, ca, cb int) (lmax float64) {
 	bl, bll, bul := p.rowSums(g, k, ca, cb)
 	bll, bul = bll[:len(bl)], bul[:len(bl)]
 	lp, idet, side, pri := p.lp[ca:cb], p.idet[ca:cb], g.side[ca:cb], g.prior[ca:cb]
 	lp, idet, side, pri = lp[:len(bl)], idet[:len(bl)], side[:len(bl)], pri[:len(bl)]
 	bc := &p.bc
 	c1, c2, c11, a00, in := bc.c1, bc.c2, bc.c11, bc.a00, bc.in
+	lmax = math.Inf(-1)
 	for t, swl := range bl {
 		swll, sul := bll[t], bul[t]
 		sd := side[t] & 3
@@ -483,9 +498,14 @@ func (p *posterior) uniformRow(g *Grid, k, ca, cb int) {
 		id := 1 / (a00*a11 - swl*swl) // 1/det A
 		// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
 		q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
-		lp[t] = pri[t] - 0.5*q
+		l := pri[t] - 0.5*q
+		lp[t] = l
 		idet[t] = id
+		if l > lmax {
+			lmax = l
+		}
 	}
+	return lmax
 }
 
 // rowSums returns Σ w L, Σ w L² and Σ w u L over the readings of the
