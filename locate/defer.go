@@ -158,6 +158,7 @@ func (t *Tracker) merge(tr, old *track, now int64) {
 	num, heirs, born := old.num, old.heirs, old.born
 	*old = *tr
 	old.num, old.heirs, old.born = num, heirs, born
+	old.before = nil // its own past is not tr's
 	for d, e := range t.devs {
 		if e.track == tr.num {
 			e.track = num

@@ -119,7 +119,8 @@ func (a *axis) update(z, r float64) {
 	a.pp, a.pv, a.vv = pp, pv, vv
 }
 
-// track is one live track: about 150 bytes.
+// track is one live track: about 200 bytes, and up to maxBefore copies
+// of its earlier states.
 type track struct {
 	num     int32
 	last    int64 // event time of the last burst, ms
@@ -133,8 +134,12 @@ type track struct {
 	// continue, likeliest first (0: none), and from when
 	heirs [maxHeirs]int32
 	born  int64
-	side  Sides // belief over the sides of the front
-	x, y  axis
+	// its states before its last few loose links (see contest.go); in
+	// such a state, claim is the evidence of the link made on it
+	before []*track
+	claim  float64
+	side   Sides // belief over the sides of the front
+	x, y   axis
 }
 
 // devEntry maps a pseudonym to its track.
@@ -384,19 +389,35 @@ func (t *Tracker) create(b *Burst, num int32) *track {
 //   - Sequence continuity (a step of 1..SeqGap mod 4096, after a silence
 //     not shorter than the fingerprint's shortest probe interval): the best
 //     score -dt/60 s - ½ d² / (σ² + 1 m²) wins, d the distance from the
-//     track to the fix and σ² their combined variance.
+//     track to the fix and σ² their combined variance; unless the loose
+//     link below has more evidence than this one with its sequence
+//     continuity counted as evidence (seqEvidence), not as proof (phones
+//     that restart their counter with each MAC continue another phone's
+//     by chance one time in 128), and at least as much as a sequence link
+//     (minLooseLLR + seqEvidence): a phone that walked fits its own track
+//     badly by signal, and a chance fit of another should not take it.
 //   - Otherwise (phones that restart the counter with each MAC): among the
 //     tracks whose silence fits the fingerprint's probing rhythm, the one
 //     with the highest log-likelihood ratio of "same phone" (sameLLR plus
 //     the store prior), when it reaches minLooseLLR; failing that, the
 //     single candidate within 1σ (σ < 4 m). The best candidates, however
 //     weak, are kept for a deferred link (defer.go).
+//   - Before either: b may continue a track's state from before one of its
+//     last loose links, undoing that link (contest.go), when that is
+//     likelier than leaving it and than any link above.
 func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 	var best, loose *track
 	bestScore := math.Inf(-1)
+	seqLLR := math.Inf(1) // the evidence for best, when linked by sequence
 	looseLLR := minLooseLLR
 	var only *track
 	onlyN := 0
+	onlyLLR := math.Inf(-1)
+	// the best contest of an earlier link (contest.go): b continues
+	// backTr's earlier state back, with evidence backV against leaving it
+	// and backRaw for the link itself
+	var backTr *track
+	back, backV, backRaw := -1, 0.0, 0.0
 	t.deferTo = heirList{}
 	window := t.opt.LinkWindow.Milliseconds()
 	for _, tr := range t.live {
@@ -421,6 +442,7 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 			}
 			if score > bestScore {
 				best, bestScore = tr, score
+				seqLLR = math.Inf(1)
 			}
 			continue
 		}
@@ -438,8 +460,23 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 				score := -dt/60 - 0.5*d*d/(sig2+1)
 				if score > bestScore {
 					best, bestScore = tr, score
+					seqLLR = math.Inf(1)
+					if ok && b.FP != "" {
+						seqLLR = t.sameLLR(tr, b, d, sig2) + t.sidePrior(tr) + t.seqEvidence()
+					}
 				}
 				continue
+			}
+		}
+		if b.FP != "" && t.opt.NoSeqWindow > 0 && ok && tr.before != nil {
+			// b may continue the track's state from before one of its
+			// last loose links, which then was a mistake (contest.go).
+			l := math.Inf(-1)
+			if t.rhythmFits(b.FP, b.T-tr.last) {
+				l = t.sameLLR(tr, b, d, sig2) + t.sidePrior(tr)
+			}
+			if v, raw, i := t.bestContest(tr, b, fix, l); v > backV {
+				backTr, backV, backRaw, back = tr, v, raw, i
 			}
 		}
 		// No sequence continuity (phones that restart the counter with
@@ -455,12 +492,23 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 				t.deferTo.add(tr.num, l)
 			}
 			if d <= math.Sqrt(sig2) && sig2 < 16 {
-				only = tr
+				only, onlyLLR = tr, l
 				onlyN++
 			}
 		}
 	}
-	if best != nil {
+	if backTr != nil && (loose == nil || backV > looseLLR) {
+		// Undoing an earlier link makes no more links than leaving it
+		// does (one of the two pseudonyms is a new phone either way):
+		// it needs only to be likelier.
+		if best == nil || backV > seqLLR {
+			t.linkedBy = LinkBack
+			t.takeBack(backTr, back)
+			t.keepBefore(backTr, backRaw)
+			return backTr
+		}
+	}
+	if best != nil && !(loose != nil && looseLLR > seqLLR && looseLLR > minLooseLLR+t.seqEvidence()) {
 		t.linkedBy = LinkSeq
 		if best.last >= b.T-t.opt.ScanGap.Milliseconds() {
 			t.linkedBy = LinkScan
@@ -469,13 +517,26 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 	}
 	if loose != nil {
 		t.linkedBy = LinkLoose
+		t.keepBefore(loose, looseLLR)
 		return loose
 	}
 	if onlyN == 1 {
 		t.linkedBy = LinkLoose
+		t.keepBefore(only, onlyLLR)
 		return only
 	}
 	return nil
+}
+
+// seqEvidence is the log-likelihood ratio that sequence continuity gives
+// for "the same phone": a step of 1..SeqGap (mod 4096) comes from a phone
+// that keeps its counter across addresses almost surely, and from another
+// phone (or one that restarts its counter with each address) with
+// probability SeqGap/4096:
+//
+//	log(4096 / SeqGap)  (4.85 at the default 32)
+func (t *Tracker) seqEvidence() float64 {
+	return math.Log(4096 / float64(t.opt.SeqGap))
 }
 
 // How a burst's pseudonym was linked to its track (Tracker.LinkedBy).
@@ -485,12 +546,13 @@ const (
 	LinkSeq   = "seq"   // the sequence number continues
 	LinkLoose = "loose" // the single close candidate of its fingerprint
 	LinkLater = "later" // a deferred link: a new track took an old one's name
+	LinkBack  = "back"  // a contest: an earlier loose link of the track undone
 )
 
 // LinkedBy says how the last burst given to Add joined its track when its
-// pseudonym was new to the tracker: LinkScan, LinkSeq or LinkLoose; or
-// LinkLater when its track took the name of an older one (a deferred link);
-// LinkNone otherwise.
+// pseudonym was new to the tracker: LinkScan, LinkSeq, LinkLoose or
+// LinkBack; or LinkLater when its track took the name of an older one (a
+// deferred link); LinkNone otherwise.
 func (t *Tracker) LinkedBy() string { return t.linkedBy }
 
 // Expire drops the tracks silent for longer than the expiry at event time

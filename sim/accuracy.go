@@ -231,6 +231,7 @@ func RunAccuracyWith(ctx context.Context, layout string, cfg Config, hours float
 	personNoLink := map[string]map[string]bool{}
 	randPerson := map[string]bool{}
 	lastPerson := map[string]string{}
+	prevPerson := map[string]string{} // the one before lastPerson
 	a.MergeBy = map[string]int{}
 	// A deferred link merges a track into an older one after the fact:
 	// the merged track's bursts count as the older one's.
@@ -267,8 +268,17 @@ func RunAccuracyWith(ctx context.Context, layout string, cfg Config, hours float
 			continue
 		}
 		a.Matched++
-		if lp, ok := lastPerson[pos.Track]; ok && lp != t.Person && how != locate.LinkLater {
+		lp, ok := lastPerson[pos.Track]
+		if how == locate.LinkBack {
+			// A contest gives the track back to whom it had before
+			// the undone link: wrong when that was someone else.
+			lp, ok = prevPerson[pos.Track]
+		}
+		if ok && lp != t.Person && how != locate.LinkLater {
 			a.MergeBy[how]++
+		}
+		if q, ok := lastPerson[pos.Track]; ok && q != t.Person {
+			prevPerson[pos.Track] = q
 		}
 		lastPerson[pos.Track] = t.Person
 		done = append(done, assigned{pos.Track, t.Person})
@@ -400,11 +410,11 @@ func WriteTable(w io.Writer, rs []*Accuracy) {
 
 // WriteLinking prints the linking table of results as Markdown.
 func WriteLinking(w io.Writer, rs []*Accuracy) {
-	fmt.Fprintln(w, "| shop | phones | tracks | merged tracks | wrong links: scan, seq, loose, later | splits (extra tracks) | splits of randomising phones | without linking: tracks, splits |")
+	fmt.Fprintln(w, "| shop | phones | tracks | merged tracks | wrong links: scan, seq, loose, later, back | splits (extra tracks) | splits of randomising phones | without linking: tracks, splits |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
-		fmt.Fprintf(w, "| %s | %d | %d | %d (%s) | %d, %d, %d, %d | %d (%.2f per phone) | %d over %d phones | %d, %d |\n", r.Layout, r.Phones, r.Tracks,
-			r.Merged, pct(r.Merged, r.Tracks), r.MergeBy["scan"], r.MergeBy["seq"], r.MergeBy["loose"], r.MergeBy["later"],
+		fmt.Fprintf(w, "| %s | %d | %d | %d (%s) | %d, %d, %d, %d, %d | %d (%.2f per phone) | %d over %d phones | %d, %d |\n", r.Layout, r.Phones, r.Tracks,
+			r.Merged, pct(r.Merged, r.Tracks), r.MergeBy["scan"], r.MergeBy["seq"], r.MergeBy["loose"], r.MergeBy["later"], r.MergeBy["back"],
 			r.Splits, float64(r.Splits)/float64(max(r.Phones, 1)),
 			r.RandSplit, r.RandPhones, r.NoLinkTracks, r.NoLinkSplits)
 	}

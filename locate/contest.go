@@ -1,0 +1,107 @@
+package locate
+
+import "math"
+
+// Contested links. A loose link (no sequence continuity) is decided when
+// the new pseudonym's first burst arrives, on the evidence of that burst
+// alone. Sometimes the evidence misleads: a shopper's phone first heard
+// beside the till looks like a continuation of the staff phone there,
+// whose track it then takes; when the staff phone's own next pseudonym
+// comes, the track stands where the shopper went, and the staff phone
+// starts a new track. A phone in the store all day takes hundreds of
+// links, so even a small chance of this splits its day (and none of the
+// pieces lasts long enough to count as staff).
+//
+// One phone cannot become two pseudonyms at once. So a track keeps its
+// states from before its last few loose links, each with the evidence of
+// the link made on it (its log-likelihood ratio, the claim). When a later
+// new pseudonym fits such an earlier state better than the link's own
+// pseudonym did, jointly (see contest), the link was most likely the
+// mistake: the track goes back to that state and continues with the new
+// pseudonym, and the pseudonyms heard on it since leave with the state
+// they made, as a track of their own. Positions already given keep their
+// names; from then on each phone has its own track.
+
+// maxBefore is how many earlier states a track keeps: a phone that changes
+// its address with every burst makes a loose link with each, so the
+// mistaken link may be a few links back when the rightful phone sends
+// again.
+const maxBefore = 3
+
+// keepBefore remembers tr's state before a loose link whose evidence was
+// l, for a later contest; the oldest goes when maxBefore are kept.
+func (t *Tracker) keepBefore(tr *track, l float64) {
+	c := &track{}
+	*c = *tr
+	c.before = nil
+	c.claim = l
+	if tr.rssi != nil {
+		c.rssi = append([]float32(nil), tr.rssi...)
+		c.frames = append([]uint8(nil), tr.frames...)
+	}
+	if len(tr.before) == maxBefore {
+		copy(tr.before, tr.before[1:])
+		tr.before = tr.before[:maxBefore-1]
+	}
+	tr.before = append(tr.before, c)
+}
+
+// contest returns the evidence for undoing the link made on tr's earlier
+// state c so that b continues c, against leaving it (b a new phone): the
+// joint log-likelihood ratio of the two assignments
+//
+//	v = l_c − claim_c − max(0, l)
+//
+// with l_c the evidence (sameLLR and the side prior) that b continues c,
+// claim_c the evidence the link made on c had, and l that b continues tr
+// as it is now (the linked phone, had the link been right; -Inf when its
+// silence does not fit); and l_c. v is -Inf when b's silence since c does
+// not fit the rhythm or the phone could not have walked to fix.
+func (t *Tracker) contest(tr, c *track, b *Burst, fix Fix, l float64) (v, lc float64) {
+	if c.last >= b.T || !t.rhythmFits(b.FP, b.T-c.last) {
+		return math.Inf(-1), math.Inf(-1)
+	}
+	dt := float64(b.T-c.last) / 1000
+	sig2 := (c.x.pp+c.y.pp)/2 + (fix.Cov[0]+fix.Cov[2])/2
+	d := math.Hypot(fix.X-c.x.p, fix.Y-c.y.p)
+	if d > t.opt.MaxSpeed*dt+3*math.Sqrt(sig2) {
+		return math.Inf(-1), math.Inf(-1)
+	}
+	lc = t.sameLLR(c, b, d, sig2) + t.sidePrior(c)
+	return lc - c.claim - math.Max(0, l), lc
+}
+
+// bestContest returns, of tr's earlier states, the one b most likely
+// continues instead of tr: its index and contest's v and l_c (-1 and
+// -Inf when none).
+func (t *Tracker) bestContest(tr *track, b *Burst, fix Fix, l float64) (v, lc float64, at int) {
+	v, lc, at = math.Inf(-1), math.Inf(-1), -1
+	for i, c := range tr.before {
+		if x, y := t.contest(tr, c, b, fix, l); x > v {
+			v, lc, at = x, y, i
+		}
+	}
+	return v, lc, at
+}
+
+// takeBack undoes the link made on tr's earlier state i: the pseudonyms
+// heard on tr since that state leave, with tr's present state, as a new
+// track, and tr goes back to it (keeping the states before it).
+func (t *Tracker) takeBack(tr *track, i int) {
+	c := tr.before[i]
+	t.next++
+	split := &track{}
+	*split = *tr
+	split.num, split.before, split.heirs, split.born = t.next, nil, [maxHeirs]int32{}, 0
+	t.live = append(t.live, split)
+	t.byNum[split.num] = split
+	for d, e := range t.devs {
+		if e.track == tr.num && e.last > c.last {
+			e.track = split.num
+			t.devs[d] = e
+		}
+	}
+	num, older := tr.num, tr.before[:i:i]
+	*tr = *c
+	tr.num, tr.before = num, older
+}
