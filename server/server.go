@@ -356,6 +356,16 @@ func (s *Server) lateness() time.Duration {
 	return pipeline.DefaultLateness
 }
 
+// Ingest returns the counters of the server's MQTT ingest, nil before Run
+// has subscribed. Unlike Metrics it waits for no site runner (a runner holds
+// its lock while it locates a batch).
+func (s *Server) Ingest() *ingest.Counters {
+	if s.sub == nil {
+		return nil
+	}
+	return &s.sub.C
+}
+
 // HTTPAddr returns the address the HTTP server listens on.
 func (s *Server) HTTPAddr() string { return s.httpAddr }
 
