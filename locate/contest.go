@@ -28,36 +28,51 @@ import "math"
 // again.
 const maxBefore = 3
 
+// earlier holds a track's states before its last loose links, oldest
+// first, each with the evidence of the link made on it (the claim).
+type earlier struct {
+	state [maxBefore]*track
+	claim [maxBefore]float64
+	n     int
+}
+
 // keepBefore remembers tr's state before a loose link whose evidence was
 // l, for a later contest; the oldest goes when maxBefore are kept.
 func (t *Tracker) keepBefore(tr *track, l float64) {
 	c := &track{}
 	*c = *tr
 	c.before = nil
-	c.claim = l
 	if tr.rssi != nil {
 		c.rssi = append([]float32(nil), tr.rssi...)
 		c.frames = append([]uint8(nil), tr.frames...)
 	}
-	if len(tr.before) == maxBefore {
-		copy(tr.before, tr.before[1:])
-		tr.before = tr.before[:maxBefore-1]
+	e := tr.before
+	if e == nil {
+		e = &earlier{}
+		tr.before = e
 	}
-	tr.before = append(tr.before, c)
+	if e.n == maxBefore {
+		copy(e.state[:], e.state[1:])
+		copy(e.claim[:], e.claim[1:])
+		e.n--
+	}
+	e.state[e.n], e.claim[e.n] = c, l
+	e.n++
 }
 
 // contest returns the evidence for undoing the link made on tr's earlier
-// state c so that b continues c, against leaving it (b a new phone): the
-// joint log-likelihood ratio of the two assignments
+// state c (whose link had the evidence claim) so that b continues c,
+// against leaving it (b a new phone): the joint log-likelihood ratio of
+// the two assignments
 //
-//	v = l_c − claim_c − max(0, l)
+//	v = l_c − claim − max(0, l)
 //
 // with l_c the evidence (sameLLR and the side prior) that b continues c,
-// claim_c the evidence the link made on c had, and l that b continues tr
-// as it is now (the linked phone, had the link been right; -Inf when its
-// silence does not fit); and l_c. v is -Inf when b's silence since c does
-// not fit the rhythm or the phone could not have walked to fix.
-func (t *Tracker) contest(tr, c *track, b *Burst, fix Fix, l float64) (v, lc float64) {
+// and l that b continues tr as it is now (the linked phone, had the link
+// been right; -Inf when its silence does not fit); and l_c. v is -Inf when
+// b's silence since c does not fit the rhythm or the phone could not have
+// walked to fix.
+func (t *Tracker) contest(c *track, claim float64, b *Burst, fix Fix, l float64) (v, lc float64) {
 	if c.last >= b.T || !t.rhythmFits(b.FP, b.T-c.last) {
 		return math.Inf(-1), math.Inf(-1)
 	}
@@ -68,7 +83,7 @@ func (t *Tracker) contest(tr, c *track, b *Burst, fix Fix, l float64) (v, lc flo
 		return math.Inf(-1), math.Inf(-1)
 	}
 	lc = t.sameLLR(c, b, d, sig2) + t.sidePrior(c)
-	return lc - c.claim - math.Max(0, l), lc
+	return lc - claim - math.Max(0, l), lc
 }
 
 // bestContest returns, of tr's earlier states, the one b most likely
@@ -76,8 +91,9 @@ func (t *Tracker) contest(tr, c *track, b *Burst, fix Fix, l float64) (v, lc flo
 // -Inf when none).
 func (t *Tracker) bestContest(tr *track, b *Burst, fix Fix, l float64) (v, lc float64, at int) {
 	v, lc, at = math.Inf(-1), math.Inf(-1), -1
-	for i, c := range tr.before {
-		if x, y := t.contest(tr, c, b, fix, l); x > v {
+	e := tr.before
+	for i := 0; i < e.n; i++ {
+		if x, y := t.contest(e.state[i], e.claim[i], b, fix, l); x > v {
 			v, lc, at = x, y, i
 		}
 	}
@@ -88,20 +104,28 @@ func (t *Tracker) bestContest(tr *track, b *Burst, fix Fix, l float64) (v, lc fl
 // heard on tr since that state leave, with tr's present state, as a new
 // track, and tr goes back to it (keeping the states before it).
 func (t *Tracker) takeBack(tr *track, i int) {
-	c := tr.before[i]
+	e := tr.before
+	c := e.state[i]
 	t.next++
 	split := &track{}
 	*split = *tr
 	split.num, split.before, split.heirs, split.born = t.next, nil, [maxHeirs]int32{}, 0
 	t.live = append(t.live, split)
 	t.byNum[split.num] = split
-	for d, e := range t.devs {
-		if e.track == tr.num && e.last > c.last {
-			e.track = split.num
-			t.devs[d] = e
+	for d, de := range t.devs {
+		if de.track == tr.num && de.last > c.last {
+			de.track = split.num
+			t.devs[d] = de
 		}
 	}
-	num, older := tr.num, tr.before[:i:i]
+	num := tr.num
 	*tr = *c
-	tr.num, tr.before = num, older
+	tr.num = num
+	if i > 0 {
+		for j := i; j < e.n; j++ {
+			e.state[j] = nil
+		}
+		e.n = i
+		tr.before = e
+	}
 }

@@ -119,8 +119,8 @@ func (a *axis) update(z, r float64) {
 	a.pp, a.pv, a.vv = pp, pv, vv
 }
 
-// track is one live track: about 200 bytes, and up to maxBefore copies
-// of its earlier states.
+// track is one live track: about 160 bytes, and up to maxBefore copies of
+// its earlier states.
 type track struct {
 	num     int32
 	last    int64 // event time of the last burst, ms
@@ -134,10 +134,9 @@ type track struct {
 	// continue, likeliest first (0: none), and from when
 	heirs [maxHeirs]int32
 	born  int64
-	// its states before its last few loose links (see contest.go); in
-	// such a state, claim is the evidence of the link made on it
-	before []*track
-	claim  float64
+	// its states before its last few loose links (see contest.go), nil
+	// while there are none
+	before *earlier
 	side   Sides // belief over the sides of the front
 	x, y   axis
 }
