@@ -19,11 +19,9 @@ import (
 // An observation's event time is its capture time minus its sensor's offset.
 type clock struct {
 	n       int
-	pairs   []pairEst // n*n, upper triangle used
-	offset  []float64 // ms, per sensor
-	recent  map[frameKey]frameSeen
-	order   []frameKey // insertion order, for expiry
-	head    int
+	pairs   []pairEst   // n*n, upper triangle used
+	offset  []float64   // ms, per sensor
+	recent  *frameTable // the last clockKeep frames
 	matches int
 	dirty   bool
 	linked  []bool // solve's workspace
@@ -60,8 +58,7 @@ func newClock(n int) *clock {
 		n:      n,
 		pairs:  make([]pairEst, n*n),
 		offset: make([]float64, n),
-		recent: make(map[frameKey]frameSeen, clockKeep),
-		order:  make([]frameKey, 0, clockKeep),
+		recent: newFrameTable(clockKeep),
 	}
 }
 
@@ -71,7 +68,7 @@ func (c *clock) observe(s int, o *wire.Observation) {
 		return
 	}
 	k := frameKey{o.Dev, int64(o.Seq)}
-	if prev, ok := c.recent[k]; ok {
+	if prev, ok := c.recent.get(k); ok {
 		if int(prev.sensor) != s {
 			if d := o.T - prev.t; d > -clockMatchWindow && d < clockMatchWindow {
 				c.addPair(s, int(prev.sensor), float64(d))
@@ -79,14 +76,7 @@ func (c *clock) observe(s int, o *wire.Observation) {
 		}
 		return
 	}
-	if len(c.order) < clockKeep {
-		c.order = append(c.order, k)
-	} else {
-		delete(c.recent, c.order[c.head])
-		c.order[c.head] = k
-		c.head = (c.head + 1) % clockKeep
-	}
-	c.recent[k] = frameSeen{int32(s), o.T}
+	c.recent.add(k, frameSeen{int32(s), o.T})
 }
 
 // addPair records d ≈ o_a - o_b.

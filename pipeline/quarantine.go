@@ -38,13 +38,11 @@ type quarantine struct {
 	n      int
 	coarse []int64 // ms taken off each sensor's clock
 	state  []string
-	agree  []int      // partners that agreed at the last judgement
-	sent   []int64    // latest corrected sent time per sensor, 0 before any
-	pairs  []pairRing // n*n, a < b
-	batch  [][]int64  // per partner: the current batch's differences
-	recent map[frameKey]frameSeen
-	order  []frameKey
-	head   int
+	agree  []int       // partners that agreed at the last judgement
+	sent   []int64     // latest corrected sent time per sensor, 0 before any
+	pairs  []pairRing  // n*n, a < b
+	batch  [][]int64   // per partner: the current batch's differences
+	recent *frameTable // the last quarKeep frames
 }
 
 // pairRing keeps the last samples of t_a - t_b (ms, corrected clocks).
@@ -65,7 +63,7 @@ const (
 func newQuarantine(n int) *quarantine {
 	q := &quarantine{n: n, coarse: make([]int64, n), state: make([]string, n), pairs: make([]pairRing, n*n),
 		agree: make([]int, n), sent: make([]int64, n), batch: make([][]int64, n),
-		recent: make(map[frameKey]frameSeen, quarKeep), order: make([]frameKey, 0, quarKeep)}
+		recent: newFrameTable(quarKeep)}
 	for i := range q.state {
 		q.state[i] = ClockOK
 	}
@@ -145,7 +143,7 @@ func (q *quarantine) observe(s int, o *wire.Observation) {
 		return
 	}
 	k := frameKey{o.Dev, int64(o.Seq)}
-	if prev, ok := q.recent[k]; ok {
+	if prev, ok := q.recent.get(k); ok {
 		if p := int(prev.sensor); p != s {
 			d := (o.T - q.coarse[s]) - (prev.t - q.coarse[p])
 			if d > -maxCoarse && d < maxCoarse {
@@ -154,14 +152,7 @@ func (q *quarantine) observe(s int, o *wire.Observation) {
 		}
 		return
 	}
-	if len(q.order) < quarKeep {
-		q.order = append(q.order, k)
-	} else {
-		delete(q.recent, q.order[q.head])
-		q.order[q.head] = k
-		q.head = (q.head + 1) % quarKeep
-	}
-	q.recent[k] = frameSeen{int32(s), o.T}
+	q.recent.add(k, frameSeen{int32(s), o.T})
 }
 
 // add records d ≈ t_a - t_b.
