@@ -131,11 +131,10 @@ type Accuracy struct {
 	Replayed int
 	Methods  []*Method
 	CRLB     []float64 // per matched burst in bounds
-	// Oracle counts the side decisions of the Bayes oracle (SideOracle):
-	// one burst at a time under the true world; OracleExpected is the sum
-	// of its posteriors of the side it chose (what it expects to get right).
-	Oracle         *Method
-	OracleExpected float64
+	// Oracle holds the rows of the Bayes oracle (Oracle): one burst at a
+	// time under the true world, the posterior mean and spatial median,
+	// the transmit offset integrated and given.
+	Oracle []*OracleRow
 	// Linking, against the truth: phones seen, tracks, tracks holding
 	// more than one person (merges) and the extra tracks of phones split
 	// over several (splits), with and without linking.
@@ -161,9 +160,54 @@ func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64, 
 // AccuracyOptions choose the optional rows of RunAccuracyWith.
 type AccuracyOptions struct {
 	Replay ReplayFunc // the server pipeline's row (nil: none)
-	// Oracle adds the Bayes oracle's side decisions (SideOracle; about
-	// 1 s per simulated shop-hour).
+	// Oracle adds the Bayes oracle's rows (Oracle; about 2 s per
+	// simulated shop-hour).
 	Oracle bool
+	// OracleLeaveOut is the oracle's LeaveOut; 0: DefaultLeaveOut.
+	OracleLeaveOut time.Duration
+}
+
+// OracleRow is a row of the Bayes oracle: its fixes' errors and sides
+// (the side of higher posterior mass, whatever the point), Within counted
+// against the posterior's own 1-sigma Err, and what it expects of itself.
+type OracleRow struct {
+	Method
+	ExpSide float64 // sum over bursts of its posterior of the side it chose
+	// Over all bursts, also those beyond the bounds: the sum of the
+	// errors, of what it expected of them, and their number.
+	SumErr, ExpErr float64
+	N              int
+	knownTx bool
+	median  bool
+}
+
+// add counts one oracle fix against the truth t.
+func (r *OracleRow) add(f OracleFix, t *BurstTruth, inBounds, truthIn bool) {
+	r.countSide(f.PStore >= 0.5, truthIn)
+	r.ExpSide += math.Max(f.PStore, 1-f.PStore)
+	if math.IsNaN(f.MeanX) {
+		return
+	}
+	x, y, exp := f.MeanX, f.MeanY, f.ExpMean
+	if r.median {
+		x, y, exp = f.MedX, f.MedY, f.ExpMed
+	}
+	e := math.Hypot(x-t.X, y-t.Y)
+	r.SumErr += e
+	r.ExpErr += exp
+	r.N++
+	if !inBounds {
+		return
+	}
+	r.Errors = append(r.Errors, e)
+	if truthIn {
+		r.ErrIn = append(r.ErrIn, e)
+	} else {
+		r.ErrOut = append(r.ErrOut, e)
+	}
+	if e <= f.Err {
+		r.Within++
+	}
 }
 
 // RunAccuracyWith is RunAccuracy with options.
@@ -211,12 +255,28 @@ func RunAccuracyWith(ctx context.Context, layout string, cfg Config, hours float
 			store = z.Polygon
 		}
 	}
-	var oracle *SideOracle
+	var oracle *Oracle
 	var obursts map[burstKey]*oracleBurst
 	if opt.Oracle {
-		oracle = newSideOracle(shop, truth, store)
+		oracle = newOracle(shop, truth, store)
+		if opt.OracleLeaveOut > 0 {
+			oracle.LeaveOut = opt.OracleLeaveOut.Milliseconds()
+		}
 		obursts = oracle.oracleBursts(batches)
-		a.Oracle = &Method{Name: "Bayes oracle, one burst (side only)"}
+		for _, kt := range []bool{false, true} {
+			for _, med := range []bool{false, true} {
+				n := "Bayes oracle, one burst"
+				if kt {
+					n += ", offset known"
+				}
+				if med {
+					n += " (spatial median)"
+				} else {
+					n += " (posterior mean)"
+				}
+				a.Oracle = append(a.Oracle, &OracleRow{Method: Method{Name: n}, knownTx: kt, median: med})
+			}
+		}
 	}
 	solver := locate.NewSolver(m)
 	tracker := locate.NewTracker(m, locate.TrackerOptions{})
@@ -290,9 +350,16 @@ func RunAccuracyWith(ctx context.Context, layout string, cfg Config, hours float
 		inBounds := site.Bounds.Contains(truthP)
 		truthIn := pointIn(truthP, store)
 		if ob := obursts[burstKey{b.Dev, b.T}]; oracle != nil && ob != nil {
-			p := oracle.PStore(ob, t.X, t.Y)
-			a.Oracle.countSide(p >= 0.5, truthIn)
-			a.OracleExpected += math.Max(p, 1-p)
+			var fs [2]OracleFix
+			fs[0] = oracle.Estimate(ob, t, false)
+			fs[1] = oracle.Estimate(ob, t, true)
+			for _, r := range a.Oracle {
+				f := fs[0]
+				if r.knownTx {
+					f = fs[1]
+				}
+				r.add(f, t, inBounds, truthIn)
+			}
 		}
 		fixes := make([]locate.Fix, len(names))
 		fixes[0] = tracker.Fix()
@@ -401,9 +468,25 @@ func WriteTable(w io.Writer, rs []*Accuracy) {
 		}
 		c := &Method{Errors: r.CRLB}
 		fmt.Fprintf(w, "| %s | Cramér–Rao bound | %.2f | %.2f | %.2f | | |\n", r.Layout, c.Quantile(0.5), c.Quantile(0.75), c.Quantile(0.9))
-		if o := r.Oracle; o != nil && o.Sides > 0 {
-			fmt.Fprintf(w, "| %s | %s | | | | %s (expects %s) | |\n", r.Layout, o.Name, pct(o.Side, o.Sides),
-				pct(int(math.Round(r.OracleExpected)), o.Sides))
+		for _, o := range r.Oracle {
+			fmt.Fprintf(w, "| %s | %s | %.2f | %.2f | %.2f | %s (expects %s) | %s |\n", r.Layout, o.Name,
+				o.Quantile(0.5), o.Quantile(0.75), o.Quantile(0.9), pct(o.Side, o.Sides),
+				pct(int(math.Round(o.ExpSide)), o.Sides), pct(o.Within, len(o.Errors)))
+		}
+	}
+}
+
+// WriteOracle prints what the oracle's rows expect of themselves against
+// what they got, over all bursts (also those beyond the bounds): the mean
+// error and the side.
+func WriteOracle(w io.Writer, rs []*Accuracy) {
+	fmt.Fprintln(w, "| shop | oracle | bursts | mean error m | it expects m | side right | it expects |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, r := range rs {
+		for _, o := range r.Oracle {
+			n := float64(max(o.N, 1))
+			fmt.Fprintf(w, "| %s | %s | %d | %.2f | %.2f | %s | %s |\n", r.Layout, o.Name, o.N, o.SumErr/n, o.ExpErr/n,
+				pct(o.Side, o.Sides), pct(int(math.Round(o.ExpSide)), o.Sides))
 		}
 	}
 }
@@ -438,9 +521,11 @@ func WriteBreakdown(w io.Writer, rs []*Accuracy) {
 				len(in.Errors), in.Quantile(0.5), in.Quantile(0.9), pct(me.SideIn, me.SidesIn),
 				len(out.Errors), out.Quantile(0.5), out.Quantile(0.9), pct(me.Side-me.SideIn, me.Sides-me.SidesIn))
 		}
-		if o := r.Oracle; o != nil && o.Sides > 0 {
-			fmt.Fprintf(w, "| %s | %s | %d, –, –, %s | %d, –, –, %s |\n", r.Layout, o.Name,
-				o.SidesIn, pct(o.SideIn, o.SidesIn), o.Sides-o.SidesIn, pct(o.Side-o.SideIn, o.Sides-o.SidesIn))
+		for _, o := range r.Oracle {
+			in, out := &Method{Errors: o.ErrIn}, &Method{Errors: o.ErrOut}
+			fmt.Fprintf(w, "| %s | %s | %d, %.2f, %.2f, %s | %d, %.2f, %.2f, %s |\n", r.Layout, o.Name,
+				len(in.Errors), in.Quantile(0.5), in.Quantile(0.9), pct(o.SideIn, o.SidesIn),
+				len(out.Errors), out.Quantile(0.5), out.Quantile(0.9), pct(o.Side-o.SideIn, o.Sides-o.SidesIn))
 		}
 	}
 }

@@ -7,9 +7,11 @@ import (
 	"github.com/passant/passant/wire"
 )
 
-// SideOracle is the Bayes decision of a burst's side of the shop's front
-// (in the store or not) under the simulator's true world, one burst at a
-// time: what the physics allows a single burst, with no track memory.
+// Oracle is the Bayes posterior of a burst's position under the simulator's
+// true world, one burst at a time: what the physics allows a single burst,
+// with no track memory. From it come the side of the shop's front (PStore:
+// in the store or not) and a position (Estimate: the posterior mean and the
+// spatial median).
 //
 // It knows what the world is, never where the phone was: each sensor's true
 // rssi_1m (the site's plus its gain error) and exponent, the front's loss,
@@ -18,7 +20,8 @@ import (
 // N(0, τ²), and from the burst's fingerprint the phone model's frames per
 // burst. Its prior is where the run's people truly were when they probed:
 // the empirical distribution of the truth's burst positions (in 0.5 m bins,
-// leaving out the burst's own truth line).
+// each bin a point at its lines' mean), leaving out the truth lines of the
+// burst's own person within LeaveOut of it.
 //
 // Per sensor the data are the mean x̄ of the n frames it heard (5 GHz frames
 // moved to 2.4 GHz by the true offset) and how many it missed. Given the
@@ -35,8 +38,9 @@ import (
 // times the missed frames' factor at the posterior mean of μ (an
 // approximation that matters only near the sensitivity). Rounding to whole
 // dB adds 1/12 dB² per frame. b is integrated on a grid of 21 nodes over
-// ±5τ. The side is the one of higher posterior mass.
-type SideOracle struct {
+// ±5τ, or given (the phone's true offset: what track memory could at most
+// learn of it). The side is the one of higher posterior mass.
+type Oracle struct {
 	shop   *Shop
 	site   *wire.Site
 	store  []wire.Point
@@ -49,8 +53,16 @@ type SideOracle struct {
 	bNode  []float64
 	bLogW  []float64
 	models map[string]*phoneModel
-	// Bayes' own estimate of its accuracy: the sum of max(P, 1-P)
-	Expected float64
+	lines  map[string][]personLine // per person, in order of time
+	// LeaveOut is how far in time (ms) the lines of the burst's own person
+	// are left out of the prior; 0: the burst's own line only.
+	LeaveOut int64
+}
+
+// personLine is one truth line of a person: its time and prior point.
+type personLine struct {
+	t int64
+	p int
 }
 
 type oracleBin struct {
@@ -69,10 +81,11 @@ const (
 	orLo, orHi, orStep = -220.0, 20.0, 0.05
 )
 
-// newSideOracle builds the oracle of a shop after its run, from the truth.
-func newSideOracle(shop *Shop, truth *Truth, store []wire.Point) *SideOracle {
-	o := &SideOracle{shop: shop, site: &shop.layout.Site, store: store, bins: map[oracleBin]int{},
-		ns: len(shop.gain), sil: map[[2]int][]float64{}, models: map[string]*phoneModel{}}
+// newOracle builds the oracle of a shop after its run, from the truth.
+func newOracle(shop *Shop, truth *Truth, store []wire.Point) *Oracle {
+	o := &Oracle{shop: shop, site: &shop.layout.Site, store: store, bins: map[oracleBin]int{},
+		ns: len(shop.gain), sil: map[[2]int][]float64{}, models: map[string]*phoneModel{},
+		lines: map[string][]personLine{}, LeaveOut: DefaultLeaveOut}
 	for _, m := range models {
 		o.models[m.fp] = m
 	}
@@ -87,8 +100,12 @@ func newSideOracle(shop *Shop, truth *Truth, store []wire.Point) *SideOracle {
 			sx, sy = append(sx, 0), append(sy, 0)
 		}
 		o.pts[p].n++
+		o.lines[t.Person] = append(o.lines[t.Person], personLine{t.T, p})
 		sx[p] += t.X
 		sy[p] += t.Y
+	}
+	for _, ls := range o.lines {
+		sort.SliceStable(ls, func(a, b int) bool { return ls[a].t < ls[b].t })
 	}
 	o.f = make([]float64, len(o.pts)*o.ns)
 	for p := range o.pts {
@@ -112,13 +129,13 @@ func newSideOracle(shop *Shop, truth *Truth, store []wire.Point) *SideOracle {
 	return o
 }
 
-func (o *SideOracle) bin(x, y float64) oracleBin {
+func (o *Oracle) bin(x, y float64) oracleBin {
 	return oracleBin{int32(math.Floor(x / 0.5)), int32(math.Floor(y / 0.5)), pointIn(wire.Point{x, y}, o.store)}
 }
 
 // level is the true mean received level at sensor i of a phone of transmit
 // offset 0 at (x, y) on 2.4 GHz, before shadowing (as Shop.rssi).
-func (o *SideOracle) level(i int, x, y float64) float64 {
+func (o *Oracle) level(i int, x, y float64) float64 {
 	s := o.shop
 	se := &o.site.Sensors[i]
 	r := o.site.SensorRadio(i)
@@ -149,7 +166,7 @@ func tab(t []float64, v float64) float64 {
 
 // silent returns the table of log P(a sensor hears none of k24 + k5 frames
 // | f + b), the shadowing integrated out.
-func (o *SideOracle) silent(k24, k5 int) []float64 {
+func (o *Oracle) silent(k24, k5 int) []float64 {
 	key := [2]int{k24, k5}
 	if t, ok := o.sil[key]; ok {
 		return t
@@ -200,7 +217,7 @@ type burstKey struct {
 
 // oracleBursts groups the batches' frames as Bursts does, keeping what the
 // oracle needs per sensor.
-func (o *SideOracle) oracleBursts(batches []*wire.Batch) map[burstKey]*oracleBurst {
+func (o *Oracle) oracleBursts(batches []*wire.Batch) map[burstKey]*oracleBurst {
 	type frame struct {
 		t      int64
 		sensor int
@@ -247,7 +264,7 @@ func (o *SideOracle) oracleBursts(batches []*wire.Batch) map[burstKey]*oracleBur
 
 // frames returns how many frames the phone sent under one address in this
 // burst, on 2.4 and 5 GHz, from its model (known by the fingerprint).
-func (o *SideOracle) frames(b *oracleBurst) (k24, k5 int) {
+func (o *Oracle) frames(b *oracleBurst) (k24, k5 int) {
 	m := o.models[b.fp]
 	if m == nil {
 		return 0, 0 // unknown: the missed frames say nothing
@@ -265,133 +282,4 @@ func (o *SideOracle) frames(b *oracleBurst) (k24, k5 int) {
 		}
 	}
 	return k24, k5
-}
-
-// PStore returns the posterior probability that b was sent from inside the
-// store, leaving out one truth line at (tx, ty) from the prior.
-func (o *SideOracle) PStore(b *oracleBurst, tx, ty float64) float64 {
-	cfg := &o.shop.cfg
-	sh2 := cfg.ShadowDB * cfg.ShadowDB
-	fr2 := cfg.FadeDB*cfg.FadeDB + 1.0/12
-	k24, k5 := o.frames(b)
-	own := -1
-	if p, ok := o.bins[o.bin(tx, ty)]; ok {
-		own = p
-	}
-	// per heard sensor: x̄, 1/v, the frame variance of the mean, missed frames
-	type heard struct {
-		i             int
-		xb, iv, vf    float64
-		miss24, miss5 int
-	}
-	var hs []heard
-	var sil []int
-	for i, r := range b.rd {
-		n := r.n24 + r.n5
-		if n == 0 {
-			sil = append(sil, i)
-			continue
-		}
-		vf := fr2 / float64(n)
-		hs = append(hs, heard{i: i, xb: r.sum / float64(n), iv: 1 / (sh2 + vf), vf: vf,
-			miss24: max(k24-r.n24, 0), miss5: max(k5-r.n5, 0)})
-	}
-	silTab := o.silent(k24, k5)
-	if k24+k5 == 0 {
-		silTab = nil
-	}
-	var lse [2]float64
-	lse[0], lse[1] = math.Inf(-1), math.Inf(-1)
-	ll := make([]float64, len(o.bNode))
-	// An upper bound per point: the heard sensors' Gaussian part with b
-	// integrated in closed form (the silent and missed-frame factors are
-	// probabilities, at most 1). Points are taken in its order until it
-	// falls far below the best point's exact value.
-	h := o.bNode[1] - o.bNode[0]
-	ib := 1 / (cfg.TxDB * cfg.TxDB)
-	type cand struct {
-		p              int
-		up, s0, s1, s2 float64
-	}
-	cs := make([]cand, 0, len(o.pts))
-	for p := range o.pts {
-		w := o.pts[p].n
-		if p == own {
-			w--
-		}
-		if w <= 0 {
-			continue
-		}
-		f := o.f[p*o.ns : p*o.ns+o.ns]
-		var s0, s1, s2 float64
-		for _, h := range hs {
-			r := h.xb - f[h.i]
-			s0 += h.iv
-			s1 += h.iv * r
-			s2 += h.iv * r * r
-		}
-		a := s0 + ib
-		up := math.Log(w) - 0.5*(s2-s1*s1/a) + 0.5*math.Log(2*math.Pi/a) - math.Log(h)
-		cs = append(cs, cand{p, up, s0, s1, s2})
-	}
-	sort.Slice(cs, func(i, j int) bool { return cs[i].up > cs[j].up })
-	top := math.Inf(-1)
-	for _, c := range cs {
-		if c.up < top-40 {
-			break
-		}
-		pt := &o.pts[c.p]
-		f := o.f[c.p*o.ns : c.p*o.ns+o.ns]
-		w := pt.n
-		if c.p == own {
-			w--
-		}
-		best := math.Inf(-1)
-		for k, bb := range o.bNode {
-			l := o.bLogW[k] - 0.5*(c.s2-2*bb*c.s1+bb*bb*c.s0)
-			if silTab != nil {
-				for _, i := range sil {
-					l += tab(silTab, f[i]+bb)
-				}
-			}
-			for _, h := range hs {
-				if h.miss24+h.miss5 == 0 {
-					continue
-				}
-				m := f[h.i] + bb
-				mu := (h.xb*sh2 + m*h.vf) / (sh2 + h.vf)
-				l += float64(h.miss24)*tab(o.miss, mu) + float64(h.miss5)*tab(o.miss, mu+cfg.Offset5)
-			}
-			ll[k] = l
-			best = math.Max(best, l)
-		}
-		var e float64
-		for _, l := range ll {
-			e += math.Exp(l - best)
-		}
-		v := math.Log(w) + best + math.Log(e)
-		top = math.Max(top, v)
-		side := 0
-		if pt.in {
-			side = 1
-		}
-		lse[side] = logAdd(lse[side], v)
-	}
-	if math.IsInf(lse[0], -1) && math.IsInf(lse[1], -1) {
-		return 0.5
-	}
-	return 1 / (1 + math.Exp(lse[0]-lse[1]))
-}
-
-func logAdd(a, b float64) float64 {
-	if math.IsInf(a, -1) {
-		return b
-	}
-	if math.IsInf(b, -1) {
-		return a
-	}
-	if a < b {
-		a, b = b, a
-	}
-	return a + math.Log1p(math.Exp(b-a))
 }

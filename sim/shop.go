@@ -370,7 +370,7 @@ func (s *Shop) burst(p *person, t float64, truth TruthSink, rng *rand.Rand) {
 			if bt.Person != "" {
 				flush()
 			}
-			bt = BurstTruth{T: int64(ft), Dev: dev, Person: p.id, Class: p.class, X: pos[0], Y: pos[1], Rand: ph.rand, Seq: ph.seq}
+			bt = BurstTruth{T: int64(ft), Dev: dev, Person: p.id, Class: p.class, X: pos[0], Y: pos[1], Rand: ph.rand, Seq: ph.seq, Tx: ph.tx}
 		}
 		for i := range s.gain {
 			r := s.rssi(i, pos, ch, ph) + s.cfg.FadeDB*rng.NormFloat64()

@@ -21,6 +21,8 @@ type BurstTruth struct {
 	Rand   bool     `json:"rand"`
 	Seq    int      `json:"seq"`     // sequence number of the first frame
 	Heard  int      `json:"sensors"` // sensors that heard at least one frame
+	// Tx is the phone's transmit offset, dB (for the Oracle; not written).
+	Tx float64 `json:"-"`
 }
 
 // Visit is a stay in the store, true times in Unix ms.

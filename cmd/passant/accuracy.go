@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/passant/passant/pipeline"
 	"github.com/passant/passant/sim"
@@ -24,7 +25,8 @@ func runAccuracy(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	hours := fs.Float64("hours", 4, "hours simulated per shop")
 	detail := fs.Bool("detail", false, "also print errors split by the truth's side of the front")
 	noReplay := fs.Bool("no-replay", false, "skip the server pipeline's row")
-	oracle := fs.Bool("oracle", false, "also the Bayes oracle's inside/outside: one burst at a time under the simulator's true world (about 1 s per shop-hour)")
+	oracle := fs.Bool("oracle", false, "also the Bayes oracle's position and inside/outside: one burst at a time under the simulator's true world, no track memory (about 2 s per shop-hour)")
+	leaveOut := fs.Duration("oracle-leave-out", sim.DefaultLeaveOut*time.Millisecond, "the oracle's prior leaves out the burst's own person's truth within this time of it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -35,7 +37,7 @@ func runAccuracy(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var rs []*sim.Accuracy
 	for _, l := range strings.Split(*layouts, ",") {
 		r, err := sim.RunAccuracyWith(ctx, strings.TrimSpace(l), sim.Config{Seed: *seed}, *hours,
-			sim.AccuracyOptions{Replay: replay, Oracle: *oracle})
+			sim.AccuracyOptions{Replay: replay, Oracle: *oracle, OracleLeaveOut: *leaveOut})
 		if err != nil {
 			return err
 		}
@@ -46,6 +48,10 @@ func runAccuracy(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *detail {
 		fmt.Fprintln(stdout)
 		sim.WriteBreakdown(stdout, rs)
+	}
+	if *oracle {
+		fmt.Fprintln(stdout)
+		sim.WriteOracle(stdout, rs)
 	}
 	fmt.Fprintln(stdout)
 	sim.WriteLinking(stdout, rs)

@@ -1,0 +1,241 @@
+package sim
+
+import (
+	"math"
+	"sort"
+)
+
+// DefaultLeaveOut is the Oracle's default LeaveOut, ms: the lines of the
+// burst's own person within 2 s, so that the other addresses of the same
+// burst (phones that change their MAC per channel leave one truth line per
+// address, all at the same place) are not in the prior either.
+const DefaultLeaveOut = 2000
+
+// OracleFix is the Oracle's reading of one burst.
+type OracleFix struct {
+	PStore float64 // posterior probability of the store's side
+	// Mean is the posterior mean; Err the 1-sigma error per axis,
+	// √(tr Σ / 2), Σ the posterior covariance.
+	MeanX, MeanY, Err float64
+	// Median is the spatial median: the point c minimising the expected
+	// error E‖c − X‖ over the posterior (Weiszfeld's iteration).
+	MedX, MedY float64
+	// ExpMean and ExpMed are the expected errors E‖c − X‖ of the mean and
+	// the median under the posterior: what the oracle expects of itself.
+	ExpMean, ExpMed float64
+}
+
+// oracleWeight is one prior point's unnormalised posterior log weight.
+type oracleWeight struct {
+	p  int
+	lw float64
+}
+
+// leaveOut returns the prior points of the truth lines left out for a
+// burst of truth t (a point once per line).
+func (o *Oracle) leaveOut(t *BurstTruth) []int {
+	ls := o.lines[t.Person]
+	k := sort.Search(len(ls), func(i int) bool { return ls[i].t >= t.T-o.LeaveOut })
+	var ex []int
+	for ; k < len(ls) && ls[k].t <= t.T+o.LeaveOut; k++ {
+		ex = append(ex, ls[k].p)
+	}
+	return ex
+}
+
+// PStore returns the posterior probability that b was sent from inside the
+// store, the transmit offset integrated, for the burst of truth t.
+func (o *Oracle) PStore(b *oracleBurst, t *BurstTruth) float64 {
+	return o.Estimate(b, t, false).PStore
+}
+
+// Estimate returns the oracle's posterior reading of b, for the burst of
+// truth t (whose person's lines are left out of the prior); with knownTx,
+// the phone's transmit offset is given (t.Tx) instead of integrated.
+func (o *Oracle) Estimate(b *oracleBurst, t *BurstTruth, knownTx bool) OracleFix {
+	var tx *float64
+	if knownTx {
+		tx = &t.Tx
+	}
+	ws := o.posterior(b, o.leaveOut(t), tx)
+	fix := OracleFix{PStore: 0.5, MeanX: math.NaN(), MeanY: math.NaN(), MedX: math.NaN(), MedY: math.NaN()}
+	if len(ws) == 0 {
+		return fix
+	}
+	top := math.Inf(-1)
+	for _, w := range ws {
+		top = math.Max(top, w.lw)
+	}
+	// normalised weights, the negligible ones dropped
+	type pw struct{ x, y, w float64 }
+	ps := make([]pw, 0, len(ws))
+	var tot, in, mx, my float64
+	for _, w := range ws {
+		v := math.Exp(w.lw - top)
+		if v < 1e-12 {
+			continue
+		}
+		pt := &o.pts[w.p]
+		ps = append(ps, pw{pt.x, pt.y, v})
+		tot += v
+		if pt.in {
+			in += v
+		}
+		mx += v * pt.x
+		my += v * pt.y
+	}
+	mx, my = mx/tot, my/tot
+	var vxx, vyy float64
+	for i := range ps {
+		ps[i].w /= tot
+		vxx += ps[i].w * (ps[i].x - mx) * (ps[i].x - mx)
+		vyy += ps[i].w * (ps[i].y - my) * (ps[i].y - my)
+	}
+	fix.PStore = in / tot
+	fix.MeanX, fix.MeanY, fix.Err = mx, my, math.Sqrt((vxx+vyy)/2)
+	expErr := func(cx, cy float64) float64 {
+		var e float64
+		for _, p := range ps {
+			e += p.w * math.Hypot(p.x-cx, p.y-cy)
+		}
+		return e
+	}
+	// Weiszfeld: c ← Σ w_p x_p / ‖x_p − c‖ / Σ w_p / ‖x_p − c‖, from the
+	// mean (distances floored at 1 cm).
+	cx, cy := mx, my
+	for it := 0; it < 100; it++ {
+		var sw, sx, sy float64
+		for _, p := range ps {
+			d := math.Max(math.Hypot(p.x-cx, p.y-cy), 0.01)
+			sw += p.w / d
+			sx += p.w * p.x / d
+			sy += p.w * p.y / d
+		}
+		nx, ny := sx/sw, sy/sw
+		moved := math.Hypot(nx-cx, ny-cy)
+		cx, cy = nx, ny
+		if moved < 1e-4 {
+			break
+		}
+	}
+	fix.MedX, fix.MedY = cx, cy
+	fix.ExpMean, fix.ExpMed = expErr(mx, my), expErr(cx, cy)
+	return fix
+}
+
+// posterior returns the unnormalised log posterior weights of the prior's
+// points for burst b, leaving out one count of the points in ex per
+// occurrence; points far below the best (e^-40) may be missing. With tx
+// non-nil the transmit offset is *tx, otherwise it is integrated.
+func (o *Oracle) posterior(b *oracleBurst, ex []int, tx *float64) []oracleWeight {
+	cfg := &o.shop.cfg
+	sh2 := cfg.ShadowDB * cfg.ShadowDB
+	fr2 := cfg.FadeDB*cfg.FadeDB + 1.0/12
+	k24, k5 := o.frames(b)
+	// per heard sensor: x̄, 1/v, the frame variance of the mean, missed frames
+	type heard struct {
+		i             int
+		xb, iv, vf    float64
+		miss24, miss5 int
+	}
+	var hs []heard
+	var sil []int
+	for i, r := range b.rd {
+		n := r.n24 + r.n5
+		if n == 0 {
+			sil = append(sil, i)
+			continue
+		}
+		vf := fr2 / float64(n)
+		hs = append(hs, heard{i: i, xb: r.sum / float64(n), iv: 1 / (sh2 + vf), vf: vf,
+			miss24: max(k24-r.n24, 0), miss5: max(k5-r.n5, 0)})
+	}
+	silTab := o.silent(k24, k5)
+	if k24+k5 == 0 {
+		silTab = nil
+	}
+	weight := func(p int) float64 {
+		w := o.pts[p].n
+		for _, q := range ex {
+			if q == p {
+				w--
+			}
+		}
+		return w
+	}
+	bNode, bLogW := o.bNode, o.bLogW
+	if tx != nil {
+		bNode, bLogW = []float64{*tx}, []float64{0}
+	}
+	ll := make([]float64, len(bNode))
+	// An upper bound per point: the heard sensors' Gaussian part with b
+	// integrated in closed form (or at the given b; the silent and
+	// missed-frame factors are probabilities, at most 1). Points are taken
+	// in its order until it falls far below the best point's exact value.
+	h := o.bNode[1] - o.bNode[0]
+	ib := 1 / (cfg.TxDB * cfg.TxDB)
+	type cand struct {
+		p              int
+		w              float64
+		up, s0, s1, s2 float64
+	}
+	cs := make([]cand, 0, len(o.pts))
+	for p := range o.pts {
+		w := weight(p)
+		if w <= 0 {
+			continue
+		}
+		f := o.f[p*o.ns : p*o.ns+o.ns]
+		var s0, s1, s2 float64
+		for _, h := range hs {
+			r := h.xb - f[h.i]
+			s0 += h.iv
+			s1 += h.iv * r
+			s2 += h.iv * r * r
+		}
+		var up float64
+		if tx != nil {
+			up = math.Log(w) - 0.5*(s2-2*(*tx)*s1+(*tx)*(*tx)*s0)
+		} else {
+			a := s0 + ib
+			up = math.Log(w) - 0.5*(s2-s1*s1/a) + 0.5*math.Log(2*math.Pi/a) - math.Log(h)
+		}
+		cs = append(cs, cand{p, w, up, s0, s1, s2})
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].up > cs[j].up })
+	top := math.Inf(-1)
+	var out []oracleWeight
+	for _, c := range cs {
+		if c.up < top-40 {
+			break
+		}
+		f := o.f[c.p*o.ns : c.p*o.ns+o.ns]
+		best := math.Inf(-1)
+		for k, bb := range bNode {
+			l := bLogW[k] - 0.5*(c.s2-2*bb*c.s1+bb*bb*c.s0)
+			if silTab != nil {
+				for _, i := range sil {
+					l += tab(silTab, f[i]+bb)
+				}
+			}
+			for _, h := range hs {
+				if h.miss24+h.miss5 == 0 {
+					continue
+				}
+				m := f[h.i] + bb
+				mu := (h.xb*sh2 + m*h.vf) / (sh2 + h.vf)
+				l += float64(h.miss24)*tab(o.miss, mu) + float64(h.miss5)*tab(o.miss, mu+cfg.Offset5)
+			}
+			ll[k] = l
+			best = math.Max(best, l)
+		}
+		var e float64
+		for _, l := range ll {
+			e += math.Exp(l - best)
+		}
+		v := math.Log(c.w) + best + math.Log(e)
+		top = math.Max(top, v)
+		out = append(out, oracleWeight{c.p, v})
+	}
+	return out
+}
