@@ -132,9 +132,11 @@ type Accuracy struct {
 	Methods  []*Method
 	CRLB     []float64 // per matched burst in bounds
 	// Oracle holds the rows of the Bayes oracle (Oracle): one burst at a
-	// time under the true world, the posterior mean and spatial median,
-	// the transmit offset integrated and given.
-	Oracle []*OracleRow
+	// time under the true world, three estimators, the transmit offset
+	// integrated and given; OracleR is the radius of the disc estimator:
+	// half the weighted centroid's p90.
+	Oracle  []*OracleRow
+	OracleR float64
 	// Linking, against the truth: phones seen, tracks, tracks holding
 	// more than one person (merges) and the extra tracks of phones split
 	// over several (splits), with and without linking.
@@ -160,54 +162,11 @@ func RunAccuracy(ctx context.Context, layout string, cfg Config, hours float64, 
 // AccuracyOptions choose the optional rows of RunAccuracyWith.
 type AccuracyOptions struct {
 	Replay ReplayFunc // the server pipeline's row (nil: none)
-	// Oracle adds the Bayes oracle's rows (Oracle; about 2 s per
+	// Oracle adds the Bayes oracle's rows (Oracle; about 3 s per
 	// simulated shop-hour).
 	Oracle bool
 	// OracleLeaveOut is the oracle's LeaveOut; 0: DefaultLeaveOut.
 	OracleLeaveOut time.Duration
-}
-
-// OracleRow is a row of the Bayes oracle: its fixes' errors and sides
-// (the side of higher posterior mass, whatever the point), Within counted
-// against the posterior's own 1-sigma Err, and what it expects of itself.
-type OracleRow struct {
-	Method
-	ExpSide float64 // sum over bursts of its posterior of the side it chose
-	// Over all bursts, also those beyond the bounds: the sum of the
-	// errors, of what it expected of them, and their number.
-	SumErr, ExpErr float64
-	N              int
-	knownTx bool
-	median  bool
-}
-
-// add counts one oracle fix against the truth t.
-func (r *OracleRow) add(f OracleFix, t *BurstTruth, inBounds, truthIn bool) {
-	r.countSide(f.PStore >= 0.5, truthIn)
-	r.ExpSide += math.Max(f.PStore, 1-f.PStore)
-	if math.IsNaN(f.MeanX) {
-		return
-	}
-	x, y, exp := f.MeanX, f.MeanY, f.ExpMean
-	if r.median {
-		x, y, exp = f.MedX, f.MedY, f.ExpMed
-	}
-	e := math.Hypot(x-t.X, y-t.Y)
-	r.SumErr += e
-	r.ExpErr += exp
-	r.N++
-	if !inBounds {
-		return
-	}
-	r.Errors = append(r.Errors, e)
-	if truthIn {
-		r.ErrIn = append(r.ErrIn, e)
-	} else {
-		r.ErrOut = append(r.ErrOut, e)
-	}
-	if e <= f.Err {
-		r.Within++
-	}
 }
 
 // RunAccuracyWith is RunAccuracy with options.
@@ -255,29 +214,7 @@ func RunAccuracyWith(ctx context.Context, layout string, cfg Config, hours float
 			store = z.Polygon
 		}
 	}
-	var oracle *Oracle
-	var obursts map[burstKey]*oracleBurst
-	if opt.Oracle {
-		oracle = newOracle(shop, truth, store)
-		if opt.OracleLeaveOut > 0 {
-			oracle.LeaveOut = opt.OracleLeaveOut.Milliseconds()
-		}
-		obursts = oracle.oracleBursts(batches)
-		for _, kt := range []bool{false, true} {
-			for _, med := range []bool{false, true} {
-				n := "Bayes oracle, one burst"
-				if kt {
-					n += ", offset known"
-				}
-				if med {
-					n += " (spatial median)"
-				} else {
-					n += " (posterior mean)"
-				}
-				a.Oracle = append(a.Oracle, &OracleRow{Method: Method{Name: n}, knownTx: kt, median: med})
-			}
-		}
-	}
+	var ojobs []oracleJob
 	solver := locate.NewSolver(m)
 	tracker := locate.NewTracker(m, locate.TrackerOptions{})
 	nolink := locate.NewTracker(m, locate.TrackerOptions{NoLink: true})
@@ -349,17 +286,8 @@ func RunAccuracyWith(ctx context.Context, layout string, cfg Config, hours float
 		truthP := wire.Point{t.X, t.Y}
 		inBounds := site.Bounds.Contains(truthP)
 		truthIn := pointIn(truthP, store)
-		if ob := obursts[burstKey{b.Dev, b.T}]; oracle != nil && ob != nil {
-			var fs [2]OracleFix
-			fs[0] = oracle.Estimate(ob, t, false)
-			fs[1] = oracle.Estimate(ob, t, true)
-			for _, r := range a.Oracle {
-				f := fs[0]
-				if r.knownTx {
-					f = fs[1]
-				}
-				r.add(f, t, inBounds, truthIn)
-			}
+		if opt.Oracle {
+			ojobs = append(ojobs, oracleJob{burstKey{b.Dev, b.T}, t, inBounds, truthIn})
 		}
 		fixes := make([]locate.Fix, len(names))
 		fixes[0] = tracker.Fix()
@@ -386,6 +314,9 @@ func RunAccuracyWith(ctx context.Context, layout string, cfg Config, hours float
 		if inBounds {
 			a.CRLB = append(a.CRLB, locate.CRLB(m, t.X, t.Y, sigma))
 		}
+	}
+	if opt.Oracle {
+		a.oracle(shop, truth, store, batches, ojobs, opt.OracleLeaveOut)
 	}
 	if replay != nil {
 		if err := a.replay(replay, site, batches, match, store); err != nil {
@@ -472,21 +403,6 @@ func WriteTable(w io.Writer, rs []*Accuracy) {
 			fmt.Fprintf(w, "| %s | %s | %.2f | %.2f | %.2f | %s (expects %s) | %s |\n", r.Layout, o.Name,
 				o.Quantile(0.5), o.Quantile(0.75), o.Quantile(0.9), pct(o.Side, o.Sides),
 				pct(int(math.Round(o.ExpSide)), o.Sides), pct(o.Within, len(o.Errors)))
-		}
-	}
-}
-
-// WriteOracle prints what the oracle's rows expect of themselves against
-// what they got, over all bursts (also those beyond the bounds): the mean
-// error and the side.
-func WriteOracle(w io.Writer, rs []*Accuracy) {
-	fmt.Fprintln(w, "| shop | oracle | bursts | mean error m | it expects m | side right | it expects |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
-	for _, r := range rs {
-		for _, o := range r.Oracle {
-			n := float64(max(o.N, 1))
-			fmt.Fprintf(w, "| %s | %s | %d | %.2f | %.2f | %s | %s |\n", r.Layout, o.Name, o.N, o.SumErr/n, o.ExpErr/n,
-				pct(o.Side, o.Sides), pct(int(math.Round(o.ExpSide)), o.Sides))
 		}
 	}
 }

@@ -11,18 +11,166 @@ import (
 // address, all at the same place) are not in the prior either.
 const DefaultLeaveOut = 2000
 
+// OracleEstimate is one estimator's point for a burst, with what the
+// posterior expects of it: the error E‖c − X‖ and the mass within R of c.
+type OracleEstimate struct {
+	X, Y, ExpErr, MassR float64
+}
+
 // OracleFix is the Oracle's reading of one burst.
 type OracleFix struct {
 	PStore float64 // posterior probability of the store's side
-	// Mean is the posterior mean; Err the 1-sigma error per axis,
-	// √(tr Σ / 2), Σ the posterior covariance.
-	MeanX, MeanY, Err float64
-	// Median is the spatial median: the point c minimising the expected
-	// error E‖c − X‖ over the posterior (Weiszfeld's iteration).
-	MedX, MedY float64
-	// ExpMean and ExpMed are the expected errors E‖c − X‖ of the mean and
-	// the median under the posterior: what the oracle expects of itself.
-	ExpMean, ExpMed float64
+	// Err is the 1-sigma error per axis, √(tr Σ / 2), Σ the posterior
+	// covariance.
+	Err float64
+	R   float64 // the radius of Disc
+	// Mean is the posterior mean; Median the spatial median, the point
+	// minimising the expected error E‖c − X‖ (Weiszfeld's iteration);
+	// Disc the point holding the most posterior mass within R, which
+	// maximises the share of errors at most R over all estimators of one
+	// burst (searched among the posterior's points, then mean-shifted).
+	Mean, Median, Disc OracleEstimate
+}
+
+// PStore returns the posterior probability that b was sent from inside the
+// store, the transmit offset integrated, for the burst of truth t.
+func (o *Oracle) PStore(b *oracleBurst, t *BurstTruth) float64 {
+	return o.Estimate(b, t, false, 0).PStore
+}
+
+// Estimate returns the oracle's posterior reading of b, for the burst of
+// truth t (whose person's lines are left out of the prior); with knownTx,
+// the phone's transmit offset is given (t.Tx) instead of integrated; r is
+// the disc estimator's radius.
+func (o *Oracle) Estimate(b *oracleBurst, t *BurstTruth, knownTx bool, r float64) OracleFix {
+	var tx *float64
+	if knownTx {
+		tx = &t.Tx
+	}
+	ws := o.posterior(b, o.leaveOut(t), tx)
+	nan := OracleEstimate{math.NaN(), math.NaN(), math.NaN(), math.NaN()}
+	fix := OracleFix{PStore: 0.5, R: r, Mean: nan, Median: nan, Disc: nan}
+	if len(ws) == 0 {
+		return fix
+	}
+	sort.Slice(ws, func(i, j int) bool { return ws[i].lw > ws[j].lw })
+	top := ws[0].lw
+	// normalised weights, the negligible ones dropped
+	ps := make([]weighted, 0, len(ws))
+	var tot, in, mx, my float64
+	for _, w := range ws {
+		v := math.Exp(w.lw - top)
+		if v < 1e-9 {
+			break
+		}
+		pt := &o.pts[w.p]
+		ps = append(ps, weighted{pt.x, pt.y, v})
+		tot += v
+		if pt.in {
+			in += v
+		}
+		mx += v * pt.x
+		my += v * pt.y
+	}
+	mx, my = mx/tot, my/tot
+	var vxx, vyy float64
+	for i := range ps {
+		ps[i].w /= tot
+		vxx += ps[i].w * (ps[i].x - mx) * (ps[i].x - mx)
+		vyy += ps[i].w * (ps[i].y - my) * (ps[i].y - my)
+	}
+	fix.PStore = in / tot
+	fix.Err = math.Sqrt((vxx + vyy) / 2)
+	est := func(cx, cy float64) OracleEstimate {
+		e := OracleEstimate{X: cx, Y: cy}
+		for _, p := range ps {
+			d := math.Hypot(p.x-cx, p.y-cy)
+			e.ExpErr += p.w * d
+			if d <= r {
+				e.MassR += p.w
+			}
+		}
+		return e
+	}
+	fix.Mean = est(mx, my)
+	cx, cy := spatialMedian(ps, mx, my)
+	fix.Median = est(cx, cy)
+	dx, dy := discMode(ps, r, fix.Median)
+	fix.Disc = est(dx, dy)
+	return fix
+}
+
+// weighted is a point of the posterior with its normalised weight.
+type weighted struct{ x, y, w float64 }
+
+// spatialMedian returns argmin_c Σ w_p ‖x_p − c‖ by Weiszfeld's iteration
+// c ← Σ (w_p / ‖x_p − c‖) x_p / Σ w_p / ‖x_p − c‖ from (cx, cy), distances
+// floored at 1 cm.
+func spatialMedian(ps []weighted, cx, cy float64) (float64, float64) {
+	for it := 0; it < 100; it++ {
+		var sw, sx, sy float64
+		for _, p := range ps {
+			d := math.Max(math.Hypot(p.x-cx, p.y-cy), 0.01)
+			sw += p.w / d
+			sx += p.w * p.x / d
+			sy += p.w * p.y / d
+		}
+		nx, ny := sx/sw, sy/sw
+		moved := math.Hypot(nx-cx, ny-cy)
+		cx, cy = nx, ny
+		if moved < 1e-4 {
+			break
+		}
+	}
+	return cx, cy
+}
+
+// discMode returns a point c of high mass Σ w_p [‖x_p − c‖ ≤ r]: the best
+// of the heaviest points (ps in order of weight), the spatial median med,
+// and a few flat-kernel mean-shift steps from the best (each kept only if
+// it adds mass).
+func discMode(ps []weighted, r float64, med OracleEstimate) (float64, float64) {
+	r2 := r * r
+	mass := func(cx, cy float64) float64 {
+		var m float64
+		for _, p := range ps {
+			if (p.x-cx)*(p.x-cx)+(p.y-cy)*(p.y-cy) <= r2 {
+				m += p.w
+			}
+		}
+		return m
+	}
+	bx, by, bm := med.X, med.Y, med.MassR
+	var cum float64
+	for k, p := range ps {
+		if k >= 64 || cum > 0.999 {
+			break
+		}
+		cum += p.w
+		if m := mass(p.x, p.y); m > bm {
+			bx, by, bm = p.x, p.y, m
+		}
+	}
+	for it := 0; it < 8; it++ {
+		var sw, sx, sy float64
+		for _, p := range ps {
+			if (p.x-bx)*(p.x-bx)+(p.y-by)*(p.y-by) <= r2 {
+				sw += p.w
+				sx += p.w * p.x
+				sy += p.w * p.y
+			}
+		}
+		if sw == 0 {
+			break
+		}
+		nx, ny := sx/sw, sy/sw
+		m := mass(nx, ny)
+		if m <= bm {
+			break
+		}
+		bx, by, bm = nx, ny, m
+	}
+	return bx, by
 }
 
 // oracleWeight is one prior point's unnormalised posterior log weight.
@@ -41,86 +189,6 @@ func (o *Oracle) leaveOut(t *BurstTruth) []int {
 		ex = append(ex, ls[k].p)
 	}
 	return ex
-}
-
-// PStore returns the posterior probability that b was sent from inside the
-// store, the transmit offset integrated, for the burst of truth t.
-func (o *Oracle) PStore(b *oracleBurst, t *BurstTruth) float64 {
-	return o.Estimate(b, t, false).PStore
-}
-
-// Estimate returns the oracle's posterior reading of b, for the burst of
-// truth t (whose person's lines are left out of the prior); with knownTx,
-// the phone's transmit offset is given (t.Tx) instead of integrated.
-func (o *Oracle) Estimate(b *oracleBurst, t *BurstTruth, knownTx bool) OracleFix {
-	var tx *float64
-	if knownTx {
-		tx = &t.Tx
-	}
-	ws := o.posterior(b, o.leaveOut(t), tx)
-	fix := OracleFix{PStore: 0.5, MeanX: math.NaN(), MeanY: math.NaN(), MedX: math.NaN(), MedY: math.NaN()}
-	if len(ws) == 0 {
-		return fix
-	}
-	top := math.Inf(-1)
-	for _, w := range ws {
-		top = math.Max(top, w.lw)
-	}
-	// normalised weights, the negligible ones dropped
-	type pw struct{ x, y, w float64 }
-	ps := make([]pw, 0, len(ws))
-	var tot, in, mx, my float64
-	for _, w := range ws {
-		v := math.Exp(w.lw - top)
-		if v < 1e-12 {
-			continue
-		}
-		pt := &o.pts[w.p]
-		ps = append(ps, pw{pt.x, pt.y, v})
-		tot += v
-		if pt.in {
-			in += v
-		}
-		mx += v * pt.x
-		my += v * pt.y
-	}
-	mx, my = mx/tot, my/tot
-	var vxx, vyy float64
-	for i := range ps {
-		ps[i].w /= tot
-		vxx += ps[i].w * (ps[i].x - mx) * (ps[i].x - mx)
-		vyy += ps[i].w * (ps[i].y - my) * (ps[i].y - my)
-	}
-	fix.PStore = in / tot
-	fix.MeanX, fix.MeanY, fix.Err = mx, my, math.Sqrt((vxx+vyy)/2)
-	expErr := func(cx, cy float64) float64 {
-		var e float64
-		for _, p := range ps {
-			e += p.w * math.Hypot(p.x-cx, p.y-cy)
-		}
-		return e
-	}
-	// Weiszfeld: c ← Σ w_p x_p / ‖x_p − c‖ / Σ w_p / ‖x_p − c‖, from the
-	// mean (distances floored at 1 cm).
-	cx, cy := mx, my
-	for it := 0; it < 100; it++ {
-		var sw, sx, sy float64
-		for _, p := range ps {
-			d := math.Max(math.Hypot(p.x-cx, p.y-cy), 0.01)
-			sw += p.w / d
-			sx += p.w * p.x / d
-			sy += p.w * p.y / d
-		}
-		nx, ny := sx/sw, sy/sw
-		moved := math.Hypot(nx-cx, ny-cy)
-		cx, cy = nx, ny
-		if moved < 1e-4 {
-			break
-		}
-	}
-	fix.MedX, fix.MedY = cx, cy
-	fix.ExpMean, fix.ExpMed = expErr(mx, my), expErr(cx, cy)
-	return fix
 }
 
 // posterior returns the unnormalised log posterior weights of the prior's

@@ -10,11 +10,17 @@ import (
 	"github.com/passant/passant/wire"
 )
 
-// TestSideOracle checks the Bayes oracle of the side on an hour of the
-// large shop: it decides every matched burst, gets at least 90% right, and
-// its own expectation (the mean of its posteriors of the side it chose)
-// lies within 3 points of what it gets: its likelihood is the simulator's.
-func TestSideOracle(t *testing.T) {
+// TestOracle checks the Bayes oracle on an hour of the large shop. Side: it
+// decides every matched burst, gets at least 90% right, and its own
+// expectation (the mean of its posteriors of the side it chose) lies within
+// 3 points of what it gets. Position: each row's mean error over all bursts
+// lies within 10% of the mean of its posterior expected errors, and its
+// share of errors within R (half the centroid's p90) within 3 points of its
+// mean posterior mass within R of its points; the spatial median expects no
+// more error than the mean (it minimises it), and knowing the transmit
+// offset expects less error than integrating it. The expectations match
+// only if its likelihood and prior are the simulator's.
+func TestOracle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates a shop-hour")
 	}
@@ -22,14 +28,34 @@ func TestSideOracle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := r.Oracle
-	if o == nil || o.Sides != r.Matched {
-		t.Fatalf("oracle decided %v bursts of %d", o, r.Matched)
+	if len(r.Oracle) != 6 || r.OracleR <= 0 {
+		t.Fatalf("%d oracle rows, want 6; R %.2f m", len(r.Oracle), r.OracleR)
 	}
-	got, exp := float64(o.Side)/float64(o.Sides), r.OracleExpected/float64(o.Sides)
-	t.Logf("oracle: %.1f%% right, expects %.1f%%", 100*got, 100*exp)
-	if got < 0.9 || math.Abs(got-exp) > 0.03 {
-		t.Errorf("oracle %.1f%% right, expects %.1f%%", 100*got, 100*exp)
+	for _, o := range r.Oracle {
+		if o.Sides != r.Matched || o.N != r.Matched {
+			t.Fatalf("%s: decided %d sides and %d positions of %d bursts", o.Name, o.Sides, o.N, r.Matched)
+		}
+		got, exp := float64(o.Side)/float64(o.Sides), o.ExpSide/float64(o.Sides)
+		me, mexp := o.SumErr/float64(o.N), o.ExpErr/float64(o.N)
+		in, inExp := float64(o.InR)/float64(o.N), o.ExpInR/float64(o.N)
+		t.Logf("%s: side %.1f%% right, expects %.1f%%; mean error %.2f m, expects %.2f m; within %.2f m %.1f%%, expects %.1f%%; p90 %.2f m",
+			o.Name, 100*got, 100*exp, me, mexp, r.OracleR, 100*in, 100*inExp, o.Quantile(0.9))
+		if math.Abs(in-inExp) > 0.03 {
+			t.Errorf("%s: %.1f%% within %.2f m, expects %.1f%%", o.Name, 100*in, r.OracleR, 100*inExp)
+		}
+		if got < 0.9 || math.Abs(got-exp) > 0.03 {
+			t.Errorf("%s: %.1f%% right, expects %.1f%%", o.Name, 100*got, 100*exp)
+		}
+		if math.Abs(me/mexp-1) > 0.1 {
+			t.Errorf("%s: mean error %.2f m, expects %.2f m", o.Name, me, mexp)
+		}
+	}
+	mean, med, meanTx, medTx := r.Oracle[0], r.Oracle[1], r.Oracle[3], r.Oracle[4]
+	if med.ExpErr > mean.ExpErr || medTx.ExpErr > meanTx.ExpErr {
+		t.Errorf("the spatial median expects %.0f / %.0f m in all, the mean %.0f / %.0f", med.ExpErr, medTx.ExpErr, mean.ExpErr, meanTx.ExpErr)
+	}
+	if medTx.ExpErr >= med.ExpErr {
+		t.Errorf("knowing the offset expects %.0f m in all, integrating it %.0f", medTx.ExpErr, med.ExpErr)
 	}
 }
 
