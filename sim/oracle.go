@@ -66,14 +66,15 @@ type personLine struct {
 }
 
 type oracleBin struct {
-	i, j int32
-	in   bool
+	i, j   int32
+	in, ib bool // in the store; in the site's bounds
 }
 
 type oraclePoint struct {
 	x, y float64
 	n    float64
-	in   bool
+	in   bool // in the store
+	ib   bool // in the site's bounds
 }
 
 // Table range of the levels, dBm, and its step.
@@ -96,7 +97,7 @@ func newOracle(shop *Shop, truth *Truth, store []wire.Point) *Oracle {
 		if !ok {
 			p = len(o.pts)
 			o.bins[k] = p
-			o.pts = append(o.pts, oraclePoint{in: k.in})
+			o.pts = append(o.pts, oraclePoint{in: k.in, ib: k.ib})
 			sx, sy = append(sx, 0), append(sy, 0)
 		}
 		o.pts[p].n++
@@ -130,7 +131,8 @@ func newOracle(shop *Shop, truth *Truth, store []wire.Point) *Oracle {
 }
 
 func (o *Oracle) bin(x, y float64) oracleBin {
-	return oracleBin{int32(math.Floor(x / 0.5)), int32(math.Floor(y / 0.5)), pointIn(wire.Point{x, y}, o.store)}
+	p := wire.Point{x, y}
+	return oracleBin{int32(math.Floor(x / 0.5)), int32(math.Floor(y / 0.5)), pointIn(p, o.store), o.site.Bounds.Contains(p)}
 }
 
 // level is the true mean received level at sensor i of a phone of transmit

@@ -12,7 +12,9 @@ import (
 const DefaultLeaveOut = 2000
 
 // OracleEstimate is one estimator's point for a burst, with what the
-// posterior expects of it: the error E‖c − X‖ and the mass within R of c.
+// posterior expects of it: the error E‖c − X‖, and the mass of the points
+// in the site's bounds within R of c (the accuracy table counts errors of
+// bursts in bounds only).
 type OracleEstimate struct {
 	X, Y, ExpErr, MassR float64
 }
@@ -20,15 +22,17 @@ type OracleEstimate struct {
 // OracleFix is the Oracle's reading of one burst.
 type OracleFix struct {
 	PStore float64 // posterior probability of the store's side
+	PBound float64 // posterior probability of the site's bounds
 	// Err is the 1-sigma error per axis, √(tr Σ / 2), Σ the posterior
 	// covariance.
 	Err float64
 	R   float64 // the radius of Disc
 	// Mean is the posterior mean; Median the spatial median, the point
 	// minimising the expected error E‖c − X‖ (Weiszfeld's iteration);
-	// Disc the point holding the most posterior mass within R, which
-	// maximises the share of errors at most R over all estimators of one
-	// burst (searched among the posterior's points, then mean-shifted).
+	// Disc the point holding the most posterior mass in bounds within R,
+	// which maximises the share of the errors in bounds at most R over all
+	// estimators of one burst (searched among the posterior's points, then
+	// mean-shifted).
 	Mean, Median, Disc OracleEstimate
 }
 
@@ -57,17 +61,20 @@ func (o *Oracle) Estimate(b *oracleBurst, t *BurstTruth, knownTx bool, r float64
 	top := ws[0].lw
 	// normalised weights, the negligible ones dropped
 	ps := make([]weighted, 0, len(ws))
-	var tot, in, mx, my float64
+	var tot, in, ib, mx, my float64
 	for _, w := range ws {
 		v := math.Exp(w.lw - top)
 		if v < 1e-9 {
 			break
 		}
 		pt := &o.pts[w.p]
-		ps = append(ps, weighted{pt.x, pt.y, v})
+		ps = append(ps, weighted{pt.x, pt.y, v, pt.ib})
 		tot += v
 		if pt.in {
 			in += v
+		}
+		if pt.ib {
+			ib += v
 		}
 		mx += v * pt.x
 		my += v * pt.y
@@ -79,14 +86,14 @@ func (o *Oracle) Estimate(b *oracleBurst, t *BurstTruth, knownTx bool, r float64
 		vxx += ps[i].w * (ps[i].x - mx) * (ps[i].x - mx)
 		vyy += ps[i].w * (ps[i].y - my) * (ps[i].y - my)
 	}
-	fix.PStore = in / tot
+	fix.PStore, fix.PBound = in/tot, ib/tot
 	fix.Err = math.Sqrt((vxx + vyy) / 2)
 	est := func(cx, cy float64) OracleEstimate {
 		e := OracleEstimate{X: cx, Y: cy}
 		for _, p := range ps {
 			d := math.Hypot(p.x-cx, p.y-cy)
 			e.ExpErr += p.w * d
-			if d <= r {
+			if d <= r && p.ib {
 				e.MassR += p.w
 			}
 		}
@@ -100,8 +107,12 @@ func (o *Oracle) Estimate(b *oracleBurst, t *BurstTruth, knownTx bool, r float64
 	return fix
 }
 
-// weighted is a point of the posterior with its normalised weight.
-type weighted struct{ x, y, w float64 }
+// weighted is a point of the posterior with its normalised weight and
+// whether it lies in the site's bounds.
+type weighted struct {
+	x, y, w float64
+	ib      bool
+}
 
 // spatialMedian returns argmin_c Σ w_p ‖x_p − c‖ by Weiszfeld's iteration
 // c ← Σ (w_p / ‖x_p − c‖) x_p / Σ w_p / ‖x_p − c‖ from (cx, cy), distances
@@ -125,7 +136,8 @@ func spatialMedian(ps []weighted, cx, cy float64) (float64, float64) {
 	return cx, cy
 }
 
-// discMode returns a point c of high mass Σ w_p [‖x_p − c‖ ≤ r]: the best
+// discMode returns a point c of high mass Σ w_p [‖x_p − c‖ ≤ r] over the
+// points in bounds: the best
 // of the heaviest points (ps in order of weight), the spatial median med,
 // and a few flat-kernel mean-shift steps from the best (each kept only if
 // it adds mass).
@@ -134,7 +146,7 @@ func discMode(ps []weighted, r float64, med OracleEstimate) (float64, float64) {
 	mass := func(cx, cy float64) float64 {
 		var m float64
 		for _, p := range ps {
-			if (p.x-cx)*(p.x-cx)+(p.y-cy)*(p.y-cy) <= r2 {
+			if p.ib && (p.x-cx)*(p.x-cx)+(p.y-cy)*(p.y-cy) <= r2 {
 				m += p.w
 			}
 		}
@@ -147,6 +159,9 @@ func discMode(ps []weighted, r float64, med OracleEstimate) (float64, float64) {
 			break
 		}
 		cum += p.w
+		if !p.ib {
+			continue
+		}
 		if m := mass(p.x, p.y); m > bm {
 			bx, by, bm = p.x, p.y, m
 		}
@@ -154,7 +169,7 @@ func discMode(ps []weighted, r float64, med OracleEstimate) (float64, float64) {
 	for it := 0; it < 8; it++ {
 		var sw, sx, sy float64
 		for _, p := range ps {
-			if (p.x-bx)*(p.x-bx)+(p.y-by)*(p.y-by) <= r2 {
+			if p.ib && (p.x-bx)*(p.x-bx)+(p.y-by)*(p.y-by) <= r2 {
 				sw += p.w
 				sx += p.w * p.x
 				sy += p.w * p.y

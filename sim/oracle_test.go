@@ -15,8 +15,10 @@ import (
 // expectation (the mean of its posteriors of the side it chose) lies within
 // 3 points of what it gets. Position: each row's mean error over all bursts
 // lies within 10% of the mean of its posterior expected errors, and its
-// share of errors within R (half the centroid's p90) within 3 points of its
-// mean posterior mass within R of its points; the spatial median expects no
+// share of the bursts in bounds with the error within R (half the
+// centroid's p90) within 3 points of what its posterior expects of it (its
+// mass in bounds within R of its points, over its mass in bounds); the
+// spatial median expects no
 // more error than the mean (it minimises it), and knowing the transmit
 // offset expects less error than integrating it. The expectations match
 // only if its likelihood and prior are the simulator's.
@@ -37,7 +39,7 @@ func TestOracle(t *testing.T) {
 		}
 		got, exp := float64(o.Side)/float64(o.Sides), o.ExpSide/float64(o.Sides)
 		me, mexp := o.SumErr/float64(o.N), o.ExpErr/float64(o.N)
-		in, inExp := float64(o.InR)/float64(o.N), o.ExpInR/float64(o.N)
+		in, inExp := float64(o.InR)/float64(o.InB), o.ExpInR/o.ExpInB
 		t.Logf("%s: side %.1f%% right, expects %.1f%%; mean error %.2f m, expects %.2f m; within %.2f m %.1f%%, expects %.1f%%; p90 %.2f m",
 			o.Name, 100*got, 100*exp, me, mexp, r.OracleR, 100*in, 100*inExp, o.Quantile(0.9))
 		if math.Abs(in-inExp) > 0.03 {
