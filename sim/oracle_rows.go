@@ -120,6 +120,19 @@ func WriteOracle(w io.Writer, rs []*Accuracy) {
 	fmt.Fprintln(w, "| shop | oracle | bursts | mean error m | it expects m | side right | it expects | R m | in bounds: within R | it expects |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
+		for _, m := range r.Methods {
+			if m.Name != "passant replay" && m.Name != "passant" || len(r.Oracle) == 0 {
+				continue
+			}
+			in := 0
+			for _, e := range m.Errors {
+				if e <= r.OracleR {
+					in++
+				}
+			}
+			fmt.Fprintf(w, "| %s | %s (for scale) | | | | %s | | %.2f | %s | |\n", r.Layout, m.Name,
+				pct(m.Side, m.Sides), r.OracleR, pct(in, len(m.Errors)))
+		}
 		for _, o := range r.Oracle {
 			n := float64(max(o.N, 1))
 			fmt.Fprintf(w, "| %s | %s | %d | %.2f | %.2f | %s | %s | %.2f | %s | %.1f%% |\n", r.Layout, o.Name, o.N,
