@@ -137,10 +137,12 @@ func spatialMedian(ps []weighted, cx, cy float64) (float64, float64) {
 }
 
 // discMode returns a point c of high mass Σ w_p [‖x_p − c‖ ≤ r] over the
-// points in bounds: the best
-// of the heaviest points (ps in order of weight), the spatial median med,
-// and a few flat-kernel mean-shift steps from the best (each kept only if
-// it adds mass).
+// points in bounds: the best of the spatial median med and the heaviest
+// points (ps in order of weight; up to 256 or 0.99999 of the mass), then
+// the best of two grids of 9 × 9 around it (steps r/4, then r/16), then a
+// few flat-kernel mean-shift steps (each kept only if it adds mass). A
+// search, not the exact maximum: 4 times the candidates moved the share of
+// errors within r by at most 0.1 point (narrow, small, 3 h, seed 1).
 func discMode(ps []weighted, r float64, med OracleEstimate) (float64, float64) {
 	r2 := r * r
 	mass := func(cx, cy float64) float64 {
@@ -155,7 +157,7 @@ func discMode(ps []weighted, r float64, med OracleEstimate) (float64, float64) {
 	bx, by, bm := med.X, med.Y, med.MassR
 	var cum float64
 	for k, p := range ps {
-		if k >= 64 || cum > 0.999 {
+		if k >= 256 || cum > 0.99999 {
 			break
 		}
 		cum += p.w
@@ -164,6 +166,17 @@ func discMode(ps []weighted, r float64, med OracleEstimate) (float64, float64) {
 		}
 		if m := mass(p.x, p.y); m > bm {
 			bx, by, bm = p.x, p.y, m
+		}
+	}
+	for _, step := range []float64{r / 4, r / 16} {
+		cx, cy := bx, by
+		for i := -4; i <= 4; i++ {
+			for j := -4; j <= 4; j++ {
+				x, y := cx+float64(i)*step, cy+float64(j)*step
+				if m := mass(x, y); m > bm {
+					bx, by, bm = x, y, m
+				}
+			}
 		}
 	}
 	for it := 0; it < 8; it++ {
