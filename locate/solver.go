@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/passant/passant/wire"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 )
@@ -50,7 +51,10 @@ type Solver struct {
 	jy  []float64
 	r   []float64 // residuals y_i - f_i - b
 
-	f        [2]*mat.SymDense // the normal matrix at a solution (finish), 2×2 and 3×3
+	a        [2]*mat.SymDense // normal matrices, 2×2 and 3×3
+	g        [2]*mat.VecDense
+	d        [2]*mat.VecDense
+	f        [2]*mat.SymDense // factorisation workspace
 	post     posterior
 	coarse   *Grid     // the grid at coarseCells, for wideSides
 	cpost    posterior // its workspace
@@ -86,6 +90,9 @@ func NewSolver(m *Model) *Solver {
 		w: make([]float64, n), r: make([]float64, n), jx: make([]float64, n), jy: make([]float64, n),
 	}
 	for i, k := range []int{2, 3} {
+		s.a[i] = mat.NewSymDense(k, nil)
+		s.g[i] = mat.NewVecDense(k, nil)
+		s.d[i] = mat.NewVecDense(k, nil)
 		s.f[i] = mat.NewSymDense(k, nil)
 	}
 	pts := make([]wire.Point, n)
@@ -296,29 +303,36 @@ func (s *Solver) cost(x, y, b float64, jac bool) float64 {
 // transmit offset and its cost.
 func (s *Solver) lm(x, y float64, withB bool) (float64, float64, float64, float64) {
 	b := 0.0
-	dim := 2
+	dim, slot := 2, 0
 	if withB {
-		dim = 3
+		dim, slot = 3, 1
 	}
+	a, g, d, fw := s.a[slot], s.g[slot], s.d[slot], s.f[slot]
 	tau2 := s.m.TxSigmaDB * s.m.TxSigmaDB
 	lambda := 1e-3
 	c := s.cost(x, y, b, true)
 	bounds := s.m.Bounds
-	var ne normalEq
 	for it := 0; it < maxIter; it++ {
-		s.normal(&ne, withB, b, tau2)
+		s.normal(a, g, withB, b, tau2)
 		improved := false
 		for try := 0; try < 8; try++ {
-			// Solve (A + λ diag A) δ = g by Cholesky (the operations of
-			// LAPACK's potrf/potrs as gonum runs them, see solveDamped).
-			d0, d1, d2, ok := ne.solveDamped(lambda, dim)
+			// Solve (A + λ diag A) δ = g by Cholesky (LAPACK's potrf/potrs
+			// through gonum's lapack64, on the preallocated workspace).
+			fw.CopySym(a)
+			for i := 0; i < dim; i++ {
+				fw.SetSym(i, i, a.At(i, i)*(1+lambda))
+			}
+			d.CopyVec(g)
+			t, ok := lapack64.Potrf(fw.RawSymmetric())
 			if !ok {
 				lambda *= 10
 				continue
 			}
-			nx, ny, nb := x+d0, y+d1, b
+			rv := d.RawVector()
+			lapack64.Potrs(t, blas64.General{Rows: dim, Cols: 1, Stride: 1, Data: rv.Data})
+			nx, ny, nb := x+d.AtVec(0), y+d.AtVec(1), b
 			if withB {
-				nb += d2
+				nb += d.AtVec(2)
 			}
 			p := bounds.Clamp(wire.Point{nx, ny})
 			nx, ny = p[0], p[1]
@@ -380,16 +394,15 @@ func (s *Solver) finish(x, y, b float64, withB bool) Fix {
 	if withB {
 		slot = 1
 	}
-	fw := s.f[slot]
+	a, g, fw := s.a[slot], s.g[slot], s.f[slot]
 	tau2 := s.m.TxSigmaDB * s.m.TxSigmaDB
 	bounds := s.m.Bounds
 	// Covariance: the inverse of the (robustly weighted) information
 	// matrix at the solution; its xy block is the marginal covariance.
 	s.cost(x, y, b, true)
-	var ne normalEq
-	s.normal(&ne, withB, b, tau2)
+	s.normal(a, g, withB, b, tau2)
 	f := Fix{X: x, Y: y, N: s.k}
-	ne.sym(fw)
+	fw.CopySym(a)
 	if t, ok := lapack64.Potrf(fw.RawSymmetric()); ok {
 		if inv, ok := lapack64.Potri(t); ok {
 			f.Cov = [3]float64{inv.Data[0], inv.Data[1], inv.Data[inv.Stride+1]}
@@ -403,9 +416,9 @@ func (s *Solver) finish(x, y, b float64, withB bool) Fix {
 	return f
 }
 
-// normal fills e with A = JᵀWJ (+ the prior on b) and g = JᵀW r (- b/τ²) at the
+// normal fills a = JᵀWJ (+ the prior on b) and g = JᵀW r (- b/τ²) at the
 // current point, from the Jacobian rows and weights cost left.
-func (s *Solver) normal(e *normalEq, withB bool, b, tau2 float64) {
+func (s *Solver) normal(a *mat.SymDense, g *mat.VecDense, withB bool, b, tau2 float64) {
 	var axx, axy, ayy, axb, ayb, abb, gx, gy, gb float64
 	for j := 0; j < s.k; j++ {
 		w := s.w[j]
@@ -423,13 +436,20 @@ func (s *Solver) normal(e *normalEq, withB bool, b, tau2 float64) {
 			gb += w * r
 		}
 	}
-	*e = normalEq{a00: axx + 1e-9, a01: axy, a11: ayy + 1e-9, g0: gx, g1: gy}
+	a.SetSym(0, 0, axx+1e-9)
+	a.SetSym(0, 1, axy)
+	a.SetSym(1, 1, ayy+1e-9)
+	g.SetVec(0, gx)
+	g.SetVec(1, gy)
 	if withB {
 		if tau2 > 0 {
 			abb += 1 / tau2
 			gb -= b / tau2
 		}
-		e.a02, e.a12, e.a22, e.g2 = axb, ayb, abb, gb
+		a.SetSym(0, 2, axb)
+		a.SetSym(1, 2, ayb)
+		a.SetSym(2, 2, abb)
+		g.SetVec(2, gb)
 	}
 }
 
