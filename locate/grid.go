@@ -145,7 +145,7 @@ type posterior struct {
 	// the cells the next fix considers: columns i0..i1 of rows j0..j1
 	// (the whole grid, or a window)
 	i0, i1, j0, j1 int
-	rx, ry         float64 // reference point of the moments
+	rx, ry         float64   // reference point of the moments
 	xs             []float64 // x of each column considered, about rx
 	swl, swll, sul []float64 // per cell of a row: Σ w L, Σ w L², Σ w u L
 	bc             burstConst
