@@ -417,6 +417,16 @@ func (p *Pipeline) Flush() {
 // Stats returns a copy of the per-sensor statistics.
 func (p *Pipeline) Stats() []SensorStats { return slices.Clone(p.stats) }
 
+// Totals returns the sums over the sensors of Stats' Dupes, Lost and Late,
+// without copying them.
+func (p *Pipeline) Totals() (dupes, lost, late int64) {
+	for i := range p.stats {
+		st := &p.stats[i]
+		dupes, lost, late = dupes+st.Dupes, lost+st.Lost, late+st.Late
+	}
+	return dupes, lost, late
+}
+
 // Span returns the first and last event time processed; ok is false when
 // nothing was.
 func (p *Pipeline) Span() (first, last int64, ok bool) {

@@ -397,23 +397,20 @@ func (s *Server) Metrics() []web.Metric {
 	}
 	now := time.Now().UnixMilli()
 	for _, r := range s.runners() {
-		r.mu.Lock()
+		// The runner's gauges, not its lock: a scrape must not wait while
+		// the runner locates a batch.
+		g := &r.gauges
 		l := map[string]string{"site": r.id}
-		add("passant_fixes_total", "Position fixes computed.", "counter", float64(r.positions), l)
-		add("passant_tracks", "Live tracks.", "gauge", float64(r.pipe.Tracks()), l)
-		var dupes, lost, late int64
-		for _, st := range r.pipe.Stats() {
-			dupes, lost, late = dupes+st.Dupes, lost+st.Lost, late+st.Late
-		}
-		add("passant_batches_duplicate_total", "Batches delivered again (QoS 1) and dropped by sensor, boot and id.", "counter", float64(dupes), l)
-		add("passant_batches_lost_total", "Batches missing from the sensors' sequences of ids.", "counter", float64(lost), l)
-		add("passant_observations_late_total", "Observations that came after their time was processed (stored, not located live).", "counter", float64(late), l)
+		add("passant_fixes_total", "Position fixes computed.", "counter", float64(g.fixes.Load()), l)
+		add("passant_tracks", "Live tracks.", "gauge", float64(g.tracks.Load()), l)
+		add("passant_batches_duplicate_total", "Batches delivered again (QoS 1) and dropped by sensor, boot and id.", "counter", float64(g.dupes.Load()), l)
+		add("passant_batches_lost_total", "Batches missing from the sensors' sequences of ids.", "counter", float64(g.lost.Load()), l)
+		add("passant_observations_late_total", "Observations that came after their time was processed (stored, not located live).", "counter", float64(g.late.Load()), l)
 		add("passant_backlog_batches_total", "Batches a site runner read from the journal because its queue was full.", "counter", float64(r.bl.batches.Load()), l)
 		add("passant_backlog_episodes_total", "Times a site runner's queue was full and it fell behind to the journal.", "counter", float64(r.bl.times.Load()), l)
-		if t := r.pipe.Now(); t > 0 {
+		if t := g.now.Load(); t > 0 {
 			add("passant_lag_seconds", "Wall clock minus the event time processed.", "gauge", float64(now-t)/1000, l)
 		}
-		r.mu.Unlock()
 	}
 	if s.writer != nil {
 		add("passant_store_observations_written_total", "Observations written to storage.", "counter", float64(s.writer.written.Load()), nil)

@@ -159,4 +159,32 @@ func TestBacklogThroughJournal(t *testing.T) {
 	if fixes != res.Positions {
 		t.Errorf("live server computed %d fixes, the replay %d", fixes, res.Positions)
 	}
+	checkMetricsWithoutLock(t, srv, r, fixes)
+}
+
+// checkMetricsWithoutLock scrapes the server's metrics while the site
+// runner's lock is held, as it is while the runner locates a batch: the
+// scrape must not wait for it, and must show the runner's fixes.
+func checkMetricsWithoutLock(t *testing.T, srv *Server, r *siteRunner, fixes int64) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	got := make(chan float64, 1)
+	go func() {
+		for _, m := range srv.Metrics() {
+			if m.Name == "passant_fixes_total" && m.Labels["site"] == r.id {
+				got <- m.Value
+				return
+			}
+		}
+		got <- -1
+	}()
+	select {
+	case v := <-got:
+		if int64(v) != fixes {
+			t.Errorf("metrics show %v fixes, the runner computed %d", v, fixes)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("a metrics scrape waited for the site runner's lock")
+	}
 }

@@ -56,6 +56,7 @@ func (r *siteRunner) recover() error {
 	})
 	r.mu.Lock()
 	r.quiet = false
+	r.publishGauges()
 	r.mu.Unlock()
 	r.srv.log.Info("recovered from the journal", "site", r.id, "batches", n, "files", len(files))
 	return err
@@ -72,6 +73,7 @@ func (r *siteRunner) recoverFromStore() error {
 	defer func() {
 		r.mu.Lock()
 		r.quiet = false
+		r.publishGauges()
 		r.mu.Unlock()
 	}()
 	n := 0
@@ -129,6 +131,7 @@ func (r *siteRunner) rebuildFromStore(ctx context.Context, site *wire.Site, from
 	r.mu.Lock()
 	r.pipe.SetLateness(r.srv.lateness()) // releases what the live lateness lets go
 	r.quiet, r.restoreFrom = false, 0
+	r.publishGauges()
 	r.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("server: reprocess %s: %w", r.id, err)

@@ -30,6 +30,10 @@ type siteRunner struct {
 	sensorIDs atomic.Pointer[map[string]bool] // the site's sensors, for ingest
 	anchors   *anchors                        // fixed transmitters: not people
 
+	// gauges are the figures /metrics shows, published after every batch
+	// so that a scrape never waits for mu while the runner locates.
+	gauges runnerGauges
+
 	mu       sync.Mutex
 	site     *wire.Site
 	plan     *zones.Plan
@@ -124,6 +128,7 @@ func (r *siteRunner) reset(site *wire.Site) error {
 	r.heat = newHeat(site)
 	r.trackDevs = map[string]map[wire.Dev]struct{}{}
 	r.devTrack = map[wire.Dev]string{}
+	r.publishGauges()
 	r.mu.Unlock()
 	r.calibrateAgainstAnchors(site)
 	return nil
@@ -198,7 +203,9 @@ func (r *siteRunner) stop() {
 func (r *siteRunner) accept(d delivery) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.pipe.Accept(d.recv, d.b, d.drops); err != nil {
+	err := r.pipe.Accept(d.recv, d.b, d.drops)
+	r.publishGauges()
+	if err != nil {
 		return // a duplicate, or a sensor the site no longer has
 	}
 	if len(d.b.Obs) > 0 {
@@ -420,4 +427,22 @@ func (r *siteRunner) summaries() ([]footfall.TrackDay, []footfall.Visit) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.counter.TrackDays(), r.counter.Visits()
+}
+
+// runnerGauges hold a site runner's figures for /metrics.
+type runnerGauges struct {
+	fixes, tracks, dupes, lost, late, now atomic.Int64
+}
+
+// publishGauges copies the pipeline's figures into r.gauges; it runs
+// under r.mu.
+func (r *siteRunner) publishGauges() {
+	g := &r.gauges
+	g.fixes.Store(r.positions)
+	g.tracks.Store(int64(r.pipe.Tracks()))
+	dupes, lost, late := r.pipe.Totals()
+	g.dupes.Store(dupes)
+	g.lost.Store(lost)
+	g.late.Store(late)
+	g.now.Store(r.pipe.Now())
 }
