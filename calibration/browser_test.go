@@ -80,13 +80,7 @@ func TestBrowserCalibrationWalk(t *testing.T) {
 
 	c, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	run := func(what string, acts ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(c, acts...); err != nil {
-			webtest.Screenshot(t, ctx, "failed")
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	run := webtest.Steps(t, ctx, c)
 	run("open the page on a phone",
 		chromedp.Emulate(device.IPhone12),
 		chromedp.Navigate(srv.URL+"/static/calibrate.html?site=sim"),

@@ -47,13 +47,7 @@ func TestBrowserSelfCalibration(t *testing.T) {
 
 	c, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	run := func(what string, acts ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(c, acts...); err != nil {
-			webtest.Screenshot(t, ctx, "failed")
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	run := webtest.Steps(t, ctx, c)
 	run("open the page", chromedp.Navigate(srv.URL+"/static/calibrate.html?site=sim"),
 		chromedp.WaitVisible(chromedp.CSS(`#selfcal tr[data-sensor="s2"][data-apply="true"]`)),
 		chromedp.WaitEnabled(chromedp.CSS(`#selfapply`)))

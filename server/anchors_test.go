@@ -502,13 +502,7 @@ func selfApplyInBrowser(t *testing.T, srv *Server) {
 	ctx := webtest.Browser(t)
 	c, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	run := func(what string, acts ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(c, acts...); err != nil {
-			webtest.Screenshot(t, ctx, "failed")
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	run := webtest.Steps(t, ctx, c)
 	_, v0, err := srv.store.Site(context.Background(), "tx")
 	if err != nil {
 		t.Fatal(err)

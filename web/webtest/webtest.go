@@ -85,6 +85,20 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	return path
 }
 
+// Steps returns a function that runs a named step of browser actions in
+// ctx (derived from the tab Browser gave, usually with a deadline) and,
+// when a step fails, saves a screenshot of the tab (taken in tab, since
+// ctx may be past its deadline) and ends the test.
+func Steps(t testing.TB, tab, ctx context.Context) func(what string, acts ...chromedp.Action[chromedp.Void]) {
+	return func(what string, acts ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, acts...); err != nil {
+			Screenshot(t, tab, "failed")
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+}
+
 // Dot is a track as the live floor map shows it: the newest fix the browser
 // got for it.
 type Dot struct {
