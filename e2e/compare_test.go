@@ -14,8 +14,6 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/passant/passant/ingest"
-	"github.com/passant/passant/server"
-	"github.com/passant/passant/store/storetest"
 	"github.com/passant/passant/wire"
 )
 
@@ -102,24 +100,11 @@ func TestIngestVsSubscriber(t *testing.T) {
 	pahoRate := pahoDoNothing(t, broker, prefix, len(topics), func() time.Time { return publish(prefix + "-pub3") }, rate)
 	aloneRate := ingestAlone(t, broker, prefix, obs, func() time.Time { return publish(prefix + "-pub4") }, rate)
 
-	dir := t.TempDir()
-	var files []string
-	for _, s := range gen.sites {
-		files = append(files, (&Recording{Site: s}).WriteSite(t, dir))
-	}
-	// PASSANT_COMPARE_QUEUE sets the site runners' queue (batches): a small
-	// one shows ingest not waiting for them (the backlog is read from the
-	// journal).
-	cfg := server.Config{MQTT: broker, Prefix: prefix, ClientID: prefix, SiteFiles: files,
-		QueueBatches: envInt("PASSANT_COMPARE_QUEUE", 0)}
-	if os.Getenv("PASSANT_TEST_POSTGRES") != "" {
-		cfg.DB, cfg.Migrate = storetest.PostgresURL(t), true
-	}
-	t.Cleanup(func() { dropSession(broker, prefix) }) // after the server stopped
-	srv := StartServer(t, cfg)
-	// The rate is taken from ingest's own counter: /metrics (srv.Metric)
-	// waits for each site runner's lock, held while it locates a batch,
-	// and so sees the burst taken late (lower rates: "through /metrics").
+	srv, cfg := startLoadServer(t, broker, prefix, gen)
+	// The rate is taken from ingest's own counter; /metrics (srv.Metric)
+	// is logged beside it ("through /metrics"): it used to wait for each
+	// site runner's lock, held while it locates a batch, and saw the burst
+	// taken late.
 	viaMetrics := make(chan float64, 1)
 	var start2 time.Time
 	started := make(chan struct{})

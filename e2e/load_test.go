@@ -41,6 +41,27 @@ type loadDev struct {
 	seq  int
 }
 
+// startLoadServer starts a server for gen's sites on broker under prefix,
+// with PostgreSQL when PASSANT_TEST_POSTGRES is set (else the embedded
+// store). PASSANT_COMPARE_QUEUE sets the site runners' queue (batches): a
+// small one shows ingest not waiting for them (the backlog is read from the
+// journal).
+func startLoadServer(t *testing.T, broker, prefix string, gen *loadGen) (*Running, server.Config) {
+	t.Helper()
+	dir := t.TempDir()
+	var files []string
+	for _, s := range gen.sites {
+		files = append(files, (&Recording{Site: s}).WriteSite(t, dir))
+	}
+	cfg := server.Config{MQTT: broker, Prefix: prefix, ClientID: prefix, SiteFiles: files,
+		QueueBatches: envInt("PASSANT_COMPARE_QUEUE", 0)}
+	if os.Getenv("PASSANT_TEST_POSTGRES") != "" {
+		cfg.DB, cfg.Migrate = storetest.PostgresURL(t), true
+	}
+	t.Cleanup(func() { dropSession(broker, prefix) }) // after the server stopped
+	return StartServer(t, cfg), cfg
+}
+
 func newLoadGen(t testing.TB, prefix string, sites, devsPerSite int) *loadGen {
 	g := &loadGen{prefix: prefix, boot: time.Now().UnixMilli(), rng: rand.New(rand.NewPCG(7, 8))}
 	for i := range sites {
@@ -140,21 +161,7 @@ func TestLoad(t *testing.T) {
 	rate, seconds, nsites := envInt("PASSANT_LOAD_RATE", 5000), envInt("PASSANT_LOAD_SECONDS", 20), envInt("PASSANT_LOAD_SITES", 10)
 	prefix := fmt.Sprintf("passant-load-%d", time.Now().UnixNano())
 	gen := newLoadGen(t, prefix, nsites, 3000)
-	dir := t.TempDir()
-	var files []string
-	for _, s := range gen.sites {
-		files = append(files, (&Recording{Site: s}).WriteSite(t, dir))
-	}
-	// PASSANT_COMPARE_QUEUE sets the site runners' queue (batches): a small
-	// one shows ingest not waiting for them (the backlog is read from the
-	// journal).
-	cfg := server.Config{MQTT: broker, Prefix: prefix, ClientID: prefix, SiteFiles: files,
-		QueueBatches: envInt("PASSANT_COMPARE_QUEUE", 0)}
-	if os.Getenv("PASSANT_TEST_POSTGRES") != "" {
-		cfg.DB, cfg.Migrate = storetest.PostgresURL(t), true
-	}
-	t.Cleanup(func() { dropSession(broker, prefix) }) // after the server stopped
-	srv := StartServer(t, cfg)
+	srv, _ := startLoadServer(t, broker, prefix, gen)
 	pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(prefix + "-pub").SetMaxResumePubInFlight(512))
 	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
