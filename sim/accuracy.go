@@ -24,11 +24,45 @@ const BurstGap = 1500
 // It is the benchmark's stand-in for the server's pipeline: no clock
 // alignment, no reordering window.
 func Bursts(m *locate.Model, site *wire.Site, batches []*wire.Batch) []*locate.Burst {
-	type frame struct {
-		t      int64
-		sensor int
-		o      *wire.Observation
-	}
+	var out []*locate.Burst
+	n := len(m.Sensors)
+	sum := make([]float64, n)
+	cnt := make([]int, n)
+	eachBurst(site, batches, func(d wire.Dev, fs []frame) {
+		clear(sum)
+		clear(cnt)
+		first, last := fs[0].o, fs[len(fs)-1].o
+		b := &locate.Burst{T: first.T, End: last.T, Dev: d, Rand: first.Rand, FP: first.FP,
+			SeqFirst: first.Seq, SeqLast: last.Seq}
+		for _, f := range fs {
+			r := f.o.RSSI
+			if f.o.Band5GHz() {
+				r -= m.Sensors[f.sensor].Offset5
+			}
+			sum[f.sensor] += r
+			cnt[f.sensor]++
+		}
+		for s := 0; s < n; s++ {
+			if cnt[s] > 0 {
+				b.Readings = append(b.Readings, locate.Reading{Sensor: s, RSSI: sum[s] / float64(cnt[s]), N: cnt[s]})
+			}
+		}
+		out = append(out, b)
+	})
+	sort.SliceStable(out, func(a, b int) bool { return out[a].T < out[b].T })
+	return out
+}
+
+// frame is one observation of a burst and the index of its sensor.
+type frame struct {
+	sensor int
+	o      *wire.Observation
+}
+
+// eachBurst calls f for every burst of batches' frames, pseudonym by
+// pseudonym in order of their ids, bursts in time order: per pseudonym,
+// frames (of any of the site's sensors) closer than BurstGap make one.
+func eachBurst(site *wire.Site, batches []*wire.Batch, f func(d wire.Dev, fs []frame)) {
 	byDev := map[wire.Dev][]frame{}
 	for _, b := range batches {
 		i := site.SensorIndex(b.Sensor)
@@ -37,7 +71,7 @@ func Bursts(m *locate.Model, site *wire.Site, batches []*wire.Batch) []*locate.B
 		}
 		for k := range b.Obs {
 			o := &b.Obs[k]
-			byDev[o.Dev] = append(byDev[o.Dev], frame{o.T, i, o})
+			byDev[o.Dev] = append(byDev[o.Dev], frame{i, o})
 		}
 	}
 	devs := make([]wire.Dev, 0, len(byDev))
@@ -45,41 +79,18 @@ func Bursts(m *locate.Model, site *wire.Site, batches []*wire.Batch) []*locate.B
 		devs = append(devs, d)
 	}
 	sort.Slice(devs, func(a, b int) bool { return devs[a] < devs[b] })
-	var out []*locate.Burst
-	n := len(m.Sensors)
-	sum := make([]float64, n)
-	cnt := make([]int, n)
 	for _, d := range devs {
 		fs := byDev[d]
-		sort.SliceStable(fs, func(a, b int) bool { return fs[a].t < fs[b].t })
+		sort.SliceStable(fs, func(a, b int) bool { return fs[a].o.T < fs[b].o.T })
 		for i := 0; i < len(fs); {
 			j := i + 1
-			for j < len(fs) && fs[j].t-fs[j-1].t <= BurstGap {
+			for j < len(fs) && fs[j].o.T-fs[j-1].o.T <= BurstGap {
 				j++
 			}
-			clear(sum)
-			clear(cnt)
-			b := &locate.Burst{T: fs[i].t, End: fs[j-1].t, Dev: d, Rand: fs[i].o.Rand, FP: fs[i].o.FP,
-				SeqFirst: fs[i].o.Seq, SeqLast: fs[j-1].o.Seq}
-			for _, f := range fs[i:j] {
-				r := f.o.RSSI
-				if f.o.Band5GHz() {
-					r -= m.Sensors[f.sensor].Offset5
-				}
-				sum[f.sensor] += r
-				cnt[f.sensor]++
-			}
-			for s := 0; s < n; s++ {
-				if cnt[s] > 0 {
-					b.Readings = append(b.Readings, locate.Reading{Sensor: s, RSSI: sum[s] / float64(cnt[s]), N: cnt[s]})
-				}
-			}
-			out = append(out, b)
+			f(d, fs[i:j])
 			i = j
 		}
 	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].T < out[b].T })
-	return out
 }
 
 // Method is one way of locating a burst, for the accuracy table.

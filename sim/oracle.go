@@ -220,47 +220,23 @@ type burstKey struct {
 // oracleBursts groups the batches' frames as Bursts does, keeping what the
 // oracle needs per sensor.
 func (o *Oracle) oracleBursts(batches []*wire.Batch) map[burstKey]*oracleBurst {
-	type frame struct {
-		t      int64
-		sensor int
-		o      *wire.Observation
-	}
-	byDev := map[wire.Dev][]frame{}
-	for _, b := range batches {
-		i := o.site.SensorIndex(b.Sensor)
-		if i < 0 {
-			continue
-		}
-		for k := range b.Obs {
-			ob := &b.Obs[k]
-			byDev[ob.Dev] = append(byDev[ob.Dev], frame{ob.T, i, ob})
-		}
-	}
 	out := map[burstKey]*oracleBurst{}
-	for d, fs := range byDev {
-		sort.SliceStable(fs, func(a, b int) bool { return fs[a].t < fs[b].t })
-		for i := 0; i < len(fs); {
-			j := i + 1
-			for j < len(fs) && fs[j].t-fs[j-1].t <= BurstGap {
-				j++
+	eachBurst(o.site, batches, func(d wire.Dev, fs []frame) {
+		ob := &oracleBurst{fp: fs[0].o.FP, rand: fs[0].o.Rand, rd: make([]oracleReading, o.ns)}
+		for _, f := range fs {
+			r := &ob.rd[f.sensor]
+			if f.o.Band5GHz() {
+				r.sum += f.o.RSSI - o.shop.cfg.Offset5
+				r.n5++
+				ob.chans |= 1 << 15
+			} else {
+				r.sum += f.o.RSSI
+				r.n24++
+				ob.chans |= 1 << uint(f.o.Ch&15)
 			}
-			ob := &oracleBurst{fp: fs[i].o.FP, rand: fs[i].o.Rand, rd: make([]oracleReading, o.ns)}
-			for _, f := range fs[i:j] {
-				r := &ob.rd[f.sensor]
-				if f.o.Band5GHz() {
-					r.sum += f.o.RSSI - o.shop.cfg.Offset5
-					r.n5++
-					ob.chans |= 1 << 15
-				} else {
-					r.sum += f.o.RSSI
-					r.n24++
-					ob.chans |= 1 << uint(f.o.Ch&15)
-				}
-			}
-			out[burstKey{d, fs[i].t}] = ob
-			i = j
 		}
-	}
+		out[burstKey{d, fs[0].o.T}] = ob
+	})
 	return out
 }
 
