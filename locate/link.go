@@ -1,0 +1,183 @@
+package locate
+
+import "math"
+
+// Linking a new randomised pseudonym to the live track it most likely
+// continues (see also rhythm.go, contest.go and defer.go).
+
+// link returns the live track that a new randomised pseudonym most likely
+// continues, or nil. A candidate's last pseudonym is randomised and silent
+// since before b, within the link window, with the same fingerprint, and
+// the track could have walked to b's fix in the time between.
+//
+//   - Another address of the same scan (within ScanGap): the candidate
+//     whose signal and position fit best (sameLLR), unless even that one
+//     fits far worse than another phone would.
+//   - Sequence continuity (a step of 1..SeqGap mod 4096, after a silence
+//     not shorter than the fingerprint's shortest probe interval): the best
+//     score -dt/60 s - ½ d² / (σ² + 1 m²) wins, d the distance from the
+//     track to the fix and σ² their combined variance; unless the loose
+//     link below has more evidence than this one with its sequence
+//     continuity counted as evidence (seqEvidence), not as proof (phones
+//     that restart their counter with each MAC continue another phone's
+//     by chance one time in 128), and at least as much as a sequence link
+//     (minLooseLLR + seqEvidence): a phone that walked fits its own track
+//     badly by signal, and a chance fit of another should not take it.
+//   - Otherwise (phones that restart the counter with each MAC): among the
+//     tracks whose silence fits the fingerprint's probing rhythm, the one
+//     with the highest log-likelihood ratio of "same phone" (sameLLR plus
+//     the store prior), when it reaches minLooseLLR; failing that, the
+//     single candidate within 1σ (σ < 4 m). The best candidates, however
+//     weak, are kept for a deferred link (defer.go).
+//   - Before either: b may continue a track's state from before one of its
+//     last loose links, undoing that link (contest.go), when that is
+//     likelier than leaving it and than any link above.
+func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
+	var best, loose *track
+	bestScore := math.Inf(-1)
+	seqLLR := math.Inf(1) // the evidence for best, when linked by sequence
+	looseLLR := minLooseLLR
+	var only *track
+	onlyN := 0
+	onlyLLR := math.Inf(-1)
+	// the best contest of an earlier link (contest.go): b continues
+	// backTr's earlier state back, with evidence backV against leaving it
+	// and backRaw for the link itself
+	var backTr *track
+	back, backV, backRaw := -1, 0.0, 0.0
+	t.deferTo = heirList{}
+	window := t.opt.LinkWindow.Milliseconds()
+	for _, tr := range t.live {
+		if !tr.rand || tr.last >= b.T || b.T-tr.last > window || tr.fp != b.FP {
+			continue
+		}
+		dt := float64(b.T-tr.last) / 1000
+		if b.FP != "" && b.T-tr.last <= t.opt.ScanGap.Milliseconds() {
+			// Another address in the same scan: phones that change
+			// their MAC (and sequence number) with every few frames.
+			// Among several phones of the model scanning at once, the
+			// one whose signal and position fit best; none that fits
+			// far worse than another phone would.
+			score := 10 - dt
+			if ok {
+				l := t.sameLLR(tr, b, math.Hypot(fix.X-tr.x.p, fix.Y-tr.y.p),
+					(tr.x.pp+tr.y.pp)/2+(fix.Cov[0]+fix.Cov[2])/2)
+				if l < minScanLLR {
+					continue
+				}
+				score = 10 + l
+			}
+			if score > bestScore {
+				best, bestScore = tr, score
+				seqLLR = math.Inf(1)
+			}
+			continue
+		}
+		var d, sig2 float64
+		if ok {
+			sig2 = (tr.x.pp+tr.y.pp)/2 + (fix.Cov[0]+fix.Cov[2])/2
+			d = math.Hypot(fix.X-tr.x.p, fix.Y-tr.y.p)
+			if d > t.opt.MaxSpeed*dt+3*math.Sqrt(sig2) {
+				continue // it could not have walked there
+			}
+		}
+		if b.SeqFirst >= 0 && tr.seqLast >= 0 {
+			gap := (b.SeqFirst - tr.seqLast + 4096) % 4096
+			if gap > 0 && gap <= t.opt.SeqGap && t.rhythmAbove(b.FP, b.T-tr.last) {
+				score := -dt/60 - 0.5*d*d/(sig2+1)
+				if score > bestScore {
+					best, bestScore = tr, score
+					seqLLR = math.Inf(1)
+					if ok && b.FP != "" {
+						seqLLR = t.sameLLR(tr, b, d, sig2) + t.sidePrior(tr) + t.seqEvidence()
+					}
+				}
+				continue
+			}
+		}
+		if b.FP != "" && t.opt.NoSeqWindow > 0 && ok && tr.before != nil {
+			// b may continue the track's state from before one of its
+			// last loose links, which then was a mistake (contest.go).
+			l := math.Inf(-1)
+			if t.rhythmFits(b.FP, b.T-tr.last) {
+				l = t.sameLLR(tr, b, d, sig2) + t.sidePrior(tr)
+			}
+			if v, raw, i := t.bestContest(tr, b, fix, l); v > backV {
+				backTr, backV, backRaw, back = tr, v, raw, i
+			}
+		}
+		// No sequence continuity (phones that restart the counter with
+		// each MAC): the likeliest track of the same known fingerprint
+		// whose silence fits the model's probing rhythm, when the burst's
+		// signal and position say "same phone" clearly enough.
+		if b.FP != "" && t.opt.NoSeqWindow > 0 && ok && t.rhythmFits(b.FP, b.T-tr.last) {
+			l := t.sameLLR(tr, b, d, sig2) + t.sidePrior(tr)
+			if l > looseLLR {
+				loose, looseLLR = tr, l
+			}
+			if l > minDeferLLR {
+				t.deferTo.add(tr.num, l)
+			}
+			if d <= math.Sqrt(sig2) && sig2 < 16 {
+				only, onlyLLR = tr, l
+				onlyN++
+			}
+		}
+	}
+	if backTr != nil && (loose == nil || backV > looseLLR) {
+		// Undoing an earlier link makes no more links than leaving it
+		// does (one of the two pseudonyms is a new phone either way):
+		// it needs only to be likelier.
+		if best == nil || backV > seqLLR {
+			t.linkedBy = LinkBack
+			t.takeBack(backTr, back)
+			t.keepBefore(backTr, backRaw)
+			return backTr
+		}
+	}
+	if best != nil && !(loose != nil && looseLLR > seqLLR && looseLLR > minLooseLLR+t.seqEvidence()) {
+		t.linkedBy = LinkSeq
+		if best.last >= b.T-t.opt.ScanGap.Milliseconds() {
+			t.linkedBy = LinkScan
+		}
+		return best
+	}
+	if loose != nil {
+		t.linkedBy = LinkLoose
+		t.keepBefore(loose, looseLLR)
+		return loose
+	}
+	if onlyN == 1 {
+		t.linkedBy = LinkLoose
+		t.keepBefore(only, onlyLLR)
+		return only
+	}
+	return nil
+}
+
+// seqEvidence is the log-likelihood ratio that sequence continuity gives
+// for "the same phone": a step of 1..SeqGap (mod 4096) comes from a phone
+// that keeps its counter across addresses almost surely, and from another
+// phone (or one that restarts its counter with each address) with
+// probability SeqGap/4096:
+//
+//	log(4096 / SeqGap)  (4.85 at the default 32)
+func (t *Tracker) seqEvidence() float64 {
+	return math.Log(4096 / float64(t.opt.SeqGap))
+}
+
+// How a burst's pseudonym was linked to its track (Tracker.LinkedBy).
+const (
+	LinkNone  = ""      // a known pseudonym, or a new track
+	LinkScan  = "scan"  // another address of the same scan
+	LinkSeq   = "seq"   // the sequence number continues
+	LinkLoose = "loose" // the single close candidate of its fingerprint
+	LinkLater = "later" // a deferred link: a new track took an old one's name
+	LinkBack  = "back"  // a contest: an earlier loose link of the track undone
+)
+
+// LinkedBy says how the last burst given to Add joined its track when its
+// pseudonym was new to the tracker: LinkScan, LinkSeq, LinkLoose or
+// LinkBack; or LinkLater when its track took the name of an older one (a
+// deferred link); LinkNone otherwise.
+func (t *Tracker) LinkedBy() string { return t.linkedBy }

@@ -1,0 +1,438 @@
+package locate
+
+import "math"
+
+// The posterior over the cells of a Grid: the Solver's workspace for grid
+// fixes, the fix itself (posterior mean and covariance over the most
+// probable side of the front) and the silent sensors' terms.
+
+// moments are the weighted moments of the cells of one side, with x and y
+// taken about the reference point of the fix (posterior.rx, ry).
+type moments struct {
+	sw, sx, sy, sxx, sxy, syy float64
+}
+
+func (m *moments) add(o *moments) {
+	m.sw += o.sw
+	m.sx += o.sx
+	m.sy += o.sy
+	m.sxx += o.sxx
+	m.sxy += o.sxy
+	m.syy += o.syy
+}
+
+// posterior is the Solver's workspace for grid fixes.
+type posterior struct {
+	lp    []float64  // log posterior per cell, then its weight
+	idet  []float64  // 1/determinant of the nuisances' information per cell
+	mass  [3]float64 // weight per side
+	mom   [3]moments // per side
+	bestC [3]int     // the most probable cell per side (-1: none)
+	bEst  [3]float64 // posterior mean of the offset there, about its side's
+	// the cells the next fix considers: columns i0..i1 of rows j0..j1
+	// (the whole grid, or a window)
+	i0, i1, j0, j1 int
+	rx, ry         float64   // reference point of the moments
+	xs             []float64 // x of each column considered, about rx
+	swl, swll, sul []float64 // per cell of a row: Σ w L, Σ w L², Σ w u L
+	bc             burstConst
+
+	// the burst, per reading j (sensor gi[j]): weight 1/σ², y - P, the
+	// exponent n + Δn; and per listening sensor that heard nothing (mi):
+	// (sensitivity - P)/σ and n/σ
+	gi              []int
+	gw, gu, gwu, gc []float64
+	mi              []int
+	mp, mc          []float64
+}
+
+// burstConst holds what the cells of a fix share: per side of the front
+// (indexed by side&3, which lets the compiler drop the bounds checks) its
+// offset μ and the parts of Σ w r and Σ w r² that depend on the burst and
+// μ only; the common exponent c with 2c and c², A₀₀ and 1/τn².
+type burstConst struct {
+	mu, swr, swrr        [4]float64
+	c1, c2, c11, a00, in float64
+}
+
+// window limits the next fix to the cells within the rectangle (clamped to
+// the grid); all limits the next fix to the whole grid.
+func (p *posterior) window(g *Grid, x0, y0, x1, y1 float64) {
+	cl := func(v float64, n int) int { return min(max(int(math.Floor(v)), 0), n-1) }
+	p.i0, p.j0 = cl((x0-g.X0)/g.Cell+0.5, g.NX), cl((y0-g.Y0)/g.Cell+0.5, g.NY)
+	p.i1, p.j1 = cl((x1-g.X0)/g.Cell+0.5, g.NX), cl((y1-g.Y0)/g.Cell+0.5, g.NY)
+}
+
+func (p *posterior) all(g *Grid) { p.i0, p.j0, p.i1, p.j1 = 0, 0, g.NX-1, g.NY-1 }
+
+func (p *posterior) init(g *Grid) {
+	if g != nil {
+		p.all(g)
+		p.lp = make([]float64, g.Len())
+		p.idet = make([]float64, g.Len())
+		p.xs = make([]float64, g.NX)
+		p.swl = make([]float64, g.Len())
+		p.swll = make([]float64, g.Len())
+		p.sul = make([]float64, g.Len())
+		p.gi = make([]int, g.ns)
+		p.gw = make([]float64, g.ns)
+		p.gwu = make([]float64, g.ns)
+		p.gu = make([]float64, g.ns)
+		p.gc = make([]float64, g.ns)
+		p.mi = make([]int, 0, g.ns)
+		p.mp = make([]float64, g.ns)
+		p.mc = make([]float64, g.ns)
+	}
+}
+
+// Sides is a probability per side of the shop's front: in the store,
+// outside (the street) and elsewhere (in no zone).
+type Sides [3]float64
+
+// Side indices into Sides.
+const (
+	SideOther   = sideOther
+	SideStore   = sideStore
+	SideOutside = sideOutside
+)
+
+// cutoff is how far below the most probable cell, in nats, a cell's weight
+// is taken as 0.
+const cutoff = 25.0
+
+// fix returns the posterior mean and covariance over the cells of the most
+// probable side (store, outside, other), so that a fix never lands between
+// the two sides of the shop's front. Within a side the prior is the zone
+// density; across sides it is prior (nil: in proportion to the sides' prior
+// mass, i.e. one density everywhere). post receives the posterior of the
+// sides.
+//
+// Nuisances: the transmit offset b ~ N(0, τ²) and an error of the path-loss
+// exponent Δn ~ N(0, τn²), common to all sensors: the residuals are
+// r_i = b - Δn·L_i + ε_i, L_i = 10 log10 d_i. Both are integrated out: with
+// A = [[Σw + 1/τ², -Σw L], [-Σw L, Σw L² + 1/τn²]] and v = [Σ w r, -Σ w L r],
+//
+//	log p(c | y) = log π(c) - ½ (Σ w r² - vᵀ A⁻¹ v) - ½ log det A.
+//
+// With r_i = u_i - μ + c_i L_i (u_i = y_i - P_i, c_i = n_i + Δn, μ the
+// side's offset) and one exponent c for every sensor (the usual site), the
+// sums over the sensors reduce to three per cell, Σ w L, Σ w L² and
+// Σ w u L; the rest comes from per-burst constants.
+func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
+	g := s.grid
+	k := s.k
+	m := s.m
+	var s0, u0, u2 float64
+	uniform := true
+	for j := 0; j < k; j++ {
+		i := s.idx[j]
+		se := &m.Sensors[i]
+		w := 1 / s.v[j]
+		s.w[j] = w
+		u := s.y[j] - se.RSSI1m
+		p.gi[j], p.gw[j], p.gu[j], p.gwu[j], p.gc[j] = i, w, u, w*u, se.Exponent+s.dn
+		s0 += w
+		u0 += w * u
+		u2 += w * u * u
+		uniform = uniform && p.gc[j] == p.gc[0]
+	}
+	ib, in := 0.0, 0.0
+	if tau := m.TxSigmaDB; tau > 0 {
+		ib = 1 / (tau * tau)
+	} else {
+		ib = 1e6
+	}
+	if tn := s.exponentSigma(); tn > 0 {
+		in = 1 / (tn * tn)
+	} else {
+		in = 1e6
+	}
+	a00 := s0 + ib
+	s.misses()
+	invSm := 1 / math.Hypot(m.SigmaDB, m.TxSigmaDB)
+	// A silent sensor: log Φ((sens - f_i - μ)/σ), (sens - f_i)/σ = mp + mc L.
+	p.mi = p.mi[:0]
+	for _, i := range s.miss {
+		se := &m.Sensors[i]
+		p.mp[len(p.mi)] = (m.MissDBm - se.RSSI1m) * invSm
+		p.mc[len(p.mi)] = (se.Exponent + s.dn) * invSm
+		p.mi = append(p.mi, i)
+	}
+	p.bEst = [3]float64{}
+	n := g.Len()
+	// The constants per side (burstConst) are grouped as the per-cell
+	// formulas below group them, so the sums are the same to the bit.
+	var missS [4]float64
+	bc := &p.bc
+	for sd := range 3 {
+		mu := s.sideOff[sd]
+		bc.mu[sd] = mu
+		bc.swr[sd] = u0 - mu*s0
+		bc.swrr[sd] = u2 - 2*mu*u0 + mu*mu*s0
+		missS[sd] = mu * invSm
+	}
+	muS := &bc.mu
+	gi, gw, gu, gc := p.gi[:k], p.gw[:k], p.gu[:k], p.gc[:k]
+	c1 := p.gc[0]
+	c2, c11 := 2*c1, c1*c1
+	bc.c1, bc.c2, bc.c11, bc.a00, bc.in = c1, c2, c11, a00, in
+	mi, mp, mc := p.mi, p.mp[:len(p.mi)], p.mc[:len(p.mi)]
+	best0 := math.Inf(-1)
+	// Spans of consecutive cells: the rows of the window, or all its rows
+	// as one span when it is as wide as the grid.
+	nsp, spw := p.j1-p.j0+1, p.i1-p.i0+1
+	if spw == g.NX {
+		nsp, spw = 1, nsp*g.NX
+	}
+	for sp := range nsp {
+		ca := (p.j0+sp)*g.NX + p.i0
+		cb := ca + spw
+		lp := p.lp[ca:cb]
+		idet := p.idet[ca:cb]
+		idet = idet[:len(lp)]
+		side := g.side[ca:cb]
+		side = side[:len(lp)]
+		pri := g.prior[ca:cb]
+		pri = pri[:len(lp)]
+		if uniform {
+			// Σ w L, Σ w L², Σ w u L per cell, sensor by sensor; then
+			// r = (u - μ) + c L gives the rest.
+			t0 := 0
+			if simd8 {
+				t0 = p.uniform8(g, k, ca, cb)
+			}
+			m := p.uniformRow(g, k, ca+t0, cb)
+			if len(mi) == 0 {
+				// No silent sensor's term to add: the row loop's
+				// maximum stands (and a comparison per vector cell).
+				for _, l := range lp[:t0] {
+					if l > best0 {
+						best0 = l
+					}
+				}
+				if m > best0 {
+					best0 = m
+				}
+				continue
+			}
+		} else {
+			for t := range lp {
+				c := ca + t
+				mu := muS[side[t]&3]
+				var swl, swll, swr, swlr, swrr float64
+				for j, i := range gi {
+					l := g.l[i*n+c]
+					w := gw[j]
+					r := (gu[j] - mu) + gc[j]*l
+					wl := w * l
+					swl += wl
+					swll += wl * l
+					wr := w * r
+					swr += wr
+					swlr += wl * r
+					swrr += wr * r
+				}
+				a11 := swll + in
+				id := 1 / (a00*a11 - swl*swl)
+				q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
+				lp[t] = pri[t] - 0.5*q
+				idet[t] = id
+			}
+		}
+		// Sensors that heard nothing: the phone was below their
+		// sensitivity there.
+		for h, i := range mi {
+			li := g.lrow(i, ca, cb)
+			li = li[:len(lp)]
+			for t := range lp {
+				lp[t] += logPhi(mp[h] + mc[h]*li[t] - missS[side[t]&3])
+			}
+		}
+		for _, l := range lp {
+			if l > best0 {
+				best0 = l
+			}
+		}
+	}
+	// The weights exp(l - ½ log det A - best0) = exp(l - best0)/√det A,
+	// only where they can matter (the determinant varies over the grid
+	// by far less than the cutoff). expNeg is math.Exp to 2 ulp, faster.
+	emax := 0.0
+	var eBest [4]float64
+	bestC := [4]int{-1, -1, -1, -1}
+	for sp := range nsp {
+		ca := (p.j0+sp)*g.NX + p.i0
+		cb := ca + spw
+		t0 := 0 // the weights of cells [ca, ca+t0) are done
+		if simd8 {
+			t0 = p.weights8(g, ca, cb, best0)
+		}
+		weights(p.lp[ca+t0:cb], p.idet[ca+t0:cb], best0)
+		lp := p.lp[ca:cb]
+		side := g.side[ca:cb]
+		side = side[:len(lp)]
+		for t, e := range lp {
+			if e > emax {
+				emax = e
+			}
+			if sd := side[t] & 3; e > eBest[sd] {
+				eBest[sd], bestC[sd] = e, ca+t
+			}
+		}
+	}
+	p.bestC = [3]int(bestC[:3])
+	for _, c := range p.bestC {
+		if c >= 0 {
+			p.offsetAt(s, c, a00, in)
+		}
+	}
+	// Moments per side, about the middle of the cells considered.
+	p.mass = [3]float64{}
+	p.mom = [3]moments{}
+	p.rx = g.X0 + float64(p.i0+p.i1)/2*g.Cell
+	p.ry = g.Y0 + float64(p.j0+p.j1)/2*g.Cell
+	thr, inv := emax*math.Exp(-cutoff), 1/emax
+	xs := p.xs[:p.i1-p.i0+1]
+	for t := range xs {
+		xs[t] = g.X0 + float64(p.i0+t)*g.Cell - p.rx
+	}
+	// Accumulate in registers along a run of cells of one side (rows are
+	// mostly one side), adding the run to its side's moments at its end.
+	var run moments
+	rs := g.side[p.j0*g.NX+p.i0]
+	for row := p.j0; row <= p.j1; row++ {
+		y := g.Y0 + float64(row)*g.Cell - p.ry
+		ca := row*g.NX + p.i0
+		lp := p.lp[ca : ca+len(xs)]
+		side := g.side[ca : ca+len(xs)]
+		for t, e := range lp {
+			if e < thr || e == 0 {
+				continue
+			}
+			if sd := side[t]; sd != rs {
+				p.mom[rs].add(&run)
+				run, rs = moments{}, sd
+			}
+			e *= inv
+			x := xs[t]
+			run.sw += e
+			ex, ey := e*x, e*y
+			run.sx += ex
+			run.sy += ey
+			run.sxx += ex * x
+			run.sxy += ex * y
+			run.syy += ey * y
+		}
+	}
+	p.mom[rs].add(&run)
+	for i := range p.mass {
+		p.mass[i] = p.mom[i].sw
+	}
+	return p.choose(s, prior, post)
+}
+
+// offsetAt computes the posterior mean of the transmit offset at cell c,
+// relative to its side's offset: b̂ = (a₁₁ Σwr - Σwl Σwlr) / det A.
+func (p *posterior) offsetAt(s *Solver, c int, a00, in float64) {
+	g := s.grid
+	mu := s.sideOff[g.side[c]]
+	var swl, swll, swr, swlr float64
+	for j := 0; j < s.k; j++ {
+		l := g.lrow(p.gi[j], c, c+1)[0]
+		w := p.gw[j]
+		r := (p.gu[j] - mu) + p.gc[j]*l
+		wl := w * l
+		swl += wl
+		swll += wl * l
+		swr += w * r
+		swlr += wl * r
+	}
+	a11 := swll + in
+	p.bEst[g.side[c]] = (a11*swr - swl*swlr) / (a00*a11 - swl*swl)
+}
+
+// choose picks the side from the posterior weights of the last fix and
+// returns the mean and covariance over its cells.
+func (p *posterior) choose(s *Solver, prior *Sides, post *Sides) Fix {
+	g := s.grid
+	mass := p.mass
+	if prior != nil {
+		for i := range mass {
+			if g.area[i] > 0 {
+				mass[i] *= prior[i] / g.area[i]
+			}
+		}
+	}
+	side := uint8(0)
+	var tot float64
+	for i := uint8(0); i < 3; i++ {
+		tot += mass[i]
+		if mass[i] > mass[side] {
+			side = i
+		}
+	}
+	if post != nil {
+		for i := range mass {
+			post[i] = mass[i] / tot
+		}
+	}
+	mo := &p.mom[side]
+	sw := mo.sw
+	mx, my := mo.sx/sw, mo.sy/sw
+	q := g.Cell * g.Cell / 12 // a cell's own spread
+	cov := [3]float64{mo.sxx/sw - mx*mx + q, mo.sxy/sw - mx*my, mo.syy/sw - my*my + q}
+	return Fix{X: p.rx + mx, Y: p.ry + my, Cov: cov, Err: errOf(cov, s.m.Bounds), N: s.k}
+}
+
+// misses lists the sensors that did not hear the burst and were listening.
+func (s *Solver) misses() {
+	s.miss = s.miss[:0]
+	if s.m.MissDBm == 0 {
+		return
+	}
+	j := 0
+	for i := range s.m.Sensors {
+		if j < s.k && s.idx[j] == i {
+			j++
+			continue
+		}
+		if i < 64 && s.deaf&(1<<uint(i)) != 0 {
+			continue
+		}
+		s.miss = append(s.miss, i)
+	}
+}
+
+// logPhi is log(ε + (1-ε) Φ(z)), Φ the standard normal distribution
+// function: the chance that a sensor hears nothing of a phone whose level
+// there would be z standard deviations above its sensitivity, with ε the
+// chance that it misses a burst anyway (frames lost, busy on another
+// channel). From a table, linear interpolation on [-12, 6].
+func logPhi(z float64) float64 {
+	if z >= phiHi {
+		return 0
+	}
+	if z <= phiLo {
+		return logPhiTab[0]
+	}
+	u := (z - phiLo) * phiScale
+	i := int(u)
+	f := u - float64(i)
+	return logPhiTab[i] + f*(logPhiTab[i+1]-logPhiTab[i])
+}
+
+const (
+	phiLo, phiHi = -12.0, 6.0
+	phiN         = 1024
+	phiScale     = phiN / (phiHi - phiLo)
+	missFloor    = 0.05
+)
+
+var logPhiTab = func() [phiN + 2]float64 {
+	var t [phiN + 2]float64
+	for i := range t {
+		z := phiLo + float64(i)/phiScale
+		t[i] = math.Log(missFloor + (1-missFloor)*0.5*math.Erfc(-z/math.Sqrt2))
+	}
+	return t
+}()

@@ -1,0 +1,144 @@
+package locate
+
+import "math"
+
+// The scalar loops of posterior.fix over a span of cells (a row of the
+// window, or all its rows): grid_vec.go does the same 8 cells at a time
+// on AVX-512 and leaves the rest of a span to these.
+
+// weights turns each log posterior l into its weight exp(l - best0)·√idet,
+// 0 below the cutoff (expNeg, written out: a call per cell costs more
+// than its arithmetic).
+func weights(lp, idet []float64, best0 float64) {
+	const (
+		invLn2N = expTabN / math.Ln2
+		ln2HiN  = 0x1.62e42fefa0000p-7
+		ln2LoN  = (math.Ln2 - 0x1.62e42fefa0000p-1) / expTabN
+		shifter = 0x1.8p52
+	)
+	idet = idet[:len(lp)]
+	for t, l := range lp {
+		x := l - best0
+		if x < -cutoff {
+			lp[t] = 0
+			continue
+		}
+		tt := x*invLn2N + shifter
+		k := int64(math.Float64bits(tt) - math.Float64bits(shifter))
+		kf := tt - shifter
+		r := (x - kf*ln2HiN) - kf*ln2LoN
+		q := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120)))))
+		scale := math.Float64frombits(math.Float64bits(expTab[k&(expTabN-1)]) + uint64(k>>6)<<52)
+		lp[t] = scale * q * math.Sqrt(idet[t])
+	}
+}
+
+// uniformRow is the uniform-exponent loop of fix over the cells [ca, cb):
+// the log posterior (without the silent sensors' terms) into lp and
+// 1/det A into idet, from Σ w L, Σ w L² and Σ w u L (rowSums), and returns
+// the greatest (NaN passed over, as the caller's comparisons do): with
+// r = (u - μ) + c L,
+//
+//	Σ w r = Σ w u - μ Σ w + c Σ w L,  Σ w L r = Σ w u L - μ Σ w L + c Σ w L²,
+//	Σ w r² = Σ w u² - 2μ Σ w u + μ² Σ w + 2c (Σ w u L - μ Σ w L) + c² Σ w L².
+func (p *posterior) uniformRow(g *Grid, k, ca, cb int) (lmax float64) {
+	bl, bll, bul := p.rowSums(g, k, ca, cb)
+	bll, bul = bll[:len(bl)], bul[:len(bl)]
+	lp, idet, side, pri := p.lp[ca:cb], p.idet[ca:cb], g.side[ca:cb], g.prior[ca:cb]
+	lp, idet, side, pri = lp[:len(bl)], idet[:len(bl)], side[:len(bl)], pri[:len(bl)]
+	bc := &p.bc
+	c1, c2, c11, a00, in := bc.c1, bc.c2, bc.c11, bc.a00, bc.in
+	lmax = math.Inf(-1)
+	for t, swl := range bl {
+		swll, sul := bll[t], bul[t]
+		sd := side[t] & 3
+		swr := bc.swr[sd] + c1*swl
+		ul := sul - bc.mu[sd]*swl
+		swlr := ul + c1*swll
+		swrr := bc.swrr[sd] + c2*ul + c11*swll
+		a11 := swll + in
+		id := 1 / (a00*a11 - swl*swl) // 1/det A
+		// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
+		q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
+		l := pri[t] - 0.5*q
+		lp[t] = l
+		idet[t] = id
+		if l > lmax {
+			lmax = l
+		}
+	}
+	return lmax
+}
+
+// rowSums returns Σ w L, Σ w L² and Σ w u L over the readings of the
+// burst for the cells [ca, cb), in the posterior's row buffers. Up to four
+// readings are summed in one pass (each sum from 0, reading by reading, as
+// a loop over the readings would), more in further passes of four and one.
+func (p *posterior) rowSums(g *Grid, k, ca, cb int) (swl, swll, sul []float64) {
+	swl, swll, sul = p.swl[:cb-ca], p.swll[:cb-ca], p.sul[:cb-ca]
+	swll, sul = swll[:len(swl)], sul[:len(swl)]
+	row := func(j int) ([]float64, float64, float64) {
+		l := g.lrow(p.gi[j], ca, cb)
+		return l[:len(swl)], p.gw[j], p.gwu[j]
+	}
+	switch min(k, 4) {
+	case 1:
+		l0, w0, u0 := row(0)
+		for t, a := range l0 {
+			wa := w0 * a
+			swl[t], swll[t], sul[t] = 0+wa, 0+wa*a, 0+u0*a
+		}
+	case 2:
+		l0, w0, u0 := row(0)
+		l1, w1, u1 := row(1)
+		for t, a := range l0 {
+			b := l1[t]
+			wa, wb := w0*a, w1*b
+			swl[t], swll[t], sul[t] = 0+wa+wb, 0+wa*a+wb*b, 0+u0*a+u1*b
+		}
+	case 3:
+		l0, w0, u0 := row(0)
+		l1, w1, u1 := row(1)
+		l2, w2, u2 := row(2)
+		for t, a := range l0 {
+			b, c := l1[t], l2[t]
+			wa, wb, wc := w0*a, w1*b, w2*c
+			swl[t], swll[t], sul[t] = 0+wa+wb+wc, 0+wa*a+wb*b+wc*c, 0+u0*a+u1*b+u2*c
+		}
+	case 4:
+		l0, w0, u0 := row(0)
+		l1, w1, u1 := row(1)
+		l2, w2, u2 := row(2)
+		l3, w3, u3 := row(3)
+		for t, a := range l0 {
+			b, c, d := l1[t], l2[t], l3[t]
+			wa, wb, wc, wd := w0*a, w1*b, w2*c, w3*d
+			swl[t], swll[t], sul[t] = 0+wa+wb+wc+wd, 0+wa*a+wb*b+wc*c+wd*d, 0+u0*a+u1*b+u2*c+u3*d
+		}
+	}
+	for j := 4; j < k; j++ {
+		if j+4 <= k { // four more in one pass, added in order
+			l0, w0, u0 := row(j)
+			l1, w1, u1 := row(j + 1)
+			l2, w2, u2 := row(j + 2)
+			l3, w3, u3 := row(j + 3)
+			for t, a := range l0 {
+				b, c, d := l1[t], l2[t], l3[t]
+				wa, wb, wc, wd := w0*a, w1*b, w2*c, w3*d
+				swl[t] = swl[t] + wa + wb + wc + wd
+				swll[t] = swll[t] + wa*a + wb*b + wc*c + wd*d
+				sul[t] = sul[t] + u0*a + u1*b + u2*c + u3*d
+			}
+			j += 3
+			continue
+		}
+		l, w, wu := row(j)
+		for t, a := range l {
+			wa := w * a
+			swl[t] += wa
+			swll[t] += wa * a
+			sul[t] += wu * a
+		}
+	}
+	return swl, swll, sul
+}
