@@ -27,6 +27,7 @@ import (
 type figures struct {
 	visitors, passersby, staff int
 	dwellMedian                float64
+	passersbyEst               float64 // the report's estimate (extension); the truth's is passersby
 }
 
 func truthFigures(site *wire.Site, tr *sim.Truth) figures {
@@ -108,7 +109,8 @@ func simulate(t testing.TB, layout string, seed uint64, hours float64) (*wire.Si
 }
 
 func reportFigures(rep *wire.Report) figures {
-	f := figures{visitors: rep.Totals.Visitors, passersby: rep.Totals.Passersby, staff: rep.Totals.Staff}
+	f := figures{visitors: rep.Totals.Visitors, passersby: rep.Totals.Passersby, staff: rep.Totals.Staff,
+		passersbyEst: rep.Totals.PassersbyEst}
 	if rep.Totals.DwellMedianS != nil {
 		f.dwellMedian = *rep.Totals.DwellMedianS
 	}
@@ -205,16 +207,17 @@ func relErr(got, want int) float64 {
 func (r accuracyRow) String() string {
 	cell := func(got, want int) string { return fmt.Sprintf("%d (%+.0f%%)", got, 100*relErr(got, want)) }
 	dwell := func(got float64) string { return fmt.Sprintf("%.0f s (%+.0f)", got, got-r.truth.dwellMedian) }
-	return fmt.Sprintf("| %s | %.0f h | %d (%d MACs) | %d | %d | %s | %s | %s | %d | %s | %s | %s | %d / %d | %.0f s | %s | %s | %s |",
+	est := fmt.Sprintf("%.0f (%+.0f%%)", r.got.passersbyEst, 100*(r.got.passersbyEst-float64(r.truth.passersby))/float64(r.truth.passersby))
+	return fmt.Sprintf("| %s | %.0f h | %d (%d MACs) | %d | %d | %s | %s | %s | %d | %s | %s | %s | %s | %d / %d | %.0f s | %s | %s | %s |",
 		r.layout, r.hours, r.people, r.macs, r.tracks,
 		r.truth.visitors, cell(r.got.visitors, r.truth.visitors), cell(r.located.visitors, r.truth.visitors), cell(r.ideal.visitors, r.truth.visitors),
-		r.truth.passersby, cell(r.got.passersby, r.truth.passersby), cell(r.located.passersby, r.truth.passersby), cell(r.ideal.passersby, r.truth.passersby),
+		r.truth.passersby, cell(r.got.passersby, r.truth.passersby), est, cell(r.located.passersby, r.truth.passersby), cell(r.ideal.passersby, r.truth.passersby),
 		r.truth.staff, r.got.staff,
 		r.truth.dwellMedian, dwell(r.got.dwellMedian), dwell(r.located.dwellMedian), dwell(r.ideal.dwellMedian))
 }
 
-const accuracyHeader = "| layout | simulated | phones (MACs) | tracks | visitors: true | replay | located | ideal | passers-by: true | replay | located | ideal | staff: true / replay | dwell median: true | replay | located | ideal |\n" +
-	"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+const accuracyHeader = "| layout | simulated | phones (MACs) | tracks | visitors: true | replay | located | ideal | passers-by: true | replay | replay's estimate | located | ideal | staff: true / replay | dwell median: true | replay | located | ideal |\n" +
+	"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 
 // TestFootfallOnTruePositions checks footfall alone on simulated shops:
 // fed the true positions of every heard probe burst, tracked by person,
@@ -274,6 +277,9 @@ func TestAccuracy(t *testing.T) {
 		}
 		if e := relErr(r.got.passersby, r.truth.passersby); math.Abs(e) > 0.10 {
 			t.Errorf("%s: passers-by %d, truth %d (%+.1f%%)", l, r.got.passersby, r.truth.passersby, 100*e)
+		}
+		if e := r.got.passersbyEst/float64(r.truth.passersby) - 1; math.Abs(e) > 0.10 {
+			t.Errorf("%s: passers-by estimated %.1f, truth %d (%+.1f%%)", l, r.got.passersbyEst, r.truth.passersby, 100*e)
 		}
 		if d := r.got.dwellMedian - r.truth.dwellMedian; math.Abs(d) > 30 {
 			t.Errorf("%s: dwell median %.0f s, truth %.0f s", l, r.got.dwellMedian, r.truth.dwellMedian)

@@ -29,6 +29,8 @@ type trackDay struct {
 	bounces     int     // of them, shorter than visitor_min_dwell_s
 	dwell       float64 // seconds in the store over the visits that are not bounces
 	class       Class
+	fp          string // TrackDay.FP
+	rand        bool   // TrackDay.Rand
 }
 
 type tdKey struct {
@@ -112,12 +114,15 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 		}
 		k := tdKey{d.Track, dn}
 		if j, ok := idx[k]; ok {
+			if d.First < tds[j].first && (d.FP != "" || d.Rand) {
+				tds[j].fp, tds[j].rand = d.FP, d.Rand // the first address's
+			}
 			tds[j].first = min(tds[j].first, d.First)
 			tds[j].last = max(tds[j].last, d.Last)
 			continue
 		}
 		idx[k] = len(tds)
-		tds = append(tds, trackDay{track: d.Track, day: dn, first: d.First, last: d.Last})
+		tds = append(tds, trackDay{track: d.Track, day: dn, first: d.First, last: d.Last, fp: d.FP, rand: d.Rand})
 	}
 	var lastDay int32
 	var lastDayStart, lastDayEnd int64 = 1, 0

@@ -113,7 +113,8 @@ func (c *Counter) Add(p wire.Position) {
 		ts.hasDay = false
 	}
 	if !ts.hasDay {
-		ts.day = dayState{TrackDay: TrackDay{Site: c.site, Day: day, Track: p.Track, First: p.T}, end: dayEnd}
+		ts.day = dayState{TrackDay: TrackDay{Site: c.site, Day: day, Track: p.Track, First: p.T,
+			FP: p.FP, Rand: p.Rand}, end: dayEnd}
 		ts.hasDay = true
 	}
 	ts.day.First, ts.day.Last = min(ts.day.First, p.T), max(ts.day.Last, p.T)

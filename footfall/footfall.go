@@ -14,6 +14,11 @@ type TrackDay struct {
 	First int64 // first detection (any fix) that day, Unix ms
 	Last  int64 // last detection that day
 	Fixes int
+	// FP and Rand are the capability fingerprint and the randomised-MAC
+	// flag of the track's first address that day ("" and false when not
+	// known): what Estimate needs to find one phone under several tracks.
+	FP   string
+	Rand bool
 	// Open is true while the day may still grow: the counter's watermark
 	// has not passed the day's end and the input has not ended. Figures
 	// from open days are provisional.

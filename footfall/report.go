@@ -63,6 +63,7 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 	}
 
 	tds, idx := classify(site, days, visits)
+	weight := passerWeights(tds)
 
 	// Visitor days of the input, for new and returning.
 	input := map[string][]int32{}
@@ -97,6 +98,9 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 			tot.Passersby++
 			hr.Passersby++
 			da.day.Passersby++
+			tot.PassersbyEst += weight[i]
+			hr.PassersbyEst += weight[i]
+			da.day.PassersbyEst += weight[i]
 		case Visitor:
 			tot.Visitors++
 			hr.Visitors++
@@ -120,11 +124,13 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 		tot.Bounces += td.bounces
 	}
 	tot.CaptureRate = ratio(tot.Visitors, tot.Visitors+tot.Passersby)
+	tot.Estimate = estimate(tot.Visitors, tot.PassersbyEst)
 	tot.DwellMedianS = median(allDwell)
 	tot.BounceRate = ratio(tot.Bounces, tot.Visits)
 	for i := range rep.Hours {
 		hr := &rep.Hours[i]
 		hr.CaptureRate = ratio(hr.Visitors, hr.Visitors+hr.Passersby)
+		hr.Estimate = estimate(hr.Visitors, hr.PassersbyEst)
 		hr.DwellMedianS = median(hourDwell[i])
 	}
 
@@ -197,6 +203,7 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 
 	for _, d := range dayList {
 		d.day.CaptureRate = ratio(d.day.Visitors, d.day.Visitors+d.day.Passersby)
+		d.day.Estimate = estimate(d.day.Visitors, d.day.PassersbyEst)
 		d.day.DwellMedianS = median(d.dwells)
 		rep.Days = append(rep.Days, d.day)
 	}

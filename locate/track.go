@@ -205,8 +205,9 @@ func (t *Tracker) name(n int32) string {
 }
 
 // Add assigns b to a track, locates it and filters the track. It returns
-// the position of the burst (T = b.T, Dev, Track, X, Y, Err, N and PStore,
-// the track's probability of the store's side; Zone left empty). A burst without a usable reading keeps its track and returns the
+// the position of the burst (T = b.T, Dev, Track, X, Y, Err, N, PStore,
+// the track's probability of the store's side, and the burst's FP and
+// Rand; Zone left empty). A burst without a usable reading keeps its track and returns the
 // track's predicted position with N = 0.
 func (t *Tracker) Add(b *Burst) wire.Position {
 	t.linkedBy = LinkNone
@@ -331,7 +332,8 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	tr.x.p, tr.y.p = p[0], p[1]
 	return wire.Position{T: b.T, Dev: b.Dev, Track: t.name(tr.num), X: p[0], Y: p[1],
 		Err: math.Min(math.Sqrt((tr.x.pp+tr.y.pp)/2), math.Sqrt(diag2(t.bounds))), N: fix.N,
-		PStore: math.Max(tr.side[SideStore], 1e-3)} // 0 would read as unknown
+		PStore: math.Max(tr.side[SideStore], 1e-3), // 0 would read as unknown
+		FP: b.FP, Rand: b.Rand}
 }
 
 // limitSpeed clamps the track's velocity to the walking-speed limit.

@@ -22,6 +22,12 @@ type Position struct {
 	// (footfall's entry rule, zones.Presence): not written to
 	// positions.jsonl, the store or the WebSocket.
 	PStore float64 `json:"-"`
+	// FP and Rand are the capability fingerprint and the randomised-MAC
+	// flag of the burst's address (in process only, like PStore): footfall
+	// estimates from them how many passers-by are one phone under several
+	// addresses (footfall.Estimate).
+	FP   string `json:"-"`
+	Rand bool   `json:"-"`
 }
 
 // AppendPosition appends p as one JSON object (no newline), with metres

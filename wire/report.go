@@ -30,6 +30,15 @@ type Totals struct {
 	// Extensions.
 	Visits     int      `json:"visits"`
 	BounceRate *float64 `json:"bounce_rate"`
+	Estimate
+}
+
+// Estimate is the passers-by estimate (extension): passers-by as people,
+// not tracks, where one phone under several random addresses counts once
+// in expectation (footfall's passerWeights), and the capture rate with it.
+type Estimate struct {
+	PassersbyEst   float64  `json:"passersby_est"`
+	CaptureRateEst *float64 `json:"capture_rate_est"`
 }
 
 // DwellBuckets count visits by dwell, as shops know them.
@@ -71,6 +80,7 @@ type Hour struct {
 	// Extensions.
 	Staff int  `json:"staff"`
 	Open  bool `json:"open"`
+	Estimate
 }
 
 // Day is one local day (extension).
@@ -86,6 +96,7 @@ type Day struct {
 	Returning    int      `json:"returning"`
 	Transactions *int     `json:"transactions,omitempty"`
 	Conversion   *float64 `json:"conversion,omitempty"`
+	Estimate
 }
 
 // ZoneStat counts the visits to one zone.

@@ -84,13 +84,13 @@ func testVisits(t *testing.T, s store.Store) {
 func testTrackDays(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	ds := []footfall.TrackDay{
-		{Site: "demo", Day: "2026-12-04", Track: "k2", First: Day0 + 100, Last: Day0 + 900, Fixes: 4},
-		{Site: "demo", Day: "2026-12-04", Track: "k1", First: Day0 + 200, Last: Day0 + 300, Fixes: 2},
+		{Site: "demo", Day: "2026-12-04", Track: "k2", First: Day0 + 100, Last: Day0 + 900, Fixes: 4, FP: "0a1b2c3d", Rand: true},
+		{Site: "demo", Day: "2026-12-04", Track: "k1", First: Day0 + 200, Last: Day0 + 300, Fixes: 2, FP: "ffff0000"},
 		{Site: "demo", Day: "2026-12-05", Track: "k1", First: Day0 + dayMs + 5, Last: Day0 + dayMs + 50, Fixes: 3},
 		{Site: "other", Day: "2026-12-04", Track: "k1", First: Day0 + 1, Last: Day0 + 2, Fixes: 1},
 	}
 	fatalIf(t, s.WriteTrackDays(ctx, ds))
-	ds[1].Last, ds[1].Fixes = Day0+7000, 8
+	ds[1].Last, ds[1].Fixes, ds[1].Rand = Day0+7000, 8, true
 	fatalIf(t, s.WriteTrackDays(ctx, ds[1:2]))
 	got, err := s.TrackDays(ctx, "demo", Day0, Day0+2*dayMs)
 	fatalIf(t, err)
