@@ -333,7 +333,7 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	return wire.Position{T: b.T, Dev: b.Dev, Track: t.name(tr.num), X: p[0], Y: p[1],
 		Err: math.Min(math.Sqrt((tr.x.pp+tr.y.pp)/2), math.Sqrt(diag2(t.bounds))), N: fix.N,
 		PStore: math.Max(tr.side[SideStore], 1e-3), // 0 would read as unknown
-		FP: b.FP, Rand: b.Rand}
+		FP:     b.FP, Rand: b.Rand}
 }
 
 // limitSpeed clamps the track's velocity to the walking-speed limit.
