@@ -512,10 +512,11 @@ func checkFootfall(t *testing.T, c context.Context, base, button string) wire.Re
 	// The tiles. (A percentage may round a tie either way: JavaScript's
 	// toFixed rounds it up, Go's %.1f to even.)
 	want := map[string][]string{
-		"passersby": {intText(T.Passersby)},
-		"visitors":  {intText(T.Visitors)},
-		"capture":   pctText(T.CaptureRate),
-		"dwell":     {durText(T.DwellMedianS)},
+		"passersby":     {intText(T.Passersby)},
+		"passersby-est": {intText(int(math.Round(T.PassersbyEst)))},
+		"visitors":      {intText(T.Visitors)},
+		"capture":       pctText(T.CaptureRate),
+		"dwell":         {durText(T.DwellMedianS)},
 	}
 	for _, p := range pctText(ratio(T.Returning, T.Visitors)) {
 		want["returning"] = append(want["returning"], fmt.Sprintf("%s (%s)", intText(T.Returning), p))
@@ -535,13 +536,16 @@ func checkFootfall(t *testing.T, c context.Context, base, button string) wire.Re
 		t.Fatalf("%s: %d charts plotted, want %d", button, len(shown.Plotted), charts)
 	}
 	hourly, rates := shown.Plotted[0], shown.Plotted[1]
-	if len(hourly) != 3 || len(rates) < 2 || len(hourly[0]) != len(api.Hours) || len(rates[1]) != len(api.Hours) {
+	if len(hourly) != 4 || len(rates) < 2 || len(hourly[0]) != len(api.Hours) || len(rates[1]) != len(api.Hours) {
 		t.Fatalf("%s: charts have %d/%d series of %d points, API %d hours", button, len(hourly), len(rates), len(hourly[0]), len(api.Hours))
 	}
 	busy := 0
 	for i, h := range api.Hours {
 		if val(hourly[0][i]) != float64(h.Start/1000) || val(hourly[1][i]) != float64(h.Passersby) || val(hourly[2][i]) != float64(h.Visitors) {
 			t.Fatalf("%s: hour %d charted at %v: %v passers-by, %v visitors; API %d: %d, %d", button, i, val(hourly[0][i]), val(hourly[1][i]), val(hourly[2][i]), h.Start/1000, h.Passersby, h.Visitors)
+		}
+		if val(hourly[3][i]) != h.PassersbyEst {
+			t.Fatalf("%s: hour %d charted %v passers-by as people, API %v", button, i, val(hourly[3][i]), h.PassersbyEst)
 		}
 		if !sameRate(rates[1][i], h.CaptureRate) {
 			t.Fatalf("%s: hour %d capture rate charted %v, API %v", button, i, rates[1][i], h.CaptureRate)

@@ -28,9 +28,13 @@ type figures struct {
 	visitors, passersby, staff int
 	dwellMedian                float64
 	passersbyEst               float64 // the report's estimate (extension); the truth's is passersby
+	// Per local hour from the start: passers-by (the truth's, or the
+	// report's tracks) and the report's estimate.
+	hourPb    []int
+	hourPbEst []float64
 }
 
-func truthFigures(site *wire.Site, tr *sim.Truth) figures {
+func truthFigures(site *wire.Site, tr *sim.Truth, from int64) figures {
 	first, last := map[string]int64{}, map[string]int64{}
 	for _, b := range tr.Bursts {
 		if _, ok := first[b.Person]; !ok {
@@ -44,6 +48,7 @@ func truthFigures(site *wire.Site, tr *sim.Truth) figures {
 		if _, heard := first[p.Person]; !heard {
 			continue
 		}
+		hour := int((first[p.Person] - from) / 3600_000)
 		if float64(last[p.Person]-first[p.Person]) > site.Footfall.StaffMinDwellS*1000 {
 			f.staff++
 			continue
@@ -59,6 +64,10 @@ func truthFigures(site *wire.Site, tr *sim.Truth) figures {
 			dwells = append(dwells, dwell)
 		} else {
 			f.passersby++
+			for len(f.hourPb) <= hour {
+				f.hourPb = append(f.hourPb, 0)
+			}
+			f.hourPb[hour]++
 		}
 	}
 	if len(dwells) > 0 {
@@ -111,6 +120,10 @@ func simulate(t testing.TB, layout string, seed uint64, hours float64) (*wire.Si
 func reportFigures(rep *wire.Report) figures {
 	f := figures{visitors: rep.Totals.Visitors, passersby: rep.Totals.Passersby, staff: rep.Totals.Staff,
 		passersbyEst: rep.Totals.PassersbyEst}
+	for _, h := range rep.Hours {
+		f.hourPb = append(f.hourPb, h.Passersby)
+		f.hourPbEst = append(f.hourPbEst, h.PassersbyEst)
+	}
 	if rep.Totals.DwellMedianS != nil {
 		f.dwellMedian = *rep.Totals.DwellMedianS
 	}
@@ -174,7 +187,7 @@ func runAccuracy(t testing.TB, layout string, seed uint64, hours float64) accura
 		t.Fatal(err)
 	}
 	locFig, locClass := footfallClasses(site, located, from, to)
-	row := accuracyRow{layout: layout, hours: hours, truth: truthFigures(site, tr), tracks: res.Tracks,
+	row := accuracyRow{layout: layout, hours: hours, truth: truthFigures(site, tr, from.UnixMilli()), tracks: res.Tracks,
 		got: reportFigures(res.Report), ideal: idealFigures(site, tr, from, to), located: locFig,
 		diag: diagnose(layout, site, tr, events, locClass)}
 	if row.diag.visitors != row.got.visitors || row.diag.passersby != row.got.passersby {
@@ -216,6 +229,22 @@ func (r accuracyRow) String() string {
 		r.truth.dwellMedian, dwell(r.got.dwellMedian), dwell(r.located.dwellMedian), dwell(r.ideal.dwellMedian))
 }
 
+// hourly returns the mean absolute error per hour of the passers-by
+// (tracks) and of their estimate, and the truth's mean per hour.
+func (r accuracyRow) hourly() (tracks, est, mean float64) {
+	n := len(r.got.hourPb)
+	for i := range n {
+		want := 0
+		if i < len(r.truth.hourPb) {
+			want = r.truth.hourPb[i]
+		}
+		tracks += math.Abs(float64(r.got.hourPb[i] - want))
+		est += math.Abs(r.got.hourPbEst[i] - float64(want))
+		mean += float64(want)
+	}
+	return tracks / float64(n), est / float64(n), mean / float64(n)
+}
+
 const accuracyHeader = "| layout | simulated | phones (MACs) | tracks | visitors: true | replay | located | ideal | passers-by: true | replay | replay's estimate | located | ideal | staff: true / replay | dwell median: true | replay | located | ideal |\n" +
 	"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 
@@ -231,7 +260,7 @@ func TestFootfallOnTruePositions(t *testing.T) {
 	}
 	for _, layout := range []string{"small", "large"} {
 		site, _, tr, from, to := simulate(t, layout, 3, 3)
-		truth, got := truthFigures(site, tr), idealFigures(site, tr, from, to)
+		truth, got := truthFigures(site, tr, from.UnixMilli()), idealFigures(site, tr, from, to)
 		t.Logf("%s: truth %+v, footfall %+v", layout, truth, got)
 		if e := relErr(got.visitors, truth.visitors); math.Abs(e) > 0.05 {
 			t.Errorf("%s: visitors %d, truth %d (%+.1f%%)", layout, got.visitors, truth.visitors, 100*e)
@@ -268,10 +297,13 @@ func TestAccuracy(t *testing.T) {
 	seed := accuracySeed(t)
 	var rows []string
 	var diags []diagnosis
+	var hourly []string
 	for _, l := range layouts {
 		r := runAccuracy(t, l, seed, hours)
 		rows = append(rows, r.String())
 		diags = append(diags, r.diag)
+		ht, he, hm := r.hourly()
+		hourly = append(hourly, fmt.Sprintf("%s: %.1f / %.1f (%.0f)", l, ht, he, hm))
 		if e := relErr(r.got.visitors, r.truth.visitors); math.Abs(e) > 0.05 {
 			t.Errorf("%s: visitors %d, truth %d (%+.1f%%)", l, r.got.visitors, r.truth.visitors, 100*e)
 		}
@@ -286,6 +318,10 @@ func TestAccuracy(t *testing.T) {
 		}
 	}
 	fmt.Println(accuracyHeader + "\n" + strings.Join(rows, "\n"))
+	fmt.Println("\nPassers-by per hour, mean absolute error: tracks / estimate (truth's mean per hour):")
+	for _, h := range hourly {
+		fmt.Println(h)
+	}
 	fmt.Println("\nWhere the replay's passers-by and visitors differ from the truth (tracks by the person whose bursts they hold most of):")
 	fmt.Println("\n" + diagnosisTable(diags))
 }

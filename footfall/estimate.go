@@ -12,25 +12,33 @@ import (
 // restarts its sequence numbers) is a new track at each: the fixes there,
 // outside the sensors' hull, are too poor to tell its next scan from
 // another phone of the same model walking by (docs/footfall.md). Which
-// tracks continue which cannot be told, but how many can: a continuation
-// begins within a scan interval of the end of a track of the same model,
-// while a new phone begins there only by chance, as often as it begins
-// that close to the end of a track ten minutes away, when no passer-by is
-// still in range. Over a day, with n randomised tracks of which near begin
-// within W of the end of a track of their model, and chance the number
-// expected to do so by chance (measured at a lag of L before and after),
-// the number of continuations is
+// tracks continue which cannot be told, but how many can.
 //
-//	C = (near − chance) / (1 − chance/n)
+// Take the randomised tracks of one model (capability fingerprint) on one
+// day. A track that continues another begins within W of that one's end;
+// a track of a new phone begins within W of the end of some track of the
+// model only by chance, with a probability p_B that depends on the traffic
+// around its start and is measured there: the share of windows of length
+// W at lags L..L+9W before and after its start (long after any passer-by
+// has left) in which a track of the model ends. If a share c of the
+// model's tracks are continuations, a track begins near an end with
+// probability c + (1 − c) p_B; so over the model's n tracks, near of them
+// begun near an end,
 //
-// and each of the near tracks is a continuation with probability
-// q = C / near. A passer-by that continues another track counts 1 − q
-// of a person; a passer-by that a visitor continues (a shopper's approach)
-// likewise. The contract's counts are left as they are; the estimate is
-// the report's passersby_est (an extension).
+//	c = (near − Σ p_B) / (n − Σ p_B)
+//
+// and a track begun near an end continues it with probability
+//
+//	q_B = c / (c + (1 − c) p_B).
+//
+// A passer-by that continues another track counts 1 − q_B of a person; so
+// does a passer-by that a visitor continues (a shopper's approach). The
+// contract's counts stay as they are; the estimate is the report's
+// passersby_est (an extension).
 const (
 	splitWindow = 60_000  // W, ms: a scan interval of a per-scan randomiser
 	chanceLag   = 600_000 // L, ms: long after any passer-by has left
+	chanceWins  = 10      // windows of W on each side, from L on
 )
 
 // passerWeights returns, for each track-day, how much of a person it
@@ -46,8 +54,21 @@ func passerWeights(tds []trackDay) []float64 {
 		fp  string
 	}
 	groups := map[groupKey][]int{}
+	// Windows count only within the day's span of tracks other than
+	// staff: before the first and after the last there is no traffic to
+	// measure.
+	span := map[int32][2]int64{}
 	for i := range tds {
-		if td := &tds[i]; td.rand && td.class != Staff {
+		td := &tds[i]
+		if td.class == Staff {
+			continue
+		}
+		if s, ok := span[td.day]; !ok {
+			span[td.day] = [2]int64{td.first, td.last}
+		} else {
+			span[td.day] = [2]int64{min(s[0], td.first), max(s[1], td.last)}
+		}
+		if td.rand {
 			k := groupKey{td.day, td.fp}
 			groups[k] = append(groups[k], i)
 		}
@@ -60,54 +81,69 @@ func passerWeights(tds []trackDay) []float64 {
 		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.fp, b.fp))
 	})
 
-	type dayTally struct {
-		n, near, chance float64
-		pairs           [][2]int // (predecessor, continuation)
-	}
-	tally := map[int32]*dayTally{}
-	var days []int32
-	var ends []int // a group's track-days by last detection
+	var ends []int       // a group's track-days by last detection
+	var pred []int       // per member: the track-day it began within W of the end of, or -1
+	var chance []float64 // per member: p_B
 	for _, k := range keys {
 		g := groups[k]
-		dt := tally[k.day]
-		if dt == nil {
-			dt = &dayTally{}
-			tally[k.day] = dt
-			days = append(days, k.day)
-		}
 		ends = append(ends[:0], g...)
 		slices.SortFunc(ends, func(a, b int) int {
 			return cmp.Or(cmp.Compare(tds[a].last, tds[b].last), cmp.Compare(a, b))
 		})
-		// endIn returns the latest track-day of the group that ended
-		// within [lo, hi), or -1.
-		endIn := func(lo, hi int64) int {
+		// endIn returns the latest track-day of the group other than
+		// skip that ended within [lo, hi), or -1.
+		endIn := func(lo, hi int64, skip int) int {
 			j, _ := slices.BinarySearchFunc(ends, hi, func(e int, t int64) int { return cmp.Compare(tds[e].last, t) })
-			if j > 0 && tds[ends[j-1]].last >= lo {
-				return ends[j-1]
+			for j--; j >= 0 && tds[ends[j]].last >= lo; j-- {
+				if ends[j] != skip {
+					return ends[j]
+				}
 			}
 			return -1
 		}
+		lo, hi := span[k.day][0], span[k.day][1]
+		pred, chance = pred[:0], chance[:0]
+		var n, near, sumP float64
 		for _, b := range g {
 			t := tds[b].first
-			dt.n++
-			if a := endIn(t-splitWindow, t); a >= 0 {
-				dt.near++
-				dt.pairs = append(dt.pairs, [2]int{a, b})
+			a := endIn(t-splitWindow, t, b)
+			hits, wins := 0, 0
+			for i := range int64(chanceWins) {
+				lag := chanceLag + i*splitWindow
+				if t-lag-splitWindow >= lo {
+					wins++
+					if endIn(t-lag-splitWindow, t-lag, b) >= 0 {
+						hits++
+					}
+				}
+				if t+lag+splitWindow <= hi {
+					wins++
+					if endIn(t+lag, t+lag+splitWindow, b) >= 0 {
+						hits++
+					}
+				}
 			}
-			if endIn(t-chanceLag-splitWindow, t-chanceLag) >= 0 {
-				dt.chance += 0.5
+			if wins == 0 {
+				continue // a group shorter than the lag: nothing to compare with
 			}
-			if endIn(t+chanceLag, t+chanceLag+splitWindow) >= 0 {
-				dt.chance += 0.5
+			p := float64(hits) / float64(wins)
+			pred, chance = append(pred, a), append(chance, p)
+			n++
+			sumP += p
+			if a >= 0 {
+				near++
 			}
 		}
-	}
-	for _, d := range days {
-		dt := tally[d]
-		q := continuation(dt.n, dt.near, dt.chance)
-		for _, p := range dt.pairs {
-			a, b := p[0], p[1]
+		c := continued(n, near, sumP)
+		if c == 0 {
+			continue
+		}
+		q := min(c*n/near, 1)
+		for i, b := range g {
+			a := pred[i]
+			if a < 0 {
+				continue
+			}
 			switch {
 			case tds[b].class == Passerby:
 				w[b] *= 1 - q
@@ -119,15 +155,14 @@ func passerWeights(tds []trackDay) []float64 {
 	return w
 }
 
-// continuation returns q, the probability that a track which began within
-// W of the end of a track of its model continues it, from n tracks, near
-// of them so begun, and chance expected to be so begun by chance.
-func continuation(n, near, chance float64) float64 {
-	if near == 0 || chance >= n {
+// continued returns c, the share of a model's n tracks that continue
+// another, from near of them begun within W of an end and sumP, the
+// number expected to be so begun by chance; in [0, 1].
+func continued(n, near, sumP float64) float64 {
+	if near == 0 || sumP >= n {
 		return 0
 	}
-	c := (near - chance) / (1 - chance/n)
-	return min(max(c, 0), near) / near
+	return min(max((near-sumP)/(n-sumP), 0), 1)
 }
 
 // estimate rounds a passers-by estimate to 0.1 and gives the capture rate

@@ -128,20 +128,22 @@ func writeReportCSV(cw *csv.Writer, rep *wire.Report, part string, loc *time.Loc
 	switch part {
 	case "hours":
 		cw.Write([]string{"start", "start_ms", "passersby", "visitors", "staff", "capture_rate",
-			"dwell_median_s", "occupancy_max", "occupancy_mean", "transactions", "conversion", "open"})
+			"dwell_median_s", "occupancy_max", "occupancy_mean", "transactions", "conversion", "open",
+			"passersby_est", "capture_rate_est"})
 		for _, h := range rep.Hours {
 			cw.Write([]string{time.UnixMilli(h.Start).In(loc).Format(time.RFC3339), itoa64(h.Start),
 				strconv.Itoa(h.Passersby), strconv.Itoa(h.Visitors), strconv.Itoa(h.Staff),
 				fptr(h.CaptureRate), fptr(h.DwellMedianS), strconv.Itoa(h.OccupancyMax),
-				ftoa(h.OccupancyMean), iptr(h.Transactions), fptr(h.Conversion), strconv.FormatBool(h.Open)})
+				ftoa(h.OccupancyMean), iptr(h.Transactions), fptr(h.Conversion), strconv.FormatBool(h.Open),
+				ftoa(h.PassersbyEst), fptr(h.CaptureRateEst)})
 		}
 	case "days":
 		cw.Write([]string{"date", "passersby", "visitors", "staff", "capture_rate", "dwell_median_s",
-			"new", "returning", "transactions", "conversion"})
+			"new", "returning", "transactions", "conversion", "passersby_est", "capture_rate_est"})
 		for _, d := range rep.Days {
 			cw.Write([]string{d.Date, strconv.Itoa(d.Passersby), strconv.Itoa(d.Visitors),
 				strconv.Itoa(d.Staff), fptr(d.CaptureRate), fptr(d.DwellMedianS), strconv.Itoa(d.New),
-				strconv.Itoa(d.Returning), iptr(d.Transactions), fptr(d.Conversion)})
+				strconv.Itoa(d.Returning), iptr(d.Transactions), fptr(d.Conversion), ftoa(d.PassersbyEst), fptr(d.CaptureRateEst)})
 		}
 	case "zones":
 		cw.Write([]string{"zone", "visits", "dwell_median_s"})
@@ -291,6 +293,7 @@ type SiteSummary struct {
 	Name          string   `json:"name"`
 	Date          string   `json:"date"` // the local day summed
 	Passersby     int      `json:"passersby"`
+	PassersbyEst  float64  `json:"passersby_est"` // people, not tracks (wire.Estimate)
 	Visitors      int      `json:"visitors"`
 	CaptureRate   *float64 `json:"capture_rate"`
 	DwellMedianS  *float64 `json:"dwell_median_s"`
@@ -341,6 +344,7 @@ func (s *Server) summary(r *http.Request, site *wire.Site, date string) SiteSumm
 	} else {
 		t := rep.Totals
 		sum.Passersby, sum.Visitors, sum.CaptureRate, sum.DwellMedianS = t.Passersby, t.Visitors, t.CaptureRate, t.DwellMedianS
+		sum.PassersbyEst = t.PassersbyEst
 		sum.Transactions, sum.Conversion = t.Transactions, t.Conversion
 	}
 	if hs, err := s.backend.Sensors(ctx, site.Site); err == nil {

@@ -59,6 +59,7 @@ export async function mount(main, ctx) {
     const kpi = (id, label, v) => el('div', { class: 'kpi', id: 'kpi-' + id }, el('div', { class: 'v' }, v), el('div', { class: 'l' }, label));
     body.append(el('div', { class: 'kpis' },
       kpi('passersby', 'Passers-by', fmt.int(T.passersby)),
+      kpi('passersby-est', 'Passers-by as people (est.)', fmt.int(Math.round(T.passersby_est ?? T.passersby))),
       kpi('visitors', 'Visitors', fmt.int(T.visitors)),
       kpi('capture', 'Capture rate', fmt.pct(T.capture_rate)),
       kpi('dwell', 'Median dwell', fmt.dur(T.dwell_median_s)),
@@ -89,9 +90,10 @@ export async function mount(main, ctx) {
     plots.push(new uPlot({
       width: w(), height: 260, tzDate, ...closed,
       series: [{}, { label: 'Passers-by', stroke: '#8a94a6', fill: 'rgba(138,148,166,.35)', paths: bars, points: { show: false } },
-        { label: 'Visitors', stroke: '#2f6fed', fill: 'rgba(47,111,237,.55)', paths: bars, points: { show: false } }],
+        { label: 'Visitors', stroke: '#2f6fed', fill: 'rgba(47,111,237,.55)', paths: bars, points: { show: false } },
+        { label: 'Passers-by as people (est.)', stroke: '#3d4452', width: 1.5, dash: [4, 3], points: { show: false } }],
       axes: [{}, { label: 'people' }],
-    }, [xs, hours.map(h => h.passersby), hours.map(h => h.visitors)], hourChart));
+    }, [xs, hours.map(h => h.passersby), hours.map(h => h.visitors), hours.map(h => h.passersby_est ?? h.passersby)], hourChart));
     plots.push(new uPlot({
       width: w(), height: 220, tzDate, ...closed,
       scales: { pct: { range: [0, 1] } },

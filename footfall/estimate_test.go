@@ -1,0 +1,132 @@
+package footfall
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// A day of passers-by on the street, phones of three models arriving at
+// random: the most common model takes a new address with every scan, so a
+// phone heard in 1 to 4 scans 15 to 45 s apart leaves 1 to 4 tracks; the
+// others keep theirs. The contract's passers-by count the tracks; the
+// estimate should count the phones.
+func TestPassersbyEstimate(t *testing.T) {
+	site := loadSite(t)
+	from, to := at(2026, 12, 4, 0, 0, 0), at(2026, 12, 5, 0, 0, 0)
+	for seed := range uint64(10) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		var days []TrackDay
+		phones := 0
+		models := []struct {
+			fp      string
+			perMin  float64
+			perScan bool
+		}{{"aaaa0001", 0.7, true}, {"bbbb0002", 1.5, false}, {"cccc0003", 1, false}}
+		for _, m := range models {
+			t0 := at(2026, 12, 4, 9, 0, 0)
+			for {
+				t0 += int64(rng.ExpFloat64() / m.perMin * 60_000)
+				if t0 > at(2026, 12, 4, 20, 0, 0) {
+					break
+				}
+				phones++
+				scans := 1
+				if m.perScan {
+					scans = 1 + rng.IntN(4)
+				}
+				first := t0
+				for s := range scans {
+					if s > 0 {
+						first += int64(15_000 + rng.IntN(30_000))
+					}
+					last := first
+					if !m.perScan {
+						last += int64(rng.IntN(60_000))
+					}
+					days = append(days, TrackDay{Site: site.Site, Day: "2026-12-04",
+						Track: fmt.Sprintf("%s-%d-%d", m.fp, phones, s), First: first, Last: last, Fixes: 1,
+						FP: m.fp, Rand: true})
+				}
+			}
+		}
+		tot := Build(site, from, to, days, nil, nil, History{}).Totals
+		rel := tot.PassersbyEst/float64(phones) - 1
+		t.Logf("seed %d: %d phones, %d tracks (%+.1f%%), estimate %.1f (%+.1f%%)", seed, phones,
+			tot.Passersby, 100*(float64(tot.Passersby)/float64(phones)-1), tot.PassersbyEst, 100*rel)
+		if tot.Passersby != len(days) {
+			t.Fatalf("seed %d: %d passers-by, want the %d tracks", seed, tot.Passersby, len(days))
+		}
+		if math.Abs(rel) > 0.05 {
+			t.Errorf("seed %d: estimate %.1f for %d phones", seed, tot.PassersbyEst, phones)
+		}
+		want := float64(phones) / (float64(phones) + 0) // no visitors
+		if tot.CaptureRateEst == nil || *tot.CaptureRateEst != 0 || want != 1 {
+			t.Errorf("seed %d: capture rate estimate %v, want 0", seed, tot.CaptureRateEst)
+		}
+	}
+}
+
+// Tracks whose addresses are not randomised, or of staff, are never taken
+// for another's continuation; a passer-by that ends just before a visitor
+// of its model begins is the visitor's approach.
+func TestPassersbyEstimateWhom(t *testing.T) {
+	site := loadSite(t)
+	from, to := at(2026, 12, 4, 0, 0, 0), at(2026, 12, 5, 0, 0, 0)
+	h10 := at(2026, 12, 4, 10, 0, 0)
+	day := func(track string, first, last int64, rnd bool) TrackDay {
+		return TrackDay{Site: site.Site, Day: "2026-12-04", Track: track, First: first, Last: last, Fixes: 2, FP: "aaaa0001", Rand: rnd}
+	}
+	// The street is heard from 9:00 to 11:00 (a phone of another model
+	// at each end), and no other track of the model ends then: nothing
+	// begins near an end of the model by chance.
+	other := []TrackDay{
+		{Site: site.Site, Day: "2026-12-04", Track: "o1", First: h10 - 3600_000, Last: h10 - 3590_000, FP: "bbbb0002", Rand: true},
+		{Site: site.Site, Day: "2026-12-04", Track: "o2", First: h10 + 3590_000, Last: h10 + 3600_000, FP: "bbbb0002", Rand: true},
+	}
+	with := func(ds ...TrackDay) []TrackDay { return append(slices.Clone(other), ds...) }
+	// Not randomised: two tracks 20 s apart stay two passers-by.
+	rep := Build(site, from, to, with(day("a", h10, h10+10_000, false), day("b", h10+30_000, h10+40_000, false)), nil, nil, History{})
+	if rep.Totals.Passersby != 4 || rep.Totals.PassersbyEst != 4 {
+		t.Errorf("not randomised: %d passers-by, estimate %v", rep.Totals.Passersby, rep.Totals.PassersbyEst)
+	}
+	// Randomised: the second is the first's continuation.
+	rep = Build(site, from, to, with(day("a", h10, h10+10_000, true), day("b", h10+30_000, h10+40_000, true)), nil, nil, History{})
+	if rep.Totals.Passersby != 4 || rep.Totals.PassersbyEst != 3 || *rep.Totals.CaptureRateEst != 0 {
+		t.Errorf("randomised: %d passers-by, estimate %v", rep.Totals.Passersby, rep.Totals.PassersbyEst)
+	}
+	h := hourIndex(append(Hours(from, to, site.Location()), to), h10)
+	if hr := rep.Hours[h]; hr.Passersby != 3 || hr.PassersbyEst != 2 { // a, b and o2
+		t.Errorf("10:00: %d passers-by, estimate %v", hr.Passersby, hr.PassersbyEst)
+	}
+	// The approach: a passer-by, then a visitor of its model 30 s later.
+	visit := Visit{Site: site.Site, Track: "v", Zone: "store", Start: h10 + 40_000, End: h10 + 640_000, Fixes: 20}
+	rep = Build(site, from, to, with(day("a", h10, h10+10_000, true), day("v", h10+40_000, h10+640_000, true)),
+		[]Visit{visit}, nil, History{})
+	if rep.Totals.Passersby != 3 || rep.Totals.Visitors != 1 || rep.Totals.PassersbyEst != 2 || *rep.Totals.CaptureRateEst != 0.3333 {
+		t.Errorf("approach: %+v", rep.Totals)
+	}
+	// Staff neither continue nor are continued.
+	rep = Build(site, from, to, with(day("s", h10-8*3600_000, h10, true), day("b", h10+30_000, h10+40_000, true)), nil, nil, History{})
+	if rep.Totals.Staff != 1 || rep.Totals.Passersby != 3 || rep.Totals.PassersbyEst != 3 {
+		t.Errorf("staff: %+v", rep.Totals)
+	}
+}
+
+func TestContinued(t *testing.T) {
+	for _, c := range []struct{ n, near, sumP, want float64 }{
+		{0, 0, 0, 0},
+		{10, 0, 0, 0},
+		{10, 5, 0, 0.5},     // nothing begins near an end by chance
+		{10, 5, 5, 0},       // all of them by chance
+		{10, 3, 5, 0},       // fewer than chance: none
+		{100, 40, 20, 0.25}, // (40 − 20) / (100 − 20)
+		{10, 5, 10, 0},
+	} {
+		if got := continued(c.n, c.near, c.sumP); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("continued(%v, %v, %v) = %v, want %v", c.n, c.near, c.sumP, got, c.want)
+		}
+	}
+}
