@@ -79,7 +79,7 @@ func TestReplayEqualsLive(t *testing.T) {
 	}
 	computed := map[wire.Position]bool{}
 	for _, p := range pos {
-		p.PStore = 0 // in process only: not stored
+		p.PStore, p.FP, p.Rand = 0, "", false // in process only: not stored
 		computed[p] = true
 	}
 	missing := 0

@@ -29,9 +29,13 @@ import (
 //
 // and a track begun near an end continues it with probability
 //
-//	q_B = c / (c + (1 − c) p_B).
+//	q = c n / near
 //
-// A passer-by that continues another track counts 1 − q_B of a person; so
+// (the form c / (c + (1 − c) p_B) per track would follow the noise of
+// each p_B, and being convex in it, overcorrect). Tracks of a day shorter
+// than L have nothing to compare with and count whole.
+//
+// A passer-by that continues another track counts 1 − q of a person; so
 // does a passer-by that a visitor continues (a shopper's approach). The
 // contract's counts stay as they are; the estimate is the report's
 // passersby_est (an extension).
@@ -81,9 +85,8 @@ func passerWeights(tds []trackDay) []float64 {
 		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.fp, b.fp))
 	})
 
-	var ends []int       // a group's track-days by last detection
-	var pred []int       // per member: the track-day it began within W of the end of, or -1
-	var chance []float64 // per member: p_B
+	var ends []int // a group's track-days by last detection
+	var pred []int // per member: the track-day it began within W of the end of, or -1
 	for _, k := range keys {
 		g := groups[k]
 		ends = append(ends[:0], g...)
@@ -102,7 +105,7 @@ func passerWeights(tds []trackDay) []float64 {
 			return -1
 		}
 		lo, hi := span[k.day][0], span[k.day][1]
-		pred, chance = pred[:0], chance[:0]
+		pred = pred[:0]
 		var n, near, sumP float64
 		for _, b := range g {
 			t := tds[b].first
@@ -124,10 +127,12 @@ func passerWeights(tds []trackDay) []float64 {
 				}
 			}
 			if wins == 0 {
-				continue // a group shorter than the lag: nothing to compare with
+				// A day shorter than the lag: nothing to compare with.
+				pred = append(pred, -1)
+				continue
 			}
 			p := float64(hits) / float64(wins)
-			pred, chance = append(pred, a), append(chance, p)
+			pred = append(pred, a)
 			n++
 			sumP += p
 			if a >= 0 {
