@@ -11,10 +11,12 @@ import (
 // syntheticMonth makes the stored summaries of a busy shop: per day
 // visitors (from a pool five times as large, so many return), passers-by,
 // two staff devices; each visitor with a store visit and two area visits.
+// Phones are of 8 models, three in four randomising.
 func syntheticMonth(ndays, visitorsPerDay, passersPerDay int) ([]TrackDay, []Visit) {
 	r := rand.New(rand.NewPCG(7, 8))
 	var days []TrackDay
 	var visits []Visit
+	model := func() (string, bool) { return "0000000" + strconv.Itoa(r.IntN(8)), r.IntN(4) > 0 }
 	for d := range ndays {
 		date := time.Date(2026, 11, 1+d, 0, 0, 0, 0, berlin)
 		ds := date.Format(time.DateOnly)
@@ -30,14 +32,16 @@ func syntheticMonth(ndays, visitorsPerDay, passersPerDay int) ([]TrackDay, []Vis
 			first := open + r.Int64N(11*3600_000)
 			dwell := max(int64(math.Exp(6+r.NormFloat64())*1000), 90_000) // median ~7 min
 			start := first + 20_000
-			days = append(days, TrackDay{Site: "demo", Day: ds, Track: track, First: first, Last: start + dwell + 20_000, Fixes: 100})
+			fp, rnd := model()
+			days = append(days, TrackDay{Site: "demo", Day: ds, Track: track, First: first, Last: start + dwell + 20_000, Fixes: 100, FP: fp, Rand: rnd})
 			visits = append(visits, Visit{Site: "demo", Track: track, Zone: "store", Start: start, End: start + dwell, Fixes: 90},
 				Visit{Site: "demo", Track: track, Zone: "aisle-1", Start: start + dwell/10, End: start + dwell/2, Fixes: 40},
 				Visit{Site: "demo", Track: track, Zone: "till", Start: start + dwell/2 + 1000, End: start + dwell*9/10, Fixes: 30})
 		}
 		for i := range passersPerDay {
 			first := open + r.Int64N(11*3600_000)
-			days = append(days, TrackDay{Site: "demo", Day: ds, Track: "p" + strconv.Itoa(d) + "-" + strconv.Itoa(i), First: first, Last: first + 30_000, Fixes: 4})
+			fp, rnd := model()
+			days = append(days, TrackDay{Site: "demo", Day: ds, Track: "p" + strconv.Itoa(d) + "-" + strconv.Itoa(i), First: first, Last: first + 30_000, Fixes: 4, FP: fp, Rand: rnd})
 		}
 		for i := range 2 {
 			days = append(days, TrackDay{Site: "demo", Day: ds, Track: "staff" + strconv.Itoa(i), First: open - 3600_000, Last: open + 10*3600_000, Fixes: 3000})

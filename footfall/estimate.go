@@ -85,19 +85,54 @@ func passerWeights(tds []trackDay) []float64 {
 		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.fp, b.fp))
 	})
 
-	var ends []int // a group's track-days by last detection
-	var pred []int // per member: the track-day it began within W of the end of, or -1
+	// The windows [t+lo, t+hi) around a track's first detection t: the
+	// near one, then the chance ones, back and forth.
+	type window struct{ lo, hi int64 }
+	wins := []window{{-splitWindow, 0}}
+	for i := range int64(chanceWins) {
+		lag := chanceLag + i*splitWindow
+		wins = append(wins, window{-lag - splitWindow, -lag}, window{lag, lag + splitWindow})
+	}
+	ptr := make([]int, len(wins))
+
+	var ends []int    // a group's track-days by last detection
+	var lasts []int64 // their last detections
+	var byFirst []int // the group by first detection
+	var keyed []timed
+	var pred []int // per member of byFirst: the track-day it began within W of the end of, or -1
 	for _, k := range keys {
 		g := groups[k]
-		ends = append(ends[:0], g...)
-		slices.SortFunc(ends, func(a, b int) int {
-			return cmp.Or(cmp.Compare(tds[a].last, tds[b].last), cmp.Compare(a, b))
-		})
-		// endIn returns the latest track-day of the group other than
-		// skip that ended within [lo, hi), or -1.
-		endIn := func(lo, hi int64, skip int) int {
-			j, _ := slices.BinarySearchFunc(ends, hi, func(e int, t int64) int { return cmp.Compare(tds[e].last, t) })
-			for j--; j >= 0 && tds[ends[j]].last >= lo; j-- {
+		keyed = keyed[:0]
+		for _, i := range g {
+			keyed = append(keyed, timed{tds[i].last, i})
+		}
+		slices.SortFunc(keyed, timed.compare)
+		ends, lasts = ends[:0], lasts[:0]
+		for _, e := range keyed {
+			ends, lasts = append(ends, e.i), append(lasts, e.t)
+		}
+		keyed = keyed[:0]
+		for _, i := range g {
+			keyed = append(keyed, timed{tds[i].first, i})
+		}
+		slices.SortFunc(keyed, timed.compare)
+		byFirst = byFirst[:0]
+		for _, e := range keyed {
+			byFirst = append(byFirst, e.i)
+		}
+		clear(ptr)
+		// endIn returns the latest track-day of the group other than skip
+		// that ended within window w of t, or -1. The t of successive
+		// calls do not decrease, so each window's pointer (the first end
+		// at or after its hi) only moves on.
+		endIn := func(w int, t int64, skip int) int {
+			lo, hi := t+wins[w].lo, t+wins[w].hi
+			j := ptr[w]
+			for j < len(lasts) && lasts[j] < hi {
+				j++
+			}
+			ptr[w] = j
+			for j--; j >= 0 && lasts[j] >= lo; j-- {
 				if ends[j] != skip {
 					return ends[j]
 				}
@@ -107,34 +142,27 @@ func passerWeights(tds []trackDay) []float64 {
 		lo, hi := span[k.day][0], span[k.day][1]
 		pred = pred[:0]
 		var n, near, sumP float64
-		for _, b := range g {
+		for _, b := range byFirst {
 			t := tds[b].first
-			a := endIn(t-splitWindow, t, b)
-			hits, wins := 0, 0
-			for i := range int64(chanceWins) {
-				lag := chanceLag + i*splitWindow
-				if t-lag-splitWindow >= lo {
-					wins++
-					if endIn(t-lag-splitWindow, t-lag, b) >= 0 {
-						hits++
-					}
+			a := endIn(0, t, b)
+			hits, tried := 0, 0
+			for w := 1; w < len(wins); w++ {
+				if t+wins[w].lo < lo || t+wins[w].hi > hi {
+					continue // outside the day's traffic
 				}
-				if t+lag+splitWindow <= hi {
-					wins++
-					if endIn(t+lag, t+lag+splitWindow, b) >= 0 {
-						hits++
-					}
+				tried++
+				if endIn(w, t, b) >= 0 {
+					hits++
 				}
 			}
-			if wins == 0 {
+			if tried == 0 {
 				// A day shorter than the lag: nothing to compare with.
 				pred = append(pred, -1)
 				continue
 			}
-			p := float64(hits) / float64(wins)
 			pred = append(pred, a)
 			n++
-			sumP += p
+			sumP += float64(hits) / float64(tried)
 			if a >= 0 {
 				near++
 			}
@@ -144,7 +172,7 @@ func passerWeights(tds []trackDay) []float64 {
 			continue
 		}
 		q := min(c*n/near, 1)
-		for i, b := range g {
+		for i, b := range byFirst {
 			a := pred[i]
 			if a < 0 {
 				continue
@@ -159,6 +187,14 @@ func passerWeights(tds []trackDay) []float64 {
 	}
 	return w
 }
+
+// timed is a track-day's index with one of its times, to sort by.
+type timed struct {
+	t int64
+	i int
+}
+
+func (a timed) compare(b timed) int { return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.i, b.i)) }
 
 // continued returns c, the share of a model's n tracks that continue
 // another, from near of them begun within W of an end and sumP, the

@@ -172,7 +172,7 @@ type Tracker struct {
 	merges   []Merge
 	post     Sides // the sides' posterior of the burst being added
 	// intervals between a pseudonym's bursts, per fingerprint: the
-	// model's probing rhythm (see interval.go)
+	// model's probing rhythm (see rhythm.go)
 	rhythm map[string]*rhythm
 	gains  []float64 // learned gain error per sensor (learnGains)
 }
