@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passant/passant/footfall"
 	"github.com/passant/passant/locate"
 	"github.com/passant/passant/sensor"
 	"github.com/passant/passant/sim"
 	"github.com/passant/passant/wire"
+	"github.com/passant/passant/zones"
 )
 
 // captureBatch reads the probe requests of a pcap into one batch of a
@@ -80,15 +82,28 @@ func TestLinkRealCaptures(t *testing.T) {
 		for i := range b.Obs {
 			devs[b.Obs[i].Dev] = true
 		}
+		var est float64
 		count := func(opt locate.TrackerOptions) int {
 			tr := locate.NewTracker(m, opt)
+			c := footfall.NewCounter(site, zones.NewPlan(site))
 			tracks := map[string]bool{}
 			for _, bu := range bursts {
-				tracks[tr.Add(bu).Track] = true
+				p := tr.Add(bu)
+				tracks[p.Track] = true
+				c.Add(p)
 				tr.Expire(bu.T)
 				for _, m := range tr.Merges() {
 					delete(tracks, m.From) // its bursts are m.Into's
+					c.Merge(m.From, m.Into)
 				}
+			}
+			c.Flush()
+			if len(bursts) > 0 && !opt.NoLink {
+				// The passers-by estimate of footfall (every track is a passer-by
+				// or visitor here; nobody stays for hours).
+				from, to := footfall.HourSpan(bursts[0].T, bursts[len(bursts)-1].T, site.Location())
+				rep := footfall.Build(site, from, to, c.TrackDays(), c.Visits(), nil, footfall.History{})
+				est = rep.Totals.PassersbyEst + float64(rep.Totals.Visitors)
 			}
 			return len(tracks)
 		}
@@ -97,8 +112,8 @@ func TestLinkRealCaptures(t *testing.T) {
 		if len(bursts) > 0 {
 			span = time.Duration(bursts[len(bursts)-1].T-bursts[0].T) * time.Millisecond
 		}
-		t.Logf("%-32s %5d frames %3d pseudonyms %4d bursts over %-9v: %3d tracks linked (%d without linking)",
-			filepath.Base(name), len(b.Obs), len(devs), len(bursts), span.Round(time.Second), linked, alone)
+		t.Logf("%-32s %5d frames %3d pseudonyms %4d bursts over %-9v: %3d tracks linked (%d without linking); footfall's estimate %.1f people",
+			filepath.Base(name), len(b.Obs), len(devs), len(bursts), span.Round(time.Second), linked, alone, est)
 		if linked > alone || linked < 1 {
 			t.Errorf("%s: %d tracks linked, %d without", name, linked, alone)
 		}
