@@ -74,12 +74,15 @@ const createVersionTable = `CREATE TABLE IF NOT EXISTS schema_version (
 const migrateLock = 0x70617373616e74 // "passant"
 
 // Migrate implements Schema.
-func (db *DB) Migrate(ctx context.Context) error {
+func (db *DB) Migrate(ctx context.Context) error { return db.migrateTo(ctx, SchemaWant()) }
+
+// migrateTo applies the migrations up to version want.
+func (db *DB) migrateTo(ctx context.Context, want int) error {
 	ms, err := migrations(db.Backend())
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	for _, m := range ms {
+	for _, m := range ms[:min(want, len(ms))] {
 		err := db.tx(ctx, func(tx q) error {
 			if db.pg {
 				if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrateLock)); err != nil {
