@@ -517,6 +517,7 @@ func checkFootfall(t *testing.T, c context.Context, base, button string) wire.Re
 		"visitors":      {intText(T.Visitors)},
 		"capture":       pctText(T.CaptureRate),
 		"dwell":         {durText(T.DwellMedianS)},
+		"dwell-est":     {durText(T.DwellMedianEstS)},
 	}
 	for _, p := range pctText(ratio(T.Returning, T.Visitors)) {
 		want["returning"] = append(want["returning"], fmt.Sprintf("%s (%s)", intText(T.Returning), p))

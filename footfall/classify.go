@@ -28,6 +28,7 @@ type trackDay struct {
 	visits      int     // store visits starting that day
 	bounces     int     // of them, shorter than visitor_min_dwell_s
 	dwell       float64 // seconds in the store over the visits that are not bounces
+	dwellEst    float64 // the same, each visit's dwellEstimate
 	class       Class
 	fp          string // TrackDay.FP
 	rand        bool   // TrackDay.Rand
@@ -151,6 +152,7 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 			td.bounces++
 		} else {
 			td.dwell += dw
+			td.dwellEst += dwellEstimate(dw, v.Fixes)
 		}
 	}
 	for i := range tds {

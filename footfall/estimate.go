@@ -207,12 +207,32 @@ func continued(n, near, sumP float64) float64 {
 }
 
 // estimate rounds a passers-by estimate to 0.1 and gives the capture rate
-// with it (4 decimals, nil when there is nobody).
-func estimate(visitors int, passersby float64) wire.Estimate {
-	e := wire.Estimate{PassersbyEst: round(passersby, 1)}
+// with it (4 decimals, nil when there is nobody) and the median of the
+// estimated dwells (nil when there are none; it reorders them).
+func estimate(visitors int, passersby float64, dwells []float64) wire.Estimate {
+	e := wire.Estimate{PassersbyEst: round(passersby, 1), DwellMedianEstS: median(dwells)}
 	if den := float64(visitors) + e.PassersbyEst; den > 0 {
 		r := round(float64(visitors)/den, 4)
 		e.CaptureRateEst = &r
 	}
 	return e
+}
+
+// dwellEstimate returns the estimated time in the store of a visit whose
+// first and last fix in the store lie dwell seconds apart, over fixes
+// fixes. The contract's dwell runs from the first fix to the last, but a
+// phone probes only every so often: it came in some time before its
+// first fix and left some time after its last. With fixes taken every Δ
+// at a phase unrelated to the door, each of these is Δ/2 on average, so
+// the visit lasted about (n − 1)Δ + Δ = nΔ, with Δ measured as the
+// visit's own mean interval, dwell / (n − 1):
+//
+//	dwell_est = dwell · n / (n − 1)
+//
+// A visit of one fix has no interval to measure and keeps its dwell.
+func dwellEstimate(dwell float64, fixes int) float64 {
+	if fixes < 2 {
+		return dwell
+	}
+	return dwell * float64(fixes) / float64(fixes-1)
 }

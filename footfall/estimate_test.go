@@ -130,3 +130,43 @@ func TestContinued(t *testing.T) {
 		}
 	}
 }
+
+// Visits of random length probed at a random interval and phase: the
+// contract's dwell (first to last fix) is short by about one interval; the
+// estimate is not.
+func TestDwellEstimate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var short, est float64
+	n := 0
+	for range 20000 {
+		dwell := 60 + 1140*rng.Float64()
+		every := 15 + 75*rng.Float64()
+		first := every * rng.Float64()
+		if first > dwell {
+			continue // no fix in the store
+		}
+		fixes := 1 + int((dwell-first)/every)
+		seen := float64(fixes-1) * every
+		short += seen - dwell
+		est += dwellEstimate(seen, fixes) - dwell
+		n++
+	}
+	short, est = short/float64(n), est/float64(n)
+	t.Logf("%d visits: first to last fix %+.1f s, estimate %+.1f s on average", n, short, est)
+	if short > -40 || math.Abs(est) > 3 {
+		t.Errorf("first to last fix %+.1f s, estimate %+.1f s", short, est)
+	}
+	if dwellEstimate(0, 1) != 0 || dwellEstimate(100, 3) != 150 {
+		t.Error("dwellEstimate(0, 1), (100, 3):", dwellEstimate(0, 1), dwellEstimate(100, 3))
+	}
+
+	// Through the report: a visitor of 5 fixes over 400 s stayed about 500 s.
+	site := loadSite(t)
+	h10 := at(2026, 12, 4, 10, 0, 0)
+	v := Visit{Site: site.Site, Track: "v", Zone: "store", Start: h10, End: h10 + 400_000, Fixes: 5}
+	d := TrackDay{Site: site.Site, Day: "2026-12-04", Track: "v", First: h10, Last: h10 + 400_000, Fixes: 5}
+	tot := Build(site, at(2026, 12, 4, 0, 0, 0), at(2026, 12, 5, 0, 0, 0), []TrackDay{d}, []Visit{v}, nil, History{}).Totals
+	if *tot.DwellMedianS != 400 || tot.DwellMedianEstS == nil || *tot.DwellMedianEstS != 500 {
+		t.Errorf("dwell %v, estimated %v", *tot.DwellMedianS, tot.DwellMedianEstS)
+	}
+}

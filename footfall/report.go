@@ -44,6 +44,7 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 	type dayAgg struct {
 		day    wire.Day
 		dwells []float64
+		est    []float64 // estimated dwells
 		num    int32
 		tx     int
 	}
@@ -78,8 +79,9 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 	}
 
 	tot := &rep.Totals
-	var allDwell []float64
+	var allDwell, allDwellEst []float64
 	hourDwell := make([][]float64, len(starts))
+	hourDwellEst := make([][]float64, len(starts))
 	lastVisitorDay := map[string]int32{}
 	for i := range tds {
 		td := &tds[i]
@@ -108,6 +110,9 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 			allDwell = append(allDwell, td.dwell)
 			hourDwell[h] = append(hourDwell[h], td.dwell)
 			da.dwells = append(da.dwells, td.dwell)
+			allDwellEst = append(allDwellEst, td.dwellEst)
+			hourDwellEst[h] = append(hourDwellEst[h], td.dwellEst)
+			da.est = append(da.est, td.dwellEst)
 			tot.DwellBuckets.Add(td.dwell)
 			if countIn(td.day-window, td.day-1, hist.visitor[td.track], input[td.track]) > 0 {
 				tot.Returning++
@@ -124,13 +129,13 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 		tot.Bounces += td.bounces
 	}
 	tot.CaptureRate = ratio(tot.Visitors, tot.Visitors+tot.Passersby)
-	tot.Estimate = estimate(tot.Visitors, tot.PassersbyEst)
+	tot.Estimate = estimate(tot.Visitors, tot.PassersbyEst, allDwellEst)
 	tot.DwellMedianS = median(allDwell)
 	tot.BounceRate = ratio(tot.Bounces, tot.Visits)
 	for i := range rep.Hours {
 		hr := &rep.Hours[i]
 		hr.CaptureRate = ratio(hr.Visitors, hr.Visitors+hr.Passersby)
-		hr.Estimate = estimate(hr.Visitors, hr.PassersbyEst)
+		hr.Estimate = estimate(hr.Visitors, hr.PassersbyEst, hourDwellEst[i])
 		hr.DwellMedianS = median(hourDwell[i])
 	}
 
@@ -203,7 +208,7 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 
 	for _, d := range dayList {
 		d.day.CaptureRate = ratio(d.day.Visitors, d.day.Visitors+d.day.Passersby)
-		d.day.Estimate = estimate(d.day.Visitors, d.day.PassersbyEst)
+		d.day.Estimate = estimate(d.day.Visitors, d.day.PassersbyEst, d.est)
 		d.day.DwellMedianS = median(d.dwells)
 		rep.Days = append(rep.Days, d.day)
 	}

@@ -129,21 +129,22 @@ func writeReportCSV(cw *csv.Writer, rep *wire.Report, part string, loc *time.Loc
 	case "hours":
 		cw.Write([]string{"start", "start_ms", "passersby", "visitors", "staff", "capture_rate",
 			"dwell_median_s", "occupancy_max", "occupancy_mean", "transactions", "conversion", "open",
-			"passersby_est", "capture_rate_est"})
+			"passersby_est", "capture_rate_est", "dwell_median_est_s"})
 		for _, h := range rep.Hours {
 			cw.Write([]string{time.UnixMilli(h.Start).In(loc).Format(time.RFC3339), itoa64(h.Start),
 				strconv.Itoa(h.Passersby), strconv.Itoa(h.Visitors), strconv.Itoa(h.Staff),
 				fptr(h.CaptureRate), fptr(h.DwellMedianS), strconv.Itoa(h.OccupancyMax),
 				ftoa(h.OccupancyMean), iptr(h.Transactions), fptr(h.Conversion), strconv.FormatBool(h.Open),
-				ftoa(h.PassersbyEst), fptr(h.CaptureRateEst)})
+				ftoa(h.PassersbyEst), fptr(h.CaptureRateEst), fptr(h.DwellMedianEstS)})
 		}
 	case "days":
 		cw.Write([]string{"date", "passersby", "visitors", "staff", "capture_rate", "dwell_median_s",
-			"new", "returning", "transactions", "conversion", "passersby_est", "capture_rate_est"})
+			"new", "returning", "transactions", "conversion", "passersby_est", "capture_rate_est", "dwell_median_est_s"})
 		for _, d := range rep.Days {
 			cw.Write([]string{d.Date, strconv.Itoa(d.Passersby), strconv.Itoa(d.Visitors),
 				strconv.Itoa(d.Staff), fptr(d.CaptureRate), fptr(d.DwellMedianS), strconv.Itoa(d.New),
-				strconv.Itoa(d.Returning), iptr(d.Transactions), fptr(d.Conversion), ftoa(d.PassersbyEst), fptr(d.CaptureRateEst)})
+				strconv.Itoa(d.Returning), iptr(d.Transactions), fptr(d.Conversion), ftoa(d.PassersbyEst), fptr(d.CaptureRateEst),
+				fptr(d.DwellMedianEstS)})
 		}
 	case "zones":
 		cw.Write([]string{"zone", "visits", "dwell_median_s"})

@@ -33,12 +33,15 @@ type Totals struct {
 	Estimate
 }
 
-// Estimate is the passers-by estimate (extension): passers-by as people,
-// not tracks, where one phone under several random addresses counts once
-// in expectation (footfall's passerWeights), and the capture rate with it.
+// Estimate holds the estimates beside the contract's counts (extension):
+// passers-by as people, not tracks, where one phone under several random
+// addresses counts once in expectation (footfall's passerWeights), the
+// capture rate with it, and the median dwell with the time before a
+// visit's first fix and after its last (footfall's dwellEstimate).
 type Estimate struct {
-	PassersbyEst   float64  `json:"passersby_est"`
-	CaptureRateEst *float64 `json:"capture_rate_est"`
+	PassersbyEst    float64  `json:"passersby_est"`
+	CaptureRateEst  *float64 `json:"capture_rate_est"`
+	DwellMedianEstS *float64 `json:"dwell_median_est_s"`
 }
 
 // DwellBuckets count visits by dwell, as shops know them.

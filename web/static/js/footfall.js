@@ -63,6 +63,7 @@ export async function mount(main, ctx) {
       kpi('visitors', 'Visitors', fmt.int(T.visitors)),
       kpi('capture', 'Capture rate', fmt.pct(T.capture_rate)),
       kpi('dwell', 'Median dwell', fmt.dur(T.dwell_median_s)),
+      kpi('dwell-est', 'Median dwell, door to door (est.)', fmt.dur(T.dwell_median_est_s ?? T.dwell_median_s)),
       kpi('returning', 'Returning visitors', `${fmt.int(T.returning)} (${fmt.pct(T.visitors ? T.returning / T.visitors : null)})`),
       kpi('conversion', 'Till conversion', T.conversion === undefined ? 'no POS data' : fmt.pct(T.conversion))));
 
