@@ -25,6 +25,11 @@ import (
 // client options (the ceiling of the MQTT client the server is built on),
 // and the server's ingest alone (ingest.Subscriber: checks, journal with
 // fsync, acknowledgements in order; nothing located or stored).
+//
+// PASSANT_COMPARE_RATE paces the publisher at that many observations a
+// second instead: a stream, not a burst, which a subscriber that keeps up
+// takes at the rate it is sent (ratio 1); the highest rate at which the
+// server still keeps pace is its sustained ingest capacity.
 func TestIngestVsSubscriber(t *testing.T) {
 	if os.Getenv("PASSANT_COMPARE_BATCHES") == "" {
 		t.Skip("set PASSANT_COMPARE_BATCHES to run (scripts/load.sh does)")
@@ -50,6 +55,15 @@ func TestIngestVsSubscriber(t *testing.T) {
 	}
 	tp, pl, n := gen.flush(now)
 	topics, payloads, obs = append(topics, tp...), append(payloads, pl...), obs+n
+	pace := envInt("PASSANT_COMPARE_RATE", 0)
+	counts := make([]int, len(payloads)) // observations per batch
+	for i, pl := range payloads {
+		b, _, err := wire.ParseBatch(pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts[i] = len(b.Obs)
+	}
 	host, port := hostPort(t, broker)
 	publish := func(client string) time.Time {
 		pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(client))
@@ -59,7 +73,15 @@ func TestIngestVsSubscriber(t *testing.T) {
 		defer pub.Disconnect(100)
 		start := time.Now()
 		var inflight []paho.Token
+		sent := 0
 		for i := range topics {
+			if pace > 0 {
+				due := start.Add(time.Duration(float64(sent) / float64(pace) * float64(time.Second)))
+				if d := time.Until(due); d > 0 {
+					time.Sleep(d)
+				}
+				sent += counts[i]
+			}
 			inflight = append(inflight, pub.Publish(topics[i], 1, false, payloads[i]))
 			if len(inflight) > 256 {
 				inflight[0].WaitTimeout(30 * time.Second)
@@ -128,6 +150,9 @@ func TestIngestVsSubscriber(t *testing.T) {
 	srv.WaitMetric(t, "passant_fixes_total", 1, time.Minute)
 	t.Logf("site runners' queue %d batches (0: the default, 4096); %g batches read back from the journal, in %g episodes", cfg.QueueBatches,
 		srv.Metric("passant_backlog_batches_total"), srv.Metric("passant_backlog_episodes_total"))
+	if pace > 0 {
+		t.Logf("COMPARE: published at %d observations/s", pace)
+	}
 	t.Logf("COMPARE: %d batches, %d observations: mosquitto_sub %.0f obs/s (%.0f batches/s), passant serve (checked, journaled with fsync, acknowledged) %.0f obs/s (%.0f batches/s): ratio %.2f",
 		len(topics), obs, subRate, subRate*perBatch, srvRate, srvRate*perBatch, srvRate/subRate)
 	t.Logf("COMPARE serve through /metrics: %.0f obs/s: ratio %.2f", metricsRate, metricsRate/subRate)

@@ -4,7 +4,9 @@
 # machine's Mosquitto (PASSANT_TEST_MQTT) to one server storing in
 # PostgreSQL (PASSANT_TEST_POSTGRES, or the embedded store when unset). It
 # prints every 10 s what was sent, taken and stored, the lag and the heap,
-# and at the end the figures; then the ingest comparison with mosquitto_sub.
+# and at the end the figures; then the ingest comparison with mosquitto_sub
+# (a burst; PASSANT_COMPARE_RATE=N publishes it as a stream of N
+# observations/s instead).
 set -eu
 cd "$(dirname "$0")/.."
 export PASSANT_TEST_MQTT=${PASSANT_TEST_MQTT:-tcp://127.0.0.1:1883}
