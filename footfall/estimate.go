@@ -2,6 +2,7 @@ package footfall
 
 import (
 	"cmp"
+	"math"
 	"slices"
 
 	"github.com/passant/passant/wire"
@@ -104,7 +105,7 @@ func passerWeights(tds []trackDay) []float64 {
 		g := groups[k]
 		keyed = keyed[:0]
 		for _, i := range g {
-			keyed = append(keyed, timed{tds[i].last, i})
+			keyed = append(keyed, timed{tds[i].last, tds[i].track, i})
 		}
 		slices.SortFunc(keyed, timed.compare)
 		ends, lasts = ends[:0], lasts[:0]
@@ -113,7 +114,7 @@ func passerWeights(tds []trackDay) []float64 {
 		}
 		keyed = keyed[:0]
 		for _, i := range g {
-			keyed = append(keyed, timed{tds[i].first, i})
+			keyed = append(keyed, timed{tds[i].first, tds[i].track, i})
 		}
 		slices.SortFunc(keyed, timed.compare)
 		byFirst = byFirst[:0]
@@ -188,13 +189,19 @@ func passerWeights(tds []trackDay) []float64 {
 	return w
 }
 
-// timed is a track-day's index with one of its times, to sort by.
+// timed is a track-day's index with one of its times, to sort by; ties go
+// by track name (unique within a day), so that the weights do not depend
+// on the order the summaries came in (the live server reads them from
+// storage, replay from its counter).
 type timed struct {
-	t int64
-	i int
+	t     int64
+	track string
+	i     int
 }
 
-func (a timed) compare(b timed) int { return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.i, b.i)) }
+func (a timed) compare(b timed) int {
+	return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.track, b.track))
+}
 
 // continued returns c, the share of a model's n tracks that continue
 // another, from near of them begun within W of an end and sumP, the
@@ -206,11 +213,16 @@ func continued(n, near, sumP float64) float64 {
 	return min(max((near-sumP)/(n-sumP), 0), 1)
 }
 
-// estimate rounds a passers-by estimate to 0.1 and gives the capture rate
-// with it (4 decimals, nil when there is nobody) and the median of the
-// estimated dwells (nil when there are none; it reorders them).
-func estimate(visitors int, passersby float64, dwells []float64) wire.Estimate {
-	e := wire.Estimate{PassersbyEst: round(passersby, 1), DwellMedianEstS: median(dwells)}
+// micro is a passers-by weight in millionths: sums of them do not depend
+// on the order they are added in.
+func micro(w float64) int64 { return int64(math.Round(w * 1e6)) }
+
+// estimate rounds a passers-by estimate (in millionths) to 0.1 and gives
+// the capture rate with it (4 decimals, nil when there is nobody) and the
+// median of the estimated dwells (nil when there are none; it reorders
+// them).
+func estimate(visitors int, passersbyMicro int64, dwells []float64) wire.Estimate {
+	e := wire.Estimate{PassersbyEst: round(float64(passersbyMicro)/1e6, 1), DwellMedianEstS: median(dwells)}
 	if den := float64(visitors) + e.PassersbyEst; den > 0 {
 		r := round(float64(visitors)/den, 4)
 		e.CaptureRateEst = &r

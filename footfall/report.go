@@ -45,6 +45,7 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 		day    wire.Day
 		dwells []float64
 		est    []float64 // estimated dwells
+		pbEst  int64     // passers-by estimate, millionths
 		num    int32
 		tx     int
 	}
@@ -80,6 +81,8 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 
 	tot := &rep.Totals
 	var allDwell, allDwellEst []float64
+	var totEst int64
+	hourEst := make([]int64, len(starts))
 	hourDwell := make([][]float64, len(starts))
 	hourDwellEst := make([][]float64, len(starts))
 	lastVisitorDay := map[string]int32{}
@@ -100,9 +103,10 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 			tot.Passersby++
 			hr.Passersby++
 			da.day.Passersby++
-			tot.PassersbyEst += weight[i]
-			hr.PassersbyEst += weight[i]
-			da.day.PassersbyEst += weight[i]
+			u := micro(weight[i])
+			totEst += u
+			hourEst[h] += u
+			da.pbEst += u
 		case Visitor:
 			tot.Visitors++
 			hr.Visitors++
@@ -129,13 +133,13 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 		tot.Bounces += td.bounces
 	}
 	tot.CaptureRate = ratio(tot.Visitors, tot.Visitors+tot.Passersby)
-	tot.Estimate = estimate(tot.Visitors, tot.PassersbyEst, allDwellEst)
+	tot.Estimate = estimate(tot.Visitors, totEst, allDwellEst)
 	tot.DwellMedianS = median(allDwell)
 	tot.BounceRate = ratio(tot.Bounces, tot.Visits)
 	for i := range rep.Hours {
 		hr := &rep.Hours[i]
 		hr.CaptureRate = ratio(hr.Visitors, hr.Visitors+hr.Passersby)
-		hr.Estimate = estimate(hr.Visitors, hr.PassersbyEst, hourDwellEst[i])
+		hr.Estimate = estimate(hr.Visitors, hourEst[i], hourDwellEst[i])
 		hr.DwellMedianS = median(hourDwell[i])
 	}
 
@@ -208,7 +212,7 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 
 	for _, d := range dayList {
 		d.day.CaptureRate = ratio(d.day.Visitors, d.day.Visitors+d.day.Passersby)
-		d.day.Estimate = estimate(d.day.Visitors, d.day.PassersbyEst, d.est)
+		d.day.Estimate = estimate(d.day.Visitors, d.pbEst, d.est)
 		d.day.DwellMedianS = median(d.dwells)
 		rep.Days = append(rep.Days, d.day)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -304,15 +305,39 @@ func TestLoyalty(t *testing.T) {
 func TestBuildDeterministic(t *testing.T) {
 	site := loadSite(t)
 	days, visits := syntheticMonth(3, 200, 400)
+	// Phones of one model that change address every scan, two at a time
+	// with their tracks ending at the same millisecond: the passers-by
+	// estimate must not depend on which of a tie comes first.
+	// Each time a passer-by (x) and a visitor (y) end together and a
+	// visitor (z) begins 25 s later: which of x and y z continues decides
+	// whether x counts whole.
+	for k := range int64(40) {
+		end := at(2026, 11, 1, 10, 0, 0) + k*180_000
+		x, y, z := fmt.Sprint("x", k), fmt.Sprint("y", k), fmt.Sprint("z", k)
+		days = append(days, TrackDay{Site: "demo", Day: "2026-11-01", Track: x, First: end - 10_000, Last: end, Fixes: 2, FP: "feedf00d", Rand: true},
+			TrackDay{Site: "demo", Day: "2026-11-01", Track: y, First: end - 120_000, Last: end, Fixes: 9, FP: "feedf00d", Rand: true},
+			TrackDay{Site: "demo", Day: "2026-11-01", Track: z, First: end + 25_000, Last: end + 200_000, Fixes: 9, FP: "feedf00d", Rand: true})
+		visits = append(visits, Visit{Site: "demo", Track: y, Zone: "store", Start: end - 120_000, End: end, Fixes: 9},
+			Visit{Site: "demo", Track: z, Zone: "store", Start: end + 25_000, End: end + 200_000, Fixes: 9})
+	}
 	from := at(2026, 11, 1, 0, 0, 0)
 	to := at(2026, 11, 4, 0, 0, 0)
-	a, _ := json.Marshal(Build(site, from, to, days, visits, nil, History{}))
+	rep := Build(site, from, to, days, visits, nil, History{})
+	if rep.Totals.PassersbyEst == float64(rep.Totals.Passersby) {
+		t.Errorf("%d passers-by, estimated %v: no continuation found", rep.Totals.Passersby, rep.Totals.PassersbyEst)
+	}
+	a, _ := json.Marshal(rep)
 	// Shuffled input, same report.
 	slices.Reverse(days)
 	slices.Reverse(visits)
 	b, _ := json.Marshal(Build(site, from, to, days, visits, nil, History{}))
 	if !bytes.Equal(a, b) {
 		t.Error("report depends on input order")
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(days), func(i, j int) { days[i], days[j] = days[j], days[i] })
+	c, _ := json.Marshal(Build(site, from, to, days, visits, nil, History{}))
+	if !bytes.Equal(a, c) {
+		t.Error("report depends on input order (shuffled)")
 	}
 }
 
