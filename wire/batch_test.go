@@ -175,22 +175,17 @@ func FuzzParseBatch(f *testing.F) {
 		`{"t":-0,"dev":"00000000000000FF","rssi":-0,"ch":-1,"seq":-1},{"t":3,"dev":"00000000000000ff","rssi":-50.5,"seq":null,"fp":"9c1e22aa"},` +
 		`{"t":4,"dev":"00000000000000ab","rssi":-61,"kind":"ble","x":1,"fp":"9c1e22ab"}]}`))
 	f.Add([]byte(`{"v":1,"sensor":"s1","sent":1,"obs":[{"t":1,"dev":"00000000000000ff","rssi":-50},{"t":0012,"dev":"0"}]}`))
+	// in the encoder's key order, with edge values and near misses
+	f.Add([]byte(`{"v":1,"sensor":"s1","sent":1,"obs":[{"t":1764850000001,"dev":"3f9a0c1d2e4b5a69","rssi":-67,"ch":6,"kind":"ble","rand":true,"seq":1234,"fp":"9c1e22aa"},` +
+		`{"t":999999999999999,"dev":"ffffffffffffffff","rssi":0},{"t":1,"dev":"0000000000000000","rssi":-120,"seq":-1},{"t":12,"dev":"0123456789abcdef","rssi":-121},` +
+		`{"t":12345678,"dev":"0123456789abcdeg","rssi":-1,"ch":1001},{"t":123456789,"dev":"0123456789abcdef","rssi":-0,"seq":4096},` +
+		`{"t":5,"dev":"0123456789abcdef","rssi":-5,"ch":-1,"kind":"","rand":true,"seq":0,"fp":""},{"t":5,"dev":"0123456789abcdef","rssi":-5,"rand":false},` +
+		`{"t":5,"dev":"0123456789abcdef","rssi":-5,"fp":"a","seq":1},{"t":5,"dev":"0123456789ABCDEF","rssi":-5.5,"ch":1,"ch":2}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// the fast path for compact observations reads exactly what the
 		// general one reads
-		noFastObs = true
-		bs, ds, errs := ParseBatch(data)
-		noFastObs = false
-		b, d, err := ParseBatch(data)
-		if (err == nil) != (errs == nil) || (err != nil && err.Error() != errs.Error()) || d != ds ||
-			len(b.Obs) != len(bs.Obs) || b.Sensor != bs.Sensor || b.Sent != bs.Sent {
-			t.Fatalf("fast path: %v %+v %d obs, general path: %v %+v %d obs", err, d, len(b.Obs), errs, ds, len(bs.Obs))
-		}
-		for i := range b.Obs {
-			if b.Obs[i] != bs.Obs[i] {
-				t.Fatalf("fast path obs %d: %+v, general path %+v", i, b.Obs[i], bs.Obs[i])
-			}
-		}
+		// (and so does the one for the encoder's key order)
+		b, d, err := comparePaths(t, data)
 		valid := json.Valid(data)
 		if errors.Is(err, ErrNotJSON) && valid {
 			t.Fatalf("rejected valid JSON: %v", err)
@@ -219,6 +214,47 @@ func FuzzParseBatch(f *testing.F) {
 			}
 		}
 	})
+}
+
+// comparePaths parses data with the general path alone, with the fast path
+// for compact observations and with both fast paths, fails unless all three
+// read the same, and returns what they read.
+func comparePaths(t *testing.T, data []byte) (Batch, Drops, error) {
+	t.Helper()
+	defer func() { noFastObs, noOrderedObs = false, false }()
+	type result struct {
+		b     Batch
+		d     Drops
+		err   error
+		plain bool
+	}
+	var rs [3]result
+	for i, m := range []struct{ noFast, noOrdered bool }{{true, true}, {false, true}, {false, false}} {
+		noFastObs, noOrderedObs = m.noFast, m.noOrdered
+		r := &rs[i]
+		r.b, r.d, r.plain, r.err = DecodeBatch(data)
+	}
+	names := [3]string{"general path", "fast path", "ordered path"}
+	g := &rs[0]
+	for i := 1; i < 3; i++ {
+		r := &rs[i]
+		if (r.err == nil) != (g.err == nil) || (r.err != nil && r.err.Error() != g.err.Error()) || r.d != g.d ||
+			r.b.V != g.b.V || r.b.Sensor != g.b.Sensor || r.b.Boot != g.b.Boot || r.b.ID != g.b.ID || r.b.Sent != g.b.Sent ||
+			len(r.b.Obs) != len(g.b.Obs) {
+			t.Fatalf("%s: %v %+v %d obs, general path: %v %+v %d obs", names[i], r.err, r.d, len(r.b.Obs), g.err, g.d, len(g.b.Obs))
+		}
+		for j := range r.b.Obs {
+			if r.b.Obs[j] != g.b.Obs[j] {
+				t.Fatalf("%s obs %d: %+v, general path %+v", names[i], j, r.b.Obs[j], g.b.Obs[j])
+			}
+		}
+		// the ordered path takes only what the fast path would, so
+		// plainness is theirs
+		if i == 2 && r.plain != rs[1].plain {
+			t.Fatalf("ordered path: plain %v, fast path %v", r.plain, rs[1].plain)
+		}
+	}
+	return rs[2].b, rs[2].d, rs[2].err
 }
 
 func BenchmarkParseBatch(b *testing.B) {

@@ -192,6 +192,9 @@ func isSyntax(err error) bool {
 // observation reads one element of obs, appending it to b.Obs when it is
 // valid and counting it in d when not.
 func (s *scanner) observation(b *Batch, d *Drops) error {
+	if !noFastObs && !noOrderedObs && s.orderedObservation(b) {
+		return nil
+	}
 	if kindOf(s.peek()) != vObject {
 		d.BadOther++
 		return s.skip()
@@ -267,8 +270,9 @@ func (s *scanner) observation(b *Batch, d *Drops) error {
 
 var openBrace = []byte{'{'}
 
-// noFastObs turns the fast path off (tests compare the two paths).
-var noFastObs bool
+// noFastObs turns the fast paths off, noOrderedObs the one for the
+// encoder's key order (tests compare the paths).
+var noFastObs, noOrderedObs bool
 
 // obsFields is what an observation object said, before it is checked.
 type obsFields struct {

@@ -1,0 +1,187 @@
+package wire
+
+import "encoding/binary"
+
+// orderedObservation reads an observation object at the cursor when it is
+// written exactly as AppendObservation writes a valid one: the keys in the
+// encoder's order (t, dev, rssi, then any of ch, kind, rand, seq, fp in that
+// order), compact, integers, plain ASCII strings, and every check passed (t
+// > 0, dev 16 lowercase hex characters, rssi in range, seq -1..4095). It
+// matches the keys as literal byte prefixes instead of reading them, and
+// appends the observation to b.Obs in place. On anything else it changes
+// nothing (neither the cursor nor b) and returns false, and the other paths
+// read the object: what it appends is what they would append.
+func (s *scanner) orderedObservation(b *Batch) bool {
+	d := s.data[s.pos:]
+	// {"t":
+	if len(d) < 5 || string(d[:5]) != `{"t":` {
+		return false
+	}
+	i := 5
+	t, n := posInt(d[i:])
+	if n == 0 || n > 15 {
+		return false
+	}
+	i += n
+	// ,"dev":"<16 hex>","rssi":
+	if len(d)-i < 8+16+9 || string(d[i:i+8]) != `,"dev":"` {
+		return false
+	}
+	i += 8
+	dev, ok := hexDev(d[i : i+16])
+	if !ok {
+		return false
+	}
+	i += 16
+	if string(d[i:i+9]) != `","rssi":` {
+		return false
+	}
+	i += 9
+	rssi, n := smallNeg(d[i:])
+	if n == 0 {
+		return false
+	}
+	i += n
+	ch, kind, rand, seq, fp := 0, KindProbe, false, -1, ""
+	if i < len(d) && d[i] == ',' && len(d)-i >= 6 && string(d[i:i+6]) == `,"ch":` {
+		i += 6
+		v, n := plainInt(d[i:])
+		if n == 0 {
+			return false
+		}
+		if v >= 0 && v <= 1000 {
+			ch = int(v)
+		}
+		i += n
+	}
+	if i < len(d) && d[i] == ',' && len(d)-i >= 8 && string(d[i:i+8]) == `,"kind":` {
+		i += 8
+		v, n := plainString(d[i:])
+		if n == 0 || i+n >= len(d) || (d[i+n] != ',' && d[i+n] != '}') {
+			return false
+		}
+		kind = internKind(v)
+		i += n
+	}
+	if i < len(d) && d[i] == ',' && len(d)-i >= 12 && string(d[i:i+12]) == `,"rand":true` {
+		rand = true
+		i += 12
+	}
+	if i < len(d) && d[i] == ',' && len(d)-i >= 7 && string(d[i:i+7]) == `,"seq":` {
+		i += 7
+		v, n := plainInt(d[i:])
+		if n == 0 || v < -1 || v > 4095 {
+			return false
+		}
+		seq = int(v)
+		i += n
+	}
+	if i < len(d) && d[i] == ',' && len(d)-i >= 6 && string(d[i:i+6]) == `,"fp":` {
+		i += 6
+		v, n := plainString(d[i:])
+		if n == 0 || i+n >= len(d) || d[i+n] != '}' {
+			return false
+		}
+		fp = s.fp(v)
+		i += n
+	}
+	if i >= len(d) || d[i] != '}' {
+		return false
+	}
+	s.pos += i + 1
+	k := len(b.Obs)
+	if k < cap(b.Obs) {
+		b.Obs = b.Obs[:k+1]
+	} else {
+		b.Obs = append(b.Obs, Observation{})
+	}
+	o := &b.Obs[k]
+	o.T, o.Dev, o.RSSI, o.Ch, o.Kind, o.Rand, o.Seq, o.FP = t, dev, float64(rssi), ch, kind, rand, seq, fp
+	return true
+}
+
+// posInt reads a positive JSON integer ([1-9][0-9]*) at the start of b that
+// is followed by ','; n = 0 otherwise. n is the number of digits; the value
+// is exact for up to 18 of them.
+func posInt(b []byte) (v int64, n int) {
+	if len(b) == 0 || b[0] < '1' || b[0] > '9' {
+		return 0, 0
+	}
+	if len(b) >= 8 {
+		// eight digits at once
+		if x := binary.LittleEndian.Uint64(b); isDigits8(x) {
+			v = int64(digits8(x))
+			n = 8
+		}
+	}
+	for n < len(b) && n < 19 && b[n] >= '0' && b[n] <= '9' {
+		v = v*10 + int64(b[n]-'0')
+		n++
+	}
+	if n >= 19 || n >= len(b) || b[n] != ',' {
+		return 0, 0
+	}
+	return v, n
+}
+
+// isDigits8 reports whether the 8 bytes of x are all ASCII digits.
+func isDigits8(x uint64) bool {
+	return (x&0xF0F0F0F0F0F0F0F0)|(((x+0x0606060606060606)&0xF0F0F0F0F0F0F0F0)>>4) == 0x3333333333333333
+}
+
+// digits8 is the value of the 8 ASCII digits of x, the first in the low
+// byte.
+func digits8(x uint64) uint64 {
+	x -= 0x3030303030303030
+	x = x*10 + x>>8
+	x = ((x&0x000000FF000000FF)*(100+(1000000<<32)) + ((x>>16)&0x000000FF000000FF)*(1+(10000<<32))) >> 32
+	return x
+}
+
+// smallNeg reads an RSSI as encoders write a valid one: an integer in
+// [MinRSSI, MaxRSSI] (0, -1 ... -120, not -0) followed by ',' or '}'; n = 0
+// otherwise.
+func smallNeg(b []byte) (v int64, n int) {
+	if len(b) >= 2 && b[0] == '0' && (b[1] == ',' || b[1] == '}') {
+		return 0, 1
+	}
+	if len(b) < 3 || b[0] != '-' || b[1] < '1' || b[1] > '9' {
+		return 0, 0
+	}
+	v = int64(b[1] - '0')
+	n = 2
+	for n < len(b) && n < 5 && b[n] >= '0' && b[n] <= '9' {
+		v = v*10 + int64(b[n]-'0')
+		n++
+	}
+	if n >= len(b) || (b[n] != ',' && b[n] != '}') || v > -MinRSSI {
+		return 0, 0
+	}
+	return -v, n
+}
+
+// hexDev is parseDev of exactly 16 bytes, eight at a time without
+// branches.
+func hexDev(b []byte) (Dev, bool) {
+	hi, ok1 := hex8(binary.BigEndian.Uint64(b[:8]))
+	lo, ok2 := hex8(binary.BigEndian.Uint64(b[8:16]))
+	return Dev(hi<<32 | lo), ok1 && ok2
+}
+
+// hex8 is the value of 8 lowercase hex digits, the first in the high byte
+// of x, and whether they all are ones.
+func hex8(x uint64) (uint64, bool) {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	// a byte's high bit in (x|high)-c*ones is set when its byte of x
+	// (below 0x80) is >= c: each byte's subtraction cannot borrow from
+	// the next
+	xh := x | high
+	digit := (xh - '0'*ones) &^ (xh - ('9'+1)*ones) & high
+	letter := (xh - 'a'*ones) &^ (xh - ('f'+1)*ones) & high
+	ok := x&high == 0 && digit|letter == high
+	v := x&(0x0F*ones) + (letter>>7)*9
+	v = (v | v>>4) & 0x00FF00FF00FF00FF
+	v = (v | v>>8) & 0x0000FFFF0000FFFF
+	v = (v | v>>16) & 0x00000000FFFFFFFF
+	return v, ok
+}

@@ -1,0 +1,161 @@
+package wire
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+// TestHexDev: the branch-free dev parser agrees with parseDev on every byte
+// value at every position, and on random input.
+func TestHexDev(t *testing.T) {
+	base := []byte("0123456789abcdef")
+	check := func(b []byte) {
+		t.Helper()
+		want, wok := parseDev(b)
+		got, ok := hexDev(b)
+		if ok != wok || (ok && got != want) {
+			t.Fatalf("hexDev(%q) = %x %v, parseDev %x %v", b, got, ok, want, wok)
+		}
+	}
+	for pos := range 16 {
+		for c := range 256 {
+			b := append([]byte(nil), base...)
+			b[pos] = byte(c)
+			check(b)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "0123456789abcdefABCDEFgz/:`G\x00\x80\xff"
+	for range 200000 {
+		b := make([]byte, 16)
+		for j := range b {
+			if rng.IntN(20) == 0 {
+				b[j] = alphabet[rng.IntN(len(alphabet))]
+			} else {
+				b[j] = "0123456789abcdef"[rng.IntN(16)]
+			}
+		}
+		check(b)
+		binary.BigEndian.PutUint64(b, rng.Uint64())
+		binary.BigEndian.PutUint64(b[8:], rng.Uint64())
+		check(b)
+		check(Dev(rng.Uint64()).appendHex(nil))
+	}
+}
+
+// TestPosInt: posInt reads what plainInt reads for a positive integer of
+// up to 15 digits followed by ','.
+func TestPosInt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const alphabet = "0123456789-,}.e x"
+	for i := range 300000 {
+		var b []byte
+		switch i % 3 {
+		case 0:
+			b = strconv.AppendInt(nil, rng.Int64N(1<<62)>>rng.IntN(62), 10)
+			b = append(b, ",}x"[rng.IntN(3)])
+		default:
+			b = make([]byte, rng.IntN(22))
+			for j := range b {
+				b[j] = alphabet[rng.IntN(len(alphabet))]
+			}
+		}
+		v, n := posInt(b)
+		wv, wn := plainInt(b)
+		want := wn > 0 && wv > 0 && b[wn] == ','
+		if n > 15 {
+			n = 0 // orderedObservation's limit, plainInt's
+		}
+		if (n > 0) != want || (n > 0 && (v != wv || n != wn)) {
+			t.Fatalf("posInt(%q) = %d %d, plainInt %d %d", b, v, n, wv, wn)
+		}
+	}
+}
+
+// TestSmallNeg: smallNeg reads exactly the integer RSSIs that plainInt
+// reads and the contract allows, except -0.
+func TestSmallNeg(t *testing.T) {
+	for v := -1000; v <= 1000; v++ {
+		for _, end := range []string{",", "}", "", ".5", "x", "0"} {
+			b := []byte(strconv.Itoa(v) + end)
+			got, n := smallNeg(b)
+			wv, wn := plainInt(b)
+			want := wn > 0 && wv >= MinRSSI && wv <= MaxRSSI
+			if (n > 0) != want || (n > 0 && (got != wv || n != wn)) {
+				t.Fatalf("smallNeg(%q) = %d %d, plainInt %d %d", b, got, n, wv, wn)
+			}
+		}
+	}
+	for _, b := range []string{"-0,", "-00,", "-01,", "00,", "-,", "-", "", "-120}", "-121}", "-1200,"} {
+		got, n := smallNeg([]byte(b))
+		if want := b == "-120}"; (n > 0) != want || (want && got != -120) {
+			t.Errorf("smallNeg(%q) = %d %d", b, got, n)
+		}
+	}
+}
+
+// TestOrderedObservation: observations as the encoder writes them, and
+// near misses of them, read the same on all paths; the encoder's own are
+// taken by the ordered path.
+func TestOrderedObservation(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	taken := 0
+	for range 20000 {
+		o := Observation{T: rng.Int64N(1 << 50), Dev: Dev(rng.Uint64()), RSSI: float64(-rng.IntN(125)), Seq: rng.IntN(4200) - 2,
+			Ch: rng.IntN(1010) - 2, Kind: []string{"", KindProbe, KindData, KindBLE, "other"}[rng.IntN(5)], Rand: rng.IntN(2) == 0,
+			FP: []string{"", "9c1e22aa", "x"}[rng.IntN(3)]}
+		if rng.IntN(4) == 0 {
+			o.T = rng.Int64N(1000)
+		}
+		ob := AppendObservation(nil, &o)
+		if rng.IntN(3) == 0 {
+			// a near miss: one byte changed, removed or doubled
+			j := rng.IntN(len(ob))
+			switch rng.IntN(3) {
+			case 0:
+				ob[j] = `{}",:-0123456789abcdefx tr`[rng.IntN(26)]
+			case 1:
+				ob = append(ob[:j:j], ob[j+1:]...)
+			case 2:
+				ob = append(ob[:j+1:j+1], ob[j:]...)
+			}
+		}
+		data := []byte(`{"v":1,"sensor":"s1","sent":1,"obs":[`)
+		data = append(append(data, ob...), "]}"...)
+		b, d, err := comparePaths(t, data)
+		if err == nil && d.Total() == 0 && len(b.Obs) == 1 {
+			var s scanner
+			s.data = ob
+			var bb Batch
+			if s.orderedObservation(&bb) {
+				taken++
+				if s.pos != len(ob) || bb.Obs[0] != b.Obs[0] {
+					t.Fatalf("ordered path read %q as %+v at %d", ob, bb.Obs, s.pos)
+				}
+			}
+		}
+	}
+	if taken < 5000 {
+		t.Errorf("ordered path took only %d observations", taken)
+	}
+}
+
+// FuzzOrderedObservation: any observation, written by the encoder and then
+// perhaps altered, reads the same on all paths.
+func FuzzOrderedObservation(f *testing.F) {
+	f.Add(int64(1764850000001), uint64(0x3f9a0c1d2e4b5a69), -67.0, 6, "data", true, 1234, "9c1e22aa", uint16(0), byte(0))
+	f.Add(int64(1), uint64(0), 0.0, 0, "", false, -1, "", uint16(3), byte('F'))
+	f.Fuzz(func(t *testing.T, tm int64, dev uint64, rssi float64, ch int, kind string, rnd bool, seq int, fp string, at uint16, c byte) {
+		o := Observation{T: tm, Dev: Dev(dev), RSSI: rssi, Ch: ch, Kind: kind, Rand: rnd, Seq: seq, FP: fp}
+		ob := AppendObservation(nil, &o)
+		if at > 0 && int(at) <= len(ob) {
+			ob[at-1] = c
+		}
+		data := []byte(`{"v":1,"sensor":"s1","sent":1,"obs":[`)
+		data = append(append(data, ob...), ',')
+		data = append(append(data, ob...), "]}"...)
+		comparePaths(t, data)
+	})
+}
