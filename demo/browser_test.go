@@ -522,6 +522,14 @@ func checkFootfall(t *testing.T, c context.Context, base, button string) wire.Re
 	for _, p := range pctText(ratio(T.Returning, T.Visitors)) {
 		want["returning"] = append(want["returning"], fmt.Sprintf("%s (%s)", intText(T.Returning), p))
 	}
+	if T.ReturningEst == nil {
+		want["returning-est"] = []string{"–"}
+	} else {
+		share := *T.ReturningEst / float64(T.Visitors)
+		for _, p := range pctText(&share) {
+			want["returning-est"] = append(want["returning-est"], fmt.Sprintf("%s (%s)", intText(int(math.Round(*T.ReturningEst))), p))
+		}
+	}
 	for k, v := range want {
 		if !slices.Contains(v, shown.KPI[k]) {
 			t.Errorf("%s: tile %s shows %q, API %q", button, k, shown.KPI[k], v[0])

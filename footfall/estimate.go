@@ -248,3 +248,28 @@ func dwellEstimate(dwell float64, fixes int) float64 {
 	}
 	return dwell * float64(fixes) / float64(fixes-1)
 }
+
+// share counts visitors whose phone keeps its address, and how many of them
+// were returning. A randomising phone gets a new address every scan or
+// every few minutes and cannot be recognised on another day, so it always
+// counts as new; the returning share among the phones that keep their
+// address is the estimate for all visitors (as long as randomising says
+// nothing about how often someone comes back).
+type share struct{ visitors, returning int }
+
+func (s *share) add(returning bool) {
+	s.visitors++
+	if returning {
+		s.returning++
+	}
+}
+
+// scale returns the returning visitors estimated among all visitors,
+// rounded to 0.1; nil when no visitor's phone kept its address.
+func (s share) scale(visitors int) *float64 {
+	if s.visitors == 0 {
+		return nil
+	}
+	r := round(float64(visitors)*float64(s.returning)/float64(s.visitors), 1)
+	return &r
+}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // A day of passers-by on the street, phones of three models arriving at
@@ -168,5 +169,72 @@ func TestDwellEstimate(t *testing.T) {
 	tot := Build(site, at(2026, 12, 4, 0, 0, 0), at(2026, 12, 5, 0, 0, 0), []TrackDay{d}, []Visit{v}, nil, History{}).Totals
 	if *tot.DwellMedianS != 400 || tot.DwellMedianEstS == nil || *tot.DwellMedianEstS != 500 {
 		t.Errorf("dwell %v, estimated %v", *tot.DwellMedianS, tot.DwellMedianEstS)
+	}
+}
+
+// Two weeks of visitors, a pool of regulars among one-off shoppers; three
+// phones in ten keep their address, the rest take a new one every day. The
+// contract's returning counts only the first kind; the estimate scales
+// their share to all visitors.
+func TestReturningEstimate(t *testing.T) {
+	site := loadSite(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	type person struct {
+		id      int
+		keeps   bool
+		regular bool
+		last    int // the last day visited, -1 none
+	}
+	var pool []*person
+	for i := range 400 {
+		pool = append(pool, &person{id: i, keeps: rng.IntN(10) < 3, regular: i < 120, last: -1})
+	}
+	var days []TrackDay
+	var visits []Visit
+	trueReturning, visitors := 0, 0
+	for d := range 14 {
+		date := time.Date(2026, 11, 1+d, 0, 0, 0, 0, berlin)
+		open := date.Add(9 * time.Hour).UnixMilli()
+		for _, p := range pool {
+			// Regulars come on 60% of days, the others on 5%.
+			if p.regular && rng.Float64() >= 0.6 || !p.regular && rng.Float64() >= 0.05 {
+				continue
+			}
+			visitors++
+			if p.last >= 0 && d-p.last <= 30 {
+				trueReturning++
+			}
+			p.last = d
+			track := fmt.Sprintf("k%d", p.id)
+			if !p.keeps {
+				track = fmt.Sprintf("k%d-day%d", p.id, d) // a new address every day
+			}
+			start := open + rng.Int64N(10*3600_000)
+			days = append(days, TrackDay{Site: site.Site, Day: date.Format(time.DateOnly), Track: track, First: start, Last: start + 600_000,
+				Fixes: 20, FP: "0a0b0c0d", Rand: !p.keeps})
+			visits = append(visits, Visit{Site: site.Site, Track: track, Zone: "store", Start: start, End: start + 600_000, Fixes: 20})
+		}
+	}
+	rep := Build(site, at(2026, 11, 1, 0, 0, 0), at(2026, 11, 15, 0, 0, 0), days, visits, nil, History{})
+	tot := rep.Totals
+	t.Logf("%d visitors, %d truly returning; counted returning %d, estimated %v", visitors, trueReturning, tot.Returning, *tot.ReturningEst)
+	if tot.Visitors != visitors || tot.Returning >= trueReturning/2 {
+		t.Fatalf("%d visitors, %d returning counted (truth %d)", tot.Visitors, tot.Returning, trueReturning)
+	}
+	if e := *tot.ReturningEst/float64(trueReturning) - 1; math.Abs(e) > 0.15 {
+		t.Errorf("returning estimated %v, truth %d (%+.0f%%)", *tot.ReturningEst, trueReturning, 100*e)
+	}
+	// Per day the same, and nothing to scale from gives null.
+	var sum float64
+	for _, d := range rep.Days {
+		if d.ReturningEst != nil {
+			sum += *d.ReturningEst
+		}
+	}
+	if math.Abs(sum-*tot.ReturningEst) > 0.25*float64(trueReturning) {
+		t.Errorf("days sum to %v, totals %v", sum, *tot.ReturningEst)
+	}
+	if rep := Build(site, at(2026, 11, 1, 0, 0, 0), at(2026, 11, 2, 0, 0, 0), nil, nil, nil, History{}); rep.Totals.ReturningEst != nil {
+		t.Errorf("no visitors: returning estimated %v", *rep.Totals.ReturningEst)
 	}
 }

@@ -46,6 +46,7 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 		dwells []float64
 		est    []float64 // estimated dwells
 		pbEst  int64     // passers-by estimate, millionths
+		known  share     // visitors whose phone keeps its address
 		num    int32
 		tx     int
 	}
@@ -82,6 +83,7 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 	tot := &rep.Totals
 	var allDwell, allDwellEst []float64
 	var totEst int64
+	var known share
 	hourEst := make([]int64, len(starts))
 	hourDwell := make([][]float64, len(starts))
 	hourDwellEst := make([][]float64, len(starts))
@@ -118,12 +120,17 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 			hourDwellEst[h] = append(hourDwellEst[h], td.dwellEst)
 			da.est = append(da.est, td.dwellEst)
 			tot.DwellBuckets.Add(td.dwell)
-			if countIn(td.day-window, td.day-1, hist.visitor[td.track], input[td.track]) > 0 {
+			returning := countIn(td.day-window, td.day-1, hist.visitor[td.track], input[td.track]) > 0
+			if returning {
 				tot.Returning++
 				da.day.Returning++
 			} else {
 				tot.New++
 				da.day.New++
+			}
+			if !td.rand {
+				known.add(returning)
+				da.known.add(returning)
 			}
 			if d, ok := lastVisitorDay[td.track]; !ok || td.day > d {
 				lastVisitorDay[td.track] = td.day
@@ -134,6 +141,7 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 	}
 	tot.CaptureRate = ratio(tot.Visitors, tot.Visitors+tot.Passersby)
 	tot.Estimate = estimate(tot.Visitors, totEst, allDwellEst)
+	tot.ReturningEst = known.scale(tot.Visitors)
 	tot.DwellMedianS = median(allDwell)
 	tot.BounceRate = ratio(tot.Bounces, tot.Visits)
 	for i := range rep.Hours {
@@ -213,6 +221,7 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 	for _, d := range dayList {
 		d.day.CaptureRate = ratio(d.day.Visitors, d.day.Visitors+d.day.Passersby)
 		d.day.Estimate = estimate(d.day.Visitors, d.pbEst, d.est)
+		d.day.ReturningEst = d.known.scale(d.day.Visitors)
 		d.day.DwellMedianS = median(d.dwells)
 		rep.Days = append(rep.Days, d.day)
 	}

@@ -139,12 +139,13 @@ func writeReportCSV(cw *csv.Writer, rep *wire.Report, part string, loc *time.Loc
 		}
 	case "days":
 		cw.Write([]string{"date", "passersby", "visitors", "staff", "capture_rate", "dwell_median_s",
-			"new", "returning", "transactions", "conversion", "passersby_est", "capture_rate_est", "dwell_median_est_s"})
+			"new", "returning", "transactions", "conversion", "passersby_est", "capture_rate_est", "dwell_median_est_s",
+			"returning_est"})
 		for _, d := range rep.Days {
 			cw.Write([]string{d.Date, strconv.Itoa(d.Passersby), strconv.Itoa(d.Visitors),
 				strconv.Itoa(d.Staff), fptr(d.CaptureRate), fptr(d.DwellMedianS), strconv.Itoa(d.New),
 				strconv.Itoa(d.Returning), iptr(d.Transactions), fptr(d.Conversion), ftoa(d.PassersbyEst), fptr(d.CaptureRateEst),
-				fptr(d.DwellMedianEstS)})
+				fptr(d.DwellMedianEstS), fptr(d.ReturningEst)})
 		}
 	case "zones":
 		cw.Write([]string{"zone", "visits", "dwell_median_s"})

@@ -31,6 +31,11 @@ type Totals struct {
 	Visits     int      `json:"visits"`
 	BounceRate *float64 `json:"bounce_rate"`
 	Estimate
+	// ReturningEst is the returning visitors estimated among all visitors
+	// from the share among those whose phone keeps its address (the only
+	// ones that can be recognised on another day); nil when there are
+	// none.
+	ReturningEst *float64 `json:"returning_est"`
 }
 
 // Estimate holds the estimates beside the contract's counts (extension):
@@ -100,6 +105,7 @@ type Day struct {
 	Transactions *int     `json:"transactions,omitempty"`
 	Conversion   *float64 `json:"conversion,omitempty"`
 	Estimate
+	ReturningEst *float64 `json:"returning_est"` // as in Totals
 }
 
 // ZoneStat counts the visits to one zone.

@@ -65,6 +65,7 @@ export async function mount(main, ctx) {
       kpi('dwell', 'Median dwell', fmt.dur(T.dwell_median_s)),
       kpi('dwell-est', 'Median dwell, door to door (est.)', fmt.dur(T.dwell_median_est_s ?? T.dwell_median_s)),
       kpi('returning', 'Returning visitors', `${fmt.int(T.returning)} (${fmt.pct(T.visitors ? T.returning / T.visitors : null)})`),
+      kpi('returning-est', 'Returning, all phones (est.)', T.returning_est == null ? '–' : `${fmt.int(Math.round(T.returning_est))} (${fmt.pct(T.visitors ? T.returning_est / T.visitors : null)})`),
       kpi('conversion', 'Till conversion', T.conversion === undefined ? 'no POS data' : fmt.pct(T.conversion))));
 
     const hours = r.hours || [];
