@@ -13,7 +13,7 @@ export async function mount(main, ctx) {
 
   // Columns sort by a click on their header.
   let sortKey = 'visitors', sortDir = -1, rows = [];
-  const cols = [['Site', 'site'], ['Visitors', 'visitors'], ['', null], ['Passers-by', 'passersby'], ['Capture rate', 'capture_rate'],
+  const cols = [['Site', 'site'], ['Visitors', 'visitors'], ['', null], ['Passers-by', 'passersby'], ['as people (est.)', 'passersby_est'], ['Capture rate', 'capture_rate'],
     ['Median dwell', 'dwell_median_s'], ['Conversion', 'conversion'], ['In store now', 'in_store'], ['Sensors online', 'sensors_online'], ['', null]];
   function sorted() {
     return [...rows].sort((a, b) => {
@@ -41,14 +41,15 @@ export async function mount(main, ctx) {
     const maxV = Math.max(1, ...rows.map(r => r.visitors));
     table.replaceChildren(
       el('tr', {}, ...cols.map(([h, key], i) => el('th', {
-        class: (i && i !== 2 && i !== 9 ? 'num' : '') + (key ? ' sortable' : ''), 'data-sort': key || undefined,
+        class: (i && i !== 2 && i !== cols.length - 1 ? 'num' : '') + (key ? ' sortable' : ''), 'data-sort': key || undefined,
         onclick: key ? () => { sortDir = sortKey === key ? -sortDir : (key === 'site' ? 1 : -1); sortKey = key; render(); } : undefined,
       }, h, key === sortKey ? (sortDir > 0 ? ' ▲' : ' ▼') : ''))),
       ...sorted().map(r => el('tr', { 'data-site': r.site },
         el('td', {}, el('a', { href: `#/live/${encodeURIComponent(r.site)}` }, r.name || r.site), r.name ? el('span', { class: 'muted' }, ' ' + r.site) : ''),
         el('td', { class: 'num' }, fmt.int(r.visitors)),
         el('td', { style: 'width:15%' }, el('div', { class: 'bar', style: `width:${100 * r.visitors / maxV}%` })),
-        el('td', { class: 'num' }, fmt.int(r.passersby)), el('td', { class: 'num' }, fmt.pct(r.capture_rate)),
+        el('td', { class: 'num' }, fmt.int(r.passersby)), el('td', { class: 'num' }, fmt.int(Math.round(r.passersby_est ?? r.passersby))),
+        el('td', { class: 'num' }, fmt.pct(r.capture_rate)),
         el('td', { class: 'num' }, fmt.dur(r.dwell_median_s)), el('td', { class: 'num' }, r.conversion === undefined ? '–' : fmt.pct(r.conversion)),
         el('td', { class: 'num' }, fmt.int(r.in_store)),
         el('td', { class: 'num' }, el('span', { class: 'pill ' + (r.sensors_online === r.sensors ? 'on' : r.sensors_online ? 'warn' : 'off') }, `${r.sensors_online} / ${r.sensors}`)),
