@@ -390,11 +390,11 @@ func (s *Server) chainCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="passant-chain.csv"`)
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"site", "name", "date", "passersby", "visitors", "capture_rate", "dwell_median_s",
-		"transactions", "conversion", "in_store", "sensors", "sensors_online"})
+		"transactions", "conversion", "in_store", "sensors", "sensors_online", "passersby_est"})
 	for _, x := range out {
 		cw.Write([]string{x.Site, csvText(x.Name), x.Date, strconv.Itoa(x.Passersby), strconv.Itoa(x.Visitors),
 			fptr(x.CaptureRate), fptr(x.DwellMedianS), iptr(x.Transactions), fptr(x.Conversion),
-			strconv.Itoa(x.InStore), strconv.Itoa(x.Sensors), strconv.Itoa(x.SensorsOnline)})
+			strconv.Itoa(x.InStore), strconv.Itoa(x.Sensors), strconv.Itoa(x.SensorsOnline), ftoa(x.PassersbyEst)})
 	}
 	cw.Flush()
 }
