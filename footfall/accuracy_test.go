@@ -96,7 +96,17 @@ type accuracyRow struct {
 // its batches as replay input, with the truth.
 func simulate(t testing.TB, layout string, seed uint64, hours float64) (*wire.Site, *bytes.Buffer, *sim.Truth, time.Time, time.Time) {
 	t.Helper()
-	shop, err := sim.NewShop(layout, sim.Config{Seed: seed})
+	cfg := sim.Config{Seed: seed}
+	// PASSANT_ACCURACY_PASSERS sets the passers-by per hour (default 240):
+	// a quieter or a busier street.
+	if v := os.Getenv("PASSANT_ACCURACY_PASSERS"); v != "" {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			t.Fatalf("PASSANT_ACCURACY_PASSERS=%q: %v", v, err)
+		}
+		cfg.PassersPerHour = n
+	}
+	shop, err := sim.NewShop(layout, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +295,8 @@ func TestFootfallOnTruePositions(t *testing.T) {
 // passers-by within ±10%, the dwell median within 30 s. It runs only with
 // PASSANT_ACCURACY set (=full: every layout, a full shop day of 11 h;
 // otherwise the small shop for 3 h; PASSANT_ACCURACY_SEED picks the seed,
-// default 1; PASSANT_ACCURACY_LAYOUT=corner,small picks layouts) and
+// default 1; PASSANT_ACCURACY_LAYOUT=corner,small picks layouts;
+// PASSANT_ACCURACY_PASSERS the passers-by per hour) and
 // prints the README table.
 func TestAccuracy(t *testing.T) {
 	mode := os.Getenv("PASSANT_ACCURACY")
