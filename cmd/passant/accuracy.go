@@ -23,6 +23,7 @@ func runAccuracy(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	layouts := fs.String("layouts", strings.Join(sim.Layouts(), ","), "comma-separated layouts")
 	seed := fs.Uint64("seed", 1, "random seed")
 	hours := fs.Float64("hours", 4, "hours simulated per shop")
+	passers := fs.Float64("passers", 0, "passers-by per hour (default: the simulator's, 240)")
 	detail := fs.Bool("detail", false, "also print errors split by the truth's side of the front")
 	noReplay := fs.Bool("no-replay", false, "skip the server pipeline's row")
 	oracle := fs.Bool("oracle", false, "also the Bayes oracle's position and inside/outside: one burst at a time under the simulator's true world, no track memory (about 2 s per shop-hour)")
@@ -36,7 +37,7 @@ func runAccuracy(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	var rs []*sim.Accuracy
 	for _, l := range strings.Split(*layouts, ",") {
-		r, err := sim.RunAccuracyWith(ctx, strings.TrimSpace(l), sim.Config{Seed: *seed}, *hours,
+		r, err := sim.RunAccuracyWith(ctx, strings.TrimSpace(l), sim.Config{Seed: *seed, PassersPerHour: *passers}, *hours,
 			sim.AccuracyOptions{Replay: replay, Oracle: *oracle, OracleLeaveOut: *leaveOut})
 		if err != nil {
 			return err
