@@ -56,16 +56,20 @@ export async function mount(main, ctx) {
     csv.replaceChildren('CSV: ', ...['hours', 'days', 'zones', 'paths'].flatMap((p, i) => [i ? ' · ' : '',
       el('a', { href: sitePath(site.site, `/report.csv?${q}&part=${p}`) }, p)]));
     const T = r.totals;
-    const kpi = (id, label, v) => el('div', { class: 'kpi', id: 'kpi-' + id }, el('div', { class: 'v' }, v), el('div', { class: 'l' }, label));
+    const kpi = (id, label, v, hint) => el('div', { class: 'kpi', id: 'kpi-' + id, title: hint || '' }, el('div', { class: 'v' }, v), el('div', { class: 'l' }, label));
     body.append(el('div', { class: 'kpis' },
-      kpi('passersby', 'Passers-by', fmt.int(T.passersby)),
-      kpi('passersby-est', 'Passers-by as people (est.)', fmt.int(Math.round(T.passersby_est ?? T.passersby))),
-      kpi('visitors', 'Visitors', fmt.int(T.visitors)),
-      kpi('capture', 'Capture rate', fmt.pct(T.capture_rate)),
-      kpi('dwell', 'Median dwell', fmt.dur(T.dwell_median_s)),
-      kpi('dwell-est', 'Median dwell, door to door (est.)', fmt.dur(T.dwell_median_est_s ?? T.dwell_median_s)),
-      kpi('returning', 'Returning visitors', `${fmt.int(T.returning)} (${fmt.pct(T.visitors ? T.returning / T.visitors : null)})`),
-      kpi('returning-est', 'Returning, all phones (est.)', T.returning_est == null ? '–' : `${fmt.int(Math.round(T.returning_est))} (${fmt.pct(T.visitors ? T.returning_est / T.visitors : null)})`),
+      kpi('passersby', 'Passers-by', fmt.int(T.passersby), 'Phones seen near the shop that did not come in for a minute (and are not staff), counted per track.'),
+      kpi('passersby-est', 'Passers-by as people (est.)', fmt.int(Math.round(T.passersby_est ?? T.passersby)),
+        'The same, each person once: a phone that changes its address every scan leaves several tracks on the street; this estimates how many were one phone.'),
+      kpi('visitors', 'Visitors', fmt.int(T.visitors), 'Phones that spent at least a minute inside in one go.'),
+      kpi('capture', 'Capture rate', fmt.pct(T.capture_rate), 'Visitors / (visitors + passers-by).'),
+      kpi('dwell', 'Median dwell', fmt.dur(T.dwell_median_s), 'Half of the visitors stayed longer, from their first to their last probe inside.'),
+      kpi('dwell-est', 'Median dwell, door to door (est.)', fmt.dur(T.dwell_median_est_s ?? T.dwell_median_s),
+        'The same with the time before the first probe and after the last (about one probe interval per visit).'),
+      kpi('returning', 'Returning visitors', `${fmt.int(T.returning)} (${fmt.pct(T.visitors ? T.returning / T.visitors : null)})`,
+        'Visitors seen as visitors on an earlier day: only phones that keep their address can be recognised.'),
+      kpi('returning-est', 'Returning, all phones (est.)', T.returning_est == null ? '–' : `${fmt.int(Math.round(T.returning_est))} (${fmt.pct(T.visitors ? T.returning_est / T.visitors : null)})`,
+        'The returning share of the phones that keep their address, applied to all visitors.'),
       kpi('conversion', 'Till conversion', T.conversion === undefined ? 'no POS data' : fmt.pct(T.conversion))));
 
     const hours = r.hours || [];
