@@ -359,3 +359,25 @@ func accuracySeed(t testing.TB) uint64 {
 	}
 	return s
 }
+
+// TestPassersbyEstimateEndToEnd runs the passers-by estimate through the
+// whole replay (the fingerprint and randomised flag carried from the
+// observations through locating and the counter to the report) on a
+// simulated shop: the estimate must land within 5% of the truth and
+// closer to it than the contract's count of tracks.
+func TestPassersbyEstimateEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates a shop: not in -short")
+	}
+	site, in, tr, from, _ := simulate(t, "small", 1, 3)
+	res, err := replay.Run(context.Background(), replay.Config{Site: site, Input: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth, got := truthFigures(site, tr, from.UnixMilli()), reportFigures(res.Report)
+	t.Logf("passers-by: truth %d, tracks %d, estimate %.1f", truth.passersby, got.passersby, got.passersbyEst)
+	estErr := math.Abs(got.passersbyEst - float64(truth.passersby))
+	if estErr > 0.05*float64(truth.passersby) || estErr >= math.Abs(float64(got.passersby-truth.passersby)) {
+		t.Errorf("passers-by: truth %d, tracks %d, estimate %.1f", truth.passersby, got.passersby, got.passersbyEst)
+	}
+}
