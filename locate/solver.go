@@ -4,19 +4,11 @@ import (
 	"math"
 
 	"github.com/passant/passant/wire"
-	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 )
 
 // ln10 is the natural logarithm of 10; 10/ln10 turns d(log10 d) into dB.
 const dbPerNeper = 10 / math.Ln10
-
-// Huber's threshold, in standard deviations of a reading.
-const huberK = 1.0
-
-// maxIter bounds the Levenberg–Marquardt iterations of one fix.
-const maxIter = 20
 
 // Solver computes fixes of bursts under one Model. It keeps preallocated
 // workspaces, so a fix allocates nothing in steady state; it is not safe for
@@ -203,19 +195,6 @@ func (s *Solver) LocateSides(b *Burst, prior, post *Sides) (Fix, bool) {
 	return s.fallback(), true
 }
 
-// LeastSquares returns the least-squares fix of b alone (no grid), for
-// comparison and tests; false when b has no usable reading.
-func (s *Solver) LeastSquares(b *Burst) (Fix, bool) {
-	s.load(b)
-	if s.k == 0 {
-		return Fix{}, false
-	}
-	if s.k < 3 {
-		return s.fallback(), true
-	}
-	return s.leastSquares(s.k >= 4), true
-}
-
 // rangeOf inverts the model at sensor i: the horizontal distance at which
 // it expects rssi, metres.
 func (s *Solver) rangeOf(i int, rssi float64) float64 {
@@ -258,199 +237,6 @@ func (s *Solver) fallback() Fix {
 	l := math.Hypot(c.X-a.X, c.Y-a.Y)
 	e := math.Max(l/2, math.Min(ra, rc))
 	return Fix{X: x, Y: y, Cov: [3]float64{e * e, 0, e * e}, Err: e, N: 2}
-}
-
-// cost evaluates the robust cost at (x, y, b) and fills the residuals'
-// Jacobian rows and robust weights.
-func (s *Solver) cost(x, y, b float64, jac bool) float64 {
-	m := s.m
-	var c float64
-	for j := 0; j < s.k; j++ {
-		se := &m.Sensors[s.idx[j]]
-		dx, dy, dz := x-se.X, y-se.Y, m.PhoneZ-se.Z
-		d2 := dx*dx + dy*dy + dz*dz
-		if !(d2 >= 0.01) { // as math.Max(d2, 0.01), NaN included
-			d2 = math.Max(d2, 0.01)
-		}
-		f := se.RSSI1m - 5*(se.Exponent+s.dn)*math.Log10(d2) + b
-		u := (s.y[j] - f) / s.sd[j]
-		au := math.Abs(u)
-		hw := 1.0
-		if k := s.huber; au <= k {
-			c += 0.5 * u * u
-		} else {
-			c += k*au - 0.5*k*k
-			hw = k / au
-		}
-		if jac {
-			// ∂f/∂x = -10 n/ln10 · dx/d²
-			k := -dbPerNeper * (se.Exponent + s.dn) / d2
-			s.jx[j] = k * dx
-			s.jy[j] = k * dy
-			s.w[j] = hw / s.v[j]
-			s.r[j] = s.y[j] - f
-		}
-	}
-	if tau := m.TxSigmaDB; tau > 0 {
-		c += 0.5 * b * b / (tau * tau)
-	}
-	return c
-}
-
-// leastSquares runs Levenberg–Marquardt from the weighted centroid.
-// withB estimates the transmit offset b.
-// lm runs Levenberg–Marquardt from (x, y) and returns the solution, its
-// transmit offset and its cost.
-func (s *Solver) lm(x, y float64, withB bool) (float64, float64, float64, float64) {
-	b := 0.0
-	dim, slot := 2, 0
-	if withB {
-		dim, slot = 3, 1
-	}
-	a, g, d, fw := s.a[slot], s.g[slot], s.d[slot], s.f[slot]
-	tau2 := s.m.TxSigmaDB * s.m.TxSigmaDB
-	lambda := 1e-3
-	c := s.cost(x, y, b, true)
-	bounds := s.m.Bounds
-	for it := 0; it < maxIter; it++ {
-		s.normal(a, g, withB, b, tau2)
-		improved := false
-		for try := 0; try < 8; try++ {
-			// Solve (A + λ diag A) δ = g by Cholesky (LAPACK's potrf/potrs
-			// through gonum's lapack64, on the preallocated workspace).
-			fw.CopySym(a)
-			for i := 0; i < dim; i++ {
-				fw.SetSym(i, i, a.At(i, i)*(1+lambda))
-			}
-			d.CopyVec(g)
-			t, ok := lapack64.Potrf(fw.RawSymmetric())
-			if !ok {
-				lambda *= 10
-				continue
-			}
-			rv := d.RawVector()
-			lapack64.Potrs(t, blas64.General{Rows: dim, Cols: 1, Stride: 1, Data: rv.Data})
-			nx, ny, nb := x+d.AtVec(0), y+d.AtVec(1), b
-			if withB {
-				nb += d.AtVec(2)
-			}
-			p := bounds.Clamp(wire.Point{nx, ny})
-			nx, ny = p[0], p[1]
-			// The trial fills the Jacobian rows: the normal matrix of
-			// this iteration is built already, and the next one needs
-			// them at the accepted point.
-			nc := s.cost(nx, ny, nb, true)
-			if nc < c {
-				step := math.Abs(nx-x) + math.Abs(ny-y)
-				x, y, b, c = nx, ny, nb, nc
-				lambda = math.Max(lambda/10, 1e-7)
-				improved = true
-				if step < 0.02 {
-					it = maxIter
-				}
-				break
-			}
-			lambda *= 10
-		}
-		if !improved {
-			break
-		}
-	}
-	return x, y, b, c
-}
-
-// leastSquares fits the burst's readings; withB estimates the transmit
-// offset too.
-func (s *Solver) leastSquares(withB bool) Fix {
-	// Two starts: the weighted centroid, and beyond the loudest sensor as
-	// seen from the centroid (a phone outside the sensors' hull is
-	// otherwise caught in the mirror minimum inside it: the loud sensor's
-	// rising model makes a ridge between). The lower cost wins.
-	for j := 0; j < s.k; j++ {
-		s.sd[j] = math.Sqrt(s.v[j])
-	}
-	x, y := s.centroid()
-	x, y, b, c := s.lm(x, y, withB)
-	if c <= goodFit*float64(s.k) {
-		return s.finish(x, y, b, withB)
-	}
-	loud := 0
-	for j := 1; j < s.k; j++ {
-		if s.y[j] > s.y[loud] {
-			loud = j
-		}
-	}
-	se := &s.m.Sensors[s.idx[loud]]
-	x0, y0 := se.X-0.5*(x-se.X), se.Y-0.5*(y-se.Y)
-	if x2, y2, b2, c2 := s.lm(x0, y0, withB); c2 < c-startMargin {
-		x, y, b = x2, y2, b2
-	}
-	return s.finish(x, y, b, withB)
-}
-
-// finish returns the fix at a least-squares solution, with its covariance.
-func (s *Solver) finish(x, y, b float64, withB bool) Fix {
-	slot := 0
-	if withB {
-		slot = 1
-	}
-	a, g, fw := s.a[slot], s.g[slot], s.f[slot]
-	tau2 := s.m.TxSigmaDB * s.m.TxSigmaDB
-	bounds := s.m.Bounds
-	// Covariance: the inverse of the (robustly weighted) information
-	// matrix at the solution; its xy block is the marginal covariance.
-	s.cost(x, y, b, true)
-	s.normal(a, g, withB, b, tau2)
-	f := Fix{X: x, Y: y, N: s.k}
-	fw.CopySym(a)
-	if t, ok := lapack64.Potrf(fw.RawSymmetric()); ok {
-		if inv, ok := lapack64.Potri(t); ok {
-			f.Cov = [3]float64{inv.Data[0], inv.Data[1], inv.Data[inv.Stride+1]}
-		}
-	}
-	if !(f.Cov[0] > 0 && f.Cov[2] > 0) {
-		big := diag2(bounds)
-		f.Cov = [3]float64{big, 0, big}
-	}
-	f.Err = errOf(f.Cov, bounds)
-	return f
-}
-
-// normal fills a = JᵀWJ (+ the prior on b) and g = JᵀW r (- b/τ²) at the
-// current point, from the Jacobian rows and weights cost left.
-func (s *Solver) normal(a *mat.SymDense, g *mat.VecDense, withB bool, b, tau2 float64) {
-	var axx, axy, ayy, axb, ayb, abb, gx, gy, gb float64
-	for j := 0; j < s.k; j++ {
-		w := s.w[j]
-		r := s.r[j]
-		jx, jy := s.jx[j], s.jy[j]
-		axx += w * jx * jx
-		axy += w * jx * jy
-		ayy += w * jy * jy
-		gx += w * jx * r
-		gy += w * jy * r
-		if withB {
-			axb += w * jx
-			ayb += w * jy
-			abb += w
-			gb += w * r
-		}
-	}
-	a.SetSym(0, 0, axx+1e-9)
-	a.SetSym(0, 1, axy)
-	a.SetSym(1, 1, ayy+1e-9)
-	g.SetVec(0, gx)
-	g.SetVec(1, gy)
-	if withB {
-		if tau2 > 0 {
-			abb += 1 / tau2
-			gb -= b / tau2
-		}
-		a.SetSym(0, 2, axb)
-		a.SetSym(1, 2, ayb)
-		a.SetSym(2, 2, abb)
-		g.SetVec(2, gb)
-	}
 }
 
 // diag2 is the squared half diagonal of the bounds: the variance of a fix
@@ -504,15 +290,6 @@ func (s *Solver) SideAreas() Sides {
 	}
 	return a
 }
-
-// startMargin is how much lower (in units of the robust cost, about nats)
-// the second start's minimum must be to beat the centroid's: inside the
-// sensors' hull is where the prior puts most people.
-const startMargin = 1.0
-
-// goodFit is the cost per reading below which the first start's fit is
-// taken without trying the second: the residuals are as small as the noise.
-const goodFit = 0.5
 
 // GridSides redoes the last fix on the grid under a side prior (used when
 // a track's past contradicts a least-squares fix's side); false when the
