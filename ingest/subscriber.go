@@ -98,6 +98,7 @@ type Subscriber struct {
 	// message goes on ordered in arrival order, a batch also on decode.
 	decode  chan *job
 	ordered chan *job
+	lastMsg atomic.Int64 // when the last message came, Unix ns
 
 	// acks holds every message in arrival order; one goroutine
 	// acknowledges each once its journal line is synced (rejected and

@@ -59,8 +59,9 @@ type siteRunner struct {
 	// which positions are stored again (0: none are).
 	restoreFrom int64
 
-	hoursSaved time.Time // housekeeping's clock only
-	yielded    time.Time // when the runner last let other goroutines run
+	hoursSaved time.Time  // housekeeping's clock only
+	yielded    time.Time  // when the runner last let other goroutines run
+	gate       ingestGate // how long it may still wait for ingest (yieldToIngest)
 
 	ctl  chan func()
 	done chan struct{}
@@ -148,6 +149,7 @@ func (r *siteRunner) run(ctx context.Context) {
 		}
 		select {
 		case d := <-in:
+			r.yieldToIngest()
 			r.accept(d)
 		case <-backlog:
 			r.catchUp(backlogChunk)
@@ -445,4 +447,44 @@ func (r *siteRunner) publishGauges() {
 	g.lost.Store(lost)
 	g.late.Store(late)
 	g.now.Store(r.pipe.Now())
+}
+
+// yieldToIngest waits while messages come in, so that a burst (a broker
+// handing over what it queued, sensors emptying their spools after an
+// outage) is journaled and acknowledged first instead of sharing the CPU
+// with locating (docs/reliability.md, "Ingest cost").
+func (r *siteRunner) yieldToIngest() {
+	if sub := r.srv.sub; sub != nil {
+		r.gate.wait(time.Now, func() { time.Sleep(time.Millisecond) }, sub.Busy)
+	}
+}
+
+// ingestGate is a runner's budget of waiting for ingest: at most gateMax
+// at a time, refilled at gateShare of the time passed, so that a steady
+// stream that keeps ingest busy still leaves the runner most of its time.
+type ingestGate struct {
+	budget time.Duration
+	at     time.Time // when the budget was last brought up to date
+}
+
+const (
+	gateMax   = 2 * time.Second
+	gateShare = 0.2
+)
+
+// wait sleeps while busy reports true and the budget lasts.
+func (g *ingestGate) wait(now func() time.Time, sleep func(), busy func() bool) {
+	t := now()
+	if g.at.IsZero() {
+		g.budget = gateMax
+	} else {
+		g.budget = min(gateMax, g.budget+time.Duration(gateShare*float64(t.Sub(g.at))))
+	}
+	g.at = t
+	for g.budget > 0 && busy() {
+		sleep()
+		t = now()
+		g.budget -= t.Sub(g.at)
+		g.at = t
+	}
 }
