@@ -26,9 +26,11 @@ import "math"
 //   - Otherwise (phones that restart the counter with each MAC): among the
 //     tracks whose silence fits the fingerprint's probing rhythm, the one
 //     with the highest log-likelihood ratio of "same phone" (sameLLR plus
-//     the store prior), when it reaches minLooseLLR; failing that, the
-//     single candidate within 1σ (σ < 4 m). The best candidates, however
-//     weak, are kept for a deferred link (defer.go).
+//     the store prior), when it reaches minLooseLLR + log n, n the
+//     candidates compared (the best of n chance fits scores about log n
+//     higher than one); failing that, the single candidate within 1σ
+//     (σ < 4 m). The best candidates, however weak, are kept for a
+//     deferred link (defer.go).
 //   - Before either: b may continue a track's state from before one of its
 //     last loose links, undoing that link (contest.go), when that is
 //     likelier than leaving it and than any link above.
@@ -38,7 +40,7 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 	seqLLR := math.Inf(1) // the evidence for best, when linked by sequence
 	looseLLR := minLooseLLR
 	var only *track
-	onlyN := 0
+	onlyN, nLoose := 0, 0
 	onlyLLR := math.Inf(-1)
 	// the best contest of an earlier link (contest.go): b continues
 	// backTr's earlier state back, with evidence backV against leaving it
@@ -111,6 +113,7 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 		// whose silence fits the model's probing rhythm, when the burst's
 		// signal and position say "same phone" clearly enough.
 		if b.FP != "" && t.opt.NoSeqWindow > 0 && ok && t.rhythmFits(b.FP, b.T-tr.last) {
+			nLoose++
 			l := t.sameLLR(tr, b, d, sig2) + t.sidePrior(tr)
 			if l > looseLLR {
 				loose, looseLLR = tr, l
@@ -141,6 +144,12 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 			t.linkedBy = LinkScan
 		}
 		return best
+	}
+	if loose != nil && looseLLR < minLooseLLR+math.Log(float64(nLoose)) {
+		// The best of n candidates that are all other phones scores
+		// about log n above a single one by chance alone: the bar rises
+		// with the candidates (a busy street's), not only the evidence.
+		loose = nil
 	}
 	if loose != nil {
 		t.linkedBy = LinkLoose
