@@ -53,14 +53,8 @@ func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {
 	// The middle aisle between the rails, where simulated shoppers linger
 	// and no zone is yet.
 	corners := [][2]float64{{3.2, 3.5}, {5.8, 3.5}, {5.8, 7.8}, {3.2, 7.8}}
-	for _, p := range corners {
-		xy, err := webtest.Eval[[]float64](c, fmt.Sprintf(`window.passantEditor.pagePoint(%g, %g)`, p[0], p[1]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := chromedp.Do(c, chromedp.MouseClickXY(xy[0], xy[1])); err != nil {
-			t.Fatal(err)
-		}
+	if err := webtest.ClickPlan(c, corners...); err != nil {
+		t.Fatal(err)
 	}
 	webtest.Screenshot(t, c, "editor-drawing")
 	err = chromedp.Do(c,

@@ -306,14 +306,8 @@ func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range [][2]float64{{10, 9}, {16, 9}, {16, 14}, {10, 14}} {
-		xy, err := webtest.Eval[[]float64](c, fmt.Sprintf(`window.passantEditor.pagePoint(%g, %g)`, p[0], p[1]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := chromedp.Do(c, chromedp.MouseClickXY(xy[0], xy[1])); err != nil {
-			t.Fatal(err)
-		}
+	if err := webtest.ClickPlan(c, [2]float64{10, 9}, [2]float64{16, 9}, [2]float64{16, 14}, [2]float64{10, 14}); err != nil {
+		t.Fatal(err)
 	}
 	webtest.Screenshot(t, c, "editor-drawing")
 	err = chromedp.Do(c,
@@ -410,14 +404,8 @@ func TestBrowserEditorPlanUpload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range [][2]float64{{0, 0}, {15, 0}} {
-		xy, err := webtest.Eval[[]float64](c, fmt.Sprintf(`window.passantEditor.pagePoint(%g, %g)`, p[0], p[1]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := chromedp.Do(c, chromedp.MouseClickXY(xy[0], xy[1])); err != nil {
-			t.Fatal(err)
-		}
+	if err := webtest.ClickPlan(c, [2]float64{0, 0}, [2]float64{15, 0}); err != nil {
+		t.Fatal(err)
 	}
 	err = chromedp.Do(c,
 		chromedp.Poll[chromedp.Void](`document.querySelector('#ed-plan-x1').value !== "15"`),

@@ -166,3 +166,18 @@ func LiveDots(ctx context.Context, baseURL, site string, min int, timeout time.D
 func Eval[T any](ctx context.Context, expr string) (T, error) {
 	return chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 }
+
+// ClickPlan clicks the site editor's plan at each point, in site metres
+// (the editor maps them to the page: window.passantEditor.pagePoint).
+func ClickPlan(ctx context.Context, points ...[2]float64) error {
+	for _, p := range points {
+		xy, err := Eval[[]float64](ctx, fmt.Sprintf(`window.passantEditor.pagePoint(%g, %g)`, p[0], p[1]))
+		if err != nil {
+			return fmt.Errorf("webtest: the editor's point %v: %w", p, err)
+		}
+		if err := chromedp.Do(ctx, chromedp.MouseClickXY(xy[0], xy[1])); err != nil {
+			return fmt.Errorf("webtest: click the editor at %v: %w", p, err)
+		}
+	}
+	return nil
+}
