@@ -85,108 +85,120 @@ func passerWeights(tds []trackDay) []float64 {
 	slices.SortFunc(keys, func(a, b groupKey) int {
 		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.fp, b.fp))
 	})
-
-	// The windows [t+lo, t+hi) around a track's first detection t: the
-	// near one, then the chance ones, back and forth.
-	type window struct{ lo, hi int64 }
-	wins := []window{{-splitWindow, 0}}
-	for i := range int64(chanceWins) {
-		lag := chanceLag + i*splitWindow
-		wins = append(wins, window{-lag - splitWindow, -lag}, window{lag, lag + splitWindow})
-	}
-	ptr := make([]int, len(wins))
-
-	var ends []int    // a group's track-days by last detection
-	var lasts []int64 // their last detections
-	var byFirst []int // the group by first detection
-	var keyed []timed
-	var pred []int // per member of byFirst: the track-day it began within W of the end of, or -1
+	var m modelDay
 	for _, k := range keys {
-		g := groups[k]
-		keyed = keyed[:0]
-		for _, i := range g {
-			keyed = append(keyed, timed{tds[i].last, tds[i].track, i})
-		}
-		slices.SortFunc(keyed, timed.compare)
-		ends, lasts = ends[:0], lasts[:0]
-		for _, e := range keyed {
-			ends, lasts = append(ends, e.i), append(lasts, e.t)
-		}
-		keyed = keyed[:0]
-		for _, i := range g {
-			keyed = append(keyed, timed{tds[i].first, tds[i].track, i})
-		}
-		slices.SortFunc(keyed, timed.compare)
-		byFirst = byFirst[:0]
-		for _, e := range keyed {
-			byFirst = append(byFirst, e.i)
-		}
-		clear(ptr)
-		// endIn returns the latest track-day of the group other than skip
-		// that ended within window w of t, or -1. The t of successive
-		// calls do not decrease, so each window's pointer (the first end
-		// at or after its hi) only moves on.
-		endIn := func(w int, t int64, skip int) int {
-			lo, hi := t+wins[w].lo, t+wins[w].hi
-			j := ptr[w]
-			for j < len(lasts) && lasts[j] < hi {
-				j++
-			}
-			ptr[w] = j
-			for j--; j >= 0 && lasts[j] >= lo; j-- {
-				if ends[j] != skip {
-					return ends[j]
-				}
-			}
-			return -1
-		}
-		lo, hi := span[k.day][0], span[k.day][1]
-		pred = pred[:0]
-		var n, near, sumP float64
-		for _, b := range byFirst {
-			t := tds[b].first
-			a := endIn(0, t, b)
-			hits, tried := 0, 0
-			for w := 1; w < len(wins); w++ {
-				if t+wins[w].lo < lo || t+wins[w].hi > hi {
-					continue // outside the day's traffic
-				}
-				tried++
-				if endIn(w, t, b) >= 0 {
-					hits++
-				}
-			}
-			if tried == 0 {
-				// A day shorter than the lag: nothing to compare with.
-				pred = append(pred, -1)
-				continue
-			}
-			pred = append(pred, a)
-			n++
-			sumP += float64(hits) / float64(tried)
-			if a >= 0 {
-				near++
-			}
-		}
-		c := continued(n, near, sumP)
-		if c == 0 {
-			continue
-		}
-		q := min(c*n/near, 1)
-		for i, b := range byFirst {
-			a := pred[i]
-			if a < 0 {
-				continue
-			}
-			switch {
-			case tds[b].class == Passerby:
-				w[b] *= 1 - q
-			case tds[a].class == Passerby:
-				w[a] *= 1 - q
-			}
-		}
+		m.weigh(tds, groups[k], span[k.day], w)
 	}
 	return w
+}
+
+// The windows [t+lo, t+hi) around a track's first detection t: the near
+// one, then the chance ones, back and forth.
+var splitWins = func() [][2]int64 {
+	wins := [][2]int64{{-splitWindow, 0}}
+	for i := range int64(chanceWins) {
+		lag := chanceLag + i*splitWindow
+		wins = append(wins, [2]int64{-lag - splitWindow, -lag}, [2]int64{lag, lag + splitWindow})
+	}
+	return wins
+}()
+
+// modelDay weighs the randomised tracks of one model on one day; its
+// slices are reused from one model to the next.
+type modelDay struct {
+	ends    []int   // the track-days by last detection
+	lasts   []int64 // their last detections
+	byFirst []int   // the track-days by first detection
+	keyed   []timed
+	pred    []int // per member of byFirst: the track-day it began within W of the end of, or -1
+	ptr     [1 + 2*chanceWins]int
+}
+
+// weigh multiplies the weights w of the group g (indices into tds, the
+// day's traffic spanning span) by 1 − q where a passer-by continues
+// another track or is continued by a visitor.
+func (m *modelDay) weigh(tds []trackDay, g []int, span [2]int64, w []float64) {
+	m.ends, m.lasts = m.ends[:0], m.lasts[:0]
+	for _, e := range m.sorted(tds, g, func(td *trackDay) int64 { return td.last }) {
+		m.ends, m.lasts = append(m.ends, e.i), append(m.lasts, e.t)
+	}
+	m.byFirst = m.byFirst[:0]
+	for _, e := range m.sorted(tds, g, func(td *trackDay) int64 { return td.first }) {
+		m.byFirst = append(m.byFirst, e.i)
+	}
+	m.ptr = [len(m.ptr)]int{}
+	m.pred = m.pred[:0]
+	var n, near, sumP float64
+	for _, b := range m.byFirst {
+		t := tds[b].first
+		a := m.endIn(0, t, b)
+		hits, tried := 0, 0
+		for win := 1; win < len(splitWins); win++ {
+			if t+splitWins[win][0] < span[0] || t+splitWins[win][1] > span[1] {
+				continue // outside the day's traffic
+			}
+			tried++
+			if m.endIn(win, t, b) >= 0 {
+				hits++
+			}
+		}
+		if tried == 0 {
+			// A day shorter than the lag: nothing to compare with.
+			m.pred = append(m.pred, -1)
+			continue
+		}
+		m.pred = append(m.pred, a)
+		n++
+		sumP += float64(hits) / float64(tried)
+		if a >= 0 {
+			near++
+		}
+	}
+	c := continued(n, near, sumP)
+	if c == 0 {
+		return
+	}
+	q := min(c*n/near, 1)
+	for i, b := range m.byFirst {
+		a := m.pred[i]
+		if a < 0 {
+			continue
+		}
+		switch {
+		case tds[b].class == Passerby:
+			w[b] *= 1 - q
+		case tds[a].class == Passerby:
+			w[a] *= 1 - q
+		}
+	}
+}
+
+// sorted returns the group keyed by one of its times, in order.
+func (m *modelDay) sorted(tds []trackDay, g []int, at func(*trackDay) int64) []timed {
+	m.keyed = m.keyed[:0]
+	for _, i := range g {
+		m.keyed = append(m.keyed, timed{at(&tds[i]), tds[i].track, i})
+	}
+	slices.SortFunc(m.keyed, timed.compare)
+	return m.keyed
+}
+
+// endIn returns the latest track-day other than skip that ended within
+// window win of t, or -1. The t of successive calls do not decrease, so
+// each window's pointer (the first end at or after its hi) only moves on.
+func (m *modelDay) endIn(win int, t int64, skip int) int {
+	lo, hi := t+splitWins[win][0], t+splitWins[win][1]
+	j := m.ptr[win]
+	for j < len(m.lasts) && m.lasts[j] < hi {
+		j++
+	}
+	m.ptr[win] = j
+	for j--; j >= 0 && m.lasts[j] >= lo; j-- {
+		if m.ends[j] != skip {
+			return m.ends[j]
+		}
+	}
+	return -1
 }
 
 // timed is a track-day's index with one of its times, to sort by; ties go
