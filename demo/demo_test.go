@@ -43,7 +43,7 @@ func TestDemoMapShowsTheAPIsFixes(t *testing.T) {
 	start := time.Now()
 	dots, err := webtest.LiveDots(tab, base, site, 3, 15*time.Second)
 	if err != nil {
-		webtest.Screenshot(t, tab, "live-failed")
+		webtest.Failed(t, tab, "live")
 		t.Fatalf("after %s: %v", time.Since(start), err)
 	}
 	t.Logf("%d dots on the map after %s", len(dots), time.Since(start).Round(time.Millisecond))

@@ -64,7 +64,7 @@ func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`document.querySelector('main').dataset.saved !== undefined`),
 	)
 	if err != nil {
-		webtest.Screenshot(t, tab, "editor-failed")
+		webtest.Failed(t, tab, "editor")
 		t.Fatal(err)
 	}
 	saved := time.Now()
@@ -129,7 +129,7 @@ func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`window.passantLive && 'promo' in window.passantLive.occupancy()`),
 	)
 	if err != nil {
-		webtest.Screenshot(t, tab, "live-failed")
+		webtest.Failed(t, tab, "live")
 		t.Fatalf("the live view's zone list: %v", err)
 	}
 	liveShowsPromo(t, c, base)
@@ -203,7 +203,7 @@ func TestBrowserCalibratePhone(t *testing.T) {
 	st, err := webtest.Eval[map[string]string](c, `({state: document.querySelector('main').dataset.state, sensor: document.querySelector('#sensor').value,
 		name: document.querySelector('#site-name').textContent, sensors: String(document.querySelectorAll('#sensor option').length)})`)
 	if err != nil || st["state"] != "pick" || st["sensor"] != "s1" || st["name"] != "Simulated boutique" || st["sensors"] != "4" {
-		webtest.Screenshot(t, tab, "calibrate-failed")
+		webtest.Failed(t, tab, "calibrate")
 		t.Fatalf("calibration page %v (%v)", st, err)
 	}
 	// The page polls the devices every 2 s; they are the API's.
@@ -251,7 +251,7 @@ func TestBrowserCalibratePhone(t *testing.T) {
 		chromedp.ScrollIntoView(chromedp.CSS(`#plan`)),
 	)
 	if err != nil {
-		webtest.Screenshot(t, tab, "calibrate-start-failed")
+		webtest.Failed(t, tab, "calibrate-start")
 		t.Fatalf("start the walk: %v", err)
 	}
 	xy, err := webtest.Eval[[]float64](c, `window.calib.toPx(5, 4)`)
@@ -263,7 +263,7 @@ func TestBrowserCalibratePhone(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`document.querySelector('main').dataset.marks === '1'`),
 	)
 	if err != nil {
-		webtest.Screenshot(t, tab, "calibrate-tap-failed")
+		webtest.Failed(t, tab, "calibrate-tap")
 		t.Fatalf("tap on the plan: %v", err)
 	}
 	var status struct {

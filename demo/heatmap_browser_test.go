@@ -33,16 +33,11 @@ func TestBrowserHeatmapRendersAndDownloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := timeout(t, tab, 50*time.Second)
-	err := chromedp.Do(c,
-		chromedp.Navigate(base+"/#/heatmap/"+site),
-		chromedp.WaitVisible(chromedp.CSS(`main[data-heatmap="ready"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`img.heat`)),
-		chromedp.Poll[chromedp.Void](`document.querySelector('img.heat').complete && document.querySelector('img.heat').naturalWidth > 0`),
-	)
-	if err != nil {
-		webtest.Screenshot(t, tab, "heatmap-failed")
-		t.Fatal(err)
-	}
+	step := webtest.Steps(t, tab, c)
+	step("open the heatmap view", chromedp.Navigate(base+"/#/heatmap/"+site))
+	step("the view has drawn the API's grid", chromedp.WaitVisible(chromedp.CSS(`main[data-heatmap="ready"]`)))
+	step("the overlay is shown", chromedp.WaitVisible(chromedp.CSS(`img.heat`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector('img.heat').complete && document.querySelector('img.heat').naturalWidth > 0`))
 	shown, err := webtest.Eval[struct {
 		W, H      int
 		Max, Cell float64

@@ -85,15 +85,37 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	return path
 }
 
+// Failed records what a failing test's tab shows: a screenshot and, in the
+// log, the page's address, the view's data attributes, the toast (where
+// the dashboard reports a failed request) and the requests that had not
+// finished. tab is the tab Browser gave, not a context past its deadline.
+func Failed(t testing.TB, tab context.Context, name string) {
+	t.Helper()
+	Screenshot(t, tab, name+"-failed")
+	c, cancel := context.WithTimeout(tab, 5*time.Second)
+	defer cancel()
+	state, err := Eval[string](c, `JSON.stringify({
+		url: location.href,
+		main: Object.assign({}, document.querySelector('main')?.dataset),
+		toast: document.getElementById('toast')?.textContent || '',
+		pending: performance.getEntriesByType('resource').filter(e => e.responseEnd === 0).map(e => e.name),
+		slow: performance.getEntriesByType('resource').filter(e => e.duration > 1000).map(e => e.name + ' ' + Math.round(e.duration) + ' ms'),
+	})`)
+	if err != nil {
+		t.Logf("page state: %v", err)
+		return
+	}
+	t.Logf("page state: %s", state)
+}
+
 // Steps returns a function that runs a named step of browser actions in
 // ctx (derived from the tab Browser gave, usually with a deadline) and,
-// when a step fails, saves a screenshot of the tab (taken in tab, since
-// ctx may be past its deadline) and ends the test.
+// when a step fails, records the tab's state (Failed) and ends the test.
 func Steps(t testing.TB, tab, ctx context.Context) func(what string, acts ...chromedp.Action[chromedp.Void]) {
 	return func(what string, acts ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, acts...); err != nil {
-			Screenshot(t, tab, "failed")
+			Failed(t, tab, "step")
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
