@@ -152,7 +152,7 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 			td.bounces++
 		} else {
 			td.dwell += dw
-			td.dwellEst += dwellEstimate(dw, v.Fixes)
+			td.dwellEst += visitEstimate(v)
 		}
 	}
 	for i := range tds {

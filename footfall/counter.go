@@ -54,6 +54,8 @@ type trackState struct {
 	store   Visit // open store visit when Fixes > 0
 	area    Visit // open area visit when Fixes > 0
 	lastFix int64
+	outT    int64 // last fix confidently out of the store
+	candT   int64 // first fix inside the store's outline since outT, 0 when none
 }
 
 type dayState struct {
@@ -126,6 +128,16 @@ func (c *Counter) Add(p wire.Position) {
 	// Advance has closed this track's visit if its gap has passed.
 	pres := ts.pres.Step(c.plan, p.X, p.Y, p.Err, p.PStore)
 	if !pres.InStore {
+		d, m := c.plan.Depth(c.storeID, p.X, p.Y), c.plan.Margin(c.storeID, p.Err)
+		switch {
+		case d < -m:
+			ts.outT, ts.candT = p.T, 0
+			if ts.store.Fixes > 0 && ts.store.After == 0 {
+				ts.store.After = p.T
+			}
+		case d >= 0 && ts.candT == 0:
+			ts.candT = p.T
+		}
 		c.closeArea(ts)
 		return
 	}
@@ -135,10 +147,14 @@ func (c *Counter) Add(p wire.Position) {
 		prev = ts.store.End
 	}
 	if ts.store.Fixes == 0 {
-		ts.store = Visit{Site: c.site, Track: p.Track, Zone: c.storeID, Start: p.T}
+		ts.store = Visit{Site: c.site, Track: p.Track, Zone: c.storeID, Start: p.T, Before: ts.outT, Enter: p.T}
+		if ts.candT > 0 && ts.candT < p.T {
+			ts.store.Enter = ts.candT
+		}
 		c.open[p.Track] = ts
 	}
 	ts.store.End = max(ts.store.End, p.T)
+	ts.store.After = 0
 	ts.store.Fixes++
 	c.nextDue = min(c.nextDue, p.T+c.gap)
 

@@ -261,6 +261,43 @@ func dwellEstimate(dwell float64, fixes int) float64 {
 	return dwell * float64(fixes) / float64(fixes-1)
 }
 
+// doorGap is the longest gap between a visit's fix next to the door
+// and the fix outside beside it that still places the door between
+// them: a phone silent longer may have come in at any time.
+const doorGap = 120_000 // ms
+
+// visitEstimate returns a store visit's time in the store, door to door.
+// A phone crossed the door somewhere between its last fix confidently
+// outside the store and its first fix inside the store's outline (v.Before
+// and v.Enter); with its probes at a phase that has nothing to do with
+// the door, anywhere in that gap alike, so the midpoint is the estimate,
+// whatever the phone's rhythm. Likewise out, between v.End and v.After.
+// Where there is no such fix (a track that begins or ends in the store,
+// a phone silent for longer than doorGap), the side takes half the
+// visit's own mean interval, as dwellEstimate does. v.Enter may lie
+// before v.Start: fixes inside the outline that the entry rule held out
+// (the store's side under zones.MinEnterP) are in the store by position;
+// the contract's dwell, visitors and bounces still start at v.Start.
+func visitEstimate(v *Visit) float64 {
+	var half float64 // Δ/2, ms
+	if v.Fixes >= 2 {
+		half = float64(v.End-v.Start) / float64(v.Fixes-1) / 2
+	}
+	enter := v.Start
+	if v.Enter > 0 && v.Enter < v.Start {
+		enter = v.Enter
+	}
+	start := float64(enter) - half
+	if v.Before > 0 && v.Before < enter && enter-v.Before <= doorGap {
+		start = float64(v.Before+enter) / 2
+	}
+	end := float64(v.End) + half
+	if v.After > v.End && v.After-v.End <= doorGap {
+		end = float64(v.End+v.After) / 2
+	}
+	return max(end-start, 0) / 1000
+}
+
 // share counts visitors whose phone keeps its address, and how many of them
 // were returning. A randomising phone gets a new address every scan or
 // every few minutes and cannot be recognised on another day, so it always

@@ -7,6 +7,9 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/passant/passant/wire"
+	"github.com/passant/passant/zones"
 )
 
 // A day of passers-by on the street, phones of three models arriving at
@@ -236,5 +239,93 @@ func TestReturningEstimate(t *testing.T) {
 	}
 	if rep := Build(site, at(2026, 11, 1, 0, 0, 0), at(2026, 11, 2, 0, 0, 0), nil, nil, nil, History{}); rep.Totals.ReturningEst != nil {
 		t.Errorf("no visitors: returning estimated %v", *rep.Totals.ReturningEst)
+	}
+}
+
+// TestVisitEstimateDoorToDoor: phones whose probes come at irregular
+// intervals (each 15 to 90 s, uniform) at a random phase. The door lies
+// in the gap between the fixes either side of it, a gap longer than the
+// phone's mean interval (a long gap is likelier to hold the door), so
+// half the visit's mean interval at either end (dwellEstimate) falls
+// short; the midpoint of that gap does not. Then the counter: it keeps
+// the fixes beside the door, and a fix inside the outline that the entry
+// rule held out is where the visit's door-to-door start is measured from.
+func TestVisitEstimateDoorToDoor(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var byMean, byDoor float64
+	n := 0
+	for range 20000 {
+		dwell := 60 + 1140*rng.Float64()
+		// Probe times from well before the door (at 0) to well after.
+		var probes []float64
+		for x := -300 + 90*rng.Float64(); x < dwell+300; x += 15 + 75*rng.Float64() {
+			probes = append(probes, x)
+		}
+		var v Visit
+		for _, x := range probes {
+			ms := int64(1_000_000 + x*1000)
+			switch {
+			case x < 0:
+				v.Before = ms
+			case x <= dwell:
+				if v.Fixes == 0 {
+					v.Start, v.Enter = ms, ms
+				}
+				v.End = ms
+				v.Fixes++
+			case v.After == 0:
+				v.After = ms
+			}
+		}
+		if v.Fixes < 2 {
+			continue
+		}
+		byMean += dwellEstimate(v.Dwell(), v.Fixes) - dwell
+		byDoor += visitEstimate(&v) - dwell
+		n++
+	}
+	byMean, byDoor = byMean/float64(n), byDoor/float64(n)
+	t.Logf("%d visits: half the mean interval at each end %+.1f s, the door's gaps %+.1f s on average", n, byMean, byDoor)
+	if byMean > -3 || math.Abs(byDoor) > 1.5 {
+		t.Errorf("half the mean interval %+.1f s, the door's gaps %+.1f s", byMean, byDoor)
+	}
+	// No fix beside the door, or one too long before: half the mean interval.
+	v := Visit{Start: 100_000, End: 400_000, Fixes: 5}
+	if got := visitEstimate(&v); got != 375 {
+		t.Errorf("no door fixes: %v, want 375", got)
+	}
+	v.Before, v.After = 100_000-doorGap-1, 400_000+20_000
+	if got := visitEstimate(&v); got != 300+37.5+10 {
+		t.Errorf("a fix 2 min before, one 20 s after: %v, want 347.5", got)
+	}
+
+	// The counter: out on the street, inside the outline but held out
+	// (the store's side 0.3), in, and out again.
+	site := loadSite(t)
+	c := NewCounter(site, zones.NewPlan(site))
+	h10 := at(2026, 12, 4, 10, 0, 0)
+	add := func(s int64, x, y, pin float64) {
+		c.Add(wire.Position{T: h10 + s*1000, Track: "a", X: x, Y: y, Err: 1, PStore: pin})
+	}
+	add(0, 15, -5, 0.05) // on the street
+	add(30, 15, 4, 0.3)  // in the outline, held out
+	add(60, 15, 8, 0.9)  // in: the visit starts
+	add(120, 20, 10, 0.95)
+	add(180, 15, 3, 0.9)
+	add(210, 15, -5, 0.1) // out
+	c.Flush()
+	var got Visit
+	for _, v := range c.Visits() {
+		if v.Zone == "store" {
+			got = v
+		}
+	}
+	want := Visit{Site: "demo", Track: "a", Zone: "store", Start: h10 + 60_000, End: h10 + 180_000, Fixes: 3,
+		Before: h10, Enter: h10 + 30_000, After: h10 + 210_000}
+	if got != want {
+		t.Fatalf("visit\n got %+v\nwant %+v", got, want)
+	}
+	if e := visitEstimate(&got); e != 180 { // 15 s to 195 s
+		t.Errorf("door to door %v s, want 180", e)
 	}
 }

@@ -38,6 +38,12 @@ type Visit struct {
 	Start int64
 	End   int64
 	Fixes int
+	// Door to door (store visits; an extension, 0 when unknown): Before
+	// is the track's last fix confidently outside the store before the
+	// visit, Enter the first fix after it inside the store's outline
+	// (at or before Start: fixes there may be held out by the entry
+	// rule), After the first fix confidently outside after End.
+	Before, Enter, After int64
 	// Open is true while the visit may still grow (no gap of visit_gap_s
 	// yet); a later summary of the same Track, Zone and Start supersedes it.
 	Open bool

@@ -64,8 +64,13 @@ func (c *Counter) Merge(from, into string) (first, last int64, ok bool) {
 	}
 	if f.store.Fixes > 0 {
 		if t.store.Fixes > 0 {
-			t.store.Start = min(t.store.Start, f.store.Start)
-			t.store.End = max(t.store.End, f.store.End)
+			// The door's fixes go with the earlier start and the later end.
+			if f.store.Start < t.store.Start {
+				t.store.Start, t.store.Before, t.store.Enter = f.store.Start, f.store.Before, f.store.Enter
+			}
+			if f.store.End > t.store.End {
+				t.store.End, t.store.After = f.store.End, f.store.After
+			}
 			t.store.Fixes += f.store.Fixes
 		} else {
 			t.store = f.store
@@ -89,6 +94,7 @@ func (c *Counter) Merge(from, into string) (first, last int64, ok bool) {
 	// The track goes on where the later of the two was.
 	if f.lastFix > t.lastFix {
 		t.pres, t.lastFix = f.pres, f.lastFix
+		t.outT, t.candT = f.outT, f.candT
 	}
 	return first, last, true
 }

@@ -9,12 +9,13 @@ import (
 
 // WriteVisits implements Derived.
 func (db *DB) WriteVisits(ctx context.Context, vs []footfall.Visit) error {
-	err := db.insertRows(ctx, "visits", []string{"site", "track", "zone", "start", "stop", "fixes"},
+	err := db.insertRows(ctx, "visits", []string{"site", "track", "zone", "start", "stop", "fixes", "out_before", "enter", "out_after"},
 		[]string{"site", "start", "track", "zone"},
-		`ON CONFLICT (site, start, track, zone) DO UPDATE SET stop = excluded.stop, fixes = excluded.fixes`,
+		`ON CONFLICT (site, start, track, zone) DO UPDATE SET stop = excluded.stop, fixes = excluded.fixes,
+			out_before = excluded.out_before, enter = excluded.enter, out_after = excluded.out_after`,
 		len(vs), func(i int) []any {
 			v := &vs[i]
-			return []any{v.Site, v.Track, v.Zone, v.Start, v.End, v.Fixes}
+			return []any{v.Site, v.Track, v.Zone, v.Start, v.End, v.Fixes, v.Before, v.Enter, v.After}
 		})
 	if err != nil {
 		return fmt.Errorf("store: write %d visits: %w", len(vs), err)
@@ -24,7 +25,7 @@ func (db *DB) WriteVisits(ctx context.Context, vs []footfall.Visit) error {
 
 // Visits implements Derived.
 func (db *DB) Visits(ctx context.Context, site string, from, to int64) ([]footfall.Visit, error) {
-	rs, err := db.r().query(ctx, `SELECT track, zone, start, stop, fixes FROM visits
+	rs, err := db.r().query(ctx, `SELECT track, zone, start, stop, fixes, out_before, enter, out_after FROM visits
 		WHERE site = $1 AND start >= $2 AND start < $3 ORDER BY start, track, zone`, site, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("store: visits %s: %w", site, err)
@@ -34,7 +35,7 @@ func (db *DB) Visits(ctx context.Context, site string, from, to int64) ([]footfa
 	var zone interned
 	for rs.Next() {
 		v := footfall.Visit{Site: site}
-		if err := rs.Scan(&v.Track, zone.dest(db), &v.Start, &v.End, &v.Fixes); err != nil {
+		if err := rs.Scan(&v.Track, zone.dest(db), &v.Start, &v.End, &v.Fixes, &v.Before, &v.Enter, &v.After); err != nil {
 			return nil, fmt.Errorf("store: visits %s: %w", site, err)
 		}
 		v.Zone = zone.String()

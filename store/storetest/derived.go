@@ -60,14 +60,15 @@ func testPositions(t *testing.T, s store.Store) {
 func testVisits(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	vs := []footfall.Visit{
-		{Site: "demo", Track: "k1", Zone: "store", Start: Day0 + 1000, End: Day0 + 61000, Fixes: 12},
+		{Site: "demo", Track: "k1", Zone: "store", Start: Day0 + 1000, End: Day0 + 61000, Fixes: 12,
+			Before: Day0 + 200, Enter: Day0 + 700, After: Day0 + 80000},
 		{Site: "demo", Track: "k1", Zone: "aisle-1", Start: Day0 + 2000, End: Day0 + 30000, Fixes: 6},
 		{Site: "demo", Track: "k2", Zone: "store", Start: Day0 + 5000, End: Day0 + 5000, Fixes: 1},
 		{Site: "other", Track: "k1", Zone: "store", Start: Day0 + 1000, End: Day0 + 2000, Fixes: 2},
 	}
 	fatalIf(t, s.WriteVisits(ctx, vs))
 	// The open visit of k2 grows and is written again.
-	vs[2].End, vs[2].Fixes = Day0+95000, 9
+	vs[2].End, vs[2].Fixes, vs[2].After = Day0+95000, 9, Day0+99000
 	fatalIf(t, s.WriteVisits(ctx, vs[2:3]))
 	got, err := s.Visits(ctx, "demo", Day0, Day0+dayMs)
 	fatalIf(t, err)
