@@ -374,6 +374,14 @@ func dwellDiag(site *wire.Site, tr *sim.Truth, events []diagEvent) string {
 	var idStart, idEnd, locStart, locEnd int64
 	var locVisits, repVisits int
 	splitAt := map[string]*cause{}
+	handoff, handoffSide, handoffDepth := map[string]*cause{}, map[string]*cause{}, map[string]*cause{}
+	fixesOf := map[string][]wire.Position{}
+	for _, e := range events {
+		if e.from == "" {
+			k := final(e.pos.Track)
+			fixesOf[k] = append(fixesOf[k], e.pos)
+		}
+	}
 	shortS, shortE := map[string]*cause{}, map[string]*cause{}
 	gaps, gapsE := map[string][]float64{}, map[string][]float64{}
 	for p, c := range truthClass {
@@ -458,6 +466,58 @@ func dwellDiag(site *wire.Site, tr *sim.Truth, events []diagEvent) string {
 					}
 					cnt[k]++
 				}
+			}
+			// Handoffs: where the person's in-store bursts change track.
+			prevK, prevT, prevP := "", int64(0), 0.0
+			for _, bu := range in {
+				pos, ok := posOf[dk{bu.Dev, bu.T}]
+				if !ok {
+					continue
+				}
+				k := final(pos.Track)
+				if prevK != "" && k != prevK {
+					kind := "new track"
+					if fixesOf[k][0].T < pos.T {
+						kind = "existing track"
+						if ownerOf[k] == p {
+							kind = "existing track of the person"
+						}
+					}
+					old := "old track silent"
+					for _, f := range fixesOf[prevK] {
+						if f.T > prevT && f.T <= pos.T+180_000 {
+							old = "old track went on with another phone"
+							if person[f.Dev] == p {
+								old = "old track went on with the person"
+							}
+							break
+						}
+					}
+					side := "new fix side sure"
+					if pos.PStore < 0.5 {
+						side = "new fix side < 0.5"
+					}
+					oside := "old side sure"
+					if prevP < 0.5 {
+						oside = "old side < 0.5"
+					}
+					add(handoff, kind+"; "+old, pos.T-prevT)
+					add(handoffSide, side+"; "+oside, pos.T-prevT)
+					if kind == "new track" && pos.PStore < 0.5 {
+						d := plan.Depth(store, pos.X, pos.Y)
+						bucket := "depth < 1 m"
+						switch {
+						case d >= 4:
+							bucket = "depth >= 4 m"
+						case d >= 2:
+							bucket = "depth 2-4 m"
+						case d >= 1:
+							bucket = "depth 1-2 m"
+						}
+						add(handoffDepth, bucket, int64(pos.PStore*1000*1000))
+					}
+				}
+				prevK, prevT, prevP = k, pos.T, pos.PStore
 			}
 			best := ""
 			for _, k := range tracksIn {
@@ -552,9 +612,12 @@ func dwellDiag(site *wire.Site, tr *sim.Truth, events []diagEvent) string {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			fmt.Fprintf(&b, "    %-45s %4d visits, mean %6.1f s\n", k, m[k].n, float64(m[k].ms)/1000/float64(m[k].n))
+			fmt.Fprintf(&b, "    %-72s %4d visits, mean %6.1f s\n", k, m[k].n, float64(m[k].ms)/1000/float64(m[k].n))
 		}
 	}
+	pr("handoffs inside the store between tracks (mean: gap since the person's previous burst):", handoff)
+	pr("handoffs by the side posterior of the new and the old fix:", handoffSide)
+	pr("new tracks at a handoff with the store's side < 0.5, by the fix's depth (mean: the side's probability × 1000):", handoffDepth)
 	pr("located first fix in store against the ideal's, by the ideal first in-store burst's fate:", startC)
 	pr("located last fix in store against the ideal's, by the ideal last in-store burst's fate:", endC)
 	pr("replay main visit starts later than the located one, the first fix of the difference on:", shortS)

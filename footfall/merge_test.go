@@ -63,6 +63,10 @@ func TestCounterMerge(t *testing.T) {
 	if len(store) != 1 || store[0].Track != "k-a" || store[0].End-store[0].Start != (480_000-90_000) {
 		t.Errorf("store visits %+v, want one of k-a over 6.5 min", store)
 	}
+	// The door's fixes: k-a's last on the street before, k-b's first after.
+	if len(store) == 1 && (store[0].Before != t0+60_000 || store[0].Enter != t0+90_000 || store[0].After != t0+510_000) {
+		t.Errorf("door fixes %d, %d, %d s, want 60, 90, 510", (store[0].Before-t0)/1000, (store[0].Enter-t0)/1000, (store[0].After-t0)/1000)
+	}
 	// Merging what is not there changes nothing.
 	cnt := NewCounter(site, zones.NewPlan(site))
 	cnt.Add(wire.Position{T: t0, Track: "k-x", X: floor[0], Y: floor[1]})
