@@ -201,6 +201,14 @@ func runAccuracy(t testing.TB, layout string, seed uint64, hours float64) accura
 		t.Fatal(err)
 	}
 	locFig, locClass := footfallClasses(site, located, from, to)
+	if f := os.Getenv("PASSANT_ACCURACY_LOST"); f != "" {
+		w, err := os.Create(f + "." + layout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lostShoppers(w, site, tr, events, locClass)
+		w.Close()
+	}
 	row := accuracyRow{layout: layout, hours: hours, truth: truthFigures(site, tr, from.UnixMilli()), tracks: res.Tracks,
 		got: reportFigures(res.Report), ideal: idealFigures(site, tr, from, to), located: locFig,
 		diag: diagnose(layout, site, tr, events, locClass)}

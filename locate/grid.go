@@ -43,7 +43,8 @@ type Grid struct {
 	ns     int       // sensors
 	prior  []float64 // log prior per cell
 	side   []uint8
-	area   [3]float64 // prior mass per side
+	area   [3]float64 // prior mass per side (in the bounds)
+	far    []farPt    // the street beyond the bounds (farPoints)
 	l      []float64  // l[i*n+c]: 10 log10 d of sensor i at cell c (n cells)
 	side64 []uint64   // side, for the vector code (grid_vec.go)
 }
@@ -108,7 +109,90 @@ func newGrid(m *Model, n int) *Grid {
 			g.l[i*n+c] = (m.Sensors[i].RSSI1m - m.Expected(i, x, y)) / m.Sensors[i].Exponent
 		}
 	}
+	g.farPoints(m)
 	return g
+}
+
+// farPt is a point of an outside zone beyond the site's bounds.
+type farPt struct {
+	x, y   float64   // where it is
+	cx, cy float64   // where its fix lands: the centre of the edge cell
+	prior  float64   // log prior mass, in cells of priorZone
+	l      []float64 // 10 log10 d per sensor, as Grid.l
+}
+
+// The street beyond the bounds (farPoints): points farStep metres apart up
+// to farReach metres beyond the edge, at the density priorFar per cell.
+// priorFar is below the street's priorZone because the grid's likelihood
+// takes a faint reading as it comes, when a phone far along the street is
+// heard only when its frames happen to rise above the sensors'
+// sensitivity (a selection the Gaussian per reading does not know), and so
+// overrates far points; measured on corner, seeds 1-3 (docs/locate.md,
+// "The street beyond the bounds"): 1 put 20-30% of the shoppers on the
+// street, 0.03-0.2 trade a few visitors between seeds.
+const (
+	farStep  = 2.5
+	farReach = 50.0
+	priorFar = 0.1
+)
+
+// farPoints continues the outside zones that cross the bounds (a street
+// running from the left edge to the right one, or from the bottom to the
+// top) beyond them, up to farReach metres: phones are heard from far
+// along the street, and a grid that ends at the bounds offers a faint
+// burst only cells that are too near, on either side of the front. Each
+// run of rows (columns) whose cells are outside at both edges becomes a
+// line of points through the run's middle, farStep apart, each with the
+// prior mass of the run's width times farStep at priorFar; their side is
+// the outside, a fix there lands on the edge cell (fixes stay in the
+// bounds), and the sides' areas (the side priors' scale) leave them out.
+func (g *Grid) farPoints(m *Model) {
+	add := func(x, y, cx, cy, width float64) {
+		f := farPt{x: x, y: y, cx: cx, cy: cy, prior: math.Log(priorFar * width * farStep / (g.Cell * g.Cell)),
+			l: make([]float64, g.ns)}
+		for i := range m.Sensors {
+			f.l[i] = (m.Sensors[i].RSSI1m - m.Expected(i, x, y)) / m.Sensors[i].Exponent
+		}
+		g.far = append(g.far, f)
+	}
+	// runs calls fn(first, last) for each run of indices in [0, k) where out(i).
+	runs := func(k int, out func(int) bool, fn func(a, b int)) {
+		for a := 0; a < k; {
+			if !out(a) {
+				a++
+				continue
+			}
+			b := a
+			for b+1 < k && out(b+1) {
+				b++
+			}
+			fn(a, b)
+			a = b + 1
+		}
+	}
+	isOut := func(i, j int) bool {
+		return g.side[j*g.NX+i] == sideOutside && g.prior[j*g.NX+i] == math.Log(priorZone)
+	}
+	// Rows crossing from the left edge to the right one.
+	runs(g.NY, func(j int) bool { return isOut(0, j) && isOut(g.NX-1, j) }, func(a, b int) {
+		y := g.Y0 + float64(a+b)/2*g.Cell
+		w := float64(b-a+1) * g.Cell
+		xl, xr := g.X0-g.Cell/2, g.X0+float64(g.NX-1)*g.Cell+g.Cell/2
+		for d := farStep / 2; d < farReach; d += farStep {
+			add(xl-d, y, g.X0, y, w)
+			add(xr+d, y, g.X0+float64(g.NX-1)*g.Cell, y, w)
+		}
+	})
+	// Columns crossing from the bottom edge to the top one.
+	runs(g.NX, func(i int) bool { return isOut(i, 0) && isOut(i, g.NY-1) }, func(a, b int) {
+		x := g.X0 + float64(a+b)/2*g.Cell
+		w := float64(b-a+1) * g.Cell
+		yb, yt := g.Y0-g.Cell/2, g.Y0+float64(g.NY-1)*g.Cell+g.Cell/2
+		for d := farStep / 2; d < farReach; d += farStep {
+			add(x, yb-d, x, g.Y0, w)
+			add(x, yt+d, x, g.Y0+float64(g.NY-1)*g.Cell, w)
+		}
+	})
 }
 
 // Center returns the centre of cell c.

@@ -50,6 +50,44 @@ func referenceFix(s *Solver, prior *Sides) Fix {
 		lp[c] = v
 		best0 = math.Max(best0, v)
 	}
+	// The street beyond the bounds (Grid.far): more cells of the outside,
+	// whose fixes land on the edge.
+	cx, cy, cs := make([]float64, n), make([]float64, n), make([]int, n)
+	for c := 0; c < n; c++ {
+		cx[c], cy[c] = g.Center(c)
+		cs[c] = int(g.side[c])
+	}
+	for _, fp := range g.far {
+		mu := s.sideOff[sideOutside]
+		var s0, swl, swll, swr, swlr, swrr float64
+		for j := 0; j < s.k; j++ {
+			i := s.idx[j]
+			se := &m.Sensors[i]
+			f := m.Expected(i, fp.x, fp.y)
+			l := (se.RSSI1m - f) / se.Exponent
+			w := 1 / s.v[j]
+			r := s.y[j] - f + s.dn*l - mu
+			s0 += w
+			swl += w * l
+			swll += w * l * l
+			swr += w * r
+			swlr += w * l * r
+			swrr += w * r * r
+		}
+		a00, a11 := s0+ib, swll+in
+		det := a00*a11 - swl*swl
+		q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)/det
+		v := fp.prior - 0.5*q
+		for _, i := range s.miss {
+			se := &m.Sensors[i]
+			f := m.Expected(i, fp.x, fp.y)
+			l := (se.RSSI1m - f) / se.Exponent
+			v += logPhi((m.MissDBm - (f - s.dn*l + mu)) * invSm)
+		}
+		lp, ld = append(lp, v), append(ld, 0.5*math.Log(det))
+		cx, cy, cs = append(cx, fp.cx), append(cy, fp.cy), append(cs, sideOutside)
+		best0 = math.Max(best0, v)
+	}
 	// weights below e^-cutoff of the most probable cell's are left out
 	best := math.Inf(-1)
 	for c := range lp {
@@ -66,7 +104,7 @@ func referenceFix(s *Solver, prior *Sides) Fix {
 			continue
 		}
 		lp[c] = math.Exp(lp[c] - best)
-		mass[g.side[c]] += lp[c]
+		mass[cs[c]] += lp[c]
 	}
 	side := 0
 	for i := range mass {
@@ -79,16 +117,16 @@ func referenceFix(s *Solver, prior *Sides) Fix {
 	}
 	var sw, mx, my float64
 	for c, e := range lp {
-		if int(g.side[c]) == side {
-			x, y := g.Center(c)
+		if cs[c] == side {
+			x, y := cx[c], cy[c]
 			sw, mx, my = sw+e, mx+e*x, my+e*y
 		}
 	}
 	mx, my = mx/sw, my/sw
 	var cxx, cxy, cyy float64
 	for c, e := range lp {
-		if int(g.side[c]) == side {
-			x, y := g.Center(c)
+		if cs[c] == side {
+			x, y := cx[c], cy[c]
 			cxx += e * (x - mx) * (x - mx)
 			cxy += e * (x - mx) * (y - my)
 			cyy += e * (y - my) * (y - my)
@@ -115,7 +153,11 @@ func TestGridMatchesReference(t *testing.T) {
 		s.SetSideOffset(SideOutside, -3.5)
 		rng := rand.New(rand.NewPCG(8, 9))
 		for n := 0; n < 40; n++ {
-			b := burstAt(m, -2+24*rng.Float64(), -6+19*rng.Float64(), 4, 3*rng.NormFloat64(), rng)
+			x, y := -2+24*rng.Float64(), -6+19*rng.Float64()
+			if n%5 == 4 { // down the street, beyond the bounds
+				x, y = -40+90*float64(n%2), -3-3*rng.Float64()
+			}
+			b := burstAt(m, x, y, 4, 3*rng.NormFloat64(), rng)
 			if n%3 == 1 { // some sensors heard nothing
 				b.Readings = b.Readings[:2+rng.IntN(3)]
 			}
@@ -139,5 +181,49 @@ func TestGridMatchesReference(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestGridFarPoints: the street of a site continues beyond its bounds
+// (Grid.far): points on its middle line beyond the left and right edges,
+// none beyond the top or bottom, where no zone crosses the bounds; a phone
+// far down the street, heard faintly, is put on the street (on the edge of
+// the bounds) even by a track that holds the store likely, which the
+// bounds alone could not: they offer it only cells too near, on either
+// side of the front.
+func TestGridFarPoints(t *testing.T) {
+	m := testSite(t)
+	s := NewSolver(m)
+	g := s.grid
+	if len(g.far) == 0 {
+		t.Fatal("no far points")
+	}
+	for _, f := range g.far {
+		if f.x > m.Bounds[0][0] && f.x < m.Bounds[1][0] || math.Abs(f.y-(-3.5)) > g.Cell {
+			t.Fatalf("far point at (%.2f, %.2f): want beyond the left or right edge, on the street's middle", f.x, f.y)
+		}
+		if f.cx < m.Bounds[0][0] || f.cx > m.Bounds[1][0] {
+			t.Fatalf("far point's fix at x %.2f, outside the bounds", f.cx)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	prior := &Sides{0.05, 0.9, 0.05}
+	outside := func(far []farPt) (n int) {
+		g.far = far
+		for k := 0; k < 200; k++ {
+			b := burstAt(m, -35-10*rng.Float64(), -2-3*rng.Float64(), 4, 3*rng.NormFloat64(), rng)
+			var post Sides
+			if f, ok := s.LocateSides(b, prior, &post); ok && post[SideOutside] > 0.5 && s.SideOf(f.X, f.Y) == SideOutside {
+				n++
+			}
+		}
+		return n
+	}
+	far := g.far
+	with, without := outside(far), outside(nil)
+	g.far = far
+	t.Logf("phones 35-45 m down the street put on it: %d of 200 with the far points, %d without", with, without)
+	if with < 180 || with <= without {
+		t.Errorf("phones 35-45 m down the street put on it: %d of 200 with the far points, %d without", with, without)
 	}
 }

@@ -23,7 +23,9 @@ func (m *moments) add(o *moments) {
 
 // posterior is the Solver's workspace for grid fixes.
 type posterior struct {
-	lp    []float64  // log posterior per cell, then its weight
+	lp    []float64 // log posterior per cell, then its weight
+	farLP []float64 // the same for the grid's far points (whole-grid fixes)
+	farID []float64
 	idet  []float64  // 1/determinant of the nuisances' information per cell
 	mass  [3]float64 // weight per side
 	mom   [3]moments // per side
@@ -254,6 +256,43 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 			}
 		}
 	}
+	// The street beyond the bounds (Grid.far), on fixes over the whole
+	// grid.
+	useFar := len(g.far) > 0 && p.i0 == 0 && p.j0 == 0 && p.i1 == g.NX-1 && p.j1 == g.NY-1
+	if useFar {
+		if len(p.farLP) < len(g.far) {
+			p.farLP = make([]float64, len(g.far))
+			p.farID = make([]float64, len(g.far))
+		}
+		mu := muS[sideOutside]
+		for f := range g.far {
+			fp := &g.far[f]
+			var swl, swll, swr, swlr, swrr float64
+			for j, i := range gi {
+				l := fp.l[i]
+				w := gw[j]
+				r := (gu[j] - mu) + gc[j]*l
+				wl := w * l
+				swl += wl
+				swll += wl * l
+				wr := w * r
+				swr += wr
+				swlr += wl * r
+				swrr += wr * r
+			}
+			a11 := swll + in
+			id := 1 / (a00*a11 - swl*swl)
+			q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
+			l := fp.prior - 0.5*q
+			for h, i := range mi {
+				l += logPhi(mp[h] + mc[h]*fp.l[i] - missS[sideOutside])
+			}
+			p.farLP[f], p.farID[f] = l, id
+			if l > best0 {
+				best0 = l
+			}
+		}
+	}
 	// The weights exp(l - ½ log det A - best0) = exp(l - best0)/√det A,
 	// only where they can matter (the determinant varies over the grid
 	// by far less than the cutoff). expNeg is math.Exp to 2 ulp, faster.
@@ -277,6 +316,14 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 			}
 			if sd := side[t] & 3; e > eBest[sd] {
 				eBest[sd], bestC[sd] = e, ca+t
+			}
+		}
+	}
+	if useFar {
+		weights(p.farLP[:len(g.far)], p.farID[:len(g.far)], best0)
+		for _, e := range p.farLP[:len(g.far)] {
+			if e > emax {
+				emax = e
 			}
 		}
 	}
@@ -325,6 +372,22 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		}
 	}
 	p.mom[rs].add(&run)
+	if useFar {
+		mo := &p.mom[sideOutside]
+		for f, e := range p.farLP[:len(g.far)] {
+			if e < thr || e == 0 {
+				continue
+			}
+			e *= inv
+			x, y := g.far[f].cx-p.rx, g.far[f].cy-p.ry
+			mo.sw += e
+			mo.sx += e * x
+			mo.sy += e * y
+			mo.sxx += e * x * x
+			mo.sxy += e * x * y
+			mo.syy += e * y * y
+		}
+	}
 	for i := range p.mass {
 		p.mass[i] = p.mom[i].sw
 	}

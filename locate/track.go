@@ -175,6 +175,8 @@ type Tracker struct {
 	// model's probing rhythm (see rhythm.go)
 	rhythm map[string]*rhythm
 	gains  []float64 // learned gain error per sensor (learnGains)
+	areas  Sides     // the sides' prior mass by the zones (Solver.SideAreas)
+	levelN int       // the store's level's updates so far (learnLevel)
 }
 
 // Fix returns the fix of the last burst given to Add, before filtering.
@@ -186,6 +188,7 @@ func NewTracker(m *Model, opts TrackerOptions) *Tracker {
 		byNum: map[int32]*track{}, devs: map[wire.Dev]devEntry{},
 		sensors: len(m.Sensors), rhythm: map[string]*rhythm{}}
 	t.global = t.solver.SideAreas()
+	t.areas = t.global
 	t.fresh = t.global
 	if len(m.Sensors) >= 3 && m.ExponentSigma > burstExponentSigma {
 		t.solver.SetExponentSigma(burstExponentSigma)
@@ -220,10 +223,9 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	fresh := tr.last == 0
 	if ok {
 		// Learn the sides' prior (an EM step on the mixture weights),
-		// kept off the extremes.
-		for i := range t.global {
-			t.global[i] = math.Max(0.99*t.global[i]+0.01*post[i], 0.02)
-		}
+		// kept off the extremes and drawn towards the zones' areas
+		// (learnSides).
+		t.learnSides(&t.global, &post)
 		if fresh {
 			// A new track: the side prior of new tracks' first
 			// bursts, learned apart (an EM step as above). Phones
@@ -233,9 +235,7 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 			if f, ok := t.solver.Resides(&t.fresh, &post); ok {
 				fix = f
 			}
-			for i := range t.fresh {
-				t.fresh[i] = math.Max(0.99*t.fresh[i]+0.01*post[i], 0.02)
-			}
+			t.learnSides(&t.fresh, &post)
 		}
 		if !fresh {
 			// The track's side, carried over with a chance to have
