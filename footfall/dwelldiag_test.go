@@ -54,6 +54,7 @@ type dvisit struct {
 	start, end int64
 	fixes      int
 	track      string
+	v          footfall.Visit
 }
 
 func (v dvisit) dwell() float64 { return float64(v.end-v.start) / 1000 }
@@ -79,7 +80,7 @@ func storeVisits(site *wire.Site, events []diagEvent) (map[string][]dvisit, map[
 	out := map[string][]dvisit{}
 	for _, v := range c.Visits() {
 		if v.Zone == store {
-			out[v.Track] = append(out[v.Track], dvisit{v.Start, v.End, v.Fixes, v.Track})
+			out[v.Track] = append(out[v.Track], dvisit{v.Start, v.End, v.Fixes, v.Track, v})
 		}
 	}
 	return out, footfall.Classes(site, c.TrackDays(), c.Visits())
@@ -374,6 +375,7 @@ func dwellDiag(site *wire.Site, tr *sim.Truth, events []diagEvent) string {
 	var idStart, idEnd, locStart, locEnd int64
 	var locVisits, repVisits int
 	splitAt := map[string]*cause{}
+	doorStart, doorEnd := map[string][]float64{}, map[string][]float64{}
 	handoff, handoffSide, handoffDepth := map[string]*cause{}, map[string]*cause{}, map[string]*cause{}
 	fixesOf := map[string][]wire.Position{}
 	for _, e := range events {
@@ -539,6 +541,19 @@ func dwellDiag(site *wire.Site, tr *sim.Truth, events []diagEvent) string {
 				continue
 			}
 			repVisits++
+			// The estimate's door times against the truth, by what the
+			// visit knows of the door.
+			es, ee := footfall.DoorTimes(rv.v)
+			bk := "no fix outside before"
+			if rv.v.Before > 0 && min(rv.v.Enter, rv.v.Start)-rv.v.Before <= 120_000 {
+				bk = "a fix outside before"
+			}
+			ak := "no fix outside after"
+			if rv.v.After > 0 && rv.v.After-rv.v.End <= 120_000 {
+				ak = "a fix outside after"
+			}
+			doorStart[bk] = append(doorStart[bk], (es-float64(tv.Start))/1000)
+			doorEnd[ak] = append(doorEnd[ak], (float64(tv.End)-ee)/1000)
 			// Where the located visit's start (end) went when the main
 			// track's visit starts later (ends earlier).
 			frag := func(lo, hi int64, first bool) (string, int64) {
@@ -618,6 +633,19 @@ func dwellDiag(site *wire.Site, tr *sim.Truth, events []diagEvent) string {
 	pr("handoffs inside the store between tracks (mean: gap since the person's previous burst):", handoff)
 	pr("handoffs by the side posterior of the new and the old fix:", handoffSide)
 	pr("new tracks at a handoff with the store's side < 0.5, by the fix's depth (mean: the side's probability × 1000):", handoffDepth)
+	prq := func(title string, m map[string][]float64) {
+		fmt.Fprintf(&b, "  %s\n", title)
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "    %-30s %4d visits, p25 %+5.0f median %+5.0f p75 %+5.0f s\n", k, len(m[k]), pct(m[k], 0.25), med(m[k]), pct(m[k], 0.75))
+		}
+	}
+	prq("replay main visit: estimated entry − true entry, by the visit's fix outside before:", doorStart)
+	prq("replay main visit: true exit − estimated exit, by the visit's fix outside after:", doorEnd)
 	pr("located first fix in store against the ideal's, by the ideal first in-store burst's fate:", startC)
 	pr("located last fix in store against the ideal's, by the ideal last in-store burst's fate:", endC)
 	pr("replay main visit starts later than the located one, the first fix of the difference on:", shortS)

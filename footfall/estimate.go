@@ -279,6 +279,13 @@ const doorGap = 120_000 // ms
 // (the store's side under zones.MinEnterP) are in the store by position;
 // the contract's dwell, visitors and bounces still start at v.Start.
 func visitEstimate(v *Visit) float64 {
+	start, end := doorTimes(v)
+	return max(end-start, 0) / 1000
+}
+
+// doorTimes returns when the visit's phone most likely came in and left,
+// Unix ms (visitEstimate).
+func doorTimes(v *Visit) (start, end float64) {
 	var half float64 // Δ/2, ms
 	if v.Fixes >= 2 {
 		half = float64(v.End-v.Start) / float64(v.Fixes-1) / 2
@@ -287,15 +294,15 @@ func visitEstimate(v *Visit) float64 {
 	if v.Enter > 0 && v.Enter < v.Start {
 		enter = v.Enter
 	}
-	start := float64(enter) - half
+	start = float64(enter) - half
 	if v.Before > 0 && v.Before < enter && enter-v.Before <= doorGap {
 		start = float64(v.Before+enter) / 2
 	}
-	end := float64(v.End) + half
+	end = float64(v.End) + half
 	if v.After > v.End && v.After-v.End <= doorGap {
 		end = float64(v.End+v.After) / 2
 	}
-	return max(end-start, 0) / 1000
+	return start, end
 }
 
 // share counts visitors whose phone keeps its address, and how many of them

@@ -13,3 +13,6 @@ func Classes(site *wire.Site, days []TrackDay, visits []Visit) map[string]Class 
 	}
 	return out
 }
+
+// DoorTimes is doorTimes, for the accuracy diagnosis.
+func DoorTimes(v Visit) (start, end float64) { return doorTimes(&v) }
