@@ -49,8 +49,16 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 	back, backV, backRaw := -1, 0.0, 0.0
 	t.deferTo = heirList{}
 	window := t.opt.LinkWindow.Milliseconds()
+	trace := t.opt.LinkTrace != nil
 	for _, tr := range t.live {
 		if !tr.rand || tr.last >= b.T || b.T-tr.last > window || tr.fp != b.FP {
+			if trace && tr.rand && tr.fp == b.FP {
+				st := "later"
+				if tr.last < b.T {
+					st = "window"
+				}
+				t.note(tr, st, float64(b.T-tr.last)/1000, 0, 0, 0, 0)
+			}
 			continue
 		}
 		dt := float64(b.T-tr.last) / 1000
@@ -65,10 +73,12 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 				l := t.sameLLR(tr, b, math.Hypot(fix.X-tr.x.p, fix.Y-tr.y.p),
 					(tr.x.pp+tr.y.pp)/2+(fix.Cov[0]+fix.Cov[2])/2)
 				if l < minScanLLR {
+					t.note(tr, "scan-unfit", dt, 0, 0, l, 0)
 					continue
 				}
 				score = 10 + l
 			}
+			t.note(tr, "scan", dt, 0, 0, 0, 0)
 			if score > bestScore {
 				best, bestScore = tr, score
 				seqLLR = math.Inf(1)
@@ -80,6 +90,9 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 			sig2 = (tr.x.pp+tr.y.pp)/2 + (fix.Cov[0]+fix.Cov[2])/2
 			d = math.Hypot(fix.X-tr.x.p, fix.Y-tr.y.p)
 			if d > t.opt.MaxSpeed*dt+3*math.Sqrt(sig2) {
+				if trace {
+					t.note(tr, "speed", dt, d, sig2, t.sameLLR(tr, b, d, sig2), t.sidePrior(tr))
+				}
 				continue // it could not have walked there
 			}
 		}
@@ -87,6 +100,7 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 			gap := (b.SeqFirst - tr.seqLast + 4096) % 4096
 			if gap > 0 && gap <= t.opt.SeqGap && t.rhythmAbove(b.FP, b.T-tr.last) {
 				score := -dt/60 - 0.5*d*d/(sig2+1)
+				t.note(tr, "seq", dt, d, sig2, 0, 0)
 				if score > bestScore {
 					best, bestScore = tr, score
 					seqLLR = math.Inf(1)
@@ -115,6 +129,9 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 		if b.FP != "" && t.opt.NoSeqWindow > 0 && ok && t.rhythmFits(b.FP, b.T-tr.last) {
 			nLoose++
 			l := t.sameLLR(tr, b, d, sig2) + t.sidePrior(tr)
+			if trace {
+				t.note(tr, "loose", dt, d, sig2, l-t.sidePrior(tr), t.sidePrior(tr))
+			}
 			if l > looseLLR {
 				loose, looseLLR = tr, l
 			}
@@ -125,7 +142,12 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 				only, onlyLLR = tr, l
 				onlyN++
 			}
+		} else if trace && b.FP != "" && ok {
+			t.note(tr, "rhythm", dt, d, sig2, t.sameLLR(tr, b, d, sig2), t.sidePrior(tr))
 		}
+	}
+	if trace {
+		t.opt.LinkTrace(LinkCandidate{Stage: "end", N: nLoose})
 	}
 	if backTr != nil && (loose == nil || backV > looseLLR) {
 		// Undoing an earlier link makes no more links than leaving it

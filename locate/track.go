@@ -55,6 +55,10 @@ type TrackerOptions struct {
 	// NoLink turns linking of randomised pseudonyms off: every pseudonym
 	// is its own track (for comparison).
 	NoLink bool
+	// LinkTrace, when set, receives every live track of the fingerprint
+	// that linking a new randomised pseudonym weighed, and how far it got
+	// (diagnostics; see LinkCandidate).
+	LinkTrace func(LinkCandidate)
 }
 
 func (o TrackerOptions) withDefaults() TrackerOptions {
