@@ -89,6 +89,11 @@ func lostShoppers(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEven
 	byDev := map[wire.Dev][]fix{}
 	trackN := map[string]map[string]int{}
 	trackFirst, trackLast := map[string]int64{}, map[string]int64{}
+	type seqEv struct {
+		who string
+		t   int64
+	}
+	trackSeq := map[string][]seqEv{}
 	for _, e := range events {
 		if e.from != "" {
 			continue
@@ -101,6 +106,7 @@ func lostShoppers(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEven
 		}
 		trackN[k][person[e.pos.Dev]]++
 		trackLast[k] = e.pos.T
+		trackSeq[k] = append(trackSeq[k], seqEv{person[e.pos.Dev], e.pos.T})
 	}
 	owner := map[string]string{}
 	for k, n := range trackN {
@@ -232,6 +238,7 @@ func lostShoppers(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEven
 		}
 	}
 	causes := map[string]int{}
+	var takeoverGap []float64
 	var names []string
 	for p, tc := range truthClass {
 		if tc == footfall.Visitor && !ownedV[p] {
@@ -330,6 +337,37 @@ func lostShoppers(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEven
 			switch {
 			case other > 0 && own == 0:
 				cause = "linking: visit went into others' tracks"
+				// How: into a staff track; alternating with the track's
+				// owner (two phones of one model at once); or after the
+				// owner's last burst (a takeover: the owner left, the new
+				// address continued its track).
+				k := order[0]
+				for _, o := range order {
+					if uses[o].n > uses[k].n {
+						k = o
+					}
+				}
+				first, ownerAfter, ownerLast := int64(-1), false, int64(0)
+				for _, e := range trackSeq[k] {
+					switch {
+					case e.who == p && first < 0:
+						first = e.t
+					case e.who == owner[k] && first >= 0:
+						ownerAfter = true
+					}
+					if e.who == owner[k] {
+						ownerLast = e.t
+					}
+				}
+				switch {
+				case truthClass[owner[k]] == footfall.Staff:
+					cause += ", a staff phone's"
+				case ownerAfter:
+					cause += ", alternating with its owner's phone"
+				default:
+					cause += ", after its owner's last burst"
+					takeoverGap = append(takeoverGap, float64(first-ownerLast)/1000)
+				}
 			case other > 0:
 				cause = "linking: visit split between own and others' tracks"
 			default:
@@ -348,6 +386,27 @@ func lostShoppers(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEven
 			o := owner[k]
 			fmt.Fprintf(w, "  track %s (%s, owner %s %s, persons %d, %s–%s, longest store visit %.0f s): %d of the visit's bursts, %d street, %d unsure\n",
 				k, class[k], o, truthClass[o], len(trackN[k]), hms(trackFirst[k], site), hms(trackLast[k], site), longest[k], u.n, u.street, u.low)
+			if o != p {
+				// Whose bursts the track held, in runs of one person.
+				var runs []string
+				cur, n, from := "", 0, int64(0)
+				flush := func(to int64) {
+					if n > 0 {
+						runs = append(runs, fmt.Sprintf("%s×%d %s–%s", cur, n, hms(from, site), hms(to, site)))
+					}
+				}
+				var last int64
+				for _, e := range trackSeq[k] {
+					if e.who != cur {
+						flush(last)
+						cur, n, from = e.who, 0, e.t
+					}
+					n++
+					last = e.t
+				}
+				flush(last)
+				fmt.Fprintf(w, "    runs: %s\n", strings.Join(runs, ", "))
+			}
 		}
 		fmt.Fprintln(w, strings.Join(lines, "\n"))
 	}
@@ -367,6 +426,10 @@ func lostShoppers(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEven
 		v = slices.Clone(v)
 		slices.Sort(v)
 		return v[int(f*float64(len(v)-1))]
+	}
+	if len(takeoverGap) > 0 {
+		fmt.Fprintf(w, "  takeovers: the new address %.0f / %.0f / %.0f s (min, median, max) after the owner's last burst\n",
+			q(takeoverGap, 0), q(takeoverGap, 0.5), q(takeoverGap, 1))
 	}
 	fmt.Fprintf(w, "their visits' bursts: %d, fixed on the street %d, in the store unsure %d, in the store %d\n", agg.n, agg.streetFix, agg.lowP, agg.storeFix)
 	fmt.Fprintf(w, "  street fixes: true depth p10/50/90 %.1f/%.1f/%.1f m, err median %.1f, sensors median %.0f\n",
