@@ -210,8 +210,9 @@ func ingestAlone(t *testing.T, broker, prefix string, obs int, publish func() ti
 	defer j.Close()
 	id := prefix + "-alone"
 	s, err := ingest.NewSubscriber(ingest.Config{Broker: broker, ClientID: id, Prefix: prefix, Journal: j,
-		Known:   func(site, sensor string) bool { return true },
-		Deliver: func(string, int64, *wire.Batch, wire.Drops, ingest.At) {}})
+		Known:        func(site, sensor string) bool { return true },
+		Deliver:      func(string, int64, *wire.Batch, wire.Drops, ingest.At) {},
+		DeliverPlain: func(string, int64, []byte, ingest.At) {}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,10 +39,12 @@ type job struct {
 	flushed      chan struct{} // a marker of flush: closed when reached
 
 	// Set by the decoder before done is closed.
-	b     *wire.Batch // apart from the job: delivery keeps it, not the payload
+	b     *wire.Batch // apart from the job: delivery keeps it, not the payload; nil when only checked
+	n     int         // observations accepted
 	drops wire.Drops
 	err   error
 	body  []byte // the batch's JSON for the journal line: the payload when plain
+	plain bool   // the payload was only checked (Config.DeliverPlain)
 }
 
 type jobKind uint8
@@ -77,13 +79,35 @@ func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
 
 // decodeLoop is a decoder: it checks batches in whatever order it takes
 // them; the sequencer puts them back in order.
+//
+// With Config.DeliverPlain it first only checks the payload, decoding into
+// a buffer of its own that every batch reuses (no allocation per batch); a
+// plain payload is then journaled and delivered as received, and only a
+// batch that is not plain (dropped observations, other fields) is decoded
+// again for keeps.
 func (s *Subscriber) decodeLoop() {
+	var scratch []wire.Observation
 	for jb := range s.decode {
-		b, drops, plain, err := decode(jb.sensor, jb.m.Payload())
-		jb.b, jb.drops, jb.err = &b, drops, err
+		payload := jb.m.Payload()
+		if s.cfg.DeliverPlain != nil {
+			b, drops, plain, err := wire.DecodeBatchInto(payload, scratch)
+			if cap(b.Obs) > cap(scratch) {
+				scratch = b.Obs[:0]
+			}
+			if err == nil {
+				err = b.CheckTopic(jb.sensor)
+			}
+			if err != nil || plain {
+				jb.n, jb.drops, jb.err, jb.plain, jb.body = len(b.Obs), drops, err, err == nil, payload
+				close(jb.done)
+				continue
+			}
+		}
+		b, drops, plain, err := decode(jb.sensor, payload)
+		jb.b, jb.n, jb.drops, jb.err = &b, len(b.Obs), drops, err
 		if err == nil && s.cfg.Journal != nil {
 			if plain {
-				jb.body = jb.m.Payload()
+				jb.body = payload
 			} else {
 				jb.body = wire.AppendBatch(nil, &b)
 			}
@@ -144,25 +168,28 @@ func (s *Subscriber) onBatch(jb *job) {
 		s.acks <- pendingAck{nil, m}
 		return
 	}
-	b := jb.b
 	s.C.Accepted.Add(1)
-	s.C.Observation.Add(int64(len(b.Obs)))
+	s.C.Observation.Add(int64(jb.n))
 	s.C.Dropped.Add(int64(jb.drops.Total()))
+	var synced <-chan error
+	var at At
 	if j := s.cfg.Journal; j != nil {
-		synced, at, err := j.AppendBatchJSONAt(site, jb.recv, jb.body)
-		jb.body = nil
+		var err error
+		synced, at, err = j.AppendBatchJSONAt(site, jb.recv, jb.body)
 		if err != nil {
 			// Not acknowledged: the broker redelivers it after a reconnect.
 			s.C.JournalErr.Add(1)
 			s.log.Error("journal append failed; batch not acknowledged", "topic", m.Topic(), "err", err)
 			return
 		}
-		s.cfg.Deliver(site, jb.recv, b, jb.drops, at)
-		s.acks <- pendingAck{synced, m}
-		return
 	}
-	s.cfg.Deliver(site, jb.recv, b, jb.drops, At{})
-	s.acks <- pendingAck{nil, m}
+	jb.body = nil
+	if jb.plain {
+		s.cfg.DeliverPlain(site, jb.recv, m.Payload(), at)
+	} else {
+		s.cfg.Deliver(site, jb.recv, jb.b, jb.drops, at)
+	}
+	s.acks <- pendingAck{synced, m}
 }
 
 func (s *Subscriber) ackLoop() {

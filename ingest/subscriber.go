@@ -45,6 +45,16 @@ type Config struct {
 	// journal, a receiver that falls behind can read the batches from it
 	// (Journal.ReadRange) instead of waiting.
 	Deliver func(site string, recv int64, b *wire.Batch, drops wire.Drops, at At)
+	// DeliverPlain, when set, gets instead of Deliver every accepted batch
+	// whose payload is plain (wire.DecodeBatch: it is journaled verbatim,
+	// no observation was dropped), undecoded: the payload as received,
+	// which wire.DecodeBatch decodes to the checked batch (decoding is a
+	// pure function of the bytes). Ingest then only checks such a batch
+	// (into a buffer it reuses) and leaves building it to the receiver:
+	// in a burst the receiver waits (the site runners yield to ingest),
+	// so ingest does less per message while messages come. Batches that
+	// are not plain still go to Deliver, decoded.
+	DeliverPlain func(site string, recv int64, payload []byte, at At)
 	// Status gets every sensor status message.
 	Status func(site, sensor string, s Status)
 	// Now is the receive clock (default time.Now).

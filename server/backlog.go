@@ -44,8 +44,7 @@ type backlog struct {
 // deliver hands a batch to the runner: on its queue, or, when the queue is
 // full or the runner is behind already, through the journal. Without a
 // journal line (at is zero) it waits for room on the queue.
-func (r *siteRunner) deliver(recv int64, b *wire.Batch, drops wire.Drops, at ingest.At) {
-	d := delivery{recv, b, drops}
+func (r *siteRunner) deliver(d delivery, at ingest.At) {
 	if at.Day == "" {
 		r.in <- d
 		return
@@ -75,7 +74,7 @@ func (r *siteRunner) catchUp(max int) bool {
 	from, to := bl.next, bl.end
 	bl.mu.Unlock()
 	pos, n, err := r.srv.journal.ReadRange(r.id, from, to, max, func(recv int64, b *wire.Batch, d wire.Drops) {
-		r.accept(delivery{recv, b, d})
+		r.accept(delivery{recv: recv, b: b, drops: d})
 	}, func(err error) {
 		r.srv.log.Warn("journal line skipped", "site", r.id, "err", err)
 	})

@@ -275,7 +275,7 @@ func (s *Server) start(ctx context.Context) error {
 	s.sub, err = ingest.NewSubscriber(ingest.Config{
 		Broker: brokerURL, ClientID: s.cfg.ClientID, Username: mqttUser, Password: mqttPass,
 		TLS: mqttTLS, Prefix: s.cfg.Prefix, Journal: s.journal, Log: s.log, Only: s.cfg.Cluster,
-		Known: s.known, Deliver: s.deliver, Status: s.status, RecvAfter: s.lastRecv.Load(),
+		Known: s.known, Deliver: s.deliver, DeliverPlain: s.deliverPlain, Status: s.status, RecvAfter: s.lastRecv.Load(),
 	})
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
@@ -420,7 +420,17 @@ func (s *Server) deliver(site string, recv int64, b *wire.Batch, drops wire.Drop
 	if r == nil {
 		return
 	}
-	r.deliver(recv, b, drops, at)
+	r.deliver(delivery{recv: recv, b: b, drops: drops}, at)
+}
+
+// deliverPlain hands on a checked batch undecoded: its runner decodes it
+// (siteRunner.accept), after a burst rather than during it.
+func (s *Server) deliverPlain(site string, recv int64, payload []byte, at ingest.At) {
+	r := s.runner(site)
+	if r == nil {
+		return
+	}
+	r.deliver(delivery{recv: recv, payload: payload}, at)
 }
 
 func (s *Server) status(site, sensor string, st ingest.Status) {

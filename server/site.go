@@ -72,6 +72,9 @@ type delivery struct {
 	recv  int64
 	b     *wire.Batch
 	drops wire.Drops
+	// payload, when b is nil, is a plain batch as ingest checked and
+	// journaled it (ingest.Config.DeliverPlain): accept decodes it.
+	payload []byte
 }
 
 // sensorSeen keeps receive-side figures of a sensor: when a batch came last
@@ -203,6 +206,15 @@ func (r *siteRunner) stop() {
 }
 
 func (r *siteRunner) accept(d delivery) {
+	if d.b == nil {
+		b, drops, err := wire.ParseBatch(d.payload)
+		if err != nil {
+			// Ingest checked it: the same bytes cannot fail now.
+			r.srv.log.Error("a checked batch did not decode; skipped", "site", r.id, "recv", d.recv, "err", err)
+			return
+		}
+		d.b, d.drops, d.payload = &b, drops, nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	err := r.pipe.Accept(d.recv, d.b, d.drops)

@@ -254,6 +254,20 @@ func comparePaths(t *testing.T, data []byte) (Batch, Drops, error) {
 			t.Fatalf("ordered path: plain %v, fast path %v", r.plain, rs[1].plain)
 		}
 	}
+	// DecodeBatchInto, into a buffer that holds another batch's
+	// observations, reads what DecodeBatch reads
+	buf := []Observation{{T: 9, Dev: 9, RSSI: -9, Kind: KindBLE, FP: "x"}, {T: 8, Seq: 3}, {}}[:1]
+	b, d, plain, err := DecodeBatchInto(data, buf)
+	r := &rs[2]
+	if (err == nil) != (r.err == nil) || (err != nil && err.Error() != r.err.Error()) || d != r.d || plain != r.plain ||
+		b.V != r.b.V || b.Sensor != r.b.Sensor || b.Boot != r.b.Boot || b.ID != r.b.ID || b.Sent != r.b.Sent || len(b.Obs) != len(r.b.Obs) {
+		t.Fatalf("into a buffer: %v %+v plain %v %d obs, DecodeBatch: %v %+v plain %v %d obs", err, d, plain, len(b.Obs), r.err, r.d, r.plain, len(r.b.Obs))
+	}
+	for j := range b.Obs {
+		if b.Obs[j] != r.b.Obs[j] {
+			t.Fatalf("into a buffer, obs %d: %+v, DecodeBatch %+v", j, b.Obs[j], r.b.Obs[j])
+		}
+	}
 	return rs[2].b, rs[2].d, rs[2].err
 }
 

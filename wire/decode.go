@@ -28,10 +28,24 @@ func ParseBatch(data []byte) (Batch, Drops, error) {
 // journal can keep it verbatim instead of the batch encoded again
 // (AppendJournalPayload).
 func DecodeBatch(data []byte) (b Batch, d Drops, plain bool, err error) {
+	return decodeBatch(data, nil, false)
+}
+
+// DecodeBatchInto is DecodeBatch that decodes the observations into obs's
+// array, growing it as needed: the batch's Obs shares it. A caller that
+// only checks a payload (the checks and the drops are DecodeBatch's, the
+// observations thrown away) reuses one buffer for every batch and
+// allocates nothing per observation.
+func DecodeBatchInto(data []byte, obs []Observation) (b Batch, d Drops, plain bool, err error) {
+	return decodeBatch(data, obs[:0], true)
+}
+
+func decodeBatch(data []byte, obs []Observation, reuse bool) (b Batch, d Drops, plain bool, err error) {
 	if len(data) > MaxBatchLen {
 		return b, d, false, fmt.Errorf("wire: batch of %d bytes: %w (limit %d)", len(data), ErrTooLarge, MaxBatchLen)
 	}
-	s := scanner{data: data}
+	b.Obs = obs
+	s := scanner{data: data, reuse: reuse}
 	if s.peek() != '{' {
 		return b, d, false, notObject(data)
 	}
@@ -114,9 +128,12 @@ func (s *scanner) batch(b *Batch, d *Drops, j *journal) error {
 			}
 			// Room for every object that follows: exactly the
 			// observations in a payload without other objects, so
-			// that appending never copies.
-			if est := min(bytes.Count(s.data[s.pos:], openBrace), MaxObs); cap(b.Obs) < est {
-				b.Obs = make([]Observation, 0, est)
+			// that appending never copies. A caller's buffer
+			// (DecodeBatchInto) grows by appending instead.
+			if !s.reuse {
+				if est := min(bytes.Count(s.data[s.pos:], openBrace), MaxObs); cap(b.Obs) < est {
+					b.Obs = make([]Observation, 0, est)
+				}
 			}
 			b.Obs = b.Obs[:0]
 			n := 0

@@ -22,6 +22,9 @@ type scanner struct {
 	// encoders write them: an unknown key, a line break in white space, an
 	// observation off the fast path (see DecodeBatch).
 	extra bool
+	// reuse: b.Obs is the caller's buffer (DecodeBatchInto), grown by
+	// appending rather than sized from the payload.
+	reuse bool
 }
 
 // fp interns a fingerprint, trying the last one first.
