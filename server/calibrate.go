@@ -61,9 +61,7 @@ func (s *Server) newCalibration() *calibration.Service {
 	svc.SelfWindow = s.cfg.SelfWindow.Milliseconds()
 	svc.TrackOf = func(site string, d wire.Dev) string {
 		if r := s.runner(site); r != nil {
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			return r.devTrack[d]
+			return r.trackOf(d) // not r.mu: the runner calls the walk holding it
 		}
 		return ""
 	}

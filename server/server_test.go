@@ -30,15 +30,25 @@ func shopThroughMQTT(t *testing.T, span time.Duration) (*Server, *wire.Site, con
 	path := filepath.Join(dir, "site.json")
 	os.WriteFile(path, data, 0o644)
 	srv, stop := startServer(t, Config{SiteFiles: []string{path}, DataDir: dir})
-	ctx := context.Background()
+	sent := publishShop(t, srv, shop, time.Now().Add(-span), time.Now())
+	// Accepted, and processed by the site's pipeline, not only handed to it.
+	eventually(t, "every batch accepted", func() bool { return srv.sub.C.Accepted.Load() == int64(sent) })
+	eventually(t, "every batch processed", func() bool { return processed(srv.runner(site.Site)) == int64(sent) })
+	return srv, site, stop
+}
+
+// publishShop publishes the simulated shop's batches of [from, to) to the
+// server's broker, as its sensors would, and returns how many it sent.
+func publishShop(t *testing.T, srv *Server, shop *sim.Shop, from, to time.Time) int {
+	t.Helper()
 	pub := paho.NewClient(paho.NewClientOptions().AddBroker(srv.BrokerURL()).SetClientID("test-sensors"))
 	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}
 	defer pub.Disconnect(100)
-	from := time.Now().Add(-span)
+	site := shop.Site()
 	sent := 0
-	err = shop.Run(ctx, from, time.Now(), func(sensor string, b *wire.Batch) error {
+	err := shop.Run(context.Background(), from, to, func(sensor string, b *wire.Batch) error {
 		sent++
 		tok := pub.Publish(wire.Topic("passant", site.Site, sensor, "obs"), 1, false, wire.AppendBatch(nil, b))
 		tok.Wait()
@@ -47,19 +57,22 @@ func shopThroughMQTT(t *testing.T, span time.Duration) (*Server, *wire.Site, con
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "every batch accepted", func() bool { return srv.sub.C.Accepted.Load() == int64(sent) })
-	// and processed by the site's pipeline, not only handed to it
-	eventually(t, "every batch processed", func() bool {
-		r := srv.runner(site.Site)
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		var n int64
-		for _, st := range r.pipe.Stats() {
-			n += st.Batches + st.Dupes
-		}
-		return n == int64(sent)
-	})
-	return srv, site, stop
+	return sent
+}
+
+// processed is how many batches the site's pipeline has taken (duplicates
+// included); -1 while the runner holds its lock (a runner stuck with it
+// fails the caller's eventually instead of hanging the test).
+func processed(r *siteRunner) int64 {
+	if !r.mu.TryLock() {
+		return -1
+	}
+	defer r.mu.Unlock()
+	var n int64
+	for _, st := range r.pipe.Stats() {
+		n += st.Batches + st.Dupes
+	}
+	return n
 }
 
 // startServer runs a server on cfg with free ports for HTTP and the

@@ -49,8 +49,11 @@ type siteRunner struct {
 	posSaved map[string]int64 // track -> t of the last stored position
 	heat     *heat
 	// trackDevs are the pseudonyms seen in each track, for retention;
-	// devTrack the track of each pseudonym, for the calibration walk.
+	// devTrack the track of each pseudonym, for the calibration walk, which
+	// reads it from inside accept (under mu): so it is written under mu and
+	// devMu both and read under either, and devMu is held for nothing else.
 	trackDevs map[string]map[wire.Dev]struct{}
+	devMu     sync.Mutex
 	devTrack  map[wire.Dev]string
 	pending   []wire.Position // positions to store
 	positions int64
@@ -131,7 +134,9 @@ func (r *siteRunner) reset(site *wire.Site) error {
 	r.posSaved = map[string]int64{}
 	r.heat = newHeat(site)
 	r.trackDevs = map[string]map[wire.Dev]struct{}{}
+	r.devMu.Lock()
 	r.devTrack = map[wire.Dev]string{}
+	r.devMu.Unlock()
 	r.publishGauges()
 	r.mu.Unlock()
 	r.calibrateAgainstAnchors(site)
@@ -253,6 +258,22 @@ func (ss *sensorSeen) rate(now int64) float64 {
 	return float64(n) / float64(len(ss.window))
 }
 
+// setDevTrack records d's track; under r.mu.
+func (r *siteRunner) setDevTrack(d wire.Dev, track string) {
+	r.devMu.Lock()
+	r.devTrack[d] = track
+	r.devMu.Unlock()
+}
+
+// trackOf is d's track ("" if none seen); it takes devMu only, so it may
+// be called with or without r.mu held (the calibration walk calls it from
+// inside accept).
+func (r *siteRunner) trackOf(d wire.Dev) string {
+	r.devMu.Lock()
+	defer r.devMu.Unlock()
+	return r.devTrack[d]
+}
+
 // Position implements pipeline.Handler; it runs under r.mu.
 func (r *siteRunner) Position(p wire.Position) {
 	r.yield()
@@ -264,7 +285,7 @@ func (r *siteRunner) Position(p wire.Position) {
 		r.trackDevs[p.Track] = devs
 	}
 	devs[p.Dev] = struct{}{}
-	r.devTrack[p.Dev] = p.Track
+	r.setDevTrack(p.Dev, p.Track)
 	r.lastT = p.T
 	r.positions++
 	if r.quiet {
@@ -321,10 +342,12 @@ func (r *siteRunner) Merge(from, into string, _ int64) {
 			to = map[wire.Dev]struct{}{}
 			r.trackDevs[into] = to
 		}
+		r.devMu.Lock()
 		for d := range devs {
 			to[d] = struct{}{}
 			r.devTrack[d] = into
 		}
+		r.devMu.Unlock()
 		delete(r.trackDevs, from)
 	}
 	if _, ok := r.live[from]; ok {
@@ -414,9 +437,11 @@ func (r *siteRunner) persist(ctx context.Context) {
 			for t, devs := range r.trackDevs {
 				if !keep[t] {
 					delete(r.trackDevs, t)
+					r.devMu.Lock()
 					for d := range devs {
 						delete(r.devTrack, d)
 					}
+					r.devMu.Unlock()
 				}
 			}
 		}
