@@ -58,7 +58,7 @@ const (
 
 // onMessage is the client's handler; it runs in arrival order.
 func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
-	s.lastMsg.Store(time.Now().UnixNano())
+	s.arrived(time.Now().UnixNano())
 	site, sensor, kind, ok := s.splitTopic(m.Topic())
 	jb := &job{m: m, site: site, sensor: sensor}
 	switch {
@@ -208,11 +208,44 @@ func (s *Subscriber) ackLoop() {
 }
 
 // Busy reports whether messages are coming in: some wait in the ordered
-// pipeline, or one arrived within busyGap (the MQTT client hands them over
-// one at a time, so an empty pipeline in a burst is the usual case).
+// pipeline, one arrived within busyGap (the MQTT client hands them over
+// one at a time, so an empty pipeline in a burst is the usual case), or
+// the last busyCount came within busyWindow (a burst, which goes on
+// through a pause of a few milliseconds: ingest itself waiting for a CPU
+// made such pauses, and the site runners took them to locate).
 func (s *Subscriber) Busy() bool {
-	return len(s.ordered) > 0 || time.Now().UnixNano()-s.lastMsg.Load() < int64(busyGap)
+	return len(s.ordered) > 0 || s.busyAt(time.Now().UnixNano())
 }
+
+// arrived notes that a message came at now (Unix ns); onMessage only.
+func (s *Subscriber) arrived(now int64) {
+	s.lastMsg.Store(now)
+	s.arrivals[s.arrivalN].Store(now)
+	s.arrivalN = (s.arrivalN + 1) % busyCount
+}
+
+// busyAt is Busy at now (Unix ns) without the pipeline's queue.
+func (s *Subscriber) busyAt(now int64) bool {
+	if now-s.lastMsg.Load() < int64(busyGap) {
+		return true
+	}
+	// A burst: the last busyCount messages came within busyWindow, so a
+	// pause of a few milliseconds in it (ingest waiting for a CPU) does
+	// not end it.
+	for i := range s.arrivals {
+		if now-s.arrivals[i].Load() >= int64(busyWindow) {
+			return false
+		}
+	}
+	return true
+}
+
+// busyCount messages within busyWindow (800 a second) are a burst; a
+// steady stream of some 300 sensors at a batch a second is not.
+const (
+	busyCount  = 16
+	busyWindow = 20 * time.Millisecond
+)
 
 // busyGap is how soon after a message another makes ingest busy: in a
 // burst the broker sends them back to back (well under a millisecond

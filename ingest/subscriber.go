@@ -109,6 +109,10 @@ type Subscriber struct {
 	decode  chan *job
 	ordered chan *job
 	lastMsg atomic.Int64 // when the last message came, Unix ns
+	// arrivals holds when the last len(arrivals) messages came (Unix ns),
+	// a ring written by onMessage at arrivalN (Busy).
+	arrivals [busyCount]atomic.Int64
+	arrivalN int
 
 	// acks holds every message in arrival order; one goroutine
 	// acknowledges each once its journal line is synced (rejected and
