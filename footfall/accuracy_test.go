@@ -307,17 +307,7 @@ func TestFootfallOnTruePositions(t *testing.T) {
 // PASSANT_ACCURACY_PASSERS the passers-by per hour) and
 // prints the README table.
 func TestAccuracy(t *testing.T) {
-	mode := os.Getenv("PASSANT_ACCURACY")
-	if mode == "" {
-		t.Skip("set PASSANT_ACCURACY=1 (or =full) to run the end-to-end accuracy comparison")
-	}
-	layouts, hours := []string{"small"}, 3.0
-	if mode == "full" {
-		layouts, hours = sim.Layouts(), 11
-	}
-	if l := os.Getenv("PASSANT_ACCURACY_LAYOUT"); l != "" {
-		layouts = strings.Split(l, ",")
-	}
+	layouts, hours := accuracyRuns(t)
 	seed := accuracySeed(t)
 	var rows []string
 	var diags []diagnosis
@@ -351,6 +341,25 @@ func TestAccuracy(t *testing.T) {
 	}
 	fmt.Println("\nWhere the replay's passers-by and visitors differ from the truth (tracks by the person whose bursts they hold most of):")
 	fmt.Println("\n" + diagnosisTable(diags))
+}
+
+// accuracyRuns reads which runs the accuracy tests make from the
+// environment (see TestAccuracy), and skips the test when
+// PASSANT_ACCURACY is not set.
+func accuracyRuns(t *testing.T) (layouts []string, hours float64) {
+	t.Helper()
+	mode := os.Getenv("PASSANT_ACCURACY")
+	if mode == "" {
+		t.Skip("set PASSANT_ACCURACY=1 (or =full) to run the end-to-end accuracy comparison")
+	}
+	layouts, hours = []string{"small"}, 3.0
+	if mode == "full" {
+		layouts, hours = sim.Layouts(), 11
+	}
+	if l := os.Getenv("PASSANT_ACCURACY_LAYOUT"); l != "" {
+		layouts = strings.Split(l, ",")
+	}
+	return layouts, hours
 }
 
 // accuracySeed is the simulator's seed for TestAccuracy: 1, or

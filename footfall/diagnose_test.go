@@ -67,11 +67,11 @@ type diagnosis struct {
 	approachGap, leavingGap []float64 // s, from one track to the person's next
 }
 
-// diagnose replays the events into a fresh counter (as the replay's own
-// counter saw them) and classifies every track against the truth;
-// locatedClass is each person's class with perfect linking.
-func diagnose(layout string, site *wire.Site, tr *sim.Truth, events []diagEvent, locatedClass map[string]footfall.Class) diagnosis {
-	d := diagnosis{layout: layout, pbExtra: map[string]int{}, pbMiss: map[string]int{}, vExtra: map[string]int{}, vMiss: map[string]int{}, splitModel: map[string]int{}}
+// recount replays the events into a fresh counter, as the replay's own
+// counter saw them (positions and late merges), and returns it, each
+// track's class, and final, which follows a track through the merges that
+// joined it into others.
+func recount(site *wire.Site, events []diagEvent) (*footfall.Counter, map[string]footfall.Class, func(string) string) {
 	c := footfall.NewCounter(site, zones.NewPlan(site))
 	alias := map[string]string{}
 	for _, e := range events {
@@ -83,8 +83,13 @@ func diagnose(layout string, site *wire.Site, tr *sim.Truth, events []diagEvent,
 		c.Add(e.pos)
 	}
 	c.Flush()
-	class := footfall.Classes(site, c.TrackDays(), c.Visits())
-	final := func(k string) string {
+	return c, footfall.Classes(site, c.TrackDays(), c.Visits()), finalTrack(alias)
+}
+
+// finalTrack follows a track through alias (merged track → the track it
+// was merged into) to the one that holds it in the end.
+func finalTrack(alias map[string]string) func(string) string {
+	return func(k string) string {
 		for {
 			n, ok := alias[k]
 			if !ok {
@@ -93,6 +98,14 @@ func diagnose(layout string, site *wire.Site, tr *sim.Truth, events []diagEvent,
 			k = n
 		}
 	}
+}
+
+// diagnose replays the events into a fresh counter (as the replay's own
+// counter saw them) and classifies every track against the truth;
+// locatedClass is each person's class with perfect linking.
+func diagnose(layout string, site *wire.Site, tr *sim.Truth, events []diagEvent, locatedClass map[string]footfall.Class) diagnosis {
+	d := diagnosis{layout: layout, pbExtra: map[string]int{}, pbMiss: map[string]int{}, vExtra: map[string]int{}, vMiss: map[string]int{}, splitModel: map[string]int{}}
+	_, class, final := recount(site, events)
 
 	person := map[wire.Dev]string{}
 	for _, b := range tr.Bursts {

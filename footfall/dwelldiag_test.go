@@ -3,7 +3,6 @@ package footfall_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -25,17 +24,7 @@ import (
 // where the replay's main track lost the rest. It runs with
 // PASSANT_ACCURACY like TestAccuracy (same layouts, seed and hours).
 func TestDwellDiagnosis(t *testing.T) {
-	mode := os.Getenv("PASSANT_ACCURACY")
-	if mode == "" {
-		t.Skip("set PASSANT_ACCURACY")
-	}
-	layouts, hours := []string{"small"}, 3.0
-	if mode == "full" {
-		layouts, hours = sim.Layouts(), 11
-	}
-	if l := os.Getenv("PASSANT_ACCURACY_LAYOUT"); l != "" {
-		layouts = strings.Split(l, ",")
-	}
+	layouts, hours := accuracyRuns(t)
 	seed := accuracySeed(t)
 	for _, l := range layouts {
 		site, in, tr, _, _ := simulate(t, l, seed, hours)
@@ -172,15 +161,7 @@ func dwellDiag(site *wire.Site, tr *sim.Truth, events []diagEvent) string {
 		p.Track = person[p.Dev]
 		located = append(located, diagEvent{pos: p})
 	}
-	final := func(k string) string {
-		for {
-			n, ok := alias[k]
-			if !ok {
-				return k
-			}
-			k = n
-		}
-	}
+	final := finalTrack(alias)
 	locV, _ := storeVisits(site, located)
 	repV, repClass := storeVisits(site, events)
 	// Ideal.

@@ -26,27 +26,7 @@ import (
 // replay's positions by true person: a shopper lost there too is lost to
 // locating, one counted there is lost to linking.
 func lostShoppers(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEvent, locatedClass map[string]footfall.Class) {
-	c := footfall.NewCounter(site, zones.NewPlan(site))
-	alias := map[string]string{}
-	for _, e := range events {
-		if e.from != "" {
-			c.Merge(e.from, e.into)
-			alias[e.from] = e.into
-			continue
-		}
-		c.Add(e.pos)
-	}
-	c.Flush()
-	class := footfall.Classes(site, c.TrackDays(), c.Visits())
-	final := func(k string) string {
-		for {
-			n, ok := alias[k]
-			if !ok {
-				return k
-			}
-			k = n
-		}
-	}
+	c, class, final := recount(site, events)
 	storeZone := ""
 	kind := map[string]string{}
 	for _, z := range site.Zones {
