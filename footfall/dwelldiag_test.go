@@ -75,6 +75,19 @@ func storeVisits(site *wire.Site, events []diagEvent) (map[string][]dvisit, map[
 	return out, footfall.Classes(site, c.TrackDays(), c.Visits())
 }
 
+// longestNear is the longest of vs that overlaps [start, end] widened by a
+// minute on each side (nil if none).
+func longestNear(vs []dvisit, start, end int64) *dvisit {
+	var best *dvisit
+	for i := range vs {
+		v := &vs[i]
+		if v.end >= start-60000 && v.start <= end+60000 && (best == nil || v.dwell() > best.dwell()) {
+			best = v
+		}
+	}
+	return best
+}
+
 func pct(v []float64, q float64) float64 {
 	if len(v) == 0 {
 		return 0
@@ -391,15 +404,7 @@ func dwellDiag(site *wire.Site, tr *sim.Truth, events []diagEvent) string {
 			idStart += i0 - tv.Start
 			idEnd += tv.End - i1
 			// Located visit overlapping.
-			var lv *dvisit
-			for i := range locV[p] {
-				v := locV[p][i]
-				if v.end >= tv.Start-60000 && v.start <= tv.End+60000 {
-					if lv == nil || v.dwell() > lv.dwell() {
-						lv = &locV[p][i]
-					}
-				}
-			}
+			lv := longestNear(locV[p], tv.Start, tv.End)
 			if lv == nil {
 				add(startC, "no located visit", 0)
 				continue
@@ -508,15 +513,7 @@ func dwellDiag(site *wire.Site, tr *sim.Truth, events []diagEvent) string {
 					best = k
 				}
 			}
-			var rv *dvisit
-			for i := range repV[best] {
-				v := repV[best][i]
-				if v.end >= tv.Start-60000 && v.start <= tv.End+60000 {
-					if rv == nil || v.dwell() > rv.dwell() {
-						rv = &repV[best][i]
-					}
-				}
-			}
+			rv := longestNear(repV[best], tv.Start, tv.End)
 			if rv == nil {
 				add(splitAt, "main track without a visit here", 0)
 				continue

@@ -204,21 +204,7 @@ func RunAccuracyWith(ctx context.Context, layout string, cfg Config, hours float
 	}
 	bursts := Bursts(m, site, batches)
 	a := &Accuracy{Layout: layout, Hours: hours, Bursts: len(bursts)}
-	// truth per dev, by time
-	byDev := map[wire.Dev][]*BurstTruth{}
-	for i := range truth.Bursts {
-		t := &truth.Bursts[i]
-		byDev[t.Dev] = append(byDev[t.Dev], t)
-	}
-	match := func(dev wire.Dev, t0 int64) *BurstTruth {
-		var best *BurstTruth
-		for _, t := range byDev[dev] {
-			if d := absI(t.T - t0); d <= BurstGap && (best == nil || d < absI(best.T-t0)) {
-				best = t
-			}
-		}
-		return best
-	}
+	match := truth.matcher()
 	var store []wire.Point
 	for _, z := range site.Zones {
 		if z.Kind == wire.ZoneStore {

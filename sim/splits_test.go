@@ -84,20 +84,7 @@ func splitReasons(layout string, seed uint64, hours float64, fpModel map[string]
 	if err != nil {
 		return nil, err
 	}
-	byDev := map[wire.Dev][]*BurstTruth{}
-	for i := range truth.Bursts {
-		b := &truth.Bursts[i]
-		byDev[b.Dev] = append(byDev[b.Dev], b)
-	}
-	match := func(dev wire.Dev, t0 int64) *BurstTruth {
-		var best *BurstTruth
-		for _, x := range byDev[dev] {
-			if d := absI(x.T - t0); d <= BurstGap && (best == nil || d < absI(best.T-t0)) {
-				best = x
-			}
-		}
-		return best
-	}
+	match := truth.matcher()
 	var cands []locate.LinkCandidate
 	tracker := locate.NewTracker(m, locate.TrackerOptions{LinkTrace: func(c locate.LinkCandidate) { cands = append(cands, c) }})
 	alias := map[string]string{}

@@ -125,3 +125,22 @@ func (t *Truth) Burst(b *BurstTruth) { t.Bursts = append(t.Bursts, *b) }
 
 // Person implements TruthSink.
 func (t *Truth) Person(p *PersonTruth) { t.People = append(t.People, *p) }
+
+// matcher returns a function that finds the true burst of dev nearest to t0
+// within BurstGap (nil if none).
+func (tr *Truth) matcher() func(dev wire.Dev, t0 int64) *BurstTruth {
+	byDev := map[wire.Dev][]*BurstTruth{}
+	for i := range tr.Bursts {
+		t := &tr.Bursts[i]
+		byDev[t.Dev] = append(byDev[t.Dev], t)
+	}
+	return func(dev wire.Dev, t0 int64) *BurstTruth {
+		var best *BurstTruth
+		for _, t := range byDev[dev] {
+			if d := absI(t.T - t0); d <= BurstGap && (best == nil || d < absI(best.T-t0)) {
+				best = t
+			}
+		}
+		return best
+	}
+}
