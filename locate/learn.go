@@ -67,13 +67,49 @@ func (t *Tracker) learnLevel(post Sides) {
 	if !(den > 0) {
 		return
 	}
+	// An update whose likeliest side had no estimate (its cell on the
+	// grid's edge: a phone beyond the bounds) rests on a side it is
+	// hardly on; its weight is capped so that such updates are at most
+	// levelEdgeShare of all, once the fast start is over (see
+	// levelEdgeShare).
+	edge := den < 0.5
+	t.levelRecent[0] *= levelShareDecay
+	t.levelRecent[1] *= levelShareDecay
+	if edge {
+		t.levelRecent[1]++
+	} else {
+		t.levelRecent[0]++
+	}
+	w := 1.0
+	if edge && t.levelN >= levelFastN {
+		w = math.Min(1, levelEdgeShare/(1-levelEdgeShare)*t.levelRecent[0]/t.levelRecent[1])
+	}
 	alpha := 0.01
 	if t.levelN < levelFastN {
 		t.levelN++
 		alpha = levelFastAlpha
 	}
-	t.solver.SetLevel(math.Max(-10, math.Min(10, t.solver.Level()+alpha*num/den)))
+	t.solver.SetLevel(math.Max(-10, math.Min(10, t.solver.Level()+w*alpha*num/den)))
 }
+
+// levelEdgeShare caps the weight of the level's updates from bursts whose
+// likeliest side had no offset estimate (its most probable cell on the
+// grid's edge, NaN in OffsetEstimates: mostly passers-by beyond the
+// bounds). Such an update is the offset at the most probable cell of a
+// side the burst is hardly on, normalised to full weight: -1 to -4 dB on
+// average, against +0.4 to +1.3 dB for the others. At 240 passers-by an
+// hour they are 22-32% of the updates and the two pulls balance near the
+// level that locates best (without them the level settles 2-3 dB higher
+// and corner's visitors fall by a quarter); at 960 they are 32-44%, and
+// the level sinks 1-3 dB (small, seed 1: -0.9 -> -4.0 dB), so that
+// window-shoppers and passers-by near the front fit the store. Capping
+// their share at 0.3 (over the last ~1,000 updates, levelShareDecay) keeps
+// normal traffic where it was and most of the busy street's drift out
+// (docs/locate.md, "Busy streets, the level").
+const (
+	levelEdgeShare  = 0.3
+	levelShareDecay = 0.999
+)
 
 // The store's level moves by levelFastAlpha instead of 0.01 for its first
 // levelFastN updates: a site whose sensors all read several dB off the

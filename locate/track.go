@@ -181,6 +181,9 @@ type Tracker struct {
 	gains  []float64 // learned gain error per sensor (learnGains)
 	areas  Sides     // the sides' prior mass by the zones (Solver.SideAreas)
 	levelN int       // the store's level's updates so far (learnLevel)
+	// the level's recent updates, decayed: [0] others, [1] from a side
+	// on the grid's edge (learnLevel)
+	levelRecent [2]float64
 }
 
 // Fix returns the fix of the last burst given to Add, before filtering.
