@@ -104,7 +104,7 @@ func (t *Tracker) learnLevel(post Sides) {
 // the level sinks 1-3 dB (small, seed 1: -0.9 -> -4.0 dB), so that
 // window-shoppers and passers-by near the front fit the store. Capping
 // their share at 0.3 (over the last ~1,000 updates, levelShareDecay) keeps
-// normal traffic where it was and most of the busy street's drift out
+// normal traffic where it was and part of the busy street's drift out
 // (docs/locate.md, "Busy streets, the level").
 const (
 	levelEdgeShare  = 0.3
