@@ -3,6 +3,7 @@ package footfall_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -611,6 +612,11 @@ func dwellDiag(site *wire.Site, tr *sim.Truth, events []diagEvent) string {
 	pr("handoffs inside the store between tracks (mean: gap since the person's previous burst):", handoff)
 	pr("handoffs by the side posterior of the new and the old fix:", handoffSide)
 	pr("new tracks at a handoff with the store's side < 0.5, by the fix's depth (mean: the side's probability × 1000):", handoffDepth)
+	prGaps := func(m map[string][]float64) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			fmt.Fprintf(&b, "      gap %s: median %.0f s, p80 %.0f s\n", k, med(m[k]), pct(m[k], 0.8))
+		}
+	}
 	prq := func(title string, m map[string][]float64) {
 		fmt.Fprintf(&b, "  %s\n", title)
 		keys := make([]string, 0, len(m))
@@ -627,13 +633,9 @@ func dwellDiag(site *wire.Site, tr *sim.Truth, events []diagEvent) string {
 	pr("located first fix in store against the ideal's, by the ideal first in-store burst's fate:", startC)
 	pr("located last fix in store against the ideal's, by the ideal last in-store burst's fate:", endC)
 	pr("replay main visit starts later than the located one, the first fix of the difference on:", shortS)
-	for k, g := range gaps {
-		fmt.Fprintf(&b, "      gap %s: median %.0f s, p80 %.0f s\n", k, med(g), pct(g, 0.8))
-	}
+	prGaps(gaps)
 	pr("replay main visit ends earlier than the located one, the last fix of the difference on:", shortE)
-	for k, g := range gapsE {
-		fmt.Fprintf(&b, "      gap %s: median %.0f s, p80 %.0f s\n", k, med(g), pct(g, 0.8))
-	}
+	prGaps(gapsE)
 	fmt.Fprintf(&b, "  replay: visits whose in-store bursts lie on other tracks than the main one, by the other track:\n")
 	for _, k := range []string{"one track", "other track: second visitor of the person", "other track: passer-by class", "other track: another person's", "main track without a visit here"} {
 		if c := splitAt[k]; c != nil {
