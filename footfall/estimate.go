@@ -242,25 +242,6 @@ func estimate(visitors int, passersbyMicro int64, dwells []float64) wire.Estimat
 	return e
 }
 
-// dwellEstimate returns the estimated time in the store of a visit whose
-// first and last fix in the store lie dwell seconds apart, over fixes
-// fixes. The contract's dwell runs from the first fix to the last, but a
-// phone probes only every so often: it came in some time before its
-// first fix and left some time after its last. With fixes taken every Δ
-// at a phase unrelated to the door, each of these is Δ/2 on average, so
-// the visit lasted about (n − 1)Δ + Δ = nΔ, with Δ measured as the
-// visit's own mean interval, dwell / (n − 1):
-//
-//	dwell_est = dwell · n / (n − 1)
-//
-// A visit of one fix has no interval to measure and keeps its dwell.
-func dwellEstimate(dwell float64, fixes int) float64 {
-	if fixes < 2 {
-		return dwell
-	}
-	return dwell * float64(fixes) / float64(fixes-1)
-}
-
 // doorGap is the longest gap between a visit's fix next to the door
 // and the fix outside beside it that still places the door between
 // them: a phone silent longer may have come in at any time.
@@ -274,7 +255,10 @@ const doorGap = 120_000 // ms
 // whatever the phone's rhythm. Likewise out, between v.End and v.After.
 // Where there is no such fix (a track that begins or ends in the store,
 // a phone silent for longer than doorGap), the side takes half the
-// visit's own mean interval, as dwellEstimate does. v.Enter may lie
+// visit's own mean interval Δ = dwell / (n − 1): with fixes every Δ at a
+// phase unrelated to the door, the phone came in Δ/2 before its first fix
+// on average and left Δ/2 after its last, so with neither door fix the
+// estimate is dwell · n / (n − 1). v.Enter may lie
 // before v.Start: fixes inside the outline that the entry rule held out
 // (the store's side under zones.MinEnterP) are in the store by position;
 // the contract's dwell, visitors and bounces still start at v.Start.

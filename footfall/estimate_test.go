@@ -329,3 +329,24 @@ func TestVisitEstimateDoorToDoor(t *testing.T) {
 		t.Errorf("door to door %v s, want 180", e)
 	}
 }
+
+// dwellEstimate, the door-to-door estimate before the door's own fixes
+// were kept (visitEstimate without them, as a function of the dwell),
+// returns the estimated time in the store of a visit whose
+// first and last fix in the store lie dwell seconds apart, over fixes
+// fixes. The contract's dwell runs from the first fix to the last, but a
+// phone probes only every so often: it came in some time before its
+// first fix and left some time after its last. With fixes taken every Δ
+// at a phase unrelated to the door, each of these is Δ/2 on average, so
+// the visit lasted about (n − 1)Δ + Δ = nΔ, with Δ measured as the
+// visit's own mean interval, dwell / (n − 1):
+//
+//	dwell_est = dwell · n / (n − 1)
+//
+// A visit of one fix has no interval to measure and keeps its dwell.
+func dwellEstimate(dwell float64, fixes int) float64 {
+	if fixes < 2 {
+		return dwell
+	}
+	return dwell * float64(fixes) / float64(fixes-1)
+}
