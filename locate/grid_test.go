@@ -16,11 +16,10 @@ func referenceFix(s *Solver, prior *Sides) Fix {
 	invSm := 1 / math.Hypot(m.SigmaDB, m.TxSigmaDB)
 	s.misses()
 	n := g.Len()
-	lp, ld := make([]float64, n), make([]float64, n)
-	best0 := math.Inf(-1)
-	for c := 0; c < n; c++ {
-		x, y := g.Center(c)
-		mu := s.sideOff[g.side[c]]
+	// logPost is the log posterior (less ½ log det A) and ½ log det A of a
+	// phone at (x, y) on a side whose received level is off by mu, under
+	// the log prior pri.
+	logPost := func(x, y, mu, pri float64) (lp, ld float64) {
 		var s0, swl, swll, swr, swlr, swrr float64
 		for j := 0; j < s.k; j++ {
 			i := s.idx[j]
@@ -39,16 +38,21 @@ func referenceFix(s *Solver, prior *Sides) Fix {
 		a00, a11 := s0+ib, swll+in
 		det := a00*a11 - swl*swl
 		q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)/det
-		v := g.prior[c] - 0.5*q
-		ld[c] = 0.5 * math.Log(det)
+		v := pri - 0.5*q
 		for _, i := range s.miss {
 			se := &m.Sensors[i]
 			f := m.Expected(i, x, y)
 			l := (se.RSSI1m - f) / se.Exponent
 			v += logPhi((m.MissDBm - (f - s.dn*l + mu)) * invSm)
 		}
-		lp[c] = v
-		best0 = math.Max(best0, v)
+		return v, 0.5 * math.Log(det)
+	}
+	lp, ld := make([]float64, n), make([]float64, n)
+	best0 := math.Inf(-1)
+	for c := 0; c < n; c++ {
+		x, y := g.Center(c)
+		lp[c], ld[c] = logPost(x, y, s.sideOff[g.side[c]], g.prior[c])
+		best0 = math.Max(best0, lp[c])
 	}
 	// The street beyond the bounds (Grid.far): more cells of the outside,
 	// whose fixes land on the edge.
@@ -58,33 +62,8 @@ func referenceFix(s *Solver, prior *Sides) Fix {
 		cs[c] = int(g.side[c])
 	}
 	for _, fp := range g.far {
-		mu := s.sideOff[sideOutside]
-		var s0, swl, swll, swr, swlr, swrr float64
-		for j := 0; j < s.k; j++ {
-			i := s.idx[j]
-			se := &m.Sensors[i]
-			f := m.Expected(i, fp.x, fp.y)
-			l := (se.RSSI1m - f) / se.Exponent
-			w := 1 / s.v[j]
-			r := s.y[j] - f + s.dn*l - mu
-			s0 += w
-			swl += w * l
-			swll += w * l * l
-			swr += w * r
-			swlr += w * l * r
-			swrr += w * r * r
-		}
-		a00, a11 := s0+ib, swll+in
-		det := a00*a11 - swl*swl
-		q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)/det
-		v := fp.prior - 0.5*q
-		for _, i := range s.miss {
-			se := &m.Sensors[i]
-			f := m.Expected(i, fp.x, fp.y)
-			l := (se.RSSI1m - f) / se.Exponent
-			v += logPhi((m.MissDBm - (f - s.dn*l + mu)) * invSm)
-		}
-		lp, ld = append(lp, v), append(ld, 0.5*math.Log(det))
+		v, d := logPost(fp.x, fp.y, s.sideOff[sideOutside], fp.prior)
+		lp, ld = append(lp, v), append(ld, d)
 		cx, cy, cs = append(cx, fp.cx), append(cy, fp.cy), append(cs, sideOutside)
 		best0 = math.Max(best0, v)
 	}
