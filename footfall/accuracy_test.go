@@ -184,10 +184,7 @@ func runAccuracy(t testing.TB, layout string, seed uint64, hours float64) accura
 	site, in, tr, from, to := simulate(t, layout, seed, hours)
 	var located []wire.Position
 	var events []diagEvent
-	person := map[wire.Dev]string{}
-	for _, b := range tr.Bursts {
-		person[b.Dev] = b.Person
-	}
+	person := personOf(tr)
 	res, err := replay.Run(context.Background(), replay.Config{Site: site, Input: in, OnPosition: func(p wire.Position) {
 		events = append(events, diagEvent{pos: p})
 		if who, ok := person[p.Dev]; ok {

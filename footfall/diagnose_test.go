@@ -67,6 +67,24 @@ type diagnosis struct {
 	approachGap, leavingGap []float64 // s, from one track to the person's next
 }
 
+// personOf maps each pseudonym of the truth to its person.
+func personOf(tr *sim.Truth) map[wire.Dev]string {
+	m := map[wire.Dev]string{}
+	for _, b := range tr.Bursts {
+		m[b.Dev] = b.Person
+	}
+	return m
+}
+
+// peopleByID maps each person of the truth by id.
+func peopleByID(tr *sim.Truth) map[string]*sim.PersonTruth {
+	m := map[string]*sim.PersonTruth{}
+	for i := range tr.People {
+		m[tr.People[i].Person] = &tr.People[i]
+	}
+	return m
+}
+
 // recount replays the events into a fresh counter, as the replay's own
 // counter saw them (positions and late merges), and returns it, each
 // track's class, and final, which follows a track through the merges that
@@ -107,14 +125,8 @@ func diagnose(layout string, site *wire.Site, tr *sim.Truth, events []diagEvent,
 	d := diagnosis{layout: layout, pbExtra: map[string]int{}, pbMiss: map[string]int{}, vExtra: map[string]int{}, vMiss: map[string]int{}, splitModel: map[string]int{}}
 	_, class, final := recount(site, events)
 
-	person := map[wire.Dev]string{}
-	for _, b := range tr.Bursts {
-		person[b.Dev] = b.Person
-	}
-	people := map[string]*sim.PersonTruth{}
-	for i := range tr.People {
-		people[tr.People[i].Person] = &tr.People[i]
-	}
+	person := personOf(tr)
+	people := peopleByID(tr)
 	truthClass := trueClasses(site, tr)
 
 	// Per track: bursts per person, first and last fix.

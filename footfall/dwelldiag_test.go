@@ -154,15 +154,9 @@ func dwellDiag(site *wire.Site, tr *sim.Truth, events []diagEvent) string {
 	plan := zones.NewPlan(site)
 	store := plan.Store()
 	minDwell := site.Footfall.VisitorMinDwellS
-	person := map[wire.Dev]string{}
-	for _, bu := range tr.Bursts {
-		person[bu.Dev] = bu.Person
-	}
+	person := personOf(tr)
 	truthClass := trueClasses(site, tr)
-	people := map[string]*sim.PersonTruth{}
-	for i := range tr.People {
-		people[tr.People[i].Person] = &tr.People[i]
-	}
+	people := peopleByID(tr)
 	// Located: the replay's positions by true person.
 	var located []diagEvent
 	alias := map[string]string{}

@@ -52,14 +52,8 @@ func lostShoppers(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEven
 			longest[k] = d
 		}
 	}
-	person := map[wire.Dev]string{}
-	for _, b := range tr.Bursts {
-		person[b.Dev] = b.Person
-	}
-	people := map[string]*sim.PersonTruth{}
-	for i := range tr.People {
-		people[tr.People[i].Person] = &tr.People[i]
-	}
+	person := personOf(tr)
+	people := peopleByID(tr)
 	truthClass := trueClasses(site, tr)
 	// Positions by device, in time.
 	type fix struct {
