@@ -230,15 +230,7 @@ func RunAccuracyWith(ctx context.Context, layout string, cfg Config, hours float
 	// A deferred link merges a track into an older one after the fact:
 	// the merged track's bursts count as the older one's.
 	alias := map[string]string{}
-	final := func(k string) string {
-		for {
-			n, ok := alias[k]
-			if !ok {
-				return k
-			}
-			k = n
-		}
-	}
+	final := mergedInto(alias)
 	type assigned struct{ track, person string }
 	var done []assigned
 	merges := func() {
@@ -475,4 +467,19 @@ func (a *Accuracy) replay(replay ReplayFunc, site *wire.Site, batches []*wire.Ba
 	a.Methods = append([]*Method{me}, a.Methods...)
 	a.Replayed = len(ps)
 	return nil
+}
+
+// mergedInto returns a function that follows a track through alias
+// (merged track → the track it was merged into) to the one that holds it
+// in the end.
+func mergedInto(alias map[string]string) func(string) string {
+	return func(k string) string {
+		for {
+			n, ok := alias[k]
+			if !ok {
+				return k
+			}
+			k = n
+		}
+	}
 }

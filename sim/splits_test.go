@@ -88,15 +88,7 @@ func splitReasons(layout string, seed uint64, hours float64, fpModel map[string]
 	var cands []locate.LinkCandidate
 	tracker := locate.NewTracker(m, locate.TrackerOptions{LinkTrace: func(c locate.LinkCandidate) { cands = append(cands, c) }})
 	alias := map[string]string{}
-	final := func(k string) string {
-		for {
-			n, ok := alias[k]
-			if !ok {
-				return k
-			}
-			k = n
-		}
-	}
+	final := mergedInto(alias)
 	merges := func() {
 		for _, mg := range tracker.Merges() {
 			alias[mg.From] = mg.Into
