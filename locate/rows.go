@@ -17,6 +17,10 @@ func weights(lp, idet []float64, best0 float64) {
 		shifter = 0x1.8p52
 	)
 	idet = idet[:len(lp)]
+	if avx2 {
+		m := weightsAsm(lp, idet, best0)
+		lp, idet = lp[m:], idet[m:]
+	}
 	for t, l := range lp {
 		x := l - best0
 		if x < -cutoff {
@@ -42,13 +46,19 @@ func weights(lp, idet []float64, best0 float64) {
 //	Σ w r = Σ w u - μ Σ w + c Σ w L,  Σ w L r = Σ w u L - μ Σ w L + c Σ w L²,
 //	Σ w r² = Σ w u² - 2μ Σ w u + μ² Σ w + 2c (Σ w u L - μ Σ w L) + c² Σ w L².
 func (p *posterior) uniformRow(g *Grid, k, ca, cb int) (lmax float64) {
+	lmax = math.Inf(-1)
+	if avx2 {
+		ca, lmax = p.uniform4(g, k, ca, cb)
+		if ca == cb {
+			return lmax
+		}
+	}
 	bl, bll, bul := p.rowSums(g, k, ca, cb)
 	bll, bul = bll[:len(bl)], bul[:len(bl)]
 	lp, idet, side, pri := p.lp[ca:cb], p.idet[ca:cb], g.side[ca:cb], g.prior[ca:cb]
 	lp, idet, side, pri = lp[:len(bl)], idet[:len(bl)], side[:len(bl)], pri[:len(bl)]
 	bc := &p.bc
 	c1, c2, c11, a00, in := bc.c1, bc.c2, bc.c11, bc.a00, bc.in
-	lmax = math.Inf(-1)
 	for t, swl := range bl {
 		swll, sul := bll[t], bul[t]
 		sd := side[t] & 3

@@ -1,0 +1,113 @@
+//go:build amd64
+
+package locate
+
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
+
+// avx2 is whether the grid posterior's row loops run 4 cells at a time in
+// assembly (rows_amd64.s), on AVX2. Each lane does the scalar code's
+// operations in the same order (no fused multiply-add), so the fixes are
+// the same to the bit (TestRowsAsmBitExact). A variable for the tests.
+var avx2 = cpu.X86.HasAVX2
+
+// rowArgs is what uniform4 reads and writes; rows_amd64.s addresses its
+// fields by offset (TestRowArgsLayout).
+type rowArgs struct {
+	l      *float64    // 0: sensor 0's log-distance at the first cell (&g.l[ca])
+	stride int         // 8: bytes from a sensor's row of the table to the next's
+	gi     *int        // 16: the readings' sensors
+	gw     *float64    // 24: their weights
+	gwu    *float64    // 32: weight × (y - P)
+	k      int         // 40: readings
+	side   *uint8      // 48: the cells' sides
+	pri    *float64    // 56: log prior
+	lp     *float64    // 64: out: log posterior
+	idet   *float64    // 72: out: 1/det A
+	cells  int         // 80: how many cells, a multiple of 4
+	bc     *burstConst // 88
+	lmax   [4]float64  // 96: out: the greatest log posterior per lane
+}
+
+// rowConst holds the constants of the assembly kernels, 4 lanes each;
+// expNeg's are the same constant expressions as in weights (rows.go).
+var rowConst = func() (c [16][4]float64) {
+	const (
+		invLn2N = expTabN / math.Ln2
+		ln2HiN  = 0x1.62e42fefa0000p-7
+		ln2LoN  = (math.Ln2 - 0x1.62e42fefa0000p-1) / expTabN
+		shifter = 0x1.8p52
+	)
+	v := []float64{
+		math.Inf(-1),                      // 0
+		1,                                 // 32
+		0.5,                               // 64
+		math.Float64frombits(1 << 32),     // 96: 1 in each lane's upper half
+		math.Float64frombits(3),           // 128: side mask
+		-cutoff,                           // 160
+		invLn2N,                           // 192
+		shifter,                           // 224
+		ln2HiN,                            // 256
+		ln2LoN,                            // 288
+		1.0 / 120,                         // 320
+		1.0 / 24,                          // 352
+		1.0 / 6,                           // 384
+		1.0 / 2,                           // 416
+		math.Float64frombits(expTabN - 1), // 448: table index mask
+	}
+	for i, x := range v {
+		c[i] = [4]float64{x, x, x, x}
+	}
+	return c
+}()
+
+// uniform4 fills a.lp and a.idet for a.cells cells, as uniformRow does
+// (rowSums and its per-cell loop).
+//
+//go:noescape
+func uniform4(a *rowArgs)
+
+// weights4 is weights over n cells, n a multiple of 4.
+//
+//go:noescape
+func weights4(lp, idet *float64, n int, best0 float64)
+
+// uniform4 runs the assembly kernel over the first multiple of 4 cells of
+// [ca, cb); it returns where the scalar loop takes over and the greatest
+// log posterior of the cells done (-Inf: none).
+func (p *posterior) uniform4(g *Grid, k, ca, cb int) (int, float64) {
+	m := (cb - ca) &^ 3
+	lmax := math.Inf(-1)
+	if m == 0 || k == 0 {
+		return ca, lmax
+	}
+	_, _, _ = p.gi[k-1], p.gw[k-1], p.gwu[k-1]
+	for _, i := range p.gi[:k] {
+		_ = g.l[i*g.Len()+ca+m-1]
+	}
+	_, _, _, _ = g.side[ca+m-1], g.prior[ca+m-1], p.lp[ca+m-1], p.idet[ca+m-1]
+	a := rowArgs{l: &g.l[ca], stride: 8 * g.Len(), gi: &p.gi[0], gw: &p.gw[0], gwu: &p.gwu[0], k: k,
+		side: &g.side[ca], pri: &g.prior[ca], lp: &p.lp[ca], idet: &p.idet[ca], cells: m, bc: &p.bc}
+	uniform4(&a)
+	for _, v := range a.lmax {
+		if v > lmax {
+			lmax = v
+		}
+	}
+	return ca + m, lmax
+}
+
+// weightsAsm does weights over the first multiple of 4 cells and returns
+// how many it did.
+func weightsAsm(lp, idet []float64, best0 float64) int {
+	m := len(lp) &^ 3
+	if m == 0 {
+		return 0
+	}
+	idet = idet[:m]
+	weights4(&lp[0], &idet[0], m, best0)
+	return m
+}

@@ -1,0 +1,211 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// The grid posterior's row loops 4 cells at a time on AVX2 (rows_amd64.go):
+// each lane does the scalar code's operations (rows.go) in the same order,
+// with no fused multiply-add, so the results are the same to the bit.
+// Go's operand order: the destination last (VSUBPD a, b, c: c = b - a).
+
+// rowArgs offsets
+#define A_L 0
+#define A_STRIDE 8
+#define A_GI 16
+#define A_GW 24
+#define A_GWU 32
+#define A_K 40
+#define A_SIDE 48
+#define A_PRI 56
+#define A_LP 64
+#define A_IDET 72
+#define A_CELLS 80
+#define A_BC 88
+#define A_LMAX 96
+
+// burstConst offsets
+#define B_MU 0
+#define B_SWR 32
+#define B_SWRR 64
+#define B_C1 96
+#define B_C2 104
+#define B_C11 112
+#define B_A00 120
+#define B_IN 128
+
+// rowConst offsets
+#define C_NEGINF 0
+#define C_ONE 32
+#define C_HALF 64
+#define C_HI32 96
+#define C_SIDE3 128
+#define C_CUT 160
+#define C_INVLN2N 192
+#define C_SHIFTER 224
+#define C_LN2HI 256
+#define C_LN2LO 288
+#define C_P5 320
+#define C_P4 352
+#define C_P3 384
+#define C_P2 416
+#define C_TABMASK 448
+
+// func uniform4(a *rowArgs)
+TEXT ·uniform4(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), SI
+	MOVQ A_L(SI), DI
+	MOVQ A_STRIDE(SI), R8
+	MOVQ A_GI(SI), R9
+	MOVQ A_GW(SI), R10
+	MOVQ A_GWU(SI), R11
+	MOVQ A_K(SI), R12
+	MOVQ A_PRI(SI), BX
+	MOVQ A_LP(SI), DX
+	MOVQ A_BC(SI), AX
+	VBROADCASTSD B_C1(AX), Y8
+	VBROADCASTSD B_C2(AX), Y9
+	VBROADCASTSD B_C11(AX), Y10
+	VBROADCASTSD B_A00(AX), Y11
+	VBROADCASTSD B_IN(AX), Y12
+	VMOVUPD ·rowConst+C_NEGINF(SB), Y13 // lmax
+	VMOVUPD ·rowConst+C_ONE(SB), Y14
+	VMOVUPD ·rowConst+C_HALF(SB), Y15
+	XORQ R13, R13 // cell
+
+cells:
+	CMPQ R13, A_CELLS(SI)
+	JGE  done
+
+	// Σ w L, Σ w L², Σ w u L from 0, reading by reading
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	XORQ   CX, CX
+
+readings:
+	MOVQ         (R9)(CX*8), AX
+	IMULQ        R8, AX
+	VMOVUPD      (DI)(AX*1), Y3   // L
+	VBROADCASTSD (R10)(CX*8), Y5  // w
+	VBROADCASTSD (R11)(CX*8), Y6  // w u
+	VMULPD       Y3, Y5, Y4       // wl = w L
+	VADDPD       Y4, Y0, Y0       // swl += wl
+	VMULPD       Y3, Y4, Y4       // wl L
+	VADDPD       Y4, Y1, Y1       // swll += wl L
+	VMULPD       Y3, Y6, Y6       // w u L
+	VADDPD       Y6, Y2, Y2       // sul += w u L
+	INCQ         CX
+	CMPQ         CX, R12
+	JLT          readings
+
+	// the side's constants: float32 indices 2 sd, 2 sd + 1 of each [4]float64
+	MOVQ      A_SIDE(SI), AX
+	VPMOVZXBQ (AX)(R13*1), Y7
+	VPAND     ·rowConst+C_SIDE3(SB), Y7, Y7
+	VPSLLQ    $1, Y7, Y6
+	VPSLLQ    $33, Y7, Y7
+	VPADDQ    Y6, Y7, Y7
+	VPADDQ    ·rowConst+C_HI32(SB), Y7, Y7
+	MOVQ      A_BC(SI), AX
+	VPERMPS   B_SWR(AX), Y7, Y3  // swr[sd]
+	VPERMPS   B_MU(AX), Y7, Y4   // mu[sd]
+	VPERMPS   B_SWRR(AX), Y7, Y5 // swrr[sd]
+
+	VMULPD Y0, Y8, Y6   // c1 swl
+	VADDPD Y6, Y3, Y3   // swr = swr[sd] + c1 swl
+	VMULPD Y0, Y4, Y4   // mu swl
+	VSUBPD Y4, Y2, Y2   // ul = sul - mu swl
+	VMULPD Y1, Y8, Y6   // c1 swll
+	VADDPD Y6, Y2, Y6   // swlr = ul + c1 swll
+	VMULPD Y2, Y9, Y4   // c2 ul
+	VADDPD Y4, Y5, Y5   // swrr[sd] + c2 ul
+	VMULPD Y1, Y10, Y4  // c11 swll
+	VADDPD Y4, Y5, Y5   // swrr
+	VADDPD Y12, Y1, Y1  // a11 = swll + in
+	VMULPD Y1, Y11, Y4  // a00 a11
+	VMULPD Y0, Y0, Y7   // swl swl
+	VSUBPD Y7, Y4, Y4   // det A
+	VDIVPD Y4, Y14, Y4  // id = 1/det A
+	VMULPD Y3, Y1, Y7   // a11 swr
+	VMULPD Y3, Y7, Y7   // a11 swr swr
+	VADDPD Y0, Y0, Y2   // 2 swl
+	VMULPD Y3, Y2, Y2   // 2 swl swr
+	VMULPD Y6, Y2, Y2   // 2 swl swr swlr
+	VSUBPD Y2, Y7, Y7
+	VMULPD Y6, Y11, Y3  // a00 swlr
+	VMULPD Y6, Y3, Y3   // a00 swlr swlr
+	VADDPD Y3, Y7, Y7
+	VMULPD Y4, Y7, Y7   // (...) id
+	VSUBPD Y7, Y5, Y5   // q
+	VMULPD Y5, Y15, Y5  // 0.5 q
+	VMOVUPD (BX)(R13*8), Y7
+	VSUBPD  Y5, Y7, Y7  // l = prior - 0.5 q
+	VMOVUPD Y7, (DX)(R13*8)
+	MOVQ    A_IDET(SI), AX
+	VMOVUPD Y4, (AX)(R13*8)
+	VCMPPD  $0x1e, Y13, Y7, Y6 // l > lmax (false on NaN)
+	VBLENDVPD Y6, Y7, Y13, Y13
+
+	ADDQ $4, R13
+	ADDQ $32, DI
+	JMP  cells
+
+done:
+	VMOVUPD Y13, A_LMAX(SI)
+	VZEROUPPER
+	RET
+
+// func weights4(lp, idet *float64, n int, best0 float64)
+TEXT ·weights4(SB), NOSPLIT, $0-32
+	MOVQ lp+0(FP), AX
+	MOVQ idet+8(FP), BX
+	MOVQ n+16(FP), CX
+	VBROADCASTSD best0+24(FP), Y15
+	LEAQ ·expTab(SB), R8
+	VMOVUPD ·rowConst+C_CUT(SB), Y14
+	VMOVUPD ·rowConst+C_SHIFTER(SB), Y13
+	VMOVUPD ·rowConst+C_ONE(SB), Y12
+	VXORPD  Y11, Y11, Y11
+	XORQ    DX, DX
+
+wloop:
+	CMPQ DX, CX
+	JGE  wdone
+	VMOVUPD   (AX)(DX*8), Y0
+	VSUBPD    Y15, Y0, Y0        // x = l - best0
+	VCMPPD    $0x11, Y14, Y0, Y1 // x < -cutoff (false on NaN)
+	VBLENDVPD Y1, Y14, Y0, Y0    // those lanes are 0 below; -cutoff keeps them normal
+	VMULPD    ·rowConst+C_INVLN2N(SB), Y0, Y2
+	VADDPD    Y13, Y2, Y2        // t = x·64/ln 2 + shifter
+	VPSUBQ    Y13, Y2, Y3        // k
+	VSUBPD    Y13, Y2, Y2        // kf
+	VMULPD    ·rowConst+C_LN2HI(SB), Y2, Y4
+	VSUBPD    Y4, Y0, Y0
+	VMULPD    ·rowConst+C_LN2LO(SB), Y2, Y4
+	VSUBPD    Y4, Y0, Y0         // r
+	VMULPD    ·rowConst+C_P5(SB), Y0, Y4
+	VADDPD    ·rowConst+C_P4(SB), Y4, Y4
+	VMULPD    Y0, Y4, Y4
+	VADDPD    ·rowConst+C_P3(SB), Y4, Y4
+	VMULPD    Y0, Y4, Y4
+	VADDPD    ·rowConst+C_P2(SB), Y4, Y4
+	VMULPD    Y0, Y4, Y4
+	VADDPD    Y12, Y4, Y4
+	VMULPD    Y0, Y4, Y4
+	VADDPD    Y12, Y4, Y4        // the polynomial
+	VPAND     ·rowConst+C_TABMASK(SB), Y3, Y5
+	VPCMPEQQ  Y6, Y6, Y6
+	VGATHERQPD Y6, (R8)(Y5*8), Y7 // expTab[k&63]
+	VPSRLQ    $6, Y3, Y3
+	VPSLLQ    $52, Y3, Y3
+	VPADDQ    Y3, Y7, Y7         // scale
+	VMULPD    Y4, Y7, Y7
+	VSQRTPD   (BX)(DX*8), Y5
+	VMULPD    Y5, Y7, Y7
+	VBLENDVPD Y1, Y11, Y7, Y7
+	VMOVUPD   Y7, (AX)(DX*8)
+	ADDQ      $4, DX
+	JMP       wloop
+
+wdone:
+	VZEROUPPER
+	RET

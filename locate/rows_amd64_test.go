@@ -1,0 +1,159 @@
+//go:build amd64
+
+package locate
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+
+	"github.com/passant/passant/wire"
+)
+
+// TestRowArgsLayout checks the offsets rows_amd64.s reads rowArgs and
+// burstConst at.
+func TestRowArgsLayout(t *testing.T) {
+	var a rowArgs
+	var b burstConst
+	for _, c := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"l", unsafe.Offsetof(a.l), 0}, {"stride", unsafe.Offsetof(a.stride), 8}, {"gi", unsafe.Offsetof(a.gi), 16},
+		{"gw", unsafe.Offsetof(a.gw), 24}, {"gwu", unsafe.Offsetof(a.gwu), 32}, {"k", unsafe.Offsetof(a.k), 40},
+		{"side", unsafe.Offsetof(a.side), 48}, {"pri", unsafe.Offsetof(a.pri), 56}, {"lp", unsafe.Offsetof(a.lp), 64},
+		{"idet", unsafe.Offsetof(a.idet), 72}, {"cells", unsafe.Offsetof(a.cells), 80}, {"bc", unsafe.Offsetof(a.bc), 88},
+		{"lmax", unsafe.Offsetof(a.lmax), 96},
+		{"mu", unsafe.Offsetof(b.mu), 0}, {"swr", unsafe.Offsetof(b.swr), 32}, {"swrr", unsafe.Offsetof(b.swrr), 64},
+		{"c1", unsafe.Offsetof(b.c1), 96}, {"c2", unsafe.Offsetof(b.c2), 104}, {"c11", unsafe.Offsetof(b.c11), 112},
+		{"a00", unsafe.Offsetof(b.a00), 120}, {"in", unsafe.Offsetof(b.in), 128},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s at %d, the assembly reads it at %d", c.name, c.got, c.want)
+		}
+	}
+}
+
+// TestRowsAsmBitExact checks the assembly row loops against the scalar
+// ones to the bit: first the kernels themselves on spans of every length
+// mod 4 with 1 to 8 readings and cells of every side, then whole fixes
+// (whole-grid and windowed, silent sensors, side priors, offsets).
+func TestRowsAsmBitExact(t *testing.T) {
+	if !avx2 {
+		t.Skip("no AVX2 here: the assembly does not run")
+	}
+	defer func() { avx2 = true }()
+	same := func(a, b float64) bool {
+		return math.Float64bits(a) == math.Float64bits(b) || (math.IsNaN(a) && math.IsNaN(b))
+	}
+	// The kernels, on an 8-sensor site.
+	site := &wire.Site{Site: "b", Bounds: wire.Rect{{-3, -7}, {33, 24}},
+		Radio: wire.Radio{RSSI1m: -45, Exponent: 2.5, PhoneZ: 1.2},
+		Zones: []wire.Zone{{ID: "street", Kind: wire.ZoneOutside, Polygon: []wire.Point{{-3, -7}, {33, -7}, {33, 0}, {-3, 0}}},
+			{ID: "store", Kind: wire.ZoneStore, Polygon: []wire.Point{{0, 0}, {30, 0}, {30, 20}, {0, 20}}}}}
+	for i := 0; i < 8; i++ {
+		site.Sensors = append(site.Sensors, wire.Sensor{ID: string(rune('a' + i)), X: float64(i%4) * 10, Y: float64(i/4) * 20, Z: 2.5})
+	}
+	m8, err := NewModel(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s8 := NewSolver(m8)
+	g, p := s8.grid, &s8.post
+	rng := rand.New(rand.NewPCG(20, 21))
+	n := g.Len()
+	sides := [3]int{}
+	for _, sd := range g.side {
+		sides[sd]++
+	}
+	if sides[sideOther] == 0 || sides[sideStore] == 0 || sides[sideOutside] == 0 {
+		t.Fatalf("cells per side %v: the test misses a side", sides)
+	}
+	for trial := range 400 {
+		k := 1 + trial%8
+		for j, i := range rng.Perm(8)[:k] {
+			p.gi[j], p.gw[j], p.gwu[j] = i, 1/(20+10*rng.Float64()), -40*rng.Float64()
+		}
+		for sd := range 3 {
+			p.bc.mu[sd], p.bc.swr[sd], p.bc.swrr[sd] = 5*rng.NormFloat64(), 100*rng.NormFloat64(), 1000*rng.Float64()
+		}
+		c1 := 2 + rng.Float64()
+		p.bc.c1, p.bc.c2, p.bc.c11, p.bc.a00, p.bc.in = c1, 2*c1, c1*c1, 0.2+rng.Float64(), 1/(0.3*0.3)
+		ca := rng.IntN(n - 40)
+		cb := ca + rng.IntN(40)
+		avx2 = false
+		wantMax := p.uniformRow(g, k, ca, cb)
+		wantLP := append([]float64(nil), p.lp[ca:cb]...)
+		wantID := append([]float64(nil), p.idet[ca:cb]...)
+		best0 := wantMax + 3*rng.Float64()
+		weights(p.lp[ca:cb], p.idet[ca:cb], best0)
+		wantW := append([]float64(nil), p.lp[ca:cb]...)
+		avx2 = true
+		gotMax := p.uniformRow(g, k, ca, cb)
+		if !same(gotMax, wantMax) {
+			t.Fatalf("trial %d (%d readings, cells %d..%d): greatest %v, scalar %v", trial, k, ca, cb, gotMax, wantMax)
+		}
+		for c := ca; c < cb; c++ {
+			if !same(p.lp[c], wantLP[c-ca]) || !same(p.idet[c], wantID[c-ca]) {
+				t.Fatalf("trial %d (%d readings), cell %d: log posterior %v, 1/det %v; scalar %v, %v",
+					trial, k, c, p.lp[c], p.idet[c], wantLP[c-ca], wantID[c-ca])
+			}
+		}
+		weights(p.lp[ca:cb], p.idet[ca:cb], best0)
+		for c := ca; c < cb; c++ {
+			if !same(p.lp[c], wantW[c-ca]) {
+				t.Fatalf("trial %d, cell %d: weight %v, scalar %v", trial, c, p.lp[c], wantW[c-ca])
+			}
+		}
+	}
+
+	// Whole fixes.
+	m := testSite(t)
+	m.MissDBm = -80
+	s := NewSolver(m)
+	s.SetExponentShift(0.2)
+	s.SetSideOffset(SideOutside, -3)
+	type result struct {
+		f     Fix
+		post  Sides
+		off   Sides
+		okOff bool
+	}
+	run := func(b *Burst, prior *Sides) result {
+		var r result
+		r.f, _ = s.LocateSides(b, prior, &r.post)
+		r.off, r.okOff = s.OffsetEstimates()
+		return r
+	}
+	windows := 0
+	for n := 0; n < 300; n++ {
+		b := burstAt(m, -2+24*rng.Float64(), -6+19*rng.Float64(), 4, 3*rng.NormFloat64(), rng)
+		if n%3 != 0 {
+			rng.Shuffle(len(b.Readings), func(i, j int) { b.Readings[i], b.Readings[j] = b.Readings[j], b.Readings[i] })
+			b.Readings = b.Readings[:1+rng.IntN(len(b.Readings))]
+		}
+		var prior *Sides
+		if n%2 == 0 {
+			prior = &Sides{0.2, 0.5, 0.3}
+		}
+		avx2 = false
+		want := run(b, prior)
+		avx2 = true
+		got := run(b, prior)
+		if s.winFix {
+			windows++
+		}
+		w, g := want.f, got.f
+		ok := same(w.X, g.X) && same(w.Y, g.Y) && same(w.Err, g.Err) && w.N == g.N
+		for i := range 3 {
+			ok = ok && same(w.Cov[i], g.Cov[i]) && same(want.post[i], got.post[i]) && same(want.off[i], got.off[i])
+		}
+		if !ok || want.okOff != got.okOff {
+			t.Fatalf("burst %d: assembly %+v, scalar %+v", n, got, want)
+		}
+	}
+	if windows == 0 {
+		t.Error("no windowed fix: the test misses that path")
+	}
+}

@@ -1,0 +1,10 @@
+//go:build !amd64
+
+package locate
+
+// avx2 is false off amd64: the scalar loops of rows.go do all the cells.
+var avx2 = false
+
+func (p *posterior) uniform4(g *Grid, k, ca, cb int) (int, float64) { panic("unreachable") }
+
+func weightsAsm(lp, idet []float64, best0 float64) int { panic("unreachable") }
