@@ -244,11 +244,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		// Sensors that heard nothing: the phone was below their
 		// sensitivity there.
 		for h, i := range mi {
-			li := g.lrow(i, ca, cb)
-			li = li[:len(lp)]
-			for t := range lp {
-				lp[t] += logPhi(mp[h] + mc[h]*li[t] - missS[side[t]&3])
-			}
+			missRow(lp, g.lrow(i, ca, cb), side, mp[h], mc[h], &missS)
 		}
 		for _, l := range lp {
 			if l > best0 {

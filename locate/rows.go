@@ -37,6 +37,20 @@ func weights(lp, idet []float64, best0 float64) {
 	}
 }
 
+// missRow adds a silent sensor's term to the log posterior of a span of
+// cells: log Φ((sens - f - μ)/σ) with (sens - f)/σ = mp + mc L (li: the
+// sensor's L at each cell) and μ/σ per side in missS.
+func missRow(lp, li []float64, side []uint8, mp, mc float64, missS *[4]float64) {
+	li, side = li[:len(lp)], side[:len(lp)]
+	if avx2 {
+		m := missRowAsm(lp, li, side, mp, mc, missS)
+		lp, li, side = lp[m:], li[m:], side[m:]
+	}
+	for t := range lp {
+		lp[t] += logPhi(mp + mc*li[t] - missS[side[t]&3])
+	}
+}
+
 // uniformRow is the uniform-exponent loop of fix over the cells [ca, cb):
 // the log posterior (without the silent sensors' terms) into lp and
 // 1/det A into idet, from Σ w L, Σ w L² and Σ w u L (rowSums), and returns

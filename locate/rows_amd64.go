@@ -34,7 +34,7 @@ type rowArgs struct {
 
 // rowConst holds the constants of the assembly kernels, 4 lanes each;
 // expNeg's are the same constant expressions as in weights (rows.go).
-var rowConst = func() (c [16][4]float64) {
+var rowConst = func() (c [20][4]float64) {
 	const (
 		invLn2N = expTabN / math.Ln2
 		ln2HiN  = 0x1.62e42fefa0000p-7
@@ -57,6 +57,10 @@ var rowConst = func() (c [16][4]float64) {
 		1.0 / 6,                           // 384
 		1.0 / 2,                           // 416
 		math.Float64frombits(expTabN - 1), // 448: table index mask
+		phiLo,                             // 480
+		phiHi,                             // 512
+		phiScale,                          // 544
+		logPhiTab[0],                      // 576
 	}
 	for i, x := range v {
 		c[i] = [4]float64{x, x, x, x}
@@ -74,6 +78,23 @@ func uniform4(a *rowArgs)
 //
 //go:noescape
 func weights4(lp, idet *float64, n int, best0 float64)
+
+// missRow4 is missRow over n cells, n a multiple of 4.
+//
+//go:noescape
+func missRow4(lp, li *float64, n int, mp, mc float64, side *uint8, missS *[4]float64)
+
+// missRowAsm does missRow over the first multiple of 4 cells and returns
+// how many it did.
+func missRowAsm(lp, li []float64, side []uint8, mp, mc float64, missS *[4]float64) int {
+	m := len(lp) &^ 3
+	if m == 0 {
+		return 0
+	}
+	li, side = li[:m], side[:m]
+	missRow4(&lp[0], &li[0], m, mp, mc, &side[0], missS)
+	return m
+}
 
 // uniform4 runs the assembly kernel over the first multiple of 4 cells of
 // [ca, cb); it returns where the scalar loop takes over and the greatest

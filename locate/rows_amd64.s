@@ -209,3 +209,68 @@ wloop:
 wdone:
 	VZEROUPPER
 	RET
+
+#define C_PHILO 480
+#define C_PHIHI 512
+#define C_PHISCALE 544
+#define C_PHITAB0 576
+
+// func missRow4(lp, li *float64, n int, mp, mc float64, side *uint8, missS *[4]float64)
+TEXT ·missRow4(SB), NOSPLIT, $0-56
+	MOVQ lp+0(FP), AX
+	MOVQ li+8(FP), BX
+	MOVQ n+16(FP), CX
+	VBROADCASTSD mp+24(FP), Y15
+	VBROADCASTSD mc+32(FP), Y14
+	MOVQ side+40(FP), SI
+	MOVQ missS+48(FP), DI
+	LEAQ ·logPhiTab(SB), R8
+	VMOVUPD ·rowConst+C_PHILO(SB), Y13
+	VMOVUPD ·rowConst+C_PHIHI(SB), Y12
+	VMOVUPD ·rowConst+C_PHISCALE(SB), Y11
+	VMOVUPD ·rowConst+C_PHITAB0(SB), Y10
+	VXORPD  Y9, Y9, Y9
+	XORQ    DX, DX
+
+mloop:
+	CMPQ DX, CX
+	JGE  mdone
+	VMOVUPD   (BX)(DX*8), Y0
+	VMULPD    Y0, Y14, Y0        // mc L
+	VADDPD    Y0, Y15, Y0        // mp + mc L
+	VPMOVZXBQ (SI)(DX*1), Y1
+	VPAND     ·rowConst+C_SIDE3(SB), Y1, Y1
+	VPSLLQ    $1, Y1, Y2
+	VPSLLQ    $33, Y1, Y1
+	VPADDQ    Y2, Y1, Y1
+	VPADDQ    ·rowConst+C_HI32(SB), Y1, Y1
+	VPERMPS   (DI), Y1, Y1       // missS[sd]
+	VSUBPD    Y1, Y0, Y0         // z
+	VCMPPD    $0x1d, Y12, Y0, Y2 // z >= hi
+	VCMPPD    $0x1e, Y13, Y0, Y3 // z > lo
+	VCMPPD    $0x11, Y12, Y0, Y4 // z < hi
+	VANDPD    Y4, Y3, Y3         // in the table
+	VBLENDVPD Y3, Y0, Y13, Y0    // elsewhere lo: an index in the table
+	VSUBPD    Y13, Y0, Y0
+	VMULPD    Y11, Y0, Y0        // u = (z - lo)·scale
+	VCVTTPD2DQY Y0, X5           // i = int(u)
+	VCVTDQ2PD X5, Y6
+	VSUBPD    Y6, Y0, Y6         // f = u - i
+	VPCMPEQQ  Y7, Y7, Y7
+	VGATHERDPD Y7, (R8)(X5*8), Y4  // tab[i]
+	VPCMPEQQ  Y7, Y7, Y7
+	VGATHERDPD Y7, 8(R8)(X5*8), Y8 // tab[i+1]
+	VSUBPD    Y4, Y8, Y8
+	VMULPD    Y8, Y6, Y8
+	VADDPD    Y8, Y4, Y8         // tab[i] + f (tab[i+1] - tab[i])
+	VBLENDVPD Y2, Y9, Y10, Y4    // outside the table: 0 above, tab[0] below
+	VBLENDVPD Y3, Y8, Y4, Y8
+	VMOVUPD   (AX)(DX*8), Y4
+	VADDPD    Y8, Y4, Y4
+	VMOVUPD   Y4, (AX)(DX*8)
+	ADDQ      $4, DX
+	JMP       mloop
+
+mdone:
+	VZEROUPPER
+	RET

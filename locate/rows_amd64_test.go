@@ -106,6 +106,29 @@ func TestRowsAsmBitExact(t *testing.T) {
 				t.Fatalf("trial %d, cell %d: weight %v, scalar %v", trial, c, p.lp[c], wantW[c-ca])
 			}
 		}
+		// A silent sensor's term, over the table's range and beyond it
+		// on both sides (and at its ends).
+		lp := make([]float64, cb-ca)
+		for i := range lp {
+			lp[i] = -30 * rng.Float64()
+		}
+		miss := [4]float64{rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64(), 0}
+		mp, mc := 10*rng.NormFloat64(), 0.5*rng.NormFloat64()
+		li := g.lrow(rng.IntN(8), ca, cb)
+		if trial%10 == 0 && len(li) > 1 { // z exactly at the table's ends
+			mc = 0
+			mp = [2]float64{phiLo, phiHi}[trial/10%2] + miss[g.side[ca]]
+		}
+		want := append([]float64(nil), lp...)
+		avx2 = false
+		missRow(want, li, g.side[ca:cb], mp, mc, &miss)
+		avx2 = true
+		missRow(lp, li, g.side[ca:cb], mp, mc, &miss)
+		for i := range lp {
+			if !same(lp[i], want[i]) {
+				t.Fatalf("trial %d, cell %d: with a silent sensor %v, scalar %v", trial, ca+i, lp[i], want[i])
+			}
+		}
 	}
 
 	// Whole fixes.
