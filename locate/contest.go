@@ -33,12 +33,16 @@ const maxBefore = 3
 type earlier struct {
 	state [maxBefore]*track
 	claim [maxBefore]float64
+	// the likeliest candidates of each link (the linked track among
+	// them) and the event time of the link
+	cands [maxBefore]heirList
+	at    [maxBefore]int64
 	n     int
 }
 
 // keepBefore remembers tr's state before a loose link whose evidence was
 // l, for a later contest; the oldest goes when maxBefore are kept.
-func (t *Tracker) keepBefore(tr *track, l float64) {
+func (t *Tracker) keepBefore(tr *track, l float64, at int64) {
 	c := &track{}
 	*c = *tr
 	c.before = nil
@@ -54,9 +58,12 @@ func (t *Tracker) keepBefore(tr *track, l float64) {
 	if e.n == maxBefore {
 		copy(e.state[:], e.state[1:])
 		copy(e.claim[:], e.claim[1:])
+		copy(e.cands[:], e.cands[1:])
+		copy(e.at[:], e.at[1:])
 		e.n--
 	}
-	e.state[e.n], e.claim[e.n] = c, l
+	e.state[e.n], e.claim[e.n], e.at[e.n] = c, l, at
+	e.cands[e.n] = t.deferTo
 	e.n++
 }
 
@@ -102,8 +109,12 @@ func (t *Tracker) bestContest(tr *track, b *Burst, fix Fix, l float64) (v, lc fl
 
 // takeBack undoes the link made on tr's earlier state i: the pseudonyms
 // heard on tr since that state leave, with tr's present state, as a new
-// track, and tr goes back to it (keeping the states before it).
-func (t *Tracker) takeBack(tr *track, i int) {
+// track, and tr goes back to it (keeping the states before it). With alt
+// (the link's likeliest other candidate, silent since) the pseudonyms go
+// to alt instead, which takes that state (a Merge of the new track into
+// alt): the phone that made the undone link was most likely alt's, whose
+// track would otherwise be left behind as a split.
+func (t *Tracker) takeBack(tr *track, i int, now int64, alt *track) {
 	e := tr.before
 	c := e.state[i]
 	t.next++
@@ -128,4 +139,29 @@ func (t *Tracker) takeBack(tr *track, i int) {
 		e.n = i
 		tr.before = e
 	}
+	if alt != nil {
+		// The undone link's pseudonyms were most likely the phone of the
+		// link's likeliest other candidate, silent since: it takes them.
+		t.merge(split, alt, now)
+	}
+}
+
+// altOf returns the likeliest other candidate of the link made on tr's
+// earlier state i that is still live and has not sent since, and its
+// evidence then; nil when none.
+func (t *Tracker) altOf(tr *track, i int) (*track, float64) {
+	e := tr.before
+	h := &e.cands[i]
+	for k, n := range h.num {
+		if n == 0 {
+			break
+		}
+		if n == tr.num {
+			continue
+		}
+		if a := t.byNum[n]; a != nil && a.last < e.at[i] {
+			return a, h.llr[k]
+		}
+	}
+	return nil, 0
 }

@@ -83,3 +83,43 @@ func TestTrackerSequenceIsEvidence(t *testing.T) {
 		t.Errorf("the standing phone on %s (%q), want %s (the street phone's is %s)", p.Track, tr.LinkedBy(), staff, street.Track)
 	}
 }
+
+// TestTrackerPerScanSequenceIsChance: a fingerprint whose phones start every
+// address of a scan on a fresh sequence number (iPhones) gets no sequence
+// links; one never seen changing its address within a scan still does.
+func TestTrackerPerScanSequenceIsChance(t *testing.T) {
+	for _, perScan := range []bool{false, true} {
+		m := testSite(t)
+		tr := NewTracker(m, TrackerOptions{})
+		rng := rand.New(rand.NewPCG(21, 22))
+		at := teachRhythm(m, tr, "ps", rng)
+		burst := func(x, y float64, ms int64, dev wire.Dev, seq int) *Burst {
+			b := &Burst{T: ms, Dev: dev, Rand: true, FP: "ps", SeqFirst: seq, SeqLast: seq + 1}
+			for i := range m.Sensors {
+				b.Readings = append(b.Readings, Reading{Sensor: i, RSSI: m.Expected(i, x, y) + noise(1, rng), N: 2})
+			}
+			return b
+		}
+		dev := wire.Dev(1000)
+		var last int64
+		for i := 0; i < 12; i++ {
+			last = at + int64(i)*25_000
+			tr.Add(burst(10, 6, last, dev, rng.IntN(4000)))
+			dev++
+			if perScan {
+				for k := int64(1); k <= 2; k++ {
+					tr.Add(burst(10, 6, last+40*k, dev, rng.IntN(4000)))
+					dev++
+				}
+			}
+		}
+		// another phone of the model 30 m down the street, whose first
+		// sequence number happens to continue the standing phone's last
+		b := burst(-10, -8, last+25_000, dev, 0)
+		b.SeqFirst = (tr.live[len(tr.live)-1].seqLast + 3) % 4096
+		tr.Add(b)
+		if got := tr.LinkedBy(); (got == LinkSeq) == perScan {
+			t.Errorf("per-scan %v: linked by %q", perScan, got)
+		}
+	}
+}

@@ -23,6 +23,9 @@ import "math"
 //     by chance one time in 128), and at least as much as a sequence link
 //     (minLooseLLR + seqEvidence): a phone that walked fits its own track
 //     badly by signal, and a chance fit of another should not take it.
+//     Not for a fingerprint whose phones start every address of a scan on
+//     a fresh sequence number (seqCounts: iPhones), where continuity is
+//     always chance.
 //   - Otherwise (phones that restart the counter with each MAC): among the
 //     tracks whose silence fits the fingerprint's probing rhythm, the one
 //     with the highest log-likelihood ratio of "same phone" (sameLLR plus
@@ -96,7 +99,7 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 				continue // it could not have walked there
 			}
 		}
-		if b.SeqFirst >= 0 && tr.seqLast >= 0 {
+		if b.SeqFirst >= 0 && tr.seqLast >= 0 && t.seqCounts(b.FP) {
 			gap := (b.SeqFirst - tr.seqLast + 4096) % 4096
 			if gap > 0 && gap <= t.opt.SeqGap && t.rhythmAbove(b.FP, b.T-tr.last) {
 				score := -dt/60 - 0.5*d*d/(sig2+1)
@@ -155,8 +158,15 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 		// it needs only to be likelier.
 		if best == nil || backV > seqLLR {
 			t.linkedBy = LinkBack
-			t.takeBack(backTr, back)
-			t.keepBefore(backTr, backRaw)
+			// The undone link's pseudonyms were most likely the phone
+			// of its likeliest other candidate, if that one has not
+			// sent since and was likelier than a new phone.
+			var alt *track
+			if a, al := t.altOf(backTr, back); a != nil && al > 0 {
+				alt = a
+			}
+			t.takeBack(backTr, back, b.T, alt)
+			t.keepBefore(backTr, backRaw, b.T)
 			return backTr
 		}
 	}
@@ -164,6 +174,10 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 		t.linkedBy = LinkSeq
 		if best.last >= b.T-t.opt.ScanGap.Milliseconds() {
 			t.linkedBy = LinkScan
+			if b.FP != "" && b.SeqFirst >= 0 && best.seqLast >= 0 {
+				t.learnScanSeq(b.FP, (b.SeqFirst-best.seqLast+4096)%4096)
+			}
+
 		}
 		return best
 	}
@@ -175,12 +189,12 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 	}
 	if loose != nil {
 		t.linkedBy = LinkLoose
-		t.keepBefore(loose, looseLLR)
+		t.keepBefore(loose, looseLLR, b.T)
 		return loose
 	}
 	if onlyN == 1 {
 		t.linkedBy = LinkLoose
-		t.keepBefore(only, onlyLLR)
+		t.keepBefore(only, onlyLLR, b.T)
 		return only
 	}
 	return nil

@@ -62,6 +62,9 @@ type rhythm struct {
 	bins   [rhythmBins]uint32
 	n      uint32
 	lo, hi float64 // seconds, valid once n >= rhythmMin
+	// addresses of one scan linked by the scan rule, and of them those
+	// whose first sequence number continued the scan's last (seqCounts)
+	scanPairs, scanSeq uint32
 }
 
 // learnRhythm adds the interval dt (ms) between two bursts of one pseudonym
@@ -71,20 +74,9 @@ func (t *Tracker) learnRhythm(fp string, dt int64) {
 	if dt < 2000 || s >= rhythmBins {
 		return
 	}
-	r := t.rhythm[fp]
+	r := t.rhythmOf(fp)
 	if r == nil {
-		if len(t.rhythm) >= rhythmFPs {
-			for k, x := range t.rhythm {
-				if x.n < rhythmMin {
-					delete(t.rhythm, k)
-				}
-			}
-			if len(t.rhythm) >= rhythmFPs {
-				return
-			}
-		}
-		r = &rhythm{}
-		t.rhythm[fp] = r
+		return
 	}
 	r.bins[s]++
 	r.n++
@@ -104,6 +96,52 @@ func (t *Tracker) learnRhythm(fp string, dt int64) {
 			break
 		}
 	}
+}
+
+// rhythmOf returns fingerprint fp's rhythm, made on first use; nil when
+// the table is full of fingerprints that have taught it enough.
+func (t *Tracker) rhythmOf(fp string) *rhythm {
+	r := t.rhythm[fp]
+	if r == nil {
+		if len(t.rhythm) >= rhythmFPs {
+			for k, x := range t.rhythm {
+				if x.n < rhythmMin && x.scanPairs < rhythmMin {
+					delete(t.rhythm, k)
+				}
+			}
+			if len(t.rhythm) >= rhythmFPs {
+				return nil
+			}
+		}
+		r = &rhythm{}
+		t.rhythm[fp] = r
+	}
+	return r
+}
+
+// learnScanSeq counts, for fingerprint fp, an address linked to the scan
+// of another by the scan rule, and whether its first sequence number
+// continued that one's last (gap, mod 4096).
+func (t *Tracker) learnScanSeq(fp string, gap int) {
+	r := t.rhythmOf(fp)
+	if r == nil {
+		return
+	}
+	r.scanPairs++
+	if gap > 0 && gap <= t.opt.SeqGap {
+		r.scanSeq++
+	}
+}
+
+// seqCounts says whether sequence continuity says anything of fingerprint
+// fp's phones: not when its phones, changing their address within a scan,
+// were seen to start each address on a fresh sequence number (fewer than
+// one in ten of at least rhythmMin such addresses continued the one
+// before): iPhones, which take a new MAC and sequence number for every
+// channel; their continuity with another address is chance.
+func (t *Tracker) seqCounts(fp string) bool {
+	r := t.rhythm[fp]
+	return r == nil || r.scanPairs < rhythmMin || 10*r.scanSeq >= r.scanPairs
 }
 
 // rhythmFits says whether a silence of dt ms fits the probing rhythm of
