@@ -49,7 +49,11 @@ func (t *Tracker) Merges() []Merge {
 	return m
 }
 
-// maxHeirs is how many candidates a new track keeps for a deferred link.
+// maxHeirs is how many candidates a new track keeps for a deferred link:
+// the likeliest of those in the store (a silent track's side does not
+// change, and heir passes over any that is not in the store; kept among
+// all candidates, street tracks that fit a little better crowded out an
+// in-store one that a shopper had walked 15 m away from).
 const maxHeirs = 3
 
 // heirList holds the likeliest candidates of a link, best first.
@@ -73,10 +77,10 @@ func (h *heirList) add(num int32, l float64) {
 // pend remembers, for a new track tr of a randomised pseudonym, the best
 // candidates its link found, if any.
 func (t *Tracker) pend(tr *track, b *Burst) {
-	if !b.Rand || t.opt.NoLink || t.deferTo.num[0] == 0 {
+	if !b.Rand || t.opt.NoLink || t.heirsTo.num[0] == 0 {
 		return
 	}
-	tr.heirs = t.deferTo.num
+	tr.heirs = t.heirsTo.num
 	tr.born = b.T
 }
 

@@ -50,7 +50,7 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 	// and backRaw for the link itself
 	var backTr *track
 	back, backV, backRaw := -1, 0.0, 0.0
-	t.deferTo = heirList{}
+	t.deferTo, t.heirsTo = heirList{}, heirList{}
 	window := t.opt.LinkWindow.Milliseconds()
 	trace := t.opt.LinkTrace != nil
 	for _, tr := range t.live {
@@ -140,6 +140,9 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 			}
 			if l > minDeferLLR {
 				t.deferTo.add(tr.num, l)
+				if tr.side[SideStore] >= deferSide {
+					t.heirsTo.add(tr.num, l)
+				}
 			}
 			if d <= math.Sqrt(sig2) && sig2 < 16 {
 				only, onlyLLR = tr, l

@@ -173,6 +173,7 @@ type Tracker struct {
 	linkedBy string
 	sensors  int
 	deferTo  heirList // the best candidates of the last link, however weak
+	heirsTo  heirList // of them, those in the store (deferred links' candidates)
 	merges   []Merge
 	post     Sides // the sides' posterior of the burst being added
 	// intervals between a pseudonym's bursts, per fingerprint: the
@@ -355,7 +356,7 @@ func (t *Tracker) limitSpeed(tr *track) {
 
 // assign finds or creates the track of b.
 func (t *Tracker) assign(b *Burst, fix Fix, ok bool) *track {
-	t.deferTo = heirList{}
+	t.deferTo, t.heirsTo = heirList{}, heirList{}
 	if e, seen := t.devs[b.Dev]; seen {
 		if b.FP != "" && !t.opt.NoLink {
 			t.learnRhythm(b.FP, b.T-e.last)
