@@ -123,3 +123,57 @@ func TestTrackerPerScanSequenceIsChance(t *testing.T) {
 		}
 	}
 }
+
+// TestTrackerWalkInStore: a phone that takes a new address for every scan
+// walks 13 m across the store between two scans (its shadowing changed on
+// the way): it goes on on its track, not as a new one; a phone that has stood at
+// one place for an hour is not taken by another phone of its model
+// that turns up 13 m away.
+func TestTrackerWalkInStore(t *testing.T) {
+	m := testSite(t)
+	rng := rand.New(rand.NewPCG(31, 32))
+	burst := func(x, y, tx float64, shadow []float64, ms int64, dev wire.Dev) *Burst {
+		b := &Burst{T: ms, Dev: dev, Rand: true, FP: "wk", SeqFirst: -1, SeqLast: -1}
+		for i := range m.Sensors {
+			b.Readings = append(b.Readings, Reading{Sensor: i, RSSI: m.Expected(i, x, y) + tx + shadow[i] + noise(1, rng), N: 2})
+		}
+		return b
+	}
+	shadow := func() []float64 {
+		s := make([]float64, len(m.Sensors))
+		for i := range s {
+			s[i] = 3.5 * rng.NormFloat64()
+		}
+		return s
+	}
+	walked, stood := 0, 0
+	for day := 0; day < 8; day++ {
+		tr := NewTracker(m, TrackerOptions{})
+		at := teachRhythm(m, tr, "wk", rng)
+		// a shopper: three scans at (4, 4), then one at (16, 8)
+		sh := shadow()
+		var own string
+		for i := 0; i < 3; i++ {
+			own = tr.Add(burst(4, 4, 0, sh, at+int64(i)*30_000, wire.Dev(1000+10*day+i))).Track
+		}
+		if p := tr.Add(burst(16, 8, 0, shadow(), at+3*30_000, wire.Dev(1000+10*day+5))); p.Track == own {
+			walked++
+		}
+		// staff: an hour at (4, 10), a scan every 30 s; another phone of
+		// the model first heard at (16, 6)
+		tr = NewTracker(m, TrackerOptions{})
+		at = teachRhythm(m, tr, "wk", rng)
+		sh = shadow()
+		dev := wire.Dev(5000 + 200*day)
+		for i := 0; i < 120; i++ {
+			own = tr.Add(burst(4, 10, 2, sh, at+int64(i)*30_000, dev)).Track
+			dev++
+		}
+		if p := tr.Add(burst(16, 6, -2, shadow(), at+120*30_000, dev)); p.Track != own {
+			stood++
+		}
+	}
+	if walked < 6 || stood < 7 {
+		t.Errorf("of 8 days: a walking shopper kept its track on %d (want ≥ 6), a standing phone its own on %d (want ≥ 7)", walked, stood)
+	}
+}

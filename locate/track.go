@@ -141,7 +141,8 @@ type track struct {
 	// its states before its last few loose links (see contest.go), nil
 	// while there are none
 	before *earlier
-	side   Sides // belief over the sides of the front
+	anc    anchor // where it has stood (walkShare)
+	side   Sides  // belief over the sides of the front
 	x, y   axis
 }
 
@@ -328,6 +329,9 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	}
 	if b.T > tr.last {
 		tr.last = b.T
+	}
+	if ok {
+		t.keepAnchor(tr, b.T)
 	}
 	tr.dev, tr.rand, tr.fp = b.Dev, b.Rand, b.FP
 	if b.SeqLast >= 0 {
