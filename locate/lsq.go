@@ -79,6 +79,10 @@ func (s *Solver) lm(x, y float64, withB bool) (float64, float64, float64, float6
 		dim, slot = 3, 1
 	}
 	a, g, d, fw := s.a[slot], s.g[slot], s.d[slot], s.f[slot]
+	// The workspaces' storage, copied as slices: mat's CopySym and
+	// CopyVec cost more than the factorisation of a 3×3 matrix.
+	ar, fr := a.RawSymmetric(), fw.RawSymmetric()
+	gv, dv := g.RawVector().Data[:dim], d.RawVector().Data[:dim]
 	tau2 := s.m.TxSigmaDB * s.m.TxSigmaDB
 	lambda := 1e-3
 	c := s.cost(x, y, b, true)
@@ -89,21 +93,20 @@ func (s *Solver) lm(x, y float64, withB bool) (float64, float64, float64, float6
 		for try := 0; try < 8; try++ {
 			// Solve (A + λ diag A) δ = g by Cholesky (LAPACK's potrf/potrs
 			// through gonum's lapack64, on the preallocated workspace).
-			fw.CopySym(a)
+			copy(fr.Data, ar.Data)
 			for i := 0; i < dim; i++ {
-				fw.SetSym(i, i, a.At(i, i)*(1+lambda))
+				fr.Data[i*fr.Stride+i] = ar.Data[i*ar.Stride+i] * (1 + lambda)
 			}
-			d.CopyVec(g)
-			t, ok := lapack64.Potrf(fw.RawSymmetric())
+			copy(dv, gv)
+			t, ok := lapack64.Potrf(fr)
 			if !ok {
 				lambda *= 10
 				continue
 			}
-			rv := d.RawVector()
-			lapack64.Potrs(t, blas64.General{Rows: dim, Cols: 1, Stride: 1, Data: rv.Data})
-			nx, ny, nb := x+d.AtVec(0), y+d.AtVec(1), b
+			lapack64.Potrs(t, blas64.General{Rows: dim, Cols: 1, Stride: 1, Data: dv})
+			nx, ny, nb := x+dv[0], y+dv[1], b
 			if withB {
-				nb += d.AtVec(2)
+				nb += dv[2]
 			}
 			p := bounds.Clamp(wire.Point{nx, ny})
 			nx, ny = p[0], p[1]
@@ -173,8 +176,9 @@ func (s *Solver) finish(x, y, b float64, withB bool) Fix {
 	s.cost(x, y, b, true)
 	s.normal(a, g, withB, b, tau2)
 	f := Fix{X: x, Y: y, N: s.k}
-	fw.CopySym(a)
-	if t, ok := lapack64.Potrf(fw.RawSymmetric()); ok {
+	fr := fw.RawSymmetric()
+	copy(fr.Data, a.RawSymmetric().Data)
+	if t, ok := lapack64.Potrf(fr); ok {
 		if inv, ok := lapack64.Potri(t); ok {
 			f.Cov = [3]float64{inv.Data[0], inv.Data[1], inv.Data[inv.Stride+1]}
 		}
