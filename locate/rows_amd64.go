@@ -79,6 +79,15 @@ func uniform4(a *rowArgs)
 //go:noescape
 func weights4(lp, idet *float64, n int, best0 float64)
 
+// logPhiPair holds (logPhiTab[i], logPhiTab[i+1] - logPhiTab[i]), the
+// two numbers logPhi reads at index i, for missRow4.
+var logPhiPair = func() (p [phiN + 1][2]float64) {
+	for i := range p {
+		p[i] = [2]float64{logPhiTab[i], logPhiTab[i+1] - logPhiTab[i]}
+	}
+	return p
+}()
+
 // missRow4 is missRow over n cells, n a multiple of 4.
 //
 //go:noescape

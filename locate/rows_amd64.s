@@ -224,7 +224,7 @@ TEXT ·missRow4(SB), NOSPLIT, $0-56
 	VBROADCASTSD mc+32(FP), Y14
 	MOVQ side+40(FP), SI
 	MOVQ missS+48(FP), DI
-	LEAQ ·logPhiTab(SB), R8
+	LEAQ ·logPhiPair(SB), R8
 	VMOVUPD ·rowConst+C_PHILO(SB), Y13
 	VMOVUPD ·rowConst+C_PHIHI(SB), Y12
 	VMOVUPD ·rowConst+C_PHISCALE(SB), Y11
@@ -256,11 +256,19 @@ mloop:
 	VCVTTPD2DQY Y0, X5           // i = int(u)
 	VCVTDQ2PD X5, Y6
 	VSUBPD    Y6, Y0, Y6         // f = u - i
-	VPCMPEQQ  Y7, Y7, Y7
-	VGATHERDPD Y7, (R8)(X5*8), Y4  // tab[i]
-	VPCMPEQQ  Y7, Y7, Y7
-	VGATHERDPD Y7, 8(R8)(X5*8), Y8 // tab[i+1]
-	VSUBPD    Y4, Y8, Y8
+	// (tab[i], tab[i+1] - tab[i]) of each lane from logPhiPair: a
+	// 16-byte load per lane, then the two halves apart
+	VPADDD    X5, X5, X5         // 2i: pairs are 16 bytes, the scale at most 8
+	VMOVD     X5, R9
+	VPEXTRD   $1, X5, R10
+	VPEXTRD   $2, X5, R11
+	VPEXTRD   $3, X5, R12
+	VMOVUPD   (R8)(R9*8), X4
+	VINSERTF128 $1, (R8)(R11*8), Y4, Y4 // lanes 0 and 2
+	VMOVUPD   (R8)(R10*8), X7
+	VINSERTF128 $1, (R8)(R12*8), Y7, Y7 // lanes 1 and 3
+	VUNPCKHPD Y7, Y4, Y8         // tab[i+1] - tab[i]
+	VUNPCKLPD Y7, Y4, Y4         // tab[i]
 	VMULPD    Y8, Y6, Y8
 	VADDPD    Y8, Y4, Y8         // tab[i] + f (tab[i+1] - tab[i])
 	VBLENDVPD Y2, Y9, Y10, Y4    // outside the table: 0 above, tab[0] below

@@ -180,3 +180,39 @@ func TestRowsAsmBitExact(t *testing.T) {
 		t.Error("no windowed fix: the test misses that path")
 	}
 }
+
+// BenchmarkRows runs the row kernels over the 2,538 cells of an 8-sensor
+// grid: 4 readings, 2 silent sensors, the weights (per op: one pass).
+func BenchmarkRows(b *testing.B) {
+	site := &wire.Site{Site: "b", Bounds: wire.Rect{{-3, -7}, {33, 24}},
+		Radio: wire.Radio{RSSI1m: -45, Exponent: 2.5, PhoneZ: 1.2},
+		Zones: []wire.Zone{{ID: "street", Kind: wire.ZoneOutside, Polygon: []wire.Point{{-3, -7}, {33, -7}, {33, 0}, {-3, 0}}},
+			{ID: "store", Kind: wire.ZoneStore, Polygon: []wire.Point{{0, 0}, {30, 0}, {30, 20}, {0, 20}}}}}
+	for i := 0; i < 8; i++ {
+		site.Sensors = append(site.Sensors, wire.Sensor{ID: string(rune('a' + i)), X: float64(i%4) * 10, Y: float64(i/4) * 20, Z: 2.5})
+	}
+	m, _ := NewModel(site)
+	s := NewSolver(m)
+	g, p := s.grid, &s.post
+	for j := range 4 {
+		p.gi[j], p.gw[j], p.gwu[j] = 2*j, 1/25.0, -60.0/25
+	}
+	p.bc.c1, p.bc.c2, p.bc.c11, p.bc.a00, p.bc.in = 2.5, 5, 6.25, 0.3, 11
+	miss := [4]float64{0, -0.1, 0.2, 0}
+	n := g.Len()
+	for _, kernel := range []string{"uniform", "miss", "weights"} {
+		b.Run(kernel, func(b *testing.B) {
+			for b.Loop() {
+				switch kernel {
+				case "uniform":
+					p.uniformRow(g, 4, 0, n)
+				case "miss":
+					missRow(p.lp[:n], g.lrow(1, 0, n), g.side, -3, 0.4, &miss)
+					missRow(p.lp[:n], g.lrow(3, 0, n), g.side, -3, 0.4, &miss)
+				case "weights":
+					weights(p.lp[:n], p.idet[:n], 0)
+				}
+			}
+		})
+	}
+}
