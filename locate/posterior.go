@@ -243,13 +243,8 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		}
 		// Sensors that heard nothing: the phone was below their
 		// sensitivity there.
-		for h, i := range mi {
-			missRow(lp, g.lrow(i, ca, cb), side, mp[h], mc[h], &missS)
-		}
-		for _, l := range lp {
-			if l > best0 {
-				best0 = l
-			}
+		if l := p.missRows(g, ca, cb, &missS); l > best0 {
+			best0 = l
 		}
 	}
 	// The street beyond the bounds (Grid.far), on fixes over the whole

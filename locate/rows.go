@@ -37,18 +37,31 @@ func weights(lp, idet []float64, best0 float64) {
 	}
 }
 
-// missRow adds a silent sensor's term to the log posterior of a span of
-// cells: log Φ((sens - f - μ)/σ) with (sens - f)/σ = mp + mc L (li: the
-// sensor's L at each cell) and μ/σ per side in missS.
-func missRow(lp, li []float64, side []uint8, mp, mc float64, missS *[4]float64) {
-	li, side = li[:len(lp)], side[:len(lp)]
+// missRows adds the silent sensors' terms (p.mi, with p.mp and p.mc) to
+// the log posterior of the cells [ca, cb) and returns the greatest: for
+// each, log Φ((sens - f - μ)/σ), (sens - f)/σ = mp + mc L, μ/σ per side
+// in missS.
+func (p *posterior) missRows(g *Grid, ca, cb int, missS *[4]float64) (lmax float64) {
+	lmax = math.Inf(-1)
 	if avx2 {
-		m := missRowAsm(lp, li, side, mp, mc, missS)
-		lp, li, side = lp[m:], li[m:], side[m:]
+		ca, lmax = p.missRowsAsm(g, ca, cb, missS)
 	}
-	for t := range lp {
-		lp[t] += logPhi(mp + mc*li[t] - missS[side[t]&3])
+	lp, side := p.lp[ca:cb], g.side[ca:cb]
+	side = side[:len(lp)]
+	for h, i := range p.mi {
+		li := g.lrow(i, ca, cb)
+		li = li[:len(lp)]
+		mp, mc := p.mp[h], p.mc[h]
+		for t := range lp {
+			lp[t] += logPhi(mp + mc*li[t] - missS[side[t]&3])
+		}
 	}
+	for _, l := range lp {
+		if l > lmax {
+			lmax = l
+		}
+	}
+	return lmax
 }
 
 // uniformRow is the uniform-exponent loop of fix over the cells [ca, cb):

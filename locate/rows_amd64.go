@@ -88,21 +88,52 @@ var logPhiPair = func() (p [phiN + 1][2]float64) {
 	return p
 }()
 
-// missRow4 is missRow over n cells, n a multiple of 4.
+// missArgs is what missRows4 reads and writes; rows_amd64.s addresses
+// its fields by offset (TestRowArgsLayout).
+type missArgs struct {
+	lp     *float64    // 0: the log posterior of the first cell
+	side   *uint8      // 8: its side
+	missS  *[4]float64 // 16: μ/σ per side
+	n      int         // 24: cells, a multiple of 4
+	m      int         // 32: silent sensors
+	l      *float64    // 40: sensor 0's log-distance at the first cell
+	stride int         // 48: bytes from a sensor's row of the table to the next's
+	mi     *int        // 56: the silent sensors
+	mp, mc *float64    // 64, 72: their (sens - P)/σ and n/σ
+	lmax   [4]float64  // 80: out: the greatest log posterior per lane
+}
+
+// missRows4 is missRows over a.n cells.
 //
 //go:noescape
-func missRow4(lp, li *float64, n int, mp, mc float64, side *uint8, missS *[4]float64)
+func missRows4(a *missArgs)
 
-// missRowAsm does missRow over the first multiple of 4 cells and returns
-// how many it did.
-func missRowAsm(lp, li []float64, side []uint8, mp, mc float64, missS *[4]float64) int {
-	m := len(lp) &^ 3
-	if m == 0 {
-		return 0
+// missRowsAsm runs missRows4 over the first multiple of 4 cells of
+// [ca, cb); it returns where the scalar loops take over and the greatest
+// log posterior of the cells done (-Inf: none).
+func (p *posterior) missRowsAsm(g *Grid, ca, cb int, missS *[4]float64) (int, float64) {
+	n := (cb - ca) &^ 3
+	lmax := math.Inf(-1)
+	if n == 0 {
+		return ca, lmax
 	}
-	li, side = li[:m], side[:m]
-	missRow4(&lp[0], &li[0], m, mp, mc, &side[0], missS)
-	return m
+	m := len(p.mi)
+	for _, i := range p.mi {
+		_ = g.l[i*g.Len()+ca+n-1]
+	}
+	_, _ = p.lp[ca+n-1], g.side[ca+n-1]
+	a := missArgs{lp: &p.lp[ca], side: &g.side[ca], missS: missS, n: n, m: m, l: &g.l[ca], stride: 8 * g.Len()}
+	if m > 0 {
+		_, _ = p.mp[m-1], p.mc[m-1]
+		a.mi, a.mp, a.mc = &p.mi[0], &p.mp[0], &p.mc[0]
+	}
+	missRows4(&a)
+	for _, v := range a.lmax {
+		if v > lmax {
+			lmax = v
+		}
+	}
+	return ca + n, lmax
 }
 
 // uniform4 runs the assembly kernel over the first multiple of 4 cells of

@@ -215,36 +215,62 @@ wdone:
 #define C_PHISCALE 544
 #define C_PHITAB0 576
 
-// func missRow4(lp, li *float64, n int, mp, mc float64, side *uint8, missS *[4]float64)
-TEXT ·missRow4(SB), NOSPLIT, $0-56
-	MOVQ lp+0(FP), AX
-	MOVQ li+8(FP), BX
-	MOVQ n+16(FP), CX
-	VBROADCASTSD mp+24(FP), Y15
-	VBROADCASTSD mc+32(FP), Y14
-	MOVQ side+40(FP), SI
-	MOVQ missS+48(FP), DI
-	LEAQ ·logPhiPair(SB), R8
+// missArgs offsets
+#define M_LP 0
+#define M_SIDE 8
+#define M_MISSS 16
+#define M_N 24
+#define M_M 32
+#define M_L 40
+#define M_STRIDE 48
+#define M_MI 56
+#define M_MP 64
+#define M_MC 72
+#define M_LMAX 80
+
+// func missRows4(a *missArgs)
+TEXT ·missRows4(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), SI
+	MOVQ M_LP(SI), AX
+	MOVQ M_SIDE(SI), BX
+	MOVQ M_L(SI), R8
+	LEAQ ·logPhiPair(SB), R13
 	VMOVUPD ·rowConst+C_PHILO(SB), Y13
 	VMOVUPD ·rowConst+C_PHIHI(SB), Y12
 	VMOVUPD ·rowConst+C_PHISCALE(SB), Y11
 	VMOVUPD ·rowConst+C_PHITAB0(SB), Y10
 	VXORPD  Y9, Y9, Y9
+	VMOVUPD ·rowConst+C_NEGINF(SB), Y15 // lmax
 	XORQ    DX, DX
 
-mloop:
-	CMPQ DX, CX
+mcells:
+	CMPQ DX, M_N(SI)
 	JGE  mdone
-	VMOVUPD   (BX)(DX*8), Y0
-	VMULPD    Y0, Y14, Y0        // mc L
-	VADDPD    Y0, Y15, Y0        // mp + mc L
-	VPMOVZXBQ (SI)(DX*1), Y1
+	VMOVUPD   (AX)(DX*8), Y14    // lp
+	VPMOVZXBQ (BX)(DX*1), Y1
 	VPAND     ·rowConst+C_SIDE3(SB), Y1, Y1
 	VPSLLQ    $1, Y1, Y2
 	VPSLLQ    $33, Y1, Y1
 	VPADDQ    Y2, Y1, Y1
 	VPADDQ    ·rowConst+C_HI32(SB), Y1, Y1
+	MOVQ      M_MISSS(SI), DI
 	VPERMPS   (DI), Y1, Y1       // missS[sd]
+	XORQ      CX, CX
+
+msensors:
+	CMPQ      CX, M_M(SI)
+	JGE       mstore
+	MOVQ      M_MI(SI), DI
+	MOVQ      (DI)(CX*8), DI
+	IMULQ     M_STRIDE(SI), DI
+	ADDQ      R8, DI
+	VMOVUPD   (DI)(DX*8), Y0     // L
+	MOVQ      M_MC(SI), R9
+	VBROADCASTSD (R9)(CX*8), Y2
+	VMULPD    Y0, Y2, Y0         // mc L
+	MOVQ      M_MP(SI), R9
+	VBROADCASTSD (R9)(CX*8), Y2
+	VADDPD    Y0, Y2, Y0         // mp + mc L
 	VSUBPD    Y1, Y0, Y0         // z
 	VCMPPD    $0x1d, Y12, Y0, Y2 // z >= hi
 	VCMPPD    $0x1e, Y13, Y0, Y3 // z > lo
@@ -263,22 +289,28 @@ mloop:
 	VPEXTRD   $1, X5, R10
 	VPEXTRD   $2, X5, R11
 	VPEXTRD   $3, X5, R12
-	VMOVUPD   (R8)(R9*8), X4
-	VINSERTF128 $1, (R8)(R11*8), Y4, Y4 // lanes 0 and 2
-	VMOVUPD   (R8)(R10*8), X7
-	VINSERTF128 $1, (R8)(R12*8), Y7, Y7 // lanes 1 and 3
+	VMOVUPD   (R13)(R9*8), X4
+	VINSERTF128 $1, (R13)(R11*8), Y4, Y4 // lanes 0 and 2
+	VMOVUPD   (R13)(R10*8), X7
+	VINSERTF128 $1, (R13)(R12*8), Y7, Y7 // lanes 1 and 3
 	VUNPCKHPD Y7, Y4, Y8         // tab[i+1] - tab[i]
 	VUNPCKLPD Y7, Y4, Y4         // tab[i]
 	VMULPD    Y8, Y6, Y8
 	VADDPD    Y8, Y4, Y8         // tab[i] + f (tab[i+1] - tab[i])
 	VBLENDVPD Y2, Y9, Y10, Y4    // outside the table: 0 above, tab[0] below
 	VBLENDVPD Y3, Y8, Y4, Y8
-	VMOVUPD   (AX)(DX*8), Y4
-	VADDPD    Y8, Y4, Y4
-	VMOVUPD   Y4, (AX)(DX*8)
+	VADDPD    Y8, Y14, Y14       // lp += log Φ
+	INCQ      CX
+	JMP       msensors
+
+mstore:
+	VMOVUPD   Y14, (AX)(DX*8)
+	VCMPPD    $0x1e, Y15, Y14, Y2 // l > lmax (false on NaN)
+	VBLENDVPD Y2, Y14, Y15, Y15
 	ADDQ      $4, DX
-	JMP       mloop
+	JMP       mcells
 
 mdone:
+	VMOVUPD Y15, M_LMAX(SI)
 	VZEROUPPER
 	RET

@@ -11,10 +11,11 @@ import (
 	"github.com/passant/passant/wire"
 )
 
-// TestRowArgsLayout checks the offsets rows_amd64.s reads rowArgs and
-// burstConst at.
+// TestRowArgsLayout checks the offsets rows_amd64.s reads rowArgs,
+// missArgs and burstConst at.
 func TestRowArgsLayout(t *testing.T) {
 	var a rowArgs
+	var ma missArgs
 	var b burstConst
 	for _, c := range []struct {
 		name      string
@@ -25,6 +26,12 @@ func TestRowArgsLayout(t *testing.T) {
 		{"side", unsafe.Offsetof(a.side), 48}, {"pri", unsafe.Offsetof(a.pri), 56}, {"lp", unsafe.Offsetof(a.lp), 64},
 		{"idet", unsafe.Offsetof(a.idet), 72}, {"cells", unsafe.Offsetof(a.cells), 80}, {"bc", unsafe.Offsetof(a.bc), 88},
 		{"lmax", unsafe.Offsetof(a.lmax), 96},
+		{"missArgs.lp", unsafe.Offsetof(ma.lp), 0}, {"missArgs.side", unsafe.Offsetof(ma.side), 8},
+		{"missArgs.missS", unsafe.Offsetof(ma.missS), 16}, {"missArgs.n", unsafe.Offsetof(ma.n), 24},
+		{"missArgs.m", unsafe.Offsetof(ma.m), 32}, {"missArgs.l", unsafe.Offsetof(ma.l), 40},
+		{"missArgs.stride", unsafe.Offsetof(ma.stride), 48}, {"missArgs.mi", unsafe.Offsetof(ma.mi), 56},
+		{"missArgs.mp", unsafe.Offsetof(ma.mp), 64}, {"missArgs.mc", unsafe.Offsetof(ma.mc), 72},
+		{"missArgs.lmax", unsafe.Offsetof(ma.lmax), 80},
 		{"mu", unsafe.Offsetof(b.mu), 0}, {"swr", unsafe.Offsetof(b.swr), 32}, {"swrr", unsafe.Offsetof(b.swrr), 64},
 		{"c1", unsafe.Offsetof(b.c1), 96}, {"c2", unsafe.Offsetof(b.c2), 104}, {"c11", unsafe.Offsetof(b.c11), 112},
 		{"a00", unsafe.Offsetof(b.a00), 120}, {"in", unsafe.Offsetof(b.in), 128},
@@ -106,27 +113,35 @@ func TestRowsAsmBitExact(t *testing.T) {
 				t.Fatalf("trial %d, cell %d: weight %v, scalar %v", trial, c, p.lp[c], wantW[c-ca])
 			}
 		}
-		// A silent sensor's term, over the table's range and beyond it
-		// on both sides (and at its ends).
+		// The silent sensors' terms (0 to 3 of them), over the table's
+		// range and beyond it on both sides (and at its ends).
 		lp := make([]float64, cb-ca)
 		for i := range lp {
 			lp[i] = -30 * rng.Float64()
 		}
 		miss := [4]float64{rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64(), 0}
-		mp, mc := 10*rng.NormFloat64(), 0.5*rng.NormFloat64()
-		li := g.lrow(rng.IntN(8), ca, cb)
-		if trial%10 == 0 && len(li) > 1 { // z exactly at the table's ends
-			mc = 0
-			mp = [2]float64{phiLo, phiHi}[trial/10%2] + miss[g.side[ca]]
+		p.mi = p.mi[:0]
+		for h, i := range rng.Perm(8)[:trial%4] {
+			p.mi = append(p.mi, i)
+			p.mp[h], p.mc[h] = 10*rng.NormFloat64(), 0.5*rng.NormFloat64()
+			if trial%10 == h+1 && cb > ca { // z exactly at the table's ends
+				p.mc[h] = 0
+				p.mp[h] = [2]float64{phiLo, phiHi}[trial/10%2] + miss[g.side[ca]]
+			}
 		}
-		want := append([]float64(nil), lp...)
+		copy(p.lp[ca:cb], lp)
 		avx2 = false
-		missRow(want, li, g.side[ca:cb], mp, mc, &miss)
+		wantMax = p.missRows(g, ca, cb, &miss)
+		want := append([]float64(nil), p.lp[ca:cb]...)
+		copy(p.lp[ca:cb], lp)
 		avx2 = true
-		missRow(lp, li, g.side[ca:cb], mp, mc, &miss)
-		for i := range lp {
-			if !same(lp[i], want[i]) {
-				t.Fatalf("trial %d, cell %d: with a silent sensor %v, scalar %v", trial, ca+i, lp[i], want[i])
+		gotMax = p.missRows(g, ca, cb, &miss)
+		if !same(gotMax, wantMax) {
+			t.Fatalf("trial %d (%d silent sensors, cells %d..%d): greatest %v, scalar %v", trial, len(p.mi), ca, cb, gotMax, wantMax)
+		}
+		for c := ca; c < cb; c++ {
+			if !same(p.lp[c], want[c-ca]) {
+				t.Fatalf("trial %d (%d silent sensors), cell %d: %v, scalar %v", trial, len(p.mi), c, p.lp[c], want[c-ca])
 			}
 		}
 	}
@@ -199,6 +214,8 @@ func BenchmarkRows(b *testing.B) {
 	}
 	p.bc.c1, p.bc.c2, p.bc.c11, p.bc.a00, p.bc.in = 2.5, 5, 6.25, 0.3, 11
 	miss := [4]float64{0, -0.1, 0.2, 0}
+	p.mi = append(p.mi[:0], 1, 3)
+	p.mp[0], p.mc[0], p.mp[1], p.mc[1] = -3, 0.4, -3, 0.4
 	n := g.Len()
 	for _, kernel := range []string{"uniform", "miss", "weights"} {
 		b.Run(kernel, func(b *testing.B) {
@@ -207,8 +224,7 @@ func BenchmarkRows(b *testing.B) {
 				case "uniform":
 					p.uniformRow(g, 4, 0, n)
 				case "miss":
-					missRow(p.lp[:n], g.lrow(1, 0, n), g.side, -3, 0.4, &miss)
-					missRow(p.lp[:n], g.lrow(3, 0, n), g.side, -3, 0.4, &miss)
+					p.missRows(g, 0, n, &miss)
 				case "weights":
 					weights(p.lp[:n], p.idet[:n], 0)
 				}

@@ -9,6 +9,6 @@ func (p *posterior) uniform4(g *Grid, k, ca, cb int) (int, float64) { panic("unr
 
 func weightsAsm(lp, idet []float64, best0 float64) int { panic("unreachable") }
 
-func missRowAsm(lp, li []float64, side []uint8, mp, mc float64, missS *[4]float64) int {
+func (p *posterior) missRowsAsm(g *Grid, ca, cb int, missS *[4]float64) (int, float64) {
 	panic("unreachable")
 }
