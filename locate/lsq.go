@@ -4,13 +4,17 @@ import (
 	"math"
 
 	"github.com/passant/passant/wire"
-	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/gonum"
 	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 )
 
 // The Solver's core: robust weighted least squares in the RSSI domain by
 // Levenberg–Marquardt on gonum/mat (see Solver).
+
+// lapackImpl is Gonum's LAPACK, called directly (lapack64 dispatches
+// through an interface).
+var lapackImpl gonum.Implementation
 
 // Huber's threshold, in standard deviations of a reading.
 const huberK = 1.0
@@ -98,12 +102,13 @@ func (s *Solver) lm(x, y float64, withB bool) (float64, float64, float64, float6
 				fr.Data[i*fr.Stride+i] = ar.Data[i*ar.Stride+i] * (1 + lambda)
 			}
 			copy(dv, gv)
-			t, ok := lapack64.Potrf(fr)
-			if !ok {
+			// Dpotrf itself for a matrix this small (up to its block
+			// size, 64): Dpotf2, without the block size's look-up.
+			if !lapackImpl.Dpotf2(fr.Uplo, dim, fr.Data, fr.Stride) {
 				lambda *= 10
 				continue
 			}
-			lapack64.Potrs(t, blas64.General{Rows: dim, Cols: 1, Stride: 1, Data: dv})
+			lapackImpl.Dpotrs(fr.Uplo, dim, 1, fr.Data, fr.Stride, dv, 1)
 			nx, ny, nb := x+dv[0], y+dv[1], b
 			if withB {
 				nb += dv[2]
