@@ -95,12 +95,23 @@ func (t *Tracker) contest(c *track, claim float64, b *Burst, fix Fix, l float64)
 
 // bestContest returns, of tr's earlier states, the one b most likely
 // continues instead of tr: its index and contest's v and l_c (-1 and
-// -Inf when none).
+// -Inf when none). Where the link's likeliest other candidate has not sent
+// since (altOf), undoing gives it the link's pseudonyms, so v gains their
+// evidence for it, max(0, l_alt): the two phones' assignments are weighed
+// jointly (a shopper's scan that took the staff phone's track 4 s before
+// the staff phone's own, which then fitted the shopper's track no worse
+// than a new phone would).
 func (t *Tracker) bestContest(tr *track, b *Burst, fix Fix, l float64) (v, lc float64, at int) {
 	v, lc, at = math.Inf(-1), math.Inf(-1), -1
 	e := tr.before
 	for i := 0; i < e.n; i++ {
-		if x, y := t.contest(e.state[i], e.claim[i], b, fix, l); x > v {
+		x, y := t.contest(e.state[i], e.claim[i], b, fix, l)
+		if a, al := t.altOf(tr, i); a != nil {
+			// Undone, the link's pseudonyms go to its likeliest other
+			// candidate (takeBack), with the evidence they had for it.
+			x += math.Max(0, al)
+		}
+		if x > v {
 			v, lc, at = x, y, i
 		}
 	}
