@@ -297,17 +297,12 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		if simd8 {
 			t0 = p.weights8(g, ca, cb, best0)
 		}
-		weights(p.lp[ca+t0:cb], p.idet[ca+t0:cb], best0)
-		lp := p.lp[ca:cb]
-		side := g.side[ca:cb]
-		side = side[:len(lp)]
-		for t, e := range lp {
-			if e > emax {
-				emax = e
-			}
-			if sd := side[t] & 3; e > eBest[sd] {
-				eBest[sd], bestC[sd] = e, ca+t
-			}
+		bestPerSide(p.lp[ca:ca+t0], g.side[ca:ca+t0], ca, &eBest, &bestC)
+		p.weightsBest(g, ca+t0, cb, best0, &eBest, &bestC)
+	}
+	for _, e := range eBest { // the greatest weight of all
+		if e > emax {
+			emax = e
 		}
 	}
 	if useFar {

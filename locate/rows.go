@@ -37,6 +37,29 @@ func weights(lp, idet []float64, best0 float64) {
 	}
 }
 
+// weightsBest turns the log posterior of the cells [ca, cb) into their
+// weights (weights) and updates, per side of the front (side&3), the
+// greatest weight and its cell (the first of equals; these cells come
+// after those seen already).
+func (p *posterior) weightsBest(g *Grid, ca, cb int, best0 float64, eBest *[4]float64, bestC *[4]int) {
+	if avx2 {
+		ca = p.weightsBestAsm(g, ca, cb, best0, eBest, bestC)
+	}
+	weights(p.lp[ca:cb], p.idet[ca:cb], best0)
+	bestPerSide(p.lp[ca:cb], g.side[ca:cb], ca, eBest, bestC)
+}
+
+// bestPerSide updates, per side (side&3), the greatest weight and its
+// cell with the weights lp of the cells c0, c0+1, ...
+func bestPerSide(lp []float64, side []uint8, c0 int, eBest *[4]float64, bestC *[4]int) {
+	side = side[:len(lp)]
+	for t, e := range lp {
+		if sd := side[t] & 3; e > eBest[sd] {
+			eBest[sd], bestC[sd] = e, c0+t
+		}
+	}
+}
+
 // missRows adds the silent sensors' terms (p.mi, with p.mp and p.mc) to
 // the log posterior of the cells [ca, cb) and returns the greatest: for
 // each, log Φ((sens - f - μ)/σ), (sens - f)/σ = mp + mc L, μ/σ per side

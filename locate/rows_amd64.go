@@ -34,7 +34,7 @@ type rowArgs struct {
 
 // rowConst holds the constants of the assembly kernels, 4 lanes each;
 // expNeg's are the same constant expressions as in weights (rows.go).
-var rowConst = func() (c [20][4]float64) {
+var rowConst = func() (c [24][4]float64) {
 	const (
 		invLn2N = expTabN / math.Ln2
 		ln2HiN  = 0x1.62e42fefa0000p-7
@@ -61,12 +61,59 @@ var rowConst = func() (c [20][4]float64) {
 		phiHi,                             // 512
 		phiScale,                          // 544
 		logPhiTab[0],                      // 576
+		math.Float64frombits(0),           // 608: the sides
+		math.Float64frombits(1),           // 640
+		math.Float64frombits(2),           // 672
+		math.Float64frombits(4),           // 704: the next 4 cells
 	}
 	for i, x := range v {
 		c[i] = [4]float64{x, x, x, x}
 	}
+	c[len(v)] = [4]float64{math.Float64frombits(0), math.Float64frombits(1), // 736: 0, 1, 2, 3
+		math.Float64frombits(2), math.Float64frombits(3)}
 	return c
 }()
+
+// bestArgs is what weightsBest4 leaves: per side of the front, per lane,
+// the greatest weight (0: none) and its cell (-1: none).
+type bestArgs struct {
+	e [3][4]float64
+	c [3][4]int
+}
+
+// weightsBest4 is weights and bestPerSide over n cells from c0, n a
+// multiple of 4, in one pass (the greatest per lane). The sides are 0, 1
+// and 2 (sideOther, sideStore, sideOutside; a Grid has no other).
+//
+//go:noescape
+func weightsBest4(lp, idet *float64, side *uint8, n, c0 int, best0 float64, a *bestArgs)
+
+// weightsBestAsm does weightsBest over the first multiple of 4 cells of
+// [ca, cb) and returns where the scalar loops take over.
+func (p *posterior) weightsBestAsm(g *Grid, ca, cb int, best0 float64, eBest *[4]float64, bestC *[4]int) int {
+	m := (cb - ca) &^ 3
+	if m == 0 {
+		return ca
+	}
+	_, _, _ = p.lp[ca+m-1], p.idet[ca+m-1], g.side[ca+m-1]
+	var a bestArgs
+	weightsBest4(&p.lp[ca], &p.idet[ca], &g.side[ca], m, ca, best0, &a)
+	for sd := range a.e {
+		// The lanes' bests: the greatest, the first cell of equals; it
+		// must beat the cells before (strictly: they came first).
+		be, bc := 0.0, -1
+		for l := range 4 {
+			e, c := a.e[sd][l], a.c[sd][l]
+			if c >= 0 && (e > be || (e == be && c < bc)) {
+				be, bc = e, c
+			}
+		}
+		if bc >= 0 && be > eBest[sd] {
+			eBest[sd], bestC[sd] = be, bc
+		}
+	}
+	return ca + m
+}
 
 // uniform4 fills a.lp and a.idet for a.cells cells, as uniformRow does
 // (rowSums and its per-cell loop).

@@ -314,3 +314,93 @@ mdone:
 	VMOVUPD Y15, M_LMAX(SI)
 	VZEROUPPER
 	RET
+
+#define C_SIDE0 608
+#define C_SIDE1 640
+#define C_SIDE2 672
+#define C_FOUR 704
+#define C_IOTA 736
+
+// per side: the lanes' greatest weight so far and its cell (Y1: the
+// sides, Y7: the weights, Y14: the cells)
+#define BEST(sd, best, cell) \
+	VPCMPEQQ  ·rowConst+sd(SB), Y1, Y2 \
+	VCMPPD    $0x1e, best, Y7, Y3 \
+	VPAND     Y2, Y3, Y3 \
+	VBLENDVPD Y3, Y7, best, best \
+	VBLENDVPD Y3, Y14, cell, cell
+
+// func weightsBest4(lp, idet *float64, side *uint8, n, c0 int, best0 float64, a *bestArgs)
+TEXT ·weightsBest4(SB), NOSPLIT, $0-56
+	MOVQ lp+0(FP), AX
+	MOVQ idet+8(FP), BX
+	MOVQ side+16(FP), SI
+	MOVQ n+24(FP), CX
+	VPBROADCASTQ c0+32(FP), Y14
+	VPADDQ ·rowConst+C_IOTA(SB), Y14, Y14 // the lanes' cells
+	VBROADCASTSD best0+40(FP), Y15
+	LEAQ ·expTab(SB), R8
+	VXORPD   Y8, Y8, Y8    // per side, the lanes' greatest weight
+	VXORPD   Y9, Y9, Y9
+	VXORPD   Y10, Y10, Y10
+	VPCMPEQQ Y11, Y11, Y11 // and its cell (-1: none)
+	VPCMPEQQ Y12, Y12, Y12
+	VPCMPEQQ Y13, Y13, Y13
+	XORQ     DX, DX
+
+wbloop:
+	CMPQ DX, CX
+	JGE  wbdone
+	VMOVUPD   (AX)(DX*8), Y0
+	VSUBPD    Y15, Y0, Y0        // x = l - best0
+	VCMPPD    $0x11, ·rowConst+C_CUT(SB), Y0, Y1 // x < -cutoff (false on NaN)
+	VBLENDVPD Y1, ·rowConst+C_CUT(SB), Y0, Y0 // those lanes are 0 below; -cutoff keeps them normal
+	VMULPD    ·rowConst+C_INVLN2N(SB), Y0, Y2
+	VADDPD    ·rowConst+C_SHIFTER(SB), Y2, Y2 // t = x·64/ln 2 + shifter
+	VPSUBQ    ·rowConst+C_SHIFTER(SB), Y2, Y3 // k
+	VSUBPD    ·rowConst+C_SHIFTER(SB), Y2, Y2 // kf
+	VMULPD    ·rowConst+C_LN2HI(SB), Y2, Y4
+	VSUBPD    Y4, Y0, Y0
+	VMULPD    ·rowConst+C_LN2LO(SB), Y2, Y4
+	VSUBPD    Y4, Y0, Y0         // r
+	VMULPD    ·rowConst+C_P5(SB), Y0, Y4
+	VADDPD    ·rowConst+C_P4(SB), Y4, Y4
+	VMULPD    Y0, Y4, Y4
+	VADDPD    ·rowConst+C_P3(SB), Y4, Y4
+	VMULPD    Y0, Y4, Y4
+	VADDPD    ·rowConst+C_P2(SB), Y4, Y4
+	VMULPD    Y0, Y4, Y4
+	VADDPD    ·rowConst+C_ONE(SB), Y4, Y4
+	VMULPD    Y0, Y4, Y4
+	VADDPD    ·rowConst+C_ONE(SB), Y4, Y4 // the polynomial
+	VPAND     ·rowConst+C_TABMASK(SB), Y3, Y5
+	VPCMPEQQ  Y6, Y6, Y6
+	VGATHERQPD Y6, (R8)(Y5*8), Y7 // expTab[k&63]
+	VPSRLQ    $6, Y3, Y3
+	VPSLLQ    $52, Y3, Y3
+	VPADDQ    Y3, Y7, Y7         // scale
+	VMULPD    Y4, Y7, Y7
+	VSQRTPD   (BX)(DX*8), Y5
+	VMULPD    Y5, Y7, Y7
+	VANDNPD   Y7, Y1, Y7         // below the cutoff: 0
+	VMOVUPD   Y7, (AX)(DX*8)
+	VPMOVZXBQ (SI)(DX*1), Y1
+	VPAND     ·rowConst+C_SIDE3(SB), Y1, Y1
+	BEST(C_SIDE0, Y8, Y11)
+	BEST(C_SIDE1, Y9, Y12)
+	BEST(C_SIDE2, Y10, Y13)
+	VPADDQ    ·rowConst+C_FOUR(SB), Y14, Y14
+	ADDQ      $4, DX
+	JMP       wbloop
+
+wbdone:
+	MOVQ    a+48(FP), DI
+	VMOVUPD Y8, 0(DI)
+	VMOVUPD Y9, 32(DI)
+	VMOVUPD Y10, 64(DI)
+	VMOVDQU Y11, 96(DI)
+	VMOVDQU Y12, 128(DI)
+	VMOVDQU Y13, 160(DI)
+	VZEROUPPER
+	RET
+

@@ -146,6 +146,38 @@ func TestRowsAsmBitExact(t *testing.T) {
 		}
 	}
 
+	// The weights with the greatest per side, ties among them (the first
+	// cell of equals wins), spans of any length continuing earlier ones.
+	for trial := range 300 {
+		ca := rng.IntN(n - 40)
+		cb := ca + rng.IntN(40)
+		vals := []float64{-1, -2, -30, -2.5}
+		for c := ca; c < cb; c++ {
+			p.lp[c] = vals[rng.IntN(len(vals))] - float64(rng.IntN(2))*rng.Float64()
+			p.idet[c] = [2]float64{1, 0.5}[rng.IntN(2)]
+		}
+		lp0 := append([]float64(nil), p.lp[ca:cb]...)
+		eb0 := [4]float64{0, 0.2 * rng.Float64(), 0, 0}
+		bc0 := [4]int{-1, ca - 1, -1, -1}
+		run := func(asm bool) ([]float64, [4]float64, [4]int) {
+			copy(p.lp[ca:cb], lp0)
+			eb, bc := eb0, bc0
+			avx2 = asm
+			p.weightsBest(g, ca, cb, 0, &eb, &bc)
+			return append([]float64(nil), p.lp[ca:cb]...), eb, bc
+		}
+		wantW, wantE, wantC := run(false)
+		gotW, gotE, gotC := run(true)
+		for i := range wantW {
+			if !same(gotW[i], wantW[i]) {
+				t.Fatalf("trial %d, cell %d: weight %v, scalar %v", trial, ca+i, gotW[i], wantW[i])
+			}
+		}
+		if gotE != wantE || gotC != wantC {
+			t.Fatalf("trial %d (cells %d..%d): greatest per side %v at %v, scalar %v at %v", trial, ca, cb, gotE, gotC, wantE, wantC)
+		}
+	}
+
 	// Whole fixes.
 	m := testSite(t)
 	m.MissDBm = -80

@@ -12,3 +12,7 @@ func weightsAsm(lp, idet []float64, best0 float64) int { panic("unreachable") }
 func (p *posterior) missRowsAsm(g *Grid, ca, cb int, missS *[4]float64) (int, float64) {
 	panic("unreachable")
 }
+
+func (p *posterior) weightsBestAsm(g *Grid, ca, cb int, best0 float64, eBest *[4]float64, bestC *[4]int) int {
+	panic("unreachable")
+}
