@@ -49,6 +49,69 @@
 #define C_P2 416
 #define C_TABMASK 448
 
+// FORMULA: from the three sums (Y0 Σ w L, Y1 Σ w L², Y2 Σ w u L) of the
+// cells at R13 to their log posterior and 1/det A, and lmax (uniformRow's
+// per-cell loop, each operation as commented in uniform4's first use).
+#define FORMULA \
+	MOVQ      A_SIDE(SI), AX \
+	VPMOVZXBQ (AX)(R13*1), Y7 \
+	VPAND     ·rowConst+C_SIDE3(SB), Y7, Y7 \
+	VPSLLQ    $1, Y7, Y6 \
+	VPSLLQ    $33, Y7, Y7 \
+	VPADDQ    Y6, Y7, Y7 \
+	VPADDQ    ·rowConst+C_HI32(SB), Y7, Y7 \
+	MOVQ      A_BC(SI), AX \
+	VPERMPS   B_SWR(AX), Y7, Y3 \
+	VPERMPS   B_MU(AX), Y7, Y4 \
+	VPERMPS   B_SWRR(AX), Y7, Y5 \
+	VMULPD Y0, Y8, Y6 \
+	VADDPD Y6, Y3, Y3 \
+	VMULPD Y0, Y4, Y4 \
+	VSUBPD Y4, Y2, Y2 \
+	VMULPD Y1, Y8, Y6 \
+	VADDPD Y6, Y2, Y6 \
+	VMULPD Y2, Y9, Y4 \
+	VADDPD Y4, Y5, Y5 \
+	VMULPD Y1, Y10, Y4 \
+	VADDPD Y4, Y5, Y5 \
+	VADDPD Y12, Y1, Y1 \
+	VMULPD Y1, Y11, Y4 \
+	VMULPD Y0, Y0, Y7 \
+	VSUBPD Y7, Y4, Y4 \
+	VDIVPD Y4, Y14, Y4 \
+	VMULPD Y3, Y1, Y7 \
+	VMULPD Y3, Y7, Y7 \
+	VADDPD Y0, Y0, Y2 \
+	VMULPD Y3, Y2, Y2 \
+	VMULPD Y6, Y2, Y2 \
+	VSUBPD Y2, Y7, Y7 \
+	VMULPD Y6, Y11, Y3 \
+	VMULPD Y6, Y3, Y3 \
+	VADDPD Y3, Y7, Y7 \
+	VMULPD Y4, Y7, Y7 \
+	VSUBPD Y7, Y5, Y5 \
+	VMULPD Y5, Y15, Y5 \
+	VMOVUPD (BX)(R13*8), Y7 \
+	VSUBPD  Y5, Y7, Y7 \
+	VMOVUPD Y7, (DX)(R13*8) \
+	MOVQ    A_IDET(SI), AX \
+	VMOVUPD Y4, (AX)(R13*8) \
+	VCMPPD  $0x1e, Y13, Y7, Y6 \
+	VBLENDVPD Y6, Y7, Y13, Y13
+
+// K4READING adds reading j (its row's offset in off, its weights at
+// byte j of gw and gwu) to the three sums, as the loop over readings does.
+#define K4READING(off, j) \
+	VMOVUPD      (DI)(off*1), Y3 \
+	VBROADCASTSD j(R10), Y5 \
+	VBROADCASTSD j(R11), Y6 \
+	VMULPD       Y3, Y5, Y4 \
+	VADDPD       Y4, Y0, Y0 \
+	VMULPD       Y3, Y4, Y4 \
+	VADDPD       Y4, Y1, Y1 \
+	VMULPD       Y3, Y6, Y6 \
+	VADDPD       Y6, Y2, Y2
+
 // func uniform4(a *rowArgs)
 TEXT ·uniform4(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), SI
@@ -70,6 +133,8 @@ TEXT ·uniform4(SB), NOSPLIT, $0-8
 	VMOVUPD ·rowConst+C_ONE(SB), Y14
 	VMOVUPD ·rowConst+C_HALF(SB), Y15
 	XORQ R13, R13 // cell
+	CMPQ R12, $4
+	JEQ  k4
 
 cells:
 	CMPQ R13, A_CELLS(SI)
@@ -148,6 +213,34 @@ readings:
 	ADDQ $4, R13
 	ADDQ $32, DI
 	JMP  cells
+
+	// 4 readings (the usual burst): the readings' rows and weights are
+	// read without the loop over them, the rows' offsets in registers.
+k4:
+	MOVQ  0(R9), CX
+	IMULQ R8, CX
+	MOVQ  8(R9), R12
+	IMULQ R8, R12
+	MOVQ  24(R9), AX
+	IMULQ R8, AX
+	MOVQ  16(R9), R9
+	IMULQ R8, R9
+	MOVQ  AX, R8
+
+k4cells:
+	CMPQ R13, A_CELLS(SI)
+	JGE  done
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	K4READING(CX, 0)
+	K4READING(R12, 8)
+	K4READING(R9, 16)
+	K4READING(R8, 24)
+	FORMULA
+	ADDQ $4, R13
+	ADDQ $32, DI
+	JMP  k4cells
 
 done:
 	VMOVUPD Y13, A_LMAX(SI)
