@@ -102,6 +102,9 @@ const (
 // is taken as 0.
 const cutoff = 25.0
 
+// expCutoff is e^-cutoff (math.Exp, once).
+var expCutoff = math.Exp(-cutoff)
+
 // fix returns the posterior mean and covariance over the cells of the most
 // probable side (store, outside, other), so that a fix never lands between
 // the two sides of the shop's front. Within a side the prior is the zone
@@ -324,7 +327,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	p.mom = [3]moments{}
 	p.rx = g.X0 + float64(p.i0+p.i1)/2*g.Cell
 	p.ry = g.Y0 + float64(p.j0+p.j1)/2*g.Cell
-	thr, inv := emax*math.Exp(-cutoff), 1/emax
+	thr, inv := emax*expCutoff, 1/emax
 	xs := p.xs[:p.i1-p.i0+1]
 	for t := range xs {
 		xs[t] = g.X0 + float64(p.i0+t)*g.Cell - p.rx
