@@ -177,3 +177,49 @@ func TestTrackerWalkInStore(t *testing.T) {
 		t.Errorf("of 8 days: a walking shopper kept its track on %d (want ≥ 6), a standing phone its own on %d (want ≥ 7)", walked, stood)
 	}
 }
+
+// TestTrackerFoldsStray: a phone in the store that takes a new address for
+// every scan (every 20-60 s), one of whose scans is placed just outside the
+// front, is one track: the stray scan's track is merged into it when the
+// next scan continues it; not when the stray came sooner after the track's
+// last scan than the model ever scans.
+func TestTrackerFoldsStray(t *testing.T) {
+	for _, soon := range []bool{false, true} {
+		m := testSite(t)
+		tr := NewTracker(m, TrackerOptions{})
+		rng := rand.New(rand.NewPCG(41, 42))
+		var at int64 = 1
+		for i := 0; i < 40; i++ {
+			b := burstAt(m, 0, -6, 3, 0, rng)
+			b.T, b.Dev, b.FP = at, 99, "fs"
+			tr.Add(b)
+			at += 20000 + rng.Int64N(40000)
+		}
+		burst := func(x, y float64, ms int64, dev wire.Dev) *Burst {
+			b := &Burst{T: ms, Dev: dev, Rand: true, FP: "fs", SeqFirst: -1, SeqLast: -1}
+			for i := range m.Sensors {
+				b.Readings = append(b.Readings, Reading{Sensor: i, RSSI: m.Expected(i, x, y) + noise(1, rng), N: 2})
+			}
+			return b
+		}
+		var own string
+		for i := 0; i < 5; i++ {
+			own = tr.Add(burst(16, 6, at+int64(i)*25_000, wire.Dev(2000+i))).Track
+		}
+		last := at + 4*25_000
+		gap := int64(25_000)
+		if soon {
+			gap = 5_000
+		}
+		stray := tr.Add(burst(15, -1.5, last+gap, 2100))
+		tr.Merges()
+		p := tr.Add(burst(16, 6, last+50_000, 2101))
+		folded := false
+		for _, mg := range tr.Merges() {
+			folded = folded || mg.From == stray.Track && mg.Into == own
+		}
+		if stray.Track == own || p.Track != own || folded == soon {
+			t.Errorf("stray %v s after: own %s, stray %s, next %s (%q), folded %v", gap/1000, own, stray.Track, p.Track, tr.LinkedBy(), folded)
+		}
+	}
+}
