@@ -138,7 +138,6 @@ type track struct {
 	// continue, likeliest first (0: none), and from when
 	heirs [maxHeirs]int32
 	born  int64
-	first int64 // event time of its first burst
 	// its states before its last few loose links (see contest.go), nil
 	// while there are none
 	before *earlier
@@ -229,7 +228,6 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	t.post = post
 	tr := t.assign(b, fix, ok)
 	tr = t.settle(tr, b)
-	t.fold(tr, b)
 	dt := float64(b.T-tr.last) / 1000
 	fresh := tr.last == 0
 	if ok {
@@ -387,7 +385,7 @@ func (t *Tracker) assign(b *Burst, fix Fix, ok bool) *track {
 }
 
 func (t *Tracker) create(b *Burst, num int32) *track {
-	tr := &track{num: num, dev: b.Dev, rand: b.Rand, fp: b.FP, seqLast: -1, first: b.T}
+	tr := &track{num: num, dev: b.Dev, rand: b.Rand, fp: b.FP, seqLast: -1}
 	t.live = append(t.live, tr)
 	t.byNum[num] = tr
 	return tr
