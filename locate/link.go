@@ -131,12 +131,7 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 		// signal and position say "same phone" clearly enough.
 		if b.FP != "" && t.opt.NoSeqWindow > 0 && ok && t.rhythmFits(b.FP, b.T-tr.last) {
 			nLoose++
-			l := t.sameLLR(tr, b, d, sig2)
-			if tr.side[SideStore] >= deferSide && t.post[SideStore] >= deferSide {
-				// In the store, the phone may have walked (walkLLR).
-				l = t.walkLLR(tr, l, d, sig2, dt, b.T)
-			}
-			l += t.sidePrior(tr)
+			l := t.sameLLR(tr, b, d, sig2) + t.sidePrior(tr)
 			if trace {
 				t.note(tr, "loose", dt, d, sig2, l-t.sidePrior(tr), t.sidePrior(tr))
 			}

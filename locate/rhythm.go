@@ -54,14 +54,10 @@ const (
 	// of its longest.
 	rhythmLowFrac = 0.9
 	rhythmHiFrac  = 1.1
-	// rhythmEnds widens the learned range at each end by this many times
-	// its width over the intervals seen (learnRhythm).
-	rhythmEnds = 2.0
 )
 
 // rhythm is a histogram of the intervals between bursts of one pseudonym,
-// per fingerprint, with its 2nd and 98th percentiles (widened by
-// rhythmEnds).
+// per fingerprint, with its 2nd and 98th percentiles.
 type rhythm struct {
 	bins   [rhythmBins]uint32
 	n      uint32
@@ -100,14 +96,6 @@ func (t *Tracker) learnRhythm(fp string, dt int64) {
 			break
 		}
 	}
-	// The extremes of n intervals fall short of the rhythm's bounds by
-	// about their range over n + 1 each: widened by twice that, so that
-	// a rhythm learned from a few dozen intervals (a model's first hours)
-	// does not refuse a phone's own next scan (an iPhone-like model's 98th
-	// percentile at 51 s from 23 intervals of 20–60 s cut the staff
-	// phone's day at every silence of 57 s).
-	w := rhythmEnds * (r.hi - r.lo) / float64(r.n)
-	r.lo, r.hi = math.Max(r.lo-w, 0), r.hi+w
 }
 
 // rhythmOf returns fingerprint fp's rhythm, made on first use; nil when

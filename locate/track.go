@@ -141,8 +141,7 @@ type track struct {
 	// its states before its last few loose links (see contest.go), nil
 	// while there are none
 	before *earlier
-	anc    anchor // where it has stood (walkShare)
-	side   Sides  // belief over the sides of the front
+	side   Sides // belief over the sides of the front
 	x, y   axis
 }
 
@@ -329,9 +328,6 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	}
 	if b.T > tr.last {
 		tr.last = b.T
-	}
-	if ok {
-		t.keepAnchor(tr, b.T)
 	}
 	tr.dev, tr.rand, tr.fp = b.Dev, b.Rand, b.FP
 	if b.SeqLast >= 0 {
