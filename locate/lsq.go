@@ -95,8 +95,8 @@ func (s *Solver) lm(x, y float64, withB bool) (float64, float64, float64, float6
 		s.normal(a, g, withB, b, tau2)
 		improved := false
 		for try := 0; try < 8; try++ {
-			// Solve (A + λ diag A) δ = g by Cholesky (LAPACK's potrf/potrs
-			// through gonum's lapack64, on the preallocated workspace).
+			// Solve (A + λ diag A) δ = g by Cholesky (Gonum's LAPACK,
+			// potf2/potrs, on the preallocated workspace).
 			copy(fr.Data, ar.Data)
 			for i := 0; i < dim; i++ {
 				fr.Data[i*fr.Stride+i] = ar.Data[i*ar.Stride+i] * (1 + lambda)
