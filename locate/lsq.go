@@ -44,8 +44,8 @@ func (s *Solver) cost(x, y, b float64, jac bool) float64 {
 		se := &m.Sensors[s.idx[j]]
 		dx, dy, dz := x-se.X, y-se.Y, m.PhoneZ-se.Z
 		d2 := dx*dx + dy*dy + dz*dz
-		if !(d2 >= 0.01) { // as math.Max(d2, 0.01), NaN included
-			d2 = math.Max(d2, 0.01)
+		if !(d2 >= 0.01) { // as max(d2, 0.01), NaN included
+			d2 = max(d2, 0.01)
 		}
 		f := se.RSSI1m - 5*(se.Exponent+s.dn)*math.Log10(d2) + b
 		u := (s.y[j] - f) / s.sd[j]
@@ -122,7 +122,7 @@ func (s *Solver) lm(x, y float64, withB bool) (float64, float64, float64, float6
 			if nc < c {
 				step := math.Abs(nx-x) + math.Abs(ny-y)
 				x, y, b, c = nx, ny, nb, nc
-				lambda = math.Max(lambda/10, 1e-7)
+				lambda = max(lambda/10, 1e-7)
 				improved = true
 				if step < 0.02 {
 					it = maxIter

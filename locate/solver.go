@@ -129,7 +129,7 @@ func (s *Solver) load(b *Burst) {
 		copy(s.y[j+1:s.k+1], s.y[j:s.k])
 		copy(s.v[j+1:s.k+1], s.v[j:s.k])
 		s.idx[j] = r.Sensor
-		s.y[j] = math.Max(math.Min(r.RSSI, 20), -150)
+		s.y[j] = max(min(r.RSSI, 20), -150)
 		if s.gain != nil {
 			s.y[j] -= s.gain[r.Sensor]
 		}
@@ -166,7 +166,7 @@ func (s *Solver) LocateSides(b *Burst, prior, post *Sides) (Fix, bool) {
 				// posterior mean on that side, over a window around the
 				// fix, gives the point (its shrinkage beats the point
 				// estimate's spread).
-				r := math.Max(3*f.Err, 4)
+				r := max(3*f.Err, 4)
 				s.post.window(s.grid, f.X-r, f.Y-r, f.X+r, f.Y+r)
 				g := s.post.fix(s, prior, post)
 				s.post.all(s.grid)
@@ -201,7 +201,7 @@ func (s *Solver) rangeOf(i int, rssi float64) float64 {
 	se := &s.m.Sensors[i]
 	d := math.Pow(10, (se.RSSI1m-rssi)/(10*(se.Exponent+s.dn)))
 	dz := s.m.PhoneZ - se.Z
-	return math.Sqrt(math.Max(d*d-dz*dz, 0))
+	return math.Sqrt(max(d*d-dz*dz, 0))
 }
 
 // centroid returns the weighted centroid of the hearing sensors, each
@@ -210,7 +210,7 @@ func (s *Solver) centroid() (x, y float64) {
 	var sw float64
 	for j := 0; j < s.k; j++ {
 		se := &s.m.Sensors[s.idx[j]]
-		d := math.Max(s.rangeOf(s.idx[j], s.y[j]), 0.5)
+		d := max(s.rangeOf(s.idx[j], s.y[j]), 0.5)
 		w := 1 / (d * d)
 		x += w * se.X
 		y += w * se.Y
@@ -227,15 +227,15 @@ func (s *Solver) fallback() Fix {
 	a := &s.m.Sensors[s.idx[0]]
 	ra := s.rangeOf(s.idx[0], s.y[0])
 	if s.k == 1 {
-		e := math.Max(ra, 1)
+		e := max(ra, 1)
 		return Fix{X: a.X, Y: a.Y, Cov: [3]float64{e * e, 0, e * e}, Err: e, N: 1}
 	}
 	c := &s.m.Sensors[s.idx[1]]
 	rc := s.rangeOf(s.idx[1], s.y[1])
-	t := ra / math.Max(ra+rc, 1e-9)
+	t := ra / max(ra+rc, 1e-9)
 	x, y := a.X+t*(c.X-a.X), a.Y+t*(c.Y-a.Y)
 	l := math.Hypot(c.X-a.X, c.Y-a.Y)
-	e := math.Max(l/2, math.Min(ra, rc))
+	e := max(l/2, min(ra, rc))
 	return Fix{X: x, Y: y, Cov: [3]float64{e * e, 0, e * e}, Err: e, N: 2}
 }
 
@@ -249,8 +249,8 @@ func diag2(r wire.Rect) float64 {
 // errOf is the 1-sigma error per axis, sqrt(trace(Cov)/2), capped at what
 // the bounds allow.
 func errOf(cov [3]float64, bounds wire.Rect) float64 {
-	e := math.Sqrt(math.Max((cov[0]+cov[2])/2, 0))
-	return math.Min(e, math.Sqrt(diag2(bounds)))
+	e := math.Sqrt(max((cov[0]+cov[2])/2, 0))
+	return min(e, math.Sqrt(diag2(bounds)))
 }
 
 // SideOf returns the side of the front of (x, y): SideStore, SideOutside
