@@ -147,43 +147,100 @@ func (t *Tracker) Level() float64 { return t.solver.Level() }
 // SideOffset returns the learned mean offset of a side of the front, dB.
 func (t *Tracker) SideOffset(side int) float64 { return t.solver.SideOffset(side) }
 
-// learnGains moves each sensor's gain error g_i by α r_i, r_i its residual
-// (y - f - b) in the last least-squares fix made inside the sensors' hull
-// from 4 readings or more (a stochastic approximation: at the true gains
-// the residuals average 0, the phones' transmit offsets being fitted as
-// b), and keeps their mean at 0: the common part is the store's level
-// (learnLevel). The solver takes g_i off every reading of sensor i. Site
-// files give one rssi_1m for all sensors, and real sensors differ by a
-// few dB (the simulator: σ 2 dB); a sensor that reads low pushes every fix
-// away from itself. TestTrackerLearnsGains (sim) measures it on `large`
-// over 3 h, seeds 1-4: the learned gains leave 14, 76, 23 and 60% of the
-// true ones' spread (RMS about their mean).
-func (t *Tracker) learnGains() {
+// learnGains moves each sensor's gain error g_i by a step of its residual
+// (gainResiduals: the reading against the model at the burst's expected
+// log-distance under its posterior over the whole grid, centred over the
+// burst's readings), keeping their mean at 0: the common part is the
+// store's level (learnLevel). The solver takes g_i off every reading of
+// sensor i. Site files give one rssi_1m for all sensors, and real sensors
+// differ by a few dB (the simulator: σ 2 dB); a sensor that reads low
+// pushes every fix away from itself.
+//
+// Each update is weighted by how much of the phone's shadowing is new
+// since its track's last one, 1 - ρ², ρ = exp(-moved/gainDecorrM -
+// dt/gainDecorrS) (a new track: 1), the step scaled by the weights' running
+// mean: a phone that stays put (the staff at the till, for half an hour)
+// repeats one draw of its shadowing at every burst, and two such phones
+// were half of all updates. Until December 2026 the residuals were those
+// of the least-squares fix, only where its point lay inside the sensors'
+// hull, unweighted: that choice is a selection (a phone at the till,
+// outside the hull, is used only when its noise pulls the point inside),
+// and the point itself absorbs part of a gain error, so the learning
+// wandered along the modes a shift of everyone's position explains (front
+// row against back row). TestTrackerLearnsGains (sim) measures it on
+// `large` over 3 h, seeds 1-4: the learned gains leave 24, 37, 20 and 28%
+// of the true ones' spread (RMS about their mean); before, 14, 76, 23 and
+// 60% (docs/locate.md, "The sensors' gains").
+func (t *Tracker) learnGains(tr *track, now int64) {
 	if t.opt.NoSelfCalibration {
 		return
 	}
-	idx, res, ok := t.solver.Residuals()
+	idx, res, ok := t.solver.gainResiduals(&t.global)
 	if !ok {
 		return
 	}
-	if t.gains == nil {
-		t.gains = make([]float64, t.sensors)
-		t.solver.SetGains(t.gains)
+	x, y := tr.x.p, tr.y.p
+	if tr.last == 0 { // a new track: its filter starts at this fix
+		x, y = t.last.X, t.last.Y
 	}
-	const alpha = 0.005
+	w := 1.0
+	if m := tr.gain; m.t > 0 {
+		rho := math.Exp(-math.Hypot(x-m.x, y-m.y)/gainDecorrM - math.Max(float64(now-m.t), 0)/1000/gainDecorrS)
+		w = 1 - rho*rho
+	}
+	tr.gain = gainMark{t: now, x: x, y: y}
+	gs := &t.gains
+	if gs.g == nil {
+		gs.g = make([]float64, t.sensors)
+		t.solver.SetGains(gs.g)
+	}
+	gs.n++
+	gs.w += (w - gs.w) / float64(min(gs.n, gainWeightN))
+	if !(gs.w > 0) {
+		return
+	}
+	step := gainAlpha * w / gs.w
 	for j, i := range idx {
-		t.gains[i] += alpha * math.Max(-8, math.Min(8, res[j]))
+		gs.g[i] += step * math.Max(-8, math.Min(8, res[j]))
 	}
 	var m float64
-	for _, g := range t.gains {
+	for _, g := range gs.g {
 		m += g
 	}
-	m /= float64(len(t.gains))
-	for i := range t.gains {
-		t.gains[i] = math.Max(-10, math.Min(10, t.gains[i]-m))
+	m /= float64(len(gs.g))
+	for i := range gs.g {
+		gs.g[i] = math.Max(-10, math.Min(10, gs.g[i]-m))
 	}
+}
+
+// The gains' learning: the step (scaled by an update's weight over the
+// weights' running mean, taken over the last gainWeightN updates) and the
+// distance walked and time over which a phone's shadowing is taken to
+// renew itself. The figures are not tuned: 3 or 5 m, 300, 600 or 1,200 s
+// give the same learned gains within 2 points of the true spread (large
+// and small, seeds 1-16).
+const (
+	gainAlpha   = 0.005
+	gainWeightN = 500
+	gainDecorrM = 5.0
+	gainDecorrS = 600.0
+)
+
+// gainState is what learnGains keeps: the gain errors (the solver's, set
+// by SetGains) and the running mean of its updates' weights.
+type gainState struct {
+	g []float64
+	w float64
+	n int
+}
+
+// gainMark is a track's last update of the gains: when (event time, ms)
+// and where (its filtered position, or its first fix).
+type gainMark struct {
+	t    int64
+	x, y float64
 }
 
 // Gains returns the gain error learned per sensor, dB about their mean
 // (nil before the first); see learnGains.
-func (t *Tracker) Gains() []float64 { return append([]float64(nil), t.gains...) }
+func (t *Tracker) Gains() []float64 { return append([]float64(nil), t.gains.g...) }

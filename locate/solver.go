@@ -48,7 +48,7 @@ type Solver struct {
 	d        [2]*mat.VecDense
 	f        [2]*mat.SymDense // factorisation workspace
 	post     posterior
-	coarse   *Grid     // the grid at coarseCells, for wideSides
+	coarse   *Grid     // the grid at coarseCells, for wideSides and gainResiduals
 	cpost    posterior // its workspace
 	huber    float64   // Huber's threshold (huberK; +Inf: plain least squares)
 	noLS     bool      // testing: always use the grid
@@ -63,11 +63,11 @@ type Solver struct {
 	miss     []int      // sensors that did not hear the burst
 	deaf     uint64     // sensors known not to be listening (Burst.Deaf)
 	gain     []float64  // learned gain error per sensor, dB (SetGains)
-	res      []float64  // residuals of the last least-squares fix inside the hull
-	resOK    bool
-	lsMin    int     // fewest readings for a least-squares fix
-	lsMaxErr float64 // largest Err of a least-squares fix kept
-	noGrd    bool    // testing: never use the grid
+	res      []float64  // gainResiduals' residuals
+	cOK      bool       // cpost holds the last burst's posterior (wideSides)
+	lsMin    int        // fewest readings for a least-squares fix
+	lsMaxErr float64    // largest Err of a least-squares fix kept
+	noGrd    bool       // testing: never use the grid
 }
 
 // hullMargin is how far outside the sensors' hull a least-squares fix is
@@ -149,17 +149,13 @@ func (s *Solver) Locate(b *Burst) (Fix, bool) {
 // least-squares fix: 1 for the side its point lies on).
 func (s *Solver) LocateSides(b *Burst, prior, post *Sides) (Fix, bool) {
 	s.load(b)
-	s.gridFix, s.winFix, s.dnOK, s.resOK = false, false, false, false
+	s.gridFix, s.winFix, s.dnOK, s.cOK = false, false, false, false
 	if s.k == 0 {
 		return Fix{}, false
 	}
 	if s.k >= s.lsMin && !s.noLS {
 		f := s.leastSquares(s.k >= 4)
 		if s.noGrd || s.grid == nil || (pointInPolygon(wire.Point{f.X, f.Y}, s.hull) && f.Err <= s.lsMaxErr) {
-			s.resOK = s.k >= 4
-			for j := 0; j < s.k; j++ {
-				s.res[j] = s.r[j]
-			}
 			s.estimateDn(f.X, f.Y)
 			if s.grid != nil && !s.m.PointFix {
 				// Least squares has found the side and the place; the
@@ -323,6 +319,7 @@ func (s *Solver) wideSides(wfix Fix, prior, post *Sides) Fix {
 	var cpost Sides
 	s.cpost.fix(s, prior, &cpost)
 	s.grid = fine
+	s.cOK = true
 	wi, ci := 0, 0
 	for i := range wpost {
 		if wpost[i] > wpost[wi] {
@@ -352,9 +349,82 @@ const coarseCells = 256
 // (learned by a Tracker); nil: none.
 func (s *Solver) SetGains(g []float64) { s.gain = g }
 
-// Residuals returns, per reading of the last burst (sensor index and
-// residual y - f - b, dB), the residuals of its least-squares fix when it
-// was made inside the sensors' hull from 4 readings or more.
-func (s *Solver) Residuals() (idx []int, res []float64, ok bool) {
-	return s.idx[:s.k], s.res[:s.k], s.resOK
+// gainResiduals returns, per reading of the last burst (sensor index and
+// residual, dB), what a gain error of its sensor would have to explain:
+//
+//	r_i = y_i - P_i + c_i E[L_i] - mean over the readings,
+//
+// L_i = 10 log10 d_i and c_i the exponent in force, the expectation over
+// the burst's posterior on the coarse grid over the whole bounds (the
+// street beyond them included) with the sides weighted by prior, as its
+// side decision weighs them. The mean is taken out because what all
+// readings share is the phone's transmit offset and its side's level, not
+// a gain. ok needs gainMinReadings readings and a grid. The posterior is
+// the one wideSides computed for the burst when it did; otherwise it costs
+// a pass over the coarse grid.
+func (s *Solver) gainResiduals(prior *Sides) (idx []int, res []float64, ok bool) {
+	if s.k < gainMinReadings || s.coarse == nil {
+		return nil, nil, false
+	}
+	g, p := s.coarse, &s.cpost
+	if !s.cOK {
+		fine := s.grid
+		s.grid = g
+		p.all(g)
+		p.fix(s, prior, nil)
+		s.grid = fine
+		s.cOK = true
+	}
+	var scale [3]float64
+	for i := range scale {
+		scale[i] = 1
+		if prior != nil && g.area[i] > 0 {
+			scale[i] = prior[i] / g.area[i]
+		}
+	}
+	el := s.res[:s.k]
+	clear(el)
+	n := g.Len()
+	var sw float64
+	for c, w := range p.lp[:n] {
+		if w == 0 {
+			continue
+		}
+		w *= scale[g.side[c]]
+		sw += w
+		for j, i := range s.idx[:s.k] {
+			el[j] += w * g.l[i*n+c]
+		}
+	}
+	if len(g.far) > 0 && len(p.farLP) >= len(g.far) {
+		for f, w := range p.farLP[:len(g.far)] {
+			if w == 0 {
+				continue
+			}
+			w *= scale[sideOutside]
+			sw += w
+			for j, i := range s.idx[:s.k] {
+				el[j] += w * g.far[f].l[i]
+			}
+		}
+	}
+	if !(sw > 0) {
+		return nil, nil, false
+	}
+	var mean float64
+	for j, i := range s.idx[:s.k] {
+		se := &s.m.Sensors[i]
+		el[j] = s.y[j] - se.RSSI1m + (se.Exponent+s.dn)*el[j]/sw
+		mean += el[j]
+	}
+	mean /= float64(s.k)
+	for j := range el {
+		el[j] -= mean
+	}
+	return s.idx[:s.k], el, true
 }
+
+// gainMinReadings is the fewest readings of a burst whose residuals teach
+// the gains: with three, two differences between sensors are left once
+// the common offset is taken out.
+const gainMinReadings = 3

@@ -143,6 +143,7 @@ type track struct {
 	before *earlier
 	side   Sides // belief over the sides of the front
 	x, y   axis
+	gain   gainMark // its last update of the sensors' gains (learnGains)
 }
 
 // devEntry maps a pseudonym to its track.
@@ -179,7 +180,7 @@ type Tracker struct {
 	// intervals between a pseudonym's bursts, per fingerprint: the
 	// model's probing rhythm (see rhythm.go)
 	rhythm map[string]*rhythm
-	gains  []float64 // learned gain error per sensor (learnGains)
+	gains  gainState // learned gain error per sensor (learnGains)
 	areas  Sides     // the sides' prior mass by the zones (Solver.SideAreas)
 	levelN int       // the store's level's updates so far (learnLevel)
 	// the level's recent updates, decayed: [0] others, [1] from a side
@@ -294,7 +295,7 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	}
 	t.last = fix
 	t.learnExponent()
-	t.learnGains()
+	t.learnGains(tr, b.T)
 	t.learnLevel(post)
 	if !fresh && dt > 0 {
 		tr.x.predict(dt, t.opt.Accel)

@@ -87,10 +87,12 @@ func TestStreetMirror(t *testing.T) {
 
 // TestTrackerLearnsGains checks the tracker's per-sensor gain errors on the
 // large shop (3 h, seeds 1-4, sensors off by up to ±4 dB): about their
-// mean, the learned gains are off by at most 60% of the true ones' spread
-// (RMS) on average over the seeds and by at most 85% on any one; learning
-// nothing would leave 100%. One shop-day is one noisy realisation: with
-// fresh addresses per iPhone scan, seed 2 learns to 76% and seed 1 to 14%.
+// mean, the learned gains are off by at most 35% of the true ones' spread
+// (RMS) on average over the seeds and by at most 50% on any one; learning
+// nothing would leave 100%. They leave 24, 37, 20 and 28%; the learning
+// from least-squares fixes inside the sensors' hull that came before left
+// 14, 76, 23 and 60% (seeds 5-16: up to 83%; docs/locate.md, "The
+// sensors' gains").
 func TestTrackerLearnsGains(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates three shop-hours for each of four seeds")
@@ -137,11 +139,11 @@ func TestTrackerLearnsGains(t *testing.T) {
 		sum += ratio
 		t.Logf("seed %d: learned %.2f, true %.2f (mean %.2f): RMS error %.2f dB of %.2f (%.0f%%)", seed, g, shop.gain, mean,
 			math.Sqrt(dev/float64(len(g))), math.Sqrt(spread/float64(len(g))), 100*ratio)
-		if ratio > 0.85 {
+		if ratio > 0.5 {
 			t.Errorf("seed %d: learned gains off by %.0f%% of the true spread", seed, 100*ratio)
 		}
 	}
-	if avg := sum / float64(len(seeds)); avg > 0.6 {
+	if avg := sum / float64(len(seeds)); avg > 0.35 {
 		t.Errorf("learned gains off by %.0f%% of the true spread on average", 100*avg)
 	}
 }
