@@ -241,6 +241,25 @@ type gainMark struct {
 	x, y float64
 }
 
+// sideMemory is a track's belief over the sides as the memory its next
+// burst's prior starts from: "elsewhere" (cells in no zone: walls, the
+// neighbours' premises) is where a fix may land but nobody stays, so its
+// mass is not carried over but goes to the store and the street in the
+// proportions of the prior of all bursts. Carried over, it made a young
+// track whose first bursts fell beyond a side wall keep its next ones
+// there (large, seed 2: shoppers by the right-hand wall put beyond it).
+func (t *Tracker) sideMemory(s Sides) Sides {
+	o := s[sideOther]
+	tot := t.global[sideStore] + t.global[sideOutside]
+	if !(o > 0) || !(tot > 0) {
+		return s
+	}
+	s[sideOther] = 0
+	s[sideStore] += o * t.global[sideStore] / tot
+	s[sideOutside] += o * t.global[sideOutside] / tot
+	return s
+}
+
 // Gains returns the gain error learned per sensor, dB about their mean
 // (nil before the first); see learnGains.
 func (t *Tracker) Gains() []float64 { return append([]float64(nil), t.gains.g...) }

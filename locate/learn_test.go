@@ -42,3 +42,17 @@ func TestTrackerLearnsGainsRing(t *testing.T) {
 		t.Error("residuals from two readings")
 	}
 }
+
+// TestSideMemory: a track's belief in "elsewhere" is not carried over to
+// its next burst's prior but shared between the store and the street as
+// the prior of all bursts shares them.
+func TestSideMemory(t *testing.T) {
+	tr := &Tracker{global: Sides{sideOther: 0.02, sideStore: 0.6, sideOutside: 0.38}}
+	got := tr.sideMemory(Sides{sideOther: 0.49, sideStore: 0.3, sideOutside: 0.21})
+	want := Sides{sideOther: 0, sideStore: 0.3 + 0.49*0.6/0.98, sideOutside: 0.21 + 0.49*0.38/0.98}
+	for i := range got {
+		if math.Abs(got[i]-want[i]) > 1e-12 {
+			t.Fatalf("sideMemory: %v, want %v", got, want)
+		}
+	}
+}

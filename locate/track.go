@@ -252,8 +252,9 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 			// model filtered forward.
 			p := 1 - math.Exp(-math.Max(dt, 0)/t.opt.SideHold.Seconds())
 			var prior Sides
+			mem := t.sideMemory(tr.side)
 			for i := range prior {
-				prior[i] = (1-p)*tr.side[i] + p*t.global[i]
+				prior[i] = (1-p)*mem[i] + p*t.global[i]
 			}
 			if f, ok := t.solver.Resides(&prior, &post); ok {
 				fix = f
