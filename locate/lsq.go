@@ -75,8 +75,10 @@ func (s *Solver) cost(x, y, b float64, jac bool) float64 {
 // leastSquares runs Levenberg–Marquardt from the weighted centroid.
 // withB estimates the transmit offset b.
 // lm runs Levenberg–Marquardt from (x, y) and returns the solution, its
-// transmit offset and its cost.
-func (s *Solver) lm(x, y float64, withB bool) (float64, float64, float64, float64) {
+// transmit offset and its cost; fresh is whether the Jacobian rows, weights
+// and residuals cost left are the solution's (its last evaluation was the
+// accepted step, or the start).
+func (s *Solver) lm(x, y float64, withB bool) (_, _, _, _ float64, fresh bool) {
 	b := 0.0
 	dim, slot := 2, 0
 	if withB {
@@ -90,6 +92,7 @@ func (s *Solver) lm(x, y float64, withB bool) (float64, float64, float64, float6
 	tau2 := s.m.TxSigmaDB * s.m.TxSigmaDB
 	lambda := 1e-3
 	c := s.cost(x, y, b, true)
+	fresh = true
 	bounds := s.m.Bounds
 	for it := 0; it < maxIter; it++ {
 		s.normal(a, g, withB, b, tau2)
@@ -119,6 +122,7 @@ func (s *Solver) lm(x, y float64, withB bool) (float64, float64, float64, float6
 			// this iteration is built already, and the next one needs
 			// them at the accepted point.
 			nc := s.cost(nx, ny, nb, true)
+			fresh = nc < c
 			if nc < c {
 				step := math.Abs(nx-x) + math.Abs(ny-y)
 				x, y, b, c = nx, ny, nb, nc
@@ -135,7 +139,7 @@ func (s *Solver) lm(x, y float64, withB bool) (float64, float64, float64, float6
 			break
 		}
 	}
-	return x, y, b, c
+	return x, y, b, c, fresh
 }
 
 // leastSquares fits the burst's readings; withB estimates the transmit
@@ -149,9 +153,9 @@ func (s *Solver) leastSquares(withB bool) Fix {
 		s.sd[j] = math.Sqrt(s.v[j])
 	}
 	x, y := s.centroid()
-	x, y, b, c := s.lm(x, y, withB)
+	x, y, b, c, fresh := s.lm(x, y, withB)
 	if c <= goodFit*float64(s.k) {
-		return s.finish(x, y, b, withB)
+		return s.finish(x, y, b, withB, fresh)
 	}
 	loud := 0
 	for j := 1; j < s.k; j++ {
@@ -161,14 +165,18 @@ func (s *Solver) leastSquares(withB bool) Fix {
 	}
 	se := &s.m.Sensors[s.idx[loud]]
 	x0, y0 := se.X-0.5*(x-se.X), se.Y-0.5*(y-se.Y)
-	if x2, y2, b2, c2 := s.lm(x0, y0, withB); c2 < c-startMargin {
-		x, y, b = x2, y2, b2
+	x2, y2, b2, c2, fresh2 := s.lm(x0, y0, withB)
+	fresh = false // the second start's evaluations came after the first's
+	if c2 < c-startMargin {
+		x, y, b, fresh = x2, y2, b2, fresh2
 	}
-	return s.finish(x, y, b, withB)
+	return s.finish(x, y, b, withB, fresh)
 }
 
 // finish returns the fix at a least-squares solution, with its covariance.
-func (s *Solver) finish(x, y, b float64, withB bool) Fix {
+// fresh: the last cost evaluation was at (x, y, b) (lm), so its Jacobian
+// rows, weights and residuals stand (the same numbers again otherwise).
+func (s *Solver) finish(x, y, b float64, withB bool, fresh bool) Fix {
 	slot := 0
 	if withB {
 		slot = 1
@@ -178,7 +186,9 @@ func (s *Solver) finish(x, y, b float64, withB bool) Fix {
 	bounds := s.m.Bounds
 	// Covariance: the inverse of the (robustly weighted) information
 	// matrix at the solution; its xy block is the marginal covariance.
-	s.cost(x, y, b, true)
+	if !fresh {
+		s.cost(x, y, b, true)
+	}
 	s.normal(a, g, withB, b, tau2)
 	f := Fix{X: x, Y: y, N: s.k}
 	fr := fw.RawSymmetric()
