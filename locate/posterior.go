@@ -189,7 +189,14 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	if spw == g.NX {
 		nsp, spw = 1, nsp*g.NX
 	}
-	for sp := range nsp {
+	sps := nsp
+	if uniform && avx2 && !simd8 { // the kernels over all the rows at once
+		if l := p.uniformWindow(g, k, p.j0*g.NX+p.i0, nsp, spw, &missS); l > best0 {
+			best0 = l
+		}
+		sps = 0
+	}
+	for sp := range sps {
 		ca := (p.j0+sp)*g.NX + p.i0
 		cb := ca + spw
 		lp := p.lp[ca:cb]
@@ -293,7 +300,12 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	emax := 0.0
 	var eBest [4]float64
 	bestC := [4]int{-1, -1, -1, -1}
-	for sp := range nsp {
+	wsp := nsp
+	if avx2 && !simd8 {
+		p.weightsWindow(g, p.j0*g.NX+p.i0, nsp, spw, best0, &eBest, &bestC)
+		wsp = 0
+	}
+	for sp := range wsp {
 		ca := (p.j0+sp)*g.NX + p.i0
 		cb := ca + spw
 		t0 := 0 // the weights of cells [ca, ca+t0) are done

@@ -27,9 +27,11 @@ type rowArgs struct {
 	pri    *float64    // 56: log prior
 	lp     *float64    // 64: out: log posterior
 	idet   *float64    // 72: out: 1/det A
-	cells  int         // 80: how many cells, a multiple of 4
+	cells  int         // 80: how many cells of each row, a multiple of 4
 	bc     *burstConst // 88
 	lmax   [4]float64  // 96: out: the greatest log posterior per lane
+	rows   int         // 128: rows of cells (at least 1; the kernel counts it down)
+	skip   int         // 136: cells from a row's last to the next row's first, less 1
 }
 
 // rowConst holds the constants of the assembly kernels, 4 lanes each;
@@ -82,11 +84,13 @@ type bestArgs struct {
 }
 
 // weightsBest4 is weights and bestPerSide over n cells from c0, n a
-// multiple of 4, in one pass (the greatest per lane). The sides are 0, 1
-// and 2 (sideOther, sideStore, sideOutside; a Grid has no other).
+// multiple of 4, in one pass (the greatest per lane), and over the n cells
+// of each of the next rows-1 rows, skip cells after the last row's. The
+// sides are 0, 1 and 2 (sideOther, sideStore, sideOutside; a Grid has no
+// other).
 //
 //go:noescape
-func weightsBest4(lp, idet *float64, side *uint8, n, c0 int, best0 float64, a *bestArgs)
+func weightsBest4(lp, idet *float64, side *uint8, n, c0 int, best0 float64, a *bestArgs, rows, skip int)
 
 // weightsBestAsm does weightsBest over the first multiple of 4 cells of
 // [ca, cb) and returns where the scalar loops take over.
@@ -97,7 +101,14 @@ func (p *posterior) weightsBestAsm(g *Grid, ca, cb int, best0 float64, eBest *[4
 	}
 	_, _, _ = p.lp[ca+m-1], p.idet[ca+m-1], g.side[ca+m-1]
 	var a bestArgs
-	weightsBest4(&p.lp[ca], &p.idet[ca], &g.side[ca], m, ca, best0, &a)
+	weightsBest4(&p.lp[ca], &p.idet[ca], &g.side[ca], m, ca, best0, &a, 1, 0)
+	mergeBest(&a, eBest, bestC)
+	return ca + m
+}
+
+// mergeBest merges the lanes' greatest weights per side (weightsBest4)
+// into eBest and bestC, which hold those of the cells before.
+func mergeBest(a *bestArgs, eBest *[4]float64, bestC *[4]int) {
 	for sd := range a.e {
 		// The lanes' bests: the greatest, the first cell of equals; it
 		// must beat the cells before (strictly: they came first).
@@ -112,7 +123,6 @@ func (p *posterior) weightsBestAsm(g *Grid, ca, cb int, best0 float64, eBest *[4
 			eBest[sd], bestC[sd] = be, bc
 		}
 	}
-	return ca + m
 }
 
 // uniform4 fills a.lp and a.idet for a.cells cells, as uniformRow does
@@ -148,6 +158,8 @@ type missArgs struct {
 	mi     *int        // 56: the silent sensors
 	mp, mc *float64    // 64, 72: their (sens - P)/σ and n/σ
 	lmax   [4]float64  // 80: out: the greatest log posterior per lane
+	rows   int         // 112: rows of n cells (at least 1; counted down)
+	skip   int         // 120: cells from a row's last to the next row's first, less 1
 }
 
 // missRows4 is missRows over a.n cells.
@@ -169,7 +181,7 @@ func (p *posterior) missRowsAsm(g *Grid, ca, cb int, missS *[4]float64) (int, fl
 		_ = g.l[i*g.Len()+ca+n-1]
 	}
 	_, _ = p.lp[ca+n-1], g.side[ca+n-1]
-	a := missArgs{lp: &p.lp[ca], side: &g.side[ca], missS: missS, n: n, m: m, l: &g.l[ca], stride: 8 * g.Len()}
+	a := missArgs{lp: &p.lp[ca], side: &g.side[ca], missS: missS, n: n, m: m, l: &g.l[ca], stride: 8 * g.Len(), rows: 1}
 	if m > 0 {
 		_, _ = p.mp[m-1], p.mc[m-1]
 		a.mi, a.mp, a.mc = &p.mi[0], &p.mp[0], &p.mc[0]
@@ -198,7 +210,7 @@ func (p *posterior) uniform4(g *Grid, k, ca, cb int) (int, float64) {
 	}
 	_, _, _, _ = g.side[ca+m-1], g.prior[ca+m-1], p.lp[ca+m-1], p.idet[ca+m-1]
 	a := rowArgs{l: &g.l[ca], stride: 8 * g.Len(), gi: &p.gi[0], gw: &p.gw[0], gwu: &p.gwu[0], k: k,
-		side: &g.side[ca], pri: &g.prior[ca], lp: &p.lp[ca], idet: &p.idet[ca], cells: m, bc: &p.bc}
+		side: &g.side[ca], pri: &g.prior[ca], lp: &p.lp[ca], idet: &p.idet[ca], cells: m, bc: &p.bc, rows: 1}
 	uniform4(&a)
 	for _, v := range a.lmax {
 		if v > lmax {
@@ -218,4 +230,104 @@ func weightsAsm(lp, idet []float64, best0 float64) int {
 	idet = idet[:m]
 	weights4(&lp[0], &idet[0], m, best0)
 	return m
+}
+
+// uniformWindow is the log posterior of a window of rows of spw cells
+// from cell ca (the uniform-exponent case): uniformRow over each row and,
+// with silent sensors, missRows; it returns the greatest (of missRows when
+// there are silent sensors, as the span loop of fix takes it). The kernels
+// run over the first multiple of 4 cells of every row in one call each;
+// the scalar loops do the rest of each row.
+func (p *posterior) uniformWindow(g *Grid, k, ca, rows, spw int, missS *[4]float64) float64 {
+	m := spw &^ 3
+	if k == 0 {
+		m = 0
+	}
+	lmax := math.Inf(-1)
+	nx, n := g.NX, g.Len()
+	if m > 0 {
+		last := ca + (rows-1)*nx + m - 1
+		_, _, _ = p.gi[k-1], p.gw[k-1], p.gwu[k-1]
+		for _, i := range p.gi[:k] {
+			_ = g.l[i*n+last]
+		}
+		_, _, _, _ = g.side[last], g.prior[last], p.lp[last], p.idet[last]
+		a := rowArgs{l: &g.l[ca], stride: 8 * n, gi: &p.gi[0], gw: &p.gw[0], gwu: &p.gwu[0], k: k,
+			side: &g.side[ca], pri: &g.prior[ca], lp: &p.lp[ca], idet: &p.idet[ca], cells: m, bc: &p.bc,
+			rows: rows, skip: nx - m}
+		uniform4(&a)
+		for _, v := range a.lmax {
+			if v > lmax {
+				lmax = v
+			}
+		}
+	}
+	if m < spw {
+		for r := range rows {
+			c := ca + r*nx
+			if l := p.uniformRow(g, k, c+m, c+spw); l > lmax {
+				lmax = l
+			}
+		}
+	}
+	if len(p.mi) == 0 {
+		return lmax
+	}
+	lmax = math.Inf(-1)
+	if m > 0 {
+		mn := len(p.mi)
+		last := ca + (rows-1)*nx + m - 1
+		for _, i := range p.mi {
+			_ = g.l[i*n+last]
+		}
+		_, _ = p.lp[last], g.side[last]
+		_, _ = p.mp[mn-1], p.mc[mn-1]
+		a := missArgs{lp: &p.lp[ca], side: &g.side[ca], missS: missS, n: m, m: mn, l: &g.l[ca], stride: 8 * n,
+			mi: &p.mi[0], mp: &p.mp[0], mc: &p.mc[0], rows: rows, skip: nx - m}
+		missRows4(&a)
+		for _, v := range a.lmax {
+			if v > lmax {
+				lmax = v
+			}
+		}
+	}
+	if m < spw {
+		for r := range rows {
+			c := ca + r*nx
+			if l := p.missRows(g, c+m, c+spw, missS); l > lmax {
+				lmax = l
+			}
+		}
+	}
+	return lmax
+}
+
+// weightsWindow is weightsBest over a window of rows of spw cells from
+// cell ca: the kernel over the first multiple of 4 cells of every row in
+// one call, then the scalar loops over the rest of each row, whose cells
+// may come before some the kernel did (so a tie goes to the lower cell, as
+// the cells in order give it).
+func (p *posterior) weightsWindow(g *Grid, ca, rows, spw int, best0 float64, eBest *[4]float64, bestC *[4]int) {
+	m := spw &^ 3
+	nx := g.NX
+	if m > 0 {
+		last := ca + (rows-1)*nx + m - 1
+		_, _, _ = p.lp[last], p.idet[last], g.side[last]
+		var a bestArgs
+		weightsBest4(&p.lp[ca], &p.idet[ca], &g.side[ca], m, ca, best0, &a, rows, nx-m)
+		mergeBest(&a, eBest, bestC)
+	}
+	if m < spw {
+		for r := range rows {
+			c := ca + r*nx + m
+			lp, side := p.lp[c:c+spw-m], g.side[c:c+spw-m]
+			weights(lp, p.idet[c:c+spw-m], best0)
+			side = side[:len(lp)]
+			for t, e := range lp {
+				if sd := side[t] & 3; e > eBest[sd] || (e == eBest[sd] && c+t < bestC[sd]) {
+					eBest[sd], bestC[sd] = e, c+t
+				}
+			}
+		}
+	}
 }

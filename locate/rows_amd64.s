@@ -21,6 +21,8 @@
 #define A_CELLS 80
 #define A_BC 88
 #define A_LMAX 96
+#define A_ROWS 128
+#define A_SKIP 136
 
 // burstConst offsets
 #define B_MU 0
@@ -132,13 +134,14 @@ TEXT ·uniform4(SB), NOSPLIT, $0-8
 	VMOVUPD ·rowConst+C_NEGINF(SB), Y13 // lmax
 	VMOVUPD ·rowConst+C_ONE(SB), Y14
 	VMOVUPD ·rowConst+C_HALF(SB), Y15
-	XORQ R13, R13 // cell
+	XORQ R13, R13 // cell, from the first
+	MOVQ A_CELLS(SI), R14 // the end of its row's cells
 	CMPQ R12, $4
 	JEQ  k4
 
 cells:
-	CMPQ R13, A_CELLS(SI)
-	JGE  done
+	CMPQ R13, R14
+	JGE  nextrow
 
 	// Σ w L, Σ w L², Σ w u L from 0, reading by reading
 	VXORPD Y0, Y0, Y0
@@ -214,6 +217,17 @@ readings:
 	ADDQ $32, DI
 	JMP  cells
 
+	// the next row of the window: skip cells on
+nextrow:
+	DECQ A_ROWS(SI)
+	JLE  done
+	MOVQ A_SKIP(SI), AX
+	ADDQ AX, R13
+	LEAQ (DI)(AX*8), DI
+	MOVQ R13, R14
+	ADDQ A_CELLS(SI), R14
+	JMP  cells
+
 	// 4 readings (the usual burst): the readings' rows and weights are
 	// read without the loop over them, the rows' offsets in registers.
 k4:
@@ -228,8 +242,8 @@ k4:
 	MOVQ  AX, R8
 
 k4cells:
-	CMPQ R13, A_CELLS(SI)
-	JGE  done
+	CMPQ R13, R14
+	JGE  k4nextrow
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
@@ -240,6 +254,16 @@ k4cells:
 	FORMULA
 	ADDQ $4, R13
 	ADDQ $32, DI
+	JMP  k4cells
+
+k4nextrow:
+	DECQ A_ROWS(SI)
+	JLE  done
+	MOVQ A_SKIP(SI), AX
+	ADDQ AX, R13
+	LEAQ (DI)(AX*8), DI
+	MOVQ R13, R14
+	ADDQ A_CELLS(SI), R14
 	JMP  k4cells
 
 done:
@@ -320,6 +344,8 @@ wdone:
 #define M_MP 64
 #define M_MC 72
 #define M_LMAX 80
+#define M_ROWS 112
+#define M_SKIP 120
 
 // func missRows4(a *missArgs)
 TEXT ·missRows4(SB), NOSPLIT, $0-8
@@ -335,10 +361,11 @@ TEXT ·missRows4(SB), NOSPLIT, $0-8
 	VXORPD  Y9, Y9, Y9
 	VMOVUPD ·rowConst+C_NEGINF(SB), Y15 // lmax
 	XORQ    DX, DX
+	MOVQ    M_N(SI), R14 // the end of the row's cells
 
 mcells:
-	CMPQ DX, M_N(SI)
-	JGE  mdone
+	CMPQ DX, R14
+	JGE  mnextrow
 	VMOVUPD   (AX)(DX*8), Y14    // lp
 	VPMOVZXBQ (BX)(DX*1), Y1
 	VPAND     ·rowConst+C_SIDE3(SB), Y1, Y1
@@ -403,6 +430,14 @@ mstore:
 	ADDQ      $4, DX
 	JMP       mcells
 
+mnextrow:
+	DECQ M_ROWS(SI)
+	JLE  mdone
+	ADDQ M_SKIP(SI), DX
+	MOVQ DX, R14
+	ADDQ M_N(SI), R14
+	JMP  mcells
+
 mdone:
 	VMOVUPD Y15, M_LMAX(SI)
 	VZEROUPPER
@@ -423,8 +458,8 @@ mdone:
 	VBLENDVPD Y3, Y7, best, best \
 	VBLENDVPD Y3, Y14, cell, cell
 
-// func weightsBest4(lp, idet *float64, side *uint8, n, c0 int, best0 float64, a *bestArgs)
-TEXT ·weightsBest4(SB), NOSPLIT, $0-56
+// func weightsBest4(lp, idet *float64, side *uint8, n, c0 int, best0 float64, a *bestArgs, rows, skip int)
+TEXT ·weightsBest4(SB), NOSPLIT, $0-72
 	MOVQ lp+0(FP), AX
 	MOVQ idet+8(FP), BX
 	MOVQ side+16(FP), SI
@@ -440,10 +475,11 @@ TEXT ·weightsBest4(SB), NOSPLIT, $0-56
 	VPCMPEQQ Y12, Y12, Y12
 	VPCMPEQQ Y13, Y13, Y13
 	XORQ     DX, DX
+	MOVQ     rows+56(FP), R10
 
 wbloop:
 	CMPQ DX, CX
-	JGE  wbdone
+	JGE  wbnextrow
 	VMOVUPD   (AX)(DX*8), Y0
 	VSUBPD    Y15, Y0, Y0        // x = l - best0
 	VCMPPD    $0x11, ·rowConst+C_CUT(SB), Y0, Y1 // x < -cutoff (false on NaN)
@@ -485,6 +521,18 @@ wbloop:
 	VPADDQ    ·rowConst+C_FOUR(SB), Y14, Y14
 	ADDQ      $4, DX
 	JMP       wbloop
+
+	// the next row: skip cells on, the lanes' cells too
+wbnextrow:
+	DECQ         R10
+	JLE          wbdone
+	MOVQ         skip+64(FP), R11
+	ADDQ         R11, DX
+	VPBROADCASTQ skip+64(FP), Y0
+	VPADDQ       Y0, Y14, Y14
+	MOVQ         DX, CX
+	ADDQ         n+24(FP), CX
+	JMP          wbloop
 
 wbdone:
 	MOVQ    a+48(FP), DI

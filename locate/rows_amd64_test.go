@@ -25,13 +25,14 @@ func TestRowArgsLayout(t *testing.T) {
 		{"gw", unsafe.Offsetof(a.gw), 24}, {"gwu", unsafe.Offsetof(a.gwu), 32}, {"k", unsafe.Offsetof(a.k), 40},
 		{"side", unsafe.Offsetof(a.side), 48}, {"pri", unsafe.Offsetof(a.pri), 56}, {"lp", unsafe.Offsetof(a.lp), 64},
 		{"idet", unsafe.Offsetof(a.idet), 72}, {"cells", unsafe.Offsetof(a.cells), 80}, {"bc", unsafe.Offsetof(a.bc), 88},
-		{"lmax", unsafe.Offsetof(a.lmax), 96},
+		{"lmax", unsafe.Offsetof(a.lmax), 96}, {"rows", unsafe.Offsetof(a.rows), 128}, {"skip", unsafe.Offsetof(a.skip), 136},
 		{"missArgs.lp", unsafe.Offsetof(ma.lp), 0}, {"missArgs.side", unsafe.Offsetof(ma.side), 8},
 		{"missArgs.missS", unsafe.Offsetof(ma.missS), 16}, {"missArgs.n", unsafe.Offsetof(ma.n), 24},
 		{"missArgs.m", unsafe.Offsetof(ma.m), 32}, {"missArgs.l", unsafe.Offsetof(ma.l), 40},
 		{"missArgs.stride", unsafe.Offsetof(ma.stride), 48}, {"missArgs.mi", unsafe.Offsetof(ma.mi), 56},
 		{"missArgs.mp", unsafe.Offsetof(ma.mp), 64}, {"missArgs.mc", unsafe.Offsetof(ma.mc), 72},
-		{"missArgs.lmax", unsafe.Offsetof(ma.lmax), 80},
+		{"missArgs.lmax", unsafe.Offsetof(ma.lmax), 80}, {"missArgs.rows", unsafe.Offsetof(ma.rows), 112},
+		{"missArgs.skip", unsafe.Offsetof(ma.skip), 120},
 		{"mu", unsafe.Offsetof(b.mu), 0}, {"swr", unsafe.Offsetof(b.swr), 32}, {"swrr", unsafe.Offsetof(b.swrr), 64},
 		{"c1", unsafe.Offsetof(b.c1), 96}, {"c2", unsafe.Offsetof(b.c2), 104}, {"c11", unsafe.Offsetof(b.c11), 112},
 		{"a00", unsafe.Offsetof(b.a00), 120}, {"in", unsafe.Offsetof(b.in), 128},
@@ -175,6 +176,86 @@ func TestRowsAsmBitExact(t *testing.T) {
 		}
 		if gotE != wantE || gotC != wantC {
 			t.Fatalf("trial %d (cells %d..%d): greatest per side %v at %v, scalar %v at %v", trial, ca, cb, gotE, gotC, wantE, wantC)
+		}
+	}
+
+	// Windows of rows in one kernel call each (uniformWindow,
+	// weightsWindow) against the scalar loops row by row: every width mod
+	// 4, silent sensors or none, ties between the weights of cells in the
+	// kernels' part of one row and the scalar tail of an earlier one.
+	for trial := range 300 {
+		k := 1 + trial%8
+		for j, i := range rng.Perm(8)[:k] {
+			p.gi[j], p.gw[j], p.gwu[j] = i, 1/(20+10*rng.Float64()), -40*rng.Float64()
+		}
+		c1 := 2 + rng.Float64()
+		p.bc.c1, p.bc.c2, p.bc.c11, p.bc.a00, p.bc.in = c1, 2*c1, c1*c1, 0.2+rng.Float64(), 1/(0.3*0.3)
+		miss := [4]float64{rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64(), 0}
+		p.mi = p.mi[:0]
+		for h, i := range rng.Perm(8)[:trial%3] {
+			p.mi = append(p.mi, i)
+			p.mp[h], p.mc[h] = 10*rng.NormFloat64(), 0.5*rng.NormFloat64()
+		}
+		i0, j0 := rng.IntN(g.NX), rng.IntN(g.NY)
+		spw, rows := 1+rng.IntN(g.NX-i0), 1+rng.IntN(g.NY-j0)
+		ca := j0*g.NX + i0
+		type out struct {
+			lp, idet []float64
+			l        float64
+			eb       [4]float64
+			bc       [4]int
+		}
+		run := func(asm bool) out {
+			var o out
+			avx2 = asm
+			o.l = math.Inf(-1)
+			if asm {
+				o.l = p.uniformWindow(g, k, ca, rows, spw, &miss)
+			} else {
+				for r := range rows {
+					c := ca + r*g.NX
+					l := p.uniformRow(g, k, c, c+spw)
+					if len(p.mi) > 0 {
+						l = p.missRows(g, c, c+spw, &miss)
+					}
+					o.l = max(o.l, l)
+				}
+			}
+			for r := range rows {
+				c := ca + r*g.NX
+				o.lp = append(o.lp, p.lp[c:c+spw]...)
+				o.idet = append(o.idet, p.idet[c:c+spw]...)
+				if trial%2 == 0 { // ties: a few values only
+					for t := c; t < c+spw; t++ {
+						p.lp[t] = o.l - float64(t%3)
+						p.idet[t] = 1
+					}
+				}
+			}
+			o.bc = [4]int{-1, -1, -1, -1}
+			if asm {
+				p.weightsWindow(g, ca, rows, spw, o.l, &o.eb, &o.bc)
+			} else {
+				for r := range rows {
+					c := ca + r*g.NX
+					p.weightsBest(g, c, c+spw, o.l, &o.eb, &o.bc)
+				}
+			}
+			for r := range rows {
+				c := ca + r*g.NX
+				o.lp = append(o.lp, p.lp[c:c+spw]...)
+			}
+			return o
+		}
+		want, got := run(false), run(true)
+		if !same(got.l, want.l) || got.eb != want.eb || got.bc != want.bc {
+			t.Fatalf("window trial %d (%d readings, %d silent, %d rows of %d from %d): greatest %v, per side %v at %v; scalar %v, %v at %v",
+				trial, k, len(p.mi), rows, spw, ca, got.l, got.eb, got.bc, want.l, want.eb, want.bc)
+		}
+		for i := range want.lp {
+			if !same(got.lp[i], want.lp[i]) || (i < len(want.idet) && !same(got.idet[i], want.idet[i])) {
+				t.Fatalf("window trial %d, value %d: %v, scalar %v", trial, i, got.lp[i], want.lp[i])
+			}
 		}
 	}
 

@@ -16,3 +16,11 @@ func (p *posterior) missRowsAsm(g *Grid, ca, cb int, missS *[4]float64) (int, fl
 func (p *posterior) weightsBestAsm(g *Grid, ca, cb int, best0 float64, eBest *[4]float64, bestC *[4]int) int {
 	panic("unreachable")
 }
+
+func (p *posterior) uniformWindow(g *Grid, k, ca, rows, spw int, missS *[4]float64) float64 {
+	panic("unreachable")
+}
+
+func (p *posterior) weightsWindow(g *Grid, ca, rows, spw int, best0 float64, eBest *[4]float64, bestC *[4]int) {
+	panic("unreachable")
+}
