@@ -202,3 +202,52 @@ func (p *posterior) rowSums(g *Grid, k, ca, cb int) (swl, swll, sul []float64) {
 	}
 	return swl, swll, sul
 }
+
+// weightedL adds to el[j], per reading j (sensor idx[j]), Σ w L_j over
+// the cells of g, w a cell's weight in lp times scale[its side] (weights
+// of 0 passed over), and returns Σ w: the loop
+//
+//	for c, w := range lp { if w != 0 { w *= scale[side]; sw += w; el[j] += w L_j(c) for each j } }
+//
+// with up to four readings' sums in registers per pass over the cells
+// (each sum still in cell order, so the same to the bit).
+func weightedL(g *Grid, lp []float64, scale *[4]float64, idx []int, el []float64) (sw float64) {
+	n := g.Len()
+	lp, side := lp[:n], g.side[:n]
+	for j0 := 0; j0 < len(idx); j0 += 4 {
+		nj := min(4, len(idx)-j0)
+		var l [4][]float64
+		for h := range 4 {
+			i := idx[j0+min(h, nj-1)] // lanes beyond the readings repeat the last
+			l[h] = g.l[i*n : i*n+n]
+		}
+		l0, l1, l2, l3 := l[0][:len(lp)], l[1][:len(lp)], l[2][:len(lp)], l[3][:len(lp)]
+		e0, e1, e2, e3 := el[j0], el[j0+min(1, nj-1)], el[j0+min(2, nj-1)], el[j0+min(3, nj-1)]
+		first := j0 == 0
+		s := sw
+		for c, w := range lp {
+			if w == 0 {
+				continue
+			}
+			w *= scale[side[c]&3]
+			if first {
+				s += w
+			}
+			e0 += w * l0[c]
+			e1 += w * l1[c]
+			e2 += w * l2[c]
+			e3 += w * l3[c]
+		}
+		sw = s
+		e := [4]float64{e0, e1, e2, e3}
+		copy(el[j0:j0+nj], e[:nj])
+	}
+	if len(idx) == 0 {
+		for c, w := range lp {
+			if w != 0 {
+				sw += w * scale[side[c]&3]
+			}
+		}
+	}
+	return sw
+}

@@ -375,8 +375,8 @@ func (s *Solver) gainResiduals(prior *Sides) (idx []int, res []float64, ok bool)
 		s.grid = fine
 		s.cOK = true
 	}
-	var scale [3]float64
-	for i := range scale {
+	var scale [4]float64
+	for i := range 3 {
 		scale[i] = 1
 		if prior != nil && g.area[i] > 0 {
 			scale[i] = prior[i] / g.area[i]
@@ -384,18 +384,7 @@ func (s *Solver) gainResiduals(prior *Sides) (idx []int, res []float64, ok bool)
 	}
 	el := s.res[:s.k]
 	clear(el)
-	n := g.Len()
-	var sw float64
-	for c, w := range p.lp[:n] {
-		if w == 0 {
-			continue
-		}
-		w *= scale[g.side[c]]
-		sw += w
-		for j, i := range s.idx[:s.k] {
-			el[j] += w * g.l[i*n+c]
-		}
-	}
+	sw := weightedL(g, p.lp, &scale, s.idx[:s.k], el)
 	if len(g.far) > 0 && len(p.farLP) >= len(g.far) {
 		for f, w := range p.farLP[:len(g.far)] {
 			if w == 0 {
