@@ -28,7 +28,8 @@ func (r Rect) Contains(p Point) bool {
 
 // Clamp returns the point of r nearest to p.
 func (r Rect) Clamp(p Point) Point {
-	return Point{math.Min(math.Max(p[0], r[0][0]), r[1][0]), math.Min(math.Max(p[1], r[0][1]), r[1][1])}
+	// The builtins: math.Min and math.Max's NaN and ±0 rules, inlined.
+	return Point{min(max(p[0], r[0][0]), r[1][0]), min(max(p[1], r[0][1]), r[1][1])}
 }
 
 // Site is one floor of one shop: the contract's site file.
