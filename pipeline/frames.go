@@ -4,20 +4,24 @@ package pipeline
 // forgets the oldest first: what a map with a ring of its keys in insertion
 // order does (the clock's and the quarantine's frame matching), without the
 // general map's hashing and probing of groups. The entries live in a ring;
-// an open-addressing index (linear probing, 2n to 4n slots, deletion by
-// backward shift) finds a key's slot.
+// an open-addressing index (linear probing, 4n to 8n slots) finds a key's
+// slot. A forgotten frame's index entry is not deleted: a probe takes an
+// entry only when its ring slot holds the key (the ring's keys are
+// distinct), and after n insertions the index is rebuilt from the ring, so
+// it holds at most 2n entries.
 type frameTable struct {
-	keys []frameKey
-	vals []frameSeen
-	n    int     // capacity
-	head int     // the oldest slot once full
-	idx  []int32 // ring slot + 1; 0: empty
-	mask uint64
+	keys  []frameKey
+	vals  []frameSeen
+	n     int     // capacity
+	head  int     // the oldest slot once full
+	idx   []int32 // ring slot + 1; 0: empty
+	mask  uint64
+	added int // entries put in the index since it was last rebuilt
 }
 
 func newFrameTable(n int) *frameTable {
 	size := 1
-	for size < 2*n {
+	for size < 4*n {
 		size <<= 1
 	}
 	return &frameTable{keys: make([]frameKey, 0, n), vals: make([]frameSeen, 0, n), n: n,
@@ -53,35 +57,32 @@ func (t *frameTable) add(k frameKey, v frameSeen) {
 		t.vals = append(t.vals, v)
 	} else {
 		slot = t.head
-		t.remove(slot)
 		t.keys[slot], t.vals[slot] = k, v
 		t.head = (t.head + 1) % t.n
 	}
-	i := t.home(k)
+	if t.added >= t.n {
+		t.rebuild()
+		return
+	}
+	t.insert(slot)
+}
+
+// insert puts ring slot s in the index.
+func (t *frameTable) insert(s int) {
+	i := t.home(t.keys[s])
 	for t.idx[i] != 0 {
 		i = (i + 1) & t.mask
 	}
-	t.idx[i] = int32(slot + 1)
+	t.idx[i] = int32(s + 1)
+	t.added++
 }
 
-// remove takes ring slot s out of the index, shifting back the entries
-// after it in its probe run that may fill the hole.
-func (t *frameTable) remove(s int) {
-	i := t.home(t.keys[s])
-	for t.idx[i] != int32(s+1) {
-		i = (i + 1) & t.mask
+// rebuild indexes the ring's frames afresh, without the forgotten ones.
+func (t *frameTable) rebuild() {
+	clear(t.idx)
+	t.added = 0
+	for s := range t.keys {
+		t.insert(s)
 	}
-	for j := i; ; {
-		j = (j + 1) & t.mask
-		e := t.idx[j]
-		if e == 0 {
-			break
-		}
-		// e may move to i when its home does not lie cyclically in (i, j].
-		if h := t.home(t.keys[e-1]); (j-h)&t.mask >= (j-i)&t.mask {
-			t.idx[i] = e
-			i = j
-		}
-	}
-	t.idx[i] = 0
+	t.added = 0
 }
