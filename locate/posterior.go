@@ -344,39 +344,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	for t := range xs {
 		xs[t] = g.X0 + float64(p.i0+t)*g.Cell - p.rx
 	}
-	// Accumulate in registers along a run of cells of one side (rows are
-	// mostly one side), adding the run to its side's moments at its end.
-	// (The run's sums are locals, not a moments value, so that they
-	// stay in registers.)
-	var sw, sx, sy, sxx, sxy, syy float64
-	rs := g.side[p.j0*g.NX+p.i0]
-	for row := p.j0; row <= p.j1; row++ {
-		y := g.Y0 + float64(row)*g.Cell - p.ry
-		ca := row*g.NX + p.i0
-		lp := p.lp[ca : ca+len(xs)]
-		side := g.side[ca : ca+len(xs)]
-		side = side[:len(lp)]
-		for t, e := range lp {
-			if e < thr || e == 0 {
-				continue
-			}
-			if sd := side[t]; sd != rs {
-				p.mom[rs].add(&moments{sw, sx, sy, sxx, sxy, syy})
-				sw, sx, sy, sxx, sxy, syy = 0, 0, 0, 0, 0, 0
-				rs = sd
-			}
-			e *= inv
-			x := xs[t]
-			sw += e
-			ex, ey := e*x, e*y
-			sx += ex
-			sy += ey
-			sxx += ex * x
-			sxy += ex * y
-			syy += ey * y
-		}
-	}
-	p.mom[rs].add(&moments{sw, sx, sy, sxx, sxy, syy})
+	p.sumMoments(g, xs, thr, inv)
 	if useFar {
 		mo := &p.mom[sideOutside]
 		for f, e := range p.farLP[:len(g.far)] {

@@ -251,3 +251,48 @@ func weightedL(g *Grid, lp []float64, scale *[4]float64, idx []int, el []float64
 	}
 	return sw
 }
+
+// sumMoments adds the weights lp of the cells considered (p.i0..p.i1,
+// p.j0..p.j1), times inv, to their sides' moments p.mom, passing over
+// weights below thr and 0; xs holds x of each column about p.rx. The sums
+// run along a run of cells of one side (rows are mostly one side), the run
+// added to its side's moments at its end. On AVX2 moments4 takes the same
+// sums in the same order.
+func (p *posterior) sumMoments(g *Grid, xs []float64, thr, inv float64) {
+	rs := g.side[p.j0*g.NX+p.i0]
+	if avx2 {
+		rs, s := p.momentsAsm(g, xs, thr, inv, rs)
+		p.mom[rs].add(&moments{s[0], s[1], s[2], s[3], s[4], s[5]})
+		return
+	}
+	// (The run's sums are locals, not a moments value, so that they
+	// stay in registers.)
+	var sw, sx, sy, sxx, sxy, syy float64
+	for row := p.j0; row <= p.j1; row++ {
+		y := g.Y0 + float64(row)*g.Cell - p.ry
+		ca := row*g.NX + p.i0
+		lp := p.lp[ca : ca+len(xs)]
+		side := g.side[ca : ca+len(xs)]
+		side = side[:len(lp)]
+		for t, e := range lp {
+			if e < thr || e == 0 {
+				continue
+			}
+			if sd := side[t]; sd != rs {
+				p.mom[rs].add(&moments{sw, sx, sy, sxx, sxy, syy})
+				sw, sx, sy, sxx, sxy, syy = 0, 0, 0, 0, 0, 0
+				rs = sd
+			}
+			e *= inv
+			x := xs[t]
+			sw += e
+			ex, ey := e*x, e*y
+			sx += ex
+			sy += ey
+			sxx += ex * x
+			sxy += ex * y
+			syy += ey * y
+		}
+	}
+	p.mom[rs].add(&moments{sw, sx, sy, sxx, sxy, syy})
+}

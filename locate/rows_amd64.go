@@ -331,3 +331,45 @@ func (p *posterior) weightsWindow(g *Grid, ca, rows, spw int, best0 float64, eBe
 		}
 	}
 }
+
+// momArgs is what moments4 reads and writes; rows_amd64.s addresses its
+// fields by offset (TestRowArgsLayout).
+type momArgs struct {
+	lp     *float64    // 0: the weight of the first cell considered
+	side   *uint8      // 8: its side
+	xs     *float64    // 16: x of each column, about rx
+	nx     int         // 24: columns
+	stride int         // 32: cells from a row to the next (Grid.NX)
+	rows   int         // 40
+	row0   int         // 48: the first row's index
+	y0     float64     // 56: Grid.Y0
+	cell   float64     // 64: Grid.Cell
+	ry     float64     // 72
+	thr    float64     // 80: weights below are passed over
+	inv    float64     // 88: 1/the greatest weight
+	rs     int         // 96: in and out: the side of the run
+	s      [6]float64  // 104: in and out: the run's sums
+	mom    *[3]moments // 152: the sides' moments
+}
+
+// moments4 is the moments loop of sumMoments over the cells considered.
+//
+//go:noescape
+func moments4(a *momArgs)
+
+// momentsAsm runs moments4 over the cells considered by the last fix
+// (p.i0..p.i1, p.j0..p.j1), the run of side rs starting from 0, and
+// returns the side and sums of the run at the end.
+func (p *posterior) momentsAsm(g *Grid, xs []float64, thr, inv float64, rs uint8) (uint8, [6]float64) {
+	ca := p.j0*g.NX + p.i0
+	last := p.j1*g.NX + p.i1
+	if len(xs) != p.i1-p.i0+1 || p.j1 < p.j0 {
+		panic("locate: moments over no cells")
+	}
+	_, _ = p.lp[last], g.side[last]
+	a := momArgs{lp: &p.lp[ca], side: &g.side[ca], xs: &xs[0], nx: len(xs), stride: g.NX,
+		rows: p.j1 - p.j0 + 1, row0: p.j0, y0: g.Y0, cell: g.Cell, ry: p.ry, thr: thr, inv: inv,
+		rs: int(rs), mom: &p.mom}
+	moments4(&a)
+	return uint8(a.rs), a.s
+}

@@ -545,3 +545,166 @@ wbdone:
 	VZEROUPPER
 	RET
 
+
+// momArgs offsets
+#define MO_LP 0
+#define MO_SIDE 8
+#define MO_XS 16
+#define MO_NX 24
+#define MO_STRIDE 32
+#define MO_ROWS 40
+#define MO_ROW0 48
+#define MO_Y0 56
+#define MO_CELL 64
+#define MO_RY 72
+#define MO_THR 80
+#define MO_INV 88
+#define MO_RS 96
+#define MO_S 104
+#define MO_MOM 152
+
+// func moments4(a *momArgs)
+//
+// sumMoments' loop over the rows of the cells considered. The run's six
+// sums live in two vectors, Y0 = (sw, sx, sy, sxx) and X1 = (sxy, syy),
+// each lane adding its cells' terms in cell order as the scalar loop's six
+// sums do. Four cells of the run's side (DX; R13: the side in each byte)
+// take their products as vectors (a cell passed over gives 0, which adds
+// nothing), transposed into one vector per cell and added cell by cell.
+// Any other cell (a row's last 0-3, a group with a cell of another side)
+// takes the scalar steps.
+TEXT ·moments4(SB), NOSPLIT, $0-8
+	MOVQ         a+0(FP), DI
+	MOVQ         MO_LP(DI), SI
+	MOVQ         MO_SIDE(DI), BX
+	MOVQ         MO_XS(DI), R8
+	MOVQ         MO_NX(DI), CX
+	MOVQ         MO_ROWS(DI), R11
+	MOVQ         MO_ROW0(DI), R12
+	MOVQ         MO_MOM(DI), R14
+	MOVQ         MO_RS(DI), DX
+	MOVL         $0x01010101, R13
+	IMULL        DX, R13
+	VBROADCASTSD MO_THR(DI), Y8
+	VBROADCASTSD MO_INV(DI), Y9
+	VXORPD       Y11, Y11, Y11
+	VMOVUPD      MO_S(DI), Y0
+	VMOVUPD      MO_S+32(DI), X1
+
+morow:
+	TESTQ        R11, R11
+	JEQ          modone
+	// y = Y0 + row·cell - ry, as the Go loop computes it
+	VXORPD       X10, X10, X10
+	VCVTSI2SDQ   R12, X10, X10
+	VMULSD       MO_CELL(DI), X10, X10
+	VADDSD       MO_Y0(DI), X10, X10
+	VSUBSD       MO_RY(DI), X10, X10
+	VBROADCASTSD X10, Y10
+	XORQ         R9, R9
+
+mocell:
+	MOVQ CX, AX
+	SUBQ R9, AX
+	CMPQ AX, $4
+	JLT  moone
+	MOVL (BX)(R9*1), AX
+	CMPL AX, R13
+	JNE  moone
+	VMOVUPD    (SI)(R9*8), Y12
+	VCMPPD     $5, Y8, Y12, Y13  // !(e < thr), true on NaN
+	VCMPPD     $4, Y11, Y12, Y14 // e != 0, true on NaN
+	VANDPD     Y14, Y13, Y13
+	VMULPD     Y9, Y12, Y12      // e·inv
+	VANDPD     Y13, Y12, Y12     // A = e, 0 where passed over
+	VMOVUPD    (R8)(R9*8), Y14   // x
+	VMULPD     Y14, Y12, Y2      // B = ex = e·x
+	VMULPD     Y10, Y12, Y3      // C = ey = e·y
+	VMULPD     Y14, Y2, Y4       // D = ex·x
+	VMULPD     Y10, Y2, Y5       // E = ex·y
+	VMULPD     Y10, Y3, Y6       // F = ey·y
+	// (A, B, C, D) of cell c into one vector, then added in cell order
+	VUNPCKLPD  Y2, Y12, Y7       // A0 B0 A2 B2
+	VUNPCKHPD  Y2, Y12, Y12      // A1 B1 A3 B3
+	VUNPCKLPD  Y4, Y3, Y13       // C0 D0 C2 D2
+	VUNPCKHPD  Y4, Y3, Y3        // C1 D1 C3 D3
+	VPERM2F128 $0x20, Y13, Y7, Y14 // A0 B0 C0 D0
+	VPERM2F128 $0x31, Y13, Y7, Y7  // A2 B2 C2 D2
+	VPERM2F128 $0x20, Y3, Y12, Y13 // A1 B1 C1 D1
+	VPERM2F128 $0x31, Y3, Y12, Y12 // A3 B3 C3 D3
+	VADDPD     Y14, Y0, Y0
+	VADDPD     Y13, Y0, Y0
+	VADDPD     Y7, Y0, Y0
+	VADDPD     Y12, Y0, Y0
+	VUNPCKLPD  Y6, Y5, Y2        // E0 F0 E2 F2
+	VUNPCKHPD  Y6, Y5, Y3        // E1 F1 E3 F3
+	VADDPD     X2, X1, X1
+	VADDPD     X3, X1, X1
+	VEXTRACTF128 $1, Y2, X2
+	VEXTRACTF128 $1, Y3, X3
+	VADDPD     X2, X1, X1
+	VADDPD     X3, X1, X1
+	ADDQ       $4, R9
+	JMP        mocell
+
+moone:
+	CMPQ     R9, CX
+	JGE      monext
+	VMOVSD   (SI)(R9*8), X12
+	VUCOMISD X12, X8          // thr > e: passed over
+	JA       moskip
+	VUCOMISD X11, X12         // e == 0: passed over
+	JNE      moin
+	JPC      moskip
+
+moin:
+	MOVBQZX (BX)(R9*1), AX
+	CMPQ    AX, DX
+	JEQ     moadd
+	// another side: the run goes to its side's moments
+	LEAQ    (DX)(DX*2), R15
+	SHLQ    $4, R15
+	ADDQ    R14, R15
+	VADDPD  0(R15), Y0, Y0
+	VMOVUPD Y0, 0(R15)
+	VADDPD  32(R15), X1, X1
+	VMOVUPD X1, 32(R15)
+	VXORPD  Y0, Y0, Y0
+	VXORPD  Y1, Y1, Y1
+	MOVQ    AX, DX
+	MOVL    $0x01010101, R13
+	IMULL   DX, R13
+
+moadd:
+	VMULSD    X9, X12, X12    // e·inv
+	VMOVSD    (R8)(R9*8), X14 // x
+	VMULSD    X14, X12, X2    // ex
+	VMULSD    X10, X12, X3    // ey
+	VMULSD    X14, X2, X4     // ex·x
+	VMULSD    X10, X2, X5     // ex·y
+	VMULSD    X10, X3, X6     // ey·y
+	VUNPCKLPD X2, X12, X12    // e ex
+	VUNPCKLPD X4, X3, X3      // ey exx
+	VINSERTF128 $1, X3, Y12, Y12
+	VADDPD    Y12, Y0, Y0
+	VUNPCKLPD X6, X5, X5      // exy eyy
+	VADDPD    X5, X1, X1
+
+moskip:
+	INCQ R9
+	JMP  mocell
+
+monext:
+	MOVQ MO_STRIDE(DI), AX
+	LEAQ (SI)(AX*8), SI
+	ADDQ AX, BX
+	INCQ R12
+	DECQ R11
+	JMP  morow
+
+modone:
+	MOVQ    DX, MO_RS(DI)
+	VMOVUPD Y0, MO_S(DI)
+	VMOVUPD X1, MO_S+32(DI)
+	VZEROUPPER
+	RET

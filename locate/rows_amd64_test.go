@@ -5,6 +5,7 @@ package locate
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -16,6 +17,7 @@ import (
 func TestRowArgsLayout(t *testing.T) {
 	var a rowArgs
 	var ma missArgs
+	var mo momArgs
 	var b burstConst
 	for _, c := range []struct {
 		name      string
@@ -31,7 +33,10 @@ func TestRowArgsLayout(t *testing.T) {
 		{"missArgs.m", unsafe.Offsetof(ma.m), 32}, {"missArgs.l", unsafe.Offsetof(ma.l), 40},
 		{"missArgs.stride", unsafe.Offsetof(ma.stride), 48}, {"missArgs.mi", unsafe.Offsetof(ma.mi), 56},
 		{"missArgs.mp", unsafe.Offsetof(ma.mp), 64}, {"missArgs.mc", unsafe.Offsetof(ma.mc), 72},
-		{"missArgs.lmax", unsafe.Offsetof(ma.lmax), 80}, {"missArgs.rows", unsafe.Offsetof(ma.rows), 112},
+		{"missArgs.lmax", unsafe.Offsetof(ma.lmax), 80}, {"momArgs.nx", unsafe.Offsetof(mo.nx), 24},
+		{"momArgs.row0", unsafe.Offsetof(mo.row0), 48}, {"momArgs.ry", unsafe.Offsetof(mo.ry), 72},
+		{"momArgs.inv", unsafe.Offsetof(mo.inv), 88}, {"momArgs.rs", unsafe.Offsetof(mo.rs), 96},
+		{"momArgs.s", unsafe.Offsetof(mo.s), 104}, {"momArgs.mom", unsafe.Offsetof(mo.mom), 152}, {"missArgs.rows", unsafe.Offsetof(ma.rows), 112},
 		{"missArgs.skip", unsafe.Offsetof(ma.skip), 120},
 		{"mu", unsafe.Offsetof(b.mu), 0}, {"swr", unsafe.Offsetof(b.swr), 32}, {"swrr", unsafe.Offsetof(b.swrr), 64},
 		{"c1", unsafe.Offsetof(b.c1), 96}, {"c2", unsafe.Offsetof(b.c2), 104}, {"c11", unsafe.Offsetof(b.c11), 112},
@@ -259,6 +264,51 @@ func TestRowsAsmBitExact(t *testing.T) {
 		}
 	}
 
+	// The moments over windows (moments4 against the Go loop): weights
+	// below the cutoff, at 0 and NaN among them, sides changing within
+	// groups of four and across rows, rows of every width mod 4.
+	for trial := range 400 {
+		i0, j0 := rng.IntN(g.NX), rng.IntN(g.NY)
+		p.i0, p.j0 = i0, j0
+		p.i1, p.j1 = i0+rng.IntN(g.NX-i0), j0+rng.IntN(g.NY-j0)
+		p.rx, p.ry = 30*rng.Float64(), 20*rng.Float64()
+		xs := p.xs[:p.i1-p.i0+1]
+		for t := range xs {
+			xs[t] = g.X0 + float64(p.i0+t)*g.Cell - p.rx
+		}
+		for c := range n {
+			p.lp[c] = rng.Float64()
+			switch rng.IntN(20) {
+			case 0:
+				p.lp[c] = 0
+			case 1:
+				p.lp[c] = 1e-13 // below the cutoff
+			case 2:
+				if trial%5 == 0 {
+					p.lp[c] = math.NaN()
+				}
+			}
+		}
+		inv := 1 / (0.5 + rng.Float64())
+		run := func(asm bool) [3]moments {
+			avx2 = asm
+			p.mom = [3]moments{{0.1, 0.2, 0.3, 0.4, 0.5, 0.6}} // not 0: the runs are added to them
+			p.sumMoments(g, xs, 1e-11, inv)
+			return p.mom
+		}
+		want, got := run(false), run(true)
+		for sd := range want {
+			w, g := want[sd], got[sd]
+			for i, pair := range [6][2]float64{{w.sw, g.sw}, {w.sx, g.sx}, {w.sy, g.sy}, {w.sxx, g.sxx}, {w.sxy, g.sxy}, {w.syy, g.syy}} {
+				if !same(pair[0], pair[1]) {
+					t.Fatalf("moments trial %d (cells %d..%d of rows %d..%d), side %d, sum %d: %v, Go %v",
+						trial, p.i0, p.i1, p.j0, p.j1, sd, i, pair[1], pair[0])
+				}
+			}
+		}
+	}
+	p.all(g)
+
 	// Whole fixes.
 	m := testSite(t)
 	m.MissDBm = -80
@@ -310,7 +360,8 @@ func TestRowsAsmBitExact(t *testing.T) {
 }
 
 // BenchmarkRows runs the row kernels over the 2,538 cells of an 8-sensor
-// grid: 4 readings, 2 silent sensors, the weights (per op: one pass).
+// grid: 4 readings, 2 silent sensors, the weights, the moments (assembly
+// and Go) (per op: one pass).
 func BenchmarkRows(b *testing.B) {
 	site := &wire.Site{Site: "b", Bounds: wire.Rect{{-3, -7}, {33, 24}},
 		Radio: wire.Radio{RSSI1m: -45, Exponent: 2.5, PhoneZ: 1.2},
@@ -330,10 +381,35 @@ func BenchmarkRows(b *testing.B) {
 	p.mi = append(p.mi[:0], 1, 3)
 	p.mp[0], p.mc[0], p.mp[1], p.mc[1] = -3, 0.4, -3, 0.4
 	n := g.Len()
-	for _, kernel := range []string{"uniform", "miss", "weights"} {
+	for _, kernel := range []string{"uniform", "miss", "weights", "moments", "moments-go"} {
 		b.Run(kernel, func(b *testing.B) {
+			var xs []float64
+			var emax float64
+			if kernel == "moments" || kernel == "moments-go" {
+				// the weights of a broad fix (the replays' are: 99% of
+				// the cells above the cutoff), the street's a tenth
+				for c := range n {
+					x, y := g.Center(c)
+					p.lp[c] = math.Exp(-((x-15)*(x-15) + (y-8)*(y-8)) / 200)
+					if g.side[c] == sideOutside {
+						p.lp[c] /= 10
+					}
+				}
+				emax = slices.Max(p.lp[:n])
+				p.all(g)
+				p.rx, p.ry = 15, 8
+				xs = p.xs[:g.NX]
+				for t := range xs {
+					xs[t] = g.X0 + float64(t)*g.Cell - p.rx
+				}
+				avx2 = kernel == "moments"
+				defer func() { avx2 = true }()
+			}
 			for b.Loop() {
 				switch kernel {
+				case "moments", "moments-go":
+					p.mom = [3]moments{}
+					p.sumMoments(g, xs, emax*expCutoff, 1/emax)
 				case "uniform":
 					p.uniformRow(g, 4, 0, n)
 				case "miss":

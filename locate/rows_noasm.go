@@ -24,3 +24,7 @@ func (p *posterior) uniformWindow(g *Grid, k, ca, rows, spw int, missS *[4]float
 func (p *posterior) weightsWindow(g *Grid, ca, rows, spw int, best0 float64, eBest *[4]float64, bestC *[4]int) {
 	panic("unreachable")
 }
+
+func (p *posterior) momentsAsm(g *Grid, xs []float64, thr, inv float64, rs uint8) (uint8, [6]float64) {
+	panic("unreachable")
+}
