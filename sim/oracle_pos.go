@@ -227,12 +227,31 @@ func (o *Oracle) posterior(b *oracleBurst, ex []int, tx *float64) []oracleWeight
 	cfg := &o.shop.cfg
 	sh2 := cfg.ShadowDB * cfg.ShadowDB
 	fr2 := cfg.FadeDB*cfg.FadeDB + 1.0/12
+	ch2 := cfg.ChannelDB * cfg.ChannelDB
 	k24, k5 := o.frames(b)
-	// per heard sensor: x̄, 1/v, the frame variance of the mean, missed frames
+	// The channels the burst's address was sent on (indices of chans24):
+	// all three, or for phones with an address per channel the one heard
+	// (channel 11 if only its 5 GHz frames were).
+	var exp24 []int
+	perChan := 1
+	if m := o.models[b.fp]; m != nil {
+		perChan = m.perChan
+		for k, ch := range chans24 {
+			if !(m.perScan && b.rand) || b.chans&(1<<uint(ch)) != 0 {
+				exp24 = append(exp24, k)
+			}
+		}
+		if len(exp24) == 0 {
+			exp24 = []int{2}
+		}
+	}
+	// per heard sensor: x̄, 1/v, the frames' and channels' variance of the
+	// mean, the channels missed wholly (2.4, 5 GHz) and the frames missed
+	// on 2.4 GHz channels partly heard
 	type heard struct {
-		i             int
-		xb, iv, vf    float64
-		miss24, miss5 int
+		i                   int
+		xb, iv, vf          float64
+		full24, full5, part int
 	}
 	var hs []heard
 	var sil []int
@@ -242,13 +261,28 @@ func (o *Oracle) posterior(b *oracleBurst, ex []int, tx *float64) []oracleWeight
 			sil = append(sil, i)
 			continue
 		}
-		vf := fr2 / float64(n)
-		hs = append(hs, heard{i: i, xb: r.sum / float64(n), iv: 1 / (sh2 + vf), vf: vf,
-			miss24: max(k24-r.n24, 0), miss5: max(k5-r.n5, 0)})
+		vf := fr2/float64(n) + ch2*r.chanShare()
+		h := heard{i: i, xb: r.sum / float64(n), iv: 1 / (sh2 + vf), vf: vf}
+		for _, k := range exp24 {
+			if r.nc[k] == 0 {
+				h.full24++
+			} else {
+				h.part += max(perChan-r.nc[k], 0)
+			}
+		}
+		if k5 > 0 {
+			for _, c := range r.nc[len(chans24):] {
+				if c == 0 {
+					h.full5++
+				}
+			}
+		}
+		hs = append(hs, h)
 	}
-	silTab := o.silent(k24, k5)
-	if k24+k5 == 0 {
-		silTab = nil
+	var silTab, chm, ch1 []float64
+	if k24+k5 > 0 {
+		silTab = o.silent(perChan, len(exp24), k5)
+		chm, ch1 = o.chanSilent(perChan), o.chanSilent(1)
 	}
 	weight := func(p int) float64 {
 		w := o.pts[p].n
@@ -315,12 +349,13 @@ func (o *Oracle) posterior(b *oracleBurst, ex []int, tx *float64) []oracleWeight
 				}
 			}
 			for _, h := range hs {
-				if h.miss24+h.miss5 == 0 {
+				if h.full24+h.full5+h.part == 0 || silTab == nil {
 					continue
 				}
 				m := f[h.i] + bb
 				mu := (h.xb*sh2 + m*h.vf) / (sh2 + h.vf)
-				l += float64(h.miss24)*tab(o.miss, mu) + float64(h.miss5)*tab(o.miss, mu+cfg.Offset5)
+				l += float64(h.full24)*tab(chm, mu) + float64(h.full5)*tab(ch1, mu+cfg.Offset5) +
+					float64(h.part)*tab(o.miss, mu)
 			}
 			ll[k] = l
 			best = math.Max(best, l)

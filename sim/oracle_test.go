@@ -87,12 +87,16 @@ func TestStreetMirror(t *testing.T) {
 
 // TestTrackerLearnsGains checks the tracker's per-sensor gain errors on the
 // large shop (3 h, seeds 1-4, sensors off by up to ±4 dB): about their
-// mean, the learned gains are off by at most 35% of the true ones' spread
-// (RMS) on average over the seeds and by at most 50% on any one; learning
-// nothing would leave 100%. They leave 24, 37, 20 and 28%; the learning
-// from least-squares fixes inside the sensors' hull that came before left
-// 14, 76, 23 and 60% (seeds 5-16: up to 83%; docs/locate.md, "The
-// sensors' gains").
+// mean, the learned gains are off by at most 50% of the true ones' spread
+// (RMS) on average over the seeds and by at most 75% on any one; learning
+// nothing would leave 100%. They leave 44, 70, 34 and 31%. Before the
+// simulator's per-channel fading (Config.ChannelDB) they left 24, 37, 20
+// and 28% and the bounds were 35% and 50%: over seeds 1-16 the per-channel
+// fading takes the mean from 35% to 46% and the seeds above 50% from 1 to 7
+// (a harsher world, not a change in the tracker). The learning from
+// least-squares fixes inside the sensors' hull that came before left 14,
+// 76, 23 and 60% (seeds 5-16: up to 83%; docs/locate.md, "The sensors'
+// gains").
 func TestTrackerLearnsGains(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates three shop-hours for each of four seeds")
@@ -139,11 +143,11 @@ func TestTrackerLearnsGains(t *testing.T) {
 		sum += ratio
 		t.Logf("seed %d: learned %.2f, true %.2f (mean %.2f): RMS error %.2f dB of %.2f (%.0f%%)", seed, g, shop.gain, mean,
 			math.Sqrt(dev/float64(len(g))), math.Sqrt(spread/float64(len(g))), 100*ratio)
-		if ratio > 0.5 {
+		if ratio > 0.75 {
 			t.Errorf("seed %d: learned gains off by %.0f%% of the true spread", seed, 100*ratio)
 		}
 	}
-	if avg := sum / float64(len(seeds)); avg > 0.35 {
+	if avg := sum / float64(len(seeds)); avg > 0.5 {
 		t.Errorf("learned gains off by %.0f%% of the true spread on average", 100*avg)
 	}
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"crypto/sha256"
+	"math"
 	"math/rand/v2"
 
 	"github.com/passant/passant/sensor"
@@ -86,15 +87,17 @@ type phone struct {
 	mac     [6]byte
 	left    int // bursts left on this MAC
 	seq     int
-	next    float64   // time of the next burst, ms
-	shadow  []float64 // per sensor, dB
+	next    float64           // time of the next burst, ms
+	shadow  []float64         // per sensor, dB
+	chans   [][nChans]float64 // per-channel fading per sensor, dB
 	lastPos wire.Point
 	lastT   float64
 	macs    int // MACs used
 }
 
 func newPhone(rng *rand.Rand, m *phoneModel, randomise bool, tx float64, sensors int) *phone {
-	p := &phone{model: m, rand: randomise, tx: tx, seq: rng.IntN(4096), shadow: make([]float64, sensors), lastT: -1}
+	p := &phone{model: m, rand: randomise, tx: tx, seq: rng.IntN(4096), shadow: make([]float64, sensors),
+		chans: make([][nChans]float64, sensors), lastT: -1}
 	if !randomise {
 		p.mac = [6]byte{m.oui[0], m.oui[1], m.oui[2], byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.Uint32())}
 		p.macs = 1
@@ -117,4 +120,18 @@ func (p *phone) newMAC(rng *rand.Rand) {
 		p.seq = rng.IntN(4096)
 	}
 	p.macs++
+}
+
+// drawChans renews the per-channel fading as a Gauss–Markov step of
+// correlation rho (0: fresh draws) and spread sd; sd 0 draws nothing.
+func (p *phone) drawChans(rng *rand.Rand, sd, rho float64) {
+	if sd == 0 {
+		return
+	}
+	q := math.Sqrt(1 - rho*rho)
+	for i := range p.chans {
+		for c := range p.chans[i] {
+			p.chans[i][c] = rho*p.chans[i][c] + q*sd*rng.NormFloat64()
+		}
+	}
 }

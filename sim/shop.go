@@ -41,11 +41,16 @@ type Config struct {
 	// field keeps the drawn value): their true rssi_1m for a phone of
 	// transmit offset 0 (replacing the site's plus the gain error) and
 	// exponent.
-	Sensors   []SensorRadio
-	ShadowDB  float64 // shadowing, dB, correlated burst to burst; default 3.5
-	GainDB    float64 // per-sensor gain error; default 2
-	TxDB      float64 // per-phone transmit offset; default 3
-	FadeDB    float64 // frame-to-frame fading; default 2.5
+	Sensors  []SensorRadio
+	ShadowDB float64 // shadowing, dB, correlated burst to burst; default 3.5
+	GainDB   float64 // per-sensor gain error; default 2
+	TxDB     float64 // per-phone transmit offset; default 3
+	FadeDB   float64 // frame-to-frame fading; default 2.5
+	// ChannelDB is the per-channel fading (frequency-selective multipath):
+	// per phone, sensor and channel an offset of this spread, correlated
+	// burst to burst (decorrelating over 0.5 m walked and 10 min);
+	// default 3 (real captures: 1.8–4.7 dB, docs/sim.md). Negative: none.
+	ChannelDB float64
 	Offset5   float64 // true 5 GHz offset; default the site's - 1
 	ClockMs   float64 // sensor clocks off uniformly within ±ClockMs; default 300
 	Sensitive float64 // weakest frame a sensor hears, dBm; default -90
@@ -75,6 +80,8 @@ func (c Config) withDefaults(site *wire.Site) Config {
 	def(&c.GainDB, 2)
 	def(&c.TxDB, 3)
 	def(&c.FadeDB, 2.5)
+	def(&c.ChannelDB, 3)
+	c.ChannelDB = math.Max(c.ChannelDB, 0)
 	def(&c.Offset5, site.Radio.Offset5GHz-1)
 	def(&c.ClockMs, 300)
 	def(&c.Sensitive, -90)
@@ -265,6 +272,7 @@ func (s *Shop) add(p *person, t float64) {
 		for i := range p.phone.shadow {
 			p.phone.shadow[i] = s.cfg.ShadowDB * s.rng.NormFloat64()
 		}
+		p.phone.drawChans(s.rng, s.cfg.ChannelDB, 0)
 		p.phone.next = p.start() + uniform(s.rng, 0, m.interval[1])*1000
 	}
 	s.people = append(s.people, p)
@@ -323,6 +331,29 @@ var (
 	chans5  = []int{36, 40, 44, 48}
 )
 
+// nChans is the number of channels a burst uses; chanIndex numbers them.
+const nChans = 7
+
+func chanIndex(ch int) int {
+	switch ch {
+	case 1:
+		return 0
+	case 6:
+		return 1
+	case 11:
+		return 2
+	case 36:
+		return 3
+	case 40:
+		return 4
+	case 44:
+		return 5
+	case 48:
+		return 6
+	}
+	panic(fmt.Sprintf("sim: channel %d", ch))
+}
+
 // burst sends one probe burst of p's phone starting at time t (true ms),
 // drawing from rng (the shop's, or a scripted walker's own).
 func (s *Shop) burst(p *person, t float64, truth TruthSink, rng *rand.Rand) {
@@ -341,6 +372,9 @@ func (s *Shop) burst(p *person, t float64, truth TruthSink, rng *rand.Rand) {
 		for i := range ph.shadow {
 			ph.shadow[i] = rho*ph.shadow[i] + q*s.cfg.ShadowDB*rng.NormFloat64()
 		}
+		// Per-channel fading: the same process, decorrelating over 0.5 m
+		// walked (a few wavelengths) and over 10 min.
+		ph.drawChans(rng, s.cfg.ChannelDB, math.Exp(-moved/0.5)*math.Exp(-(t-ph.lastT)/600e3))
 	}
 	ph.lastPos, ph.lastT = pos, t
 	// The truth has one line per address used in the burst (phones that
@@ -414,8 +448,8 @@ func (s *Shop) burst(p *person, t float64, truth TruthSink, rng *rand.Rand) {
 
 // rssi is the mean received power at sensor i of a phone at pos on channel
 // ch: log-distance with the world's true exponent, the sensor's gain error,
-// the phone's transmit offset and shadowing, and the front's loss for paths
-// that cross it.
+// the phone's transmit offset, shadowing and per-channel fading, and the
+// front's loss for paths that cross it.
 func (s *Shop) rssi(i int, pos wire.Point, ch int, ph *phone) float64 {
 	se := &s.layout.Site.Sensors[i]
 	site := &s.layout.Site
@@ -423,7 +457,7 @@ func (s *Shop) rssi(i int, pos wire.Point, ch int, ph *phone) float64 {
 	dz := site.Radio.PhoneZ - se.Z
 	d := math.Sqrt((pos[0]-se.X)*(pos[0]-se.X) + (pos[1]-se.Y)*(pos[1]-se.Y) + dz*dz)
 	d = math.Max(d, 0.3)
-	v := r.RSSI1m - 10*s.expn[i]*math.Log10(d) + s.gain[i] + ph.tx + ph.shadow[i]
+	v := r.RSSI1m - 10*s.expn[i]*math.Log10(d) + s.gain[i] + ph.tx + ph.shadow[i] + ph.chans[i][chanIndex(ch)]
 	if (pos[1] < 0) != (se.Y < 0) {
 		v -= s.layout.FrontDB
 	}

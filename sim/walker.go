@@ -97,6 +97,7 @@ func (s *Shop) AddWalker(w Walker) (*WalkerTruth, error) {
 	for i := range ph.shadow {
 		ph.shadow[i] = s.cfg.ShadowDB * rng.NormFloat64()
 	}
+	ph.drawChans(rng, s.cfg.ChannelDB, 0)
 	ph.next = t0 + uniform(rng, 0, model.interval[1])*1000
 	p.phone = ph
 	dev, err := s.pseud.Dev(ph.mac, int64(t0))
