@@ -1,6 +1,8 @@
 package footfall
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/passant/passant/wire"
@@ -32,6 +34,7 @@ type trackDay struct {
 	class       Class
 	fp          string // TrackDay.FP
 	rand        bool   // TrackDay.Rand
+	chainPart   bool   // staff as a piece of a staff chain, not its first: not counted again
 }
 
 type tdKey struct {
@@ -155,9 +158,12 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 			td.dwellEst += visitEstimate(v)
 		}
 	}
+	chained := staffChains(tds, staffMs)
 	for i := range tds {
 		td := &tds[i]
 		switch {
+		case inChain(chained, i):
+			td.class, td.chainPart = Staff, !chained[i]
 		case td.last-td.first > staffMs:
 			td.class = Staff
 		case td.visits > td.bounces:
@@ -167,4 +173,108 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 		}
 	}
 	return tds, idx
+}
+
+// A staff chain's pieces follow each other: the next begins at most
+// chainGapMs after the previous one's last detection, or at most
+// chainOverlapMs before it (a phone that took the track over from the staff
+// phone keeps it a while after the staff phone's new address began its own).
+const (
+	chainGapMs     = 5 * 60_000
+	chainOverlapMs = 10 * 60_000
+)
+
+// staffChains returns which track-days belong to a staff chain: tracks of
+// one day whose first address is randomised with one fingerprint, each
+// with a store visit, each beginning within chainGapMs after (or
+// chainOverlapMs before) the previous one's last detection and ending
+// later, that together span more than staffMs. Per fingerprint the chain
+// that spans longest is taken (each piece after the one that lets the
+// chain begin earliest, then with the fewest pieces), then the longest
+// among the tracks left, and so on. The value is true for the piece that
+// counts the chain as one staff member: its first, unless the chain begins
+// before an earlier chain of the fingerprint ended (+chainGapMs), which is
+// the same phone's day broken.
+func staffChains(tds []trackDay, staffMs int64) map[int]bool {
+	type key struct {
+		day int32
+		fp  string
+	}
+	groups := map[key][]int{}
+	for i := range tds {
+		td := &tds[i]
+		if td.fp == "" || !td.rand || td.visits == 0 {
+			continue
+		}
+		k := key{td.day, td.fp}
+		groups[k] = append(groups[k], i)
+	}
+	out := map[int]bool{}
+	for _, g := range groups {
+		slices.SortFunc(g, func(a, b int) int {
+			return cmp.Or(cmp.Compare(tds[a].first, tds[b].first), cmp.Compare(tds[a].track, tds[b].track))
+		})
+		n := len(g)
+		used := make([]bool, n)
+		start := make([]int64, n)
+		cnt := make([]int, n)
+		prev := make([]int, n)
+		var chains [][]int
+		for {
+			best := -1
+			for j := range n {
+				start[j], cnt[j], prev[j] = -1, 0, -1
+				if used[j] {
+					continue
+				}
+				b := &tds[g[j]]
+				start[j], cnt[j] = b.first, 1
+				for i := range j {
+					a := &tds[g[i]]
+					if used[i] || b.first < a.last-chainOverlapMs || b.first > a.last+chainGapMs || b.last <= a.last {
+						continue
+					}
+					if start[i] < start[j] || start[i] == start[j] && cnt[i]+1 < cnt[j] {
+						start[j], cnt[j], prev[j] = start[i], cnt[i]+1, i
+					}
+				}
+				if cnt[j] >= 2 && (best < 0 || b.last-start[j] > tds[g[best]].last-start[best]) {
+					best = j
+				}
+			}
+			if best < 0 || tds[g[best]].last-start[best] <= staffMs {
+				break
+			}
+			// The path, first piece first; trimmed at both ends while it
+			// still spans more than staffMs.
+			var path []int
+			for j := best; j >= 0; j = prev[j] {
+				path = append(path, j)
+			}
+			slices.Reverse(path)
+			chains = append(chains, path)
+			for _, j := range path {
+				used[j] = true
+			}
+		}
+		// A chain counts as one staff member, unless it begins before an
+		// earlier chain of the fingerprint ends (the same phone's day,
+		// broken where no piece followed another).
+		slices.SortFunc(chains, func(a, b []int) int { return cmp.Compare(tds[g[a[0]]].first, tds[g[b[0]]].first) })
+		var end int64 = -1 << 62
+		for _, path := range chains {
+			first, last := tds[g[path[0]]].first, int64(0)
+			for k, j := range path {
+				out[g[j]] = k == 0 && first > end+chainGapMs
+				last = max(last, tds[g[j]].last)
+			}
+			end = max(end, last)
+		}
+	}
+	return out
+}
+
+func inChain(m map[int]bool, i int) bool {
+	_, ok := m[i]
+	return ok
 }

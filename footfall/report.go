@@ -97,6 +97,9 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 		hr, da := &rep.Hours[h], dayList[hourDay[h]]
 		switch td.class {
 		case Staff:
+			if td.chainPart {
+				continue
+			}
 			tot.Staff++
 			hr.Staff++
 			da.day.Staff++

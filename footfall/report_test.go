@@ -454,3 +454,69 @@ func TestReturningThroughCounter(t *testing.T) {
 		t.Errorf("loyalty %v", rep.Extra.Loyalty)
 	}
 }
+
+// A staff phone's day in pieces: tracks of one randomised fingerprint
+// that follow each other in the store and together span more than
+// staff_min_dwell_s are one staff member; a shopper's phone of the model
+// whose track does not follow a piece stays a visitor, and so does a
+// chain that spans less.
+func TestStaffChain(t *testing.T) {
+	site := loadSite(t)
+	store := storeZone(site)
+	h := func(hh, mm int) int64 { return at(2026, 12, 4, hh, mm, 0) }
+	var days []TrackDay
+	var visits []Visit
+	piece := func(track, fp string, rand bool, first, last int64) {
+		days = append(days, TrackDay{Site: site.Site, Day: "2026-12-04", Track: track, First: first, Last: last, Fixes: 10, FP: fp, Rand: rand})
+		visits = append(visits, Visit{Site: site.Site, Track: track, Zone: store, Start: first, End: last, Fixes: 10})
+	}
+	// The staff phone: 09:00-14:10 in four pieces (an overlap of 5 min,
+	// gaps of 3 min and 30 s).
+	piece("s1", "F", true, h(9, 0), h(10, 0))
+	piece("s2", "F", true, h(9, 55), h(11, 30))
+	piece("s3", "F", true, h(11, 33), h(12, 40))
+	piece("s4", "F", true, h(12, 40)+30_000, h(14, 10))
+	// Shoppers with phones of the model: inside the chain's hours but not
+	// following a piece's end, and 20 min after its end.
+	piece("c1", "F", true, h(10, 20), h(10, 35))
+	piece("c2", "F", true, h(14, 30), h(14, 45))
+	// Another model's pieces, 3 h in all: visitors.
+	piece("g1", "G", true, h(9, 0), h(10, 0))
+	piece("g2", "G", true, h(10, 2), h(11, 0))
+	piece("g3", "G", true, h(11, 1), h(12, 0))
+	// Phones that keep their address are never chained.
+	piece("k1", "K", false, h(9, 0), h(11, 0))
+	piece("k2", "K", false, h(11, 1), h(14, 0))
+
+	from, to := h(0, 0), at(2026, 12, 5, 0, 0, 0)
+	rep := Build(site, from, to, days, visits, nil, History{})
+	if tot := rep.Totals; tot.Staff != 1 || tot.Visitors != 7 {
+		t.Errorf("staff %d visitors %d, want 1 and 7", tot.Staff, tot.Visitors)
+	}
+	if rep.Hours[9].Staff != 1 || rep.Hours[11].Staff != 0 || rep.Hours[12].Staff != 0 {
+		t.Errorf("staff by hour: 9 %d, 11 %d, 12 %d", rep.Hours[9].Staff, rep.Hours[11].Staff, rep.Hours[12].Staff)
+	}
+	cl := Classes(site, days, visits)
+	for _, k := range []string{"s1", "s2", "s3", "s4"} {
+		if cl[k] != Staff {
+			t.Errorf("%s: %v", k, cl[k])
+		}
+	}
+	for _, k := range []string{"c1", "c2", "g1", "g2", "g3", "k1", "k2"} {
+		if cl[k] != Visitor {
+			t.Errorf("%s: %v", k, cl[k])
+		}
+	}
+	// Occupancy leaves the chain out: at most the shopper c1, g2 and k1
+	// at 10:20-10:35.
+	if occ := ZoneOccupancy(site, h(10, 0), h(11, 0), days, visits)[store]; len(occ) != 1 || occ[0].Max != 3 {
+		t.Errorf("occupancy 10:00 %+v", occ)
+	}
+	// The pieces in another order give the same classes.
+	slices.Reverse(days)
+	slices.Reverse(visits)
+	rep2 := Build(site, from, to, days, visits, nil, History{})
+	if rep2.Totals.Staff != 1 || rep2.Totals.Visitors != 7 || rep2.Hours[9].Staff != 1 {
+		t.Errorf("in another order: staff %d visitors %d", rep2.Totals.Staff, rep2.Totals.Visitors)
+	}
+}
