@@ -98,6 +98,10 @@ func TestLinkRealCaptures(t *testing.T) {
 				}
 			}
 			c.Flush()
+			if !opt.NoLink {
+				a, b := tr.Fading()
+				t.Logf("%s: fading learned from a scan's addresses: channels %.1f dB, %.1f dB per frame", name, a, b)
+			}
 			if len(bursts) > 0 && !opt.NoLink {
 				// The passers-by estimate of footfall (every track is a passer-by
 				// or visitor here; nobody stays for hours).

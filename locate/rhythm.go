@@ -25,6 +25,13 @@ const (
 	// fadeDB is the per-frame fading of RSSI, dB, as in the locator's
 	// noise model (σᵢ² = 4² + 4²/Nᵢ).
 	fadeDB = 4.0
+	// fadePairs is the weight of the prior a = 0, b = fadeDB² (as pairs
+	// of a scan's addresses) beside the fading learned from them
+	// (learnFade).
+	fadePairs = 200
+	// fadeChannelShare is the share of the channels' part a of the
+	// fading that sameLLR adds to the per-frame part (see learnFade).
+	fadeChannelShare = 1.0 / 6
 	// sigSameDB is the change of one sensor's RSSI between bursts of one
 	// phone beyond the fading, dB.
 	sigSameDB = 2.0
@@ -180,6 +187,11 @@ func (t *Tracker) keepSignature(tr *track, b *Burst, scan bool) {
 		n := min(max(r.N, 1), 255)
 		if v := tr.rssi[r.Sensor]; scan && v == v {
 			n0 := int(tr.frames[r.Sensor])
+			// two addresses of one scan: one phone, place and moment,
+			// other channels
+			e := r.RSSI - float64(v)
+			x := 1/float64(max(n0, 1)) + 1/float64(n)
+			t.learnFade(x, math.Min(e*e, 9*(t.fadeA+t.fadeB*x)))
 			n1 := min(n, 255-n0)
 			if n1 <= 0 {
 				continue
@@ -196,9 +208,11 @@ func (t *Tracker) keepSignature(tr *track, b *Burst, scan bool) {
 // sameLLR is the log-likelihood ratio of b coming from the phone of track
 // tr against another phone of its model: per sensor that heard both
 // bursts, an RSSI change of N(0, sigSameDB² + f) against a difference of
-// N(0, sigOtherDB² + f), f = fadeDB²(1/n₀ + 1/n₁) the per-frame fading
-// left in the two bursts' means of n₀ and n₁ frames (real single-sensor
-// captures differ by 10–15 dB between the channels of one scan); and the
+// N(0, sigOtherDB² + f), f = b(1/n₀ + 1/n₁) + a/6 the fading left in the
+// two bursts' means of n₀ and n₁ frames, b per frame and a the channels'
+// part, both learned from the addresses of one scan (learnFade; real
+// single-sensor captures differ by 10–15 dB between the channels of one
+// scan); and the
 // distance d from the track to b's fix under N(0, sig2 + 1 m²) per axis
 // (sig2 their combined variance) against the spread of another phone's
 // position, posSpreadM more.
@@ -213,7 +227,7 @@ func (t *Tracker) sameLLR(tr *track, b *Burst, d, sig2 float64) float64 {
 			if v != v {
 				continue
 			}
-			f := fadeDB * fadeDB * (1/float64(max(tr.frames[r.Sensor], 1)) + 1/float64(max(r.N, 1)))
+			f := t.fadeB*(1/float64(max(tr.frames[r.Sensor], 1))+1/float64(max(r.N, 1))) + fadeChannelShare*t.fadeA
 			vs, vo := sigSameDB*sigSameDB+f, sigOtherDB*sigOtherDB+f
 			e := r.RSSI - float64(v)
 			l += 0.5*math.Log(vo/vs) - e*e/(2*vs) + e*e/(2*vo)
@@ -238,4 +252,55 @@ func (t *Tracker) rhythmAbove(fp string, dt int64) bool {
 // likely continues it.
 func (t *Tracker) sidePrior(tr *track) float64 {
 	return storeBonus * tr.side[SideStore] * t.post[SideStore]
+}
+
+// learnFade learns the fading from two addresses of one scan (phones that
+// take a new address per channel; keepSignature): y = e², the squared
+// difference of a sensor's means of n₀ and n₁ frames, x = 1/n₀ + 1/n₁,
+// fitted by least squares as y = a + b·x: b the per-frame fading, a the
+// part that does not shrink with the frames (the channels differ by
+// frequency-selective multipath: a per-channel offset per phone and
+// sensor, docs/sim.md, Radio). Each y is clipped at 9× the fit's
+// expectation. The prior is fadePairs pairs on a = 0, b = fadeDB², half
+// at x = ½ and half at x = 2. sameLLR takes b per frame and
+// fadeChannelShare of a: between a scan's pooled signature and one
+// address of the next scan of a standing phone the channels' offsets
+// partly cancel (the same channels, the same offsets).
+func (t *Tracker) learnFade(x, y float64) {
+	f := &t.fadeFit
+	f[0]++
+	f[1] += x
+	f[2] += x * x
+	f[3] += y
+	f[4] += x * y
+	t.solveFade()
+}
+
+// solveFade fits a and b from fadeFit and the prior (learnFade), a ≥ 0,
+// b ≥ 1 dB².
+func (t *Tracker) solveFade() {
+	w := fadePairs / 2.0
+	b0 := fadeDB * fadeDB
+	n := t.fadeFit[0] + 2*w
+	sx := t.fadeFit[1] + w*(0.5+2)
+	sxx := t.fadeFit[2] + w*(0.25+4)
+	sy := t.fadeFit[3] + w*b0*(0.5+2)
+	sxy := t.fadeFit[4] + w*b0*(0.25+4)
+	b := (n*sxy - sx*sy) / (n*sxx - sx*sx)
+	a := (sy - b*sx) / n
+	if a < 0 {
+		a, b = 0, sxy/sxx
+	}
+	if b < 1 {
+		b = 1
+		a = math.Max(0, (sy-sx)/n)
+	}
+	t.fadeA, t.fadeB = a, b
+}
+
+// Fading returns the fading learned from the addresses of one scan
+// (learnFade): the channels' part a and the per-frame fading b, as dB
+// (√a, √b).
+func (t *Tracker) Fading() (channelDB, frameDB float64) {
+	return math.Sqrt(t.fadeA), math.Sqrt(t.fadeB)
 }

@@ -1,6 +1,7 @@
 package locate
 
 import (
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -192,4 +193,29 @@ func TestTrackerDeferredLinkAtExpire(t *testing.T) {
 	if ms := tr.Merges(); len(ms) != 0 || tr.byNum[nd] != nil && tr.byNum[nd].heirs[0] != 0 {
 		t.Errorf("merged past the window: %+v", ms)
 	}
+}
+
+// learnFade separates the fading of a scan's addresses into the part that
+// shrinks with the frames (b per frame) and the channels' part (a): from
+// 20,000 pairs drawn with a = 9 and b = 6.25 dB² (2.5 dB per frame, as
+// the simulator's), over 1-12 and 1-4 frames, both come back within 20%;
+// with no pairs the prior (a = 0, b = fadeDB²) holds.
+func TestLearnFadeSeparatesChannels(t *testing.T) {
+	m := testSite(t)
+	tr := NewTracker(m, TrackerOptions{})
+	if a, b := tr.Fading(); a != 0 || math.Abs(b-fadeDB) > 1e-9 {
+		t.Fatalf("prior: channels %.2f dB, %.2f dB per frame; want 0, %.1f", a, b, fadeDB)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	const wantA, wantB = 9.0, 6.25
+	for i := 0; i < 20000; i++ {
+		n0, n1 := 1+rng.IntN(12), 1+rng.IntN(4)
+		x := 1/float64(n0) + 1/float64(n1)
+		e := rng.NormFloat64() * math.Sqrt(wantA+wantB*x)
+		tr.learnFade(x, math.Min(e*e, 9*(tr.fadeA+tr.fadeB*x)))
+	}
+	if math.Abs(tr.fadeA-wantA) > 0.2*wantA || math.Abs(tr.fadeB-wantB) > 0.2*wantB {
+		t.Errorf("learned a %.2f, b %.2f dB²; want %.2f, %.2f", tr.fadeA, tr.fadeB, wantA, wantB)
+	}
+	t.Logf("learned a %.2f, b %.2f dB²", tr.fadeA, tr.fadeB)
 }

@@ -177,6 +177,11 @@ type Tracker struct {
 	heirsTo  heirList // of them, those in the store (deferred links' candidates)
 	merges   []Merge
 	post     Sides // the sides' posterior of the burst being added
+	// the fading learned from the addresses of one scan (learnFade):
+	// the sums n, Σx, Σx², Σy, Σxy of y = e² = a + b·x, x = 1/n₀ + 1/n₁,
+	// and a (dB², the channels' part) and b (dB² per frame) fitted
+	fadeFit      [5]float64
+	fadeA, fadeB float64
 	// intervals between a pseudonym's bursts, per fingerprint: the
 	// model's probing rhythm (see rhythm.go)
 	rhythm map[string]*rhythm
@@ -202,6 +207,7 @@ func NewTracker(m *Model, opts TrackerOptions) *Tracker {
 	if len(m.Sensors) >= 3 && m.ExponentSigma > burstExponentSigma {
 		t.solver.SetExponentSigma(burstExponentSigma)
 	}
+	t.solveFade()
 	return t
 }
 
