@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/passant/passant/wire"
 )
 
 // referenceFix is the grid posterior computed the plain way, cell by cell
@@ -121,6 +123,7 @@ func referenceFix(s *Solver, prior *Sides) Fix {
 func TestGridMatchesReference(t *testing.T) {
 	for _, perSensor := range []bool{false, true} {
 		m := testSite(t)
+		m.DiscRadius = 0 // the posterior mean, as referenceFix
 		if perSensor {
 			for i := range m.Sensors {
 				m.Sensors[i].Exponent = 2.2 + 0.15*float64(i)
@@ -204,5 +207,84 @@ func TestGridFarPoints(t *testing.T) {
 	t.Logf("phones 35-45 m down the street put on it: %d of 200 with the far points, %d without", with, without)
 	if with < 180 || with <= without {
 		t.Errorf("phones 35-45 m down the street put on it: %d of 200 with the far points, %d without", with, without)
+	}
+}
+
+// discMass returns the posterior weight of the last grid fix within r of
+// (x, y) over the cells of side, and the side's whole weight.
+func discMass(s *Solver, side uint8, x, y, r float64) (in, all float64) {
+	g := s.grid
+	for c, e := range s.post.lp[:g.Len()] {
+		if g.side[c] != side {
+			continue
+		}
+		cx, cy := g.Center(c)
+		all += e
+		if math.Hypot(cx-x, cy-y) <= r {
+			in += e
+		}
+	}
+	return in, all
+}
+
+// TestGridDiscPoint checks the grid fix's point (Model.DiscRadius): on a
+// shop whose three sensors stand in a line, a phone on the street has a
+// mirror image across that line, and the posterior mean falls between the
+// two (on the line, metres from either) while the disc point is one of
+// them; it holds at least as much posterior mass within the radius as the
+// mean. A phone inside a ring of sensors (one mode) keeps a point near the
+// mean.
+func TestGridDiscPoint(t *testing.T) {
+	site := &wire.Site{Site: "n", Bounds: wire.Rect{{-12, -7}, {17, 31}},
+		Radio:   wire.Radio{RSSI1m: -45, Exponent: 2.5, Offset5GHz: -6, PhoneZ: 1.2},
+		Sensors: []wire.Sensor{{ID: "a", X: 2.5, Y: 1.5, Z: 2.5}, {ID: "b", X: 2.5, Y: 15, Z: 2.5}, {ID: "c", X: 2.5, Y: 28.5, Z: 2.5}},
+		Zones: []wire.Zone{
+			{ID: "street", Kind: wire.ZoneOutside, Polygon: []wire.Point{{-12, -7}, {17, -7}, {17, 0}, {-12, 0}}},
+			{ID: "store", Kind: wire.ZoneStore, Polygon: []wire.Point{{0, 0}, {5, 0}, {5, 30}, {0, 30}}},
+		}}
+	m, err := NewModel(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := m.DiscRadius; math.Abs(r-6.75) > 1e-9 {
+		t.Fatalf("DiscRadius %.3f, want 6.75 (half of 13.5 m)", r)
+	}
+	b := burstAt(m, -8, -3, 0, 0, nil)
+	for i := range b.Readings {
+		b.Readings[i].RSSI -= m.FrontDB // through the front
+	}
+	mean := *m
+	mean.DiscRadius = 0
+	fm, _ := NewSolver(&mean).Locate(b)
+	s := NewSolver(m)
+	f, ok := s.Locate(b)
+	if !ok || !s.gridFix {
+		t.Fatalf("no grid fix: %+v", f)
+	}
+	if math.Abs(fm.X-2.5) > 1.5 {
+		t.Errorf("posterior mean (%.2f, %.2f): want it near the sensors' line x = 2.5 (between the mirror images)", fm.X, fm.Y)
+	}
+	if d := math.Min(math.Hypot(f.X+8, f.Y+3), math.Hypot(f.X-13, f.Y+3)); d > 3 {
+		t.Errorf("disc point (%.2f, %.2f): %.1f m from the phone (-8, -3) and its mirror image (13, -3)", f.X, f.Y, d)
+	}
+	in, all := discMass(s, sideOutside, f.X, f.Y, m.DiscRadius)
+	inMean, _ := discMass(s, sideOutside, fm.X, fm.Y, m.DiscRadius)
+	if in < inMean || !(all > 0) {
+		t.Errorf("mass within %.2f m: disc point %.3f, mean %.3f of %.3f", m.DiscRadius, in/all, inMean/all, all)
+	}
+	t.Logf("mean (%.2f, %.2f), disc point (%.2f, %.2f); mass within %.2f m %.2f against %.2f", fm.X, fm.Y, f.X, f.Y, m.DiscRadius, in/all, inMean/all)
+
+	// One mode: inside a ring of six sensors.
+	m6 := testSite(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	b = burstAt(m6, 10, 6, 1, 0, rng)
+	mean6 := *m6
+	mean6.DiscRadius = 0
+	s6, s6m := NewSolver(m6), NewSolver(&mean6)
+	s6.noLS, s6m.noLS = true, true
+	f6, _ := s6.Locate(b)
+	f6m, _ := s6m.Locate(b)
+	if d := math.Hypot(f6.X-f6m.X, f6.Y-f6m.Y); d > 1 {
+		t.Errorf("one mode: disc point (%.2f, %.2f) %.2f m from the mean (%.2f, %.2f)", f6.X, f6.Y, d, f6m.X, f6m.Y)
 	}
 }

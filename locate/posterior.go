@@ -38,6 +38,8 @@ type posterior struct {
 	xs             []float64 // x of each column considered, about rx
 	swl, swll, sul []float64 // per cell of a row: Σ w L, Σ w L², Σ w u L
 	bc             burstConst
+	coarse         bool // the coarse grid's: its fixes' sides only are used
+	useFar         bool // the last fix weighed the grid's far points
 
 	// the burst, per reading j (sensor gi[j]): weight 1/σ², y - P, the
 	// exponent n + Δn; and per listening sensor that heard nothing (mi):
@@ -260,6 +262,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	// The street beyond the bounds (Grid.far), on fixes over the whole
 	// grid.
 	useFar := len(g.far) > 0 && p.i0 == 0 && p.j0 == 0 && p.i1 == g.NX-1 && p.j1 == g.NY-1
+	p.useFar = useFar
 	if useFar {
 		if len(p.farLP) < len(g.far) {
 			p.farLP = make([]float64, len(g.far))
@@ -364,7 +367,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	for i := range p.mass {
 		p.mass[i] = p.mom[i].sw
 	}
-	return p.choose(s, prior, post)
+	return p.choose(s, prior, post, !p.coarse)
 }
 
 // offsetAt computes the posterior mean of the transmit offset at cell c,
@@ -389,7 +392,7 @@ func (p *posterior) offsetAt(s *Solver, c int, a00, in float64) {
 
 // choose picks the side from the posterior weights of the last fix and
 // returns the mean and covariance over its cells.
-func (p *posterior) choose(s *Solver, prior *Sides, post *Sides) Fix {
+func (p *posterior) choose(s *Solver, prior *Sides, post *Sides, point bool) Fix {
 	g := s.grid
 	mass := p.mass
 	if prior != nil {
@@ -417,8 +420,103 @@ func (p *posterior) choose(s *Solver, prior *Sides, post *Sides) Fix {
 	mx, my := mo.sx/sw, mo.sy/sw
 	q := g.Cell * g.Cell / 12 // a cell's own spread
 	cov := [3]float64{mo.sxx/sw - mx*mx + q, mo.sxy/sw - mx*my, mo.syy/sw - my*my + q}
+	if r := s.m.DiscRadius; r > 0 && point && !math.IsNaN(mx) {
+		// The point of most mass within r; the covariance about it.
+		dx, dy := p.disc(g, side, p.rx+mx, p.ry+my, r)
+		ox, oy := dx-p.rx-mx, dy-p.ry-my
+		cov[0] += ox * ox
+		cov[1] += ox * oy
+		cov[2] += oy * oy
+		return Fix{X: dx, Y: dy, Cov: cov, Err: errOf(cov, s.m.Bounds), N: s.k}
+	}
 	return Fix{X: p.rx + mx, Y: p.ry + my, Cov: cov, Err: errOf(cov, s.m.Bounds), N: s.k}
 }
+
+// disc returns a point of high posterior mass within r of it among the
+// cells of side that the last fix considered (and, on the street, the far
+// points at the edge cells where their fixes land): flat-kernel mean shift
+// (each step to the mean of the cells within r, kept while the mass
+// within r grows) from the side's mean (mx, my) and from its most
+// probable cell, the better of the two and the mean itself. Where the
+// posterior has one mode the point stays near the mean; where it has two
+// further apart than r (the mirror images of a phone on the street of a
+// shop whose sensors stand in a line, the two ends of a ridge) it is one
+// of them, not the empty middle.
+func (p *posterior) disc(g *Grid, side uint8, mx, my, r float64) (float64, float64) {
+	r2 := r * r
+	ri := int(math.Ceil(r/g.Cell)) + 1
+	// shift returns the mean of the cells within r of (cx, cy) and their
+	// mass.
+	shift := func(cx, cy float64) (float64, float64, float64) {
+		var sw, sx, sy float64
+		ci := int(math.Round((cx - g.X0) / g.Cell))
+		cj := int(math.Round((cy - g.Y0) / g.Cell))
+		for j := max(cj-ri, p.j0); j <= min(cj+ri, p.j1); j++ {
+			y := g.Y0 + float64(j)*g.Cell
+			dy2 := (y - cy) * (y - cy)
+			if dy2 > r2 {
+				continue
+			}
+			row := j * g.NX
+			for i := max(ci-ri, p.i0); i <= min(ci+ri, p.i1); i++ {
+				c := row + i
+				e := p.lp[c]
+				if e == 0 || g.side[c] != side {
+					continue
+				}
+				x := g.X0 + float64(i)*g.Cell
+				if (x-cx)*(x-cx)+dy2 > r2 {
+					continue
+				}
+				sw += e
+				sx += e * x
+				sy += e * y
+			}
+		}
+		if p.useFar && side == sideOutside {
+			for f, e := range p.farLP[:len(g.far)] {
+				fp := &g.far[f]
+				if e == 0 || (fp.cx-cx)*(fp.cx-cx)+(fp.cy-cy)*(fp.cy-cy) > r2 {
+					continue
+				}
+				sw += e
+				sx += e * fp.cx
+				sy += e * fp.cy
+			}
+		}
+		if sw == 0 {
+			return cx, cy, 0
+		}
+		return sx / sw, sy / sw, sw
+	}
+	run := func(cx, cy float64) (float64, float64, float64) {
+		nx, ny, m := shift(cx, cy) // m: the mass within r of (cx, cy)
+		for range discSteps {
+			ax, ay, am := shift(nx, ny)
+			if am <= m {
+				break
+			}
+			moved := math.Hypot(nx-cx, ny-cy)
+			cx, cy, m = nx, ny, am
+			nx, ny = ax, ay
+			if moved < g.Cell/4 {
+				break
+			}
+		}
+		return cx, cy, m
+	}
+	bx, by, bm := run(mx, my)
+	if c := p.bestC[side]; c >= 0 {
+		x0, y0 := g.Center(c)
+		if x, y, m := run(x0, y0); m > bm {
+			bx, by = x, y
+		}
+	}
+	return bx, by
+}
+
+// discSteps bounds the mean-shift steps of Solver fixes' disc point.
+const discSteps = 12
 
 // misses lists the sensors that did not hear the burst and were listening.
 func (s *Solver) misses() {

@@ -98,6 +98,7 @@ func NewSolver(m *Model) *Solver {
 	s.post.init(s.grid)
 	s.coarse = newGrid(m, coarseCells)
 	s.cpost.init(s.coarse)
+	s.cpost.coarse = true
 	return s
 }
 
@@ -270,7 +271,7 @@ func (s *Solver) Resides(prior, post *Sides) (Fix, bool) {
 	if !s.gridFix && !s.winFix {
 		return Fix{}, false
 	}
-	return s.post.choose(s, prior, post), true
+	return s.post.choose(s, prior, post, true), true
 }
 
 // SideAreas returns the prior mass of each side of the front, normalised:
@@ -312,7 +313,7 @@ func (s *Solver) GridSides(prior, post *Sides) (Fix, bool) {
 // (`large`, seed 2) while no cell near the point does.
 func (s *Solver) wideSides(wfix Fix, prior, post *Sides) Fix {
 	var wpost Sides
-	s.post.choose(s, prior, &wpost)
+	s.post.choose(s, prior, &wpost, false)
 	fine := s.grid
 	s.grid = s.coarse
 	s.cpost.all(s.coarse)
