@@ -420,8 +420,11 @@ func (p *posterior) choose(s *Solver, prior *Sides, post *Sides, point bool) Fix
 	mx, my := mo.sx/sw, mo.sy/sw
 	q := g.Cell * g.Cell / 12 // a cell's own spread
 	cov := [3]float64{mo.sxx/sw - mx*mx + q, mo.sxy/sw - mx*my, mo.syy/sw - my*my + q}
-	if r := s.m.DiscRadius; r > 0 && point && !math.IsNaN(mx) {
+	if r := s.m.DiscRadius; r > 0 && point && !math.IsNaN(mx) && cov[0]+cov[2] > 2*discTight*discTight*r*r {
 		// The point of most mass within r; the covariance about it.
+		// (Where the side's spread is below discTight·r per axis, a
+		// disc about the mean holds nearly all of it, 99% for a
+		// Gaussian: the mean stands.)
 		dx, dy := p.disc(g, side, p.rx+mx, p.ry+my, r)
 		ox, oy := dx-p.rx-mx, dy-p.ry-my
 		cov[0] += ox * ox
@@ -515,8 +518,13 @@ func (p *posterior) disc(g *Grid, side uint8, mx, my, r float64) (float64, float
 	return bx, by
 }
 
-// discSteps bounds the mean-shift steps of Solver fixes' disc point.
-const discSteps = 12
+// discSteps bounds the mean-shift steps of a grid fix's disc point;
+// discTight is the spread per axis, in disc radii, below which the
+// posterior mean is kept as the point.
+const (
+	discSteps = 12
+	discTight = 1.0 / 3
+)
 
 // misses lists the sensors that did not hear the burst and were listening.
 func (s *Solver) misses() {
