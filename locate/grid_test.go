@@ -246,8 +246,8 @@ func TestGridDiscPoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := m.DiscRadius; math.Abs(r-6.75) > 1e-9 {
-		t.Fatalf("DiscRadius %.3f, want 6.75 (half of 13.5 m)", r)
+	if r, want := m.DiscRadius, 0.2*math.Sqrt(29*38); math.Abs(r-want) > 1e-9 {
+		t.Fatalf("DiscRadius %.3f, want %.3f (a fifth of the root of 29 × 38 m²)", r, want)
 	}
 	b := burstAt(m, -8, -3, 0, 0, nil)
 	for i := range b.Readings {
