@@ -420,11 +420,15 @@ func (p *posterior) choose(s *Solver, prior *Sides, post *Sides, point bool) Fix
 	mx, my := mo.sx/sw, mo.sy/sw
 	q := g.Cell * g.Cell / 12 // a cell's own spread
 	cov := [3]float64{mo.sxx/sw - mx*mx + q, mo.sxy/sw - mx*my, mo.syy/sw - my*my + q}
-	if r := s.m.DiscRadius; r > 0 && point && !math.IsNaN(mx) && cov[0]+cov[2] > 2*discTight*discTight*r*r {
+	if r := s.m.DiscRadius; r > 0 && point && s.k >= 2 && !math.IsNaN(mx) && cov[0]+cov[2] > 2*discTight*discTight*r*r {
 		// The point of most mass within r; the covariance about it.
 		// (Where the side's spread is below discTight·r per axis, a
 		// disc about the mean holds nearly all of it, 99% for a
-		// Gaussian: the mean stands.)
+		// Gaussian: the mean stands. From one sensor's reading the
+		// posterior is a ring about it, and its point of most mass an
+		// arbitrary arc that moves from burst to burst: the mean stands
+		// too, or a phone heard by one sensor is split by its own jumps,
+		// as in the real one-receiver captures.)
 		dx, dy := p.disc(g, side, p.rx+mx, p.ry+my, r)
 		ox, oy := dx-p.rx-mx, dy-p.ry-my
 		cov[0] += ox * ox
