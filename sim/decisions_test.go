@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,14 +32,7 @@ import (
 // more than 12% of a shop's counted decisions are wrong (about 4-9% on
 // main at 3 h).
 func TestLinkDecisions(t *testing.T) {
-	h, err := strconv.ParseFloat(os.Getenv("PASSANT_DECISIONS"), 64)
-	if err != nil {
-		t.Skip("set PASSANT_DECISIONS=<hours> to count the link decisions")
-	}
-	seed, _ := strconv.Atoi(os.Getenv("PASSANT_DECISIONS_SEED"))
-	if seed == 0 {
-		seed = 1
-	}
+	h, seed := diagRun(t, "PASSANT_DECISIONS", "count the link decisions")
 	all := map[string]int{}
 	var sum strings.Builder
 	for _, layout := range Layouts() {

@@ -23,14 +23,7 @@ import (
 // higher or it stayed below the bar (docs/locate.md, "Street splits").
 // PASSANT_SPLITS=<hours> to run; PASSANT_SPLITS_SEED (default 1).
 func TestSplitReasons(t *testing.T) {
-	h, err := strconv.ParseFloat(os.Getenv("PASSANT_SPLITS"), 64)
-	if err != nil {
-		t.Skip("set PASSANT_SPLITS=<hours> to count the reasons of the splits")
-	}
-	seed, _ := strconv.Atoi(os.Getenv("PASSANT_SPLITS_SEED"))
-	if seed == 0 {
-		seed = 1
-	}
+	h, seed := diagRun(t, "PASSANT_SPLITS", "count the reasons of the splits")
 	fpModel := map[string]string{}
 	for _, m := range models {
 		fpModel[m.fp] = m.name
@@ -197,4 +190,20 @@ func whyNot(cands []locate.LinkCandidate, right string, wrong bool, how string) 
 		reason += " (linked to another phone by " + how + ")"
 	}
 	return reason
+}
+
+// diagRun reads a diagnostic test's environment: the hours to simulate
+// from name (skipping the test, which would do what, when it is unset)
+// and the seed from name_SEED (default 1).
+func diagRun(t *testing.T, name, what string) (hours float64, seed int) {
+	t.Helper()
+	hours, err := strconv.ParseFloat(os.Getenv(name), 64)
+	if err != nil {
+		t.Skipf("set %s=<hours> to %s", name, what)
+	}
+	seed, _ = strconv.Atoi(os.Getenv(name + "_SEED"))
+	if seed == 0 {
+		seed = 1
+	}
+	return hours, seed
 }
