@@ -141,51 +141,8 @@ type deadline struct {
 // burstHeap orders the closed bursts by (T, dev).
 type burstHeap = heap[*openBurst, byBurstTime]
 
-// deadlineHeap orders the open bursts' deadlines by (time, dev): heap's
-// algorithm written out for deadlines, as frameHeap is for frames (a push
-// and a pop per observation), so that the comparison is inlined.
-type deadlineHeap []deadline
-
-func (h *deadlineHeap) push(v deadline) {
-	var o byDeadline
-	*h = append(*h, v)
-	s := *h
-	for j := len(s) - 1; j > 0; {
-		i := (j - 1) / 2
-		if !o.less(&s[j], &s[i]) {
-			break
-		}
-		s[i], s[j] = s[j], s[i]
-		j = i
-	}
-}
-
-// pop is heap.pop for deadlines.
-func (h *deadlineHeap) pop() deadline {
-	var o byDeadline
-	s := *h
-	n := len(s) - 1
-	v := s[0]
-	i := 0
-	for {
-		j := 2*i + 1
-		if j >= n {
-			break
-		}
-		if j2 := j + 1; j2 < n && o.less(&s[j2], &s[j]) {
-			j = j2
-		}
-		if !o.less(&s[j], &s[n]) {
-			break
-		}
-		s[i] = s[j]
-		i = j
-	}
-	s[i] = s[n]
-	s[n] = deadline{} // let the garbage collector have what it points to
-	*h = s[:n]
-	return v
-}
+// deadlineHeap orders the open bursts' deadlines by (time, dev).
+type deadlineHeap = heap[deadline, byDeadline]
 
 type (
 	byDeadline  struct{}
