@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/passant/passant/locate"
 	"github.com/passant/passant/wire"
@@ -62,17 +60,8 @@ func TestLinkDecisions(t *testing.T) {
 }
 
 func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, error) {
-	shop, err := NewShop(layout, Config{Seed: seed})
+	shop, batches, truth, err := diagShop(layout, seed, hours)
 	if err != nil {
-		return nil, err
-	}
-	var batches []*wire.Batch
-	truth := &Truth{}
-	from := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
-	if err := shop.Run(context.Background(), from, from.Add(time.Duration(hours*float64(time.Hour))), func(_ string, b *wire.Batch) error {
-		batches = append(batches, b)
-		return nil
-	}, truth); err != nil {
 		return nil, err
 	}
 	site := shop.Site()

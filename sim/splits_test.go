@@ -59,17 +59,8 @@ type splitCount struct {
 }
 
 func splitReasons(layout string, seed uint64, hours float64, fpModel map[string]string) (*splitCount, error) {
-	shop, err := NewShop(layout, Config{Seed: seed})
+	shop, batches, truth, err := diagShop(layout, seed, hours)
 	if err != nil {
-		return nil, err
-	}
-	var batches []*wire.Batch
-	truth := &Truth{}
-	from := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
-	if err := shop.Run(context.Background(), from, from.Add(time.Duration(hours*float64(time.Hour))), func(_ string, b *wire.Batch) error {
-		batches = append(batches, b)
-		return nil
-	}, truth); err != nil {
 		return nil, err
 	}
 	site := shop.Site()
@@ -206,4 +197,21 @@ func diagRun(t *testing.T, name, what string) (hours float64, seed int) {
 		seed = 1
 	}
 	return hours, seed
+}
+
+// diagShop simulates hours of a layout from 08:00 for the diagnostic
+// tests: the shop, its batches and the truth.
+func diagShop(layout string, seed uint64, hours float64) (*Shop, []*wire.Batch, *Truth, error) {
+	shop, err := NewShop(layout, Config{Seed: seed})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var batches []*wire.Batch
+	truth := &Truth{}
+	from := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
+	err = shop.Run(context.Background(), from, from.Add(time.Duration(hours*float64(time.Hour))), func(_ string, b *wire.Batch) error {
+		batches = append(batches, b)
+		return nil
+	}, truth)
+	return shop, batches, truth, err
 }
