@@ -57,9 +57,7 @@ func TestRowsAsmBitExact(t *testing.T) {
 		t.Skip("no AVX2 here: the assembly does not run")
 	}
 	defer func() { avx2 = true }()
-	same := func(a, b float64) bool {
-		return math.Float64bits(a) == math.Float64bits(b) || (math.IsNaN(a) && math.IsNaN(b))
-	}
+	same := sameBits
 	// The kernels, on an 8-sensor site.
 	site := &wire.Site{Site: "b", Bounds: wire.Rect{{-3, -7}, {33, 24}},
 		Radio: wire.Radio{RSSI1m: -45, Exponent: 2.5, PhoneZ: 1.2},
@@ -310,53 +308,7 @@ func TestRowsAsmBitExact(t *testing.T) {
 	p.all(g)
 
 	// Whole fixes.
-	m := testSite(t)
-	m.MissDBm = -80
-	s := NewSolver(m)
-	s.SetExponentShift(0.2)
-	s.SetSideOffset(SideOutside, -3)
-	type result struct {
-		f     Fix
-		post  Sides
-		off   Sides
-		okOff bool
-	}
-	run := func(b *Burst, prior *Sides) result {
-		var r result
-		r.f, _ = s.LocateSides(b, prior, &r.post)
-		r.off, r.okOff = s.OffsetEstimates()
-		return r
-	}
-	windows := 0
-	for n := 0; n < 300; n++ {
-		b := burstAt(m, -2+24*rng.Float64(), -6+19*rng.Float64(), 4, 3*rng.NormFloat64(), rng)
-		if n%3 != 0 {
-			rng.Shuffle(len(b.Readings), func(i, j int) { b.Readings[i], b.Readings[j] = b.Readings[j], b.Readings[i] })
-			b.Readings = b.Readings[:1+rng.IntN(len(b.Readings))]
-		}
-		var prior *Sides
-		if n%2 == 0 {
-			prior = &Sides{0.2, 0.5, 0.3}
-		}
-		avx2 = false
-		want := run(b, prior)
-		avx2 = true
-		got := run(b, prior)
-		if s.winFix {
-			windows++
-		}
-		w, g := want.f, got.f
-		ok := same(w.X, g.X) && same(w.Y, g.Y) && same(w.Err, g.Err) && w.N == g.N
-		for i := range 3 {
-			ok = ok && same(w.Cov[i], g.Cov[i]) && same(want.post[i], got.post[i]) && same(want.off[i], got.off[i])
-		}
-		if !ok || want.okOff != got.okOff {
-			t.Fatalf("burst %d: assembly %+v, scalar %+v", n, got, want)
-		}
-	}
-	if windows == 0 {
-		t.Error("no windowed fix: the test misses that path")
-	}
+	checkFixesBitExact(t, rng, func(fast bool) { avx2 = fast }, "assembly")
 }
 
 // BenchmarkRows runs the row kernels over the 2,538 cells of an 8-sensor

@@ -33,9 +33,7 @@ func TestWeightedLMatchesLoop(t *testing.T) {
 		wantSW := weightedLLoop(g, lp, &scale, idx, want)
 		got := make([]float64, k)
 		gotSW := weightedL(g, lp, &scale, idx, got)
-		same := func(a, b float64) bool {
-			return math.Float64bits(a) == math.Float64bits(b) || (math.IsNaN(a) && math.IsNaN(b))
-		}
+		same := sameBits
 		if !same(gotSW, wantSW) {
 			t.Fatalf("trial %d (%d readings): Σw %v, loop %v", trial, k, gotSW, wantSW)
 		}
