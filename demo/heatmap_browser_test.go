@@ -239,6 +239,10 @@ func compareHeat(w, h int, max float64, values []float64, rgba []int) []string {
 		return []string{fmt.Sprintf("grid %dx%d has %d values, the image %d bytes", w, h, len(values), len(rgba))}
 	}
 	round := func(v float64) int { return int(math.Floor(v + 0.5)) }
+	scale := max // heatmap.js: Math.sqrt(g.max || 1)
+	if scale == 0 {
+		scale = 1
+	}
 	var bad []string
 	for j := range h {
 		for i := range w {
@@ -246,7 +250,7 @@ func compareHeat(w, h int, max float64, values []float64, rgba []int) []string {
 			o := ((h-1-j)*w + i) * 4
 			f := 0.0
 			if v > 0 {
-				f = math.Sqrt(v) / math.Sqrt(math.Max(max, 1))
+				f = math.Sqrt(v) / math.Sqrt(scale)
 			}
 			got := rgba[o : o+4]
 			if f < 0.02 {
