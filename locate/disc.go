@@ -18,46 +18,7 @@ func (p *posterior) disc(g *Grid, side uint8, mx, my, r float64) (float64, float
 	// shift returns the mean of the cells within r of (cx, cy) and their
 	// mass.
 	shift := func(cx, cy float64) (float64, float64, float64) {
-		var sw, sx, sy float64
-		ci := int(math.Round((cx - g.X0) / g.Cell))
-		cj := int(math.Round((cy - g.Y0) / g.Cell))
-		for j := max(cj-ri, p.j0); j <= min(cj+ri, p.j1); j++ {
-			y := g.Y0 + float64(j)*g.Cell
-			dy2 := (y - cy) * (y - cy)
-			if dy2 > r2 {
-				continue
-			}
-			row := j * g.NX
-			for i := max(ci-ri, p.i0); i <= min(ci+ri, p.i1); i++ {
-				c := row + i
-				e := p.lp[c]
-				if e == 0 || g.side[c] != side {
-					continue
-				}
-				x := g.X0 + float64(i)*g.Cell
-				if (x-cx)*(x-cx)+dy2 > r2 {
-					continue
-				}
-				sw += e
-				sx += e * x
-				sy += e * y
-			}
-		}
-		if p.useFar && side == sideOutside {
-			for f, e := range p.farLP[:len(g.far)] {
-				fp := &g.far[f]
-				if e == 0 || (fp.cx-cx)*(fp.cx-cx)+(fp.cy-cy)*(fp.cy-cy) > r2 {
-					continue
-				}
-				sw += e
-				sx += e * fp.cx
-				sy += e * fp.cy
-			}
-		}
-		if sw == 0 {
-			return cx, cy, 0
-		}
-		return sx / sw, sy / sw, sw
+		return p.shift(g, side, cx, cy, r2, ri)
 	}
 	run := func(cx, cy float64) (float64, float64, float64) {
 		nx, ny, m := shift(cx, cy) // m: the mass within r of (cx, cy)
@@ -83,6 +44,93 @@ func (p *posterior) disc(g *Grid, side uint8, mx, my, r float64) (float64, float
 		}
 	}
 	return bx, by
+}
+
+// shift returns the mean of the cells of side within √r2 of (cx, cy) among
+// those the last fix considered (and the far points, on the street) and
+// their mass. The sums run over rows upwards and cells left to right, then
+// the far points, whichever disc: the same order for every centre. Each row
+// visits only its chord, the cells i whose test (x−cx)² + dy² ≤ r2, taken
+// in floating point as written, holds. That test is monotone in |x − cx|
+// and x in i, so it holds on one run of cells, whose ends are within a
+// cell of the exact circle's chord u ± h (u = (cx − X0)/Cell,
+// h = √(r2 − dy²)/Cell: their rounding errors are far below a cell), so
+// the ends are ⌈u − h⌉ and ⌊u + h⌋, each moved by one where the test says.
+func (p *posterior) shift(g *Grid, side uint8, cx, cy, r2 float64, ri int) (float64, float64, float64) {
+	var sw, sx, sy float64
+	x0, cell := g.X0, g.Cell
+	ci := int(math.Round((cx - x0) / cell))
+	cj := int(math.Round((cy - g.Y0) / cell))
+	ilo, ihi := max(ci-ri, p.i0), min(ci+ri, p.i1)
+	inv := 1 / cell
+	u := (cx - x0) * inv
+	out := func(i int, dy2 float64) bool {
+		x := x0 + float64(i)*cell
+		return (x-cx)*(x-cx)+dy2 > r2
+	}
+	// The chords first (independent rows, which the processor overlaps),
+	// then the sums.
+	j0, j1 := max(cj-ri, p.j0), min(cj+ri, p.j1)
+	if n := 2 * (j1 - j0 + 1); len(p.chords) < n {
+		p.chords = make([]int32, n)
+	}
+	ch := p.chords
+	for j := j0; j <= j1; j++ {
+		a, b := 0, -1
+		y := g.Y0 + float64(j)*cell
+		if dy2 := (y - cy) * (y - cy); dy2 <= r2 {
+			h := math.Sqrt(r2-dy2) * inv
+			a, b = int(math.Ceil(u-h)), int(math.Floor(u+h))
+			if !out(a-1, dy2) {
+				a--
+			} else if out(a, dy2) {
+				a++
+			}
+			if !out(b+1, dy2) {
+				b++
+			} else if out(b, dy2) {
+				b--
+			}
+			a, b = max(a, ilo), min(b, ihi)
+		}
+		ch[2*(j-j0)], ch[2*(j-j0)+1] = int32(a), int32(b)
+	}
+	lp, sides, xc := p.lp, g.side, g.xc
+	for j := j0; j <= j1; j++ {
+		a, b := int(ch[2*(j-j0)]), int(ch[2*(j-j0)+1])
+		if a > b {
+			continue
+		}
+		y := g.Y0 + float64(j)*cell
+		row := j * g.NX
+		ws := lp[row+a : row+b+1]
+		ss, xs := sides[row+a:row+b+1], xc[a:b+1]
+		ss, xs = ss[:len(ws)], xs[:len(ws)]
+		for k, e := range ws {
+			if e == 0 || ss[k] != side {
+				continue
+			}
+			x := xs[k]
+			sw += e
+			sx += e * x
+			sy += e * y
+		}
+	}
+	if p.useFar && side == sideOutside {
+		for f, e := range p.farLP[:len(g.far)] {
+			fp := &g.far[f]
+			if e == 0 || (fp.cx-cx)*(fp.cx-cx)+(fp.cy-cy)*(fp.cy-cy) > r2 {
+				continue
+			}
+			sw += e
+			sx += e * fp.cx
+			sy += e * fp.cy
+		}
+	}
+	if sw == 0 {
+		return cx, cy, 0
+	}
+	return sx / sw, sy / sw, sw
 }
 
 // discSteps bounds the mean-shift steps of a grid fix's disc point;

@@ -47,6 +47,7 @@ type Grid struct {
 	far    []farPt    // the street beyond the bounds (farPoints)
 	l      []float64  // l[i*n+c]: 10 log10 d of sensor i at cell c (n cells)
 	side64 []uint64   // side, for the vector code (grid_vec.go)
+	xc     []float64  // x of each column's centres, X0 + i·Cell
 }
 
 // lrow returns sensor i's log-distances at cells [ca, cb).
@@ -78,6 +79,10 @@ func newGrid(m *Model, n int) *Grid {
 		zones = m.Site.Zones
 	}
 	g.vecInit()
+	g.xc = make([]float64, nx)
+	for i := range g.xc {
+		g.xc[i] = g.X0 + float64(i)*g.Cell
+	}
 	for c := 0; c < n; c++ {
 		x, y := g.Center(c)
 		p := wire.Point{x, y}

@@ -38,8 +38,9 @@ type posterior struct {
 	xs             []float64 // x of each column considered, about rx
 	swl, swll, sul []float64 // per cell of a row: Σ w L, Σ w L², Σ w u L
 	bc             burstConst
-	coarse         bool // the coarse grid's: its fixes' sides only are used
-	useFar         bool // the last fix weighed the grid's far points
+	coarse         bool    // the coarse grid's: its fixes' sides only are used
+	useFar         bool    // the last fix weighed the grid's far points
+	chords         []int32 // disc: the first and last cell of each row's chord
 
 	// the burst, per reading j (sensor gi[j]): weight 1/σ², y - P, the
 	// exponent n + Δn; and per listening sensor that heard nothing (mi):

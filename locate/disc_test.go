@@ -1,0 +1,119 @@
+package locate
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// shiftLoop is posterior.shift as a plain loop over the disc's square of
+// cells, each tested: the reference shift is checked against.
+func (p *posterior) shiftLoop(g *Grid, side uint8, cx, cy, r2 float64, ri int) (float64, float64, float64) {
+	var sw, sx, sy float64
+	ci := int(math.Round((cx - g.X0) / g.Cell))
+	cj := int(math.Round((cy - g.Y0) / g.Cell))
+	for j := max(cj-ri, p.j0); j <= min(cj+ri, p.j1); j++ {
+		y := g.Y0 + float64(j)*g.Cell
+		dy2 := (y - cy) * (y - cy)
+		if dy2 > r2 {
+			continue
+		}
+		for i := max(ci-ri, p.i0); i <= min(ci+ri, p.i1); i++ {
+			c := j*g.NX + i
+			e := p.lp[c]
+			if e == 0 || g.side[c] != side {
+				continue
+			}
+			x := g.X0 + float64(i)*g.Cell
+			if (x-cx)*(x-cx)+dy2 > r2 {
+				continue
+			}
+			sw += e
+			sx += e * x
+			sy += e * y
+		}
+	}
+	if p.useFar && side == sideOutside {
+		for f, e := range p.farLP[:len(g.far)] {
+			fp := &g.far[f]
+			if e == 0 || (fp.cx-cx)*(fp.cx-cx)+(fp.cy-cy)*(fp.cy-cy) > r2 {
+				continue
+			}
+			sw += e
+			sx += e * fp.cx
+			sy += e * fp.cy
+		}
+	}
+	if sw == 0 {
+		return cx, cy, 0
+	}
+	return sx / sw, sy / sw, sw
+}
+
+// TestDiscShiftMatchesLoop compares shift, which visits each row's chord
+// only, with the loop over the disc's square bit for bit: after whole-grid
+// and windowed fixes, on every side, at random centres (inside and outside
+// the grid) and at cell centres, with radii that put a cell exactly on the
+// circle or a rounding step inside or outside it.
+func TestDiscShiftMatchesLoop(t *testing.T) {
+	m := testSite(t)
+	m.MissDBm = -80
+	s := NewSolver(m)
+	g := s.grid
+	rng := rand.New(rand.NewPCG(5, 6))
+	n, cells := 0, 0
+	for k := 0; k < 200; k++ {
+		b := burstAt(m, -2+24*rng.Float64(), -6+19*rng.Float64(), 4, 3*rng.NormFloat64(), rng)
+		if k%2 == 0 {
+			b.Readings = b.Readings[:2+rng.IntN(3)] // broad posteriors
+		}
+		s.noLS = k%3 != 0 // windows around least squares too
+		if _, ok := s.Locate(b); !ok || !s.gridFix {
+			continue
+		}
+		p := &s.post
+		for q := 0; q < 50; q++ {
+			var cx, cy float64
+			if q%2 == 0 {
+				cx = g.X0 - 3 + (float64(g.NX)*g.Cell+6)*rng.Float64()
+				cy = g.Y0 - 3 + (float64(g.NY)*g.Cell+6)*rng.Float64()
+			} else {
+				cx, cy = g.Center(rng.IntN(g.Len()))
+			}
+			// r² is the test's own value at a cell near the disc's
+			// edge: that cell lies on the circle, or just inside or
+			// outside it.
+			x, y := g.Center(rng.IntN(g.Len()))
+			if d := math.Hypot(x-cx, y-cy); d > 8 {
+				x, y = cx+(x-cx)*8/d, cy+(y-cy)*8/d
+				x = g.X0 + math.Round((x-g.X0)/g.Cell)*g.Cell
+				y = g.Y0 + math.Round((y-g.Y0)/g.Cell)*g.Cell
+			}
+			r2 := (x-cx)*(x-cx) + (y-cy)*(y-cy)
+			switch q % 3 {
+			case 1:
+				r2 = math.Nextafter(r2, 0)
+			case 2:
+				r2 = math.Nextafter(r2, math.Inf(1))
+			}
+			r := math.Sqrt(r2)
+			ri := int(math.Ceil(r/g.Cell)) + 1
+			for side := uint8(0); side < 3; side++ {
+				x, y, w := p.shift(g, side, cx, cy, r2, ri)
+				xr, yr, wr := p.shiftLoop(g, side, cx, cy, r2, ri)
+				if !sameBits(x, xr) || !sameBits(y, yr) || !sameBits(w, wr) {
+					t.Fatalf("fix %d, side %d, disc (%v, %v) r %v: shift (%v, %v, %v), loop (%v, %v, %v)",
+						k, side, cx, cy, r, x, y, w, xr, yr, wr)
+				}
+				if w > 0 {
+					cells++
+				}
+				n++
+			}
+		}
+	}
+	if n < 10000 || cells < n/4 {
+		t.Fatalf("%d discs compared, %d with mass: too few", n, cells)
+	}
+	t.Logf("%d discs compared, %d with mass", n, cells)
+}
