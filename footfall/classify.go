@@ -179,10 +179,37 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 // chainGapMs after the previous one's last detection, or at most
 // chainOverlapMs before it (a phone that took the track over from the staff
 // phone keeps it a while after the staff phone's new address began its own).
+// In the second round (a second staff phone of the model, whose pieces the
+// first round's chains took in places) two pieces that each last
+// chainLongPieceMs or more may lie up to chainLongGapMs apart.
 const (
-	chainGapMs     = 5 * 60_000
-	chainOverlapMs = 10 * 60_000
+	chainGapMs       = 5 * 60_000
+	chainOverlapMs   = 10 * 60_000
+	chainLongGapMs   = 15 * 60_000
+	chainLongPieceMs = 10 * 60_000
 )
+
+// follows reports whether piece b may follow piece a in a staff chain. In
+// the second round (taken non-nil: the pieces of the first round's chains
+// of the fingerprint) it also bridges a gap of up to chainLongGapMs
+// between two long pieces, when one of the taken pieces lasts over it.
+func follows(a, b *trackDay, taken []*trackDay) bool {
+	if b.last <= a.last || b.first < a.last-chainOverlapMs {
+		return false
+	}
+	if b.first <= a.last+chainGapMs {
+		return true
+	}
+	if b.first > a.last+chainLongGapMs || a.last-a.first < chainLongPieceMs || b.last-b.first < chainLongPieceMs {
+		return false
+	}
+	for _, p := range taken {
+		if p.first <= a.last && p.last >= b.first {
+			return true
+		}
+	}
+	return false
+}
 
 // staffChains returns which track-days belong to a staff chain: tracks of
 // one day whose first address is randomised with one fingerprint, each
@@ -191,10 +218,17 @@ const (
 // later, that together span more than staffMs. Per fingerprint the chain
 // that spans longest is taken (each piece after the one that lets the
 // chain begin earliest, then with the fewest pieces), then the longest
-// among the tracks left, and so on. The value is true for the piece that
-// counts the chain as one staff member: its first, unless the chain begins
-// before an earlier chain of the fingerprint ended (+chainGapMs), which is
-// the same phone's day broken.
+// among the tracks left, and so on. A second round then chains the tracks
+// left with the longer gaps of follows: a second staff phone of the model,
+// whose pieces interleave with the first one's, so that the first round's
+// chains took some of its pieces and gaps of 5 to 15 minutes open between
+// the rest; each such gap must lie between two pieces of 10 minutes or
+// more and under one of the first round's pieces.
+// The value is true for the piece that counts the chain as one staff
+// member: its first, unless a first round's chain begins before an earlier
+// one of the fingerprint ended (+chainGapMs), which is the same phone's day
+// broken. A second round's chain always counts: it lies beside the first
+// round's chains.
 func staffChains(tds []trackDay, staffMs int64) map[int]bool {
 	type key struct {
 		day int32
@@ -219,56 +253,73 @@ func staffChains(tds []trackDay, staffMs int64) map[int]bool {
 		start := make([]int64, n)
 		cnt := make([]int, n)
 		prev := make([]int, n)
-		var chains [][]int
-		for {
-			best := -1
-			for j := range n {
-				start[j], cnt[j], prev[j] = -1, 0, -1
-				if used[j] {
-					continue
+		type chain struct {
+			path   []int
+			second bool
+		}
+		var chains []chain
+		var taken []*trackDay // the first round's pieces
+		for _, second := range []bool{false, true} {
+			if second {
+				if len(chains) == 0 {
+					break
 				}
-				b := &tds[g[j]]
-				start[j], cnt[j] = b.first, 1
-				for i := range j {
-					a := &tds[g[i]]
-					if used[i] || b.first < a.last-chainOverlapMs || b.first > a.last+chainGapMs || b.last <= a.last {
+				for _, c := range chains {
+					for _, j := range c.path {
+						taken = append(taken, &tds[g[j]])
+					}
+				}
+			}
+			for {
+				best := -1
+				for j := range n {
+					start[j], cnt[j], prev[j] = -1, 0, -1
+					if used[j] {
 						continue
 					}
-					if start[i] < start[j] || start[i] == start[j] && cnt[i]+1 < cnt[j] {
-						start[j], cnt[j], prev[j] = start[i], cnt[i]+1, i
+					b := &tds[g[j]]
+					start[j], cnt[j] = b.first, 1
+					for i := range j {
+						if used[i] || !follows(&tds[g[i]], b, taken) {
+							continue
+						}
+						if start[i] < start[j] || start[i] == start[j] && cnt[i]+1 < cnt[j] {
+							start[j], cnt[j], prev[j] = start[i], cnt[i]+1, i
+						}
+					}
+					if cnt[j] >= 2 && (best < 0 || b.last-start[j] > tds[g[best]].last-start[best]) {
+						best = j
 					}
 				}
-				if cnt[j] >= 2 && (best < 0 || b.last-start[j] > tds[g[best]].last-start[best]) {
-					best = j
+				if best < 0 || tds[g[best]].last-start[best] <= staffMs {
+					break
+				}
+				// The path, first piece first.
+				var path []int
+				for j := best; j >= 0; j = prev[j] {
+					path = append(path, j)
+				}
+				slices.Reverse(path)
+				chains = append(chains, chain{path, second})
+				for _, j := range path {
+					used[j] = true
 				}
 			}
-			if best < 0 || tds[g[best]].last-start[best] <= staffMs {
-				break
-			}
-			// The path, first piece first; trimmed at both ends while it
-			// still spans more than staffMs.
-			var path []int
-			for j := best; j >= 0; j = prev[j] {
-				path = append(path, j)
-			}
-			slices.Reverse(path)
-			chains = append(chains, path)
-			for _, j := range path {
-				used[j] = true
-			}
 		}
-		// A chain counts as one staff member, unless it begins before an
-		// earlier chain of the fingerprint ends (the same phone's day,
-		// broken where no piece followed another).
-		slices.SortFunc(chains, func(a, b []int) int { return cmp.Compare(tds[g[a[0]]].first, tds[g[b[0]]].first) })
+		// A chain counts as one staff member, unless a first round's chain
+		// begins before an earlier one of the fingerprint ends (the same
+		// phone's day, broken where no piece followed another).
+		slices.SortFunc(chains, func(a, b chain) int { return cmp.Compare(tds[g[a.path[0]]].first, tds[g[b.path[0]]].first) })
 		var end int64 = -1 << 62
-		for _, path := range chains {
-			first, last := tds[g[path[0]]].first, int64(0)
-			for k, j := range path {
-				out[g[j]] = k == 0 && first > end+chainGapMs
+		for _, c := range chains {
+			first, last := tds[g[c.path[0]]].first, int64(0)
+			for k, j := range c.path {
+				out[g[j]] = k == 0 && (c.second || first > end+chainGapMs)
 				last = max(last, tds[g[j]].last)
 			}
-			end = max(end, last)
+			if !c.second {
+				end = max(end, last)
+			}
 		}
 	}
 	return out

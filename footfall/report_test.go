@@ -493,10 +493,44 @@ func TestStaffChain(t *testing.T) {
 	if tot := rep.Totals; tot.Staff != 1 || tot.Visitors != 7 {
 		t.Errorf("staff %d visitors %d, want 1 and 7", tot.Staff, tot.Visitors)
 	}
+
+	// Two staff phones of one model "H": the first one's day in two pieces;
+	// the second one's in six pieces of 38-52 min, 8-12 min apart (the
+	// first round's chains took what lay between): a second staff member.
+	// A shopper of the model between two of them stays a visitor, and so
+	// do shoppers of a model "S" whose short tracks follow each other 12
+	// min apart for 5 hours.
+	piece("a1", "H", true, h(9, 0), h(12, 0))
+	piece("a2", "H", true, h(11, 58), h(15, 0))
+	for i, p := range [][4]int{{9, 10, 10, 0}, {10, 10, 10, 50}, {11, 2, 11, 40}, {11, 48, 12, 40}, {12, 52, 13, 40}, {13, 50, 14, 30}} {
+		piece(fmt.Sprintf("b%d", i+1), "H", true, h(p[0], p[1]), h(p[2], p[3]))
+	}
+	piece("d1", "H", true, h(10, 55), h(11, 0))
+	for i := range 15 {
+		first := h(9, 0) + int64(i)*20*60_000
+		piece(fmt.Sprintf("e%d", i+1), "S", true, first, first+8*60_000)
+	}
+	rep = Build(site, from, to, days, visits, nil, History{})
+	if tot := rep.Totals; tot.Staff != 3 || tot.Visitors != 7+1+15 {
+		t.Errorf("with model H and S: staff %d visitors %d, want 3 and 23", tot.Staff, tot.Visitors)
+	}
+	cl := Classes(site, days, visits)
+	for _, k := range []string{"a1", "a2", "b1", "b2", "b3", "b4", "b5", "b6"} {
+		if cl[k] != Staff {
+			t.Errorf("%s: %v", k, cl[k])
+		}
+	}
+	for _, k := range []string{"d1", "e1", "e8", "e15"} {
+		if cl[k] != Visitor {
+			t.Errorf("%s: %v", k, cl[k])
+		}
+	}
+	days, visits = days[:11], visits[:11]
+	rep = Build(site, from, to, days, visits, nil, History{})
 	if rep.Hours[9].Staff != 1 || rep.Hours[11].Staff != 0 || rep.Hours[12].Staff != 0 {
 		t.Errorf("staff by hour: 9 %d, 11 %d, 12 %d", rep.Hours[9].Staff, rep.Hours[11].Staff, rep.Hours[12].Staff)
 	}
-	cl := Classes(site, days, visits)
+	cl = Classes(site, days, visits)
 	for _, k := range []string{"s1", "s2", "s3", "s4"} {
 		if cl[k] != Staff {
 			t.Errorf("%s: %v", k, cl[k])
