@@ -46,6 +46,38 @@ func (p *posterior) disc(g *Grid, side uint8, mx, my, r float64) (float64, float
 	return bx, by
 }
 
+// discCache holds the disc points of the last fix per side: Resides
+// redoes the fix's choice of side under another prior, which leaves each
+// side's disc point as it was (it depends on the side's cells, mean and
+// most probable cell, not on the prior), and most often picks the same
+// side. A point is reused only under the cells the fix considered and the
+// same radius.
+type discCache struct {
+	ok             uint8 // bit s: xy[s] holds side s's point
+	i0, i1, j0, j1 int
+	r              float64
+	xy             [3][2]float64
+}
+
+// discCached is disc, reusing the point found for side since the last fix
+// (posterior.fix clears the cache).
+func (p *posterior) discCached(g *Grid, side uint8, mx, my, r float64) (float64, float64) {
+	d := &p.dc
+	if d.ok != 0 && (d.i0 != p.i0 || d.i1 != p.i1 || d.j0 != p.j0 || d.j1 != p.j1 || d.r != r) {
+		d.ok = 0
+	}
+	if d.ok&(1<<side) != 0 {
+		return d.xy[side][0], d.xy[side][1]
+	}
+	x, y := p.disc(g, side, mx, my, r)
+	if d.ok == 0 {
+		d.i0, d.i1, d.j0, d.j1, d.r = p.i0, p.i1, p.j0, p.j1, r
+	}
+	d.ok |= 1 << side
+	d.xy[side] = [2]float64{x, y}
+	return x, y
+}
+
 // shift returns the mean of the cells of side within √r2 of (cx, cy) among
 // those the last fix considered (and the far points, on the street) and
 // their mass. The sums run over rows upwards and cells left to right, then

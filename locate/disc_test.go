@@ -117,3 +117,49 @@ func TestDiscShiftMatchesLoop(t *testing.T) {
 	}
 	t.Logf("%d discs compared, %d with mass", n, cells)
 }
+
+// TestDiscCacheMatches redoes fixes under other side priors (Resides)
+// with the disc points of the fix reused and recomputed, and fails unless
+// both give the same fixes and side posteriors to the bit; whole-grid and
+// windowed fixes, on every side.
+func TestDiscCacheMatches(t *testing.T) {
+	m := testSite(t)
+	m.MissDBm = -80
+	s := NewSolver(m)
+	rng := rand.New(rand.NewPCG(7, 8))
+	hits := 0
+	for k := 0; k < 300; k++ {
+		b := burstAt(m, -2+24*rng.Float64(), -6+19*rng.Float64(), 5, 3*rng.NormFloat64(), rng)
+		b.Readings = b.Readings[:2+rng.IntN(len(b.Readings)-1)]
+		s.noLS = k%2 == 0
+		prior := Sides{rng.Float64(), rng.Float64(), rng.Float64()}
+		if _, ok := s.LocateSides(b, &prior, nil); !ok {
+			continue
+		}
+		for q := 0; q < 3; q++ {
+			var other Sides
+			other[q] = 1
+			for i := range other {
+				other[i] += 0.01
+			}
+			ok0 := s.post.dc.ok
+			var post, post2 Sides
+			f, ok := s.Resides(&other, &post)
+			if !ok {
+				break
+			}
+			s.post.dc.ok = 0
+			f2, _ := s.Resides(&other, &post2)
+			if ok0 != 0 && s.post.dc.ok&ok0 != 0 {
+				hits++
+			}
+			if !sameBits(f.X, f2.X) || !sameBits(f.Y, f2.Y) || f.Cov != f2.Cov || post != post2 {
+				t.Fatalf("burst %d, prior %v: reused %+v %v, recomputed %+v %v", k, other, f, post, f2, post2)
+			}
+		}
+	}
+	if hits < 50 {
+		t.Fatalf("%d redone fixes reused a disc point: too few", hits)
+	}
+	t.Logf("%d redone fixes reused a disc point", hits)
+}

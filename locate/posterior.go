@@ -41,6 +41,7 @@ type posterior struct {
 	coarse         bool    // the coarse grid's: its fixes' sides only are used
 	useFar         bool    // the last fix weighed the grid's far points
 	chords         []int32 // disc: the first and last cell of each row's chord
+	dc             discCache
 
 	// the burst, per reading j (sensor gi[j]): weight 1/σ², y - P, the
 	// exponent n + Δn; and per listening sensor that heard nothing (mi):
@@ -167,6 +168,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		p.mi = append(p.mi, i)
 	}
 	p.bEst = [3]float64{}
+	p.dc.ok = 0
 	n := g.Len()
 	// The constants per side (burstConst) are grouped as the per-cell
 	// formulas below group them, so the sums are the same to the bit.
@@ -430,7 +432,7 @@ func (p *posterior) choose(s *Solver, prior *Sides, post *Sides, point bool) Fix
 		// arbitrary arc that moves from burst to burst: the mean stands
 		// too, or a phone heard by one sensor is split by its own jumps,
 		// as in the real one-receiver captures.)
-		dx, dy := p.disc(g, side, p.rx+mx, p.ry+my, r)
+		dx, dy := p.discCached(g, side, p.rx+mx, p.ry+my, r)
 		ox, oy := dx-p.rx-mx, dy-p.ry-my
 		cov[0] += ox * ox
 		cov[1] += ox * oy
