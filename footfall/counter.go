@@ -141,6 +141,11 @@ func (c *Counter) Add(p wire.Position) {
 		c.closeArea(ts)
 		return
 	}
+	if !zones.SureOfStore(p.PStore) {
+		// In by the hysteresis, but the street about as likely: the
+		// track stays in, and the fix is not one in the store.
+		return
+	}
 	// A fix in the store: extend the open visit or start one.
 	prev := int64(-1) // the previous fix in the store during this visit
 	if ts.store.Fixes > 0 {

@@ -228,6 +228,35 @@ func TestCounterNoisyDoorIsOneVisit(t *testing.T) {
 	}
 }
 
+// Fixes of a track in the store with the store's side under
+// zones.MinEnterP keep it in but are not fixes in the store: a
+// window-shopper placed inside the front once with the side sure and then
+// three times with the street as likely stays a bounce (0 s, not 90 s); a
+// shopper's unsure fixes amid sure ones neither end nor extend the visit.
+func TestCounterUnsureFixesAreNotInStore(t *testing.T) {
+	site := loadSite(t)
+	t0 := at(2026, 12, 4, 10, 0, 0)
+	fix := func(track string, s int, y, pin float64) wire.Position {
+		return wire.Position{T: t0 + int64(s)*1000, Track: track, X: 15, Y: y, Err: 1, PStore: pin}
+	}
+	window := []wire.Position{fix("w", 0, 2, 0.9), fix("w", 30, 2, 0.4), fix("w", 60, 2.5, 0.3), fix("w", 90, 2, 0.45), fix("w", 120, -4, 0.05)}
+	shopper := []wire.Position{fix("s", 0, 5, 0.9), fix("s", 40, 5, 0.5), fix("s", 80, 8, 0.95), fix("s", 120, 8, 0.3), fix("s", 160, 2, 0.2), fix("s", 200, -4, 0.02)}
+	c := run(t, site, window, shopper)
+	sv := storeVisits(c.Visits())
+	if len(sv) != 2 {
+		t.Fatalf("visits %+v", sv)
+	}
+	for _, v := range sv {
+		want := map[string][2]int64{"w": {t0, t0}, "s": {t0, t0 + 80_000}}[v.Track]
+		if v.Start != want[0] || v.End != want[1] {
+			t.Errorf("%s: visit %d-%d s, want %d-%d s", v.Track, (v.Start-t0)/1000, (v.End-t0)/1000, (want[0]-t0)/1000, (want[1]-t0)/1000)
+		}
+	}
+	if cl := Classes(site, c.TrackDays(), c.Visits()); cl["w"] != Passerby || cl["s"] != Visitor {
+		t.Errorf("classes %v", cl)
+	}
+}
+
 // A track with no store zone in the site is only ever a passer-by.
 func TestCounterNoStore(t *testing.T) {
 	site := loadSite(t)

@@ -25,13 +25,22 @@ const MinEnterP = 0.6
 // from its mirror image inside (two sensors on the front wall), a fix can
 // lie deep in the store while the locator holds the street about as
 // likely; such a fix keeps a track that is in the store in, but does not
-// bring one in.
+// bring one in, and is not itself a fix in the store (SureOfStore): it
+// neither starts nor extends a visit.
 //
 // The zero Presence is outside the store and in no area.
 type Presence struct {
 	InStore bool
 	Area    string // innermost area the track is in, "" when none
 }
+
+// SureOfStore reports whether a fix after which a track is in the store,
+// with the store side's probability pin (0 when unknown), counts as a fix
+// in the store: the same bar as entering, pin >= MinEnterP. A window-shopper
+// whose fixes are put inside the front is in the store by the hysteresis
+// while the locator holds the street as likely; counting those fixes would
+// stretch a short stay at the glass to a visit.
+func SureOfStore(pin float64) bool { return pin <= 0 || pin >= MinEnterP }
 
 // Step moves the presence by one fix (x, y, its error err and its store
 // side's probability pin, 0 when unknown) and returns the new state.
