@@ -50,37 +50,35 @@ func (p *posterior) disc(g *Grid, side uint8, mx, my, r float64) (float64, float
 // redoes the fix's choice of side under another prior, which leaves each
 // side's disc point as it was (it depends on the side's cells, mean and
 // most probable cell, not on the prior), and most often picks the same
-// side. A point is reused only under the cells the fix considered and the
-// same radius.
+// side.
 type discCache struct {
-	ok             uint8 // bit s: xy[s] holds side s's point
-	i0, i1, j0, j1 int
-	r              float64
-	xy             [3][2]float64
+	ok uint8 // bit s: xy[s] holds side s's point
+	r  float64
+	xy [3][2]float64
 }
 
 // discCached is disc, reusing the point found for side since the last fix
 // (posterior.fix clears the cache).
 func (p *posterior) discCached(g *Grid, side uint8, mx, my, r float64) (float64, float64) {
 	d := &p.dc
-	if d.ok != 0 && (d.i0 != p.i0 || d.i1 != p.i1 || d.j0 != p.j0 || d.j1 != p.j1 || d.r != r) {
+	if d.ok != 0 && d.r != r {
 		d.ok = 0
 	}
 	if d.ok&(1<<side) != 0 {
 		return d.xy[side][0], d.xy[side][1]
 	}
 	x, y := p.disc(g, side, mx, my, r)
-	if d.ok == 0 {
-		d.i0, d.i1, d.j0, d.j1, d.r = p.i0, p.i1, p.j0, p.j1, r
-	}
 	d.ok |= 1 << side
+	d.r = r
 	d.xy[side] = [2]float64{x, y}
 	return x, y
 }
 
 // shift returns the mean of the cells of side within √r2 of (cx, cy) among
-// those the last fix considered (and the far points, on the street) and
-// their mass. The sums run over rows upwards and cells left to right, then
+// those the last fix considered (p.fw, not the posterior's current
+// window: Resides after a window's fix has the window's weights only, the
+// cells beyond hold an earlier burst's) and the far points on the street,
+// and their mass. The sums run over rows upwards and cells left to right, then
 // the far points, whichever disc: the same order for every centre. Each row
 // visits only its chord, the cells i whose test (x−cx)² + dy² ≤ r2, taken
 // in floating point as written, holds. That test is monotone in |x − cx|
@@ -93,7 +91,7 @@ func (p *posterior) shift(g *Grid, side uint8, cx, cy, r2 float64, ri int) (floa
 	x0, cell := g.X0, g.Cell
 	ci := int(math.Round((cx - x0) / cell))
 	cj := int(math.Round((cy - g.Y0) / cell))
-	ilo, ihi := max(ci-ri, p.i0), min(ci+ri, p.i1)
+	ilo, ihi := max(ci-ri, p.fw[0]), min(ci+ri, p.fw[1])
 	inv := 1 / cell
 	u := (cx - x0) * inv
 	out := func(i int, dy2 float64) bool {
@@ -102,7 +100,7 @@ func (p *posterior) shift(g *Grid, side uint8, cx, cy, r2 float64, ri int) (floa
 	}
 	// The chords first (independent rows, which the processor overlaps),
 	// then the sums.
-	j0, j1 := max(cj-ri, p.j0), min(cj+ri, p.j1)
+	j0, j1 := max(cj-ri, p.fw[2]), min(cj+ri, p.fw[3])
 	if n := 2 * (j1 - j0 + 1); len(p.chords) < n {
 		p.chords = make([]int32, n)
 	}

@@ -12,13 +12,13 @@ func (p *posterior) shiftLoop(g *Grid, side uint8, cx, cy, r2 float64, ri int) (
 	var sw, sx, sy float64
 	ci := int(math.Round((cx - g.X0) / g.Cell))
 	cj := int(math.Round((cy - g.Y0) / g.Cell))
-	for j := max(cj-ri, p.j0); j <= min(cj+ri, p.j1); j++ {
+	for j := max(cj-ri, p.fw[2]); j <= min(cj+ri, p.fw[3]); j++ {
 		y := g.Y0 + float64(j)*g.Cell
 		dy2 := (y - cy) * (y - cy)
 		if dy2 > r2 {
 			continue
 		}
-		for i := max(ci-ri, p.i0); i <= min(ci+ri, p.i1); i++ {
+		for i := max(ci-ri, p.fw[0]); i <= min(ci+ri, p.fw[1]); i++ {
 			c := j*g.NX + i
 			e := p.lp[c]
 			if e == 0 || g.side[c] != side {
@@ -162,4 +162,45 @@ func TestDiscCacheMatches(t *testing.T) {
 		t.Fatalf("%d redone fixes reused a disc point: too few", hits)
 	}
 	t.Logf("%d redone fixes reused a disc point", hits)
+}
+
+// TestDiscLastFixCells checks that the disc point of a window's fix, taken
+// again after the posterior's window went back to the whole grid (as
+// Resides does), reads the window's cells only: the cells beyond hold an
+// earlier burst's weights.
+func TestDiscLastFixCells(t *testing.T) {
+	m := testSite(t)
+	s := NewSolver(m)
+	g := s.grid
+	rng := rand.New(rand.NewPCG(9, 10))
+	wins := 0
+	for k := 0; k < 100; k++ {
+		b := burstAt(m, 2+16*rng.Float64(), 2+8*rng.Float64(), 3, 0, rng)
+		if _, ok := s.Locate(b); !ok || !s.winFix {
+			continue
+		}
+		wins++
+		p := &s.post
+		if p.i0 != 0 || p.i1 != g.NX-1 || p.fw[1]-p.fw[0] == g.NX-1 {
+			t.Fatalf("burst %d: window %v after the fix, the fix's %v", k, [4]int{p.i0, p.i1, p.j0, p.j1}, p.fw)
+		}
+		side := uint8(sideStore)
+		mo := &p.mom[side]
+		mx, my := p.rx+mo.sx/mo.sw, p.ry+mo.sy/mo.sw
+		x, y := p.disc(g, side, mx, my, 6)
+		saved := append([]float64(nil), p.lp...)
+		for c := range p.lp {
+			if i, j := c%g.NX, c/g.NX; i < p.fw[0] || i > p.fw[1] || j < p.fw[2] || j > p.fw[3] {
+				p.lp[c] = 1e6
+			}
+		}
+		x2, y2 := p.disc(g, side, mx, my, 6)
+		copy(p.lp, saved)
+		if !sameBits(x, x2) || !sameBits(y, y2) {
+			t.Fatalf("burst %d: disc point (%v, %v), with other weights beyond the window (%v, %v)", k, x, y, x2, y2)
+		}
+	}
+	if wins < 20 {
+		t.Fatalf("%d window fixes: too few", wins)
+	}
 }

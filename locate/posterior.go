@@ -42,6 +42,7 @@ type posterior struct {
 	useFar         bool    // the last fix weighed the grid's far points
 	chords         []int32 // disc: the first and last cell of each row's chord
 	dc             discCache
+	fw             [4]int // the last fix's cells: columns fw[0]..fw[1] of rows fw[2]..fw[3]
 
 	// the burst, per reading j (sensor gi[j]): weight 1/σ², y - P, the
 	// exponent n + Δn; and per listening sensor that heard nothing (mi):
@@ -169,6 +170,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	}
 	p.bEst = [3]float64{}
 	p.dc.ok = 0
+	p.fw = [4]int{p.i0, p.i1, p.j0, p.j1}
 	n := g.Len()
 	// The constants per side (burstConst) are grouped as the per-cell
 	// formulas below group them, so the sums are the same to the bit.
