@@ -179,14 +179,18 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 // chainGapMs after the previous one's last detection, or at most
 // chainOverlapMs before it (a phone that took the track over from the staff
 // phone keeps it a while after the staff phone's new address began its own).
-// In the second round (a second staff phone of the model, whose pieces the
-// first round's chains took in places) two pieces that each last
-// chainLongPieceMs or more may lie up to chainLongGapMs apart.
+// Two pieces that each last chainOverlapPieceMs or more may overlap by up
+// to chainLongOverlapMs (a shopper who took the staff track over and stayed
+// a while). In the second round (a second staff phone of the model, whose
+// pieces the first round's chains took in places) two pieces that each
+// last chainLongPieceMs or more may lie up to chainLongGapMs apart.
 const (
-	chainGapMs       = 5 * 60_000
-	chainOverlapMs   = 10 * 60_000
-	chainLongGapMs   = 15 * 60_000
-	chainLongPieceMs = 10 * 60_000
+	chainGapMs          = 5 * 60_000
+	chainOverlapMs      = 10 * 60_000
+	chainLongOverlapMs  = 15 * 60_000
+	chainOverlapPieceMs = 20 * 60_000
+	chainLongGapMs      = 15 * 60_000
+	chainLongPieceMs    = 10 * 60_000
 )
 
 // follows reports whether piece b may follow piece a in a staff chain. In
@@ -194,7 +198,11 @@ const (
 // of the fingerprint) it also bridges a gap of up to chainLongGapMs
 // between two long pieces, when one of the taken pieces lasts over it.
 func follows(a, b *trackDay, taken []*trackDay) bool {
-	if b.last <= a.last || b.first < a.last-chainOverlapMs {
+	overlap := int64(chainOverlapMs)
+	if a.last-a.first >= chainOverlapPieceMs && b.last-b.first >= chainOverlapPieceMs {
+		overlap = chainLongOverlapMs
+	}
+	if b.last <= a.last || b.first < a.last-overlap {
 		return false
 	}
 	if b.first <= a.last+chainGapMs {

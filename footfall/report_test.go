@@ -525,6 +525,25 @@ func TestStaffChain(t *testing.T) {
 			t.Errorf("%s: %v", k, cl[k])
 		}
 	}
+
+	// Pieces of 20 min or more may overlap by up to 15 min: model "L" in
+	// two pieces 12 min over each other, 4 h 40 min in all, is staff;
+	// model "M"'s 18-min piece 12 min over a long one is not a link, and
+	// the rest spans 3 h 55 min: visitors.
+	n := len(days)
+	piece("l1", "L", true, h(9, 0), h(11, 30))
+	piece("l2", "L", true, h(11, 18), h(13, 40))
+	piece("m1", "M", true, h(9, 0), h(12, 55))
+	piece("m2", "M", true, h(12, 43), h(13, 1))
+	piece("m3", "M", true, h(13, 1), h(13, 30))
+	cl = Classes(site, days, visits)
+	for k, want := range map[string]Class{"l1": Staff, "l2": Staff, "m1": Visitor, "m2": Visitor, "m3": Visitor} {
+		if cl[k] != want {
+			t.Errorf("%s: %v, want %v", k, cl[k], want)
+		}
+	}
+	days, visits = days[:n], visits[:n]
+
 	days, visits = days[:11], visits[:11]
 	rep = Build(site, from, to, days, visits, nil, History{})
 	if rep.Hours[9].Staff != 1 || rep.Hours[11].Staff != 0 || rep.Hours[12].Staff != 0 {
