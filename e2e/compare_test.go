@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,29 +99,46 @@ func TestIngestVsSubscriber(t *testing.T) {
 	perBatch := float64(len(topics)) / float64(obs)
 
 	// The do-nothing subscriber.
-	sub := exec.Command("mosquitto_sub", "-h", host, "-p", port, "-q", "1", "-t", prefix+"/+/+/obs", "-C", strconv.Itoa(len(topics)), "-i", prefix+"-sub")
-	sub.Stdout = nil
-	if err := sub.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(500 * time.Millisecond) // subscribed
-	start := publish(prefix + "-pub1")
-	t.Logf("published %d batches in %s", len(topics), time.Since(start))
-	waited := make(chan error, 1)
-	go func() { waited <- sub.Wait() }()
-	select {
-	case err := <-waited:
-		if err != nil {
+	subscriber := func(run int) float64 {
+		id := fmt.Sprintf("%s-sub%d", prefix, run)
+		sub := exec.Command("mosquitto_sub", "-h", host, "-p", port, "-q", "1", "-t", prefix+"/+/+/obs", "-C", strconv.Itoa(len(topics)), "-i", id)
+		sub.Stdout = nil
+		if err := sub.Start(); err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(2 * time.Minute):
-		sub.Process.Kill()
-		t.Fatal("mosquitto_sub did not get every message within 2 min")
+		time.Sleep(500 * time.Millisecond) // subscribed
+		start := publish(fmt.Sprintf("%s-pub1-%d", prefix, run))
+		waited := make(chan error, 1)
+		go func() { waited <- sub.Wait() }()
+		select {
+		case err := <-waited:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(2 * time.Minute):
+			sub.Process.Kill()
+			t.Fatal("mosquitto_sub did not get every message within 2 min")
+		}
+		return rate(start)
 	}
-	subRate := rate(start)
+	if os.Getenv("PASSANT_COMPARE_ONLY") == "ingest" {
+		// The test process's CPU time in each: the publisher's with
+		// mosquitto_sub, the publisher's and ingest's with ingest alone.
+		for run := range max(1, envInt("PASSANT_COMPARE_REPEAT", 1)) {
+			cpu0 := processCPU()
+			subRate := subscriber(run)
+			cpu1 := processCPU()
+			aloneRate := ingestAlone(t, broker, fmt.Sprintf("%s-%d", prefix, run), prefix, obs, func() time.Time { return publish(fmt.Sprintf("%s-pub4-%d", prefix, run)) }, rate)
+			cpu2 := processCPU()
+			t.Logf("COMPARE ingest alone: mosquitto_sub %.0f obs/s, ingest alone %.0f obs/s: ratio %.2f; CPU of this process (s) with mosquitto_sub %.3f, with ingest alone %.3f",
+				subRate, aloneRate, aloneRate/subRate, (cpu1 - cpu0).Seconds(), (cpu2 - cpu1).Seconds())
+		}
+		return
+	}
+	subRate := subscriber(0)
 
 	pahoRate := pahoDoNothing(t, broker, prefix, len(topics), func() time.Time { return publish(prefix + "-pub3") }, rate)
-	aloneRate := ingestAlone(t, broker, prefix, obs, func() time.Time { return publish(prefix + "-pub4") }, rate)
+	aloneRate := ingestAlone(t, broker, prefix, prefix, obs, func() time.Time { return publish(prefix + "-pub4") }, rate)
 
 	srv, cfg := startLoadServer(t, broker, prefix, gen)
 	// The rate is taken from ingest's own counter; /metrics (srv.Metric)
@@ -200,15 +218,15 @@ func pahoDoNothing(t *testing.T, broker, prefix string, messages int, publish fu
 
 // ingestAlone drains the burst with the server's ingest.Subscriber and its
 // journal on disk, every sensor known, delivering nowhere, and returns its
-// rate of accepted observations.
-func ingestAlone(t *testing.T, broker, prefix string, obs int, publish func() time.Time, rate func(time.Time) float64) float64 {
+// rate of accepted observations; id names its client.
+func ingestAlone(t *testing.T, broker, id, prefix string, obs int, publish func() time.Time, rate func(time.Time) float64) float64 {
 	t.Helper()
 	j, err := ingest.OpenJournal(t.TempDir(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	id := prefix + "-alone"
+	id += "-alone"
 	s, err := ingest.NewSubscriber(ingest.Config{Broker: broker, ClientID: id, Prefix: prefix, Journal: j,
 		Known:        func(site, sensor string) bool { return true },
 		Deliver:      func(string, int64, *wire.Batch, wire.Drops, ingest.At) {},
@@ -242,6 +260,15 @@ func ingestAlone(t *testing.T, broker, prefix string, obs int, publish func() ti
 		t.Errorf("ingest alone rejected %d batches", rej)
 	}
 	return r
+}
+
+// processCPU is the process's CPU time so far (user and system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func hostPort(t testing.TB, url string) (string, string) {
