@@ -32,6 +32,7 @@ const inFlight = 64
 // job is one message in the pipeline.
 type job struct {
 	m            mqtt.Message
+	payload      []byte // the message's (Subscriber.payload)
 	kind         jobKind
 	site, sensor string
 	recv         int64
@@ -59,8 +60,14 @@ const (
 // onMessage is the client's handler; it runs in arrival order.
 func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
 	s.arrived(time.Now().UnixNano())
+	payload, found := s.payload(m)
+	if !found {
+		// Not acknowledged: the broker sends it again after a reconnect.
+		s.log.Error("message without its payload; not acknowledged", "topic", m.Topic())
+		return
+	}
 	site, sensor, kind, ok := s.splitTopic(m.Topic())
-	jb := &job{m: m, site: site, sensor: sensor}
+	jb := &job{m: m, payload: payload, site: site, sensor: sensor}
 	switch {
 	case ok && kind == "obs":
 		s.C.Messages.Add(1)
@@ -77,6 +84,18 @@ func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
 	s.ordered <- jb
 }
 
+// payload returns the payload of m: the one taken out of the stream for it
+// when the subscriber reads the connection itself (conn.go), where every
+// message's payload is a token; found is false when that is missing (a
+// message of a connection lost before the last).
+func (s *Subscriber) payload(m mqtt.Message) (payload []byte, found bool) {
+	p := m.Payload()
+	if s.own == nil || !isToken(p) {
+		return p, true
+	}
+	return s.own.take(p)
+}
+
 // decodeLoop is a decoder: it checks batches in whatever order it takes
 // them; the sequencer puts them back in order.
 //
@@ -88,7 +107,7 @@ func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
 func (s *Subscriber) decodeLoop() {
 	var scratch []wire.Observation
 	for jb := range s.decode {
-		payload := jb.m.Payload()
+		payload := jb.payload
 		if s.cfg.DeliverPlain != nil {
 			b, drops, plain, err := wire.DecodeBatchInto(payload, scratch)
 			if cap(b.Obs) > cap(scratch) {
@@ -124,7 +143,7 @@ func (s *Subscriber) sequence() {
 			<-jb.done
 			s.onBatch(jb)
 		case jobStatus:
-			s.onStatus(jb.site, jb.sensor, jb.m)
+			s.onStatus(jb.site, jb.sensor, jb.m, jb.payload)
 			s.acks <- pendingAck{nil, jb.m}
 		case jobFlush:
 			close(jb.flushed)
@@ -185,7 +204,7 @@ func (s *Subscriber) onBatch(jb *job) {
 	}
 	jb.body = nil
 	if jb.plain {
-		s.cfg.DeliverPlain(site, jb.recv, m.Payload(), at)
+		s.cfg.DeliverPlain(site, jb.recv, jb.payload, at)
 	} else {
 		s.cfg.Deliver(site, jb.recv, jb.b, jb.drops, at)
 	}

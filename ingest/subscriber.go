@@ -125,6 +125,10 @@ type Subscriber struct {
 
 	lastRecv int64 // the last batch's receive time (onMessage runs in order)
 
+	// own holds the payloads of the messages when the subscriber reads the
+	// connection itself (conn.go); nil when the client does.
+	own *payloads
+
 	logMu   sync.Mutex
 	logNext time.Time
 	logSkip int
@@ -198,6 +202,10 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 	}
 	if cfg.TLS != nil {
 		opts.SetTLSConfig(cfg.TLS)
+	}
+	if ownReading(cfg.Broker) {
+		s.own = &payloads{}
+		opts.SetCustomOpenConnectionFn(s.own.open)
 	}
 	s.client = mqtt.NewClient(opts)
 	return s, nil
@@ -365,11 +373,11 @@ func checkKnown(site, sensor string, known func(site, sensor string) bool) error
 	return nil
 }
 
-func (s *Subscriber) onStatus(site, sensor string, m mqtt.Message) {
-	if s.cfg.Status == nil || len(m.Payload()) == 0 {
+func (s *Subscriber) onStatus(site, sensor string, m mqtt.Message, payload []byte) {
+	if s.cfg.Status == nil || len(payload) == 0 {
 		return
 	}
-	st, partial, err := ParseStatus(m.Payload())
+	st, partial, err := ParseStatus(payload)
 	if err != nil {
 		s.logReject(m.Topic(), err)
 		return
