@@ -146,6 +146,13 @@ func (p *posterior) shift(g *Grid, side uint8, cx, cy, r2 float64, ri int) (floa
 			sy += e * y
 		}
 	}
+	return p.shiftEnd(g, side, cx, cy, r2, sw, sx, sy)
+}
+
+// shiftEnd adds the far points within √r2 of (cx, cy) to the sums of a
+// step's cells (on the street, after a whole-grid fix) and returns their
+// mean and mass.
+func (p *posterior) shiftEnd(g *Grid, side uint8, cx, cy, r2, sw, sx, sy float64) (float64, float64, float64) {
 	if p.useFar && side == sideOutside {
 		for f, e := range p.farLP[:len(g.far)] {
 			fp := &g.far[f]

@@ -7,7 +7,8 @@ import (
 )
 
 // shiftLoop is posterior.shift as a plain loop over the disc's square of
-// cells, each tested: the reference shift is checked against.
+// cells, each tested: the reference shift is checked against (the far
+// points, shiftEnd, alike).
 func (p *posterior) shiftLoop(g *Grid, side uint8, cx, cy, r2 float64, ri int) (float64, float64, float64) {
 	var sw, sx, sy float64
 	ci := int(math.Round((cx - g.X0) / g.Cell))
@@ -33,21 +34,7 @@ func (p *posterior) shiftLoop(g *Grid, side uint8, cx, cy, r2 float64, ri int) (
 			sy += e * y
 		}
 	}
-	if p.useFar && side == sideOutside {
-		for f, e := range p.farLP[:len(g.far)] {
-			fp := &g.far[f]
-			if e == 0 || (fp.cx-cx)*(fp.cx-cx)+(fp.cy-cy)*(fp.cy-cy) > r2 {
-				continue
-			}
-			sw += e
-			sx += e * fp.cx
-			sy += e * fp.cy
-		}
-	}
-	if sw == 0 {
-		return cx, cy, 0
-	}
-	return sx / sw, sy / sw, sw
+	return p.shiftEnd(g, side, cx, cy, r2, sw, sx, sy)
 }
 
 // TestDiscShiftMatchesLoop compares shift, which visits each row's chord
