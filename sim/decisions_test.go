@@ -106,22 +106,35 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 			_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("loose-%s-%d.txt", layout, seed)), []byte(strings.Join(det, "\n")+"\n"), 0o644)
 		}
 	}()
-	type pending struct{ track, right, why string }
+	type pending struct {
+		track, right, why string
+		born              int64
+		in, rightIn       bool
+	}
 	var news []pending
 	type win struct {
 		t     int64
 		track string
 	}
 	wins := map[string]win{} // a person whose track a wrong loose link took
+	// for the merges and the splits left: a new track's candidates when
+	// it began (the bar's n), each track's bursts (time, side), and the
+	// merges' times by track
+	bornN := map[string]int{}
+	bursts := map[string][]trackBurst{}
+	mergedAt, intoAt := map[string]int64{}, map[string][]int64{}
 	merges := func() {
 		for _, mg := range tracker.Merges() {
 			alias[mg.From] = mg.Into
+			mergedAt[mg.From] = mg.T
+			intoAt[mg.Into] = append(intoAt[mg.Into], mg.T)
 			if lp, li := lastPerson[mg.From], lastPerson[mg.Into]; lp != "" && li != "" {
-				if lp == li {
-					c["merge right"]++
-				} else {
-					c["merge wrong"]++
+				k := "right"
+				if lp != li {
+					k = "wrong"
 				}
+				c["merge "+k]++
+				c[fmt.Sprintf("  merge %s: the new track had %s candidates", k, nBucket(bornN[mg.From]))]++
 			}
 		}
 	}
@@ -161,7 +174,9 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 				c["store newcomer taken by "+how]++
 			case !had:
 			case how == locate.LinkNone:
-				news = append(news, pending{pos.Track, right, whyNot(cands, right, false, how)})
+				rb := bursts[right]
+				news = append(news, pending{pos.Track, right, whyNot(cands, right, false, how),
+					b.T, pos.PStore >= 0.5, len(rb) > 0 && rb[len(rb)-1].in})
 			case how == locate.LinkLater:
 				// counted with the merges
 			default:
@@ -212,6 +227,14 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 				}
 			}
 		}
+		if how == locate.LinkNone && newDev && b.Rand {
+			for _, x := range cands {
+				if x.Stage == "end" {
+					bornN[pos.Track] = x.N
+				}
+			}
+		}
+		bursts[pos.Track] = append(bursts[pos.Track], trackBurst{b.T, pos.PStore >= 0.5})
 		lastPerson[pos.Track] = p
 		lastPos[p] = [2]float64{bt.X, bt.Y}
 		personLast[p] = pos.Track
@@ -225,6 +248,8 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 		} else {
 			c["store new left split"]++
 			c["  split: "+n.why]++
+			c["  split, why no deferred link: "+splitFate(n.track, n.right, n.born, n.in, n.rightIn,
+				bursts[n.track], bursts[n.right], mergedAt, intoAt[n.right])]++
 		}
 	}
 	var right, wrong int
@@ -239,6 +264,64 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 	}
 	c["right"], c["wrong"] = right, wrong
 	return c, nil
+}
+
+// trackBurst is a burst of a track: its time and whether the tracker put
+// the track in the store then (PStore at least 0.5).
+type trackBurst struct {
+	t  int64
+	in bool
+}
+
+// nBucket names a count of candidates: 0, 1, 2, 3, 4+.
+func nBucket(n int) string {
+	if n >= 4 {
+		return "4+"
+	}
+	return fmt.Sprint(n)
+}
+
+// splitFate says why no deferred link (locate/defer.go) joined a new track
+// born at born to its person's earlier track right within the 3 minutes
+// it may: the right track sent again (another phone's pseudonym took it),
+// another new track was merged into it, the new track was merged into
+// another, or the right track stayed silent and the sides stood in the
+// way (a deferred link needs both in the store): the new track's side at
+// its first burst (in) and within the 3 minutes, the right track's at its
+// last burst (rightIn).
+func splitFate(track, right string, born int64, in, rightIn bool,
+	own, rights []trackBurst, mergedAt map[string]int64, into []int64) string {
+	const window = 180_000
+	if _, ok := mergedAt[track]; ok {
+		return "the new track was merged into another"
+	}
+	for _, x := range rights {
+		if x.t > born {
+			if x.t-born <= window {
+				return "the right track sent again"
+			}
+			break
+		}
+	}
+	for _, t := range into {
+		if t > born && t-born <= window {
+			return "another new track was merged into the right one"
+		}
+	}
+	everIn := in
+	for _, x := range own {
+		if x.t-born <= window && x.in {
+			everIn = true
+		}
+	}
+	side := func(b bool) string {
+		if b {
+			return "store"
+		}
+		return "street"
+	}
+	return fmt.Sprintf("right track silent; new track %s at first, %s within 3 min; right track %s",
+		side(in), side(everIn), side(rightIn))
 }
 
 // posLLR is sameLLR's position term (locate/rhythm.go).
