@@ -110,6 +110,7 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 		track, right, why string
 		born              int64
 		in, rightIn       bool
+		wasIn             bool // the person's last burst in the store, by the truth
 	}
 	var news []pending
 	type win struct {
@@ -176,7 +177,7 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 			case how == locate.LinkNone:
 				rb := bursts[right]
 				news = append(news, pending{pos.Track, right, whyNot(cands, right, false, how),
-					b.T, pos.PStore >= 0.5, len(rb) > 0 && rb[len(rb)-1].in})
+					b.T, pos.PStore >= 0.5, len(rb) > 0 && rb[len(rb)-1].in, lastPos[p][1] >= 0})
 			case how == locate.LinkLater:
 				// counted with the merges
 			default:
@@ -234,7 +235,7 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 				}
 			}
 		}
-		bursts[pos.Track] = append(bursts[pos.Track], trackBurst{b.T, pos.PStore >= 0.5})
+		bursts[pos.Track] = append(bursts[pos.Track], trackBurst{b.T, pos.PStore >= 0.5, how})
 		lastPerson[pos.Track] = p
 		lastPos[p] = [2]float64{bt.X, bt.Y}
 		personLast[p] = pos.Track
@@ -248,7 +249,7 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 		} else {
 			c["store new left split"]++
 			c["  split: "+n.why]++
-			c["  split, why no deferred link: "+splitFate(n.track, n.right, n.born, n.in, n.rightIn,
+			c["  split, why no deferred link: "+splitFate(n.track, n.right, n.born, n.in, n.rightIn, n.wasIn,
 				bursts[n.track], bursts[n.right], mergedAt, intoAt[n.right])]++
 		}
 	}
@@ -269,8 +270,9 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 // trackBurst is a burst of a track: its time and whether the tracker put
 // the track in the store then (PStore at least 0.5).
 type trackBurst struct {
-	t  int64
-	in bool
+	t   int64
+	in  bool
+	how string // how its pseudonym joined the track, when new
 }
 
 // nBucket names a count of candidates: 0, 1, 2, 3, 4+.
@@ -288,8 +290,8 @@ func nBucket(n int) string {
 // another, or the right track stayed silent and the sides stood in the
 // way (a deferred link needs both in the store): the new track's side at
 // its first burst (in) and within the 3 minutes, the right track's at its
-// last burst (rightIn).
-func splitFate(track, right string, born int64, in, rightIn bool,
+// last burst (rightIn), and the person's side then by the truth (wasIn).
+func splitFate(track, right string, born int64, in, rightIn, wasIn bool,
 	own, rights []trackBurst, mergedAt map[string]int64, into []int64) string {
 	const window = 180_000
 	if _, ok := mergedAt[track]; ok {
@@ -298,7 +300,10 @@ func splitFate(track, right string, born int64, in, rightIn bool,
 	for _, x := range rights {
 		if x.t > born {
 			if x.t-born <= window {
-				return "the right track sent again"
+				if x.how == "" {
+					return "the right track sent again (a known pseudonym)"
+				}
+				return "the right track sent again (" + x.how + ")"
 			}
 			break
 		}
@@ -320,8 +325,8 @@ func splitFate(track, right string, born int64, in, rightIn bool,
 		}
 		return "street"
 	}
-	return fmt.Sprintf("right track silent; new track %s at first, %s within 3 min; right track %s",
-		side(in), side(everIn), side(rightIn))
+	return fmt.Sprintf("right track silent; new track %s at first, %s within 3 min; right track %s (truth: %s)",
+		side(in), side(everIn), side(rightIn), side(wasIn))
 }
 
 // posLLR is sameLLR's position term (locate/rhythm.go).
