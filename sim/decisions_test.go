@@ -235,7 +235,7 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 				}
 			}
 		}
-		bursts[pos.Track] = append(bursts[pos.Track], trackBurst{b.T, pos.PStore >= 0.5, how})
+		bursts[pos.Track] = append(bursts[pos.Track], trackBurst{b.T, pos.PStore >= 0.5, how, p})
 		lastPerson[pos.Track] = p
 		lastPos[p] = [2]float64{bt.X, bt.Y}
 		personLast[p] = pos.Track
@@ -273,6 +273,7 @@ type trackBurst struct {
 	t   int64
 	in  bool
 	how string // how its pseudonym joined the track, when new
+	p   string // the person, by the truth
 }
 
 // nBucket names a count of candidates: 0, 1, 2, 3, 4+.
@@ -300,10 +301,14 @@ func splitFate(track, right string, born int64, in, rightIn, wasIn bool,
 	for _, x := range rights {
 		if x.t > born {
 			if x.t-born <= window {
-				if x.how == "" {
-					return "the right track sent again (a known pseudonym)"
+				who := "another phone"
+				if x.p == own[0].p {
+					who = "the same phone"
 				}
-				return "the right track sent again (" + x.how + ")"
+				if x.how == "" {
+					return "the right track sent again (a known pseudonym, " + who + ")"
+				}
+				return "the right track sent again (" + x.how + ", " + who + ")"
 			}
 			break
 		}
