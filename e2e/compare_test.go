@@ -38,7 +38,8 @@ func TestIngestVsSubscriber(t *testing.T) {
 	// A private broker that queues without limit: a stock Mosquitto drops
 	// QoS 1 messages for a client beyond 1000 queued, and this burst is
 	// larger.
-	broker := StartMosquitto(t).URL()
+	mosquitto := StartMosquitto(t)
+	broker := mosquitto.URL()
 	if _, err := exec.LookPath("mosquitto_sub"); err != nil {
 		t.Skip("mosquitto_sub not installed")
 	}
@@ -122,16 +123,17 @@ func TestIngestVsSubscriber(t *testing.T) {
 		return rate(start)
 	}
 	if os.Getenv("PASSANT_COMPARE_ONLY") == "ingest" {
-		// The test process's CPU time in each: the publisher's with
-		// mosquitto_sub, the publisher's and ingest's with ingest alone.
+		// The test process's CPU time in each (the publisher's with
+		// mosquitto_sub, the publisher's and ingest's with ingest alone)
+		// and the broker's.
 		for run := range max(1, envInt("PASSANT_COMPARE_REPEAT", 1)) {
-			cpu0 := processCPU()
+			cpu0, b0 := processCPU(), mosquitto.CPU()
 			subRate := subscriber(run)
-			cpu1 := processCPU()
+			cpu1, b1 := processCPU(), mosquitto.CPU()
 			aloneRate := ingestAlone(t, broker, fmt.Sprintf("%s-%d", prefix, run), prefix, obs, func() time.Time { return publish(fmt.Sprintf("%s-pub4-%d", prefix, run)) }, rate)
-			cpu2 := processCPU()
-			t.Logf("COMPARE ingest alone: mosquitto_sub %.0f obs/s, ingest alone %.0f obs/s: ratio %.2f; CPU of this process (s) with mosquitto_sub %.3f, with ingest alone %.3f",
-				subRate, aloneRate, aloneRate/subRate, (cpu1 - cpu0).Seconds(), (cpu2 - cpu1).Seconds())
+			cpu2, b2 := processCPU(), mosquitto.CPU()
+			t.Logf("COMPARE ingest alone: mosquitto_sub %.0f obs/s, ingest alone %.0f obs/s: ratio %.2f; CPU of this process (s) with mosquitto_sub %.3f, with ingest alone %.3f; the broker's %.2f and %.2f",
+				subRate, aloneRate, aloneRate/subRate, (cpu1 - cpu0).Seconds(), (cpu2 - cpu1).Seconds(), (b1 - b0).Seconds(), (b2 - b1).Seconds())
 		}
 		return
 	}
