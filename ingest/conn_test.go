@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"testing"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
@@ -112,4 +113,73 @@ func TestPayloadConnMalformed(t *testing.T) {
 			t.Errorf("% x read without an error", b)
 		}
 	}
+}
+
+// BenchmarkReadPublish reads PUBLISH packets of 136 KB (a batch of 1,220
+// observations) as the MQTT client does: from the connection itself
+// (conn=client: a read per header byte, the packet into one buffer, the
+// payload copied into a second) or through payloadConn (conn=own: the
+// payload read once into its own buffer, taken back by its token). The
+// connection is an in-memory stream read 64 KB at a time, as a socket
+// hands over a burst.
+func BenchmarkReadPublish(b *testing.B) {
+	p := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
+	p.TopicName, p.Qos, p.MessageID = "passant/shop/s1/obs", 1, 7
+	p.Payload = bytes.Repeat([]byte(`{"t":1764850000001,"dev":"0123456789abcdef","rssi":-67,"ch":6,"kind":"probe","rand":true,"seq":1234},`), 1220)
+	var pkt bytes.Buffer
+	if err := p.Write(&pkt); err != nil {
+		b.Fatal(err)
+	}
+	stream := bytes.Repeat(pkt.Bytes(), 64)
+	for _, own := range []bool{false, true} {
+		name := "conn=client"
+		if own {
+			name = "conn=own"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(p.Payload)))
+			b.ReportAllocs()
+			r := &chunked{chunk: 64 << 10}
+			pl := &payloads{}
+			conn := &payloadConn{r: bufio.NewReaderSize(r, connBuffer), payloads: pl}
+			for b.Loop() {
+				if len(r.data) == 0 && conn.r.Buffered() == 0 {
+					r.data = stream
+				}
+				var c io.Reader = r
+				if own {
+					c = conn
+				}
+				cp, err := packets.ReadPacket(c)
+				if err != nil {
+					b.Fatal(err)
+				}
+				payload := cp.(*packets.PublishPacket).Payload
+				if own {
+					var ok bool
+					if payload, ok = pl.take(payload); !ok {
+						b.Fatal("no payload for the token")
+					}
+				}
+				if len(payload) != len(p.Payload) {
+					b.Fatalf("payload of %d bytes, want %d", len(payload), len(p.Payload))
+				}
+			}
+		})
+	}
+}
+
+// chunked is a stream read at most chunk bytes at a time.
+type chunked struct {
+	data  []byte
+	chunk int
+}
+
+func (c *chunked) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.chunk)], c.data)
+	c.data = c.data[n:]
+	return n, nil
 }
