@@ -65,9 +65,11 @@ type Config struct {
 	// restart, so that the journal's lines stay in receive order across
 	// restarts (and across UTC midnight, where the file changes).
 	RecvAfter int64
-	// Decoders is how many goroutines decode batches (default GOMAXPROCS);
-	// whatever their number, batches are journaled, delivered and
-	// acknowledged in arrival order.
+	// Decoders is how many goroutines decode batches (default GOMAXPROCS
+	// − 1, at least 1: the reading of the connection, the journal and the
+	// broker need a core too; on two cores a second decoder made a burst
+	// slower, docs/reliability.md); whatever their number, batches are
+	// journaled, delivered and acknowledged in arrival order.
 	Decoders int
 	Log      *slog.Logger
 }
@@ -164,7 +166,7 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 		cfg.Log = slog.Default()
 	}
 	if cfg.Decoders <= 0 {
-		cfg.Decoders = runtime.GOMAXPROCS(0)
+		cfg.Decoders = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	s := &Subscriber{cfg: cfg, log: cfg.Log.With("component", "ingest"), acks: make(chan pendingAck, 4096), lastRecv: cfg.RecvAfter,
 		decode: make(chan *job, inFlight), ordered: make(chan *job, inFlight)}
