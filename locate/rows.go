@@ -256,8 +256,14 @@ func weightedL(g *Grid, lp []float64, scale *[4]float64, idx []int, el []float64
 // p.j0..p.j1), times inv, to their sides' moments p.mom, passing over
 // weights below thr and 0; xs holds x of each column about p.rx. The sums
 // run along a run of cells of one side (rows are mostly one side), the run
-// added to its side's moments at its end. On AVX2 moments4 takes the same
-// sums in the same order.
+// added to its side's moments at its end. Within a run, four cells of its
+// side in a row (from any cell: wherever the next four are the run's side)
+// add their terms to four partial sums, one per place in the four, and the
+// other cells (a row's last 0–3, a four with a cell of another side) to
+// the run's own sums; at the run's end each partial is added to the run's
+// sums as s + ((p₀ + p₁) + (p₂ + p₃)). (Four independent sums: the
+// additions of one cell need not wait for the previous cell's.) On AVX2
+// moments4 takes the same sums in the same order.
 func (p *posterior) sumMoments(g *Grid, xs []float64, thr, inv float64) {
 	rs := g.side[p.j0*g.NX+p.i0]
 	if avx2 {
@@ -265,34 +271,63 @@ func (p *posterior) sumMoments(g *Grid, xs []float64, thr, inv float64) {
 		p.mom[rs].add(&moments{s[0], s[1], s[2], s[3], s[4], s[5]})
 		return
 	}
-	// (The run's sums are locals, not a moments value, so that they
-	// stay in registers.)
-	var sw, sx, sy, sxx, sxy, syy float64
+	var s [6]float64    // the run's own sums: w, wx, wy, wxx, wxy, wyy
+	var q [6][4]float64 // its partial sums
+	end := func() {
+		for k := range s {
+			s[k] += (q[k][0] + q[k][1]) + (q[k][2] + q[k][3])
+		}
+		q = [6][4]float64{}
+	}
 	for row := p.j0; row <= p.j1; row++ {
 		y := g.Y0 + float64(row)*g.Cell - p.ry
 		ca := row*g.NX + p.i0
 		lp := p.lp[ca : ca+len(xs)]
 		side := g.side[ca : ca+len(xs)]
 		side = side[:len(lp)]
-		for t, e := range lp {
+		for t := 0; t < len(lp); {
+			if len(lp)-t >= 4 && side[t] == rs && side[t+1] == rs && side[t+2] == rs && side[t+3] == rs {
+				for l := range 4 {
+					e := lp[t+l]
+					if e < thr || e == 0 {
+						continue
+					}
+					e *= inv
+					x := xs[t+l]
+					ex, ey := e*x, e*y
+					q[0][l] += e
+					q[1][l] += ex
+					q[2][l] += ey
+					q[3][l] += ex * x
+					q[4][l] += ex * y
+					q[5][l] += ey * y
+				}
+				t += 4
+				continue
+			}
+			e := lp[t]
 			if e < thr || e == 0 {
+				t++
 				continue
 			}
 			if sd := side[t]; sd != rs {
-				p.mom[rs].add(&moments{sw, sx, sy, sxx, sxy, syy})
-				sw, sx, sy, sxx, sxy, syy = 0, 0, 0, 0, 0, 0
+				end()
+				p.mom[rs].add(&moments{s[0], s[1], s[2], s[3], s[4], s[5]})
+				s = [6]float64{}
 				rs = sd
 			}
 			e *= inv
 			x := xs[t]
-			sw += e
 			ex, ey := e*x, e*y
-			sx += ex
-			sy += ey
-			sxx += ex * x
-			sxy += ex * y
-			syy += ey * y
+			s[0] += e
+			s[1] += ex
+			s[2] += ey
+			s[3] += ex * x
+			s[4] += ex * y
+			s[5] += ey * y
+			t++
 		}
 	}
-	p.mom[rs].add(&moments{sw, sx, sy, sxx, sxy, syy})
+	end()
+	p.mom[rs].add(&moments{s[0], s[1], s[2], s[3], s[4], s[5]})
 }

@@ -565,14 +565,37 @@ wbdone:
 
 // func moments4(a *momArgs)
 //
-// sumMoments' loop over the rows of the cells considered. The run's six
-// sums live in two vectors, Y0 = (sw, sx, sy, sxx) and X1 = (sxy, syy),
+// sumMoments' loop over the rows of the cells considered. The run's own
+// six sums live in two vectors, Y0 = (sw, sx, sy, sxx) and X1 = (sxy, syy),
 // each lane adding its cells' terms in cell order as the scalar loop's six
 // sums do. Four cells of the run's side (DX; R13: the side in each byte)
 // take their products as vectors (a cell passed over gives 0, which adds
-// nothing), transposed into one vector per cell and added cell by cell.
-// Any other cell (a row's last 0-3, a group with a cell of another side)
-// takes the scalar steps.
+// nothing) and add them to the partial sums Y2..Y7 (one per sum, a lane
+// per place in the four); at the run's end (MOFOLD) each partial is added
+// to the run's sums as s + ((p0 + p1) + (p2 + p3)). Any other cell (a
+// row's last 0-3, a group with a cell of another side) takes the scalar
+// steps into the run's own sums.
+
+// MOFOLD adds the partial sums Y2..Y7 to the run's sums Y0, X1 and zeroes
+// them (Y13-Y15 scratch).
+#define MOFOLD \
+	VHADDPD      Y3, Y2, Y13 \
+	VHADDPD      Y5, Y4, Y14 \
+	VPERM2F128   $0x20, Y14, Y13, Y15 \
+	VPERM2F128   $0x31, Y14, Y13, Y13 \
+	VADDPD       Y13, Y15, Y15 \
+	VADDPD       Y15, Y0, Y0 \
+	VHADDPD      Y7, Y6, Y13 \
+	VEXTRACTF128 $1, Y13, X14 \
+	VADDPD       X14, X13, X13 \
+	VADDPD       X13, X1, X1 \
+	VXORPD       Y2, Y2, Y2 \
+	VXORPD       Y3, Y3, Y3 \
+	VXORPD       Y4, Y4, Y4 \
+	VXORPD       Y5, Y5, Y5 \
+	VXORPD       Y6, Y6, Y6 \
+	VXORPD       Y7, Y7, Y7
+
 TEXT ·moments4(SB), NOSPLIT, $0-8
 	MOVQ         a+0(FP), DI
 	MOVQ         MO_LP(DI), SI
@@ -590,6 +613,12 @@ TEXT ·moments4(SB), NOSPLIT, $0-8
 	VXORPD       Y11, Y11, Y11
 	VMOVUPD      MO_S(DI), Y0
 	VMOVUPD      MO_S+32(DI), X1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VXORPD       Y7, Y7, Y7
 
 morow:
 	TESTQ        R11, R11
@@ -616,34 +645,19 @@ mocell:
 	VCMPPD     $4, Y11, Y12, Y14 // e != 0, true on NaN
 	VANDPD     Y14, Y13, Y13
 	VMULPD     Y9, Y12, Y12      // e·inv
-	VANDPD     Y13, Y12, Y12     // A = e, 0 where passed over
+	VANDPD     Y13, Y12, Y12     // e, 0 where passed over
 	VMOVUPD    (R8)(R9*8), Y14   // x
-	VMULPD     Y14, Y12, Y2      // B = ex = e·x
-	VMULPD     Y10, Y12, Y3      // C = ey = e·y
-	VMULPD     Y14, Y2, Y4       // D = ex·x
-	VMULPD     Y10, Y2, Y5       // E = ex·y
-	VMULPD     Y10, Y3, Y6       // F = ey·y
-	// (A, B, C, D) of cell c into one vector, then added in cell order
-	VUNPCKLPD  Y2, Y12, Y7       // A0 B0 A2 B2
-	VUNPCKHPD  Y2, Y12, Y12      // A1 B1 A3 B3
-	VUNPCKLPD  Y4, Y3, Y13       // C0 D0 C2 D2
-	VUNPCKHPD  Y4, Y3, Y3        // C1 D1 C3 D3
-	VPERM2F128 $0x20, Y13, Y7, Y14 // A0 B0 C0 D0
-	VPERM2F128 $0x31, Y13, Y7, Y7  // A2 B2 C2 D2
-	VPERM2F128 $0x20, Y3, Y12, Y13 // A1 B1 C1 D1
-	VPERM2F128 $0x31, Y3, Y12, Y12 // A3 B3 C3 D3
-	VADDPD     Y14, Y0, Y0
-	VADDPD     Y13, Y0, Y0
-	VADDPD     Y7, Y0, Y0
-	VADDPD     Y12, Y0, Y0
-	VUNPCKLPD  Y6, Y5, Y2        // E0 F0 E2 F2
-	VUNPCKHPD  Y6, Y5, Y3        // E1 F1 E3 F3
-	VADDPD     X2, X1, X1
-	VADDPD     X3, X1, X1
-	VEXTRACTF128 $1, Y2, X2
-	VEXTRACTF128 $1, Y3, X3
-	VADDPD     X2, X1, X1
-	VADDPD     X3, X1, X1
+	VADDPD     Y12, Y2, Y2       // the partial sums of the four places
+	VMULPD     Y14, Y12, Y13     // ex = e·x
+	VMULPD     Y10, Y12, Y15     // ey = e·y
+	VADDPD     Y13, Y3, Y3
+	VADDPD     Y15, Y4, Y4
+	VMULPD     Y14, Y13, Y14     // ex·x
+	VMULPD     Y10, Y13, Y13     // ex·y
+	VMULPD     Y10, Y15, Y15     // ey·y
+	VADDPD     Y14, Y5, Y5
+	VADDPD     Y13, Y6, Y6
+	VADDPD     Y15, Y7, Y7
 	ADDQ       $4, R9
 	JMP        mocell
 
@@ -662,6 +676,7 @@ moin:
 	CMPQ    AX, DX
 	JEQ     moadd
 	// another side: the run goes to its side's moments
+	MOFOLD
 	LEAQ    (DX)(DX*2), R15
 	SHLQ    $4, R15
 	ADDQ    R14, R15
@@ -678,17 +693,17 @@ moin:
 moadd:
 	VMULSD    X9, X12, X12    // e·inv
 	VMOVSD    (R8)(R9*8), X14 // x
-	VMULSD    X14, X12, X2    // ex
-	VMULSD    X10, X12, X3    // ey
-	VMULSD    X14, X2, X4     // ex·x
-	VMULSD    X10, X2, X5     // ex·y
-	VMULSD    X10, X3, X6     // ey·y
-	VUNPCKLPD X2, X12, X12    // e ex
-	VUNPCKLPD X4, X3, X3      // ey exx
-	VINSERTF128 $1, X3, Y12, Y12
+	VMULSD    X14, X12, X13   // ex
+	VMULSD    X10, X12, X15   // ey
+	VMULSD    X14, X13, X14   // ex·x
+	VUNPCKLPD X13, X12, X12   // e ex
+	VUNPCKLPD X14, X15, X14   // ey exx
+	VINSERTF128 $1, X14, Y12, Y12
 	VADDPD    Y12, Y0, Y0
-	VUNPCKLPD X6, X5, X5      // exy eyy
-	VADDPD    X5, X1, X1
+	VMULSD    X10, X13, X13   // ex·y
+	VMULSD    X10, X15, X15   // ey·y
+	VUNPCKLPD X15, X13, X13   // exy eyy
+	VADDPD    X13, X1, X1
 
 moskip:
 	INCQ R9
@@ -703,6 +718,7 @@ monext:
 	JMP  morow
 
 modone:
+	MOFOLD
 	MOVQ    DX, MO_RS(DI)
 	VMOVUPD Y0, MO_S(DI)
 	VMOVUPD X1, MO_S+32(DI)
