@@ -136,8 +136,10 @@ func (p *posterior) shift(g *Grid, side uint8, cx, cy, r2 float64, ri int) (floa
 		ws := lp[row+a : row+b+1]
 		ss, xs := sides[row+a:row+b+1], xc[a:b+1]
 		ss, xs = ss[:len(ws)], xs[:len(ws)]
+		// (A weight of 0 adds ±0, which leaves the sums as they are:
+		// they start at +0 and are never -0.)
 		for k, e := range ws {
-			if e == 0 || ss[k] != side {
+			if ss[k] != side {
 				continue
 			}
 			x := xs[k]
