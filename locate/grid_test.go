@@ -288,3 +288,43 @@ func TestGridDiscPoint(t *testing.T) {
 		t.Errorf("one mode: disc point (%.2f, %.2f) %.2f m from the mean (%.2f, %.2f)", f6.X, f6.Y, d, f6m.X, f6m.Y)
 	}
 }
+
+// TestGridCells: sensors over an area get the grid of about maxCells cells,
+// resized so that the front (y = 0 here) lies on an edge between cells and
+// every cell's centre lies in the bounds; sensors on a line (the same site
+// with its back row moved onto the front wall) keep lineCells cells.
+func TestGridCells(t *testing.T) {
+	m := testSite(t)
+	if w := sensorsWidth(m); math.Abs(w-12) > 1e-9 {
+		t.Errorf("sensors' width %v, want 12", w)
+	}
+	if v, ax, ok := frontEdge(m); !ok || v != 0 || ax != 1 {
+		t.Errorf("front %v on axis %d (%v), want y = 0", v, ax, ok)
+	}
+	g := NewGrid(m)
+	if n := g.Len(); n < maxCells*3/4 || n > maxCells*5/4 {
+		t.Errorf("%d cells, want about %d", n, maxCells)
+	}
+	k := (0 - (g.Y0 - g.Cell/2)) / g.Cell
+	if math.Abs(k-math.Round(k)) > 1e-9 {
+		t.Errorf("the front is %.3f cells from the grid's bottom edge, want a whole number", k)
+	}
+	b := m.Bounds
+	for _, c := range []int{0, g.Len() - 1} {
+		if x, y := g.Center(c); x < b[0][0] || x > b[1][0] || y < b[0][1] || y > b[1][1] {
+			t.Errorf("cell %d's centre (%.2f, %.2f) beyond the bounds", c, x, y)
+		}
+	}
+	line := *m
+	line.Sensors = append([]Sensor(nil), m.Sensors...)
+	for i := range line.Sensors {
+		line.Sensors[i].Y = 0
+	}
+	if w := sensorsWidth(&line); w != 0 {
+		t.Errorf("sensors on a line: width %v, want 0", w)
+	}
+	want := newGrid(&line, lineCells, false)
+	if g := NewGrid(&line); g.Len() != want.Len() || g.Cell != want.Cell {
+		t.Errorf("sensors on a line: %d cells of %.3f m, want %d of %.3f", g.Len(), g.Cell, want.Len(), want.Cell)
+	}
+}

@@ -96,7 +96,7 @@ func NewSolver(m *Model) *Solver {
 	s.SetLevel(0)
 	s.grid = NewGrid(m)
 	s.post.init(s.grid)
-	s.coarse = newGrid(m, coarseCells)
+	s.coarse = newGrid(m, coarseCells, false)
 	s.cpost.init(s.coarse)
 	s.cpost.coarse = true
 	return s
