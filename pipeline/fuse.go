@@ -17,7 +17,7 @@ type fuser struct {
 	gap, maxLen int64
 	offset5     []float64 // per sensor
 	open        map[wire.Dev]*openBurst
-	closing     deadlineHeap
+	closing     deadlineQueue
 	ready       burstHeap
 	free        []*openBurst
 }
@@ -86,7 +86,7 @@ func (f *fuser) alloc() *openBurst {
 
 // closeBefore closes the bursts that no frame at time t or later can join.
 func (f *fuser) closeBefore(t int64) {
-	for len(f.closing) > 0 && f.closing[0].at < t {
+	for f.closing.head < len(f.closing.q) && f.closing.q[f.closing.head].at < t {
 		d := f.closing.pop()
 		if d.ob.closed || f.open[d.dev] != d.ob || d.ob.last+f.gap != d.at {
 			continue // stale entry: the burst grew or was closed since
@@ -117,7 +117,7 @@ func (f *fuser) closeAll() {
 	for _, ob := range obs {
 		f.close(ob)
 	}
-	f.closing = f.closing[:0]
+	f.closing = deadlineQueue{q: f.closing.q[:0]}
 }
 
 // emit hands the closed bursts whose start is at most upTo to fn in order of
@@ -138,23 +138,41 @@ type deadline struct {
 	ob  *openBurst
 }
 
+// deadlineQueue holds the open bursts' deadlines in the order they were
+// pushed, which is the order of their times: add takes frames in
+// event-time order and pushes the frame's time plus the fixed gap, so the
+// times pushed never decrease and a first-in, first-out queue pops them as
+// a heap by time would. (Among equal times a heap would pop by dev; the
+// bursts closed then are independent of each other, and the ready heap
+// orders them by (T, dev) whatever order they close in.)
+type deadlineQueue struct {
+	q    []deadline
+	head int // q[head:] are waiting
+}
+
+func (d *deadlineQueue) push(v deadline) {
+	if d.head > 0 && d.head == len(d.q) {
+		d.q, d.head = d.q[:0], 0
+	} else if d.head >= 1024 && 2*d.head >= len(d.q) {
+		n := copy(d.q, d.q[d.head:])
+		clear(d.q[n:]) // let the garbage collector have what they point to
+		d.q, d.head = d.q[:n], 0
+	}
+	d.q = append(d.q, v)
+}
+
+// pop takes the oldest deadline out; the queue must not be empty.
+func (d *deadlineQueue) pop() deadline {
+	v := d.q[d.head]
+	d.q[d.head] = deadline{}
+	d.head++
+	return v
+}
+
 // burstHeap orders the closed bursts by (T, dev).
 type burstHeap = heap[*openBurst, byBurstTime]
 
-// deadlineHeap orders the open bursts' deadlines by (time, dev).
-type deadlineHeap = heap[deadline, byDeadline]
-
-type (
-	byDeadline  struct{}
-	byBurstTime struct{}
-)
-
-func (byDeadline) less(a, b *deadline) bool {
-	if a.at != b.at {
-		return a.at < b.at
-	}
-	return a.dev < b.dev
-}
+type byBurstTime struct{}
 
 func (byBurstTime) less(a, b **openBurst) bool {
 	if (*a).b.T != (*b).b.T {
