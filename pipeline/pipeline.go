@@ -110,7 +110,7 @@ type Pipeline struct {
 	quar    *quarantine
 	hw      []int64 // per sensor: latest aligned time seen
 	started bool    // every sensor heard, or the start's grace over
-	buf     frameHeap
+	buf     reorder
 	order   uint64
 
 	cursor  int64 // event time released so far
@@ -161,6 +161,7 @@ func New(cfg Config, handlers ...Handler) (*Pipeline, error) {
 		clock:    newClock(n),
 		quar:     newQuarantine(n),
 		hw:       make([]int64, n),
+		buf:      newReorder(n),
 		cursor:   math.MinInt64,
 		tracker:  locate.NewTracker(model, cfg.Tracker),
 		handler:  handlers,
@@ -242,7 +243,7 @@ func (p *Pipeline) Accept(recv int64, b *wire.Batch, drops wire.Drops) error {
 			continue
 		}
 		p.order++
-		p.buf.push(frame{t: t, order: p.order, sensor: int32(si), obs: *o})
+		p.buf.push(&frame{t: t, order: p.order, sensor: int32(si), obs: *o})
 		st.Obs++
 	}
 	if hw > p.hw[si] {
@@ -290,8 +291,8 @@ func (p *Pipeline) release(upTo int64) {
 	if upTo <= p.cursor {
 		return
 	}
-	for len(p.buf) > 0 && p.buf[0].t <= upTo {
-		f := p.buf.pop()
+	var f frame
+	for p.buf.pop(upTo, &f) {
 		p.cursor = f.t
 		p.minT = min(p.minT, f.t)
 		p.maxT = max(p.maxT, f.t)
@@ -400,8 +401,8 @@ func (p *Pipeline) stableName(pos wire.Position) string {
 
 // Flush processes everything still waiting, as at the end of a replay.
 func (p *Pipeline) Flush() {
-	for len(p.buf) > 0 {
-		f := p.buf.pop()
+	var f frame
+	for p.buf.pop(math.MaxInt64, &f) {
 		p.cursor = f.t
 		p.minT = min(p.minT, f.t)
 		p.maxT = max(p.maxT, f.t)
