@@ -181,6 +181,12 @@ func FuzzParseBatch(f *testing.F) {
 		`{"t":12345678,"dev":"0123456789abcdeg","rssi":-1,"ch":1001},{"t":123456789,"dev":"0123456789abcdef","rssi":-0,"seq":4096},` +
 		`{"t":5,"dev":"0123456789abcdef","rssi":-5,"ch":-1,"kind":"","rand":true,"seq":0,"fp":""},{"t":5,"dev":"0123456789abcdef","rssi":-5,"rand":false},` +
 		`{"t":5,"dev":"0123456789abcdef","rssi":-5,"fp":"a","seq":1},{"t":5,"dev":"0123456789ABCDEF","rssi":-5.5,"ch":1,"ch":2}]}`))
+	// batch headers as the encoder writes them, and near misses
+	f.Add([]byte(`{"v":1,"sensor":"s1","boot":1764850000000,"id":12,"sent":1764850000001,"obs":[{"t":1,"dev":"00000000000000ff","rssi":-50}]}`))
+	f.Add([]byte(`{"v":1,"sensor":"s1","boot":0,"id":3,"sent":1,"obs":[]}`))
+	f.Add([]byte(`{"v":1,"sensor":"s1","boot":5,"sent":1,"obs":[]}`))
+	f.Add([]byte(`{"v":1,"sensor":"s 1","sent":1,"obs":[{"t":1,"dev":"00000000000000ff","rssi":-50},]}`))
+	f.Add([]byte(`{"v":1,"sensor":"s1","sent":1234567890123456789,"obs":[{"t":1,"dev":"00000000000000ff","rssi":-50}]}x`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// the fast path for compact observations reads exactly what the
 		// general one reads

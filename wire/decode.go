@@ -62,7 +62,7 @@ func decodeBatch(data []byte, obs []Observation, reuse bool) (b Batch, d Drops, 
 // MQTT payload, or a journal line {"recv":...,"batch":{...}}. recv is 0 for a
 // plain batch.
 func ParseLine(data []byte) (recv int64, b Batch, d Drops, err error) {
-	recv, b, d, _, err = parseLineInto(data, nil, nil)
+	recv, b, d, _, err = parseLineInto(data, nil, nil, nil)
 	return recv, b, d, err
 }
 
@@ -86,6 +86,9 @@ type journal struct {
 // batch reads a batch object. With j non-nil it also takes the journal
 // line's fields recv and batch.
 func (s *scanner) batch(b *Batch, d *Drops, j *journal) error {
+	if !noFastObs && !noOrderedObs && s.orderedBatch(b) {
+		return nil
+	}
 	var hasV, hasSensor, hasSent, hasObs bool
 	var vOK, sensorOK, sentOK, obsOK = true, true, true, true
 	var tooMany bool
@@ -104,7 +107,7 @@ func (s *scanner) batch(b *Batch, d *Drops, j *journal) error {
 			hasSensor = true
 			var v []byte
 			v, sensorOK, err = s.strVal()
-			b.Sensor = string(v)
+			b.Sensor = s.sensorID(v)
 		case "boot":
 			var ok bool
 			b.Boot, ok, err = s.int64Val()

@@ -22,6 +22,7 @@ type Lines struct {
 	sc      *bufio.Scanner
 	no      int
 	scratch []Observation
+	ids     []string // the sensor ids read so far, each line's shared
 }
 
 // NewLines reads lines of up to MaxBatchLen plus room for the journal
@@ -44,7 +45,7 @@ func (r *Lines) Next(l *Line) bool {
 		a, b := l.Batch.Obs[:0], r.scratch[:0]
 		*l = Line{No: r.no}
 		var nested bool
-		l.Recv, l.Batch, l.Drops, nested, l.Err = parseLineInto(data, a, b)
+		l.Recv, l.Batch, l.Drops, nested, l.Err = parseLineInto(data, a, b, &r.ids)
 		// Keep whichever buffer the result did not take for the next line.
 		if nested {
 			r.scratch = a
@@ -69,9 +70,10 @@ func (r *Lines) Err() error {
 }
 
 // parseLineInto decodes a line, appending a plain batch's observations to
-// plain and a journal line's to nested.
-func parseLineInto(data []byte, plain, nested []Observation) (recv int64, _ Batch, _ Drops, isNested bool, _ error) {
-	s := scanner{data: data}
+// plain and a journal line's to nested. ids, when not nil, keeps the sensor
+// ids read so far (a batch's Sensor is one of them).
+func parseLineInto(data []byte, plain, nested []Observation, ids *[]string) (recv int64, _ Batch, _ Drops, isNested bool, _ error) {
+	s := scanner{data: data, ids: ids}
 	if s.peek() != '{' {
 		return 0, Batch{}, Drops{}, false, notObject(data)
 	}

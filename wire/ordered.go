@@ -1,6 +1,9 @@
 package wire
 
-import "encoding/binary"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // orderedObservation reads an observation object at the cursor when it is
 // written exactly as AppendObservation writes a valid one: the keys in the
@@ -184,4 +187,117 @@ func hex8(x uint64) (uint64, bool) {
 	v = (v | v>>8) & 0x0000FFFF0000FFFF
 	v = (v | v>>16) & 0x00000000FFFFFFFF
 	return v, ok
+}
+
+// orderedBatch reads a batch object at the cursor when it is written
+// exactly as AppendBatch writes a valid one: {"v":1,"sensor":ID, then
+// "boot" and "id" or neither, "sent", "obs" as an array of observations
+// that orderedObservation takes (at most MaxObs), compact, every integer
+// positive. It appends the observations to b.Obs and sets b's fields as
+// the general path would; on anything else it leaves the cursor and b's
+// fields as they were (b.Obs's length too) and returns false, and the
+// general path reads the object.
+func (s *scanner) orderedBatch(b *Batch) bool {
+	const head = `{"v":1,"sensor":`
+	d := s.data[s.pos:]
+	if len(d) < len(head) || string(d[:len(head)]) != head {
+		return false
+	}
+	i := len(head)
+	id, n := plainString(d[i:])
+	if n == 0 || !validID(id) {
+		return false
+	}
+	i += n
+	var boot, bid int64
+	if len(d)-i >= 8 && string(d[i:i+8]) == `,"boot":` {
+		i += 8
+		if boot, n = posInt(d[i:]); n == 0 {
+			return false
+		}
+		i += n
+		if len(d)-i < 6 || string(d[i:i+6]) != `,"id":` {
+			return false
+		}
+		i += 6
+		if bid, n = posInt(d[i:]); n == 0 {
+			return false
+		}
+		i += n
+	}
+	if len(d)-i < 8 || string(d[i:i+8]) != `,"sent":` {
+		return false
+	}
+	i += 8
+	sent, n := posInt(d[i:])
+	if n == 0 {
+		return false
+	}
+	i += n
+	if len(d)-i < 8 || string(d[i:i+8]) != `,"obs":[` {
+		return false
+	}
+	i += 8
+	k0 := len(b.Obs)
+	if !s.reuse {
+		// room for every observation, as the general path makes it
+		if est := min(bytes.Count(d[i:], openBrace), MaxObs); cap(b.Obs) < est {
+			b.Obs = append(make([]Observation, 0, est), b.Obs...)
+		}
+	}
+	pos := s.pos
+	s.pos += i
+	for k := 0; ; k++ {
+		if k == 0 && s.pos < len(s.data) && s.data[s.pos] == ']' {
+			break
+		}
+		if k == MaxObs || !s.orderedObservation(b) {
+			s.pos, b.Obs = pos, b.Obs[:k0]
+			return false
+		}
+		if s.pos < len(s.data) && s.data[s.pos] == ',' {
+			s.pos++
+			continue
+		}
+		break
+	}
+	if len(s.data)-s.pos < 2 || string(s.data[s.pos:s.pos+2]) != "]}" {
+		s.pos, b.Obs = pos, b.Obs[:k0]
+		return false
+	}
+	s.pos += 2
+	b.V, b.Sensor, b.Boot, b.ID, b.Sent = Version, s.sensorID(id), boot, bid, sent
+	return true
+}
+
+// validID is ValidID of a byte slice.
+func validID(b []byte) bool {
+	if len(b) < 1 || len(b) > 64 {
+		return false
+	}
+	for _, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// sensorID returns the sensor's id as a string, the one of an earlier line
+// when the scanner has a table of them (Lines: a replay's lines name a
+// handful of sensors, each line would allocate its name otherwise).
+func (s *scanner) sensorID(v []byte) string {
+	if s.ids == nil {
+		return string(v)
+	}
+	for _, id := range *s.ids {
+		if id == string(v) {
+			return id
+		}
+	}
+	id := string(v)
+	if len(*s.ids) < 64 {
+		*s.ids = append(*s.ids, id)
+	}
+	return id
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
+	"unsafe"
 )
 
 // TestHexDev: the branch-free dev parser agrees with parseDev on every byte
@@ -158,4 +160,83 @@ func FuzzOrderedObservation(f *testing.F) {
 		data = append(append(data, ob...), "]}"...)
 		comparePaths(t, data)
 	})
+}
+
+// TestOrderedBatch: batches as the encoder writes them, and near misses of
+// their header, read the same on all paths; the encoder's own valid ones
+// are taken by the ordered path whole.
+func TestOrderedBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	taken := 0
+	for range 20000 {
+		b := Batch{V: 1, Sensor: []string{"s1", "node-7_B", "", "a b", "é"}[rng.IntN(5)], Sent: rng.Int64N(1 << 50)}
+		if rng.IntN(2) == 0 {
+			b.Boot, b.ID = rng.Int64N(1<<45), rng.Int64N(100)
+		}
+		if rng.IntN(5) == 0 {
+			b.Sent = rng.Int64N(3) - 1
+		}
+		if rng.IntN(10) == 0 {
+			b.V = 2
+		}
+		for range rng.IntN(4) {
+			b.Obs = append(b.Obs, Observation{T: 1 + rng.Int64N(1<<50), Dev: Dev(rng.Uint64()), RSSI: float64(-rng.IntN(121)),
+				Seq: rng.IntN(4096), Ch: rng.IntN(200), Rand: rng.IntN(2) == 0, FP: []string{"", "9c1e22aa"}[rng.IntN(2)]})
+		}
+		data := AppendBatch(nil, &b)
+		if rng.IntN(3) == 0 {
+			// a near miss: one byte changed, removed or doubled
+			j := rng.IntN(len(data))
+			switch rng.IntN(3) {
+			case 0:
+				data[j] = `{}[]",:-0123456789abcdefx tr`[rng.IntN(28)]
+			case 1:
+				data = append(data[:j:j], data[j+1:]...)
+			case 2:
+				data = append(data[:j+1:j+1], data[j:]...)
+			}
+		}
+		got, d, err := comparePaths(t, data)
+		var s scanner
+		s.data = data
+		var bb Batch
+		if s.orderedBatch(&bb) {
+			taken++
+			if s.pos < len(data) {
+				// what follows the object is the caller's to check
+				if err == nil {
+					t.Fatalf("ordered batch read %q up to %d; DecodeBatch took it all", data, s.pos)
+				}
+				continue
+			}
+			if err != nil || d.Total() != 0 || bb.V != got.V || bb.Sensor != got.Sensor ||
+				bb.Boot != got.Boot || bb.ID != got.ID || bb.Sent != got.Sent || len(bb.Obs) != len(got.Obs) {
+				t.Fatalf("ordered batch read %q as %+v at %d; DecodeBatch %+v %v", data, bb, s.pos, got, err)
+			}
+		}
+	}
+	if taken < 3000 {
+		t.Errorf("ordered path took only %d batches", taken)
+	}
+}
+
+// TestLinesSharesSensorIDs: the lines of a replay share their sensors' id
+// strings instead of allocating one per line.
+func TestLinesSharesSensorIDs(t *testing.T) {
+	in := `{"v":1,"sensor":"s1","sent":1,"obs":[]}` + "\n" + `{"v":1,"sensor":"s2","sent":1,"obs":[]}` + "\n" +
+		`{"v":1,"sensor":"s1","sent":2,"obs":[{"t":1,"dev":"00000000000000ff","rssi":-50}]}` + "\n" +
+		`{"v":1, "sensor":"s2","sent":2,"obs":[]}` + "\n"
+	r := NewLines(strings.NewReader(in))
+	var l Line
+	var ids []string
+	for r.Next(&l) {
+		if l.Err != nil {
+			t.Fatal(l.Err)
+		}
+		ids = append(ids, l.Batch.Sensor)
+	}
+	if len(ids) != 4 || ids[0] != "s1" || ids[1] != "s2" || unsafe.StringData(ids[0]) != unsafe.StringData(ids[2]) ||
+		unsafe.StringData(ids[1]) != unsafe.StringData(ids[3]) {
+		t.Fatalf("ids %q: not shared", ids)
+	}
 }

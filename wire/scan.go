@@ -25,6 +25,8 @@ type scanner struct {
 	// reuse: b.Obs is the caller's buffer (DecodeBatchInto), grown by
 	// appending rather than sized from the payload.
 	reuse bool
+	// ids, when set, holds the sensor ids read so far (sensorID).
+	ids *[]string
 }
 
 // fp interns a fingerprint, trying the last one first.
