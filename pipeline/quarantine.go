@@ -177,6 +177,13 @@ func (q *quarantine) pair(s, p int) (med, mad int64, ok bool) {
 	if k < pairMin {
 		return 0, 0, false
 	}
+	if k == 5 {
+		// as below, without sorting (and its mispredicted branches)
+		v := &r.v
+		med = median5(v[0], v[1], v[2], v[3], v[4])
+		mad = median5(abs64(v[0]-med), abs64(v[1]-med), abs64(v[2]-med), abs64(v[3]-med), abs64(v[4]-med))
+		return sign * med, mad, true
+	}
 	var buf [pairSamples]int64
 	v := buf[:k]
 	copy(v, r.v[:k])
@@ -233,6 +240,16 @@ func (q *quarantine) forget(s int) {
 		a, b := min(s, p), max(s, p)
 		q.pairs[a*q.n+b] = pairRing{}
 	}
+}
+
+// median5 is the median of five values (the third of them sorted):
+// max(min(a,b), min(c,d)) and min(max(a,b), max(c,d)) bound the median of
+// a to d's middle two, and the median of those two bounds and e is the
+// median of all five.
+func median5(a, b, c, d, e int64) int64 {
+	f := max(min(a, b), min(c, d))
+	g := min(max(a, b), max(c, d))
+	return max(min(e, f), min(max(e, f), g))
 }
 
 func spread(v []int64) int64 { return slices.Max(v) - slices.Min(v) }
