@@ -243,7 +243,7 @@ func (p *Pipeline) Accept(recv int64, b *wire.Batch, drops wire.Drops) error {
 			continue
 		}
 		p.order++
-		p.buf.push(&frame{t: t, order: p.order, sensor: int32(si), obs: *o})
+		p.buf.push(t, p.order, int32(si), o)
 		st.Obs++
 	}
 	if hw > p.hw[si] {
@@ -291,12 +291,15 @@ func (p *Pipeline) release(upTo int64) {
 	if upTo <= p.cursor {
 		return
 	}
-	var f frame
-	for p.buf.pop(upTo, &f) {
+	for {
+		f := p.buf.pop(upTo)
+		if f == nil {
+			break
+		}
 		p.cursor = f.t
 		p.minT = min(p.minT, f.t)
 		p.maxT = max(p.maxT, f.t)
-		p.fuse.add(&f)
+		p.fuse.add(f)
 		p.fuse.emit(f.t-p.maxHold, p.locate)
 	}
 	p.cursor = upTo
@@ -401,12 +404,15 @@ func (p *Pipeline) stableName(pos wire.Position) string {
 
 // Flush processes everything still waiting, as at the end of a replay.
 func (p *Pipeline) Flush() {
-	var f frame
-	for p.buf.pop(math.MaxInt64, &f) {
+	for {
+		f := p.buf.pop(math.MaxInt64)
+		if f == nil {
+			break
+		}
 		p.cursor = f.t
 		p.minT = min(p.minT, f.t)
 		p.maxT = max(p.maxT, f.t)
-		p.fuse.add(&f)
+		p.fuse.add(f)
 	}
 	p.fuse.closeAll()
 	p.fuse.emit(math.MaxInt64, p.locate)

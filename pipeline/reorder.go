@@ -27,6 +27,7 @@ type reorder struct {
 	runs []frameRun // per sensor, each in order of (t, arrival)
 	late frameHeap  // frames that came before their sensor's last one
 	n    int        // frames waiting
+	out  frame      // the last frame popped from late
 }
 
 // frameRun is a first-in, first-out queue of frames.
@@ -51,21 +52,23 @@ func newReorder(sensors int) reorder {
 	return reorder{runs: make([]frameRun, sensors)}
 }
 
-// push adds a frame; its arrival order must be greater than every frame's
-// pushed before.
-func (r *reorder) push(f *frame) {
-	run := &r.runs[f.sensor]
-	if run.head < len(run.q) && f.t < run.q[len(run.q)-1].t {
-		r.late.push(*f)
+// push adds a frame of sensor's with time t and arrival order order; order
+// must be greater than every frame's pushed before.
+func (r *reorder) push(t int64, order uint64, sensor int32, o *wire.Observation) {
+	run := &r.runs[sensor]
+	if run.head < len(run.q) && t < run.q[len(run.q)-1].t {
+		r.late.push(frame{t: t, order: order, sensor: sensor, obs: *o})
 	} else {
-		run.push(f)
+		f := run.grow()
+		f.t, f.order, f.sensor, f.obs = t, order, sensor, *o
 	}
 	r.n++
 }
 
-// pop takes the least frame out into f when its time is at most upTo, and
-// reports whether it did.
-func (r *reorder) pop(upTo int64, f *frame) bool {
+// pop takes the least frame out when its time is at most upTo and returns
+// it, nil when there is none. The frame is the buffer's: it stays as it is
+// until the next push.
+func (r *reorder) pop(upTo int64) *frame {
 	var least *frame
 	ri := -1
 	for i := range r.runs {
@@ -79,35 +82,37 @@ func (r *reorder) pop(upTo int64, f *frame) bool {
 	}
 	if len(r.late) > 0 && (least == nil || (byTimeArrival{}).less(&r.late[0], least)) {
 		if r.late[0].t > upTo {
-			return false
+			return nil
 		}
-		*f = r.late.pop()
+		r.out = r.late.pop()
 		r.n--
-		return true
+		return &r.out
 	}
 	if least == nil || least.t > upTo {
-		return false
+		return nil
 	}
-	*f = *least
-	r.runs[ri].pop()
+	r.runs[ri].head++
 	r.n--
-	return true
+	return least
 }
 
 // len returns the number of frames waiting.
 func (r *reorder) len() int { return r.n }
 
-func (q *frameRun) push(f *frame) {
+// grow appends a slot to the queue and returns it. A popped frame's slot
+// keeps its strings until it is overwritten (kinds and fingerprints are
+// interned: nothing is held that would not be anyway).
+func (q *frameRun) grow() *frame {
 	if q.head > 0 && q.head == len(q.q) {
 		q.q, q.head = q.q[:0], 0
 	} else if q.head >= 256 && 2*q.head >= len(q.q) {
 		n := copy(q.q, q.q[q.head:])
 		q.q, q.head = q.q[:n], 0
 	}
-	q.q = append(q.q, *f)
+	if len(q.q) < cap(q.q) {
+		q.q = q.q[:len(q.q)+1]
+	} else {
+		q.q = append(q.q, frame{})
+	}
+	return &q.q[len(q.q)-1]
 }
-
-// pop drops the first frame. Its slot keeps its strings until it is
-// overwritten (kinds and fingerprints are interned: nothing is held that
-// would not be anyway).
-func (q *frameRun) pop() { q.head++ }
