@@ -239,8 +239,10 @@ func (s *scanner) orderedBatch(b *Batch) bool {
 	}
 	i += 8
 	k0 := len(b.Obs)
-	if !s.reuse {
-		// room for every observation, as the general path makes it
+	// Room for every observation, as the general path makes it (counted
+	// only when the buffer could be too short: an observation takes at
+	// least minObsLen bytes).
+	if !s.reuse && cap(b.Obs) < (len(d)-i)/minObsLen+1 {
 		if est := min(bytes.Count(d[i:], openBrace), MaxObs); cap(b.Obs) < est {
 			b.Obs = append(make([]Observation, 0, est), b.Obs...)
 		}
@@ -269,6 +271,10 @@ func (s *scanner) orderedBatch(b *Batch) bool {
 	b.V, b.Sensor, b.Boot, b.ID, b.Sent = Version, s.sensorID(id), boot, bid, sent
 	return true
 }
+
+// minObsLen is the length of the shortest observation orderedObservation
+// takes.
+const minObsLen = len(`{"t":1,"dev":"0000000000000000","rssi":0}`)
 
 // validID is ValidID of a byte slice.
 func validID(b []byte) bool {

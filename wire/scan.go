@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -14,10 +15,11 @@ import (
 // reflection and without allocating for keys. It accepts exactly RFC 8259
 // JSON (checked against encoding/json by FuzzParseBatch).
 type scanner struct {
-	data   []byte
-	pos    int
-	depth  int
-	lastFP string // the last fingerprint interned: a batch repeats them
+	data    []byte
+	pos     int
+	depth   int
+	lastFP  string // the last fingerprint interned: a batch repeats them
+	lastFP8 uint64 // lastFP's bytes when it has 8
 	// extra is set once the input holds more than a batch's fields as
 	// encoders write them: an unknown key, a line break in white space, an
 	// observation off the fast path (see DecodeBatch).
@@ -31,10 +33,18 @@ type scanner struct {
 
 // fp interns a fingerprint, trying the last one first.
 func (s *scanner) fp(v []byte) string {
-	if len(v) > 0 && string(v) == s.lastFP {
+	if len(v) == 8 && len(s.lastFP) == 8 {
+		// the usual 8 hex characters: one comparison of their bits
+		if binary.LittleEndian.Uint64(v) == s.lastFP8 {
+			return s.lastFP
+		}
+	} else if len(v) > 0 && string(v) == s.lastFP {
 		return s.lastFP
 	}
 	s.lastFP = internFP(v)
+	if len(v) == 8 {
+		s.lastFP8 = binary.LittleEndian.Uint64(v)
+	}
 	return s.lastFP
 }
 
