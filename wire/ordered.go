@@ -209,31 +209,18 @@ func (s *scanner) orderedBatch(b *Batch) bool {
 		return false
 	}
 	i += n
-	var boot, bid int64
+	var boot, bid, sent int64
 	if len(d)-i >= 8 && string(d[i:i+8]) == `,"boot":` {
-		i += 8
-		if boot, n = posInt(d[i:]); n == 0 {
+		if boot, i = keyPosInt(d, i, `,"boot":`); i == 0 {
 			return false
 		}
-		i += n
-		if len(d)-i < 6 || string(d[i:i+6]) != `,"id":` {
+		if bid, i = keyPosInt(d, i, `,"id":`); i == 0 {
 			return false
 		}
-		i += 6
-		if bid, n = posInt(d[i:]); n == 0 {
-			return false
-		}
-		i += n
 	}
-	if len(d)-i < 8 || string(d[i:i+8]) != `,"sent":` {
+	if sent, i = keyPosInt(d, i, `,"sent":`); i == 0 {
 		return false
 	}
-	i += 8
-	sent, n := posInt(d[i:])
-	if n == 0 {
-		return false
-	}
-	i += n
 	if len(d)-i < 8 || string(d[i:i+8]) != `,"obs":[` {
 		return false
 	}
@@ -270,6 +257,21 @@ func (s *scanner) orderedBatch(b *Batch) bool {
 	s.pos += 2
 	b.V, b.Sensor, b.Boot, b.ID, b.Sent = Version, s.sensorID(id), boot, bid, sent
 	return true
+}
+
+// keyPosInt reads key at d[i:] and the positive integer after it (posInt),
+// and returns the integer and where it ends; 0 for the end when they are
+// not there.
+func keyPosInt(d []byte, i int, key string) (v int64, end int) {
+	if len(d)-i < len(key) || string(d[i:i+len(key)]) != key {
+		return 0, 0
+	}
+	i += len(key)
+	v, n := posInt(d[i:])
+	if n == 0 {
+		return 0, 0
+	}
+	return v, i + n
 }
 
 // minObsLen is the length of the shortest observation orderedObservation
