@@ -139,8 +139,15 @@ func TestIngestVsSubscriber(t *testing.T) {
 	}
 	subRate := subscriber(0)
 
-	pahoRate := pahoDoNothing(t, broker, prefix, len(topics), func() time.Time { return publish(prefix + "-pub3") }, rate)
-	aloneRate := ingestAlone(t, broker, prefix, prefix, obs, func() time.Time { return publish(prefix + "-pub4") }, rate)
+	// PASSANT_COMPARE_ONLY=server leaves out paho and ingest alone: the
+	// earlier phases leave the broker and this process in a state that
+	// depends on how fast they went (docs/reliability.md, payload buffers
+	// reused); their ratios are then logged as 0.
+	var pahoRate, aloneRate float64
+	if os.Getenv("PASSANT_COMPARE_ONLY") != "server" {
+		pahoRate = pahoDoNothing(t, broker, prefix, len(topics), func() time.Time { return publish(prefix + "-pub3") }, rate)
+		aloneRate = ingestAlone(t, broker, prefix, prefix, obs, func() time.Time { return publish(prefix + "-pub4") }, rate)
+	}
 
 	srv, cfg := startLoadServer(t, broker, prefix, gen)
 	// The rate is taken from ingest's own counter; /metrics (srv.Metric)
