@@ -53,7 +53,6 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 	t.deferTo, t.heirsTo = heirList{}, heirList{}
 	window := t.opt.LinkWindow.Milliseconds()
 	trace := t.opt.LinkTrace != nil
-	t.txBase = false
 	for _, tr := range t.live {
 		if !tr.rand || tr.last >= b.T || b.T-tr.last > window || tr.fp != b.FP {
 			if trace && tr.rand && tr.fp == b.FP {
@@ -120,7 +119,7 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 			// last loose links, which then was a mistake (contest.go).
 			l := math.Inf(-1)
 			if t.rhythmFits(b.FP, b.T-tr.last) {
-				l = t.sameLLR(tr, b, d, sig2) + t.sidePrior(tr) + t.txEvidence(tr)
+				l = t.sameLLR(tr, b, d, sig2) + t.sidePrior(tr)
 			}
 			if v, raw, i := t.bestContest(tr, b, fix, l); v > backV {
 				backTr, backV, backRaw, back = tr, v, raw, i
@@ -132,7 +131,7 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 		// signal and position say "same phone" clearly enough.
 		if b.FP != "" && t.opt.NoSeqWindow > 0 && ok && t.rhythmFits(b.FP, b.T-tr.last) {
 			nLoose++
-			l := t.sameLLR(tr, b, d, sig2) + t.sidePrior(tr) + t.txEvidence(tr) + t.txPass(tr)
+			l := t.sameLLR(tr, b, d, sig2) + t.sidePrior(tr)
 			if trace {
 				t.note(tr, "loose", dt, d, sig2, l-t.sidePrior(tr), t.sidePrior(tr))
 			}

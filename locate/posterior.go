@@ -31,10 +31,6 @@ type posterior struct {
 	mom   [3]moments // per side
 	bestC [3]int     // the most probable cell per side (-1: none)
 	bEst  [3]float64 // posterior mean of the offset there, about its side's
-	// the same from the readings alone (no prior on the offset), and its
-	// precision, 1/dB²; 0 where not computed (txoffset.go)
-	bData, pData [3]float64
-	ibTot        float64 // the offset prior's precision of the last fix
 	// the cells the next fix considers: columns i0..i1 of rows j0..j1
 	// (the whole grid, or a window)
 	i0, i1, j0, j1 int
@@ -161,8 +157,6 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	} else {
 		in = 1e6
 	}
-	ib += s.txPrec
-	p.ibTot = ib
 	a00 := s0 + ib
 	s.misses()
 	invSm := 1 / math.Hypot(m.SigmaDB, m.TxSigmaDB)
@@ -175,7 +169,6 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		p.mi = append(p.mi, i)
 	}
 	p.bEst = [3]float64{}
-	p.bData, p.pData = [3]float64{}, [3]float64{}
 	p.dc.ok = 0
 	p.fw = [4]int{p.i0, p.i1, p.j0, p.j1}
 	n := g.Len()
@@ -184,7 +177,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	var missS [4]float64
 	bc := &p.bc
 	for sd := range 3 {
-		mu := s.sideOff[sd] + s.txShift
+		mu := s.sideOff[sd]
 		bc.mu[sd] = mu
 		bc.swr[sd] = u0 - mu*s0
 		bc.swrr[sd] = u2 - 2*mu*u0 + mu*mu*s0
@@ -386,7 +379,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 // relative to its side's offset: b̂ = (a₁₁ Σwr - Σwl Σwlr) / det A.
 func (p *posterior) offsetAt(s *Solver, c int, a00, in float64) {
 	g := s.grid
-	mu := s.sideOff[g.side[c]] + s.txShift
+	mu := s.sideOff[g.side[c]]
 	var swl, swll, swr, swlr float64
 	for j := 0; j < s.k; j++ {
 		l := g.lrow(p.gi[j], c, c+1)[0]
@@ -399,15 +392,7 @@ func (p *posterior) offsetAt(s *Solver, c int, a00, in float64) {
 		swlr += wl * r
 	}
 	a11 := swll + in
-	sd := g.side[c]
-	p.bEst[sd] = s.txShift + (a11*swr-swl*swlr)/(a00*a11-swl*swl)
-	// From the readings alone: the prior's precision taken out of a00.
-	if d0 := a00 - p.ibTot; s.k >= txMinReadings && d0 > 0 {
-		if det := d0*a11 - swl*swl; det > 0 {
-			p.bData[sd] = s.txShift + (a11*swr-swl*swlr)/det
-			p.pData[sd] = det / a11
-		}
-	}
+	p.bEst[g.side[c]] = (a11*swr - swl*swlr) / (a00*a11 - swl*swl)
 }
 
 // choose picks the side from the posterior weights of the last fix and

@@ -50,7 +50,6 @@ type Solver struct {
 	post     posterior
 	coarse   *Grid     // the grid at coarseCells, for wideSides and gainResiduals
 	cpost    posterior // its workspace
-	tpost    posterior // the coarse grid's workspace for a candidate track's offset (txPass)
 	huber    float64   // Huber's threshold (huberK; +Inf: plain least squares)
 	noLS     bool      // testing: always use the grid
 	gridFix  bool      // the last fix came from the grid
@@ -60,8 +59,6 @@ type Solver struct {
 	dnEst    float64   // the last least-squares fix's estimate of a further correction
 	dnOK     bool
 	sideOff  [3]float64 // mean received offset per side of the front, dB (SetSideOffset)
-	txShift  float64    // the phone's transmit offset's prior mean about sideOff, dB (setTxPrior)
-	txPrec   float64    // and the precision it adds to the model's, 1/dB² (setTxPrior)
 	level    float64    // SetLevel
 	miss     []int      // sensors that did not hear the burst
 	deaf     uint64     // sensors known not to be listening (Burst.Deaf)
@@ -102,8 +99,6 @@ func NewSolver(m *Model) *Solver {
 	s.coarse = newGrid(m, coarseCells, false)
 	s.cpost.init(s.coarse)
 	s.cpost.coarse = true
-	s.tpost.init(s.coarse)
-	s.tpost.coarse = true
 	return s
 }
 

@@ -144,12 +144,6 @@ type track struct {
 	side   Sides // belief over the sides of the front
 	x, y   axis
 	gain   gainMark // its last update of the sensors' gains (learnGains)
-	// its phone's transmit offset learned from its bursts (txLearn):
-	// Σ precision × offset and Σ precision, 1/dB
-	txS, txP float64
-	// the same from the bursts of pseudonym txDev alone (txPrior)
-	txDev      wire.Dev
-	txSd, txPd float64
 }
 
 // devEntry maps a pseudonym to its track.
@@ -197,11 +191,6 @@ type Tracker struct {
 	// the level's recent updates, decayed: [0] others, [1] from a side
 	// on the grid's edge (learnLevel)
 	levelRecent [2]float64
-	// the link's burst located on the coarse grid under the model's
-	// offset prior, once per burst when a candidate needs it (txPass)
-	txBase  bool
-	txFix0  Fix
-	txPost0 Sides
 }
 
 // Fix returns the fix of the last burst given to Add, before filtering.
@@ -241,7 +230,6 @@ func (t *Tracker) name(n int32) string {
 func (t *Tracker) Add(b *Burst) wire.Position {
 	t.linkedBy = LinkNone
 	var post Sides
-	t.txPrior(b)
 	fix, ok := t.solver.LocateSides(b, &t.global, &post)
 	t.post = post
 	tr := t.assign(b, fix, ok)
@@ -311,9 +299,7 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 			}
 		}
 		tr.side = post
-		t.txLearn(tr, b.Dev, post)
 	}
-	t.solver.setTxPrior(0, 0)
 	t.last = fix
 	t.learnExponent()
 	t.learnGains(tr, b.T)
