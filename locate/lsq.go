@@ -22,6 +22,11 @@ const huberK = 1.0
 // maxIter bounds the Levenberg–Marquardt iterations of one fix.
 const maxIter = 20
 
+// costStop ends a run once an accepted step lowers the robust cost by less
+// than this (about nats): far inside the fix's error, and the point only
+// centres the posterior's window.
+const costStop = 1e-3
+
 // LeastSquares returns the least-squares fix of b alone (no grid), for
 // comparison and tests; false when b has no usable reading.
 func (s *Solver) LeastSquares(b *Burst) (Fix, bool) {
@@ -125,10 +130,16 @@ func (s *Solver) lm(x, y float64, withB bool) (_, _, _, _ float64, fresh bool) {
 			fresh = nc < c
 			if nc < c {
 				step := math.Abs(nx-x) + math.Abs(ny-y)
+				drop := c - nc
 				x, y, b, c = nx, ny, nb, nc
-				lambda = max(lambda/10, 1e-7)
+				// λ comes down only after a first trial's success:
+				// against a bound or in a flat valley, dividing it
+				// after every success refused every other trial.
+				if try == 0 {
+					lambda = max(lambda/10, 1e-7)
+				}
 				improved = true
-				if step < 0.02 {
+				if step < 0.02 || drop < costStop {
 					it = maxIter
 				}
 				break
