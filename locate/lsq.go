@@ -123,6 +123,16 @@ func (s *Solver) lm(x, y float64, withB bool) (_, _, _, _ float64, fresh bool) {
 			}
 			p := bounds.Clamp(wire.Point{nx, ny})
 			nx, ny = p[0], p[1]
+			if nx == x && ny == y && nb == b {
+				// The clamp took the trial back to the current point (a
+				// corner of the bounds): its cost would be c again, and
+				// refused; the rows it would fill are never read after a
+				// refusal (the next success fills them, finish redoes
+				// them otherwise).
+				fresh = false
+				lambda *= 10
+				continue
+			}
 			// The trial fills the Jacobian rows: the normal matrix of
 			// this iteration is built already, and the next one needs
 			// them at the accepted point.
