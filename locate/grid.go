@@ -146,7 +146,7 @@ func frontEdge(m *Model) (v float64, axis int, ok bool) {
 
 // newGrid builds the grid of m's bounds with about n cells (cells no
 // smaller than 0.5 m before the resize below, which may shrink a cell by
-// up to a sixth). With front, the cell is resized so that the shop's
+// up to a quarter). With front, the cell is resized so that the shop's
 // front (frontEdge) falls on an edge between cells, a whole number of cells
 // from the bounds: the likelihood steps there by the front's loss, and a
 // row of cells across the front would put street beside it in the store
