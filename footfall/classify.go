@@ -35,6 +35,11 @@ type trackDay struct {
 	fp          string // TrackDay.FP
 	rand        bool   // TrackDay.Rand
 	chainPart   bool   // staff as a piece of a staff chain, not its first: not counted again
+	// firstVisit is the track-day's first store visit (nil when none);
+	// handoff marks a first visit that may continue another track's
+	// (markHandoffs): the track-day's estimated dwell is not a person's.
+	firstVisit *Visit
+	handoff    bool
 }
 
 type tdKey struct {
@@ -130,6 +135,7 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 	}
 	var lastDay int32
 	var lastDayStart, lastDayEnd int64 = 1, 0
+	var sv []storeVisit
 	for i := range visits {
 		v := &visits[i]
 		if v.Zone != store || store == "" {
@@ -150,6 +156,10 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 			tds = append(tds, trackDay{track: v.Track, day: lastDay, first: v.Start, last: v.End})
 		}
 		td := &tds[j]
+		if td.firstVisit == nil || v.Start < td.firstVisit.Start {
+			td.firstVisit = v
+		}
+		sv = append(sv, storeVisit{v, j})
 		td.visits++
 		if dw := v.Dwell(); dw < minDwell {
 			td.bounces++
@@ -172,6 +182,7 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 			td.class = Passerby
 		}
 	}
+	markHandoffs(tds, sv)
 	return tds, idx
 }
 

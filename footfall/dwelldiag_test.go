@@ -17,9 +17,11 @@ import (
 
 // TestDwellDiagnosis prints where the replay's dwell median is lost
 // against the simulator's truth (docs/footfall.md, "Where the dwell is
-// lost"): the median (contract's and estimated) as the replay's visitor
-// list is built up from the true visitors' located dwells (each person
-// tracked by the truth) to the replay's tracks; then, visit by visit,
+// lost"): the median (contract's and estimated door to door) as the
+// replay's visitor list is built up from the true visitors' located
+// dwells (each person tracked by the truth) to the replay's tracks; the
+// visitor tracks the estimate leaves out as possible handoffs, by the
+// truth (docs/footfall.md, "Handoffs in the store"); then, visit by visit,
 // why the located visit starts later or ends earlier than the true
 // positions' (the fate of the first and last burst in the store), and
 // where the replay's main track lost the rest. It runs with
@@ -48,15 +50,22 @@ type dvisit struct {
 }
 
 func (v dvisit) dwell() float64 { return float64(v.end-v.start) / 1000 }
+
+// est is the report's door-to-door estimate of the visit (footfall.visitEstimate).
 func (v dvisit) est() float64 {
-	if v.fixes < 2 {
-		return v.dwell()
-	}
-	return v.dwell() * float64(v.fixes) / float64(v.fixes-1)
+	s, e := footfall.DoorTimes(v.v)
+	return max(e-s, 0) / 1000
 }
 
 // storeVisits runs a counter (with merges) and returns its store visits by track.
 func storeVisits(site *wire.Site, events []diagEvent) (map[string][]dvisit, map[string]footfall.Class) {
+	vs, cl, _ := storeVisitsHandoffs(site, events)
+	return vs, cl
+}
+
+// storeVisitsHandoffs is storeVisits with the track-days that the
+// door-to-door estimate leaves out (footfall.Handoffs).
+func storeVisitsHandoffs(site *wire.Site, events []diagEvent) (map[string][]dvisit, map[string]footfall.Class, map[string]bool) {
 	c := footfall.NewCounter(site, zones.NewPlan(site))
 	for _, e := range events {
 		if e.from != "" {
@@ -73,7 +82,7 @@ func storeVisits(site *wire.Site, events []diagEvent) (map[string][]dvisit, map[
 			out[v.Track] = append(out[v.Track], dvisit{v.Start, v.End, v.Fixes, v.Track, v})
 		}
 	}
-	return out, footfall.Classes(site, c.TrackDays(), c.Visits())
+	return out, footfall.Classes(site, c.TrackDays(), c.Visits()), footfall.Handoffs(site, c.TrackDays(), c.Visits())
 }
 
 // longestNear is the longest of vs that overlaps [start, end] widened by a
@@ -170,8 +179,8 @@ func dwellDiag(site *wire.Site, tr *sim.Truth, events []diagEvent) string {
 		located = append(located, diagEvent{pos: p})
 	}
 	final := finalTrack(alias)
-	locV, _ := storeVisits(site, located)
-	repV, repClass := storeVisits(site, events)
+	locV, locClass, locHand := storeVisitsHandoffs(site, located)
+	repV, repClass, repHand := storeVisitsHandoffs(site, events)
 	// Ideal.
 	var ideal []diagEvent
 	for _, bu := range tr.Bursts {
@@ -328,9 +337,78 @@ func dwellDiag(site *wire.Site, tr *sim.Truth, events []diagEvent) string {
 			repD, repE = append(repD, d), append(repE, e)
 		}
 	}
+	// The estimate's visitors: the visitor tracks that markHandoffs keeps.
+	var repKeptE, locKeptE, locAllE []float64
+	for k, vs := range repV {
+		if repClass[k] == footfall.Visitor && !repHand[k] {
+			_, e, _ := visitorDwell(vs, minDwell)
+			repKeptE = append(repKeptE, e)
+		}
+	}
+	for k, vs := range locV {
+		if locClass[k] == footfall.Visitor {
+			_, e, _ := visitorDwell(vs, minDwell)
+			locAllE = append(locAllE, e)
+			if !locHand[k] {
+				locKeptE = append(locKeptE, e)
+			}
+		}
+	}
+	// By the truth, which replay visitor tracks it leaves out: each true
+	// visitor's main track (error of its estimate against the person's
+	// true dwell), second visitor tracks, false visitors.
+	type keptDropped struct{ kept, dropped int }
+	handKinds := map[string]*keptDropped{}
+	var mainErrKept, mainErrDropped, truthMainKept, truthMainDropped []float64
+	trueDwell := func(p string) float64 {
+		var td float64
+		for _, v := range people[p].Visits {
+			if d := float64(v.End-v.Start) / 1000; d >= minDwell {
+				td += d
+			}
+		}
+		return td
+	}
+	for k, vs := range repV {
+		if repClass[k] != footfall.Visitor {
+			continue
+		}
+		o := ownerOf[k]
+		kind := "false visitor"
+		if truthClass[o] == footfall.Staff {
+			kind = "staff fragment"
+		}
+		if ks := ownedV[o]; truthClass[o] == footfall.Visitor && len(ks) > 0 {
+			kind = "second visitor track"
+			if ks[0] == k {
+				kind = "main track"
+			}
+		}
+		if handKinds[kind] == nil {
+			handKinds[kind] = &keptDropped{}
+		}
+		_, e, _ := visitorDwell(vs, minDwell)
+		if repHand[k] {
+			handKinds[kind].dropped++
+		} else {
+			handKinds[kind].kept++
+		}
+		if kind == "main track" {
+			if repHand[k] {
+				truthMainDropped = append(truthMainDropped, trueDwell(o))
+			} else {
+				truthMainKept = append(truthMainKept, trueDwell(o))
+			}
+			if repHand[k] {
+				mainErrDropped = append(mainErrDropped, e-trueDwell(o))
+			} else {
+				mainErrKept = append(mainErrKept, e-trueDwell(o))
+			}
+		}
+	}
 	tm := med(truthD)
 	row := func(name string, d, e []float64) {
-		fmt.Fprintf(&b, "  %-58s n %4d  dwell %+5.0f  est (n/(n-1)) %+5.0f\n", name, len(d), med(d)-tm, med(e)-tm)
+		fmt.Fprintf(&b, "  %-58s n %4d  dwell %+5.0f  est (door) %+5.0f\n", name, len(d), med(d)-tm, med(e)-tm)
 	}
 	fmt.Fprintf(&b, "truth median %.0f s (%d visitors)\n", tm, len(truthD))
 	row("ideal (by person)", idD, idE)
@@ -339,6 +417,17 @@ func dwellDiag(site *wire.Site, tr *sim.Truth, events []diagEvent) string {
 	row("replay main track of each true visitor", mainD, mainE)
 	row("  + second visitor tracks of true visitors (splits)", append(slices.Clone(mainD), splitD...), append(slices.Clone(mainE), splitE...))
 	row("  + false visitors = replay", repD, repE)
+	fmt.Fprintf(&b, "  the estimate's visitors (handoffs left out): replay n %d est %+5.0f; located (all visitors n %d est %+5.0f) n %d est %+5.0f\n",
+		len(repKeptE), med(repKeptE)-tm, len(locAllE), med(locAllE)-tm, len(locKeptE), med(locKeptE)-tm)
+	fmt.Fprintf(&b, "  replay visitor tracks kept / left out by the estimate:")
+	for _, k := range []string{"main track", "second visitor track", "false visitor", "staff fragment"} {
+		if c := handKinds[k]; c != nil {
+			fmt.Fprintf(&b, " %s %d / %d;", k, c.kept, c.dropped)
+		}
+	}
+	fmt.Fprintf(&b, "\n  main tracks' estimate − the person's true dwell: kept p25 %+.0f median %+.0f p75 %+.0f; left out p25 %+.0f median %+.0f p75 %+.0f s\n",
+		pct(mainErrKept, 0.25), med(mainErrKept), pct(mainErrKept, 0.75), pct(mainErrDropped, 0.25), med(mainErrDropped), pct(mainErrDropped, 0.75))
+	fmt.Fprintf(&b, "  true dwell median − all true visitors': persons whose main track is kept %+.0f, left out %+.0f s\n", med(truthMainKept)-tm, med(truthMainDropped)-tm)
 	fmt.Fprintf(&b, "  main vs located est: shorter %d (mean %.0f s; median est if only these: %+.0f), longer %d (mean %+.0f s; median if only these %+.0f)\n",
 		shorter, shorterS/float64(max(shorter, 1)), med(onlyShorter)-tm, longer, longerS/float64(max(longer, 1)), med(onlyLonger)-tm)
 	fmt.Fprintf(&b, "  missing true visitors (no replay visitor track): %d; splits %d (median est %.0f s); false visitors %d (median est %.0f s)\n",

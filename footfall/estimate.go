@@ -274,12 +274,9 @@ func doorTimes(v *Visit) (start, end float64) {
 	if v.Fixes >= 2 {
 		half = float64(v.End-v.Start) / float64(v.Fixes-1) / 2
 	}
-	enter := v.Start
-	if v.Enter > 0 && v.Enter < v.Start {
-		enter = v.Enter
-	}
+	enter, door := doorBefore(v)
 	start = float64(enter) - half
-	if v.Before > 0 && v.Before < enter && enter-v.Before <= doorGap {
+	if door {
 		start = float64(v.Before+enter) / 2
 	}
 	end = float64(v.End) + half
@@ -287,6 +284,17 @@ func doorTimes(v *Visit) (start, end float64) {
 		end = float64(v.End+v.After) / 2
 	}
 	return start, end
+}
+
+// doorBefore returns the visit's first fix inside the store's outline
+// (v.Enter, when before v.Start) and whether the track had a fix
+// confidently outside within doorGap before it (v.Before).
+func doorBefore(v *Visit) (enter int64, ok bool) {
+	enter = v.Start
+	if v.Enter > 0 && v.Enter < v.Start {
+		enter = v.Enter
+	}
+	return enter, v.Before > 0 && v.Before < enter && enter-v.Before <= doorGap
 }
 
 // share counts visitors whose phone keeps its address, and how many of them

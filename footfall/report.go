@@ -119,9 +119,11 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 			allDwell = append(allDwell, td.dwell)
 			hourDwell[h] = append(hourDwell[h], td.dwell)
 			da.dwells = append(da.dwells, td.dwell)
-			allDwellEst = append(allDwellEst, td.dwellEst)
-			hourDwellEst[h] = append(hourDwellEst[h], td.dwellEst)
-			da.est = append(da.est, td.dwellEst)
+			if !td.handoff {
+				allDwellEst = append(allDwellEst, td.dwellEst)
+				hourDwellEst[h] = append(hourDwellEst[h], td.dwellEst)
+				da.est = append(da.est, td.dwellEst)
+			}
 			tot.DwellBuckets.Add(td.dwell)
 			returning := countIn(td.day-window, td.day-1, hist.visitor[td.track], input[td.track]) > 0
 			if returning {

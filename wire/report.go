@@ -41,8 +41,10 @@ type Totals struct {
 // Estimate holds the estimates beside the contract's counts (extension):
 // passers-by as people, not tracks, where one phone under several random
 // addresses counts once in expectation (footfall's passerWeights), the
-// capture rate with it, and the median dwell with the time before a
-// visit's first fix and after its last (footfall's dwellEstimate).
+// capture rate with it, and the median dwell door to door: with the time
+// before a visit's first fix and after its last (footfall's
+// visitEstimate), over the visitors whose first store visit cannot be a
+// piece of another track's phone (footfall's markHandoffs).
 type Estimate struct {
 	PassersbyEst    float64  `json:"passersby_est"`
 	CaptureRateEst  *float64 `json:"capture_rate_est"`
