@@ -6,24 +6,25 @@ import "github.com/passant/passant/wire"
 // track (the last day's when a track has several): the report's own
 // classification, for tests that look behind its totals.
 func Classes(site *wire.Site, days []TrackDay, visits []Visit) map[string]Class {
+	return byTrack(site, days, visits, func(td *trackDay) Class { return td.class })
+}
+
+// Handoffs returns the track-days that the door-to-door estimate leaves
+// out (markHandoffs), keyed by track like Classes.
+func Handoffs(site *wire.Site, days []TrackDay, visits []Visit) map[string]bool {
+	return byTrack(site, days, visits, func(td *trackDay) bool { return td.handoff })
+}
+
+// byTrack classifies the summaries and returns what get says of each
+// track-day, keyed by track.
+func byTrack[T any](site *wire.Site, days []TrackDay, visits []Visit, get func(*trackDay) T) map[string]T {
 	tds, _ := classify(site, days, visits)
-	out := make(map[string]Class, len(tds))
-	for _, td := range tds {
-		out[td.track] = td.class
+	out := make(map[string]T, len(tds))
+	for i := range tds {
+		out[tds[i].track] = get(&tds[i])
 	}
 	return out
 }
 
 // DoorTimes is doorTimes, for the accuracy diagnosis.
 func DoorTimes(v Visit) (start, end float64) { return doorTimes(&v) }
-
-// Handoffs returns the track-days that the door-to-door estimate leaves
-// out (markHandoffs), keyed by track like Classes.
-func Handoffs(site *wire.Site, days []TrackDay, visits []Visit) map[string]bool {
-	tds, _ := classify(site, days, visits)
-	out := make(map[string]bool, len(tds))
-	for _, td := range tds {
-		out[td.track] = td.handoff
-	}
-	return out
-}
