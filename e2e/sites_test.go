@@ -81,6 +81,9 @@ func TestManySites(t *testing.T) {
 		srv.WaitBatches(t, rec.Site.Site, int64(len(rec.Items)+len(rec.Site.Sensors)), 2*time.Minute)
 	}
 	took := time.Since(start)
+	if err := srv.SyncJournal(); err != nil { // the journals read below while it runs
+		t.Fatal(err)
+	}
 	visitors := 0
 	for _, rec := range recs {
 		// The server took each site's batches in the order the broker

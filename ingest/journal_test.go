@@ -17,13 +17,21 @@ import (
 // TestJournalConcurrent appends from several goroutines, two of them across
 // a UTC day boundary, while the syncer fsyncs: every append is answered
 // without error, Sync sees every line in the files before Close, and each
-// goroutine's lines are in its order.
+// goroutine's lines are in its order; through direct I/O (where the
+// system has it) and through the page cache.
 func TestJournalConcurrent(t *testing.T) {
+	for _, buffered := range []bool{false, true} {
+		t.Run(fmt.Sprintf("buffered=%v", buffered), func(t *testing.T) { journalConcurrent(t, buffered) })
+	}
+}
+
+func journalConcurrent(t *testing.T, buffered bool) {
 	dir := t.TempDir()
 	j, err := OpenJournal(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	j.buffered = buffered
 	day1 := time.Date(2026, 12, 3, 23, 59, 59, 0, time.UTC).UnixMilli()
 	const writers, each = 6, 150
 	var wg sync.WaitGroup

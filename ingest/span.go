@@ -42,13 +42,17 @@ func (a At) Next() Pos { return Pos{a.Day, a.End} }
 // ReadRange calls fn for at most max journal lines of site from from up to
 // (not past) to, in journal order, crossing into the next day's file at the
 // end of one, and returns the position after the last line read. Lines up
-// to to must have been written (Append and AppendAt write before they
-// return; the fsync does not matter to a reader of the same machine). A
+// to to must have been appended (the syncer writes them to the file: it
+// waits for that when some are not yet; the fsync does not matter to a
+// reader of the same machine). A
 // line that does not decode is reported to bad and skipped, as a replay
 // skips it; so is a torn last line of an earlier day's file.
 func (j *Journal) ReadRange(site string, from, to Pos, max int,
 	fn func(recv int64, b *wire.Batch, d wire.Drops), bad func(error)) (Pos, int, error) {
 	pos, n := from, 0
+	if pos.Before(to) {
+		j.written(site)
+	}
 	for n < max && pos.Before(to) {
 		name := filepath.Join(j.dir, site, pos.Day+".jsonl")
 		last := pos.Day == to.Day
