@@ -239,7 +239,7 @@ func ingestAlone(t *testing.T, broker, id, prefix string, obs int, publish func(
 	s, err := ingest.NewSubscriber(ingest.Config{Broker: broker, ClientID: id, Prefix: prefix, Journal: j,
 		Known:        func(site, sensor string) bool { return true },
 		Deliver:      func(string, int64, *wire.Batch, wire.Drops, ingest.At) {},
-		DeliverPlain: func(string, int64, []byte, ingest.At) {}})
+		DeliverPlain: func(string, int64, []byte, ingest.At) bool { return false }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -178,7 +178,7 @@ func BenchmarkIngestPath(b *testing.B) {
 					Known:   func(site, sensor string) bool { return site == "shop" && sensor == "s1" },
 					Deliver: func(string, int64, *wire.Batch, wire.Drops, At) {}}
 				if plain {
-					cfg.DeliverPlain = func(string, int64, []byte, At) {}
+					cfg.DeliverPlain = func(string, int64, []byte, At) bool { return false }
 				}
 				s, err := NewSubscriber(cfg)
 				if err != nil {

@@ -33,6 +33,7 @@ const inFlight = 64
 type job struct {
 	m            mqtt.Message
 	payload      []byte // the message's (Subscriber.payload)
+	own          bool   // payload was read by payloadConn: given back once done (release)
 	kind         jobKind
 	site, sensor string
 	recv         int64
@@ -60,14 +61,14 @@ const (
 // onMessage is the client's handler; it runs in arrival order.
 func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
 	s.arrived(time.Now().UnixNano())
-	payload, found := s.payload(m)
+	payload, own, found := s.payload(m)
 	if !found {
 		// Not acknowledged: the broker sends it again after a reconnect.
 		s.log.Error("message without its payload; not acknowledged", "topic", m.Topic())
 		return
 	}
 	site, sensor, kind, ok := s.splitTopic(m.Topic())
-	jb := &job{m: m, payload: payload, site: site, sensor: sensor}
+	jb := &job{m: m, payload: payload, own: own, site: site, sensor: sensor}
 	switch {
 	case ok && kind == "obs":
 		s.C.Messages.Add(1)
@@ -86,14 +87,24 @@ func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
 
 // payload returns the payload of m: the one taken out of the stream for it
 // when the subscriber reads the connection itself (conn.go), where every
-// message's payload is a token; found is false when that is missing (a
-// message of a connection lost before the last).
-func (s *Subscriber) payload(m mqtt.Message) (payload []byte, found bool) {
+// message's payload is a token (own); found is false when that is missing
+// (a message of a connection lost before the last).
+func (s *Subscriber) payload(m mqtt.Message) (payload []byte, own, found bool) {
 	p := m.Payload()
 	if s.own == nil || !isToken(p) {
-		return p, true
+		return p, false, true
 	}
-	return s.own.take(p)
+	payload, found = s.own.take(p)
+	return payload, found, found
+}
+
+// release gives the payload of jb back for a later message once nothing
+// holds it any more (not the client's own payloads: its message has it).
+func (s *Subscriber) release(jb *job) {
+	if jb.own {
+		s.own.release(jb.payload)
+	}
+	jb.payload = nil
 }
 
 // decodeLoop is a decoder: it checks batches in whatever order it takes
@@ -145,6 +156,7 @@ func (s *Subscriber) sequence() {
 		case jobStatus:
 			s.onStatus(jb.site, jb.sensor, jb.m, jb.payload)
 			s.acks <- pendingAck{nil, jb.m}
+			s.release(jb)
 		case jobFlush:
 			close(jb.flushed)
 		default:
@@ -171,7 +183,9 @@ func (s *Subscriber) flush(wait time.Duration) {
 }
 
 // onBatch journals, delivers and queues the acknowledgement of a decoded
-// batch, or counts and logs its rejection.
+// batch, or counts and logs its rejection. The payload is then given back
+// for a later message unless DeliverPlain kept it: the journal holds a copy
+// of it, and a decoded batch holds nothing of it.
 func (s *Subscriber) onBatch(jb *job) {
 	m, site := jb.m, jb.site
 	err := jb.err
@@ -185,6 +199,7 @@ func (s *Subscriber) onBatch(jb *job) {
 		}
 		s.logReject(m.Topic(), err)
 		s.acks <- pendingAck{nil, m}
+		s.release(jb)
 		return
 	}
 	s.C.Accepted.Add(1)
@@ -199,14 +214,19 @@ func (s *Subscriber) onBatch(jb *job) {
 			// Not acknowledged: the broker redelivers it after a reconnect.
 			s.C.JournalErr.Add(1)
 			s.log.Error("journal append failed; batch not acknowledged", "topic", m.Topic(), "err", err)
+			s.release(jb)
 			return
 		}
 	}
 	jb.body = nil
+	kept := false
 	if jb.plain {
-		s.cfg.DeliverPlain(site, jb.recv, jb.payload, at)
+		kept = s.cfg.DeliverPlain(site, jb.recv, jb.payload, at)
 	} else {
 		s.cfg.Deliver(site, jb.recv, jb.b, jb.drops, at)
+	}
+	if !kept {
+		s.release(jb)
 	}
 	s.acks <- pendingAck{synced, m}
 }

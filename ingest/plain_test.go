@@ -62,7 +62,7 @@ func TestDeliverPlain(t *testing.T) {
 					mu.Unlock()
 				}}
 			if plain {
-				cfg.DeliverPlain = func(_ string, recv int64, payload []byte, _ At) {
+				cfg.DeliverPlain = func(_ string, recv int64, payload []byte, _ At) bool {
 					b, d, err := wire.ParseBatch(payload)
 					if err != nil {
 						t.Errorf("a plain payload does not decode: %v", err)
@@ -70,6 +70,7 @@ func TestDeliverPlain(t *testing.T) {
 					mu.Lock()
 					got = append(got, delivered{recv, b, d.Total(), true})
 					mu.Unlock()
+					return false // decoded: given back at once
 				}
 			}
 			s, err := NewSubscriber(cfg)

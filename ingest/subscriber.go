@@ -54,7 +54,12 @@ type Config struct {
 	// in a burst the receiver waits (the site runners yield to ingest),
 	// so ingest does less per message while messages come. Batches that
 	// are not plain still go to Deliver, decoded.
-	DeliverPlain func(site string, recv int64, payload []byte, at At)
+	//
+	// DeliverPlain returns whether it kept the payload: one it did not
+	// keep (a receiver that reads the batch from the journal instead) is
+	// reused for a later message at once; one it kept it may give back
+	// with Subscriber.Release once done with it.
+	DeliverPlain func(site string, recv int64, payload []byte, at At) (kept bool)
 	// Status gets every sensor status message.
 	Status func(site, sensor string, s Status)
 	// Now is the receive clock (default time.Now).
@@ -315,6 +320,15 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// Release gives back a payload that DeliverPlain kept, once the receiver
+// is done with it (decoded: the batch holds nothing of it): a later
+// message's payload is read into it. It must not be used after.
+func (s *Subscriber) Release(payload []byte) {
+	if s.own != nil {
+		s.own.release(payload)
+	}
 }
 
 // Connected reports whether the client is connected now.

@@ -42,26 +42,53 @@ type backlog struct {
 }
 
 // deliver hands a batch to the runner: on its queue, or, when the queue is
-// full or the runner is behind already, through the journal. Without a
-// journal line (at is zero) it waits for room on the queue.
-func (r *siteRunner) deliver(d delivery, at ingest.At) {
+// full, the payloads queued at all runners would pass Config.QueueBytes, or the
+// runner is behind already, through the journal. Without a journal line
+// (at is zero) it waits for room on the queue. It reports whether the
+// batch went on the queue (a payload is then the runner's until it has
+// decoded it).
+func (r *siteRunner) deliver(d delivery, at ingest.At) (queued bool) {
 	if at.Day == "" {
+		r.srv.payloads.Add(int64(cap(d.payload)))
 		r.in <- d
-		return
+		return true
 	}
 	bl := &r.bl
 	bl.mu.Lock()
 	defer bl.mu.Unlock()
 	if bl.behind.Load() {
 		bl.end = at.Next()
-		return
+		return false
 	}
-	select {
-	case r.in <- d:
-	default:
-		bl.next, bl.end = at.Start(), at.Next()
-		bl.behind.Store(true)
-		bl.times.Add(1)
+	if n := int64(cap(d.payload)); n == 0 || r.srv.payloads.Add(n) <= r.srv.cfg.QueueBytes {
+		select {
+		case r.in <- d:
+			return true
+		default:
+		}
+	}
+	r.srv.payloads.Add(-int64(cap(d.payload)))
+	bl.next, bl.end = at.Start(), at.Next()
+	bl.behind.Store(true)
+	bl.times.Add(1)
+	return false
+}
+
+// The payloads on the queues are bounded (Config.QueueBytes, all runners
+// together): a burst larger than that goes through the journal, and
+// ingest reuses each payload's memory for the next one at once, instead of
+// taking fresh memory for the whole burst, which the runners would hold
+// until it is over (they stand aside while it lasts); the kernel's
+// faulting in and zeroing of that memory was the largest cost of a
+// burst's reading in the server (docs/reliability.md, 2026-12-05
+// afternoon).
+
+// decoded notes that a queued payload has been decoded: it leaves the
+// budget and goes back to ingest for a later message.
+func (s *Server) decoded(payload []byte) {
+	s.payloads.Add(-int64(cap(payload)))
+	if s.sub != nil {
+		s.sub.Release(payload)
 	}
 }
 

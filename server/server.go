@@ -68,6 +68,11 @@ type Config struct {
 	// 4096). When it is full, ingest goes on and the runner reads the
 	// batches it missed from the journal (server/backlog.go).
 	QueueBatches int
+	// QueueBytes bounds the payloads (plain batches as received) on all
+	// site runners' queues together (default 32 MiB): beyond it a runner
+	// reads the batches from the journal as when its queue is full, and
+	// ingest reuses the payloads' memory at once (server/backlog.go).
+	QueueBytes int64
 	// Cluster shares the sites among the servers of one database by leases;
 	// Instance names this one (default host-pid), LeaseTTL is how long a
 	// lease lasts without renewal (default 30 s).
@@ -97,6 +102,9 @@ type Server struct {
 	// lastRecv is the newest receive time recovery found (journal or
 	// store): the subscriber's receive clock goes on after it.
 	lastRecv atomic.Int64
+	// payloads is the bytes of payloads on the site runners' queues
+	// (Config.QueueBytes).
+	payloads atomic.Int64
 	broker   *broker.Broker
 	sub      *ingest.Subscriber
 	web      *web.Server
@@ -140,6 +148,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.QueueBatches <= 0 {
 		cfg.QueueBatches = 4096
+	}
+	if cfg.QueueBytes <= 0 {
+		cfg.QueueBytes = 32 << 20
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -436,12 +447,12 @@ func (s *Server) deliver(site string, recv int64, b *wire.Batch, drops wire.Drop
 
 // deliverPlain hands on a checked batch undecoded: its runner decodes it
 // (siteRunner.accept), after a burst rather than during it.
-func (s *Server) deliverPlain(site string, recv int64, payload []byte, at ingest.At) {
+func (s *Server) deliverPlain(site string, recv int64, payload []byte, at ingest.At) (kept bool) {
 	r := s.runner(site)
 	if r == nil {
-		return
+		return false
 	}
-	r.deliver(delivery{recv: recv, payload: payload}, at)
+	return r.deliver(delivery{recv: recv, payload: payload}, at)
 }
 
 func (s *Server) status(site, sensor string, st ingest.Status) {

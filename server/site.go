@@ -159,6 +159,7 @@ func (r *siteRunner) run(ctx context.Context) {
 			r.yieldToIngest()
 			r.accept(d)
 		case <-backlog:
+			r.yieldToIngest()
 			r.catchUp(backlogChunk)
 		case f := <-r.ctl:
 			f()
@@ -212,6 +213,7 @@ func (r *siteRunner) stop() {
 func (r *siteRunner) accept(d delivery) {
 	if d.b == nil {
 		b, drops, err := wire.ParseBatch(d.payload)
+		r.srv.decoded(d.payload)
 		if err != nil {
 			// Ingest checked it: the same bytes cannot fail now.
 			r.srv.log.Error("a checked batch did not decode; skipped", "site", r.id, "recv", d.recv, "err", err)
