@@ -164,6 +164,7 @@ func TestIngestVsSubscriber(t *testing.T) {
 		}
 		viaMetrics <- rate(start2)
 	}()
+	cpu0, b0 := processCPU(), mosquitto.CPU()
 	start2 = publish(prefix + "-pub2")
 	close(started)
 	c := srv.Ingest()
@@ -173,6 +174,7 @@ func TestIngestVsSubscriber(t *testing.T) {
 		}
 	}
 	srvRate := rate(start2)
+	cpu1, b1 := processCPU(), mosquitto.CPU()
 	metricsRate := <-viaMetrics
 	srv.WaitMetric(t, "passant_fixes_total", 1, time.Minute)
 	t.Logf("site runners' queue %d batches (0: the default, 4096); %g batches read back from the journal, in %g episodes", cfg.QueueBatches,
@@ -183,6 +185,8 @@ func TestIngestVsSubscriber(t *testing.T) {
 	t.Logf("COMPARE: %d batches, %d observations: mosquitto_sub %.0f obs/s (%.0f batches/s), passant serve (checked, journaled with fsync, acknowledged) %.0f obs/s (%.0f batches/s): ratio %.2f",
 		len(topics), obs, subRate, subRate*perBatch, srvRate, srvRate*perBatch, srvRate/subRate)
 	t.Logf("COMPARE serve through /metrics: %.0f obs/s: ratio %.2f", metricsRate, metricsRate/subRate)
+	t.Logf("COMPARE serve CPU while the server took the burst: this process (s) %.3f (the publisher's included), the broker's %.2f",
+		(cpu1 - cpu0).Seconds(), (b1 - b0).Seconds())
 	t.Logf("COMPARE paho: a do-nothing paho.mqtt.golang subscriber with the server's options %.0f obs/s (%.0f batches/s): ratio %.2f",
 		pahoRate, pahoRate*perBatch, pahoRate/subRate)
 	t.Logf("COMPARE ingest alone: the server's ingest without locating or storing %.0f obs/s (%.0f batches/s): ratio %.2f",
