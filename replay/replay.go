@@ -107,7 +107,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("replay: %w", err)
 		}
 		defer posFile.Close()
-		out.w = bufio.NewWriterSize(posFile, 1<<20)
+		out.w = bufio.NewWriterSize(posFile, 64<<10) // a few pages, reused
 	}
 	var tiles *heatmap.Tiles
 	if cfg.Heatmap != "" {
@@ -259,7 +259,10 @@ func (s *sink) Position(p wire.Position) {
 	}
 	s.counter.Add(p)
 	if s.heat != nil {
-		s.heat.Add(&p)
+		// A copy for the heatmap: p's address escapes through Builder.Add,
+		// and p itself would be allocated for every position.
+		q := p
+		s.heat.Add(&q)
 	}
 	if s.onPos != nil {
 		s.onPos(p)

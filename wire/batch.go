@@ -39,10 +39,12 @@ func (d Dev) String() string {
 
 func (d Dev) appendHex(dst []byte) []byte {
 	const digits = "0123456789abcdef"
-	for i := 60; i >= 0; i -= 4 {
-		dst = append(dst, digits[(d>>uint(i))&0xf])
+	var b [16]byte
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[d&0xf]
+		d >>= 4
 	}
-	return dst
+	return append(dst, b[:]...)
 }
 
 // MarshalText implements encoding.TextMarshaler.

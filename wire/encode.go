@@ -98,12 +98,56 @@ func AppendNumber(dst []byte, f float64) []byte {
 }
 
 // AppendRounded appends f rounded to the given number of decimals, shortest
-// form (12.3 rather than 12.300).
+// form (12.3 rather than 12.300): AppendNumber of r = round(f·10^d)/10^d.
+//
+// For up to 6 decimals and |m| < 10¹², m = round(f·10^d), the digits are
+// written from the integer m (roundedDigits) instead of by strconv's
+// shortest search, with the same bytes. r is the double nearest to the
+// decimal q = m/10^d (m and 10^d are exact and the division is correctly
+// rounded; q is never halfway between two doubles, since a dyadic q is
+// (m/5^d)/2^d with |m/5^d| < 2^40, exactly a double), so q reads back as
+// r; and r's rounding interval (an ulp, below 10^(12-d)·2^-52 < 10^-d/2)
+// holds no other decimal with d or fewer decimals, so q's digits without
+// trailing zeros are the shortest that read back as r.
+// TestAppendRoundedMatchesStrconv checks them against strconv.
 func AppendRounded(dst []byte, f float64, decimals int) []byte {
 	p := math.Pow10(decimals)
-	r := math.Round(f*p) / p
+	m := math.Round(f * p)
+	if decimals >= 0 && decimals <= 6 && m > -1e12 && m < 1e12 { // false for NaN
+		return roundedDigits(dst, int64(m), decimals)
+	}
+	r := m / p
 	if r == 0 {
 		r = 0 // no "-0"
 	}
 	return AppendNumber(dst, r)
+}
+
+// roundedDigits appends m·10^-d in fixed notation without trailing zeros
+// in the fraction (0 for m = 0, no "-0").
+func roundedDigits(dst []byte, m int64, d int) []byte {
+	if m < 0 {
+		dst = append(dst, '-')
+		m = -m
+	}
+	var pow int64 = 1
+	for range d {
+		pow *= 10
+	}
+	dst = strconv.AppendInt(dst, m/pow, 10)
+	frac := m % pow
+	if frac == 0 {
+		return dst
+	}
+	for frac%10 == 0 {
+		frac /= 10
+		d--
+	}
+	var buf [6]byte
+	for i := d - 1; i >= 0; i-- {
+		buf[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	dst = append(dst, '.')
+	return append(dst, buf[:d]...)
 }

@@ -36,7 +36,7 @@ func AppendPosition(dst []byte, p *Position) []byte {
 	dst = append(dst, `{"t":`...)
 	dst = strconv.AppendInt(dst, p.T, 10)
 	dst = append(dst, `,"track":`...)
-	dst = strconv.AppendQuote(dst, p.Track)
+	dst = appendQuote(dst, p.Track)
 	dst = append(dst, `,"dev":"`...)
 	dst = p.Dev.appendHex(dst)
 	dst = append(dst, `","x":`...)
@@ -46,10 +46,24 @@ func AppendPosition(dst []byte, p *Position) []byte {
 	dst = append(dst, `,"err":`...)
 	dst = AppendRounded(dst, p.Err, 3)
 	dst = append(dst, `,"zone":`...)
-	dst = strconv.AppendQuote(dst, p.Zone)
+	dst = appendQuote(dst, p.Zone)
 	dst = append(dst, `,"n":`...)
 	dst = strconv.AppendInt(dst, int64(p.N), 10)
 	return append(dst, '}')
+}
+
+// appendQuote is strconv.AppendQuote with a shortcut for strings of
+// printable ASCII without '"' and '\\', which AppendQuote writes as they
+// are (track names, zone ids).
+func appendQuote(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return strconv.AppendQuote(dst, s)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // ParsePosition decodes one line of positions.jsonl.
