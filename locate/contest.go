@@ -134,10 +134,10 @@ func (t *Tracker) takeBack(tr *track, i int, now int64, alt *track) {
 	split.num, split.before, split.heirs, split.born = t.next, nil, [maxHeirs]int32{}, 0
 	t.live = append(t.live, split)
 	t.byNum[split.num] = split
-	for d, de := range t.devs {
-		if de.track == tr.num && de.last > c.last {
+	for _, d := range t.devsOf[tr.num] {
+		if de, ok := t.devs[d]; ok && de.track == tr.num && de.last > c.last {
 			de.track = split.num
-			t.devs[d] = de
+			t.setDev(d, de)
 		}
 	}
 	num := tr.num

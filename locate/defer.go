@@ -163,12 +163,13 @@ func (t *Tracker) merge(tr, old *track, now int64) {
 	*old = *tr
 	old.num, old.heirs, old.born = num, heirs, born
 	old.before = nil // its own past is not tr's
-	for d, e := range t.devs {
-		if e.track == tr.num {
+	for _, d := range t.devsOf[tr.num] {
+		if e, ok := t.devs[d]; ok && e.track == tr.num {
 			e.track = num
-			t.devs[d] = e
+			t.setDev(d, e)
 		}
 	}
+	delete(t.devsOf, tr.num)
 	t.drop(tr)
 	t.merges = append(t.merges, Merge{From: t.name(tr.num), Into: t.name(num), T: now})
 }

@@ -2,6 +2,7 @@ package locate
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -165,6 +166,7 @@ type Tracker struct {
 	live     []*track // by creation
 	byNum    map[int32]*track
 	devs     map[wire.Dev]devEntry
+	devsOf   map[int32][]wire.Dev // per track, its pseudonyms (setDev)
 	next     int32
 	pruned   int64
 	names    []string // cached track names
@@ -199,7 +201,7 @@ func (t *Tracker) Fix() Fix { return t.last }
 // NewTracker returns a Tracker for m.
 func NewTracker(m *Model, opts TrackerOptions) *Tracker {
 	t := &Tracker{opt: opts.withDefaults(), solver: NewSolver(m), bounds: m.Bounds,
-		byNum: map[int32]*track{}, devs: map[wire.Dev]devEntry{},
+		byNum: map[int32]*track{}, devs: map[wire.Dev]devEntry{}, devsOf: map[int32][]wire.Dev{},
 		sensors: len(m.Sensors), rhythm: map[string]*rhythm{}}
 	t.global = t.solver.SideAreas()
 	t.areas = t.global
@@ -377,15 +379,29 @@ func (t *Tracker) assign(b *Burst, fix Fix, ok bool) *track {
 	}
 	if b.Rand && !t.opt.NoLink {
 		if tr := t.link(b, fix, ok); tr != nil {
-			t.devs[b.Dev] = devEntry{track: tr.num, rand: true, last: b.T}
+			t.setDev(b.Dev, devEntry{track: tr.num, rand: true, last: b.T})
 			return tr
 		}
 	}
 	t.next++
-	t.devs[b.Dev] = devEntry{track: t.next, rand: b.Rand, last: b.T}
+	t.setDev(b.Dev, devEntry{track: t.next, rand: b.Rand, last: b.T})
 	tr := t.create(b, t.next)
 	t.pend(tr, b)
 	return tr
+}
+
+// setDev sets pseudonym d's entry to e, which names another track than
+// d's entry did (if any), and puts d on that track's list in devsOf.
+//
+// devsOf lists, per track number, the pseudonyms whose entry named it when
+// it was set, so every entry that names a track is on that track's list:
+// merge and takeBack visit a track's pseudonyms there instead of scanning
+// every pseudonym remembered (devs keeps non-randomised ones for Memory, a
+// month). A list may also hold pseudonyms that have moved on or been
+// forgotten since (readers check devs); Expire's pruning sweeps them out.
+func (t *Tracker) setDev(d wire.Dev, e devEntry) {
+	t.devs[d] = e
+	t.devsOf[e.track] = append(t.devsOf[e.track], d)
 }
 
 func (t *Tracker) create(b *Burst, num int32) *track {
@@ -424,5 +440,25 @@ func (t *Tracker) Expire(now int64) {
 		if e.last < mem || (e.rand && e.last < cut && t.byNum[e.track] == nil) {
 			delete(t.devs, d)
 		}
+	}
+	t.sweepDevsOf()
+}
+
+// sweepDevsOf drops from the tracks' lists the pseudonyms whose entry no
+// longer names the track (forgotten, or moved to another track), and the
+// lists left empty.
+func (t *Tracker) sweepDevsOf() {
+	for num, ds := range t.devsOf {
+		keep := ds[:0]
+		for _, d := range ds {
+			if e, ok := t.devs[d]; ok && e.track == num && !slices.Contains(keep, d) {
+				keep = append(keep, d)
+			}
+		}
+		if len(keep) == 0 {
+			delete(t.devsOf, num)
+			continue
+		}
+		t.devsOf[num] = keep
 	}
 }
