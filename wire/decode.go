@@ -62,7 +62,7 @@ func decodeBatch(data []byte, obs []Observation, reuse bool) (b Batch, d Drops, 
 // MQTT payload, or a journal line {"recv":...,"batch":{...}}. recv is 0 for a
 // plain batch.
 func ParseLine(data []byte) (recv int64, b Batch, d Drops, err error) {
-	recv, b, d, _, err = parseLineInto(data, nil, nil, nil)
+	recv, b, d, _, err = parseLineInto(data, nil, nil, nil, nil)
 	return recv, b, d, err
 }
 

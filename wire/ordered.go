@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 )
 
 // orderedObservation reads an observation object at the cursor when it is
@@ -48,7 +49,7 @@ func (s *scanner) orderedObservation(b *Batch) bool {
 	ch, kind, rand, seq, fp := 0, KindProbe, false, -1, ""
 	if i < len(d) && d[i] == ',' && len(d)-i >= 6 && string(d[i:i+6]) == `,"ch":` {
 		i += 6
-		v, n := plainInt(d[i:])
+		v, n := shortInt(d[i:])
 		if n == 0 {
 			return false
 		}
@@ -72,7 +73,7 @@ func (s *scanner) orderedObservation(b *Batch) bool {
 	}
 	if i < len(d) && d[i] == ',' && len(d)-i >= 7 && string(d[i:i+7]) == `,"seq":` {
 		i += 7
-		v, n := plainInt(d[i:])
+		v, n := shortInt(d[i:])
 		if n == 0 || v < -1 || v > 4095 {
 			return false
 		}
@@ -81,7 +82,13 @@ func (s *scanner) orderedObservation(b *Batch) bool {
 	}
 	if i < len(d) && d[i] == ',' && len(d)-i >= 6 && string(d[i:i+6]) == `,"fp":` {
 		i += 6
-		v, n := plainString(d[i:])
+		var v []byte
+		var n int
+		if len(d)-i >= 11 && d[i] == '"' && d[i+9] == '"' && plain8(binary.LittleEndian.Uint64(d[i+1:])) {
+			v, n = d[i+1:i+9], 10 // the usual 8 characters, as plainString reads them
+		} else {
+			v, n = plainString(d[i:])
+		}
 		if n == 0 || i+n >= len(d) || d[i+n] != '}' {
 			return false
 		}
@@ -105,17 +112,29 @@ func (s *scanner) orderedObservation(b *Batch) bool {
 
 // posInt reads a positive JSON integer ([1-9][0-9]*) at the start of b that
 // is followed by ','; n = 0 otherwise. n is the number of digits; the value
-// is exact for up to 18 of them.
+// is exact for up to 18 of them. Where b has room it reads eight bytes at
+// a time: the first eight when all are digits, then the digits at the
+// start of the next eight (a timestamp's 13 digits in two steps).
 func posInt(b []byte) (v int64, n int) {
-	if len(b) == 0 || b[0] < '1' || b[0] > '9' {
-		return 0, 0
-	}
 	if len(b) >= 8 {
-		// eight digits at once
-		if x := binary.LittleEndian.Uint64(b); isDigits8(x) {
+		// b[0] is taken from x: a separate load of it keeps the compiler
+		// from reading the eight bytes as one
+		x := binary.LittleEndian.Uint64(b)
+		if c := byte(x); c < '1' || c > '9' {
+			return 0, 0
+		}
+		if isDigits8(x) {
 			v = int64(digits8(x))
 			n = 8
+			if len(b) >= 16 {
+				y := binary.LittleEndian.Uint64(b[8:])
+				k := leadingDigits(y)
+				v = v*pow10[k] + int64(digits8(y<<(64-8*k)|0x3030303030303030>>(8*k)))
+				n += k
+			}
 		}
+	} else if len(b) == 0 || b[0] < '1' || b[0] > '9' {
+		return 0, 0
 	}
 	for n < len(b) && n < 19 && b[n] >= '0' && b[n] <= '9' {
 		v = v*10 + int64(b[n]-'0')
@@ -125,6 +144,48 @@ func posInt(b []byte) (v int64, n int) {
 		return 0, 0
 	}
 	return v, n
+}
+
+// plain8 reports whether the 8 bytes of x are all characters plainString
+// takes inside a string: printable ASCII other than '"' and '\\'. (For
+// bytes below 0x80, (b - c) has its high bit set with b's clear exactly
+// when b < c, and b ^ c is 0 exactly when b = c; a borrow only runs on
+// from a byte that already fails.)
+func plain8(x uint64) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	q, bs := x^('"'*ones), x^('\\'*ones)
+	ctl := (x - 0x20*ones) &^ x // a byte below 0x20
+	quote := (q - ones) &^ q    // a '"'
+	bslash := (bs - ones) &^ bs // a '\\'
+	return (x|ctl|quote|bslash)&high == 0
+}
+
+// shortInt is plainInt, with the usual unsigned integer of up to 7 digits
+// read from eight bytes at once (no loop whose end the processor has to
+// guess: a channel's or a sequence number's length varies).
+func shortInt(b []byte) (v int64, n int) {
+	if len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		k := leadingDigits(x)
+		if k >= 1 && k <= 7 && (k == 1 || byte(x) != '0') {
+			if c := byte(x >> (8 * k)); c == ',' || c == '}' {
+				return int64(digits8(x<<(64-8*k) | 0x3030303030303030>>(8*k))), k
+			}
+		}
+	}
+	return plainInt(b)
+}
+
+// pow10 holds 10^k for k = 0..8.
+var pow10 = [9]int64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
+
+// leadingDigits is the number of ASCII digits at the start of the 8 bytes
+// of x (the first in the low byte), 0 to 8. A byte's test is exact up to
+// the first byte that is not a digit (the addition carries only out of a
+// byte of 0xFA or more, into the bytes after it).
+func leadingDigits(x uint64) int {
+	y := ((x & 0xF0F0F0F0F0F0F0F0) | (((x + 0x0606060606060606) & 0xF0F0F0F0F0F0F0F0) >> 4)) ^ 0x3333333333333333
+	return bits.TrailingZeros64(y) >> 3
 }
 
 // isDigits8 reports whether the 8 bytes of x are all ASCII digits.

@@ -1,8 +1,11 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -238,5 +241,115 @@ func TestLinesSharesSensorIDs(t *testing.T) {
 	if len(ids) != 4 || ids[0] != "s1" || ids[1] != "s2" || unsafe.StringData(ids[0]) != unsafe.StringData(ids[2]) ||
 		unsafe.StringData(ids[1]) != unsafe.StringData(ids[3]) {
 		t.Fatalf("ids %q: not shared", ids)
+	}
+}
+
+// TestLinesMatchesParseLine: Lines, which remembers fingerprints across
+// lines, reads each line as ParseLine reads it alone; the fingerprints
+// come from a pool larger than its memory (evictions) and of other lengths.
+func TestLinesMatchesParseLine(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	pool := []string{"", "abc", "9c1e22aa0"}
+	for i := range 700 {
+		pool = append(pool, fmt.Sprintf("%08x", uint32(i)*2654435761))
+	}
+	var in []byte
+	var want []Batch
+	for i := range 3000 {
+		b := Batch{V: 1, Sensor: "s1", Sent: int64(1 + i)}
+		for range rng.IntN(6) {
+			b.Obs = append(b.Obs, Observation{T: 1 + rng.Int64N(1<<42), Dev: Dev(rng.Uint64()), RSSI: float64(-rng.IntN(100)),
+				Seq: rng.IntN(4096), Ch: rng.IntN(200), Rand: rng.IntN(2) == 0, FP: pool[rng.IntN(len(pool))]})
+		}
+		line := AppendBatch(nil, &b)
+		_, got, _, err := ParseLine(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, got)
+		in = append(append(in, line...), '\n')
+	}
+	r := NewLines(bytes.NewReader(in))
+	var l Line
+	n := 0
+	for r.Next(&l) {
+		if l.Err != nil {
+			t.Fatal(l.Err)
+		}
+		if !reflect.DeepEqual(l.Batch, want[n]) && !(len(l.Batch.Obs) == 0 && len(want[n].Obs) == 0) {
+			t.Fatalf("line %d: %+v, ParseLine %+v", l.No, l.Batch, want[n])
+		}
+		n++
+	}
+	if n != len(want) {
+		t.Fatalf("%d lines of %d", n, len(want))
+	}
+}
+
+// TestPlain8: plain8 says what plainString says of eight characters.
+func TestPlain8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	check := func(b []byte) {
+		_, n := plainString(append(append([]byte{'"'}, b...), '"'))
+		if got := plain8(binary.LittleEndian.Uint64(b)); got != (n == 10) {
+			t.Fatalf("plain8(%q) = %v, plainString %d", b, got, n)
+		}
+	}
+	b := make([]byte, 8)
+	for c := range 256 {
+		for j := range 8 {
+			for k := range b {
+				b[k] = "0123abcd"[k]
+			}
+			b[j] = byte(c)
+			check(b)
+			if j < 7 { // a byte that fails next to one that borrows
+				b[j+1] = byte(rng.IntN(256))
+				check(b)
+			}
+		}
+	}
+	for range 200000 {
+		for k := range b {
+			b[k] = byte(rng.IntN(256))
+			if rng.IntN(2) == 0 {
+				b[k] = byte(0x20 + rng.IntN(0x60))
+			}
+		}
+		check(b)
+	}
+}
+
+// TestShortInt: shortInt reads what plainInt reads.
+func TestShortInt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	const alphabet = "0123456789-,}.e x"
+	fast := 0
+	for i := range 400000 {
+		var b []byte
+		switch i % 3 {
+		case 0:
+			b = strconv.AppendInt(nil, rng.Int64N(1<<40)>>rng.IntN(40)-rng.Int64N(2), 10)
+			b = append(b, ",}x0"[rng.IntN(4)])
+			for range rng.IntN(10) {
+				b = append(b, alphabet[rng.IntN(len(alphabet))])
+			}
+		default:
+			b = make([]byte, rng.IntN(14))
+			for j := range b {
+				b[j] = alphabet[rng.IntN(len(alphabet))]
+			}
+		}
+		v, n := shortInt(b)
+		wv, wn := plainInt(b)
+		if v != wv || n != wn {
+			t.Fatalf("shortInt(%q) = %d %d, plainInt %d %d", b, v, n, wv, wn)
+		}
+		if n > 0 && len(b) >= 8 {
+			fast++
+		}
+	}
+	if fast < 10000 {
+		t.Errorf("only %d integers where the eight bytes could be read", fast)
 	}
 }

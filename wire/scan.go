@@ -27,6 +27,18 @@ type scanner struct {
 	reuse bool
 	// ids, when set, holds the sensor ids read so far (sensorID).
 	ids *[]string
+	// fps, when set, remembers fingerprints of 8 characters across lines
+	// (fp).
+	fps *fpCache
+}
+
+// fpCache remembers the interned strings of recent 8-character
+// fingerprints, a slot per value of a hash of their bytes: a line's
+// scanner finds a fingerprint of an earlier line there without the
+// shared table's lock and string hashing.
+type fpCache [256]struct {
+	key uint64
+	fp  string
 }
 
 // fp interns a fingerprint, trying the last one first.
@@ -39,10 +51,20 @@ func (s *scanner) fp(v []byte) string {
 	} else if len(v) > 0 && string(v) == s.lastFP {
 		return s.lastFP
 	}
-	s.lastFP = internFP(v)
 	if len(v) == 8 {
-		s.lastFP8 = binary.LittleEndian.Uint64(v)
+		k := binary.LittleEndian.Uint64(v)
+		if s.fps != nil {
+			e := &s.fps[(k*0x9e3779b97f4a7c15)>>56]
+			if e.key != k || e.fp == "" {
+				e.key, e.fp = k, internFP(v)
+			}
+			s.lastFP, s.lastFP8 = e.fp, k
+			return s.lastFP
+		}
+		s.lastFP, s.lastFP8 = internFP(v), k
+		return s.lastFP
 	}
+	s.lastFP = internFP(v)
 	return s.lastFP
 }
 
