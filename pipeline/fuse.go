@@ -88,7 +88,10 @@ func (f *fuser) alloc() *openBurst {
 func (f *fuser) closeBefore(t int64) {
 	for f.closing.head < len(f.closing.q) && f.closing.q[f.closing.head].at < t {
 		d := f.closing.pop()
-		if d.ob.closed || f.open[d.dev] != d.ob || d.ob.last+f.gap != d.at {
+		// A burst is open (not closed) exactly while it is f.open's entry
+		// for its dev, so an open d.ob of d.dev is f.open[d.dev] (one that
+		// was closed, recycled and opened again for another dev is not).
+		if d.ob.closed || d.ob.b.Dev != d.dev || d.ob.last+f.gap != d.at {
 			continue // stale entry: the burst grew or was closed since
 		}
 		f.close(d.ob)

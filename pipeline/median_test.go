@@ -33,3 +33,25 @@ func TestMedian5(t *testing.T) {
 		check(v)
 	}
 }
+
+// TestUpperMedian: upperMedian is the middle value (the upper of the two
+// middle ones) of v sorted, for every tuple of 0..3 up to 5 long.
+func TestUpperMedian(t *testing.T) {
+	var rec func(v []int64)
+	rec = func(v []int64) {
+		if len(v) > 0 {
+			s := slices.Clone(v)
+			slices.Sort(s)
+			if got := upperMedian(slices.Clone(v)); got != s[len(s)/2] {
+				t.Fatalf("upperMedian(%v) = %d, want %d", v, got, s[len(s)/2])
+			}
+		}
+		if len(v) == 5 {
+			return
+		}
+		for x := range int64(4) {
+			rec(append(v, x))
+		}
+	}
+	rec(nil)
+}

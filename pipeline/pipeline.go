@@ -109,6 +109,7 @@ type Pipeline struct {
 	clock   *clock
 	quar    *quarantine
 	hw      []int64 // per sensor: latest aligned time seen
+	hwOrder []int64 // the positive values of hw, ascending (watermark)
 	started bool    // every sensor heard, or the start's grace over
 	buf     reorder
 	order   uint64
@@ -161,6 +162,7 @@ func New(cfg Config, handlers ...Handler) (*Pipeline, error) {
 		clock:    newClock(n),
 		quar:     newQuarantine(n),
 		hw:       make([]int64, n),
+		hwOrder:  make([]int64, 0, n),
 		buf:      newReorder(n),
 		cursor:   math.MinInt64,
 		tracker:  locate.NewTracker(model, cfg.Tracker),
@@ -247,7 +249,7 @@ func (p *Pipeline) Accept(recv int64, b *wire.Batch, drops wire.Drops) error {
 		st.Obs++
 	}
 	if hw > p.hw[si] {
-		p.hw[si] = hw
+		p.raiseHW(si, hw)
 	}
 	p.release(p.watermark() - p.lateness)
 	return nil
@@ -259,17 +261,10 @@ func (p *Pipeline) Accept(recv int64, b *wire.Batch, drops wire.Drops) error {
 // having its observations dropped as late, while one whose clock runs far
 // ahead, or one that went silent, is left out.
 func (p *Pipeline) watermark() int64 {
-	var buf [64]int64
-	v := buf[:0]
-	for _, h := range p.hw {
-		if h > 0 {
-			v = append(v, h)
-		}
-	}
+	v := p.hwOrder
 	if len(v) == 0 {
 		return math.MinInt64 + p.lateness
 	}
-	slices.Sort(v)
 	// At the start, wait for every sensor to be heard, for up to startGrace
 	// of event time: sensors connect in any order, and one that comes a few
 	// seconds after the others must not find its first observations late.
@@ -284,6 +279,26 @@ func (p *Pipeline) watermark() int64 {
 		}
 	}
 	return med
+}
+
+// raiseHW sets sensor si's latest aligned time to hw, above the one it
+// had, and keeps hwOrder sorted.
+func (p *Pipeline) raiseHW(si int, hw int64) {
+	p.hwOrder = raiseSorted(p.hwOrder, p.hw[si], hw)
+	p.hw[si] = hw
+}
+
+// raiseSorted replaces old (when positive) by v in the ascending values
+// ordered (which hold old): the positive values of a per-sensor slice, kept
+// in order as one sensor's value rises at a time, instead of sorting them
+// afresh at each use.
+func raiseSorted(ordered []int64, old, v int64) []int64 {
+	if old > 0 {
+		i, _ := slices.BinarySearch(ordered, old)
+		ordered = slices.Delete(ordered, i, i+1)
+	}
+	j, _ := slices.BinarySearch(ordered, v)
+	return slices.Insert(ordered, j, v)
 }
 
 // release processes the frames up to event time upTo.

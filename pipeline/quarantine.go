@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"math"
 	"slices"
 
 	"github.com/passant/passant/wire"
@@ -40,6 +39,7 @@ type quarantine struct {
 	state  []string
 	agree  []int       // partners that agreed at the last judgement
 	sent   []int64     // latest corrected sent time per sensor, 0 before any
+	order  []int64     // the positive values of sent, ascending (ahead)
 	pairs  []pairRing  // n*n, a < b
 	batch  [][]int64   // per partner: the current batch's differences
 	recent *frameTable // the last quarKeep frames
@@ -62,7 +62,7 @@ const (
 
 func newQuarantine(n int) *quarantine {
 	q := &quarantine{n: n, coarse: make([]int64, n), state: make([]string, n), pairs: make([]pairRing, n*n),
-		agree: make([]int, n), sent: make([]int64, n), batch: make([][]int64, n),
+		agree: make([]int, n), sent: make([]int64, n), order: make([]int64, 0, n), batch: make([][]int64, n),
 		recent: newFrameTable(quarKeep)}
 	for i := range q.state {
 		q.state[i] = ClockOK
@@ -82,8 +82,7 @@ func (q *quarantine) admit(s int, b *wire.Batch) (obs []wire.Observation, sent i
 		// One sample per pair and batch: the median of the batch's frames.
 		for p, ds := range q.batch {
 			if len(ds) > 0 {
-				slices.Sort(ds)
-				q.add(s, p, ds[len(ds)/2])
+				q.add(s, p, upperMedian(ds))
 				q.batch[p] = ds[:0]
 			}
 		}
@@ -92,7 +91,10 @@ func (q *quarantine) admit(s int, b *wire.Batch) (obs []wire.Observation, sent i
 	c := q.coarse[s]
 	sent = b.Sent - c
 	ahead := q.ahead(s, sent)
-	q.sent[s] = max(q.sent[s], sent)
+	if sent > q.sent[s] {
+		q.order = raiseSorted(q.order, q.sent[s], sent)
+		q.sent[s] = sent
+	}
 	if q.state[s] == ClockQuarantined || ahead {
 		return nil, 0, false
 	}
@@ -118,23 +120,23 @@ func (q *quarantine) ahead(s int, sent int64) bool {
 	if q.n < 3 {
 		return false
 	}
+	// the others' latest sent times, ascending: q.order without one
+	// occurrence of s's own
 	var buf [64]int64
-	v := buf[:0]
-	newest := int64(math.MinInt64)
-	for p, t := range q.sent {
-		if p != s && t > 0 {
-			newest = max(newest, t)
-		}
+	v := append(buf[:0], q.order...)
+	if own := q.sent[s]; own > 0 {
+		i, _ := slices.BinarySearch(v, own)
+		v = slices.Delete(v, i, i+1)
 	}
-	for p, t := range q.sent {
-		if p != s && t > 0 && t >= newest-maxAhead {
-			v = append(v, t)
-		}
+	if len(v) == 0 {
+		return false
 	}
+	// those within maxAhead of the newest
+	i, _ := slices.BinarySearch(v, v[len(v)-1]-maxAhead)
+	v = v[i:]
 	if len(v) < 2 {
 		return false
 	}
-	slices.Sort(v)
 	return sent-v[(len(v)-1)/2] > maxAhead
 }
 
@@ -240,6 +242,22 @@ func (q *quarantine) forget(s int) {
 		a, b := min(s, p), max(s, p)
 		q.pairs[a*q.n+b] = pairRing{}
 	}
+}
+
+// upperMedian is v[len(v)/2] of v sorted (v not empty; it may be
+// reordered): the usual one to three values without sorting.
+func upperMedian(v []int64) int64 {
+	switch len(v) {
+	case 1:
+		return v[0]
+	case 2:
+		return max(v[0], v[1])
+	case 3:
+		a, b, c := v[0], v[1], v[2]
+		return max(min(a, b), min(max(a, b), c))
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 // median5 is the median of five values (the third of them sorted):
