@@ -152,6 +152,7 @@ func (t *Tracker) link(b *Burst, fix Fix, ok bool) *track {
 			t.note(tr, "rhythm", dt, d, sig2, t.sameLLR(tr, b, d, sig2), t.sidePrior(tr))
 		}
 	}
+	t.nLoose = nLoose
 	if trace {
 		t.opt.LinkTrace(LinkCandidate{Stage: "end", N: nLoose})
 	}

@@ -20,6 +20,7 @@ type LinkCandidate struct {
 	LLR   float64 // sameLLR ("loose", "rhythm", "speed", "scan-unfit")
 	Side  float64 // the side prior added to LLR for a loose link
 	N     int     // "end": the loose candidates compared (the bar's n)
+	Into  string  // "review": the track the scan moved to
 }
 
 // note hands a candidate to the LinkTrace hook, if any.

@@ -178,7 +178,9 @@ type Tracker struct {
 	deferTo  heirList // the best candidates of the last link, however weak
 	heirsTo  heirList // of them, those in the store (deferred links' candidates)
 	merges   []Merge
-	post     Sides // the sides' posterior of the burst being added
+	reviews  []scanReview // loose links waiting for their scan's review (review.go)
+	nLoose   int          // the candidates the last link compared
+	post     Sides        // the sides' posterior of the burst being added
 	// the fading learned from the addresses of one scan (learnFade):
 	// the sums n, Σx, Σx², Σy, Σxy of y = e² = a + b·x, x = 1/n₀ + 1/n₁,
 	// and a (dB², the channels' part) and b (dB² per frame) fitted
@@ -231,10 +233,14 @@ func (t *Tracker) name(n int32) string {
 // track's predicted position with N = 0.
 func (t *Tracker) Add(b *Burst) wire.Position {
 	t.linkedBy = LinkNone
+	t.reviewDue(b.T)
 	var post Sides
 	fix, ok := t.solver.LocateSides(b, &t.global, &post)
 	t.post = post
 	tr := t.assign(b, fix, ok)
+	if t.linkedBy == LinkScan {
+		t.extendReview(tr, b.T)
+	}
 	tr = t.settle(tr, b)
 	dt := float64(b.T-tr.last) / 1000
 	fresh := tr.last == 0
@@ -380,6 +386,9 @@ func (t *Tracker) assign(b *Burst, fix Fix, ok bool) *track {
 	if b.Rand && !t.opt.NoLink {
 		if tr := t.link(b, fix, ok); tr != nil {
 			t.setDev(b.Dev, devEntry{track: tr.num, rand: true, last: b.T})
+			if t.linkedBy == LinkLoose && ok {
+				t.startReview(tr, b, fix)
+			}
 			return tr
 		}
 	}
@@ -416,6 +425,7 @@ func (t *Tracker) create(b *Burst, num int32) *track {
 // non-randomised devices are kept for Memory. It first settles the deferred
 // links that are due by now (see Merges).
 func (t *Tracker) Expire(now int64) {
+	t.reviewDue(now)
 	t.resolve(now)
 	cut := now - t.opt.Expiry.Milliseconds()
 	keep := t.live[:0]

@@ -87,10 +87,23 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 		}
 		return ts[i] - after
 	}
-	var cands []locate.LinkCandidate
+	var cands, moves []locate.LinkCandidate
 	tracker := locate.NewTracker(m, locate.TrackerOptions{
-		LinkTrace: func(c locate.LinkCandidate) { cands = append(cands, c) },
+		LinkTrace: func(c locate.LinkCandidate) {
+			if c.Stage == "review" {
+				moves = append(moves, c)
+				return
+			}
+			cands = append(cands, c)
+		},
 	})
+	// a loose link's decision on its track, for a review that moves the
+	// scan later (locate/review.go)
+	type decided struct {
+		key, p, right, prev string
+		cls                 string
+	}
+	onTrack := map[string]decided{}
 	alias := map[string]string{}
 	final := mergedInto(alias)
 	c := map[string]int{}
@@ -139,15 +152,40 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 			}
 		}
 	}
+	reviews := func() {
+		for _, mv := range moves {
+			d, ok := onTrack[mv.Track]
+			if !ok {
+				continue // not a counted decision
+			}
+			delete(onTrack, mv.Track)
+			c[d.key]--
+			k := "store review right"
+			if lastPerson[mv.Into] != d.p && final(d.right) != final(mv.Into) {
+				k = "store review wrong"
+			}
+			c[k]++
+			c[fmt.Sprintf("  review: %s -> %s (%s)", strings.TrimPrefix(d.key, "store "), strings.TrimPrefix(k, "store "), d.cls)]++
+			lastPerson[mv.Track] = d.prev
+			lastPerson[mv.Into] = d.p
+			personLast[d.p] = mv.Into
+		}
+		moves = moves[:0]
+	}
 	for _, b := range Bursts(m, site, batches) {
 		cands = cands[:0]
 		newDev := !seenDev[b.Dev]
 		seenDev[b.Dev] = true
 		pos := tracker.Add(b)
 		how := tracker.LinkedBy()
+		reviews()
 		merges()
 		tracker.Expire(b.T)
+		reviews()
 		merges()
+		if newDev && how == locate.LinkLoose {
+			delete(onTrack, pos.Track) // a review moves this scan, if any
+		}
 		bt := match(b.Dev, b.T)
 		if bt == nil {
 			continue
@@ -209,9 +247,13 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 				}
 				if lastPerson[pos.Track] == p || final(right) == final(pos.Track) {
 					c["store "+how+" right"]++
+					if how == locate.LinkLoose {
+						onTrack[pos.Track] = decided{"store " + how + " right", p, right, lastPerson[pos.Track], fmt.Sprint(bt.Class)}
+					}
 				} else {
 					c["store "+how+" wrong"]++
 					if how == locate.LinkLoose {
+						onTrack[pos.Track] = decided{"store " + how + " wrong", p, right, lastPerson[pos.Track], fmt.Sprint(bt.Class)}
 						x := lastPerson[pos.Track]
 						wins[x] = win{b.T, pos.Track}
 						n := nextScan(x, b.T)
