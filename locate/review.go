@@ -124,15 +124,10 @@ func (t *Tracker) reviewScore(r *scanReview, x *track) float64 {
 				continue
 			}
 			f := t.fadeB * (1/float64(max(x.frames[i], 1)) + 1/float64(max(s.frames[i], 1)))
-			vs, vo := sigSameDB*sigSameDB+f, sigOtherDB*sigOtherDB+f
-			e := float64(v - w)
-			l += 0.5*math.Log(vo/vs) - e*e/(2*vs) + e*e/(2*vo)
+			l += signalTerm(float64(v-w), f)
 		}
 	}
 	sig2 := (x.x.pp+x.y.pp)/2 + (r.cov[0]+r.cov[2])/2
-	d := math.Hypot(r.x-x.x.p, r.y-x.y.p)
-	vs := sig2 + 1
-	vo := posSpreadM*posSpreadM + vs
-	l += math.Log(vo/vs) - d*d/(2*vs) + d*d/(2*vo)
+	l += placeTerm(math.Hypot(r.x-x.x.p, r.y-x.y.p), sig2)
 	return l + storeBonus*x.side[SideStore]*r.post
 }

@@ -228,14 +228,27 @@ func (t *Tracker) sameLLR(tr *track, b *Burst, d, sig2 float64) float64 {
 				continue
 			}
 			f := t.fadeB*(1/float64(max(tr.frames[r.Sensor], 1))+1/float64(max(r.N, 1))) + fadeChannelShare*t.fadeA
-			vs, vo := sigSameDB*sigSameDB+f, sigOtherDB*sigOtherDB+f
-			e := r.RSSI - float64(v)
-			l += 0.5*math.Log(vo/vs) - e*e/(2*vs) + e*e/(2*vo)
+			l += signalTerm(r.RSSI-float64(v), f)
 		}
 	}
+	return l + placeTerm(d, sig2)
+}
+
+// signalTerm is one sensor's part of sameLLR: an RSSI change e of N(0,
+// sigSameDB² + f) for the same phone against N(0, sigOtherDB² + f) for
+// another, f the fading left in the two means.
+func signalTerm(e, f float64) float64 {
+	vs, vo := sigSameDB*sigSameDB+f, sigOtherDB*sigOtherDB+f
+	return 0.5*math.Log(vo/vs) - e*e/(2*vs) + e*e/(2*vo)
+}
+
+// placeTerm is sameLLR's position term: the distance d from the track to
+// the fix under N(0, sig2 + 1 m²) per axis against another phone's spread,
+// posSpreadM more.
+func placeTerm(d, sig2 float64) float64 {
 	vs := sig2 + 1
 	vo := posSpreadM*posSpreadM + vs
-	return l + math.Log(vo/vs) - d*d/(2*vs) + d*d/(2*vo)
+	return math.Log(vo/vs) - d*d/(2*vs) + d*d/(2*vo)
 }
 
 // rhythmAbove says whether a silence of dt ms is not shorter than the
