@@ -40,6 +40,7 @@ type collector struct {
 func subscribe(t *testing.T, broker, clientID, filter string, persistent bool) (*collector, mqtt.Client) {
 	t.Helper()
 	c := &collector{got: make(chan struct{}, 1)}
+	subscribed := make(chan error, 1)
 	handler := func(_ mqtt.Client, m mqtt.Message) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -69,10 +70,31 @@ func subscribe(t *testing.T, broker, clientID, filter string, persistent bool) (
 		SetCleanSession(!persistent).SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(200 * time.Millisecond).SetMaxReconnectInterval(time.Second).
 		SetDefaultPublishHandler(handler). // a resumed session delivers before Subscribe returns
-		SetOnConnectHandler(func(cl mqtt.Client) { cl.Subscribe(filter, 1, handler) })
+		SetOnConnectHandler(func(cl mqtt.Client) {
+			// Subscribe on every (re)connect; the first subscription's
+			// acknowledgement is waited for below, since a batch
+			// published before the broker has the subscription is
+			// never delivered to it.
+			tok := cl.Subscribe(filter, 1, handler)
+			go func() {
+				tok.Wait()
+				select {
+				case subscribed <- tok.Error():
+				default:
+				}
+			}()
+		})
 	cl := mqtt.NewClient(opts)
 	if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("subscriber: connect: %v", tok.Error())
+	}
+	select {
+	case err := <-subscribed:
+		if err != nil {
+			t.Fatalf("subscriber: subscribe %s: %v", filter, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("subscriber: no acknowledgement of the subscription to %s", filter)
 	}
 	return c, cl
 }
