@@ -134,10 +134,9 @@ func (t *Tracker) takeBack(tr *track, i int, now int64, alt *track) {
 	split.num, split.before, split.heirs, split.born = t.next, nil, [maxHeirs]int32{}, 0
 	t.live = append(t.live, split)
 	t.byNum[split.num] = split
-	for _, d := range t.devsOf[tr.num] {
-		if de, ok := t.devs[d]; ok && de.track == tr.num && de.last > c.last {
+	for i := range t.devList {
+		if de := &t.devList[i]; de.track == tr.num && de.last > c.last {
 			de.track = split.num
-			t.setDev(d, de)
 		}
 	}
 	num := tr.num

@@ -163,13 +163,11 @@ func (t *Tracker) merge(tr, old *track, now int64) {
 	*old = *tr
 	old.num, old.heirs, old.born = num, heirs, born
 	old.before = nil // its own past is not tr's
-	for _, d := range t.devsOf[tr.num] {
-		if e, ok := t.devs[d]; ok && e.track == tr.num {
+	for i := range t.devList {
+		if e := &t.devList[i]; e.track == tr.num {
 			e.track = num
-			t.setDev(d, e)
 		}
 	}
-	delete(t.devsOf, tr.num)
 	t.drop(tr)
 	t.merges = append(t.merges, Merge{From: t.name(tr.num), Into: t.name(num), T: now})
 }

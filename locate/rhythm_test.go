@@ -102,8 +102,8 @@ func TestTrackerDeferredLink(t *testing.T) {
 	if pb.Track == pa.Track {
 		t.Fatalf("linked after 5 s")
 	}
-	nb := tr.devs[602].track
-	old := tr.devs[601].track
+	nb := tr.entryTrack(602)
+	old := tr.entryTrack(601)
 	// Say the link had found a as a weak candidate.
 	tr.byNum[nb].heirs[0], tr.byNum[nb].born = old, b.T
 	n := tr.Len()
@@ -165,8 +165,8 @@ func TestTrackerDeferredLinkAtExpire(t *testing.T) {
 	b := burstAt(m, 6, 6, 1.5, 0, rng)
 	b.T, b.Dev, b.Rand, b.FP = at+5000, 702, true, "hh"
 	pb := tr.Add(b)
-	nb := tr.devs[702].track
-	tr.byNum[nb].heirs[0], tr.byNum[nb].born = tr.devs[701].track, b.T
+	nb := tr.entryTrack(702)
+	tr.byNum[nb].heirs[0], tr.byNum[nb].born = tr.entryTrack(701), b.T
 	tr.Expire(at + 25000)
 	if ms := tr.Merges(); len(ms) != 0 {
 		t.Fatalf("merged while a fits its rhythm: %+v", ms)
@@ -186,9 +186,9 @@ func TestTrackerDeferredLinkAtExpire(t *testing.T) {
 	d := burstAt(m, 6, 6, 1.5, 0, rng)
 	d.T, d.Dev, d.Rand, d.FP = at+70000, 703, true, "hh"
 	tr.Add(d)
-	nd := tr.devs[703].track
-	tr.byNum[nd].heirs[0], tr.byNum[nd].born = tr.devs[702].track, d.T-1
-	tr.byNum[tr.devs[702].track].last = d.T - 2
+	nd := tr.entryTrack(703)
+	tr.byNum[nd].heirs[0], tr.byNum[nd].born = tr.entryTrack(702), d.T-1
+	tr.byNum[tr.entryTrack(702)].last = d.T - 2
 	tr.Expire(d.T + deferWindow.Milliseconds() + 1000)
 	if ms := tr.Merges(); len(ms) != 0 || tr.byNum[nd] != nil && tr.byNum[nd].heirs[0] != 0 {
 		t.Errorf("merged past the window: %+v", ms)
