@@ -123,7 +123,7 @@ type Pipeline struct {
 	positions   int64
 	minT        int64
 	maxT        int64
-	names       map[string]trackName
+	names       map[string]*trackName
 	namesPruned int64
 }
 
@@ -169,7 +169,7 @@ func New(cfg Config, handlers ...Handler) (*Pipeline, error) {
 		handler:  handlers,
 		minT:     math.MaxInt64,
 		maxT:     math.MinInt64,
-		names:    map[string]trackName{},
+		names:    map[string]*trackName{},
 	}
 	p.maxHold = cfg.MaxBurst.Milliseconds() + cfg.BurstGap.Milliseconds()
 	offset5 := make([]float64, n)
@@ -288,17 +288,31 @@ func (p *Pipeline) raiseHW(si int, hw int64) {
 	p.hw[si] = hw
 }
 
-// raiseSorted replaces old (when positive) by v in the ascending values
-// ordered (which hold old): the positive values of a per-sensor slice, kept
+// raiseSorted replaces old (when positive) by v > old in the ascending
+// values ordered (which hold old): the positive values of a per-sensor slice, kept
 // in order as one sensor's value rises at a time, instead of sorting them
 // afresh at each use.
 func raiseSorted(ordered []int64, old, v int64) []int64 {
-	if old > 0 {
-		i, _ := slices.BinarySearch(ordered, old)
-		ordered = slices.Delete(ordered, i, i+1)
+	if old <= 0 {
+		// a new value: in from the end
+		ordered = append(ordered, v)
+		i := len(ordered) - 1
+		for ; i > 0 && ordered[i-1] > v; i-- {
+			ordered[i] = ordered[i-1]
+		}
+		ordered[i] = v
+		return ordered
 	}
-	j, _ := slices.BinarySearch(ordered, v)
-	return slices.Insert(ordered, j, v)
+	// old's place, then the values below v after it move down one
+	i := 0
+	for ordered[i] != old {
+		i++
+	}
+	for ; i+1 < len(ordered) && ordered[i+1] < v; i++ {
+		ordered[i] = ordered[i+1]
+	}
+	ordered[i] = v
+	return ordered
 }
 
 // release processes the frames up to event time upTo.
@@ -400,12 +414,12 @@ func (p *Pipeline) merges() {
 // returning visitors need), and a replay of the journal from any earlier
 // point names tracks as the live server did.
 func (p *Pipeline) stableName(pos wire.Position) string {
-	n, ok := p.names[pos.Track]
-	if !ok {
-		n.name = "k" + pos.Dev.String()[:12]
+	n := p.names[pos.Track] // one lookup; a new name is the only insertion
+	if n == nil {
+		n = &trackName{name: "k" + pos.Dev.String()[:12]}
+		p.names[pos.Track] = n
 	}
 	n.last = pos.T
-	p.names[pos.Track] = n
 	if len(p.names) > 1<<16 && pos.T-p.namesPruned > 3_600_000 {
 		p.namesPruned = pos.T
 		for k, v := range p.names {

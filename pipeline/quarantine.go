@@ -123,16 +123,22 @@ func (q *quarantine) ahead(s int, sent int64) bool {
 	// the others' latest sent times, ascending: q.order without one
 	// occurrence of s's own
 	var buf [64]int64
-	v := append(buf[:0], q.order...)
-	if own := q.sent[s]; own > 0 {
-		i, _ := slices.BinarySearch(v, own)
-		v = slices.Delete(v, i, i+1)
+	v, own := buf[:0], q.sent[s]
+	for _, t := range q.order {
+		if t == own {
+			own = 0 // only once (the order holds positive values)
+			continue
+		}
+		v = append(v, t)
 	}
 	if len(v) == 0 {
 		return false
 	}
 	// those within maxAhead of the newest
-	i, _ := slices.BinarySearch(v, v[len(v)-1]-maxAhead)
+	i, from := 0, v[len(v)-1]-maxAhead
+	for v[i] < from {
+		i++
+	}
 	v = v[i:]
 	if len(v) < 2 {
 		return false

@@ -270,7 +270,9 @@ func (s *sink) Position(p wire.Position) {
 	if s.trackN == nil {
 		s.trackN = map[string]struct{}{}
 	}
-	s.trackN[p.Track] = struct{}{}
+	if _, ok := s.trackN[p.Track]; !ok { // a lookup is cheaper than an assignment
+		s.trackN[p.Track] = struct{}{}
+	}
 }
 
 // Merge counts track from's positions as into's.

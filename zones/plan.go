@@ -164,7 +164,7 @@ func (z *zone) edgeDistance(x, y float64) float64 {
 	d := math.Inf(1)
 	n := len(z.poly)
 	for i := range n {
-		d = math.Min(d, segmentDistance(z.poly[i], z.poly[(i+1)%n], x, y))
+		d = min(d, segmentDistance(z.poly[i], z.poly[(i+1)%n], x, y)) // math.Min's NaN and ±0 rules, inlined
 	}
 	return d
 }
@@ -215,7 +215,7 @@ func segmentDistance(a, b wire.Point, x, y float64) float64 {
 	t := 0.0
 	if l2 > 0 {
 		t = ((x-a[0])*dx + (y-a[1])*dy) / l2
-		t = math.Max(0, math.Min(1, t))
+		t = max(0, min(1, t)) // as math.Max and math.Min (NaN, ±0), inlined
 	}
 	return math.Hypot(x-(a[0]+t*dx), y-(a[1]+t*dy))
 }
