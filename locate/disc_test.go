@@ -46,7 +46,6 @@ func TestDiscShiftMatchesLoop(t *testing.T) {
 	m := testSite(t)
 	m.MissDBm = -80
 	s := NewSolver(m)
-	g := s.grid
 	rng := rand.New(rand.NewPCG(5, 6))
 	n, cells := 0, 0
 	for k := 0; k < 200; k++ {
@@ -58,7 +57,7 @@ func TestDiscShiftMatchesLoop(t *testing.T) {
 		if _, ok := s.Locate(b); !ok || !s.gridFix {
 			continue
 		}
-		p := &s.post
+		g, p := s.last()
 		for q := 0; q < 50; q++ {
 			var cx, cy float64
 			if q%2 == 0 {
@@ -129,15 +128,16 @@ func TestDiscCacheMatches(t *testing.T) {
 			for i := range other {
 				other[i] += 0.01
 			}
-			ok0 := s.post.dc.ok
+			_, p := s.last()
+			ok0 := p.dc.ok
 			var post, post2 Sides
 			f, ok := s.Resides(&other, &post)
 			if !ok {
 				break
 			}
-			s.post.dc.ok = 0
+			p.dc.ok = 0
 			f2, _ := s.Resides(&other, &post2)
-			if ok0 != 0 && s.post.dc.ok&ok0 != 0 {
+			if ok0 != 0 && p.dc.ok&ok0 != 0 {
 				hits++
 			}
 			if !sameBits(f.X, f2.X) || !sameBits(f.Y, f2.Y) || f.Cov != f2.Cov || post != post2 {

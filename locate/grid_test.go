@@ -3,6 +3,7 @@ package locate
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/passant/passant/wire"
@@ -12,7 +13,8 @@ import (
 // from the model (math.Exp, math.Log, two passes for the covariance): what
 // posterior.fix computes faster from its table of log-distances.
 func referenceFix(s *Solver, prior *Sides) Fix {
-	g, m := s.grid, s.m
+	m := s.m
+	g, _ := s.last()
 	ib := 1 / (m.TxSigmaDB * m.TxSigmaDB)
 	in := 1 / (m.ExponentSigma * m.ExponentSigma)
 	invSm := 1 / math.Hypot(m.SigmaDB, m.TxSigmaDB)
@@ -176,20 +178,27 @@ func TestGridMatchesReference(t *testing.T) {
 func TestGridFarPoints(t *testing.T) {
 	m := testSite(t)
 	s := NewSolver(m)
-	g := s.grid
-	if len(g.far) == 0 {
-		t.Fatal("no far points")
+	if s.mid == nil {
+		t.Fatal("no mid grid for whole-grid fixes")
 	}
-	for _, f := range g.far {
-		if f.x > m.Bounds[0][0] && f.x < m.Bounds[1][0] || math.Abs(f.y-(-3.5)) > g.Cell {
-			t.Fatalf("far point at (%.2f, %.2f): want beyond the left or right edge, on the street's middle", f.x, f.y)
+	for _, g := range []*Grid{s.grid, s.mid} {
+		if len(g.far) == 0 {
+			t.Fatal("no far points")
 		}
-		if f.cx < m.Bounds[0][0] || f.cx > m.Bounds[1][0] {
-			t.Fatalf("far point's fix at x %.2f, outside the bounds", f.cx)
+		for _, f := range g.far {
+			if f.x > m.Bounds[0][0] && f.x < m.Bounds[1][0] || math.Abs(f.y-(-3.5)) > g.Cell {
+				t.Fatalf("far point at (%.2f, %.2f): want beyond the left or right edge, on the street's middle", f.x, f.y)
+			}
+			if f.cx < m.Bounds[0][0] || f.cx > m.Bounds[1][0] {
+				t.Fatalf("far point's fix at x %.2f, outside the bounds", f.cx)
+			}
 		}
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	prior := &Sides{0.05, 0.9, 0.05}
+	// Whole-grid fixes (these phones' least-squares points lie outside
+	// the hull) take the mid grid's far points.
+	g := s.mid
 	outside := func(far []farPt) (n int) {
 		g.far = far
 		for k := 0; k < 200; k++ {
@@ -213,8 +222,8 @@ func TestGridFarPoints(t *testing.T) {
 // discMass returns the posterior weight of the last grid fix within r of
 // (x, y) over the cells of side, and the side's whole weight.
 func discMass(s *Solver, side uint8, x, y, r float64) (in, all float64) {
-	g := s.grid
-	for c, e := range s.post.lp[:g.Len()] {
+	g, p := s.last()
+	for c, e := range p.lp[:g.Len()] {
 		if g.side[c] != side {
 			continue
 		}
@@ -326,5 +335,56 @@ func TestGridCells(t *testing.T) {
 	want := newGrid(&line, lineCells, false)
 	if g := NewGrid(&line); g.Len() != want.Len() || g.Cell != want.Cell {
 		t.Errorf("sensors on a line: %d cells of %.3f m, want %d of %.3f", g.Len(), g.Cell, want.Len(), want.Cell)
+	}
+}
+
+// TestMidGrid compares whole-grid fixes on the mid grid (Solver.mid) with
+// the same fixes on the fine grid: the points a fraction of a cell apart
+// on the whole, the same side nearly always, and the level's offsets
+// (OffsetEstimates, taken on the fine grid's cells) close.
+func TestMidGrid(t *testing.T) {
+	m := testSite(t)
+	s, fine := NewSolver(m), NewSolver(m)
+	fine.mid = nil
+	s.noLS, fine.noLS = true, true
+	if s.mid == nil || 2*s.mid.Len() > s.grid.Len() {
+		t.Fatalf("mid grid %v: want one of at most half the grid's %d cells", s.mid, s.grid.Len())
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	var ds, dbs []float64
+	same, n, nanDiff, dbSum := 0, 400, 0, 0.0
+	for k := range n {
+		b := burstAt(m, -2+24*rng.Float64(), -6+19*rng.Float64(), 4, 3*rng.NormFloat64(), rng)
+		b.Readings = b.Readings[:1+rng.IntN(len(b.Readings))]
+		var pm, pf Sides
+		fm, ok := s.LocateSides(b, nil, &pm)
+		ff, ok2 := fine.LocateSides(b, nil, &pf)
+		if !ok || !ok2 || !s.midFix || fine.midFix {
+			t.Fatalf("burst %d: fixes %v %v, on the mid grid %v %v", k, ok, ok2, s.midFix, fine.midFix)
+		}
+		ds = append(ds, math.Hypot(fm.X-ff.X, fm.Y-ff.Y))
+		if s.SideOf(fm.X, fm.Y) == fine.SideOf(ff.X, ff.Y) {
+			same++
+		}
+		om, _ := s.OffsetEstimates()
+		of, _ := fine.OffsetEstimates()
+		for i := range om {
+			if math.IsNaN(om[i]) != math.IsNaN(of[i]) {
+				nanDiff++
+			} else if !math.IsNaN(of[i]) {
+				dbs = append(dbs, math.Abs(om[i]-of[i]))
+				dbSum += math.Abs(om[i] - of[i])
+			}
+		}
+	}
+	slices.Sort(ds)
+	slices.Sort(dbs)
+	med, p90 := ds[len(ds)/2], ds[len(ds)*9/10]
+	dbMed := dbs[len(dbs)/2]
+	t.Logf("mid %d cells of %.2f m, fine %d of %.2f m: points apart median %.2f m, p90 %.2f m; same side %d of %d; offsets apart median %.2f dB, mean %.2f dB (%d); NaN on one grid only %d",
+		s.mid.Len(), s.mid.Cell, s.grid.Len(), s.grid.Cell, med, p90, same, n, dbMed, dbSum/float64(len(dbs)), len(dbs), nanDiff)
+	if med > 0.3 || p90 > 1.5 || same < n*95/100 || dbMed > 0.3 || len(dbs) < n || nanDiff > n/4 {
+		t.Errorf("mid grid against fine: points apart median %.2f m, p90 %.2f m; same side %d of %d; offsets apart median %.2f dB (%d); NaN on one grid only %d",
+			med, p90, same, n, dbMed, len(dbs), nanDiff)
 	}
 }

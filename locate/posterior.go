@@ -339,7 +339,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	p.bestC = [3]int(bestC[:3])
 	for _, c := range p.bestC {
 		if c >= 0 {
-			p.offsetAt(s, c, a00, in)
+			p.bEst[g.side[c]] = p.offsetAt(s, g, c, g.side[c])
 		}
 	}
 	// Moments per side, about the middle of the cells considered.
@@ -375,11 +375,11 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	return p.choose(s, prior, post, !p.coarse)
 }
 
-// offsetAt computes the posterior mean of the transmit offset at cell c,
-// relative to its side's offset: b̂ = (a₁₁ Σwr - Σwl Σwlr) / det A.
-func (p *posterior) offsetAt(s *Solver, c int, a00, in float64) {
-	g := s.grid
-	mu := s.sideOff[g.side[c]]
+// offsetAt returns the posterior mean of the transmit offset of the last
+// fix's burst at cell c of g, relative to the offset of side:
+// b̂ = (a₁₁ Σwr - Σwl Σwlr) / det A.
+func (p *posterior) offsetAt(s *Solver, g *Grid, c int, side uint8) float64 {
+	mu := s.sideOff[side]
 	var swl, swll, swr, swlr float64
 	for j := 0; j < s.k; j++ {
 		l := g.lrow(p.gi[j], c, c+1)[0]
@@ -391,8 +391,8 @@ func (p *posterior) offsetAt(s *Solver, c int, a00, in float64) {
 		swr += w * r
 		swlr += wl * r
 	}
-	a11 := swll + in
-	p.bEst[g.side[c]] = (a11*swr - swl*swlr) / (a00*a11 - swl*swl)
+	a11 := swll + p.bc.in
+	return (a11*swr - swl*swlr) / (p.bc.a00*a11 - swl*swl)
 }
 
 // choose picks the side from the posterior weights of the last fix and

@@ -48,6 +48,9 @@ type Solver struct {
 	d        [2]*mat.VecDense
 	f        [2]*mat.SymDense // factorisation workspace
 	post     posterior
+	mid      *Grid     // the grid of whole-grid fixes at midCells (nil: grid is)
+	mpost    posterior // its workspace
+	midFix   bool      // the last fix is mpost's (a whole-grid fix on mid)
 	coarse   *Grid     // the grid at coarseCells, for wideSides and gainResiduals
 	cpost    posterior // its workspace
 	huber    float64   // Huber's threshold (huberK; +Inf: plain least squares)
@@ -96,6 +99,10 @@ func NewSolver(m *Model) *Solver {
 	s.SetLevel(0)
 	s.grid = NewGrid(m)
 	s.post.init(s.grid)
+	if s.grid != nil && sensorsWidth(m) >= lineWidth {
+		s.mid = newGrid(m, midCells, true)
+		s.mpost.init(s.mid)
+	}
 	s.coarse = newGrid(m, coarseCells, false)
 	s.cpost.init(s.coarse)
 	s.cpost.coarse = true
@@ -150,7 +157,7 @@ func (s *Solver) Locate(b *Burst) (Fix, bool) {
 // least-squares fix: 1 for the side its point lies on).
 func (s *Solver) LocateSides(b *Burst, prior, post *Sides) (Fix, bool) {
 	s.load(b)
-	s.gridFix, s.winFix, s.dnOK, s.cOK = false, false, false, false
+	s.gridFix, s.winFix, s.dnOK, s.cOK, s.midFix = false, false, false, false, false
 	if s.k == 0 {
 		return Fix{}, false
 	}
@@ -184,7 +191,7 @@ func (s *Solver) LocateSides(b *Burst, prior, post *Sides) (Fix, bool) {
 	}
 	if s.grid != nil && !s.noGrd {
 		s.gridFix = true
-		return s.post.fix(s, prior, post), true
+		return s.wholeFix(prior, post), true
 	}
 	if s.k >= 3 {
 		return s.leastSquares(s.k >= 4), true
@@ -271,7 +278,12 @@ func (s *Solver) Resides(prior, post *Sides) (Fix, bool) {
 	if !s.gridFix && !s.winFix {
 		return Fix{}, false
 	}
-	return s.post.choose(s, prior, post, true), true
+	g, p := s.last()
+	fine := s.grid
+	s.grid = g
+	f := p.choose(s, prior, post, true)
+	s.grid = fine
+	return f, true
 }
 
 // SideAreas returns the prior mass of each side of the front, normalised:
@@ -296,8 +308,42 @@ func (s *Solver) GridSides(prior, post *Sides) (Fix, bool) {
 		return Fix{}, false
 	}
 	s.gridFix = true
-	return s.post.fix(s, prior, post), true
+	return s.wholeFix(prior, post), true
 }
+
+// last returns the grid and workspace of the last grid fix: the mid grid's
+// after a whole-grid fix on it, the grid's otherwise.
+func (s *Solver) last() (*Grid, *posterior) {
+	if s.midFix {
+		return s.mid, &s.mpost
+	}
+	return s.grid, &s.post
+}
+
+// wholeFix is the posterior over the whole grid: on the mid grid where the
+// site has one, on the grid otherwise.
+func (s *Solver) wholeFix(prior, post *Sides) Fix {
+	if s.mid == nil {
+		return s.post.fix(s, prior, post)
+	}
+	fine := s.grid
+	s.grid = s.mid
+	f := s.mpost.fix(s, prior, post)
+	s.grid = fine
+	s.midFix = true
+	return f
+}
+
+// midCells bounds the cells of the grid of whole-grid fixes (Solver.mid)
+// where the sensors span an area (the grid's maxCells; lineCells sites
+// keep their grid). A whole-grid fix is one of few readings or a phone
+// outside the sensors' hull, whose posterior spreads over metres to tens
+// of metres (in the 10 h replays two thirds of its cells lie within 12
+// nats of the best): cells of 1.2 m (`small`) and 2 m (`large`) instead of
+// 0.64 and 1.33 m give the same accuracy tables, for a third to a half of
+// the cells (docs/locate.md, "Eleventh round"). Windows around a
+// least-squares point stay on the fine grid.
+const midCells = 400
 
 // wideSides checks the side of the window fix just made (wfix, under
 // prior) against the whole grid: a window around a least-squares point
@@ -331,7 +377,7 @@ func (s *Solver) wideSides(wfix Fix, prior, post *Sides) Fix {
 		}
 	}
 	if ci != wi && cpost[ci] >= wideGate {
-		return s.post.fix(s, prior, post)
+		return s.wholeFix(prior, post)
 	}
 	if post != nil {
 		*post = wpost
