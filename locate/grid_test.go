@@ -340,8 +340,10 @@ func TestGridCells(t *testing.T) {
 
 // TestMidGrid compares whole-grid fixes on the mid grid (Solver.mid) with
 // the same fixes on the fine grid: the points a fraction of a cell apart
-// on the whole, the same side nearly always, and the level's offsets
-// (OffsetEstimates, taken on the fine grid's cells) close.
+// on the whole, the same side nearly always, the level's offsets
+// (OffsetEstimates, taken on the fine grid's cells) close, and the gains'
+// residuals from the mid grid's posterior close to those from the coarse
+// grid's pass.
 func TestMidGrid(t *testing.T) {
 	m := testSite(t)
 	s, fine := NewSolver(m), NewSolver(m)
@@ -351,7 +353,7 @@ func TestMidGrid(t *testing.T) {
 		t.Fatalf("mid grid %v: want one of at most half the grid's %d cells", s.mid, s.grid.Len())
 	}
 	rng := rand.New(rand.NewPCG(11, 12))
-	var ds, dbs []float64
+	var ds, dbs, dgs []float64
 	same, n, nanDiff, dbSum := 0, 400, 0, 0.0
 	for k := range n {
 		b := burstAt(m, -2+24*rng.Float64(), -6+19*rng.Float64(), 4, 3*rng.NormFloat64(), rng)
@@ -366,6 +368,18 @@ func TestMidGrid(t *testing.T) {
 		if s.SideOf(fm.X, fm.Y) == fine.SideOf(ff.X, ff.Y) {
 			same++
 		}
+		if len(b.Readings) >= gainMinReadings {
+			// The gains' residuals from the mid grid's posterior and
+			// from the coarse grid's.
+			_, rm, ok := s.gainResiduals(nil)
+			_, rc, ok2 := fine.gainResiduals(nil)
+			if !ok || !ok2 {
+				t.Fatalf("burst %d: no gain residuals (%v, %v)", k, ok, ok2)
+			}
+			for j := range rm {
+				dgs = append(dgs, math.Abs(rm[j]-rc[j]))
+			}
+		}
 		om, _ := s.OffsetEstimates()
 		of, _ := fine.OffsetEstimates()
 		for i := range om {
@@ -379,6 +393,12 @@ func TestMidGrid(t *testing.T) {
 	}
 	slices.Sort(ds)
 	slices.Sort(dbs)
+	slices.Sort(dgs)
+	if dg := dgs[len(dgs)/2]; dg > 0.3 {
+		t.Errorf("gain residuals from the mid grid's posterior and the coarse grid's: %.2f dB apart (median)", dg)
+	} else {
+		t.Logf("gain residuals from the mid grid's posterior and the coarse grid's: %.2f dB apart (median of %d)", dg, len(dgs))
+	}
 	med, p90 := ds[len(ds)/2], ds[len(ds)*9/10]
 	dbMed := dbs[len(dbs)/2]
 	t.Logf("mid %d cells of %.2f m, fine %d of %.2f m: points apart median %.2f m, p90 %.2f m; same side %d of %d; offsets apart median %.2f dB, mean %.2f dB (%d); NaN on one grid only %d",

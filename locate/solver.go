@@ -407,14 +407,20 @@ func (s *Solver) SetGains(g []float64) { s.gain = g }
 // side decision weighs them. The mean is taken out because what all
 // readings share is the phone's transmit offset and its side's level, not
 // a gain. ok needs gainMinReadings readings and a grid. The posterior is
-// the one wideSides computed for the burst when it did; otherwise it costs
-// a pass over the coarse grid.
+// the one wideSides computed for the burst when it did, the whole-grid
+// fix's own on the mid grid (Solver.mid) when the burst had one (a pass
+// over the coarse grid less per such burst: 8% of `large`'s replay; the
+// accuracy tables within noise, docs/locate.md, "Eleventh round");
+// otherwise it costs a pass over the coarse grid.
 func (s *Solver) gainResiduals(prior *Sides) (idx []int, res []float64, ok bool) {
 	if s.k < gainMinReadings || s.coarse == nil {
 		return nil, nil, false
 	}
 	g, p := s.coarse, &s.cpost
-	if !s.cOK {
+	if !s.cOK && s.midFix {
+		// The whole-grid fix's own posterior, on the mid grid.
+		g, p = s.mid, &s.mpost
+	} else if !s.cOK {
 		fine := s.grid
 		s.grid = g
 		p.all(g)
