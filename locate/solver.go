@@ -340,9 +340,10 @@ func (s *Solver) wholeFix(prior, post *Sides) Fix {
 // outside the sensors' hull, whose posterior spreads over metres to tens
 // of metres (in the 10 h replays two thirds of its cells lie within 12
 // nats of the best): cells of 1.2 m (`small`) and 2 m (`large`) instead of
-// 0.64 and 1.33 m give the same accuracy tables, for a third to a half of
-// the cells (docs/locate.md, "Eleventh round"). Windows around a
-// least-squares point stay on the fine grid.
+// 0.64 and 1.33 m give the same accuracy tables within noise (`small`'s
+// inside/outside 0.1-0.4 points lower, as with a fine grid of 1,000 cells)
+// for a third to a half of the cells (docs/locate.md, "Eleventh round").
+// Windows around a least-squares point stay on the fine grid.
 const midCells = 400
 
 // wideSides checks the side of the window fix just made (wfix, under
@@ -409,9 +410,9 @@ func (s *Solver) SetGains(g []float64) { s.gain = g }
 // a gain. ok needs gainMinReadings readings and a grid. The posterior is
 // the one wideSides computed for the burst when it did, the whole-grid
 // fix's own on the mid grid (Solver.mid) when the burst had one (a pass
-// over the coarse grid less per such burst: 8% of `large`'s replay; the
-// accuracy tables within noise, docs/locate.md, "Eleventh round");
-// otherwise it costs a pass over the coarse grid.
+// over the coarse grid less per such burst: about 10% of `large`'s
+// replay; the accuracy tables within noise, docs/locate.md, "Eleventh
+// round"); otherwise it costs a pass over the coarse grid.
 func (s *Solver) gainResiduals(prior *Sides) (idx []int, res []float64, ok bool) {
 	if s.k < gainMinReadings || s.coarse == nil {
 		return nil, nil, false
