@@ -45,7 +45,8 @@ type loadDev struct {
 // with PostgreSQL when PASSANT_TEST_POSTGRES is set (else the embedded
 // store). PASSANT_COMPARE_QUEUE sets the site runners' queue (batches): a
 // small one shows ingest not waiting for them (the backlog is read from the
-// journal).
+// journal); PASSANT_COMPARE_QUEUE_BYTES their bound on payloads
+// (server.Config.QueueBytes).
 func startLoadServer(t *testing.T, broker, prefix string, gen *loadGen) (*Running, server.Config) {
 	t.Helper()
 	dir := t.TempDir()
@@ -54,7 +55,7 @@ func startLoadServer(t *testing.T, broker, prefix string, gen *loadGen) (*Runnin
 		files = append(files, (&Recording{Site: s}).WriteSite(t, dir))
 	}
 	cfg := server.Config{MQTT: broker, Prefix: prefix, ClientID: prefix, SiteFiles: files,
-		QueueBatches: envInt("PASSANT_COMPARE_QUEUE", 0)}
+		QueueBatches: envInt("PASSANT_COMPARE_QUEUE", 0), QueueBytes: int64(envInt("PASSANT_COMPARE_QUEUE_BYTES", 0))}
 	if os.Getenv("PASSANT_TEST_POSTGRES") != "" {
 		cfg.DB, cfg.Migrate = storetest.PostgresURL(t), true
 	}
