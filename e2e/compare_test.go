@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -43,61 +44,30 @@ func TestIngestVsSubscriber(t *testing.T) {
 	if _, err := exec.LookPath("mosquitto_sub"); err != nil {
 		t.Skip("mosquitto_sub not installed")
 	}
-	batches := envInt("PASSANT_COMPARE_BATCHES", 5000)
 	prefix := fmt.Sprintf("passant-cmp-%d", time.Now().UnixNano())
-	gen := newLoadGen(t, prefix, 4, 3000)
-	var topics []string
-	var payloads [][]byte
-	var obs int
-	now := time.Now().UnixMilli()
-	for len(topics) < batches {
-		tp, pl, n := gen.tick(now, 2000)
-		topics, payloads, obs = append(topics, tp...), append(payloads, pl...), obs+n
-		now += 100
-	}
-	tp, pl, n := gen.flush(now)
-	topics, payloads, obs = append(topics, tp...), append(payloads, pl...), obs+n
-	pace := envInt("PASSANT_COMPARE_RATE", 0)
-	counts := make([]int, len(payloads)) // observations per batch
-	for i, pl := range payloads {
-		b, _, err := wire.ParseBatch(pl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		counts[i] = len(b.Obs)
-	}
+	burst := newCompareBurst(t, prefix)
+	topics, obs := burst.topics, burst.obs
 	host, port := hostPort(t, broker)
+	// The publisher runs in a process of its own (as the sensors do), the
+	// same for every subscriber: in this process it shared the Go
+	// runtime (two Ps on two cores, the heap with its 275 MB of payloads
+	// and the garbage collector) with ingest and the server, and not with
+	// mosquitto_sub (docs/reliability.md, 2026-12-05 afternoon).
+	// PASSANT_COMPARE_PUBLISHER=inprocess publishes from here, as the
+	// figures before that day were measured.
+	inProcess := os.Getenv("PASSANT_COMPARE_PUBLISHER") == "inprocess"
+	if !inProcess {
+		burst.payloads = nil
+	}
 	publish := func(client string) time.Time {
-		pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(client))
-		if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-			t.Fatal(tok.Error())
+		if inProcess {
+			return burst.publish(t, broker, client)
 		}
-		defer pub.Disconnect(100)
-		start := time.Now()
-		var inflight []paho.Token
-		sent := 0
-		for i := range topics {
-			if pace > 0 {
-				due := start.Add(time.Duration(float64(sent) / float64(pace) * float64(time.Second)))
-				if d := time.Until(due); d > 0 {
-					time.Sleep(d)
-				}
-				sent += counts[i]
-			}
-			inflight = append(inflight, pub.Publish(topics[i], 1, false, payloads[i]))
-			if len(inflight) > 256 {
-				inflight[0].WaitTimeout(30 * time.Second)
-				inflight = inflight[1:]
-			}
-		}
-		for _, tok := range inflight {
-			tok.WaitTimeout(30 * time.Second)
-		}
-		t.Logf("%s published %d batches in %s", client, len(topics), time.Since(start))
-		return start
+		return publishProcess(t, broker, prefix, client)
 	}
 	rate := func(start time.Time) float64 { return float64(obs) / time.Since(start).Seconds() }
 	perBatch := float64(len(topics)) / float64(obs)
+	pace := burst.pace
 
 	// The do-nothing subscriber.
 	subscriber := func(run int) float64 {
@@ -123,9 +93,9 @@ func TestIngestVsSubscriber(t *testing.T) {
 		return rate(start)
 	}
 	if os.Getenv("PASSANT_COMPARE_ONLY") == "ingest" {
-		// The test process's CPU time in each (the publisher's with
-		// mosquitto_sub, the publisher's and ingest's with ingest alone)
-		// and the broker's.
+		// The test process's CPU time in each (with the publisher in
+		// process: the publisher's with mosquitto_sub, the publisher's and
+		// ingest's with ingest alone) and the broker's.
 		for run := range max(1, envInt("PASSANT_COMPARE_REPEAT", 1)) {
 			cpu0, b0 := processCPU(), mosquitto.CPU()
 			subRate := subscriber(run)
@@ -149,7 +119,7 @@ func TestIngestVsSubscriber(t *testing.T) {
 		aloneRate = ingestAlone(t, broker, prefix, prefix, obs, func() time.Time { return publish(prefix + "-pub4") }, rate)
 	}
 
-	srv, cfg := startLoadServer(t, broker, prefix, gen)
+	srv, cfg := startLoadServer(t, broker, prefix, burst.gen)
 	// The rate is taken from ingest's own counter; /metrics (srv.Metric)
 	// is logged beside it ("through /metrics"): it used to wait for each
 	// site runner's lock, held while it locates a batch, and saw the burst
@@ -185,7 +155,7 @@ func TestIngestVsSubscriber(t *testing.T) {
 	t.Logf("COMPARE: %d batches, %d observations: mosquitto_sub %.0f obs/s (%.0f batches/s), passant serve (checked, journaled with fsync, acknowledged) %.0f obs/s (%.0f batches/s): ratio %.2f",
 		len(topics), obs, subRate, subRate*perBatch, srvRate, srvRate*perBatch, srvRate/subRate)
 	t.Logf("COMPARE serve through /metrics: %.0f obs/s: ratio %.2f", metricsRate, metricsRate/subRate)
-	t.Logf("COMPARE serve CPU while the server took the burst: this process (s) %.3f (the publisher's included), the broker's %.2f",
+	t.Logf("COMPARE serve CPU while the server took the burst: this process (s) %.3f (the publisher's included only with PASSANT_COMPARE_PUBLISHER=inprocess), the broker's %.2f",
 		(cpu1 - cpu0).Seconds(), (b1 - b0).Seconds())
 	t.Logf("COMPARE paho: a do-nothing paho.mqtt.golang subscriber with the server's options %.0f obs/s (%.0f batches/s): ratio %.2f",
 		pahoRate, pahoRate*perBatch, pahoRate/subRate)
@@ -291,4 +261,151 @@ func hostPort(t testing.TB, url string) (string, string) {
 		return hp, "1883"
 	}
 	return hp[:i], hp[i+1:]
+}
+
+// compareBurst is TestIngestVsSubscriber's burst: the batches of 4 shops'
+// sensors, at least PASSANT_COMPARE_BATCHES of them, 1,220 observations
+// each, published as fast as the broker takes them or paced at
+// PASSANT_COMPARE_RATE observations a second. The same prefix gives the
+// same batches but for their times (the sensors' boot and clocks).
+type compareBurst struct {
+	gen      *loadGen
+	topics   []string
+	payloads [][]byte
+	counts   []int // observations per batch
+	obs      int
+	pace     int
+}
+
+func newCompareBurst(t testing.TB, prefix string) *compareBurst {
+	t.Helper()
+	batches := envInt("PASSANT_COMPARE_BATCHES", 5000)
+	c := &compareBurst{gen: newLoadGen(t, prefix, 4, 3000), pace: envInt("PASSANT_COMPARE_RATE", 0)}
+	now := time.Now().UnixMilli()
+	for len(c.topics) < batches {
+		tp, pl, n := c.gen.tick(now, 2000)
+		c.topics, c.payloads, c.obs = append(c.topics, tp...), append(c.payloads, pl...), c.obs+n
+		now += 100
+	}
+	tp, pl, n := c.gen.flush(now)
+	c.topics, c.payloads, c.obs = append(c.topics, tp...), append(c.payloads, pl...), c.obs+n
+	c.counts = make([]int, len(c.payloads))
+	for i, pl := range c.payloads {
+		b, _, err := wire.ParseBatch(pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.counts[i] = len(b.Obs)
+	}
+	return c
+}
+
+// publish publishes the burst from this process as client, with at most
+// 257 publishes unacknowledged, and returns when it started; it returns
+// once the broker has acknowledged every one.
+func (c *compareBurst) publish(t testing.TB, broker, client string) time.Time {
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(client))
+	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(100)
+	return c.publishWith(t, pub, client, nil)
+}
+
+// publishWith publishes the burst on a connected client; ready, when set,
+// is called first and its time is the start.
+func (c *compareBurst) publishWith(t testing.TB, pub paho.Client, client string, ready func()) time.Time {
+	if ready != nil {
+		ready()
+	}
+	start := time.Now()
+	var inflight []paho.Token
+	sent := 0
+	for i := range c.topics {
+		if c.pace > 0 {
+			due := start.Add(time.Duration(float64(sent) / float64(c.pace) * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				time.Sleep(d)
+			}
+			sent += c.counts[i]
+		}
+		inflight = append(inflight, pub.Publish(c.topics[i], 1, false, c.payloads[i]))
+		if len(inflight) > 256 {
+			inflight[0].WaitTimeout(30 * time.Second)
+			inflight = inflight[1:]
+		}
+	}
+	for _, tok := range inflight {
+		tok.WaitTimeout(30 * time.Second)
+	}
+	t.Logf("%s published %d batches in %s", client, len(c.topics), time.Since(start))
+	return start
+}
+
+// publishProcess publishes the burst from a process of its own (this test
+// binary running TestComparePublisher) as client, and returns when it
+// started: when the publisher, connected and its batches made, was told to
+// go. It returns once the publisher is done.
+func publishProcess(t testing.TB, broker, prefix, client string) time.Time {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestComparePublisher$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "PASSANT_COMPARE_PUB_BROKER="+broker, "PASSANT_COMPARE_PUB_PREFIX="+prefix,
+		"PASSANT_COMPARE_PUB_CLIENT="+client)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(out)
+	var log []string
+	for lines.Scan() && lines.Text() != "READY" {
+		log = append(log, lines.Text())
+	}
+	start := time.Now()
+	if _, err := in.Write([]byte("go\n")); err != nil {
+		t.Fatalf("publisher: %v (%s)", err, strings.Join(log, "; "))
+	}
+	for lines.Scan() {
+		if l := strings.TrimSpace(lines.Text()); strings.Contains(l, "published") {
+			t.Log(l)
+		} else {
+			log = append(log, l)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("publisher: %v (%s)", err, strings.Join(log, "; "))
+	}
+	t.Logf("%s: the publisher's CPU %.3f s", client, (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds())
+	return start
+}
+
+// TestComparePublisher is TestIngestVsSubscriber's publisher in a process
+// of its own (publishProcess starts it; skipped otherwise): it makes the
+// burst, connects, writes READY, waits for a line on its input and
+// publishes.
+func TestComparePublisher(t *testing.T) {
+	broker := os.Getenv("PASSANT_COMPARE_PUB_BROKER")
+	if broker == "" {
+		t.Skip("TestIngestVsSubscriber runs it")
+	}
+	c := newCompareBurst(t, os.Getenv("PASSANT_COMPARE_PUB_PREFIX"))
+	client := os.Getenv("PASSANT_COMPARE_PUB_CLIENT")
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(client))
+	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(100)
+	c.publishWith(t, pub, client, func() {
+		fmt.Println("READY")
+		if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
