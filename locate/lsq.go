@@ -166,6 +166,13 @@ func (s *Solver) lm(x, y float64, withB bool) (_, _, _, _ float64, fresh bool) {
 // leastSquares fits the burst's readings; withB estimates the transmit
 // offset too.
 func (s *Solver) leastSquares(withB bool) Fix {
+	x, y, b, fresh := s.lsPoint(withB)
+	return s.finish(x, y, b, withB, fresh)
+}
+
+// lsPoint is leastSquares' solution without its covariance (finish): its
+// point, transmit offset and whether lm's last evaluation was there.
+func (s *Solver) lsPoint(withB bool) (x, y, b float64, fresh bool) {
 	// Two starts: the weighted centroid, and beyond the loudest sensor as
 	// seen from the centroid (a phone outside the sensors' hull is
 	// otherwise caught in the mirror minimum inside it: the loud sensor's
@@ -173,10 +180,10 @@ func (s *Solver) leastSquares(withB bool) Fix {
 	for j := 0; j < s.k; j++ {
 		s.sd[j] = math.Sqrt(s.v[j])
 	}
-	x, y := s.centroid()
+	x, y = s.centroid()
 	x, y, b, c, fresh := s.lm(x, y, withB)
 	if c <= goodFit*float64(s.k) {
-		return s.finish(x, y, b, withB, fresh)
+		return x, y, b, fresh
 	}
 	loud := 0
 	for j := 1; j < s.k; j++ {
@@ -191,7 +198,7 @@ func (s *Solver) leastSquares(withB bool) Fix {
 	if c2 < c-startMargin {
 		x, y, b, fresh = x2, y2, b2, fresh2
 	}
-	return s.finish(x, y, b, withB, fresh)
+	return x, y, b, fresh
 }
 
 // finish returns the fix at a least-squares solution, with its covariance.

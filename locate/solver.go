@@ -162,8 +162,17 @@ func (s *Solver) LocateSides(b *Burst, prior, post *Sides) (Fix, bool) {
 		return Fix{}, false
 	}
 	if s.k >= s.lsMin && !s.noLS {
-		f := s.leastSquares(s.k >= 4)
-		if s.noGrd || s.grid == nil || (pointInPolygon(wire.Point{f.X, f.Y}, s.hull) && f.Err <= s.lsMaxErr) {
+		// The point first: one outside the hull goes to the grid without
+		// the covariance that finish would compute for it.
+		withB := s.k >= 4
+		x, y, b, fresh := s.lsPoint(withB)
+		kept := s.noGrd || s.grid == nil || pointInPolygon(wire.Point{x, y}, s.hull)
+		var f Fix
+		if kept {
+			f = s.finish(x, y, b, withB, fresh)
+			kept = s.noGrd || s.grid == nil || f.Err <= s.lsMaxErr
+		}
+		if kept {
 			s.estimateDn(f.X, f.Y)
 			if s.grid != nil && !s.m.PointFix {
 				// Least squares has found the side and the place; the
