@@ -214,7 +214,13 @@ func (p *posterior) rowSums(g *Grid, k, ca, cb int) (swl, swll, sul []float64) {
 func weightedL(g *Grid, lp []float64, scale *[4]float64, idx []int, el []float64) (sw float64) {
 	n := g.Len()
 	lp, side := lp[:n], g.side[:n]
-	for j0 := 0; j0 < len(idx); j0 += 4 {
+	j0 := 0
+	if len(idx) > 4 {
+		// Five to eight readings in one pass (eight sums in registers).
+		sw = weightedL8(g, lp, side, scale, idx[:min(8, len(idx))], el)
+		j0 = min(8, len(idx))
+	}
+	for ; j0 < len(idx); j0 += 4 {
 		nj := min(4, len(idx)-j0)
 		var l [4][]float64
 		for h := range 4 {
@@ -249,6 +255,42 @@ func weightedL(g *Grid, lp []float64, scale *[4]float64, idx []int, el []float64
 			}
 		}
 	}
+	return sw
+}
+
+// weightedL8 is weightedL's pass over the first 5 to 8 readings (idx),
+// each sum in cell order as in the pass of four; it returns Σw.
+func weightedL8(g *Grid, lp []float64, side []uint8, scale *[4]float64, idx []int, el []float64) (sw float64) {
+	n := len(lp)
+	nj := len(idx)
+	var l [8][]float64
+	for h := range 8 {
+		i := idx[min(h, nj-1)] // lanes beyond the readings repeat the last
+		l[h] = g.l[i*n : i*n+n]
+	}
+	l0, l1, l2, l3 := l[0][:n], l[1][:n], l[2][:n], l[3][:n]
+	l4, l5, l6, l7 := l[4][:n], l[5][:n], l[6][:n], l[7][:n]
+	side = side[:n]
+	var e [8]float64
+	copy(e[:], el[:nj])
+	e0, e1, e2, e3, e4, e5, e6, e7 := e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]
+	for c, w := range lp {
+		if w == 0 {
+			continue
+		}
+		w *= scale[side[c]&3]
+		sw += w
+		e0 += w * l0[c]
+		e1 += w * l1[c]
+		e2 += w * l2[c]
+		e3 += w * l3[c]
+		e4 += w * l4[c]
+		e5 += w * l5[c]
+		e6 += w * l6[c]
+		e7 += w * l7[c]
+	}
+	e = [8]float64{e0, e1, e2, e3, e4, e5, e6, e7}
+	copy(el[:nj], e[:nj])
 	return sw
 }
 

@@ -7,8 +7,9 @@ import (
 )
 
 // TestWeightedLMatchesLoop checks weightedL against the plain loop it
-// replaces in gainResiduals, bit for bit: 0 to 8 readings, weights of 0
-// (passed over) among them, a NaN, every side.
+// replaces in gainResiduals, bit for bit: 0 to 6 readings (the pass of
+// four and that of five to eight), weights of 0 (passed over) among them,
+// a NaN, every side.
 func TestWeightedLMatchesLoop(t *testing.T) {
 	m := testSite(t)
 	s := NewSolver(m)
