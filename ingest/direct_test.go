@@ -105,3 +105,45 @@ func TestJournalWrites(t *testing.T) {
 		t.Fatal("direct and buffered writes differ")
 	}
 }
+
+// TestJournalIdleBuffers: a file's buffers grown by a burst go back to
+// idleBuffer once it has not been appended to for idleAfter.
+func TestJournalIdleBuffers(t *testing.T) {
+	j, err := OpenJournal(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	recv := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC).UnixMilli()
+	big := testBatch("s1", 1, 20000) // about 2 MB a line
+	var waits []<-chan error
+	for i := range 4 {
+		ch, err := j.AppendAsync("busy", recv+int64(i), big)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waits = append(waits, ch)
+	}
+	for _, ch := range waits {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Rounds for another site only, the last after idleAfter: "busy" is
+	// idle in them.
+	for i := range 3 {
+		if i == 2 {
+			time.Sleep(idleAfter + 50*time.Millisecond)
+		}
+		if err := j.Append("other", recv+10+int64(i), testBatch("s1", int64(i+2), 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.mu.Lock()
+	jf := j.files["busy"]
+	held := cap(jf.buf) + cap(jf.spare)
+	j.mu.Unlock()
+	if held > idleBuffer {
+		t.Fatalf("an idle file holds %d bytes of buffers, want at most %d", held, idleBuffer)
+	}
+}

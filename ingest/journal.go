@@ -71,8 +71,9 @@ type journalFile struct {
 	// written. spare is the buffer of the round before, for the next.
 	buf, spare []byte
 	base       int64
-	written    int64 // bytes [0, written) are in the file
-	retired    bool  // of a past day: synced and closed by the syncer
+	written    int64     // bytes [0, written) are in the file
+	retired    bool      // of a past day: synced and closed by the syncer
+	taken      time.Time // when the syncer last took lines of it
 }
 
 // OpenJournal opens (creating) a journal directory. interval is the least
@@ -302,10 +303,13 @@ func (j *Journal) syncLoop() {
 		clear(j.retired)
 		clear(j.pending)
 		j.retired, j.pending = j.retired[:0], j.pending[:0]
+		now := time.Now()
 		for _, jf := range j.files {
 			if jf.dirty {
-				jf.dirty = false
+				jf.dirty, jf.taken = false, now
 				flushes = append(flushes, jf.take())
+			} else if now.Sub(jf.taken) > idleAfter {
+				jf.idle()
 			}
 		}
 		for _, jf := range retired {
@@ -378,6 +382,22 @@ func (jf *journalFile) take() flush {
 	jf.base += int64(full)
 	return fl
 }
+
+// idle lets a file that has had nothing to write for idleAfter give back
+// the memory a burst grew its buffers to; under the journal's lock.
+func (jf *journalFile) idle() {
+	jf.spare = nil
+	if cap(jf.buf) > idleBuffer {
+		jf.buf = append(growAligned(nil, len(jf.buf)), jf.buf...)
+	}
+}
+
+// idleBuffer is the most buffer memory a file keeps once it has not been
+// appended to for idleAfter.
+const (
+	idleBuffer = 256 << 10
+	idleAfter  = time.Second
+)
 
 // write writes the flush's bytes to its file.
 func (fl *flush) write() error {
