@@ -6,12 +6,14 @@ package replay
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -91,7 +93,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 
-	in, size, closeIn, err := openInput(cfg)
+	in, mem, size, closeIn, err := openInput(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -121,10 +123,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	res := &Result{}
 	counted := &countingReader{r: in}
-	stopProgress := startProgress(cfg.Progress, counted, size, res)
-	lines := wire.NewLines(counted)
+	lines := wire.NewLinesAfter(mem, counted)
+	read := func() int64 { return lines.MemRead() + counted.n.Load() }
+	stopProgress := startProgress(cfg.Progress, read, size, res)
 	var l wire.Line
-	for lines.Next(&l) {
+	if mem != nil {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	}
+	for next(lines, &l, &err) {
 		if l.No%4096 == 0 && ctx.Err() != nil {
 			stopProgress()
 			return nil, ctx.Err()
@@ -143,6 +149,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		atomic.AddInt64(&res.Observations, int64(len(l.Batch.Obs)))
 	}
 	stopProgress()
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
 	if err := lines.Err(); err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
@@ -208,27 +217,65 @@ func HourFloor(t int64, loc *time.Location) int64 {
 	return t - int64(tt.Minute())*60_000 - int64(tt.Second())*1000 - int64(tt.Nanosecond()/1e6)
 }
 
-func openInput(cfg Config) (io.Reader, int64, func(), error) {
+// openInput opens the input. A regular file's whole lines are mapped into
+// memory (mem), read in place without the copy of a read (2-3% of a
+// replay's CPU); the rest of the file, and whatever is appended to it
+// during the replay, is read after them from in, which starts where mem
+// ends.
+func openInput(cfg Config) (in io.Reader, mem []byte, size int64, closeIn func(), err error) {
 	switch {
 	case cfg.Input != nil:
-		return cfg.Input, 0, func() {}, nil
+		return cfg.Input, nil, 0, func() {}, nil
 	case cfg.In == "-":
 		if cfg.Stdin == nil {
-			return os.Stdin, 0, func() {}, nil
+			return os.Stdin, nil, 0, func() {}, nil
 		}
-		return cfg.Stdin, 0, func() {}, nil
+		return cfg.Stdin, nil, 0, func() {}, nil
 	case cfg.In != "":
 		f, err := os.Open(cfg.In)
 		if err != nil {
-			return nil, 0, nil, fmt.Errorf("replay: %w", err)
+			return nil, nil, 0, nil, fmt.Errorf("replay: %w", err)
 		}
-		var size int64
-		if st, err := f.Stat(); err == nil {
-			size = st.Size()
+		st, err := f.Stat()
+		if err != nil {
+			return f, nil, 0, func() { f.Close() }, nil
 		}
-		return f, size, func() { f.Close() }, nil
+		size = st.Size()
+		if !st.Mode().IsRegular() {
+			return f, nil, size, func() { f.Close() }, nil
+		}
+		data := mapFile(f, size)
+		n := bytes.LastIndexByte(data, '\n') + 1
+		if n == 0 {
+			if data != nil {
+				unmapFile(data)
+			}
+			return f, nil, size, func() { f.Close() }, nil
+		}
+		if _, err := f.Seek(int64(n), io.SeekStart); err != nil {
+			unmapFile(data)
+			return f, nil, size, func() { f.Close() }, nil
+		}
+		return f, data[:n], size, func() { unmapFile(data); f.Close() }, nil
 	}
-	return nil, 0, nil, errors.New("replay: no input")
+	return nil, nil, 0, nil, errors.New("replay: no input")
+}
+
+// next is lines.Next, with a fault in reading a mapped file (the file cut
+// short while it is read: SIGBUS) turned into an error in *err; Run makes
+// such faults panics (debug.SetPanicOnFault) while it reads.
+func next(lines *wire.Lines, l *wire.Line, err *error) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			re, isFault := r.(interface{ Addr() uintptr })
+			if !isFault {
+				panic(r)
+			}
+			*err = fmt.Errorf("the input changed while it was read (fault at %#x)", re.Addr())
+			ok = false
+		}
+	}()
+	return lines.Next(l)
 }
 
 func writeJSON(path string, v any) error {
@@ -330,7 +377,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // startProgress prints a progress line every second until stopped.
-func startProgress(w io.Writer, r *countingReader, size int64, res *Result) func() {
+func startProgress(w io.Writer, read func() int64, size int64, res *Result) func() {
 	if w == nil {
 		return func() {}
 	}
@@ -350,10 +397,10 @@ func startProgress(w io.Writer, r *countingReader, size int64, res *Result) func
 				rate := float64(obs) / time.Since(start).Seconds()
 				if size > 0 {
 					fmt.Fprintf(w, "replay: %5.1f%%  %d observations  %.0f obs/s\n",
-						100*float64(r.n.Load())/float64(size), obs, rate)
+						100*float64(read())/float64(size), obs, rate)
 				} else {
 					fmt.Fprintf(w, "replay: %d MB read  %d observations  %.0f obs/s\n",
-						r.n.Load()>>20, obs, rate)
+						read()>>20, obs, rate)
 				}
 			}
 		}

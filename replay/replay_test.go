@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -129,4 +130,71 @@ func TestHourFloor(t *testing.T) {
 	if got := time.UnixMilli(HourFloor(at.UnixMilli(), india)).In(india); got.Hour() != 15 || got.Minute() != 0 {
 		t.Errorf("Kolkata: %v", got)
 	}
+}
+
+// TestReplayMappedFile: a file replayed by name (its whole lines mapped
+// into memory, the rest read after them) gives what the same bytes give
+// through a reader, with and without a line break at the end.
+func TestReplayMappedFile(t *testing.T) {
+	dir := t.TempDir()
+	site, in := simulate(t, dir, false)
+	data, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, trim := range []bool{false, true} {
+		b := data
+		if trim {
+			b = bytes.TrimSuffix(b, []byte("\n")) // the last line read from the file after the mapped ones
+		}
+		name := filepath.Join(dir, "in.jsonl")
+		os.WriteFile(name, b, 0o644)
+		var out [2][2][]byte
+		for i, cfg := range []Config{{SitePath: site, In: name}, {SitePath: site, Input: bytes.NewReader(b)}} {
+			odir := t.TempDir()
+			cfg.Positions, cfg.Report = filepath.Join(odir, "p.jsonl"), filepath.Join(odir, "r.json")
+			res, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Lines == 0 || res.Rejected != 0 {
+				t.Fatalf("%d lines, %d rejected", res.Lines, res.Rejected)
+			}
+			out[i][0], _ = os.ReadFile(cfg.Positions)
+			out[i][1], _ = os.ReadFile(cfg.Report)
+		}
+		if len(out[0][0]) == 0 || !bytes.Equal(out[0][0], out[1][0]) || !bytes.Equal(out[0][1], out[1][1]) {
+			t.Fatalf("trimmed %v: the mapped file and the reader give other output", trim)
+		}
+	}
+}
+
+// TestReplayFileCutShort: a mapped input file cut short while it is read
+// is an error of the replay, not a crash.
+func TestReplayFileCutShort(t *testing.T) {
+	dir := t.TempDir()
+	_, in := simulate(t, dir, false)
+	src, mem, _, closeIn, err := openInput(Config{In: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeIn()
+	if mem == nil {
+		t.Skip("input not mapped on this platform")
+	}
+	if err := os.Truncate(in, 0); err != nil {
+		t.Fatal(err)
+	}
+	lines := wire.NewLinesAfter(mem, src)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	var l wire.Line
+	var rerr error
+	n := 0
+	for next(lines, &l, &rerr) {
+		n++
+	}
+	if rerr == nil {
+		t.Fatalf("%d lines read from a file cut to nothing, no error", n)
+	}
+	t.Logf("%d lines, then: %v", n, rerr)
 }

@@ -2,8 +2,10 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
+	"sync/atomic"
 )
 
 // Line is one decoded line of replay input.
@@ -20,6 +22,9 @@ type Line struct {
 // and reading goes on.
 type Lines struct {
 	sc      *bufio.Scanner
+	mem     []byte       // lines read in place before sc's (NewLinesAfter)
+	memRead atomic.Int64 // bytes of mem read so far
+	memErr  error        // a line of mem too long for sc
 	no      int
 	scratch []Observation
 	ids     []string // the sensor ids read so far, each line's shared
@@ -33,16 +38,65 @@ type Lines struct {
 // fault in than the limit's.
 func NewLines(r io.Reader) *Lines {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), MaxBatchLen+4096)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	return &Lines{sc: sc}
+}
+
+// NewLinesAfter reads the lines of mem in place, and then those of r: what
+// NewLines reads from mem followed by r, without copying mem (a mapped
+// file's pages). mem holds whole lines: it is empty or ends with '\n'.
+func NewLinesAfter(mem []byte, r io.Reader) *Lines {
+	l := NewLines(r)
+	l.mem = mem
+	return l
+}
+
+// MemRead returns how many bytes of NewLinesAfter's mem have been read (safe
+// to call from another goroutine).
+func (r *Lines) MemRead() int64 { return r.memRead.Load() }
+
+// maxLine is the longest line and its '\n' that NewLines' scanner holds.
+const maxLine = MaxBatchLen + 4096
+
+// scan returns the next line without its end (a '\n' and a '\r' before it),
+// as bufio.ScanLines does: from mem while it lasts, then from the scanner.
+func (r *Lines) scan() ([]byte, bool) {
+	if len(r.mem) > 0 {
+		n := bytes.IndexByte(r.mem, '\n') + 1
+		if n == 0 {
+			n = len(r.mem) // not whole lines: the rest as one
+		}
+		if n > maxLine {
+			// the scanner stops with ErrTooLong on a line it cannot hold
+			r.mem, r.memErr = nil, bufio.ErrTooLong
+			return nil, false
+		}
+		line := r.mem[:n]
+		r.mem = r.mem[n:]
+		r.memRead.Add(int64(n))
+		if k := len(line); k > 0 && line[k-1] == '\n' {
+			line = line[:k-1]
+		}
+		if k := len(line); k > 0 && line[k-1] == '\r' {
+			line = line[:k-1]
+		}
+		return line, true
+	}
+	if r.memErr != nil || !r.sc.Scan() {
+		return nil, false
+	}
+	return r.sc.Bytes(), true
 }
 
 // Next decodes the next line into l, reusing l's observation slice. It
 // returns false at the end of input or on a read error (see Err).
 func (r *Lines) Next(l *Line) bool {
-	for r.sc.Scan() {
+	for {
+		data, ok := r.scan()
+		if !ok {
+			return false
+		}
 		r.no++
-		data := r.sc.Bytes()
 		if len(trimSpace(data)) == 0 {
 			continue
 		}
@@ -61,12 +115,14 @@ func (r *Lines) Next(l *Line) bool {
 		}
 		return true
 	}
-	return false
 }
 
 // Err returns the read error that stopped Next, if any; a line longer than
 // the limit is such an error.
 func (r *Lines) Err() error {
+	if r.memErr != nil {
+		return fmt.Errorf("wire: after line %d: %w", r.no, r.memErr)
+	}
 	if err := r.sc.Err(); err != nil {
 		return fmt.Errorf("wire: after line %d: %w", r.no, err)
 	}

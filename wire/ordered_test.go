@@ -353,3 +353,81 @@ func TestShortInt(t *testing.T) {
 		t.Errorf("only %d integers where the eight bytes could be read", fast)
 	}
 }
+
+// TestLinesAfterMatchesLines: NewLinesAfter of whole lines and a reader of
+// the rest reads what NewLines reads of it all: line numbers, errors, blank
+// and CRLF lines, and the scanner's limit (a line of maxLine-1 bytes is
+// read, one of maxLine stops the input with ErrTooLong).
+func TestLinesAfterMatchesLines(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	type got struct {
+		no   int
+		err  string
+		b    Batch
+		next bool
+	}
+	read := func(r *Lines) ([]got, string) {
+		var out []got
+		var l Line
+		for r.Next(&l) {
+			g := got{no: l.No, b: l.Batch}
+			if l.Err != nil {
+				g.err = l.Err.Error()
+			}
+			g.b.Obs = append([]Observation(nil), l.Batch.Obs...)
+			out = append(out, g)
+		}
+		if err := r.Err(); err != nil {
+			return out, err.Error()
+		}
+		return out, ""
+	}
+	long := func(n int) string { return `"` + strings.Repeat("x", n-2) + `"` } // n bytes, not a batch
+	for iter := range 60 {
+		var lines []string
+		for i := range 40 {
+			switch rng.IntN(8) {
+			case 0:
+				lines = append(lines, "")
+			case 1:
+				lines = append(lines, " \t")
+			case 2:
+				lines = append(lines, "garbage")
+			default:
+				b := Batch{V: 1, Sensor: "s1", Sent: int64(1 + i)}
+				for range rng.IntN(3) {
+					b.Obs = append(b.Obs, Observation{T: 1 + rng.Int64N(1<<42), Dev: Dev(rng.Uint64()), RSSI: -50, Seq: rng.IntN(4096), FP: "9c1e22aa"})
+				}
+				s := string(AppendBatch(nil, &b))
+				if rng.IntN(4) == 0 {
+					s += "\r"
+				}
+				lines = append(lines, s)
+			}
+		}
+		switch iter {
+		case 1:
+			lines[20] = long(maxLine - 1) // with its '\n', what the scanner holds
+		case 2:
+			lines[20] = long(maxLine) // one more: ErrTooLong
+		}
+		in := strings.Join(lines, "\n")
+		if rng.IntN(2) == 0 {
+			in += "\n"
+		}
+		// mem: whole lines up to a random one
+		cut := strings.LastIndexByte(in[:rng.IntN(len(in)+1)], '\n') + 1
+		if iter == 1 || iter == 2 { // the long line in mem
+			cut = len(strings.Join(lines[:22], "\n")) + 1
+		}
+		want, wantErr := read(NewLines(strings.NewReader(in)))
+		have, haveErr := read(NewLinesAfter([]byte(in[:cut]), strings.NewReader(in[cut:])))
+		if wantErr != haveErr || !reflect.DeepEqual(want, have) {
+			t.Fatalf("input %d (mem %d of %d bytes): %d lines, err %q; NewLines %d lines, err %q",
+				iter, cut, len(in), len(have), haveErr, len(want), wantErr)
+		}
+		if iter == 2 && wantErr == "" {
+			t.Fatal("a line of maxLine bytes was read")
+		}
+	}
+}

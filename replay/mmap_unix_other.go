@@ -1,0 +1,5 @@
+//go:build unix && !linux
+
+package replay
+
+const mapPopulate = 0
