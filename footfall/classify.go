@@ -194,7 +194,9 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 // to chainLongOverlapMs (a shopper who took the staff track over and stayed
 // a while). In the second round (a second staff phone of the model, whose
 // pieces the first round's chains took in places) two pieces that each
-// last chainLongPieceMs or more may lie up to chainLongGapMs apart.
+// last chainLongPieceMs or more may lie up to chainLongGapMs apart. A
+// first round's chain that begins at most chainLongGapMs after an earlier
+// one ended is the same phone's day broken there.
 const (
 	chainGapMs          = 5 * 60_000
 	chainOverlapMs      = 10 * 60_000
@@ -205,10 +207,11 @@ const (
 )
 
 // follows reports whether piece b may follow piece a in a staff chain. In
-// the second round (taken non-nil: the pieces of the first round's chains
-// of the fingerprint) it also bridges a gap of up to chainLongGapMs
-// between two long pieces, when one of the taken pieces lasts over it.
-func follows(a, b *trackDay, taken []*trackDay) bool {
+// the second round (taken non-nil: the spans of the first round's chains'
+// pieces of the fingerprint, overlapping ones joined) it also bridges a
+// gap of up to chainLongGapMs between two long pieces, when the taken
+// pieces last over it (one span holds [a.last, b.first]).
+func follows(a, b *trackDay, taken []span) bool {
 	overlap := int64(chainOverlapMs)
 	if a.last-a.first >= chainOverlapPieceMs && b.last-b.first >= chainOverlapPieceMs {
 		overlap = chainLongOverlapMs
@@ -230,6 +233,29 @@ func follows(a, b *trackDay, taken []*trackDay) bool {
 	return false
 }
 
+// span is a time interval [first, last], Unix ms.
+type span struct{ first, last int64 }
+
+// union returns the pieces' spans, sorted, with those that overlap or touch
+// joined.
+func union(ps []*trackDay) []span {
+	out := make([]span, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, span{p.first, p.last})
+	}
+	slices.SortFunc(out, func(a, b span) int { return cmp.Compare(a.first, b.first) })
+	j := 0
+	for i := 1; i < len(out); i++ {
+		if out[i].first <= out[j].last {
+			out[j].last = max(out[j].last, out[i].last)
+			continue
+		}
+		j++
+		out[j] = out[i]
+	}
+	return out[:min(j+1, len(out))]
+}
+
 // staffChains returns which track-days belong to a staff chain: tracks of
 // one day whose first address is randomised with one fingerprint, each
 // with a store visit, each beginning within chainGapMs after (or
@@ -242,12 +268,18 @@ func follows(a, b *trackDay, taken []*trackDay) bool {
 // whose pieces interleave with the first one's, so that the first round's
 // chains took some of its pieces and gaps of 5 to 15 minutes open between
 // the rest; each such gap must lie between two pieces of 10 minutes or
-// more and under one of the first round's pieces.
+// more and under the first round's pieces (together). A first round's
+// chain that begins before an earlier one of the fingerprint ended lies
+// beside it; it is not kept there: its pieces go to the second round with
+// the tracks left, which may chain them with the longer gaps and with the
+// tracks left before and after it.
 // The value is true for the piece that counts the chain as one staff
-// member: its first, unless a first round's chain begins before an earlier
-// one of the fingerprint ended (+chainGapMs), which is the same phone's day
-// broken. A second round's chain always counts: it lies beside the first
-// round's chains.
+// member: its first, unless the chain begins at most chainLongGapMs after
+// an earlier one of the fingerprint ended, or before it ended (the same
+// phone's day broken, or beside it). A second round's chain of tracks left
+// by the first round always counts: it lies beside the first round's
+// chains (a second staff phone of the model); one that holds pieces of a
+// chain that lay beside another counts as that chain did.
 func staffChains(tds []trackDay, staffMs int64) map[int]bool {
 	type key struct {
 		day int32
@@ -272,22 +304,22 @@ func staffChains(tds []trackDay, staffMs int64) map[int]bool {
 		start := make([]int64, n)
 		cnt := make([]int, n)
 		prev := make([]int, n)
-		type chain struct {
-			path   []int
-			second bool
-		}
-		var chains []chain
-		var taken []*trackDay // the first round's pieces
+		var chains []staffChain
+		var taken []span // the first round's pieces
+		beside := make([]bool, n)
 		for _, second := range []bool{false, true} {
 			if second {
 				if len(chains) == 0 {
 					break
 				}
+				chains = keepApart(tds, g, chains, used, beside)
+				var ps []*trackDay
 				for _, c := range chains {
 					for _, j := range c.path {
-						taken = append(taken, &tds[g[j]])
+						ps = append(ps, &tds[g[j]])
 					}
 				}
+				taken = union(ps)
 			}
 			for {
 				best := -1
@@ -319,29 +351,65 @@ func staffChains(tds []trackDay, staffMs int64) map[int]bool {
 					path = append(path, j)
 				}
 				slices.Reverse(path)
-				chains = append(chains, chain{path, second})
+				apart := second
+				for _, j := range path {
+					apart = apart && !beside[j]
+				}
+				chains = append(chains, staffChain{path, apart})
 				for _, j := range path {
 					used[j] = true
 				}
 			}
 		}
-		// A chain counts as one staff member, unless a first round's chain
-		// begins before an earlier one of the fingerprint ends (the same
-		// phone's day, broken where no piece followed another).
-		slices.SortFunc(chains, func(a, b chain) int { return cmp.Compare(tds[g[a.path[0]]].first, tds[g[b.path[0]]].first) })
+		// A chain counts as one staff member, unless it begins before or at
+		// most chainLongGapMs after an earlier one of the fingerprint ended
+		// (the same phone's day, broken where no piece followed another, or
+		// beside it); a chain apart always counts.
+		slices.SortFunc(chains, func(a, b staffChain) int { return cmp.Compare(tds[g[a.path[0]]].first, tds[g[b.path[0]]].first) })
 		var end int64 = -1 << 62
 		for _, c := range chains {
 			first, last := tds[g[c.path[0]]].first, int64(0)
 			for k, j := range c.path {
-				out[g[j]] = k == 0 && (c.second || first > end+chainGapMs)
+				out[g[j]] = k == 0 && (c.apart || first > end+chainLongGapMs)
 				last = max(last, tds[g[j]].last)
 			}
-			if !c.second {
+			if !c.apart {
 				end = max(end, last)
 			}
 		}
 	}
 	return out
+}
+
+// staffChain is one chain of staffChains: its pieces (indices into the
+// fingerprint's group, first piece first), and whether it is a second
+// round's chain of tracks the first round left (apart: it always counts).
+type staffChain struct {
+	path  []int
+	apart bool
+}
+
+// keepApart returns the first round's chains without those that begin
+// before an earlier one ended, whose pieces it marks unused again and
+// beside (used and beside are indexed like a chain's path, g maps that to
+// tds).
+func keepApart(tds []trackDay, g []int, chains []staffChain, used, beside []bool) []staffChain {
+	slices.SortFunc(chains, func(a, b staffChain) int { return cmp.Compare(tds[g[a.path[0]]].first, tds[g[b.path[0]]].first) })
+	var end int64 = -1 << 62
+	kept := chains[:0]
+	for _, c := range chains {
+		if tds[g[c.path[0]]].first < end {
+			for _, j := range c.path {
+				used[j], beside[j] = false, true
+			}
+			continue
+		}
+		kept = append(kept, c)
+		for _, j := range c.path {
+			end = max(end, tds[g[j]].last)
+		}
+	}
+	return kept
 }
 
 func inChain(m map[int]bool, i int) bool {

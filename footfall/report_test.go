@@ -573,3 +573,55 @@ func TestStaffChain(t *testing.T) {
 		t.Errorf("in another order: staff %d visitors %d", rep2.Totals.Staff, rep2.Totals.Visitors)
 	}
 }
+
+// A chain of the first round beside another of its model goes to the
+// second round, which joins to it the pieces before and after it across
+// the longer gaps that the kept chain's pieces, together, last over: all
+// are staff. It does not count again (nothing in the summaries tells a
+// second staff phone from the same phone's pieces or from a crowd of the
+// model's shoppers), and one phone's day broken into two chains 8 minutes
+// apart counts once.
+func TestStaffChainBeside(t *testing.T) {
+	site := loadSite(t)
+	store := storeZone(site)
+	h := func(hh, mm int) int64 { return at(2026, 12, 4, hh, mm, 0) }
+	var days []TrackDay
+	var visits []Visit
+	piece := func(track, fp string, first, last int64) {
+		days = append(days, TrackDay{Site: site.Site, Day: "2026-12-04", Track: track, First: first, Last: last, Fixes: 10, FP: fp, Rand: true})
+		visits = append(visits, Visit{Site: site.Site, Track: track, Zone: store, Start: first, End: last, Fixes: 10})
+	}
+	// Model "P": one phone 09:00-19:00 in three pieces; another one's
+	// 10:08-15:30 in three pieces 3 min apart (a chain of the first round,
+	// beside the first), with a piece 8 min before it and one 14 min after
+	// it, where p2 and p3 together, but neither alone, last over the gap.
+	piece("p1", "P", h(9, 0), h(13, 0))
+	piece("p2", "P", h(12, 58), h(15, 41))
+	piece("p3", "P", h(15, 38), h(19, 0))
+	piece("q0", "P", h(9, 10), h(10, 0))
+	piece("q1", "P", h(10, 8), h(10, 50))
+	piece("q2", "P", h(10, 53), h(13, 30))
+	piece("q3", "P", h(13, 33), h(15, 30))
+	piece("q4", "P", h(15, 44), h(17, 0))
+	// Model "R": one phone, 09:00-13:30 and 13:38-18:00 in two pieces each.
+	piece("r1", "R", h(9, 0), h(11, 0))
+	piece("r2", "R", h(10, 58), h(13, 30))
+	piece("r3", "R", h(13, 38), h(16, 0))
+	piece("r4", "R", h(15, 59), h(18, 0))
+
+	from, to := h(0, 0), at(2026, 12, 5, 0, 0, 0)
+	rep := Build(site, from, to, days, visits, nil, History{})
+	if tot := rep.Totals; tot.Staff != 2 || tot.Visitors != 0 {
+		t.Errorf("staff %d visitors %d, want 2 and 0", tot.Staff, tot.Visitors)
+	}
+	cl := Classes(site, days, visits)
+	for _, d := range days {
+		if cl[d.Track] != Staff {
+			t.Errorf("%s: %v", d.Track, cl[d.Track])
+		}
+	}
+	// Model P counts in the hour of p1, model R only in the hour of r1.
+	if rep.Hours[9].Staff != 2 || rep.Hours[13].Staff != 0 {
+		t.Errorf("staff at 9: %d, at 13: %d, want 2 and 0", rep.Hours[9].Staff, rep.Hours[13].Staff)
+	}
+}
