@@ -455,6 +455,17 @@ func TestReturningThroughCounter(t *testing.T) {
 	}
 }
 
+// chainPieces returns a function that adds a piece of a staff chain test
+// on 2026-12-04: a track-day of the fingerprint from first to last, and a
+// store visit over all of it.
+func chainPieces(site *wire.Site, days *[]TrackDay, visits *[]Visit) func(track, fp string, rand bool, first, last int64) {
+	store := storeZone(site)
+	return func(track, fp string, rand bool, first, last int64) {
+		*days = append(*days, TrackDay{Site: site.Site, Day: "2026-12-04", Track: track, First: first, Last: last, Fixes: 10, FP: fp, Rand: rand})
+		*visits = append(*visits, Visit{Site: site.Site, Track: track, Zone: store, Start: first, End: last, Fixes: 10})
+	}
+}
+
 // A staff phone's day in pieces: tracks of one randomised fingerprint
 // that follow each other in the store and together span more than
 // staff_min_dwell_s are one staff member; a shopper's phone of the model
@@ -462,14 +473,10 @@ func TestReturningThroughCounter(t *testing.T) {
 // chain that spans less.
 func TestStaffChain(t *testing.T) {
 	site := loadSite(t)
-	store := storeZone(site)
 	h := func(hh, mm int) int64 { return at(2026, 12, 4, hh, mm, 0) }
 	var days []TrackDay
 	var visits []Visit
-	piece := func(track, fp string, rand bool, first, last int64) {
-		days = append(days, TrackDay{Site: site.Site, Day: "2026-12-04", Track: track, First: first, Last: last, Fixes: 10, FP: fp, Rand: rand})
-		visits = append(visits, Visit{Site: site.Site, Track: track, Zone: store, Start: first, End: last, Fixes: 10})
-	}
+	piece := chainPieces(site, &days, &visits)
 	// The staff phone: 09:00-14:10 in four pieces (an overlap of 5 min,
 	// gaps of 3 min and 30 s).
 	piece("s1", "F", true, h(9, 0), h(10, 0))
@@ -562,7 +569,7 @@ func TestStaffChain(t *testing.T) {
 	}
 	// Occupancy leaves the chain out: at most the shopper c1, g2 and k1
 	// at 10:20-10:35.
-	if occ := ZoneOccupancy(site, h(10, 0), h(11, 0), days, visits)[store]; len(occ) != 1 || occ[0].Max != 3 {
+	if occ := ZoneOccupancy(site, h(10, 0), h(11, 0), days, visits)[storeZone(site)]; len(occ) != 1 || occ[0].Max != 3 {
 		t.Errorf("occupancy 10:00 %+v", occ)
 	}
 	// The pieces in another order give the same classes.
@@ -583,14 +590,11 @@ func TestStaffChain(t *testing.T) {
 // apart counts once.
 func TestStaffChainBeside(t *testing.T) {
 	site := loadSite(t)
-	store := storeZone(site)
 	h := func(hh, mm int) int64 { return at(2026, 12, 4, hh, mm, 0) }
 	var days []TrackDay
 	var visits []Visit
-	piece := func(track, fp string, first, last int64) {
-		days = append(days, TrackDay{Site: site.Site, Day: "2026-12-04", Track: track, First: first, Last: last, Fixes: 10, FP: fp, Rand: true})
-		visits = append(visits, Visit{Site: site.Site, Track: track, Zone: store, Start: first, End: last, Fixes: 10})
-	}
+	add := chainPieces(site, &days, &visits)
+	piece := func(track, fp string, first, last int64) { add(track, fp, true, first, last) }
 	// Model "P": one phone 09:00-19:00 in three pieces; another one's
 	// 10:08-15:30 in three pieces 3 min apart (a chain of the first round,
 	// beside the first), with a piece 8 min before it and one 14 min after
