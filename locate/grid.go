@@ -59,8 +59,29 @@ type Grid struct {
 	area   [3]float64 // prior mass per side (in the bounds)
 	far    []farPt    // the street beyond the bounds (farPoints)
 	l      []float64  // l[i*n+c]: 10 log10 d of sensor i at cell c (n cells)
+	lc     []float64  // lc[c*lcLanes+i] = l[i*n+c] (0 beyond the sensors), or nil: cellMajor
 	side64 []uint64   // side, for the vector code (grid_vec.go)
 	xc     []float64  // x of each column's centres, X0 + i·Cell
+}
+
+// lcLanes is the cell-major table's sensors per cell (Grid.lc).
+const lcLanes = 8
+
+// cellMajor fills g.lc, the table of log-distances by cell, for weightedL's
+// pass on AVX2 (weightedLCells): two vector loads per cell (eight sensors) instead
+// of one per sensor and cell. Only where that pass runs (AVX2, at most lcLanes
+// sensors); the solver calls it for its coarse and mid grids.
+func (g *Grid) cellMajor() {
+	if g == nil || !avx2 || g.ns > lcLanes {
+		return
+	}
+	n := g.Len()
+	g.lc = make([]float64, lcLanes*n)
+	for i := range g.ns {
+		for c, l := range g.l[i*n : i*n+n] {
+			g.lc[c*lcLanes+i] = l
+		}
+	}
 }
 
 // lrow returns sensor i's log-distances at cells [ca, cb).

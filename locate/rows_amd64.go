@@ -373,3 +373,39 @@ func (p *posterior) momentsAsm(g *Grid, xs []float64, thr, inv float64, rs uint8
 	moments4(&a)
 	return uint8(a.rs), a.s
 }
+
+// wlArgs is what weightedLT reads and writes; rows_amd64.s addresses its
+// fields by offset (TestRowArgsLayout).
+type wlArgs struct {
+	lc    *float64    // 0: the cell-major table (Grid.lc)
+	lp    *float64    // 8: the cells' weights
+	side  *uint8      // 16: their sides
+	scale *[4]float64 // 24: the weights' scale per side
+	n     int         // 32: cells
+	sw    float64     // 40: in and out: Σw
+	acc   [8]float64  // 48: in and out: Σ w L per sensor
+}
+
+//go:noescape
+func weightedLT(a *wlArgs)
+
+// weightedLCells is weightedL over the cell-major table g.lc, all
+// readings (at most 8 sensors) in one pass on AVX2: each sensor's sum in
+// a lane of its own, in cell order, so the same to the bit as the scalar
+// loops (TestWeightedLMatchesLoop).
+func weightedLCells(g *Grid, lp []float64, scale *[4]float64, idx []int, el []float64) float64 {
+	n := g.Len()
+	if n == 0 {
+		return 0
+	}
+	_, _, _ = lp[n-1], g.side[n-1], g.lc[lcLanes*n-1]
+	a := wlArgs{lc: &g.lc[0], lp: &lp[0], side: &g.side[0], scale: scale, n: n}
+	for j, i := range idx {
+		a.acc[i] = el[j]
+	}
+	weightedLT(&a)
+	for j, i := range idx {
+		el[j] = a.acc[i]
+	}
+	return a.sw
+}

@@ -724,3 +724,63 @@ modone:
 	VMOVUPD X1, MO_S+32(DI)
 	VZEROUPPER
 	RET
+
+// wlArgs (rows_amd64.go).
+#define W_LC 0
+#define W_LP 8
+#define W_SIDE 16
+#define W_SCALE 24
+#define W_N 32
+#define W_SW 40
+#define W_ACC 48
+
+// func weightedLT(a *wlArgs)
+//
+// weightedL's sums over the cells in order, one lane per sensor of the
+// cell-major table (8 per cell): for each cell with lp ≠ 0 (NaN included),
+// w = lp·scale[side&3], sw += w, acc[i] += w·lc[c][i]. Each lane is the
+// scalar loop's sum of its sensor, the same operations in the same order.
+TEXT ·weightedLT(SB), NOSPLIT, $0-8
+	MOVQ    a+0(FP), DI
+	MOVQ    W_LC(DI), SI
+	MOVQ    W_LP(DI), R8
+	MOVQ    W_SIDE(DI), R9
+	MOVQ    W_SCALE(DI), R10
+	MOVQ    W_N(DI), CX
+	VMOVUPD W_ACC(DI), Y2
+	VMOVUPD W_ACC+32(DI), Y4
+	VMOVSD  W_SW(DI), X5
+	VXORPD  X6, X6, X6
+	XORQ    AX, AX
+
+wlcell:
+	CMPQ     AX, CX
+	JGE      wldone
+	VMOVSD   (R8)(AX*8), X0
+	VUCOMISD X6, X0
+	JNE      wltake
+	JPS      wltake
+	INCQ     AX
+	JMP      wlcell
+
+wltake:
+	MOVBLZX      (R9)(AX*1), DX
+	ANDL         $3, DX
+	VMULSD       (R10)(DX*8), X0, X0
+	VADDSD       X0, X5, X5
+	VBROADCASTSD X0, Y0
+	MOVQ         AX, R11
+	SHLQ         $6, R11
+	VMULPD       (SI)(R11*1), Y0, Y1
+	VADDPD       Y1, Y2, Y2
+	VMULPD       32(SI)(R11*1), Y0, Y3
+	VADDPD       Y3, Y4, Y4
+	INCQ         AX
+	JMP          wlcell
+
+wldone:
+	VMOVUPD Y2, W_ACC(DI)
+	VMOVUPD Y4, W_ACC+32(DI)
+	VMOVSD  X5, W_SW(DI)
+	VZEROUPPER
+	RET

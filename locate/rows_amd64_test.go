@@ -13,11 +13,12 @@ import (
 )
 
 // TestRowArgsLayout checks the offsets rows_amd64.s reads rowArgs,
-// missArgs and burstConst at.
+// missArgs, momArgs, wlArgs and burstConst at.
 func TestRowArgsLayout(t *testing.T) {
 	var a rowArgs
 	var ma missArgs
 	var mo momArgs
+	var wa wlArgs
 	var b burstConst
 	for _, c := range []struct {
 		name      string
@@ -38,6 +39,10 @@ func TestRowArgsLayout(t *testing.T) {
 		{"momArgs.inv", unsafe.Offsetof(mo.inv), 88}, {"momArgs.rs", unsafe.Offsetof(mo.rs), 96},
 		{"momArgs.s", unsafe.Offsetof(mo.s), 104}, {"momArgs.mom", unsafe.Offsetof(mo.mom), 152}, {"missArgs.rows", unsafe.Offsetof(ma.rows), 112},
 		{"missArgs.skip", unsafe.Offsetof(ma.skip), 120},
+		{"wlArgs.lc", unsafe.Offsetof(wa.lc), 0}, {"wlArgs.lp", unsafe.Offsetof(wa.lp), 8},
+		{"wlArgs.side", unsafe.Offsetof(wa.side), 16}, {"wlArgs.scale", unsafe.Offsetof(wa.scale), 24},
+		{"wlArgs.n", unsafe.Offsetof(wa.n), 32}, {"wlArgs.sw", unsafe.Offsetof(wa.sw), 40},
+		{"wlArgs.acc", unsafe.Offsetof(wa.acc), 48},
 		{"mu", unsafe.Offsetof(b.mu), 0}, {"swr", unsafe.Offsetof(b.swr), 32}, {"swrr", unsafe.Offsetof(b.swrr), 64},
 		{"c1", unsafe.Offsetof(b.c1), 96}, {"c2", unsafe.Offsetof(b.c2), 104}, {"c11", unsafe.Offsetof(b.c11), 112},
 		{"a00", unsafe.Offsetof(b.a00), 120}, {"in", unsafe.Offsetof(b.in), 128},

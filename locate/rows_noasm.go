@@ -28,3 +28,7 @@ func (p *posterior) weightsWindow(g *Grid, ca, rows, spw int, best0 float64, eBe
 func (p *posterior) momentsAsm(g *Grid, xs []float64, thr, inv float64, rs uint8) (uint8, [6]float64) {
 	panic("unreachable")
 }
+
+func weightedLCells(g *Grid, lp []float64, scale *[4]float64, idx []int, el []float64) float64 {
+	panic("unreachable")
+}

@@ -101,9 +101,11 @@ func NewSolver(m *Model) *Solver {
 	s.post.init(s.grid)
 	if s.grid != nil && sensorsWidth(m) >= lineWidth {
 		s.mid = newGrid(m, midCells, true)
+		s.mid.cellMajor()
 		s.mpost.init(s.mid)
 	}
 	s.coarse = newGrid(m, coarseCells, false)
+	s.coarse.cellMajor()
 	s.cpost.init(s.coarse)
 	s.cpost.coarse = true
 	return s
