@@ -126,9 +126,10 @@ func (c *Counter) Add(p wire.Position) {
 		return
 	}
 	// Advance has closed this track's visit if its gap has passed.
-	pres := ts.pres.Step(c.plan, p.X, p.Y, p.Err, p.PStore)
+	// The store's depth and margin as the step took them (c.storeID is
+	// the plan's store).
+	pres, d, m := ts.pres.StepStore(c.plan, p.X, p.Y, p.Err, p.PStore)
 	if !pres.InStore {
-		d, m := c.plan.Depth(c.storeID, p.X, p.Y), c.plan.Margin(c.storeID, p.Err)
 		switch {
 		case d < -m:
 			ts.outT, ts.candT = p.T, 0

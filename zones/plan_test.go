@@ -342,3 +342,29 @@ func TestPresenceEnterSide(t *testing.T) {
 		}
 	}
 }
+
+// TestPresenceStepStore checks that StepStore moves the presence as Step
+// does and returns the store's depth and margin (Plan.Depth, Plan.Margin)
+// over a random walk in and out of the store; and -Inf, 0 without a store.
+func TestPresenceStepStore(t *testing.T) {
+	p := demoPlan(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var a, b Presence
+	for i := range 5000 {
+		x, y := -3+36*rng.Float64(), -9+32*rng.Float64()
+		err := 3 * rng.Float64()
+		pin := rng.Float64()
+		want := a.Step(p, x, y, err, pin)
+		got, d, m := b.StepStore(p, x, y, err, pin)
+		if got != want || a != b {
+			t.Fatalf("step %d at (%v, %v): StepStore %+v, Step %+v", i, x, y, got, want)
+		}
+		if wd, wm := p.Depth("store", x, y), p.Margin("store", err); d != wd || m != wm {
+			t.Fatalf("step %d at (%v, %v): depth and margin %v %v, want %v %v", i, x, y, d, m, wd, wm)
+		}
+	}
+	var none Presence
+	if _, d, m := none.StepStore(NewPlan(&wire.Site{}), 1, 1, 1, 0); !math.IsInf(d, -1) || m != 0 {
+		t.Errorf("no store: depth %v, margin %v", d, m)
+	}
+}

@@ -1,5 +1,7 @@
 package zones
 
+import "math"
+
 // MinEnterP is the least probability of the store's side with which a fix
 // brings a track into the store, and with which a fix of a track in the
 // store counts as a fix in the store (SureOfStore). Measured on the
@@ -48,8 +50,18 @@ func SureOfStore(pin float64) bool { return pin <= 0 || pin >= MinEnterP }
 // Step moves the presence by one fix (x, y, its error err and its store
 // side's probability pin, 0 when unknown) and returns the new state.
 func (s *Presence) Step(p *Plan, x, y, err, pin float64) Presence {
+	st, _, _ := s.StepStore(p, x, y, err, pin)
+	return st
+}
+
+// StepStore is Step, and returns the store's depth at (x, y) and its margin
+// for err as Step took them (Plan.Depth and Plan.Margin of Plan.Store; -Inf
+// and 0 when the plan has no store), for a caller that needs them too.
+func (s *Presence) StepStore(p *Plan, x, y, err, pin float64) (_ Presence, depth, margin float64) {
+	depth = math.Inf(-1)
 	if id := p.Store(); id != "" {
-		switch d, m := p.Depth(id, x, y), p.Margin(id, err); {
+		depth, margin = p.Depth(id, x, y), p.Margin(id, err)
+		switch d, m := depth, margin; {
 		case d >= m && (s.InStore || pin <= 0 || pin >= MinEnterP):
 			s.InStore = true
 		case d < -m:
@@ -58,11 +70,11 @@ func (s *Presence) Step(p *Plan, x, y, err, pin float64) Presence {
 	}
 	if !s.InStore {
 		s.Area = ""
-		return *s
+		return *s, depth, margin
 	}
 	raw := p.InnermostArea(x, y)
 	if raw == s.Area {
-		return *s
+		return *s, depth, margin
 	}
 	// Leave the current area only when confidently out of it, or when
 	// confidently in another one.
@@ -80,5 +92,5 @@ func (s *Presence) Step(p *Plan, x, y, err, pin float64) Presence {
 			s.Area = raw
 		}
 	}
-	return *s
+	return *s, depth, margin
 }
