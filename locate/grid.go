@@ -59,6 +59,8 @@ type Grid struct {
 	area   [3]float64 // prior mass per side (in the bounds)
 	far    []farPt    // the street beyond the bounds (farPoints)
 	l      []float64  // l[i*n+c]: 10 log10 d of sensor i at cell c (n cells)
+	farL   []float64  // farL[i*nf+f] = far[f].l[i], nf = len(farPri): farTable
+	farPri []float64  // far[f].prior, padded with 0 to a multiple of 4
 	lc     []float64  // lc[c*lcLanes+i] = l[i*n+c] (0 beyond the sensors), or nil: cellMajor
 	side64 []uint64   // side, for the vector code (grid_vec.go)
 	xc     []float64  // x of each column's centres, X0 + i·Cell
@@ -80,6 +82,24 @@ func (g *Grid) cellMajor() {
 	for i := range g.ns {
 		for c, l := range g.l[i*n : i*n+n] {
 			g.lc[c*lcLanes+i] = l
+		}
+	}
+}
+
+// farTable fills g.farL and g.farPri, the far points' log-distances by
+// sensor and their priors, padded with 0 to a multiple of 4 points, for
+// farRows on AVX2; nothing without far points.
+func (g *Grid) farTable() {
+	if len(g.far) == 0 || !avx2 {
+		return
+	}
+	nf := (len(g.far) + 3) &^ 3
+	g.farL = make([]float64, g.ns*nf)
+	g.farPri = make([]float64, nf)
+	for f := range g.far {
+		g.farPri[f] = g.far[f].prior
+		for i := range g.ns {
+			g.farL[i*nf+f] = g.far[f].l[i]
 		}
 	}
 }
@@ -238,6 +258,7 @@ func newGrid(m *Model, n int, front bool) *Grid {
 	}
 	if len(m.Sensors) > 1 {
 		g.farPoints(m)
+		g.farTable()
 	}
 	return g
 }

@@ -269,34 +269,24 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	useFar := len(g.far) > 0 && p.i0 == 0 && p.j0 == 0 && p.i1 == g.NX-1 && p.j1 == g.NY-1
 	p.useFar = useFar
 	if useFar {
-		if len(p.farLP) < len(g.far) {
-			p.farLP = make([]float64, len(g.far))
-			p.farID = make([]float64, len(g.far))
+		if nf := max(len(g.far), len(g.farPri)); len(p.farLP) < nf {
+			p.farLP = make([]float64, nf)
+			p.farID = make([]float64, nf)
 		}
 		mu := muS[sideOutside]
+		if avx2 && len(g.farPri) == (len(g.far)+3)&^3 && k > 0 {
+			p.farRows(g, k, mu, a00, in) // four points at a time
+		} else {
+			for f := range g.far {
+				p.farLP[f], p.farID[f] = farSums(&g.far[f], gi, gw, gu, gc, mu, a00, in)
+			}
+		}
 		for f := range g.far {
-			fp := &g.far[f]
-			var swl, swll, swr, swlr, swrr float64
-			for j, i := range gi {
-				l := fp.l[i]
-				w := gw[j]
-				r := (gu[j] - mu) + gc[j]*l
-				wl := w * l
-				swl += wl
-				swll += wl * l
-				wr := w * r
-				swr += wr
-				swlr += wl * r
-				swrr += wr * r
-			}
-			a11 := swll + in
-			id := 1 / (a00*a11 - swl*swl)
-			q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
-			l := fp.prior - 0.5*q
+			l := p.farLP[f]
 			for h, i := range mi {
-				l += logPhi(mp[h] + mc[h]*fp.l[i] - missS[sideOutside])
+				l += logPhi(mp[h] + mc[h]*g.far[f].l[i] - missS[sideOutside])
 			}
-			p.farLP[f], p.farID[f] = l, id
+			p.farLP[f] = l
 			if l > best0 {
 				best0 = l
 			}
@@ -373,6 +363,30 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		p.mass[i] = p.mom[i].sw
 	}
 	return p.choose(s, prior, post, !p.coarse)
+}
+
+// farSums returns a far point's log posterior before the silent sensors'
+// terms, l = prior - ½ q, and 1/det A: the per-cell formulas of fix's
+// general loop with the point's log-distances (farRows does four points
+// at a time on AVX2, the same operations lane by lane).
+func farSums(fp *farPt, gi []int, gw, gu, gc []float64, mu, a00, in float64) (l, id float64) {
+	var swl, swll, swr, swlr, swrr float64
+	for j, i := range gi {
+		l := fp.l[i]
+		w := gw[j]
+		r := (gu[j] - mu) + gc[j]*l
+		wl := w * l
+		swl += wl
+		swll += wl * l
+		wr := w * r
+		swr += wr
+		swlr += wl * r
+		swrr += wr * r
+	}
+	a11 := swll + in
+	id = 1 / (a00*a11 - swl*swl)
+	q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
+	return fp.prior - 0.5*q, id
 }
 
 // offsetAt returns the posterior mean of the transmit offset of the last

@@ -409,3 +409,43 @@ func weightedLCells(g *Grid, lp []float64, scale *[4]float64, idx []int, el []fl
 	}
 	return a.sw
 }
+
+// farArgs is what farRows4 reads and writes; rows_amd64.s addresses its
+// fields by offset (TestRowArgsLayout).
+type farArgs struct {
+	l      *float64 // 0: sensor 0's log-distances of the far points (&g.farL[0])
+	stride int      // 8: elements from one sensor's row of g.farL to the next's
+	gi     *int     // 16: the readings' sensors
+	gw     *float64 // 24: their weights
+	gu     *float64 // 32: weight × (y - P) ... as posterior.gu
+	gc     *float64 // 40: as posterior.gc
+	k      int      // 48: readings
+	mu     float64  // 56: the outside's offset μ
+	a00    float64  // 64
+	in     float64  // 72
+	pri    *float64 // 80: the far points' log priors (g.farPri)
+	lp     *float64 // 88: out: log posterior before the silent sensors' terms
+	id     *float64 // 96: out: 1/det A
+	groups int      // 104: groups of four far points
+}
+
+//go:noescape
+func farRows4(a *farArgs)
+
+// farRows fills p.farLP (before the silent sensors' terms) and p.farID for
+// the far points of g, four at a time on AVX2 (posterior.fix's loop over
+// them, lane by lane; TestFarRowsBitExact).
+func (p *posterior) farRows(g *Grid, k int, mu, a00, in float64) {
+	nf := len(g.farPri)
+	if nf == 0 || k == 0 {
+		panic("locate: farRows without far points or readings")
+	}
+	_, _, _, _ = p.gi[k-1], p.gw[k-1], p.gu[k-1], p.gc[k-1]
+	_, _ = p.farLP[nf-1], p.farID[nf-1]
+	for _, i := range p.gi[:k] {
+		_ = g.farL[i*nf+nf-1]
+	}
+	a := farArgs{l: &g.farL[0], stride: nf, gi: &p.gi[0], gw: &p.gw[0], gu: &p.gu[0], gc: &p.gc[0],
+		k: k, mu: mu, a00: a00, in: in, pri: &g.farPri[0], lp: &p.farLP[0], id: &p.farID[0], groups: nf / 4}
+	farRows4(&a)
+}

@@ -784,3 +784,112 @@ wldone:
 	VMOVSD  X5, W_SW(DI)
 	VZEROUPPER
 	RET
+
+// farArgs (rows_amd64.go).
+#define F_L 0
+#define F_STRIDE 8
+#define F_GI 16
+#define F_GW 24
+#define F_GU 32
+#define F_GC 40
+#define F_K 48
+#define F_MU 56
+#define F_A00 64
+#define F_IN 72
+#define F_PRI 80
+#define F_LP 88
+#define F_ID 96
+#define F_GROUPS 104
+
+// func farRows4(a *farArgs)
+//
+// The far points' log posteriors before the silent sensors' terms, and
+// 1/det A, four points per lane group: each lane the scalar loop's
+// operations (posterior.fix) in the same order.
+TEXT ·farRows4(SB), NOSPLIT, $0-8
+	MOVQ         a+0(FP), DI
+	MOVQ         F_L(DI), SI
+	MOVQ         F_STRIDE(DI), R8
+	MOVQ         F_GI(DI), R9
+	MOVQ         F_GW(DI), R10
+	MOVQ         F_GU(DI), R11
+	MOVQ         F_GC(DI), R12
+	MOVQ         F_K(DI), R13
+	MOVQ         F_PRI(DI), R14
+	MOVQ         F_LP(DI), R15
+	MOVQ         F_ID(DI), DX
+	MOVQ         F_GROUPS(DI), BX
+	VMOVSD       F_MU(DI), X9
+	VBROADCASTSD F_A00(DI), Y13
+	VBROADCASTSD F_IN(DI), Y14
+
+fgroup:
+	TESTQ  BX, BX
+	JE     fdone
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	XORQ   CX, CX
+
+freading:
+	CMPQ         CX, R13
+	JGE          fsums
+	MOVQ         (R9)(CX*8), AX
+	IMULQ        R8, AX
+	VMOVUPD      (SI)(AX*8), Y5        // l
+	VBROADCASTSD (R10)(CX*8), Y6       // w
+	VMOVSD       (R11)(CX*8), X7
+	VSUBSD       X9, X7, X7            // u - μ
+	VBROADCASTSD X7, Y7
+	VBROADCASTSD (R12)(CX*8), Y8       // c
+	VMULPD       Y5, Y8, Y8            // c·l
+	VADDPD       Y8, Y7, Y8            // r = (u - μ) + c·l
+	VMULPD       Y5, Y6, Y10           // wl = w·l
+	VADDPD       Y10, Y0, Y0           // swl += wl
+	VMULPD       Y5, Y10, Y11          // wl·l
+	VADDPD       Y11, Y1, Y1           // swll
+	VMULPD       Y8, Y6, Y12           // wr = w·r
+	VADDPD       Y12, Y2, Y2           // swr
+	VMULPD       Y8, Y10, Y11          // wl·r
+	VADDPD       Y11, Y3, Y3           // swlr
+	VMULPD       Y8, Y12, Y11          // wr·r
+	VADDPD       Y11, Y4, Y4           // swrr
+	INCQ         CX
+	JMP          freading
+
+fsums:
+	VADDPD  Y14, Y1, Y1                // a11 = swll + in
+	VMULPD  Y1, Y13, Y5                // a00·a11
+	VMULPD  Y0, Y0, Y6                 // swl·swl
+	VSUBPD  Y6, Y5, Y5
+	VMOVUPD ·rowConst+C_ONE(SB), Y6
+	VDIVPD  Y5, Y6, Y6                 // id
+	VMULPD  Y2, Y1, Y7                 // a11·swr
+	VMULPD  Y2, Y7, Y7                 // ·swr
+	VADDPD  Y0, Y0, Y8                 // 2·swl
+	VMULPD  Y2, Y8, Y8                 // ·swr
+	VMULPD  Y3, Y8, Y8                 // ·swlr
+	VSUBPD  Y8, Y7, Y7
+	VMULPD  Y3, Y13, Y8                // a00·swlr
+	VMULPD  Y3, Y8, Y8                 // ·swlr
+	VADDPD  Y8, Y7, Y7
+	VMULPD  Y6, Y7, Y7                 // ·id
+	VSUBPD  Y7, Y4, Y7                 // q = swrr - ...
+	VMOVUPD ·rowConst+C_HALF(SB), Y8
+	VMULPD  Y7, Y8, Y7                 // 0.5·q
+	VMOVUPD (R14), Y8
+	VSUBPD  Y7, Y8, Y8                 // prior - 0.5·q
+	VMOVUPD Y8, (R15)
+	VMOVUPD Y6, (DX)
+	ADDQ    $32, SI
+	ADDQ    $32, R14
+	ADDQ    $32, R15
+	ADDQ    $32, DX
+	DECQ    BX
+	JMP     fgroup
+
+fdone:
+	VZEROUPPER
+	RET

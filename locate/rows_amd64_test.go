@@ -13,12 +13,13 @@ import (
 )
 
 // TestRowArgsLayout checks the offsets rows_amd64.s reads rowArgs,
-// missArgs, momArgs, wlArgs and burstConst at.
+// missArgs, momArgs, wlArgs, farArgs and burstConst at.
 func TestRowArgsLayout(t *testing.T) {
 	var a rowArgs
 	var ma missArgs
 	var mo momArgs
 	var wa wlArgs
+	var fa farArgs
 	var b burstConst
 	for _, c := range []struct {
 		name      string
@@ -43,6 +44,13 @@ func TestRowArgsLayout(t *testing.T) {
 		{"wlArgs.side", unsafe.Offsetof(wa.side), 16}, {"wlArgs.scale", unsafe.Offsetof(wa.scale), 24},
 		{"wlArgs.n", unsafe.Offsetof(wa.n), 32}, {"wlArgs.sw", unsafe.Offsetof(wa.sw), 40},
 		{"wlArgs.acc", unsafe.Offsetof(wa.acc), 48},
+		{"farArgs.stride", unsafe.Offsetof(fa.stride), 8}, {"farArgs.gi", unsafe.Offsetof(fa.gi), 16},
+		{"farArgs.gw", unsafe.Offsetof(fa.gw), 24}, {"farArgs.gu", unsafe.Offsetof(fa.gu), 32},
+		{"farArgs.gc", unsafe.Offsetof(fa.gc), 40}, {"farArgs.k", unsafe.Offsetof(fa.k), 48},
+		{"farArgs.mu", unsafe.Offsetof(fa.mu), 56}, {"farArgs.a00", unsafe.Offsetof(fa.a00), 64},
+		{"farArgs.in", unsafe.Offsetof(fa.in), 72}, {"farArgs.pri", unsafe.Offsetof(fa.pri), 80},
+		{"farArgs.lp", unsafe.Offsetof(fa.lp), 88}, {"farArgs.id", unsafe.Offsetof(fa.id), 96},
+		{"farArgs.groups", unsafe.Offsetof(fa.groups), 104},
 		{"mu", unsafe.Offsetof(b.mu), 0}, {"swr", unsafe.Offsetof(b.swr), 32}, {"swrr", unsafe.Offsetof(b.swrr), 64},
 		{"c1", unsafe.Offsetof(b.c1), 96}, {"c2", unsafe.Offsetof(b.c2), 104}, {"c11", unsafe.Offsetof(b.c11), 112},
 		{"a00", unsafe.Offsetof(b.a00), 120}, {"in", unsafe.Offsetof(b.in), 128},
@@ -377,4 +385,44 @@ func BenchmarkRows(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestFarRowsBitExact compares farRows (four far points at a time) with
+// farSums point by point, bit for bit: 1 to all the sensors' readings,
+// random weights, offsets and constants.
+func TestFarRowsBitExact(t *testing.T) {
+	if !avx2 {
+		t.Skip("no AVX2 here: the assembly does not run")
+	}
+	m := testSite(t)
+	s := NewSolver(m)
+	for _, g := range []*Grid{s.grid, s.mid, s.coarse} {
+		if g == nil || len(g.far) == 0 {
+			continue
+		}
+		if len(g.farPri) != (len(g.far)+3)&^3 {
+			t.Fatalf("%d far points, a table of %d", len(g.far), len(g.farPri))
+		}
+		var p posterior
+		p.init(g)
+		p.farLP, p.farID = make([]float64, len(g.farPri)), make([]float64, len(g.farPri))
+		rng := rand.New(rand.NewPCG(7, 8))
+		ns := len(m.Sensors)
+		for trial := range 500 {
+			k := 1 + trial%ns
+			for j, i := range rng.Perm(ns)[:k] {
+				p.gi[j], p.gw[j], p.gu[j], p.gc[j] = i, 1/(20+10*rng.Float64()), -40*rng.Float64(), 2+rng.Float64()
+			}
+			mu, a00, in := 3*rng.NormFloat64(), 0.2+rng.Float64(), 1/(0.3*0.3)
+			p.farRows(g, k, mu, a00, in)
+			for f := range g.far {
+				l, id := farSums(&g.far[f], p.gi[:k], p.gw[:k], p.gu[:k], p.gc[:k], mu, a00, in)
+				if !sameBits(p.farLP[f], l) || !sameBits(p.farID[f], id) {
+					t.Fatalf("trial %d (%d readings), far point %d: %v, %v; farSums %v, %v", trial, k, f, p.farLP[f], p.farID[f], l, id)
+				}
+			}
+		}
+		return
+	}
+	t.Fatal("no grid with far points: the test misses farRows")
 }

@@ -32,3 +32,5 @@ func (p *posterior) momentsAsm(g *Grid, xs []float64, thr, inv float64, rs uint8
 func weightedLCells(g *Grid, lp []float64, scale *[4]float64, idx []int, el []float64) float64 {
 	panic("unreachable")
 }
+
+func (p *posterior) farRows(g *Grid, k int, mu, a00, in float64) { panic("unreachable") }
