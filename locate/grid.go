@@ -50,20 +50,22 @@ const (
 // memory) is all a fix reads per cell besides its prior and side.
 // A Grid is read-only after NewGrid and may be shared.
 type Grid struct {
-	X0, Y0 float64 // centre of cell 0
-	Cell   float64 // side of a cell, metres
-	NX, NY int
-	ns     int       // sensors
-	prior  []float64 // log prior per cell
-	side   []uint8
-	area   [3]float64 // prior mass per side (in the bounds)
-	far    []farPt    // the street beyond the bounds (farPoints)
-	l      []float64  // l[i*n+c]: 10 log10 d of sensor i at cell c (n cells)
-	farL   []float64  // farL[i*nf+f] = far[f].l[i], nf = len(farPri): farTable
-	farPri []float64  // far[f].prior, padded with 0 to a multiple of 4
-	lc     []float64  // lc[c*lcLanes+i] = l[i*n+c] (0 beyond the sensors), or nil: cellMajor
-	side64 []uint64   // side, for the vector code (grid_vec.go)
-	xc     []float64  // x of each column's centres, X0 + i·Cell
+	X0, Y0  float64 // centre of cell 0
+	Cell    float64 // side of a cell, metres
+	NX, NY  int
+	ns      int       // sensors
+	prior   []float64 // log prior per cell
+	side    []uint8
+	area    [3]float64 // prior mass per side (in the bounds)
+	far     []farPt    // the street beyond the bounds (farPoints)
+	l       []float64  // l[i*n+c]: 10 log10 d of sensor i at cell c (n cells)
+	farL    []float64  // farL[i*nf+f] = far[f].l[i], nf = len(farPri): farTable
+	farPri  []float64  // far[f].prior, padded with 0 to a multiple of 4
+	lc      []float64  // lc[c*lcLanes+i] = l[i*n+c] (0 beyond the sensors), or nil: cellMajor
+	farLc   []float64  // the same of the far points (far[f].l), and
+	farSide []uint8    // their side (the outside): cellMajor
+	side64  []uint64   // side, for the vector code (grid_vec.go)
+	xc      []float64  // x of each column's centres, X0 + i·Cell
 }
 
 // lcLanes is the cell-major table's sensors per cell (Grid.lc).
@@ -82,6 +84,14 @@ func (g *Grid) cellMajor() {
 	for i := range g.ns {
 		for c, l := range g.l[i*n : i*n+n] {
 			g.lc[c*lcLanes+i] = l
+		}
+	}
+	if len(g.far) > 0 {
+		g.farLc = make([]float64, lcLanes*len(g.far))
+		g.farSide = make([]uint8, len(g.far))
+		for f := range g.far {
+			copy(g.farLc[f*lcLanes:], g.far[f].l)
+			g.farSide[f] = sideOutside
 		}
 	}
 }

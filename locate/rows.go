@@ -214,7 +214,7 @@ func (p *posterior) rowSums(g *Grid, k, ca, cb int) (swl, swll, sul []float64) {
 func weightedL(g *Grid, lp []float64, scale *[4]float64, idx []int, el []float64) (sw float64) {
 	if avx2 && g.lc != nil && len(idx) > 0 {
 		// All readings in one pass over the cell-major table (AVX2).
-		return weightedLCells(g, lp, scale, idx, el)
+		return weightedLCells(g, lp, nil, scale, idx, el)
 	}
 	n := g.Len()
 	lp, side := lp[:n], g.side[:n]

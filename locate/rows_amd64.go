@@ -392,8 +392,10 @@ func weightedLT(a *wlArgs)
 // weightedLCells is weightedL over the cell-major table g.lc, all
 // readings (at most 8 sensors) in one pass on AVX2: each sensor's sum in
 // a lane of its own, in cell order, so the same to the bit as the scalar
-// loops (TestWeightedLMatchesLoop).
-func weightedLCells(g *Grid, lp []float64, scale *[4]float64, idx []int, el []float64) float64 {
+// loops (TestWeightedLMatchesLoop). far, when not empty, are the weights
+// of g's first len(far) far points, whose terms follow the cells' (as
+// gainResiduals adds them; TestWeightedLFarMatchesLoop).
+func weightedLCells(g *Grid, lp, far []float64, scale *[4]float64, idx []int, el []float64) float64 {
 	n := g.Len()
 	if n == 0 {
 		return 0
@@ -404,6 +406,11 @@ func weightedLCells(g *Grid, lp []float64, scale *[4]float64, idx []int, el []fl
 		a.acc[i] = el[j]
 	}
 	weightedLT(&a)
+	if nf := len(far); nf > 0 {
+		_, _ = g.farLc[lcLanes*nf-1], g.farSide[nf-1]
+		a.lc, a.lp, a.side, a.n = &g.farLc[0], &far[0], &g.farSide[0], nf
+		weightedLT(&a)
+	}
 	for j, i := range idx {
 		el[j] = a.acc[i]
 	}

@@ -426,3 +426,61 @@ func TestFarRowsBitExact(t *testing.T) {
 	}
 	t.Fatal("no grid with far points: the test misses farRows")
 }
+
+// TestWeightedLFarMatchesLoop compares weightedLCells with far points (the
+// cells' pass, then the far points') with the plain loops gainResiduals
+// ran, bit for bit: 1 to all the sensors' readings, weights of 0 and a NaN
+// among the cells and the far points.
+func TestWeightedLFarMatchesLoop(t *testing.T) {
+	if !avx2 {
+		t.Skip("no AVX2 here: the assembly does not run")
+	}
+	m := testSite(t)
+	s := NewSolver(m)
+	g := s.coarse
+	nf := len(g.far)
+	if nf == 0 || g.lc == nil || len(g.farLc) != lcLanes*nf {
+		t.Fatalf("coarse grid: %d far points, tables %d and %d: the test misses the far points", nf, len(g.lc), len(g.farLc))
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	lp, far := make([]float64, g.Len()), make([]float64, nf)
+	ns := len(m.Sensors)
+	for trial := range 200 {
+		for _, v := range [][]float64{lp, far} {
+			for c := range v {
+				v[c] = rng.Float64() * math.Exp(-20*rng.Float64())
+				if rng.IntN(5) == 0 {
+					v[c] = 0
+				}
+			}
+		}
+		if trial%7 == 0 {
+			far[rng.IntN(nf)] = math.NaN()
+		}
+		scale := [4]float64{rng.Float64(), 1 + rng.Float64(), 0.3 * rng.Float64(), 0}
+		k := 1 + trial%ns
+		idx := rng.Perm(ns)[:k]
+		want := make([]float64, k)
+		wantSW := weightedLLoop(g, lp, &scale, idx, want)
+		for f, w := range far {
+			if w == 0 {
+				continue
+			}
+			w *= scale[sideOutside]
+			wantSW += w
+			for j, i := range idx {
+				want[j] += w * g.far[f].l[i]
+			}
+		}
+		got := make([]float64, k)
+		gotSW := weightedLCells(g, lp, far, &scale, idx, got)
+		if !sameBits(gotSW, wantSW) {
+			t.Fatalf("trial %d (%d readings): Σw %v, loop %v", trial, k, gotSW, wantSW)
+		}
+		for j := range want {
+			if !sameBits(got[j], want[j]) {
+				t.Fatalf("trial %d (%d readings), reading %d: %v, loop %v", trial, k, j, got[j], want[j])
+			}
+		}
+	}
+}

@@ -29,7 +29,7 @@ func (p *posterior) momentsAsm(g *Grid, xs []float64, thr, inv float64, rs uint8
 	panic("unreachable")
 }
 
-func weightedLCells(g *Grid, lp []float64, scale *[4]float64, idx []int, el []float64) float64 {
+func weightedLCells(g *Grid, lp, far []float64, scale *[4]float64, idx []int, el []float64) float64 {
 	panic("unreachable")
 }
 

@@ -449,8 +449,19 @@ func (s *Solver) gainResiduals(prior *Sides) (idx []int, res []float64, ok bool)
 	}
 	el := s.res[:s.k]
 	clear(el)
-	sw := weightedL(g, p.lp, &scale, s.idx[:s.k], el)
+	var far []float64 // the far points' weights, when the last fix had them
 	if len(g.far) > 0 && len(p.farLP) >= len(g.far) {
+		far = p.farLP[:len(g.far)]
+	}
+	var sw float64
+	if avx2 && g.lc != nil && len(g.farSide) == len(g.far) {
+		// The cells' and the far points' sums in one pass each.
+		sw = weightedLCells(g, p.lp, far, &scale, s.idx[:s.k], el)
+		far = nil
+	} else {
+		sw = weightedL(g, p.lp, &scale, s.idx[:s.k], el)
+	}
+	if far != nil {
 		for f, w := range p.farLP[:len(g.far)] {
 			if w == 0 {
 				continue
