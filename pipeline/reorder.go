@@ -71,14 +71,27 @@ func (r *reorder) push(t int64, order uint64, sensor int32, o *wire.Observation)
 func (r *reorder) pop(upTo int64) *frame {
 	var least *frame
 	ri := -1
+	// The least head by (t, arrival), chosen without a branch (flags and
+	// masks: h replaces the least so far where m is all ones): which
+	// queue holds it is about as good as random, and a branch on the
+	// comparison was mispredicted often.
+	var lt int64
+	var lo uint64
 	for i := range r.runs {
 		run := &r.runs[i]
 		if run.head == len(run.q) {
 			continue
 		}
-		if h := &run.q[run.head]; least == nil || h.t < least.t || (h.t == least.t && h.order < least.order) {
-			least, ri = h, i
-		}
+		h := &run.q[run.head]
+		t, o := h.t, h.order
+		m := -(b2i(ri < 0) | b2i(t < lt) | b2i(t == lt)&b2i(o < lo)) // all ones: h is less
+		ri ^= (ri ^ i) & m
+		lt ^= (lt ^ t) & int64(m)
+		lo ^= (lo ^ o) & uint64(m)
+	}
+	if ri >= 0 {
+		run := &r.runs[ri]
+		least = &run.q[run.head]
 	}
 	if len(r.late) > 0 && (least == nil || (byTimeArrival{}).less(&r.late[0], least)) {
 		if r.late[0].t > upTo {
@@ -115,4 +128,13 @@ func (q *frameRun) grow() *frame {
 		q.q = append(q.q, frame{})
 	}
 	return &q.q[len(q.q)-1]
+}
+
+// b2i is 1 for true, 0 for false (a SETcc, no branch).
+func b2i(b bool) int {
+	i := 0
+	if b {
+		i = 1
+	}
+	return i
 }
