@@ -236,26 +236,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 			}
 		} else {
 			for t := range lp {
-				c := ca + t
-				mu := muS[side[t]&3]
-				var swl, swll, swr, swlr, swrr float64
-				for j, i := range gi {
-					l := g.l[i*n+c]
-					w := gw[j]
-					r := (gu[j] - mu) + gc[j]*l
-					wl := w * l
-					swl += wl
-					swll += wl * l
-					wr := w * r
-					swr += wr
-					swlr += wl * r
-					swrr += wr * r
-				}
-				a11 := swll + in
-				id := 1 / (a00*a11 - swl*swl)
-				q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
-				lp[t] = pri[t] - 0.5*q
-				idet[t] = id
+				lp[t], idet[t] = postSums(g.l, n, ca+t, gi, gw, gu, gc, muS[side[t]&3], a00, in, pri[t])
 			}
 		}
 		// Sensors that heard nothing: the phone was below their
@@ -278,7 +259,8 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 			p.farRows(g, k, mu, a00, in) // four points at a time
 		} else {
 			for f := range g.far {
-				p.farLP[f], p.farID[f] = farSums(&g.far[f], gi, gw, gu, gc, mu, a00, in)
+				fp := &g.far[f]
+				p.farLP[f], p.farID[f] = postSums(fp.l, 1, 0, gi, gw, gu, gc, mu, a00, in, fp.prior)
 			}
 		}
 		for f := range g.far {
@@ -365,14 +347,15 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	return p.choose(s, prior, post, !p.coarse)
 }
 
-// farSums returns a far point's log posterior before the silent sensors'
-// terms, l = prior - ½ q, and 1/det A: the per-cell formulas of fix's
-// general loop with the point's log-distances (farRows does four points
-// at a time on AVX2, the same operations lane by lane).
-func farSums(fp *farPt, gi []int, gw, gu, gc []float64, mu, a00, in float64) (l, id float64) {
+// postSums returns the log posterior of a cell or a far point before the
+// silent sensors' terms, prior - ½ q, and 1/det A, from its log-distance
+// to sensor i, l[i*stride+off]: the per-cell formulas of fix's general
+// loop (farRows does four far points at a time on AVX2, the same
+// operations lane by lane).
+func postSums(l []float64, stride, off int, gi []int, gw, gu, gc []float64, mu, a00, in, prior float64) (lp, id float64) {
 	var swl, swll, swr, swlr, swrr float64
 	for j, i := range gi {
-		l := fp.l[i]
+		l := l[i*stride+off]
 		w := gw[j]
 		r := (gu[j] - mu) + gc[j]*l
 		wl := w * l
@@ -386,7 +369,7 @@ func farSums(fp *farPt, gi []int, gw, gu, gc []float64, mu, a00, in float64) (l,
 	a11 := swll + in
 	id = 1 / (a00*a11 - swl*swl)
 	q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
-	return fp.prior - 0.5*q, id
+	return prior - 0.5*q, id
 }
 
 // offsetAt returns the posterior mean of the transmit offset of the last

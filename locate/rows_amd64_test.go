@@ -388,7 +388,7 @@ func BenchmarkRows(b *testing.B) {
 }
 
 // TestFarRowsBitExact compares farRows (four far points at a time) with
-// farSums point by point, bit for bit: 1 to all the sensors' readings,
+// postSums point by point, bit for bit: 1 to all the sensors' readings,
 // random weights, offsets and constants.
 func TestFarRowsBitExact(t *testing.T) {
 	if !avx2 {
@@ -416,9 +416,10 @@ func TestFarRowsBitExact(t *testing.T) {
 			mu, a00, in := 3*rng.NormFloat64(), 0.2+rng.Float64(), 1/(0.3*0.3)
 			p.farRows(g, k, mu, a00, in)
 			for f := range g.far {
-				l, id := farSums(&g.far[f], p.gi[:k], p.gw[:k], p.gu[:k], p.gc[:k], mu, a00, in)
+				fp := &g.far[f]
+				l, id := postSums(fp.l, 1, 0, p.gi[:k], p.gw[:k], p.gu[:k], p.gc[:k], mu, a00, in, fp.prior)
 				if !sameBits(p.farLP[f], l) || !sameBits(p.farID[f], id) {
-					t.Fatalf("trial %d (%d readings), far point %d: %v, %v; farSums %v, %v", trial, k, f, p.farLP[f], p.farID[f], l, id)
+					t.Fatalf("trial %d (%d readings), far point %d: %v, %v; postSums %v, %v", trial, k, f, p.farLP[f], p.farID[f], l, id)
 				}
 			}
 		}
