@@ -169,6 +169,7 @@ type Tracker struct {
 	solver   *Solver
 	bounds   wire.Rect
 	live     []*track // by creation
+	cands    []int32  // link's candidates among them (linkCands)
 	byNum    map[int32]*track
 	devs     map[wire.Dev]int32 // a pseudonym's slot in devList
 	devList  []devSlot          // the pseudonyms remembered, in no order (addDev)
