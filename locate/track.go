@@ -123,7 +123,7 @@ func (a *axis) update(z, r float64) {
 	a.pp, a.pv, a.vv = pp, pv, vv
 }
 
-// track is one live track: about 210 bytes, and up to maxBefore copies of
+// track is one live track: about 160 bytes, and up to maxBefore copies of
 // its earlier states.
 type track struct {
 	num     int32
@@ -143,7 +143,6 @@ type track struct {
 	before *earlier
 	side   Sides // belief over the sides of the front
 	x, y   axis
-	shape  shape    // the anisotropic rest of its 2-D covariance (shape.go)
 	gain   gainMark // its last update of the sensors' gains (learnGains)
 }
 
@@ -322,14 +321,12 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	if !fresh && dt > 0 {
 		tr.x.predict(dt, t.opt.Accel)
 		tr.y.predict(dt, t.opt.Accel)
-		tr.shape.predict(dt)
 	}
 	if ok {
 		r := math.Max((fix.Cov[0]+fix.Cov[2])/2, 0.01)
 		if fresh {
 			tr.x = axis{p: fix.X, pp: r, vv: 1}
 			tr.y = axis{p: fix.Y, pp: r, vv: 1}
-			tr.shape.reset(fix.Cov, covScale(fix.Cov, r))
 		} else {
 			// Gate impossible jumps: a fix farther than the track could
 			// have walked (plus 3 sigma) is down-weighted so that the
@@ -339,8 +336,6 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 			if jump > reach && jump > 0 {
 				r *= (jump / reach) * (jump / reach)
 			}
-			k := covScale(fix.Cov, r)
-			tr.shape.update(fix.Cov, k, tr.x.pp/(tr.x.pp+r), tr.x.pv/(tr.x.pp+r))
 			tr.x.update(fix.X, r)
 			tr.y.update(fix.Y, r)
 			t.limitSpeed(tr)
@@ -350,7 +345,6 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 			if fs := t.solver.SideOf(fix.X, fix.Y); fs != t.solver.SideOf(tr.x.p, tr.y.p) {
 				tr.x = axis{p: fix.X, pp: r, vv: 1}
 				tr.y = axis{p: fix.Y, pp: r, vv: 1}
-				tr.shape.reset(fix.Cov, k)
 			}
 		}
 	}
@@ -367,19 +361,9 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	p := t.bounds.Clamp(wire.Point{tr.x.p, tr.y.p})
 	tr.x.p, tr.y.p = p[0], p[1]
 	return wire.Position{T: b.T, Dev: b.Dev, Track: t.name(tr.num), X: p[0], Y: p[1],
-		Err: math.Min(errRadius((tr.x.pp+tr.y.pp)/2, tr.shape.d[0], tr.shape.c[0]), math.Sqrt(diag2(t.bounds))), N: fix.N,
+		Err: math.Min(math.Sqrt((tr.x.pp+tr.y.pp)/2), math.Sqrt(diag2(t.bounds))), N: fix.N,
 		PStore: math.Max(tr.side[SideStore], 1e-3), // 0 would read as unknown
 		FP:     b.FP, Rand: b.Rand}
-}
-
-// covScale returns r over the fix's own tr(Cov)/2: the floor's and the
-// gate's inflation of the variance the axis filters take, applied to the
-// fix's whole covariance in the shape (0 for a degenerate Cov).
-func covScale(cov [3]float64, r float64) float64 {
-	if m := (cov[0] + cov[2]) / 2; m > 0 {
-		return r / m
-	}
-	return 0
 }
 
 // limitSpeed clamps the track's velocity to the walking-speed limit.

@@ -13,7 +13,7 @@ type Position struct {
 	Dev   Dev     `json:"dev"`
 	X     float64 `json:"x"`
 	Y     float64 `json:"y"`
-	Err   float64 `json:"err"` // 1-sigma error, metres: the radius of 39.3% of the error (the per-axis sigma of a round one)
+	Err   float64 `json:"err"` // 1-sigma error per axis, metres
 	Zone  string  `json:"zone"`
 	N     int     `json:"n"` // sensors used
 	// PStore is the locator's probability that the device is on the
