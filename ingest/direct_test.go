@@ -147,3 +147,72 @@ func TestJournalIdleBuffers(t *testing.T) {
 		t.Fatalf("an idle file holds %d bytes of buffers, want at most %d", held, idleBuffer)
 	}
 }
+
+// TestJournalWriteFailure: a round whose write fails answers its appends
+// with the error (nothing of it is acknowledged), and its lines are written
+// again by the next round, so the lines after it do not leave a hole in the
+// file: the file holds every line, in order, through direct I/O and the
+// page cache alike.
+func TestJournalWriteFailure(t *testing.T) {
+	for _, buffered := range []bool{false, true} {
+		dir := t.TempDir()
+		j, err := OpenJournal(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.buffered = buffered
+		recv := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC).UnixMilli()
+		var want bytes.Buffer
+		appendLine := func(id int64) error {
+			b := testBatch("s1", id, 60) // lines of several disk blocks
+			want.Write(wire.AppendJournalLine(nil, recv+id, b))
+			want.WriteByte('\n')
+			return j.Append("shop", recv+id, b)
+		}
+		if err := appendLine(1); err != nil {
+			t.Fatal(err)
+		}
+		// The file refuses writes: read-only handles in place of its own.
+		j.mu.Lock()
+		jf := j.files["shop"]
+		good, direct := jf.f, jf.d
+		ro, err := os.Open(good.Name())
+		if err != nil {
+			j.mu.Unlock()
+			t.Fatal(err)
+		}
+		jf.f = ro
+		if direct != nil {
+			if jf.d, err = os.Open(good.Name()); err != nil {
+				j.mu.Unlock()
+				t.Fatal(err)
+			}
+		}
+		j.mu.Unlock()
+		if err := appendLine(2); err == nil {
+			t.Fatal("an append whose write failed returned no error")
+		}
+		j.mu.Lock()
+		jf.f = good
+		if jf.d != nil {
+			jf.d.Close()
+			jf.d = direct
+		} else if direct != nil {
+			direct.Close() // the failed round turned the file to the page cache
+		}
+		j.mu.Unlock()
+		ro.Close()
+		if err := appendLine(3); err != nil {
+			t.Fatalf("the append after the failure: %v", err)
+		}
+		j.Close() // reports the earlier failure
+		got, err := os.ReadFile(good.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("buffered %v: the file (%d bytes, NUL bytes: %v) is not the lines appended (%d bytes)",
+				buffered, len(got), bytes.IndexByte(got, 0) >= 0, want.Len())
+		}
+	}
+}

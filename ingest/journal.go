@@ -438,6 +438,16 @@ func (fl *flush) done(j *Journal) {
 		jf.d.Close()
 		jf.d = nil
 	}
+	if !fl.ok && len(fl.data) > 0 {
+		// Not written (its waiters had the error, so nothing of it was
+		// acknowledged): the round's bytes go back in front of the lines
+		// appended since, and the next round writes them again, so a
+		// later round never leaves a hole in the file.
+		rest := jf.buf[fl.end-jf.base:]
+		jf.buf = append(append(growAligned(nil, len(fl.data)+len(rest)), fl.data...), rest...)
+		jf.base, jf.dirty = fl.off, true
+		return
+	}
 	if jf.spare == nil && cap(fl.data) <= maxSpare {
 		jf.spare = fl.data[:0]
 	}
