@@ -12,11 +12,8 @@ import (
 // int64Val reads an integer (a number without fraction that fits int64; an
 // exponent form such as 1e3 is accepted when it is integral).
 func (s *scanner) int64Val() (int64, bool, error) {
-	if kindOf(s.peek()) != vNumber {
-		return 0, false, s.skip()
-	}
-	t, err := s.number()
-	if err != nil {
+	t, ok, err := s.numberVal()
+	if !ok {
 		return 0, false, err
 	}
 	if v, ok := smallInt(t); ok {
@@ -34,11 +31,8 @@ func (s *scanner) int64Val() (int64, bool, error) {
 
 // floatVal reads a number; a number too large for float64 is ±Inf.
 func (s *scanner) floatVal() (float64, bool, error) {
-	if kindOf(s.peek()) != vNumber {
-		return 0, false, s.skip()
-	}
-	t, err := s.number()
-	if err != nil {
+	t, ok, err := s.numberVal()
+	if !ok {
 		return 0, false, err
 	}
 	if v, ok := smallInt(t); ok {
@@ -54,6 +48,15 @@ func (s *scanner) floatVal() (float64, bool, error) {
 		return 0, false, nil
 	}
 	return f, true, nil
+}
+
+// numberVal reads a number's text, as strVal reads a string's.
+func (s *scanner) numberVal() ([]byte, bool, error) {
+	if kindOf(s.peek()) != vNumber {
+		return nil, false, s.skip()
+	}
+	t, err := s.number()
+	return t, err == nil, err
 }
 
 // smallInt parses short integers such as -67 without strconv.
