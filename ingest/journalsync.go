@@ -1,0 +1,234 @@
+package ingest
+
+import (
+	"fmt"
+	"time"
+	"unsafe"
+)
+
+// The journal's syncer: each round writes the lines appended since the
+// last (whole disk blocks with direct I/O where the system has it, the
+// partial last block through the page cache), fsyncs the files and only
+// then answers the appends waiting for it.
+
+// syncLoop is the syncer: each round takes the files appended to, their
+// buffered lines and the waiters under the lock, writes and fsyncs outside
+// it and answers the waiters. It returns once the journal is closed and all
+// is synced.
+func (j *Journal) syncLoop() {
+	defer close(j.done)
+	var flushes []flush
+	var retired []*journalFile
+	var waiters []chan error
+	for {
+		j.mu.Lock()
+		for len(j.pending) == 0 && len(j.retired) == 0 && !j.closed {
+			j.mu.Unlock()
+			<-j.kick
+			j.mu.Lock()
+		}
+		flushes, retired, waiters = flushes[:0], append(retired[:0], j.retired...), append(waiters[:0], j.pending...)
+		clear(j.retired)
+		clear(j.pending)
+		j.retired, j.pending = j.retired[:0], j.pending[:0]
+		now := time.Now()
+		for _, jf := range j.files {
+			if jf.dirty {
+				jf.dirty, jf.taken = false, now
+				flushes = append(flushes, jf.take())
+			} else if now.Sub(jf.taken) > idleAfter {
+				jf.idle()
+			}
+		}
+		for _, jf := range retired {
+			fl := jf.take()
+			fl.last = true
+			flushes = append(flushes, fl)
+		}
+		closed := j.closed
+		j.mu.Unlock()
+
+		start := time.Now()
+		err := commit(flushes, retired)
+		for _, ch := range waiters {
+			ch <- err
+		}
+		clear(waiters)
+		clear(retired)
+
+		j.mu.Lock()
+		for i := range flushes {
+			flushes[i].done(j)
+		}
+		clear(flushes)
+		if err != nil {
+			j.err = err
+		}
+		more := len(j.pending) > 0 || len(j.retired) > 0
+		j.mu.Unlock()
+		if closed && !more {
+			return
+		}
+		if d := j.interval - time.Since(start); d > 0 && !closed {
+			time.Sleep(d)
+		}
+	}
+}
+
+// flush is one file's part of a syncer's round: the bytes it writes and
+// where.
+type flush struct {
+	jf     *journalFile
+	data   []byte // the file's bytes [off, end)
+	off    int64
+	end    int64
+	direct int  // data[:direct] is written with direct I/O
+	ok     bool // written
+	last   bool // the file's last: a retired file, closed after
+	// buffered: direct I/O was refused; the file goes through the page
+	// cache from now on.
+	buffered bool
+}
+
+// take hands the syncer the lines buffered; under the journal's lock.
+func (jf *journalFile) take() flush {
+	fl := flush{jf: jf, data: jf.buf, off: jf.base, end: jf.size}
+	next := jf.spare[:0]
+	jf.spare = nil
+	if jf.d == nil {
+		jf.buf, jf.base = next, jf.size
+		return fl
+	}
+	// Whole blocks go to the disk directly; the partial last one through
+	// the page cache, and again with the next round's lines.
+	full := len(jf.buf) &^ (directAlign - 1)
+	if aligned(jf.buf) {
+		fl.direct = full
+	}
+	tail := jf.buf[full:]
+	jf.buf = append(growAligned(next, len(tail)), tail...)
+	jf.base += int64(full)
+	return fl
+}
+
+// idle lets a file that has had nothing to write for idleAfter give back
+// the memory a burst grew its buffers to; under the journal's lock.
+func (jf *journalFile) idle() {
+	jf.spare = nil
+	if cap(jf.buf) > idleBuffer {
+		jf.buf = append(growAligned(nil, len(jf.buf)), jf.buf...)
+	}
+}
+
+// idleBuffer is the most buffer memory a file keeps once it has not been
+// appended to for idleAfter.
+const (
+	idleBuffer = 256 << 10
+	idleAfter  = time.Second
+)
+
+// write writes the flush's bytes to its file.
+func (fl *flush) write() error {
+	if len(fl.data) == 0 {
+		return nil
+	}
+	if fl.direct > 0 {
+		if _, err := fl.jf.d.WriteAt(fl.data[:fl.direct], fl.off); err != nil {
+			// Refused (a file system without direct I/O after all): the
+			// whole of it through the page cache, as from now on.
+			fl.buffered = true
+			fl.direct = 0
+		}
+	}
+	if _, err := fl.jf.f.WriteAt(fl.data[fl.direct:], fl.off+int64(fl.direct)); err != nil {
+		return err
+	}
+	fl.ok = true
+	return nil
+}
+
+// done notes what the round wrote and keeps its buffer for the next;
+// under the journal's lock.
+func (fl *flush) done(j *Journal) {
+	jf := fl.jf
+	if fl.ok {
+		jf.written = max(jf.written, fl.end)
+	}
+	if fl.last {
+		// closed by commit
+		if j.gone[goneKey{jf.site, jf.day}] == jf && jf.written == jf.size {
+			delete(j.gone, goneKey{jf.site, jf.day})
+		}
+		jf.buf, jf.spare = nil, nil
+		return
+	}
+	if fl.buffered && jf.d != nil && !jf.retired {
+		jf.d.Close()
+		jf.d = nil
+	}
+	if !fl.ok && len(fl.data) > 0 {
+		// Not written (its waiters had the error, so nothing of it was
+		// acknowledged): the round's bytes go back in front of the lines
+		// appended since, and the next round writes them again, so a
+		// later round never leaves a hole in the file.
+		rest := jf.buf[fl.end-jf.base:]
+		jf.buf = append(append(growAligned(nil, len(fl.data)+len(rest)), fl.data...), rest...)
+		jf.base, jf.dirty = fl.off, true
+		return
+	}
+	if jf.spare == nil && cap(fl.data) <= maxSpare {
+		jf.spare = fl.data[:0]
+	}
+}
+
+// maxSpare is the largest round's buffer a file keeps for the next.
+const maxSpare = 16 << 20
+
+// commit writes the rounds' lines and fsyncs their files; retired files
+// are closed after.
+func commit(flushes []flush, retired []*journalFile) error {
+	var err error
+	keep := func(e error) {
+		if e != nil && err == nil {
+			err = fmt.Errorf("ingest: journal sync: %w", e)
+		}
+	}
+	for i := range flushes {
+		keep(flushes[i].write())
+	}
+	for i := range flushes {
+		keep(flushes[i].jf.f.Sync())
+	}
+	for _, jf := range retired {
+		keep(jf.f.Close())
+		if jf.d != nil {
+			keep(jf.d.Close())
+		}
+	}
+	return err
+}
+
+// directAlign is the alignment of direct I/O: of the file offsets, the
+// lengths and the memory written from (the page size; a disk's logical
+// block is 512 or 4096 bytes).
+const directAlign = 4096
+
+// growAligned returns b with room for n more bytes, in memory aligned to
+// directAlign (b's own when it has the room).
+func growAligned(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	c := max(2*cap(b), len(b)+n, 64<<10)
+	nb := make([]byte, c+directAlign)
+	off := int(uintptr(unsafe.Pointer(unsafe.SliceData(nb))) & (directAlign - 1))
+	if off != 0 {
+		off = directAlign - off
+	}
+	return append(nb[off:off:off+c], b...)
+}
+
+// aligned reports whether b starts at an address aligned to directAlign.
+func aligned(b []byte) bool {
+	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))&(directAlign-1) == 0
+}
