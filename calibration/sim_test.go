@@ -1,7 +1,6 @@
 package calibration
 
 import (
-	"context"
 	"math"
 	"sort"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/passant/passant/locate"
 	"github.com/passant/passant/sim"
+	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/wire"
 )
 
@@ -24,26 +24,13 @@ func TestCalibrateInSimulator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates two hours of a shop")
 	}
-	shop, err := sim.NewShop("large", sim.Config{Seed: 5, PassersPerHour: 30, ShoppersPerHour: 40})
-	if err != nil {
-		t.Fatal(err)
-	}
+	shop := simtest.Shop(t, "large", sim.Config{Seed: 5, PassersPerHour: 30, ShoppersPerHour: 40})
 	site := shop.Site()
 	from := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	mid := from.Add(time.Hour).UnixMilli()
-	var train, test []*wire.Batch
 	truth := &sim.Truth{}
-	err = shop.Run(context.Background(), from, from.Add(2*time.Hour), func(_ string, b *wire.Batch) error {
-		if b.Sent < mid {
-			train = append(train, b)
-		} else {
-			test = append(test, b)
-		}
-		return nil
-	}, truth)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bs := simtest.Batches(t, shop, from, from.Add(2*time.Hour), truth)
+	train, test := simtest.Sent(bs, math.MinInt64, mid), simtest.Sent(bs, mid, math.MaxInt64)
 	// Walk marks: where every in-store phone was at each burst of the first hour.
 	var marks []wire.WalkMark
 	inStore := func(x, y float64) bool { return y >= 0 }

@@ -1,7 +1,6 @@
 package calibration
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/passant/passant/locate"
 	"github.com/passant/passant/sim"
+	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/wire"
 )
 
@@ -64,28 +64,17 @@ func runSimWalk(t testing.TB, cfg sim.Config, test time.Duration) *simWalk {
 // the protocol's).
 func runSimWalkOf(t testing.TB, cfg sim.Config, w sim.Walker, test time.Duration) *simWalk {
 	t.Helper()
-	shop, err := sim.NewShop("large", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	shop := simtest.Shop(t, "large", cfg)
 	sw := &simWalk{site: shop.Site(), radio: shop.Radio(), truth: &sim.Truth{}}
 	w.Route, w.Start = Waypoints(sw.site), simFrom
+	var err error
 	if sw.walker, err = shop.AddWalker(w); err != nil {
 		t.Fatal(err)
 	}
 	sw.mid = sw.walker.End.UnixMilli()
-	err = shop.Run(context.Background(), simFrom, sw.walker.End.Add(test), func(_ string, b *wire.Batch) error {
-		if b.Sent < sw.mid+2000 {
-			sw.walkBatches = append(sw.walkBatches, b)
-		}
-		if b.Sent >= sw.mid {
-			sw.testBatches = append(sw.testBatches, b)
-		}
-		return nil
-	}, sw.truth)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bs := simtest.Batches(t, shop, simFrom, sw.walker.End.Add(test), sw.truth)
+	// The walk's batches run 2 s into the test run's (frames sent late).
+	sw.walkBatches, sw.testBatches = simtest.Sent(bs, math.MinInt64, sw.mid+2000), simtest.Sent(bs, sw.mid, math.MaxInt64)
 	return sw
 }
 

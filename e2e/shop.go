@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/passant/passant/sim"
+	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/wire"
 )
 
@@ -35,10 +35,7 @@ type Recording struct {
 // Record simulates layout over [from, from+d) as fast as it can.
 func Record(t testing.TB, layout string, cfg sim.Config, from time.Time, d time.Duration) *Recording {
 	t.Helper()
-	shop, err := sim.NewShop(layout, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	shop := simtest.Shop(t, layout, cfg)
 	r := &Recording{Site: shop.Site(), MACs: map[[6]byte]struct{}{}}
 	emit := func(sensor string, b *wire.Batch) error {
 		r.Items = append(r.Items, Item{Sensor: sensor, Batch: b, Payload: wire.AppendBatch(nil, b)})
@@ -46,9 +43,7 @@ func Record(t testing.TB, layout string, cfg sim.Config, from time.Time, d time.
 		shop.EachMAC(func(m [6]byte) { r.MACs[m] = struct{}{} })
 		return nil
 	}
-	if err := shop.Run(context.Background(), from, from.Add(d), emit, nil); err != nil {
-		t.Fatal(err)
-	}
+	simtest.Run(t, shop, from, from.Add(d), nil, emit)
 	return r
 }
 
@@ -62,15 +57,7 @@ func (r *Recording) Rename(id string) {
 // WriteSite writes the recording's site file into dir and returns its path.
 func (r *Recording) WriteSite(t testing.TB, dir string) string {
 	t.Helper()
-	data, err := wire.MarshalSite(r.Site)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := fmt.Sprintf("%s/%s.json", dir, r.Site.Site)
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return simtest.WriteSite(t, dir, r.Site)
 }
 
 // WriteInput writes items as replay input (one batch a line) to path.

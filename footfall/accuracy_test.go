@@ -15,6 +15,7 @@ import (
 	"github.com/passant/passant/footfall"
 	"github.com/passant/passant/replay"
 	"github.com/passant/passant/sim"
+	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/wire"
 	"github.com/passant/passant/zones"
 )
@@ -106,26 +107,13 @@ func simulate(t testing.TB, layout string, seed uint64, hours float64) (*wire.Si
 		}
 		cfg.PassersPerHour = n
 	}
-	shop, err := sim.NewShop(layout, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	shop := simtest.Shop(t, layout, cfg)
 	site := shop.Site()
 	from := time.Date(2026, 12, 3, 9, 0, 0, 0, site.Location())
 	to := from.Add(time.Duration(hours * float64(time.Hour)))
-	var in bytes.Buffer
-	var buf []byte
 	tr := &sim.Truth{}
-	err = shop.Run(context.Background(), from, to, func(_ string, b *wire.Batch) error {
-		buf = wire.AppendBatch(buf[:0], b)
-		in.Write(buf)
-		in.WriteByte('\n')
-		return nil
-	}, tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return site, &in, tr, from, to
+	in := simtest.Input(t, shop, from, to, tr)
+	return site, bytes.NewBuffer(in), tr, from, to
 }
 
 func reportFigures(rep *wire.Report) figures {

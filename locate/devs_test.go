@@ -1,14 +1,13 @@
 package locate_test
 
 import (
-	"context"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/passant/passant/locate"
 	"github.com/passant/passant/sim"
-	"github.com/passant/passant/wire"
+	"github.com/passant/passant/sim/simtest"
 )
 
 // TestTrackerPseudonymSlots runs the tracker over three simulated hours of
@@ -17,19 +16,9 @@ import (
 // pseudonyms' map and slots agree; and that a merge moved every pseudonym
 // of the merged track (none names it afterwards).
 func TestTrackerPseudonymSlots(t *testing.T) {
-	shop, err := sim.NewShop("small", sim.Config{Seed: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var batches []*wire.Batch
+	shop := simtest.Shop(t, "small", sim.Config{Seed: 2})
 	from := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	err = shop.Run(context.Background(), from, from.Add(3*time.Hour), func(_ string, b *wire.Batch) error {
-		batches = append(batches, b)
-		return nil
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	batches := simtest.Batches(t, shop, from, from.Add(3*time.Hour), nil)
 	site := shop.Site()
 	m, err := locate.NewModel(site)
 	if err != nil {

@@ -1,12 +1,12 @@
 package pipeline_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/passant/passant/pipeline"
 	"github.com/passant/passant/sim"
+	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/wire"
 )
 
@@ -46,10 +46,7 @@ func TestPipelineMerges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates a shop: not in -short")
 	}
-	shop, err := sim.NewShop("large", sim.Config{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	shop := simtest.Shop(t, "large", sim.Config{Seed: 1})
 	site := shop.Site()
 	h := &merges{seen: map[string]int64{}, gone: map[string]bool{}}
 	p, err := pipeline.New(pipeline.Config{Site: site}, h)
@@ -57,15 +54,12 @@ func TestPipelineMerges(t *testing.T) {
 		t.Fatal(err)
 	}
 	from := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
-	err = shop.Run(context.Background(), from, from.Add(90*time.Minute), func(_ string, b *wire.Batch) error {
+	simtest.Run(t, shop, from, from.Add(90*time.Minute), nil, func(_ string, b *wire.Batch) error {
 		if len(b.Obs) == 0 {
 			return nil
 		}
 		return p.Accept(b.Obs[len(b.Obs)-1].T, b, wire.Drops{})
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	p.Flush()
 	if h.n == 0 {
 		t.Error("no merges in 90 min of a simulated supermarket")

@@ -1,7 +1,6 @@
 package pipeline_test
 
 import (
-	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/passant/passant/pipeline"
 	"github.com/passant/passant/sim"
+	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/wire"
 )
 
@@ -20,20 +20,9 @@ func (c *positions) Advance(int64)            {}
 // shopBatches simulates the small shop (four sensors) for d.
 func shopBatches(t *testing.T, d time.Duration) (*wire.Site, []*wire.Batch) {
 	t.Helper()
-	shop, err := sim.NewShop("small", sim.Config{Seed: 9, PassersPerHour: 600, ShoppersPerHour: 80})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var bs []*wire.Batch
+	shop := simtest.Shop(t, "small", sim.Config{Seed: 9, PassersPerHour: 600, ShoppersPerHour: 80})
 	from := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	err = shop.Run(context.Background(), from, from.Add(d), func(_ string, b *wire.Batch) error {
-		bs = append(bs, b)
-		return nil
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return shop.Site(), bs
+	return shop.Site(), simtest.Batches(t, shop, from, from.Add(d), nil)
 }
 
 // skew returns copies of the batches with sensor's clock moved by shift(batch).

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/passant/passant/sim"
+	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/wire"
 )
 
@@ -19,29 +20,21 @@ import (
 // its site file, as `passant sim` would.
 func simulate(t *testing.T, dir string, journal bool) (site, in string) {
 	t.Helper()
-	shop, err := sim.NewShop("small", sim.Config{Seed: 11})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, _ := wire.MarshalSite(shop.Site())
-	site = filepath.Join(dir, "site.json")
-	os.WriteFile(site, data, 0o644)
-	var buf bytes.Buffer
+	shop := simtest.Shop(t, "small", sim.Config{Seed: 11})
+	site = simtest.WriteSite(t, dir, shop.Site())
 	from := time.Date(2026, 12, 1, 9, 40, 0, 0, time.UTC)
-	err = shop.Run(context.Background(), from, from.Add(90*time.Minute), func(_ string, b *wire.Batch) error {
-		if journal {
-			buf.Write(wire.AppendJournalLine(nil, b.Sent+40, b))
-		} else {
-			buf.Write(wire.AppendBatch(nil, b))
+	var buf []byte
+	if journal {
+		for _, b := range simtest.Batches(t, shop, from, from.Add(90*time.Minute), nil) {
+			buf = append(wire.AppendJournalLine(buf, b.Sent+40, b), '\n')
 		}
-		buf.WriteByte('\n')
-		return nil
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
+	} else {
+		buf = simtest.Input(t, shop, from, from.Add(90*time.Minute), nil)
 	}
 	in = filepath.Join(dir, "obs.jsonl")
-	os.WriteFile(in, buf.Bytes(), 0o644)
+	if err := os.WriteFile(in, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return site, in
 }
 

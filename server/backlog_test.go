@@ -15,6 +15,7 @@ import (
 	"github.com/passant/passant/ingest"
 	"github.com/passant/passant/replay"
 	"github.com/passant/passant/sim"
+	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/wire"
 )
 
@@ -30,17 +31,10 @@ func TestBacklogThroughJournal(t *testing.T) {
 	if testing.Short() {
 		span = 8 * time.Minute
 	}
-	shop, err := sim.NewShop("small", sim.Config{Seed: 7, ShoppersPerHour: 120, PassersPerHour: 400})
-	if err != nil {
-		t.Fatal(err)
-	}
+	shop := simtest.Shop(t, "small", sim.Config{Seed: 7, ShoppersPerHour: 120, PassersPerHour: 400})
 	site := shop.Site()
 	dir := t.TempDir()
-	data, _ := wire.MarshalSite(site)
-	path := filepath.Join(dir, "site.json")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := simtest.WriteSite(t, dir, site)
 
 	// The morning, then an empty batch per sensor an hour after it, which
 	// moves the live event time past the end as a replay's end does.
@@ -51,13 +45,9 @@ func TestBacklogThroughJournal(t *testing.T) {
 	}
 	var msgs []msg
 	last := map[string]wire.Batch{}
-	err = shop.Run(context.Background(), from, from.Add(span), func(sensor string, b *wire.Batch) error {
-		msgs = append(msgs, msg{wire.Topic("passant", site.Site, sensor, "obs"), wire.AppendBatch(nil, b)})
-		last[sensor] = wire.Batch{Boot: b.Boot, ID: b.ID}
-		return nil
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
+	for _, b := range simtest.Batches(t, shop, from, from.Add(span), nil) {
+		msgs = append(msgs, msg{wire.Topic("passant", site.Site, b.Sensor, "obs"), wire.AppendBatch(nil, b)})
+		last[b.Sensor] = wire.Batch{Boot: b.Boot, ID: b.ID}
 	}
 	for _, se := range site.Sensors {
 		l := last[se.ID]

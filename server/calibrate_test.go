@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/passant/passant/sim"
+	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/wire"
 )
 
@@ -46,10 +47,7 @@ func TestCalibrationWalkWhileLive(t *testing.T) {
 	// More of the street and the shop, heard while the walk is on: new
 	// pseudonyms, each looked up.
 	before := processed(r)
-	more, err := sim.NewShop("small", sim.Config{Seed: 6, ShoppersPerHour: 120, PassersPerHour: 400})
-	if err != nil {
-		t.Fatal(err)
-	}
+	more := simtest.Shop(t, "small", sim.Config{Seed: 6, ShoppersPerHour: 120, PassersPerHour: 400})
 	sent := publishShop(t, srv, more, time.Now().Add(-5*time.Minute), time.Now())
 	eventually(t, "every batch processed during the walk", func() bool { return processed(r) == before+int64(sent) })
 	ctx := context.Background()

@@ -4,14 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/passant/passant/sim"
+	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/wire"
 )
 
@@ -20,15 +19,10 @@ import (
 // server (running) and its site.
 func shopThroughMQTT(t *testing.T, span time.Duration) (*Server, *wire.Site, context.CancelFunc) {
 	t.Helper()
-	shop, err := sim.NewShop("small", sim.Config{Seed: 5, ShoppersPerHour: 120, PassersPerHour: 400})
-	if err != nil {
-		t.Fatal(err)
-	}
+	shop := simtest.Shop(t, "small", sim.Config{Seed: 5, ShoppersPerHour: 120, PassersPerHour: 400})
 	site := shop.Site()
 	dir := t.TempDir()
-	data, _ := wire.MarshalSite(site)
-	path := filepath.Join(dir, "site.json")
-	os.WriteFile(path, data, 0o644)
+	path := simtest.WriteSite(t, dir, site)
 	srv, stop := startServer(t, Config{SiteFiles: []string{path}, DataDir: dir})
 	sent := publishShop(t, srv, shop, time.Now().Add(-span), time.Now())
 	// Accepted, and processed by the site's pipeline, not only handed to it.
@@ -48,15 +42,12 @@ func publishShop(t *testing.T, srv *Server, shop *sim.Shop, from, to time.Time) 
 	defer pub.Disconnect(100)
 	site := shop.Site()
 	sent := 0
-	err := shop.Run(context.Background(), from, to, func(sensor string, b *wire.Batch) error {
+	simtest.Run(t, shop, from, to, nil, func(sensor string, b *wire.Batch) error {
 		sent++
 		tok := pub.Publish(wire.Topic("passant", site.Site, sensor, "obs"), 1, false, wire.AppendBatch(nil, b))
 		tok.Wait()
 		return tok.Error()
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	return sent
 }
 

@@ -4,10 +4,8 @@ import (
 	"context"
 	"math"
 	"testing"
-	"time"
 
 	"github.com/passant/passant/locate"
-	"github.com/passant/passant/wire"
 )
 
 // TestOracle checks the Bayes oracle on an hour of the large shop. Side: it
@@ -104,16 +102,7 @@ func TestTrackerLearnsGains(t *testing.T) {
 	var sum float64
 	seeds := []uint64{1, 2, 3, 4}
 	for _, seed := range seeds {
-		shop, err := NewShop("large", Config{Seed: seed})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var batches []*wire.Batch
-		from := time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC)
-		err = shop.Run(context.Background(), from, from.Add(3*time.Hour), func(_ string, b *wire.Batch) error {
-			batches = append(batches, b)
-			return nil
-		}, nil)
+		shop, batches, _, err := diagShop("large", seed, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
