@@ -43,11 +43,11 @@ func (s *Service) Handler() http.Handler {
 	m.HandleFunc("POST "+p+"start", s.start)
 	m.HandleFunc("POST "+p+"mark", s.mark)
 	m.HandleFunc("POST "+p+"undo", s.undo)
-	m.HandleFunc("GET "+p+"status", s.status)
+	m.HandleFunc("GET "+p+"status", sessionJSON(s, (*Session).Status))
 	m.HandleFunc("GET "+p+"waypoints", s.waypoints)
-	m.HandleFunc("POST "+p+"fit", s.fit)
-	m.HandleFunc("POST "+p+"apply", s.apply)
-	m.HandleFunc("POST "+p+"revert", s.revert)
+	m.HandleFunc("POST "+p+"fit", sessionJSON(s, (*Session).Fit))
+	m.HandleFunc("POST "+p+"apply", sessionJSON(s, (*Session).Apply))
+	m.HandleFunc("POST "+p+"revert", sessionJSON(s, revert))
 	m.HandleFunc("GET "+p+"accuracy", s.accuracy)
 	m.HandleFunc("GET "+p+"accuracy.png", s.accuracyPNG)
 	m.HandleFunc("GET "+p+"drift", s.drift)
@@ -190,19 +190,6 @@ func (s *Service) undo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]int{"marks": se.Undo()})
 }
 
-func (s *Service) status(w http.ResponseWriter, r *http.Request) {
-	se, ok := s.session(w, r)
-	if !ok {
-		return
-	}
-	st, err := se.Status(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
-}
-
 func (s *Service) waypoints(w http.ResponseWriter, r *http.Request) {
 	site, _, err := s.Sites.Site(r.Context(), r.PathValue("site"))
 	if err != nil {
@@ -212,43 +199,30 @@ func (s *Service) waypoints(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"waypoints": Waypoints(site)})
 }
 
-func (s *Service) fit(w http.ResponseWriter, r *http.Request) {
-	se, ok := s.session(w, r)
-	if !ok {
-		return
+// sessionJSON serves call on the path's site's session: its result as
+// JSON, or its error.
+func sessionJSON[T any](s *Service, call func(*Session, context.Context) (T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		se, ok := s.session(w, r)
+		if !ok {
+			return
+		}
+		v, err := call(se, r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
 	}
-	rep, err := se.Fit(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rep)
 }
 
-func (s *Service) apply(w http.ResponseWriter, r *http.Request) {
-	se, ok := s.session(w, r)
-	if !ok {
-		return
-	}
-	a, err := se.Apply(r.Context())
+// revert restores the version before apply: {"version": v}.
+func revert(se *Session, ctx context.Context) (map[string]int, error) {
+	v, err := se.Revert(ctx)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, a)
-}
-
-func (s *Service) revert(w http.ResponseWriter, r *http.Request) {
-	se, ok := s.session(w, r)
-	if !ok {
-		return
-	}
-	v, err := se.Revert(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]int{"version": v})
+	return map[string]int{"version": v}, nil
 }
 
 func (s *Service) accuracy(w http.ResponseWriter, r *http.Request) {

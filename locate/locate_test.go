@@ -154,19 +154,38 @@ func TestCRLB(t *testing.T) {
 	}
 }
 
-func BenchmarkLeastSquares8(b *testing.B) {
+// site8 is the 8-sensor site of the benchmarks and kernel tests: sensors
+// 10 m apart in two rows 20 m apart, 2.5 m up; with zones, a street below
+// y = 0 and the store (30 × 20 m) above it.
+func site8(zones bool) *wire.Site {
 	site := &wire.Site{Site: "b", Bounds: wire.Rect{{-3, -7}, {33, 24}},
 		Radio: wire.Radio{RSSI1m: -45, Exponent: 2.5, PhoneZ: 1.2}}
+	if zones {
+		site.Zones = []wire.Zone{{ID: "street", Kind: wire.ZoneOutside, Polygon: []wire.Point{{-3, -7}, {33, -7}, {33, 0}, {-3, 0}}},
+			{ID: "store", Kind: wire.ZoneStore, Polygon: []wire.Point{{0, 0}, {30, 0}, {30, 20}, {0, 20}}}}
+	}
 	for i := 0; i < 8; i++ {
 		site.Sensors = append(site.Sensors, wire.Sensor{ID: string(rune('a' + i)), X: float64(i%4) * 10, Y: float64(i/4) * 20, Z: 2.5})
 	}
-	m, _ := NewModel(site)
-	s := NewSolver(m)
+	return site
+}
+
+// bursts8 are the benchmarks' 64 bursts (seeded): phones at x uniform in
+// [2, 28] and y in [y0, y0+dy], 4 frames each, transmit offsets of σ 3 dB.
+func bursts8(m *Model, y0, dy float64) []*Burst {
 	rng := rand.New(rand.NewPCG(3, 4))
 	bursts := make([]*Burst, 64)
 	for i := range bursts {
-		bursts[i] = burstAt(m, 2+26*rng.Float64(), 2+16*rng.Float64(), 4, 3*rng.NormFloat64(), rng)
+		bursts[i] = burstAt(m, 2+26*rng.Float64(), y0+dy*rng.Float64(), 4, 3*rng.NormFloat64(), rng)
 	}
+	return bursts
+}
+
+func BenchmarkLeastSquares8(b *testing.B) {
+	site := site8(false)
+	m, _ := NewModel(site)
+	s := NewSolver(m)
+	bursts := bursts8(m, 2, 16)
 	i := 0
 	for b.Loop() {
 		s.LeastSquares(bursts[i%len(bursts)])
@@ -175,21 +194,11 @@ func BenchmarkLeastSquares8(b *testing.B) {
 }
 
 func BenchmarkGridPosterior8(b *testing.B) {
-	site := &wire.Site{Site: "b", Bounds: wire.Rect{{-3, -7}, {33, 24}},
-		Radio: wire.Radio{RSSI1m: -45, Exponent: 2.5, PhoneZ: 1.2},
-		Zones: []wire.Zone{{ID: "street", Kind: wire.ZoneOutside, Polygon: []wire.Point{{-3, -7}, {33, -7}, {33, 0}, {-3, 0}}},
-			{ID: "store", Kind: wire.ZoneStore, Polygon: []wire.Point{{0, 0}, {30, 0}, {30, 20}, {0, 20}}}}}
-	for i := 0; i < 8; i++ {
-		site.Sensors = append(site.Sensors, wire.Sensor{ID: string(rune('a' + i)), X: float64(i%4) * 10, Y: float64(i/4) * 20, Z: 2.5})
-	}
+	site := site8(true)
 	m, _ := NewModel(site)
 	s := NewSolver(m)
 	s.noLS = true
-	rng := rand.New(rand.NewPCG(3, 4))
-	bursts := make([]*Burst, 64)
-	for i := range bursts {
-		bursts[i] = burstAt(m, 2+26*rng.Float64(), -5+20*rng.Float64(), 4, 3*rng.NormFloat64(), rng)
-	}
+	bursts := bursts8(m, -5, 20)
 	i := 0
 	for b.Loop() {
 		s.Locate(bursts[i%len(bursts)])
@@ -228,20 +237,10 @@ func TestLocateSilenceOfOtherSensors(t *testing.T) {
 // hull: least squares, then the posterior mean on its side in a window
 // around it.
 func BenchmarkLocate8(b *testing.B) {
-	site := &wire.Site{Site: "b", Bounds: wire.Rect{{-3, -7}, {33, 24}},
-		Radio: wire.Radio{RSSI1m: -45, Exponent: 2.5, PhoneZ: 1.2},
-		Zones: []wire.Zone{{ID: "street", Kind: wire.ZoneOutside, Polygon: []wire.Point{{-3, -7}, {33, -7}, {33, 0}, {-3, 0}}},
-			{ID: "store", Kind: wire.ZoneStore, Polygon: []wire.Point{{0, 0}, {30, 0}, {30, 20}, {0, 20}}}}}
-	for i := 0; i < 8; i++ {
-		site.Sensors = append(site.Sensors, wire.Sensor{ID: string(rune('a' + i)), X: float64(i%4) * 10, Y: float64(i/4) * 20, Z: 2.5})
-	}
+	site := site8(true)
 	m, _ := NewModel(site)
 	s := NewSolver(m)
-	rng := rand.New(rand.NewPCG(3, 4))
-	bursts := make([]*Burst, 64)
-	for i := range bursts {
-		bursts[i] = burstAt(m, 2+26*rng.Float64(), 2+16*rng.Float64(), 4, 3*rng.NormFloat64(), rng)
-	}
+	bursts := bursts8(m, 2, 16)
 	i := 0
 	for b.Loop() {
 		s.Locate(bursts[i%len(bursts)])

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"testing"
 	"unsafe"
-
-	"github.com/passant/passant/wire"
 )
 
 // TestRowArgsLayout checks the offsets rows_amd64.s reads rowArgs,
@@ -72,13 +70,7 @@ func TestRowsAsmBitExact(t *testing.T) {
 	defer func() { avx2 = true }()
 	same := sameBits
 	// The kernels, on an 8-sensor site.
-	site := &wire.Site{Site: "b", Bounds: wire.Rect{{-3, -7}, {33, 24}},
-		Radio: wire.Radio{RSSI1m: -45, Exponent: 2.5, PhoneZ: 1.2},
-		Zones: []wire.Zone{{ID: "street", Kind: wire.ZoneOutside, Polygon: []wire.Point{{-3, -7}, {33, -7}, {33, 0}, {-3, 0}}},
-			{ID: "store", Kind: wire.ZoneStore, Polygon: []wire.Point{{0, 0}, {30, 0}, {30, 20}, {0, 20}}}}}
-	for i := 0; i < 8; i++ {
-		site.Sensors = append(site.Sensors, wire.Sensor{ID: string(rune('a' + i)), X: float64(i%4) * 10, Y: float64(i/4) * 20, Z: 2.5})
-	}
+	site := site8(true)
 	m8, err := NewModel(site)
 	if err != nil {
 		t.Fatal(err)
@@ -328,13 +320,7 @@ func TestRowsAsmBitExact(t *testing.T) {
 // grid: 4 readings, 2 silent sensors, the weights, the moments (assembly
 // and Go) (per op: one pass).
 func BenchmarkRows(b *testing.B) {
-	site := &wire.Site{Site: "b", Bounds: wire.Rect{{-3, -7}, {33, 24}},
-		Radio: wire.Radio{RSSI1m: -45, Exponent: 2.5, PhoneZ: 1.2},
-		Zones: []wire.Zone{{ID: "street", Kind: wire.ZoneOutside, Polygon: []wire.Point{{-3, -7}, {33, -7}, {33, 0}, {-3, 0}}},
-			{ID: "store", Kind: wire.ZoneStore, Polygon: []wire.Point{{0, 0}, {30, 0}, {30, 20}, {0, 20}}}}}
-	for i := 0; i < 8; i++ {
-		site.Sensors = append(site.Sensors, wire.Sensor{ID: string(rune('a' + i)), X: float64(i%4) * 10, Y: float64(i/4) * 20, Z: 2.5})
-	}
+	site := site8(true)
 	m, _ := NewModel(site)
 	s := NewSolver(m)
 	g, p := s.grid, &s.post

@@ -14,14 +14,38 @@ import (
 	"github.com/passant/passant/wire"
 )
 
-func (s *Server) report(w http.ResponseWriter, r *http.Request) {
-	site, _, ok := s.siteOf(w, r)
+// siteRange reads the path's site and the query's ?from&to (timeRange),
+// answering the error itself unless ok.
+func (s *Server) siteRange(w http.ResponseWriter, r *http.Request) (site *wire.Site, from, to int64, ok bool) {
+	site, _, ok = s.siteOf(w, r)
 	if !ok {
-		return
+		return nil, 0, 0, false
 	}
 	from, to, err := s.timeRange(r, site)
 	if err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
+		return nil, 0, 0, false
+	}
+	return site, from, to, true
+}
+
+// reportPart reads ?part=hours (default), days, zones or paths, answering
+// 400 itself unless ok.
+func reportPart(w http.ResponseWriter, r *http.Request) (part string, ok bool) {
+	part = r.URL.Query().Get("part")
+	if part == "" {
+		part = "hours"
+	}
+	if part != "hours" && part != "days" && part != "zones" && part != "paths" {
+		httpError(w, http.StatusBadRequest, "part: want hours, days, zones or paths")
+		return "", false
+	}
+	return part, true
+}
+
+func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	site, from, to, ok := s.siteRange(w, r)
+	if !ok {
 		return
 	}
 	rep, err := s.backend.Report(r.Context(), site.Site, from, to)
@@ -35,21 +59,12 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 // reportCSV writes one table of the report: ?part=hours (default), days,
 // zones or paths.
 func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request) {
-	site, _, ok := s.siteOf(w, r)
+	site, from, to, ok := s.siteRange(w, r)
 	if !ok {
 		return
 	}
-	from, to, err := s.timeRange(r, site)
-	if err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	part := r.URL.Query().Get("part")
-	if part == "" {
-		part = "hours"
-	}
-	if part != "hours" && part != "days" && part != "zones" && part != "paths" {
-		httpError(w, http.StatusBadRequest, "part: want hours, days, zones or paths")
+	part, ok := reportPart(w, r)
+	if !ok {
 		return
 	}
 	rep, err := s.backend.Report(r.Context(), site.Site, from, to)
@@ -68,12 +83,8 @@ func (s *Server) reportCSV(w http.ResponseWriter, r *http.Request) {
 // reportsCSV writes one table of every site's report, each row led by its
 // site: ?from&to (each site's local dates) &part=hours|days|zones|paths.
 func (s *Server) reportsCSV(w http.ResponseWriter, r *http.Request) {
-	part := r.URL.Query().Get("part")
-	if part == "" {
-		part = "hours"
-	}
-	if part != "hours" && part != "days" && part != "zones" && part != "paths" {
-		httpError(w, http.StatusBadRequest, "part: want hours, days, zones or paths")
+	part, ok := reportPart(w, r)
+	if !ok {
 		return
 	}
 	sites, err := s.backend.Sites(r.Context())
@@ -188,13 +199,8 @@ func iptr(v *int) string {
 
 // heatmapQuery reads ?from&to&zone&cell&hours=10-14.
 func (s *Server) heatmapQuery(w http.ResponseWriter, r *http.Request) (HeatmapQuery, bool) {
-	site, _, ok := s.siteOf(w, r)
+	site, from, to, ok := s.siteRange(w, r)
 	if !ok {
-		return HeatmapQuery{}, false
-	}
-	from, to, err := s.timeRange(r, site)
-	if err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
 		return HeatmapQuery{}, false
 	}
 	q := HeatmapQuery{Site: site.Site, From: from, To: to, Cell: 0.5, HourFrom: 0, HourTo: 24}
