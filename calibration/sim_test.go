@@ -2,12 +2,10 @@ package calibration
 
 import (
 	"math"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/passant/passant/locate"
 	"github.com/passant/passant/sim"
 	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/wire"
@@ -59,30 +57,7 @@ func TestCalibrateInSimulator(t *testing.T) {
 
 	// The second hour's shoppers, located with both models.
 	errs := func(s *wire.Site) []float64 {
-		m, err := locate.NewModel(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		byDev := map[wire.Dev][]sim.BurstTruth{}
-		for _, b := range truth.Bursts {
-			if b.T >= mid && b.Class == "shopper" {
-				byDev[b.Dev] = append(byDev[b.Dev], b)
-			}
-		}
-		sol := locate.NewSolver(m)
-		var e []float64
-		for _, b := range sim.Bursts(m, s, test) {
-			for _, tr := range byDev[b.Dev] {
-				if math.Abs(float64(tr.T-b.T)) < 1000 {
-					if f, ok := sol.Locate(b); ok {
-						e = append(e, math.Hypot(f.X-tr.X, f.Y-tr.Y))
-					}
-					break
-				}
-			}
-		}
-		sort.Float64s(e)
-		return e
+		return shopperErrors(t, s, truth, test, mid, func(sim.BurstTruth) bool { return true })
 	}
 	before, after := errs(site), errs(rep.Calibrated)
 	mb, ma := median(before), median(after)

@@ -110,19 +110,27 @@ func within(dA, dN float64) bool { return math.Abs(dA) <= 1.5 && math.Abs(dN) <=
 // site and returns their position errors, sorted.
 func (sw *simWalk) testErrors(t testing.TB, site *wire.Site) []float64 {
 	t.Helper()
+	return shopperErrors(t, site, sw.truth, sw.testBatches, sw.mid, func(b sim.BurstTruth) bool { return b.Y >= 0 })
+}
+
+// shopperErrors locates batches' bursts on site and returns the position
+// errors of those of shoppers (the truth's bursts from ms from on within a
+// second, where keep says so), sorted.
+func shopperErrors(t testing.TB, site *wire.Site, truth *sim.Truth, batches []*wire.Batch, from int64, keep func(sim.BurstTruth) bool) []float64 {
+	t.Helper()
 	m, err := locate.NewModel(site)
 	if err != nil {
 		t.Fatal(err)
 	}
 	byDev := map[wire.Dev][]sim.BurstTruth{}
-	for _, b := range sw.truth.Bursts {
-		if b.T >= sw.mid && b.Class == sim.Shopper && b.Y >= 0 {
+	for _, b := range truth.Bursts {
+		if b.T >= from && b.Class == sim.Shopper && keep(b) {
 			byDev[b.Dev] = append(byDev[b.Dev], b)
 		}
 	}
 	sol := locate.NewSolver(m)
 	var e []float64
-	for _, b := range sim.Bursts(m, site, sw.testBatches) {
+	for _, b := range sim.Bursts(m, site, batches) {
 		for _, tr := range byDev[b.Dev] {
 			if math.Abs(float64(tr.T-b.T)) < 1000 {
 				if f, ok := sol.Locate(b); ok {

@@ -22,7 +22,7 @@ func TestDatabaseOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := StartProxy(t, u.Host)
+	proxy := storetest.StartProxy(t, u.Host)
 	u.Host = proxy.Addr
 	db := u.String()
 

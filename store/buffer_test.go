@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,68 +15,6 @@ import (
 	"github.com/passant/passant/store/storetest"
 	"github.com/passant/passant/wire"
 )
-
-// proxy forwards TCP connections to a target until cut: then it closes
-// every connection and refuses new ones until restored.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]bool
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	t.Cleanup(func() { ln.Close(); p.cut() })
-	go p.serve()
-	return p
-}
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		u, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns[c], p.conns[u] = true, true
-		p.mu.Unlock()
-		go func() { io.Copy(u, c); u.Close(); c.Close() }()
-		go func() { io.Copy(c, u); u.Close(); c.Close() }()
-	}
-}
-
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-func (p *proxy) restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
-}
 
 // TestBufferOutage cuts the connection to PostgreSQL while the pipeline
 // writes; the buffer keeps the writes and delivers every row when the
@@ -95,8 +31,8 @@ func TestBufferOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	pu, _ := url.Parse(u)
-	px := newProxy(t, pu.Host)
-	pu.Host = px.ln.Addr().String()
+	px := storetest.StartProxy(t, pu.Host)
+	pu.Host = px.Addr
 	q := pu.Query()
 	q.Set("connect_timeout", "2")
 	pu.RawQuery = q.Encode()
@@ -120,7 +56,7 @@ func TestBufferOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	px.cut()
+	px.Cut()
 	during := storetest.Batches(2, "demo", 30, 50, 40, storetest.Day0+3600_000)
 	for i := range during {
 		if !buf.WriteBatches(during[i : i+1]) {
@@ -144,7 +80,7 @@ func TestBufferOutage(t *testing.T) {
 		t.Fatalf("during the outage: %+v", st)
 	}
 
-	px.restore()
+	px.Restore()
 	if err := buf.Flush(flushCtx); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package e2e
+package storetest
 
 import (
 	"io"
@@ -9,8 +9,8 @@ import (
 
 // Proxy forwards TCP connections from a local port to a target. Cut closes
 // every connection and refuses new ones (the target looks down) until
-// Restore: the database outage of the fault tests, without stopping the
-// machine's shared PostgreSQL.
+// Restore: the database outage of the fault tests (store's buffer, e2e),
+// without stopping the machine's shared PostgreSQL.
 type Proxy struct {
 	Addr   string
 	target string
