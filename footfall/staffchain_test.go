@@ -1,0 +1,184 @@
+package footfall
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/passant/passant/wire"
+)
+
+// chainPieces returns a function that adds a piece of a staff chain test
+// on 2026-12-04: a track-day of the fingerprint from first to last, and a
+// store visit over all of it.
+func chainPieces(site *wire.Site, days *[]TrackDay, visits *[]Visit) func(track, fp string, rand bool, first, last int64) {
+	store := storeZone(site)
+	return func(track, fp string, rand bool, first, last int64) {
+		*days = append(*days, TrackDay{Site: site.Site, Day: "2026-12-04", Track: track, First: first, Last: last, Fixes: 10, FP: fp, Rand: rand})
+		*visits = append(*visits, Visit{Site: site.Site, Track: track, Zone: store, Start: first, End: last, Fixes: 10})
+	}
+}
+
+// A staff phone's day in pieces: tracks of one randomised fingerprint
+// that follow each other in the store and together span more than
+// staff_min_dwell_s are one staff member; a shopper's phone of the model
+// whose track does not follow a piece stays a visitor, and so does a
+// chain that spans less.
+func TestStaffChain(t *testing.T) {
+	site := loadSite(t)
+	h := func(hh, mm int) int64 { return at(2026, 12, 4, hh, mm, 0) }
+	var days []TrackDay
+	var visits []Visit
+	piece := chainPieces(site, &days, &visits)
+	// The staff phone: 09:00-14:10 in four pieces (an overlap of 5 min,
+	// gaps of 3 min and 30 s).
+	piece("s1", "F", true, h(9, 0), h(10, 0))
+	piece("s2", "F", true, h(9, 55), h(11, 30))
+	piece("s3", "F", true, h(11, 33), h(12, 40))
+	piece("s4", "F", true, h(12, 40)+30_000, h(14, 10))
+	// Shoppers with phones of the model: inside the chain's hours but not
+	// following a piece's end, and 20 min after its end.
+	piece("c1", "F", true, h(10, 20), h(10, 35))
+	piece("c2", "F", true, h(14, 30), h(14, 45))
+	// Another model's pieces, 3 h in all: visitors.
+	piece("g1", "G", true, h(9, 0), h(10, 0))
+	piece("g2", "G", true, h(10, 2), h(11, 0))
+	piece("g3", "G", true, h(11, 1), h(12, 0))
+	// Phones that keep their address are never chained.
+	piece("k1", "K", false, h(9, 0), h(11, 0))
+	piece("k2", "K", false, h(11, 1), h(14, 0))
+
+	from, to := h(0, 0), at(2026, 12, 5, 0, 0, 0)
+	rep := Build(site, from, to, days, visits, nil, History{})
+	if tot := rep.Totals; tot.Staff != 1 || tot.Visitors != 7 {
+		t.Errorf("staff %d visitors %d, want 1 and 7", tot.Staff, tot.Visitors)
+	}
+
+	// Two staff phones of one model "H": the first one's day in two pieces;
+	// the second one's in six pieces of 38-52 min, 8-12 min apart (the
+	// first round's chains took what lay between): a second staff member.
+	// A shopper of the model between two of them stays a visitor, and so
+	// do shoppers of a model "S" whose short tracks follow each other 12
+	// min apart for 5 hours.
+	piece("a1", "H", true, h(9, 0), h(12, 0))
+	piece("a2", "H", true, h(11, 58), h(15, 0))
+	for i, p := range [][4]int{{9, 10, 10, 0}, {10, 10, 10, 50}, {11, 2, 11, 40}, {11, 48, 12, 40}, {12, 52, 13, 40}, {13, 50, 14, 30}} {
+		piece(fmt.Sprintf("b%d", i+1), "H", true, h(p[0], p[1]), h(p[2], p[3]))
+	}
+	piece("d1", "H", true, h(10, 55), h(11, 0))
+	for i := range 15 {
+		first := h(9, 0) + int64(i)*20*60_000
+		piece(fmt.Sprintf("e%d", i+1), "S", true, first, first+8*60_000)
+	}
+	rep = Build(site, from, to, days, visits, nil, History{})
+	if tot := rep.Totals; tot.Staff != 3 || tot.Visitors != 7+1+15 {
+		t.Errorf("with model H and S: staff %d visitors %d, want 3 and 23", tot.Staff, tot.Visitors)
+	}
+	cl := Classes(site, days, visits)
+	for _, k := range []string{"a1", "a2", "b1", "b2", "b3", "b4", "b5", "b6"} {
+		if cl[k] != Staff {
+			t.Errorf("%s: %v", k, cl[k])
+		}
+	}
+	for _, k := range []string{"d1", "e1", "e8", "e15"} {
+		if cl[k] != Visitor {
+			t.Errorf("%s: %v", k, cl[k])
+		}
+	}
+
+	// Pieces of 20 min or more may overlap by up to 15 min: model "L" in
+	// two pieces 12 min over each other, 4 h 40 min in all, is staff;
+	// model "M"'s 18-min piece 12 min over a long one is not a link, and
+	// the rest spans 3 h 55 min: visitors.
+	n := len(days)
+	piece("l1", "L", true, h(9, 0), h(11, 30))
+	piece("l2", "L", true, h(11, 18), h(13, 40))
+	piece("m1", "M", true, h(9, 0), h(12, 55))
+	piece("m2", "M", true, h(12, 43), h(13, 1))
+	piece("m3", "M", true, h(13, 1), h(13, 30))
+	cl = Classes(site, days, visits)
+	for k, want := range map[string]Class{"l1": Staff, "l2": Staff, "m1": Visitor, "m2": Visitor, "m3": Visitor} {
+		if cl[k] != want {
+			t.Errorf("%s: %v, want %v", k, cl[k], want)
+		}
+	}
+	days, visits = days[:n], visits[:n]
+
+	days, visits = days[:11], visits[:11]
+	rep = Build(site, from, to, days, visits, nil, History{})
+	if rep.Hours[9].Staff != 1 || rep.Hours[11].Staff != 0 || rep.Hours[12].Staff != 0 {
+		t.Errorf("staff by hour: 9 %d, 11 %d, 12 %d", rep.Hours[9].Staff, rep.Hours[11].Staff, rep.Hours[12].Staff)
+	}
+	cl = Classes(site, days, visits)
+	for _, k := range []string{"s1", "s2", "s3", "s4"} {
+		if cl[k] != Staff {
+			t.Errorf("%s: %v", k, cl[k])
+		}
+	}
+	for _, k := range []string{"c1", "c2", "g1", "g2", "g3", "k1", "k2"} {
+		if cl[k] != Visitor {
+			t.Errorf("%s: %v", k, cl[k])
+		}
+	}
+	// Occupancy leaves the chain out: at most the shopper c1, g2 and k1
+	// at 10:20-10:35.
+	if occ := ZoneOccupancy(site, h(10, 0), h(11, 0), days, visits)[storeZone(site)]; len(occ) != 1 || occ[0].Max != 3 {
+		t.Errorf("occupancy 10:00 %+v", occ)
+	}
+	// The pieces in another order give the same classes.
+	slices.Reverse(days)
+	slices.Reverse(visits)
+	rep2 := Build(site, from, to, days, visits, nil, History{})
+	if rep2.Totals.Staff != 1 || rep2.Totals.Visitors != 7 || rep2.Hours[9].Staff != 1 {
+		t.Errorf("in another order: staff %d visitors %d", rep2.Totals.Staff, rep2.Totals.Visitors)
+	}
+}
+
+// A chain of the first round beside another of its model goes to the
+// second round, which joins to it the pieces before and after it across
+// the longer gaps that the kept chain's pieces, together, last over: all
+// are staff. It does not count again (nothing in the summaries tells a
+// second staff phone from the same phone's pieces or from a crowd of the
+// model's shoppers), and one phone's day broken into two chains 8 minutes
+// apart counts once.
+func TestStaffChainBeside(t *testing.T) {
+	site := loadSite(t)
+	h := func(hh, mm int) int64 { return at(2026, 12, 4, hh, mm, 0) }
+	var days []TrackDay
+	var visits []Visit
+	add := chainPieces(site, &days, &visits)
+	piece := func(track, fp string, first, last int64) { add(track, fp, true, first, last) }
+	// Model "P": one phone 09:00-19:00 in three pieces; another one's
+	// 10:08-15:30 in three pieces 3 min apart (a chain of the first round,
+	// beside the first), with a piece 8 min before it and one 14 min after
+	// it, where p2 and p3 together, but neither alone, last over the gap.
+	piece("p1", "P", h(9, 0), h(13, 0))
+	piece("p2", "P", h(12, 58), h(15, 41))
+	piece("p3", "P", h(15, 38), h(19, 0))
+	piece("q0", "P", h(9, 10), h(10, 0))
+	piece("q1", "P", h(10, 8), h(10, 50))
+	piece("q2", "P", h(10, 53), h(13, 30))
+	piece("q3", "P", h(13, 33), h(15, 30))
+	piece("q4", "P", h(15, 44), h(17, 0))
+	// Model "R": one phone, 09:00-13:30 and 13:38-18:00 in two pieces each.
+	piece("r1", "R", h(9, 0), h(11, 0))
+	piece("r2", "R", h(10, 58), h(13, 30))
+	piece("r3", "R", h(13, 38), h(16, 0))
+	piece("r4", "R", h(15, 59), h(18, 0))
+
+	from, to := h(0, 0), at(2026, 12, 5, 0, 0, 0)
+	rep := Build(site, from, to, days, visits, nil, History{})
+	if tot := rep.Totals; tot.Staff != 2 || tot.Visitors != 0 {
+		t.Errorf("staff %d visitors %d, want 2 and 0", tot.Staff, tot.Visitors)
+	}
+	cl := Classes(site, days, visits)
+	for _, d := range days {
+		if cl[d.Track] != Staff {
+			t.Errorf("%s: %v", d.Track, cl[d.Track])
+		}
+	}
+	// Model P counts in the hour of p1, model R only in the hour of r1.
+	if rep.Hours[9].Staff != 2 || rep.Hours[13].Staff != 0 {
+		t.Errorf("staff at 9: %d, at 13: %d, want 2 and 0", rep.Hours[9].Staff, rep.Hours[13].Staff)
+	}
+}
