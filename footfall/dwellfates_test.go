@@ -270,12 +270,7 @@ func (r *dwellRun) visitFates(b *strings.Builder) {
 		locVisits, float64(locStart)/1000/float64(locVisits), float64(locEnd)/1000/float64(locVisits), repVisits)
 	pr := func(title string, m map[string]*cause) {
 		fmt.Fprintf(b, "  %s\n", title)
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			fmt.Fprintf(b, "    %-72s %4d visits, mean %6.1f s\n", k, m[k].n, float64(m[k].ms)/1000/float64(m[k].n))
 		}
 	}
@@ -289,12 +284,7 @@ func (r *dwellRun) visitFates(b *strings.Builder) {
 	}
 	prq := func(title string, m map[string][]float64) {
 		fmt.Fprintf(b, "  %s\n", title)
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			fmt.Fprintf(b, "    %-30s %4d visits, p25 %+5.0f median %+5.0f p75 %+5.0f s\n", k, len(m[k]), pct(m[k], 0.25), med(m[k]), pct(m[k], 0.75))
 		}
 	}
