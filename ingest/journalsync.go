@@ -156,10 +156,22 @@ func (fl *flush) done(j *Journal) {
 	}
 	if fl.last {
 		// closed by commit
+		if !fl.ok && len(fl.data) > 0 {
+			// Not written: the retired file keeps the bytes, and a file of
+			// the same day opened later (appends out of receive order)
+			// takes them from it and writes them first; one opened during
+			// this round took what the round left, and is given them now.
+			// Either way its lines follow with no hole before them.
+			fl.putBack(jf)
+			if nf := j.files[jf.site]; nf != nil && nf != jf && nf.day == jf.day && nf.base > fl.off && nf.written < fl.end {
+				fl.putBack(nf)
+			}
+		} else {
+			jf.buf, jf.spare = nil, nil
+		}
 		if j.gone[goneKey{jf.site, jf.day}] == jf && jf.written == jf.size {
 			delete(j.gone, goneKey{jf.site, jf.day})
 		}
-		jf.buf, jf.spare = nil, nil
 		return
 	}
 	if fl.buffered && jf.d != nil && !jf.retired {
@@ -171,14 +183,21 @@ func (fl *flush) done(j *Journal) {
 		// acknowledged): the round's bytes go back in front of the lines
 		// appended since, and the next round writes them again, so a
 		// later round never leaves a hole in the file.
-		rest := jf.buf[fl.end-jf.base:]
-		jf.buf = append(append(growAligned(nil, len(fl.data)+len(rest)), fl.data...), rest...)
-		jf.base, jf.dirty = fl.off, true
+		fl.putBack(jf)
 		return
 	}
 	if jf.spare == nil && cap(fl.data) <= maxSpare {
 		jf.spare = fl.data[:0]
 	}
+}
+
+// putBack puts the flush's bytes, not written, back in front of the lines
+// jf buffered after them (jf is the flush's file, or the file of its day
+// opened after it took them); under the journal's lock.
+func (fl *flush) putBack(jf *journalFile) {
+	rest := jf.buf[fl.end-jf.base:]
+	jf.buf = append(append(growAligned(nil, len(fl.data)+len(rest)), fl.data...), rest...)
+	jf.base, jf.dirty = fl.off, true
 }
 
 // maxSpare is the largest round's buffer a file keeps for the next.

@@ -1,0 +1,106 @@
+package ingest
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/passant/passant/wire"
+)
+
+// failWrites makes the journal file of site refuse writes from now on:
+// read-only handles in place of its own (both, with direct I/O), which are
+// closed with the test.
+func failWrites(t *testing.T, j *Journal, site string) *journalFile {
+	t.Helper()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	jf := j.files[site]
+	for _, h := range []**os.File{&jf.f, &jf.d} {
+		if *h == nil {
+			continue
+		}
+		own := *h
+		t.Cleanup(func() { own.Close() })
+		ro, err := os.Open(own.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		*h = ro
+	}
+	return jf
+}
+
+// TestJournalRetiredWriteFailure: the file of a past day is retired (an
+// append of the next day) while lines of it are not written, and its last
+// write fails. The syncer closes it with the error: the appends of that
+// round have the error (none of them is acknowledged, the next day's line
+// included, though it is written: the broker delivers them again), Sync
+// and Close report it, and the next day's file goes on. An append to the
+// past day afterwards (out of receive order) opens its file again and
+// writes the lines that failed before its own: every line appended is in
+// its day's file, in order, with no hole of NUL bytes (which would make a
+// reader drop the next line, acknowledged, with the hole).
+func TestJournalRetiredWriteFailure(t *testing.T) {
+	for _, buffered := range []bool{false, true} {
+		dir := t.TempDir()
+		j, err := OpenJournal(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.buffered = buffered
+		day1 := time.Date(2026, 12, 5, 23, 59, 0, 0, time.UTC).UnixMilli()
+		day2 := time.Date(2026, 12, 6, 0, 0, 1, 0, time.UTC).UnixMilli()
+		want := map[int64]*bytes.Buffer{day1: {}, day2: {}}
+		appendLine := func(day, id int64) error {
+			b := testBatch("s1", id, 60) // lines of several disk blocks
+			want[day].Write(wire.AppendJournalLine(nil, day+id, b))
+			want[day].WriteByte('\n')
+			return j.Append("shop", day+id, b)
+		}
+		if err := appendLine(day1, 1); err != nil {
+			t.Fatal(err)
+		}
+		jf := failWrites(t, j, "shop")
+		if err := appendLine(day1, 2); err == nil {
+			t.Fatal("an append whose write failed returned no error")
+		}
+		// The next day retires the file with line 2 still to write; its
+		// last write fails too.
+		if err := appendLine(day2, 3); err == nil {
+			t.Fatalf("buffered %v: the round that failed to write the retired file answered an append with no error", buffered)
+		}
+		if err := jf.f.Close(); !errors.Is(err, os.ErrClosed) {
+			t.Errorf("buffered %v: the retired file was not closed (closing it again: %v)", buffered, err)
+		}
+		if err := j.Sync(); err == nil {
+			t.Errorf("buffered %v: Sync after the failure reported nothing", buffered)
+		}
+		// The broker delivers line 3 again; the journal goes on.
+		for _, id := range []int64{3, 4} {
+			if err := appendLine(day2, id); err != nil {
+				t.Fatalf("buffered %v: the next day's append after the failure: %v", buffered, err)
+			}
+		}
+		// A late line of the past day.
+		if err := appendLine(day1, 5); err != nil {
+			t.Fatalf("buffered %v: an append to the past day after its failure: %v", buffered, err)
+		}
+		if err := j.Close(); err == nil {
+			t.Errorf("buffered %v: Close did not report the failure", buffered)
+		}
+		for day, name := range map[int64]string{day1: "2026-12-05", day2: "2026-12-06"} {
+			got, err := os.ReadFile(filepath.Join(dir, "shop", name+".jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want[day].Bytes()) {
+				t.Errorf("buffered %v: %s (%d bytes, NUL bytes: %v) is not the lines appended (%d bytes)",
+					buffered, name, len(got), bytes.IndexByte(got, 0) >= 0, want[day].Len())
+			}
+		}
+	}
+}
