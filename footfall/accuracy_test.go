@@ -294,6 +294,10 @@ func TestFootfallOnTruePositions(t *testing.T) {
 func TestAccuracy(t *testing.T) {
 	layouts, hours := accuracyRuns(t)
 	seed := accuracySeed(t)
+	if os.Getenv("PASSANT_JOIN_VISITORS") == "0" {
+		// Street fragments join street fragments only (for measuring).
+		defer footfall.SetJoinVisitors(false)()
+	}
 	var rows []string
 	var diags []diagnosis
 	var hourly []string

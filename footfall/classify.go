@@ -85,6 +85,11 @@ func localDayNumber(t int64, loc *time.Location) int32 {
 	return civil(y, m, d)
 }
 
+// staffMillis returns the site's staff_min_dwell_s in ms.
+func staffMillis(site *wire.Site) int64 {
+	return int64(or(site.Footfall.StaffMinDwellS, wire.DefaultStaffDwell) * 1000)
+}
+
 // storeZone returns the id of the site's store zone, "" when none.
 func storeZone(site *wire.Site) string {
 	for _, z := range site.Zones {
@@ -106,7 +111,7 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 	if minDwell < 0 {
 		minDwell = wire.DefaultVisitorDwell
 	}
-	staffMs := int64(or(ff.StaffMinDwellS, wire.DefaultStaffDwell) * 1000)
+	staffMs := staffMillis(site)
 	store := storeZone(site)
 
 	tds := make([]trackDay, 0, len(days))

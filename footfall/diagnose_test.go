@@ -63,6 +63,7 @@ type diagnosis struct {
 	passersby, visitors     int // the replay's, recounted (must match the report)
 	truthPb, truthV         int
 	merged, mergedV         int // tracks holding several persons; of them visitors
+	joins, joinsRight       int // street fragments joined into others (joinStreet); of them, of the same person
 	splitModel              map[string]int
 	approachGap, leavingGap []float64 // s, from one track to the person's next
 }
@@ -104,6 +105,20 @@ func recount(site *wire.Site, events []diagEvent) (*footfall.Counter, map[string
 	return c, footfall.Classes(site, c.TrackDays(), c.Visits()), finalTrack(alias)
 }
 
+// streetJoins returns the report's joins of street fragments (joined
+// track → the track it counts as), of the recounted counter c, and final
+// extended by them.
+func streetJoins(site *wire.Site, c *footfall.Counter, final func(string) string) (map[string]string, func(string) string) {
+	joins := footfall.Joins(site, c.TrackDays(), c.Visits())
+	return joins, func(k string) string {
+		k = final(k)
+		if j, ok := joins[k]; ok {
+			return j
+		}
+		return k
+	}
+}
+
 // finalTrack follows a track through alias (merged track → the track it
 // was merged into) to the one that holds it in the end.
 func finalTrack(alias map[string]string) func(string) string {
@@ -123,7 +138,8 @@ func finalTrack(alias map[string]string) func(string) string {
 // locatedClass is each person's class with perfect linking.
 func diagnose(layout string, site *wire.Site, tr *sim.Truth, events []diagEvent, locatedClass map[string]footfall.Class) diagnosis {
 	d := diagnosis{layout: layout, pbExtra: map[string]int{}, pbMiss: map[string]int{}, vExtra: map[string]int{}, vMiss: map[string]int{}, splitModel: map[string]int{}}
-	_, class, final := recount(site, events)
+	c, class, merged := recount(site, events)
+	joins, final := streetJoins(site, c, merged)
 
 	person := personOf(tr)
 	people := peopleByID(tr)
@@ -177,6 +193,34 @@ func diagnose(layout string, site *wire.Site, tr *sim.Truth, events []diagEvent,
 			d.passersby++
 		case footfall.Visitor:
 			d.visitors++
+		}
+	}
+	// The joins by the truth: a join is right when both fragments'
+	// bursts are mostly one person's.
+	frag := map[string]map[string]int{}
+	for _, e := range events {
+		if e.from != "" {
+			continue
+		}
+		k := merged(e.pos.Track)
+		if frag[k] == nil {
+			frag[k] = map[string]int{}
+		}
+		frag[k][person[e.pos.Dev]]++
+	}
+	fragOwner := func(k string) string {
+		best := ""
+		for p, n := range frag[k] {
+			if best == "" || n > frag[k][best] || n == frag[k][best] && p < best {
+				best = p
+			}
+		}
+		return best
+	}
+	for from, into := range joins {
+		d.joins++
+		if o := fragOwner(from); o != "" && o == fragOwner(into) {
+			d.joinsRight++
 		}
 	}
 	for _, k := range owned[""] {
@@ -346,6 +390,9 @@ func diagnosisTable(ds []diagnosis) string {
 	section("visitors", vExtraCats, vMissCats, func(d diagnosis) map[string]int { return d.vExtra }, func(d diagnosis) map[string]int { return d.vMiss },
 		func(d diagnosis) int { return d.visitors }, func(d diagnosis) int { return d.truthV })
 	row("tracks of several persons (of them visitors)", func(d diagnosis) string { return fmt.Sprintf("%d (%d)", d.merged, d.mergedV) })
+	row("street fragments joined by count: right by the truth", func(d diagnosis) string {
+		return fmt.Sprintf("%d: %d (%.0f%%)", d.joins, d.joinsRight, 100*float64(d.joinsRight)/max(float64(d.joins), 1))
+	})
 	row("passer-by splits by model", func(d diagnosis) string {
 		var ms []string
 		for m, n := range d.splitModel {

@@ -48,8 +48,9 @@ const (
 
 // passerWeights returns, for each track-day, how much of a person it
 // counts for in the passers-by estimate: 1, or less when it is likely
-// another track's continuation.
-func passerWeights(tds []trackDay) []float64 {
+// another track's continuation; and, per model and day with a share of
+// continuations c > 0, the statistics behind it (what joinStreet needs).
+func passerWeights(tds []trackDay) ([]float64, []modelStat) {
 	w := make([]float64, len(tds))
 	for i := range w {
 		w[i] = 1
@@ -86,10 +87,36 @@ func passerWeights(tds []trackDay) []float64 {
 		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.fp, b.fp))
 	})
 	var m modelDay
+	var stats []modelStat
 	for _, k := range keys {
-		m.weigh(tds, groups[k], span[k.day], w)
+		if q := m.weigh(tds, groups[k], span[k.day], w); q > 0 {
+			stats = append(stats, modelStat{group: groups[k], q: q, near: m.nearPairs()})
+		}
 	}
-	return w
+	return w, stats
+}
+
+// modelStat is what the estimate found of one model on one day: its
+// randomised track-days (indices into the day's track-days), the
+// probability q that a track begun within W of an end continues it, and
+// the pairs (earlier, later) of such track-days: each later one with the
+// latest end within W before its start.
+type modelStat struct {
+	group []int
+	q     float64
+	near  [][2]int
+}
+
+// nearPairs returns the pairs of the last weigh: each track-day begun
+// within W of the end of another, with that one.
+func (m *modelDay) nearPairs() [][2]int {
+	var out [][2]int
+	for i, b := range m.byFirst {
+		if a := m.pred[i]; a >= 0 {
+			out = append(out, [2]int{a, b})
+		}
+	}
+	return out
 }
 
 // The windows [t+lo, t+hi) around a track's first detection t: the near
@@ -116,8 +143,9 @@ type modelDay struct {
 
 // weigh multiplies the weights w of the group g (indices into tds, the
 // day's traffic spanning span) by 1 − q where a passer-by continues
-// another track or is continued by a visitor.
-func (m *modelDay) weigh(tds []trackDay, g []int, span [2]int64, w []float64) {
+// another track or is continued by a visitor, and returns q (0 when no
+// track is a continuation).
+func (m *modelDay) weigh(tds []trackDay, g []int, span [2]int64, w []float64) float64 {
 	m.ends, m.lasts = m.ends[:0], m.lasts[:0]
 	for _, e := range m.sorted(tds, g, func(td *trackDay) int64 { return td.last }) {
 		m.ends, m.lasts = append(m.ends, e.i), append(m.lasts, e.t)
@@ -156,7 +184,7 @@ func (m *modelDay) weigh(tds []trackDay, g []int, span [2]int64, w []float64) {
 	}
 	c := continued(n, near, sumP)
 	if c == 0 {
-		return
+		return 0
 	}
 	q := min(c*n/near, 1)
 	for i, b := range m.byFirst {
@@ -171,6 +199,7 @@ func (m *modelDay) weigh(tds []trackDay, g []int, span [2]int64, w []float64) {
 			w[a] *= 1 - q
 		}
 	}
+	return q
 }
 
 // sorted returns the group keyed by one of its times, in order.

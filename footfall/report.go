@@ -66,7 +66,8 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 	}
 
 	tds, idx := classify(site, days, visits)
-	weight := passerWeights(tds)
+	weight, stats := passerWeights(tds)
+	into := joinStreet(tds, stats, staffMillis(site))
 
 	// Visitor days of the input, for new and returning.
 	input := map[string][]int32{}
@@ -95,6 +96,17 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 			continue
 		}
 		hr, da := &rep.Hours[h], dayList[hourDay[h]]
+		if into[i] >= 0 {
+			// Joined into another track (joinStreet): counted there; the
+			// estimate weighs it as before.
+			if td.class == Passerby {
+				u := micro(weight[i])
+				totEst += u
+				hourEst[h] += u
+				da.pbEst += u
+			}
+			continue
+		}
 		switch td.class {
 		case Staff:
 			if td.chainPart {
