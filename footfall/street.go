@@ -30,8 +30,8 @@ import (
 //
 //	a.last < b.first ≤ a.last + W
 //
-// (never overlapping) are taken in order of their gap b.first − a.last,
-// smallest first, each fragment followed by at most one and following at
+// (never overlapping) are taken in order of the probability that their
+// gap b.first − a.last is a continuation's (score), each fragment followed by at most one and following at
 // most one, while the chain they make spans at most joinSpanMs (a walk
 // past, never a stay: it can never become staff nor look like a dwelling
 // person). The joins are right in number, not one by one: the claim is the
@@ -99,10 +99,39 @@ type joiner struct {
 	cands      []joinPair
 }
 
-// joinPair is a candidate pair: b begins gap ms after a ends.
+// joinPair is a candidate pair: b begins gap ms after a ends; p is the
+// probability that b continues a, by its gap (score).
 type joinPair struct {
 	a, b int
 	gap  int64
+	p    float64
+}
+
+// gapBins is how many bins of W/gapBins the gaps of candidate pairs are
+// counted in.
+const gapBins = 6
+
+// score gives each candidate pair the probability p that it is one phone,
+// by its gap: of the model-day's F candidates, k are expected to be
+// continuations and F − k chance pairs, whose gaps spread evenly over
+// [0, W] (another phone's track ends at a time unrelated to this one's
+// start); the continuations' gaps follow the model's scan interval. Of
+// the f_i candidates in gap bin i, f_i − (F − k)/gapBins are then
+// continuations, and
+//
+//	p_i = max(f_i − (F − k)/gapBins, 0) / f_i.
+func (j *joiner) score(k int) {
+	var f [gapBins]float64
+	bin := func(gap int64) int { return min(int(gap*gapBins/splitWindow), gapBins-1) }
+	for _, c := range j.cands {
+		f[bin(c.gap)]++
+	}
+	chance := float64(max(len(j.cands)-k, 0)) / gapBins
+	for i := range j.cands {
+		c := &j.cands[i]
+		n := f[bin(c.gap)]
+		c.p = max(n-chance, 0) / n
+	}
 }
 
 // streetPart reports whether td is a street fragment.
@@ -142,12 +171,13 @@ func (j *joiner) join(tds []trackDay, g []int, k int, staffMs int64, into []int)
 				break
 			}
 			if a != b && j.kind(tds, a, b) != pairNone {
-				j.cands = append(j.cands, joinPair{a, b, t - tds[a].last})
+				j.cands = append(j.cands, joinPair{a: a, b: b, gap: t - tds[a].last})
 			}
 		}
 	}
+	j.score(k)
 	slices.SortFunc(j.cands, func(x, y joinPair) int {
-		return cmp.Or(cmp.Compare(x.gap, y.gap), cmp.Compare(tds[x.b].first, tds[y.b].first),
+		return cmp.Or(-cmp.Compare(x.p, y.p), cmp.Compare(x.gap, y.gap), cmp.Compare(tds[x.b].first, tds[y.b].first),
 			cmp.Compare(tds[x.a].track, tds[y.a].track), cmp.Compare(tds[x.b].track, tds[y.b].track))
 	})
 	j.next, j.prev = map[int]int{}, map[int]int{}
