@@ -3,9 +3,11 @@ package footfall_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -369,21 +371,57 @@ func accuracySeed(t testing.TB) uint64 {
 // TestPassersbyEstimateEndToEnd runs the passers-by estimate through the
 // whole replay (the fingerprint and randomised flag carried from the
 // observations through locating and the counter to the report) on a
-// simulated shop: the estimate must land within 5% of the truth and
-// closer to it than the contract's count of tracks.
+// simulated shop: the estimate must land within 5% of the truth, and the
+// contract's passers-by (tracks, with the street fragments joined by
+// count) within 10%, each with the fragments of its count: the tracks
+// joined are gone from positions.jsonl's names.
 func TestPassersbyEstimateEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates a shop: not in -short")
 	}
 	site, in, tr, from, _ := simulate(t, "small", 1, 3)
-	res, err := replay.Run(context.Background(), replay.Config{Site: site, Input: in})
+	positions := filepath.Join(t.TempDir(), "positions.jsonl")
+	var given []wire.Position
+	res, err := replay.Run(context.Background(), replay.Config{Site: site, Input: in, Positions: positions,
+		OnPosition: func(p wire.Position) { given = append(given, p) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	truth, got := truthFigures(site, tr, from.UnixMilli()), reportFigures(res.Report)
 	t.Logf("passers-by: truth %d, tracks %d, estimate %.1f", truth.passersby, got.passersby, got.passersbyEst)
-	estErr := math.Abs(got.passersbyEst - float64(truth.passersby))
-	if estErr > 0.05*float64(truth.passersby) || estErr >= math.Abs(float64(got.passersby-truth.passersby)) {
-		t.Errorf("passers-by: truth %d, tracks %d, estimate %.1f", truth.passersby, got.passersby, got.passersbyEst)
+	if estErr := math.Abs(got.passersbyEst - float64(truth.passersby)); estErr > 0.05*float64(truth.passersby) {
+		t.Errorf("passers-by: truth %d, estimate %.1f", truth.passersby, got.passersbyEst)
+	}
+	if e := relErr(got.passersby, truth.passersby); math.Abs(e) > 0.10 {
+		t.Errorf("passers-by: truth %d, tracks %d (%+.1f%%)", truth.passersby, got.passersby, 100*e)
+	}
+	// positions.jsonl names each fix by the track it belongs to in the
+	// end: the fixes of tracks joined into others carry those others'
+	// names, so the file has fewer track names than the fixes were given.
+	data, err := os.ReadFile(positions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
+	if len(lines) != len(given) {
+		t.Fatalf("positions.jsonl: %d lines, %d positions given", len(lines), len(given))
+	}
+	names, givenNames, renamed := map[string]bool{}, map[string]bool{}, 0
+	for i, l := range lines {
+		var p wire.Position
+		if err := json.Unmarshal(l, &p); err != nil {
+			t.Fatalf("positions.jsonl line %d: %v", i+1, err)
+		}
+		if p.T != given[i].T || p.Dev != given[i].Dev {
+			t.Fatalf("positions.jsonl line %d: %+v, given %+v", i+1, p, given[i])
+		}
+		names[p.Track], givenNames[given[i].Track] = true, true
+		if p.Track != given[i].Track {
+			renamed++
+		}
+	}
+	if len(names) != res.Tracks || len(names) >= len(givenNames) || renamed == 0 {
+		t.Errorf("positions.jsonl: %d track names (%d renamed fixes), %d given, the replay counts %d tracks",
+			len(names), renamed, len(givenNames), res.Tracks)
 	}
 }

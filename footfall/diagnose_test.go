@@ -109,7 +109,7 @@ func recount(site *wire.Site, events []diagEvent) (*footfall.Counter, map[string
 // track → the track it counts as), of the recounted counter c, and final
 // extended by them.
 func streetJoins(site *wire.Site, c *footfall.Counter, final func(string) string) (map[string]string, func(string) string) {
-	joins := footfall.Joins(site, c.TrackDays(), c.Visits())
+	joins := footfall.JoinMap(site, c.TrackDays(), c.Visits())
 	return joins, func(k string) string {
 		k = final(k)
 		if j, ok := joins[k]; ok {

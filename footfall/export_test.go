@@ -29,17 +29,11 @@ func byTrack[T any](site *wire.Site, days []TrackDay, visits []Visit, get func(*
 // DoorTimes is doorTimes, for the accuracy diagnosis.
 func DoorTimes(v Visit) (start, end float64) { return doorTimes(&v) }
 
-// Joins returns the street fragments that the report joins into other
-// tracks (joinStreet), by track: joined track → the track it counts as.
-func Joins(site *wire.Site, days []TrackDay, visits []Visit) map[string]string {
-	tds, _ := classify(site, days, visits)
-	_, stats := passerWeights(tds)
-	into := joinStreet(tds, stats, staffMillis(site))
+// JoinMap returns Joins by track: joined track → the track it counts as.
+func JoinMap(site *wire.Site, days []TrackDay, visits []Visit) map[string]string {
 	out := map[string]string{}
-	for i, k := range into {
-		if k >= 0 {
-			out[tds[i].track] = tds[k].track
-		}
+	for _, j := range Joins(site, days, visits) {
+		out[j.Track] = j.Into
 	}
 	return out
 }

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"math"
 	"slices"
+
+	"github.com/passant/passant/wire"
 )
 
 // Street fragments joined by count. On the street a phone that takes a new
@@ -270,4 +272,31 @@ func (j *joiner) fits(tds []trackDay, a, b int, staffMs int64) bool {
 		}
 	}
 	return visitors <= 1 && last-first-visit <= joinSpanMs && last-first < staffMs
+}
+
+// Join says that the track-day of Track from First to Last (its first and
+// last detection that day, Unix ms) counts as track Into's: a street
+// fragment joined by count (joinStreet).
+type Join struct {
+	Track, Into string
+	First, Last int64
+}
+
+// Joins returns the joins of street fragments that Build makes of the same
+// summaries, in the order of the track-days: what renames the fragments'
+// positions to the tracks they count as (positions.jsonl's track).
+func Joins(site *wire.Site, days []TrackDay, visits []Visit) []Join {
+	tds, _ := classify(site, days, visits)
+	orig := make([][2]int64, len(tds))
+	for i := range tds {
+		orig[i] = [2]int64{tds[i].first, tds[i].last}
+	}
+	_, stats := passerWeights(tds)
+	var out []Join
+	for i, k := range joinStreet(tds, stats, staffMillis(site)) {
+		if k >= 0 {
+			out = append(out, Join{Track: tds[i].track, Into: tds[k].track, First: orig[i][0], Last: orig[i][1]})
+		}
+	}
+	return out
 }

@@ -182,6 +182,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	days, visits := counter.TrackDays(), counter.Visits()
 	rep := footfall.Build(site, from, to, days, visits, txns, footfall.NewHistory(site, days, visits))
 	res.Report = &rep
+	joins := footfall.Joins(site, days, visits)
+	res.Tracks -= out.joined(joins)
+	out.ren.join(joins)
+	if cfg.Positions != "" && !out.ren.empty() {
+		if err := out.ren.rewrite(cfg.Positions); err != nil {
+			return nil, fmt.Errorf("replay: positions: %w", err)
+		}
+	}
 	if tiles != nil {
 		out.heat.Flush()
 		if err := writeHeatmap(cfg.Heatmap, site, tiles, from, to); err != nil {
@@ -296,6 +304,8 @@ type sink struct {
 	onMerge func(from, into string, t int64)
 	heat    *heatmap.Builder
 	trackN  map[string]struct{}
+	n       int64   // positions given
+	ren     renamer // the tracks joined later, for positions.jsonl
 }
 
 func (s *sink) Position(p wire.Position) {
@@ -304,6 +314,7 @@ func (s *sink) Position(p wire.Position) {
 		s.buf = append(s.buf, '\n')
 		_, s.err = s.w.Write(s.buf)
 	}
+	s.n++
 	s.counter.Add(p)
 	if s.heat != nil {
 		// A copy for the heatmap: p's address escapes through Builder.Add,
@@ -325,6 +336,7 @@ func (s *sink) Position(p wire.Position) {
 // Merge counts track from's positions as into's.
 func (s *sink) Merge(from, into string, t int64) {
 	s.counter.Merge(from, into)
+	s.ren.merge(from, into, s.n)
 	delete(s.trackN, from)
 	if s.onMerge != nil {
 		s.onMerge(from, into, t)
@@ -364,6 +376,20 @@ func writeHeatmap(path string, site *wire.Site, tiles *heatmap.Tiles, from, to i
 }
 
 func (s *sink) tracks() int { return len(s.trackN) }
+
+// joined returns how many of the tracks given were joined into others
+// (footfall.Joins).
+func (s *sink) joined(js []footfall.Join) int {
+	n := 0
+	seen := map[string]bool{}
+	for _, j := range js {
+		if _, ok := s.trackN[j.Track]; ok && !seen[j.Track] {
+			seen[j.Track] = true
+			n++
+		}
+	}
+	return n
+}
 
 type countingReader struct {
 	r io.Reader
