@@ -88,11 +88,19 @@ func (r *renamer) rewrite(path string) error {
 		return err
 	}
 	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // after the rename, nothing is there
+	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
+		tmp.Close()
+		return err
+	}
 	w := bufio.NewWriterSize(tmp, 64<<10)
 	rd := bufio.NewReaderSize(in, 64<<10)
 	var buf []byte
