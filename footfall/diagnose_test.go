@@ -174,12 +174,7 @@ func diagnose(layout string, site *wire.Site, tr *sim.Truth, events []diagEvent,
 	slices.SortFunc(names, func(a, b string) int { return int(tracks[a].first - tracks[b].first) })
 	for _, k := range names {
 		ti := tracks[k]
-		best := ""
-		for p, n := range ti.n {
-			if best == "" || n > ti.n[best] || n == ti.n[best] && p < best {
-				best = p
-			}
-		}
+		best := majority(ti.n)
 		ti.owner = best
 		owned[best] = append(owned[best], k)
 		if len(ti.n) > 1 {
@@ -208,18 +203,9 @@ func diagnose(layout string, site *wire.Site, tr *sim.Truth, events []diagEvent,
 		}
 		frag[k][person[e.pos.Dev]]++
 	}
-	fragOwner := func(k string) string {
-		best := ""
-		for p, n := range frag[k] {
-			if best == "" || n > frag[k][best] || n == frag[k][best] && p < best {
-				best = p
-			}
-		}
-		return best
-	}
 	for from, into := range joins {
 		d.joins++
-		if o := fragOwner(from); o != "" && o == fragOwner(into) {
+		if o := majority(frag[from]); o != "" && o == majority(frag[into]) {
 			d.joinsRight++
 		}
 	}
@@ -305,6 +291,18 @@ func diagnose(layout string, site *wire.Site, tr *sim.Truth, events []diagEvent,
 		}
 	}
 	return d
+}
+
+// majority returns the person with the most bursts in n (ties to the
+// first by name), "" when none.
+func majority(n map[string]int) string {
+	best := ""
+	for p, c := range n {
+		if best == "" || c > n[best] || c == n[best] && p < best {
+			best = p
+		}
+	}
+	return best
 }
 
 // nextStart returns the earliest start after t among the tracks, 0 if none.

@@ -276,13 +276,7 @@ func newDwellRun(b *strings.Builder, site *wire.Site, tr *sim.Truth, events []di
 	}
 	ownerOf := map[string]string{}
 	for k, m := range owner {
-		best := ""
-		for p, n := range m {
-			if best == "" || n > m[best] || n == m[best] && p < best {
-				best = p
-			}
-		}
-		ownerOf[k] = best
+		ownerOf[k] = majority(m)
 	}
 	ownedV := map[string][]string{}
 	var falseV []float64

@@ -84,13 +84,7 @@ func lostShoppers(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEven
 	}
 	owner := map[string]string{}
 	for k, n := range trackN {
-		best := ""
-		for p, c := range n {
-			if best == "" || c > n[best] || c == n[best] && p < best {
-				best = p
-			}
-		}
-		owner[k] = best
+		owner[k] = majority(n)
 	}
 	ownedV := map[string]bool{}
 	for k, o := range owner {
