@@ -99,6 +99,7 @@ const (
 type joiner struct {
 	next, prev map[int]int
 	cands      []joinPair
+	byLast     []int
 }
 
 // joinPair is a candidate pair: b begins gap ms after a ends; p is the
@@ -159,9 +160,13 @@ func (j *joiner) kind(tds []trackDay, a, b int) int {
 // join makes up to k joins among the model-day's track-days g, the pairs
 // with the smallest gaps first, and returns how many it made.
 func (j *joiner) join(tds []trackDay, g []int, k int, staffMs int64, into []int) int {
-	byLast := slices.Clone(g)
+	j.byLast = append(j.byLast[:0], g...)
+	byLast := j.byLast
 	slices.SortFunc(byLast, func(x, y int) int {
-		return cmp.Or(cmp.Compare(tds[x].last, tds[y].last), cmp.Compare(tds[x].track, tds[y].track))
+		if c := cmp.Compare(tds[x].last, tds[y].last); c != 0 {
+			return c
+		}
+		return cmp.Compare(tds[x].track, tds[y].track)
 	})
 	j.cands = j.cands[:0]
 	for _, b := range g {
@@ -179,10 +184,26 @@ func (j *joiner) join(tds []trackDay, g []int, k int, staffMs int64, into []int)
 	}
 	j.score(k)
 	slices.SortFunc(j.cands, func(x, y joinPair) int {
-		return cmp.Or(-cmp.Compare(x.p, y.p), cmp.Compare(x.gap, y.gap), cmp.Compare(tds[x.b].first, tds[y.b].first),
-			cmp.Compare(tds[x.a].track, tds[y.a].track), cmp.Compare(tds[x.b].track, tds[y.b].track))
+		// Early returns: cmp.Or would compare the names of every pair.
+		if c := cmp.Compare(y.p, x.p); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.gap, y.gap); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(tds[x.b].first, tds[y.b].first); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(tds[x.a].track, tds[y.a].track); c != 0 {
+			return c
+		}
+		return cmp.Compare(tds[x.b].track, tds[y.b].track)
 	})
-	j.next, j.prev = map[int]int{}, map[int]int{}
+	if j.next == nil {
+		j.next, j.prev = map[int]int{}, map[int]int{}
+	}
+	clear(j.next)
+	clear(j.prev)
 	made := 0
 	for _, c := range j.cands {
 		if made == k {
