@@ -17,7 +17,6 @@ func referenceFix(s *Solver, prior *Sides) Fix {
 	g, _ := s.last()
 	ib := 1 / (m.TxSigmaDB * m.TxSigmaDB)
 	in := 1 / (m.ExponentSigma * m.ExponentSigma)
-	invSm := 1 / math.Hypot(m.SigmaDB, m.TxSigmaDB)
 	s.misses()
 	n := g.Len()
 	// logPost is the log posterior (less ½ log det A) and ½ log det A of a
@@ -43,11 +42,13 @@ func referenceFix(s *Solver, prior *Sides) Fix {
 		det := a00*a11 - swl*swl
 		q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)/det
 		v := pri - 0.5*q
+		// the transmit offset's posterior mean and variance here
+		b, vb := (a11*swr-swl*swlr)/det, a11/det
 		for _, i := range s.miss {
 			se := &m.Sensors[i]
 			f := m.Expected(i, x, y)
 			l := (se.RSSI1m - f) / se.Exponent
-			v += logPhi((m.MissDBm - (f - s.dn*l + mu)) * invSm)
+			v += logPhi((m.MissDBm - (f - s.dn*l + mu + b)) / math.Sqrt(m.SigmaDB*m.SigmaDB+vb))
 		}
 		return v, 0.5 * math.Log(det)
 	}

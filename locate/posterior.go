@@ -27,6 +27,10 @@ type posterior struct {
 	farLP []float64 // the same for the grid's far points (whole-grid fixes)
 	farID []float64
 	idet  []float64  // 1/determinant of the nuisances' information per cell
+	// per cell, for the silent sensors' terms: the posterior mean of the
+	// transmit offset about the side's level, and its variance (missRows
+	// turns them into (μ + b̂)/√(σ² + V) and 1/√(σ² + V) in place)
+	bh, vb []float64
 	mass  [3]float64 // weight per side
 	mom   [3]moments // per side
 	bestC [3]int     // the most probable cell per side (-1: none)
@@ -38,6 +42,7 @@ type posterior struct {
 	xs             []float64 // x of each column considered, about rx
 	swl, swll, sul []float64 // per cell of a row: Σ w L, Σ w L², Σ w u L
 	bc             burstConst
+	s2             float64 // σ² of a silent sensor's level about the model, dB² (Model.SigmaDB²)
 	coarse         bool    // the coarse grid's: its fixes' sides only are used
 	useFar         bool    // the last fix weighed the grid's far points
 	chords         []int32 // disc: the first and last cell of each row's chord
@@ -77,6 +82,8 @@ func (p *posterior) init(g *Grid) {
 		p.all(g)
 		p.lp = make([]float64, g.Len())
 		p.idet = make([]float64, g.Len())
+		p.bh = make([]float64, g.Len())
+		p.vb = make([]float64, g.Len())
 		p.xs = make([]float64, g.NX)
 		p.swl = make([]float64, g.Len())
 		p.swll = make([]float64, g.Len())
@@ -128,6 +135,20 @@ var expCutoff = math.Exp(-cutoff)
 // side's offset) and one exponent c for every sensor (the usual site), the
 // sums over the sensors reduce to three per cell, Σ w L, Σ w L² and
 // Σ w u L; the rest comes from per-burst constants.
+//
+// A listening sensor i that heard nothing adds log(ε + (1-ε) Φ(z_i)) (logPhi),
+// the chance that the phone's level there was below the sensitivity s:
+//
+//	z_i = (s - f_i - μ - b̂) / √(σ² + V),  b̂ = (A₁₁ Σwr - Σwl Σwlr)/det A,  V = A₁₁/det A,
+//
+// b̂ and V the posterior mean and variance of the transmit offset at the
+// cell given the readings (the first element of A⁻¹v and of A⁻¹), σ the
+// model's SigmaDB. The readings of a quiet phone say it is quiet, and the
+// silent sensors are judged by that: taken at b = 0 with the offset's
+// prior spread (σ² + τ² for every sensor, as until December 2026) a quiet
+// phone heard by few sensors looked far from the silent ones, and
+// passers-by in front of `large` were put at the ends of its street
+// (docs/locate.md, "2026-12-05 evening: p90 in large").
 func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	g := s.grid
 	k := s.k
@@ -159,13 +180,13 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	}
 	a00 := s0 + ib
 	s.misses()
-	invSm := 1 / math.Hypot(m.SigmaDB, m.TxSigmaDB)
-	// A silent sensor: log Φ((sens - f_i - μ)/σ), (sens - f_i)/σ = mp + mc L.
+	p.s2 = m.SigmaDB * m.SigmaDB
+	// A silent sensor: log Φ((sens - f_i - μ - b̂)/√(σ² + V)), sens - f_i = mp + mc L.
 	p.mi = p.mi[:0]
 	for _, i := range s.miss {
 		se := &m.Sensors[i]
-		p.mp[len(p.mi)] = (m.MissDBm - se.RSSI1m) * invSm
-		p.mc[len(p.mi)] = (se.Exponent + s.dn) * invSm
+		p.mp[len(p.mi)] = m.MissDBm - se.RSSI1m
+		p.mc[len(p.mi)] = se.Exponent + s.dn
 		p.mi = append(p.mi, i)
 	}
 	p.bEst = [3]float64{}
@@ -181,14 +202,14 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		bc.mu[sd] = mu
 		bc.swr[sd] = u0 - mu*s0
 		bc.swrr[sd] = u2 - 2*mu*u0 + mu*mu*s0
-		missS[sd] = mu * invSm
+		missS[sd] = mu
 	}
 	muS := &bc.mu
 	gi, gw, gu, gc := p.gi[:k], p.gw[:k], p.gu[:k], p.gc[:k]
 	c1 := p.gc[0]
 	c2, c11 := 2*c1, c1*c1
 	bc.c1, bc.c2, bc.c11, bc.a00, bc.in = c1, c2, c11, a00, in
-	mi, mp, mc := p.mi, p.mp[:len(p.mi)], p.mc[:len(p.mi)]
+	mi := p.mi
 	best0 := math.Inf(-1)
 	// Spans of consecutive cells: the rows of the window, or all its rows
 	// as one span when it is as wide as the grid.
@@ -207,8 +228,8 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		ca := (p.j0+sp)*g.NX + p.i0
 		cb := ca + spw
 		lp := p.lp[ca:cb]
-		idet := p.idet[ca:cb]
-		idet = idet[:len(lp)]
+		idet, bh, vb := p.idet[ca:cb], p.bh[ca:cb], p.vb[ca:cb]
+		idet, bh, vb = idet[:len(lp)], bh[:len(lp)], vb[:len(lp)]
 		side := g.side[ca:cb]
 		side = side[:len(lp)]
 		pri := g.prior[ca:cb]
@@ -236,7 +257,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 			}
 		} else {
 			for t := range lp {
-				lp[t], idet[t] = postSums(g.l, n, ca+t, gi, gw, gu, gc, muS[side[t]&3], a00, in, pri[t])
+				lp[t], idet[t], bh[t], vb[t] = postSums(g.l, n, ca+t, gi, gw, gu, gc, muS[side[t]&3], a00, in, pri[t])
 			}
 		}
 		// Sensors that heard nothing: the phone was below their
@@ -260,13 +281,15 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		} else {
 			for f := range g.far {
 				fp := &g.far[f]
-				p.farLP[f], p.farID[f] = postSums(fp.l, 1, 0, gi, gw, gu, gc, mu, a00, in, fp.prior)
+				p.farLP[f], p.farID[f], _, _ = postSums(fp.l, 1, 0, gi, gw, gu, gc, mu, a00, in, fp.prior)
 			}
 		}
 		for f := range g.far {
 			l := p.farLP[f]
-			for h, i := range mi {
-				l += logPhi(mp[h] + mc[h]*g.far[f].l[i] - missS[sideOutside])
+			if len(mi) > 0 {
+				fp := &g.far[f]
+				_, _, bh, vb := postSums(fp.l, 1, 0, gi, gw, gu, gc, mu, a00, in, fp.prior)
+				l += p.missTerms(fp.l, 1, 0, mu, bh, vb)
 			}
 			p.farLP[f] = l
 			if l > best0 {
@@ -352,7 +375,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 // to sensor i, l[i*stride+off]: the per-cell formulas of fix's general
 // loop (farRows does four far points at a time on AVX2, the same
 // operations lane by lane).
-func postSums(l []float64, stride, off int, gi []int, gw, gu, gc []float64, mu, a00, in, prior float64) (lp, id float64) {
+func postSums(l []float64, stride, off int, gi []int, gw, gu, gc []float64, mu, a00, in, prior float64) (lp, id, bh, vb float64) {
 	var swl, swll, swr, swlr, swrr float64
 	for j, i := range gi {
 		l := l[i*stride+off]
@@ -368,8 +391,23 @@ func postSums(l []float64, stride, off int, gi []int, gw, gu, gc []float64, mu, 
 	}
 	a11 := swll + in
 	id = 1 / (a00*a11 - swl*swl)
+	bh, vb = (a11*swr-swl*swlr)*id, a11*id
 	q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
-	return prior - 0.5*q, id
+	return prior - 0.5*q, id, bh, vb
+}
+
+// missTerms returns the silent sensors' terms (fix) of a cell or far point
+// whose log-distance to sensor i is l[i*stride+off], on a side of level mu,
+// with the transmit offset's posterior mean bh and variance vb there: the
+// operations of missRows, in its order.
+func (p *posterior) missTerms(l []float64, stride, off int, mu, bh, vb float64) float64 {
+	inv := 1 / math.Sqrt(p.s2+vb)
+	o := (mu + bh) * inv
+	var t float64
+	for h, i := range p.mi {
+		t += logPhi((p.mp[h]+p.mc[h]*l[i*stride+off])*inv - o)
+	}
+	return t
 }
 
 // offsetAt returns the posterior mean of the transmit offset of the last

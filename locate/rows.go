@@ -62,21 +62,27 @@ func bestPerSide(lp []float64, side []uint8, c0 int, eBest *[4]float64, bestC *[
 
 // missRows adds the silent sensors' terms (p.mi, with p.mp and p.mc) to
 // the log posterior of the cells [ca, cb) and returns the greatest: for
-// each, log Φ((sens - f - μ)/σ), (sens - f)/σ = mp + mc L, μ/σ per side
-// in missS.
+// each, log Φ((sens - f - μ - b̂)/√(σ² + V)), sens - f = mp + mc L, μ per
+// side in missS, b̂ and V the cell's p.bh and p.vb (fix), which become
+// (μ + b̂)/√(σ² + V) and 1/√(σ² + V).
 func (p *posterior) missRows(g *Grid, ca, cb int, missS *[4]float64) (lmax float64) {
 	lmax = math.Inf(-1)
 	if avx2 {
 		ca, lmax = p.missRowsAsm(g, ca, cb, missS)
 	}
-	lp, side := p.lp[ca:cb], g.side[ca:cb]
-	side = side[:len(lp)]
+	lp, side, bh, vb := p.lp[ca:cb], g.side[ca:cb], p.bh[ca:cb], p.vb[ca:cb]
+	side, bh, vb = side[:len(lp)], bh[:len(lp)], vb[:len(lp)]
+	for t := range lp {
+		inv := 1 / math.Sqrt(p.s2+vb[t])
+		vb[t] = inv
+		bh[t] = (missS[side[t]&3] + bh[t]) * inv
+	}
 	for h, i := range p.mi {
 		li := g.lrow(i, ca, cb)
 		li = li[:len(lp)]
 		mp, mc := p.mp[h], p.mc[h]
 		for t := range lp {
-			lp[t] += logPhi(mp + mc*li[t] - missS[side[t]&3])
+			lp[t] += logPhi((mp+mc*li[t])*vb[t] - bh[t])
 		}
 	}
 	for _, l := range lp {
@@ -107,6 +113,8 @@ func (p *posterior) uniformRow(g *Grid, k, ca, cb int) (lmax float64) {
 	bll, bul = bll[:len(bl)], bul[:len(bl)]
 	lp, idet, side, pri := p.lp[ca:cb], p.idet[ca:cb], g.side[ca:cb], g.prior[ca:cb]
 	lp, idet, side, pri = lp[:len(bl)], idet[:len(bl)], side[:len(bl)], pri[:len(bl)]
+	bh, vb := p.bh[ca:cb], p.vb[ca:cb]
+	bh, vb = bh[:len(bl)], vb[:len(bl)]
 	bc := &p.bc
 	c1, c2, c11, a00, in := bc.c1, bc.c2, bc.c11, bc.a00, bc.in
 	for t, swl := range bl {
@@ -118,6 +126,9 @@ func (p *posterior) uniformRow(g *Grid, k, ca, cb int) (lmax float64) {
 		swrr := bc.swrr[sd] + c2*ul + c11*swll
 		a11 := swll + in
 		id := 1 / (a00*a11 - swl*swl) // 1/det A
+		// the offset's posterior mean and variance ((A⁻¹v)₀, (A⁻¹)₀₀)
+		bh[t] = (a11*swr - swl*swlr) * id
+		vb[t] = a11 * id
 		// v = [swr, -swlr], A01 = -swl: vᵀA⁻¹v = (a11 swr² - 2 swl swr swlr + a00 swlr²)/det
 		q := swrr - (a11*swr*swr-2*swl*swr*swlr+a00*swlr*swlr)*id
 		l := pri[t] - 0.5*q

@@ -32,6 +32,7 @@ type rowArgs struct {
 	lmax   [4]float64  // 96: out: the greatest log posterior per lane
 	rows   int         // 128: rows of cells (at least 1; the kernel counts it down)
 	skip   int         // 136: cells from a row's last to the next row's first, less 1
+	bh, vb *float64    // 144, 152: out: the offset's posterior mean and variance
 }
 
 // rowConst holds the constants of the assembly kernels, 4 lanes each;
@@ -150,16 +151,18 @@ var logPhiPair = func() (p [phiN + 1][2]float64) {
 type missArgs struct {
 	lp     *float64    // 0: the log posterior of the first cell
 	side   *uint8      // 8: its side
-	missS  *[4]float64 // 16: μ/σ per side
+	missS  *[4]float64 // 16: μ per side
 	n      int         // 24: cells, a multiple of 4
 	m      int         // 32: silent sensors
 	l      *float64    // 40: sensor 0's log-distance at the first cell
 	stride int         // 48: bytes from a sensor's row of the table to the next's
 	mi     *int        // 56: the silent sensors
-	mp, mc *float64    // 64, 72: their (sens - P)/σ and n/σ
+	mp, mc *float64    // 64, 72: their sens - P and n
 	lmax   [4]float64  // 80: out: the greatest log posterior per lane
 	rows   int         // 112: rows of n cells (at least 1; counted down)
 	skip   int         // 120: cells from a row's last to the next row's first, less 1
+	bh, vb *float64    // 128, 136: the cells' offset mean and variance (posterior.fix), in place: (μ + b̂)/s and 1/s, s = √(σ² + V)
+	s2     float64     // 144: σ²
 }
 
 // missRows4 is missRows over a.n cells.
@@ -180,8 +183,9 @@ func (p *posterior) missRowsAsm(g *Grid, ca, cb int, missS *[4]float64) (int, fl
 	for _, i := range p.mi {
 		_ = g.l[i*g.Len()+ca+n-1]
 	}
-	_, _ = p.lp[ca+n-1], g.side[ca+n-1]
-	a := missArgs{lp: &p.lp[ca], side: &g.side[ca], missS: missS, n: n, m: m, l: &g.l[ca], stride: 8 * g.Len(), rows: 1}
+	_, _, _, _ = p.lp[ca+n-1], g.side[ca+n-1], p.bh[ca+n-1], p.vb[ca+n-1]
+	a := missArgs{lp: &p.lp[ca], side: &g.side[ca], missS: missS, n: n, m: m, l: &g.l[ca], stride: 8 * g.Len(), rows: 1,
+		bh: &p.bh[ca], vb: &p.vb[ca], s2: p.s2}
 	if m > 0 {
 		_, _ = p.mp[m-1], p.mc[m-1]
 		a.mi, a.mp, a.mc = &p.mi[0], &p.mp[0], &p.mc[0]
@@ -209,8 +213,10 @@ func (p *posterior) uniform4(g *Grid, k, ca, cb int) (int, float64) {
 		_ = g.l[i*g.Len()+ca+m-1]
 	}
 	_, _, _, _ = g.side[ca+m-1], g.prior[ca+m-1], p.lp[ca+m-1], p.idet[ca+m-1]
+	_, _ = p.bh[ca+m-1], p.vb[ca+m-1]
 	a := rowArgs{l: &g.l[ca], stride: 8 * g.Len(), gi: &p.gi[0], gw: &p.gw[0], gwu: &p.gwu[0], k: k,
-		side: &g.side[ca], pri: &g.prior[ca], lp: &p.lp[ca], idet: &p.idet[ca], cells: m, bc: &p.bc, rows: 1}
+		side: &g.side[ca], pri: &g.prior[ca], lp: &p.lp[ca], idet: &p.idet[ca], cells: m, bc: &p.bc, rows: 1,
+		bh: &p.bh[ca], vb: &p.vb[ca]}
 	uniform4(&a)
 	for _, v := range a.lmax {
 		if v > lmax {
@@ -252,9 +258,10 @@ func (p *posterior) uniformWindow(g *Grid, k, ca, rows, spw int, missS *[4]float
 			_ = g.l[i*n+last]
 		}
 		_, _, _, _ = g.side[last], g.prior[last], p.lp[last], p.idet[last]
+		_, _ = p.bh[last], p.vb[last]
 		a := rowArgs{l: &g.l[ca], stride: 8 * n, gi: &p.gi[0], gw: &p.gw[0], gwu: &p.gwu[0], k: k,
 			side: &g.side[ca], pri: &g.prior[ca], lp: &p.lp[ca], idet: &p.idet[ca], cells: m, bc: &p.bc,
-			rows: rows, skip: nx - m}
+			rows: rows, skip: nx - m, bh: &p.bh[ca], vb: &p.vb[ca]}
 		uniform4(&a)
 		for _, v := range a.lmax {
 			if v > lmax {
@@ -280,10 +287,10 @@ func (p *posterior) uniformWindow(g *Grid, k, ca, rows, spw int, missS *[4]float
 		for _, i := range p.mi {
 			_ = g.l[i*n+last]
 		}
-		_, _ = p.lp[last], g.side[last]
+		_, _, _, _ = p.lp[last], g.side[last], p.bh[last], p.vb[last]
 		_, _ = p.mp[mn-1], p.mc[mn-1]
 		a := missArgs{lp: &p.lp[ca], side: &g.side[ca], missS: missS, n: m, m: mn, l: &g.l[ca], stride: 8 * n,
-			mi: &p.mi[0], mp: &p.mp[0], mc: &p.mc[0], rows: rows, skip: nx - m}
+			mi: &p.mi[0], mp: &p.mp[0], mc: &p.mc[0], rows: rows, skip: nx - m, bh: &p.bh[ca], vb: &p.vb[ca], s2: p.s2}
 		missRows4(&a)
 		for _, v := range a.lmax {
 			if v > lmax {

@@ -23,6 +23,8 @@
 #define A_LMAX 96
 #define A_ROWS 128
 #define A_SKIP 136
+#define A_BH 144
+#define A_VB 152
 
 // burstConst offsets
 #define B_MU 0
@@ -82,6 +84,14 @@
 	VSUBPD Y7, Y4, Y4 \
 	VDIVPD Y4, Y14, Y4 \
 	VMULPD Y3, Y1, Y7 \
+	VMULPD Y6, Y0, Y2 \
+	VSUBPD Y2, Y7, Y2 \
+	VMULPD Y4, Y2, Y2 \
+	MOVQ   A_BH(SI), AX \
+	VMOVUPD Y2, (AX)(R13*8) \
+	VMULPD Y4, Y1, Y2 \
+	MOVQ   A_VB(SI), AX \
+	VMOVUPD Y2, (AX)(R13*8) \
 	VMULPD Y3, Y7, Y7 \
 	VADDPD Y0, Y0, Y2 \
 	VMULPD Y3, Y2, Y2 \
@@ -194,6 +204,14 @@ readings:
 	VSUBPD Y7, Y4, Y4   // det A
 	VDIVPD Y4, Y14, Y4  // id = 1/det A
 	VMULPD Y3, Y1, Y7   // a11 swr
+	VMULPD Y6, Y0, Y2   // swl swlr
+	VSUBPD Y2, Y7, Y2   // a11 swr - swl swlr
+	VMULPD Y4, Y2, Y2   // b̂ = (...) id
+	MOVQ   A_BH(SI), AX
+	VMOVUPD Y2, (AX)(R13*8)
+	VMULPD Y4, Y1, Y2   // V = a11 id
+	MOVQ   A_VB(SI), AX
+	VMOVUPD Y2, (AX)(R13*8)
 	VMULPD Y3, Y7, Y7   // a11 swr swr
 	VADDPD Y0, Y0, Y2   // 2 swl
 	VMULPD Y3, Y2, Y2   // 2 swl swr
@@ -346,6 +364,9 @@ wdone:
 #define M_LMAX 80
 #define M_ROWS 112
 #define M_SKIP 120
+#define M_BH 128
+#define M_VB 136
+#define M_S2 144
 
 // func missRows4(a *missArgs)
 TEXT ·missRows4(SB), NOSPLIT, $0-8
@@ -374,7 +395,21 @@ mcells:
 	VPADDQ    Y2, Y1, Y1
 	VPADDQ    ·rowConst+C_HI32(SB), Y1, Y1
 	MOVQ      M_MISSS(SI), DI
-	VPERMPS   (DI), Y1, Y1       // missS[sd]
+	VPERMPS   (DI), Y1, Y1       // missS[sd] = μ
+	// s = √(σ² + V), then (μ + b̂)/s and 1/s in place of b̂ and V
+	MOVQ      M_VB(SI), DI
+	VMOVUPD   (DI)(DX*8), Y2     // V
+	VBROADCASTSD M_S2(SI), Y3
+	VADDPD    Y2, Y3, Y2         // σ² + V
+	VSQRTPD   Y2, Y2
+	VMOVUPD   ·rowConst+C_ONE(SB), Y3
+	VDIVPD    Y2, Y3, Y2         // inv = 1/s
+	VMOVUPD   Y2, (DI)(DX*8)
+	MOVQ      M_BH(SI), DI
+	VMOVUPD   (DI)(DX*8), Y3     // b̂
+	VADDPD    Y3, Y1, Y1         // μ + b̂
+	VMULPD    Y2, Y1, Y1         // (μ + b̂) inv
+	VMOVUPD   Y1, (DI)(DX*8)
 	XORQ      CX, CX
 
 msensors:
@@ -391,6 +426,8 @@ msensors:
 	MOVQ      M_MP(SI), R9
 	VBROADCASTSD (R9)(CX*8), Y2
 	VADDPD    Y0, Y2, Y0         // mp + mc L
+	MOVQ      M_VB(SI), R9
+	VMULPD    (R9)(DX*8), Y0, Y0 // (mp + mc L) inv
 	VSUBPD    Y1, Y0, Y0         // z
 	VCMPPD    $0x1d, Y12, Y0, Y2 // z >= hi
 	VCMPPD    $0x1e, Y13, Y0, Y3 // z > lo

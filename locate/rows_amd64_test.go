@@ -28,6 +28,8 @@ func TestRowArgsLayout(t *testing.T) {
 		{"side", unsafe.Offsetof(a.side), 48}, {"pri", unsafe.Offsetof(a.pri), 56}, {"lp", unsafe.Offsetof(a.lp), 64},
 		{"idet", unsafe.Offsetof(a.idet), 72}, {"cells", unsafe.Offsetof(a.cells), 80}, {"bc", unsafe.Offsetof(a.bc), 88},
 		{"lmax", unsafe.Offsetof(a.lmax), 96}, {"rows", unsafe.Offsetof(a.rows), 128}, {"skip", unsafe.Offsetof(a.skip), 136},
+		{"bh", unsafe.Offsetof(a.bh), 144}, {"vb", unsafe.Offsetof(a.vb), 152},
+		{"missArgs.bh", unsafe.Offsetof(ma.bh), 128}, {"missArgs.vb", unsafe.Offsetof(ma.vb), 136}, {"missArgs.s2", unsafe.Offsetof(ma.s2), 144},
 		{"missArgs.lp", unsafe.Offsetof(ma.lp), 0}, {"missArgs.side", unsafe.Offsetof(ma.side), 8},
 		{"missArgs.missS", unsafe.Offsetof(ma.missS), 16}, {"missArgs.n", unsafe.Offsetof(ma.n), 24},
 		{"missArgs.m", unsafe.Offsetof(ma.m), 32}, {"missArgs.l", unsafe.Offsetof(ma.l), 40},
@@ -95,7 +97,14 @@ func TestRowsAsmBitExact(t *testing.T) {
 			p.bc.mu[sd], p.bc.swr[sd], p.bc.swrr[sd] = 5*rng.NormFloat64(), 100*rng.NormFloat64(), 1000*rng.Float64()
 		}
 		c1 := 2 + rng.Float64()
-		p.bc.c1, p.bc.c2, p.bc.c11, p.bc.a00, p.bc.in = c1, 2*c1, c1*c1, 0.2+rng.Float64(), 1/(0.3*0.3)
+		// A₀₀ = Σw + 1/τ² as in fix, so that A is positive definite
+		// (the silent sensors' terms take the root of its inverse's
+		// first element)
+		a00 := 1 / (1 + 9*rng.Float64())
+		for _, w := range p.gw[:k] {
+			a00 += w
+		}
+		p.bc.c1, p.bc.c2, p.bc.c11, p.bc.a00, p.bc.in = c1, 2*c1, c1*c1, a00, 1/(0.3*0.3)
 		ca := rng.IntN(n - 40)
 		cb := ca + rng.IntN(40)
 		avx2 = false
@@ -128,21 +137,34 @@ func TestRowsAsmBitExact(t *testing.T) {
 		for i := range lp {
 			lp[i] = -30 * rng.Float64()
 		}
-		miss := [4]float64{rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64(), 0}
+		miss := [4]float64{5 * rng.NormFloat64(), 5 * rng.NormFloat64(), 5 * rng.NormFloat64(), 0}
+		// the cells' offset means and variances (uniformRow's), and σ²
+		bh, vb := make([]float64, cb-ca), make([]float64, cb-ca)
+		for i := range bh {
+			bh[i], vb[i] = 3*rng.NormFloat64(), 9*rng.Float64()
+		}
+		p.s2 = 16
 		p.mi = p.mi[:0]
 		for h, i := range rng.Perm(8)[:trial%4] {
 			p.mi = append(p.mi, i)
-			p.mp[h], p.mc[h] = 10*rng.NormFloat64(), 0.5*rng.NormFloat64()
+			p.mp[h], p.mc[h] = -50+10*rng.NormFloat64(), 2+0.5*rng.NormFloat64()
 			if trial%10 == h+1 && cb > ca { // z exactly at the table's ends
 				p.mc[h] = 0
 				p.mp[h] = [2]float64{phiLo, phiHi}[trial/10%2] + miss[g.side[ca]]
+				p.s2 = 1
+				clear(bh)
+				clear(vb)
 			}
 		}
 		copy(p.lp[ca:cb], lp)
+		copy(p.bh[ca:cb], bh)
+		copy(p.vb[ca:cb], vb)
 		avx2 = false
 		wantMax = p.missRows(g, ca, cb, &miss)
 		want := append([]float64(nil), p.lp[ca:cb]...)
 		copy(p.lp[ca:cb], lp)
+		copy(p.bh[ca:cb], bh)
+		copy(p.vb[ca:cb], vb)
 		avx2 = true
 		gotMax = p.missRows(g, ca, cb, &miss)
 		if !same(gotMax, wantMax) {
@@ -197,8 +219,16 @@ func TestRowsAsmBitExact(t *testing.T) {
 			p.gi[j], p.gw[j], p.gwu[j] = i, 1/(20+10*rng.Float64()), -40*rng.Float64()
 		}
 		c1 := 2 + rng.Float64()
-		p.bc.c1, p.bc.c2, p.bc.c11, p.bc.a00, p.bc.in = c1, 2*c1, c1*c1, 0.2+rng.Float64(), 1/(0.3*0.3)
+		// A₀₀ = Σw + 1/τ² as in fix, so that A is positive definite
+		// (the silent sensors' terms take the root of its inverse's
+		// first element)
+		a00 := 1 / (1 + 9*rng.Float64())
+		for _, w := range p.gw[:k] {
+			a00 += w
+		}
+		p.bc.c1, p.bc.c2, p.bc.c11, p.bc.a00, p.bc.in = c1, 2*c1, c1*c1, a00, 1/(0.3*0.3)
 		miss := [4]float64{rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64(), 0}
+		p.s2 = 16
 		p.mi = p.mi[:0]
 		for h, i := range rng.Perm(8)[:trial%3] {
 			p.mi = append(p.mi, i)
@@ -403,7 +433,7 @@ func TestFarRowsBitExact(t *testing.T) {
 			p.farRows(g, k, mu, a00, in)
 			for f := range g.far {
 				fp := &g.far[f]
-				l, id := postSums(fp.l, 1, 0, p.gi[:k], p.gw[:k], p.gu[:k], p.gc[:k], mu, a00, in, fp.prior)
+				l, id, _, _ := postSums(fp.l, 1, 0, p.gi[:k], p.gw[:k], p.gu[:k], p.gc[:k], mu, a00, in, fp.prior)
 				if !sameBits(p.farLP[f], l) || !sameBits(p.farID[f], id) {
 					t.Fatalf("trial %d (%d readings), far point %d: %v, %v; postSums %v, %v", trial, k, f, p.farLP[f], p.farID[f], l, id)
 				}
