@@ -26,15 +26,15 @@ type posterior struct {
 	lp    []float64 // log posterior per cell, then its weight
 	farLP []float64 // the same for the grid's far points (whole-grid fixes)
 	farID []float64
-	idet  []float64  // 1/determinant of the nuisances' information per cell
+	idet  []float64 // 1/determinant of the nuisances' information per cell
 	// per cell, for the silent sensors' terms: the posterior mean of the
 	// transmit offset about the side's level, and its variance (missRows
 	// turns them into (μ + b̂)/√(σ² + V) and 1/√(σ² + V) in place)
 	bh, vb []float64
-	mass  [3]float64 // weight per side
-	mom   [3]moments // per side
-	bestC [3]int     // the most probable cell per side (-1: none)
-	bEst  [3]float64 // posterior mean of the offset there, about its side's
+	mass   [3]float64 // weight per side
+	mom    [3]moments // per side
+	bestC  [3]int     // the most probable cell per side (-1: none)
+	bEst   [3]float64 // posterior mean of the offset there, about its side's
 	// the cells the next fix considers: columns i0..i1 of rows j0..j1
 	// (the whole grid, or a window)
 	i0, i1, j0, j1 int
