@@ -26,6 +26,8 @@ type posterior struct {
 	lp    []float64 // log posterior per cell, then its weight
 	farLP []float64 // the same for the grid's far points (whole-grid fixes)
 	farID []float64
+	farBH []float64 // and their offsets' posterior means and variances
+	farVB []float64
 	idet  []float64 // 1/determinant of the nuisances' information per cell
 	// per cell, for the silent sensors' terms: the posterior mean of the
 	// transmit offset about the side's level, and its variance (missRows
@@ -274,6 +276,8 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		if nf := max(len(g.far), len(g.farPri)); len(p.farLP) < nf {
 			p.farLP = make([]float64, nf)
 			p.farID = make([]float64, nf)
+			p.farBH = make([]float64, nf)
+			p.farVB = make([]float64, nf)
 		}
 		mu := muS[sideOutside]
 		if avx2 && len(g.farPri) == (len(g.far)+3)&^3 && k > 0 {
@@ -281,15 +285,13 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 		} else {
 			for f := range g.far {
 				fp := &g.far[f]
-				p.farLP[f], p.farID[f], _, _ = postSums(fp.l, 1, 0, gi, gw, gu, gc, mu, a00, in, fp.prior)
+				p.farLP[f], p.farID[f], p.farBH[f], p.farVB[f] = postSums(fp.l, 1, 0, gi, gw, gu, gc, mu, a00, in, fp.prior)
 			}
 		}
 		for f := range g.far {
 			l := p.farLP[f]
 			if len(mi) > 0 {
-				fp := &g.far[f]
-				_, _, bh, vb := postSums(fp.l, 1, 0, gi, gw, gu, gc, mu, a00, in, fp.prior)
-				l += p.missTerms(fp.l, 1, 0, mu, bh, vb)
+				l += p.missTerms(g.far[f].l, 1, 0, mu, p.farBH[f], p.farVB[f])
 			}
 			p.farLP[f] = l
 			if l > best0 {

@@ -441,6 +441,7 @@ type farArgs struct {
 	lp     *float64 // 88: out: log posterior before the silent sensors' terms
 	id     *float64 // 96: out: 1/det A
 	groups int      // 104: groups of four far points
+	bh, vb *float64 // 112, 120: out: the offset's posterior mean and variance (advanced by the kernel)
 }
 
 //go:noescape
@@ -455,11 +456,12 @@ func (p *posterior) farRows(g *Grid, k int, mu, a00, in float64) {
 		panic("locate: farRows without far points or readings")
 	}
 	_, _, _, _ = p.gi[k-1], p.gw[k-1], p.gu[k-1], p.gc[k-1]
-	_, _ = p.farLP[nf-1], p.farID[nf-1]
+	_, _, _, _ = p.farLP[nf-1], p.farID[nf-1], p.farBH[nf-1], p.farVB[nf-1]
 	for _, i := range p.gi[:k] {
 		_ = g.farL[i*nf+nf-1]
 	}
 	a := farArgs{l: &g.farL[0], stride: nf, gi: &p.gi[0], gw: &p.gw[0], gu: &p.gu[0], gc: &p.gc[0],
-		k: k, mu: mu, a00: a00, in: in, pri: &g.farPri[0], lp: &p.farLP[0], id: &p.farID[0], groups: nf / 4}
+		k: k, mu: mu, a00: a00, in: in, pri: &g.farPri[0], lp: &p.farLP[0], id: &p.farID[0], groups: nf / 4,
+		bh: &p.farBH[0], vb: &p.farVB[0]}
 	farRows4(&a)
 }

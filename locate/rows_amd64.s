@@ -837,6 +837,8 @@ wldone:
 #define F_LP 88
 #define F_ID 96
 #define F_GROUPS 104
+#define F_BH 112
+#define F_VB 120
 
 // func farRows4(a *farArgs)
 //
@@ -904,6 +906,18 @@ fsums:
 	VMOVUPD ·rowConst+C_ONE(SB), Y6
 	VDIVPD  Y5, Y6, Y6                 // id
 	VMULPD  Y2, Y1, Y7                 // a11·swr
+	VMULPD  Y3, Y0, Y8                 // swl·swlr
+	VSUBPD  Y8, Y7, Y8
+	VMULPD  Y6, Y8, Y8                 // b̂ = (a11·swr - swl·swlr)·id
+	MOVQ    F_BH(DI), AX
+	VMOVUPD Y8, (AX)
+	ADDQ    $32, AX
+	MOVQ    AX, F_BH(DI)
+	VMULPD  Y6, Y1, Y8                 // V = a11·id
+	MOVQ    F_VB(DI), AX
+	VMOVUPD Y8, (AX)
+	ADDQ    $32, AX
+	MOVQ    AX, F_VB(DI)
 	VMULPD  Y2, Y7, Y7                 // ·swr
 	VADDPD  Y0, Y0, Y8                 // 2·swl
 	VMULPD  Y2, Y8, Y8                 // ·swr

@@ -50,7 +50,8 @@ func TestRowArgsLayout(t *testing.T) {
 		{"farArgs.mu", unsafe.Offsetof(fa.mu), 56}, {"farArgs.a00", unsafe.Offsetof(fa.a00), 64},
 		{"farArgs.in", unsafe.Offsetof(fa.in), 72}, {"farArgs.pri", unsafe.Offsetof(fa.pri), 80},
 		{"farArgs.lp", unsafe.Offsetof(fa.lp), 88}, {"farArgs.id", unsafe.Offsetof(fa.id), 96},
-		{"farArgs.groups", unsafe.Offsetof(fa.groups), 104},
+		{"farArgs.groups", unsafe.Offsetof(fa.groups), 104}, {"farArgs.bh", unsafe.Offsetof(fa.bh), 112},
+		{"farArgs.vb", unsafe.Offsetof(fa.vb), 120},
 		{"mu", unsafe.Offsetof(b.mu), 0}, {"swr", unsafe.Offsetof(b.swr), 32}, {"swrr", unsafe.Offsetof(b.swrr), 64},
 		{"c1", unsafe.Offsetof(b.c1), 96}, {"c2", unsafe.Offsetof(b.c2), 104}, {"c11", unsafe.Offsetof(b.c11), 112},
 		{"a00", unsafe.Offsetof(b.a00), 120}, {"in", unsafe.Offsetof(b.in), 128},
@@ -422,6 +423,7 @@ func TestFarRowsBitExact(t *testing.T) {
 		var p posterior
 		p.init(g)
 		p.farLP, p.farID = make([]float64, len(g.farPri)), make([]float64, len(g.farPri))
+		p.farBH, p.farVB = make([]float64, len(g.farPri)), make([]float64, len(g.farPri))
 		rng := rand.New(rand.NewPCG(7, 8))
 		ns := len(m.Sensors)
 		for trial := range 500 {
@@ -433,9 +435,10 @@ func TestFarRowsBitExact(t *testing.T) {
 			p.farRows(g, k, mu, a00, in)
 			for f := range g.far {
 				fp := &g.far[f]
-				l, id, _, _ := postSums(fp.l, 1, 0, p.gi[:k], p.gw[:k], p.gu[:k], p.gc[:k], mu, a00, in, fp.prior)
-				if !sameBits(p.farLP[f], l) || !sameBits(p.farID[f], id) {
-					t.Fatalf("trial %d (%d readings), far point %d: %v, %v; postSums %v, %v", trial, k, f, p.farLP[f], p.farID[f], l, id)
+				l, id, bh, vb := postSums(fp.l, 1, 0, p.gi[:k], p.gw[:k], p.gu[:k], p.gc[:k], mu, a00, in, fp.prior)
+				if !sameBits(p.farLP[f], l) || !sameBits(p.farID[f], id) || !sameBits(p.farBH[f], bh) || !sameBits(p.farVB[f], vb) {
+					t.Fatalf("trial %d (%d readings), far point %d: %v, %v, %v, %v; postSums %v, %v, %v, %v", trial, k, f,
+						p.farLP[f], p.farID[f], p.farBH[f], p.farVB[f], l, id, bh, vb)
 				}
 			}
 		}
