@@ -33,6 +33,7 @@ type rowArgs struct {
 	rows   int         // 128: rows of cells (at least 1; the kernel counts it down)
 	skip   int         // 136: cells from a row's last to the next row's first, less 1
 	bh, vb *float64    // 144, 152: out: the offset's posterior mean and variance
+	nob    int         // 160: not 0: leave bh and vb (no silent sensor)
 }
 
 // rowConst holds the constants of the assembly kernels, 4 lanes each;
@@ -216,7 +217,7 @@ func (p *posterior) uniform4(g *Grid, k, ca, cb int) (int, float64) {
 	_, _ = p.bh[ca+m-1], p.vb[ca+m-1]
 	a := rowArgs{l: &g.l[ca], stride: 8 * g.Len(), gi: &p.gi[0], gw: &p.gw[0], gwu: &p.gwu[0], k: k,
 		side: &g.side[ca], pri: &g.prior[ca], lp: &p.lp[ca], idet: &p.idet[ca], cells: m, bc: &p.bc, rows: 1,
-		bh: &p.bh[ca], vb: &p.vb[ca]}
+		bh: &p.bh[ca], vb: &p.vb[ca], nob: b2i(len(p.mi) == 0)}
 	uniform4(&a)
 	for _, v := range a.lmax {
 		if v > lmax {
@@ -261,7 +262,7 @@ func (p *posterior) uniformWindow(g *Grid, k, ca, rows, spw int, missS *[4]float
 		_, _ = p.bh[last], p.vb[last]
 		a := rowArgs{l: &g.l[ca], stride: 8 * n, gi: &p.gi[0], gw: &p.gw[0], gwu: &p.gwu[0], k: k,
 			side: &g.side[ca], pri: &g.prior[ca], lp: &p.lp[ca], idet: &p.idet[ca], cells: m, bc: &p.bc,
-			rows: rows, skip: nx - m, bh: &p.bh[ca], vb: &p.vb[ca]}
+			rows: rows, skip: nx - m, bh: &p.bh[ca], vb: &p.vb[ca], nob: b2i(len(p.mi) == 0)}
 		uniform4(&a)
 		for _, v := range a.lmax {
 			if v > lmax {

@@ -25,6 +25,7 @@
 #define A_SKIP 136
 #define A_BH 144
 #define A_VB 152
+#define A_NOB 160
 
 // burstConst offsets
 #define B_MU 0
@@ -84,6 +85,8 @@
 	VSUBPD Y7, Y4, Y4 \
 	VDIVPD Y4, Y14, Y4 \
 	VMULPD Y3, Y1, Y7 \
+	CMPQ   A_NOB(SI), $0 \
+	JNE    k4nob \
 	VMULPD Y6, Y0, Y2 \
 	VSUBPD Y2, Y7, Y2 \
 	VMULPD Y4, Y2, Y2 \
@@ -92,6 +95,7 @@
 	VMULPD Y4, Y1, Y2 \
 	MOVQ   A_VB(SI), AX \
 	VMOVUPD Y2, (AX)(R13*8) \
+k4nob: \
 	VMULPD Y3, Y7, Y7 \
 	VADDPD Y0, Y0, Y2 \
 	VMULPD Y3, Y2, Y2 \
@@ -204,6 +208,8 @@ readings:
 	VSUBPD Y7, Y4, Y4   // det A
 	VDIVPD Y4, Y14, Y4  // id = 1/det A
 	VMULPD Y3, Y1, Y7   // a11 swr
+	CMPQ   A_NOB(SI), $0 // no silent sensor: no b̂ and V needed
+	JNE    nob
 	VMULPD Y6, Y0, Y2   // swl swlr
 	VSUBPD Y2, Y7, Y2   // a11 swr - swl swlr
 	VMULPD Y4, Y2, Y2   // b̂ = (...) id
@@ -212,6 +218,8 @@ readings:
 	VMULPD Y4, Y1, Y2   // V = a11 id
 	MOVQ   A_VB(SI), AX
 	VMOVUPD Y2, (AX)(R13*8)
+
+nob:
 	VMULPD Y3, Y7, Y7   // a11 swr swr
 	VADDPD Y0, Y0, Y2   // 2 swl
 	VMULPD Y3, Y2, Y2   // 2 swl swr
@@ -349,6 +357,7 @@ wdone:
 #define C_PHIHI 512
 #define C_PHISCALE 544
 #define C_PHITAB0 576
+#define C_ZERO 608
 
 // missArgs offsets
 #define M_LP 0
@@ -379,7 +388,6 @@ TEXT ·missRows4(SB), NOSPLIT, $0-8
 	VMOVUPD ·rowConst+C_PHIHI(SB), Y12
 	VMOVUPD ·rowConst+C_PHISCALE(SB), Y11
 	VMOVUPD ·rowConst+C_PHITAB0(SB), Y10
-	VXORPD  Y9, Y9, Y9
 	VMOVUPD ·rowConst+C_NEGINF(SB), Y15 // lmax
 	XORQ    DX, DX
 	MOVQ    M_N(SI), R14 // the end of the row's cells
@@ -396,20 +404,20 @@ mcells:
 	VPADDQ    ·rowConst+C_HI32(SB), Y1, Y1
 	MOVQ      M_MISSS(SI), DI
 	VPERMPS   (DI), Y1, Y1       // missS[sd] = μ
-	// s = √(σ² + V), then (μ + b̂)/s and 1/s in place of b̂ and V
+	// s = √(σ² + V); Y9 = 1/s and Y1 = (μ + b̂)/s for the sensors
+	// (the scalar loop keeps them in place of V and b̂; here they
+	// stay in registers)
 	MOVQ      M_VB(SI), DI
 	VMOVUPD   (DI)(DX*8), Y2     // V
 	VBROADCASTSD M_S2(SI), Y3
 	VADDPD    Y2, Y3, Y2         // σ² + V
 	VSQRTPD   Y2, Y2
 	VMOVUPD   ·rowConst+C_ONE(SB), Y3
-	VDIVPD    Y2, Y3, Y2         // inv = 1/s
-	VMOVUPD   Y2, (DI)(DX*8)
+	VDIVPD    Y2, Y3, Y9         // inv = 1/s
 	MOVQ      M_BH(SI), DI
 	VMOVUPD   (DI)(DX*8), Y3     // b̂
 	VADDPD    Y3, Y1, Y1         // μ + b̂
-	VMULPD    Y2, Y1, Y1         // (μ + b̂) inv
-	VMOVUPD   Y1, (DI)(DX*8)
+	VMULPD    Y9, Y1, Y1         // (μ + b̂) inv
 	XORQ      CX, CX
 
 msensors:
@@ -426,8 +434,7 @@ msensors:
 	MOVQ      M_MP(SI), R9
 	VBROADCASTSD (R9)(CX*8), Y2
 	VADDPD    Y0, Y2, Y0         // mp + mc L
-	MOVQ      M_VB(SI), R9
-	VMULPD    (R9)(DX*8), Y0, Y0 // (mp + mc L) inv
+	VMULPD    Y9, Y0, Y0         // (mp + mc L) inv
 	VSUBPD    Y1, Y0, Y0         // z
 	VCMPPD    $0x1d, Y12, Y0, Y2 // z >= hi
 	VCMPPD    $0x1e, Y13, Y0, Y3 // z > lo
@@ -454,7 +461,7 @@ msensors:
 	VUNPCKLPD Y7, Y4, Y4         // tab[i]
 	VMULPD    Y8, Y6, Y8
 	VADDPD    Y8, Y4, Y8         // tab[i] + f (tab[i+1] - tab[i])
-	VBLENDVPD Y2, Y9, Y10, Y4    // outside the table: 0 above, tab[0] below
+	VBLENDVPD Y2, ·rowConst+C_ZERO(SB), Y10, Y4 // outside the table: 0 above, tab[0] below
 	VBLENDVPD Y3, Y8, Y4, Y8
 	VADDPD    Y8, Y14, Y14       // lp += log Φ
 	INCQ      CX

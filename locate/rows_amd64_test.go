@@ -28,7 +28,7 @@ func TestRowArgsLayout(t *testing.T) {
 		{"side", unsafe.Offsetof(a.side), 48}, {"pri", unsafe.Offsetof(a.pri), 56}, {"lp", unsafe.Offsetof(a.lp), 64},
 		{"idet", unsafe.Offsetof(a.idet), 72}, {"cells", unsafe.Offsetof(a.cells), 80}, {"bc", unsafe.Offsetof(a.bc), 88},
 		{"lmax", unsafe.Offsetof(a.lmax), 96}, {"rows", unsafe.Offsetof(a.rows), 128}, {"skip", unsafe.Offsetof(a.skip), 136},
-		{"bh", unsafe.Offsetof(a.bh), 144}, {"vb", unsafe.Offsetof(a.vb), 152},
+		{"bh", unsafe.Offsetof(a.bh), 144}, {"vb", unsafe.Offsetof(a.vb), 152}, {"nob", unsafe.Offsetof(a.nob), 160},
 		{"missArgs.bh", unsafe.Offsetof(ma.bh), 128}, {"missArgs.vb", unsafe.Offsetof(ma.vb), 136}, {"missArgs.s2", unsafe.Offsetof(ma.s2), 144},
 		{"missArgs.lp", unsafe.Offsetof(ma.lp), 0}, {"missArgs.side", unsafe.Offsetof(ma.side), 8},
 		{"missArgs.missS", unsafe.Offsetof(ma.missS), 16}, {"missArgs.n", unsafe.Offsetof(ma.n), 24},
