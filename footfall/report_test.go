@@ -454,6 +454,14 @@ func TestReturningThroughCounter(t *testing.T) {
 	if rep.Totals.Visitors != 3 || rep.Totals.Returning != 1 || rep.Totals.New != 2 {
 		t.Errorf("totals %+v", rep.Totals)
 	}
+	// Build counts the visitor days of the summaries it is given itself: a
+	// History of the same summaries adds nothing (the server and replay
+	// pass none).
+	a, _ := json.Marshal(rep)
+	b, _ := json.Marshal(Build(site, day(20, 0), day(22, 0), days, visits, nil, History{}))
+	if !bytes.Equal(a, b) {
+		t.Errorf("with a History of the same summaries:\n%s\nwithout:\n%s", a, b)
+	}
 	if rep.Days[0].Returning != 1 || rep.Days[0].New != 1 || rep.Days[1].New != 1 {
 		t.Errorf("days %+v", rep.Days)
 	}

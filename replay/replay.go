@@ -180,7 +180,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	from, to := Span(site, p)
 	days, visits := counter.TrackDays(), counter.Visits()
-	rep := footfall.Build(site, from, to, days, visits, txns, footfall.NewHistory(site, days, visits))
+	// The input is the whole history: Build counts its visitor days itself
+	// (a History of the same summaries would add nothing, and classify
+	// them once more).
+	rep := footfall.Build(site, from, to, days, visits, txns, footfall.History{})
 	res.Report = &rep
 	joins := footfall.Joins(site, days, visits)
 	res.Tracks -= out.joined(joins)
