@@ -25,6 +25,19 @@ import (
 // that day that are not bounces; dwell medians and buckets are over
 // visitors. Build is pure: the same arguments give the same report.
 func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txns []Transaction, hist History) wire.Report {
+	rep, _ := build(site, from, to, days, visits, txns, hist, false)
+	return rep
+}
+
+// BuildJoins is Build that also returns the joins of street fragments it
+// made (Joins of the same summaries), classifying the summaries once for
+// both.
+func BuildJoins(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txns []Transaction, hist History) (wire.Report, []Join) {
+	return build(site, from, to, days, visits, txns, hist, true)
+}
+
+// build is Build, with the joins when withJoins.
+func build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txns []Transaction, hist History, withJoins bool) (wire.Report, []Join) {
 	loc := site.Location()
 	store := storeZone(site)
 	window := int32(site.Footfall.HistoryDays)
@@ -67,7 +80,15 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 
 	tds, idx := classify(site, days, visits)
 	weight, stats := passerWeights(tds)
+	var dets [][2]int64
+	if withJoins {
+		dets = detections(tds)
+	}
 	into := joinStreet(tds, stats, staffMillis(site))
+	var joins []Join
+	if withJoins {
+		joins = joinsOf(tds, dets, into)
+	}
 
 	// Visitor days of the input, for new and returning.
 	input := map[string][]int32{}
@@ -258,7 +279,7 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 	if more.Loyalty != nil || len(more.BusiestHours) > 0 || len(more.Sequences) > 0 {
 		rep.Extra = more
 	}
-	return rep
+	return rep, joins
 }
 
 // busiest returns the keys of up to 3 items with the most visitors (at least

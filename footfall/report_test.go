@@ -390,10 +390,18 @@ func TestBuildAddsUp(t *testing.T) {
 	// The passers-by are independent; the few that begin near an end of
 	// their model by chance beyond the chance rate are joined (joinStreet).
 	joins := 0
-	for _, j := range Joins(site, days, visits) {
+	all := Joins(site, days, visits)
+	for _, j := range all {
 		if j.First >= from && j.First < to {
 			joins++
 		}
+	}
+	// BuildJoins (one classification for both) gives the same.
+	rep2, all2 := BuildJoins(site, from, to, days, visits, txns, History{})
+	j1, _ := json.Marshal(rep)
+	j2, _ := json.Marshal(rep2)
+	if !bytes.Equal(j1, j2) || !slices.Equal(all, all2) || len(all) == 0 {
+		t.Errorf("BuildJoins: the report or the %d joins differ from Build's and Joins' (%d)", len(all2), len(all))
 	}
 	if tot.Visitors != 900 || tot.Returning < 100 || tot.Staff != 6 || tot.Passersby != 2700-joins || joins > 2700/20 {
 		t.Errorf("totals %+v", tot)

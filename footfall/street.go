@@ -308,15 +308,28 @@ type Join struct {
 // positions to the tracks they count as (positions.jsonl's track).
 func Joins(site *wire.Site, days []TrackDay, visits []Visit) []Join {
 	tds, _ := classify(site, days, visits)
-	orig := make([][2]int64, len(tds))
-	for i := range tds {
-		orig[i] = [2]int64{tds[i].first, tds[i].last}
-	}
+	spans := detections(tds)
 	_, stats := passerWeights(tds)
+	return joinsOf(tds, spans, joinStreet(tds, stats, staffMillis(site)))
+}
+
+// detections returns each track-day's first and last detection (before
+// joinStreet spans the keepers over their chains).
+func detections(tds []trackDay) [][2]int64 {
+	out := make([][2]int64, len(tds))
+	for i := range tds {
+		out[i] = [2]int64{tds[i].first, tds[i].last}
+	}
+	return out
+}
+
+// joinsOf lists the joins of joinStreet's into, with the joined track-days'
+// own detections (spans, from detections).
+func joinsOf(tds []trackDay, spans [][2]int64, into []int) []Join {
 	var out []Join
-	for i, k := range joinStreet(tds, stats, staffMillis(site)) {
+	for i, k := range into {
 		if k >= 0 {
-			out = append(out, Join{Track: tds[i].track, Into: tds[k].track, First: orig[i][0], Last: orig[i][1]})
+			out = append(out, Join{Track: tds[i].track, Into: tds[k].track, First: spans[i][0], Last: spans[i][1]})
 		}
 	}
 	return out

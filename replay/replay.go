@@ -183,9 +183,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// The input is the whole history: Build counts its visitor days itself
 	// (a History of the same summaries would add nothing, and classify
 	// them once more).
-	rep := footfall.Build(site, from, to, days, visits, txns, footfall.History{})
+	rep, joins := footfall.BuildJoins(site, from, to, days, visits, txns, footfall.History{})
 	res.Report = &rep
-	joins := footfall.Joins(site, days, visits)
 	res.Tracks -= out.joined(joins)
 	out.ren.join(joins)
 	if cfg.Positions != "" && !out.ren.empty() {
