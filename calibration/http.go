@@ -225,14 +225,24 @@ func revert(se *Session, ctx context.Context) (map[string]int, error) {
 	return map[string]int{"version": v}, nil
 }
 
-func (s *Service) accuracy(w http.ResponseWriter, r *http.Request) {
+// sessionAccuracy is the path's site's predicted accuracy map and
+// suggestion; it answers the error itself unless ok.
+func (s *Service) sessionAccuracy(w http.ResponseWriter, r *http.Request) (am *AccuracyMap, sug *Suggestion, ok bool) {
 	se, ok := s.session(w, r)
 	if !ok {
-		return
+		return nil, nil, false
 	}
 	am, sug, _, err := se.Accuracy(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
+		return nil, nil, false
+	}
+	return am, sug, true
+}
+
+func (s *Service) accuracy(w http.ResponseWriter, r *http.Request) {
+	am, sug, ok := s.sessionAccuracy(w, r)
+	if !ok {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -241,13 +251,8 @@ func (s *Service) accuracy(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) accuracyPNG(w http.ResponseWriter, r *http.Request) {
-	se, ok := s.session(w, r)
+	am, sug, ok := s.sessionAccuracy(w, r)
 	if !ok {
-		return
-	}
-	am, sug, _, err := se.Accuracy(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
 		return
 	}
 	var plan image.Image

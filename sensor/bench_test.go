@@ -18,9 +18,18 @@ type benchFrame struct {
 // probe requests).
 func benchFrames(b testing.TB, probesOnly bool) []benchFrame {
 	b.Helper()
-	var frames []benchFrame
 	d := NewDecoder(DecoderOptions{})
-	for _, name := range captures(b) {
+	var f Frame
+	return readFrames(b, captures(b), func(data []byte, ci gopacket.CaptureInfo) bool {
+		return !probesOnly || d.Decode(data, ci, &f) == OK
+	})
+}
+
+// readFrames reads the frames of the capture files names that keep takes.
+func readFrames(b testing.TB, names []string, keep func(data []byte, ci gopacket.CaptureInfo) bool) []benchFrame {
+	b.Helper()
+	var frames []benchFrame
+	for _, name := range names {
 		src, err := OpenFiles([]string{name}, true)
 		if err != nil {
 			b.Fatal(err)
@@ -30,11 +39,9 @@ func benchFrames(b testing.TB, probesOnly bool) []benchFrame {
 			if err != nil {
 				break
 			}
-			var f Frame
-			if probesOnly && d.Decode(data, ci, &f) != OK {
-				continue
+			if keep(data, ci) {
+				frames = append(frames, benchFrame{bytes.Clone(data), ci})
 			}
-			frames = append(frames, benchFrame{bytes.Clone(data), ci})
 		}
 		src.Close()
 	}
@@ -42,8 +49,13 @@ func benchFrames(b testing.TB, probesOnly bool) []benchFrame {
 }
 
 func benchDecode(b *testing.B, probesOnly bool) {
-	frames := benchFrames(b, probesOnly)
-	d := NewDecoder(DecoderOptions{})
+	decodeFrames(b, benchFrames(b, probesOnly), DecoderOptions{})
+}
+
+// decodeFrames decodes the frames in turn with opts and reports frames a
+// second.
+func decodeFrames(b *testing.B, frames []benchFrame, opts DecoderOptions) {
+	d := NewDecoder(opts)
 	var f Frame
 	i := 0
 	b.ReportAllocs()
@@ -104,29 +116,6 @@ func BenchmarkFingerprint(b *testing.B) {
 // BenchmarkDecodeData decodes the frames of aircrack-test1 (authentication,
 // association and QoS data frames among them) with DecoderOptions.Data.
 func BenchmarkDecodeData(b *testing.B) {
-	src, err := OpenFiles([]string{"testdata/captures/aircrack-test1.pcap"}, true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var frames []benchFrame
-	for {
-		data, ci, err := src.Next(context.Background())
-		if err != nil {
-			break
-		}
-		frames = append(frames, benchFrame{bytes.Clone(data), ci})
-	}
-	src.Close()
-	d := NewDecoder(DecoderOptions{Data: true})
-	var f Frame
-	i := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		fr := &frames[i]
-		d.Decode(fr.data, fr.ci, &f)
-		if i++; i == len(frames) {
-			i = 0
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+	all := func([]byte, gopacket.CaptureInfo) bool { return true }
+	decodeFrames(b, readFrames(b, []string{"testdata/captures/aircrack-test1.pcap"}, all), DecoderOptions{Data: true})
 }

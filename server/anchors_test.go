@@ -1,11 +1,9 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -323,16 +321,8 @@ func txShop(t *testing.T, lossTx bool) {
 		t.Fatalf("journal: %v %v", files, err)
 	}
 	replayed := func(skip func(wire.Dev) bool) (int64, map[wire.Dev]bool) {
-		var rs []io.Reader
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rs = append(rs, bytes.NewReader(b))
-		}
 		located := map[wire.Dev]bool{}
-		res, err := replay.Run(context.Background(), replay.Config{Site: site, Input: io.MultiReader(rs...),
+		res, err := replay.Run(context.Background(), replay.Config{Site: site, Input: journalInput(t, files),
 			Skip: skip, OnPosition: func(p wire.Position) { located[p.Dev] = true }})
 		if err != nil {
 			t.Fatal(err)

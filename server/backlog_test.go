@@ -125,16 +125,7 @@ func TestBacklogThroughJournal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var rs []io.Reader
-			for _, f := range files {
-				fh, err := os.Open(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer fh.Close()
-				rs = append(rs, fh)
-			}
-			res, err := replay.Run(context.Background(), replay.Config{Site: site, Input: io.MultiReader(rs...)})
+			res, err := replay.Run(context.Background(), replay.Config{Site: site, Input: journalInput(t, files)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,4 +181,18 @@ func checkMetricsWithoutLock(t *testing.T, srv *Server, r *siteRunner, fixes int
 	case <-time.After(time.Minute):
 		t.Fatal("a metrics scrape waited for the site runner's lock")
 	}
+}
+
+// journalInput reads journal files, in order, as one replay input.
+func journalInput(t *testing.T, files []string) io.Reader {
+	t.Helper()
+	var all []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	return bytes.NewReader(all)
 }

@@ -96,10 +96,15 @@ func (r *siteRunner) recoverFromStore() error {
 // replaces the stored figures since from with the rebuilt ones: memory and
 // storage then agree, and the live map goes on.
 func (r *siteRunner) reprocess(ctx context.Context, site *wire.Site, from int64) error {
+	return r.inRunner(ctx, func() error { return r.rebuildFromStore(ctx, site, from) })
+}
+
+// inRunner runs f in the runner's goroutine and returns its error (or why
+// it did not run: the runner stopping, ctx done).
+func (r *siteRunner) inRunner(ctx context.Context, f func() error) error {
 	res := make(chan error, 1)
-	f := func() { res <- r.rebuildFromStore(ctx, site, from) }
 	select {
-	case r.ctl <- f:
+	case r.ctl <- func() { res <- f() }:
 	case <-r.done:
 		return fmt.Errorf("server: site %s is stopping", r.id)
 	case <-ctx.Done():
@@ -151,16 +156,7 @@ func (r *siteRunner) rebuildFromStore(ctx context.Context, site *wire.Site, from
 // replaced by the rebuilt ones, so today follows the new plan as if it had
 // held all day. Earlier days keep theirs; `passant reprocess` redoes them.
 func (r *siteRunner) replace(ctx context.Context, site *wire.Site) error {
-	res := make(chan error, 1)
-	f := func() { res <- r.rebuild(ctx, site) }
-	select {
-	case r.ctl <- f:
-	case <-r.done:
-		return fmt.Errorf("server: site %s is stopping", r.id)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return <-res
+	return r.inRunner(ctx, func() error { return r.rebuild(ctx, site) })
 }
 
 func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) error {

@@ -31,6 +31,16 @@ func shopThroughMQTT(t *testing.T, span time.Duration) (*Server, *wire.Site, con
 	return srv, site, stop
 }
 
+// skipNearMidnight skips a test of the small shop's day (shopThroughMQTT's
+// 40 minutes up to now) in the first hour of its local day, when the
+// simulated span would cross midnight.
+func skipNearMidnight(t *testing.T) {
+	t.Helper()
+	if loc, _ := time.LoadLocation("Europe/Berlin"); time.Now().In(loc).Hour() < 1 {
+		t.Skip("the simulated 40 minutes would cross local midnight")
+	}
+}
+
 // publishShop publishes the simulated shop's batches of [from, to) to the
 // server's broker, as its sensors would, and returns how many it sent.
 func publishShop(t *testing.T, srv *Server, shop *sim.Shop, from, to time.Time) int {
@@ -93,9 +103,7 @@ func startServer(t *testing.T, cfg Config) (srv *Server, stop func()) {
 // TestSiteChangeAppliesToToday edits the zones of a running site: today's
 // report follows the new plan, as if it had held all day.
 func TestSiteChangeAppliesToToday(t *testing.T) {
-	if loc, _ := time.LoadLocation("Europe/Berlin"); time.Now().In(loc).Hour() < 1 {
-		t.Skip("the simulated 40 minutes would cross local midnight")
-	}
+	skipNearMidnight(t)
 	srv, site, stop := shopThroughMQTT(t, 40*time.Minute)
 	defer stop()
 	ctx := context.Background()
@@ -143,9 +151,7 @@ func TestSiteChangeAppliesToToday(t *testing.T) {
 // TestReprocessWhileLive re-processes today through the API while the site
 // runs: the report afterwards counts every visitor once, as before.
 func TestReprocessWhileLive(t *testing.T) {
-	if loc, _ := time.LoadLocation("Europe/Berlin"); time.Now().In(loc).Hour() < 1 {
-		t.Skip("the simulated 40 minutes would cross local midnight")
-	}
+	skipNearMidnight(t)
 	srv, site, stop := shopThroughMQTT(t, 40*time.Minute)
 	defer stop()
 	ctx := context.Background()
@@ -173,9 +179,7 @@ func TestReprocessWhileLive(t *testing.T) {
 // TestSavedHoursAreTheReportsHours checks that the hourly aggregates the
 // server stores from memory are the hours of the day's report.
 func TestSavedHoursAreTheReportsHours(t *testing.T) {
-	if loc, _ := time.LoadLocation("Europe/Berlin"); time.Now().In(loc).Hour() < 1 {
-		t.Skip("the simulated 40 minutes would cross local midnight")
-	}
+	skipNearMidnight(t)
 	srv, site, stop := shopThroughMQTT(t, 40*time.Minute)
 	defer stop()
 	ctx := context.Background()
