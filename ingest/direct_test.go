@@ -172,41 +172,16 @@ func TestJournalWriteFailure(t *testing.T) {
 		if err := appendLine(1); err != nil {
 			t.Fatal(err)
 		}
-		// The file refuses writes: read-only handles in place of its own.
-		j.mu.Lock()
-		jf := j.files["shop"]
-		good, direct := jf.f, jf.d
-		ro, err := os.Open(good.Name())
-		if err != nil {
-			j.mu.Unlock()
-			t.Fatal(err)
-		}
-		jf.f = ro
-		if direct != nil {
-			if jf.d, err = os.Open(good.Name()); err != nil {
-				j.mu.Unlock()
-				t.Fatal(err)
-			}
-		}
-		j.mu.Unlock()
+		jf, restore := failWrites(t, j, "shop")
 		if err := appendLine(2); err == nil {
 			t.Fatal("an append whose write failed returned no error")
 		}
-		j.mu.Lock()
-		jf.f = good
-		if jf.d != nil {
-			jf.d.Close()
-			jf.d = direct
-		} else if direct != nil {
-			direct.Close() // the failed round turned the file to the page cache
-		}
-		j.mu.Unlock()
-		ro.Close()
+		restore()
 		if err := appendLine(3); err != nil {
 			t.Fatalf("the append after the failure: %v", err)
 		}
 		j.Close() // reports the earlier failure
-		got, err := os.ReadFile(good.Name())
+		got, err := os.ReadFile(jf.f.Name())
 		if err != nil {
 			t.Fatal(err)
 		}

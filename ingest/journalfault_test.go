@@ -11,27 +11,39 @@ import (
 	"github.com/passant/passant/wire"
 )
 
-// failWrites makes the journal file of site refuse writes from now on:
-// read-only handles in place of its own (both, with direct I/O), which are
-// closed with the test.
-func failWrites(t *testing.T, j *Journal, site string) *journalFile {
+// failWrites makes the journal file of site refuse writes: read-only
+// handles in place of its own (both, with direct I/O). restore puts its
+// own back (a direct handle only if the file still writes directly: a
+// failed round turns it to the page cache). The read-only handles are the
+// syncer's to close once retired; the file's own are closed with the test.
+func failWrites(t *testing.T, j *Journal, site string) (jf *journalFile, restore func()) {
 	t.Helper()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	jf := j.files[site]
-	for _, h := range []**os.File{&jf.f, &jf.d} {
+	jf = j.files[site]
+	own := [2]*os.File{jf.f, jf.d}
+	var ro [2]*os.File
+	for i, h := range []**os.File{&jf.f, &jf.d} {
 		if *h == nil {
 			continue
 		}
-		own := *h
-		t.Cleanup(func() { own.Close() })
-		ro, err := os.Open(own.Name())
-		if err != nil {
+		t.Cleanup(func() { own[i].Close() })
+		var err error
+		if ro[i], err = os.Open(own[i].Name()); err != nil {
 			t.Fatal(err)
 		}
-		*h = ro
+		*h = ro[i]
 	}
-	return jf
+	return jf, func() {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		jf.f = own[0]
+		ro[0].Close()
+		if jf.d != nil {
+			jf.d = own[1]
+			ro[1].Close()
+		}
+	}
 }
 
 // TestJournalRetiredWriteFailure: the file of a past day is retired (an
@@ -64,7 +76,7 @@ func TestJournalRetiredWriteFailure(t *testing.T) {
 		if err := appendLine(day1, 1); err != nil {
 			t.Fatal(err)
 		}
-		jf := failWrites(t, j, "shop")
+		jf, _ := failWrites(t, j, "shop")
 		if err := appendLine(day1, 2); err == nil {
 			t.Fatal("an append whose write failed returned no error")
 		}
