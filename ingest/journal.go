@@ -82,10 +82,15 @@ func OpenJournal(dir string, interval time.Duration) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("ingest: journal: %w", err)
 	}
-	j := &Journal{dir: dir, interval: interval, files: map[string]*journalFile{}, gone: map[goneKey]*journalFile{},
-		kick: make(chan struct{}, 1), done: make(chan struct{})}
+	j := newJournal(dir, interval)
 	go j.syncLoop()
 	return j, nil
+}
+
+// newJournal returns a journal of dir without its syncer.
+func newJournal(dir string, interval time.Duration) *Journal {
+	return &Journal{dir: dir, interval: interval, files: map[string]*journalFile{}, gone: map[goneKey]*journalFile{},
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // Append writes one batch of site received at recv and waits until it is on

@@ -116,3 +116,73 @@ func TestJournalRetiredWriteFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestJournalRetiredFailureDuringRound: a late line of a past day appended
+// while the round that fails to write that day's retired file runs opens
+// the day's file again from what the round left; the failed lines are
+// handed to it, and it writes them before its own. The syncer's rounds are
+// driven by hand (takeRound, commit, finishRound) to put the append in
+// the middle of one.
+func TestJournalRetiredFailureDuringRound(t *testing.T) {
+	for _, buffered := range []bool{false, true} {
+		dir := t.TempDir()
+		j := newJournal(dir, 0) // no syncer: the test runs the rounds
+		j.buffered = buffered
+		day1 := time.Date(2026, 12, 5, 23, 59, 0, 0, time.UTC).UnixMilli()
+		day2 := time.Date(2026, 12, 6, 0, 0, 1, 0, time.UTC).UnixMilli()
+		var want bytes.Buffer // the past day's file
+		add := func(day, id int64) {
+			b := testBatch("s1", id, 60) // lines of several disk blocks
+			if _, _, err := j.append("shop", day+id, b, nil); err != nil {
+				t.Fatal(err)
+			}
+			if day == day1 {
+				want.Write(wire.AppendJournalLine(nil, day+id, b))
+				want.WriteByte('\n')
+			}
+		}
+		var r round
+		run := func(during func()) error {
+			j.mu.Lock()
+			j.takeRound(&r)
+			j.mu.Unlock()
+			if during != nil {
+				during()
+			}
+			err := r.commit()
+			j.mu.Lock()
+			j.finishRound(&r, err)
+			j.mu.Unlock()
+			return err
+		}
+		add(day1, 1)
+		if err := run(nil); err != nil {
+			t.Fatal(err)
+		}
+		add(day1, 2)
+		failWrites(t, j, "shop")
+		add(day2, 3) // retires the past day's file with line 2 to write
+		if err := run(func() { add(day1, 4) }); err == nil {
+			t.Fatal("the round that failed to write the retired file reported nothing")
+		}
+		for range 2 { // the past day's lines, then the next day's file retired by line 4
+			if err := run(nil); err != nil {
+				t.Fatalf("buffered %v: a round after the failure: %v", buffered, err)
+			}
+		}
+		for _, jf := range j.files {
+			jf.f.Close()
+			if jf.d != nil {
+				jf.d.Close()
+			}
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "shop", "2026-12-05.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("buffered %v: the past day's file (%d bytes, NUL bytes: %v) is not its lines (%d bytes)",
+				buffered, len(got), bytes.IndexByte(got, 0) >= 0, want.Len())
+		}
+	}
+}

@@ -17,9 +17,7 @@ import (
 // is synced.
 func (j *Journal) syncLoop() {
 	defer close(j.done)
-	var flushes []flush
-	var retired []*journalFile
-	var waiters []chan error
+	var r round
 	for {
 		j.mu.Lock()
 		for len(j.pending) == 0 && len(j.retired) == 0 && !j.closed {
@@ -27,43 +25,15 @@ func (j *Journal) syncLoop() {
 			<-j.kick
 			j.mu.Lock()
 		}
-		flushes, retired, waiters = flushes[:0], append(retired[:0], j.retired...), append(waiters[:0], j.pending...)
-		clear(j.retired)
-		clear(j.pending)
-		j.retired, j.pending = j.retired[:0], j.pending[:0]
-		now := time.Now()
-		for _, jf := range j.files {
-			if jf.dirty {
-				jf.dirty, jf.taken = false, now
-				flushes = append(flushes, jf.take())
-			} else if now.Sub(jf.taken) > idleAfter {
-				jf.idle()
-			}
-		}
-		for _, jf := range retired {
-			fl := jf.take()
-			fl.last = true
-			flushes = append(flushes, fl)
-		}
+		j.takeRound(&r)
 		closed := j.closed
 		j.mu.Unlock()
 
 		start := time.Now()
-		err := commit(flushes, retired)
-		for _, ch := range waiters {
-			ch <- err
-		}
-		clear(waiters)
-		clear(retired)
+		err := r.commit()
 
 		j.mu.Lock()
-		for i := range flushes {
-			flushes[i].done(j)
-		}
-		clear(flushes)
-		if err != nil {
-			j.err = err
-		}
+		j.finishRound(&r, err)
 		more := len(j.pending) > 0 || len(j.retired) > 0
 		j.mu.Unlock()
 		if closed && !more {
@@ -72,6 +42,62 @@ func (j *Journal) syncLoop() {
 		if d := j.interval - time.Since(start); d > 0 && !closed {
 			time.Sleep(d)
 		}
+	}
+}
+
+// round is a syncer's round: the files' flushes, the retired files among
+// them (closed after) and the appends waiting for it. Its slices are kept
+// for the next round.
+type round struct {
+	flushes []flush
+	retired []*journalFile
+	waiters []chan error
+}
+
+// takeRound starts a round: it takes the lines of the files appended to,
+// the retired files' last lines and the waiters; under the journal's lock.
+func (j *Journal) takeRound(r *round) {
+	r.flushes, r.retired, r.waiters = r.flushes[:0], append(r.retired[:0], j.retired...), append(r.waiters[:0], j.pending...)
+	clear(j.retired)
+	clear(j.pending)
+	j.retired, j.pending = j.retired[:0], j.pending[:0]
+	now := time.Now()
+	for _, jf := range j.files {
+		if jf.dirty {
+			jf.dirty, jf.taken = false, now
+			r.flushes = append(r.flushes, jf.take())
+		} else if now.Sub(jf.taken) > idleAfter {
+			jf.idle()
+		}
+	}
+	for _, jf := range r.retired {
+		fl := jf.take()
+		fl.last = true
+		r.flushes = append(r.flushes, fl)
+	}
+}
+
+// commit writes and fsyncs the round's lines, closes its retired files and
+// answers its waiters with the outcome; without the journal's lock.
+func (r *round) commit() error {
+	err := commit(r.flushes, r.retired)
+	for _, ch := range r.waiters {
+		ch <- err
+	}
+	clear(r.waiters)
+	clear(r.retired)
+	return err
+}
+
+// finishRound notes what the round wrote (and keeps what it could not
+// write for the next); under the journal's lock.
+func (j *Journal) finishRound(r *round, err error) {
+	for i := range r.flushes {
+		r.flushes[i].done(j)
+	}
+	clear(r.flushes)
+	if err != nil {
+		j.err = err
 	}
 }
 
