@@ -196,6 +196,14 @@ func runAccuracy(t testing.TB, layout string, seed uint64, hours float64) accura
 		lostShoppers(w, site, tr, events, locClass)
 		w.Close()
 	}
+	if f := os.Getenv("PASSANT_ACCURACY_VISITORS"); f != "" {
+		w, err := os.Create(f + "." + layout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		visitorFeatures(w, site, tr, events, located)
+		w.Close()
+	}
 	row := accuracyRow{layout: layout, hours: hours, truth: truthFigures(site, tr, from.UnixMilli()), tracks: res.Tracks,
 		got: reportFigures(res.Report), ideal: idealFigures(site, tr, from, to), located: locFig,
 		diag: diagnose(layout, site, tr, events, locClass)}

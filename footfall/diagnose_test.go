@@ -25,9 +25,11 @@ const (
 	catShopBefore = "shopper's approach (before the door)"
 	catShopAfter  = "shopper's leaving (after the door)"
 	catShopInside = "shopper's fragment inside, no visit"
-	catShopMissed = "shopper counted as a passer-by"
-	catStaffPb    = "staff fragment as passer-by"
-	catNoOwner    = "track of no known person"
+	catShopMissed = "shopper counted as a passer-by (also with perfect linking)"
+	// a shopper whose visit survives perfect linking on the same positions
+	catShopMissedLink = "shopper counted as a passer-by (replay only)"
+	catStaffPb        = "staff fragment as passer-by"
+	catNoOwner        = "track of no known person"
 	// missing passers-by
 	catPbVisitor  = "passer-by counted as a visitor"
 	catPbAbsorbed = "passer-by absorbed into another's track"
@@ -43,10 +45,10 @@ const (
 )
 
 var (
-	pbExtraCats = []string{catPbSplit, catShopBefore, catShopAfter, catShopInside, catShopMissed, catStaffPb, catNoOwner}
+	pbExtraCats = []string{catPbSplit, catShopBefore, catShopAfter, catShopInside, catShopMissed, catShopMissedLink, catStaffPb, catNoOwner}
 	pbMissCats  = []string{catPbVisitor, catPbAbsorbed, catPbStaff}
 	vExtraCats  = []string{catShopSplit, catFalseV, catFalseVLink, catStaffV}
-	vMissCats   = []string{catShopMissed, catShopAbsorbed, catShopStaff}
+	vMissCats   = []string{catShopMissed, catShopMissedLink, catShopAbsorbed, catShopStaff}
 )
 
 // diagEvent is what the replay's counter saw: a position, or a merge.
@@ -256,8 +258,12 @@ func diagnose(layout string, site *wire.Site, tr *sim.Truth, events []diagEvent,
 			case len(v) > 0:
 				d.vExtra[catShopSplit] += len(v) - 1
 			case len(pb) > 0:
-				d.vMiss[catShopMissed]++
-				d.pbExtra[catShopMissed]++
+				c := catShopMissed
+				if locatedClass[p] == footfall.Visitor {
+					c = catShopMissedLink
+				}
+				d.vMiss[c]++
+				d.pbExtra[c]++
 				pb = pb[1:]
 			case len(st) > 0:
 				d.vMiss[catShopStaff]++
