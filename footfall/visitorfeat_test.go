@@ -76,12 +76,17 @@ func visitorFeatures(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagE
 			r := vfRow{run: run.name, track: k, owner: o, class: truthClass[o], handoff: hand[k],
 				second: slices.ContainsFunc(starts[o], func(s int64) bool { return s < v.Start }),
 				dwell:  float64(v.End-v.Start) / 1000, before: v.Before > 0, after: v.After > 0,
-				maxD: math.Inf(-1), maxDM: math.Inf(-1), minP: 1}
+				maxD: math.Inf(-1), maxDM: math.Inf(-1), minP: 1, laterMinP: 1}
 			var sumP float64
 			for _, p := range fixes[k] {
 				d := plan.Depth(store, p.X, p.Y)
 				if p.T < v.Start || p.T > v.End || d < 0 {
 					continue
+				}
+				if r.fixes == 0 {
+					r.firstP = p.PStore
+				} else {
+					r.laterMinP = min(r.laterMinP, p.PStore)
 				}
 				r.fixes++
 				r.maxD = max(r.maxD, d)
@@ -140,6 +145,7 @@ type vfRow struct {
 	fixes             int
 	maxD, maxDM       float64
 	meanP, minP       float64
+	firstP, laterMinP float64 // the first fix's pS; the least of the others'
 }
 
 // vfRules are the rules visitorFeatures counts: what a short stay at the
@@ -153,6 +159,9 @@ var vfRules = []struct {
 	{"max depth < 3.5 m, dwell < 150 s", func(r vfRow) bool { return r.maxD < 3.5 && r.dwell < 150 }},
 	{"mean pS < 0.85, dwell < 150 s", func(r vfRow) bool { return r.meanP < 0.85 && r.dwell < 150 }},
 	{"min pS < 0.7, dwell < 120 s", func(r vfRow) bool { return r.minP < 0.7 && r.dwell < 120 }},
+	{"first fix's pS < 0.7, dwell < 120 s", func(r vfRow) bool { return r.firstP < 0.7 && r.dwell < 120 }},
+	{"a later fix's pS < 0.7, dwell < 120 s", func(r vfRow) bool { return r.laterMinP < 0.7 && r.dwell < 120 }},
+	{"a later fix's pS < 0.65, dwell < 120 s", func(r vfRow) bool { return r.laterMinP < 0.65 && r.dwell < 120 }},
 	{"at most 4 fixes, dwell < 120 s", func(r vfRow) bool { return r.fixes <= 4 && r.dwell < 120 }},
 	{"possible handoff", func(r vfRow) bool { return r.handoff }},
 }
