@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -188,22 +189,8 @@ func runAccuracy(t testing.TB, layout string, seed uint64, hours float64) accura
 		t.Fatal(err)
 	}
 	locFig, locClass := footfallClasses(site, located, from, to)
-	if f := os.Getenv("PASSANT_ACCURACY_LOST"); f != "" {
-		w, err := os.Create(f + "." + layout)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lostShoppers(w, site, tr, events, locClass)
-		w.Close()
-	}
-	if f := os.Getenv("PASSANT_ACCURACY_VISITORS"); f != "" {
-		w, err := os.Create(f + "." + layout)
-		if err != nil {
-			t.Fatal(err)
-		}
-		visitorFeatures(w, site, tr, events, located)
-		w.Close()
-	}
+	diagFile(t, "PASSANT_ACCURACY_LOST", layout, func(w io.Writer) { lostShoppers(w, site, tr, events, locClass) })
+	diagFile(t, "PASSANT_ACCURACY_VISITORS", layout, func(w io.Writer) { visitorFeatures(w, site, tr, events, located) })
 	row := accuracyRow{layout: layout, hours: hours, truth: truthFigures(site, tr, from.UnixMilli()), tracks: res.Tracks,
 		got: reportFigures(res.Report), ideal: idealFigures(site, tr, from, to), located: locFig,
 		diag: diagnose(layout, site, tr, events, locClass)}
@@ -431,5 +418,23 @@ func TestPassersbyEstimateEndToEnd(t *testing.T) {
 	if len(names) != res.Tracks || len(names) >= len(givenNames) || renamed == 0 {
 		t.Errorf("positions.jsonl: %d track names (%d renamed fixes), %d given, the replay counts %d tracks",
 			len(names), renamed, len(givenNames), res.Tracks)
+	}
+}
+
+// diagFile writes a diagnosis of one layout's run to the file the
+// environment variable env names, with ".<layout>" added, when it is set.
+func diagFile(t testing.TB, env, layout string, write func(io.Writer)) {
+	t.Helper()
+	f := os.Getenv(env)
+	if f == "" {
+		return
+	}
+	w, err := os.Create(f + "." + layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(w)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -56,7 +56,18 @@ type trackState struct {
 	lastFix int64
 	outT    int64 // last fix confidently out of the store
 	candT   int64 // first fix inside the store's outline since outT, 0 when none
+	// weak: the open store visit began on a fix whose store side was
+	// under zones.SureEnterP and has not yet lasted provisionalMs; it and
+	// its area visits (pend) count only once it has.
+	weak bool
+	pend []Visit
 }
+
+// provisionalMs is how long a store visit that began on a fix whose store
+// side was under zones.SureEnterP must last to count: a stay at the window
+// whose track grew sure of the store (docs/footfall.md, "2026-12-05
+// evening: visitors").
+const provisionalMs = 120_000
 
 type dayState struct {
 	TrackDay
@@ -154,6 +165,7 @@ func (c *Counter) Add(p wire.Position) {
 	}
 	if ts.store.Fixes == 0 {
 		ts.store = Visit{Site: c.site, Track: p.Track, Zone: c.storeID, Start: p.T, Before: ts.outT, Enter: p.T}
+		ts.weak = p.PStore > 0 && p.PStore < zones.SureEnterP
 		if ts.candT > 0 && ts.candT < p.T {
 			ts.store.Enter = ts.candT
 		}
@@ -162,6 +174,7 @@ func (c *Counter) Add(p wire.Position) {
 	ts.store.End = max(ts.store.End, p.T)
 	ts.store.After = 0
 	ts.store.Fixes++
+	c.confirm(ts)
 	c.nextDue = min(c.nextDue, p.T+c.gap)
 
 	// The track moved between two fixes in the store: it changed areas
@@ -187,18 +200,43 @@ func midpoint(a, b int64) int64 { return a + (b-a)/2 }
 
 func (c *Counter) closeArea(ts *trackState) {
 	if ts.area.Fixes > 0 {
-		c.closed = append(c.closed, ts.area)
+		c.record(ts, ts.area)
 		ts.area = Visit{}
+	}
+}
+
+// record keeps a closed area visit of ts: held with its store visit while
+// that is provisional (weak), closed otherwise.
+func (c *Counter) record(ts *trackState, v Visit) {
+	if ts.weak {
+		ts.pend = append(ts.pend, v)
+		return
+	}
+	c.closed = append(c.closed, v)
+}
+
+// confirm ends the provision of ts's store visit once it has lasted
+// provisionalMs: its area visits held so far are closed.
+func (c *Counter) confirm(ts *trackState) {
+	if ts.weak && ts.store.End-ts.store.Start >= provisionalMs {
+		ts.weak = false
+		c.closed = append(c.closed, ts.pend...)
+		ts.pend = ts.pend[:0]
 	}
 }
 
 func (c *Counter) closeVisits(ts *trackState) {
 	c.closeArea(ts)
 	if ts.store.Fixes > 0 {
-		c.closed = append(c.closed, ts.store)
+		if !ts.weak {
+			c.closed = append(c.closed, ts.store)
+		}
+		// else: a stay that began unsure of the side and ended within
+		// provisionalMs was not in the store, nor in its areas.
 		delete(c.open, ts.store.Track)
 		ts.store = Visit{}
 	}
+	ts.weak, ts.pend = false, ts.pend[:0]
 	// Back after a gap: the track must enter confidently again.
 	ts.pres = zones.Presence{}
 }
@@ -285,6 +323,9 @@ func (c *Counter) TrackDays() []TrackDay {
 func (c *Counter) Visits() []Visit {
 	out := slices.Clone(c.closed)
 	for _, ts := range c.tracks {
+		if ts.weak {
+			continue // provisional: not yet a visit
+		}
 		for _, v := range []Visit{ts.store, ts.area} {
 			if v.Fixes > 0 {
 				v.Open = true
@@ -316,7 +357,7 @@ func (c *Counter) Occupancy() map[string]int {
 		occ[a] = 0
 	}
 	for _, ts := range c.open {
-		if ts.hasDay && ts.day.Last-ts.day.First > c.staff {
+		if ts.weak || ts.hasDay && ts.day.Last-ts.day.First > c.staff {
 			continue
 		}
 		occ[c.storeID]++

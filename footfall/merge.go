@@ -34,6 +34,9 @@ func (c *Counter) Merge(from, into string) (first, last int64, ok bool) {
 		}
 	}
 	f.day.Track, f.store.Track, f.area.Track = into, into, into
+	for i := range f.pend {
+		f.pend[i].Track = into
+	}
 	t := c.tracks[into]
 	if t == nil {
 		c.tracks[into] = f
@@ -64,18 +67,28 @@ func (c *Counter) Merge(from, into string) (first, last int64, ok bool) {
 	}
 	if f.store.Fixes > 0 {
 		if t.store.Fixes > 0 {
-			// The door's fixes go with the earlier start and the later end.
+			// The door's fixes go with the earlier start and the later
+			// end, and so does the provision of a visit begun unsure of
+			// the side.
 			if f.store.Start < t.store.Start {
 				t.store.Start, t.store.Before, t.store.Enter = f.store.Start, f.store.Before, f.store.Enter
+				t.weak = f.weak
 			}
 			if f.store.End > t.store.End {
 				t.store.End, t.store.After = f.store.End, f.store.After
 			}
 			t.store.Fixes += f.store.Fixes
 		} else {
-			t.store = f.store
+			t.store, t.weak = f.store, f.weak
 			c.open[into] = t
 		}
+		t.pend = append(t.pend, f.pend...)
+		if !t.weak {
+			// held area visits of either go with a visit that counts
+			c.closed = append(c.closed, t.pend...)
+			t.pend = t.pend[:0]
+		}
+		c.confirm(t)
 		c.nextDue = min(c.nextDue, t.store.End+c.gap)
 	}
 	switch {
@@ -89,7 +102,7 @@ func (c *Counter) Merge(from, into string) (first, last int64, ok bool) {
 		c.closeArea(t)
 		t.area = f.area
 	default:
-		c.closed = append(c.closed, f.area)
+		c.record(t, f.area)
 	}
 	// The track goes on where the later of the two was.
 	if f.lastFix > t.lastFix {

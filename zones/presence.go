@@ -12,6 +12,13 @@ import "math"
 // each made some shop clearly worse).
 const MinEnterP = 0.65
 
+// SureEnterP is the store side's probability under which a fix that brings
+// a track into the store starts only a provisional stay: footfall counts it
+// in the store once it has lasted two minutes (a window-shopper's track
+// that grows sure of the store while its phone stands at the glass stays
+// a minute or so; docs/footfall.md, "2026-12-05 evening: visitors").
+const SureEnterP = 0.7
+
 // Presence is where one track is, with hysteresis: whether it is in the
 // store and in which area. A fix near a boundary with a large error does not
 // flip the state; only a confident fix does.
