@@ -185,7 +185,7 @@ func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) error {
 	}
 	r.persist(ctx)
 	r.mu.Lock()
-	occ := r.counter.Occupancy()
+	occ := r.occupancy()
 	r.mu.Unlock()
 	r.srv.feed.Publish(r.id, web.Event{Occupancy: occ})
 	return nil

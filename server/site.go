@@ -366,7 +366,7 @@ func (r *siteRunner) publishOccupancy() {
 		return
 	}
 	r.occDirty = false
-	occ := r.counter.Occupancy()
+	occ := r.occupancy()
 	same := maps.Equal(occ, r.occ)
 	r.occ = occ
 	r.mu.Unlock()
@@ -432,11 +432,29 @@ func (r *siteRunner) persist(ctx context.Context) {
 	}
 }
 
+// occupancy returns the live occupancy per zone: for the store and its
+// areas the open visits of tracks that are not staff (the footfall
+// counter's), for each outside zone (the street) the tracks on the live map
+// whose latest fix lies in it: the people walking by now. It runs under
+// r.mu.
+func (r *siteRunner) occupancy() map[string]int {
+	occ := r.counter.Occupancy()
+	for _, id := range r.plan.Outside() {
+		occ[id] = 0
+	}
+	for _, p := range r.live {
+		if p.Zone != "" && r.plan.Kind(p.Zone) == wire.ZoneOutside {
+			occ[p.Zone]++
+		}
+	}
+	return occ
+}
+
 // snapshot returns the live map's state.
 func (r *siteRunner) snapshot() *web.Snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := &web.Snapshot{Site: r.id, T: r.lastT, Occupancy: r.counter.Occupancy()}
+	s := &web.Snapshot{Site: r.id, T: r.lastT, Occupancy: r.occupancy()}
 	for _, p := range r.live {
 		s.Tracks = append(s.Tracks, p)
 	}

@@ -18,6 +18,7 @@ type Plan struct {
 	store   int   // index of the store zone, -1 when the site has none
 	byID    map[string]int
 	areaIDs []string
+	outIDs  []string
 }
 
 type zone struct {
@@ -51,6 +52,9 @@ func NewPlan(site *wire.Site) *Plan {
 		if z.Kind == wire.ZoneArea {
 			p.areaIDs = append(p.areaIDs, z.ID)
 		}
+		if z.Kind == wire.ZoneOutside {
+			p.outIDs = append(p.outIDs, z.ID)
+		}
 	}
 	slices.SortStableFunc(p.bySize, func(a, b int) int {
 		switch za, zb := p.zones[a].area, p.zones[b].area; {
@@ -74,6 +78,10 @@ func (p *Plan) Store() string {
 
 // Areas returns the ids of the zones of kind area, in file order.
 func (p *Plan) Areas() []string { return slices.Clone(p.areaIDs) }
+
+// Outside returns the ids of the zones of kind outside (the street), in
+// file order.
+func (p *Plan) Outside() []string { return slices.Clone(p.outIDs) }
 
 // Kind returns the kind of the zone with the given id, "" when unknown.
 func (p *Plan) Kind(id string) string {

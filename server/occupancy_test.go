@@ -1,0 +1,46 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/passant/passant/wire"
+)
+
+// TestLiveOccupancyCountsTheStreet checks the live map's occupancy: the
+// store and its areas count open visits, and the street (a zone of kind
+// outside) counts the tracks on the map whose latest fix lies in it, so the
+// panel beside the map does not say 0 beside a street full of dots.
+func TestLiveOccupancyCountsTheStreet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates a shop through MQTT: not in -short")
+	}
+	skipNearMidnight(t)
+	srv, site, stop := shopThroughMQTT(t, 10*time.Minute)
+	defer stop()
+	snap := srv.runner(site.Site).snapshot()
+	onStreet := map[string]int{}
+	for _, p := range snap.Tracks {
+		for _, z := range site.Zones {
+			if z.ID == p.Zone && z.Kind == wire.ZoneOutside {
+				onStreet[p.Zone]++
+			}
+		}
+	}
+	for _, z := range site.Zones {
+		n, ok := snap.Occupancy[z.ID]
+		if !ok {
+			t.Errorf("occupancy has no entry for zone %q (%s)", z.ID, z.Kind)
+		}
+		if z.Kind == wire.ZoneOutside && n != onStreet[z.ID] {
+			t.Errorf("zone %q: occupancy %d, tracks on the map there %d", z.ID, n, onStreet[z.ID])
+		}
+	}
+	if street := snap.Occupancy["street"]; street == 0 {
+		t.Errorf("no one on the street of a shop with 400 passers-by an hour: %v", snap.Occupancy)
+	}
+	if snap.Occupancy["store"] == 0 {
+		t.Errorf("no one in the store: %v", snap.Occupancy)
+	}
+	t.Logf("occupancy %v of %d tracks on the map", snap.Occupancy, len(snap.Tracks))
+}
