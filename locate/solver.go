@@ -69,6 +69,7 @@ type Solver struct {
 	res      []float64  // gainResiduals' residuals
 	cOK      bool       // cpost holds the last burst's posterior (wideSides)
 	winStood bool       // the last fix is a window's that wideSides let stand: its sides are cpost's
+	winSides Sides      // and the window's own posterior of the sides (learnedSides)
 	lsMin    int        // fewest readings for a least-squares fix
 	lsMaxErr float64    // largest Err of a least-squares fix kept
 	noGrd    bool       // testing: never use the grid
@@ -286,8 +287,13 @@ func (s *Solver) SideOf(x, y float64) int {
 // Resides redoes the last fix of LocateSides under another side prior, at
 // the cost of one pass over the grid; ok is false when the last fix did not
 // come from the grid (a least-squares fix does not depend on the prior).
-// After a window fix that wideSides let stand, post is the coarse grid's
-// posterior of the sides under prior (see wideSides), the fix the window's.
+//
+// After a window fix that wideSides let stand, the window is checked
+// against the coarse grid again, under this prior (the track's memory, or
+// new tracks' prior, where wideSides had the prior of all bursts): where
+// the coarse posterior puts at least wideGate on another side than the
+// window's, the fix is the whole grid's under prior; else it is the
+// window's, and post the coarse posterior of the sides (see wideSides).
 func (s *Solver) Resides(prior, post *Sides) (Fix, bool) {
 	if !s.gridFix && !s.winFix {
 		return Fix{}, false
@@ -295,13 +301,52 @@ func (s *Solver) Resides(prior, post *Sides) (Fix, bool) {
 	g, p := s.last()
 	fine := s.grid
 	s.grid = g
-	f := p.choose(s, prior, post, true)
-	if s.winStood && post != nil {
-		s.grid = s.coarse
-		s.cpost.choose(s, prior, post, false)
-	}
+	var wpost Sides
+	f := p.choose(s, prior, &wpost, true)
 	s.grid = fine
+	if !s.winStood {
+		if post != nil {
+			*post = wpost
+		}
+		return f, true
+	}
+	var cpost Sides
+	s.grid = s.coarse
+	s.cpost.choose(s, prior, &cpost, false)
+	s.grid = fine
+	if wi, ci := bestSide(&wpost), bestSide(&cpost); ci != wi && cpost[ci] >= wideGate {
+		s.winStood = false
+		return s.wholeFix(prior, post), true
+	}
+	s.winSides = wpost
+	if post != nil {
+		*post = cpost
+	}
 	return f, true
+}
+
+// bestSide returns the side of greatest posterior (the first of equals).
+func bestSide(p *Sides) int {
+	b := 0
+	for i := range p {
+		if p[i] > p[b] {
+			b = i
+		}
+	}
+	return b
+}
+
+// learnedSides returns the sides' posterior that the tracker's learning of
+// the sides' priors and the store's level takes from the last fix: post,
+// except after a window fix that stood, where it is the window's own (as
+// before December 2026; the coarse grid's sides, given for the track's
+// memory, moved the sensors' learned gains in TestTrackerLearnsGainsRing,
+// and the level's offsets are the window's cells anyway).
+func (s *Solver) learnedSides(post *Sides) *Sides {
+	if s.winStood {
+		return &s.winSides
+	}
+	return post
 }
 
 // SideAreas returns the prior mass of each side of the front, normalised:
@@ -397,19 +442,10 @@ func (s *Solver) wideSides(wfix Fix, prior, post *Sides) Fix {
 	s.cpost.fix(s, prior, &cpost)
 	s.grid = fine
 	s.cOK = true
-	wi, ci := 0, 0
-	for i := range wpost {
-		if wpost[i] > wpost[wi] {
-			wi = i
-		}
-		if cpost[i] > cpost[ci] {
-			ci = i
-		}
-	}
-	if ci != wi && cpost[ci] >= wideGate {
+	if wi, ci := bestSide(&wpost), bestSide(&cpost); ci != wi && cpost[ci] >= wideGate {
 		return s.wholeFix(prior, post)
 	}
-	s.winStood = true
+	s.winStood, s.winSides = true, wpost
 	if post != nil {
 		*post = cpost
 	}
