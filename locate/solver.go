@@ -68,6 +68,8 @@ type Solver struct {
 	gain     []float64  // learned gain error per sensor, dB (SetGains)
 	res      []float64  // gainResiduals' residuals
 	cOK      bool       // cpost holds the last burst's posterior (wideSides)
+	winStood bool       // the last fix is a window's that wideSides let stand: its sides are cpost's
+	winSides Sides      // and the window's own posterior of the sides (learnedSides)
 	lsMin    int        // fewest readings for a least-squares fix
 	lsMaxErr float64    // largest Err of a least-squares fix kept
 	noGrd    bool       // testing: never use the grid
@@ -159,7 +161,7 @@ func (s *Solver) Locate(b *Burst) (Fix, bool) {
 // least-squares fix: 1 for the side its point lies on).
 func (s *Solver) LocateSides(b *Burst, prior, post *Sides) (Fix, bool) {
 	s.load(b)
-	s.gridFix, s.winFix, s.dnOK, s.cOK, s.midFix = false, false, false, false, false
+	s.gridFix, s.winFix, s.dnOK, s.cOK, s.midFix, s.winStood = false, false, false, false, false, false
 	if s.k == 0 {
 		return Fix{}, false
 	}
@@ -281,128 +283,6 @@ func (s *Solver) SideOf(x, y float64) int {
 	j = min(max(j, 0), g.NY-1)
 	return int(g.side[j*g.NX+i])
 }
-
-// Resides redoes the last fix of LocateSides under another side prior, at
-// the cost of one pass over the grid; ok is false when the last fix did not
-// come from the grid (a least-squares fix does not depend on the prior).
-func (s *Solver) Resides(prior, post *Sides) (Fix, bool) {
-	if !s.gridFix && !s.winFix {
-		return Fix{}, false
-	}
-	g, p := s.last()
-	fine := s.grid
-	s.grid = g
-	f := p.choose(s, prior, post, true)
-	s.grid = fine
-	return f, true
-}
-
-// SideAreas returns the prior mass of each side of the front, normalised:
-// the sides' prior when one density holds everywhere.
-func (s *Solver) SideAreas() Sides {
-	if s.grid == nil {
-		return Sides{1, 0, 0}
-	}
-	a := Sides(s.grid.area)
-	t := a[0] + a[1] + a[2]
-	for i := range a {
-		a[i] /= t
-	}
-	return a
-}
-
-// GridSides redoes the last fix on the grid under a side prior (used when
-// a track's past contradicts a least-squares fix's side); false when the
-// site has no grid or the last burst had no usable reading.
-func (s *Solver) GridSides(prior, post *Sides) (Fix, bool) {
-	if s.grid == nil || s.k == 0 {
-		return Fix{}, false
-	}
-	s.gridFix = true
-	return s.wholeFix(prior, post), true
-}
-
-// last returns the grid and workspace of the last grid fix: the mid grid's
-// after a whole-grid fix on it, the grid's otherwise.
-func (s *Solver) last() (*Grid, *posterior) {
-	if s.midFix {
-		return s.mid, &s.mpost
-	}
-	return s.grid, &s.post
-}
-
-// wholeFix is the posterior over the whole grid: on the mid grid where the
-// site has one, on the grid otherwise.
-func (s *Solver) wholeFix(prior, post *Sides) Fix {
-	if s.mid == nil {
-		return s.post.fix(s, prior, post)
-	}
-	fine := s.grid
-	s.grid = s.mid
-	f := s.mpost.fix(s, prior, post)
-	s.grid = fine
-	s.midFix = true
-	return f
-}
-
-// midCells bounds the cells of the grid of whole-grid fixes (Solver.mid)
-// where the sensors span an area (the grid's maxCells; lineCells sites
-// keep their grid). A whole-grid fix is one of few readings or a phone
-// outside the sensors' hull, whose posterior spreads over metres to tens
-// of metres (in the 10 h replays two thirds of its cells lie within 12
-// nats of the best): cells of 1.2 m (`small`) and 2 m (`large`) instead of
-// 0.64 and 1.33 m give the same accuracy tables within noise (`small`'s
-// inside/outside 0.1-0.4 points lower, as with a fine grid of 1,000 cells)
-// for a third to a half of the cells (docs/locate.md, "Eleventh round").
-// Windows around a least-squares point stay on the fine grid.
-const midCells = 400
-
-// wideSides checks the side of the window fix just made (wfix, under
-// prior) against the whole grid: a window around a least-squares point
-// inside the sensors' hull may hold no cell of the other side of the
-// front, and a phone on the street often fits best at its mirror image
-// inside the hull (in `large`, 211 of 1,943 street bursts, seed 1; 185 of
-// them were put in the store). The check runs on a coarse copy of the grid
-// (coarseCells cells; the side's mass is an integral, smooth over metres);
-// where it puts at least wideGate of the posterior on another side than
-// the window's, the fix is the whole grid's posterior instead. Below that
-// the window stands: where the sensors' gains are off by a few dB, a
-// shopper deep inside the hull can look like the street to the whole grid
-// (`large`, seed 2) while no cell near the point does.
-func (s *Solver) wideSides(wfix Fix, prior, post *Sides) Fix {
-	var wpost Sides
-	s.post.choose(s, prior, &wpost, false)
-	fine := s.grid
-	s.grid = s.coarse
-	s.cpost.all(s.coarse)
-	var cpost Sides
-	s.cpost.fix(s, prior, &cpost)
-	s.grid = fine
-	s.cOK = true
-	wi, ci := 0, 0
-	for i := range wpost {
-		if wpost[i] > wpost[wi] {
-			wi = i
-		}
-		if cpost[i] > cpost[ci] {
-			ci = i
-		}
-	}
-	if ci != wi && cpost[ci] >= wideGate {
-		return s.wholeFix(prior, post)
-	}
-	if post != nil {
-		*post = wpost
-	}
-	return wfix
-}
-
-// wideGate is the whole grid's least posterior of another side than the
-// window's for it to overrule the window's side.
-const wideGate = 0.9
-
-// coarseCells bounds the cells of the coarse grid of wideSides.
-const coarseCells = 256
 
 // SetGains sets each sensor's gain error, dB, taken off its readings
 // (learned by a Tracker); nil: none.

@@ -254,7 +254,7 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 		// Learn the sides' prior (an EM step on the mixture weights),
 		// kept off the extremes and drawn towards the zones' areas
 		// (learnSides).
-		t.learnSides(&t.global, &post)
+		t.learnSides(&t.global, t.solver.learnedSides(&post))
 		if fresh {
 			// A new track: the side prior of new tracks' first
 			// bursts, learned apart (an EM step as above). Phones
@@ -264,7 +264,7 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 			if f, ok := t.solver.Resides(&t.fresh, &post); ok {
 				fix = f
 			}
-			t.learnSides(&t.fresh, &post)
+			t.learnSides(&t.fresh, t.solver.learnedSides(&post))
 		}
 		if !fresh {
 			// The track's side, carried over with a chance to have
@@ -317,7 +317,7 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	t.last = fix
 	t.learnExponent()
 	t.learnGains(tr, b.T)
-	t.learnLevel(post)
+	t.learnLevel(*t.solver.learnedSides(&post))
 	if !fresh && dt > 0 {
 		tr.x.predict(dt, t.opt.Accel)
 		tr.y.predict(dt, t.opt.Accel)
