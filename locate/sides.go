@@ -13,7 +13,7 @@ package locate
 // new tracks' prior, where wideSides had the prior of all bursts): where
 // the coarse posterior puts at least wideGate on another side than the
 // window's, the fix is the whole grid's under prior; else it is the
-// window's, and post the coarse posterior of the sides (see wideSides).
+// window's, and post as wideSides gives it (standingSides).
 func (s *Solver) Resides(prior, post *Sides) (Fix, bool) {
 	if !s.gridFix && !s.winFix {
 		return Fix{}, false
@@ -40,9 +40,22 @@ func (s *Solver) Resides(prior, post *Sides) (Fix, bool) {
 	}
 	s.winSides = wpost
 	if post != nil {
-		*post = cpost
+		*post = s.standingSides(&wpost, &cpost)
 	}
 	return f, true
+}
+
+// standingSides is the posterior of the sides that a window fix that stood
+// gives (wideSides, Resides): the window's own, wpost, where the window
+// weighed both sides of the front (a cell of each within the cutoff of its
+// best), else the coarse grid's over the whole bounds, cpost. A window
+// without the street's cells is sure of the store by its construction, not
+// by the readings.
+func (s *Solver) standingSides(wpost, cpost *Sides) Sides {
+	if s.post.bestC[sideStore] >= 0 && s.post.bestC[sideOutside] >= 0 {
+		return *wpost
+	}
+	return *cpost
 }
 
 // bestSide returns the side of greatest posterior (the first of equals).
@@ -142,16 +155,19 @@ const midCells = 400
 // shopper deep inside the hull can look like the street to the whole grid
 // (`large`, seed 2) while no cell near the point does.
 //
-// Where the window stands, post receives the coarse grid's posterior of
-// the sides, not the window's: a window near the front holds few cells of
-// the street or none, so its own posterior puts the burst in the store
-// with a certainty that the readings never gave (a loud passer-by whose
-// least-squares point lies inside the hull: 1.00 for the store where the
-// whole grid gives the street 0.7). Carried in the track's memory, that
-// certainty put the same passer-by's next bursts in the store too (`large`,
-// seed 1: 65 of the street's 191 bursts put in the store, besides the 72
-// window fixes themselves; docs/locate.md, "2026-12-05 evening: the side
-// at the front").
+// Where the window stands but holds no cell of the street (standingSides),
+// post receives the coarse grid's posterior of the sides, not the
+// window's: such a window puts the burst in the store with a certainty
+// that the readings never gave (a loud passer-by whose least-squares point
+// lies inside the hull: 1.00 for the store where the whole grid gives the
+// street 0.7). Carried in the track's memory, that certainty put the same
+// passer-by's next bursts in the store too (`large`, seed 1: 65 of the
+// street's 191 bursts put in the store, besides the 72 window fixes
+// themselves; docs/locate.md, "2026-12-05 evening: the side at the
+// front"). A window that holds cells of both sides keeps its own: the
+// coarse grid's cells (1.5-2.5 m) blur a phone 1-2 m inside the front,
+// and a staff phone at `small`'s till, given them, lost its track
+// (TestStaffPhoneOneTrack).
 func (s *Solver) wideSides(wfix Fix, prior, post *Sides) Fix {
 	var wpost Sides
 	s.post.choose(s, prior, &wpost, false)
@@ -167,7 +183,7 @@ func (s *Solver) wideSides(wfix Fix, prior, post *Sides) Fix {
 	}
 	s.winStood, s.winSides = true, wpost
 	if post != nil {
-		*post = cpost
+		*post = s.standingSides(&wpost, &cpost)
 	}
 	return wfix
 }
