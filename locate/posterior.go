@@ -44,6 +44,10 @@ type posterior struct {
 	xs             []float64 // x of each column considered, about rx
 	swl, swll, sul []float64 // per cell of a row: Σ w L, Σ w L², Σ w u L
 	bc             burstConst
+	dataWant       bool // offsetAt: also the offset from the readings alone (txoffset.go)
+	dataOK         bool
+	dataB, dataP   float64
+	ibTot          float64 // the offset prior's precision of the last fix, 1/dB²
 	s2             float64 // σ² of a silent sensor's level about the model, dB² (Model.SigmaDB²)
 	coarse         bool    // the coarse grid's: its fixes' sides only are used
 	useFar         bool    // the last fix weighed the grid's far points
@@ -126,7 +130,9 @@ var expCutoff = math.Exp(-cutoff)
 // mass, i.e. one density everywhere). post receives the posterior of the
 // sides.
 //
-// Nuisances: the transmit offset b ~ N(0, τ²) and an error of the path-loss
+// Nuisances: the transmit offset b ~ N(0, τ²) (N(m, 1/(1/τ² + P)) for a
+// phone whose pseudonym taught its track an offset, txoffset.go: the
+// residuals taken about μ + m, P added to A₀₀) and an error of the path-loss
 // exponent Δn ~ N(0, τn²), common to all sensors: the residuals are
 // r_i = b - Δn·L_i + ε_i, L_i = 10 log10 d_i. Both are integrated out: with
 // A = [[Σw + 1/τ², -Σw L], [-Σw L, Σw L² + 1/τn²]] and v = [Σ w r, -Σ w L r],
@@ -180,6 +186,8 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	} else {
 		in = 1e6
 	}
+	ib += s.txPrec
+	p.ibTot = ib
 	a00 := s0 + ib
 	s.misses()
 	p.s2 = m.SigmaDB * m.SigmaDB
@@ -200,7 +208,7 @@ func (p *posterior) fix(s *Solver, prior *Sides, post *Sides) Fix {
 	var missS [4]float64
 	bc := &p.bc
 	for sd := range 3 {
-		mu := s.sideOff[sd]
+		mu := s.sideOff[sd] + s.txShift
 		bc.mu[sd] = mu
 		bc.swr[sd] = u0 - mu*s0
 		bc.swrr[sd] = u2 - 2*mu*u0 + mu*mu*s0
@@ -414,9 +422,12 @@ func (p *posterior) missTerms(l []float64, stride, off int, mu, bh, vb float64) 
 
 // offsetAt returns the posterior mean of the transmit offset of the last
 // fix's burst at cell c of g, relative to the offset of side:
-// b̂ = (a₁₁ Σwr - Σwl Σwlr) / det A.
+// b̂ = (a₁₁ Σwr - Σwl Σwlr) / det A, plus the phone's prior mean
+// (Solver.txShift; the residuals are taken about it). With p.dataWant it
+// also sets p.dataB and p.dataP, the same from the readings alone and its
+// precision (storeData).
 func (p *posterior) offsetAt(s *Solver, g *Grid, c int, side uint8) float64 {
-	mu := s.sideOff[side]
+	mu := s.sideOff[side] + s.txShift
 	var swl, swll, swr, swlr float64
 	for j := 0; j < s.k; j++ {
 		l := g.lrow(p.gi[j], c, c+1)[0]
@@ -429,7 +440,15 @@ func (p *posterior) offsetAt(s *Solver, g *Grid, c int, side uint8) float64 {
 		swlr += wl * r
 	}
 	a11 := swll + p.bc.in
-	return (a11*swr - swl*swlr) / (p.bc.a00*a11 - swl*swl)
+	if p.dataWant {
+		p.dataOK = false
+		if d0 := p.bc.a00 - p.ibTot; s.k >= txMinReadings && d0 > 0 {
+			if det := d0*a11 - swl*swl; det > 0 {
+				p.dataB, p.dataP, p.dataOK = s.txShift+(a11*swr-swl*swlr)/det, det/a11, true
+			}
+		}
+	}
+	return s.txShift + (a11*swr-swl*swlr)/(p.bc.a00*a11-swl*swl)
 }
 
 // choose picks the side from the posterior weights of the last fix and

@@ -62,6 +62,8 @@ type Solver struct {
 	dnEst    float64   // the last least-squares fix's estimate of a further correction
 	dnOK     bool
 	sideOff  [3]float64 // mean received offset per side of the front, dB (SetSideOffset)
+	txShift  float64    // the phone's transmit offset's prior mean about sideOff, dB (txPrior)
+	txPrec   float64    // and the precision it adds to the model's, 1/dB² (txPrior)
 	level    float64    // SetLevel
 	miss     []int      // sensors that did not hear the burst
 	deaf     uint64     // sensors known not to be listening (Burst.Deaf)

@@ -144,6 +144,10 @@ type track struct {
 	side   Sides // belief over the sides of the front
 	x, y   axis
 	gain   gainMark // its last update of the sensors' gains (learnGains)
+	// its phone's transmit offset learned from the bursts of pseudonym
+	// txDev (txLearn): Σ precision × offset and Σ precision
+	txDev      wire.Dev
+	txSd, txPd float64
 }
 
 // devEntry maps a pseudonym to its track.
@@ -241,6 +245,7 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	t.linkedBy = LinkNone
 	t.reviewDue(b.T)
 	var post Sides
+	t.txPrior(b)
 	fix, ok := t.solver.LocateSides(b, &t.global, &post)
 	t.post = post
 	tr := t.assign(b, fix, ok)
@@ -313,7 +318,9 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 			}
 		}
 		tr.side = post
+		t.txLearn(tr, b.Dev, &post)
 	}
+	t.solver.txShift, t.solver.txPrec = 0, 0
 	t.last = fix
 	t.learnExponent()
 	t.learnGains(tr, b.T)
