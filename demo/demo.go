@@ -29,6 +29,12 @@ type Config struct {
 	Warmup     time.Duration // simulated time before now, played at once so the shop is busy at start (default 10 min)
 	DataDir    string        // default: a fresh temporary directory
 	Busy       float64       // footfall multiplier (default 3: a busy afternoon)
+	// History is how many days before today the shop's sensors send first,
+	// before the live shop starts (history.go); 0: none.
+	History int
+	// HistoryHours, when positive, cuts each day of the history to that
+	// many hours from its opening (for tests); 0: the whole opening hours.
+	HistoryHours float64
 	Log        *slog.Logger
 	// Ready, when set, is called with the dashboard URL once it serves.
 	Ready func(url string)
@@ -69,7 +75,12 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Log.Info("broker port taken; the demo's broker takes a free one", "wanted", cfg.BrokerAddr)
 		cfg.BrokerAddr = ":0"
 	}
-	shop, err := sim.NewShop(cfg.Layout, busier(sim.Config{Seed: cfg.Seed}, cfg.Busy))
+	live := busier(sim.Config{Seed: cfg.Seed}, cfg.Busy)
+	if cfg.History > 0 {
+		// The regulars of the history come today too.
+		live.Regulars = regulars(cfg.Seed)
+	}
+	shop, err := sim.NewShop(cfg.Layout, live)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -149,6 +160,16 @@ func Run(ctx context.Context, cfg Config) error {
 	case <-ctx.Done():
 		return shutdown()
 	case <-time.After(1500 * time.Millisecond):
+	}
+	if cfg.History > 0 {
+		days := historyDays(site, time.Now(), cfg.History, cfg.HistoryHours)
+		if err := playHistory(ctx, cfg, days, pubs); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return shutdown()
+			}
+			shutdown()
+			return err
+		}
 	}
 	from := time.Now().Add(-cfg.Warmup)
 	wallStart := time.Now()

@@ -59,6 +59,15 @@ type Config struct {
 	SiteKey []byte
 	// BatchEvery is how often each sensor publishes; default 1 s.
 	BatchEvery time.Duration
+	// Regulars, when set, makes some shoppers people who come back on
+	// other days with the same phone (regulars.go).
+	Regulars *Regulars
+	// Profile, when set, scales the arrival rates of passers-by and
+	// shoppers over the day: at time t (Unix ms) the rates are the ones
+	// above times Profile(t), in [0, 1]. Arrivals are thinned (drawn at the
+	// full rates, kept with probability Profile(t), from a random stream
+	// of their own).
+	Profile func(t int64) float64
 }
 
 func (c Config) withDefaults(site *wire.Site) Config {
@@ -115,6 +124,9 @@ type Shop struct {
 	nextID  int
 	nextPas float64
 	nextSho float64
+
+	regulars *regularPool // nil without Config.Regulars
+	thin     *rand.Rand   // Config.Profile's stream; nil without one
 }
 
 // NewShop returns a shop of the named layout (see Layouts).
@@ -126,6 +138,10 @@ func NewShop(layout string, cfg Config) (*Shop, error) {
 	cfg = cfg.withDefaults(&l.Site)
 	s := &Shop{layout: l, cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x9a55a47))}
 	s.pseud = sensor.NewPseudonymizer(cfg.SiteKey, sensor.DefaultRotation)
+	s.regulars = newRegularPool(cfg.Regulars, cfg.Seed, cfg.TxDB)
+	if cfg.Profile != nil {
+		s.thin = rand.New(rand.NewPCG(cfg.Seed, 0x7f11e))
+	}
 	n := len(l.Site.Sensors)
 	s.gain, s.clock, s.phase = make([]float64, n), make([]float64, n), make([]float64, n)
 	s.boot, s.ids, s.pend = make([]int64, n), make([]int64, n), make([][]wire.Observation, n)
@@ -253,21 +269,43 @@ func (s *Shop) expo(perHour float64) float64 {
 func (s *Shop) spawn(t float64) {
 	for s.nextPas < t || s.nextSho < t {
 		if s.nextPas <= s.nextSho {
-			s.add(newPasserby(s.rng, s.layout, s.nextPas), s.nextPas)
+			if s.kept(s.nextPas) {
+				s.add(newPasserby(s.rng, s.layout, s.nextPas), s.nextPas)
+			}
 			s.nextPas += s.expo(s.cfg.PassersPerHour)
 		} else {
-			s.add(newShopper(s.rng, s.layout, s.nextSho), s.nextSho)
+			if s.kept(s.nextSho) {
+				s.add(newShopper(s.rng, s.layout, s.nextSho), s.nextSho)
+			}
 			s.nextSho += s.expo(s.cfg.ShoppersPerHour)
 		}
 	}
 }
 
+// kept reports whether an arrival at t stays under Config.Profile.
+func (s *Shop) kept(t float64) bool {
+	return s.thin == nil || s.thin.Float64() < s.cfg.Profile(int64(t))
+}
+
 func (s *Shop) add(p *person, t float64) {
 	s.nextID++
 	p.id = fmt.Sprintf("p%d", s.nextID)
-	if s.rng.Float64() < s.cfg.PhoneShare {
+	var reg *regular
+	if p.class == Shopper {
+		reg = s.regulars.next()
+	}
+	// A regular always carries their phone; the draws of a stranger's are
+	// those of a world without regulars.
+	if reg != nil || s.rng.Float64() < s.cfg.PhoneShare {
 		m := pickModel(s.rng)
-		p.phone = newPhone(s.rng, m, s.rng.Float64() < s.cfg.RandShare, s.cfg.TxDB*s.rng.NormFloat64(), len(s.gain))
+		randomise, tx := s.rng.Float64() < s.cfg.RandShare, s.cfg.TxDB*s.rng.NormFloat64()
+		if reg != nil {
+			m, randomise, tx = reg.model, false, reg.tx
+		}
+		p.phone = newPhone(s.rng, m, randomise, tx, len(s.gain))
+		if reg != nil {
+			p.phone.mac = reg.mac
+		}
 		for i := range p.phone.shadow {
 			p.phone.shadow[i] = s.cfg.ShadowDB * s.rng.NormFloat64()
 		}
