@@ -32,8 +32,9 @@ type Config struct {
 	// History is how many days before today the shop's sensors send first,
 	// before the live shop starts (history.go); 0: none.
 	History int
-	// HistoryHours, when positive, cuts each day of the history to that
-	// many hours from its opening (for tests); 0: the whole opening hours.
+	// HistoryHours, when positive, cuts each day of the history to its
+	// last that many hours before closing (for tests); 0: the whole
+	// opening hours.
 	HistoryHours float64
 	Log        *slog.Logger
 	// Ready, when set, is called with the dashboard URL once it serves.

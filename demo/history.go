@@ -38,7 +38,7 @@ const historyQueue = 4
 // regulars is the pool of people who come back (sim.Regulars), of the
 // history and of the live shop after it.
 func regulars(seed uint64) *sim.Regulars {
-	return &sim.Regulars{Seed: seed, N: 300, Share: 0.25}
+	return &sim.Regulars{Seed: seed, N: 150, Share: 0.2}
 }
 
 // shopDay is one opening day of the history.
@@ -49,8 +49,8 @@ type shopDay struct {
 
 // historyDays returns the opening spans of the days local days before
 // now's (oldest first), in the site's time zone and opening hours; closed
-// days are left out. hours > 0 cuts each day to that many hours from its
-// opening.
+// days are left out. hours > 0 cuts each day to its last that many hours
+// before closing (the busy evening).
 func historyDays(site *wire.Site, now time.Time, days int, hours float64) []shopDay {
 	loc := site.Location()
 	y, m, d := now.In(loc).Date()
@@ -73,8 +73,8 @@ func historyDays(site *wire.Site, now time.Time, days int, hours float64) []shop
 			continue // closed all day
 		}
 		if hours > 0 {
-			if cut := from.Add(time.Duration(hours * float64(time.Hour))); cut.Before(to) {
-				to = cut
+			if cut := to.Add(-time.Duration(hours * float64(time.Hour))); cut.After(from) {
+				from = cut
 			}
 		}
 		out = append(out, shopDay{date: day.Format(time.DateOnly), from: from, to: to})
