@@ -52,9 +52,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// The shared demo's history: the evenings of the last 4 days (history.go).
+const (
+	sharedHistory      = 4
+	sharedHistoryHours = 3
+)
+
 // sharedDemo returns the base URL of the running demo, once the shop's
-// warm-up has produced passers-by and visitors in today's report and a
-// heatmap.
+// history and warm-up have produced passers-by and visitors in today's
+// report and a heatmap. It needs no browser (TestDemoHistory uses it too).
 func sharedDemo(t *testing.T) string {
 	t.Helper()
 	shared.once.Do(func() {
@@ -70,7 +76,8 @@ func sharedDemo(t *testing.T) string {
 		urls := make(chan string, 1)
 		go func() {
 			shared.done <- Run(ctx, Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", DataDir: dir, Seed: 5,
-				Warmup: 4 * time.Minute, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Warmup: 4 * time.Minute, History: sharedHistory, HistoryHours: sharedHistoryHours,
+				Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 				Ready: func(u string) { urls <- u }})
 		}()
 		select {
@@ -84,7 +91,7 @@ func sharedDemo(t *testing.T) string {
 		}
 		// Wait until the warm-up has put people in the report and the heatmap.
 		start := time.Now()
-		for time.Since(start) < 60*time.Second {
+		for time.Since(start) < 120*time.Second {
 			var rep wire.Report
 			var hm struct {
 				Max float64 `json:"max"`
@@ -95,7 +102,7 @@ func sharedDemo(t *testing.T) string {
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
-		shared.err = fmt.Errorf("after 60 s the demo's report has no passers-by or visitors, or its heatmap is empty")
+		shared.err = fmt.Errorf("after 120 s (history and warm-up) the demo's report has no passers-by or visitors, or its heatmap is empty")
 	})
 	if shared.err != nil {
 		t.Fatal(shared.err)

@@ -164,7 +164,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.History > 0 {
 		days := historyDays(site, time.Now(), cfg.History, cfg.HistoryHours)
-		if err := playHistory(ctx, cfg, days, pubs); err != nil {
+		if err := playHistory(ctx, cfg, days, throughSensors(ctx, pubs)); err != nil {
 			if errors.Is(err, context.Canceled) {
 				return shutdown()
 			}

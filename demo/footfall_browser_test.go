@@ -61,6 +61,17 @@ func TestBrowserFootfallShowsTheAPIsNumbers(t *testing.T) {
 	if len(week.Hours) < 7*24-1 || len(week.Hours) > 7*24+1 || week.Totals.Passersby < today.Totals.Passersby {
 		t.Fatalf("the last 7 days' report has %d hours, %d passers-by (today %d)", len(week.Hours), week.Totals.Passersby, today.Totals.Passersby)
 	}
+	// The shared demo has a history (the evenings of the days before
+	// today): the week shows those days with people, and regulars.
+	past := 0
+	for _, d := range week.Days[:len(week.Days)-1] {
+		if d.Passersby > 0 && d.Visitors > 0 {
+			past++
+		}
+	}
+	if past < 2 || week.Totals.Returning == 0 {
+		t.Errorf("the last 7 days show %d past days with passers-by and visitors, %d returning visitors", past, week.Totals.Returning)
+	}
 	webtest.Screenshot(t, c, "footfall-week")
 }
 

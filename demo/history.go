@@ -101,11 +101,9 @@ func daySeed(seed uint64, date string) uint64 {
 	return seed ^ uint64(d.Unix()/86400)*0x9e3779b97f4a7c15
 }
 
-// playHistory simulates the days and publishes their batches through the
-// sensors' publishers, in the order the shop emits them, holding back
-// while a sensor's queue is full. It returns when the last batch is
-// queued.
-func playHistory(ctx context.Context, cfg Config, days []shopDay, pubs map[string]*sensor.Publisher) error {
+// playHistory simulates the days and hands their batches to emit, in the
+// order the shop emits them, with progress in the log.
+func playHistory(ctx context.Context, cfg Config, days []shopDay, emit sim.Emit) error {
 	start := time.Now()
 	var batches, obs int64
 	for i, d := range days {
@@ -120,23 +118,32 @@ func playHistory(ctx context.Context, cfg Config, days []shopDay, pubs map[strin
 		cfg.Log.Info(fmt.Sprintf("history: day %d of %d (%s, %s–%s)", i+1, len(days), d.date,
 			d.from.Format("15:04"), d.to.Format("15:04")))
 		err = shop.Run(ctx, d.from, d.to, func(id string, b *wire.Batch) error {
-			p := pubs[id]
-			for p.Status("online").QueuedBatches >= historyQueue {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(time.Millisecond):
-				}
-			}
 			batches++
 			obs += int64(len(b.Obs))
-			return p.Publish(b)
+			return emit(id, b)
 		}, nil)
 		if err != nil {
 			return fmt.Errorf("demo: history: %w", err)
 		}
 	}
-	cfg.Log.Info("history: sent", "days", len(days), "batches", batches, "observations", obs,
-		"took", time.Since(start).Round(time.Millisecond))
+	cfg.Log.Info("history: sent; the server works through it, then the live shop starts", "days", len(days),
+		"batches", batches, "observations", obs, "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// throughSensors returns an emit that publishes each batch through its
+// sensor's publisher, holding back while that sensor has historyQueue
+// batches waiting for the broker.
+func throughSensors(ctx context.Context, pubs map[string]*sensor.Publisher) sim.Emit {
+	return func(id string, b *wire.Batch) error {
+		p := pubs[id]
+		for p.Status("online").QueuedBatches >= historyQueue {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Millisecond):
+			}
+		}
+		return p.Publish(b)
+	}
 }
