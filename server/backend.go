@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -197,7 +198,13 @@ func (s *Server) Report(ctx context.Context, site string, from, to int64) (*wire
 		return nil, err
 	}
 	if s.writer != nil {
-		// Tracks merged into others whose stored rows are not deleted yet.
+		// Summaries handed to the writer and not stored yet (the queued
+		// over the ones being written: newer), then without the tracks
+		// merged into others whose stored rows are not deleted yet.
+		wd, wv := s.writer.unstored(site)
+		wd = slices.DeleteFunc(wd, func(d footfall.TrackDay) bool { return d.First >= to || d.Last < histFrom })
+		wv = slices.DeleteFunc(wv, func(v footfall.Visit) bool { return v.Start >= to || v.End < histFrom-24*3600_000 })
+		days, visits = mergeSummaries(days, visits, wd, wv)
 		days, visits = s.writer.withoutMerged(site, days, visits)
 	}
 	if r := s.runner(site); r != nil {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -32,9 +33,14 @@ type writer struct {
 	pos     map[string][]wire.Position
 	days    map[dayKey]footfall.TrackDay
 	visits  map[visitKey]footfall.Visit
-	merges  []trackMerge            // tracks merged into others: their summaries go
-	gone    map[[2]string]time.Time // merged tracks (site, track), recently
-	kick    chan struct{}
+	// inDays and inVisits are the summaries a flush has taken and not yet
+	// written: neither queued nor stored, and perhaps pruned from the
+	// runner's memory already, so a report takes them from here (unstored).
+	inDays   map[dayKey]footfall.TrackDay
+	inVisits map[visitKey]footfall.Visit
+	merges   []trackMerge            // tracks merged into others: their summaries go
+	gone     map[[2]string]time.Time // merged tracks (site, track), recently
+	kick     chan struct{}
 
 	written  atomic.Int64 // observations written
 	dropped  atomic.Int64 // observations dropped over the bound
@@ -188,10 +194,23 @@ func (w *writer) flush(ctx context.Context) error {
 	w.batches, w.held = nil, 0
 	w.pos = map[string][]wire.Position{}
 	w.days, w.visits = map[dayKey]footfall.TrackDay{}, map[visitKey]footfall.Visit{}
+	w.inDays, w.inVisits = days, visits
 	w.mu.Unlock()
+	written := func(days, visits bool) {
+		w.mu.Lock()
+		if days {
+			w.inDays = nil
+		}
+		if visits {
+			w.inVisits = nil
+		}
+		w.mu.Unlock()
+	}
+	defer written(true, true)
 
 	requeue := func() {
 		w.mu.Lock()
+		w.inDays, w.inVisits = nil, nil
 		w.batches = append(batches, w.batches...)
 		w.held += held
 		for site, ps := range pos {
@@ -239,6 +258,7 @@ func (w *writer) flush(ctx context.Context) error {
 			requeue()
 			return err
 		}
+		written(true, false)
 		clear(days)
 	}
 	if len(visits) > 0 {
@@ -250,6 +270,7 @@ func (w *writer) flush(ctx context.Context) error {
 			requeue()
 			return err
 		}
+		written(false, true)
 		clear(visits)
 	}
 	// After the upserts: a merged track's rows written by this flush or an
@@ -279,6 +300,32 @@ func (w *writer) drain(ctx context.Context) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// unstored returns the summaries of site that are queued or being written:
+// what a report must add to the stored ones, since the runner prunes its
+// memory of closed days once it has handed them over (a flush behind a
+// large backlog of observations can take seconds).
+func (w *writer) unstored(site string) ([]footfall.TrackDay, []footfall.Visit) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	dm := map[dayKey]footfall.TrackDay{}
+	for _, m := range []map[dayKey]footfall.TrackDay{w.inDays, w.days} { // queued: newer
+		for k, d := range m {
+			if k.site == site {
+				dm[k] = d
+			}
+		}
+	}
+	vm := map[visitKey]footfall.Visit{}
+	for _, m := range []map[visitKey]footfall.Visit{w.inVisits, w.visits} {
+		for k, v := range m {
+			if k.site == site {
+				vm[k] = v
+			}
+		}
+	}
+	return slices.Collect(maps.Values(dm)), slices.Collect(maps.Values(vm))
 }
 
 // pendingObs returns the observations held for writing.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/passant/passant/footfall"
 	"github.com/passant/passant/store"
+	"github.com/passant/passant/wire"
 )
 
 // A track merged into another leaves no summaries in the store: neither
@@ -54,5 +55,67 @@ func TestWriterMergedTrack(t *testing.T) {
 	}
 	if len(ds) != 1 || ds[0].Track != "k-a" || len(vs) != 1 || vs[0].Track != "k-a" {
 		t.Errorf("stored track days %+v, visits %+v; want k-a's only", ds, vs)
+	}
+}
+
+// blockingStore holds a flush in WriteBatches until released.
+type blockingStore struct {
+	store.Store
+	entered, release chan struct{}
+}
+
+func (b *blockingStore) WriteBatches(ctx context.Context, bs []store.RawBatch) error {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.Store.WriteBatches(ctx, bs)
+}
+
+// While a flush writes a large backlog of observations, the summaries it
+// took are neither queued nor stored: unstored still gives them (a report
+// adds them; the runner may have pruned them from memory), the queued ones
+// over them, and none once written.
+func TestWriterUnstoredDuringFlush(t *testing.T) {
+	ctx := context.Background()
+	sq, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
+	if err != nil {
+		t.Skip(err)
+	}
+	defer sq.Close()
+	if err := sq.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := &blockingStore{Store: sq, entered: make(chan struct{}), release: make(chan struct{})}
+	w := newWriter(st, 1000, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	const t0 = 1_796_374_800_000
+	day := footfall.TrackDay{Site: "s", Day: "2026-12-04", Track: "k1", First: t0, Last: t0 + 60_000, Fixes: 3}
+	visit := footfall.Visit{Site: "s", Track: "k1", Zone: "store", Start: t0, End: t0 + 60_000, Fixes: 3}
+	w.batch(store.RawBatch{Site: "s", Recv: t0, Batch: wire.Batch{V: 1, Sensor: "s1", Sent: t0,
+		Obs: []wire.Observation{{T: t0, Dev: 1, RSSI: -60}}}})
+	w.summaries([]footfall.TrackDay{day}, []footfall.Visit{visit})
+	done := make(chan error, 1)
+	go func() { done <- w.flush(ctx) }()
+	<-st.entered
+	later := day
+	later.Last, later.Fixes = t0+90_000, 4
+	w.summaries([]footfall.TrackDay{later}, nil) // queued while the flush runs
+	d, v := w.unstored("s")
+	if len(d) != 1 || d[0] != later || len(v) != 1 || v[0] != visit {
+		t.Errorf("during the flush: unstored %+v, %+v; want the queued day and the visit being written", d, v)
+	}
+	if d, v := w.unstored("other"); len(d)+len(v) != 0 {
+		t.Errorf("another site's unstored: %+v, %+v", d, v)
+	}
+	close(st.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if d, v := w.unstored("s"); len(d) != 1 || d[0] != later || len(v) != 0 {
+		t.Errorf("after the flush: unstored %+v, %+v; want the queued day only", d, v)
+	}
+	if err := w.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d, v := w.unstored("s"); len(d)+len(v) != 0 {
+		t.Errorf("all written: unstored %+v, %+v", d, v)
 	}
 }
