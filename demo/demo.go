@@ -61,6 +61,14 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Busy <= 0 {
 		cfg.Busy = 3
 	}
+	withRegulars := cfg.History > 0
+	// A data directory that holds a journal of the site has its history
+	// (and perhaps more) already: the same batches again would only be
+	// late duplicates.
+	if cfg.History > 0 && cfg.DataDir != "" && hasJournal(cfg.DataDir) {
+		cfg.Log.Info("history: the data directory holds data already; no history sent", "data", cfg.DataDir)
+		cfg.History = 0
+	}
 	if cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "passant-demo-")
 		if err != nil {
@@ -77,7 +85,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.BrokerAddr = ":0"
 	}
 	live := busier(sim.Config{Seed: cfg.Seed}, cfg.Busy)
-	if cfg.History > 0 {
+	if withRegulars {
 		// The regulars of the history come today too.
 		live.Regulars = regulars(cfg.Seed)
 	}
@@ -231,6 +239,12 @@ func defaultLayout() string {
 		}
 	}
 	return ls[0]
+}
+
+// hasJournal reports whether dir holds a server's journal with a file.
+func hasJournal(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "journal", "*", "*.jsonl"))
+	return len(m) > 0
 }
 
 func free(addr string) bool {
