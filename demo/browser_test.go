@@ -77,7 +77,7 @@ func sharedDemo(t *testing.T) string {
 		go func() {
 			shared.done <- Run(ctx, Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", DataDir: dir, Seed: 5,
 				Warmup: 4 * time.Minute, History: sharedHistory, HistoryHours: sharedHistoryHours,
-				Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 				Ready: func(u string) { urls <- u }})
 		}()
 		select {

@@ -36,7 +36,7 @@ type Config struct {
 	// last that many hours before closing (for tests); 0: the whole
 	// opening hours.
 	HistoryHours float64
-	Log        *slog.Logger
+	Log          *slog.Logger
 	// Ready, when set, is called with the dashboard URL once it serves.
 	Ready func(url string)
 }

@@ -18,14 +18,7 @@ import (
 // and handed over after.
 func TestWriterMergedTrack(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
-	if err != nil {
-		t.Skip(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqliteStore(t)
 	w := newWriter(st, 1000, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	const t0 = 1_796_374_800_000
 	days := []footfall.TrackDay{{Site: "s", Day: "2026-12-04", Track: "k-a", First: t0, Last: t0 + 60_000, Fixes: 3},
@@ -76,15 +69,7 @@ func (b *blockingStore) WriteBatches(ctx context.Context, bs []store.RawBatch) e
 // over them, and none once written.
 func TestWriterUnstoredDuringFlush(t *testing.T) {
 	ctx := context.Background()
-	sq, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
-	if err != nil {
-		t.Skip(err)
-	}
-	defer sq.Close()
-	if err := sq.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	st := &blockingStore{Store: sq, entered: make(chan struct{}), release: make(chan struct{})}
+	st := &blockingStore{Store: sqliteStore(t), entered: make(chan struct{}), release: make(chan struct{})}
 	w := newWriter(st, 1000, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	const t0 = 1_796_374_800_000
 	day := footfall.TrackDay{Site: "s", Day: "2026-12-04", Track: "k1", First: t0, Last: t0 + 60_000, Fixes: 3}
@@ -118,4 +103,20 @@ func TestWriterUnstoredDuringFlush(t *testing.T) {
 	if d, v := w.unstored("s"); len(d)+len(v) != 0 {
 		t.Errorf("all written: unstored %+v, %+v", d, v)
 	}
+}
+
+// sqliteStore opens a migrated embedded store for the test (it skips when
+// the build has none).
+func sqliteStore(t *testing.T) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
