@@ -148,39 +148,80 @@ func TestJournalIdleBuffers(t *testing.T) {
 	}
 }
 
-// TestJournalWriteFailure: a round whose write fails answers its appends
-// with the error (nothing of it is acknowledged), and its lines are written
-// again by the next round, so the lines after it do not leave a hole in the
-// file: the file holds every line, in order, through direct I/O and the
-// page cache alike.
+// TestJournalWriteFailure: a round whose write fails answers none of its
+// appends (nothing of it is acknowledged) and keeps their lines; the next
+// rounds write them again, with the lines appended since, and answer the
+// appends once they are written, so the lines after them leave no hole in
+// the file: it holds every line, in order, through direct I/O and the page
+// cache alike. Sync reports the failure while it lasts and nil after; so
+// does Health. The rounds are driven by hand (roundByHand).
 func TestJournalWriteFailure(t *testing.T) {
 	for _, buffered := range []bool{false, true} {
 		dir := t.TempDir()
-		j, err := OpenJournal(dir, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		j := newJournal(dir, 0) // no syncer: the test runs the rounds
 		j.buffered = buffered
 		recv := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC).UnixMilli()
 		var want bytes.Buffer
-		appendLine := func(id int64) error {
+		var r round
+		appendLine := func(id int64) <-chan error {
 			b := testBatch("s1", id, 60) // lines of several disk blocks
 			want.Write(wire.AppendJournalLine(nil, recv+id, b))
 			want.WriteByte('\n')
-			return j.Append("shop", recv+id, b)
+			ch, _, err := j.append("shop", recv+id, b, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ch
 		}
-		if err := appendLine(1); err != nil {
+		ch1 := appendLine(1)
+		if err := roundByHand(j, &r); err != nil || <-ch1 != nil {
 			t.Fatal(err)
 		}
 		jf, restore := failWrites(t, j, "shop")
-		if err := appendLine(2); err == nil {
-			t.Fatal("an append whose write failed returned no error")
+		ch2 := appendLine(2)
+		sync := syncByHand(j, &r)
+		if err := roundByHand(j, &r); err == nil {
+			t.Fatal("the round whose write failed reported nothing")
+		}
+		if err := <-sync; err == nil {
+			t.Error("Sync in the round that failed reported nothing")
+		}
+		ch3 := appendLine(3)
+		if err := roundByHand(j, &r); err == nil {
+			t.Fatal("the round after, writes still failing, reported nothing")
+		}
+		if h := j.Health(); h.Err == nil || h.Failures != 2 || h.Since.IsZero() {
+			t.Errorf("health while writes fail: %+v", h)
+		}
+		for id, ch := range map[int]<-chan error{2: ch2, 3: ch3} {
+			select {
+			case err := <-ch:
+				t.Fatalf("buffered %v: append %d answered (%v) while its line could not be written", buffered, id, err)
+			default:
+			}
 		}
 		restore()
-		if err := appendLine(3); err != nil {
-			t.Fatalf("the append after the failure: %v", err)
+		sync = syncByHand(j, &r)
+		if err := roundByHand(j, &r); err != nil {
+			t.Fatalf("the round after the writes recovered: %v", err)
 		}
-		j.Close() // reports the earlier failure
+		for id, ch := range map[int]<-chan error{2: ch2, 3: ch3} {
+			select {
+			case err := <-ch:
+				if err != nil {
+					t.Errorf("append %d: %v", id, err)
+				}
+			default:
+				t.Fatalf("buffered %v: append %d not answered once written", buffered, id)
+			}
+		}
+		if err := <-sync; err != nil {
+			t.Errorf("Sync after the writes recovered: %v", err)
+		}
+		if h := j.Health(); h.Err != nil || h.Failures != 2 || !h.Since.IsZero() {
+			t.Errorf("health after recovery: %+v", h)
+		}
+		closeByHand(j)
 		got, err := os.ReadFile(jf.f.Name())
 		if err != nil {
 			t.Fatal(err)

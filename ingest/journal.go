@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -36,6 +37,14 @@ import (
 // afternoon"). The partial block at the end goes through the page cache
 // and is written again, completed, by the next round; the fsync after
 // each round covers both.
+//
+// A round that fails (a full disk) keeps its lines and its appends'
+// waiters: the syncer writes them again every retryAfter, with whatever
+// was appended since, and answers the appends once their lines are on
+// disk. So an append is answered nil exactly when its line is on disk,
+// whenever that is, and with an error only when the journal is closed
+// before (its line lost to the journal). Health tells whether the journal
+// writes now.
 type Journal struct {
 	dir      string
 	interval time.Duration
@@ -46,7 +55,8 @@ type Journal struct {
 	// gone holds the files retired and not yet closed with every line
 	// written, by site and day (file).
 	gone    map[goneKey]*journalFile
-	pending []chan error // appends (and Syncs) waiting for the next fsync
+	pending []chan error // appends waiting until their lines are on disk
+	syncs   []chan error // Syncs waiting for the next round's outcome
 	buf     []byte
 	// buffered, when set (tests), writes every line through the page
 	// cache, as on systems without direct I/O.
@@ -54,7 +64,19 @@ type Journal struct {
 	kick     chan struct{}
 	done     chan struct{}
 	closed   bool
-	err      error
+	err      error // the last round's
+	health   Health
+	log      *slog.Logger
+}
+
+// Health is whether the journal writes: Err is the error of the last
+// round of writes, nil when it wrote (or none ran yet); Since is when the
+// rounds started to fail (zero while they do not); Failures counts every
+// round that failed.
+type Health struct {
+	Err      error
+	Since    time.Time
+	Failures int64
 }
 
 type journalFile struct {
@@ -90,11 +112,30 @@ func OpenJournal(dir string, interval time.Duration) (*Journal, error) {
 // newJournal returns a journal of dir without its syncer.
 func newJournal(dir string, interval time.Duration) *Journal {
 	return &Journal{dir: dir, interval: interval, files: map[string]*journalFile{}, gone: map[goneKey]*journalFile{},
-		kick: make(chan struct{}, 1), done: make(chan struct{})}
+		kick: make(chan struct{}, 1), done: make(chan struct{}), log: slog.Default()}
 }
 
+// SetLog sets the logger the journal reports a failure to write and the
+// recovery to (default slog.Default()).
+func (j *Journal) SetLog(l *slog.Logger) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.log = l
+}
+
+// Health reports whether the journal writes now.
+func (j *Journal) Health() Health {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.health
+}
+
+// ErrClosed is the error of an append to a closed journal, and of the
+// appends whose lines a closed journal could not write.
+var ErrClosed = errors.New("ingest: journal closed")
+
 // Append writes one batch of site received at recv and waits until it is on
-// disk.
+// disk (while the disk is full, until it has room again).
 func (j *Journal) Append(site string, recv int64, b *wire.Batch) error {
 	ch, _, err := j.append(site, recv, b, nil)
 	if err != nil {
@@ -104,7 +145,8 @@ func (j *Journal) Append(site string, recv int64, b *wire.Batch) error {
 }
 
 // AppendAsync writes one batch and returns a channel that yields nil once it
-// is on disk (or the error that kept it from being synced).
+// is on disk, or an error (ErrClosed) when the journal was closed before it
+// could be written.
 func (j *Journal) AppendAsync(site string, recv int64, b *wire.Batch) (<-chan error, error) {
 	ch, _, err := j.append(site, recv, b, nil)
 	return ch, err
@@ -131,11 +173,12 @@ func (j *Journal) append(site string, recv int64, b *wire.Batch, batchJSON []byt
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.closed {
-		return nil, At{}, errors.New("ingest: journal closed")
+		return nil, At{}, ErrClosed
 	}
 	day := time.UnixMilli(recv).UTC().Format(time.DateOnly)
 	jf, err := j.file(site, day)
 	if err != nil {
+		j.noteLocked(err)
 		return nil, At{}, err
 	}
 	k := len(jf.buf)
@@ -194,6 +237,8 @@ func (j *Journal) file(site, day string) (*journalFile, error) {
 		}
 		nf.size, nf.base, nf.written = old.size, old.base, old.written
 		nf.buf = append(growAligned(nil, len(old.buf)), old.buf...)
+		// The new file writes them; the old one, retired, only closes.
+		old.buf, old.base = nil, old.size
 	} else {
 		size, err := dropTornTail(f)
 		if err != nil {
@@ -279,10 +324,14 @@ func (j *Journal) written(site string) {
 	}
 }
 
-// Sync waits until every line appended so far is on disk. Lines are handed
-// on before they are synced (the acknowledgement waits, delivery does
-// not); a reader of the files sees them once the syncer has written them
-// (ReadRange waits for that).
+// Sync waits for the syncer's next round, which writes every line appended
+// so far, and returns its error: nil once they are all on disk. While the
+// journal cannot write (a full disk), Sync returns the error of that round
+// without waiting for the disk; the lines stay to be written, and a Sync
+// after the journal writes again returns nil. Lines are handed on before
+// they are synced (the acknowledgement waits, delivery does not); a reader
+// of the files sees them once the syncer has written them (ReadRange waits
+// for that).
 func (j *Journal) Sync() error {
 	j.mu.Lock()
 	if j.closed {
@@ -290,18 +339,16 @@ func (j *Journal) Sync() error {
 		return nil
 	}
 	ch := make(chan error, 1)
-	j.pending = append(j.pending, ch)
+	j.syncs = append(j.syncs, ch)
 	j.kickLocked()
 	j.mu.Unlock()
-	if err := <-ch; err != nil {
-		return err
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.err
+	return <-ch
 }
 
-// Close syncs and closes the journal.
+// Close syncs and closes the journal. It returns the error of the last
+// round: lines it could not write are lost to the journal (their appends
+// are answered with ErrClosed; not acknowledged, the broker delivers them
+// again).
 func (j *Journal) Close() error {
 	j.mu.Lock()
 	if j.closed {

@@ -13,20 +13,20 @@ import (
 
 // syncLoop is the syncer: each round takes the files appended to, their
 // buffered lines and the waiters under the lock, writes and fsyncs outside
-// it and answers the waiters. It returns once the journal is closed and all
-// is synced.
+// it and answers the waiters. A round that fails keeps its lines and its
+// appends' waiters for the next, which starts retryAfter later. It returns
+// once the journal is closed and all is synced (or the last round failed).
 func (j *Journal) syncLoop() {
 	defer close(j.done)
 	var r round
 	for {
 		j.mu.Lock()
-		for len(j.pending) == 0 && len(j.retired) == 0 && !j.closed {
+		for len(j.pending) == 0 && len(j.syncs) == 0 && len(j.retired) == 0 && !j.closed {
 			j.mu.Unlock()
 			<-j.kick
 			j.mu.Lock()
 		}
 		j.takeRound(&r)
-		closed := j.closed
 		j.mu.Unlock()
 
 		start := time.Now()
@@ -34,33 +34,45 @@ func (j *Journal) syncLoop() {
 
 		j.mu.Lock()
 		j.finishRound(&r, err)
-		more := len(j.pending) > 0 || len(j.retired) > 0
+		more := len(j.pending) > 0 || len(j.syncs) > 0 || len(j.retired) > 0
 		j.mu.Unlock()
-		if closed && !more {
+		if r.final && !more {
 			return
 		}
-		if d := j.interval - time.Since(start); d > 0 && !closed {
+		d := j.interval - time.Since(start)
+		if err != nil {
+			d = retryAfter
+		}
+		if d > 0 && !r.final {
 			time.Sleep(d)
 		}
 	}
 }
 
+// retryAfter is how long the syncer waits after a round that failed before
+// it writes the lines again.
+const retryAfter = 100 * time.Millisecond
+
 // round is a syncer's round: the files' flushes, the retired files among
-// them (closed after) and the appends waiting for it. Its slices are kept
-// for the next round.
+// them (closed after), the appends waiting for it and the Syncs. Its
+// slices are kept for the next round.
 type round struct {
 	flushes []flush
 	retired []*journalFile
 	waiters []chan error
+	syncs   []chan error
+	final   bool // the journal is closed: what this round cannot write is lost
 }
 
 // takeRound starts a round: it takes the lines of the files appended to,
 // the retired files' last lines and the waiters; under the journal's lock.
 func (j *Journal) takeRound(r *round) {
 	r.flushes, r.retired, r.waiters = r.flushes[:0], append(r.retired[:0], j.retired...), append(r.waiters[:0], j.pending...)
+	r.syncs, r.final = append(r.syncs[:0], j.syncs...), j.closed
 	clear(j.retired)
 	clear(j.pending)
-	j.retired, j.pending = j.retired[:0], j.pending[:0]
+	clear(j.syncs)
+	j.retired, j.pending, j.syncs = j.retired[:0], j.pending[:0], j.syncs[:0]
 	now := time.Now()
 	for _, jf := range j.files {
 		if jf.dirty {
@@ -75,30 +87,70 @@ func (j *Journal) takeRound(r *round) {
 		fl.last = true
 		r.flushes = append(r.flushes, fl)
 	}
+	clear(r.retired)
 }
 
-// commit writes and fsyncs the round's lines, closes its retired files and
-// answers its waiters with the outcome; without the journal's lock.
+// commit writes and fsyncs the round's lines, closes its retired files
+// and answers its Syncs with the outcome, and its appends once their lines
+// are on disk (or the journal is closed); without the journal's lock. The
+// appends of a round that failed stay in r.waiters for finishRound.
 func (r *round) commit() error {
-	err := commit(r.flushes, r.retired)
-	for _, ch := range r.waiters {
+	err := commit(r.flushes, r.final)
+	if err == nil || r.final {
+		answer := err
+		if err != nil {
+			answer = fmt.Errorf("%w: %w", ErrClosed, err)
+		}
+		for _, ch := range r.waiters {
+			ch <- answer
+		}
+		clear(r.waiters)
+		r.waiters = r.waiters[:0]
+	}
+	for _, ch := range r.syncs {
 		ch <- err
 	}
-	clear(r.waiters)
-	clear(r.retired)
+	clear(r.syncs)
 	return err
 }
 
-// finishRound notes what the round wrote (and keeps what it could not
-// write for the next); under the journal's lock.
+// finishRound notes what the round wrote, keeps what it could not write
+// for the next and puts the appends waiting for those lines back in front
+// of the ones that came since; under the journal's lock.
 func (j *Journal) finishRound(r *round, err error) {
 	for i := range r.flushes {
-		r.flushes[i].done(j)
+		r.flushes[i].done(j, r.final)
 	}
 	clear(r.flushes)
-	if err != nil {
-		j.err = err
+	if len(r.waiters) > 0 {
+		j.pending = append(append(make([]chan error, 0, len(r.waiters)+len(j.pending)), r.waiters...), j.pending...)
+		clear(r.waiters)
+		r.waiters = r.waiters[:0]
 	}
+	j.err = err
+	if err != nil || j.health.Err != nil {
+		j.noteLocked(err)
+	}
+}
+
+// noteLocked notes the outcome of a write in the journal's health and logs
+// the start and the end of a failure; under the journal's lock.
+func (j *Journal) noteLocked(err error) {
+	h := &j.health
+	switch {
+	case err != nil && h.Err == nil:
+		h.Since = time.Now()
+		j.log.Error("journal cannot write; its lines are kept and written again, the batches not acknowledged until then",
+			"err", err, "retry", retryAfter)
+	case err == nil && h.Err != nil:
+		j.log.Info("journal writes again", "failed_for", time.Since(h.Since).Round(time.Millisecond),
+			"failures", h.Failures)
+		h.Since = time.Time{}
+	}
+	if err != nil {
+		h.Failures++
+	}
+	h.Err = err
 }
 
 // flush is one file's part of a syncer's round: the bytes it writes and
@@ -109,8 +161,8 @@ type flush struct {
 	off    int64
 	end    int64
 	direct int  // data[:direct] is written with direct I/O
-	ok     bool // written
-	last   bool // the file's last: a retired file, closed after
+	ok     bool // written and synced
+	last   bool // the file's last: a retired file, closed after once written
 	// buffered: direct I/O was refused; the file goes through the page
 	// cache from now on.
 	buffered bool
@@ -158,58 +210,61 @@ func (fl *flush) write() error {
 	if len(fl.data) == 0 {
 		return nil
 	}
+	refused := false
 	if fl.direct > 0 {
 		if _, err := fl.jf.d.WriteAt(fl.data[:fl.direct], fl.off); err != nil {
 			// Refused (a file system without direct I/O after all): the
-			// whole of it through the page cache, as from now on.
-			fl.buffered = true
+			// whole of it through the page cache, as from now on if that
+			// writes (if not, the disk failed, not direct I/O).
+			refused = true
 			fl.direct = 0
 		}
 	}
 	if _, err := fl.jf.f.WriteAt(fl.data[fl.direct:], fl.off+int64(fl.direct)); err != nil {
 		return err
 	}
-	fl.ok = true
+	fl.ok, fl.buffered = true, refused
 	return nil
 }
 
 // done notes what the round wrote and keeps its buffer for the next;
-// under the journal's lock.
-func (fl *flush) done(j *Journal) {
+// under the journal's lock. Bytes not written (their appends were not
+// answered, so nothing of them was acknowledged) go back in front of the
+// lines appended since, and the next round writes them again, so a later
+// round never leaves a hole in the file; a retired file whose bytes were
+// not written stays retired until they are (unless final).
+func (fl *flush) done(j *Journal, final bool) {
 	jf := fl.jf
 	if fl.ok {
 		jf.written = max(jf.written, fl.end)
-	}
-	if fl.last {
-		// closed by commit
-		if !fl.ok && len(fl.data) > 0 {
-			// Not written: the retired file keeps the bytes, and a file of
-			// the same day opened later (appends out of receive order)
-			// takes them from it and writes them first; one opened during
-			// this round took what the round left, and is given them now.
-			// Either way its lines follow with no hole before them.
-			fl.putBack(jf)
-			if nf := j.files[jf.site]; nf != nil && nf != jf && nf.day == jf.day && nf.base > fl.off && nf.written < fl.end {
-				fl.putBack(nf)
-			}
-		} else {
-			jf.buf, jf.spare = nil, nil
-		}
-		if j.gone[goneKey{jf.site, jf.day}] == jf && jf.written == jf.size {
-			delete(j.gone, goneKey{jf.site, jf.day})
-		}
-		return
 	}
 	if fl.buffered && jf.d != nil && !jf.retired {
 		jf.d.Close()
 		jf.d = nil
 	}
 	if !fl.ok && len(fl.data) > 0 {
-		// Not written (its waiters had the error, so nothing of it was
-		// acknowledged): the round's bytes go back in front of the lines
-		// appended since, and the next round writes them again, so a
-		// later round never leaves a hole in the file.
-		fl.putBack(jf)
+		if nf := j.files[jf.site]; jf.retired && nf != nil && nf != jf && nf.day == jf.day {
+			// A file of the same day opened since (appends out of receive
+			// order) took jf's lines over: it writes these first too. One
+			// opened during this round took what the round left, and is
+			// given them now; either way its lines follow with no hole.
+			if nf.base > fl.off && nf.written < fl.end {
+				fl.putBack(nf)
+			}
+		} else {
+			fl.putBack(jf)
+		}
+		if fl.last && !final {
+			j.retired = append(j.retired, jf) // closed once written
+		}
+		return
+	}
+	if fl.last {
+		// closed by commit
+		jf.buf, jf.spare = nil, nil
+		if j.gone[goneKey{jf.site, jf.day}] == jf && jf.written == jf.size {
+			delete(j.gone, goneKey{jf.site, jf.day})
+		}
 		return
 	}
 	if jf.spare == nil && cap(fl.data) <= maxSpare {
@@ -229,25 +284,32 @@ func (fl *flush) putBack(jf *journalFile) {
 // maxSpare is the largest round's buffer a file keeps for the next.
 const maxSpare = 16 << 20
 
-// commit writes the rounds' lines and fsyncs their files; retired files
-// are closed after.
-func commit(flushes []flush, retired []*journalFile) error {
+// commit writes the rounds' lines and fsyncs their files; a flush whose
+// fsync fails counts as not written (written again: after a failed fsync
+// the kernel may have dropped the pages). Retired files are closed after,
+// once their last lines are written (or final).
+func commit(flushes []flush, final bool) error {
 	var err error
-	keep := func(e error) {
+	keep := func(e error) bool {
 		if e != nil && err == nil {
 			err = fmt.Errorf("ingest: journal sync: %w", e)
 		}
+		return e == nil
 	}
 	for i := range flushes {
 		keep(flushes[i].write())
 	}
 	for i := range flushes {
-		keep(flushes[i].jf.f.Sync())
+		fl := &flushes[i]
+		fl.ok = keep(fl.jf.f.Sync()) && fl.ok
 	}
-	for _, jf := range retired {
-		keep(jf.f.Close())
-		if jf.d != nil {
-			keep(jf.d.Close())
+	for i := range flushes {
+		fl := &flushes[i]
+		if fl.last && (fl.ok || len(fl.data) == 0 || final) {
+			keep(fl.jf.f.Close())
+			if fl.jf.d != nil {
+				keep(fl.jf.d.Close())
+			}
 		}
 	}
 	return err

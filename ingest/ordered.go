@@ -29,6 +29,10 @@ import (
 // inFlight is how many messages the pipeline holds at most.
 const inFlight = 64
 
+// appendRetry is how long the sequencer waits before it appends a batch
+// again whose journal file could not be opened.
+const appendRetry = 500 * time.Millisecond
+
 // job is one message in the pipeline.
 type job struct {
 	m            mqtt.Message
@@ -209,11 +213,20 @@ func (s *Subscriber) onBatch(jb *job) {
 	var at At
 	if j := s.cfg.Journal; j != nil {
 		var err error
-		synced, at, err = j.AppendBatchJSONAt(site, jb.recv, jb.body)
-		if err != nil {
-			// Not acknowledged: the broker redelivers it after a reconnect.
+		for {
+			synced, at, err = j.AppendBatchJSONAt(site, jb.recv, jb.body)
+			if err == nil || errors.Is(err, ErrClosed) {
+				break
+			}
+			// Its file cannot be opened (a full disk): tried again until
+			// it can, ingest waiting meanwhile. Dropped, the message would
+			// hold one of the broker's in-flight places until a reconnect.
 			s.C.JournalErr.Add(1)
-			s.log.Error("journal append failed; batch not acknowledged", "topic", m.Topic(), "err", err)
+			s.log.Error("journal append failed; tried again", "topic", m.Topic(), "err", err, "retry", appendRetry)
+			time.Sleep(appendRetry)
+		}
+		if err != nil {
+			// Closed: not acknowledged, the broker delivers it again.
 			s.release(jb)
 			return
 		}
@@ -237,9 +250,12 @@ func (s *Subscriber) ackLoop() {
 			a.m.Ack()
 			continue
 		}
+		// The journal answers once the line is on disk: while it cannot
+		// write, the acknowledgements wait here (in order), and with them
+		// the broker's in-flight window; they go out as soon as a round
+		// writes the lines again. An error: the journal was closed first.
 		if err := <-a.synced; err != nil {
-			s.C.JournalErr.Add(1)
-			s.log.Error("journal sync failed; batch not acknowledged", "topic", a.m.Topic(), "err", err)
+			s.log.Error("journal closed before the batch was written; not acknowledged", "topic", a.m.Topic(), "err", err)
 			continue
 		}
 		a.m.Ack()

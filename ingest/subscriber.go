@@ -101,7 +101,7 @@ type Counters struct {
 	Unknown     atomic.Int64 // of which for an unknown site or sensor
 	Observation atomic.Int64 // observations accepted
 	Dropped     atomic.Int64 // observations dropped by the checks
-	JournalErr  atomic.Int64 // journal writes that failed (message not acknowledged)
+	JournalErr  atomic.Int64 // journal appends that failed to open their file (tried again; Journal.Health counts failed writes)
 }
 
 // Subscriber subscribes to the sensors' topics and hands checked batches on.

@@ -22,6 +22,19 @@ var _ web.Backend = (*Server)(nil)
 // Ready implements web.Backend.
 func (s *Server) Ready() bool { return s.ready.Load() }
 
+// Unhealthy implements web.Backend: the journal cannot write (a full
+// disk), so ingest acknowledges nothing and the broker sends no more.
+func (s *Server) Unhealthy() error {
+	if s.journal == nil {
+		return nil
+	}
+	if h := s.journal.Health(); h.Err != nil {
+		return fmt.Errorf("journal cannot write since %s (%d failed writes, retried): %w",
+			h.Since.UTC().Format(time.RFC3339), h.Failures, h.Err)
+	}
+	return nil
+}
+
 func notFound(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w: %v", web.ErrNotFound, err)
@@ -403,7 +416,18 @@ func (s *Server) Metrics() []web.Metric {
 		add("passant_batches_rejected_total", "Batches rejected by the contract's checks.", "counter", float64(c.Rejected.Load()), nil)
 		add("passant_observations_total", "Observations accepted.", "counter", float64(c.Observation.Load()), nil)
 		add("passant_observations_dropped_total", "Observations dropped by the contract's checks.", "counter", float64(c.Dropped.Load()), nil)
-		add("passant_journal_errors_total", "Journal writes that failed.", "counter", float64(c.JournalErr.Load()), nil)
+		failed := c.JournalErr.Load()
+		if s.journal != nil {
+			failed += s.journal.Health().Failures
+		}
+		add("passant_journal_errors_total", "Journal writes that failed (each retried until it writes).", "counter", float64(failed), nil)
+	}
+	if s.journal != nil {
+		up := 1.0
+		if s.journal.Health().Err != nil {
+			up = 0
+		}
+		add("passant_journal_up", "Whether the journal's last write succeeded (while 0, ingest acknowledges nothing).", "gauge", up, nil)
 	}
 	now := time.Now().UnixMilli()
 	for _, r := range s.runners() {

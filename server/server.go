@@ -211,6 +211,7 @@ func (s *Server) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	s.journal.SetLog(s.log)
 	s.cal = s.newCalibration()
 	s.writer = newWriter(st, s.cfg.WriteBuffer, s.log)
 	s.writer.dir = filepath.Join(s.cfg.DataDir, "journal")

@@ -18,6 +18,10 @@ import (
 type Backend interface {
 	// Ready reports whether the server takes observations (GET /healthz).
 	Ready() bool
+	// Unhealthy reports what keeps a ready server from taking observations
+	// now (the journal cannot write), nil when nothing does; GET /healthz
+	// answers 503 with it.
+	Unhealthy() error
 
 	// Sites returns the current version of every site, ordered by id.
 	Sites(ctx context.Context) ([]*wire.Site, error)

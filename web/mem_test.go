@@ -21,19 +21,20 @@ import (
 type memBackend struct {
 	Feed
 
-	mu       sync.Mutex
-	ready    bool
-	versions map[string][]*wire.Site
-	meta     map[string][]SiteVersion
-	plans    map[string]PlanImage
-	sensors  map[string][]SensorHealth
-	tracks   map[string]map[string]wire.Position // site -> track -> latest
-	occ      map[string]map[string]int
-	reports  map[string]*wire.Report
-	tx       map[string][]footfall.Transaction
-	reproc   [][2]int64
-	heatQ    []HeatmapQuery
-	now      func() int64
+	mu        sync.Mutex
+	ready     bool
+	unhealthy error
+	versions  map[string][]*wire.Site
+	meta      map[string][]SiteVersion
+	plans     map[string]PlanImage
+	sensors   map[string][]SensorHealth
+	tracks    map[string]map[string]wire.Position // site -> track -> latest
+	occ       map[string]map[string]int
+	reports   map[string]*wire.Report
+	tx        map[string][]footfall.Transaction
+	reproc    [][2]int64
+	heatQ     []HeatmapQuery
+	now       func() int64
 }
 
 func newMemBackend() *memBackend {
@@ -50,6 +51,12 @@ func (m *memBackend) Ready() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.ready
+}
+
+func (m *memBackend) Unhealthy() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.unhealthy
 }
 
 func (m *memBackend) Sites(ctx context.Context) ([]*wire.Site, error) {

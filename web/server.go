@@ -170,6 +170,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "starting")
 		return
 	}
+	if err := s.backend.Unhealthy(); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, err)
+		return
+	}
 	fmt.Fprintln(w, "ok")
 }
 

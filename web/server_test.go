@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"image"
 	"image/png"
 	"io"
@@ -66,6 +67,21 @@ func TestHealthz(t *testing.T) {
 	res, body := do(t, "GET", srv.URL+"/healthz", "", nil)
 	if res.StatusCode != 200 || strings.TrimSpace(string(body)) != "ok" {
 		t.Fatalf("ready: %d %q", res.StatusCode, body)
+	}
+	// Ready, but the journal cannot write: 503 with why, then ok again.
+	b.mu.Lock()
+	b.unhealthy = errors.New("journal cannot write: no space left on device")
+	b.mu.Unlock()
+	res, body = do(t, "GET", srv.URL+"/healthz", "", nil)
+	if res.StatusCode != 503 || !strings.Contains(string(body), "no space left") {
+		t.Fatalf("journal failing: %d %q", res.StatusCode, body)
+	}
+	b.mu.Lock()
+	b.unhealthy = nil
+	b.mu.Unlock()
+	res, body = do(t, "GET", srv.URL+"/healthz", "", nil)
+	if res.StatusCode != 200 || strings.TrimSpace(string(body)) != "ok" {
+		t.Fatalf("journal writing again: %d %q", res.StatusCode, body)
 	}
 }
 
