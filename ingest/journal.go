@@ -239,6 +239,7 @@ func (j *Journal) file(site, day string) (*journalFile, error) {
 		nf.buf = append(growAligned(nil, len(old.buf)), old.buf...)
 		// The new file writes them; the old one, retired, only closes.
 		old.buf, old.base = nil, old.size
+		delete(j.gone, goneKey{site, day})
 	} else {
 		size, err := dropTornTail(f)
 		if err != nil {
@@ -322,6 +323,26 @@ func (j *Journal) written(site string) {
 	if need {
 		j.Sync()
 	}
+}
+
+// writtenTo returns to, or where the first line of site still to write
+// starts when that is before to (a failed round's, kept to be written
+// again).
+func (j *Journal) writtenTo(site string, to Pos) Pos {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	clamp := func(jf *journalFile) {
+		if jf != nil && jf.site == site && jf.written < jf.size {
+			if p := (Pos{jf.day, jf.written}); p.Before(to) {
+				to = p
+			}
+		}
+	}
+	clamp(j.files[site])
+	for _, jf := range j.gone {
+		clamp(jf)
+	}
+	return to
 }
 
 // Sync waits for the syncer's next round, which writes every line appended

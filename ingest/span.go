@@ -44,7 +44,9 @@ func (a At) Next() Pos { return Pos{a.Day, a.End} }
 // end of one, and returns the position after the last line read. Lines up
 // to to must have been appended (the syncer writes them to the file: it
 // waits for that when some are not yet; the fsync does not matter to a
-// reader of the same machine). A
+// reader of the same machine). While the journal cannot write (a full
+// disk) it reads only up to the lines still to write, and returns there:
+// the file may end in part of one (a write cut short). A
 // line that does not decode is reported to bad and skipped, as a replay
 // skips it; so is a torn last line of an earlier day's file.
 func (j *Journal) ReadRange(site string, from, to Pos, max int,
@@ -52,6 +54,7 @@ func (j *Journal) ReadRange(site string, from, to Pos, max int,
 	pos, n := from, 0
 	if pos.Before(to) {
 		j.written(site)
+		to = j.writtenTo(site, to)
 	}
 	for n < max && pos.Before(to) {
 		name := filepath.Join(j.dir, site, pos.Day+".jsonl")

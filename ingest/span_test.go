@@ -1,6 +1,9 @@
 package ingest
 
 import (
+	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -77,5 +80,58 @@ func TestReadRange(t *testing.T) {
 				t.Fatalf("range %v: read %v", c, ids)
 			}
 		}
+	}
+}
+
+// TestReadRangeWhileWritesFail: a line whose write failed (the disk full)
+// and left part of itself in the file (a write cut short) is not read:
+// ReadRange reads the lines before it and returns there, with no error,
+// so a site runner behind reads the rest once it is written instead of
+// skipping its backlog as unreadable. Closed with the line unwritten, its
+// append is answered with ErrClosed.
+func TestReadRangeWhileWritesFail(t *testing.T) {
+	dir := t.TempDir()
+	j, err := OpenJournal(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC).UnixMilli()
+	var ats []At
+	for id := int64(1); id <= 2; id++ {
+		ch, at, err := j.AppendAt("shop", recv+id, testBatch("s1", id, 60))
+		if err != nil || <-ch != nil {
+			t.Fatal(err)
+		}
+		ats = append(ats, at)
+	}
+	failWrites(t, j, "shop") // the syncer waits for an append: no round runs
+	b := testBatch("s1", 3, 60)
+	ch, at, err := j.AppendAt("shop", recv+3, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return j.Health().Failures >= 1 })
+	// What a write cut short by the full disk leaves: half of the line.
+	f, err := os.OpenFile(filepath.Join(dir, "shop", at.Day+".jsonl"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := wire.AppendJournalLine(nil, recv+3, b)
+	if _, err := f.WriteAt(line[:len(line)/2], at.Off); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var ids []int64
+	pos, n, err := j.ReadRange("shop", ats[0].Start(), at.Next(), 10, func(_ int64, b *wire.Batch, _ wire.Drops) {
+		ids = append(ids, b.ID)
+	}, func(err error) { t.Errorf("bad line: %v", err) })
+	if err != nil || n != 2 || pos != ats[1].Next() || fmt.Sprint(ids) != "[1 2]" {
+		t.Errorf("read %v (%d lines) to %+v, err %v; want lines 1 and 2, to %+v", ids, n, pos, err, ats[1].Next())
+	}
+	if err := j.Close(); err == nil {
+		t.Error("Close with a line it could not write reported nothing")
+	}
+	if err := <-ch; !errors.Is(err, ErrClosed) {
+		t.Errorf("the append whose line was never written: %v, want ErrClosed", err)
 	}
 }
