@@ -91,9 +91,9 @@ func (j *Journal) takeRound(r *round) {
 }
 
 // commit writes and fsyncs the round's lines, closes its retired files
-// and answers its Syncs with the outcome, and its appends once their lines
-// are on disk (or the journal is closed); without the journal's lock. The
-// appends of a round that failed stay in r.waiters for finishRound.
+// and answers its appends once their lines are on disk (or the journal is
+// closed); without the journal's lock. The appends of a round that failed
+// stay in r.waiters for finishRound.
 func (r *round) commit() error {
 	err := commit(r.flushes, r.final)
 	if err == nil || r.final {
@@ -107,21 +107,24 @@ func (r *round) commit() error {
 		clear(r.waiters)
 		r.waiters = r.waiters[:0]
 	}
-	for _, ch := range r.syncs {
-		ch <- err
-	}
-	clear(r.syncs)
 	return err
 }
 
 // finishRound notes what the round wrote, keeps what it could not write
-// for the next and puts the appends waiting for those lines back in front
-// of the ones that came since; under the journal's lock.
+// for the next, puts the appends waiting for those lines back in front of
+// the ones that came since, and answers the round's Syncs with its
+// outcome; under the journal's lock.
 func (j *Journal) finishRound(r *round, err error) {
 	for i := range r.flushes {
 		r.flushes[i].done(j, r.final)
 	}
 	clear(r.flushes)
+	// The Syncs last: a reader they answer finds what the round wrote
+	// noted (writtenTo).
+	for _, ch := range r.syncs {
+		ch <- err
+	}
+	clear(r.syncs)
 	if len(r.waiters) > 0 {
 		j.pending = append(append(make([]chan error, 0, len(r.waiters)+len(j.pending)), r.waiters...), j.pending...)
 		clear(r.waiters)
