@@ -87,10 +87,10 @@ func TestReturningAcrossRestart(t *testing.T) {
 	if want.Returning < 3 {
 		t.Fatalf("only %d returning visitors on day 3 without a restart: the regulars did not come back", want.Returning)
 	}
-	// The restarted tracker has not learned what the other learned on days
-	// 1 and 2 (fingerprints' rhythms, the sensors' gains, the path-loss
-	// correction), so a few of its tracks of day 3 differ and with them the
-	// visitors; each such visitor can move the returning ones by one. With
+	// The restarted pipeline has not learned what the other did on days 1
+	// and 2 (the tracker's self-calibration and the fingerprints' rhythms,
+	// among others), so a few of its tracks of day 3 differ and with them
+	// the visitors; each such visitor can move the returning ones by one. With
 	// names that restart with the server (a counter: k1, k2, ... in order of
 	// creation), 7 of 65 visitors were returning against 23 of 60.
 	abs := func(x int) int { return max(x, -x) }
