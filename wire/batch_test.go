@@ -260,6 +260,15 @@ func comparePaths(t *testing.T, data []byte) (Batch, Drops, error) {
 			t.Fatalf("ordered path: plain %v, fast path %v", r.plain, rs[1].plain)
 		}
 	}
+	// CheckPlain takes only what DecodeBatch takes as plain, with the
+	// same sensor and count
+	if sensor, n, ok := CheckPlain(data); ok {
+		r := &rs[2]
+		if r.err != nil || !r.plain || r.d.Total() != 0 || string(sensor) != r.b.Sensor || n != len(r.b.Obs) {
+			t.Fatalf("CheckPlain took %q (sensor %q, %d obs); DecodeBatch: %v plain %v %+v sensor %q %d obs",
+				data, sensor, n, r.err, r.plain, r.d, r.b.Sensor, len(r.b.Obs))
+		}
+	}
 	// DecodeBatchInto, into a buffer that holds another batch's
 	// observations, reads what DecodeBatch reads
 	buf := []Observation{{T: 9, Dev: 9, RSSI: -9, Kind: KindBLE, FP: "x"}, {T: 8, Seq: 3}, {}}[:1]
