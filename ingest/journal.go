@@ -95,6 +95,10 @@ type journalFile struct {
 	written    int64     // bytes [0, written) are in the file
 	retired    bool      // of a past day: synced and closed by the syncer
 	taken      time.Time // when the syncer last took lines of it
+	// peak is the most bytes a round of the syncer took (at most
+	// maxSpare): a buffer that has to grow grows to it at once, instead
+	// of doubling (and copying) its way there round after round.
+	peak int
 }
 
 // OpenJournal opens (creating) a journal directory. interval is the least
@@ -184,10 +188,10 @@ func (j *Journal) append(site string, recv int64, b *wire.Batch, batchJSON []byt
 	k := len(jf.buf)
 	if b != nil {
 		j.buf = wire.AppendJournalLine(j.buf[:0], recv, b)
-		jf.buf = append(growAligned(jf.buf, len(j.buf)+1), j.buf...)
+		jf.buf = append(jf.grow(len(j.buf)+1), j.buf...)
 	} else {
 		// The line in place: {"recv":N,"batch": is at most 40 bytes.
-		jf.buf = wire.AppendJournalPayload(growAligned(jf.buf, len(batchJSON)+64), recv, batchJSON)
+		jf.buf = wire.AppendJournalPayload(jf.grow(len(batchJSON)+64), recv, batchJSON)
 	}
 	jf.buf = append(jf.buf, '\n')
 	n := len(jf.buf) - k

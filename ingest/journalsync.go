@@ -174,6 +174,7 @@ type flush struct {
 // take hands the syncer the lines buffered; under the journal's lock.
 func (jf *journalFile) take() flush {
 	fl := flush{jf: jf, data: jf.buf, off: jf.base, end: jf.size}
+	jf.peak = min(max(jf.peak, len(jf.buf)), maxSpare)
 	next := jf.spare[:0]
 	jf.spare = nil
 	if jf.d == nil {
@@ -187,7 +188,8 @@ func (jf *journalFile) take() flush {
 		fl.direct = full
 	}
 	tail := jf.buf[full:]
-	jf.buf = append(growAligned(next, len(tail)), tail...)
+	jf.buf = next
+	jf.buf = append(jf.grow(len(tail)), tail...)
 	jf.base += int64(full)
 	return fl
 }
@@ -336,6 +338,15 @@ func growAligned(b []byte, n int) []byte {
 		off = directAlign - off
 	}
 	return append(nb[off:off:off+c], b...)
+}
+
+// grow returns jf.buf with room for n more bytes; a buffer that grows
+// grows to at least the largest round's size.
+func (jf *journalFile) grow(n int) []byte {
+	if cap(jf.buf)-len(jf.buf) >= n {
+		return jf.buf
+	}
+	return growAligned(jf.buf, max(n, jf.peak-len(jf.buf)))
 }
 
 // aligned reports whether b starts at an address aligned to directAlign.
