@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -229,6 +230,64 @@ func TestJournalWriteFailure(t *testing.T) {
 		if !bytes.Equal(got, want.Bytes()) {
 			t.Fatalf("buffered %v: the file (%d bytes, NUL bytes: %v) is not the lines appended (%d bytes)",
 				buffered, len(got), bytes.IndexByte(got, 0) >= 0, want.Len())
+		}
+	}
+}
+
+// TestJournalPool: the buffers of many sites' bursts go to the journal's
+// pool as their files go idle, and the pool holds at most maxPool bytes;
+// the lines read back as appended.
+func TestJournalPool(t *testing.T) {
+	dir := t.TempDir()
+	j, err := OpenJournal(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC).UnixMilli()
+	big := testBatch("s1", 1, 4000) // about 400 KB a line
+	for k := range 12 {
+		site := fmt.Sprintf("site%d", k)
+		var waits []<-chan error
+		for i := range 12 {
+			ch, err := j.AppendAsync(site, recv+int64(k*10+i), big)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waits = append(waits, ch)
+		}
+		for _, ch := range waits {
+			if err := <-ch; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	time.Sleep(idleAfter + 50*time.Millisecond)
+	if err := j.Append("other", recv+1000, testBatch("s1", 2, 1)); err != nil {
+		t.Fatal(err)
+	}
+	j.mu.Lock()
+	pooled, n := j.pool.bytes, len(j.pool.free)
+	j.mu.Unlock()
+	if pooled > maxPool || n == 0 {
+		t.Fatalf("the pool holds %d buffers, %d bytes; want some, at most %d bytes", n, pooled, maxPool)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for k := range 12 {
+		files, _ := j.Files(fmt.Sprintf("site%d", k), "", "")
+		lines := 0
+		if err := ReadJournal(files, func(l *wire.Line) error {
+			if len(l.Batch.Obs) != len(big.Obs) || l.Batch.Obs[3999].T != big.Obs[3999].T || l.Batch.Obs[3999].Dev != big.Obs[3999].Dev {
+				t.Fatalf("site%d: a line of %d observations", k, len(l.Batch.Obs))
+			}
+			lines++
+			return nil
+		}, func(_ string, err error) { t.Fatal(err) }); err != nil {
+			t.Fatal(err)
+		}
+		if lines != 12 {
+			t.Fatalf("site%d: %d lines, want 12", k, lines)
 		}
 	}
 }

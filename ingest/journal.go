@@ -63,10 +63,13 @@ type Journal struct {
 	buffered bool
 	kick     chan struct{}
 	done     chan struct{}
-	closed   bool
-	err      error // the last round's
-	health   Health
-	log      *slog.Logger
+	// pool holds the files' buffers that are done with, for the next
+	// that grows (journalpool.go).
+	pool   bufPool
+	closed bool
+	err    error // the last round's
+	health Health
+	log    *slog.Logger
 }
 
 // Health is whether the journal writes: Err is the error of the last
@@ -99,6 +102,7 @@ type journalFile struct {
 	// maxSpare): a buffer that has to grow grows to it at once, instead
 	// of doubling (and copying) its way there round after round.
 	peak int
+	pool *bufPool // the journal's, for buffers that grow or are done
 }
 
 // OpenJournal opens (creating) a journal directory. interval is the least
@@ -227,7 +231,7 @@ func (j *Journal) file(site, day string) (*journalFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingest: journal: %w", err)
 	}
-	nf := &journalFile{site: site, day: day, f: f}
+	nf := &journalFile{site: site, day: day, f: f, pool: &j.pool}
 	if old := j.gone[goneKey{site, day}]; old != nil {
 		// The file of a day appended to again (appends out of receive
 		// order) while the syncer may still write its lines: it goes on

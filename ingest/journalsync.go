@@ -197,9 +197,12 @@ func (jf *journalFile) take() flush {
 // idle lets a file that has had nothing to write for idleAfter give back
 // the memory a burst grew its buffers to; under the journal's lock.
 func (jf *journalFile) idle() {
+	jf.pool.put(jf.spare)
 	jf.spare = nil
 	if cap(jf.buf) > idleBuffer {
-		jf.buf = append(growAligned(nil, len(jf.buf)), jf.buf...)
+		old := jf.buf
+		jf.buf = append(growAligned(nil, len(old)), old...)
+		jf.pool.put(old)
 	}
 }
 
@@ -266,6 +269,8 @@ func (fl *flush) done(j *Journal, final bool) {
 	}
 	if fl.last {
 		// closed by commit
+		jf.pool.put(fl.data)
+		jf.pool.put(jf.spare)
 		jf.buf, jf.spare = nil, nil
 		if j.gone[goneKey{jf.site, jf.day}] == jf && jf.written == jf.size {
 			delete(j.gone, goneKey{jf.site, jf.day})
@@ -274,6 +279,8 @@ func (fl *flush) done(j *Journal, final bool) {
 	}
 	if jf.spare == nil && cap(fl.data) <= maxSpare {
 		jf.spare = fl.data[:0]
+	} else {
+		jf.pool.put(fl.data)
 	}
 }
 
@@ -346,7 +353,10 @@ func (jf *journalFile) grow(n int) []byte {
 	if cap(jf.buf)-len(jf.buf) >= n {
 		return jf.buf
 	}
-	return growAligned(jf.buf, max(n, jf.peak-len(jf.buf)))
+	old := jf.buf
+	jf.buf = append(jf.pool.get(max(len(old)+n, 2*cap(old), jf.peak)), old...)
+	jf.pool.put(old)
+	return jf.buf
 }
 
 // aligned reports whether b starts at an address aligned to directAlign.
