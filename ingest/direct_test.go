@@ -265,9 +265,9 @@ func TestJournalPool(t *testing.T) {
 	if err := j.Append("other", recv+1000, testBatch("s1", 2, 1)); err != nil {
 		t.Fatal(err)
 	}
-	j.mu.Lock()
-	pooled, n := j.pool.bytes, len(j.pool.free)
-	j.mu.Unlock()
+	journalPool.mu.Lock()
+	pooled, n := journalPool.bytes, len(journalPool.free)
+	journalPool.mu.Unlock()
 	if pooled > maxPool || n == 0 {
 		t.Fatalf("the pool holds %d buffers, %d bytes; want some, at most %d bytes", n, pooled, maxPool)
 	}

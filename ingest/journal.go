@@ -102,7 +102,7 @@ type journalFile struct {
 	// maxSpare): a buffer that has to grow grows to it at once, instead
 	// of doubling (and copying) its way there round after round.
 	peak int
-	pool *bufPool // the journal's, for buffers that grow or are done
+	pool *bufPool // for buffers that grow or are done (journalPool)
 }
 
 // OpenJournal opens (creating) a journal directory. interval is the least
@@ -231,7 +231,7 @@ func (j *Journal) file(site, day string) (*journalFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingest: journal: %w", err)
 	}
-	nf := &journalFile{site: site, day: day, f: f, pool: &j.pool}
+	nf := &journalFile{site: site, day: day, f: f, pool: &journalPool}
 	if old := j.gone[goneKey{site, day}]; old != nil {
 		// The file of a day appended to again (appends out of receive
 		// order) while the syncer may still write its lines: it goes on

@@ -1,32 +1,47 @@
 package ingest
 
+import "sync"
+
 // bufPool holds the journal files' buffers that are done with (a round's
 // written lines, a buffer that grew, one an idle file gave back) for the
 // next buffer that has to grow, at most maxPool bytes of them, for the
-// journal's life. A burst then fills buffers in use already, instead of
-// fresh memory that the runtime zeroes and the kernel faults in page by
-// page: in TestIngestVsSubscriber's burst that was a third of the
-// journal's appends (docs/reliability.md, "2026-12-05 evening"). Used
-// under the journal's lock.
+// process's life (every journal of the process shares journalPool). A
+// burst then fills buffers in use already, instead of fresh memory that
+// the runtime zeroes and the kernel faults in page by page: in
+// TestIngestVsSubscriber's burst that was a third of the journal's appends
+// (docs/reliability.md, "2026-12-05 evening").
 type bufPool struct {
+	mu    sync.Mutex
 	free  [][]byte
 	bytes int
 }
 
+// journalPool is the process's pool of journal buffers.
+var journalPool bufPool
+
 // maxPool is the most bytes of buffers the pool holds.
 const maxPool = 64 << 20
 
-// get returns an empty buffer aligned to directAlign with room for n
-// bytes: the smallest pooled one that has it, or a new one.
-func (p *bufPool) get(n int) []byte {
+// get returns an empty buffer aligned to directAlign with room for at
+// least n bytes, best want: the smallest pooled one that has want, else the
+// largest that has n, else a new one of want.
+func (p *bufPool) get(n, want int) []byte {
+	want = max(n, want)
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	best := -1
 	for i, b := range p.free {
-		if cap(b) >= n && (best < 0 || cap(b) < cap(p.free[best])) {
+		switch c := cap(b); {
+		case c < n:
+		case best < 0:
+			best = i
+		case cap(p.free[best]) < want && c > cap(p.free[best]), // larger, still short of want
+			c >= want && c < cap(p.free[best]): // smaller, and want fits
 			best = i
 		}
 	}
 	if best < 0 {
-		return growAligned(nil, n)
+		return growAligned(nil, want)
 	}
 	b := p.free[best]
 	last := len(p.free) - 1
@@ -41,6 +56,8 @@ func (p *bufPool) get(n int) []byte {
 // pool's bound, are left to the collector.
 func (p *bufPool) put(b []byte) {
 	c := cap(b)
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if c < 64<<10 || c > maxSpare || p.bytes+c > maxPool || !aligned(b) {
 		return
 	}

@@ -354,7 +354,7 @@ func (jf *journalFile) grow(n int) []byte {
 		return jf.buf
 	}
 	old := jf.buf
-	jf.buf = append(jf.pool.get(max(len(old)+n, 2*cap(old), jf.peak)), old...)
+	jf.buf = append(jf.pool.get(len(old)+n, max(2*cap(old), jf.peak)), old...)
 	jf.pool.put(old)
 	return jf.buf
 }
