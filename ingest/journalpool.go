@@ -52,14 +52,30 @@ func (p *bufPool) get(n, want int) []byte {
 }
 
 // put gives b's memory back for a later get; b must not be used after.
-// Buffers of less than 64 KiB or more than maxSpare, and any past the
-// pool's bound, are left to the collector.
+// Buffers of less than 64 KiB or more than maxSpare are left to the
+// collector; past the pool's bound, smaller pooled buffers make room for b
+// (a burst's rounds want the largest), or b is left.
 func (p *bufPool) put(b []byte) {
 	c := cap(b)
+	if c < 64<<10 || c > maxSpare || !aligned(b) {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if c < 64<<10 || c > maxSpare || p.bytes+c > maxPool || !aligned(b) {
-		return
+	for p.bytes+c > maxPool {
+		small := -1
+		for i, f := range p.free {
+			if cap(f) < c && (small < 0 || cap(f) < cap(p.free[small])) {
+				small = i
+			}
+		}
+		if small < 0 {
+			return
+		}
+		p.bytes -= cap(p.free[small])
+		last := len(p.free) - 1
+		p.free[small], p.free[last] = p.free[last], nil
+		p.free = p.free[:last]
 	}
 	p.free = append(p.free, b[:0])
 	p.bytes += c
