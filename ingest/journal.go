@@ -63,13 +63,10 @@ type Journal struct {
 	buffered bool
 	kick     chan struct{}
 	done     chan struct{}
-	// pool holds the files' buffers that are done with, for the next
-	// that grows (journalpool.go).
-	pool   bufPool
-	closed bool
-	err    error // the last round's
-	health Health
-	log    *slog.Logger
+	closed   bool
+	err      error // the last round's
+	health   Health
+	log      *slog.Logger
 }
 
 // Health is whether the journal writes: Err is the error of the last
