@@ -116,20 +116,7 @@ func TestJournalIdleBuffers(t *testing.T) {
 	}
 	defer j.Close()
 	recv := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC).UnixMilli()
-	big := testBatch("s1", 1, 20000) // about 2 MB a line
-	var waits []<-chan error
-	for i := range 4 {
-		ch, err := j.AppendAsync("busy", recv+int64(i), big)
-		if err != nil {
-			t.Fatal(err)
-		}
-		waits = append(waits, ch)
-	}
-	for _, ch := range waits {
-		if err := <-ch; err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendBurst(t, j, "busy", recv, testBatch("s1", 1, 20000), 4) // about 2 MB a line
 	// Rounds for another site only, the last after idleAfter: "busy" is
 	// idle in them.
 	for i := range 3 {
@@ -246,20 +233,7 @@ func TestJournalPool(t *testing.T) {
 	recv := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC).UnixMilli()
 	big := testBatch("s1", 1, 4000) // about 400 KB a line
 	for k := range 12 {
-		site := fmt.Sprintf("site%d", k)
-		var waits []<-chan error
-		for i := range 12 {
-			ch, err := j.AppendAsync(site, recv+int64(k*10+i), big)
-			if err != nil {
-				t.Fatal(err)
-			}
-			waits = append(waits, ch)
-		}
-		for _, ch := range waits {
-			if err := <-ch; err != nil {
-				t.Fatal(err)
-			}
-		}
+		appendBurst(t, j, fmt.Sprintf("site%d", k), recv+int64(k*100), big, 12)
 	}
 	time.Sleep(idleAfter + 50*time.Millisecond)
 	if err := j.Append("other", recv+1000, testBatch("s1", 2, 1)); err != nil {
@@ -288,6 +262,25 @@ func TestJournalPool(t *testing.T) {
 		}
 		if lines != 12 {
 			t.Fatalf("site%d: %d lines, want 12", k, lines)
+		}
+	}
+}
+
+// appendBurst appends n lines of b to site's file at once, received from
+// recv on, and waits until they are on disk.
+func appendBurst(t *testing.T, j *Journal, site string, recv int64, b *wire.Batch, n int) {
+	t.Helper()
+	var waits []<-chan error
+	for i := range n {
+		ch, err := j.AppendAsync(site, recv+int64(i), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waits = append(waits, ch)
+	}
+	for _, ch := range waits {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -28,15 +28,7 @@ func TestCheckPlain(t *testing.T) {
 		data := AppendBatch(nil, &b)
 		near := i%3 == 0
 		if near {
-			j := rng.IntN(len(data))
-			switch rng.IntN(3) {
-			case 0:
-				data[j] = `{}[]",:-0123456789abcdefx tr`[rng.IntN(28)]
-			case 1:
-				data = append(data[:j:j], data[j+1:]...)
-			case 2:
-				data = append(data[:j+1:j+1], data[j:]...)
-			}
+			data = nearMiss(rng, data)
 		}
 		comparePaths(t, data)
 		sensor, n, ok := CheckPlain(data)

@@ -188,16 +188,7 @@ func TestOrderedBatch(t *testing.T) {
 		}
 		data := AppendBatch(nil, &b)
 		if rng.IntN(3) == 0 {
-			// a near miss: one byte changed, removed or doubled
-			j := rng.IntN(len(data))
-			switch rng.IntN(3) {
-			case 0:
-				data[j] = `{}[]",:-0123456789abcdefx tr`[rng.IntN(28)]
-			case 1:
-				data = append(data[:j:j], data[j+1:]...)
-			case 2:
-				data = append(data[:j+1:j+1], data[j:]...)
-			}
+			data = nearMiss(rng, data)
 		}
 		got, d, err := comparePaths(t, data)
 		var s scanner
@@ -430,4 +421,18 @@ func TestLinesAfterMatchesLines(t *testing.T) {
 			t.Fatal("a line of maxLine bytes was read")
 		}
 	}
+}
+
+// nearMiss returns data with one byte changed, removed or doubled.
+func nearMiss(rng *rand.Rand, data []byte) []byte {
+	j := rng.IntN(len(data))
+	switch rng.IntN(3) {
+	case 0:
+		data[j] = `{}[]",:-0123456789abcdefx tr`[rng.IntN(28)]
+	case 1:
+		data = append(data[:j:j], data[j+1:]...)
+	case 2:
+		data = append(data[:j+1:j+1], data[j:]...)
+	}
+	return data
 }
