@@ -36,6 +36,10 @@ func (p *posterior) uniform8(g *Grid, k, ca, cb int) int {
 	bf := archsimd.BroadcastFloat64x8
 	gi, gw, gwu := p.gi[:k], p.gw[:k], p.gwu[:k]
 	lp, idet, side, pri := p.lp[ca:ca+m], p.idet[ca:ca+m], g.side64[ca:ca+m], g.prior[ca:ca+m]
+	// The offset's posterior mean and variance per cell, for the silent
+	// sensors' terms (missRows): only when a sensor was silent.
+	bh, vb := p.bh[ca:ca+m], p.vb[ca:ca+m]
+	miss := len(p.mi) > 0
 	for t := 0; t+8 <= m; t += 8 {
 		c := ca + t
 		var swl, swll, sul archsimd.Float64x8
@@ -55,6 +59,11 @@ func (p *posterior) uniform8(g *Grid, k, ca, cb int) int {
 		a11 := swll.Add(bf(bc.in))
 		a00 := bf(bc.a00)
 		id := bf(1).Div(a00.Mul(a11).Sub(swl.Mul(swl)))
+		if miss {
+			// (a11*swr - swl*swlr) * id and a11 * id, as uniformRow
+			a11.Mul(swr).Sub(swl.Mul(swlr)).Mul(id).StoreSlice(bh[t:])
+			a11.Mul(id).StoreSlice(vb[t:])
+		}
 		// (a11*swr*swr - 2*swl*swr*swlr + a00*swlr*swlr) * id
 		v := a11.Mul(swr).Mul(swr).Sub(swl.Add(swl).Mul(swr).Mul(swlr)).Add(a00.Mul(swlr).Mul(swlr))
 		q := swrr.Sub(v.Mul(id))
