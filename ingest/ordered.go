@@ -257,6 +257,7 @@ func (s *Subscriber) ackLoop() {
 	for a := range s.acks {
 		if a.synced == nil {
 			a.m.Ack()
+			s.C.LastAcked.Store(time.Now().UnixNano())
 			continue
 		}
 		// The journal answers once the line is on disk: while it cannot
@@ -268,6 +269,7 @@ func (s *Subscriber) ackLoop() {
 			continue
 		}
 		a.m.Ack()
+		s.C.LastAcked.Store(time.Now().UnixNano())
 	}
 }
 

@@ -100,8 +100,12 @@ type Counters struct {
 	Rejected    atomic.Int64 // batches rejected (all reasons)
 	Unknown     atomic.Int64 // of which for an unknown site or sensor
 	Observation atomic.Int64 // observations accepted
-	Dropped     atomic.Int64 // observations dropped by the checks
-	JournalErr  atomic.Int64 // journal appends that failed to open their file (tried again; Journal.Health counts failed writes)
+	// LastAcked is when the last message was acknowledged to the broker
+	// (Unix ns; a batch once its journal line is on disk): a rate measured
+	// to it is ingest's own, not delayed by whoever polls the counters.
+	LastAcked  atomic.Int64
+	Dropped    atomic.Int64 // observations dropped by the checks
+	JournalErr atomic.Int64 // journal appends that failed to open their file (tried again; Journal.Health counts failed writes)
 }
 
 // Subscriber subscribes to the sensors' topics and hands checked batches on.
