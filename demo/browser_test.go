@@ -37,6 +37,9 @@ var shared struct {
 	cancel context.CancelFunc
 	done   chan error
 	dir    string
+	// started is when the demo was started: its warm-up starts after
+	// started - sharedWarmup, once the history is through.
+	started time.Time
 }
 
 func TestMain(m *testing.M) {
@@ -52,10 +55,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// The shared demo's history: the evenings of the last 4 days (history.go).
+// The shared demo's history: the evenings of the last 4 days and the last
+// 3 hours of today before the warm-up (history.go, today.go).
 const (
 	sharedHistory      = 4
 	sharedHistoryHours = 3
+	sharedWarmup       = 4 * time.Minute
 )
 
 // sharedDemo returns the base URL of the running demo, once the shop's
@@ -74,9 +79,10 @@ func sharedDemo(t *testing.T) string {
 		shared.cancel = cancel
 		shared.done = make(chan error, 1)
 		urls := make(chan string, 1)
+		shared.started = time.Now()
 		go func() {
 			shared.done <- Run(ctx, Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", DataDir: dir, Seed: 5,
-				Warmup: 4 * time.Minute, History: sharedHistory, HistoryHours: sharedHistoryHours,
+				Warmup: sharedWarmup, History: sharedHistory, HistoryHours: sharedHistoryHours,
 				Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 				Ready: func(u string) { urls <- u }})
 		}()

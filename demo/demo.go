@@ -30,10 +30,12 @@ type Config struct {
 	DataDir    string        // default: a fresh temporary directory
 	Busy       float64       // footfall multiplier (default 3: a busy afternoon)
 	// History is how many days before today the shop's sensors send first,
-	// before the live shop starts (history.go); 0: none.
+	// before the live shop starts (history.go); then the live shop plays
+	// today's opening hours before its warm-up (today.go); 0: none.
 	History int
 	// HistoryHours, when positive, cuts each day of the history to its
-	// last that many hours before closing (for tests); 0: the whole
+	// last that many hours before closing, and today's part to its last
+	// that many hours before the warm-up (for tests); 0: the whole
 	// opening hours.
 	HistoryHours float64
 	Log          *slog.Logger
@@ -84,16 +86,11 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Log.Info("broker port taken; the demo's broker takes a free one", "wanted", cfg.BrokerAddr)
 		cfg.BrokerAddr = ":0"
 	}
-	live := busier(sim.Config{Seed: cfg.Seed}, cfg.Busy)
-	if withRegulars {
-		// The regulars of the history come today too.
-		live.Regulars = regulars(cfg.Seed)
-	}
-	shop, err := sim.NewShop(cfg.Layout, live)
+	layout, err := sim.LayoutNamed(cfg.Layout)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	site := shop.Site()
+	site := &layout.Site
 	sitePath := filepath.Join(cfg.DataDir, site.Site+".json")
 	data, err := wire.MarshalSite(site)
 	if err != nil {
@@ -180,9 +177,37 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
-	from := time.Now().Add(-cfg.Warmup)
-	wallStart := time.Now()
+	live := busier(sim.Config{Seed: cfg.Seed}, cfg.Busy)
+	if withRegulars {
+		// The regulars of the history come today too.
+		live.Regulars = regulars(cfg.Seed)
+	}
+	now := time.Now()
+	from := now.Add(-cfg.Warmup)
+	// With the history, the live shop starts at today's opening (today.go).
+	start := from
+	today, withToday := todaySpan(site, now, from, cfg.HistoryHours)
+	withToday = withToday && cfg.History > 0
+	if withToday {
+		live.Profile = todayProfile(site, today, from)
+		start = today.from
+		cfg.Log.Info(fmt.Sprintf("history: today (%s, %s–%s), then the warm-up", today.date,
+			today.from.Format("15:04"), today.to.Format("15:04")))
+	}
+	shop, err := sim.NewShop(cfg.Layout, live)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	var wallStart time.Time
+	var sp *spool
 	publish := func(sensorID string, b *wire.Batch) error {
+		if wallStart.IsZero() {
+			wallStart = time.Now()
+			if sp != nil {
+				cfg.Log.Info("history: today sent; the live shop plays its warm-up", "from", from.Format(time.RFC3339Nano),
+					"batches", sp.batches, "observations", sp.obs, "took", wallStart.Sub(now).Round(time.Millisecond))
+			}
+		}
 		// The warm-up plays at warmupSpeed times real time, so that the
 		// sensors stay in step; then the shop runs in real time.
 		due := time.UnixMilli(b.Sent)
@@ -201,9 +226,14 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return nil
 	}
+	emit := publish
+	if withToday {
+		sp = newSpool(from, throughSensors(ctx, pubs), publish)
+		emit = sp.emit
+	}
 	simDone := make(chan error, 1)
 	go func() {
-		simDone <- shop.Run(ctx, from, from.Add(365*24*time.Hour), publish, nil)
+		simDone <- shop.Run(ctx, start, from.Add(365*24*time.Hour), emit, nil)
 	}()
 	select {
 	case err := <-served:

@@ -56,30 +56,43 @@ func historyDays(site *wire.Site, now time.Time, days int, hours float64) []shop
 	y, m, d := now.In(loc).Date()
 	var out []shopDay
 	for k := days; k >= 1; k-- {
-		day := time.Date(y, m, d-k, 0, 0, 0, 0, loc)
-		next := time.Date(y, m, d-k+1, 0, 0, 0, 0, loc)
-		var from, to time.Time
-		// The opening hours in steps of 15 minutes: from the first open
-		// step to the end of the last.
-		for t := day; t.Before(next); t = t.Add(15 * time.Minute) {
-			if site.Open.IsOpen(t) {
-				if from.IsZero() {
-					from = t
-				}
-				to = t.Add(15 * time.Minute)
-			}
-		}
-		if from.IsZero() {
+		day, ok := openSpan(site, time.Date(y, m, d-k, 0, 0, 0, 0, loc))
+		if !ok {
 			continue // closed all day
 		}
-		if hours > 0 {
-			if cut := to.Add(-time.Duration(hours * float64(time.Hour))); cut.After(from) {
-				from = cut
-			}
-		}
-		out = append(out, shopDay{date: day.Format(time.DateOnly), from: from, to: to})
+		out = append(out, day.last(hours))
 	}
 	return out
+}
+
+// openSpan returns the opening span of the local day that starts at day
+// (midnight in the site's time zone): the opening hours in steps of 15
+// minutes, from the first open step to the end of the last; false when the
+// shop is closed all day.
+func openSpan(site *wire.Site, day time.Time) (shopDay, bool) {
+	y, m, d := day.Date()
+	next := time.Date(y, m, d+1, 0, 0, 0, 0, day.Location())
+	var from, to time.Time
+	for t := day; t.Before(next); t = t.Add(15 * time.Minute) {
+		if site.Open.IsOpen(t) {
+			if from.IsZero() {
+				from = t
+			}
+			to = t.Add(15 * time.Minute)
+		}
+	}
+	return shopDay{date: day.Format(time.DateOnly), from: from, to: to}, !from.IsZero()
+}
+
+// last cuts the day to its last hours before its end (hours > 0; else the
+// whole day).
+func (d shopDay) last(hours float64) shopDay {
+	if hours > 0 {
+		if cut := d.to.Add(-time.Duration(hours * float64(time.Hour))); cut.After(d.from) {
+			d.from = cut
+		}
+	}
+	return d
 }
 
 // dayProfile is how busy the shop is at t, relative to the busiest hour

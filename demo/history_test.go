@@ -80,7 +80,8 @@ func TestHistoryIsDeterministic(t *testing.T) {
 // TestDemoHistory: the shared demo plays the evenings of the 4 days before
 // today first; its footfall report over them shows each open day with
 // passers-by and visitors, visitors who came back (the regulars), loyalty
-// beyond first-time, and the heatmap of the past days is not empty.
+// beyond first-time, and the heatmap of the past days is not empty. Today's
+// hours before the warm-up have people too when the shop was open then.
 func TestDemoHistory(t *testing.T) {
 	base := sharedDemo(t) // waits for today's live figures: the history is through
 	var s wire.Site
@@ -114,6 +115,7 @@ func TestDemoHistory(t *testing.T) {
 	if rep.Extra == nil || rep.Extra.Loyalty[footfall.FirstTime] >= rep.Totals.Visitors {
 		t.Errorf("loyalty: every visitor first-time: %+v", rep.Extra)
 	}
+	todayBeforeWarmup(t, base, &s)
 	var hm struct {
 		Max float64 `json:"max"`
 	}
@@ -123,5 +125,143 @@ func TestDemoHistory(t *testing.T) {
 	}
 	if hm.Max <= 0 {
 		t.Errorf("the heatmap of %s to %s is empty", first, last)
+	}
+}
+
+// TestTodaySpan: today's part before the warm-up runs from today's opening
+// to the warm-up or to closing, whichever is first; none on a closed day or
+// before opening.
+func TestTodaySpan(t *testing.T) {
+	shop, err := sim.NewShop("small", sim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := shop.Site() // Europe/Berlin, mon-sat 09:00-20:00
+	berlin := site.Location()
+	at := func(day, h, m int) time.Time { return time.Date(2026, 12, day, h, m, 0, 0, berlin) }
+	for _, c := range []struct {
+		now   time.Time // Saturday the 5th, Sunday the 6th
+		hours float64
+		want  string
+	}{
+		{at(5, 17, 7), 0, "2026-12-05 09:00-16:57"},
+		{at(5, 17, 7), 3, "2026-12-05 13:57-16:57"},
+		{at(5, 8, 30), 0, ""},
+		{at(5, 9, 5), 0, ""}, // the warm-up starts before opening
+		{at(5, 9, 40), 0, "2026-12-05 09:00-09:30"},
+		{at(5, 23, 0), 0, "2026-12-05 09:00-20:00"},
+		{at(5, 23, 0), 3, "2026-12-05 17:00-20:00"},
+		{at(6, 12, 0), 0, ""}, // Sunday: closed
+	} {
+		got := ""
+		if d, ok := todaySpan(site, c.now, c.now.Add(-10*time.Minute), c.hours); ok {
+			got = d.date + " " + d.from.In(berlin).Format("15:04") + "-" + d.to.In(berlin).Format("15:04")
+		}
+		if got != c.want {
+			t.Errorf("at %s, %g h: %q, want %q", c.now.Format("Mon 15:04"), c.hours, got, c.want)
+		}
+	}
+}
+
+// TestSpoolGathersToday: the live shop's batches before the seam go out
+// gathered into batches of historyBatchEvery, in frame order, and every
+// sensor's batches are numbered 1, 2, 3, ... across the seam; no
+// observation is lost or sent twice.
+func TestSpoolGathersToday(t *testing.T) {
+	shop, err := sim.NewShop("small", sim.Config{Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 12, 5, 14, 0, 0, 0, time.UTC)
+	seam := from.Add(20 * time.Minute)
+	var shopObs, shopEarly, early, late int
+	last := map[string]int64{}  // batch number per sensor
+	lastT := map[string]int64{} // frame time per sensor before the seam
+	check := func(phase string, n *int) sim.Emit {
+		return func(id string, b *wire.Batch) error {
+			if b.ID != last[id]+1 {
+				t.Fatalf("%s: sensor %s batch %d after %d", phase, id, b.ID, last[id])
+			}
+			last[id] = b.ID
+			if phase == "early" {
+				if b.Sent >= seam.UnixMilli() {
+					t.Fatalf("a gathered batch sent at %d, after the seam", b.Sent)
+				}
+				for _, o := range b.Obs {
+					if o.T < lastT[id] {
+						t.Fatalf("sensor %s: frame at %d after one at %d", id, o.T, lastT[id])
+					}
+					lastT[id] = o.T
+				}
+			}
+			*n += len(b.Obs)
+			if phase == "early" {
+				early++
+			} else {
+				late++
+			}
+			return nil
+		}
+	}
+	var nEarly, nLate int
+	sp := newSpool(seam, check("early", &nEarly), check("late", &nLate))
+	err = shop.Run(context.Background(), from, seam.Add(5*time.Minute), func(id string, b *wire.Batch) error {
+		shopObs += len(b.Obs)
+		if b.Sent < seam.UnixMilli() {
+			shopEarly++
+		}
+		return sp.emit(id, b)
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nEarly+nLate != shopObs || nEarly == 0 || nLate == 0 {
+		t.Fatalf("the shop sent %d observations; %d went before the seam, %d after", shopObs, nEarly, nLate)
+	}
+	// 20 minutes of 4 sensors' batches, gathered by 10 s: at most 4×121.
+	if early > 4*121 || 3*early > shopEarly {
+		t.Errorf("%d gathered batches of the shop's %d for 20 minutes of 4 sensors", early, shopEarly)
+	}
+	t.Logf("%d observations: %d in %d gathered batches (of %d), %d in %d batches after the seam", shopObs, nEarly, early, shopEarly, nLate, late)
+}
+
+// todayBeforeWarmup checks today's report of the shared demo in the hours
+// before its warm-up: when the shop was open in them (todaySpan), the live
+// shop played them first, so the hours fully inside have passers-by and
+// visitors; when not, they have nobody.
+func todayBeforeWarmup(t *testing.T, base string, s *wire.Site) {
+	t.Helper()
+	seam := shared.started.Add(-sharedWarmup) // the demo's warm-up starts after it
+	span, open := todaySpan(s, shared.started, seam, sharedHistoryHours)
+	date := shared.started.In(s.Location()).Format(time.DateOnly)
+	var rep wire.Report
+	if err := get(base+"/api/sites/"+site+"/report?from="+date+"&to="+date, &rep); err != nil {
+		t.Fatal(err)
+	}
+	limit := seam
+	if open {
+		limit = span.to
+	}
+	var hours, passers, visitors int
+	for _, h := range rep.Hours {
+		start, end := time.UnixMilli(h.Start), time.UnixMilli(h.Start).Add(time.Hour)
+		if end.After(limit) || open && start.Before(span.from) {
+			continue
+		}
+		if h.Passersby > 0 || h.Visitors > 0 {
+			t.Logf("today %s: %d passers-by, %d visitors", start.In(s.Location()).Format("15:04"), h.Passersby, h.Visitors)
+		}
+		hours++
+		passers += h.Passersby
+		visitors += h.Visitors
+	}
+	switch {
+	case !open && passers+visitors > 0:
+		t.Errorf("today before the warm-up (%s): closed, yet %d passers-by and %d visitors", seam.Format("15:04"), passers, visitors)
+	case open && hours == 0:
+		t.Logf("today's part %s–%s holds no whole hour: not checked", span.from.Format("15:04"), span.to.Format("15:04"))
+	case open && (passers < 50 || visitors < 5):
+		t.Errorf("today's %d whole hours of %s–%s before the warm-up: %d passers-by, %d visitors", hours,
+			span.from.Format("15:04"), span.to.Format("15:04"), passers, visitors)
 	}
 }
