@@ -177,11 +177,6 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
-	live := busier(sim.Config{Seed: cfg.Seed}, cfg.Busy)
-	if withRegulars {
-		// The regulars of the history come today too.
-		live.Regulars = regulars(cfg.Seed)
-	}
 	now := time.Now()
 	from := now.Add(-cfg.Warmup)
 	// With the history, the live shop starts at today's opening (today.go).
@@ -189,12 +184,13 @@ func Run(ctx context.Context, cfg Config) error {
 	today, withToday := todaySpan(site, now, from, cfg.HistoryHours)
 	withToday = withToday && cfg.History > 0
 	if withToday {
-		live.Profile = todayProfile(site, today, from)
 		start = today.from
 		cfg.Log.Info(fmt.Sprintf("history: today (%s, %s–%s), then the warm-up", today.date,
 			today.from.Format("15:04"), today.to.Format("15:04")))
+	} else {
+		today = shopDay{}
 	}
-	shop, err := sim.NewShop(cfg.Layout, live)
+	shop, err := liveShop(cfg, site, withRegulars, today, from)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -254,6 +250,21 @@ func Run(ctx context.Context, cfg Config) error {
 // once it is journaled, so a few dozen batches a second per sensor is what
 // keeps the sensors in step.
 const warmupSpeed = 10
+
+// liveShop returns the live shop: at the full rates, with the history's
+// regulars when withRegulars, and when today is set (today.go) following
+// the day's profile in today's part before seam.
+func liveShop(cfg Config, site *wire.Site, withRegulars bool, today shopDay, seam time.Time) (*sim.Shop, error) {
+	live := busier(sim.Config{Seed: cfg.Seed}, cfg.Busy)
+	if withRegulars {
+		// The regulars of the history come today too.
+		live.Regulars = regulars(cfg.Seed)
+	}
+	if !today.from.IsZero() {
+		live.Profile = todayProfile(site, today, seam)
+	}
+	return sim.NewShop(cfg.Layout, live)
+}
 
 func busier(c sim.Config, k float64) sim.Config {
 	c.PassersPerHour = 240 * k

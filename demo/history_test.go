@@ -3,6 +3,8 @@ package demo
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -263,5 +265,55 @@ func todayBeforeWarmup(t *testing.T, base string, s *wire.Site) {
 	case open && (passers < 50 || visitors < 5):
 		t.Errorf("today's %d whole hours of %s–%s before the warm-up: %d passers-by, %d visitors", hours,
 			span.from.Format("15:04"), span.to.Format("15:04"), passers, visitors)
+	}
+}
+
+var errLive = errors.New("the live part")
+
+// TestTodayIsDeterministic: today's part is the live shop from today's
+// opening, so for a seed and date its frames do not depend on when the demo
+// starts: two demos started 20 minutes apart send the same frames up to the
+// earlier one's warm-up; another seed sends others.
+func TestTodayIsDeterministic(t *testing.T) {
+	shop, _ := sim.NewShop("small", sim.Config{})
+	site := shop.Site()
+	berlin := site.Location()
+	cut := time.Date(2026, 12, 5, 9, 55, 0, 0, berlin).UnixMilli()
+	play := func(seed uint64, seam time.Time) []byte {
+		today, ok := todaySpan(site, seam.Add(10*time.Minute), seam, 0)
+		if !ok || today.from.In(berlin).Format("15:04") != "09:00" {
+			t.Fatalf("today before %s: %+v", seam, today)
+		}
+		cfg := Config{Seed: seed, Layout: "small", Busy: 3}
+		live, err := liveShop(cfg, site, true, today, seam)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames := map[string][]byte{}
+		sp := newSpool(seam, func(id string, b *wire.Batch) error {
+			for _, o := range b.Obs {
+				if o.T < cut {
+					frames[id] = fmt.Appendf(frames[id], "%+v\n", o)
+				}
+			}
+			return nil
+		}, func(string, *wire.Batch) error { return errLive })
+		// The demo's run has no end (its staff's shifts depend on it).
+		if err := live.Run(context.Background(), today.from, seam.Add(365*24*time.Hour), sp.emit, nil); !errors.Is(err, errLive) {
+			t.Fatal(err)
+		}
+		var out []byte
+		for _, id := range []string{"s1", "s2", "s3", "s4"} {
+			out = append(append(out, id...), frames[id]...)
+		}
+		return out
+	}
+	seam := time.Date(2026, 12, 5, 10, 0, 0, 0, berlin)
+	a, b, c := play(1, seam), play(1, seam.Add(20*time.Minute)), play(2, seam)
+	if len(a) < 1000 || !bytes.Equal(a, b) {
+		t.Fatalf("seed 1, warm-up at 10:00 and 10:20: %d and %d bytes of frames before 09:55, not the same", len(a), len(b))
+	}
+	if bytes.Equal(a, c) {
+		t.Fatal("seeds 1 and 2 gave the same morning")
 	}
 }
