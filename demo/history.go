@@ -12,6 +12,8 @@ package demo
 // re-processing runs a pipeline of its own, whose track names ("k1",
 // "k2", ...) start afresh and would meet the live pipeline's names of
 // today, making strangers "returning" and regulars new.
+//
+// Today's hours before the warm-up are the live shop's own (today.go).
 
 import (
 	"context"
