@@ -112,10 +112,13 @@ export async function mount(main, ctx) {
     if (r.days && r.days.length > 3) {
       const dayChart = el('div', { class: 'chart', id: 'ff-daily' });
       body.append(el('div', { class: 'card' }, el('h2', {}, 'Visitors and capture rate per day'), dayChart));
-      const dx = r.days.map(d => d.start / 1000);
+      // Each day's bar stands at its noon, inside its day (the first and
+      // last bars were cut in half at the plot's edges when drawn at
+      // midnight); the axis spans whole days.
+      const dx = r.days.map(d => d.start / 1000 + 43200);
       plots.push(new uPlot({
         width: w(), height: 220, tzDate,
-        scales: { pct: { range: [0, 1] } },
+        scales: { x: { time: true, range: (u, lo, hi) => [lo - 43200, hi + 43200] }, pct: { range: [0, 1] } },
         series: [{ value: (u, v) => v === null ? '–' : new Date(v * 1000).toLocaleDateString() },
           { label: 'Visitors', stroke: '#2f6fed', fill: 'rgba(47,111,237,.55)', paths: uPlot.paths.bars({ size: [0.7, 60] }), points: { show: false } },
           { label: 'Capture rate', scale: 'pct', stroke: '#1f9d55', width: 2, points: { show: true, size: 5, fill: '#1f9d55' }, value: (u, v) => fmt.pct(v) }],
