@@ -245,10 +245,10 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	t.linkedBy = LinkNone
 	t.reviewDue(b.T)
 	var post Sides
-	t.txPrior(b)
+	di, seen, known := t.txPrior(b)
 	fix, ok := t.solver.LocateSides(b, &t.global, &post)
 	t.post = post
-	tr := t.assign(b, fix, ok)
+	tr := t.assign(b, fix, ok, di, seen, known)
 	if t.linkedBy == LinkScan {
 		t.extendReview(tr, b.T)
 	}
@@ -383,17 +383,19 @@ func (t *Tracker) limitSpeed(tr *track) {
 	}
 }
 
-// assign finds or creates the track of b.
-func (t *Tracker) assign(b *Burst, fix Fix, ok bool) *track {
+// assign finds or creates the track of b; i and seen are b.Dev's slot in
+// devList and whether it is known, known the slot's track if it is live
+// (txPrior looked them up).
+func (t *Tracker) assign(b *Burst, fix Fix, ok bool, i int32, seen bool, known *track) *track {
 	t.deferTo, t.heirsTo = heirList{}, heirList{}
-	if i, seen := t.devs[b.Dev]; seen {
+	if seen {
 		e := &t.devList[i].devEntry
 		if b.FP != "" && !t.opt.NoLink {
 			t.learnRhythm(b.FP, b.T-e.last)
 		}
 		e.last = b.T
-		if tr := t.byNum[e.track]; tr != nil {
-			return tr
+		if known != nil {
+			return known
 		}
 		return t.create(b, e.track)
 	}

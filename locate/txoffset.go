@@ -40,19 +40,23 @@ const (
 
 // txPrior sets the offset prior of b's fix: its pseudonym's learned
 // offset where the pseudonym is known and has taught its track one, else
-// the model's (shift and precision 0).
-func (t *Tracker) txPrior(b *Burst) {
+// the model's (shift and precision 0). It returns what it looked up for
+// assign (nothing between the two changes the pseudonyms or the tracks):
+// the pseudonym's slot in devList and whether it is known, and its track
+// (nil if the track is gone).
+func (t *Tracker) txPrior(b *Burst) (i int32, seen bool, tr *track) {
 	t.solver.txShift, t.solver.txPrec = 0, 0
-	i, ok := t.devs[b.Dev]
-	if !ok {
-		return
+	i, seen = t.devs[b.Dev]
+	if !seen {
+		return i, seen, nil
 	}
-	tr := t.byNum[t.devList[i].track]
+	tr = t.byNum[t.devList[i].track]
 	if tr == nil || tr.txPd <= 0 || tr.txDev != b.Dev {
-		return
+		return i, seen, tr
 	}
 	ib := 1 / (t.solver.m.TxSigmaDB * t.solver.m.TxSigmaDB)
 	t.solver.txShift, t.solver.txPrec = tr.txSd/(ib+tr.txPd), tr.txPd
+	return i, seen, tr
 }
 
 // txLearn adds the last fix's offset from the readings alone (storeData)

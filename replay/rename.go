@@ -28,6 +28,9 @@ type renamer struct {
 	// joins: per track name (after merges), the track-days joined into
 	// another track.
 	joins map[string][]footfall.Join
+	// names: the keys of merged and joins (touched; made once the
+	// replay has ended)
+	names map[string]struct{}
 }
 
 type alias struct {
@@ -78,6 +81,23 @@ func (r *renamer) final(track string, t, line int64) string {
 		}
 	}
 	return track
+}
+
+// touched returns whether a position written under track may be renamed:
+// whether track was merged or joined (final returns any other name as it
+// is). One lookup per line of the rewrite, without a string made of it.
+func (r *renamer) touched(track []byte) bool {
+	if r.names == nil {
+		r.names = make(map[string]struct{}, len(r.merged)+len(r.joins))
+		for n := range r.merged {
+			r.names[n] = struct{}{}
+		}
+		for n := range r.joins {
+			r.names[n] = struct{}{}
+		}
+	}
+	_, ok := r.names[string(track)]
+	return ok
 }
 
 // rewrite renames the tracks of the positions file at path (written by
@@ -144,6 +164,7 @@ var (
 )
 
 // renameLine writes position line l (number line) with its track renamed.
+// Its time is read only where the track may be renamed.
 func (r *renamer) renameLine(w *bufio.Writer, l []byte, line int64) error {
 	if !bytes.HasPrefix(l, tKey) {
 		return fmt.Errorf("not a position: %.40q", l)
@@ -152,20 +173,23 @@ func (r *renamer) renameLine(w *bufio.Writer, l []byte, line int64) error {
 	if i < 0 {
 		return fmt.Errorf("no track: %.40q", l)
 	}
-	t, err := strconv.ParseInt(string(l[len(tKey):i]), 10, 64)
-	if err != nil {
-		return fmt.Errorf("time: %w", err)
-	}
 	start := i + len(trackKey)
 	n := bytes.IndexByte(l[start:], '"')
 	if n < 0 {
 		return fmt.Errorf("track unterminated: %.40q", l)
 	}
-	track := string(l[start : start+n])
-	name := track
-	if !bytes.ContainsRune(l[start:start+n], '\\') { // an escaped name is none of ours
-		name = r.final(track, t, line)
+	tb := l[start : start+n]
+	// an escaped name is none of ours
+	if !r.touched(tb) || bytes.IndexByte(tb, '\\') >= 0 {
+		_, err := w.Write(l)
+		return err
 	}
+	t, err := strconv.ParseInt(string(l[len(tKey):i]), 10, 64)
+	if err != nil {
+		return fmt.Errorf("time: %w", err)
+	}
+	track := string(tb)
+	name := r.final(track, t, line)
 	if name == track {
 		_, err := w.Write(l)
 		return err
