@@ -392,11 +392,19 @@ TEXT ·missRows4(SB), NOSPLIT, $0-8
 	XORQ    DX, DX
 	MOVQ    M_N(SI), R14 // the end of the row's cells
 
-mcells:
-	CMPQ DX, R14
-	JGE  mnextrow
-	VMOVUPD   (AX)(DX*8), Y14    // lp
-	VPMOVZXBQ (BX)(DX*1), Y1
+	// Each row first turns the cells' V and b̂ into 1/s and (μ + b̂)/s,
+	// s = √(σ² + V), in place (as the scalar loop does): the square root
+	// and division, independent from cell to cell, then no longer start
+	// every cell's chain of silent sensors.
+mrow:
+	MOVQ         DX, R9
+	VBROADCASTSD M_S2(SI), Y8
+	VMOVUPD      ·rowConst+C_ONE(SB), Y7
+
+mpre:
+	CMPQ      R9, R14
+	JGE       mcells
+	VPMOVZXBQ (BX)(R9*1), Y1
 	VPAND     ·rowConst+C_SIDE3(SB), Y1, Y1
 	VPSLLQ    $1, Y1, Y2
 	VPSLLQ    $33, Y1, Y1
@@ -404,20 +412,26 @@ mcells:
 	VPADDQ    ·rowConst+C_HI32(SB), Y1, Y1
 	MOVQ      M_MISSS(SI), DI
 	VPERMPS   (DI), Y1, Y1       // missS[sd] = μ
-	// s = √(σ² + V); Y9 = 1/s and Y1 = (μ + b̂)/s for the sensors
-	// (the scalar loop keeps them in place of V and b̂; here they
-	// stay in registers)
 	MOVQ      M_VB(SI), DI
-	VMOVUPD   (DI)(DX*8), Y2     // V
-	VBROADCASTSD M_S2(SI), Y3
-	VADDPD    Y2, Y3, Y2         // σ² + V
+	VADDPD    (DI)(R9*8), Y8, Y2 // σ² + V
 	VSQRTPD   Y2, Y2
-	VMOVUPD   ·rowConst+C_ONE(SB), Y3
-	VDIVPD    Y2, Y3, Y9         // inv = 1/s
+	VDIVPD    Y2, Y7, Y9         // inv = 1/s
+	VMOVUPD   Y9, (DI)(R9*8)
 	MOVQ      M_BH(SI), DI
-	VMOVUPD   (DI)(DX*8), Y3     // b̂
-	VADDPD    Y3, Y1, Y1         // μ + b̂
+	VADDPD    (DI)(R9*8), Y1, Y1 // μ + b̂
 	VMULPD    Y9, Y1, Y1         // (μ + b̂) inv
+	VMOVUPD   Y1, (DI)(R9*8)
+	ADDQ      $4, R9
+	JMP       mpre
+
+mcells:
+	CMPQ DX, R14
+	JGE  mnextrow
+	VMOVUPD   (AX)(DX*8), Y14    // lp
+	MOVQ      M_VB(SI), DI
+	VMOVUPD   (DI)(DX*8), Y9     // 1/s
+	MOVQ      M_BH(SI), DI
+	VMOVUPD   (DI)(DX*8), Y1     // (μ + b̂)/s
 	XORQ      CX, CX
 
 msensors:
@@ -480,7 +494,7 @@ mnextrow:
 	ADDQ M_SKIP(SI), DX
 	MOVQ DX, R14
 	ADDQ M_N(SI), R14
-	JMP  mcells
+	JMP  mrow
 
 mdone:
 	VMOVUPD Y15, M_LMAX(SI)
