@@ -452,8 +452,7 @@ msensors:
 	VSUBPD    Y1, Y0, Y0         // z
 	VCMPPD    $0x1d, Y12, Y0, Y2 // z >= hi
 	VCMPPD    $0x1e, Y13, Y0, Y3 // z > lo
-	VCMPPD    $0x11, Y12, Y0, Y4 // z < hi
-	VANDPD    Y4, Y3, Y3         // in the table
+	VMINPD    Y12, Y0, Y0        // at most hi (z itself below)
 	VBLENDVPD Y3, Y0, Y13, Y0    // elsewhere lo: an index in the table
 	VSUBPD    Y13, Y0, Y0
 	VMULPD    Y11, Y0, Y0        // u = (z - lo)·scale
@@ -475,8 +474,8 @@ msensors:
 	VUNPCKLPD Y7, Y4, Y4         // tab[i]
 	VMULPD    Y8, Y6, Y8
 	VADDPD    Y8, Y4, Y8         // tab[i] + f (tab[i+1] - tab[i])
-	VBLENDVPD Y2, ·rowConst+C_ZERO(SB), Y10, Y4 // outside the table: 0 above, tab[0] below
-	VBLENDVPD Y3, Y8, Y4, Y8
+	VBLENDVPD Y3, Y8, Y10, Y8    // tab[0] at or below lo (and for NaN)
+	VBLENDVPD Y2, ·rowConst+C_ZERO(SB), Y8, Y8 // 0 at or above hi
 	VADDPD    Y8, Y14, Y14       // lp += log Φ
 	INCQ      CX
 	JMP       msensors
