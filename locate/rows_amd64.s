@@ -462,10 +462,14 @@ msensors:
 	// (tab[i], tab[i+1] - tab[i]) of each lane from logPhiPair: a
 	// 16-byte load per lane, then the two halves apart
 	VPADDD    X5, X5, X5         // 2i: pairs are 16 bytes, the scale at most 8
-	VMOVD     X5, R9
-	VPEXTRD   $1, X5, R10
-	VPEXTRD   $2, X5, R11
-	VPEXTRD   $3, X5, R12
+	VMOVQ     X5, R9             // lanes 0 and 1
+	VPEXTRQ   $1, X5, R11        // lanes 2 and 3
+	MOVQ      R9, R10
+	SHRQ      $32, R10
+	MOVL      R9, R9
+	MOVQ      R11, R12
+	SHRQ      $32, R12
+	MOVL      R11, R11
 	VMOVUPD   (R13)(R9*8), X4
 	VINSERTF128 $1, (R13)(R11*8), Y4, Y4 // lanes 0 and 2
 	VMOVUPD   (R13)(R10*8), X7
