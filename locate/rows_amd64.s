@@ -297,6 +297,21 @@ done:
 	VZEROUPPER
 	RET
 
+// EXPTAB loads expTab[k&63] of the four lanes of Y5 (64-bit indices) into
+// Y7 with four scalar loads (a VGATHERQPD was slower); it uses X6, R9, R11,
+// R12 and R13.
+#define EXPTAB \
+	VMOVQ        X5, R9 \
+	VPEXTRQ      $1, X5, R11 \
+	VEXTRACTI128 $1, Y5, X6 \
+	VMOVQ        X6, R12 \
+	VPEXTRQ      $1, X6, R13 \
+	VMOVSD       (R8)(R9*8), X7 \
+	VMOVHPD      (R8)(R11*8), X7, X7 \
+	VMOVSD       (R8)(R12*8), X6 \
+	VMOVHPD      (R8)(R13*8), X6, X6 \
+	VINSERTF128  $1, X6, Y7, Y7
+
 // func weights4(lp, idet *float64, n int, best0 float64)
 TEXT ·weights4(SB), NOSPLIT, $0-32
 	MOVQ lp+0(FP), AX
@@ -336,8 +351,7 @@ wloop:
 	VMULPD    Y0, Y4, Y4
 	VADDPD    Y12, Y4, Y4        // the polynomial
 	VPAND     ·rowConst+C_TABMASK(SB), Y3, Y5
-	VPCMPEQQ  Y6, Y6, Y6
-	VGATHERQPD Y6, (R8)(Y5*8), Y7 // expTab[k&63]
+	EXPTAB
 	VPSRLQ    $6, Y3, Y3
 	VPSLLQ    $52, Y3, Y3
 	VPADDQ    Y3, Y7, Y7         // scale
@@ -564,8 +578,7 @@ wbloop:
 	VMULPD    Y0, Y4, Y4
 	VADDPD    ·rowConst+C_ONE(SB), Y4, Y4 // the polynomial
 	VPAND     ·rowConst+C_TABMASK(SB), Y3, Y5
-	VPCMPEQQ  Y6, Y6, Y6
-	VGATHERQPD Y6, (R8)(Y5*8), Y7 // expTab[k&63]
+	EXPTAB
 	VPSRLQ    $6, Y3, Y3
 	VPSLLQ    $52, Y3, Y3
 	VPADDQ    Y3, Y7, Y7         // scale
