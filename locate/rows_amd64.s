@@ -27,6 +27,22 @@
 #define A_VB 152
 #define A_NOB 160
 
+// EXPTAB loads expTab[k&63] of the four lanes of Y5 (64-bit indices) into
+// Y7 with four scalar loads (a VGATHERQPD was slower): the indices pass
+// through the 32 bytes at 0(SP) (the kernel's frame); it uses X6, R9, R11,
+// R12 and R13.
+#define EXPTAB \
+	VMOVDQU      Y5, 0(SP) \
+	MOVQ         0(SP), R9 \
+	MOVQ         8(SP), R11 \
+	MOVQ         16(SP), R12 \
+	MOVQ         24(SP), R13 \
+	VMOVSD       (R8)(R9*8), X7 \
+	VMOVHPD      (R8)(R11*8), X7, X7 \
+	VMOVSD       (R8)(R12*8), X6 \
+	VMOVHPD      (R8)(R13*8), X6, X6 \
+	VINSERTF128  $1, X6, Y7, Y7
+
 // burstConst offsets
 #define B_MU 0
 #define B_SWR 32
@@ -297,23 +313,8 @@ done:
 	VZEROUPPER
 	RET
 
-// EXPTAB loads expTab[k&63] of the four lanes of Y5 (64-bit indices) into
-// Y7 with four scalar loads (a VGATHERQPD was slower); it uses X6, R9, R11,
-// R12 and R13.
-#define EXPTAB \
-	VMOVQ        X5, R9 \
-	VPEXTRQ      $1, X5, R11 \
-	VEXTRACTI128 $1, Y5, X6 \
-	VMOVQ        X6, R12 \
-	VPEXTRQ      $1, X6, R13 \
-	VMOVSD       (R8)(R9*8), X7 \
-	VMOVHPD      (R8)(R11*8), X7, X7 \
-	VMOVSD       (R8)(R12*8), X6 \
-	VMOVHPD      (R8)(R13*8), X6, X6 \
-	VINSERTF128  $1, X6, Y7, Y7
-
 // func weights4(lp, idet *float64, n int, best0 float64)
-TEXT ·weights4(SB), NOSPLIT, $0-32
+TEXT ·weights4(SB), NOSPLIT, $32-32
 	MOVQ lp+0(FP), AX
 	MOVQ idet+8(FP), BX
 	MOVQ n+16(FP), CX
@@ -534,7 +535,7 @@ mdone:
 	VBLENDVPD Y3, Y14, cell, cell
 
 // func weightsBest4(lp, idet *float64, side *uint8, n, c0 int, best0 float64, a *bestArgs, rows, skip int)
-TEXT ·weightsBest4(SB), NOSPLIT, $0-72
+TEXT ·weightsBest4(SB), NOSPLIT, $32-72
 	MOVQ lp+0(FP), AX
 	MOVQ idet+8(FP), BX
 	MOVQ side+16(FP), SI
