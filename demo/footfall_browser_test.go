@@ -180,8 +180,9 @@ func checkFootfall(t *testing.T, c context.Context, base, button string) wire.Re
 			t.Fatalf("%s: the daily chart has %d series of %d points, API %d days", button, len(daily), len(daily[0]), len(api.Days))
 		}
 		for i, d := range api.Days {
-			if val(daily[0][i]) != float64(d.Start/1000) || val(daily[1][i]) != float64(d.Visitors) || !sameRate(daily[2][i], d.CaptureRate) {
-				t.Fatalf("%s: day %s charted %v/%v/%v, API %d/%d/%v", button, d.Date, val(daily[0][i]), val(daily[1][i]), daily[2][i], d.Start/1000, d.Visitors, d.CaptureRate)
+			// Each day's bar stands at its noon (the day's start + 12 h).
+			if val(daily[0][i]) != float64(d.Start/1000+43200) || val(daily[1][i]) != float64(d.Visitors) || !sameRate(daily[2][i], d.CaptureRate) {
+				t.Fatalf("%s: day %s charted %v/%v/%v, API %d (+12 h)/%d/%v", button, d.Date, val(daily[0][i]), val(daily[1][i]), daily[2][i], d.Start/1000, d.Visitors, d.CaptureRate)
 			}
 		}
 	}
