@@ -37,7 +37,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		Metric{Name: "passant_http_api_requests_total", Help: "API requests.", Kind: "counter", Value: float64(s.stats.requests.Load())},
 		Metric{Name: "passant_http_rate_limited_total", Help: "API requests refused by the rate limit.", Kind: "counter", Value: float64(s.stats.limited.Load())},
 		Metric{Name: "passant_http_denied_total", Help: "API requests refused for want of a login or role.", Kind: "counter", Value: float64(s.stats.denied.Load())},
-		Metric{Name: "passant_ready", Help: "1 when the server takes observations.", Kind: "gauge", Value: b2f(s.backend.Ready())},
+		Metric{Name: "passant_ready", Help: "1 when the server takes observations: ready, and nothing keeps it from journaling them (as /healthz).", Kind: "gauge", Value: b2f(s.backend.Ready() && s.backend.Unhealthy() == nil)},
 	)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	bw := bufio.NewWriter(w)

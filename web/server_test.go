@@ -76,12 +76,18 @@ func TestHealthz(t *testing.T) {
 	if res.StatusCode != 503 || !strings.Contains(string(body), "no space left") {
 		t.Fatalf("journal failing: %d %q", res.StatusCode, body)
 	}
+	if _, m := do(t, "GET", srv.URL+"/metrics", "", nil); !strings.Contains(string(m), "passant_ready 0\n") {
+		t.Fatalf("journal failing: /metrics does not say passant_ready 0")
+	}
 	b.mu.Lock()
 	b.unhealthy = nil
 	b.mu.Unlock()
 	res, body = do(t, "GET", srv.URL+"/healthz", "", nil)
 	if res.StatusCode != 200 || strings.TrimSpace(string(body)) != "ok" {
 		t.Fatalf("journal writing again: %d %q", res.StatusCode, body)
+	}
+	if _, m := do(t, "GET", srv.URL+"/metrics", "", nil); !strings.Contains(string(m), "passant_ready 1\n") {
+		t.Fatalf("journal writing again: /metrics does not say passant_ready 1")
 	}
 }
 
