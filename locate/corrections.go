@@ -114,7 +114,7 @@ func (s *Solver) OffsetEstimates() (db Sides, ok bool) {
 			db[i] = math.NaN()
 			continue
 		}
-		if x, y := c%g.NX, c/g.NX; x == 0 || y == 0 || x == g.NX-1 || y == g.NY-1 {
+		if g.onEdge(c) {
 			db[i] = math.NaN()
 		}
 	}
@@ -132,13 +132,9 @@ func (s *Solver) midOffsets() (db Sides) {
 		if c < 0 {
 			continue
 		}
-		x, y := s.mid.Center(c)
-		fi := min(max(int(math.Floor((x-g.X0+g.Cell/2)/g.Cell)), 0), g.NX-1)
-		fj := min(max(int(math.Floor((y-g.Y0+g.Cell/2)/g.Cell)), 0), g.NY-1)
-		if fi == 0 || fj == 0 || fi == g.NX-1 || fj == g.NY-1 {
-			continue
+		if fc := g.cellAt(s.mid.Center(c)); !g.onEdge(fc) {
+			db[i] = p.offsetAt(s, g, fc, uint8(i))
 		}
-		db[i] = p.offsetAt(s, g, fj*g.NX+fi, uint8(i))
 	}
 	return db
 }

@@ -365,5 +365,22 @@ func (g *Grid) Center(c int) (x, y float64) {
 	return g.X0 + float64(c%g.NX)*g.Cell, g.Y0 + float64(c/g.NX)*g.Cell
 }
 
+// cellAt returns the cell whose centre is nearest to (x, y), the grid's
+// edge cell for a point beyond it.
+func (g *Grid) cellAt(x, y float64) int {
+	i := int(math.Floor((x - g.X0 + g.Cell/2) / g.Cell))
+	j := int(math.Floor((y - g.Y0 + g.Cell/2) / g.Cell))
+	i = min(max(i, 0), g.NX-1)
+	j = min(max(j, 0), g.NY-1)
+	return j*g.NX + i
+}
+
+// onEdge says whether cell c lies on the grid's edge (its first or last
+// row or column).
+func (g *Grid) onEdge(c int) bool {
+	x, y := c%g.NX, c/g.NX
+	return x == 0 || y == 0 || x == g.NX-1 || y == g.NY-1
+}
+
 // Len returns the number of cells.
 func (g *Grid) Len() int { return g.NX * g.NY }

@@ -278,12 +278,7 @@ func (s *Solver) SideOf(x, y float64) int {
 	if s.grid == nil {
 		return SideOther
 	}
-	g := s.grid
-	i := int(math.Floor((x - g.X0 + g.Cell/2) / g.Cell))
-	j := int(math.Floor((y - g.Y0 + g.Cell/2) / g.Cell))
-	i = min(max(i, 0), g.NX-1)
-	j = min(max(j, 0), g.NY-1)
-	return int(g.side[j*g.NX+i])
+	return int(s.grid.side[s.grid.cellAt(x, y)])
 }
 
 // SetGains sets each sensor's gain error, dB, taken off its readings

@@ -1,10 +1,6 @@
 package locate
 
-import (
-	"math"
-
-	"github.com/passant/passant/wire"
-)
+import "github.com/passant/passant/wire"
 
 // A phone's own transmit offset, learned from its pseudonym's bursts. The
 // model draws every phone's offset from N(0, τ²) (Model.TxSigmaDB) and a
@@ -105,14 +101,11 @@ func (s *Solver) storeData() (db, prec float64, c int, ok bool) {
 		if mc < 0 {
 			return 0, 0, -1, false
 		}
-		x, y := s.mid.Center(mc)
-		fi := min(max(int(math.Floor((x-g.X0+g.Cell/2)/g.Cell)), 0), g.NX-1)
-		fj := min(max(int(math.Floor((y-g.Y0+g.Cell/2)/g.Cell)), 0), g.NY-1)
-		c = fj*g.NX + fi
+		c = g.cellAt(s.mid.Center(mc))
 	} else if c = p.bestC[sideStore]; c < 0 {
 		return 0, 0, -1, false
 	}
-	if x, y := c%g.NX, c/g.NX; x == 0 || y == 0 || x == g.NX-1 || y == g.NY-1 {
+	if g.onEdge(c) {
 		return 0, 0, -1, false
 	}
 	p.dataWant = true
