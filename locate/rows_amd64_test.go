@@ -112,9 +112,14 @@ func TestRowsAsmBitExact(t *testing.T) {
 		wantMax := p.uniformRow(g, k, ca, cb)
 		wantLP := append([]float64(nil), p.lp[ca:cb]...)
 		wantID := append([]float64(nil), p.idet[ca:cb]...)
+		wantBH := append([]float64(nil), p.bh[ca:cb]...)
+		wantVB := append([]float64(nil), p.vb[ca:cb]...)
 		best0 := wantMax + 3*rng.Float64()
 		weights(p.lp[ca:cb], p.idet[ca:cb], best0)
 		wantW := append([]float64(nil), p.lp[ca:cb]...)
+		for c := ca; c < cb; c++ {
+			p.bh[c], p.vb[c] = math.NaN(), math.NaN() // the kernel's to write
+		}
 		avx2 = true
 		gotMax := p.uniformRow(g, k, ca, cb)
 		if !same(gotMax, wantMax) {
@@ -124,6 +129,12 @@ func TestRowsAsmBitExact(t *testing.T) {
 			if !same(p.lp[c], wantLP[c-ca]) || !same(p.idet[c], wantID[c-ca]) {
 				t.Fatalf("trial %d (%d readings), cell %d: log posterior %v, 1/det %v; scalar %v, %v",
 					trial, k, c, p.lp[c], p.idet[c], wantLP[c-ca], wantID[c-ca])
+			}
+			// the offset's posterior mean and variance, which the kernel
+			// writes only when a sensor was silent (p.mi: the last trial's)
+			if len(p.mi) > 0 && (!same(p.bh[c], wantBH[c-ca]) || !same(p.vb[c], wantVB[c-ca])) {
+				t.Fatalf("trial %d (%d readings), cell %d: offset mean %v, variance %v; scalar %v, %v",
+					trial, k, c, p.bh[c], p.vb[c], wantBH[c-ca], wantVB[c-ca])
 			}
 		}
 		weights(p.lp[ca:cb], p.idet[ca:cb], best0)
