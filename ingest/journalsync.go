@@ -95,7 +95,7 @@ func (j *Journal) takeRound(r *round) {
 // closed); without the journal's lock. The appends of a round that failed
 // stay in r.waiters for finishRound.
 func (r *round) commit() error {
-	err := commit(r.flushes, r.final)
+	err := writeFlushes(r.flushes, r.final)
 	if err == nil || r.final {
 		answer := err
 		if err != nil {
@@ -296,11 +296,11 @@ func (fl *flush) putBack(jf *journalFile) {
 // maxSpare is the largest round's buffer a file keeps for the next.
 const maxSpare = 16 << 20
 
-// commit writes the rounds' lines and fsyncs their files; a flush whose
+// writeFlushes writes the round's lines and fsyncs their files; a flush whose
 // fsync fails counts as not written (written again: after a failed fsync
 // the kernel may have dropped the pages). Retired files are closed after,
 // once their last lines are written (or final).
-func commit(flushes []flush, final bool) error {
+func writeFlushes(flushes []flush, final bool) error {
 	var err error
 	keep := func(e error) bool {
 		if e != nil && err == nil {
