@@ -305,7 +305,9 @@ type Join struct {
 
 // Joins returns the joins of street fragments that Build makes of the same
 // summaries, in the order of the track-days: what renames the fragments'
-// positions to the tracks they count as (positions.jsonl's track).
+// positions to the tracks they count as (positions.jsonl's track). A
+// caller that builds the report too takes them from BuildJoins, which
+// classifies the summaries once for both (as replay does).
 func Joins(site *wire.Site, days []TrackDay, visits []Visit) []Join {
 	tds, _ := classify(site, days, visits)
 	spans := detections(tds)
