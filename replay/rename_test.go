@@ -62,3 +62,23 @@ func TestRenamerRewrite(t *testing.T) {
 		t.Error("a line that is no position: no error")
 	}
 }
+
+// TestSinkJoined checks that a track counts as joined away only when every
+// one of its track-days was joined: one joined on one day of two keeps
+// its name on the other.
+func TestSinkJoined(t *testing.T) {
+	s := sink{trackN: map[string]struct{}{"ka": {}, "kb": {}, "kc": {}}}
+	js := []footfall.Join{
+		{Track: "ka", Into: "kc", First: 1000, Last: 2000},
+		{Track: "kb", Into: "kc", First: 3000, Last: 4000},
+	}
+	days := []footfall.TrackDay{
+		{Day: "2026-12-04", Track: "ka", First: 1000, Last: 2000},
+		{Day: "2026-12-04", Track: "kb", First: 3000, Last: 4000},
+		{Day: "2026-12-05", Track: "kb", First: 90_000_000, Last: 90_060_000},
+		{Day: "2026-12-04", Track: "kc", First: 1500, Last: 9000},
+	}
+	if n := s.joined(js, days); n != 1 {
+		t.Errorf("joined %d tracks away, want 1 (ka; kb keeps its name on its second day)", n)
+	}
+}

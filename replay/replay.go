@@ -185,7 +185,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// them once more).
 	rep, joins := footfall.BuildJoins(site, from, to, days, visits, txns, footfall.History{})
 	res.Report = &rep
-	res.Tracks -= out.joined(joins)
+	res.Tracks -= out.joined(joins, days)
 	out.ren.join(joins)
 	if cfg.Positions != "" && !out.ren.empty() {
 		if err := out.ren.rewrite(cfg.Positions); err != nil {
@@ -379,18 +379,31 @@ func writeHeatmap(path string, site *wire.Site, tiles *heatmap.Tiles, from, to i
 
 func (s *sink) tracks() int { return len(s.trackN) }
 
-// joined returns how many of the tracks given were joined into others
-// (footfall.Joins).
-func (s *sink) joined(js []footfall.Join) int {
-	n := 0
-	seen := map[string]bool{}
+// joined returns how many of the tracks given no longer appear under their
+// own name once joins are made (footfall.Joins): those whose every
+// track-day in days was joined into another track. A track joined on one
+// day keeps its name on the others.
+func (s *sink) joined(js []footfall.Join, days []footfall.TrackDay) int {
+	n := map[string]int{} // per joined track: its joins less its track-days
 	for _, j := range js {
-		if _, ok := s.trackN[j.Track]; ok && !seen[j.Track] {
-			seen[j.Track] = true
-			n++
+		n[j.Track]++
+	}
+	type key struct{ track, day string }
+	seen := map[key]bool{}
+	for _, d := range days {
+		k := key{d.Track, d.Day}
+		if _, ok := n[d.Track]; ok && !seen[k] {
+			seen[k] = true
+			n[d.Track]--
 		}
 	}
-	return n
+	gone := 0
+	for t, more := range n {
+		if _, ok := s.trackN[t]; ok && more >= 0 {
+			gone++
+		}
+	}
+	return gone
 }
 
 type countingReader struct {
