@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/passant/passant/ingest"
 	"github.com/passant/passant/sensor"
 	"github.com/passant/passant/server"
 	"github.com/passant/passant/sim"
@@ -64,13 +65,6 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Busy = 3
 	}
 	withRegulars := cfg.History > 0
-	// A data directory that holds a journal of the site has its history
-	// (and perhaps more) already: the same batches again would only be
-	// late duplicates.
-	if cfg.History > 0 && cfg.DataDir != "" && hasJournal(cfg.DataDir) {
-		cfg.Log.Info("history: the data directory holds data already; no history sent", "data", cfg.DataDir)
-		cfg.History = 0
-	}
 	if cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "passant-demo-")
 		if err != nil {
@@ -91,6 +85,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	site := &layout.Site
+	// A data directory that holds a journal of the site has its history
+	// (and perhaps more) already: the same batches again would only be
+	// late duplicates.
+	if cfg.History > 0 && hasJournal(cfg.DataDir, site.Site) {
+		cfg.Log.Info("history: the data directory holds data already; no history sent", "data", cfg.DataDir)
+		cfg.History = 0
+	}
 	sitePath := filepath.Join(cfg.DataDir, site.Site+".json")
 	data, err := wire.MarshalSite(site)
 	if err != nil {
@@ -282,10 +283,11 @@ func defaultLayout() string {
 	return ls[0]
 }
 
-// hasJournal reports whether dir holds a server's journal with a file.
-func hasJournal(dir string) bool {
-	m, _ := filepath.Glob(filepath.Join(dir, "journal", "*", "*.jsonl"))
-	return len(m) > 0
+// hasJournal reports whether the data directory dir holds a journal file
+// of site (the server journals into dir/journal).
+func hasJournal(dir, site string) bool {
+	files, err := ingest.JournalFiles(filepath.Join(dir, "journal"), site, "", "")
+	return err == nil && len(files) > 0
 }
 
 func free(addr string) bool {

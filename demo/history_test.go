@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/passant/passant/footfall"
+	"github.com/passant/passant/ingest"
 	"github.com/passant/passant/sim"
 	"github.com/passant/passant/wire"
 )
@@ -315,5 +317,32 @@ func TestTodayIsDeterministic(t *testing.T) {
 	}
 	if bytes.Equal(a, c) {
 		t.Fatal("seeds 1 and 2 gave the same morning")
+	}
+}
+
+// TestHasJournal: the demo sends no history into a data directory whose
+// journal (as the server writes it) holds a file of the site; another
+// site's journal, or none, leaves the history on.
+func TestHasJournal(t *testing.T) {
+	dir := t.TempDir()
+	if hasJournal(dir, "shop") {
+		t.Fatal("an empty data directory has a journal")
+	}
+	j, err := ingest.OpenJournal(filepath.Join(dir, "journal"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &wire.Batch{V: wire.Version, Sensor: "s1", Sent: 1764850000000, Obs: []wire.Observation{}}
+	if err := j.Append("shop", 1764850000150, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !hasJournal(dir, "shop") {
+		t.Error("the journal of site shop is not found")
+	}
+	if hasJournal(dir, "other") {
+		t.Error("site other has a journal: only shop's was written")
 	}
 }
