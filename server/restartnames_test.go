@@ -17,8 +17,9 @@ import (
 // server, once with a restart after day 2 whose journal of days 1 and 2 is
 // gone (a restarted server replays yesterday and today only, so day 1 is
 // not replayed on day 3). Day 3's new and returning visitors must be the
-// same (up to the tracks the restarted tracker makes differently): a returning visitor is one whose track the server saw as a visitor
-// on an earlier day (the contract), and the stored summaries of day 1 name
+// same (up to the tracks the restarted tracker makes differently): a
+// returning visitor is one whose track the server saw as a visitor on an
+// earlier day (the contract), and the stored summaries of day 1 name
 // tracks as the live pipeline did, so the names must not depend on what the
 // pipeline saw before (a counter restarting at every start would let
 // strangers meet stored names and regulars lose theirs).
