@@ -202,23 +202,9 @@ func (s *Server) Report(ctx context.Context, site string, from, to int64) (*wire
 		return nil, notFound(err)
 	}
 	histFrom := from - int64(st.Footfall.HistoryDays+1)*24*3600_000
-	days, err := s.store.TrackDays(ctx, site, histFrom, to)
+	days, visits, err := s.summaries(ctx, site, histFrom, to)
 	if err != nil {
 		return nil, err
-	}
-	visits, err := s.store.Visits(ctx, site, histFrom-24*3600_000, to)
-	if err != nil {
-		return nil, err
-	}
-	if s.writer != nil {
-		// Summaries handed to the writer and not stored yet (the queued
-		// over the ones being written: newer), then without the tracks
-		// merged into others whose stored rows are not deleted yet.
-		wd, wv := s.writer.unstored(site)
-		wd = slices.DeleteFunc(wd, func(d footfall.TrackDay) bool { return d.First >= to || d.Last < histFrom })
-		wv = slices.DeleteFunc(wv, func(v footfall.Visit) bool { return v.Start >= to || v.End < histFrom-24*3600_000 })
-		days, visits = mergeSummaries(days, visits, wd, wv)
-		days, visits = s.writer.withoutMerged(site, days, visits)
 	}
 	if r := s.runner(site); r != nil {
 		md, mv := r.summaries()
@@ -236,6 +222,42 @@ func (s *Server) Report(ctx context.Context, site string, from, to int64) (*wire
 	// nothing, and classify them once more).
 	rep := footfall.Build(st, from, to, days, visits, txns, footfall.History{})
 	return &rep, nil
+}
+
+// summaries returns the site's track days of [from, to) and its visits
+// from a day earlier: the stored ones with the summaries handed to the
+// writer and not stored yet over them (the queued over the ones being
+// written: newer), without the tracks merged into others whose stored rows
+// are not deleted yet. A flush that stores summaries between the two reads
+// would hide them from both: the reads are made again then (a few times at
+// most; a flush takes far longer than the store's reads).
+func (s *Server) summaries(ctx context.Context, site string, from, to int64) ([]footfall.TrackDay, []footfall.Visit, error) {
+	for try := 0; ; try++ {
+		var n int64
+		if s.writer != nil {
+			n = s.writer.storeCount()
+		}
+		days, err := s.store.TrackDays(ctx, site, from, to)
+		if err != nil {
+			return nil, nil, err
+		}
+		visits, err := s.store.Visits(ctx, site, from-24*3600_000, to)
+		if err != nil {
+			return nil, nil, err
+		}
+		if s.writer == nil {
+			return days, visits, nil
+		}
+		wd, wv, m := s.writer.unstored(site)
+		if m != n && try < 3 {
+			continue
+		}
+		wd = slices.DeleteFunc(wd, func(d footfall.TrackDay) bool { return d.First >= to || d.Last < from })
+		wv = slices.DeleteFunc(wv, func(v footfall.Visit) bool { return v.Start >= to || v.End < from-24*3600_000 })
+		days, visits = mergeSummaries(days, visits, wd, wv)
+		days, visits = s.writer.withoutMerged(site, days, visits)
+		return days, visits, nil
+	}
 }
 
 // mergeSummaries overlays the in-memory summaries on the stored ones (the

@@ -38,9 +38,14 @@ type writer struct {
 	// runner's memory already, so a report takes them from here (unstored).
 	inDays   map[dayKey]footfall.TrackDay
 	inVisits map[visitKey]footfall.Visit
-	merges   []trackMerge            // tracks merged into others: their summaries go
-	gone     map[[2]string]time.Time // merged tracks (site, track), recently
-	kick     chan struct{}
+	// stores counts the times summaries being written reached the store
+	// (inDays or inVisits cleared after a write): a reader of the store and
+	// then of unstored sees every summary when it did not change
+	// meanwhile.
+	stores int64
+	merges []trackMerge            // tracks merged into others: their summaries go
+	gone   map[[2]string]time.Time // merged tracks (site, track), recently
+	kick   chan struct{}
 
 	written  atomic.Int64 // observations written
 	dropped  atomic.Int64 // observations dropped over the bound
@@ -204,6 +209,7 @@ func (w *writer) flush(ctx context.Context) error {
 		if visits {
 			w.inVisits = nil
 		}
+		w.stores++
 		w.mu.Unlock()
 	}
 	defer written(true, true)
@@ -305,8 +311,9 @@ func (w *writer) drain(ctx context.Context) {
 // unstored returns the summaries of site that are queued or being written:
 // what a report must add to the stored ones, since the runner prunes its
 // memory of closed days once it has handed them over (a flush behind a
-// large backlog of observations can take seconds).
-func (w *writer) unstored(site string) ([]footfall.TrackDay, []footfall.Visit) {
+// large backlog of observations can take seconds). The count is
+// storeCount's at the same moment.
+func (w *writer) unstored(site string) ([]footfall.TrackDay, []footfall.Visit, int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	dm := map[dayKey]footfall.TrackDay{}
@@ -325,7 +332,15 @@ func (w *writer) unstored(site string) ([]footfall.TrackDay, []footfall.Visit) {
 			}
 		}
 	}
-	return slices.Collect(maps.Values(dm)), slices.Collect(maps.Values(vm))
+	return slices.Collect(maps.Values(dm)), slices.Collect(maps.Values(vm)), w.stores
+}
+
+// storeCount returns how many times summaries being written have reached
+// the store (see unstored).
+func (w *writer) storeCount() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stores
 }
 
 // pendingObs returns the observations held for writing.

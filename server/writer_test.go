@@ -83,24 +83,24 @@ func TestWriterUnstoredDuringFlush(t *testing.T) {
 	later := day
 	later.Last, later.Fixes = t0+90_000, 4
 	w.summaries([]footfall.TrackDay{later}, nil) // queued while the flush runs
-	d, v := w.unstored("s")
+	d, v, n0 := w.unstored("s")
 	if len(d) != 1 || d[0] != later || len(v) != 1 || v[0] != visit {
 		t.Errorf("during the flush: unstored %+v, %+v; want the queued day and the visit being written", d, v)
 	}
-	if d, v := w.unstored("other"); len(d)+len(v) != 0 {
+	if d, v, _ := w.unstored("other"); len(d)+len(v) != 0 {
 		t.Errorf("another site's unstored: %+v, %+v", d, v)
 	}
 	close(st.release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if d, v := w.unstored("s"); len(d) != 1 || d[0] != later || len(v) != 0 {
-		t.Errorf("after the flush: unstored %+v, %+v; want the queued day only", d, v)
+	if d, v, n1 := w.unstored("s"); len(d) != 1 || d[0] != later || len(v) != 0 || n1 <= n0 || w.storeCount() != n1 {
+		t.Errorf("after the flush: unstored %+v, %+v, stores %d (during it %d); want the queued day only, the store count risen", d, v, n1, n0)
 	}
 	if err := w.flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if d, v := w.unstored("s"); len(d)+len(v) != 0 {
+	if d, v, _ := w.unstored("s"); len(d)+len(v) != 0 {
 		t.Errorf("all written: unstored %+v, %+v", d, v)
 	}
 }
