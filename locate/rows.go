@@ -220,8 +220,10 @@ func (p *posterior) rowSums(g *Grid, k, ca, cb int) (swl, swll, sul []float64) {
 //
 //	for c, w := range lp { if w != 0 { w *= scale[side]; sw += w; el[j] += w L_j(c) for each j } }
 //
-// with up to four readings' sums in registers per pass over the cells
-// (each sum still in cell order, so the same to the bit).
+// with the sums of up to eight readings (weightedL8), then four, in
+// registers per pass over the cells, or on AVX2 with a cell-major table
+// (Grid.lc) all of them in one pass (weightedLCells); each sum still in
+// cell order, so the same to the bit.
 func weightedL(g *Grid, lp []float64, scale *[4]float64, idx []int, el []float64) (sw float64) {
 	if avx2 && g.lc != nil && len(idx) > 0 {
 		// All readings in one pass over the cell-major table (AVX2).
