@@ -320,11 +320,14 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 		tr.side = post
 		t.txLearn(tr, b.Dev, &post)
 	}
-	t.solver.txShift, t.solver.txPrec = 0, 0
 	t.last = fix
 	t.learnExponent()
 	t.learnGains(tr, b.T)
 	t.learnLevel(*t.solver.learnedSides(&post))
+	// The burst's offset prior held until here: gainResiduals' pass over
+	// the coarse grid and OffsetEstimates after a mid-grid fix (offsetAt)
+	// redo the fix's sums, about the fix's μ + m.
+	t.solver.txShift, t.solver.txPrec = 0, 0
 	if !fresh && dt > 0 {
 		tr.x.predict(dt, t.opt.Accel)
 		tr.y.predict(dt, t.opt.Accel)
