@@ -356,6 +356,7 @@ func staffChains(tds []trackDay, staffMs int64) map[int]bool {
 					path = append(path, j)
 				}
 				slices.Reverse(path)
+				path = trimEnds(tds, g, path, staffMs)
 				apart := second
 				for _, j := range path {
 					apart = apart && !beside[j]
@@ -420,4 +421,39 @@ func keepApart(tds []trackDay, g []int, chains []staffChain, used, beside []bool
 func inChain(m map[int]bool, i int) bool {
 	_, ok := m[i]
 	return ok
+}
+
+// trimEnds drops from a chain's ends a piece that lies mostly under its
+// neighbour: a first piece whose own part (before the second began) is
+// shorter than its overlap with the second, or a last piece whose own part
+// (after the one before it ended) is shorter than their overlap. Two phones
+// of the model were in the store then, and the one whose track adds less
+// to the chain than it shares with it is another's: a shopper's track that
+// began before the staff phone's new piece (whose start the chain would
+// take for its own), or one that outlasted it. A trim that would leave the
+// chain no longer than staffMs is not made.
+func trimEnds(tds []trackDay, g, path []int, staffMs int64) []int {
+	p := path
+	for len(p) > 2 {
+		a, b := &tds[g[p[0]]], &tds[g[p[1]]]
+		if over := a.last - b.first; over <= 0 || b.first-a.first >= over {
+			break
+		}
+		p = p[1:]
+	}
+	for len(p) > 2 {
+		y, z := &tds[g[p[len(p)-2]]], &tds[g[p[len(p)-1]]]
+		if over := y.last - z.first; over <= 0 || z.last-y.last >= over {
+			break
+		}
+		p = p[:len(p)-1]
+	}
+	var last int64
+	for _, j := range p {
+		last = max(last, tds[g[j]].last)
+	}
+	if last-tds[g[p[0]]].first <= staffMs {
+		return path
+	}
+	return p
 }

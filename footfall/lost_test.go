@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -205,6 +206,22 @@ func lostShoppers(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEven
 			fmt.Fprintf(w, "FV %s %s rand %v: %d bursts, %.0f s heard\n%s\n", p, pt.Model, pt.Rand, len(ls), float64(bursts[p][len(bursts[p])-1].T-bursts[p][0].T)/1000, strings.Join(ls, "\n"))
 		}
 	}
+	// Persons asked for by PASSANT_ACCURACY_PERSONS (p1,p2,...), burst by burst.
+	for _, p := range strings.Split(os.Getenv("PASSANT_ACCURACY_PERSONS"), ",") {
+		if p == "" || people[p] == nil {
+			continue
+		}
+		fmt.Fprintf(w, "PERSON %s %s rand %v class %v\n", p, people[p].Model, people[p].Rand, truthClass[p])
+		for _, b := range bursts[p] {
+			f, ok := match(b)
+			if !ok {
+				fmt.Fprintf(w, "    %s true (%5.1f,%5.1f) not located\n", hms(b.T, site), b.X, b.Y)
+				continue
+			}
+			fmt.Fprintf(w, "    %s true (%5.1f,%5.1f) fix (%5.1f,%5.1f) err %4.1f n %d pS %.2f %s %s(%s)\n",
+				hms(b.T, site), b.X, b.Y, f.X, f.Y, f.Err, f.N, f.PStore, f.Track, f.final, owner[f.final])
+		}
+	}
 	causes := map[string]int{}
 	var takeoverGap []float64
 	var names []string
@@ -243,6 +260,11 @@ func lostShoppers(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEven
 		nv, street, low, missing := 0, 0, 0, 0
 		for _, b := range bursts[p] {
 			if !inVisit(b.T) {
+				// Outside the visit: where the approach and the leaving went.
+				if f, ok := match(b); ok {
+					lines = append(lines, fmt.Sprintf("  · %s tx %+4.1f true (%5.1f,%5.1f) fix (%5.1f,%5.1f) err %4.1f n %d pS %.2f %-10s %s(%s)",
+						hms(b.T, site), b.Tx, b.X, b.Y, f.X, f.Y, f.Err, f.N, f.PStore, "outside", f.final, owner[f.final]))
+				}
 				continue
 			}
 			nv++

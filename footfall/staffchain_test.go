@@ -182,3 +182,44 @@ func TestStaffChainBeside(t *testing.T) {
 		t.Errorf("staff at 9: %d, at 13: %d, want 2 and 0", rep.Hours[9].Staff, rep.Hours[13].Staff)
 	}
 }
+
+// A chain's first or last piece that lies mostly under its neighbour is
+// another phone's (a shopper's track that began before the staff phone's
+// first piece, or outlasted its last), not the chain's: it stays a
+// visitor. A first piece whose own part is longer than its overlap (the
+// staff phone's track, taken over at its end) stays in the chain.
+func TestStaffChainEnds(t *testing.T) {
+	site := loadSite(t)
+	h := func(hh, mm int) int64 { return at(2026, 12, 4, hh, mm, 0) }
+	var days []TrackDay
+	var visits []Visit
+	add := chainPieces(site, &days, &visits)
+	piece := func(track, fp string, first, last int64) { add(track, fp, true, first, last) }
+	// Model "T": the staff phone 09:05-18:00 in two pieces; a shopper
+	// 09:02-09:12 (3 min before the first piece, 7 min under it) and one
+	// 17:56-18:02 (4 min under the last piece, 2 min after it).
+	piece("t1", "T", h(9, 5), h(12, 0))
+	piece("t2", "T", h(11, 58), h(18, 0))
+	piece("u1", "T", h(9, 2), h(9, 12))
+	piece("u2", "T", h(17, 56), h(18, 2))
+	// Model "V": the staff phone's first piece 09:00-10:00, taken over at
+	// its end (its next piece began at 09:50): all staff.
+	piece("v1", "V", h(9, 0), h(10, 0))
+	piece("v2", "V", h(9, 50), h(17, 0))
+
+	from, to := h(0, 0), at(2026, 12, 5, 0, 0, 0)
+	rep := Build(site, from, to, days, visits, nil, History{})
+	if tot := rep.Totals; tot.Staff != 2 || tot.Visitors != 2 {
+		t.Errorf("staff %d visitors %d, want 2 and 2", tot.Staff, tot.Visitors)
+	}
+	cl := Classes(site, days, visits)
+	for k, want := range map[string]Class{"t1": Staff, "t2": Staff, "u1": Visitor, "u2": Visitor, "v1": Staff, "v2": Staff} {
+		if cl[k] != want {
+			t.Errorf("%s: %v, want %v", k, cl[k], want)
+		}
+	}
+	// Staff counts in the hour of the chain's first piece.
+	if rep.Hours[9].Staff != 2 {
+		t.Errorf("staff at 9: %d, want 2", rep.Hours[9].Staff)
+	}
+}

@@ -136,6 +136,7 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 	// merges' times by track
 	bornN := map[string]int{}
 	bursts := map[string][]trackBurst{}
+	md := newMergeDiag(bursts)
 	mergedAt, intoAt := map[string]int64{}, map[string][]int64{}
 	merges := func() {
 		for _, mg := range tracker.Merges() {
@@ -149,6 +150,7 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 				}
 				c["merge "+k]++
 				c[fmt.Sprintf("  merge %s: the new track had %s candidates", k, nBucket(bornN[mg.From]))]++
+				md.count(c, mg, k, lp, nextScan)
 			}
 		}
 	}
@@ -191,6 +193,7 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 			continue
 		}
 		p := bt.Person
+		md.firstSeen(p, b.T)
 		if w, ok := wins[p]; ok && newDev && b.T-w.t > 1000 {
 			delete(wins, p)
 			k := "new track"
@@ -277,6 +280,7 @@ func linkDecisions(layout string, seed uint64, hours float64) (map[string]int, e
 				}
 			}
 		}
+		md.add(pos, b.FP, how == locate.LinkNone && newDev && b.Rand, cands)
 		bursts[pos.Track] = append(bursts[pos.Track], trackBurst{b.T, pos.PStore >= 0.5, how, p})
 		lastPerson[pos.Track] = p
 		lastPos[p] = [2]float64{bt.X, bt.Y}
