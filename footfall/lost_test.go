@@ -206,8 +206,25 @@ func lostShoppers(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEven
 			fmt.Fprintf(w, "FV %s %s rand %v: %d bursts, %.0f s heard\n%s\n", p, pt.Model, pt.Rand, len(ls), float64(bursts[p][len(bursts[p])-1].T-bursts[p][0].T)/1000, strings.Join(ls, "\n"))
 		}
 	}
-	// Persons asked for by PASSANT_ACCURACY_PERSONS (p1,p2,...), burst by burst.
-	for _, p := range strings.Split(os.Getenv("PASSANT_ACCURACY_PERSONS"), ",") {
+	// Persons asked for by PASSANT_ACCURACY_PERSONS (p1,p2,...), burst by
+	// burst; "split" asks for every shopper who owns two visitor tracks or
+	// more (a second visitor).
+	asked := strings.Split(os.Getenv("PASSANT_ACCURACY_PERSONS"), ",")
+	if slices.Contains(asked, "split") {
+		nv := map[string]int{}
+		for k, o := range owner {
+			if class[k] == footfall.Visitor {
+				nv[o]++
+			}
+		}
+		for p, n := range nv {
+			if n > 1 && truthClass[p] == footfall.Visitor {
+				asked = append(asked, p)
+			}
+		}
+		slices.Sort(asked)
+	}
+	for _, p := range asked {
 		if p == "" || people[p] == nil {
 			continue
 		}
@@ -218,8 +235,8 @@ func lostShoppers(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEven
 				fmt.Fprintf(w, "    %s true (%5.1f,%5.1f) not located\n", hms(b.T, site), b.X, b.Y)
 				continue
 			}
-			fmt.Fprintf(w, "    %s true (%5.1f,%5.1f) fix (%5.1f,%5.1f) err %4.1f n %d pS %.2f %s %s(%s)\n",
-				hms(b.T, site), b.X, b.Y, f.X, f.Y, f.Err, f.N, f.PStore, f.Track, f.final, owner[f.final])
+			fmt.Fprintf(w, "    %s true (%5.1f,%5.1f) fix (%5.1f,%5.1f) err %4.1f n %d pS %.2f %s %s(%s, %v, visit %.0f s)\n",
+				hms(b.T, site), b.X, b.Y, f.X, f.Y, f.Err, f.N, f.PStore, f.Track, f.final, owner[f.final], class[f.final], longest[f.final])
 		}
 	}
 	causes := map[string]int{}
