@@ -19,6 +19,23 @@ func chainPieces(site *wire.Site, days *[]TrackDay, visits *[]Visit) func(track,
 	}
 }
 
+// chainDay starts a staff chain test on 2026-12-04: the time of hh:mm
+// that day, a function that adds a piece of a randomised fingerprint
+// (chainPieces), and one that builds the day's report of the pieces added
+// and returns it with their summaries and classes.
+func chainDay(t *testing.T) (h func(hh, mm int) int64, piece func(track, fp string, first, last int64), build func() (wire.Report, []TrackDay, map[string]Class)) {
+	site := loadSite(t)
+	var days []TrackDay
+	var visits []Visit
+	add := chainPieces(site, &days, &visits)
+	h = func(hh, mm int) int64 { return at(2026, 12, 4, hh, mm, 0) }
+	return h, func(track, fp string, first, last int64) { add(track, fp, true, first, last) },
+		func() (wire.Report, []TrackDay, map[string]Class) {
+			rep := Build(site, h(0, 0), at(2026, 12, 5, 0, 0, 0), days, visits, nil, History{})
+			return rep, days, Classes(site, days, visits)
+		}
+}
+
 // A staff phone's day in pieces: tracks of one randomised fingerprint
 // that follow each other in the store and together span more than
 // staff_min_dwell_s are one staff member; a shopper's phone of the model
@@ -142,12 +159,7 @@ func TestStaffChain(t *testing.T) {
 // model's shoppers), and one phone's day broken into two chains 8 minutes
 // apart counts once.
 func TestStaffChainBeside(t *testing.T) {
-	site := loadSite(t)
-	h := func(hh, mm int) int64 { return at(2026, 12, 4, hh, mm, 0) }
-	var days []TrackDay
-	var visits []Visit
-	add := chainPieces(site, &days, &visits)
-	piece := func(track, fp string, first, last int64) { add(track, fp, true, first, last) }
+	h, piece, build := chainDay(t)
 	// Model "P": one phone 09:00-19:00 in three pieces; another one's
 	// 10:08-15:30 in three pieces 3 min apart (a chain of the first round,
 	// beside the first), with a piece 8 min before it and one 14 min after
@@ -166,12 +178,10 @@ func TestStaffChainBeside(t *testing.T) {
 	piece("r3", "R", h(13, 38), h(16, 0))
 	piece("r4", "R", h(15, 59), h(18, 0))
 
-	from, to := h(0, 0), at(2026, 12, 5, 0, 0, 0)
-	rep := Build(site, from, to, days, visits, nil, History{})
+	rep, days, cl := build()
 	if tot := rep.Totals; tot.Staff != 2 || tot.Visitors != 0 {
 		t.Errorf("staff %d visitors %d, want 2 and 0", tot.Staff, tot.Visitors)
 	}
-	cl := Classes(site, days, visits)
 	for _, d := range days {
 		if cl[d.Track] != Staff {
 			t.Errorf("%s: %v", d.Track, cl[d.Track])
@@ -189,30 +199,28 @@ func TestStaffChainBeside(t *testing.T) {
 // visitor. A first piece whose own part is longer than its overlap (the
 // staff phone's track, taken over at its end) stays in the chain.
 func TestStaffChainEnds(t *testing.T) {
-	site := loadSite(t)
-	h := func(hh, mm int) int64 { return at(2026, 12, 4, hh, mm, 0) }
-	var days []TrackDay
-	var visits []Visit
-	add := chainPieces(site, &days, &visits)
-	piece := func(track, fp string, first, last int64) { add(track, fp, true, first, last) }
+	h, piece, build := chainDay(t)
 	// Model "T": the staff phone 09:05-18:00 in two pieces; a shopper
 	// 09:02-09:12 (3 min before the first piece, 7 min under it) and one
 	// 17:56-18:02 (4 min under the last piece, 2 min after it).
-	piece("t1", "T", h(9, 5), h(12, 0))
-	piece("t2", "T", h(11, 58), h(18, 0))
-	piece("u1", "T", h(9, 2), h(9, 12))
-	piece("u2", "T", h(17, 56), h(18, 2))
 	// Model "V": the staff phone's first piece 09:00-10:00, taken over at
 	// its end (its next piece began at 09:50): all staff.
-	piece("v1", "V", h(9, 0), h(10, 0))
-	piece("v2", "V", h(9, 50), h(17, 0))
+	pieces := []struct {
+		track, fp string
+		from, to  [2]int // hh, mm
+	}{
+		{"t1", "T", [2]int{9, 5}, [2]int{12, 0}}, {"t2", "T", [2]int{11, 58}, [2]int{18, 0}},
+		{"u1", "T", [2]int{9, 2}, [2]int{9, 12}}, {"u2", "T", [2]int{17, 56}, [2]int{18, 2}},
+		{"v1", "V", [2]int{9, 0}, [2]int{10, 0}}, {"v2", "V", [2]int{9, 50}, [2]int{17, 0}},
+	}
+	for _, p := range pieces {
+		piece(p.track, p.fp, h(p.from[0], p.from[1]), h(p.to[0], p.to[1]))
+	}
 
-	from, to := h(0, 0), at(2026, 12, 5, 0, 0, 0)
-	rep := Build(site, from, to, days, visits, nil, History{})
+	rep, _, cl := build()
 	if tot := rep.Totals; tot.Staff != 2 || tot.Visitors != 2 {
 		t.Errorf("staff %d visitors %d, want 2 and 2", tot.Staff, tot.Visitors)
 	}
-	cl := Classes(site, days, visits)
 	for k, want := range map[string]Class{"t1": Staff, "t2": Staff, "u1": Visitor, "u2": Visitor, "v1": Staff, "v2": Staff} {
 		if cl[k] != want {
 			t.Errorf("%s: %v, want %v", k, cl[k], want)
