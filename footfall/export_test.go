@@ -45,3 +45,20 @@ func SetJoinVisitors(on bool) func() {
 	joinVisitors = on
 	return func() { joinVisitors = old }
 }
+
+// SetSupersedeAfter sets supersedeAfter (0: off) and returns its undo.
+func SetSupersedeAfter(ms int64) func() {
+	old := supersedeAfter
+	supersedeAfter = ms
+	return func() { supersedeAfter = old }
+}
+
+// PresentTracks returns the tracks Present counts in the store, with the
+// time of each one's latest fix.
+func (c *Counter) PresentTracks(now, within int64) map[string]int64 {
+	out := map[string]int64{}
+	for _, ts := range c.present(now, within) {
+		out[ts.store.Track] = ts.lastFix
+	}
+	return out
+}
