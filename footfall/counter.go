@@ -346,7 +346,8 @@ func sortVisits(vs []Visit) {
 // Occupancy returns, per store and area zone, the number of tracks that
 // have an open visit there now and are not staff (so far today). A visit
 // stays open until visit_gap_s has passed without a fix in the store, so a
-// shopper who just left still counts for up to visit_gap_s.
+// shopper who just left still counts for up to visit_gap_s: the live map
+// counts by Present instead.
 func (c *Counter) Occupancy() map[string]int {
 	occ := map[string]int{}
 	if c.storeID == "" {

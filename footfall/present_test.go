@@ -63,7 +63,7 @@ func liveOccupancy(t testing.TB, layout string, seed uint64, hours float64) live
 		return false
 	}
 	c := footfall.NewCounter(site, plan)
-	live := map[string]wire.Position{}  // the live map: each track's latest fix
+	live := map[string]wire.Position{}   // the live map: each track's latest fix
 	holds := map[string]map[string]int{} // track -> person -> positions
 	owner := func(track string) *sim.PersonTruth {
 		who, most := "", 0

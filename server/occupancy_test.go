@@ -4,13 +4,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passant/passant/footfall"
 	"github.com/passant/passant/wire"
 )
 
 // TestLiveOccupancyCountsTheStreet checks the live map's occupancy: the
-// store and its areas count open visits, and the street (a zone of kind
-// outside) counts the tracks on the map whose latest fix lies in it, so the
-// panel beside the map does not say 0 beside a street full of dots.
+// store and its areas count the tracks in them now (footfall's
+// Counter.Present), and the street (a zone of kind outside) counts the
+// tracks on the map whose latest fix lies in it and is at most
+// footfall.StreetWithin old, so the panel beside the map does not say 0
+// beside a street full of dots, nor count a passer-by for the five minutes
+// a dot stays on the map. footfall.TestLiveOccupancy measures both counts
+// against the simulator's truth.
 func TestLiveOccupancyCountsTheStreet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates a shop through MQTT: not in -short")
@@ -18,11 +23,18 @@ func TestLiveOccupancyCountsTheStreet(t *testing.T) {
 	skipNearMidnight(t)
 	srv, site, stop := shopThroughMQTT(t, 10*time.Minute)
 	defer stop()
-	snap := srv.runner(site.Site).snapshot()
-	onStreet := map[string]int{}
+	r := srv.runner(site.Site)
+	snap := r.snapshot()
+	r.mu.Lock()
+	now := max(r.now, r.lastT)
+	r.mu.Unlock()
+	onStreet, stale := map[string]int{}, 0
 	for _, p := range snap.Tracks {
 		for _, z := range site.Zones {
-			if z.ID == p.Zone && z.Kind == wire.ZoneOutside {
+			if z.ID == p.Zone && z.Kind == wire.ZoneOutside && now-p.T > footfall.StreetWithin {
+				stale++
+			}
+			if z.ID == p.Zone && z.Kind == wire.ZoneOutside && now-p.T <= footfall.StreetWithin {
 				onStreet[p.Zone]++
 			}
 		}
@@ -42,5 +54,8 @@ func TestLiveOccupancyCountsTheStreet(t *testing.T) {
 	if snap.Occupancy["store"] == 0 {
 		t.Errorf("no one in the store: %v", snap.Occupancy)
 	}
-	t.Logf("occupancy %v of %d tracks on the map", snap.Occupancy, len(snap.Tracks))
+	if stale == 0 {
+		t.Errorf("no dot on the street older than %d s: the test does not tell the windows apart", footfall.StreetWithin/1000)
+	}
+	t.Logf("occupancy %v of %d tracks on the map (%d on the street for longer than %d s)", snap.Occupancy, len(snap.Tracks), stale, footfall.StreetWithin/1000)
 }

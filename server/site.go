@@ -42,7 +42,8 @@ type siteRunner struct {
 	occ      map[string]int
 	occDirty bool
 	lastT    int64
-	quiet    bool // recovering from the journal: nothing is published or stored
+	now      int64 // the watermark: event time the pipeline has reached
+	quiet    bool  // recovering from the journal: nothing is published or stored
 	statuses map[string]ingest.Status
 	seen     map[string]*sensorSeen
 	posSaved map[string]int64 // track -> t of the last stored position
@@ -346,6 +347,11 @@ func (r *siteRunner) Merge(from, into string, _ int64) {
 func (r *siteRunner) Advance(now int64) {
 	r.yield()
 	r.counter.Advance(now)
+	if now > r.now {
+		r.now = now
+		// Phones fall silent as event time passes: the live counts move.
+		r.occDirty = true
+	}
 	r.heat.builder.Expire(now)
 	for track, p := range r.live {
 		if now-p.T > liveExpiry {
@@ -432,18 +438,20 @@ func (r *siteRunner) persist(ctx context.Context) {
 	}
 }
 
-// occupancy returns the live occupancy per zone: for the store and its
-// areas the open visits of tracks that are not staff (the footfall
-// counter's), for each outside zone (the street) the tracks on the live map
-// whose latest fix lies in it: the people walking by now. It runs under
-// r.mu.
+// occupancy returns the live occupancy per zone at the watermark: for the
+// store and its areas the non-staff tracks in them now (footfall's
+// Counter.Present: the latest fix, at most footfall.PresentWithin old,
+// leaves the track in the store), for each outside zone (the street) the
+// tracks on the live map whose latest fix lies in it and is at most
+// footfall.StreetWithin old: the people walking by now. It runs under r.mu.
 func (r *siteRunner) occupancy() map[string]int {
-	occ := r.counter.Occupancy()
+	now := max(r.now, r.lastT)
+	occ := r.counter.Present(now, footfall.PresentWithin)
 	for _, id := range r.plan.Outside() {
 		occ[id] = 0
 	}
 	for _, p := range r.live {
-		if p.Zone != "" && r.plan.Kind(p.Zone) == wire.ZoneOutside {
+		if now-p.T <= footfall.StreetWithin && p.Zone != "" && r.plan.Kind(p.Zone) == wire.ZoneOutside {
 			occ[p.Zone]++
 		}
 	}

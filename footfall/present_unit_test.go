@@ -1,0 +1,65 @@
+package footfall
+
+import (
+	"testing"
+
+	"github.com/passant/passant/wire"
+	"github.com/passant/passant/zones"
+)
+
+// Present counts who is in the store now: a shopper who walks out leaves
+// the count at the first fix on the street (an open visit counts until
+// visit_gap_s has passed), one who falls silent after PresentWithin, and a
+// randomising phone's silent track gives way to a newer track of its model
+// that began in the store after it: one phone, counted once.
+func TestCounterPresent(t *testing.T) {
+	site := loadSite(t)
+	c := NewCounter(site, zones.NewPlan(site))
+	t0 := at(2026, 12, 4, 10, 0, 0)
+	for _, p := range stay("out", t0, t0+300_000, 20, aisle) {
+		c.Add(p)
+	}
+	for _, p := range stay("quiet", t0, t0+300_000, 20, till) {
+		c.Add(p)
+	}
+	now := t0 + 300_000
+	if got := c.Present(now, PresentWithin); got["store"] != 2 || got["aisle-1"] != 1 || got["till"] != 1 {
+		t.Fatalf("two shoppers in the store: %v", got)
+	}
+	c.Add(wire.Position{T: now + 10_000, Track: "out", X: street[0], Y: street[1], N: 3})
+	if got, open := c.Present(now+10_000, PresentWithin), c.Occupancy(); got["store"] != 1 || got["aisle-1"] != 0 || open["store"] != 2 {
+		t.Errorf("one walked out: present %v, open visits %v", got, open)
+	}
+	if got := c.Present(now+PresentWithin, PresentWithin); got["store"] != 1 {
+		t.Errorf("silent for PresentWithin: %v", got)
+	}
+	if got := c.Present(now+PresentWithin+1, PresentWithin); got["store"] != 0 || got["till"] != 0 {
+		t.Errorf("silent for longer than PresentWithin: %v", got)
+	}
+
+	// A randomising phone's track (model "m") is silent since its last
+	// fix; a new track of the model begins in the store after it.
+	t1 := t0 + 3600_000
+	rnd := func(track string, from, to int64) {
+		for _, p := range stay(track, from, to, 20, floor) {
+			p.FP, p.Rand = "m", true
+			c.Add(p)
+		}
+	}
+	rnd("a", t1, t1+120_000)
+	if got := c.Present(t1+130_000, PresentWithin); got["store"] != 1 {
+		t.Errorf("before the second address: %v", got)
+	}
+	rnd("b", t1+140_000, t1+160_000)
+	if got := c.Present(t1+160_000, PresentWithin); got["store"] != 1 {
+		t.Errorf("one phone under two addresses: %v", got)
+	}
+	// A phone of another model beside it counts.
+	for _, p := range stay("c", t1+100_000, t1+160_000, 20, floor) {
+		p.FP, p.Rand = "other", true
+		c.Add(p)
+	}
+	if got := c.Present(t1+160_000, PresentWithin); got["store"] != 2 {
+		t.Errorf("two phones of two models: %v", got)
+	}
+}
