@@ -1,0 +1,96 @@
+package footfall
+
+import (
+	"cmp"
+	"slices"
+)
+
+// PresentWithin is the silence after which a phone no longer counts as in
+// the store now (Present), measured on the simulated shops against their
+// truth (TestLiveOccupancy; docs/footfall.md, "2026-12-05 night: who is in
+// the store now").
+const PresentWithin = 90_000
+
+// StreetWithin is the silence after which a phone whose latest fix lies on
+// the street no longer counts as walking by now (the live map's street
+// count), measured like PresentWithin: a passer-by crosses the sensors'
+// hearing in a minute or so.
+const StreetWithin = 60_000
+
+// Present returns the live occupancy at now, per store and area zone: the
+// non-staff tracks with a visit in the store (not a provisional one) whose
+// latest fix, at most within ms before now, left them in the store by the
+// hysteresis (zones.Presence), in the area that fix put them in. Occupancy
+// counts a visit until visit_gap_s has passed without a fix in the store
+// (the contract's visit, which may go on); Present drops a shopper at the
+// first fix confidently outside, or when the phone has been silent for
+// within: who is in the store now, as the live map shows it.
+func (c *Counter) Present(now, within int64) map[string]int {
+	occ := c.zeroOccupancy()
+	for _, ts := range c.present(now, within) {
+		occ[c.storeID]++
+		if ts.pres.Area != "" {
+			occ[ts.pres.Area]++
+		}
+	}
+	return occ
+}
+
+// present returns the tracks Present counts.
+func (c *Counter) present(now, within int64) []*trackState {
+	in := make([]*trackState, 0, len(c.open))
+	for _, ts := range c.open {
+		if ts.weak || !ts.pres.InStore || now-ts.lastFix > within ||
+			ts.hasDay && ts.day.Last-ts.day.First > c.staff {
+			continue
+		}
+		in = append(in, ts)
+	}
+	return supersede(in, now)
+}
+
+// supersedeAfter is the silence after which a randomising phone's track
+// in the store is taken for the earlier address of a track of its model
+// (fingerprint) whose visit began after its last fix (Present).
+var supersedeAfter int64 = 20_000
+
+// supersede returns in without the tracks another has likely taken over:
+// a randomising phone that took a new address in the store which linking
+// did not join to its track shows as two tracks of one model, the old one
+// silent since the new one began. Each newer track (in order of its visit's
+// start) takes over the silent track of its model with the latest last fix
+// before its start, one for one.
+func supersede(in []*trackState, now int64) []*trackState {
+	if supersedeAfter <= 0 {
+		return in
+	}
+	slices.SortFunc(in, func(a, b *trackState) int {
+		return cmp.Or(cmp.Compare(a.store.Start, b.store.Start), cmp.Compare(a.store.Track, b.store.Track))
+	})
+	gone := make([]bool, len(in))
+	for j, b := range in {
+		if !b.day.Rand {
+			continue
+		}
+		best := -1
+		for i, a := range in[:j] {
+			if gone[i] || !a.day.Rand || a.day.FP != b.day.FP || a.lastFix >= b.store.Start ||
+				now-a.lastFix <= supersedeAfter {
+				continue
+			}
+			if best < 0 || a.lastFix > in[best].lastFix {
+				best = i
+			}
+		}
+		if best >= 0 {
+			gone[best] = true
+		}
+	}
+	out := in[:0]
+	for i, ts := range in {
+		if !gone[i] {
+			out = append(out, ts)
+		}
+	}
+	return out
+}
