@@ -156,6 +156,32 @@ func TestBrowserLiveMap(t *testing.T) {
 	}
 }
 
+// TestBrowserLiveMapFadesQuiet opens the live map on a snapshot that holds
+// a phone heard a minute before the newest fix: it is drawn faded at once
+// (as the map fades a dot that has not moved for 30 s), the fresh one not.
+func TestBrowserLiveMapFadesQuiet(t *testing.T) {
+	b := newDemoBackend()
+	srv, ctx := browserServer(t, b)
+	t0 := time.Now().UnixMilli()
+	b.publish("demo", fix("quiet", t0-60_000, 10, 10))
+	b.publish("demo", fix("fresh", t0, 20, 10))
+	if _, err := webtest.LiveDots(ctx, srv.URL, "demo", 2, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	opacity := func(track string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(
+			`document.querySelector('path.dot[data-track=%q]')?.getAttribute('fill-opacity') ?? 'none'`, track)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if q, f := opacity("quiet"), opacity("fresh"); q != "0.35" || f != "1" {
+		t.Errorf("fill opacity: quiet %s, fresh %s; want 0.35 and 1", q, f)
+	}
+}
+
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -44,7 +44,10 @@ export async function mount(main, ctx) {
   let occupancy = {};
   let latestT = 0;
 
-  function upsert(p, animate) {
+  // age: how long before the newest fix p was made (event time; a
+  // snapshot's quiet phones are drawn faded at once, as the sweep fades a
+  // dot that has not moved for QUIET_MS).
+  function upsert(p, animate, age = 0) {
     const now = performance.now();
     let tr = tracks.get(p.track);
     if (tr && p.t < tr.p.t) return; // an older fix than the one shown
@@ -65,6 +68,7 @@ export async function mount(main, ctx) {
       tr.halo.setStyle({ fillColor: color, fillOpacity: haloOpacity(p.err) });
       tr.dot.setStyle({ fillColor: color, fillOpacity: 1, opacity: 1 });
     }
+    if (age > QUIET_MS) tr.dot.setStyle({ fillOpacity: 0.35, opacity: 0.35 });
     tr.p = p; tr.seen = Date.now();
     tr.trail.push(ll(p.x, p.y));
     if (tr.trail.length > 60) tr.trail.shift();
@@ -138,7 +142,7 @@ export async function mount(main, ctx) {
   const live = new Live(site.site, (msg) => {
     if (msg.type === 'snapshot') {
       for (const id of [...tracks.keys()]) remove(id);
-      for (const p of msg.tracks) upsert(p, false);
+      for (const p of msg.tracks) upsert(p, false, msg.t ? msg.t - p.t : 0);
       occupancy = msg.occupancy || {};
     } else if (msg.type === 'update') {
       for (const p of msg.tracks) upsert(p, true);
