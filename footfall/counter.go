@@ -39,8 +39,10 @@ type Counter struct {
 	closed  []Visit
 	oldDays []dayState // days a track has moved past
 	now     int64      // watermark
-	nextDue int64      // earliest time an open visit may close
-	flushed bool
+	// knownStaff are tracks that were staff on earlier days (KnownStaff).
+	knownStaff map[string]bool
+	nextDue    int64 // earliest time an open visit may close
+	flushed    bool
 
 	// The local day of the latest position, cached.
 	day              string

@@ -3,7 +3,30 @@ package footfall
 import (
 	"cmp"
 	"slices"
+
+	"github.com/passant/passant/wire"
 )
+
+// StaffTracks returns the tracks that the summaries make staff on some day
+// (the contract's staff: seen for longer than staff_min_dwell_s, or a piece
+// of a staff chain). Given to Counter.KnownStaff from earlier days, it
+// keeps a device that keeps its address (a staff phone, a printer, a
+// neighbour's TV) out of the live count from its first fix of the day
+// rather than after staff_min_dwell_s.
+func StaffTracks(site *wire.Site, days []TrackDay, visits []Visit) map[string]bool {
+	tds, _ := classify(site, days, visits)
+	out := map[string]bool{}
+	for i := range tds {
+		if tds[i].class == Staff {
+			out[tds[i].track] = true
+		}
+	}
+	return out
+}
+
+// KnownStaff sets the tracks known as staff from earlier days
+// (StaffTracks): Present does not count them.
+func (c *Counter) KnownStaff(tracks map[string]bool) { c.knownStaff = tracks }
 
 // PresentWithin is the silence after which a phone no longer counts as in
 // the store now (Present), measured on the simulated shops against their
@@ -18,7 +41,7 @@ const PresentWithin = 90_000
 const StreetWithin = 60_000
 
 // Present returns the live occupancy at now, per store and area zone: the
-// non-staff tracks with a visit in the store (not a provisional one) whose
+// non-staff tracks (nor known as staff from earlier days: KnownStaff) with a visit in the store (not a provisional one) whose
 // latest fix, at most within ms before now, left them in the store by the
 // hysteresis (zones.Presence), in the area that fix put them in. Occupancy
 // counts a visit until visit_gap_s has passed without a fix in the store
@@ -41,7 +64,7 @@ func (c *Counter) present(now, within int64) []*trackState {
 	in := make([]*trackState, 0, len(c.open))
 	for _, ts := range c.open {
 		if ts.weak || !ts.pres.InStore || now-ts.lastFix > within ||
-			ts.hasDay && ts.day.Last-ts.day.First > c.staff {
+			ts.hasDay && ts.day.Last-ts.day.First > c.staff || c.knownStaff[ts.store.Track] {
 			continue
 		}
 		in = append(in, ts)

@@ -63,3 +63,34 @@ func TestCounterPresent(t *testing.T) {
 		t.Errorf("two phones of two models: %v", got)
 	}
 }
+
+// A device that was staff on an earlier day (a printer that keeps its
+// address) does not count in the store now from its first fix of the day;
+// a shopper beside it does.
+func TestCounterKnownStaff(t *testing.T) {
+	site := loadSite(t)
+	plan := zones.NewPlan(site)
+	t0 := at(2026, 12, 3, 9, 0, 0)
+	yesterday := NewCounter(site, plan)
+	for _, p := range append(stay("printer", t0, t0+5*3600_000, 300, till), stay("shopper", t0, t0+3600_000, 30, aisle)...) {
+		yesterday.Add(p)
+	}
+	yesterday.Flush()
+	staff := StaffTracks(site, yesterday.TrackDays(), yesterday.Visits())
+	if !staff["printer"] || staff["shopper"] || len(staff) != 1 {
+		t.Fatalf("staff tracks %v, want the printer alone", staff)
+	}
+
+	t1 := at(2026, 12, 4, 9, 0, 0)
+	c := NewCounter(site, plan)
+	for _, p := range append(stay("printer", t1, t1+600_000, 300, till), stay("shopper", t1+300_000, t1+600_000, 30, aisle)...) {
+		c.Add(p)
+	}
+	if got := c.Present(t1+600_000, PresentWithin); got["store"] != 2 || got["till"] != 1 {
+		t.Errorf("without the earlier days: %v", got)
+	}
+	c.KnownStaff(staff)
+	if got := c.Present(t1+600_000, PresentWithin); got["store"] != 1 || got["till"] != 0 || got["aisle-1"] != 1 {
+		t.Errorf("the printer known as staff: %v", got)
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -58,4 +59,53 @@ func TestLiveOccupancyCountsTheStreet(t *testing.T) {
 		t.Errorf("no dot on the street older than %d s: the test does not tell the windows apart", footfall.StreetWithin/1000)
 	}
 	t.Logf("occupancy %v of %d tracks on the map (%d on the street for longer than %d s)", snap.Occupancy, len(snap.Tracks), stale, footfall.StreetWithin/1000)
+}
+
+// TestLiveOccupancyKnownStaff checks that the live count leaves out the
+// tracks that were staff on an earlier day (a printer or a staff phone that
+// keeps its address): the runner reads them from the stored summaries once
+// per local day of event time (refreshKnownStaff). Every track of the
+// simulated morning is made yesterday's staff in the store: read again,
+// the store's count falls to 0.
+func TestLiveOccupancyKnownStaff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates a shop through MQTT: not in -short")
+	}
+	skipNearMidnight(t)
+	srv, site, stop := shopThroughMQTT(t, 10*time.Minute)
+	defer stop()
+	r := srv.runner(site.Site)
+	loc := site.Location()
+	r.mu.Lock()
+	today := time.UnixMilli(max(r.now, r.lastT)).In(loc)
+	r.mu.Unlock()
+	known := func() string {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.staffDay
+	}
+	eventually(t, "the earlier days' staff read", func() bool { return known() == today.Format(time.DateOnly) })
+	before := r.snapshot()
+	if before.Occupancy["store"] == 0 {
+		t.Fatalf("no one in the store: %v", before.Occupancy)
+	}
+	y, m, d := today.Date()
+	yesterday := time.Date(y, m, d-1, 9, 0, 0, 0, loc)
+	var days []footfall.TrackDay
+	for _, p := range before.Tracks {
+		days = append(days, footfall.TrackDay{Site: site.Site, Day: yesterday.Format(time.DateOnly), Track: p.Track,
+			First: yesterday.UnixMilli(), Last: yesterday.Add(5 * time.Hour).UnixMilli(), Fixes: 100})
+	}
+	if err := srv.store.WriteTrackDays(context.Background(), days); err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	r.staffDay = "" // read them again
+	r.mu.Unlock()
+	eventually(t, "the earlier days' staff read again", func() bool { return known() != "" })
+	after := r.snapshot()
+	if after.Occupancy["store"] != 0 {
+		t.Errorf("in the store with every track yesterday's staff: %v (before: %v)", after.Occupancy, before.Occupancy)
+	}
+	t.Logf("store %d -> %d with %d tracks made yesterday's staff", before.Occupancy["store"], after.Occupancy["store"], len(days))
 }

@@ -62,9 +62,15 @@ type siteRunner struct {
 	// which positions are stored again (0: none are).
 	restoreFrom int64
 
-	hoursSaved time.Time  // housekeeping's clock only
-	yielded    time.Time  // when the runner last let other goroutines run
-	gate       ingestGate // how long it may still wait for ingest (yieldToIngest)
+	hoursSaved time.Time // housekeeping's clock only
+	// staffDay (under mu) is the local day whose earlier days' staff the
+	// counter knows (refreshKnownStaff); staffFailed(Day), the runner's
+	// own, pace the reads after a failed one.
+	staffDay     string
+	staffFailed  time.Time
+	staffFailDay string
+	yielded      time.Time  // when the runner last let other goroutines run
+	gate         ingestGate // how long it may still wait for ingest (yieldToIngest)
 
 	ctl  chan func()
 	done chan struct{}
@@ -129,6 +135,7 @@ func (r *siteRunner) reset(site *wire.Site) error {
 	r.sensorIDs.Store(&ids)
 	r.mu.Lock()
 	r.site, r.plan, r.counter, r.pipe = site, plan, counter, p
+	r.staffDay = "" // the new counter knows no staff yet
 	r.live = map[string]wire.Position{}
 	r.occ = map[string]int{}
 	r.posSaved = map[string]int64{}
@@ -165,6 +172,7 @@ func (r *siteRunner) run(ctx context.Context) {
 		case f := <-r.ctl:
 			f()
 		case <-occTick.C:
+			r.refreshKnownStaff(ctx)
 			r.publishOccupancy()
 		case <-r.quit:
 			r.drain()
