@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/passant/passant/footfall"
@@ -11,40 +12,74 @@ import (
 // back for devices that were staff (footfall.StaffTracks).
 const knownStaffDays = 7
 
+// knownStaffTimeout bounds one read of the earlier days' summaries; a read
+// that fails or times out is tried again knownStaffRetry later.
+const (
+	knownStaffTimeout = time.Minute
+	knownStaffRetry   = time.Minute
+)
+
+// staffRead is the state of a runner's reads of the earlier days' staff,
+// under r.mu.
+type staffRead struct {
+	day     string    // the local day whose earlier days' staff the counter knows
+	reading bool      // a read is under way
+	failed  time.Time // when the last read failed (wall clock: it paces retries only)
+	failDay string    // the day that read was for
+	wg      sync.WaitGroup
+}
+
 // refreshKnownStaff gives the footfall counter, once per local day of the
 // pipeline's event time, the tracks that were staff on the days before
 // (footfall.Counter.KnownStaff): a printer or a staff phone that keeps its
 // address is left out of "in the store now" from its first fix of the day,
-// not only once it has been seen for staff_min_dwell_s. It runs in the
-// runner's goroutine, outside r.mu while it reads the store; a failed read
-// is tried again a minute later.
+// not only once it has been seen for staff_min_dwell_s. The runner calls it
+// on its occupancy ticker; the store is read in a goroutine of its own
+// (at most one at a time, each within knownStaffTimeout), so a slow or
+// hanging database never holds up the runner, which ingests. A failed read
+// is logged once a day and tried again knownStaffRetry later; ctx ends the
+// read under way, and the runner waits for it when it stops (r.staff.wg).
 func (r *siteRunner) refreshKnownStaff(ctx context.Context) {
 	r.mu.Lock()
-	now, site, known := max(r.now, r.lastT), r.site, r.staffDay
-	r.mu.Unlock()
-	if now == 0 {
+	defer r.mu.Unlock()
+	now, site, st := max(r.now, r.lastT), r.site, &r.staff
+	if now == 0 || st.reading {
 		return
 	}
 	loc := site.Location()
 	y, m, d := time.UnixMilli(now).In(loc).Date()
 	day := time.Date(y, m, d, 0, 0, 0, 0, loc)
 	key := day.Format(time.DateOnly)
-	if key == known || r.staffFailDay == key && time.Since(r.staffFailed) < time.Minute {
+	if key == st.day || st.failDay == key && time.Since(st.failed) < knownStaffRetry {
 		return
 	}
 	from := time.Date(y, m, d-knownStaffDays, 0, 0, 0, 0, loc).UnixMilli()
-	days, visits, err := r.srv.summaries(ctx, r.id, from, day.UnixMilli())
-	if err != nil {
-		r.srv.log.Warn("known staff: read the summaries", "site", r.id, "day", key, "err", err)
-		r.staffFailed, r.staffFailDay = time.Now(), key
-		return
-	}
-	staff := footfall.StaffTracks(site, days, visits)
-	r.mu.Lock()
-	if r.site == site { // not reset for a site change meanwhile
-		r.counter.KnownStaff(staff)
-		r.staffDay = key
-		r.occDirty = true
-	}
-	r.mu.Unlock()
+	st.reading = true
+	st.wg.Add(1)
+	go func() {
+		defer st.wg.Done()
+		rctx, cancel := context.WithTimeout(ctx, knownStaffTimeout)
+		days, visits, err := r.srv.summaries(rctx, r.id, from, day.UnixMilli())
+		cancel()
+		var staff map[string]bool
+		if err == nil {
+			staff = footfall.StaffTracks(site, days, visits)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		st.reading = false
+		if err != nil {
+			if st.failDay != key && ctx.Err() == nil {
+				r.srv.log.Warn("known staff: read the summaries (tried again every minute, logged once a day)",
+					"site", r.id, "day", key, "err", err)
+			}
+			st.failed, st.failDay = time.Now(), key
+			return
+		}
+		if r.site == site { // not reset for a site change meanwhile
+			r.counter.KnownStaff(staff)
+			st.day = key
+			r.occDirty = true
+		}
+	}()
 }

@@ -82,7 +82,7 @@ func TestLiveOccupancyKnownStaff(t *testing.T) {
 	known := func() string {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		return r.staffDay
+		return r.staff.day
 	}
 	eventually(t, "the earlier days' staff read", func() bool { return known() == today.Format(time.DateOnly) })
 	before := r.snapshot()
@@ -100,7 +100,7 @@ func TestLiveOccupancyKnownStaff(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.mu.Lock()
-	r.staffDay = "" // read them again
+	r.staff.day = "" // read them again
 	r.mu.Unlock()
 	eventually(t, "the earlier days' staff read again", func() bool { return known() != "" })
 	after := r.snapshot()

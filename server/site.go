@@ -63,14 +63,11 @@ type siteRunner struct {
 	restoreFrom int64
 
 	hoursSaved time.Time // housekeeping's clock only
-	// staffDay (under mu) is the local day whose earlier days' staff the
-	// counter knows (refreshKnownStaff); staffFailed(Day), the runner's
-	// own, pace the reads after a failed one.
-	staffDay     string
-	staffFailed  time.Time
-	staffFailDay string
-	yielded      time.Time  // when the runner last let other goroutines run
-	gate         ingestGate // how long it may still wait for ingest (yieldToIngest)
+	// staff (under mu): the reads of the earlier days' staff
+	// (refreshKnownStaff).
+	staff   staffRead
+	yielded time.Time  // when the runner last let other goroutines run
+	gate    ingestGate // how long it may still wait for ingest (yieldToIngest)
 
 	ctl  chan func()
 	done chan struct{}
@@ -135,7 +132,7 @@ func (r *siteRunner) reset(site *wire.Site) error {
 	r.sensorIDs.Store(&ids)
 	r.mu.Lock()
 	r.site, r.plan, r.counter, r.pipe = site, plan, counter, p
-	r.staffDay = "" // the new counter knows no staff yet
+	r.staff.day = "" // the new counter knows no staff yet
 	r.live = map[string]wire.Position{}
 	r.occ = map[string]int{}
 	r.posSaved = map[string]int64{}
@@ -152,6 +149,10 @@ func (r *siteRunner) reset(site *wire.Site) error {
 
 func (r *siteRunner) run(ctx context.Context) {
 	defer close(r.done)
+	// A read of the earlier days' staff under way ends with the runner.
+	defer r.staff.wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	occTick := time.NewTicker(250 * time.Millisecond)
 	defer occTick.Stop()
 	for {
