@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/passant/passant/footfall"
+	"github.com/passant/passant/wire"
 )
 
 // knownStaffDays is how many local days before today the live count looks
@@ -59,12 +61,8 @@ func (r *siteRunner) refreshKnownStaff(ctx context.Context) {
 	go func() {
 		defer st.wg.Done()
 		rctx, cancel := context.WithTimeout(ctx, knownStaffTimeout)
-		days, visits, err := r.srv.summaries(rctx, r.id, from, day.UnixMilli())
+		staff, err := r.earlierStaff(rctx, site, from, day.UnixMilli())
 		cancel()
-		var staff map[string]bool
-		if err == nil {
-			staff = footfall.StaffTracks(site, days, visits)
-		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		st.reading = false
@@ -82,4 +80,22 @@ func (r *siteRunner) refreshKnownStaff(ctx context.Context) {
 			r.occDirty = true
 		}
 	}()
+}
+
+// earlierStaff returns the tracks that were staff on the local days of
+// [from, to) (footfall.StaffTracks) by their summaries: the stored ones,
+// those the writer holds, and over them those the runner holds (as a report
+// takes them: Server.Report), which it hands to the writer every 10 s
+// only: of a week of history worked through in seconds (the demo's), the
+// last days may not have reached the writer when today begins.
+func (r *siteRunner) earlierStaff(ctx context.Context, site *wire.Site, from, to int64) (map[string]bool, error) {
+	days, visits, err := r.srv.summaries(ctx, r.id, from, to)
+	if err != nil {
+		return nil, err
+	}
+	md, mv := r.summaries()
+	md = slices.DeleteFunc(md, func(d footfall.TrackDay) bool { return d.First >= to || d.Last < from })
+	mv = slices.DeleteFunc(mv, func(v footfall.Visit) bool { return v.Start >= to || v.End < from-24*3600_000 })
+	days, visits = mergeSummaries(days, visits, md, mv)
+	return footfall.StaffTracks(site, days, visits), nil
 }
