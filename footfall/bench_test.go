@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/passant/passant/zones"
 )
 
 // syntheticMonth makes the stored summaries of a busy shop: per day
@@ -86,4 +88,30 @@ func BenchmarkCounterAdd(b *testing.B) {
 		_ = c
 	}
 	b.ReportMetric(float64(len(ps)), "positions/op")
+}
+
+// BenchmarkCounterPresent is the live map's "in the store now"
+// (Counter.Present), which the server computes up to four times a second
+// per site: n randomising phones in the store, of 20 models, each with a
+// fix in the last minute.
+func BenchmarkCounterPresent(b *testing.B) {
+	site := loadSite(b)
+	t0 := at(2026, 12, 4, 9, 0, 0)
+	for _, n := range []int{50, 500, 2000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			c := NewCounter(site, zones.NewPlan(site))
+			r := rand.New(rand.NewPCG(9, 10))
+			for i := range n {
+				p := stay("t"+strconv.Itoa(i), t0+int64(i)*30, t0+int64(i)*30, 1, floor)[0]
+				p.FP, p.Rand = "m"+strconv.Itoa(r.IntN(20)), true
+				c.Add(p)
+			}
+			now := t0 + int64(n)*30
+			for b.Loop() {
+				if got := c.Present(now, PresentWithin); got["store"] == 0 {
+					b.Fatal(got)
+				}
+			}
+		})
+	}
 }
