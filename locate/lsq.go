@@ -44,15 +44,30 @@ func (s *Solver) LeastSquares(b *Burst) (Fix, bool) {
 // Jacobian rows and robust weights.
 func (s *Solver) cost(x, y, b float64, jac bool) float64 {
 	m := s.m
-	var c float64
-	for j := 0; j < s.k; j++ {
+	// The squared distances first, then their logarithms in one loop
+	// (log10s; padded with 1s to a multiple of 4 for its AVX2 kernel),
+	// then the readings' terms.
+	k4 := (s.k + 3) &^ 3
+	d2s, lg := s.d2[:k4], s.lg[:k4]
+	for j := s.k; j < k4; j++ {
+		d2s[j] = 1
+	}
+	for j := range s.k {
 		se := &m.Sensors[s.idx[j]]
 		dx, dy, dz := x-se.X, y-se.Y, m.PhoneZ-se.Z
 		d2 := dx*dx + dy*dy + dz*dz
 		if !(d2 >= 0.01) { // as max(d2, 0.01), NaN included
 			d2 = max(d2, 0.01)
 		}
-		f := se.RSSI1m - 5*(se.Exponent+s.dn)*math.Log10(d2) + b
+		d2s[j] = d2
+	}
+	log10s(lg, d2s)
+	var c float64
+	for j := 0; j < s.k; j++ {
+		se := &m.Sensors[s.idx[j]]
+		dx, dy := x-se.X, y-se.Y
+		d2 := d2s[j]
+		f := se.RSSI1m - 5*(se.Exponent+s.dn)*lg[j] + b
 		u := (s.y[j] - f) / s.sd[j]
 		au := math.Abs(u)
 		// Huber's term and weight, ½u² and 1 within k, k|u| - ½k² and

@@ -34,3 +34,8 @@ func weightedLCells(g *Grid, lp, far []float64, scale *[4]float64, idx []int, el
 }
 
 func (p *posterior) farRows(g *Grid, k int, mu, a00, in float64) { panic("unreachable") }
+
+// logAsm is false off amd64: log10s is math.Log10.
+const logAsm = false
+
+func log10x4(y, x *float64, n int) int { panic("unreachable") }

@@ -42,6 +42,8 @@ type Solver struct {
 	jx  []float64 // ∂f_i/∂x
 	jy  []float64
 	r   []float64 // residuals y_i - f_i - b
+	d2  []float64 // cost's squared distances (a multiple of 4 long)
+	lg  []float64 // and their log10
 
 	a        [2]*mat.SymDense // normal matrices, 2×2 and 3×3
 	g        [2]*mat.VecDense
@@ -86,7 +88,7 @@ func NewSolver(m *Model) *Solver {
 	n := len(m.Sensors)
 	s := &Solver{m: m, huber: huberK,
 		miss: make([]int, 0, n), idx: make([]int, n), res: make([]float64, n), y: make([]float64, n), v: make([]float64, n), sd: make([]float64, n),
-		w: make([]float64, n), r: make([]float64, n), jx: make([]float64, n), jy: make([]float64, n),
+		w: make([]float64, n), r: make([]float64, n), d2: make([]float64, (n+3)&^3), lg: make([]float64, (n+3)&^3), jx: make([]float64, n), jy: make([]float64, n),
 	}
 	for i, k := range []int{2, 3} {
 		s.a[i] = mat.NewSymDense(k, nil)
