@@ -44,6 +44,17 @@ func (s *Solver) LeastSquares(b *Burst) (Fix, bool) {
 // Jacobian rows and robust weights.
 func (s *Solver) cost(x, y, b float64, jac bool) float64 {
 	m := s.m
+	if jac && s.cinOK {
+		// 4 readings at a time (costx4: the same operations in
+		// each lane, as below); not for a point whose squared
+		// distances are NaN or +Inf.
+		if c, ok := s.costAsm(x, y, b); ok {
+			if tau := m.TxSigmaDB; tau > 0 {
+				c += 0.5 * b * b / (tau * tau)
+			}
+			return c
+		}
+	}
 	// The squared distances first, then their logarithms in one loop
 	// (log10s; padded with 1s to a multiple of 4 for its AVX2 kernel),
 	// then the readings' terms.
@@ -91,6 +102,35 @@ func (s *Solver) cost(x, y, b float64, jac bool) float64 {
 		c += 0.5 * b * b / (tau * tau)
 	}
 	return c
+}
+
+// costRows fills s.cin, the readings' rows of costx4, n4 = k rounded up
+// to 4 apart: sx, sy, dz², P, 5 c, -10/ln10 c, y, σ, σ² (c the exponent in
+// force: the operands of cost's loop); the lanes beyond k with numbers
+// that keep each lane finite. Only on AVX2 (cinOK).
+func (s *Solver) costRows() {
+	s.cinOK = avx2 && logAsm
+	if !s.cinOK {
+		return
+	}
+	m := s.m
+	n4 := (s.k + 3) &^ 3
+	in := s.cin[:9*n4]
+	for j := range n4 {
+		if j >= s.k {
+			for r := range 9 {
+				in[r*n4+j] = 1
+			}
+			continue
+		}
+		se := &m.Sensors[s.idx[j]]
+		dz := m.PhoneZ - se.Z
+		c := se.Exponent + s.dn
+		in[j], in[n4+j], in[2*n4+j] = se.X, se.Y, dz*dz
+		in[3*n4+j], in[4*n4+j], in[5*n4+j] = se.RSSI1m, 5*c, -dbPerNeper*c
+		in[6*n4+j], in[7*n4+j], in[8*n4+j] = s.y[j], s.sd[j], s.v[j]
+	}
+	s.setCostArgs(n4)
 }
 
 // pick returns a if c, else b, without a branch (a mask on the bits).
@@ -205,6 +245,7 @@ func (s *Solver) lsPoint(withB bool) (x, y, b float64, fresh bool) {
 	for j := 0; j < s.k; j++ {
 		s.sd[j] = math.Sqrt(s.v[j])
 	}
+	s.costRows()
 	x, y = s.centroid()
 	x, y, b, c, fresh := s.lm(x, y, withB)
 	if c <= goodFit*float64(s.k) {

@@ -39,3 +39,10 @@ func (p *posterior) farRows(g *Grid, k int, mu, a00, in float64) { panic("unreac
 const logAsm = false
 
 func log10x4(y, x *float64, n int) int { panic("unreachable") }
+
+func (s *Solver) costAsm(x, y, b float64) (float64, bool) { panic("unreachable") }
+
+// costArgs is costx4's arguments on amd64.
+type costArgs struct{}
+
+func (s *Solver) setCostArgs(n4 int) { panic("unreachable") }

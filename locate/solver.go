@@ -33,17 +33,20 @@ type Solver struct {
 	hull []wire.Point // the sensors' convex hull, grown by hullMargin
 
 	// readings of the current burst
-	k   int // number of usable readings
-	idx []int
-	y   []float64 // RSSI, dB
-	v   []float64 // variance σ_i², dB²
-	sd  []float64 // σ_i (leastSquares)
-	w   []float64 // robust weights 1/σ_i² * huber
-	jx  []float64 // ∂f_i/∂x
-	jy  []float64
-	r   []float64 // residuals y_i - f_i - b
-	d2  []float64 // cost's squared distances (a multiple of 4 long)
-	lg  []float64 // and their log10
+	k     int // number of usable readings
+	idx   []int
+	y     []float64 // RSSI, dB
+	v     []float64 // variance σ_i², dB²
+	sd    []float64 // σ_i (leastSquares)
+	w     []float64 // robust weights 1/σ_i² * huber (this and the next three a multiple of 4 long: costx4)
+	jx    []float64 // ∂f_i/∂x
+	jy    []float64
+	r     []float64 // residuals y_i - f_i - b
+	d2    []float64 // cost's squared distances (these five a multiple of 4 long)
+	lg    []float64 // and their log10; costx4's terms
+	cin   []float64 // costx4's rows (costRows)
+	cinOK bool      // cin holds the burst's rows
+	ca    costArgs  // costx4's arguments (setCostArgs)
 
 	a        [2]*mat.SymDense // normal matrices, 2×2 and 3×3
 	g        [2]*mat.VecDense
@@ -86,9 +89,11 @@ const hullMargin = 1.0
 // NewSolver returns a Solver for m.
 func NewSolver(m *Model) *Solver {
 	n := len(m.Sensors)
+	n4 := (n + 3) &^ 3 // costx4 reads and writes the readings 4 at a time
 	s := &Solver{m: m, huber: huberK,
 		miss: make([]int, 0, n), idx: make([]int, n), res: make([]float64, n), y: make([]float64, n), v: make([]float64, n), sd: make([]float64, n),
-		w: make([]float64, n), r: make([]float64, n), d2: make([]float64, (n+3)&^3), lg: make([]float64, (n+3)&^3), jx: make([]float64, n), jy: make([]float64, n),
+		w: make([]float64, n4), r: make([]float64, n4), jx: make([]float64, n4), jy: make([]float64, n4), d2: make([]float64, n4), lg: make([]float64, n4),
+		cin: make([]float64, 9*n4),
 	}
 	for i, k := range []int{2, 3} {
 		s.a[i] = mat.NewSymDense(k, nil)
@@ -122,7 +127,7 @@ func (s *Solver) Model() *Model { return s.m }
 
 // load copies the usable readings of b into the workspaces.
 func (s *Solver) load(b *Burst) {
-	s.k = 0
+	s.k, s.cinOK = 0, false
 	s.deaf = b.Deaf
 	m := s.m
 	sf2 := m.FrameSigmaDB * m.FrameSigmaDB
