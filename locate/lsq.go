@@ -43,18 +43,26 @@ func (s *Solver) LeastSquares(b *Burst) (Fix, bool) {
 // cost evaluates the robust cost at (x, y, b) and fills the residuals'
 // Jacobian rows and robust weights.
 func (s *Solver) cost(x, y, b float64, jac bool) float64 {
-	m := s.m
+	var c float64
+	ok := false
 	if jac && s.cinOK {
-		// 4 readings at a time (costx4: the same operations in
-		// each lane, as below); not for a point whose squared
-		// distances are NaN or +Inf.
-		if c, ok := s.costAsm(x, y, b); ok {
-			if tau := m.TxSigmaDB; tau > 0 {
-				c += 0.5 * b * b / (tau * tau)
-			}
-			return c
-		}
+		// 4 readings at a time (costx4: costLoop's operations in each
+		// lane); not for a point whose squared distances are NaN or
+		// +Inf.
+		c, ok = s.costAsm(x, y, b)
 	}
+	if !ok {
+		c = s.costLoop(x, y, b, jac)
+	}
+	if tau := s.m.TxSigmaDB; tau > 0 {
+		c += 0.5 * b * b / (tau * tau)
+	}
+	return c
+}
+
+// costLoop is cost's sum over the readings, one at a time.
+func (s *Solver) costLoop(x, y, b float64, jac bool) float64 {
+	m := s.m
 	// The squared distances first, then their logarithms in one loop
 	// (log10s; padded with 1s to a multiple of 4 for its AVX2 kernel),
 	// then the readings' terms.
@@ -98,15 +106,12 @@ func (s *Solver) cost(x, y, b float64, jac bool) float64 {
 			s.r[j] = s.y[j] - f
 		}
 	}
-	if tau := m.TxSigmaDB; tau > 0 {
-		c += 0.5 * b * b / (tau * tau)
-	}
 	return c
 }
 
 // costRows fills s.cin, the readings' rows of costx4, n4 = k rounded up
 // to 4 apart: sx, sy, dz², P, 5 c, -10/ln10 c, y, σ, σ² (c the exponent in
-// force: the operands of cost's loop); the lanes beyond k with numbers
+// force: the operands of costLoop); the lanes beyond k with numbers
 // that keep each lane finite. Only on AVX2 (cinOK).
 func (s *Solver) costRows() {
 	s.cinOK = avx2 && logAsm

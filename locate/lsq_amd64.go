@@ -8,8 +8,8 @@ import "math"
 // operations log10s repeats.
 const logAsm = true
 
-// logConst holds log10x4's constants, 4 lanes each (log10_amd64.s
-// addresses them by offset).
+// logConst holds log10x4's and costx4's constants, 4 lanes each
+// (lsq_amd64.s addresses them by offset).
 var logConst = func() (c [21][4]float64) {
 	v := []float64{
 		math.Float64frombits(1<<52 - 1),          // 0: the mantissa's bits
@@ -42,7 +42,9 @@ var logConst = func() (c [21][4]float64) {
 
 // log10x4 does log10s' operations for x[0:n], 4 at a time (n a multiple of
 // 4), into y; it returns not 0 when some x[j] was not a positive normal
-// finite number (whose y[j] is then wrong).
+// finite number (whose y[j] is then wrong). Its logarithm is costx4's
+// (the macro LOG10), which TestLog10sMatchesLog10 checks here on the
+// reduction's edges.
 //
 //go:noescape
 func log10x4(y, x *float64, n int) int
@@ -58,7 +60,7 @@ type costArgs struct {
 	hk, hk2         float64  // 88, 96: Huber's k and ½k·k
 }
 
-// costx4 does cost's loop for the readings of a.in, 4 at a time, and
+// costx4 does costLoop for the readings of a.in, 4 at a time, and
 // returns the sum of their terms in order; special is not 0 when some
 // squared distance was not a positive normal finite number (NaN, +Inf),
 // whose lanes' outputs are then wrong.
@@ -66,7 +68,7 @@ type costArgs struct {
 //go:noescape
 func costx4(a *costArgs) (c float64, special int)
 
-// costAsm is cost's loop on costx4 (false: not done, as costx4 cannot
+// costAsm is costLoop on costx4 (false: not done, as costx4 cannot
 // take the logarithm of some squared distance; the caller takes the loop).
 func (s *Solver) costAsm(x, y, b float64) (float64, bool) {
 	a := &s.ca

@@ -42,9 +42,9 @@
 //     t2 = s4 (L2 + s4 (L4 + s4 L6)), R = t1 + t2, hfsq = ½ f f;
 //   - (k Ln2Hi - ((hfsq - (s (hfsq + R) + k Ln2Lo)) - f)) / ln 10.
 #define LOG10 \
-	VPSRLQ $52, Y0, Y1 \
-	VPOR   ·logConst+L_MAGIC(SB), Y1, Y1 \
-	VSUBPD ·logConst+L_BIAS(SB), Y1, Y1 \
+	VPSRLQ    $52, Y0, Y1 \
+	VPOR      ·logConst+L_MAGIC(SB), Y1, Y1 \
+	VSUBPD    ·logConst+L_BIAS(SB), Y1, Y1 \
 	VANDPD    ·logConst+L_MANT(SB), Y0, Y2 \
 	VORPD     ·logConst+L_HALF(SB), Y2, Y2 \
 	VCMPPD    $2, ·logConst+L_HSQRT2(SB), Y2, Y3 \
@@ -53,34 +53,34 @@
 	VSUBPD    Y15, Y2, Y2 \
 	VANDPD    Y15, Y3, Y3 \
 	VSUBPD    Y3, Y1, Y1 \
-	VADDPD ·logConst+L_TWO(SB), Y2, Y4 \
-	VDIVPD Y4, Y2, Y5 \
-	VMULPD Y5, Y5, Y6 \
-	VMULPD Y6, Y6, Y7 \
-	VMULPD ·logConst+L_L7(SB), Y7, Y8 \
-	VADDPD ·logConst+L_L5(SB), Y8, Y8 \
-	VMULPD Y7, Y8, Y8 \
-	VADDPD ·logConst+L_L3(SB), Y8, Y8 \
-	VMULPD Y7, Y8, Y8 \
-	VADDPD ·logConst+L_L1(SB), Y8, Y8 \
-	VMULPD Y8, Y6, Y8 \
-	VMULPD ·logConst+L_L6(SB), Y7, Y9 \
-	VADDPD ·logConst+L_L4(SB), Y9, Y9 \
-	VMULPD Y7, Y9, Y9 \
-	VADDPD ·logConst+L_L2(SB), Y9, Y9 \
-	VMULPD Y9, Y7, Y9 \
-	VADDPD Y9, Y8, Y8 \
-	VMULPD ·logConst+L_HALF(SB), Y2, Y9 \
-	VMULPD Y2, Y9, Y9 \
-	VADDPD Y9, Y8, Y8 \
-	VMULPD Y8, Y5, Y8 \
-	VMULPD ·logConst+L_LN2LO(SB), Y1, Y10 \
-	VADDPD Y10, Y8, Y8 \
-	VSUBPD Y8, Y9, Y9 \
-	VSUBPD Y2, Y9, Y9 \
-	VMULPD ·logConst+L_LN2HI(SB), Y1, Y10 \
-	VSUBPD Y9, Y10, Y10 \
-	VMULPD ·logConst+L_INVLN10(SB), Y10, Y10
+	VADDPD    ·logConst+L_TWO(SB), Y2, Y4 \
+	VDIVPD    Y4, Y2, Y5 \
+	VMULPD    Y5, Y5, Y6 \
+	VMULPD    Y6, Y6, Y7 \
+	VMULPD    ·logConst+L_L7(SB), Y7, Y8 \
+	VADDPD    ·logConst+L_L5(SB), Y8, Y8 \
+	VMULPD    Y7, Y8, Y8 \
+	VADDPD    ·logConst+L_L3(SB), Y8, Y8 \
+	VMULPD    Y7, Y8, Y8 \
+	VADDPD    ·logConst+L_L1(SB), Y8, Y8 \
+	VMULPD    Y8, Y6, Y8 \
+	VMULPD    ·logConst+L_L6(SB), Y7, Y9 \
+	VADDPD    ·logConst+L_L4(SB), Y9, Y9 \
+	VMULPD    Y7, Y9, Y9 \
+	VADDPD    ·logConst+L_L2(SB), Y9, Y9 \
+	VMULPD    Y9, Y7, Y9 \
+	VADDPD    Y9, Y8, Y8 \
+	VMULPD    ·logConst+L_HALF(SB), Y2, Y9 \
+	VMULPD    Y2, Y9, Y9 \
+	VADDPD    Y9, Y8, Y8 \
+	VMULPD    Y8, Y5, Y8 \
+	VMULPD    ·logConst+L_LN2LO(SB), Y1, Y10 \
+	VADDPD    Y10, Y8, Y8 \
+	VSUBPD    Y8, Y9, Y9 \
+	VSUBPD    Y2, Y9, Y9 \
+	VMULPD    ·logConst+L_LN2HI(SB), Y1, Y10 \
+	VSUBPD    Y9, Y10, Y10 \
+	VMULPD    ·logConst+L_INVLN10(SB), Y10, Y10
 
 // SPECIAL adds to AX's bits the lanes of Y0 that are not positive normal
 // finite numbers: their bits, as signed integers, outside [least normal,
@@ -137,7 +137,7 @@ done:
 
 // func costx4(a *costArgs) (c float64, special int)
 //
-// cost's terms 4 readings at a time (Solver.cost's loop, as commented
+// cost's terms 4 readings at a time (Solver.costLoop, as commented
 // there), then their sum in order: the readings' rows at CA_IN, n4 apart:
 // sx, sy, dz², P, 5 c, -10/ln10 c, y, σ, σ² (c the exponent in force).
 TEXT ·costx4(SB), NOSPLIT, $0-24

@@ -30,7 +30,7 @@ func TestCostArgsLayout(t *testing.T) {
 	}
 }
 
-// TestCostAsmBitExact compares cost on costx4 with cost's loop bit for
+// TestCostAsmBitExact compares cost on costx4 with costLoop bit for
 // bit (the cost, Jacobian rows, weights and residuals), on sites of 6 and
 // 9 sensors (one to three fours of readings) with sensors of their own
 // exponent, level and height: bursts of 1 to all readings, points inside
