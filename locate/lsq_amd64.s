@@ -31,6 +31,11 @@
 #define L_D2MIN 608
 #define L_ABS 640
 
+// HORNER is one step of a polynomial in s4 (Y7): r = r s4 + c.
+#define HORNER(c, r) \
+	VMULPD Y7, r, r \
+	VADDPD ·logConst+c(SB), r, r
+
 // LOG10 sets Y10 to log10 of Y0's four positive normal finite numbers,
 // archLog's operations in its order and then the multiplication by
 // 1/ln 10; it uses Y1 to Y10 and reads Y15 (1s). In turn:
@@ -57,17 +62,14 @@
 	VDIVPD    Y4, Y2, Y5 \
 	VMULPD    Y5, Y5, Y6 \
 	VMULPD    Y6, Y6, Y7 \
-	VMULPD    ·logConst+L_L7(SB), Y7, Y8 \
-	VADDPD    ·logConst+L_L5(SB), Y8, Y8 \
-	VMULPD    Y7, Y8, Y8 \
-	VADDPD    ·logConst+L_L3(SB), Y8, Y8 \
-	VMULPD    Y7, Y8, Y8 \
-	VADDPD    ·logConst+L_L1(SB), Y8, Y8 \
+	VMOVUPD   ·logConst+L_L7(SB), Y8 \
+	HORNER(L_L5, Y8) \
+	HORNER(L_L3, Y8) \
+	HORNER(L_L1, Y8) \
 	VMULPD    Y8, Y6, Y8 \
-	VMULPD    ·logConst+L_L6(SB), Y7, Y9 \
-	VADDPD    ·logConst+L_L4(SB), Y9, Y9 \
-	VMULPD    Y7, Y9, Y9 \
-	VADDPD    ·logConst+L_L2(SB), Y9, Y9 \
+	VMOVUPD   ·logConst+L_L6(SB), Y9 \
+	HORNER(L_L4, Y9) \
+	HORNER(L_L2, Y9) \
 	VMULPD    Y9, Y7, Y9 \
 	VADDPD    Y9, Y8, Y8 \
 	VMULPD    ·logConst+L_HALF(SB), Y2, Y9 \
