@@ -161,6 +161,12 @@ func TestSubscriberMosquitto(t *testing.T) {
 		}
 	}
 	waitFor(t, func() bool { return sub.C.Rejected.Load() == 4 })
+	// Every one of the 9 messages is acknowledged (rejected ones too, the
+	// accepted ones once journaled), the last at LastAcked.
+	waitFor(t, func() bool { return sub.C.Acked.Load() == 9 })
+	if at := sub.C.LastAcked.Load(); at == 0 || time.Since(time.Unix(0, at)) > time.Minute {
+		t.Errorf("LastAcked %d", at)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if fmt.Sprint(got) != "[1 5]" || len(statuses) != 3 {

@@ -257,7 +257,7 @@ func (s *Subscriber) ackLoop() {
 	for a := range s.acks {
 		if a.synced == nil {
 			a.m.Ack()
-			s.C.LastAcked.Store(time.Now().UnixNano())
+			s.acked()
 			continue
 		}
 		// The journal answers once the line is on disk: while it cannot
@@ -269,8 +269,14 @@ func (s *Subscriber) ackLoop() {
 			continue
 		}
 		a.m.Ack()
-		s.C.LastAcked.Store(time.Now().UnixNano())
+		s.acked()
 	}
+}
+
+// acked notes that a message was acknowledged just now (ackLoop only).
+func (s *Subscriber) acked() {
+	s.C.LastAcked.Store(time.Now().UnixNano())
+	s.C.Acked.Add(1)
 }
 
 // Busy reports whether messages are coming in: some wait in the ordered

@@ -103,7 +103,11 @@ type Counters struct {
 	// LastAcked is when the last message was acknowledged to the broker
 	// (Unix ns; a batch once its journal line is on disk): a rate measured
 	// to it is ingest's own, not delayed by whoever polls the counters.
+	// Acked counts the messages acknowledged (of every kind), each after
+	// LastAcked is set for it: once Acked reaches the number of messages
+	// sent, LastAcked is when the last of them was acknowledged.
 	LastAcked  atomic.Int64
+	Acked      atomic.Int64
 	Dropped    atomic.Int64 // observations dropped by the checks
 	JournalErr atomic.Int64 // journal appends that failed to open their file (tried again; Journal.Health counts failed writes)
 }
