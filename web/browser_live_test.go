@@ -98,6 +98,11 @@ func TestBrowserLiveMap(t *testing.T) {
 	if in, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#live-in-store`))); in != "6" {
 		t.Fatalf("in store shows %q, want 6", in)
 	}
+	// The sparkline starts at the server's count, not at a 0 drawn before
+	// the snapshot came.
+	if spark, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`window.passantLive.spark()`)); err != nil || len(spark) == 0 || spark[0] != 6 {
+		t.Fatalf("the in-store sparkline starts %v (%v), want 6", spark, err)
+	}
 	// Open or closed as the server's opening hours say.
 	site, _, _ := b.Site(context.Background(), "demo")
 	wantOpen := site.Open.IsOpen(time.Now().In(site.Location()))

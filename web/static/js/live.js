@@ -42,6 +42,7 @@ export async function mount(main, ctx) {
   const tracks = new Map();
   let sparkPlot = null;
   let occupancy = {};
+  let synced = false; // a snapshot has come: the counts are the server's
   let latestT = 0;
 
   // age: how long before the newest fix p was made (event time; a
@@ -141,6 +142,7 @@ export async function mount(main, ctx) {
 
   const live = new Live(site.site, (msg) => {
     if (msg.type === 'snapshot') {
+      synced = true;
       for (const id of [...tracks.keys()]) remove(id);
       for (const p of msg.tracks) upsert(p, false, msg.t ? msg.t - p.t : 0);
       occupancy = msg.occupancy || {};
@@ -165,6 +167,7 @@ export async function mount(main, ctx) {
     series: [{}, { stroke: '#2f6fed', fill: 'rgba(47,111,237,.15)', width: 1.5, points: { show: false } }] }, spark, sparkEl);
   let lastSample = 0;
   function sample() {
+    if (!synced) return; // no 0 before the first snapshot
     if (Date.now() - lastSample < 5000) return;
     lastSample = Date.now();
     spark[0].push(Date.now() / 1000); spark[1].push(Number(inStore.textContent.replace(/,/g, '')) || 0);
@@ -186,6 +189,7 @@ export async function mount(main, ctx) {
     site: site.site,
     tracks: () => [...tracks.values()].map(tr => ({ ...tr.p })),
     occupancy: () => ({ ...occupancy }),
+    spark: () => spark[1].slice(),
     dotsOnMap: () => mapEl.querySelectorAll('path.dot').length,
   };
   renderOccupancy();
