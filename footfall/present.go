@@ -14,12 +14,26 @@ import (
 // neighbour's TV) out of the live count from its first fix of the day
 // rather than after staff_min_dwell_s.
 func StaffTracks(site *wire.Site, days []TrackDay, visits []Visit) map[string]bool {
-	tds, _ := classify(site, days, visits)
 	out := map[string]bool{}
+	for track := range StaffDays(site, days, visits) {
+		out[track] = true
+	}
+	return out
+}
+
+// StaffDays returns, for each track the summaries make staff on some day,
+// those local days (YYYY-MM-DD, in order): the day's classification, which
+// the heatmap leaves out of the people's occupancy.
+func StaffDays(site *wire.Site, days []TrackDay, visits []Visit) map[string][]string {
+	tds, _ := classify(site, days, visits)
+	out := map[string][]string{}
 	for i := range tds {
 		if tds[i].class == Staff {
-			out[tds[i].track] = true
+			out[tds[i].track] = append(out[tds[i].track], dayString(tds[i].day))
 		}
+	}
+	for _, ds := range out {
+		slices.Sort(ds)
 	}
 	return out
 }

@@ -253,6 +253,10 @@ type Builder struct {
 	Last  int64 // ms (default DefaultLast)
 	// Keep, when set, selects the fixes that count (e.g. a zone filter).
 	Keep func(p *wire.Position) bool
+	// Log, when set, records every span counted, by track (Log), so that
+	// the staff's can be taken out once the day's classification knows
+	// them.
+	Log *Log
 
 	open map[string]wire.Position // each track's latest fix, not yet counted
 	k    Kernel
@@ -281,18 +285,21 @@ func (b *Builder) Add(p *wire.Position) {
 	}
 	if prev, ok := b.open[key]; ok {
 		dur := min(max(p.T-prev.T, 0), b.Cap)
-		b.count(&prev, dur)
+		b.count(key, &prev, dur)
 	}
 	b.open[key] = *p
 }
 
-func (b *Builder) count(p *wire.Position, dur int64) {
+func (b *Builder) count(key string, p *wire.Position, dur int64) {
 	if dur <= 0 || math.IsNaN(p.X) || math.IsNaN(p.Y) {
 		return
 	}
 	if b.Tiles.shape.Spread(&b.k, p.X, p.Y, p.Err) {
 		b.Tiles.AddSpanZone(&b.k, p.T, dur, p.Zone)
 		b.n++
+		if b.Log != nil {
+			b.Log.add(key, p, dur)
+		}
 	}
 }
 
@@ -301,7 +308,7 @@ func (b *Builder) count(p *wire.Position, dur int64) {
 func (b *Builder) Expire(now int64) {
 	for _, k := range b.keys() {
 		if p := b.open[k]; now-p.T >= b.Cap {
-			b.count(&p, min(b.Last, b.Cap))
+			b.count(k, &p, min(b.Last, b.Cap))
 			delete(b.open, k)
 		}
 	}
@@ -321,7 +328,7 @@ func (b *Builder) keys() []string {
 func (b *Builder) Flush() {
 	for _, k := range b.keys() {
 		p := b.open[k]
-		b.count(&p, min(b.Last, b.Cap))
+		b.count(k, &p, min(b.Last, b.Cap))
 		delete(b.open, k)
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"image"
 	_ "image/jpeg" // floor plans
 	_ "image/png"
+	"slices"
 	"time"
 
+	"github.com/passant/passant/footfall"
 	"github.com/passant/passant/heatmap"
 	"github.com/passant/passant/web"
 	"github.com/passant/passant/wire"
@@ -18,18 +20,40 @@ import (
 // the live pipeline's fixes go straight in; hours from before the server
 // started are built once from the stored positions and kept. A month's
 // heatmap is then the sum of 720 small grids.
+//
+// The heatmap shows people, not staff: the staff's occupancy is kept apart
+// and taken out. A track is staff by its day's classification (the
+// contract's: seen for longer than staff_min_dwell_s that day, or a piece
+// of a staff chain), which is known only hours into the day; so the live
+// fixes' spans are logged by track (heatmap.Log) until their day is over,
+// then the staff's move into their own tiles and the log forgets the day.
+// For the day under way, a query takes out the spans of the tracks that
+// are staff so far, and of those known as staff from earlier days.
 type heat struct {
-	tiles     *heatmap.Tiles
-	builder   *heatmap.Builder
-	liveFrom  int64          // first hour the live builder saw from its start
-	fromStore map[int64]bool // hours built from storage
+	tiles *heatmap.Tiles // everyone's occupancy
+	// staff is the staff's occupancy: of the live days the log moved out
+	// (bake), and of the hours built from storage.
+	staff    *heatmap.Tiles
+	log      *heatmap.Log // the live spans of the days not yet baked
+	builder  *heatmap.Builder
+	liveFrom int64 // first hour the live builder saw from its start
+	// fromStore: hours built from storage that are final (their day is
+	// over, so its classification too).
+	fromStore map[int64]bool
+	// known are the tracks known as staff from the days before knownDay
+	// (refreshKnownStaff): staff on knownDay from its first fix.
+	known    map[string]bool
+	knownDay string
 }
 
 const defaultCell = 0.5
 
 func newHeat(site *wire.Site) *heat {
 	t := heatmap.NewTiles(site.Bounds, defaultCell)
-	return &heat{tiles: t, builder: heatmap.NewBuilder(t), liveFrom: -1, fromStore: map[int64]bool{}}
+	h := &heat{tiles: t, staff: heatmap.NewTiles(site.Bounds, defaultCell), log: heatmap.NewLog(),
+		builder: heatmap.NewBuilder(t), liveFrom: -1, fromStore: map[int64]bool{}}
+	h.builder.Log = h.log
+	return h
 }
 
 func (h *heat) add(p *wire.Position) {
@@ -39,6 +63,72 @@ func (h *heat) add(p *wire.Position) {
 	h.builder.Add(p)
 }
 
+// live reports whether the live tiles hold the hour of t (hours before are
+// built from storage, the staff's with them).
+func (h *heat) live(t int64) bool { return h.liveFrom >= 0 && heatmap.HourOf(t) >= h.liveFrom }
+
+// bake moves the logged spans of the days that are over, by event time now
+// (and the builder's Cap, within which it may still count a fix of the
+// day), into the staff's tiles when the day's final classification makes
+// their track staff (the counter's summaries), and forgets them. It runs
+// under the runner's lock, from Advance: once a day, a classification of
+// the counter's summaries and the spreading of the staff's spans.
+func (h *heat) bake(now int64, site *wire.Site, c *footfall.Counter) {
+	if h.log.Len() == 0 {
+		return
+	}
+	loc := site.Location()
+	cut := dayStart(now-h.builder.Cap, loc)
+	if h.log.First() >= cut {
+		return
+	}
+	st := newStaffOn(loc, footfall.StaffDays(site, c.TrackDays(), c.Visits()), nil, "")
+	h.log.Move(h.staff, cut, func(track string, t int64) bool { return h.live(t) && st.is(track, t) })
+}
+
+// dayStart returns the start of the local day holding t.
+func dayStart(t int64, loc *time.Location) int64 {
+	y, m, d := time.UnixMilli(t).In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, loc).UnixMilli()
+}
+
+// dayEnd returns the end of the local day holding t.
+func dayEnd(t int64, loc *time.Location) int64 {
+	y, m, d := time.UnixMilli(t).In(loc).Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, loc).UnixMilli()
+}
+
+// staffOn tells whether a track was staff at a time: by its local day's
+// classification (footfall.StaffDays) and, on knownDay, by being known as
+// staff from the days before.
+type staffOn struct {
+	loc      *time.Location
+	days     map[string][]string
+	known    map[string]bool
+	knownDay string
+	from, to int64 // the local day cached
+	day      string
+}
+
+func newStaffOn(loc *time.Location, days map[string][]string, known map[string]bool, knownDay string) *staffOn {
+	return &staffOn{loc: loc, days: days, known: known, knownDay: knownDay, from: 1, to: 0}
+}
+
+func (s *staffOn) is(track string, t int64) bool {
+	ds, k := s.days[track], s.known[track]
+	if ds == nil && !k {
+		return false
+	}
+	if t < s.from || t >= s.to {
+		lt := time.UnixMilli(t).In(s.loc)
+		y, m, d := lt.Date()
+		s.from = time.Date(y, m, d, 0, 0, 0, 0, s.loc).UnixMilli()
+		s.to = time.Date(y, m, d+1, 0, 0, 0, 0, s.loc).UnixMilli()
+		s.day = lt.Format(time.DateOnly)
+	}
+	return k && s.day == s.knownDay || slices.Contains(ds, s.day)
+}
+
 // Heatmap implements web.Backend.
 func (s *Server) Heatmap(ctx context.Context, q web.HeatmapQuery) (*web.Heatmap, error) {
 	site, g, err := s.heatGrid(ctx, q)
@@ -46,7 +136,7 @@ func (s *Server) Heatmap(ctx context.Context, q web.HeatmapQuery) (*web.Heatmap,
 		return nil, err
 	}
 	return &web.Heatmap{Site: site.Site, From: q.From, To: q.To, Bounds: g.Bounds(), Cell: g.Cell,
-		W: g.NX, H: g.NY, Values: g.V, Max: g.Max()}, nil
+		W: g.NX, H: g.NY, Values: g.V, Max: g.Max(), Staff: q.Staff}, nil
 }
 
 // HeatmapPNG implements web.Backend.
@@ -58,6 +148,9 @@ func (s *Server) HeatmapPNG(ctx context.Context, q web.HeatmapQuery) ([]byte, er
 	st := heatmap.Style{Sqrt: true, Fade: true, Zones: site.Zones,
 		Title: fmt.Sprintf("%s  %s – %s", site.Name, fmtDay(q.From, site), fmtDay(q.To-1, site)),
 		Label: func(v float64) string { return fmtDuration(v) }}
+	if q.Staff {
+		st.Title += "  (staff included)"
+	}
 	for _, se := range site.Sensors {
 		st.Points = append(st.Points, wire.Point{se.X, se.Y})
 	}
@@ -90,7 +183,8 @@ func fmtDuration(sec float64) string {
 }
 
 // heatGrid sums the occupancy of q: from the tiles at the default cell size,
-// or from the stored positions at any other.
+// or from the stored positions at any other. Unless q.Staff, the staff's
+// occupancy is left out (heat).
 func (s *Server) heatGrid(ctx context.Context, q web.HeatmapQuery) (*wire.Site, *heatmap.Grid, error) {
 	site, _, err := s.store.Site(ctx, q.Site)
 	if err != nil {
@@ -120,78 +214,153 @@ func (s *Server) heatGrid(ctx context.Context, q web.HeatmapQuery) (*wire.Site, 
 	}
 	r := s.runner(q.Site)
 	if cell != defaultCell || r == nil {
-		tiles := heatmap.NewTiles(site.Bounds, cell)
-		b := heatmap.NewBuilder(tiles)
-		ps, err := s.store.Positions(ctx, q.Site, q.From, q.To)
+		g, err := s.storedHeat(ctx, r, site, q, cell, keepHour)
 		if err != nil {
 			return nil, nil, err
 		}
-		for i := range ps {
-			b.Add(&ps[i])
+		if zone != nil {
+			g.Mask(zone)
 		}
-		b.Flush()
-		return site, sumTiles(tiles, q.From, q.To, keepHour, zone), nil
+		return site, g, nil
 	}
 	if err := r.loadHeat(ctx, s, q.From, q.To); err != nil {
 		return nil, nil, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return site, sumTiles(r.heat.tiles, q.From, q.To, keepHour, zone), nil
-}
-
-func sumTiles(t *heatmap.Tiles, from, to int64, keep func(int64) bool, zone []wire.Point) *heatmap.Grid {
-	g := t.Grid()
-	for _, h := range t.Hours() {
-		if h < heatmap.HourOf(from) || h >= to || !keep(h) {
-			continue
-		}
-		tile := t.Tile(h)
-		for i, v := range tile.V {
-			g.V[i] += v
+	h := r.heat
+	g := sumTiles(h.tiles, q.From, q.To, keepHour)
+	if !q.Staff {
+		g.Sub(sumTiles(h.staff, q.From, q.To, keepHour))
+		// The days not yet baked: the staff so far, and those known.
+		if h.log.Len() > 0 && h.log.First() < q.To {
+			st := newStaffOn(site.Location(), footfall.StaffDays(r.site, r.counter.TrackDays(), r.counter.Visits()),
+				h.known, h.knownDay)
+			open := heatmap.NewTiles(r.site.Bounds, defaultCell)
+			from := heatmap.HourOf(q.From) - h.builder.Cap
+			h.log.Sum(open, func(track string, t int64) bool {
+				return t >= from && t < q.To && h.live(t) && st.is(track, t)
+			})
+			g.Sub(sumTiles(open, q.From, q.To, keepHour))
 		}
 	}
 	if zone != nil {
 		g.Mask(zone)
 	}
-	return g
+	return site, g, nil
+}
+
+// storedHeat sums the occupancy of q from the stored positions at cell,
+// leaving out the staff of each day (and, on the runner's day, those known
+// from the days before) unless q.Staff.
+func (s *Server) storedHeat(ctx context.Context, r *siteRunner, site *wire.Site, q web.HeatmapQuery, cell float64, keepHour func(int64) bool) (*heatmap.Grid, error) {
+	tiles := heatmap.NewTiles(site.Bounds, cell)
+	b := heatmap.NewBuilder(tiles)
+	if !q.Staff {
+		st, err := s.staffOn(ctx, r, site, q.From, q.To)
+		if err != nil {
+			return nil, err
+		}
+		b.Keep = func(p *wire.Position) bool { return !st.is(p.Track, p.T) }
+	}
+	ps, err := s.store.Positions(ctx, q.Site, q.From, q.To)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ps {
+		b.Add(&ps[i])
+	}
+	b.Flush()
+	return sumTiles(tiles, q.From, q.To, keepHour), nil
+}
+
+// staffOn returns who was staff in [from, to): each local day's
+// classification by the summaries (stored, the writer's and the runner's,
+// as a report takes them) and, with a runner, the tracks it knows as staff
+// from earlier days on its day.
+func (s *Server) staffOn(ctx context.Context, r *siteRunner, site *wire.Site, from, to int64) (*staffOn, error) {
+	loc := site.Location()
+	from, to = dayStart(from, loc), dayEnd(to-1, loc)
+	if r == nil {
+		days, visits, err := s.summaries(ctx, site.Site, from, to)
+		if err != nil {
+			return nil, err
+		}
+		return newStaffOn(loc, footfall.StaffDays(site, days, visits), nil, ""), nil
+	}
+	days, err := r.earlierStaff(ctx, site, from, to)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	known, knownDay := r.heat.known, r.heat.knownDay
+	r.mu.Unlock()
+	return newStaffOn(loc, days, known, knownDay), nil
+}
+
+// sumTiles sums the tiles of the hours in [HourOf(from), to) that keep
+// keeps.
+func sumTiles(t *heatmap.Tiles, from, to int64, keep func(int64) bool) *heatmap.Grid {
+	return t.Sum(heatmap.Query{From: heatmap.HourOf(from), To: to, Hour: keep})
 }
 
 // loadHeat builds the tiles of the hours in [from, to) before the live
-// builder's first full hour from the stored positions, once.
+// builder's first full hour from the stored positions: everyone's, and the
+// staff's by the classification of their day; once when that day is over,
+// at every query before.
 func (r *siteRunner) loadHeat(ctx context.Context, s *Server, from, to int64) error {
 	r.mu.Lock()
-	liveFrom := r.heat.liveFrom
+	liveFrom, now, site := r.heat.liveFrom, r.now, r.site
+	var todo []int64
+	for h := heatmap.HourOf(from); h < to; h += heatmap.Hour {
+		if (liveFrom < 0 || h < liveFrom) && !r.heat.fromStore[h] {
+			todo = append(todo, h)
+		}
+	}
 	r.mu.Unlock()
 	if liveFrom < 0 {
 		liveFrom = heatmap.HourOf(time.Now().UnixMilli()) + heatmap.Hour
 	}
-	for h := heatmap.HourOf(from); h < to && h < liveFrom; h += heatmap.Hour {
-		r.mu.Lock()
-		done := r.heat.fromStore[h]
-		r.mu.Unlock()
-		if done {
-			continue
-		}
+	if now == 0 {
+		now = time.Now().UnixMilli()
+	}
+	todo = slices.DeleteFunc(todo, func(h int64) bool { return h >= liveFrom })
+	if len(todo) == 0 {
+		return nil
+	}
+	st, err := s.staffOn(ctx, r, site, todo[0], todo[len(todo)-1]+heatmap.Hour)
+	if err != nil {
+		return err
+	}
+	loc := site.Location()
+	for _, h := range todo {
 		ps, err := s.store.Positions(ctx, r.id, h, h+heatmap.Hour)
 		if err != nil {
 			return err
 		}
-		r.mu.Lock()
-		bounds := r.site.Bounds
-		r.mu.Unlock()
-		tiles := heatmap.NewTiles(bounds, defaultCell)
-		b := heatmap.NewBuilder(tiles)
+		tiles := heatmap.NewTiles(site.Bounds, defaultCell)
+		staff := heatmap.NewTiles(site.Bounds, defaultCell)
+		b, bs := heatmap.NewBuilder(tiles), heatmap.NewBuilder(staff)
+		bs.Keep = func(p *wire.Position) bool { return st.is(p.Track, p.T) }
 		for i := range ps {
 			b.Add(&ps[i])
+			bs.Add(&ps[i])
 		}
 		b.Flush()
+		bs.Flush()
 		r.mu.Lock()
-		if g := tiles.Tile(h); g != nil {
-			r.heat.tiles.Put(h, g)
+		if r.site == site {
+			if g := tiles.Tile(h); g != nil {
+				r.heat.tiles.Put(h, g)
+			}
+			g := staff.Tile(h)
+			if g == nil {
+				g = staff.Grid()
+			}
+			r.heat.staff.Put(h, g)
+			// Final once the hour's day is over: its classification is.
+			r.heat.fromStore[h] = dayStart(now, loc) >= h+heatmap.Hour
 		}
-		// Only hours that are over are final.
-		r.heat.fromStore[h] = h+heatmap.Hour < time.Now().UnixMilli()
 		r.mu.Unlock()
 	}
 	return nil

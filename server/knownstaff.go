@@ -61,7 +61,7 @@ func (r *siteRunner) refreshKnownStaff(ctx context.Context) {
 	go func() {
 		defer st.wg.Done()
 		rctx, cancel := context.WithTimeout(ctx, knownStaffTimeout)
-		staff, err := r.earlierStaff(rctx, site, from, day.UnixMilli())
+		days, err := r.earlierStaff(rctx, site, from, day.UnixMilli())
 		cancel()
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -75,7 +75,12 @@ func (r *siteRunner) refreshKnownStaff(ctx context.Context) {
 			return
 		}
 		if r.site == site { // not reset for a site change meanwhile
+			staff := make(map[string]bool, len(days))
+			for track := range days {
+				staff[track] = true
+			}
 			r.counter.KnownStaff(staff)
+			r.heat.known, r.heat.knownDay = staff, key
 			st.day = key
 			r.occDirty = true
 		}
@@ -83,12 +88,12 @@ func (r *siteRunner) refreshKnownStaff(ctx context.Context) {
 }
 
 // earlierStaff returns the tracks that were staff on the local days of
-// [from, to) (footfall.StaffTracks) by their summaries: the stored ones,
+// [from, to), with those days (footfall.StaffDays), by their summaries: the stored ones,
 // those the writer holds, and over them those the runner holds (as a report
 // takes them: Server.Report), which it hands to the writer every 10 s
 // only: of a week of history worked through in seconds (the demo's), the
 // last days may not have reached the writer when today begins.
-func (r *siteRunner) earlierStaff(ctx context.Context, site *wire.Site, from, to int64) (map[string]bool, error) {
+func (r *siteRunner) earlierStaff(ctx context.Context, site *wire.Site, from, to int64) (map[string][]string, error) {
 	days, visits, err := r.srv.summaries(ctx, r.id, from, to)
 	if err != nil {
 		return nil, err
@@ -97,5 +102,5 @@ func (r *siteRunner) earlierStaff(ctx context.Context, site *wire.Site, from, to
 	md = slices.DeleteFunc(md, func(d footfall.TrackDay) bool { return d.First >= to || d.Last < from })
 	mv = slices.DeleteFunc(mv, func(v footfall.Visit) bool { return v.Start >= to || v.End < from-24*3600_000 })
 	days, visits = mergeSummaries(days, visits, md, mv)
-	return footfall.StaffTracks(site, days, visits), nil
+	return footfall.StaffDays(site, days, visits), nil
 }

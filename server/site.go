@@ -329,6 +329,7 @@ func (r *siteRunner) Merge(from, into string, _ int64) {
 	if first, last, ok := r.counter.Merge(from, into); ok && r.srv.writer != nil {
 		r.srv.writer.merged(r.id, from, first, last)
 	}
+	r.heat.log.Merge(from, into)
 	if devs := r.trackDevs[from]; devs != nil {
 		to := r.trackDevs[into]
 		if to == nil {
@@ -362,6 +363,7 @@ func (r *siteRunner) Advance(now int64) {
 		r.occDirty = true
 	}
 	r.heat.builder.Expire(now)
+	r.heat.bake(now, r.site, r.counter)
 	for track, p := range r.live {
 		if now-p.T > liveExpiry {
 			delete(r.live, track)

@@ -161,6 +161,11 @@ type HeatmapQuery struct {
 	// HourFrom and HourTo keep only fixes in local clock hours
 	// [HourFrom, HourTo); 0 and 24 keep all.
 	HourFrom, HourTo int
+	// Staff includes the occupancy of the tracks each day's
+	// classification makes staff (the contract's staff_min_dwell_s: staff
+	// phones, printers, a neighbour's TV), which the heatmap leaves out by
+	// default: it shows people.
+	Staff bool
 }
 
 // Heatmap is an occupancy-time grid over a site's bounds.
@@ -176,6 +181,8 @@ type Heatmap struct {
 	// (ymin) row up, each row from xmin to the right.
 	Values []float64 `json:"values"`
 	Max    float64   `json:"max"`
+	// Staff is true when the staff's occupancy is included (staff=1).
+	Staff bool `json:"staff"`
 }
 
 // Metric is one Prometheus sample. Kind is "counter" or "gauge".

@@ -197,7 +197,7 @@ func iptr(v *int) string {
 	return strconv.Itoa(*v)
 }
 
-// heatmapQuery reads ?from&to&zone&cell&hours=10-14.
+// heatmapQuery reads ?from&to&zone&cell&hours=10-14&staff=1.
 func (s *Server) heatmapQuery(w http.ResponseWriter, r *http.Request) (HeatmapQuery, bool) {
 	site, from, to, ok := s.siteRange(w, r)
 	if !ok {
@@ -229,6 +229,14 @@ func (s *Server) heatmapQuery(w http.ResponseWriter, r *http.Request) (HeatmapQu
 			return q, false
 		}
 		q.HourFrom, q.HourTo = x, y
+	}
+	switch v.Get("staff") {
+	case "", "0", "false":
+	case "1", "true":
+		q.Staff = true
+	default:
+		httpError(w, http.StatusBadRequest, "staff: want 1 to include the staff's time, 0 (the default) to leave it out")
+		return q, false
 	}
 	return q, true
 }
