@@ -1,0 +1,183 @@
+package server
+
+import (
+	"context"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/passant/passant/footfall"
+	"github.com/passant/passant/heatmap"
+	"github.com/passant/passant/sim"
+	"github.com/passant/passant/sim/simtest"
+	"github.com/passant/passant/web"
+	"github.com/passant/passant/wire"
+	"github.com/passant/passant/zones"
+)
+
+// TestHeatLeavesOutAPrinter runs a day of a printer standing at one spot
+// in the store from 8:00 to 20:00 and a shopper's ten minutes along the
+// left rail through a runner's heat and footfall counter, as Position and
+// Advance feed them: during the day the printer is out of the heatmap
+// once it has been seen for staff_min_dwell_s (the staff so far), and
+// once the day is over its spans move into the staff's tiles (bake) and
+// the log forgets the day; the shopper's path stays whole throughout.
+func TestHeatLeavesOutAPrinter(t *testing.T) {
+	site := simtest.Shop(t, "small", sim.Config{Seed: 1}).Site()
+	loc := site.Location()
+	day := time.Date(2026, 12, 3, 0, 0, 0, 0, loc).UnixMilli()
+	plan := zones.NewPlan(site)
+	counter := footfall.NewCounter(site, plan)
+	h := newHeat(site)
+	h.liveFrom = day // a runner that started before the day
+	var ps []wire.Position
+	for at := day + 8*heatmap.Hour; at < day+20*heatmap.Hour; at += 30_000 {
+		ps = append(ps, wire.Position{T: at, Track: "printer", X: 8.5, Y: 1.5, Err: 1, PStore: 1, N: 4})
+	}
+	for i, at := 0, day+11*heatmap.Hour; i < 30; i, at = i+1, at+20_000 {
+		ps = append(ps, wire.Position{T: at, Track: "shopper", X: 1.75, Y: 2.5 + 0.15*float64(i), Err: 1, PStore: 1, N: 4})
+	}
+	slices.SortStableFunc(ps, func(a, b wire.Position) int { return int(a.T - b.T) })
+	for _, p := range ps {
+		p.Zone = plan.Innermost(p.X, p.Y)
+		counter.Add(p)
+		h.add(&p)
+		counter.Advance(p.T)
+		h.builder.Expire(p.T)
+		h.bake(p.T, site, counter)
+	}
+	everyone := func() *heatmap.Grid { return sumTiles(h.tiles, day, day+24*heatmap.Hour, func(int64) bool { return true }) }
+	// At 20:00 the printer has been seen for 12 hours: staff so far.
+	people := everyone()
+	open := heatmap.NewTiles(site.Bounds, defaultCell)
+	st := newStaffOn(loc, footfall.StaffDays(site, counter.TrackDays(), counter.Visits()), nil, "")
+	h.log.Sum(open, func(track string, t int64) bool { return h.live(t) && st.is(track, t) })
+	people.Sub(open.Range(day, day+24*heatmap.Hour))
+	check := func(when string, people *heatmap.Grid) {
+		t.Helper()
+		all := everyone()
+		if all.At(8.5, 1.5) < 1000 {
+			t.Fatalf("%s: the printer's cell holds %.0f s with the staff: the test shows nothing", when, all.At(8.5, 1.5))
+		}
+		if got := people.At(8.5, 1.5); got > 0.01 {
+			t.Errorf("%s: the printer's cell holds %.3f s of %.0f", when, got, all.At(8.5, 1.5))
+		}
+		for y := 2.75; y < 6.5; y += 0.5 {
+			if got := people.At(1.75, y); got <= 0 || math.Abs(got-all.At(1.75, y)) > 1e-3 {
+				t.Errorf("%s: the shopper's path at (1.75, %.2f): %.2f s, %.2f with the staff", when, y, got, all.At(1.75, y))
+			}
+		}
+		if got := people.Total(); math.Abs(got-(29*20+15)) > 1 {
+			t.Errorf("%s: people's total %.1f s, want the shopper's 595", when, got)
+		}
+	}
+	check("at 20:00", people)
+	// The day over: the log's spans move out.
+	next := day + 24*heatmap.Hour + 2*h.builder.Cap
+	counter.Advance(next)
+	h.builder.Expire(next)
+	h.bake(next, site, counter)
+	if h.log.Len() != 0 {
+		t.Errorf("the log holds %d spans of a day that is over", h.log.Len())
+	}
+	people = everyone()
+	people.Sub(sumTiles(h.staff, day, day+24*heatmap.Hour, func(int64) bool { return true }))
+	check("the day over", people)
+}
+
+// TestHeatmapLeavesOutStaff runs 50 minutes of the small shop through
+// MQTT with staff_min_dwell_s at 30 minutes, so that its two staff phones,
+// which stand mostly at the till, are staff by the time the test asks: the
+// heatmap leaves their time out (by the counter's classification so far),
+// staff=1 puts it back, and what falls out is about the staff tracks' time.
+// The stored path (a cell size other than the tiles') does the same.
+func TestHeatmapLeavesOutStaff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates a shop through MQTT: not in -short")
+	}
+	skipNearMidnight(t)
+	shop := simtest.Shop(t, "small", sim.Config{Seed: 5, ShoppersPerHour: 120, PassersPerHour: 400})
+	site := shop.Site()
+	site.Footfall.StaffMinDwellS = 1800
+	dir := t.TempDir()
+	srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir})
+	defer stop()
+	from := time.Now().Add(-50 * time.Minute)
+	r := srv.runner(site.Site)
+	// A runner that was running before: the live tiles hold every hour
+	// (the first one is otherwise built from storage, as after a start).
+	r.mu.Lock()
+	r.heat.liveFrom = heatmap.HourOf(from.UnixMilli())
+	r.mu.Unlock()
+	sent := publishShop(t, srv, shop, from, time.Now())
+	eventually(t, "every batch processed", func() bool { return processed(r) == int64(sent) })
+	r.mu.Lock()
+	staff := footfall.StaffDays(site, r.counter.TrackDays(), r.counter.Visits())
+	var staffTime float64
+	for _, d := range r.counter.TrackDays() {
+		if staff[d.Track] != nil {
+			staffTime += float64(d.Last-d.First)/1000 + 15
+		}
+	}
+	r.mu.Unlock()
+	if len(staff) == 0 {
+		t.Fatal("no staff after 50 minutes with staff_min_dwell_s 1800: the test shows nothing")
+	}
+	ctx := context.Background()
+	q := web.HeatmapQuery{Site: site.Site, From: time.Now().Add(-2 * time.Hour).UnixMilli(), To: time.Now().Add(time.Hour).UnixMilli()}
+	compare := func(how string, q web.HeatmapQuery) {
+		t.Helper()
+		q.Staff = false
+		people, err := srv.Heatmap(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.Staff = true
+		all, err := srv.Heatmap(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if people.Staff || !all.Staff {
+			t.Errorf("%s: staff flags: people %v, all %v", how, people.Staff, all.Staff)
+		}
+		var pt, at, ptill, atill float64
+		g := heatmap.Grid{X0: all.Bounds[0][0], Y0: all.Bounds[0][1], Cell: all.Cell, NX: all.W, NY: all.H}
+		for j := 0; j < g.NY; j++ {
+			for i := 0; i < g.NX; i++ {
+				p, a := people.Values[j*g.NX+i], all.Values[j*g.NX+i]
+				if p > a+1e-6 {
+					t.Fatalf("%s: cell (%d, %d): %.3f s without the staff, %.3f with", how, i, j, p, a)
+				}
+				pt, at = pt+p, at+a
+				x, y := g.Center(i, j)
+				if x >= 7 && x <= 9.5 && y >= 0.5 && y <= 2.5 { // the till
+					ptill, atill = ptill+p, atill+a
+				}
+			}
+		}
+		out := at - pt
+		t.Logf("%s: %d staff tracks, %.0f s of them; heatmap %.0f s with the staff, %.0f without (%.0f s out); till %.0f s -> %.0f s (%.1f%% -> %.1f%% of the total)",
+			how, len(staff), staffTime, at, pt, out, atill, ptill, 100*atill/at, 100*ptill/pt)
+		if out < 0.6*staffTime || out > 1.1*staffTime {
+			t.Errorf("%s: %.0f s fell out of the heatmap, want about the staff tracks' %.0f s", how, out, staffTime)
+		}
+		if ptill >= atill {
+			t.Errorf("%s: the till holds %.0f s without the staff, %.0f with", how, ptill, atill)
+		}
+	}
+	compare("live tiles, the staff so far", q)
+	// The stored positions: at another cell size, and as the hours before
+	// a runner's start (built from storage with the staff's tiles).
+	eventually(t, "positions stored", func() bool {
+		ps, err := srv.store.Positions(ctx, site.Site, q.From, q.To)
+		return err == nil && len(ps) > 0 && ps[len(ps)-1].T > time.Now().Add(-3*time.Minute).UnixMilli()
+	})
+	q1 := q
+	q1.Cell = 1
+	compare("stored positions, 1 m cells", q1)
+	r.mu.Lock()
+	r.heat.liveFrom = heatmap.HourOf(time.Now().UnixMilli()) + heatmap.Hour
+	r.mu.Unlock()
+	compare("hours built from storage", q)
+}
