@@ -47,7 +47,9 @@ func TestHeatLeavesOutAPrinter(t *testing.T) {
 		h.builder.Expire(p.T)
 		h.bake(p.T, site, counter)
 	}
-	everyone := func() *heatmap.Grid { return sumTiles(h.tiles, day, day+24*heatmap.Hour, func(int64) bool { return true }) }
+	everyone := func() *heatmap.Grid {
+		return sumTiles(h.tiles, day, day+24*heatmap.Hour, func(int64) bool { return true })
+	}
 	// At 20:00 the printer has been seen for 12 hours: staff so far.
 	people := everyone()
 	open := heatmap.NewTiles(site.Bounds, defaultCell)
