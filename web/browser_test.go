@@ -76,8 +76,23 @@ func TestBrowserHeatmap(t *testing.T) {
 	b.mu.Lock()
 	q := b.heatQ[len(b.heatQ)-1]
 	b.mu.Unlock()
-	if q.Zone != "aisle-1" || q.HourFrom != 10 || q.HourTo != 14 || q.Cell != 1 {
+	if q.Zone != "aisle-1" || q.HourFrom != 10 || q.HourTo != 14 || q.Cell != 1 || q.Staff {
 		t.Fatalf("backend asked %+v", q)
+	}
+	// People by default; the Staff box asks for the staff's time too.
+	err = chromedp.Do(c,
+		chromedp.Click(chromedp.CSS(`#hm-staff`)),
+		chromedp.Click(chromedp.CSS(`#hm-show`)),
+		chromedp.Poll[chromedp.Void](`window.passantHeatmap && window.passantHeatmap.staff === 1`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	q = b.heatQ[len(b.heatQ)-1]
+	b.mu.Unlock()
+	if !q.Staff || q.Zone != "aisle-1" {
+		t.Fatalf("with the Staff box the backend asked %+v", q)
 	}
 	// The download link serves the PNG.
 	magic, err := chromedp.Run(c, chromedp.Evaluate[string](`fetch(document.querySelector('#hm-download').href).then(r => r.arrayBuffer()).then(b => Array.from(new Uint8Array(b).slice(1, 4)).map(c => String.fromCharCode(c)).join(''))`, chromedp.EvalAwaitPromise))

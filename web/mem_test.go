@@ -286,7 +286,7 @@ func (m *memBackend) Heatmap(ctx context.Context, q HeatmapQuery) (*Heatmap, err
 	g := heatmap.NewGrid(b, q.Cell)
 	// An hour spent around (15, 10), spread 3 m.
 	g.AddFix(15, 10, 3, 3600)
-	return &Heatmap{Site: q.Site, From: q.From, To: q.To, Bounds: g.Bounds(), Cell: g.Cell, W: g.NX, H: g.NY, Values: g.V, Max: g.Max()}, nil
+	return &Heatmap{Site: q.Site, From: q.From, To: q.To, Bounds: g.Bounds(), Cell: g.Cell, W: g.NX, H: g.NY, Values: g.V, Max: g.Max(), Staff: q.Staff}, nil
 }
 
 // HeatmapPNG renders as the server does.

@@ -263,6 +263,16 @@ func TestHeatmapQuery(t *testing.T) {
 	if q != want {
 		t.Fatalf("query %+v, want %+v", q, want)
 	}
+	// staff=1 includes the staff's time; anything else but 0 is refused.
+	if res, body := do(t, "GET", srv.URL+"/api/sites/demo/heatmap?from=1764806400000&to=1764892800000&staff=1", "", nil); res.StatusCode != 200 {
+		t.Fatalf("heatmap staff=1: %d %s", res.StatusCode, body)
+	}
+	if q := b.heatQ[len(b.heatQ)-1]; !q.Staff {
+		t.Errorf("staff=1 reached the backend as %+v", q)
+	}
+	if res, _ := do(t, "GET", srv.URL+"/api/sites/demo/heatmap?from=1764806400000&to=1764892800000&staff=yes", "", nil); res.StatusCode != 400 {
+		t.Errorf("staff=yes: %d, want 400", res.StatusCode)
+	}
 	// The PNG is drawn over the floor plan when there is one.
 	plan := image.NewRGBA(image.Rect(0, 0, 60, 40))
 	var pb bytes.Buffer

@@ -22,6 +22,9 @@ export async function mount(main, ctx) {
     ...site.zones.map(z => el('option', { value: z.id }, z.name || z.id)));
   const cell = el('select', { id: 'hm-cell' }, ...[0.25, 0.5, 1, 2].map(c => el('option', { value: c, selected: c === 0.5 }, c + ' m')));
   const opacity = el('input', { type: 'range', id: 'hm-opacity', min: 0, max: 1, step: 0.05, value: 0.7 });
+  // People, not staff: the staff's time (phones at the till all day, a
+  // printer) is left out unless asked for.
+  const staff = el('input', { type: 'checkbox', id: 'hm-staff', title: "include the time of tracks the day's footfall makes staff" });
   const download = el('a', { class: 'button', id: 'hm-download', href: '#', download: `${site.site}-heatmap.png` }, el('button', { type: 'button' }, 'Download PNG'));
   const info = el('span', { class: 'muted', id: 'hm-info' });
   const ramp = el('canvas', { class: 'ramp', width: 180, height: 10 });
@@ -31,7 +34,7 @@ export async function mount(main, ctx) {
     el('div', { class: 'card toolbar' },
       el('label', {}, 'From', from), el('label', {}, 'To', to),
       el('label', {}, 'Hours from', h0), el('label', {}, 'to', h1),
-      el('label', {}, 'Zone', zone), el('label', {}, 'Cell', cell),
+      el('label', {}, 'Zone', zone), el('label', {}, 'Cell', cell), el('label', {}, staff, 'Staff'),
       el('label', {}, 'Opacity', opacity),
       el('button', { class: 'primary', id: 'hm-show', onclick: () => load() }, 'Show'), download, legend, info),
     el('div', { class: 'card mapcard' }, mapEl));
@@ -47,6 +50,7 @@ export async function mount(main, ctx) {
     const q = new URLSearchParams({ from: from.value, to: to.value, cell: cell.value });
     if (zone.value) q.set('zone', zone.value);
     if (Number(h0.value) !== 0 || Number(h1.value) !== 24) q.set('hours', `${h0.value}-${h1.value}`);
+    if (staff.checked) q.set('staff', '1');
     return q;
   }
 
@@ -78,8 +82,8 @@ export async function mount(main, ctx) {
     overlay = L.imageOverlay(c.toDataURL(), rectBounds(g.bounds), { opacity: Number(opacity.value), className: 'heat' }).addTo(m.map);
     overlay.getElement()?.style.setProperty('image-rendering', g.cell >= 1 ? 'pixelated' : 'auto');
     document.getElementById('hm-max').textContent = fmt.dur(g.max) + ' per cell';
-    info.textContent = `${W}×${H} cells of ${g.cell} m`;
-    window.passantHeatmap = { w: W, h: H, max: g.max, cell: g.cell };
+    info.textContent = `${W}×${H} cells of ${g.cell} m, ${g.staff ? 'staff included' : 'people (staff left out)'}`;
+    window.passantHeatmap = { w: W, h: H, max: g.max, cell: g.cell, staff: g.staff ? 1 : 0 };
     main.dataset.heatmap = 'ready';
   }
   await load();
