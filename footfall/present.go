@@ -3,6 +3,7 @@ package footfall
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/passant/passant/wire"
 )
@@ -36,6 +37,41 @@ func StaffDays(site *wire.Site, days []TrackDay, visits []Visit) map[string][]st
 		slices.Sort(ds)
 	}
 	return out
+}
+
+// StaffOn tells whether a track was staff at a time: by its local day's
+// classification (StaffDays) and, on one day, by being known as staff from
+// the days before (as Counter.KnownStaff). Not safe for concurrent use (it
+// caches the latest local day).
+type StaffOn struct {
+	loc      *time.Location
+	days     map[string][]string
+	known    map[string]bool
+	knownDay string
+	from, to int64 // the local day cached
+	day      string
+}
+
+// NewStaffOn returns who was staff by days (StaffDays) and, on knownDay
+// (YYYY-MM-DD), the known tracks too.
+func NewStaffOn(loc *time.Location, days map[string][]string, known map[string]bool, knownDay string) *StaffOn {
+	return &StaffOn{loc: loc, days: days, known: known, knownDay: knownDay, from: 1, to: 0}
+}
+
+// Is reports whether track was staff at t (Unix ms).
+func (s *StaffOn) Is(track string, t int64) bool {
+	ds, k := s.days[track], s.known[track]
+	if ds == nil && !k {
+		return false
+	}
+	if t < s.from || t >= s.to {
+		lt := time.UnixMilli(t).In(s.loc)
+		y, m, d := lt.Date()
+		s.from = time.Date(y, m, d, 0, 0, 0, 0, s.loc).UnixMilli()
+		s.to = time.Date(y, m, d+1, 0, 0, 0, 0, s.loc).UnixMilli()
+		s.day = lt.Format(time.DateOnly)
+	}
+	return k && s.day == s.knownDay || slices.Contains(ds, s.day)
 }
 
 // KnownStaff sets the tracks known as staff from earlier days

@@ -3,6 +3,7 @@ package heatmap
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/passant/passant/wire"
 )
@@ -100,7 +101,15 @@ func (l *Log) Sum(t *Tiles, keep func(track string, start int64) bool) int {
 	}
 	var k Kernel
 	n := 0
-	for track, spans := range l.tracks {
+	// In track order: float32 sums in another order differ in the last
+	// bit, and a replay's output must not.
+	tracks := make([]string, 0, len(l.tracks))
+	for track := range l.tracks {
+		tracks = append(tracks, track)
+	}
+	slices.Sort(tracks)
+	for _, track := range tracks {
+		spans := l.tracks[track]
 		for i := range spans {
 			s := &spans[i]
 			if !keep(track, s.T) {

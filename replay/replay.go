@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime/debug"
 	"sync/atomic"
@@ -115,6 +116,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Heatmap != "" {
 		tiles = heatmap.NewTiles(site.Bounds, 0.5)
 		out.heat = heatmap.NewBuilder(tiles)
+		out.heat.Log = heatmap.NewLog()
+		out.staff = heatmap.NewTiles(site.Bounds, 0.5)
+		out.site = site
 	}
 	p, err := pipeline.New(pipeline.Config{Site: site, Zone: plan.Innermost, Lateness: cfg.Lateness, Skip: cfg.Skip}, out)
 	if err != nil {
@@ -194,7 +198,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if tiles != nil {
 		out.heat.Flush()
-		if err := writeHeatmap(cfg.Heatmap, site, tiles, from, to); err != nil {
+		out.bake(math.MaxInt64, days, visits)
+		g := tiles.Range(from, to)
+		g.Sub(out.staff.Range(from, to))
+		if err := writeHeatmap(cfg.Heatmap, site, g); err != nil {
 			return nil, fmt.Errorf("replay: heatmap: %w", err)
 		}
 	}
@@ -305,6 +312,8 @@ type sink struct {
 	onPos   func(wire.Position)
 	onMerge func(from, into string, t int64)
 	heat    *heatmap.Builder
+	staff   *heatmap.Tiles // the staff's occupancy (bake)
+	site    *wire.Site
 	trackN  map[string]struct{}
 	n       int64   // positions given
 	ren     renamer // the tracks joined later, for positions.jsonl
@@ -338,6 +347,9 @@ func (s *sink) Position(p wire.Position) {
 // Merge counts track from's positions as into's.
 func (s *sink) Merge(from, into string, t int64) {
 	s.counter.Merge(from, into)
+	if s.heat != nil {
+		s.heat.Log.Merge(from, into)
+	}
 	s.ren.merge(from, into, s.n)
 	delete(s.trackN, from)
 	if s.onMerge != nil {
@@ -349,14 +361,26 @@ func (s *sink) Advance(now int64) {
 	s.counter.Advance(now)
 	if s.heat != nil {
 		s.heat.Expire(now)
+		loc := s.site.Location()
+		y, m, d := time.UnixMilli(now - s.heat.Cap).In(loc).Date()
+		if cut := time.Date(y, m, d, 0, 0, 0, 0, loc).UnixMilli(); s.heat.Log.First() < cut {
+			s.bake(cut, s.counter.TrackDays(), s.counter.Visits())
+		}
 	}
 }
 
-// writeHeatmap renders the occupancy of [from, to) as a PNG with the site's
-// zones and sensors.
-func writeHeatmap(path string, site *wire.Site, tiles *heatmap.Tiles, from, to int64) error {
-	g := tiles.Range(from, to)
-	st := heatmap.Style{Sqrt: true, Fade: true, Zones: site.Zones, Title: site.Name + " - occupancy",
+// bake moves the heatmap's spans that start before cut into the staff's
+// tiles when their day's classification makes their track staff, and
+// forgets them: the heatmap shows people, not staff (docs/heatmap.md).
+func (s *sink) bake(cut int64, days []footfall.TrackDay, visits []footfall.Visit) {
+	st := footfall.NewStaffOn(s.site.Location(), footfall.StaffDays(s.site, days, visits), nil, "")
+	s.heat.Log.Move(s.staff, cut, st.Is)
+}
+
+// writeHeatmap renders the occupancy g as a PNG with the site's zones and
+// sensors.
+func writeHeatmap(path string, site *wire.Site, g *heatmap.Grid) error {
+	st := heatmap.Style{Sqrt: true, Fade: true, Zones: site.Zones, Title: site.Name + " - occupancy (staff left out)",
 		Label: func(v float64) string {
 			if v >= 3600 {
 				return fmt.Sprintf("%.1f h", v/3600)

@@ -39,6 +39,11 @@ func simulate(t *testing.T, dir string, journal bool) (site, in string) {
 }
 
 func replayFiles(t *testing.T, site, in, dir string) (pos, rep []byte) {
+	pos, rep, _ = replayHeat(t, site, in, dir)
+	return pos, rep
+}
+
+func replayHeat(t *testing.T, site, in, dir string) (pos, rep, heat []byte) {
 	t.Helper()
 	cfg := Config{SitePath: site, In: in, Positions: filepath.Join(dir, "positions.jsonl"),
 		Report: filepath.Join(dir, "report.json"), Heatmap: filepath.Join(dir, "heat.png")}
@@ -47,10 +52,11 @@ func replayFiles(t *testing.T, site, in, dir string) (pos, rep []byte) {
 	}
 	pos, _ = os.ReadFile(cfg.Positions)
 	rep, _ = os.ReadFile(cfg.Report)
-	if st, err := os.Stat(cfg.Heatmap); err != nil || st.Size() < 1000 {
+	heat, err := os.ReadFile(cfg.Heatmap)
+	if err != nil || len(heat) < 1000 {
 		t.Fatalf("heatmap: %v", err)
 	}
-	return pos, rep
+	return pos, rep, heat
 }
 
 // TestReplayIsDeterministicAndFollowsTheContract replays the same input
@@ -60,9 +66,9 @@ func replayFiles(t *testing.T, site, in, dir string) (pos, rep []byte) {
 func TestReplayIsDeterministicAndFollowsTheContract(t *testing.T) {
 	dir := t.TempDir()
 	site, in := simulate(t, dir, false)
-	pos1, rep1 := replayFiles(t, site, in, t.TempDir())
-	pos2, rep2 := replayFiles(t, site, in, t.TempDir())
-	if len(pos1) == 0 || !bytes.Equal(pos1, pos2) || !bytes.Equal(rep1, rep2) {
+	pos1, rep1, heat1 := replayHeat(t, site, in, t.TempDir())
+	pos2, rep2, heat2 := replayHeat(t, site, in, t.TempDir())
+	if len(pos1) == 0 || !bytes.Equal(pos1, pos2) || !bytes.Equal(rep1, rep2) || !bytes.Equal(heat1, heat2) {
 		t.Fatal("two replays of the same input differ")
 	}
 	jdir := t.TempDir()

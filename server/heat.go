@@ -82,8 +82,8 @@ func (h *heat) bake(now int64, site *wire.Site, c *footfall.Counter) {
 	if h.log.First() >= cut {
 		return
 	}
-	st := newStaffOn(loc, footfall.StaffDays(site, c.TrackDays(), c.Visits()), nil, "")
-	h.log.Move(h.staff, cut, func(track string, t int64) bool { return h.live(t) && st.is(track, t) })
+	st := footfall.NewStaffOn(loc, footfall.StaffDays(site, c.TrackDays(), c.Visits()), nil, "")
+	h.log.Move(h.staff, cut, func(track string, t int64) bool { return h.live(t) && st.Is(track, t) })
 }
 
 // dayStart returns the start of the local day holding t.
@@ -96,37 +96,6 @@ func dayStart(t int64, loc *time.Location) int64 {
 func dayEnd(t int64, loc *time.Location) int64 {
 	y, m, d := time.UnixMilli(t).In(loc).Date()
 	return time.Date(y, m, d+1, 0, 0, 0, 0, loc).UnixMilli()
-}
-
-// staffOn tells whether a track was staff at a time: by its local day's
-// classification (footfall.StaffDays) and, on knownDay, by being known as
-// staff from the days before.
-type staffOn struct {
-	loc      *time.Location
-	days     map[string][]string
-	known    map[string]bool
-	knownDay string
-	from, to int64 // the local day cached
-	day      string
-}
-
-func newStaffOn(loc *time.Location, days map[string][]string, known map[string]bool, knownDay string) *staffOn {
-	return &staffOn{loc: loc, days: days, known: known, knownDay: knownDay, from: 1, to: 0}
-}
-
-func (s *staffOn) is(track string, t int64) bool {
-	ds, k := s.days[track], s.known[track]
-	if ds == nil && !k {
-		return false
-	}
-	if t < s.from || t >= s.to {
-		lt := time.UnixMilli(t).In(s.loc)
-		y, m, d := lt.Date()
-		s.from = time.Date(y, m, d, 0, 0, 0, 0, s.loc).UnixMilli()
-		s.to = time.Date(y, m, d+1, 0, 0, 0, 0, s.loc).UnixMilli()
-		s.day = lt.Format(time.DateOnly)
-	}
-	return k && s.day == s.knownDay || slices.Contains(ds, s.day)
 }
 
 // Heatmap implements web.Backend.
@@ -234,12 +203,12 @@ func (s *Server) heatGrid(ctx context.Context, q web.HeatmapQuery) (*wire.Site, 
 		g.Sub(sumTiles(h.staff, q.From, q.To, keepHour))
 		// The days not yet baked: the staff so far, and those known.
 		if h.log.Len() > 0 && h.log.First() < q.To {
-			st := newStaffOn(site.Location(), footfall.StaffDays(r.site, r.counter.TrackDays(), r.counter.Visits()),
+			st := footfall.NewStaffOn(site.Location(), footfall.StaffDays(r.site, r.counter.TrackDays(), r.counter.Visits()),
 				h.known, h.knownDay)
 			open := heatmap.NewTiles(r.site.Bounds, defaultCell)
 			from := heatmap.HourOf(q.From) - h.builder.Cap
 			h.log.Sum(open, func(track string, t int64) bool {
-				return t >= from && t < q.To && h.live(t) && st.is(track, t)
+				return t >= from && t < q.To && h.live(t) && st.Is(track, t)
 			})
 			g.Sub(sumTiles(open, q.From, q.To, keepHour))
 		}
@@ -261,7 +230,7 @@ func (s *Server) storedHeat(ctx context.Context, r *siteRunner, site *wire.Site,
 		if err != nil {
 			return nil, err
 		}
-		b.Keep = func(p *wire.Position) bool { return !st.is(p.Track, p.T) }
+		b.Keep = func(p *wire.Position) bool { return !st.Is(p.Track, p.T) }
 	}
 	ps, err := s.store.Positions(ctx, q.Site, q.From, q.To)
 	if err != nil {
@@ -278,7 +247,7 @@ func (s *Server) storedHeat(ctx context.Context, r *siteRunner, site *wire.Site,
 // classification by the summaries (stored, the writer's and the runner's,
 // as a report takes them) and, with a runner, the tracks it knows as staff
 // from earlier days on its day.
-func (s *Server) staffOn(ctx context.Context, r *siteRunner, site *wire.Site, from, to int64) (*staffOn, error) {
+func (s *Server) staffOn(ctx context.Context, r *siteRunner, site *wire.Site, from, to int64) (*footfall.StaffOn, error) {
 	loc := site.Location()
 	from, to = dayStart(from, loc), dayEnd(to-1, loc)
 	if r == nil {
@@ -286,7 +255,7 @@ func (s *Server) staffOn(ctx context.Context, r *siteRunner, site *wire.Site, fr
 		if err != nil {
 			return nil, err
 		}
-		return newStaffOn(loc, footfall.StaffDays(site, days, visits), nil, ""), nil
+		return footfall.NewStaffOn(loc, footfall.StaffDays(site, days, visits), nil, ""), nil
 	}
 	days, err := r.earlierStaff(ctx, site, from, to)
 	if err != nil {
@@ -295,7 +264,7 @@ func (s *Server) staffOn(ctx context.Context, r *siteRunner, site *wire.Site, fr
 	r.mu.Lock()
 	known, knownDay := r.heat.known, r.heat.knownDay
 	r.mu.Unlock()
-	return newStaffOn(loc, days, known, knownDay), nil
+	return footfall.NewStaffOn(loc, days, known, knownDay), nil
 }
 
 // sumTiles sums the tiles of the hours in [HourOf(from), to) that keep
@@ -341,7 +310,7 @@ func (r *siteRunner) loadHeat(ctx context.Context, s *Server, from, to int64) er
 		tiles := heatmap.NewTiles(site.Bounds, defaultCell)
 		staff := heatmap.NewTiles(site.Bounds, defaultCell)
 		b, bs := heatmap.NewBuilder(tiles), heatmap.NewBuilder(staff)
-		bs.Keep = func(p *wire.Position) bool { return st.is(p.Track, p.T) }
+		bs.Keep = func(p *wire.Position) bool { return st.Is(p.Track, p.T) }
 		for i := range ps {
 			b.Add(&ps[i])
 			bs.Add(&ps[i])

@@ -53,8 +53,8 @@ func TestHeatLeavesOutAPrinter(t *testing.T) {
 	// At 20:00 the printer has been seen for 12 hours: staff so far.
 	people := everyone()
 	open := heatmap.NewTiles(site.Bounds, defaultCell)
-	st := newStaffOn(loc, footfall.StaffDays(site, counter.TrackDays(), counter.Visits()), nil, "")
-	h.log.Sum(open, func(track string, t int64) bool { return h.live(t) && st.is(track, t) })
+	st := footfall.NewStaffOn(loc, footfall.StaffDays(site, counter.TrackDays(), counter.Visits()), nil, "")
+	h.log.Sum(open, func(track string, t int64) bool { return h.live(t) && st.Is(track, t) })
 	people.Sub(open.Range(day, day+24*heatmap.Hour))
 	check := func(when string, people *heatmap.Grid) {
 		t.Helper()
