@@ -24,7 +24,7 @@ import (
 // each burst, and what the person was.
 type bursts []sim.BurstTruth
 
-func (b *bursts) Burst(x *sim.BurstTruth)  { *b = append(*b, *x) }
+func (b *bursts) Burst(x *sim.BurstTruth) { *b = append(*b, *x) }
 func (b *bursts) Person(*sim.PersonTruth) {}
 
 // TestHeatmapStaffFigures measures what leaving the staff out does to the

@@ -86,6 +86,23 @@ func (h *heat) bake(now int64, site *wire.Site, c *footfall.Counter) {
 	h.log.Move(h.staff, cut, func(track string, t int64) bool { return h.live(t) && st.Is(track, t) })
 }
 
+// takeStaff takes the staff's occupancy of the hours of [from, to) that
+// keep keeps from g (everyone's): the days baked and the hours built from
+// storage by their tiles; the days under way by the log's spans of the
+// tracks that are staff so far (the counter's summaries) or known as staff
+// from the days before. It runs under the runner's lock.
+func (h *heat) takeStaff(g *heatmap.Grid, site *wire.Site, c *footfall.Counter, from, to int64, keep func(int64) bool) {
+	g.Sub(sumTiles(h.staff, from, to, keep))
+	if h.log.Len() == 0 || h.log.First() >= to {
+		return
+	}
+	st := footfall.NewStaffOn(site.Location(), footfall.StaffDays(site, c.TrackDays(), c.Visits()), h.known, h.knownDay)
+	open := heatmap.NewTiles(site.Bounds, defaultCell)
+	lo := heatmap.HourOf(from) - h.builder.Cap
+	h.log.Sum(open, func(track string, t int64) bool { return t >= lo && t < to && h.live(t) && st.Is(track, t) })
+	g.Sub(sumTiles(open, from, to, keep))
+}
+
 // dayStart returns the start of the local day holding t.
 func dayStart(t int64, loc *time.Location) int64 {
 	y, m, d := time.UnixMilli(t).In(loc).Date()
@@ -197,21 +214,9 @@ func (s *Server) heatGrid(ctx context.Context, q web.HeatmapQuery) (*wire.Site, 
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	h := r.heat
-	g := sumTiles(h.tiles, q.From, q.To, keepHour)
+	g := sumTiles(r.heat.tiles, q.From, q.To, keepHour)
 	if !q.Staff {
-		g.Sub(sumTiles(h.staff, q.From, q.To, keepHour))
-		// The days not yet baked: the staff so far, and those known.
-		if h.log.Len() > 0 && h.log.First() < q.To {
-			st := footfall.NewStaffOn(site.Location(), footfall.StaffDays(r.site, r.counter.TrackDays(), r.counter.Visits()),
-				h.known, h.knownDay)
-			open := heatmap.NewTiles(r.site.Bounds, defaultCell)
-			from := heatmap.HourOf(q.From) - h.builder.Cap
-			h.log.Sum(open, func(track string, t int64) bool {
-				return t >= from && t < q.To && h.live(t) && st.Is(track, t)
-			})
-			g.Sub(sumTiles(open, q.From, q.To, keepHour))
-		}
+		r.heat.takeStaff(g, r.site, r.counter, q.From, q.To, keepHour)
 	}
 	if zone != nil {
 		g.Mask(zone)

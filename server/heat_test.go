@@ -1,8 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -51,11 +54,9 @@ func TestHeatLeavesOutAPrinter(t *testing.T) {
 		return sumTiles(h.tiles, day, day+24*heatmap.Hour, func(int64) bool { return true })
 	}
 	// At 20:00 the printer has been seen for 12 hours: staff so far.
+	all := func(int64) bool { return true }
 	people := everyone()
-	open := heatmap.NewTiles(site.Bounds, defaultCell)
-	st := footfall.NewStaffOn(loc, footfall.StaffDays(site, counter.TrackDays(), counter.Visits()), nil, "")
-	h.log.Sum(open, func(track string, t int64) bool { return h.live(t) && st.Is(track, t) })
-	people.Sub(open.Range(day, day+24*heatmap.Hour))
+	h.takeStaff(people, site, counter, day, day+24*heatmap.Hour, all)
 	check := func(when string, people *heatmap.Grid) {
 		t.Helper()
 		all := everyone()
@@ -84,8 +85,58 @@ func TestHeatLeavesOutAPrinter(t *testing.T) {
 		t.Errorf("the log holds %d spans of a day that is over", h.log.Len())
 	}
 	people = everyone()
-	people.Sub(sumTiles(h.staff, day, day+24*heatmap.Hour, func(int64) bool { return true }))
+	h.takeStaff(people, site, counter, day, day+24*heatmap.Hour, all)
 	check("the day over", people)
+}
+
+// BenchmarkHeatmapToday takes the staff so far out of the heatmap of a busy
+// day under way (1000 people of 100 fixes, 3 staff phones all day, the
+// small shop): the classification of the counter's summaries and the
+// staff's logged spans, what a heatmap query of today adds under the
+// runner's lock.
+func BenchmarkHeatmapToday(b *testing.B) {
+	site := simtest.Shop(b, "small", sim.Config{Seed: 1}).Site()
+	loc := site.Location()
+	day := time.Date(2026, 12, 3, 0, 0, 0, 0, loc).UnixMilli()
+	plan := zones.NewPlan(site)
+	counter := footfall.NewCounter(site, plan)
+	h := newHeat(site)
+	h.liveFrom = day
+	rng := rand.New(rand.NewPCG(3, 3))
+	var ps []wire.Position
+	for k := 0; k < 1000; k++ {
+		t0 := day + 9*heatmap.Hour + rng.Int64N(10*heatmap.Hour)
+		x, y := rng.Float64()*10, -3+rng.Float64()*11
+		for i := 0; i < 100; i++ {
+			x, y = min(20, max(-10, x+0.3*rng.NormFloat64())), min(9, max(-7, y+0.3*rng.NormFloat64()))
+			ps = append(ps, wire.Position{T: t0 + int64(i)*20_000, Track: fmt.Sprintf("k%d", k), X: x, Y: y, Err: 1 + rng.Float64(), PStore: 0.9, N: 3})
+		}
+	}
+	for k := 0; k < 3; k++ {
+		for t := day + 9*heatmap.Hour; t < day+20*heatmap.Hour; t += 20_000 {
+			ps = append(ps, wire.Position{T: t, Track: fmt.Sprintf("staff%d", k), X: 8.5 + 0.5*rng.NormFloat64(), Y: 1.5 + 0.5*rng.NormFloat64(), Err: 1.5, PStore: 1, N: 4})
+		}
+	}
+	slices.SortStableFunc(ps, func(a, b wire.Position) int { return cmp.Compare(a.T, b.T) })
+	for _, p := range ps {
+		p.Zone = plan.Innermost(p.X, p.Y)
+		counter.Add(p)
+		h.add(&p)
+	}
+	now := day + 20*heatmap.Hour
+	counter.Advance(now)
+	h.builder.Expire(now)
+	all := func(int64) bool { return true }
+	g0 := sumTiles(h.tiles, day, now, all)
+	for b.Loop() {
+		g := sumTiles(h.tiles, day, now, all)
+		h.takeStaff(g, site, counter, day, now, all)
+		if g.Total() > g0.Total()-3*10*3600 {
+			b.Fatalf("%.0f s of %.0f taken out, want the staff's 3 x 11 h", g0.Total()-g.Total(), g0.Total())
+		}
+	}
+	b.ReportMetric(float64(h.log.Len()), "spans")
+	b.ReportMetric(float64(h.log.Bytes()), "log-bytes")
 }
 
 // TestHeatmapLeavesOutStaff runs 50 minutes of the small shop through
