@@ -2,6 +2,7 @@ package heatmap
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 
@@ -103,12 +104,7 @@ func (l *Log) Sum(t *Tiles, keep func(track string, start int64) bool) int {
 	n := 0
 	// In track order: float32 sums in another order differ in the last
 	// bit, and a replay's output must not.
-	tracks := make([]string, 0, len(l.tracks))
-	for track := range l.tracks {
-		tracks = append(tracks, track)
-	}
-	slices.Sort(tracks)
-	for _, track := range tracks {
+	for _, track := range slices.Sorted(maps.Keys(l.tracks)) {
 		spans := l.tracks[track]
 		for i := range spans {
 			s := &spans[i]

@@ -19,6 +19,18 @@ import (
 	"github.com/passant/passant/zones"
 )
 
+// dayHeat returns the small shop's site, the start of a local day, and a
+// footfall counter and a runner's heat as a runner that started before
+// that day holds them.
+func dayHeat(t testing.TB) (*wire.Site, int64, *zones.Plan, *footfall.Counter, *heat) {
+	site := simtest.Shop(t, "small", sim.Config{Seed: 1}).Site()
+	day := time.Date(2026, 12, 3, 0, 0, 0, 0, site.Location()).UnixMilli()
+	plan := zones.NewPlan(site)
+	h := newHeat(site)
+	h.liveFrom = day
+	return site, day, plan, footfall.NewCounter(site, plan), h
+}
+
 // TestHeatLeavesOutAPrinter runs a day of a printer standing at one spot
 // in the store from 8:00 to 20:00 and a shopper's ten minutes along the
 // left rail through a runner's heat and footfall counter, as Position and
@@ -27,13 +39,7 @@ import (
 // once the day is over its spans move into the staff's tiles (bake) and
 // the log forgets the day; the shopper's path stays whole throughout.
 func TestHeatLeavesOutAPrinter(t *testing.T) {
-	site := simtest.Shop(t, "small", sim.Config{Seed: 1}).Site()
-	loc := site.Location()
-	day := time.Date(2026, 12, 3, 0, 0, 0, 0, loc).UnixMilli()
-	plan := zones.NewPlan(site)
-	counter := footfall.NewCounter(site, plan)
-	h := newHeat(site)
-	h.liveFrom = day // a runner that started before the day
+	site, day, plan, counter, h := dayHeat(t)
 	var ps []wire.Position
 	for at := day + 8*heatmap.Hour; at < day+20*heatmap.Hour; at += 30_000 {
 		ps = append(ps, wire.Position{T: at, Track: "printer", X: 8.5, Y: 1.5, Err: 1, PStore: 1, N: 4})
@@ -95,13 +101,7 @@ func TestHeatLeavesOutAPrinter(t *testing.T) {
 // staff's logged spans, what a heatmap query of today adds under the
 // runner's lock.
 func BenchmarkHeatmapToday(b *testing.B) {
-	site := simtest.Shop(b, "small", sim.Config{Seed: 1}).Site()
-	loc := site.Location()
-	day := time.Date(2026, 12, 3, 0, 0, 0, 0, loc).UnixMilli()
-	plan := zones.NewPlan(site)
-	counter := footfall.NewCounter(site, plan)
-	h := newHeat(site)
-	h.liveFrom = day
+	site, day, plan, counter, h := dayHeat(b)
 	rng := rand.New(rand.NewPCG(3, 3))
 	var ps []wire.Position
 	for k := 0; k < 1000; k++ {
