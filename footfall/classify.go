@@ -35,6 +35,7 @@ type trackDay struct {
 	fp          string // TrackDay.FP
 	rand        bool   // TrackDay.Rand
 	chainPart   bool   // staff as a piece of a staff chain, not its first: not counted again
+	chain       int    // the staff chain it belongs to (from 1 per classification), 0 when none
 	// firstVisit is the track-day's first store visit (nil when none);
 	// handoff marks a first visit that may continue another track's
 	// (markHandoffs): the track-day's estimated dwell is not a person's.
@@ -177,8 +178,8 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 	for i := range tds {
 		td := &tds[i]
 		switch {
-		case inChain(chained, i):
-			td.class, td.chainPart = Staff, !chained[i]
+		case chained[i].id > 0:
+			td.class, td.chainPart, td.chain = Staff, !chained[i].counts, chained[i].id
 		case td.last-td.first > staffMs:
 			td.class = Staff
 		case td.visits > td.bounces:
@@ -210,6 +211,16 @@ const (
 	chainLongGapMs      = 15 * 60_000
 	chainLongPieceMs    = 10 * 60_000
 )
+
+// A chain that lies beside an earlier one of its fingerprint (begins
+// before it ended) is a second phone of the model, and counts, when its
+// pieces that each last hourPieceMs or more cover at least hourCover of
+// its span (sideBySide).
+const (
+	hourPieceMs = 60 * 60_000
+	hourCover   = 0.85
+)
+
 
 // follows reports whether piece b may follow piece a in a staff chain. In
 // the second round (taken non-nil: the spans of the first round's chains'
@@ -278,14 +289,14 @@ func union(ps []*trackDay) []span {
 // beside it; it is not kept there: its pieces go to the second round with
 // the tracks left, which may chain them with the longer gaps and with the
 // tracks left before and after it.
-// The value is true for the piece that counts the chain as one staff
-// member: its first, unless the chain begins at most chainLongGapMs after
+// The value names the chain (from 1, unique over the groups) and counts
+// is true for the piece that counts the chain as one staff member: its first, unless the chain begins at most chainLongGapMs after
 // an earlier one of the fingerprint ended, or before it ended (the same
 // phone's day broken, or beside it). A second round's chain of tracks left
 // by the first round always counts: it lies beside the first round's
 // chains (a second staff phone of the model); one that holds pieces of a
 // chain that lay beside another counts as that chain did.
-func staffChains(tds []trackDay, staffMs int64) map[int]bool {
+func staffChains(tds []trackDay, staffMs int64) map[int]chainRef {
 	type key struct {
 		day int32
 		fp  string
@@ -299,7 +310,8 @@ func staffChains(tds []trackDay, staffMs int64) map[int]bool {
 		k := key{td.day, td.fp}
 		groups[k] = append(groups[k], i)
 	}
-	out := map[int]bool{}
+	out := map[int]chainRef{}
+	id := 0
 	for _, g := range groups {
 		slices.SortFunc(g, func(a, b int) int {
 			return cmp.Or(cmp.Compare(tds[a].first, tds[b].first), cmp.Compare(tds[a].track, tds[b].track))
@@ -375,8 +387,9 @@ func staffChains(tds []trackDay, staffMs int64) map[int]bool {
 		var end int64 = -1 << 62
 		for _, c := range chains {
 			first, last := tds[g[c.path[0]]].first, int64(0)
+			id++
 			for k, j := range c.path {
-				out[g[j]] = k == 0 && (c.apart || first > end+chainLongGapMs)
+				out[g[j]] = chainRef{id, k == 0 && (c.apart || first > end+chainLongGapMs || first < end && sideBySide(tds, g, c.path))}
 				last = max(last, tds[g[j]].last)
 			}
 			if !c.apart {
@@ -418,9 +431,35 @@ func keepApart(tds []trackDay, g []int, chains []staffChain, used, beside []bool
 	return kept
 }
 
-func inChain(m map[int]bool, i int) bool {
-	_, ok := m[i]
-	return ok
+// sideBySide reports whether the chain's pieces (path, indices into g,
+// which maps them to tds) that last hourPieceMs or more cover at least
+// hourCover of its span: a phone heard for an hour or more at a time,
+// most of its day. Shoppers' tracks that follow each other beside a staff
+// phone's chain (one model's crowd) rarely last an hour; a second staff
+// phone of the model, whose pieces interleave with the first one's where
+// the tracker swapped their scans, mostly does.
+func sideBySide(tds []trackDay, g, path []int) bool {
+	var first, last int64 = 1 << 62, -1 << 62
+	var long []*trackDay
+	for _, j := range path {
+		p := &tds[g[j]]
+		first, last = min(first, p.first), max(last, p.last)
+		if p.last-p.first >= hourPieceMs {
+			long = append(long, p)
+		}
+	}
+	var covered int64
+	for _, s := range union(long) {
+		covered += s.last - s.first
+	}
+	return float64(covered) >= hourCover*float64(last-first)
+}
+
+// chainRef is a track-day's place in the staff chains: its chain (from
+// 1), and whether it is the piece that counts the chain.
+type chainRef struct {
+	id     int
+	counts bool
 }
 
 // trimEnds drops from a chain's ends a piece that lies mostly under its

@@ -68,6 +68,7 @@ type diagnosis struct {
 	joins, joinsRight       int // street fragments joined into others (joinStreet); of them, of the same person
 	splitModel              map[string]int
 	approachGap, leavingGap []float64 // s, from one track to the person's next
+	staff                   staffFigures
 }
 
 // personOf maps each pseudonym of the truth to its person.
@@ -142,6 +143,7 @@ func diagnose(layout string, site *wire.Site, tr *sim.Truth, events []diagEvent,
 	d := diagnosis{layout: layout, pbExtra: map[string]int{}, pbMiss: map[string]int{}, vExtra: map[string]int{}, vMiss: map[string]int{}, splitModel: map[string]int{}}
 	c, class, merged := recount(site, events)
 	joins, final := streetJoins(site, c, merged)
+	d.staff = staffRun(nil, site, tr, events)
 
 	person := personOf(tr)
 	people := peopleByID(tr)
@@ -393,6 +395,14 @@ func diagnosisTable(ds []diagnosis) string {
 		func(d diagnosis) int { return d.passersby }, func(d diagnosis) int { return d.truthPb })
 	section("visitors", vExtraCats, vMissCats, func(d diagnosis) map[string]int { return d.vExtra }, func(d diagnosis) map[string]int { return d.vMiss },
 		func(d diagnosis) int { return d.visitors }, func(d diagnosis) int { return d.truthV })
+	row("staff phones found / true (counted again; staff counted for others)", func(d diagnosis) string {
+		s := d.staff
+		return fmt.Sprintf("%d / %d (%d; %d)", s.found, s.truth, s.twice, s.others)
+	})
+	row("staff phones' fixes in visitor / passer-by tracks", func(d diagnosis) string {
+		s := d.staff
+		return fmt.Sprintf("%.1f%% / %.1f%% of %d", 100*float64(s.inV)/max(float64(s.fixes), 1), 100*float64(s.inPb)/max(float64(s.fixes), 1), s.fixes)
+	})
 	row("tracks of several persons (of them visitors)", func(d diagnosis) string { return fmt.Sprintf("%d (%d)", d.merged, d.mergedV) })
 	row("street fragments joined by count: right by the truth", func(d diagnosis) string {
 		return fmt.Sprintf("%d: %d (%.0f%%)", d.joins, d.joinsRight, 100*float64(d.joinsRight)/max(float64(d.joins), 1))

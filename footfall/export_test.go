@@ -62,3 +62,19 @@ func (c *Counter) PresentTracks(now, within int64) map[string]int64 {
 	}
 	return out
 }
+
+// ChainPiece is a track-day's classification with its staff chain.
+type ChainPiece struct {
+	Class  Class
+	Chain  int  // the staff chain (from 1; 0 when none)
+	Counts bool // counts the staff member (a chain's first piece, or a staff track alone)
+	Visits int  // store visits
+}
+
+// ChainPieces returns every track-day's ChainPiece, keyed by track like
+// Classes.
+func ChainPieces(site *wire.Site, days []TrackDay, visits []Visit) map[string]ChainPiece {
+	return byTrack(site, days, visits, func(td *trackDay) ChainPiece {
+		return ChainPiece{Class: td.class, Chain: td.chain, Counts: td.class == Staff && !td.chainPart, Visits: td.visits}
+	})
+}

@@ -231,3 +231,48 @@ func TestStaffChainEnds(t *testing.T) {
 		t.Errorf("staff at 9: %d, want 2", rep.Hours[9].Staff)
 	}
 }
+
+// A second staff phone of a model, whose chain lies beside the first
+// one's all day in pieces of an hour or more, is a second staff member; a
+// chain beside made of shorter tracks (one model's shoppers following each
+// other, or too little of it in hour-long pieces) is not.
+func TestStaffChainSecondPhone(t *testing.T) {
+	h, piece, build := chainDay(t)
+	// Model "S": two staff phones, 09:00-19:00 and 09:30-18:30.
+	piece("s1", "S", h(9, 0), h(14, 0))
+	piece("s2", "S", h(13, 58), h(19, 0))
+	piece("t1", "S", h(9, 30), h(11, 30))
+	piece("t2", "S", h(11, 28), h(13, 40))
+	piece("t3", "S", h(13, 38), h(16, 0))
+	piece("t4", "S", h(15, 58), h(18, 30))
+	// Model "C": one staff phone, and shoppers' 40-minute tracks 2 minutes
+	// apart from 09:30 to 15:04.
+	piece("c1", "C", h(9, 0), h(14, 0))
+	piece("c2", "C", h(13, 58), h(19, 0))
+	for i := range 8 {
+		m := 9*60 + 30 + 42*i
+		piece(fmt.Sprint("x", i), "C", h(m/60, m%60), h((m+40)/60, (m+40)%60))
+	}
+	// Model "E": one staff phone, and a chain beside it 09:30-15:30 whose
+	// hour-long pieces cover 277 of its 360 minutes (77%).
+	piece("e1", "E", h(9, 0), h(14, 0))
+	piece("e2", "E", h(13, 58), h(19, 0))
+	piece("f1", "E", h(9, 30), h(11, 30))
+	piece("f2", "E", h(11, 32), h(11, 57))
+	piece("f3", "E", h(11, 59), h(12, 24))
+	piece("f4", "E", h(12, 26), h(12, 51))
+	piece("f5", "E", h(12, 53), h(15, 30))
+
+	rep, days, cl := build()
+	if tot := rep.Totals; tot.Staff != 4 || tot.Visitors != 0 {
+		t.Errorf("staff %d visitors %d, want 4 and 0", tot.Staff, tot.Visitors)
+	}
+	for _, d := range days {
+		if cl[d.Track] != Staff {
+			t.Errorf("%s: %v", d.Track, cl[d.Track])
+		}
+	}
+	if rep.Hours[9].Staff != 4 {
+		t.Errorf("staff at 9: %d, want 4", rep.Hours[9].Staff)
+	}
+}

@@ -1,0 +1,199 @@
+package footfall_test
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/passant/passant/footfall"
+	"github.com/passant/passant/sim"
+	"github.com/passant/passant/wire"
+)
+
+// staffFigures is what became of the true staff phones in one run of
+// TestAccuracy: the staff members the report counts, each owned by the
+// person whose fixes its tracks (a chain's, or a staff track's alone) hold
+// most of, and the staff phones' fixes by the class of the track they went
+// to.
+type staffFigures struct {
+	truth   int // true staff phones heard
+	found   int // of them, the owner of at least one counted staff member
+	counted int // staff members counted (the report's staff)
+	others  int // of them, owned by someone who is not staff
+	twice   int // of them, a second (third, ...) one of a staff phone found
+	// The staff phones' fixes: all, in visitor tracks, in passer-by tracks.
+	fixes, inV, inPb int
+}
+
+// staffRun computes staffFigures from a recount of the replay's events;
+// when w is not nil it writes, per true staff phone, its fixes by class
+// and every track-day of its model with a store visit or a fix of it, in
+// time order, with its class, chain and owner.
+func staffRun(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEvent) staffFigures {
+	c, _, merged := recount(site, events)
+	_, final := streetJoins(site, c, merged)
+	days, visits := c.TrackDays(), c.Visits()
+	pieces := footfall.ChainPieces(site, days, visits)
+	person := personOf(tr)
+	people := peopleByID(tr)
+	truthClass := trueClasses(site, tr)
+
+	type info struct {
+		n           map[string]int
+		first, last int64
+	}
+	tracks := map[string]*info{}
+	fpOf := map[string]string{} // person → fingerprint of their fixes
+	for _, e := range events {
+		if e.from != "" {
+			continue
+		}
+		k := final(e.pos.Track)
+		ti := tracks[k]
+		if ti == nil {
+			ti = &info{n: map[string]int{}, first: e.pos.T}
+			tracks[k] = ti
+		}
+		p := person[e.pos.Dev]
+		ti.n[p]++
+		ti.last = e.pos.T
+		if e.pos.FP != "" {
+			fpOf[p] = e.pos.FP
+		}
+	}
+	var sf staffFigures
+	var staff []string
+	for p, tc := range truthClass {
+		if tc == footfall.Staff {
+			staff = append(staff, p)
+		}
+	}
+	slices.Sort(staff)
+	sf.truth = len(staff)
+	// Staff members: chain id (or -1-i for a staff track alone) → fixes by person.
+	members := map[string]map[string]int{}
+	memberOf := func(k string) string {
+		pc := pieces[k]
+		if pc.Chain > 0 {
+			return fmt.Sprint("chain ", pc.Chain)
+		}
+		return "track " + k
+	}
+	counts := map[string]int{}
+	for k, pc := range pieces {
+		if pc.Class != footfall.Staff {
+			continue
+		}
+		m := memberOf(k)
+		if members[m] == nil {
+			members[m] = map[string]int{}
+		}
+		if pc.Counts {
+			counts[m]++
+		}
+		for p, n := range tracks[k].n {
+			members[m][p] += n
+		}
+	}
+	found := map[string]int{}
+	owner := map[string]string{}
+	for m, n := range members {
+		o := majority(n)
+		owner[m] = o
+		sf.counted += counts[m]
+		if counts[m] == 0 {
+			continue
+		}
+		if truthClass[o] != footfall.Staff {
+			sf.others += counts[m]
+			continue
+		}
+		found[o] += counts[m]
+	}
+	for _, n := range found {
+		sf.found++
+		sf.twice += n - 1
+	}
+	class := func(k string) footfall.Class {
+		if pc, ok := pieces[k]; ok {
+			return pc.Class
+		}
+		return footfall.Passerby
+	}
+	for _, p := range staff {
+		for k, ti := range tracks {
+			n := ti.n[p]
+			sf.fixes += n
+			switch class(k) {
+			case footfall.Visitor:
+				sf.inV += n
+			case footfall.Passerby:
+				sf.inPb += n
+			}
+		}
+	}
+	if w == nil {
+		return sf
+	}
+	for _, l := range footfall.ChainSurvey(site, days, visits, func(k string) string {
+		n := 0
+		for _, m := range tracks[k].n {
+			n += m
+		}
+		o := majority(tracks[k].n)
+		return fmt.Sprintf("(%s %s %.0f%%)", o, truthClass[o], 100*float64(tracks[k].n[o])/float64(n))
+	}) {
+		fmt.Fprintln(w, l)
+	}
+	fmt.Fprintf(w, "staff: true %d, found %d (counted twice or more: %d), counted %d (of them owned by others %d); staff fixes %d, in visitor tracks %d, in passer-by tracks %d\n",
+		sf.truth, sf.found, sf.twice, sf.counted, sf.others, sf.fixes, sf.inV, sf.inPb)
+	fpTracks := map[string]string{}
+	for _, d := range days {
+		fpTracks[d.Track] = d.FP
+	}
+	for _, p := range staff {
+		pt := people[p]
+		var all, v, pb int
+		var ks []string
+		for k, ti := range tracks {
+			n := ti.n[p]
+			all += n
+			switch {
+			case n == 0 && (fpTracks[k] != fpOf[p] || pieces[k].Visits == 0):
+				continue
+			case class(k) == footfall.Visitor:
+				v += n
+			case class(k) == footfall.Passerby:
+				pb += n
+			}
+			ks = append(ks, k)
+		}
+		slices.SortFunc(ks, func(a, b string) int { return cmp.Or(cmp.Compare(tracks[a].first, tracks[b].first), cmp.Compare(a, b)) })
+		fmt.Fprintf(w, "\nSTAFF %s %s fp %s: %d fixes, %d in visitor tracks, %d in passer-by tracks; found %d times\n", p, pt.Model, fpOf[p], all, v, pb, found[p])
+		for _, k := range ks {
+			ti := tracks[k]
+			pc := pieces[k]
+			o := majority(ti.n)
+			tot := 0
+			for _, n := range ti.n {
+				tot += n
+			}
+			mark := ""
+			if pc.Class == footfall.Staff {
+				mark = memberOf(k)
+				if pc.Chain == 0 {
+					mark = "alone"
+				}
+				if pc.Counts {
+					mark += "*"
+				}
+				mark += " of " + owner[memberOf(k)]
+			}
+			fmt.Fprintf(w, "  %-10.10s %s–%s %4.0f min %-8v %-16s owner %-6s (%s) %3d/%3d fixes, of %s %3d; visits %d\n",
+				k, hms(ti.first, site), hms(ti.last, site), float64(ti.last-ti.first)/60000, class(k), mark,
+				o, truthClass[o], ti.n[o], tot, p, ti.n[p], pc.Visits)
+		}
+	}
+	return sf
+}
