@@ -221,7 +221,6 @@ const (
 	hourCover   = 0.85
 )
 
-
 // follows reports whether piece b may follow piece a in a staff chain. In
 // the second round (taken non-nil: the spans of the first round's chains'
 // pieces of the fingerprint, overlapping ones joined) it also bridges a
