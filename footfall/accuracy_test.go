@@ -110,6 +110,15 @@ func simulate(t testing.TB, layout string, seed uint64, hours float64) (*wire.Si
 		}
 		cfg.PassersPerHour = n
 	}
+	// PASSANT_ACCURACY_STAFF_PHONES sets the staff phones (default 2): more
+	// of them, more pairs of one model.
+	if v := os.Getenv("PASSANT_ACCURACY_STAFF_PHONES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("PASSANT_ACCURACY_STAFF_PHONES=%q: %v", v, err)
+		}
+		cfg.Staff = n
+	}
 	shop := simtest.Shop(t, layout, cfg)
 	site := shop.Site()
 	from := time.Date(2026, 12, 3, 9, 0, 0, 0, site.Location())

@@ -381,18 +381,29 @@ func staffChains(tds []trackDay, staffMs int64) map[int]chainRef {
 		// A chain counts as one staff member, unless it begins before or at
 		// most chainLongGapMs after an earlier one of the fingerprint ended
 		// (the same phone's day, broken where no piece followed another, or
-		// beside it); a chain apart always counts.
+		// beside it); a chain apart always counts, and so does one beside
+		// that is a second phone's (sideBySide), unless an earlier chain
+		// ended at most chainLongGapMs before it began or
+		// chainLongOverlapMs after (its day broken there: the same phone's).
 		slices.SortFunc(chains, func(a, b staffChain) int { return cmp.Compare(tds[g[a.path[0]]].first, tds[g[b.path[0]]].first) })
 		var end int64 = -1 << 62
+		var ends []int64
 		for _, c := range chains {
 			first, last := tds[g[c.path[0]]].first, int64(0)
+			for _, j := range c.path {
+				last = max(last, tds[g[j]].last)
+			}
+			counts := c.apart || first > end+chainLongGapMs
+			if !counts && first < end && sideBySide(tds, g, c.path) {
+				counts = !slices.ContainsFunc(ends, func(e int64) bool { return e >= first-chainLongGapMs && e <= first+chainLongOverlapMs })
+			}
 			id++
 			for k, j := range c.path {
-				out[g[j]] = chainRef{id, k == 0 && (c.apart || first > end+chainLongGapMs || first < end && sideBySide(tds, g, c.path))}
-				last = max(last, tds[g[j]].last)
+				out[g[j]] = chainRef{id, k == 0 && counts}
 			}
 			if !c.apart {
 				end = max(end, last)
+				ends = append(ends, last)
 			}
 		}
 	}

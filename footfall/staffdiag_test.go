@@ -152,6 +152,103 @@ func staffRun(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEvent) s
 	for _, d := range days {
 		fpTracks[d.Track] = d.FP
 	}
+	// Where the staff phones' fragments (their own tracks not counted as
+	// staff) lie against the staff chains' pieces of their model.
+	type iv struct{ first, last int64 }
+	chainPieces := map[string][]iv{}
+	for k, pc := range pieces {
+		if pc.Class == footfall.Staff && tracks[k] != nil {
+			chainPieces[fpTracks[k]] = append(chainPieces[fpTracks[k]], iv{tracks[k].first, tracks[k].last})
+		}
+	}
+	where := map[string]int{}
+	for k, ti := range tracks {
+		o := majority(ti.n)
+		if truthClass[o] != footfall.Staff || class(k) == footfall.Staff {
+			continue
+		}
+		ps := chainPieces[fpTracks[k]]
+		cat := "outside every staff track of the model"
+		var lo, hi int64 = 1 << 62, -1 << 62
+		for _, p := range ps {
+			lo, hi = min(lo, p.first), max(hi, p.last)
+		}
+		switch {
+		case slices.ContainsFunc(ps, func(p iv) bool { return p.first <= ti.first && p.last >= ti.last }):
+			cat = "under one staff piece"
+		case slices.ContainsFunc(ps, func(p iv) bool { return p.first <= ti.last && p.last >= ti.first }):
+			cat = "overlapping staff pieces"
+		case ti.first >= lo && ti.last <= hi:
+			cat = "in a gap between staff pieces"
+		}
+		if pieces[k].Visits == 0 {
+			cat += ", no store visit"
+		} else {
+			cat += fmt.Sprintf(", %v", class(k))
+		}
+		where[cat]++
+	}
+	// The store visits' doors, by track: heard outside within 2 min before
+	// the first store visit / after the last.
+	type doors struct{ in, out bool }
+	door := map[string]*doors{}
+	{
+		store := ""
+		for _, z := range site.Zones {
+			if z.Kind == wire.ZoneStore {
+				store = z.ID
+			}
+		}
+		firstV, lastV := map[string]footfall.Visit{}, map[string]footfall.Visit{}
+		for _, v := range visits {
+			if v.Zone != store {
+				continue
+			}
+			if f, ok := firstV[v.Track]; !ok || v.Start < f.Start {
+				firstV[v.Track] = v
+			}
+			if l, ok := lastV[v.Track]; !ok || v.End > l.End {
+				lastV[v.Track] = v
+			}
+		}
+		for k, f := range firstV {
+			l := lastV[k]
+			enter := f.Start
+			if f.Enter > 0 && f.Enter < enter {
+				enter = f.Enter
+			}
+			door[final(k)] = &doors{f.Before > 0 && f.Before < enter && enter-f.Before <= 120_000, l.After > 0 && l.After-l.End <= 120_000}
+		}
+	}
+	// Tracks of a staff phone's model with a store visit, not staff, under
+	// one staff piece or overlapping staff pieces: by owner and doors.
+	doorCat := map[string]int{}
+	for k, ti := range tracks {
+		if class(k) == footfall.Staff || pieces[k].Visits == 0 || door[k] == nil {
+			continue
+		}
+		ps, ok := chainPieces[fpTracks[k]]
+		if !ok || !slices.ContainsFunc(ps, func(p iv) bool { return p.first <= ti.last && p.last >= ti.first }) {
+			continue
+		}
+		who := "others'"
+		if truthClass[majority(ti.n)] == footfall.Staff {
+			who = "staff's"
+		}
+		d := door[k]
+		doorCat[fmt.Sprintf("%s tracks beside staff pieces, door in %v out %v", who, d.in, d.out)]++
+	}
+	for c, n := range doorCat {
+		where[c] = n
+	}
+	var cats []string
+	for c := range where {
+		cats = append(cats, c)
+	}
+	slices.Sort(cats)
+	for _, c := range cats {
+		fmt.Fprintf(w, "fragments %s: %d\n", c, where[c])
+	}
 	for _, p := range staff {
 		pt := people[p]
 		var all, v, pb int
