@@ -136,6 +136,8 @@ func staffRun(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEvent) s
 	if w == nil {
 		return sf
 	}
+	fmt.Fprintf(w, "staff: true %d, found %d (counted twice or more: %d), counted %d (of them owned by others %d); staff fixes %d, in visitor tracks %d, in passer-by tracks %d\n",
+		sf.truth, sf.found, sf.twice, sf.counted, sf.others, sf.fixes, sf.inV, sf.inPb)
 	for _, l := range footfall.ChainSurvey(site, days, visits, func(k string) string {
 		n := 0
 		for _, m := range tracks[k].n {
@@ -146,8 +148,6 @@ func staffRun(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEvent) s
 	}) {
 		fmt.Fprintln(w, l)
 	}
-	fmt.Fprintf(w, "staff: true %d, found %d (counted twice or more: %d), counted %d (of them owned by others %d); staff fixes %d, in visitor tracks %d, in passer-by tracks %d\n",
-		sf.truth, sf.found, sf.twice, sf.counted, sf.others, sf.fixes, sf.inV, sf.inPb)
 	fpTracks := map[string]string{}
 	for _, d := range days {
 		fpTracks[d.Track] = d.FP
