@@ -294,7 +294,9 @@ func union(ps []*trackDay) []span {
 // phone's day broken, or beside it). A second round's chain of tracks left
 // by the first round always counts: it lies beside the first round's
 // chains (a second staff phone of the model); one that holds pieces of a
-// chain that lay beside another counts as that chain did.
+// chain that lay beside another counts as that chain did, unless it is a
+// second phone's (sideBySide: mostly hour-long pieces) that does not begin
+// where an earlier chain of the fingerprint ended.
 func staffChains(tds []trackDay, staffMs int64) map[int]chainRef {
 	type key struct {
 		day int32

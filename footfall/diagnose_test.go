@@ -149,27 +149,7 @@ func diagnose(layout string, site *wire.Site, tr *sim.Truth, events []diagEvent,
 	people := peopleByID(tr)
 	truthClass := trueClasses(site, tr)
 
-	// Per track: bursts per person, first and last fix.
-	type trackInfo struct {
-		n           map[string]int
-		first, last int64
-		lastPos     wire.Position
-		owner       string
-	}
-	tracks := map[string]*trackInfo{}
-	for _, e := range events {
-		if e.from != "" {
-			continue
-		}
-		k := final(e.pos.Track)
-		ti := tracks[k]
-		if ti == nil {
-			ti = &trackInfo{n: map[string]int{}, first: e.pos.T}
-			tracks[k] = ti
-		}
-		ti.n[person[e.pos.Dev]]++
-		ti.last, ti.lastPos = e.pos.T, e.pos
-	}
+	tracks := trackPersons(events, person, final)
 	owned := map[string][]string{} // person → tracks, by first fix
 	names := make([]string, 0, len(tracks))
 	for k := range tracks {
@@ -299,6 +279,35 @@ func diagnose(layout string, site *wire.Site, tr *sim.Truth, events []diagEvent,
 		}
 	}
 	return d
+}
+
+// trackInfo is a final track of the replay: bursts per person, first and
+// last fix, and its owner (set by the caller).
+type trackInfo struct {
+	n           map[string]int
+	first, last int64
+	lastPos     wire.Position
+	owner       string
+}
+
+// trackPersons returns the final tracks (final follows merges and joins)
+// of the events' positions.
+func trackPersons(events []diagEvent, person map[wire.Dev]string, final func(string) string) map[string]*trackInfo {
+	tracks := map[string]*trackInfo{}
+	for _, e := range events {
+		if e.from != "" {
+			continue
+		}
+		k := final(e.pos.Track)
+		ti := tracks[k]
+		if ti == nil {
+			ti = &trackInfo{n: map[string]int{}, first: e.pos.T}
+			tracks[k] = ti
+		}
+		ti.n[person[e.pos.Dev]]++
+		ti.last, ti.lastPos = e.pos.T, e.pos
+	}
+	return tracks
 }
 
 // majority returns the person with the most bursts in n (ties to the

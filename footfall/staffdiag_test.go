@@ -39,27 +39,11 @@ func staffRun(w io.Writer, site *wire.Site, tr *sim.Truth, events []diagEvent) s
 	people := peopleByID(tr)
 	truthClass := trueClasses(site, tr)
 
-	type info struct {
-		n           map[string]int
-		first, last int64
-	}
-	tracks := map[string]*info{}
+	tracks := trackPersons(events, person, final)
 	fpOf := map[string]string{} // person → fingerprint of their fixes
 	for _, e := range events {
-		if e.from != "" {
-			continue
-		}
-		k := final(e.pos.Track)
-		ti := tracks[k]
-		if ti == nil {
-			ti = &info{n: map[string]int{}, first: e.pos.T}
-			tracks[k] = ti
-		}
-		p := person[e.pos.Dev]
-		ti.n[p]++
-		ti.last = e.pos.T
-		if e.pos.FP != "" {
-			fpOf[p] = e.pos.FP
+		if e.from == "" && e.pos.FP != "" {
+			fpOf[person[e.pos.Dev]] = e.pos.FP
 		}
 	}
 	var sf staffFigures
