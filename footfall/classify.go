@@ -35,6 +35,7 @@ type trackDay struct {
 	fp          string // TrackDay.FP
 	rand        bool   // TrackDay.Rand
 	chainPart   bool   // staff as a piece of a staff chain, not its first: not counted again
+	knownStaff  bool   // TrackDay.KnownStaff: staff on an earlier day, this day still open
 	chain       int    // the staff chain it belongs to (from 1 per classification), 0 when none
 	// firstVisit is the track-day's first store visit (nil when none);
 	// handoff marks a first visit that may continue another track's
@@ -134,10 +135,12 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 			}
 			tds[j].first = min(tds[j].first, d.First)
 			tds[j].last = max(tds[j].last, d.Last)
+			tds[j].knownStaff = tds[j].knownStaff || d.KnownStaff
 			continue
 		}
 		idx[k] = len(tds)
-		tds = append(tds, trackDay{track: d.Track, day: dn, first: d.First, last: d.Last, fp: d.FP, rand: d.Rand})
+		tds = append(tds, trackDay{track: d.Track, day: dn, first: d.First, last: d.Last, fp: d.FP, rand: d.Rand,
+			knownStaff: d.KnownStaff})
 	}
 	var lastDay int32
 	var lastDayStart, lastDayEnd int64 = 1, 0
@@ -180,7 +183,7 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 		switch {
 		case chained[i].id > 0:
 			td.class, td.chainPart, td.chain = Staff, !chained[i].counts, chained[i].id
-		case td.last-td.first > staffMs:
+		case td.last-td.first > staffMs || td.knownStaff:
 			td.class = Staff
 		case td.visits > td.bounces:
 			td.class = Visitor

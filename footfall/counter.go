@@ -298,12 +298,14 @@ func (c *Counter) Flush() {
 
 // TrackDays returns the summary of every track on every local day seen,
 // ordered by day, first detection and track. Days that may still grow are
-// marked Open.
+// marked Open, and those of tracks known as staff from earlier days
+// (KnownStaff) KnownStaff.
 func (c *Counter) TrackDays() []TrackDay {
 	out := make([]TrackDay, 0, len(c.oldDays)+len(c.tracks))
 	add := func(d dayState) {
 		td := d.TrackDay
 		td.Open = !c.flushed && c.now < d.end
+		td.KnownStaff = td.Open && c.knownStaff[td.Track]
 		out = append(out, td)
 	}
 	for _, d := range c.oldDays {

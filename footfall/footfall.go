@@ -23,6 +23,12 @@ type TrackDay struct {
 	// has not passed the day's end and the input has not ended. Figures
 	// from open days are provisional.
 	Open bool
+	// KnownStaff marks an open day of a track that was staff on one of the
+	// days before (Counter.KnownStaff: a printer, a TV, a staff phone that
+	// keeps its address). The day's provisional figures count it as staff
+	// from its first fix; once the day is over (not Open, and never
+	// stored) it is classified by the contract's rule alone.
+	KnownStaff bool
 }
 
 // Visit is one stay of a track in a zone: in the store (Zone is the store

@@ -89,8 +89,25 @@ func TestCounterKnownStaff(t *testing.T) {
 	if got := c.Present(t1+600_000, PresentWithin); got["store"] != 2 || got["till"] != 1 {
 		t.Errorf("without the earlier days: %v", got)
 	}
+	report := func() wire.Totals {
+		from := at(2026, 12, 4, 0, 0, 0)
+		return Build(site, from, from+24*3600_000, c.TrackDays(), c.Visits(), nil, History{}).Totals
+	}
+	if tot := report(); tot.Visitors != 2 || tot.Staff != 0 {
+		t.Errorf("today's provisional report without the earlier days: %d visitors, %d staff", tot.Visitors, tot.Staff)
+	}
 	c.KnownStaff(staff)
 	if got := c.Present(t1+600_000, PresentWithin); got["store"] != 1 || got["till"] != 0 || got["aisle-1"] != 1 {
 		t.Errorf("the printer known as staff: %v", got)
+	}
+	// Today's provisional figures count it as staff from its first fix;
+	// once the day is over, the contract's rule alone decides (10 minutes:
+	// a visitor).
+	if tot := report(); tot.Visitors != 1 || tot.Staff != 1 {
+		t.Errorf("today's provisional report, the printer known as staff: %d visitors, %d staff", tot.Visitors, tot.Staff)
+	}
+	c.Flush()
+	if tot := report(); tot.Visitors != 2 || tot.Staff != 0 {
+		t.Errorf("the day over: %d visitors, %d staff", tot.Visitors, tot.Staff)
 	}
 }
