@@ -137,27 +137,38 @@ func supersede(in []*trackState, now int64) []*trackState {
 	if supersedeAfter <= 0 {
 		return in
 	}
+	// By model, then in order of the visits' starts: a track gives way
+	// only to a later one of its own model.
 	slices.SortFunc(in, func(a, b *trackState) int {
-		return cmp.Or(cmp.Compare(a.store.Start, b.store.Start), cmp.Compare(a.store.Track, b.store.Track))
+		return cmp.Or(cmp.Compare(a.day.FP, b.day.FP), cmp.Compare(a.store.Start, b.store.Start),
+			cmp.Compare(a.store.Track, b.store.Track))
 	})
 	gone := make([]bool, len(in))
-	for j, b := range in {
-		if !b.day.Rand {
-			continue
+	for lo := 0; lo < len(in); {
+		hi := lo + 1
+		for hi < len(in) && in[hi].day.FP == in[lo].day.FP {
+			hi++
 		}
-		best := -1
-		for i, a := range in[:j] {
-			if gone[i] || !a.day.Rand || a.day.FP != b.day.FP || a.lastFix >= b.store.Start ||
-				now-a.lastFix <= supersedeAfter {
+		for j := lo; j < hi; j++ {
+			b := in[j]
+			if !b.day.Rand {
 				continue
 			}
-			if best < 0 || a.lastFix > in[best].lastFix {
-				best = i
+			best := -1
+			for i := lo; i < j; i++ {
+				a := in[i]
+				if gone[i] || !a.day.Rand || a.lastFix >= b.store.Start || now-a.lastFix <= supersedeAfter {
+					continue
+				}
+				if best < 0 || a.lastFix > in[best].lastFix {
+					best = i
+				}
+			}
+			if best >= 0 {
+				gone[best] = true
 			}
 		}
-		if best >= 0 {
-			gone[best] = true
-		}
+		lo = hi
 	}
 	out := in[:0]
 	for i, ts := range in {
