@@ -82,15 +82,50 @@ export const fmt = {
     if (s < 3600) return Math.round(s / 60) + ' min';
     return (s / 3600).toFixed(1) + ' h';
   },
-  ago: (ms) => {
+  // ago: how long ago, or past two hours the site's local date and time.
+  ago: (ms, tz) => {
     if (!ms) return 'never';
     const s = (Date.now() - ms) / 1000;
     if (s < 5) return 'just now';
     if (s < 120) return Math.round(s) + ' s ago';
     if (s < 7200) return Math.round(s / 60) + ' min ago';
-    return new Date(ms).toLocaleString();
+    return siteTime(ms, tz, { date: true, seconds: false });
   },
 };
+
+export const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+// siteTime formats an instant as the site's wall clock, 24-hour
+// ("18:46:05", with date: "Sat 5 Dec 2026, 18:46"): a shop's hours are
+// the shop's, wherever the browser is. When the browser is in another zone
+// the zone's short name follows ("18:46:05 CET"), so that nobody takes it
+// for their own time.
+export function siteTime(ms, tz, { date = false, seconds = true } = {}) {
+  tz = tz || 'UTC';
+  const key = `${tz}|${date}|${seconds}`;
+  let f = siteTime.cache[key];
+  if (!f) {
+    const o = { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+    if (seconds) o.second = '2-digit';
+    if (date) Object.assign(o, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' });
+    if (tz !== browserZone) o.timeZoneName = 'short';
+    f = siteTime.cache[key] = new Intl.DateTimeFormat('en-GB', o);
+  }
+  return f.format(new Date(ms));
+}
+siteTime.cache = {};
+
+// axisTime is a uPlot time axis's labels on a 24-hour clock, day before
+// month ("14:00", "Sat 5 Dec"), as the busiest-hours grid and siteTime;
+// uPlot's default is the US "2pm", "12/5".
+export const axisTime = [
+  [3600 * 24 * 365, '{YYYY}', null, null, null, null, null, null, 1],
+  [3600 * 24 * 28, '{MMM}', '\n{YYYY}', null, null, null, null, null, 1],
+  [3600 * 24, '{WWW} {D} {MMM}', '\n{YYYY}', null, null, null, null, null, 1],
+  [3600, '{HH}:{mm}', '\n{WWW} {D} {MMM}', null, '\n{WWW} {D} {MMM}', null, null, null, 1],
+  [60, '{HH}:{mm}', '\n{D} {MMM}', null, '\n{D} {MMM}', null, null, null, 1],
+  [1, '{HH}:{mm}:{ss}', '\n{D} {MMM}', null, '\n{D} {MMM}', null, null, null, 1],
+];
 
 // localParts gives a UTC ms instant's local date, hour and weekday (0 = Monday)
 // in a time zone.

@@ -1,7 +1,7 @@
 // editor.js: the site editor: upload the floor plan and set where it lies
 // (its scale), place sensors and draw zones by clicking, save as a new
 // version, or revert to an old one.
-import { api, el, sitePath, toast, fmt, HTTPError } from './api.js';
+import { api, el, sitePath, toast, fmt, HTTPError, siteTime } from './api.js';
 import { siteMap, drawZones, ll, rectBounds } from './map.js';
 
 const r1 = (v) => Math.round(v * 10) / 10;
@@ -218,7 +218,7 @@ export async function mount(main, ctx) {
 
   async function loadVersions() {
     const vs = await api(sitePath(draft.site, '/versions'));
-    versions.replaceChildren(...vs.slice(0, 20).map(v => el('li', {}, `v${v.version} · ${v.source} · ${new Date(v.created).toLocaleString()}${v.note ? ' · ' + v.note : ''}`,
+    versions.replaceChildren(...vs.slice(0, 20).map(v => el('li', {}, `v${v.version} · ${v.source} · ${siteTime(v.created, draft.timezone, { date: true, seconds: false })}${v.note ? ' · ' + v.note : ''}`,
       v.version === version ? el('span', { class: 'pill on' }, 'current') :
         el('button', { onclick: async () => {
           try {

@@ -1,6 +1,6 @@
 // footfall.js: the shop's numbers: passers-by, visitors and capture rate per
 // hour (uPlot), dwell, new vs returning, busiest hours, till conversion.
-import { api, el, sitePath, today, addDays, fmt, localParts, toast } from './api.js';
+import { api, el, sitePath, today, addDays, fmt, localParts, toast, siteTime, axisTime } from './api.js';
 
 export async function mount(main, ctx) {
   const site = ctx.site;
@@ -93,19 +93,22 @@ export async function mount(main, ctx) {
     }] } };
     const bars = uPlot.paths.bars({ size: [0.8, 40] });
     const tzDate = (ts) => uPlot.tzDate(new Date(ts * 1e3), tz);
+    const dayFmt = new Intl.DateTimeFormat('en-GB', { timeZone: tz, weekday: 'short', day: 'numeric', month: 'short' });
+    const dayName = (ts) => dayFmt.format(new Date(ts * 1000));
+    const hourName = (u, v) => v === null ? '–' : siteTime(v * 1000, tz, { date: true, seconds: false });
     plots.push(new uPlot({
       width: w(), height: 260, tzDate, ...closed,
-      series: [{}, { label: 'Passers-by', stroke: '#8a94a6', fill: 'rgba(138,148,166,.35)', paths: bars, points: { show: false } },
+      series: [{ value: hourName }, { label: 'Passers-by', stroke: '#8a94a6', fill: 'rgba(138,148,166,.35)', paths: bars, points: { show: false } },
         { label: 'Visitors', stroke: '#2f6fed', fill: 'rgba(47,111,237,.55)', paths: bars, points: { show: false } },
         { label: 'Passers-by as people (est.)', stroke: '#3d4452', width: 1.5, dash: [4, 3], points: { show: false } }],
-      axes: [{}, { label: 'people' }],
+      axes: [{ values: axisTime }, { label: 'people' }],
     }, [xs, hours.map(h => h.passersby), hours.map(h => h.visitors), hours.map(h => h.passersby_est ?? h.passersby)], hourChart));
     plots.push(new uPlot({
       width: w(), height: 220, tzDate, ...closed,
       scales: { pct: { range: [0, 1] } },
-      series: [{}, { label: 'Capture rate', scale: 'pct', stroke: '#1f9d55', width: 2, points: { show: true, size: 5, fill: '#1f9d55' }, value: (u, v) => fmt.pct(v) },
+      series: [{ value: hourName }, { label: 'Capture rate', scale: 'pct', stroke: '#1f9d55', width: 2, points: { show: true, size: 5, fill: '#1f9d55' }, value: (u, v) => fmt.pct(v) },
         { label: 'Conversion', scale: 'pct', stroke: '#d98a00', width: 2, points: { show: true, size: 5, fill: '#d98a00' }, value: (u, v) => fmt.pct(v) }],
-      axes: [{}, { scale: 'pct', values: (u, vs) => vs.map(v => Math.round(v * 100) + '%') }],
+      axes: [{ values: axisTime }, { scale: 'pct', values: (u, vs) => vs.map(v => Math.round(v * 100) + '%') }],
     }, [xs, hours.map(h => h.capture_rate), hours.map(h => h.conversion ?? null)], rateChart));
 
     // Day by day, for ranges longer than a few days.
@@ -119,10 +122,12 @@ export async function mount(main, ctx) {
       plots.push(new uPlot({
         width: w(), height: 220, tzDate,
         scales: { x: { time: true, range: (u, lo, hi) => [lo - 43200, hi + 43200] }, pct: { range: [0, 1] } },
-        series: [{ value: (u, v) => v === null ? '–' : new Date(v * 1000).toLocaleDateString() },
+        series: [{ value: (u, v) => v === null ? '–' : dayName(v) },
           { label: 'Visitors', stroke: '#2f6fed', fill: 'rgba(47,111,237,.55)', paths: uPlot.paths.bars({ size: [0.7, 60] }), points: { show: false } },
           { label: 'Capture rate', scale: 'pct', stroke: '#1f9d55', width: 2, points: { show: true, size: 5, fill: '#1f9d55' }, value: (u, v) => fmt.pct(v) }],
-        axes: [{}, { label: 'visitors' }, { scale: 'pct', side: 1, grid: { show: false }, values: (u, vs) => vs.map(v => Math.round(v * 100) + '%') }],
+        // Days, under their bars (not hours at midnight), thinned to fit.
+        axes: [{ splits: (u) => { const every = Math.max(1, Math.ceil(dx.length * 90 / (u.bbox.width / devicePixelRatio))); return dx.filter((_, i) => i % every === 0); },
+          values: (u, vs) => vs.map(dayName) }, { label: 'visitors' }, { scale: 'pct', side: 1, grid: { show: false }, values: (u, vs) => vs.map(v => Math.round(v * 100) + '%') }],
       }, [dx, r.days.map(d => d.visitors), r.days.map(d => d.capture_rate)], dayChart));
     }
 

@@ -1,7 +1,7 @@
 // live.js: the live floor map: dots that glide to each new fix, each with
 // its uncertainty circle (radius = err, the 1-sigma error per axis), and the
 // zone occupancy.
-import { api, el, Live, sitePath, fmt, openNow } from './api.js';
+import { api, el, Live, sitePath, fmt, openNow, siteTime } from './api.js';
 import { siteMap, drawZones, drawSensors, ll } from './map.js';
 
 const GLIDE_MS = 450;      // how long a dot takes to move to its new fix
@@ -122,7 +122,7 @@ export async function mount(main, ctx) {
     for (const z of site.zones) if (z.kind === 'store') store += occupancy[z.id] || 0;
     inStore.textContent = fmt.int(store);
     nTracks.textContent = String(tracks.size);
-    lastFix.textContent = latestT ? new Date(latestT).toLocaleTimeString() : '–';
+    lastFix.textContent = latestT ? siteTime(latestT, site.timezone) : '–';
     occList.replaceChildren(...site.zones.map(z => el('li', { 'data-zone': z.id },
       el('span', {}, z.name || z.id, ' ', el('span', { class: 'muted' }, z.kind)),
       el('span', { class: 'n' }, String(occupancy[z.id] || 0)))));

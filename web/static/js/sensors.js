@@ -1,7 +1,7 @@
 // sensors.js: every sensor's health: online or not, last batch, rate,
 // drops, losses, clock skew, version, whether it transmits for
 // self-calibration; refreshed every 5 s.
-import { api, el, sitePath, fmt } from './api.js';
+import { api, el, sitePath, fmt, siteTime } from './api.js';
 import { siteMap, ll } from './map.js';
 
 export async function mount(main, ctx) {
@@ -17,7 +17,7 @@ export async function mount(main, ctx) {
 
   async function load() {
     const [hs, as] = await Promise.all([api(sitePath(site.site, '/sensors')), api('/api/alerts?open=1&site=' + encodeURIComponent(site.site))]);
-    alerts.replaceChildren(...as.map(a => el('li', { 'data-alert': a.kind }, `⚠ ${a.message || a.kind + ' ' + (a.sensor || '')} · since ${new Date(a.raised).toLocaleString()}`)));
+    alerts.replaceChildren(...as.map(a => el('li', { 'data-alert': a.kind }, `⚠ ${a.message || a.kind + ' ' + (a.sensor || '')} · since ${siteTime(a.raised, site.timezone, { date: true, seconds: false })}`)));
     const online = hs.filter(h => h.online).length;
     summary.textContent = `${online} of ${hs.length} online`;
     const clock = (h) => {
@@ -32,7 +32,7 @@ export async function mount(main, ctx) {
         el('td', {}, h.id, h.label ? el('span', { class: 'muted' }, ' ' + h.label) : '', h.known ? '' : el('span', { class: 'pill warn' }, 'not in site')),
         el('td', {}, el('span', { class: 'pill ' + (h.online ? 'on' : 'off') }, h.online ? 'online' : h.state === 'unknown' ? 'never seen' : 'offline'),
           h.tx ? el('span', { class: 'pill', 'data-tx': h.tx.dev, title: `a probe request every ${Math.round(h.tx.every_ms / 1000)} s for self-calibration; ${h.tx.sent} sent` }, 'transmits') : ''),
-        el('td', {}, fmt.ago(h.last_seen)),
+        el('td', {}, fmt.ago(h.last_seen, site.timezone)),
         ...[h.rate.toFixed(1), fmt.int(h.batches), fmt.int(h.observations), fmt.int(h.rejected), fmt.int(h.lost), fmt.int(h.dropped)].map(v => el('td', { class: 'num' }, v)),
         el('td', {}, clock(h)), el('td', {}, h.version || '–'))));
     marks.clearLayers();
