@@ -362,6 +362,14 @@ func TestBrowserPhone(t *testing.T) {
 		if err != nil || over > 0 {
 			t.Errorf("%s: the page is %d px wider than the phone (%v)", v.view, over, err)
 		}
+		// The header leaves the phone's screen to the view: two lines
+		// (brand and site; the views, scrolling sideways), not four.
+		if h, _ := webtest.Eval[float64](c, `document.querySelector('header.top').getBoundingClientRect().height`); h > 100 {
+			t.Errorf("%s: the header is %g px high on a phone", v.view, h)
+		}
+		if in, _ := webtest.Eval[bool](c, `(() => { const r = document.querySelector('#nav a.active').getBoundingClientRect(); return r.left >= 0 && r.right <= innerWidth; })()`); !in {
+			t.Errorf("%s: the current view's tab is off the screen", v.view)
+		}
 		if strings.HasPrefix(v.view, "live") {
 			h, _ := webtest.Eval[float64](c, `document.querySelector('#live-map').getBoundingClientRect().height`)
 			if h < 300 {

@@ -53,6 +53,8 @@ async function render() {
     const s = view === 'chain' ? localStorage.getItem('passant.site') || '' : site;
     a.href = a.dataset.view === 'chain' ? '#/chain' : `#/${a.dataset.view}/${encodeURIComponent(s)}`;
   }
+  // On a phone the views scroll sideways: keep the current one in sight.
+  document.querySelector('#nav a.active')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
   select.value = site || localStorage.getItem('passant.site') || '';
   select.disabled = view === 'chain';
   if (state.cleanup) { try { state.cleanup(); } catch (e) { console.error(e); } state.cleanup = null; }
