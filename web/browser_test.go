@@ -132,15 +132,31 @@ func TestBrowserFootfall(t *testing.T) {
 	if wantText := fmt.Sprintf("%d", want.Totals.Visitors); strings.ReplaceAll(visitors, ",", "") != wantText {
 		t.Fatalf("visitors KPI %q, want %s", visitors, wantText)
 	}
-	// The hourly chart plots the API's numbers.
+	// The hourly chart plots the API's numbers, and leaves the hours of
+	// today that have not begun empty (not zero).
 	plotted, err := webtest.Eval[[][][]*float64](c, `window.passantFootfall.plotted`)
 	if err != nil {
 		t.Fatal(err)
 	}
+	now, toCome := time.Now().UnixMilli(), 0
 	for i, h := range want.Hours {
-		if *plotted[0][1][i] != float64(h.Passersby) || *plotted[0][2][i] != float64(h.Visitors) || *plotted[0][0][i] != float64(h.Start/1000) {
-			t.Fatalf("hour %d plotted %v/%v, API %d/%d", i, *plotted[0][1][i], *plotted[0][2][i], h.Passersby, h.Visitors)
+		if *plotted[0][0][i] != float64(h.Start/1000) {
+			t.Fatalf("hour %d plotted at %v, API %d", i, *plotted[0][0][i], h.Start/1000)
 		}
+		switch {
+		case h.Start > now+60_000:
+			toCome++
+			if plotted[0][1][i] != nil || plotted[0][2][i] != nil {
+				t.Fatalf("hour %d has not begun, plotted %v/%v", i, plotted[0][1][i], plotted[0][2][i])
+			}
+		case h.Start < now-60_000:
+			if *plotted[0][1][i] != float64(h.Passersby) || *plotted[0][2][i] != float64(h.Visitors) {
+				t.Fatalf("hour %d plotted %v/%v, API %d/%d", i, *plotted[0][1][i], *plotted[0][2][i], h.Passersby, h.Visitors)
+			}
+		}
+	}
+	if last := want.Hours[len(want.Hours)-1].Start; last > now+60_000 && toCome == 0 {
+		t.Fatal("no hour to come checked")
 	}
 	cells, _ := webtest.Eval[int](c, `document.querySelectorAll('#ff-week td').length`)
 	if cells != 7*24 {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/passant/passant/web/webtest"
+	"github.com/passant/passant/wire"
 )
 
 // browserZone runs the tab's clock in the time zone tz, as a browser
@@ -49,4 +51,46 @@ func TestBrowserTimesInSiteZone(t *testing.T) {
 		t.Errorf("s1's last batch shown as %q, want the shop's Tue 1 Dec 2026, 18:46 CET", seen)
 	}
 	webtest.Screenshot(t, c, "sensors-new-york")
+}
+
+// failingReports answers every report with a server error.
+type failingReports struct{ *memBackend }
+
+func (failingReports) Report(ctx context.Context, site string, from, to int64) (*wire.Report, error) {
+	return nil, errors.New("database unreachable")
+}
+
+// TestBrowserFootfallEmptyAndError: a shop with nothing counted says so
+// (and points to the sensors) instead of drawing flat charts; a report
+// that fails shows the error in place, with a way to try again.
+func TestBrowserFootfallEmptyAndError(t *testing.T) {
+	b := newDemoBackend()
+	b.mu.Lock()
+	b.reports["demo"] = &wire.Report{Site: "demo"}
+	b.mu.Unlock()
+	srv, ctx := browserServer(t, b)
+	c := within(t, ctx, 30*time.Second)
+	step := webtest.Steps(t, ctx, c)
+	step("open an empty shop's footfall", chromedp.Navigate(srv.URL+"/#/footfall/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-footfall="ready"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ff-empty a[href="#/sensors/demo"]`)))
+	if n, _ := webtest.Eval[int](c, `document.querySelectorAll('#ff-body canvas').length`); n != 0 {
+		t.Errorf("%d charts drawn for a shop with nothing counted", n)
+	}
+	conv, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS(`#kpi-conversion`)))
+	if strings.Contains(conv, "POS") || !strings.Contains(conv, "no till receipts") {
+		t.Errorf("conversion tile without receipts reads %q", conv)
+	}
+	webtest.Screenshot(t, c, "empty")
+
+	ctx2 := webtest.Browser(t)
+	srv2 := newTestServer(t, failingReports{newDemoBackend()}, Config{})
+	c2 := within(t, ctx2, 30*time.Second)
+	step2 := webtest.Steps(t, ctx2, c2)
+	step2("open footfall with the database down", chromedp.Navigate(srv2.URL+"/#/footfall/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-footfall="error"] #ff-error button`)))
+	if busy, _ := webtest.Eval[bool](c2, `document.querySelector('#ff-body').hasAttribute('aria-busy')`); busy {
+		t.Error("the failed page still says it is loading")
+	}
+	webtest.Screenshot(t, c2, "error")
 }

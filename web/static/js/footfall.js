@@ -47,11 +47,30 @@ export async function mount(main, ctx) {
   const plots = [];
   const ro = new ResizeObserver(() => { for (const p of plots) p.setSize({ width: p.root.parentElement.clientWidth, height: p.height }); });
 
+  // done ends a load: the body is no longer dimmed as stale.
+  const done = (state) => { body.removeAttribute('aria-busy'); body.style.opacity = ''; main.dataset.footfall = state; };
+
   async function load() {
+    // While the report comes: "Loading…" the first time, then the old
+    // numbers dimmed, so that nobody reads them as the new range's.
+    main.dataset.footfall = 'loading';
+    body.setAttribute('aria-busy', 'true');
+    if (!body.firstChild) body.append(el('p', { class: 'muted', id: 'ff-loading' }, 'Loading the numbers…'));
+    else body.style.opacity = '.45';
     let r;
-    try { r = await api(sitePath(site.site, `/report?from=${from.value}&to=${to.value}`)); } catch (e) { toast(e.message, true); return; }
+    try { r = await api(sitePath(site.site, `/report?from=${from.value}&to=${to.value}`)); } catch (e) {
+      for (const p of plots.splice(0)) p.destroy();
+      body.replaceChildren(el('div', { class: 'card', id: 'ff-error', role: 'alert' }, el('h2', {}, 'The numbers could not be loaded'),
+        el('p', {}, e.message), el('button', { onclick: () => load() }, 'Try again')));
+      done('error');
+      return;
+    }
     for (const p of plots.splice(0)) p.destroy();
     body.replaceChildren();
+    // Hours (and days) that have not begun are not zeros: the charts leave
+    // them empty rather than drop to 0 at the current hour.
+    const now = Date.now();
+    const begun = (h, v) => h.start <= now ? v : null;
     const q = `from=${from.value}&to=${to.value}`;
     csv.replaceChildren('CSV: ', ...['hours', 'days', 'zones', 'paths'].flatMap((p, i) => [i ? ' · ' : '',
       el('a', { href: sitePath(site.site, `/report.csv?${q}&part=${p}`) }, p)]));
@@ -66,13 +85,25 @@ export async function mount(main, ctx) {
       kpi('dwell', 'Median dwell', fmt.dur(T.dwell_median_s), 'Half of the visitors stayed longer, from their first to their last probe inside.'),
       kpi('dwell-est', 'Median dwell, door to door (est.)', fmt.dur(T.dwell_median_est_s ?? T.dwell_median_s),
         'The same with the time before the first probe and after the last (about one probe interval per visit).'),
-      kpi('returning', 'Returning visitors', `${fmt.int(T.returning)} (${fmt.pct(T.visitors ? T.returning / T.visitors : null)})`,
+      kpi('returning', 'Returning visitors', [fmt.int(T.returning), ' ', el('small', {}, `(${fmt.pct(T.visitors ? T.returning / T.visitors : null)})`)],
         'Visitors seen as visitors on an earlier day: only phones that keep their address can be recognised.'),
-      kpi('returning-est', 'Returning, all phones (est.)', T.returning_est == null ? '–' : `${fmt.int(Math.round(T.returning_est))} (${fmt.pct(T.visitors ? T.returning_est / T.visitors : null)})`,
+      kpi('returning-est', 'Returning, all phones (est.)', T.returning_est == null ? '–' : [fmt.int(Math.round(T.returning_est)), ' ', el('small', {}, `(${fmt.pct(T.visitors ? T.returning_est / T.visitors : null)})`)],
         'The returning share of the phones that keep their address, applied to all visitors.'),
-      kpi('conversion', 'Till conversion', T.conversion === undefined ? 'no POS data' : fmt.pct(T.conversion))));
+      T.conversion === undefined ?
+        kpi('conversion', 'Till conversion: no till receipts for these days', '–', 'Visitors who bought: an admin imports the till\'s receipts (CSV or JSON) under Admin.') :
+        kpi('conversion', 'Till conversion', fmt.pct(T.conversion), 'Receipts / visitors.')));
 
     const hours = r.hours || [];
+    // Nothing at all: say so, and where to look, instead of flat charts.
+    if (!T.passersby && !T.visitors && !hours.some(h => h.passersby || h.visitors)) {
+      body.append(el('div', { class: 'card', id: 'ff-empty' }, el('h2', {}, 'Nobody counted from ' + from.value + ' to ' + to.value),
+        el('p', {}, 'No phone was heard near the shop in these days. If the sensors are new or were off, check ',
+          el('a', { href: `#/sensors/${encodeURIComponent(site.site)}` }, 'Sensors'), '; the numbers appear as soon as they hear phones.')));
+      window.passantFootfall = { report: r, plotted: [] };
+      done('ready');
+      return;
+    }
+
     const xs = hours.map(h => h.start / 1000);
     const hourChart = el('div', { class: 'chart', id: 'ff-hours' });
     const rateChart = el('div', { class: 'chart', id: 'ff-rates' });
@@ -102,7 +133,7 @@ export async function mount(main, ctx) {
         { label: 'Visitors', stroke: '#2f6fed', fill: 'rgba(47,111,237,.55)', paths: bars, points: { show: false } },
         { label: 'Passers-by as people (est.)', stroke: '#3d4452', width: 1.5, dash: [4, 3], points: { show: false } }],
       axes: [{ values: axisTime }, { label: 'people' }],
-    }, [xs, hours.map(h => h.passersby), hours.map(h => h.visitors), hours.map(h => h.passersby_est ?? h.passersby)], hourChart));
+    }, [xs, hours.map(h => begun(h, h.passersby)), hours.map(h => begun(h, h.visitors)), hours.map(h => begun(h, h.passersby_est ?? h.passersby))], hourChart));
     plots.push(new uPlot({
       width: w(), height: 220, tzDate, ...closed,
       scales: { pct: { range: [0, 1] } },
@@ -128,7 +159,7 @@ export async function mount(main, ctx) {
         // Days, under their bars (not hours at midnight), thinned to fit.
         axes: [{ splits: (u) => { const every = Math.max(1, Math.ceil(dx.length * 90 / (u.bbox.width / devicePixelRatio))); return dx.filter((_, i) => i % every === 0); },
           values: (u, vs) => vs.map(dayName) }, { label: 'visitors' }, { scale: 'pct', side: 1, grid: { show: false }, values: (u, vs) => vs.map(v => Math.round(v * 100) + '%') }],
-      }, [dx, r.days.map(d => d.visitors), r.days.map(d => d.capture_rate)], dayChart));
+      }, [dx, r.days.map(d => begun(d, d.visitors)), r.days.map(d => d.capture_rate)], dayChart));
     }
 
     // Dwell and loyalty.
@@ -148,6 +179,7 @@ export async function mount(main, ctx) {
     const sum = Array.from({ length: 7 }, () => new Array(24).fill(0));
     const cnt = Array.from({ length: 7 }, () => new Array(24).fill(0));
     for (const h of hours) {
+      if (h.start > now) continue; // not a quiet hour: one to come
       const p = localParts(h.start, tz);
       sum[p.weekday][p.hour] += h.visitors; cnt[p.weekday][p.hour]++;
     }
@@ -169,7 +201,7 @@ export async function mount(main, ctx) {
           fmt.int(d.new), fmt.int(d.returning), fmt.int(d.transactions), fmt.pct(d.conversion)].map(v => el('td', { class: 'num' }, v)))))));
     }
     window.passantFootfall = { report: r, plotted: plots.map(p => p.data.map(s => [...s])) };
-    main.dataset.footfall = 'ready';
+    done('ready');
   }
   ro.observe(main);
   await load();
