@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/passant/passant/heatmap"
 	"github.com/passant/passant/web/webtest"
 	"github.com/passant/passant/wire"
 )
@@ -93,4 +94,53 @@ func TestBrowserFootfallEmptyAndError(t *testing.T) {
 		t.Error("the failed page still says it is loading")
 	}
 	webtest.Screenshot(t, c2, "error")
+}
+
+// newShop is a shop just installed: its sensors never sent a batch and
+// nobody was seen.
+type newShop struct{ *memBackend }
+
+func (s newShop) Sensors(ctx context.Context, site string) ([]SensorHealth, error) {
+	hs, err := s.memBackend.Sensors(ctx, site)
+	for i := range hs {
+		hs[i] = SensorHealth{ID: hs[i].ID, X: hs[i].X, Y: hs[i].Y, Known: true, State: "unknown"}
+	}
+	return hs, err
+}
+
+func (s newShop) Heatmap(ctx context.Context, q HeatmapQuery) (*Heatmap, error) {
+	site, _, err := s.Site(ctx, q.Site)
+	if err != nil {
+		return nil, err
+	}
+	g := heatmap.NewGrid(site.Bounds, q.Cell)
+	return &Heatmap{Site: q.Site, From: q.From, To: q.To, Bounds: g.Bounds(), Cell: g.Cell, W: g.NX, H: g.NY, Values: g.V, Max: g.Max()}, nil
+}
+
+// TestBrowserNewShop: sensors that never sent anything are "never seen"
+// in the table and on the map, with no clock reading (not a green
+// "0 ms"); the heatmap of nobody says so.
+func TestBrowserNewShop(t *testing.T) {
+	ctx := webtest.Browser(t)
+	srv := newTestServer(t, newShop{newDemoBackend()}, Config{})
+	c := within(t, ctx, 30*time.Second)
+	step := webtest.Steps(t, ctx, c)
+	step("open the sensors", chromedp.Navigate(srv.URL+"/#/sensors/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-sensors="ready"]`)))
+	row, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS(`#sensor-table tr[data-sensor="s1"]`)))
+	if !strings.Contains(row, "never seen") || strings.Contains(row, "ms") {
+		t.Errorf("a sensor never heard from reads %q", row)
+	}
+	tip, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS(`#sensor-map .leaflet-tooltip`)))
+	if !strings.Contains(tip, "never seen") {
+		t.Errorf("its map label reads %q", tip)
+	}
+	webtest.Screenshot(t, c, "sensors")
+	step("open the heatmap", chromedp.Navigate(srv.URL+"/#/heatmap/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-heatmap="ready"]`)))
+	info, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS(`#hm-info`)))
+	if !strings.Contains(info, "Nobody was seen") {
+		t.Errorf("an empty heatmap says %q", info)
+	}
+	webtest.Screenshot(t, c, "heatmap")
 }

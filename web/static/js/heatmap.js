@@ -81,8 +81,10 @@ export async function mount(main, ctx) {
     if (overlay) overlay.remove();
     overlay = L.imageOverlay(c.toDataURL(), rectBounds(g.bounds), { opacity: Number(opacity.value), className: 'heat' }).addTo(m.map);
     overlay.getElement()?.style.setProperty('image-rendering', g.cell >= 1 ? 'pixelated' : 'auto');
-    document.getElementById('hm-max').textContent = fmt.dur(g.max) + ' per cell';
-    info.textContent = `${W}×${H} cells of ${g.cell} m, ${g.staff ? 'staff included' : 'people (staff left out)'}`;
+    document.getElementById('hm-max').textContent = g.max > 0 ? fmt.dur(g.max) + ' per cell' : '–';
+    info.textContent = g.max > 0 ? `${W}×${H} cells of ${g.cell} m, ${g.staff ? 'staff included' : 'people (staff left out)'}` :
+      'Nobody was seen here in these days and hours.';
+    info.classList.toggle('empty', !(g.max > 0));
     window.passantHeatmap = { w: W, h: H, max: g.max, cell: g.cell, staff: g.staff ? 1 : 0 };
     main.dataset.heatmap = 'ready';
   }

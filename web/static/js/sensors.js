@@ -20,7 +20,9 @@ export async function mount(main, ctx) {
     alerts.replaceChildren(...as.map(a => el('li', { 'data-alert': a.kind }, `⚠ ${a.message || a.kind + ' ' + (a.sensor || '')} · since ${siteTime(a.raised, site.timezone, { date: true, seconds: false })}`)));
     const online = hs.filter(h => h.online).length;
     summary.textContent = `${online} of ${hs.length} online`;
+    const state = (h) => h.online ? 'online' : h.state === 'unknown' && !h.last_seen ? 'never seen' : 'offline';
     const clock = (h) => {
+      if (!h.last_seen) return '–'; // no batch: no clock to judge
       const off = Math.abs(h.clock_offset_ms);
       const cls = h.clock === 'quarantined' || off > 5000 ? 'off' : off > 500 || h.clock === 'corrected' ? 'warn' : 'on';
       return el('span', { class: 'pill ' + cls }, `${h.clock_offset_ms > 0 ? '+' : ''}${Math.round(h.clock_offset_ms)} ms${h.clock && h.clock !== 'ok' ? ' · ' + h.clock : ''}`);
@@ -30,7 +32,7 @@ export async function mount(main, ctx) {
         .map((h, i) => el('th', { class: i >= 3 && i <= 8 ? 'num' : '' }, h))),
       ...hs.map(h => el('tr', { 'data-sensor': h.id },
         el('td', {}, h.id, h.label ? el('span', { class: 'muted' }, ' ' + h.label) : '', h.known ? '' : el('span', { class: 'pill warn' }, 'not in site')),
-        el('td', {}, el('span', { class: 'pill ' + (h.online ? 'on' : 'off') }, h.online ? 'online' : h.state === 'unknown' ? 'never seen' : 'offline'),
+        el('td', {}, el('span', { class: 'pill ' + (h.online ? 'on' : 'off') }, state(h)),
           h.tx ? el('span', { class: 'pill', 'data-tx': h.tx.dev, title: `a probe request every ${Math.round(h.tx.every_ms / 1000)} s for self-calibration; ${h.tx.sent} sent` }, 'transmits') : ''),
         el('td', {}, fmt.ago(h.last_seen, site.timezone)),
         ...[h.rate.toFixed(1), fmt.int(h.batches), fmt.int(h.observations), fmt.int(h.rejected), fmt.int(h.lost), fmt.int(h.dropped)].map(v => el('td', { class: 'num' }, v)),
@@ -39,7 +41,7 @@ export async function mount(main, ctx) {
     for (const h of hs) {
       if (!h.known) continue;
       L.circleMarker(ll(h.x, h.y), { radius: 9, color: '#fff', weight: 2, fillColor: h.online ? '#1f9d55' : '#d64545', fillOpacity: 1 })
-        .bindTooltip(`${h.id}: ${h.online ? 'online' : 'offline'} · ${h.rate.toFixed(1)} obs/s`, { permanent: true, direction: 'right' }).addTo(marks);
+        .bindTooltip(`${h.id}: ${state(h)}${h.last_seen ? ` · ${h.rate.toFixed(1)} obs/s` : ''}`, { permanent: true, direction: 'right' }).addTo(marks);
     }
     main.dataset.sensors = 'ready';
   }
