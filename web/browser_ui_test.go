@@ -144,3 +144,60 @@ func TestBrowserNewShop(t *testing.T) {
 	}
 	webtest.Screenshot(t, c, "heatmap")
 }
+
+// contrast is the WCAG contrast ratio of each selector's first element's
+// text with the background it stands on (-1: no such element).
+const contrast = `((sels) => {
+	const rgb = (s) => s.match(/[\d.]+/g).map(Number);
+	const lum = ([r, g, b]) => { const f = (c) => (c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+	const bg = (e) => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length < 4 || c[3] > 0) return c; } return [255, 255, 255]; };
+	const out = {};
+	for (const s of sels) {
+		const e = document.querySelector(s);
+		if (!e) { out[s] = -1; continue; }
+		const a = lum(rgb(getComputedStyle(e).color)), b = lum(bg(e));
+		out[s] = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+	}
+	return out;
+})`
+
+// TestBrowserAccessibility: small text reaches WCAG AA contrast (4.5:1):
+// the status pills, the alerts badge, muted text and table headers; the
+// map and its heat image have names for a screen reader; the chain
+// table sorts from the keyboard.
+func TestBrowserAccessibility(t *testing.T) {
+	ctx := webtest.Browser(t)
+	srv := newTestServer(t, alertingBackend{newDemoBackend()}, Config{})
+	c := within(t, ctx, 30*time.Second)
+	step := webtest.Steps(t, ctx, c)
+	step("open the sensors", chromedp.Navigate(srv.URL+"/#/sensors/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-sensors="ready"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#alerts`)),
+		// A clock pill out of line, as a sensor with a drifting clock has.
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#sensor-summary').insertAdjacentHTML('beforeend', ' <span class="pill warn">+700 ms</span>')`))
+	sels := []string{".pill.on", ".pill.off", ".pill.warn", "#alerts", "#sensor-summary", "#sensor-table th", "#sensor-alerts li"}
+	ratios, err := webtest.Eval[map[string]float64](c, contrast+"("+mustJSON(sels)+")")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sels {
+		if r := ratios[s]; r < 4.5 {
+			t.Errorf("%s: contrast %.2f:1, want at least 4.5:1", s, r)
+		}
+	}
+	step("open the heatmap", chromedp.Navigate(srv.URL+"/#/heatmap/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-heatmap="ready"] img.heat`)))
+	label, _ := webtest.Eval[string](c, `document.querySelector('#hm-map').getAttribute('aria-label') || ''`)
+	alt, _ := webtest.Eval[string](c, `document.querySelector('#hm-map img.heat').alt`)
+	if !strings.HasPrefix(label, "Heatmap of Demo Store") || !strings.HasPrefix(alt, "Heatmap") {
+		t.Errorf("the map is named %q, its heat image %q", label, alt)
+	}
+
+	step("sort the chain by keyboard", chromedp.Navigate(srv.URL+"/#/chain"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-chain="ready"]`)),
+		chromedp.Focus(chromedp.CSS(`th[data-sort="site"]`)),
+		chromedp.KeyEvent("\r"),
+		chromedp.Poll[chromedp.Void](`document.querySelector('th[data-sort="site"]').getAttribute('aria-sort') === 'ascending'`),
+		chromedp.KeyEvent(" "),
+		chromedp.Poll[chromedp.Void](`document.querySelector('th[data-sort="site"]').getAttribute('aria-sort') === 'descending' && document.activeElement.dataset.sort === 'site'`))
+}

@@ -28,6 +28,11 @@ export async function mount(main, ctx) {
     main.dataset.chain = 'ready';
   }
 
+  function sortBy(key) {
+    sortDir = sortKey === key ? -sortDir : (key === 'site' ? 1 : -1); sortKey = key; render();
+    table.querySelector(`th[data-sort="${key}"]`).focus();
+  }
+
   function render() {
     csv.href = '/api/chain.csv?date=' + date.value;
     all.replaceChildren('Every site\'s report of the day: ', ...['hours', 'zones', 'paths'].flatMap((p, i) => [i ? ' · ' : '',
@@ -42,7 +47,10 @@ export async function mount(main, ctx) {
     table.replaceChildren(
       el('tr', {}, ...cols.map(([h, key], i) => el('th', {
         class: (i && i !== 2 && i !== cols.length - 1 ? 'num' : '') + (key ? ' sortable' : ''), 'data-sort': key || undefined,
-        onclick: key ? () => { sortDir = sortKey === key ? -sortDir : (key === 'site' ? 1 : -1); sortKey = key; render(); } : undefined,
+        // Sortable by keyboard too: Tab to a header, Enter or Space.
+        tabindex: key ? 0 : undefined, 'aria-sort': key === sortKey ? (sortDir > 0 ? 'ascending' : 'descending') : undefined,
+        onclick: key ? () => sortBy(key) : undefined,
+        onkeydown: key ? (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sortBy(key); } } : undefined,
       }, h, key === sortKey ? (sortDir > 0 ? ' ▲' : ' ▼') : ''))),
       ...sorted().map(r => el('tr', { 'data-site': r.site },
         el('td', {}, el('a', { href: `#/live/${encodeURIComponent(r.site)}` }, r.name || r.site), r.name ? el('span', { class: 'muted' }, ' ' + r.site) : ''),

@@ -42,7 +42,7 @@ export async function mount(main, ctx) {
   const rc = ramp.getContext('2d');
   for (let x = 0; x < 180; x++) { rc.fillStyle = `rgb(${colour(x / 179).join(',')})`; rc.fillRect(x, 0, 1, 10); }
 
-  const m = siteMap(mapEl, site, { zoneLabels: true });
+  const m = siteMap(mapEl, site, { zoneLabels: true, label: `Heatmap of ${site.name || site.site}: where people spent time` });
   let overlay = null;
   opacity.addEventListener('input', () => overlay && overlay.setOpacity(Number(opacity.value)));
 
@@ -79,7 +79,7 @@ export async function mount(main, ctx) {
     }
     cx.putImageData(img, 0, 0);
     if (overlay) overlay.remove();
-    overlay = L.imageOverlay(c.toDataURL(), rectBounds(g.bounds), { opacity: Number(opacity.value), className: 'heat' }).addTo(m.map);
+    overlay = L.imageOverlay(c.toDataURL(), rectBounds(g.bounds), { opacity: Number(opacity.value), className: 'heat', alt: 'Heatmap: the brighter, the more time people spent there' }).addTo(m.map);
     overlay.getElement()?.style.setProperty('image-rendering', g.cell >= 1 ? 'pixelated' : 'auto');
     document.getElementById('hm-max').textContent = g.max > 0 ? fmt.dur(g.max) + ' per cell' : '–';
     info.textContent = g.max > 0 ? `${W}×${H} cells of ${g.cell} m, ${g.staff ? 'staff included' : 'people (staff left out)'}` :

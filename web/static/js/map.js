@@ -9,11 +9,14 @@ const zoneColors = { outside: '#8a94a6', store: '#2f6fed', area: '#9b59b6' };
 
 // siteMap draws site into the element; it returns {map, zoneLayers, sensorLayer, planLayer}.
 export function siteMap(elem, site, opts = {}) {
+  // Leaflet makes the map a keyboard stop (arrows pan, +/- zoom): name it.
+  elem.setAttribute('role', 'region');
+  elem.setAttribute('aria-label', opts.label || `Floor map of ${site.name || site.site}`);
   const map = L.map(elem, { crs: L.CRS.Simple, minZoom: -5, maxZoom: 6, zoomSnap: 0.25, attributionControl: false, ...opts.map });
   map.fitBounds(rectBounds(site.bounds), { padding: [10, 10] });
   const out = { map, zoneLayers: {}, planLayer: null, sensorLayer: L.layerGroup().addTo(map), zoneGroup: L.layerGroup().addTo(map) };
   if (site.plan) {
-    out.planLayer = L.imageOverlay(sitePath(site.site, '/plan') + '?v=' + Date.now(), rectBounds(site.plan.bounds), { opacity: 0.9 }).addTo(map);
+    out.planLayer = L.imageOverlay(sitePath(site.site, '/plan') + '?v=' + Date.now(), rectBounds(site.plan.bounds), { opacity: 0.9, alt: 'Floor plan' }).addTo(map);
     out.planLayer.on('error', () => out.planLayer.remove());
   }
   drawZones(out, site, opts);
