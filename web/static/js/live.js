@@ -4,6 +4,9 @@
 import { api, el, Live, sitePath, fmt, openNow, siteTime } from './api.js';
 import { siteMap, drawZones, drawSensors, ll } from './map.js';
 
+// How a zone's kind reads in the occupancy list (an area needs no word).
+const KIND = { outside: 'outside', store: 'whole shop' };
+
 const GLIDE_MS = 450;      // how long a dot takes to move to its new fix
 const STALE_MS = 120000;   // drop a dot not updated for this long (wall clock)
 const QUIET_MS = 30000;    // fade a dot not updated for this long
@@ -27,7 +30,7 @@ export async function mount(main, ctx) {
   const occList = el('ul', { class: 'occ-list', id: 'live-occupancy' });
   const picked = el('p', { class: 'hint', id: 'live-picked' }, 'Click a dot to see where it has been.');
   const lastFix = el('span', { class: 'muted', id: 'live-last' }, '–');
-  const sparkEl = el('div', { id: 'live-spark' });
+  const sparkEl = el('div', { id: 'live-spark', title: 'In the store, the last 15 minutes' });
   main.append(el('div', { class: 'grid2' },
     el('div', { class: 'card mapcard' }, mapEl),
     el('div', { class: 'card' },
@@ -35,9 +38,9 @@ export async function mount(main, ctx) {
       el('p', { class: 'muted' }, 'In the store now'), inStore, sparkEl,
       el('p', {}, nTracks, ' devices on the map · last fix ', lastFix),
       el('h2', {}, 'Zone occupancy'), occList, picked,
-      el('p', { class: 'hint' }, 'Dots glide to each new position; the halo is the 1-sigma uncertainty.'))));
+      el('p', { class: 'hint' }, 'Each dot is a phone (grey: outside the shop). The halo shows how sure its position is: the wider, the less sure (radius: 1 sigma per axis).'))));
 
-  const m = siteMap(mapEl, site);
+  const m = siteMap(mapEl, site, { label: `Live floor map of ${site.name || site.site}: a dot per phone, its halo how sure the position is; the counts are beside the map` });
   const dots = L.layerGroup().addTo(m.map);
   const tracks = new Map();
   let sparkPlot = null;
@@ -124,7 +127,7 @@ export async function mount(main, ctx) {
     nTracks.textContent = String(tracks.size);
     lastFix.textContent = latestT ? siteTime(latestT, site.timezone) : '–';
     occList.replaceChildren(...site.zones.map(z => el('li', { 'data-zone': z.id },
-      el('span', {}, z.name || z.id, ' ', el('span', { class: 'muted' }, z.kind)),
+      el('span', {}, z.name || z.id, KIND[z.kind] ? el('span', { class: 'muted' }, ' · ' + KIND[z.kind]) : ''),
       el('span', { class: 'n' }, String(occupancy[z.id] || 0)))));
     for (const z of site.zones) {
       const layer = m.zoneLayers[z.id];
@@ -162,7 +165,7 @@ export async function mount(main, ctx) {
   // The store's occupancy over the last 15 minutes, sampled every 5 s.
   const spark = [[], []];
   sparkPlot = new uPlot({ width: 240, height: 70, legend: { show: false }, cursor: { show: false },
-    axes: [{ show: false }, { size: 30, font: '10px system-ui', ticks: { show: false }, grid: { stroke: '#eef0f4' } }],
+    axes: [{ show: false }, { size: 30, space: 12, font: '10px system-ui', ticks: { show: false }, grid: { stroke: '#eef0f4' } }],
     scales: { y: { range: (u, lo, hi) => [0, Math.max(4, hi)] } },
     series: [{}, { stroke: '#2f6fed', fill: 'rgba(47,111,237,.15)', width: 1.5, points: { show: false } }] }, spark, sparkEl);
   let lastSample = 0;
