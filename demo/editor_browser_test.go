@@ -254,6 +254,13 @@ func TestBrowserCalibratePhone(t *testing.T) {
 		webtest.Failed(t, tab, "calibrate-start")
 		t.Fatalf("start the walk: %v", err)
 	}
+	// The plan shows the shop, not the street around it: the 10 m wide
+	// boutique fills most of the phone's width, so that a tap lands near
+	// where it was meant.
+	share, err := webtest.Eval[float64](c, `(window.calib.toPx(10, 0)[0] - window.calib.toPx(0, 0)[0]) / document.querySelector('#plan').getBoundingClientRect().width`)
+	if err != nil || share < 0.7 {
+		t.Errorf("the shop takes %.0f%% of the plan's width on a phone, want at least 70%% (%v)", 100*share, err)
+	}
 	xy, err := webtest.Eval[[]float64](c, `window.calib.toPx(5, 4)`)
 	if err != nil {
 		t.Fatal(err)

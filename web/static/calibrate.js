@@ -42,9 +42,24 @@ function el(tag, attrs = {}, ...kids) {
 
 // ---- the floor plan ------------------------------------------------------
 
+// walkBox is the part of the site the walk covers: the shop's zones (not
+// the street outside) and the sensors, with a metre and a half around,
+// within the site's bounds. The plan shows only that, so that on a phone
+// the shop fills the width and a tap lands within a step of where meant
+// (the whole site put a 10 m shop in a third of the screen).
+function walkBox(site) {
+  const b = site.bounds;
+  const pts = (site.zones || []).filter((z) => z.kind !== 'outside').flatMap((z) => z.polygon).concat((site.sensors || []).map((s) => [s.x, s.y]));
+  if (!pts.length) return b;
+  const pad = 1.5;
+  const x0 = Math.max(b[0][0], Math.min(...pts.map((p) => p[0])) - pad), x1 = Math.min(b[1][0], Math.max(...pts.map((p) => p[0])) + pad);
+  const y0 = Math.max(b[0][1], Math.min(...pts.map((p) => p[1])) - pad), y1 = Math.min(b[1][1], Math.max(...pts.map((p) => p[1])) + pad);
+  return x1 > x0 && y1 > y0 ? [[x0, y0], [x1, y1]] : b;
+}
+
 function geometry() {
   const c = $('plan');
-  const b = state.doc.site.bounds;
+  const b = walkBox(state.doc.site);
   const w = b[1][0] - b[0][0], h = b[1][1] - b[0][1];
   const W = c.width, H = Math.round(W * h / w);
   if (c.height !== H) c.height = H;
