@@ -1,9 +1,12 @@
 // chain.js: every site side by side: today's visitors, capture rate, people
 // in store now, sensors online; CSV export.
-import { api, el, fmt, today } from './api.js';
+import { api, el, fmt, today, browserZone } from './api.js';
 
 export async function mount(main, ctx) {
-  const date = el('input', { type: 'date', id: 'chain-date', value: today(Intl.DateTimeFormat().resolvedOptions().timeZone) });
+  // The day to show first: the shops' today when they share a time zone
+  // (a head office abroad sees their day, not its own), else the browser's.
+  const zones = new Set(ctx.sites.map(s => s.timezone || 'UTC'));
+  const date = el('input', { type: 'date', id: 'chain-date', value: today(zones.size === 1 ? [...zones][0] : browserZone) });
   const table = el('table', { id: 'chain-table' });
   const csv = el('a', { id: 'chain-csv', href: '#' }, 'Export this table (CSV)');
   const all = el('span', { id: 'chain-reports' });
