@@ -54,16 +54,21 @@ func TestBrowserTimesInSiteZone(t *testing.T) {
 	webtest.Screenshot(t, c, "sensors-new-york")
 }
 
-// failingReports answers every report with a server error.
+// failingReports answers every report and heatmap with a server error.
 type failingReports struct{ *memBackend }
 
 func (failingReports) Report(ctx context.Context, site string, from, to int64) (*wire.Report, error) {
 	return nil, errors.New("database unreachable")
 }
 
+func (failingReports) Heatmap(ctx context.Context, q HeatmapQuery) (*Heatmap, error) {
+	return nil, errors.New("database unreachable")
+}
+
 // TestBrowserFootfallEmptyAndError: a shop with nothing counted says so
 // (and points to the sensors) instead of drawing flat charts; a report
-// that fails shows the error in place, with a way to try again.
+// that fails shows the error in place, with a way to try again, as do
+// the paths and the heatmap; the tab's title names the view and shop.
 func TestBrowserFootfallEmptyAndError(t *testing.T) {
 	b := newDemoBackend()
 	b.mu.Lock()
@@ -94,6 +99,38 @@ func TestBrowserFootfallEmptyAndError(t *testing.T) {
 		t.Error("the failed page still says it is loading")
 	}
 	webtest.Screenshot(t, c2, "error")
+	if title, _ := webtest.Eval[string](c2, `document.title`); title != "Footfall · Demo Store · Passant" {
+		t.Errorf("the tab's title is %q", title)
+	}
+	step2("open paths with the database down", chromedp.Navigate(srv2.URL+"/#/paths/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-paths="error"] #pa-error`)))
+	step2("open the heatmap with the database down", chromedp.Navigate(srv2.URL+"/#/heatmap/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-heatmap="error"] #hm-info[role="alert"]`)))
+}
+
+// TestBrowserChainDayIsTheShops: the chain view first shows the shops'
+// today, not the browser's: shops on Kiritimati (UTC+14) seen from
+// Pago Pago (UTC-11) are always a calendar day ahead.
+func TestBrowserChainDayIsTheShops(t *testing.T) {
+	b := newMemBackend()
+	s, err := wire.ParseSite([]byte(strings.Replace(demoSiteJSON, `"timezone":"Europe/Berlin"`, `"timezone":"Pacific/Kiritimati"`, 1)), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.put(s, "file", "")
+	srv, ctx := browserServer(t, b)
+	c := within(t, ctx, 30*time.Second)
+	step := webtest.Steps(t, ctx, c)
+	step("open the chain from Pago Pago", browserZone("Pacific/Pago_Pago"), chromedp.Navigate(srv.URL+"/#/chain"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-chain="ready"]`)))
+	loc, err := time.LoadLocation("Pacific/Kiritimati")
+	if err != nil {
+		t.Skip(err)
+	}
+	day, _ := webtest.Eval[string](c, `document.querySelector('#chain-date').value`)
+	if want := time.Now().In(loc).Format(time.DateOnly); day != want {
+		t.Errorf("the chain opens on %s, the shops' today is %s", day, want)
+	}
 }
 
 // newShop is a shop just installed: its sensors never sent a batch and

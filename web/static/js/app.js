@@ -60,6 +60,10 @@ async function render() {
   if (state.cleanup) { try { state.cleanup(); } catch (e) { console.error(e); } state.cleanup = null; }
   main.replaceChildren();
   document.body.dataset.view = view;
+  // The tab's title says what it shows (tabs, bookmarks, screen readers).
+  const siteName = state.sites.find(s => s.site === site)?.name || site;
+  const viewName = document.querySelector(`#nav a[data-view="${view}"]`)?.textContent || view;
+  document.title = view === 'chain' ? 'Chain · Passant' : `${viewName} · ${siteName} · Passant`;
   const ctx = {
     siteId: site, sites: state.sites, me: state.me,
     site: state.sites.find(s => s.site === site),

@@ -1,6 +1,6 @@
 // heatmap.js: where people spend time, over any dates, hours and zone: the
 // occupancy-time grid drawn over the floor plan with a perceptual colour map.
-import { api, el, sitePath, today, addDays, fmt, toast } from './api.js';
+import { api, el, sitePath, today, addDays, fmt } from './api.js';
 import { siteMap, rectBounds } from './map.js';
 
 // Viridis, sampled at 9 stops.
@@ -58,7 +58,15 @@ export async function mount(main, ctx) {
     const q = query();
     download.href = sitePath(site.site, '/heatmap.png?' + q + '&download=1');
     let g;
-    try { g = await api(sitePath(site.site, '/heatmap?' + q)); } catch (e) { toast(e.message, true); return; }
+    try { g = await api(sitePath(site.site, '/heatmap?' + q)); } catch (e) {
+      // Say so where the answer would be, not only in a passing toast.
+      if (overlay) { overlay.remove(); overlay = null; }
+      info.textContent = 'The heatmap could not be loaded: ' + e.message;
+      info.setAttribute('role', 'alert');
+      main.dataset.heatmap = 'error';
+      return;
+    }
+    info.removeAttribute('role');
     const c = document.createElement('canvas');
     const W = g.w, H = g.h;
     c.width = W; c.height = H;

@@ -1,6 +1,6 @@
 // paths.js: how people move between zones: a ranked list of transitions and
 // the same flows drawn as arrows between zone centres on the floor map.
-import { api, el, sitePath, today, addDays, fmt, toast } from './api.js';
+import { api, el, sitePath, today, addDays, fmt } from './api.js';
 import { siteMap, ll } from './map.js';
 
 function centroid(poly) {
@@ -72,7 +72,12 @@ export async function mount(main, ctx) {
 
   async function load() {
     let r;
-    try { r = await api(sitePath(site.site, `/report?from=${from.value}&to=${to.value}`)); } catch (e) { toast(e.message, true); return; }
+    try { r = await api(sitePath(site.site, `/report?from=${from.value}&to=${to.value}`)); } catch (e) {
+      flows.clearLayers(); flow.replaceChildren();
+      list.replaceChildren(el('p', { role: 'alert', id: 'pa-error' }, 'The moves could not be loaded: ' + e.message));
+      main.dataset.paths = 'error';
+      return;
+    }
     const paths = [...(r.paths || [])].sort((a, b) => b.count - a.count);
     const max = Math.max(1, ...paths.map(p => p.count));
     list.replaceChildren(paths.length ? el('table', {},
@@ -82,6 +87,7 @@ export async function mount(main, ctx) {
       el('p', { class: 'muted' }, 'No moves between zones in this range.'));
     const seq = r.extra?.sequences || [];
     if (seq.length) list.append(el('h2', { style: 'margin-top:1rem' }, 'Common sequences'),
+      el('p', { class: 'hint' }, 'The areas a visit went to, in order, and how many visits did just that.'),
       el('table', { id: 'pa-sequences' }, ...seq.slice(0, 10).map(s => el('tr', {}, el('td', { style: 'white-space:normal' }, s.zones.join(' → ')),
         el('td', { class: 'num' }, fmt.int(s.count))))));
     flow.replaceChildren(paths.length ? sankey(paths, Math.max(480, Math.min(960, flow.clientWidth || 640))) : el('p', { class: 'muted' }, 'No moves.'));
