@@ -261,6 +261,12 @@ func TestBrowserCalibratePhone(t *testing.T) {
 	if err != nil || share < 0.7 {
 		t.Errorf("the shop takes %.0f%% of the plan's width on a phone, want at least 70%% (%v)", 100*share, err)
 	}
+	// Its pixels are the screen's, so that the sensors' labels are
+	// legible (a fixed 700 px canvas shrunk to half made them 6 px).
+	sharp, err := webtest.Eval[bool](c, `(() => { const p = document.querySelector('#plan'); return Math.abs(p.width - p.clientWidth * devicePixelRatio) <= 1; })()`)
+	if err != nil || !sharp {
+		t.Errorf("the plan's canvas is not drawn at the screen's pixels (%v)", err)
+	}
 	xy, err := webtest.Eval[[]float64](c, `window.calib.toPx(5, 4)`)
 	if err != nil {
 		t.Fatal(err)

@@ -61,7 +61,13 @@ function geometry() {
   const c = $('plan');
   const b = walkBox(state.doc.site);
   const w = b[1][0] - b[0][0], h = b[1][1] - b[0][1];
+  // The canvas has the pixels it is shown with (it was a fixed 700 wide,
+  // shrunk to half on a phone: 6 px labels); k is canvas px per CSS px,
+  // for line widths, dots and text.
+  const css = c.clientWidth;
+  if (css > 0) { const want = Math.round(css * (window.devicePixelRatio || 1)); if (c.width !== want) c.width = want; }
   const W = c.width, H = Math.round(W * h / w);
+  const k = css > 0 ? W / css : 1;
   if (c.height !== H) c.height = H;
   const s = W / w;
   const toPx = (x, y) => [(x - b[0][0]) * s, H - (y - b[0][1]) * s];
@@ -71,12 +77,12 @@ function geometry() {
     const vv = window.visualViewport || { offsetLeft: 0, offsetTop: 0 };
     return [r.left + px * r.width / W - vv.offsetLeft, r.top + py * r.height / H - vv.offsetTop];
   };
-  return { c, W, H, s, toPx, toSite };
+  return { c, W, H, s, k, toPx, toSite };
 }
 
 function draw() {
   if (!state.doc) return;
-  const { c, W, H, s, toPx } = geometry();
+  const { c, W, H, s, k, toPx } = geometry();
   const g = c.getContext('2d');
   const site = state.doc.site;
   g.clearRect(0, 0, W, H);
@@ -95,7 +101,7 @@ function draw() {
       g.fillRect(px + 1, py + 1, cov.cell * s - 2, cov.cell * s - 2);
     }
   }
-  g.strokeStyle = '#5b6478'; g.lineWidth = 1.5;
+  g.strokeStyle = '#5b6478'; g.lineWidth = 1.5 * k;
   for (const z of site.zones || []) {
     g.beginPath();
     z.polygon.forEach((p, k) => { const [x, y] = toPx(p[0], p[1]); k ? g.lineTo(x, y) : g.moveTo(x, y); });
@@ -103,25 +109,25 @@ function draw() {
   }
   const marks = (state.status && state.status.marks) || [];
   if (marks.length) {
-    g.strokeStyle = '#2f6fed'; g.lineWidth = 2; g.beginPath();
+    g.strokeStyle = '#2f6fed'; g.lineWidth = 2 * k; g.beginPath();
     marks.forEach((m, k) => { const [x, y] = toPx(m[0], m[1]); k ? g.lineTo(x, y) : g.moveTo(x, y); });
     g.stroke();
     const [lx, ly] = toPx(...marks[marks.length - 1]);
-    g.fillStyle = '#2f6fed'; g.beginPath(); g.arc(lx, ly, 7, 0, 7); g.fill();
+    g.fillStyle = '#2f6fed'; g.beginPath(); g.arc(lx, ly, 7 * k, 0, 7); g.fill();
   }
   const sensors = new Map(((state.status && state.status.sensors) || []).map((x) => [x.id, x]));
-  g.font = '600 13px system-ui, sans-serif';
+  g.font = `600 ${Math.round(13 * k)}px system-ui, sans-serif`;
   for (const se of site.sensors) {
     const [x, y] = toPx(se.x, se.y);
     const ok = sensors.get(se.id) && sensors.get(se.id).ok;
-    g.fillStyle = '#fff'; g.beginPath(); g.arc(x, y, 8, 0, 7); g.fill();
-    g.fillStyle = ok ? '#1f9d55' : '#1d2330'; g.beginPath(); g.arc(x, y, 6, 0, 7); g.fill();
-    g.fillText(se.id, x + 9, y - 8);
+    g.fillStyle = '#fff'; g.beginPath(); g.arc(x, y, 8 * k, 0, 7); g.fill();
+    g.fillStyle = ok ? '#1f9d55' : '#1d2330'; g.beginPath(); g.arc(x, y, 6 * k, 0, 7); g.fill();
+    g.fillText(se.id, x + 9 * k, y - 8 * k);
   }
   if (state.mode === 'route' && state.waypoints.length) {
     const p = state.waypoints[Math.min(state.wp, state.waypoints.length - 1)];
     const [x, y] = toPx(p[0], p[1]);
-    g.strokeStyle = '#d64545'; g.lineWidth = 3; g.beginPath(); g.arc(x, y, 12, 0, 7); g.stroke();
+    g.strokeStyle = '#d64545'; g.lineWidth = 3 * k; g.beginPath(); g.arc(x, y, 12 * k, 0, 7); g.stroke();
   }
 }
 
@@ -427,6 +433,7 @@ async function init() {
       img.src = `/api/sites/${encodeURIComponent(state.site)}/plan`;
     }
     $('plan').addEventListener('click', onTap);
+    window.addEventListener('resize', () => draw()); // a phone turned sideways
     $('mode-tap').addEventListener('click', () => setMode('tap'));
     $('mode-route').addEventListener('click', () => setMode('route'));
     $('here').addEventListener('click', here);
