@@ -2,7 +2,10 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -237,4 +240,43 @@ func TestBrowserAccessibility(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`document.querySelector('th[data-sort="site"]').getAttribute('aria-sort') === 'ascending'`),
 		chromedp.KeyEvent(" "),
 		chromedp.Poll[chromedp.Void](`document.querySelector('th[data-sort="site"]').getAttribute('aria-sort') === 'descending' && document.activeElement.dataset.sort === 'site'`))
+}
+
+// TestBrowserLiveToday: the live panel shows today's visitors so far, the
+// same report as the Footfall page's "Today" (the API's report of the
+// site's local today).
+func TestBrowserLiveToday(t *testing.T) {
+	b := newDemoBackend()
+	srv, ctx := browserServer(t, b)
+	var rep wire.Report
+	res, err := http.Get(srv.URL + "/api/sites/demo/report")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(res.Body).Decode(&rep)
+	res.Body.Close()
+	if err != nil || rep.Totals.Visitors == 0 {
+		t.Fatalf("today's report: %v, %d visitors", err, rep.Totals.Visitors)
+	}
+	c := within(t, ctx, 30*time.Second)
+	step := webtest.Steps(t, ctx, c)
+	step("open the live map", chromedp.Navigate(srv.URL+"/#/live/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`#live-today-visitors`)))
+	got, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS(`#live-today-visitors`)))
+	if strings.ReplaceAll(got, ",", "") != fmt.Sprint(rep.Totals.Visitors) {
+		t.Errorf("the live panel says %s visitors today, the report %d", got, rep.Totals.Visitors)
+	}
+	line, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS(`#live-today`)))
+	if !strings.Contains(line, intComma(rep.Totals.Passersby)+" passers-by") {
+		t.Errorf("today's line %q lacks the report's %d passers-by", line, rep.Totals.Passersby)
+	}
+}
+
+// intComma writes n as fmt.int of api.js does: 2760 -> "2,760".
+func intComma(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -31,11 +31,14 @@ export async function mount(main, ctx) {
   const picked = el('p', { class: 'hint', id: 'live-picked' }, 'Click a dot to see where it has been.');
   const lastFix = el('span', { class: 'muted', id: 'live-last' }, '–');
   const sparkEl = el('div', { id: 'live-spark', title: 'In the store, the last 15 minutes' });
+  // Today's footfall so far: the Footfall page's "Today", the same report.
+  const todayLine = el('p', { id: 'live-today' }, el('span', { class: 'muted' }, 'Today so far: …'));
   main.append(el('div', { class: 'grid2' },
     el('div', { class: 'card mapcard' }, mapEl),
     el('div', { class: 'card' },
       el('h2', {}, site.name || site.site), status, hours,
       el('p', { class: 'muted' }, 'In the store now'), inStore, sparkEl,
+      todayLine,
       el('p', {}, nTracks, ' devices on the map · last fix ', lastFix),
       el('h2', {}, 'Zone occupancy'), occList, picked,
       el('p', { class: 'hint' }, 'Each dot is a phone (grey: outside the shop). The halo shows how sure its position is: the wider, the less sure (radius: 1 sigma per axis).'))));
@@ -199,8 +202,23 @@ export async function mount(main, ctx) {
   showHours();
   const hoursTimer = setInterval(showHours, 60000);
 
+  async function loadToday() {
+    try {
+      const T = (await api(sitePath(site.site, '/report'))).totals;
+      // In the Footfall page's words, so that the two read alike.
+      todayLine.replaceChildren('Today so far: ', el('b', { id: 'live-today-visitors' }, fmt.int(T.visitors)), ' visitors, ',
+        fmt.int(T.passersby), ' passers-by, capture rate ', fmt.pct(T.capture_rate), ' · ',
+        el('a', { href: `#/footfall/${encodeURIComponent(site.site)}` }, 'footfall'));
+      if (window.passantLive) window.passantLive.today = T;
+    } catch (e) {
+      todayLine.replaceChildren(el('span', { class: 'muted' }, 'Today so far: not available (' + e.message + ')'));
+    }
+  }
+  loadToday();
+  const todayTimer = setInterval(loadToday, 60000);
+
   return () => {
-    clearInterval(hoursTimer);
+    clearInterval(hoursTimer); clearInterval(todayTimer);
     live.close(); cancelAnimationFrame(raf); clearInterval(sweep); m.map.remove(); sparkPlot.destroy();
     delete window.passantLive;
   };
