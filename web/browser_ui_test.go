@@ -86,6 +86,12 @@ func TestBrowserFootfallEmptyAndError(t *testing.T) {
 	if n, _ := webtest.Eval[int](c, `document.querySelectorAll('#ff-body canvas').length`); n != 0 {
 		t.Errorf("%d charts drawn for a shop with nothing counted", n)
 	}
+	// What the tiles mean is on the page, not only in tooltips.
+	step("open the glossary", chromedp.Click(chromedp.CSS(`#ff-glossary summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ff-glossary dd`)))
+	if n, _ := webtest.Eval[int](c, `document.querySelectorAll('#ff-glossary dt').length`); n < 8 {
+		t.Errorf("the glossary explains %d tiles", n)
+	}
 	conv, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS(`#kpi-conversion`)))
 	if strings.Contains(conv, "POS") || !strings.Contains(conv, "no till receipts") {
 		t.Errorf("conversion tile without receipts reads %q", conv)

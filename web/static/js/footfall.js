@@ -75,12 +75,20 @@ export async function mount(main, ctx) {
     csv.replaceChildren('CSV: ', ...['hours', 'days', 'zones', 'paths'].flatMap((p, i) => [i ? ' · ' : '',
       el('a', { href: sitePath(site.site, `/report.csv?${q}&part=${p}`) }, p)]));
     const T = r.totals;
-    const kpi = (id, label, v, hint) => el('div', { class: 'kpi', id: 'kpi-' + id, title: hint || '' }, el('div', { class: 'v' }, v), el('div', { class: 'l' }, label));
+    // Each tile's meaning is its tooltip, and in a glossary below the tiles
+    // for a phone or a keyboard, where nothing hovers.
+    const glossary = [];
+    // The site's own threshold (the contract's default is 60 s).
+    const minDwell = fmt.dur(site.footfall?.visitor_min_dwell_s || 60);
+    const kpi = (id, label, v, hint) => {
+      if (hint) glossary.push(el('dt', {}, label.replace(/:.*/, '')), el('dd', {}, hint));
+      return el('div', { class: 'kpi', id: 'kpi-' + id, title: hint || '' }, el('div', { class: 'v' }, v), el('div', { class: 'l' }, label));
+    };
     body.append(el('div', { class: 'kpis' },
-      kpi('passersby', 'Passers-by', fmt.int(T.passersby), 'Phones seen near the shop that did not come in for a minute (and are not staff), counted per track.'),
+      kpi('passersby', 'Passers-by', fmt.int(T.passersby), `Phones seen near the shop that did not come in for ${minDwell} (and are not staff), counted per track.`),
       kpi('passersby-est', 'Passers-by as people (est.)', fmt.int(Math.round(T.passersby_est ?? T.passersby)),
         'The same, each person once: a phone that changes its address every scan leaves several tracks on the street; this estimates how many were one phone.'),
-      kpi('visitors', 'Visitors', fmt.int(T.visitors), 'Phones that spent at least a minute inside in one go.'),
+      kpi('visitors', 'Visitors', fmt.int(T.visitors), `Phones that spent at least ${minDwell} inside in one go.`),
       kpi('capture', 'Capture rate', fmt.pct(T.capture_rate), 'Visitors / (visitors + passers-by).'),
       kpi('dwell', 'Median dwell', fmt.dur(T.dwell_median_s), 'Half of the visitors stayed longer, from their first to their last probe inside.'),
       kpi('dwell-est', 'Median dwell, door to door (est.)', fmt.dur(T.dwell_median_est_s ?? T.dwell_median_s),
@@ -91,7 +99,8 @@ export async function mount(main, ctx) {
         'The returning share of the phones that keep their address, applied to all visitors.'),
       T.conversion === undefined ?
         kpi('conversion', 'Till conversion: no till receipts for these days', '–', 'Visitors who bought: an admin imports the till\'s receipts (CSV or JSON) under Admin.') :
-        kpi('conversion', 'Till conversion', fmt.pct(T.conversion), 'Receipts / visitors.')));
+        kpi('conversion', 'Till conversion', fmt.pct(T.conversion), 'Receipts / visitors.')),
+      el('details', { class: 'glossary', id: 'ff-glossary' }, el('summary', {}, 'What these numbers mean'), el('dl', {}, ...glossary)));
 
     const hours = r.hours || [];
     // Nothing at all: say so, and where to look, instead of flat charts.

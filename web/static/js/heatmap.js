@@ -34,7 +34,7 @@ export async function mount(main, ctx) {
     el('div', { class: 'card toolbar' },
       el('label', {}, 'From', from), el('label', {}, 'To', to),
       el('label', {}, 'Hours from', h0), el('label', {}, 'to', h1),
-      el('label', {}, 'Zone', zone), el('label', {}, 'Cell', cell), el('label', {}, staff, 'Staff'),
+      el('label', {}, 'Zone', zone), el('label', {}, 'Cell', cell), el('label', {}, staff, 'Include staff'),
       el('label', {}, 'Opacity', opacity),
       el('button', { class: 'primary', id: 'hm-show', onclick: () => load() }, 'Show'), download, legend, info),
     el('div', { class: 'card mapcard' }, mapEl));
