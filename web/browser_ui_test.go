@@ -286,3 +286,35 @@ func intComma(n int) string {
 	}
 	return s
 }
+
+// TestBrowserLiveSaysWhenPositionsStop: while the shop is open, a map with
+// no new positions for minutes says so and points to the sensors (it
+// looked like a calm shop); a new fix clears it.
+func TestBrowserLiveSaysWhenPositionsStop(t *testing.T) {
+	b := newMemBackend()
+	s, err := wire.ParseSite([]byte(strings.Replace(demoSiteJSON, `"open":{"mon-fri":["09:00","20:00"],"sat":["10:00","18:00"]}`, `"open":{"mon-sun":["00:00","24:00"]}`, 1)), false)
+	if err != nil || len(s.Open) != 1 {
+		t.Fatalf("an always open site: %v %v", err, s.Open)
+	}
+	b.put(s, "file", "")
+	b.publish("demo", fix("k1", time.Now().Add(-10*time.Minute).UnixMilli(), 12, 12))
+	srv, ctx := browserServer(t, b)
+	c := within(t, ctx, 30*time.Second)
+	step := webtest.Steps(t, ctx, c)
+	step("open the live map", chromedp.Navigate(srv.URL+"/#/live/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`#live-stale a[href="#/sensors/demo"]`)))
+	msg, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS(`#live-stale`)))
+	if !strings.Contains(msg, "No new positions for 10 min") {
+		t.Errorf("the warning reads %q", msg)
+	}
+	// One phone is "1 device", and an all-day shop is "open", not "open until 24:00".
+	if line, _ := webtest.Eval[string](c, `document.querySelector('#live-tracks').parentElement.textContent`); !strings.HasPrefix(line, "1 device on the map") {
+		t.Errorf("the devices line reads %q", line)
+	}
+	if pill, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS(`#live-open`))); pill != "open" {
+		t.Errorf("the hours pill of an all-day shop reads %q", pill)
+	}
+	webtest.Screenshot(t, c, "stale")
+	b.publish("demo", fix("k1", time.Now().UnixMilli(), 13, 12))
+	step("a new fix clears it", chromedp.WaitNotVisible(chromedp.CSS(`#live-stale`)))
+}

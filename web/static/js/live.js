@@ -10,6 +10,7 @@ const KIND = { outside: 'outside', store: 'whole shop' };
 const GLIDE_MS = 450;      // how long a dot takes to move to its new fix
 const STALE_MS = 120000;   // drop a dot not updated for this long (wall clock)
 const QUIET_MS = 30000;    // fade a dot not updated for this long
+const STALE_FEED_MS = 180000; // no fix at all for this long (event time) while open: warn
 
 // haloOpacity keeps wide uncertainty circles faint, so that a crowd of
 // uncertain fixes (out on the street) does not grey the map over.
@@ -23,13 +24,17 @@ export async function mount(main, ctx) {
   const showHours = () => {
     const o = openNow(site);
     hours.className = 'pill ' + (o.open ? 'on' : 'off');
-    hours.textContent = o.open ? (o.until ? `open until ${o.until}` : 'open') : 'closed now';
+    hours.textContent = o.open ? (o.until && o.until !== '24:00' ? `open until ${o.until}` : 'open') : 'closed now';
   };
   const inStore = el('div', { class: 'big', id: 'live-in-store' }, '0');
   const nTracks = el('span', { id: 'live-tracks' }, '0');
+  const devices = el('span', {}, ' devices');
   const occList = el('ul', { class: 'occ-list', id: 'live-occupancy' });
   const picked = el('p', { class: 'hint', id: 'live-picked' }, 'Click a dot to see where it has been.');
   const lastFix = el('span', { class: 'muted', id: 'live-last' }, '–');
+  // While the shop is open, positions stop only when the sensors or the
+  // server's feed do: the map would look calm, not broken. Say so.
+  const stale = el('p', { id: 'live-stale', role: 'status', hidden: true });
   const sparkEl = el('div', { id: 'live-spark', title: 'In the store, the last 15 minutes' });
   // Today's footfall so far: the Footfall page's "Today", the same report.
   const todayLine = el('p', { id: 'live-today' }, el('span', { class: 'muted' }, 'Today so far: …'));
@@ -39,7 +44,8 @@ export async function mount(main, ctx) {
       el('h2', {}, site.name || site.site), status, hours,
       el('p', { class: 'muted' }, 'In the store now'), inStore, sparkEl,
       todayLine,
-      el('p', {}, nTracks, ' devices on the map · last fix ', lastFix),
+      el('p', {}, nTracks, devices, ' on the map · last fix ', lastFix),
+      stale,
       el('h2', {}, 'Zone occupancy'), occList, picked,
       el('p', { class: 'hint' }, 'Each dot is a phone (grey: outside the shop). The halo shows how sure its position is: the wider, the less sure (radius: 1 sigma per axis).'))));
 
@@ -128,7 +134,16 @@ export async function mount(main, ctx) {
     for (const z of site.zones) if (z.kind === 'store') store += occupancy[z.id] || 0;
     inStore.textContent = fmt.int(store);
     nTracks.textContent = String(tracks.size);
+    devices.textContent = tracks.size === 1 ? ' device' : ' devices';
     lastFix.textContent = latestT ? siteTime(latestT, site.timezone) : '–';
+    // (Only for a site with opening hours: without, a quiet night is no news.)
+    const quiet = synced && site.open && Object.keys(site.open).length > 0 && openNow(site).open &&
+      (!latestT || Date.now() - latestT > STALE_FEED_MS);
+    stale.hidden = !quiet;
+    if (quiet) {
+      stale.replaceChildren(latestT ? `No new positions for ${fmt.dur((Date.now() - latestT) / 1000)} while the shop is open: ` : 'No positions yet while the shop is open: ',
+        'are the sensors on? See ', el('a', { href: `#/sensors/${encodeURIComponent(site.site)}` }, 'Sensors'), '.');
+    }
     occList.replaceChildren(...site.zones.map(z => el('li', { 'data-zone': z.id },
       el('span', {}, z.name || z.id, KIND[z.kind] ? el('span', { class: 'muted' }, ' · ' + KIND[z.kind]) : ''),
       el('span', { class: 'n' }, String(occupancy[z.id] || 0)))));
