@@ -17,6 +17,16 @@ import (
 	"github.com/passant/passant/wire"
 )
 
+// browse starts a test server of b and a browser, and returns the server's
+// URL, a tab with a 30 s deadline and a step runner that records the tab
+// when a step fails.
+func browse(t *testing.T, b Backend) (string, context.Context, func(string, ...chromedp.Action[chromedp.Void])) {
+	ctx := webtest.Browser(t)
+	srv := newTestServer(t, b, Config{})
+	c := within(t, ctx, 30*time.Second)
+	return srv.URL, c, webtest.Steps(t, ctx, c)
+}
+
 // browserZone runs the tab's clock in the time zone tz, as a browser
 // elsewhere than the shop would.
 func browserZone(tz string) chromedp.Action[chromedp.Void] {
@@ -98,11 +108,8 @@ func TestBrowserFootfallEmptyAndError(t *testing.T) {
 	}
 	webtest.Screenshot(t, c, "empty")
 
-	ctx2 := webtest.Browser(t)
-	srv2 := newTestServer(t, failingReports{newDemoBackend()}, Config{})
-	c2 := within(t, ctx2, 30*time.Second)
-	step2 := webtest.Steps(t, ctx2, c2)
-	step2("open footfall with the database down", chromedp.Navigate(srv2.URL+"/#/footfall/demo"),
+	url2, c2, step2 := browse(t, failingReports{newDemoBackend()})
+	step2("open footfall with the database down", chromedp.Navigate(url2+"/#/footfall/demo"),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-footfall="error"] #ff-error button`)))
 	if busy, _ := webtest.Eval[bool](c2, `document.querySelector('#ff-body').hasAttribute('aria-busy')`); busy {
 		t.Error("the failed page still says it is loading")
@@ -111,9 +118,9 @@ func TestBrowserFootfallEmptyAndError(t *testing.T) {
 	if title, _ := webtest.Eval[string](c2, `document.title`); title != "Footfall · Demo Store · Passant" {
 		t.Errorf("the tab's title is %q", title)
 	}
-	step2("open paths with the database down", chromedp.Navigate(srv2.URL+"/#/paths/demo"),
+	step2("open paths with the database down", chromedp.Navigate(url2+"/#/paths/demo"),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-paths="error"] #pa-error`)))
-	step2("open the heatmap with the database down", chromedp.Navigate(srv2.URL+"/#/heatmap/demo"),
+	step2("open the heatmap with the database down", chromedp.Navigate(url2+"/#/heatmap/demo"),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-heatmap="error"] #hm-info[role="alert"]`)))
 }
 
@@ -167,11 +174,8 @@ func (s newShop) Heatmap(ctx context.Context, q HeatmapQuery) (*Heatmap, error) 
 // in the table and on the map, with no clock reading (not a green
 // "0 ms"); the heatmap of nobody says so.
 func TestBrowserNewShop(t *testing.T) {
-	ctx := webtest.Browser(t)
-	srv := newTestServer(t, newShop{newDemoBackend()}, Config{})
-	c := within(t, ctx, 30*time.Second)
-	step := webtest.Steps(t, ctx, c)
-	step("open the sensors", chromedp.Navigate(srv.URL+"/#/sensors/demo"),
+	url, c, step := browse(t, newShop{newDemoBackend()})
+	step("open the sensors", chromedp.Navigate(url+"/#/sensors/demo"),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-sensors="ready"]`)))
 	row, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS(`#sensor-table tr[data-sensor="s1"]`)))
 	if !strings.Contains(row, "never seen") || strings.Contains(row, "ms") {
@@ -182,7 +186,7 @@ func TestBrowserNewShop(t *testing.T) {
 		t.Errorf("its map label reads %q", tip)
 	}
 	webtest.Screenshot(t, c, "sensors")
-	step("open the heatmap", chromedp.Navigate(srv.URL+"/#/heatmap/demo"),
+	step("open the heatmap", chromedp.Navigate(url+"/#/heatmap/demo"),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-heatmap="ready"]`)))
 	info, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS(`#hm-info`)))
 	if !strings.Contains(info, "Nobody was seen") {
@@ -212,11 +216,8 @@ const contrast = `((sels) => {
 // map and its heat image have names for a screen reader; the chain
 // table sorts from the keyboard.
 func TestBrowserAccessibility(t *testing.T) {
-	ctx := webtest.Browser(t)
-	srv := newTestServer(t, alertingBackend{newDemoBackend()}, Config{})
-	c := within(t, ctx, 30*time.Second)
-	step := webtest.Steps(t, ctx, c)
-	step("open the sensors", chromedp.Navigate(srv.URL+"/#/sensors/demo"),
+	url, c, step := browse(t, alertingBackend{newDemoBackend()})
+	step("open the sensors", chromedp.Navigate(url+"/#/sensors/demo"),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-sensors="ready"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#alerts`)),
 		// A clock pill out of line, as a sensor with a drifting clock has.
@@ -231,7 +232,7 @@ func TestBrowserAccessibility(t *testing.T) {
 			t.Errorf("%s: contrast %.2f:1, want at least 4.5:1", s, r)
 		}
 	}
-	step("open the heatmap", chromedp.Navigate(srv.URL+"/#/heatmap/demo"),
+	step("open the heatmap", chromedp.Navigate(url+"/#/heatmap/demo"),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-heatmap="ready"] img.heat`)))
 	label, _ := webtest.Eval[string](c, `document.querySelector('#hm-map').getAttribute('aria-label') || ''`)
 	alt, _ := webtest.Eval[string](c, `document.querySelector('#hm-map img.heat').alt`)
@@ -239,7 +240,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		t.Errorf("the map is named %q, its heat image %q", label, alt)
 	}
 
-	step("sort the chain by keyboard", chromedp.Navigate(srv.URL+"/#/chain"),
+	step("sort the chain by keyboard", chromedp.Navigate(url+"/#/chain"),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-chain="ready"]`)),
 		chromedp.Focus(chromedp.CSS(`th[data-sort="site"]`)),
 		chromedp.KeyEvent("\r"),
