@@ -183,7 +183,7 @@ export async function mount(main, ctx) {
   // The store's occupancy over the last 15 minutes, sampled every 5 s.
   const spark = [[], []];
   sparkPlot = new uPlot({ width: 240, height: 70, legend: { show: false }, cursor: { show: false },
-    axes: [{ show: false }, { size: 30, space: 12, font: '10px system-ui', ticks: { show: false }, grid: { stroke: '#eef0f4' } }],
+    axes: [{ show: false }, { size: 30, space: 12, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], font: '10px system-ui', ticks: { show: false }, grid: { stroke: '#eef0f4' } }],
     scales: { y: { range: (u, lo, hi) => [0, Math.max(4, hi)] } },
     series: [{}, { stroke: '#2f6fed', fill: 'rgba(47,111,237,.15)', width: 1.5, points: { show: false } }] }, spark, sparkEl);
   let lastSample = 0;
