@@ -319,3 +319,37 @@ func TestBrowserLiveSaysWhenPositionsStop(t *testing.T) {
 	b.publish("demo", fix("k1", time.Now().UnixMilli(), 13, 12))
 	step("a new fix clears it", chromedp.WaitNotVisible(chromedp.CSS(`#live-stale`)))
 }
+
+// TestBrowserPhoneMapShowsTheShop: on a phone the live map and the heatmap
+// open on the shop, not on the whole site with a long street (the shop
+// was a thumbnail); on a wide screen they show the whole site.
+func TestBrowserPhoneMapShowsTheShop(t *testing.T) {
+	b := newMemBackend()
+	// The demo store (30 m) on a 94 m stretch of street.
+	js := strings.NewReplacer(`"bounds":[[-2,-8],[32,22]]`, `"bounds":[[-32,-8],[62,22]]`,
+		`[[-2,-8],[32,-8],[32,0],[-2,0]]`, `[[-32,-8],[62,-8],[62,0],[-32,0]]`).Replace(demoSiteJSON)
+	s, err := wire.ParseSite([]byte(js), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.put(s, "file", "")
+	url, c, step := browse(t, b)
+	// The share of the map's width the store zone takes.
+	const share = `((map) => document.querySelector(map + ' path.zone-store').getBoundingClientRect().width / document.querySelector(map).getBoundingClientRect().width)`
+	for _, v := range []struct{ view, ready, mapSel string }{
+		{"live", `main[data-ready="live"]`, "#live-map"},
+		{"heatmap", `main[data-heatmap="ready"]`, "#hm-map"},
+	} {
+		step("open the "+v.view+" on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(url+"/#/"+v.view+"/demo"),
+			chromedp.WaitVisible(chromedp.CSS(v.ready)))
+		if f, _ := webtest.Eval[float64](c, share+"("+mustJSON(v.mapSel)+")"); f < 0.7 {
+			t.Errorf("%s on a phone: the store takes %.0f%% of the map's width, want at least 70%%", v.view, 100*f)
+		}
+		webtest.Screenshot(t, c, v.view+"-phone")
+		step("open the "+v.view+" on a wide screen", chromedp.EmulateViewport(1400, 900), chromedp.Navigate(url+"/#/"+v.view+"/demo"),
+			chromedp.WaitVisible(chromedp.CSS(v.ready)))
+		if f, _ := webtest.Eval[float64](c, share+"("+mustJSON(v.mapSel)+")"); f > 0.45 {
+			t.Errorf("%s on a wide screen: the store takes %.0f%% of the map's width; the whole 94 m site should show", v.view, 100*f)
+		}
+	}
+}

@@ -2,6 +2,8 @@
 // calibration API (/api/sites/{site}/calibration/...), plus the floor-plan
 // image and the site list of the main API when they are there.
 
+import { shopBounds } from './js/map.js';
+
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const state = { site: params.get('site'), doc: null, status: null, mode: 'tap', waypoints: [], wp: 0, plan: null, report: null };
@@ -42,24 +44,14 @@ function el(tag, attrs = {}, ...kids) {
 
 // ---- the floor plan ------------------------------------------------------
 
-// walkBox is the part of the site the walk covers: the shop's zones (not
-// the street outside) and the sensors, with a metre and a half around,
-// within the site's bounds. The plan shows only that, so that on a phone
-// the shop fills the width and a tap lands within a step of where meant
-// (the whole site put a 10 m shop in a third of the screen).
-function walkBox(site) {
-  const b = site.bounds;
-  const pts = (site.zones || []).filter((z) => z.kind !== 'outside').flatMap((z) => z.polygon).concat((site.sensors || []).map((s) => [s.x, s.y]));
-  if (!pts.length) return b;
-  const pad = 1.5;
-  const x0 = Math.max(b[0][0], Math.min(...pts.map((p) => p[0])) - pad), x1 = Math.min(b[1][0], Math.max(...pts.map((p) => p[0])) + pad);
-  const y0 = Math.max(b[0][1], Math.min(...pts.map((p) => p[1])) - pad), y1 = Math.min(b[1][1], Math.max(...pts.map((p) => p[1])) + pad);
-  return x1 > x0 && y1 > y0 ? [[x0, y0], [x1, y1]] : b;
-}
-
+// The plan shows the part of the site the walk covers (shopBounds: the
+// shop's zones, not the street outside, and the sensors, with 1.5 m
+// around), so that on a phone the shop fills the width and a tap lands
+// within a step of where meant (the whole site put a 10 m shop in a third
+// of the screen).
 function geometry() {
   const c = $('plan');
-  const b = walkBox(state.doc.site);
+  const b = shopBounds(state.doc.site);
   const w = b[1][0] - b[0][0], h = b[1][1] - b[0][1];
   // The canvas has the pixels it is shown with (it was a fixed 700 wide,
   // shrunk to half on a phone: 6 px labels); k is canvas px per CSS px,

@@ -42,7 +42,7 @@ export async function mount(main, ctx) {
   const rc = ramp.getContext('2d');
   for (let x = 0; x < 180; x++) { rc.fillStyle = `rgb(${colour(x / 179).join(',')})`; rc.fillRect(x, 0, 1, 10); }
 
-  const m = siteMap(mapEl, site, { zoneLabels: true, label: `Heatmap of ${site.name || site.site}: where people spent time` });
+  const m = siteMap(mapEl, site, { zoneLabels: true, shopFirst: true, label: `Heatmap of ${site.name || site.site}: where people spent time` });
   let overlay = null;
   opacity.addEventListener('input', () => overlay && overlay.setOpacity(Number(opacity.value)));
 

@@ -49,7 +49,7 @@ export async function mount(main, ctx) {
       el('h2', {}, 'Zone occupancy'), occList, picked,
       el('p', { class: 'hint' }, 'Each dot is a phone (grey: outside the shop). The halo shows how sure its position is: the wider, the less sure (radius: 1 sigma per axis).'))));
 
-  const m = siteMap(mapEl, site, { label: `Live floor map of ${site.name || site.site}: a dot per phone, its halo how sure the position is; the counts are beside the map` });
+  const m = siteMap(mapEl, site, { shopFirst: true, label: `Live floor map of ${site.name || site.site}: a dot per phone, its halo how sure the position is; the counts are beside the map` });
   const dots = L.layerGroup().addTo(m.map);
   const tracks = new Map();
   let sparkPlot = null;
