@@ -353,3 +353,23 @@ func TestBrowserPhoneMapShowsTheShop(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserPathsUseZoneNames: a zone named in the editor ("Aisle 1") is
+// called so on the paths page too (its table, Sankey and arrows), as on the
+// live map, not by its id.
+func TestBrowserPathsUseZoneNames(t *testing.T) {
+	b := newMemBackend()
+	s, err := wire.ParseSite([]byte(strings.Replace(demoSiteJSON, `{"id":"aisle-1","kind":"area"`, `{"id":"aisle-1","name":"Aisle 1","kind":"area"`, 1)), false)
+	if err != nil || s.Zone("aisle-1").Name != "Aisle 1" {
+		t.Fatalf("a named zone: %v", err)
+	}
+	b.put(s, "file", "")
+	url, c, step := browse(t, b)
+	step("open the paths", chromedp.Navigate(url+"/#/paths/demo"), chromedp.WaitVisible(chromedp.CSS(`main[data-paths="ready"]`)))
+	got, err := webtest.Eval[[]string](c, `[document.querySelector('#pa-list tr.path').textContent,
+		[...document.querySelectorAll('#pa-sankey text')].map(t => t.textContent).join('|')]`)
+	if err != nil || !strings.Contains(got[0], "Aisle 1") || strings.Contains(got[0], "aisle-1") ||
+		!strings.Contains(got[1], "Aisle 1") || strings.Contains(got[1], "aisle-1") {
+		t.Errorf("paths show %q (%v), want the zone's name", got, err)
+	}
+}

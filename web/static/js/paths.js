@@ -24,7 +24,7 @@ const PALETTE = ['#2f6fed', '#9b59b6', '#1f9d55', '#d98a00', '#d64545', '#17a2b8
 
 // sankey draws the moves as a two-column Sankey diagram: zones people left
 // on the left, zones they went to on the right, band widths by count.
-export function sankey(paths, width = 640) {
+export function sankey(paths, width = 640, name = (id) => id) {
   const H = Math.max(220, 28 * new Set(paths.flatMap(p => [p.from, p.to])).size + 40), pad = 6, nodeW = 12;
   const total = paths.reduce((a, p) => a + p.count, 0) || 1;
   const side = (key) => {
@@ -46,10 +46,10 @@ export function sankey(paths, width = 640) {
     const mx = (x0 + nodeW + x1) / 2;
     const band = svg('path', { d: `M${x0 + nodeW},${ya} C${mx},${ya} ${mx},${yb} ${x1},${yb}`, fill: 'none', stroke: colour.get(p.from),
       'stroke-opacity': 0.35, 'stroke-width': Math.max(1, w), class: 'band' });
-    band.append(svg('title', {}, `${p.from} → ${p.to}: ${p.count}`));
+    band.append(svg('title', {}, `${name(p.from)} → ${name(p.to)}: ${p.count}`));
     g.append(band);
   }
-  const label = (x, anchor, id, n) => svg('text', { x, y: n.y + n.h / 2 + 4, 'text-anchor': anchor, 'font-size': 12, fill: '#1d2330' }, id);
+  const label = (x, anchor, id, n) => svg('text', { x, y: n.y + n.h / 2 + 4, 'text-anchor': anchor, 'font-size': 12, fill: '#1d2330' }, name(id));
   for (const [id, n] of L) g.append(svg('rect', { x: x0, y: n.y, width: nodeW, height: Math.max(1, n.h), fill: colour.get(id), rx: 2 }), label(x0 - 6, 'end', id, n));
   for (const [id, n] of R) g.append(svg('rect', { x: x1, y: n.y, width: nodeW, height: Math.max(1, n.h), fill: colour.get(id), rx: 2 }), label(x1 + nodeW + 6, 'start', id, n));
   return g;
@@ -57,6 +57,8 @@ export function sankey(paths, width = 640) {
 
 export async function mount(main, ctx) {
   const site = ctx.site;
+  // Zones by their names where the editor gave them one, as on the live map.
+  const name = (id) => site.zones.find(z => z.id === id)?.name || id;
   const t = today(site.timezone);
   const from = el('input', { type: 'date', id: 'pa-from', value: addDays(t, -6) });
   const to = el('input', { type: 'date', id: 'pa-to', value: t });
@@ -82,15 +84,15 @@ export async function mount(main, ctx) {
     const max = Math.max(1, ...paths.map(p => p.count));
     list.replaceChildren(paths.length ? el('table', {},
       el('tr', {}, el('th', {}, 'From'), el('th', {}, 'To'), el('th', { class: 'num' }, 'Moves'), el('th', {})),
-      ...paths.map(p => el('tr', { class: 'path' }, el('td', {}, p.from), el('td', {}, '→ ' + p.to), el('td', { class: 'num' }, fmt.int(p.count)),
+      ...paths.map(p => el('tr', { class: 'path' }, el('td', {}, name(p.from)), el('td', {}, '→ ' + name(p.to)), el('td', { class: 'num' }, fmt.int(p.count)),
         el('td', { style: 'width:90px' }, el('div', { class: 'bar', style: `width:${Math.max(2, 80 * p.count / max)}px` }))))) :
       el('p', { class: 'muted' }, 'No moves between zones in this range.'));
     const seq = r.extra?.sequences || [];
     if (seq.length) list.append(el('h2', { style: 'margin-top:1rem' }, 'Common sequences'),
       el('p', { class: 'hint' }, 'The areas a visit went to, in order, and how many visits did just that.'),
-      el('table', { id: 'pa-sequences' }, ...seq.slice(0, 10).map(s => el('tr', {}, el('td', { style: 'white-space:normal' }, s.zones.join(' → ')),
+      el('table', { id: 'pa-sequences' }, ...seq.slice(0, 10).map(s => el('tr', {}, el('td', { style: 'white-space:normal' }, s.zones.map(name).join(' → ')),
         el('td', { class: 'num' }, fmt.int(s.count))))));
-    flow.replaceChildren(paths.length ? sankey(paths, Math.max(480, Math.min(960, flow.clientWidth || 640))) : el('p', { class: 'muted' }, 'No moves.'));
+    flow.replaceChildren(paths.length ? sankey(paths, Math.max(480, Math.min(960, flow.clientWidth || 640)), name) : el('p', { class: 'muted' }, 'No moves.'));
     flows.clearLayers();
     const zs = Object.fromEntries(site.zones.map(z => [z.id, centroid(z.polygon)]));
     for (const p of paths.slice(0, 30)) {
@@ -104,7 +106,7 @@ export async function mount(main, ctx) {
         pts.push(ll((1 - s) * (1 - s) * a[0] + 2 * (1 - s) * s * mx + s * s * b[0], (1 - s) * (1 - s) * a[1] + 2 * (1 - s) * s * my + s * s * b[1]));
       }
       const w = 2 + 12 * p.count / max;
-      L.polyline(pts, { color: '#d64545', weight: w, opacity: 0.55, className: 'flow' }).bindTooltip(`${p.from} → ${p.to}: ${p.count}`).addTo(flows);
+      L.polyline(pts, { color: '#d64545', weight: w, opacity: 0.55, className: 'flow' }).bindTooltip(`${name(p.from)} → ${name(p.to)}: ${p.count}`).addTo(flows);
       L.circleMarker(pts[pts.length - 1], { radius: w / 2 + 2, color: '#d64545', fillOpacity: 0.9, weight: 0 }).addTo(flows);
     }
     main.dataset.paths = 'ready';
