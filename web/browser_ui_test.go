@@ -139,6 +139,11 @@ func TestBrowserChainDayIsTheShops(t *testing.T) {
 	step := webtest.Steps(t, ctx, c)
 	step("open the chain from Pago Pago", browserZone("Pacific/Pago_Pago"), chromedp.Navigate(srv.URL+"/#/chain"),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-chain="ready"]`)))
+	// A first visit to the chain shows a site in the (disabled) site
+	// picker, not an empty box.
+	if sel, _ := webtest.Eval[string](c, `document.querySelector('#site-select').value`); sel != "demo" {
+		t.Errorf("the site picker shows %q on a first visit to the chain", sel)
+	}
 	loc, err := time.LoadLocation("Pacific/Kiritimati")
 	if err != nil {
 		t.Skip(err)

@@ -55,7 +55,7 @@ async function render() {
   }
   // On a phone the views scroll sideways: keep the current one in sight.
   document.querySelector('#nav a.active')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
-  select.value = site || localStorage.getItem('passant.site') || '';
+  select.value = site || localStorage.getItem('passant.site') || state.sites[0]?.site || '';
   select.disabled = view === 'chain';
   if (state.cleanup) { try { state.cleanup(); } catch (e) { console.error(e); } state.cleanup = null; }
   main.replaceChildren();
