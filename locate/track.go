@@ -210,6 +210,10 @@ type Tracker struct {
 // Fix returns the fix of the last burst given to Add, before filtering.
 func (t *Tracker) Fix() Fix { return t.last }
 
+// BurstSides returns the last burst's own posterior of the sides, under
+// the prior of all bursts: before the track's memory (a diagnostic).
+func (t *Tracker) BurstSides() Sides { return t.post }
+
 // NewTracker returns a Tracker for m.
 func NewTracker(m *Model, opts TrackerOptions) *Tracker {
 	t := &Tracker{opt: opts.withDefaults(), solver: NewSolver(m), bounds: m.Bounds,
