@@ -18,7 +18,10 @@ import (
 // Diagnostics of the side of the shop's front for weak phones (docs/footfall.md,
 // "2026-12-05 night: weak phones at the front"). Both simulate a shop as
 // TestAccuracy (footfall) does: PASSANT_ORACLE_LAYOUT, PASSANT_ORACLE_SEED,
-// PASSANT_ORACLE_HOURS (from 09:00 local).
+// PASSANT_ORACLE_HOURS (from 09:00 local). PASSANT_ORACLE_FLAT=1 gives the
+// oracle a flat prior over the places people were (each 0.5 m bin of the
+// truth's bursts once, not by how many), as a tracker's uniform prior
+// within each side of the front is.
 
 // oracleRun is a simulated run with its oracle.
 type oracleRun struct {
@@ -59,6 +62,11 @@ func newOracleRun(t *testing.T) *oracleRun {
 		}
 	}
 	r.o = newOracle(shop, r.tr, r.store)
+	if os.Getenv("PASSANT_ORACLE_FLAT") != "" {
+		for p := range r.o.pts {
+			r.o.pts[p].n = 1
+		}
+	}
 	r.obs = r.o.oracleBursts(r.bs)
 	r.match = r.tr.matcher()
 	return r
