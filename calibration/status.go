@@ -1,10 +1,12 @@
 package calibration
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/passant/passant/wire"
 )
@@ -110,7 +112,7 @@ func (se *Session) Status(ctx context.Context) (*Status, error) {
 		st.OnWalk = d.Frames
 	}
 	st.Cover = coverage(site, path)
-	st.Needs = append(st.Needs, uncovered(&st.Cover, 3)...)
+	st.Needs = append(st.Needs, uncovered(site, &st.Cover, 3)...)
 	st.Ready = len(se.marks) >= 2 && good >= min(3, len(site.Sensors)) && d != nil && len(d.Bursts) >= 10
 	if se.phone == nil {
 		st.Needs = append([]string{"choose your phone: hold it next to a sensor"}, st.Needs...)
@@ -193,8 +195,8 @@ func coverage(site *wire.Site, path []wire.Point) Coverage {
 }
 
 // uncovered names up to n floor cells still to walk, the ones farthest from
-// anything covered first.
-func uncovered(c *Coverage, n int) []string {
+// anything covered first, by where they are (place).
+func uncovered(site *wire.Site, c *Coverage, n int) []string {
 	type cell struct {
 		x, y, d float64
 	}
@@ -234,12 +236,55 @@ func uncovered(c *Coverage, n int) []string {
 			continue
 		}
 		picked = append(picked, p)
-		out = append(out, fmt.Sprintf("walk to (%.0f, %.0f): not covered yet", p.x, p.y))
+		out = append(out, fmt.Sprintf("walk to %s: not covered yet", place(site, p.x, p.y)))
 		if len(out) == n {
 			break
 		}
 	}
 	return out
+}
+
+// place says where (x, y) is as an installer on the floor would look for
+// it: the innermost named zone that holds it (not the whole store), the
+// nearest sensor and the plan's coordinates, e.g. "rail-left, 2 m from
+// sensor s3 (x 1 m, y 6 m)".
+func place(site *wire.Site, x, y float64) string {
+	var parts []string
+	zone, best := "", math.Inf(1)
+	for _, z := range site.Zones {
+		if z.Kind == wire.ZoneStore || !insidePoly(wire.Point{x, y}, z.Polygon) {
+			continue
+		}
+		if a := polyArea(z.Polygon); a < best {
+			zone, best = cmp.Or(z.Name, z.ID), a
+		}
+	}
+	if zone != "" {
+		parts = append(parts, zone)
+	}
+	near, d := "", math.Inf(1)
+	for _, s := range site.Sensors {
+		if dd := math.Hypot(s.X-x, s.Y-y); dd < d {
+			near, d = s.ID, dd
+		}
+	}
+	if near != "" {
+		parts = append(parts, fmt.Sprintf("%.0f m from sensor %s", d, near))
+	}
+	at := fmt.Sprintf("(x %.0f m, y %.0f m)", x, y)
+	if len(parts) == 0 {
+		return at
+	}
+	return strings.Join(parts, ", ") + " " + at
+}
+
+// polyArea is the area of a simple polygon (shoelace).
+func polyArea(poly []wire.Point) float64 {
+	a := 0.0
+	for i, j := 0, len(poly)-1; i < len(poly); j, i = i, i+1 {
+		a += poly[j][0]*poly[i][1] - poly[i][0]*poly[j][1]
+	}
+	return math.Abs(a) / 2
 }
 
 func insidePoly(p wire.Point, poly []wire.Point) bool {
