@@ -19,6 +19,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -95,14 +97,18 @@ func sharedDemo(t *testing.T) string {
 			shared.err = fmt.Errorf("demo did not start")
 			return
 		}
-		// Wait until the warm-up has put people in the report and the heatmap.
-		start := time.Now()
+		// Wait until the history is through (the pipeline's event time is
+		// past its end, where the warm-up begins: people in today's report
+		// alone came from the history's first minutes) and the warm-up has
+		// put people in the report and the heatmap.
+		start, seam := time.Now(), shared.started.Add(-sharedWarmup)
 		for time.Since(start) < 120*time.Second {
 			var rep wire.Report
 			var hm struct {
 				Max float64 `json:"max"`
 			}
-			if get(shared.base+"/api/sites/"+site+"/report", &rep) == nil && rep.Totals.Passersby > 0 && rep.Totals.Visitors > 0 &&
+			if lag, ok := lagSeconds(shared.base); ok && lag < time.Since(seam).Seconds() &&
+				get(shared.base+"/api/sites/"+site+"/report", &rep) == nil && rep.Totals.Passersby > 0 && rep.Totals.Visitors > 0 &&
 				get(shared.base+"/api/sites/"+site+"/heatmap", &hm) == nil && hm.Max > 0 {
 				return
 			}
@@ -114,6 +120,28 @@ func sharedDemo(t *testing.T) string {
 		t.Fatal(shared.err)
 	}
 	return shared.base
+}
+
+// lagSeconds reads the demo site's passant_lag_seconds (wall clock minus
+// the event time its pipeline has processed) from /metrics.
+func lagSeconds(base string) (float64, bool) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return 0, false
+	}
+	prefix := `passant_lag_seconds{site="` + site + `"} `
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
 }
 
 // get GETs a JSON endpoint.
