@@ -58,7 +58,11 @@ func Start(cfg Config) (*Broker, error) {
 		log = slog.Default()
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
-	caps.MaximumClientWritesPending = 8192
+	// A subscriber (the server) may have many thousands of QoS 1 messages
+	// outstanding after a burst; past these limits mochi drops them
+	// (TestLaggingSubscriberLosesNothing). 65,535 is the packet id space.
+	caps.MaximumClientWritesPending = 65535
+	caps.MaximumInflight = 65535
 	caps.ReceiveMaximum = 1024
 	srv := mqtt.New(&mqtt.Options{
 		InlineClient: true,
