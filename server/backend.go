@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"time"
 
@@ -194,118 +193,6 @@ func (s *Server) Subscribe(ctx context.Context, site string) (<-chan web.Event, 
 	return s.feed.Subscribe(ctx, site)
 }
 
-// Report implements web.Backend: the stored summaries of [from, to) and the
-// history window before it, with the live pipeline's newer ones over them.
-func (s *Server) Report(ctx context.Context, site string, from, to int64) (*wire.Report, error) {
-	st, _, err := s.store.Site(ctx, site)
-	if err != nil {
-		return nil, notFound(err)
-	}
-	histFrom := from - int64(st.Footfall.HistoryDays+1)*24*3600_000
-	days, visits, err := s.summaries(ctx, site, histFrom, to)
-	if err != nil {
-		return nil, err
-	}
-	if r := s.runner(site); r != nil {
-		md, mv := r.summaries()
-		days, visits = mergeSummaries(days, visits, md, mv)
-	}
-	txns, err := s.store.ListTransactions(ctx, site, from, to)
-	if err != nil {
-		return nil, err
-	}
-	if len(txns) == 0 {
-		txns = nil // no till data: the report leaves transactions out
-	}
-	// The summaries reach back over the history window, and Build counts
-	// their visitor days itself (a History of the same summaries would add
-	// nothing, and classify them once more).
-	rep := footfall.Build(st, from, to, days, visits, txns, footfall.History{})
-	return &rep, nil
-}
-
-// summaries returns the site's track days of [from, to) and its visits
-// from a day earlier: the stored ones with the summaries handed to the
-// writer and not stored yet over them (the queued over the ones being
-// written: newer), without the tracks merged into others whose stored rows
-// are not deleted yet. A flush that stores summaries between the two reads
-// would hide them from both: the reads are made again then (a few times at
-// most; a flush takes far longer than the store's reads).
-func (s *Server) summaries(ctx context.Context, site string, from, to int64) ([]footfall.TrackDay, []footfall.Visit, error) {
-	for try := 0; ; try++ {
-		var n int64
-		if s.writer != nil {
-			n = s.writer.storeCount()
-		}
-		days, err := s.store.TrackDays(ctx, site, from, to)
-		if err != nil {
-			return nil, nil, err
-		}
-		visits, err := s.store.Visits(ctx, site, from-24*3600_000, to)
-		if err != nil {
-			return nil, nil, err
-		}
-		if s.writer == nil {
-			return days, visits, nil
-		}
-		wd, wv, m := s.writer.unstored(site)
-		if m != n && try < 3 {
-			continue
-		}
-		wd = slices.DeleteFunc(wd, func(d footfall.TrackDay) bool { return d.First >= to || d.Last < from })
-		wv = slices.DeleteFunc(wv, func(v footfall.Visit) bool { return v.Start >= to || v.End < from-24*3600_000 })
-		days, visits = mergeSummaries(days, visits, wd, wv)
-		days, visits = s.writer.withoutMerged(site, days, visits)
-		return days, visits, nil
-	}
-}
-
-// mergeSummaries overlays the in-memory summaries on the stored ones (the
-// same key: memory is newer).
-func mergeSummaries(days []footfall.TrackDay, visits []footfall.Visit, md []footfall.TrackDay, mv []footfall.Visit) ([]footfall.TrackDay, []footfall.Visit) {
-	dk := map[dayKey]int{}
-	for i, d := range days {
-		dk[dayKey{d.Site, d.Day, d.Track}] = i
-	}
-	for _, d := range md {
-		if i, ok := dk[dayKey{d.Site, d.Day, d.Track}]; ok {
-			days[i] = d
-		} else {
-			days = append(days, d)
-		}
-	}
-	vk := map[visitKey]int{}
-	for i, v := range visits {
-		vk[visitKey{v.Site, v.Track, v.Zone, v.Start}] = i
-	}
-	for _, v := range mv {
-		if i, ok := vk[visitKey{v.Site, v.Track, v.Zone, v.Start}]; ok {
-			visits[i] = v
-		} else {
-			visits = append(visits, v)
-		}
-	}
-	sort.SliceStable(days, func(i, j int) bool {
-		if days[i].Day != days[j].Day {
-			return days[i].Day < days[j].Day
-		}
-		if days[i].First != days[j].First {
-			return days[i].First < days[j].First
-		}
-		return days[i].Track < days[j].Track
-	})
-	sort.SliceStable(visits, func(i, j int) bool {
-		if visits[i].Start != visits[j].Start {
-			return visits[i].Start < visits[j].Start
-		}
-		if visits[i].Track != visits[j].Track {
-			return visits[i].Track < visits[j].Track
-		}
-		return visits[i].Zone < visits[j].Zone
-	})
-	return days, visits
-}
-
 // ImportPOS implements web.Backend.
 func (s *Server) ImportPOS(ctx context.Context, site string, tx []footfall.Transaction) (int, error) {
 	if s.runner(site) == nil {
@@ -336,15 +223,29 @@ func (s *Server) Reprocess(ctx context.Context, site string, from, to int64) err
 			return err
 		}
 		s.log.Info("re-processed", "site", site, "from", from, "to", to, "batches", res.Batches, "positions", res.Positions)
-		return nil
-	}
-	if from < liveFrom {
-		if _, err := Reprocess(ctx, s.store, st, from, liveFrom, s.cfg.Lateness); err != nil {
+	} else {
+		liveStart := from
+		if from < liveFrom {
+			if _, err := Reprocess(ctx, s.store, st, from, liveFrom, s.cfg.Lateness); err != nil {
+				return err
+			}
+			liveStart = liveFrom
+		}
+		if err := r.reprocess(ctx, st, liveStart); err != nil {
 			return err
 		}
-		from = liveFrom
+		// The live re-processing replaced everything from liveStart on.
+		to = max(to, time.Now().UnixMilli())
 	}
-	return r.reprocess(ctx, st, from)
+	if r == nil {
+		return nil // Reprocess stored the hours from the store
+	}
+	// The hours of every day rebuilt, as the reports (which see the live
+	// pipeline's memory over the store) now have them.
+	if err := writeRangeHours(ctx, s.store, st, from, to, s.reportSummaries(site)); err != nil {
+		return fmt.Errorf("server: reprocess: %w", err)
+	}
+	return nil
 }
 
 // ReprocessResult says what a re-processing did.
@@ -357,7 +258,9 @@ type ReprocessResult struct {
 
 // Reprocess recomputes a site's derived data over [from, to) from the
 // stored observations, with the given version of the site, and replaces
-// what was stored for that range. It is what `passant reprocess` runs.
+// what was stored for that range: positions, summaries, and the hours of
+// every local day the range touches, as the stored summaries now give
+// them. It is what `passant reprocess` runs.
 func Reprocess(ctx context.Context, st store.Store, site *wire.Site, from, to int64, lateness time.Duration) (ReprocessResult, error) {
 	var res ReprocessResult
 	plan := zones.NewPlan(site)
@@ -390,6 +293,9 @@ func Reprocess(ctx context.Context, st store.Store, site *wire.Site, from, to in
 		return res, fmt.Errorf("server: reprocess: %w", err)
 	}
 	if err := st.WriteVisits(ctx, visits); err != nil {
+		return res, fmt.Errorf("server: reprocess: %w", err)
+	}
+	if err := writeRangeHours(ctx, st, site, from, to, storedSummaries(st, site.Site)); err != nil {
 		return res, fmt.Errorf("server: reprocess: %w", err)
 	}
 	res.Positions, res.Visits, res.TrackDays = p.Positions(), len(visits), len(days)

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/passant/passant/footfall"
 	"github.com/passant/passant/store"
 	"github.com/passant/passant/web"
 	"github.com/passant/passant/wire"
@@ -229,38 +228,6 @@ func (s *Server) saveHealth(ctx context.Context, r *siteRunner) {
 	}
 	if err := s.store.UpsertSensorHealth(ctx, hs); err != nil {
 		s.log.Warn("storing sensor health", "site", r.id, "err", err)
-	}
-}
-
-// saveHours stores today's hourly aggregates (provisional until the day
-// ends) at most once a minute. Hours need no history (new and returning are
-// daily figures), and the live pipeline holds all of today, so they are
-// built from memory and today's till receipts: no month of summaries read.
-func (s *Server) saveHours(ctx context.Context, r *siteRunner) {
-	now := time.Now()
-	if now.Sub(r.hoursSaved) < time.Minute {
-		return
-	}
-	r.hoursSaved = now
-	r.mu.Lock()
-	site := r.site
-	r.mu.Unlock()
-	loc := site.Location()
-	y, m, d := now.In(loc).Date()
-	from := time.Date(y, m, d, 0, 0, 0, 0, loc).UnixMilli()
-	to := time.Date(y, m, d+1, 0, 0, 0, 0, loc).UnixMilli()
-	txns, err := s.store.ListTransactions(ctx, r.id, from, to)
-	if err != nil {
-		s.log.Warn("today's hours", "site", r.id, "err", err)
-		return
-	}
-	if len(txns) == 0 {
-		txns = nil
-	}
-	days, visits := r.summaries()
-	rep := footfall.Build(site, from, to, days, visits, txns, footfall.History{})
-	if err := s.store.WriteHours(ctx, r.id, rep.Hours); err != nil {
-		s.log.Warn("storing today's hours", "site", r.id, "err", err)
 	}
 }
 

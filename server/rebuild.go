@@ -156,7 +156,16 @@ func (r *siteRunner) rebuildFromStore(ctx context.Context, site *wire.Site, from
 // replaced by the rebuilt ones, so today follows the new plan as if it had
 // held all day. Earlier days keep theirs; `passant reprocess` redoes them.
 func (r *siteRunner) replace(ctx context.Context, site *wire.Site) error {
-	return r.inRunner(ctx, func() error { return r.rebuild(ctx, site) })
+	if err := r.inRunner(ctx, func() error { return r.rebuild(ctx, site) }); err != nil {
+		return err
+	}
+	// Today's hours went with the figures: store the rebuilt ones now, not
+	// a minute later.
+	now := time.Now().UnixMilli()
+	if err := writeRangeHours(ctx, r.srv.store, site, now, now+1, r.srv.reportSummaries(r.id)); err != nil {
+		return fmt.Errorf("server: site %s: replace today's hours: %w", r.id, err)
+	}
+	return nil
 }
 
 func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) error {

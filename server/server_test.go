@@ -141,6 +141,8 @@ func TestSiteChangeAppliesToToday(t *testing.T) {
 	if !found {
 		t.Fatalf("the new area has no visits today: %+v", after.Zones)
 	}
+	// Today's hours, deleted with its figures, are stored again at once.
+	assertDayHours(t, srv, site.Site, localDay(now.UnixMilli(), site.Location()))
 	// The rebuilt day agrees with the day before the edit on what the edit
 	// did not touch.
 	if after.Totals.Visitors != before.Totals.Visitors || after.Totals.Passersby != before.Totals.Passersby {
@@ -174,6 +176,8 @@ func TestReprocessWhileLive(t *testing.T) {
 		t.Fatalf("before: %d visitors, %d passers-by, %d visits; after: %d, %d, %d",
 			b.Visitors, b.Passersby, b.Visits, a.Visitors, a.Passersby, a.Visits)
 	}
+	// The re-processing deleted today's hours and stored them again.
+	assertDayHours(t, srv, site.Site, localDay(now.UnixMilli(), site.Location()))
 }
 
 // TestSavedHoursAreTheReportsHours checks that the hourly aggregates the

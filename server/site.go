@@ -62,7 +62,7 @@ type siteRunner struct {
 	// which positions are stored again (0: none are).
 	restoreFrom int64
 
-	hoursSaved time.Time // housekeeping's clock only
+	hours hoursState // housekeeping's goroutine only
 	// staff (under mu): the reads of the earlier days' staff
 	// (refreshKnownStaff).
 	staff   staffRead

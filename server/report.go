@@ -1,0 +1,165 @@
+package server
+
+// Reports: the summaries a report reads (stored, queued in the writer, in
+// the live pipeline's memory) and the report built from them.
+
+import (
+	"context"
+	"slices"
+	"sort"
+
+	"github.com/passant/passant/footfall"
+	"github.com/passant/passant/store"
+	"github.com/passant/passant/wire"
+)
+
+// Report implements web.Backend: the stored summaries of [from, to) and the
+// history window before it, with the live pipeline's newer ones over them.
+func (s *Server) Report(ctx context.Context, site string, from, to int64) (*wire.Report, error) {
+	st, _, err := s.store.Site(ctx, site)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return buildReport(ctx, s.store, st, from, to, s.reportSummaries(site))
+}
+
+// reportSummaries returns what a report of site reads: the stored
+// summaries and the writer's (Server.summaries) with the live pipeline's
+// over them.
+func (s *Server) reportSummaries(site string) summariesFunc {
+	return func(ctx context.Context, from, to int64) ([]footfall.TrackDay, []footfall.Visit, error) {
+		days, visits, err := s.summaries(ctx, site, from, to)
+		if err != nil {
+			return nil, nil, err
+		}
+		if r := s.runner(site); r != nil {
+			md, mv := r.summaries()
+			days, visits = mergeSummaries(days, visits, md, mv)
+		}
+		return days, visits, nil
+	}
+}
+
+// summariesFunc returns a site's track days of [from, to) and its visits
+// from a day earlier.
+type summariesFunc func(ctx context.Context, from, to int64) ([]footfall.TrackDay, []footfall.Visit, error)
+
+// storedSummaries reads the summaries from the store alone: what a report
+// sees without a running server (`passant reprocess`).
+func storedSummaries(st store.Store, site string) summariesFunc {
+	return func(ctx context.Context, from, to int64) ([]footfall.TrackDay, []footfall.Visit, error) {
+		days, err := st.TrackDays(ctx, site, from, to)
+		if err != nil {
+			return nil, nil, err
+		}
+		visits, err := st.Visits(ctx, site, from-24*3600_000, to)
+		if err != nil {
+			return nil, nil, err
+		}
+		return days, visits, nil
+	}
+}
+
+// buildReport builds the report of [from, to) from the summaries of it and
+// of the history window before it, and the stored till receipts.
+func buildReport(ctx context.Context, st store.Store, site *wire.Site, from, to int64, sum summariesFunc) (*wire.Report, error) {
+	histFrom := from - int64(site.Footfall.HistoryDays+1)*24*3600_000
+	days, visits, err := sum(ctx, histFrom, to)
+	if err != nil {
+		return nil, err
+	}
+	txns, err := st.ListTransactions(ctx, site.Site, from, to)
+	if err != nil {
+		return nil, err
+	}
+	if len(txns) == 0 {
+		txns = nil // no till data: the report leaves transactions out
+	}
+	// The summaries reach back over the history window, and Build counts
+	// their visitor days itself (a History of the same summaries would add
+	// nothing, and classify them once more).
+	rep := footfall.Build(site, from, to, days, visits, txns, footfall.History{})
+	return &rep, nil
+}
+
+// summaries returns the site's track days of [from, to) and its visits
+// from a day earlier: the stored ones with the summaries handed to the
+// writer and not stored yet over them (the queued over the ones being
+// written: newer), without the tracks merged into others whose stored rows
+// are not deleted yet. A flush that stores summaries between the two reads
+// would hide them from both: the reads are made again then (a few times at
+// most; a flush takes far longer than the store's reads).
+func (s *Server) summaries(ctx context.Context, site string, from, to int64) ([]footfall.TrackDay, []footfall.Visit, error) {
+	for try := 0; ; try++ {
+		var n int64
+		if s.writer != nil {
+			n = s.writer.storeCount()
+		}
+		days, err := s.store.TrackDays(ctx, site, from, to)
+		if err != nil {
+			return nil, nil, err
+		}
+		visits, err := s.store.Visits(ctx, site, from-24*3600_000, to)
+		if err != nil {
+			return nil, nil, err
+		}
+		if s.writer == nil {
+			return days, visits, nil
+		}
+		wd, wv, m := s.writer.unstored(site)
+		if m != n && try < 3 {
+			continue
+		}
+		wd = slices.DeleteFunc(wd, func(d footfall.TrackDay) bool { return d.First >= to || d.Last < from })
+		wv = slices.DeleteFunc(wv, func(v footfall.Visit) bool { return v.Start >= to || v.End < from-24*3600_000 })
+		days, visits = mergeSummaries(days, visits, wd, wv)
+		days, visits = s.writer.withoutMerged(site, days, visits)
+		return days, visits, nil
+	}
+}
+
+// mergeSummaries overlays the in-memory summaries on the stored ones (the
+// same key: memory is newer).
+func mergeSummaries(days []footfall.TrackDay, visits []footfall.Visit, md []footfall.TrackDay, mv []footfall.Visit) ([]footfall.TrackDay, []footfall.Visit) {
+	dk := map[dayKey]int{}
+	for i, d := range days {
+		dk[dayKey{d.Site, d.Day, d.Track}] = i
+	}
+	for _, d := range md {
+		if i, ok := dk[dayKey{d.Site, d.Day, d.Track}]; ok {
+			days[i] = d
+		} else {
+			days = append(days, d)
+		}
+	}
+	vk := map[visitKey]int{}
+	for i, v := range visits {
+		vk[visitKey{v.Site, v.Track, v.Zone, v.Start}] = i
+	}
+	for _, v := range mv {
+		if i, ok := vk[visitKey{v.Site, v.Track, v.Zone, v.Start}]; ok {
+			visits[i] = v
+		} else {
+			visits = append(visits, v)
+		}
+	}
+	sort.SliceStable(days, func(i, j int) bool {
+		if days[i].Day != days[j].Day {
+			return days[i].Day < days[j].Day
+		}
+		if days[i].First != days[j].First {
+			return days[i].First < days[j].First
+		}
+		return days[i].Track < days[j].Track
+	})
+	sort.SliceStable(visits, func(i, j int) bool {
+		if visits[i].Start != visits[j].Start {
+			return visits[i].Start < visits[j].Start
+		}
+		if visits[i].Track != visits[j].Track {
+			return visits[i].Track < visits[j].Track
+		}
+		return visits[i].Zone < visits[j].Zone
+	})
+	return days, visits
+}
