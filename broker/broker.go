@@ -6,7 +6,6 @@ package broker
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -39,6 +39,15 @@ type Config struct {
 	Log          *slog.Logger
 }
 
+// A subscriber (the server) may have many thousands of QoS 1 messages
+// outstanding after a burst; past these limits mochi drops them
+// (TestLaggingSubscriberLosesNothing). 65,535 is the packet id space.
+// Variables so that a test can lower them.
+var (
+	writesPending int32  = 65535 // messages queued for writing to one client
+	inflight      uint16 = 65535 // QoS messages one client has not acknowledged
+)
+
 // ErrAddrInUse is returned when the listen address is taken.
 var ErrAddrInUse = errors.New("address in use")
 
@@ -58,20 +67,22 @@ func Start(cfg Config) (*Broker, error) {
 		log = slog.Default()
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
-	// A subscriber (the server) may have many thousands of QoS 1 messages
-	// outstanding after a burst; past these limits mochi drops them
-	// (TestLaggingSubscriberLosesNothing). 65,535 is the packet id space.
-	caps.MaximumClientWritesPending = 65535
-	caps.MaximumInflight = 65535
+	caps.MaximumClientWritesPending = writesPending
+	caps.MaximumInflight = inflight
 	caps.ReceiveMaximum = 1024
+	// mochi's warnings and errors (a message dropped to a subscriber, a
+	// client's bad packet) reach the log, each kind at most once a minute;
+	// its info and debug lines do not (log.go).
+	blog := slog.New(newLimited(log.Handler())).With("component", "broker")
 	srv := mqtt.New(&mqtt.Options{
 		InlineClient: true,
 		Capabilities: caps,
-		// mochi logs refused packets whole at warning level; keep its
-		// errors only.
-		Logger: slog.New(quiet{log.Handler()}).With("component", "broker"),
+		Logger:       blog,
 	})
 	if err := srv.AddHook(&access{cfg: cfg}, nil); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	if err := srv.AddHook(&drops{log: blog}, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
 	l := listeners.NewTCP(listeners.Config{ID: "tcp", Address: cfg.Addr, TLSConfig: cfg.TLS})
@@ -94,6 +105,13 @@ func (b *Broker) Addr() string { return b.addr }
 func (b *Broker) URL() string {
 	_, port, _ := net.SplitHostPort(b.addr)
 	return "tcp://127.0.0.1:" + port
+}
+
+// Dropped returns how many messages the broker has dropped to subscribers
+// (a queue of writes full, every packet id or the window of unacknowledged
+// messages in use).
+func (b *Broker) Dropped() int64 {
+	return atomic.LoadInt64(&b.srv.Info.MessagesDropped) + atomic.LoadInt64(&b.srv.Info.InflightDropped)
 }
 
 // Clients returns the number of connected clients.
@@ -164,13 +182,3 @@ func (a *access) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	rest, ok := strings.CutPrefix(topic, own)
 	return ok && (rest == "obs" || rest == "status")
 }
-
-// quiet passes on only errors.
-type quiet struct{ slog.Handler }
-
-func (q quiet) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelError && q.Handler.Enabled(ctx, l)
-}
-
-func (q quiet) WithAttrs(a []slog.Attr) slog.Handler { return quiet{q.Handler.WithAttrs(a)} }
-func (q quiet) WithGroup(n string) slog.Handler      { return quiet{q.Handler.WithGroup(n)} }

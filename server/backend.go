@@ -384,6 +384,9 @@ func (s *Server) Metrics() []web.Metric {
 		}
 		add("passant_store_up", "Whether the last storage write succeeded.", "gauge", up, nil)
 	}
+	if s.broker != nil {
+		add("passant_broker_messages_dropped_total", "Messages the embedded broker dropped to a subscriber that read or acknowledged too slowly.", "counter", float64(s.broker.Dropped()), nil)
+	}
 	add("passant_websocket_events_dropped_total", "Live events a slow subscriber could not take.", "counter", float64(s.feed.Dropped()), nil)
 	return m
 }
