@@ -166,6 +166,101 @@ func TestBrowserLiveMapFadesQuiet(t *testing.T) {
 	}
 }
 
+// TestBrowserLiveListByKeyboard: what a mouse gets from the live map's
+// dots, a keyboard gets from the list beside the map: Tab reaches it, its
+// rows are the dots (phone, zone, error, how long ago), and Enter on a
+// phone shows its path, as a click on its dot does.
+func TestBrowserLiveListByKeyboard(t *testing.T) {
+	b := newDemoBackend()
+	srv, ctx := browserServer(t, b)
+	wctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	walk(wctx, b, 3, 300*time.Millisecond)
+	street := fix("walker", time.Now().UnixMilli(), 12, -4)
+	street.Zone, street.Err = "street", 3.2
+	b.publish("demo", street)
+	if _, err := webtest.LiveDots(ctx, srv.URL, "demo", 4, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	c := within(t, ctx, 30*time.Second)
+	step := webtest.Steps(t, ctx, c)
+	// Tab from the top of the page until the list's summary has the focus.
+	tabs := 0
+	for ; tabs < 60; tabs++ {
+		on, err := webtest.Eval[bool](c, `document.activeElement === document.querySelector('#live-list summary')`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if on {
+			break
+		}
+		step("tab", chromedp.KeyEvent("\t"))
+	}
+	if tabs == 60 {
+		t.Fatal("60 tabs did not reach the list of phones")
+	}
+	t.Logf("%d tabs to the list of phones", tabs)
+	step("open the list", chromedp.KeyEvent("\r"),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#live-list tbody tr').length === 4`))
+	type row struct{ Track, Where, Err, Age string }
+	rows, err := webtest.Eval[[]row](c, `[...document.querySelectorAll('#live-list tbody tr')].map(r => ({track: r.dataset.track,
+		where: r.cells[1].textContent, err: r.cells[2].textContent, age: r.cells[3].textContent}))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type dot struct {
+		Track, Zone string
+		Err         float64
+	}
+	dots, err := webtest.Eval[[]dot](c, `window.passantLive.tracks()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Zones by the names the occupancy list gives them.
+	names := map[string]string{}
+	for _, z := range []string{"store", "street"} {
+		n, _ := webtest.Eval[string](c, fmt.Sprintf(`document.querySelector('#live-occupancy li[data-zone=%q] span').firstChild.textContent`, z))
+		names[z] = n
+	}
+	names["street"] += " (outside)"
+	want := map[string]dot{}
+	for _, d := range dots {
+		want[d.Track] = d
+	}
+	if len(rows) != len(dots) {
+		t.Fatalf("%d rows in the list, %d dots on the map", len(rows), len(dots))
+	}
+	for i, r := range rows {
+		d, ok := want[r.Track]
+		if !ok || r.Where != names[d.Zone] || r.Err != fmt.Sprintf("%.1f m", d.Err) || r.Age == "" {
+			t.Errorf("row %+v, dot %+v (zone %q)", r, d, names[d.Zone])
+		}
+		if i > 0 && rows[i-1].Track > r.Track {
+			t.Errorf("rows out of order: %s before %s", rows[i-1].Track, r.Track)
+		}
+	}
+	// Tab on into the table, to the first phone, and pick it.
+	for tabs = 0; tabs < 5; tabs++ {
+		on, _ := webtest.Eval[bool](c, `document.activeElement?.closest('tr')?.dataset.track === 'k1'`)
+		if on {
+			break
+		}
+		step("tab", chromedp.KeyEvent("\t"))
+	}
+	if tabs == 5 {
+		t.Fatal("5 tabs from the summary did not reach the first phone")
+	}
+	step("pick by keyboard", chromedp.KeyEvent("\r"),
+		chromedp.Poll[chromedp.Void](`window.passantLive.picked() === 'k1' && document.querySelector('#live-picked').textContent.startsWith('k1: ')
+			&& document.querySelector('path.trail') !== null && document.activeElement.getAttribute('aria-pressed') === 'true'`))
+	// The phones move on; the focus stays on the row of the one picked.
+	step("the list follows the map", chromedp.Sleep(1500*time.Millisecond))
+	if on, _ := webtest.Eval[bool](c, `document.activeElement?.closest('tr')?.dataset.track === 'k1'`); !on {
+		t.Error("the focus left the picked phone's row as the phones moved")
+	}
+	webtest.Screenshot(t, ctx, "live-list")
+}
+
 func jsonObj(m map[string]int64) string {
 	var sb strings.Builder
 	sb.WriteString("{")

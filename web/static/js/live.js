@@ -30,7 +30,20 @@ export async function mount(main, ctx) {
   const nTracks = el('span', { id: 'live-tracks' }, '0');
   const devices = el('span', {}, ' devices');
   const occList = el('ul', { class: 'occ-list', id: 'live-occupancy' });
-  const picked = el('p', { class: 'hint', id: 'live-picked' }, 'Click a dot to see where it has been.');
+  const PICK_HINT = 'Click a dot, or a phone in the list below, to see where it has been.';
+  const picked = el('p', { class: 'hint', id: 'live-picked', role: 'status' }, PICK_HINT);
+  // The dots as a table: what a mouse gets from a dot, for the keyboard
+  // and screen readers (a dot on a canvas of paths is no stop for either).
+  const listBody = el('tbody');
+  const listCount = el('span', {}, '0');
+  const list = el('details', { id: 'live-list', class: 'live-list' },
+    el('summary', {}, 'Phones on the map as a list (', listCount, ')'),
+    el('div', { class: 'live-list-scroll', tabindex: '0', role: 'region', 'aria-label': 'Phones on the map' },
+      el('table', {},
+        el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Phone'), el('th', { scope: 'col' }, 'Where'),
+          el('th', { scope: 'col', class: 'num', 'aria-label': 'Uncertainty' }, '±'),
+          el('th', { scope: 'col', class: 'num', 'aria-label': 'Last fix, how long ago' }, 'Age'))),
+        listBody)));
   const lastFix = el('span', { class: 'muted', id: 'live-last' }, '–');
   // While the shop is open, positions stop only when the sensors or the
   // server's feed do: the map would look calm, not broken. Say so.
@@ -46,7 +59,7 @@ export async function mount(main, ctx) {
       todayLine,
       el('p', {}, nTracks, devices, ' on the map · last fix ', lastFix),
       stale,
-      el('h2', {}, 'Zone occupancy'), occList, picked,
+      el('h2', {}, 'Zone occupancy'), occList, picked, list,
       el('p', { class: 'hint' }, 'Each dot is a phone (grey: outside the shop). The halo shows how sure its position is: the wider, the less sure (radius: 1 sigma per axis).'))));
 
   const m = siteMap(mapEl, site, { shopFirst: true, label: `Live floor map of ${site.name || site.site}: a dot per phone, its halo how sure the position is; the counts are beside the map` });
@@ -82,7 +95,7 @@ export async function mount(main, ctx) {
       tr.dot.setStyle({ fillColor: color, fillOpacity: 1, opacity: 1 });
     }
     if (age > QUIET_MS) tr.dot.setStyle({ fillOpacity: 0.35, opacity: 0.35 });
-    tr.p = p; tr.seen = Date.now();
+    tr.p = p; tr.seen = Date.now(); tr.age0 = age;
     tr.trail.push(ll(p.x, p.y));
     if (tr.trail.length > 60) tr.trail.shift();
     if (selected === p.track) showPick();
@@ -96,8 +109,9 @@ export async function mount(main, ctx) {
   const trail = L.polyline([], { color: '#d64545', weight: 2.5, opacity: 0.8, dashArray: '5 4', interactive: false, className: 'trail' }).addTo(m.map);
   function pick(id) { selected = id; showPick(); }
   function showPick() {
+    for (const [id, r] of rows) r.btn.setAttribute('aria-pressed', String(id === selected));
     const tr = tracks.get(selected);
-    if (!tr) { selected = null; trail.setLatLngs([]); picked.textContent = 'Click a dot to see where it has been.'; return; }
+    if (!tr) { selected = null; trail.setLatLngs([]); picked.textContent = PICK_HINT; return; }
     trail.setLatLngs(tr.trail);
     const p = tr.p;
     picked.textContent = `${p.track}: ${p.zone || 'no zone'}, ±${p.err.toFixed(1)} m from ${p.n} sensors, last ${tr.trail.length} fixes shown`;
@@ -129,6 +143,36 @@ export async function mount(main, ctx) {
   }
   raf = requestAnimationFrame(frame);
 
+  // The list's rows, by track, in the order of the track ids: a row stays
+  // where it is while its phone moves, so that the focus stays on it.
+  const rows = new Map();
+  function renderList() {
+    listCount.textContent = String(tracks.size);
+    if (!list.open) return;
+    const now = Date.now();
+    for (const [id, r] of rows) if (!tracks.has(id)) { r.row.remove(); rows.delete(id); }
+    for (const [id, tr] of tracks) {
+      let r = rows.get(id);
+      if (!r) {
+        const btn = el('button', { type: 'button', class: 'linklike', 'aria-pressed': String(id === selected) }, id);
+        btn.addEventListener('click', () => pick(id));
+        r = { btn, where: el('td'), err: el('td', { class: 'num' }), age: el('td', { class: 'num' }) };
+        r.row = el('tr', { 'data-track': id }, el('td', {}, btn), r.where, r.err, r.age);
+        const after = [...rows.keys()].filter(k => k > id).sort()[0];
+        listBody.insertBefore(r.row, after === undefined ? null : rows.get(after).row);
+        rows.set(id, r);
+      }
+      const p = tr.p;
+      const kind = zoneKind(site, p.zone);
+      r.where.textContent = p.zone ? zoneName(site, p.zone) + (kind === 'outside' ? ' (outside)' : '') : 'no zone';
+      r.err.textContent = `${p.err.toFixed(1)} m`;
+      const age = (tr.age0 || 0) + now - tr.seen;
+      r.age.textContent = age < 5000 ? 'now' : fmt.dur(age / 1000);
+      r.row.classList.toggle('quiet', age > QUIET_MS);
+    }
+  }
+  list.addEventListener('toggle', renderList);
+
   function renderOccupancy() {
     let store = 0;
     for (const z of site.zones) if (z.kind === 'store') store += occupancy[z.id] || 0;
@@ -152,6 +196,7 @@ export async function mount(main, ctx) {
       if (layer && layer.getTooltip()) layer.setTooltipContent(`${z.name || z.id} · ${occupancy[z.id] || 0}`);
     }
     if (sparkPlot) sample();
+    renderList();
   }
 
   async function reloadSite() {
@@ -212,6 +257,7 @@ export async function mount(main, ctx) {
     occupancy: () => ({ ...occupancy }),
     spark: () => spark[1].slice(),
     dotsOnMap: () => mapEl.querySelectorAll('path.dot').length,
+    picked: () => selected,
   };
   renderOccupancy();
   showHours();
@@ -237,6 +283,11 @@ export async function mount(main, ctx) {
     live.close(); cancelAnimationFrame(raf); clearInterval(sweep); m.map.remove(); sparkPlot.destroy();
     delete window.passantLive;
   };
+}
+
+function zoneName(site, id) {
+  const z = (site.zones || []).find(z => z.id === id);
+  return z ? z.name || z.id : id;
 }
 
 function zoneKind(site, id) {
