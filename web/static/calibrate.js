@@ -304,6 +304,22 @@ async function revert() {
   } catch (e) { toast(e.message); }
 }
 
+// showAccuracy opens the predicted-accuracy picture full size: its own
+// pixels, and on a phone at least twice the screen's width, so that its
+// labels read; the dialog pans (Esc or Close ends it).
+function showAccuracy() {
+  const big = $('acc-big'), small = $('acc');
+  big.src = small.src;
+  const fit = () => {
+    const w = big.naturalWidth || small.naturalWidth;
+    if (w) big.style.width = Math.max(w, innerWidth < 560 ? 2 * innerWidth : 0) + 'px';
+  };
+  big.onload = fit;
+  fit();
+  $('acc-dialog').showModal();
+  $('acc-close').focus();
+}
+
 async function loadAccuracy() {
   $('acc').src = calib('accuracy.png') + '?t=' + Date.now();
   try {
@@ -436,6 +452,8 @@ async function init() {
     $('revert').addEventListener('click', revert);
     $('selfapply').addEventListener('click', selfApply);
     $('selfrevert').addEventListener('click', selfRevert);
+    $('acc-open').addEventListener('click', showAccuracy);
+    $('acc-close').addEventListener('click', () => $('acc-dialog').close());
     await refresh();
     if (state.status && state.status.phone) {
       $('phone').textContent = `Your phone: ${state.status.phone.dev}`;
