@@ -36,6 +36,29 @@ const (
 	finalDaysMax = 31
 )
 
+// hoursLoop saves the hours of every site (saveHours) until ctx ends. It
+// is a loop of its own, not housekeeping's: a day's final hours read a
+// report's summaries (its history window: a busy shop's month reads in
+// about half a second), and for a chain's hundreds of sites at midnight
+// that must not hold up the alerts and the sensors' health.
+func (s *Server) hoursLoop(ctx context.Context) {
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			for _, r := range s.runners() {
+				if ctx.Err() != nil {
+					return
+				}
+				s.saveHours(ctx, r)
+			}
+		}
+	}
+}
+
 // saveHours stores, at most once a minute, the hourly aggregates of the
 // local day of the pipeline's event time (provisional: built from memory,
 // which holds all of it, and the day's till receipts; hours need no

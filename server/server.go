@@ -316,6 +316,7 @@ up:
 		go s.leaseLoop(ctx)
 	}
 	go s.housekeeping(ctx)
+	go s.hoursLoop(ctx)
 	s.ready.Store(true)
 	if s.cfg.Ready != nil {
 		s.cfg.Ready(s.httpAddr, brokerURL)
@@ -462,7 +463,8 @@ func (s *Server) status(site, sensor string, st ingest.Status) {
 	}
 }
 
-// housekeeping stores sensor health, applies retention and raises alerts.
+// housekeeping stores sensor health, applies retention and raises alerts
+// (the hours are saved by hoursLoop).
 func (s *Server) housekeeping(ctx context.Context) {
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
@@ -477,7 +479,6 @@ func (s *Server) housekeeping(ctx context.Context) {
 				r.persist(ctx)
 				s.checkAlerts(ctx, r)
 				s.saveHealth(ctx, r)
-				s.saveHours(ctx, r)
 			}
 		case <-retention.C:
 			s.retain(ctx)
