@@ -101,3 +101,46 @@ func TestFinalHoursOfADay(t *testing.T) {
 		assertDayHours(t, srv, site.Site, next)
 	})
 }
+
+// TestFinalHoursAfterARestart: a server stops after the pipeline passed
+// local midnight but before it stored the final hours of the day before;
+// the next start recovers the two days from the journal and its first save
+// stores that day's final hours, as the day's report has them (SQLite and
+// PostgreSQL).
+func TestFinalHoursAfterARestart(t *testing.T) {
+	onBothStores(t, func(t *testing.T, db string) {
+		ctx := context.Background()
+		shop := simtest.Shop(t, "small", sim.Config{Seed: 9, ShoppersPerHour: 120, PassersPerHour: 400, Staff: -1})
+		site := shop.Site()
+		loc := site.Location()
+		midnight := localDay(time.Now().UnixMilli(), loc)
+		if time.Since(midnight) < time.Hour {
+			t.Skip("the simulated 40 minutes after local midnight are not over yet")
+		}
+		day := midnight.AddDate(0, 0, -1)
+		dir := t.TempDir()
+		cfg := Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir, DB: db, Migrate: true}
+		srv, stop := startServer(t, cfg)
+		r := srv.runner(site.Site)
+		r.hours.mu.Lock()
+		r.hours.saved = time.Now() // no save before the stop
+		r.hours.mu.Unlock()
+		sent := publishShop(t, srv, shop, midnight.Add(-50*time.Minute), midnight.Add(40*time.Minute))
+		eventually(t, "every batch processed", func() bool { return processed(r) == int64(sent) })
+		stop()
+
+		srv, stop = startServer(t, cfg)
+		defer stop()
+		stale := []wire.Hour{{Start: midnight.Add(-time.Hour).UnixMilli(), Passersby: 999, Staff: 7}}
+		if err := srv.store.WriteHours(ctx, site.Site, stale); err != nil {
+			t.Fatal(err)
+		}
+		r = srv.runner(site.Site)
+		srv.writer.drain(ctx)
+		saveHoursNow(srv, r)
+		if r.hours.final != day.Format(time.DateOnly) {
+			t.Fatalf("final hours stored up to %q, want %s", r.hours.final, day.Format(time.DateOnly))
+		}
+		assertDayHours(t, srv, site.Site, day)
+	})
+}
