@@ -23,6 +23,23 @@ func (s *Server) Report(ctx context.Context, site string, from, to int64) (*wire
 	return buildReport(ctx, s.store, st, from, to, s.reportSummaries(site))
 }
 
+// Counts implements web.Counter: Report without the history window before
+// from (new and returning visitors are not told apart) and without the
+// till's receipts, for the chain's comparison with a week before, which
+// needs only the visitors (footfall's TestDayCountsNeedNoHistory).
+func (s *Server) Counts(ctx context.Context, site string, from, to int64) (*wire.Report, error) {
+	st, _, err := s.store.Site(ctx, site)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	days, visits, err := s.reportSummaries(site)(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	rep := footfall.Build(st, from, to, days, visits, nil, footfall.History{})
+	return &rep, nil
+}
+
 // reportSummaries returns what a report of site reads: the stored
 // summaries and the writer's (Server.summaries) with the live pipeline's
 // over them.

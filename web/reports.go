@@ -48,12 +48,22 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	mode := r.URL.Query().Get("compare")
+	if _, ok := compareShift(mode, from, to, site.Location()); !ok && mode != "" && mode != CompareNone {
+		httpError(w, http.StatusBadRequest, "compare: want none, prev, week or year")
+		return
+	}
 	rep, err := s.backend.Report(r.Context(), site.Site, from, to)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rep)
+	c, err := s.compare(r.Context(), site, rep, mode)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, comparedReport{rep, c})
 }
 
 // reportCSV writes one table of the report: ?part=hours (default), days,
@@ -305,20 +315,27 @@ func (s *Server) reprocess(w http.ResponseWriter, r *http.Request) {
 
 // SiteSummary is one site in the chain view.
 type SiteSummary struct {
-	Site          string   `json:"site"`
-	Name          string   `json:"name"`
-	Date          string   `json:"date"` // the local day summed
-	Passersby     int      `json:"passersby"`
-	PassersbyEst  float64  `json:"passersby_est"` // people, not tracks (wire.Estimate)
-	Visitors      int      `json:"visitors"`
-	CaptureRate   *float64 `json:"capture_rate"`
-	DwellMedianS  *float64 `json:"dwell_median_s"`
-	Transactions  *int     `json:"transactions,omitempty"`
-	Conversion    *float64 `json:"conversion,omitempty"`
-	InStore       int      `json:"in_store"` // tracks in the store zone now
-	Sensors       int      `json:"sensors"`
-	SensorsOnline int      `json:"sensors_online"`
-	Error         string   `json:"error,omitempty"`
+	Site         string   `json:"site"`
+	Name         string   `json:"name"`
+	Date         string   `json:"date"` // the local day summed
+	Passersby    int      `json:"passersby"`
+	PassersbyEst float64  `json:"passersby_est"` // people, not tracks (wire.Estimate)
+	Visitors     int      `json:"visitors"`
+	CaptureRate  *float64 `json:"capture_rate"`
+	DwellMedianS *float64 `json:"dwell_median_s"`
+	Transactions *int     `json:"transactions,omitempty"`
+	Conversion   *float64 `json:"conversion,omitempty"`
+	// VisitorsPrev (extension) is the visitors of the same weekday one
+	// week before (PrevDate), up to the same local time of day when Date
+	// is today (PrevTo, Unix ms: the end of the span counted); nil when
+	// unavailable.
+	VisitorsPrev  *int   `json:"visitors_prev"`
+	PrevDate      string `json:"prev_date"`
+	PrevTo        int64  `json:"prev_to"`
+	InStore       int    `json:"in_store"` // tracks in the store zone now
+	Sensors       int    `json:"sensors"`
+	SensorsOnline int    `json:"sensors_online"`
+	Error         string `json:"error,omitempty"`
 }
 
 // summaries builds the chain view from each site's report, sensors and live
@@ -363,6 +380,12 @@ func (s *Server) summary(r *http.Request, site *wire.Site, date string) SiteSumm
 		sum.PassersbyEst = t.PassersbyEst
 		sum.Transactions, sum.Conversion = t.Transactions, t.Conversion
 	}
+	sum.PrevDate = day.AddDate(0, 0, -7).Format("2006-01-02")
+	if v, to, err := s.prevVisitors(ctx, site, day); err != nil {
+		s.log.Warn("web: chain comparison", "site", site.Site, "err", err)
+	} else {
+		sum.VisitorsPrev, sum.PrevTo = &v, to
+	}
 	if hs, err := s.backend.Sensors(ctx, site.Site); err == nil {
 		known := 0
 		for _, h := range hs {
@@ -404,11 +427,13 @@ func (s *Server) chainCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="passant-chain.csv"`)
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"site", "name", "date", "passersby", "visitors", "capture_rate", "dwell_median_s",
-		"transactions", "conversion", "in_store", "sensors", "sensors_online", "passersby_est"})
+		"transactions", "conversion", "in_store", "sensors", "sensors_online", "passersby_est",
+		"visitors_prev", "prev_date", "prev_to"})
 	for _, x := range out {
 		cw.Write([]string{x.Site, csvText(x.Name), x.Date, strconv.Itoa(x.Passersby), strconv.Itoa(x.Visitors),
 			fptr(x.CaptureRate), fptr(x.DwellMedianS), iptr(x.Transactions), fptr(x.Conversion),
-			strconv.Itoa(x.InStore), strconv.Itoa(x.Sensors), strconv.Itoa(x.SensorsOnline), ftoa(x.PassersbyEst)})
+			strconv.Itoa(x.InStore), strconv.Itoa(x.Sensors), strconv.Itoa(x.SensorsOnline), ftoa(x.PassersbyEst),
+			iptr(x.VisitorsPrev), x.PrevDate, itoa64(x.PrevTo)})
 	}
 	cw.Flush()
 }

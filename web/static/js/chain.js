@@ -1,6 +1,7 @@
 // chain.js: every site side by side: today's visitors, capture rate, people
 // in store now, sensors online; CSV export.
 import { api, el, fmt, today, browserZone } from './api.js';
+import { delta } from './compare.js';
 
 export async function mount(main, ctx) {
   // The day to show first: the shops' today when they share a time zone
@@ -16,7 +17,7 @@ export async function mount(main, ctx) {
 
   // Columns sort by a click on their header.
   let sortKey = 'visitors', sortDir = -1, rows = [];
-  const cols = [['Site', 'site'], ['Visitors', 'visitors'], ['', null], ['Passers-by', 'passersby'], ['as people (est.)', 'passersby_est'], ['Capture rate', 'capture_rate'],
+  const cols = [['Site', 'site'], ['Visitors', 'visitors'], ['', null], ['vs a week before', 'visitors_change'], ['Passers-by', 'passersby'], ['as people (est.)', 'passersby_est'], ['Capture rate', 'capture_rate'],
     ['Median dwell', 'dwell_median_s'], ['Conversion', 'conversion'], ['In store now', 'in_store'], ['Sensors online', 'sensors_online'], ['', null]];
   function sorted() {
     return [...rows].sort((a, b) => {
@@ -27,6 +28,9 @@ export async function mount(main, ctx) {
 
   async function load() {
     rows = await api('/api/chain?date=' + date.value);
+    // The change against the same weekday a week before (the server cuts
+    // today's comparison at the same local time of day): sortable.
+    for (const r of rows) r.visitors_change = r.visitors_prev ? (r.visitors - r.visitors_prev) / r.visitors_prev : null;
     render();
     main.dataset.chain = 'ready';
   }
@@ -42,10 +46,13 @@ export async function mount(main, ctx) {
       el('a', { href: `/api/reports.csv?from=${date.value}&to=${date.value}&part=${p}` }, p)]));
     const sum = (k) => rows.reduce((a, r) => a + (r[k] || 0), 0);
     const v = sum('visitors'), p = sum('passersby');
-    totals.replaceChildren(
-      ...[['Sites', rows.length], ['Visitors', fmt.int(v)], ['Passers-by', fmt.int(p)], ['Capture rate', fmt.pct(v + p ? v / (v + p) : null)],
-        ['In stores now', fmt.int(sum('in_store'))], ['Sensors online', `${sum('sensors_online')} / ${sum('sensors')}`]]
-        .map(([l, x]) => el('div', { class: 'kpi' }, el('div', { class: 'v' }, String(x)), el('div', { class: 'l' }, l))));
+    // The chain's visitors against the same sites' a week before (the
+    // sites with a comparison only).
+    const withPrev = rows.filter(r => r.visitors_prev != null);
+    const vp = withPrev.reduce((a, r) => a + r.visitors_prev, 0), vc = withPrev.reduce((a, r) => a + r.visitors, 0);
+    const kpiTiles = [['Sites', rows.length], ['Visitors', fmt.int(v), withPrev.length ? delta(vc, vp, 'count', fmt.int(vp), 'a week before', 'chain-visitors-change') : ''], ['Passers-by', fmt.int(p)], ['Capture rate', fmt.pct(v + p ? v / (v + p) : null)],
+        ['In stores now', fmt.int(sum('in_store'))], ['Sensors online', `${sum('sensors_online')} / ${sum('sensors')}`]];
+    totals.replaceChildren(...kpiTiles.map(([l, x, d]) => el('div', { class: 'kpi' }, el('div', { class: 'v' }, String(x)), el('div', { class: 'l' }, l), d || '')));
     const maxV = Math.max(1, ...rows.map(r => r.visitors));
     table.replaceChildren(
       el('tr', {}, ...cols.map(([h, key], i) => el('th', {
@@ -59,6 +66,8 @@ export async function mount(main, ctx) {
         el('td', {}, el('a', { href: `#/live/${encodeURIComponent(r.site)}` }, r.name || r.site), r.name ? el('span', { class: 'muted' }, ' ' + r.site) : ''),
         el('td', { class: 'num' }, fmt.int(r.visitors)),
         el('td', { style: 'width:15%' }, el('div', { class: 'bar', style: `width:${100 * r.visitors / maxV}%` })),
+        el('td', { class: 'num vs-prev' }, r.visitors_prev == null ? '–' :
+          delta(r.visitors, r.visitors_prev, 'count', fmt.int(r.visitors_prev), `on ${r.prev_date}`)),
         el('td', { class: 'num' }, fmt.int(r.passersby)), el('td', { class: 'num' }, fmt.int(Math.round(r.passersby_est ?? r.passersby))),
         el('td', { class: 'num' }, fmt.pct(r.capture_rate)),
         el('td', { class: 'num' }, fmt.dur(r.dwell_median_s)), el('td', { class: 'num' }, r.conversion === undefined ? '–' : fmt.pct(r.conversion)),

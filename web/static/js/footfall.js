@@ -1,6 +1,7 @@
 // footfall.js: the shop's numbers: passers-by, visitors and capture rate per
 // hour (uPlot), dwell, new vs returning, busiest hours, till conversion.
 import { api, el, sitePath, today, addDays, fmt, localParts, toast, siteTime, axisTime } from './api.js';
+import { MODES, modeLabel, savedMode, saveMode, delta, span } from './compare.js';
 
 export async function mount(main, ctx) {
   const site = ctx.site;
@@ -10,11 +11,16 @@ export async function mount(main, ctx) {
   const to = el('input', { type: 'date', id: 'ff-to', value: t });
   const body = el('div', { id: 'ff-body', style: 'display:flex;flex-direction:column;gap:1rem' });
   const csv = el('span', {});
+  // Compare with: the same days a week earlier unless the user chose
+  // otherwise (kept in the browser).
+  const cmp = el('select', { id: 'ff-compare', onchange: () => { saveMode(cmp.value); load(); } },
+    ...MODES.map(([v, l]) => el('option', { value: v }, l)));
+  cmp.value = savedMode();
   main.append(el('div', { class: 'card toolbar' },
     el('label', {}, 'From', from), el('label', {}, 'To (inclusive)', to),
     el('button', { class: 'primary', id: 'ff-show', onclick: () => load() }, 'Show'),
     ...[-0, -6, -27].map(d => el('button', { onclick: () => { from.value = addDays(t, d); to.value = t; load(); } },
-      d === 0 ? 'Today' : `Last ${1 - d} days`)), csv, ctx.me && ctx.me.role === 'admin' ? adminTools() : ''), body);
+      d === 0 ? 'Today' : `Last ${1 - d} days`)), el('label', {}, 'Compare with', cmp), csv, ctx.me && ctx.me.role === 'admin' ? adminTools() : ''), body);
 
   // Admin: import till receipts, re-process the range shown.
   function adminTools() {
@@ -58,7 +64,8 @@ export async function mount(main, ctx) {
     if (!body.firstChild) body.append(el('p', { class: 'muted', id: 'ff-loading' }, 'Loading the numbers…'));
     else body.style.opacity = '.45';
     let r;
-    try { r = await api(sitePath(site.site, `/report?from=${from.value}&to=${to.value}`)); } catch (e) {
+    const mode = cmp.value;
+    try { r = await api(sitePath(site.site, `/report?from=${from.value}&to=${to.value}${mode === 'none' ? '' : '&compare=' + mode}`)); } catch (e) {
       for (const p of plots.splice(0)) p.destroy();
       body.replaceChildren(el('div', { class: 'card', id: 'ff-error', role: 'alert' }, el('h2', {}, 'The numbers could not be loaded'),
         el('p', {}, e.message), el('button', { onclick: () => load() }, 'Try again')));
@@ -80,9 +87,24 @@ export async function mount(main, ctx) {
     const glossary = [];
     // The site's own threshold (the contract's default is 60 s).
     const minDwell = fmt.dur(site.footfall?.visitor_min_dwell_s || 60);
+    // Each tile's change against the comparison period (r.compare).
+    const C = r.compare && r.compare.totals, against = modeLabel(mode);
+    const deltas = {
+      passersby: [T.passersby, C?.passersby, 'count', fmt.int],
+      'passersby-est': [Math.round(T.passersby_est ?? T.passersby), C && Math.round(C.passersby_est ?? C.passersby), 'count', fmt.int],
+      visitors: [T.visitors, C?.visitors, 'count', fmt.int],
+      capture: [T.capture_rate, C?.capture_rate, 'rate', fmt.pct],
+      dwell: [T.dwell_median_s, C?.dwell_median_s, 'count', fmt.dur],
+      'dwell-est': [T.dwell_median_est_s ?? T.dwell_median_s, C && (C.dwell_median_est_s ?? C.dwell_median_s), 'count', fmt.dur],
+      returning: [T.returning, C?.returning, 'count', fmt.int],
+      'returning-est': [T.returning_est == null ? null : Math.round(T.returning_est), C?.returning_est == null ? null : Math.round(C.returning_est), 'count', fmt.int],
+      conversion: [T.conversion, C?.conversion, 'rate', fmt.pct],
+    };
     const kpi = (id, label, v, hint) => {
       if (hint) glossary.push(el('dt', {}, label.replace(/:.*/, '')), el('dd', {}, hint));
-      return el('div', { class: 'kpi', id: 'kpi-' + id, title: hint || '' }, el('div', { class: 'v' }, v), el('div', { class: 'l' }, label));
+      const d = C && deltas[id];
+      return el('div', { class: 'kpi', id: 'kpi-' + id, title: hint || '' }, el('div', { class: 'v' }, v), el('div', { class: 'l' }, label),
+        d ? delta(d[0], d[1], d[2], d[1] === null || d[1] === undefined ? undefined : d[3](d[1]), against) : '');
     };
     body.append(el('div', { class: 'kpis' },
       kpi('passersby', 'Passers-by', fmt.int(T.passersby), `Phones seen near the shop that did not come in for ${minDwell} (and are not staff), counted per track.`),
@@ -100,6 +122,7 @@ export async function mount(main, ctx) {
       T.conversion === undefined ?
         kpi('conversion', 'Till conversion: no till receipts for these days', '–', 'Visitors who bought: an admin imports the till\'s receipts (CSV or JSON) under Admin.') :
         kpi('conversion', 'Till conversion', fmt.pct(T.conversion), 'Receipts / visitors.')),
+      C ? el('p', { class: 'hint', id: 'ff-compare-span' }, `Changes against ${against}: ${span(r.compare, tz)}.`) : '',
       el('details', { class: 'glossary', id: 'ff-glossary' }, el('summary', {}, 'What these numbers mean'), el('dl', {}, ...glossary)));
 
     const hours = r.hours || [];
@@ -132,6 +155,10 @@ export async function mount(main, ctx) {
       c.restore();
     }] } };
     const bars = uPlot.paths.bars({ size: [0.8, 40] });
+    // The comparison period's visitors: a line over the bars, each point
+    // at the hour (day) it is the counterpart of.
+    const prevSeries = () => ({ label: `Visitors, ${against}`, stroke: '#e8590c', width: 2, dash: [6, 3], spanGaps: false,
+      points: { show: true, size: 4, fill: '#e8590c' }, value: (u, v) => v === null ? '–' : fmt.int(v) });
     const tzDate = (ts) => uPlot.tzDate(new Date(ts * 1e3), tz);
     const dayFmt = new Intl.DateTimeFormat('en-GB', { timeZone: tz, weekday: 'short', day: 'numeric', month: 'short' });
     const dayName = (ts) => dayFmt.format(new Date(ts * 1000));
@@ -140,9 +167,11 @@ export async function mount(main, ctx) {
       width: w(), height: 260, tzDate, ...closed,
       series: [{ value: hourName }, { label: 'Passers-by', stroke: '#8a94a6', fill: 'rgba(138,148,166,.35)', paths: bars, points: { show: false } },
         { label: 'Visitors', stroke: '#2f6fed', fill: 'rgba(47,111,237,.55)', paths: bars, points: { show: false } },
-        { label: 'Passers-by as people (est.)', stroke: '#3d4452', width: 1.5, dash: [4, 3], points: { show: false } }],
+        { label: 'Passers-by as people (est.)', stroke: '#3d4452', width: 1.5, dash: [4, 3], points: { show: false } },
+        ...(C ? [prevSeries()] : [])],
       axes: [{ values: axisTime }, { label: 'people' }],
-    }, [xs, hours.map(h => begun(h, h.passersby)), hours.map(h => begun(h, h.visitors)), hours.map(h => begun(h, h.passersby_est ?? h.passersby))], hourChart));
+    }, [xs, hours.map(h => begun(h, h.passersby)), hours.map(h => begun(h, h.visitors)), hours.map(h => begun(h, h.passersby_est ?? h.passersby)),
+      ...(C ? [r.compare.hours.map(h => h ? h.visitors : null)] : [])], hourChart));
     plots.push(new uPlot({
       width: w(), height: 220, tzDate, ...closed,
       scales: { pct: { range: [0, 1] } },
@@ -164,11 +193,12 @@ export async function mount(main, ctx) {
         scales: { x: { time: true, range: (u, lo, hi) => [lo - 43200, hi + 43200] }, pct: { range: [0, 1] } },
         series: [{ value: (u, v) => v === null ? '–' : dayName(v) },
           { label: 'Visitors', stroke: '#2f6fed', fill: 'rgba(47,111,237,.55)', paths: uPlot.paths.bars({ size: [0.7, 60] }), points: { show: false } },
-          { label: 'Capture rate', scale: 'pct', stroke: '#1f9d55', width: 2, points: { show: true, size: 5, fill: '#1f9d55' }, value: (u, v) => fmt.pct(v) }],
+          { label: 'Capture rate', scale: 'pct', stroke: '#1f9d55', width: 2, points: { show: true, size: 5, fill: '#1f9d55' }, value: (u, v) => fmt.pct(v) },
+          ...(C ? [prevSeries()] : [])],
         // Days, under their bars (not hours at midnight), thinned to fit.
         axes: [{ splits: (u) => { const every = Math.max(1, Math.ceil(dx.length * 90 / (u.bbox.width / devicePixelRatio))); return dx.filter((_, i) => i % every === 0); },
           values: (u, vs) => vs.map(dayName) }, { label: 'visitors' }, { scale: 'pct', side: 1, grid: { show: false }, values: (u, vs) => vs.map(v => Math.round(v * 100) + '%') }],
-      }, [dx, r.days.map(d => begun(d, d.visitors)), r.days.map(d => d.capture_rate)], dayChart));
+      }, [dx, r.days.map(d => begun(d, d.visitors)), r.days.map(d => d.capture_rate), ...(C ? [r.compare.days.map(d => d ? d.visitors : null)] : [])], dayChart));
     }
 
     // Dwell and loyalty.
@@ -209,7 +239,7 @@ export async function mount(main, ctx) {
         ...r.days.map(d => el('tr', {}, el('td', {}, d.date), ...[fmt.int(d.passersby), fmt.int(d.visitors), fmt.pct(d.capture_rate), fmt.dur(d.dwell_median_s),
           fmt.int(d.new), fmt.int(d.returning), fmt.int(d.transactions), fmt.pct(d.conversion)].map(v => el('td', { class: 'num' }, v)))))));
     }
-    window.passantFootfall = { report: r, plotted: plots.map(p => p.data.map(s => [...s])) };
+    window.passantFootfall = { report: r, plotted: plots.map(p => p.data.map(s => [...s])), compare: r.compare || null };
     done('ready');
   }
   ro.observe(main);
