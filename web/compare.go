@@ -96,7 +96,9 @@ func compareShift(mode string, from, to int64, loc *time.Location) (shift func(t
 // local midnights.
 func wholeDays(from, to int64, loc *time.Location) (int, bool) {
 	a, b := time.UnixMilli(from).In(loc), time.UnixMilli(to).In(loc)
-	midnight := func(t time.Time) bool { return t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 }
+	midnight := func(t time.Time) bool {
+		return t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0
+	}
 	if !midnight(a) || !midnight(b) {
 		return 0, false
 	}

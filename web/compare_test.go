@@ -36,7 +36,9 @@ func comparedAt(t *testing.T, now time.Time, from, to, mode string) Comparison {
 // compared with the same local hour, which is 167 hours before, not 168.
 func TestCompareWeekAcrossDST(t *testing.T) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
-	at := func(y int, m time.Month, d, h, min int) int64 { return time.Date(y, m, d, h, min, 0, 0, berlin).UnixMilli() }
+	at := func(y int, m time.Month, d, h, min int) int64 {
+		return time.Date(y, m, d, h, min, 0, 0, berlin).UnixMilli()
+	}
 	c := comparedAt(t, time.Date(2026, 12, 1, 12, 0, 0, 0, berlin), "2026-04-01", "2026-04-01", CompareWeek)
 	if c.From != at(2026, 3, 25, 0, 0) || c.To != at(2026, 3, 26, 0, 0) || c.Cut {
 		t.Fatalf("compared with %v..%v (cut %v), want 25 March", time.UnixMilli(c.From).In(berlin), time.UnixMilli(c.To).In(berlin), c.Cut)
@@ -141,7 +143,7 @@ func TestChainComparesWithAWeekBefore(t *testing.T) {
 		to         time.Time
 		visitors   int
 	}{
-		{"", "2026-11-28", time.Date(2026, 11, 28, 10, 37, 0, 0, berlin), 55},        // today so far: hours 0..10
+		{"", "2026-11-28", time.Date(2026, 11, 28, 10, 37, 0, 0, berlin), 55},          // today so far: hours 0..10
 		{"2026-12-01", "2026-11-24", time.Date(2026, 11, 25, 0, 0, 0, 0, berlin), 276}, // a whole day
 	} {
 		var out []SiteSummary
