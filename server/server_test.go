@@ -78,7 +78,7 @@ func processed(r *siteRunner) int64 {
 
 // startServer runs a server on cfg with free ports for HTTP and the
 // embedded broker, logging nowhere; stop shuts it down.
-func startServer(t *testing.T, cfg Config) (srv *Server, stop func()) {
+func startServer(t testing.TB, cfg Config) (srv *Server, stop func()) {
 	t.Helper()
 	ready := make(chan struct{})
 	cfg.HTTP, cfg.BrokerAddr = "127.0.0.1:0", "127.0.0.1:0"

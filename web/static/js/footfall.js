@@ -100,9 +100,17 @@ export async function mount(main, ctx) {
       'returning-est': [T.returning_est == null ? null : Math.round(T.returning_est), C?.returning_est == null ? null : Math.round(C.returning_est), 'count', fmt.int],
       conversion: [T.conversion, C?.conversion, 'rate', fmt.pct],
     };
+    // Days of the comparison with nobody at all where the range has people
+    // (sensors not yet installed, or off): said, as the change is then
+    // no change in the shop.
+    const unrecorded = () => {
+      const n = (r.days || []).filter((d, i) => (d.passersby || d.visitors) && !(r.compare.days[i]?.passersby || r.compare.days[i]?.visitors)).length;
+      return n ? el('strong', { id: 'ff-compare-gaps' }, ` Nobody was counted on ${n} of its ${r.days.length} days (sensors off or not installed yet?): the changes are not the shop's.`) : '';
+    };
     const kpi = (id, label, v, hint) => {
       if (hint) glossary.push(el('dt', {}, label.replace(/:.*/, '')), el('dd', {}, hint));
-      const d = C && deltas[id];
+      // (Nothing under a tile with no figure either way.)
+      const d = C && deltas[id] && (deltas[id][0] != null || deltas[id][1] != null) && deltas[id];
       return el('div', { class: 'kpi', id: 'kpi-' + id, title: hint || '' }, el('div', { class: 'v' }, v), el('div', { class: 'l' }, label),
         d ? delta(d[0], d[1], d[2], d[1] === null || d[1] === undefined ? undefined : d[3](d[1]), against) : '');
     };
@@ -122,7 +130,7 @@ export async function mount(main, ctx) {
       T.conversion === undefined ?
         kpi('conversion', 'Till conversion: no till receipts for these days', '–', 'Visitors who bought: an admin imports the till\'s receipts (CSV or JSON) under Admin.') :
         kpi('conversion', 'Till conversion', fmt.pct(T.conversion), 'Receipts / visitors.')),
-      C ? el('p', { class: 'hint', id: 'ff-compare-span' }, `Changes against ${against}: ${span(r.compare, tz)}.`) : '',
+      C ? el('p', { class: 'hint', id: 'ff-compare-span' }, `Changes against ${against}: ${span(r.compare, tz)}.`, unrecorded()) : '',
       el('details', { class: 'glossary', id: 'ff-glossary' }, el('summary', {}, 'What these numbers mean'), el('dl', {}, ...glossary)));
 
     const hours = r.hours || [];
