@@ -92,6 +92,13 @@ func BenchmarkChain100(b *testing.B) {
 		}
 		b.ReportMetric(float64(rep.Totals.Visitors), "visitors")
 	})
+	b.Run("counts-today-per-site", func(b *testing.B) {
+		for b.Loop() {
+			if rep, err = srv.Counts(ctx, ids[0], day.UnixMilli(), day.AddDate(0, 0, 1).UnixMilli()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("report-week-before-per-site", func(b *testing.B) {
 		for b.Loop() {
 			if rep, err = srv.Report(ctx, ids[0], prev.UnixMilli(), cut.UnixMilli()); err != nil {
