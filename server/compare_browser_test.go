@@ -116,6 +116,7 @@ func TestBrowserCompareWithAWeekBefore(t *testing.T) {
 	step("today", chromedp.Evaluate[chromedp.Void](`delete window.passantFootfall; [...document.querySelectorAll('main .toolbar button')].find(b => b.textContent === 'Today').click()`),
 		chromedp.Poll[chromedp.Void](`window.passantFootfall !== undefined`))
 	check("today", 1)
+	webtest.Screenshot(t, c, "footfall-compare-today")
 
 	step("compare with nothing", chromedp.Evaluate[chromedp.Void](`delete window.passantFootfall; const s = document.querySelector('#ff-compare'); s.value = 'none'; s.dispatchEvent(new Event('change'))`),
 		chromedp.Poll[chromedp.Void](`window.passantFootfall !== undefined`))
