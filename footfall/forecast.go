@@ -47,6 +47,9 @@ type ForecastBasis struct {
 	// (variance μ + φμ²) and DispersionPassersby the passers-by's.
 	Dispersion          float64 `json:"dispersion"`
 	DispersionPassersby float64 `json:"dispersion_passersby"`
+	// Backtest is how the same method did on the week before From (the
+	// caller's BacktestWeek; Predict leaves it nil), nil when not measured.
+	Backtest *Backtest `json:"backtest"`
 }
 
 // Forecast is the expected traffic of the days ahead.

@@ -92,20 +92,21 @@ func fcBerlin(t *testing.T) *time.Location {
 	return loc
 }
 
-// A weekday × hour pattern with seeded noise is recovered: the expected
-// visitors of each open hour lie within 12% of the true rate (the peak
-// within 6%), from eight weeks; closed hours and Sundays expect 0.
+// A weekday × hour pattern with seeded noise is recovered from eight
+// weeks: the expected visitors of each open hour lie within 15% of the
+// true rate, 5% on average, Saturday's peak within 5%; closed hours and
+// Sundays expect 0.
 func TestForecastRecoversPattern(t *testing.T) {
 	loc := fcBerlin(t)
 	site := fcSite()
-	start := time.Date(2026, 3, 2, 0, 0, 0, 0, loc) // a Monday; no DST change in the 8 weeks? (29 March is one)
-	shop := fcShop{seed: 1, visitors: 40, passersby: 200, dayNoise: 0.05}
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, loc) // a Monday; clocks go forward on 29 March
+	shop := fcShop{seed: 1, visitors: 200, passersby: 600, dayNoise: 0.05}
 	past := shop.hours(site, start, 56)
 	fc := Predict(site, past, addDays(start, 56, loc).UnixMilli(), 7)
 	if len(fc.Hours) != 7*24 || fc.Basis.Days != 48 || fc.Basis.Weeks != 8 {
 		t.Fatalf("%d hours, basis %+v", len(fc.Hours), fc.Basis)
 	}
-	worst := 0.0
+	worst, sum, n := 0.0, 0.0, 0
 	for _, h := range fc.Hours {
 		lt := time.UnixMilli(h.Start).In(loc)
 		if !h.Open {
@@ -117,20 +118,23 @@ func TestForecastRecoversPattern(t *testing.T) {
 			}
 			continue
 		}
-		want := 40 * fcRate(h.Start, loc)
+		want := 200 * fcRate(h.Start, loc)
 		rel := math.Abs(h.Visitors.Expected-want) / want
-		worst = max(worst, rel)
-		if rel > 0.12 {
+		worst, sum, n = max(worst, rel), sum+rel, n+1
+		if rel > 0.15 {
 			t.Errorf("%s: expected %.1f visitors, true rate %.1f", lt.Format("Mon 15:04"), h.Visitors.Expected, want)
 		}
-		if lt.Weekday() == time.Saturday && (lt.Hour() == 16 || lt.Hour() == 17) && rel > 0.06 {
+		if lt.Weekday() == time.Saturday && (lt.Hour() == 16 || lt.Hour() == 17) && rel > 0.05 {
 			t.Errorf("Saturday's peak %s: expected %.1f, true %.1f", lt.Format("15:04"), h.Visitors.Expected, want)
 		}
 		if !(h.Visitors.Low <= h.Visitors.Expected && h.Visitors.Expected <= h.Visitors.High) {
 			t.Errorf("%s: range %+v", lt, h.Visitors)
 		}
 	}
-	t.Logf("worst relative error of an open hour: %.3f; φ %.3f, passers-by %.3f", worst, fc.Basis.Dispersion, fc.Basis.DispersionPassersby)
+	if sum/float64(n) > 0.05 {
+		t.Errorf("mean relative error %.3f of the open hours", sum/float64(n))
+	}
+	t.Logf("relative error of an open hour: mean %.3f, worst %.3f; φ %.3f, passers-by %.3f", sum/float64(n), worst, fc.Basis.Dispersion, fc.Basis.DispersionPassersby)
 }
 
 // A forecast across the spring-forward night has a 23-hour Sunday and its

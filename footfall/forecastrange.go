@@ -97,7 +97,9 @@ func BacktestWeek(site *wire.Site, past []wire.Hour, end int64) (Backtest, bool)
 		var fcE, lwE, mnE errs
 		in := 0
 		for _, d := range truth {
-			fcE.day(); lwE.day(); mnE.day()
+			fcE.day()
+			lwE.day()
+			mnE.day()
 			for j, h := range d.start {
 				if !d.open[j] || !d.known[j] {
 					continue

@@ -180,3 +180,11 @@ func mergeSummaries(days []footfall.TrackDay, visits []footfall.Visit, md []foot
 	})
 	return days, visits
 }
+
+// Hours implements web.Backend: the stored hours (the hours table).
+func (s *Server) Hours(ctx context.Context, site string, from, to int64) ([]wire.Hour, error) {
+	if _, _, err := s.store.Site(ctx, site); err != nil {
+		return nil, notFound(err)
+	}
+	return s.store.Hours(ctx, site, from, to)
+}

@@ -58,6 +58,10 @@ type Backend interface {
 
 	// Report returns the footfall report of a site over [from, to), Unix ms.
 	Report(ctx context.Context, site string, from, to int64) (*wire.Report, error)
+	// Hours returns a site's stored hourly figures over [from, to), Unix ms,
+	// oldest first: each past day's final hours, the hours of today as last
+	// saved; days without data have none (what the forecast reads).
+	Hours(ctx context.Context, site string, from, to int64) ([]wire.Hour, error)
 	// Heatmap returns the occupancy-time grid for q.
 	Heatmap(ctx context.Context, q HeatmapQuery) (*Heatmap, error)
 	// HeatmapPNG renders the heatmap for q over the floor plan, with legend.

@@ -31,6 +31,7 @@ type memBackend struct {
 	tracks    map[string]map[string]wire.Position // site -> track -> latest
 	occ       map[string]map[string]int
 	reports   map[string]*wire.Report
+	hours     map[string][]wire.Hour // stored hours, oldest first
 	tx        map[string][]footfall.Transaction
 	reproc    [][2]int64
 	heatQ     []HeatmapQuery
@@ -42,7 +43,7 @@ func newMemBackend() *memBackend {
 		ready: true, versions: map[string][]*wire.Site{}, meta: map[string][]SiteVersion{},
 		plans: map[string]PlanImage{}, sensors: map[string][]SensorHealth{},
 		tracks: map[string]map[string]wire.Position{}, occ: map[string]map[string]int{},
-		reports: map[string]*wire.Report{}, tx: map[string][]footfall.Transaction{},
+		reports: map[string]*wire.Report{}, hours: map[string][]wire.Hour{}, tx: map[string][]footfall.Transaction{},
 		now: func() int64 { return time.Now().UnixMilli() },
 	}
 }
@@ -243,6 +244,21 @@ func (m *memBackend) Report(ctx context.Context, site string, from, to int64) (*
 		return &c, nil
 	}
 	return syntheticReport(site, from, to), nil
+}
+
+func (m *memBackend) Hours(ctx context.Context, site string, from, to int64) ([]wire.Hour, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.versions[site]) == 0 {
+		return nil, fmt.Errorf("site %q: %w", site, ErrNotFound)
+	}
+	out := []wire.Hour{}
+	for _, h := range m.hours[site] {
+		if h.Start >= from && h.Start < to {
+			out = append(out, h)
+		}
+	}
+	return out, nil
 }
 
 // syntheticReport makes a plausible report with known numbers: hour i has

@@ -120,6 +120,7 @@ func (s *Server) routes() {
 	api("GET /api/sites/{site}/ws", RoleViewer, s.ws)
 	api("GET /api/sites/{site}/report", RoleViewer, s.report)
 	api("GET /api/sites/{site}/report.csv", RoleViewer, s.reportCSV)
+	api("GET /api/sites/{site}/forecast", RoleViewer, s.forecast)
 	api("GET /api/sites/{site}/heatmap", RoleViewer, s.heatmap)
 	api("GET /api/sites/{site}/heatmap.png", RoleViewer, s.heatmapPNG)
 	api("POST /api/sites/{site}/pos", RoleAdmin, s.importPOS)
