@@ -2,6 +2,7 @@
 // hour (uPlot), dwell, new vs returning, busiest hours, till conversion.
 import { api, el, sitePath, today, addDays, fmt, localParts, toast, siteTime, axisTime } from './api.js';
 import { MODES, modeLabel, savedMode, saveMode, delta, span } from './compare.js';
+import { mountForecast } from './forecast.js';
 
 export async function mount(main, ctx) {
   const site = ctx.site;
@@ -21,6 +22,7 @@ export async function mount(main, ctx) {
     el('button', { class: 'primary', id: 'ff-show', onclick: () => load() }, 'Show'),
     ...[-0, -6, -27].map(d => el('button', { onclick: () => { from.value = addDays(t, d); to.value = t; load(); } },
       d === 0 ? 'Today' : `Last ${1 - d} days`)), el('label', {}, 'Compare with', cmp), csv, ctx.me && ctx.me.role === 'admin' ? adminTools() : ''), body);
+  const stopForecast = mountForecast(main, site, main.firstChild); // the week ahead, first
 
   // Admin: import till receipts, re-process the range shown.
   function adminTools() {
@@ -252,5 +254,5 @@ export async function mount(main, ctx) {
   }
   ro.observe(main);
   await load();
-  return () => { ro.disconnect(); for (const p of plots) p.destroy(); delete window.passantFootfall; };
+  return () => { stopForecast(); ro.disconnect(); for (const p of plots) p.destroy(); delete window.passantFootfall; };
 }
