@@ -22,7 +22,9 @@ type hoursState struct {
 	saved time.Time  // when hours were last saved (wall clock: it paces the saves only)
 	// final is the latest local day whose final hours this process has
 	// stored ("" none yet: after a start the day before the pipeline's
-	// is stored once more, since its end may have come while stopped).
+	// is stored once more, since its end may have come while stopped, and
+	// so is every day since the pipeline's first fix, which a backlog or
+	// the demo's history may have passed through before the first save).
 	final string
 }
 
@@ -82,7 +84,7 @@ func (s *Server) saveHours(ctx context.Context, r *siteRunner) {
 // saveHoursNow is saveHours without its pacing; it runs under r.hours.mu.
 func (s *Server) saveHoursNow(ctx context.Context, r *siteRunner) {
 	r.mu.Lock()
-	site, quiet, now, latest := r.site, r.quiet, r.now, max(r.now, r.lastT)
+	site, quiet, now, latest, first := r.site, r.quiet, r.now, max(r.now, r.lastT), r.firstT
 	var days []footfall.TrackDay
 	var visits []footfall.Visit
 	if !quiet && latest > 0 {
@@ -93,7 +95,7 @@ func (s *Server) saveHoursNow(ctx context.Context, r *siteRunner) {
 		return
 	}
 	today := localDay(latest, site.Location())
-	s.saveFinalHours(ctx, r, site, now, today, visits)
+	s.saveFinalHours(ctx, r, site, now, first, today, visits)
 	from, to := today.UnixMilli(), today.AddDate(0, 0, 1).UnixMilli()
 	txns, err := s.store.ListTransactions(ctx, r.id, from, to)
 	if err != nil {
@@ -116,9 +118,14 @@ func (s *Server) saveHoursNow(ctx context.Context, r *siteRunner) {
 // finalWait has passed). A day's summaries are then closed: its track days
 // are no longer Open, so none counts as staff for being staff on earlier
 // days (footfall.TrackDay.KnownStaff), which the provisional figures do.
-func (s *Server) saveFinalHours(ctx context.Context, r *siteRunner, site *wire.Site, now int64, today time.Time, visits []footfall.Visit) {
+func (s *Server) saveFinalHours(ctx context.Context, r *siteRunner, site *wire.Site, now, first int64, today time.Time, visits []footfall.Visit) {
 	loc := site.Location()
 	day := today.AddDate(0, 0, -1)
+	if r.hours.final == "" && first > 0 {
+		if d := localDay(first, loc); d.Before(day) {
+			day = d
+		}
+	}
 	if r.hours.final != "" {
 		if last, err := time.ParseInLocation(time.DateOnly, r.hours.final, loc); err == nil {
 			day = last.AddDate(0, 0, 1)

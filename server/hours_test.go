@@ -144,3 +144,40 @@ func TestFinalHoursAfterARestart(t *testing.T) {
 		assertDayHours(t, srv, site.Site, day)
 	})
 }
+
+// TestFinalHoursOfEveryDayPassed: a pipeline that passes more than one
+// local midnight before the first save of the hours (a backlog, the demo's
+// history) stores every day it passed with its final figures, not only the
+// day before the one it is on.
+func TestFinalHoursOfEveryDayPassed(t *testing.T) {
+	ctx := context.Background()
+	shop := simtest.Shop(t, "small", sim.Config{Seed: 11, ShoppersPerHour: 120, PassersPerHour: 400, Staff: -1})
+	site := shop.Site()
+	loc := site.Location()
+	second := localDay(time.Now().UnixMilli(), loc).AddDate(0, 0, -3)
+	first := second.AddDate(0, 0, -1)
+	dir := t.TempDir()
+	srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir, Migrate: true})
+	defer stop()
+	// Three local days: the evening before the first midnight, an hour
+	// around noon between the two, and the morning after the second.
+	noon := first.Add(36 * time.Hour)
+	sent := 0
+	for _, span := range [][2]time.Time{
+		{first.Add(-50 * time.Minute), first.Add(10 * time.Minute)},
+		{noon, noon.Add(time.Hour)},
+		{second.Add(-10 * time.Minute), second.Add(40 * time.Minute)},
+	} {
+		sent += publishShop(t, srv, shop, span[0], span[1])
+	}
+	r := srv.runner(site.Site)
+	eventually(t, "every batch processed", func() bool { return processed(r) == int64(sent) })
+	srv.writer.drain(ctx)
+	saveHoursNow(srv, r)
+	if want := second.AddDate(0, 0, -1).Format(time.DateOnly); r.hours.final != want {
+		t.Fatalf("final hours stored up to %q, want %s", r.hours.final, want)
+	}
+	for _, day := range []time.Time{first.AddDate(0, 0, -1), first, second} {
+		assertDayHours(t, srv, site.Site, day)
+	}
+}

@@ -42,6 +42,7 @@ type siteRunner struct {
 	occ      map[string]int
 	occDirty bool
 	lastT    int64
+	firstT   int64 // the first fix's event time since the start (saveFinalHours)
 	now      int64 // the watermark: event time the pipeline has reached
 	quiet    bool  // recovering from the journal: nothing is published or stored
 	statuses map[string]ingest.Status
@@ -298,6 +299,9 @@ func (r *siteRunner) Position(p wire.Position) {
 	devs[p.Dev] = struct{}{}
 	r.setDevTrack(p.Dev, p.Track)
 	r.lastT = p.T
+	if r.firstT == 0 {
+		r.firstT = p.T
+	}
 	r.positions++
 	if r.quiet {
 		r.live[p.Track] = p
