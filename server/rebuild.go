@@ -7,6 +7,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,8 +20,12 @@ import (
 // recover replays the journal of yesterday and today (UTC days) so that a
 // restarted server picks up open visits, today's figures and live tracks
 // exactly where the journal left them. Nothing is published or stored again
-// while recovering, except the summaries, which are upserts.
-func (r *siteRunner) recover() error {
+// while recovering, except the summaries, which are upserts, and the
+// positions from restoreFrom on (a site change). At startup the batches
+// journaled after the stored mark are stored (the server stopped before
+// it stored them); a rebuild while running finds those still queued in
+// the writer.
+func (r *siteRunner) recover(startup bool) error {
 	if r.srv.cfg.Cluster {
 		return r.recoverFromStore()
 	}
@@ -32,11 +37,8 @@ func (r *siteRunner) recover() error {
 	}
 	r.mu.Lock()
 	r.quiet = true
-	startup := r.restoreFrom == 0 // not the rebuild of a site change
 	r.mu.Unlock()
 	n := 0
-	// At start, what was journaled after the stored mark was never stored.
-	// (A rebuild while running finds it still queued in the writer.)
 	mark, marked := r.srv.writer.storedMark(r.id)
 	marked = marked && startup
 	var seen int64
@@ -117,7 +119,12 @@ func (r *siteRunner) rebuildFromStore(ctx context.Context, site *wire.Site, from
 	r.persist(ctx)
 	// Let the writer store what the live pipeline handed it, so that the
 	// scan below sees every batch taken so far.
-	r.srv.writer.drain(ctx)
+	if err := r.srv.writer.drain(ctx); err != nil {
+		return fmt.Errorf("server: reprocess %s: %w", r.id, err)
+	}
+	r.mu.Lock()
+	live := r.site
+	r.mu.Unlock()
 	if err := r.reset(site); err != nil {
 		return err
 	}
@@ -139,15 +146,34 @@ func (r *siteRunner) rebuildFromStore(ctx context.Context, site *wire.Site, from
 	r.publishGauges()
 	r.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("server: reprocess %s: %w", r.id, err)
+		return r.restore(live, fmt.Errorf("server: reprocess %s: %w", r.id, err))
 	}
-	r.srv.writer.drain(ctx)
+	if err := r.srv.writer.drain(ctx); err != nil {
+		return r.restore(live, fmt.Errorf("server: reprocess %s: %w", r.id, err))
+	}
 	if err := r.srv.store.DeleteDerived(ctx, r.id, from, time.Now().Add(time.Hour).UnixMilli()); err != nil {
-		return fmt.Errorf("server: reprocess %s: %w", r.id, err)
+		return r.restore(live, fmt.Errorf("server: reprocess %s: %w", r.id, err))
 	}
 	r.persist(ctx)
 	r.srv.log.Info("re-processed through the live pipeline", "site", r.id, "from", from, "batches", n)
 	return nil
+}
+
+// restore puts back the live state a re-processing that failed half-way
+// (the database gone, the request given up) had thrown away: the
+// pipeline of site rebuilt from the journal, as at a restart, with nothing
+// stored again. Without it the runner went on with the part it had read
+// again, and stored that part's truncated visits and track days over the
+// right ones. It returns err, with the restore's own failure if any.
+func (r *siteRunner) restore(site *wire.Site, err error) error {
+	r.srv.log.Warn("re-processing failed; the live state is rebuilt from the journal", "site", r.id, "err", err)
+	if rerr := r.reset(site); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	if rerr := r.recover(false); rerr != nil {
+		return errors.Join(err, fmt.Errorf("server: site %s: rebuild the live state: %w", r.id, rerr))
+	}
+	return err
 }
 
 // replace swaps in a new version of the site, in the runner's goroutine so
@@ -179,7 +205,7 @@ func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) error {
 	r.mu.Lock()
 	r.restoreFrom = dayStart
 	r.mu.Unlock()
-	err := r.recover()
+	err := r.recover(false)
 	r.mu.Lock()
 	r.restoreFrom = 0
 	r.mu.Unlock()
@@ -188,7 +214,9 @@ func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) error {
 	}
 	// The writer may still hold summaries of the old plan: write them first,
 	// so that the delete takes them too.
-	r.srv.writer.drain(ctx)
+	if err := r.srv.writer.drain(ctx); err != nil {
+		return fmt.Errorf("server: site %s: replace today's figures: %w", r.id, err)
+	}
 	if err := r.srv.store.DeleteDerived(ctx, r.id, dayStart, now.UnixMilli()+3600_000); err != nil {
 		return fmt.Errorf("server: site %s: replace today's figures: %w", r.id, err)
 	}

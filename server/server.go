@@ -90,6 +90,10 @@ type Config struct {
 	Log        *slog.Logger
 	// Ready, when set, is called with the bound HTTP and broker addresses.
 	Ready func(httpAddr, brokerURL string)
+
+	// wrapStore, when set (tests), wraps the store once it is open: a
+	// stand-in for a database that fails in a given way.
+	wrapStore func(store.Store) store.Store
 }
 
 // Server is a running `passant serve`.
@@ -194,6 +198,9 @@ func (s *Server) start(ctx context.Context) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	s.store = st
+	if s.cfg.wrapStore != nil {
+		s.store = s.cfg.wrapStore(st)
+	}
 	if s.cfg.Migrate || st.Backend() == "sqlite" {
 		if err := st.Migrate(ctx); err != nil {
 			return fmt.Errorf("server: %w", err)
@@ -347,7 +354,9 @@ func (s *Server) shutdown() {
 	}
 	if s.writer != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		s.writer.drain(ctx)
+		if err := s.writer.drain(ctx); err != nil {
+			s.log.Error("shutting down", "err", err)
+		}
 		cancel()
 	}
 	if s.broker != nil {

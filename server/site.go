@@ -107,7 +107,7 @@ func (s *Server) startSite(ctx context.Context, site *wire.Site) error {
 	if err := r.reset(site); err != nil {
 		return err
 	}
-	if err := r.recover(); err != nil {
+	if err := r.recover(true); err != nil {
 		s.log.Warn("journal recovery incomplete", "site", site.Site, "err", err)
 	}
 	s.mu.Lock()

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
@@ -292,17 +293,17 @@ func (w *writer) flush(ctx context.Context) error {
 	return nil
 }
 
-// drain writes everything still queued, trying until ctx ends.
-func (w *writer) drain(ctx context.Context) {
+// drain writes everything still queued, trying until ctx ends; it returns
+// the last write's error when ctx ended first.
+func (w *writer) drain(ctx context.Context) error {
 	for {
 		err := w.flush(ctx)
 		if err == nil {
-			return
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			w.log.Error("storage not reachable at shutdown; queued data not written (the journal keeps it)", "err", err)
-			return
+			return fmt.Errorf("server: storage not reachable; queued data not written (the journal keeps it): %w", err)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
