@@ -135,6 +135,19 @@ func (t *Tiles) Hours() []int64 {
 	return hs
 }
 
+// DropBefore forgets the tiles of the hours that start before h (a
+// retention) and returns how many went.
+func (t *Tiles) DropBefore(h int64) int {
+	n := 0
+	for k := range t.tiles {
+		if k.hour < h {
+			delete(t.tiles, k)
+			n++
+		}
+	}
+	return n
+}
+
 // Zones returns the zones that have a tile in hour h, sorted.
 func (t *Tiles) Zones(h int64) []string {
 	var zs []string

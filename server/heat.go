@@ -63,6 +63,26 @@ func (h *heat) add(p *wire.Position) {
 	h.builder.Add(p)
 }
 
+// forget drops the tiles of the hours before cut, everyone's and the
+// staff's, live or built from storage: the runner keeps hours no longer
+// than the stored fixes they can be built again from (Config.RetainAll),
+// so its memory does not grow with its uptime. An hour forgotten counts as
+// one from before the live builder's start: a query builds it from
+// storage again (loadHeat), as after a restart.
+func (h *heat) forget(cut int64) {
+	cut = heatmap.HourOf(cut)
+	h.tiles.DropBefore(cut)
+	h.staff.DropBefore(cut)
+	for hr := range h.fromStore {
+		if hr < cut {
+			delete(h.fromStore, hr)
+		}
+	}
+	if h.liveFrom >= 0 {
+		h.liveFrom = max(h.liveFrom, cut)
+	}
+}
+
 // live reports whether the live tiles hold the hour of t (hours before are
 // built from storage, the staff's with them).
 func (h *heat) live(t int64) bool { return h.liveFrom >= 0 && heatmap.HourOf(t) >= h.liveFrom }

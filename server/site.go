@@ -422,7 +422,7 @@ func (r *siteRunner) persist(ctx context.Context) {
 	r.pending = nil
 	days := r.counter.TrackDays()
 	visits := r.counter.Visits()
-	now := r.pipe.Now()
+	now := max(r.pipe.Now(), r.now)
 	r.mu.Unlock()
 	w := r.srv.writer
 	if len(pos) > 0 {
@@ -433,6 +433,7 @@ func (r *siteRunner) persist(ctx context.Context) {
 	if now > 0 {
 		r.mu.Lock()
 		r.counter.Prune(now - 48*3600_000)
+		r.heat.forget(now - r.srv.cfg.RetainAll.Milliseconds())
 		if len(r.trackDevs) > 1<<15 {
 			keep := map[string]bool{}
 			for _, d := range r.counter.TrackDays() {
