@@ -28,16 +28,27 @@ func (s *Server) instanceID() string {
 	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
-// leaseLoop runs until ctx ends, then gives the leases back.
+// leaseLoop runs until ctx ends, then gives the leases back. When it
+// cannot renew the leases (the database out of reach for this instance)
+// for two rounds, two thirds of a lease's length, it gives its sites up
+// before the leases expire and another instance takes them: two pipelines
+// of one site would both store its figures.
 func (s *Server) leaseLoop(ctx context.Context) {
 	ttl := s.cfg.LeaseTTL
 	tick := time.NewTicker(ttl / 3)
 	defer tick.Stop()
+	renewed := time.Now() // start renewed the leases (balance) just before
 	for {
+		at := time.Now()
 		if s.leasePaused.Load() {
 			// A test's stand-in for a frozen or dead instance.
 		} else if err := s.balance(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("leases", "err", err)
+			if time.Since(renewed) >= ttl*2/3 && len(s.runners()) > 0 {
+				s.giveUpSites()
+			}
+		} else if err == nil {
+			renewed = at
 		}
 		select {
 		case <-ctx.Done():
@@ -144,6 +155,23 @@ func (s *Server) balance(ctx context.Context) error {
 	}
 	sort.Strings(list)
 	return s.sub.SetSites(list)
+}
+
+// giveUpSites stops every site's pipeline and subscription: the leases
+// could not be renewed, so they are about to expire (or have) and another
+// instance will take the sites. What the runners hold goes to the writer,
+// which writes it once the database is back.
+func (s *Server) giveUpSites() {
+	var ids []string
+	for _, r := range s.runners() {
+		s.stopSite(r.id)
+		ids = append(ids, r.id)
+	}
+	if err := s.sub.SetSites(nil); err != nil {
+		s.log.Warn("leases: unsubscribing the sites given up", "err", err)
+	}
+	s.log.Warn("leases not renewed for two thirds of their length; the sites are given up until the database answers again",
+		"sites", ids, "ttl", s.cfg.LeaseTTL)
 }
 
 // stopSite stops a site's pipeline, storing what it has.
