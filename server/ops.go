@@ -176,8 +176,7 @@ func (s *Server) retain(ctx context.Context) {
 	}
 	p, err := store.Prune(ctx, s.store, now, r, keep)
 	if err != nil {
-		s.log.Error("retention", "err", err)
-		return
+		s.log.Error("retention incomplete; the rest was applied, tried again in an hour", "err", err)
 	}
 	if p != (store.Pruned{}) {
 		s.log.Info("retention applied", "passersby_observations", p.PassersBy, "observations", p.Observations,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -38,49 +39,48 @@ type Pruned struct {
 // the raw observations older than r.PassersBy of devices not in keep(site)
 // (the pseudonyms that became visitors); everyone's raw observations older
 // than r.Raw; fixes older than r.Positions; summaries older than
-// r.Summaries; expired tokens.
+// r.Summaries; expired tokens. Each step goes on when another fails: a site
+// whose visitors keep cannot name keeps its passers-by this time, and the
+// others are pruned all the same; the errors are returned together.
 func Prune(ctx context.Context, s Store, now time.Time, r Retention, keep func(site string) ([]wire.Dev, error)) (Pruned, error) {
 	var p Pruned
+	var errs []error
 	ms := now.UnixMilli()
 	if r.PassersBy > 0 {
 		sites, err := s.ListSites(ctx)
 		if err != nil {
-			return p, fmt.Errorf("store: prune: %w", err)
+			errs = append(errs, fmt.Errorf("store: prune: %w", err))
 		}
 		for _, site := range sites {
 			devs, err := keep(site.Site)
 			if err != nil {
-				return p, fmt.Errorf("store: prune %s: %w", site.Site, err)
+				errs = append(errs, fmt.Errorf("store: prune %s: %w", site.Site, err))
+				continue
 			}
 			n, err := s.DeleteObservationsExcept(ctx, site.Site, ms-r.PassersBy.Milliseconds(), devs)
 			p.PassersBy += n
 			if err != nil {
-				return p, err
+				errs = append(errs, err)
 			}
 		}
 	}
 	if r.Raw > 0 {
 		n, err := s.DeleteObservationsBefore(ctx, ms-r.Raw.Milliseconds())
 		p.Observations += n
-		if err != nil {
-			return p, err
-		}
+		errs = append(errs, err)
 	}
 	if r.Positions > 0 {
 		n, err := s.DeletePositionsBefore(ctx, ms-r.Positions.Milliseconds())
 		p.Positions += n
-		if err != nil {
-			return p, err
-		}
+		errs = append(errs, err)
 	}
 	if r.Summaries > 0 {
 		n, err := s.DeleteSummariesBefore(ctx, ms-r.Summaries.Milliseconds())
 		p.Summaries += n
-		if err != nil {
-			return p, err
-		}
+		errs = append(errs, err)
 	}
 	n, err := s.DeleteExpiredTokens(ctx, ms)
 	p.ExpiredTokens = n
-	return p, err
+	errs = append(errs, err)
+	return p, errors.Join(errs...)
 }

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,5 +90,60 @@ func TestDeleteSummariesBefore(t *testing.T) {
 	}
 	if hs, _ := s.Hours(ctx, "a", 0, 100); len(hs) != 1 || hs[0].Start != 10 {
 		t.Fatalf("hours %+v", hs)
+	}
+}
+
+// TestPruneGoesOnPastASite: when the visitors of one site cannot be read
+// (keep fails), that site's passers-by are kept (nothing is known to be
+// deletable), but the other sites' passers-by and every site's raw
+// observations past the Raw limit still go, and the error names the site.
+// Before, Prune returned at the first site it could not read: no other
+// site's passers-by, no raw observation, fix or summary was deleted for as
+// long as that one site failed.
+func TestPruneGoesOnPastASite(t *testing.T) {
+	s := storetest.OpenSQLite(t)
+	ctx := context.Background()
+	for _, id := range []string{"a", "b"} {
+		if _, err := s.SaveSite(ctx, storetest.Site(t, id), store.SourceAPI, ""); err != nil {
+			t.Fatal(err)
+		}
+		var bs []store.RawBatch
+		for d := int64(0); d < 3; d++ {
+			bs = append(bs, storetest.Batches(uint64(d), id, 10, 20, 10, storetest.Day0+d*dayMs)...)
+		}
+		if err := s.WriteBatches(ctx, bs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.UnixMilli(storetest.Day0 + 2*dayMs + 60_000)
+	r := store.Retention{PassersBy: 24 * time.Hour, Raw: 48 * time.Hour}
+	p, err := store.Prune(ctx, s, now, r, func(site string) ([]wire.Dev, error) {
+		if site == "a" {
+			return nil, errors.New("cannot read a's visitors")
+		}
+		return nil, nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "prune a") {
+		t.Fatalf("err %v, want site a's", err)
+	}
+	count := func(site string, from, to int64) int64 {
+		n, err := s.CountObservations(ctx, site, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Day 0 is past Raw for both; day 1 is past PassersBy: b's go, a's stay.
+	if n := count("a", 0, storetest.Day0+dayMs); n != 0 {
+		t.Errorf("site a: %d observations of day 0 left past the Raw limit", n)
+	}
+	if n := count("b", 0, storetest.Day0+2*dayMs); n != 0 {
+		t.Errorf("site b: %d passers-by observations of days 0-1 left", n)
+	}
+	if n := count("a", storetest.Day0+dayMs, storetest.Day0+2*dayMs); n != 200 {
+		t.Errorf("site a: %d observations of day 1, want its 200 kept", n)
+	}
+	if p.PassersBy != 400 || p.Observations != 200 { // b's days 0-1; a's day 0
+		t.Errorf("pruned %+v", p)
 	}
 }
