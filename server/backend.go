@@ -87,16 +87,23 @@ func (s *Server) RevertSite(ctx context.Context, site string, version int, note 
 	return webVersion(v), s.apply(ctx, site)
 }
 
-// apply starts or updates the site's pipeline with its latest version.
+// apply starts or updates the site's pipeline with its latest version. In
+// a cluster only the instance that holds the site's lease runs it: a site
+// this instance does not run is left to the lease loop, which starts a new
+// site where it gets the lease and has the holder apply a new version
+// (balance).
 func (s *Server) apply(ctx context.Context, id string) error {
-	site, _, err := s.store.Site(ctx, id)
+	site, v, err := s.store.Site(ctx, id)
 	if err != nil {
 		return err
 	}
 	if r := s.runner(id); r != nil {
-		return r.replace(ctx, site)
+		return r.replace(ctx, site, v.Version)
 	}
-	return s.startSite(context.WithoutCancel(ctx), site)
+	if s.cfg.Cluster {
+		return nil
+	}
+	return s.startSite(context.WithoutCancel(ctx), site, v.Version)
 }
 
 // SiteVersions implements web.Backend.

@@ -91,8 +91,10 @@ func (s *Server) balance(ctx context.Context) error {
 		return err
 	}
 	sites := make([]string, 0, len(vs))
+	version := map[string]int{}
 	for _, v := range vs {
 		sites = append(sites, v.Site)
+		version[v.Site] = v.Version
 	}
 	sort.Strings(sites)
 	share := (len(sites) + len(alive) - 1) / len(alive)
@@ -136,16 +138,27 @@ func (s *Server) balance(ctx context.Context) error {
 	var list []string
 	for site := range owned {
 		list = append(list, site)
-		if s.runner(site) == nil {
-			st, _, err := s.store.Site(ctx, site)
-			if err != nil {
-				return err
-			}
-			if err := s.startSite(ctx, st); err != nil {
-				return err
-			}
-			s.log.Info("took the lease of a site", "site", site, "instance", owner)
+		r := s.runner(site)
+		if r != nil && r.storedVersion() >= version[site] {
+			continue
 		}
+		st, v, err := s.store.Site(ctx, site)
+		if err != nil {
+			return err
+		}
+		if r != nil {
+			// A new version stored through another instance (its API,
+			// a calibration): the holder applies it.
+			if err := r.replace(ctx, st, v.Version); err != nil {
+				return fmt.Errorf("server: apply version %d of %s: %w", v.Version, site, err)
+			}
+			s.log.Info("applied a new version of a site", "site", site, "version", v.Version)
+			continue
+		}
+		if err := s.startSite(ctx, st, v.Version); err != nil {
+			return err
+		}
+		s.log.Info("took the lease of a site", "site", site, "instance", owner)
 	}
 	for _, r := range s.runners() {
 		if !owned[r.id] {

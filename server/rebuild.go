@@ -181,8 +181,14 @@ func (r *siteRunner) restore(site *wire.Site, err error) error {
 // (as at a restart) with the new site, and today's stored figures are
 // replaced by the rebuilt ones, so today follows the new plan as if it had
 // held all day. Earlier days keep theirs; `passant reprocess` redoes them.
-func (r *siteRunner) replace(ctx context.Context, site *wire.Site) error {
-	if err := r.inRunner(ctx, func() error { return r.rebuild(ctx, site) }); err != nil {
+func (r *siteRunner) replace(ctx context.Context, site *wire.Site, version int) error {
+	err := r.inRunner(ctx, func() error {
+		r.mu.Lock()
+		r.version = version
+		r.mu.Unlock()
+		return r.rebuild(ctx, site)
+	})
+	if err != nil {
 		return err
 	}
 	// Today's hours went with the figures: store the rebuilt ones now, not
@@ -192,6 +198,13 @@ func (r *siteRunner) replace(ctx context.Context, site *wire.Site) error {
 		return fmt.Errorf("server: site %s: replace today's hours: %w", r.id, err)
 	}
 	return nil
+}
+
+// storedVersion returns the stored version of the site the runner runs.
+func (r *siteRunner) storedVersion() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.version
 }
 
 func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) error {

@@ -232,11 +232,11 @@ func (s *Server) start(ctx context.Context) error {
 		if s.cfg.Cluster {
 			break // the lease loop starts the sites this instance gets
 		}
-		site, _, err := st.Site(ctx, v.Site)
+		site, sv, err := st.Site(ctx, v.Site)
 		if err != nil {
 			return fmt.Errorf("server: %w", err)
 		}
-		if err := s.startSite(ctx, site); err != nil {
+		if err := s.startSite(ctx, site, sv.Version); err != nil {
 			return err
 		}
 	}

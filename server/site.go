@@ -35,6 +35,7 @@ type siteRunner struct {
 
 	mu       sync.Mutex
 	site     *wire.Site
+	version  int // the stored version of site
 	plan     *zones.Plan
 	pipe     *pipeline.Pipeline
 	counter  *footfall.Counter
@@ -97,9 +98,9 @@ const (
 	positionsEvery = 5_000      // ms between stored positions of one track
 )
 
-func (s *Server) startSite(ctx context.Context, site *wire.Site) error {
+func (s *Server) startSite(ctx context.Context, site *wire.Site, version int) error {
 	r := &siteRunner{
-		srv: s, id: site.Site, in: make(chan delivery, s.cfg.QueueBatches),
+		srv: s, id: site.Site, version: version, in: make(chan delivery, s.cfg.QueueBatches),
 		statuses: map[string]ingest.Status{}, seen: map[string]*sensorSeen{},
 		ctl: make(chan func()), done: make(chan struct{}), quit: make(chan struct{}),
 	}

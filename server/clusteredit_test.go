@@ -1,0 +1,82 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/passant/passant/store/storetest"
+	"github.com/passant/passant/wire"
+)
+
+// TestClusterSiteChangeReachesHolder edits a site through the instance that
+// does not run it (the dashboard may be served by any instance): the
+// instance that holds the site's lease applies the new version, and the
+// other does not start the site beside it. Before, the edit started the
+// site on the instance that took the request, without its lease (stopped
+// again at its next lease round), and the holder ran the old version until
+// it restarted or lost the lease.
+func TestClusterSiteChangeReachesHolder(t *testing.T) {
+	mqttURL := os.Getenv("PASSANT_TEST_MQTT")
+	if mqttURL == "" || os.Getenv("PASSANT_TEST_POSTGRES") == "" {
+		t.Skip("set PASSANT_TEST_MQTT and PASSANT_TEST_POSTGRES to run")
+	}
+	dbURL := storetest.PostgresURL(t)
+	dir := t.TempDir()
+	prefix := fmt.Sprintf("pe%d", time.Now().UnixNano())
+	var files []string
+	for _, id := range []string{"shop1", "shop2", "shop3", "shop4"} {
+		files = append(files, testSiteFile(t, dir, id))
+	}
+	base := Config{HTTP: "127.0.0.1:0", MQTT: mqttURL, DB: dbURL, Prefix: prefix, Migrate: true,
+		Cluster: true, LeaseTTL: 1500 * time.Millisecond}
+	ca := base
+	ca.Instance, ca.SiteFiles, ca.DataDir, ca.ClientID = "a", files, filepath.Join(dir, "a"), prefix+"-a"
+	a := startInstance(t, ca)
+	defer a.stop()
+	cb := base
+	cb.Instance, cb.DataDir, cb.ClientID = "b", filepath.Join(dir, "b"), prefix+"-b"
+	b := startInstance(t, cb)
+	defer b.stop()
+	eventually(t, "the sites shared two and two", func() bool {
+		return len(a.srv.Running()) == 2 && len(b.srv.Running()) == 2
+	})
+
+	id := b.srv.Running()[0]
+	ctx := context.Background()
+	site, _, err := a.srv.Site(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := *site
+	edited.Zones = append(slices.Clone(site.Zones), wire.Zone{ID: "till", Kind: wire.ZoneArea,
+		Polygon: []wire.Point{{0, 0}, {5, 0}, {5, 5}, {0, 5}}})
+	if _, err := a.srv.PutSite(ctx, &edited, "a till area"); err != nil {
+		t.Fatal(err)
+	}
+	// A few lease rounds (a third of 1.5 s each).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := b.srv.runner(id)
+		applied := false
+		if r != nil {
+			r.mu.Lock()
+			applied = r.site.Zone("till") != nil
+			r.mu.Unlock()
+		}
+		if slices.Contains(a.srv.Running(), id) {
+			t.Fatalf("a runs %s beside b, which holds its lease", id)
+		}
+		if applied {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b, which runs %s, has not applied the version a stored (runner %v)", id, r != nil)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
