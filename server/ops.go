@@ -88,8 +88,7 @@ func (s *Server) checkAlerts(ctx context.Context, r *siteRunner) {
 	now := time.Now().UnixMilli()
 	for _, h := range r.health(now) {
 		silent := h.LastSeen > 0 && now-h.LastSeen > s.cfg.AlertSilent.Milliseconds() || h.State == "offline"
-		s.alert(ctx, r.id, h.ID, store.AlertOffline, silent, now,
-			fmt.Sprintf("sensor %s has sent nothing for %s", h.ID, time.Duration(now-h.LastSeen)*time.Millisecond))
+		s.alert(ctx, r.id, h.ID, store.AlertOffline, silent, now, offlineMessage(h, now))
 		off := h.ClockOffsetMs
 		bad := off > float64(clockLimit.Milliseconds()) || off < -float64(clockLimit.Milliseconds()) || h.Clock == "quarantined"
 		msg := fmt.Sprintf("sensor %s clock is %.0f ms off the others", h.ID, off)
@@ -98,6 +97,19 @@ func (s *Server) checkAlerts(ctx context.Context, r *siteRunner) {
 		}
 		s.alert(ctx, r.id, h.ID, store.AlertClock, bad, now, msg)
 	}
+}
+
+// offlineMessage says why a sensor's offline alert is raised: it said it
+// is offline (its status, or its last will), or it has been silent.
+func offlineMessage(h web.SensorHealth, now int64) string {
+	since := (time.Duration(now-h.LastSeen) * time.Millisecond).Round(time.Second)
+	switch {
+	case h.State == "offline" && h.LastSeen == 0:
+		return fmt.Sprintf("sensor %s is offline: it says so, and has sent nothing since the server started", h.ID)
+	case h.State == "offline":
+		return fmt.Sprintf("sensor %s is offline: it says so; its last batch came %s ago", h.ID, since)
+	}
+	return fmt.Sprintf("sensor %s has sent nothing for %s", h.ID, since)
 }
 
 func (s *Server) alert(ctx context.Context, site, sensor, kind string, on bool, now int64, msg string) {
