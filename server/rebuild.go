@@ -29,6 +29,14 @@ func (r *siteRunner) recover(startup bool) error {
 	if r.srv.cfg.Cluster {
 		return r.recoverFromStore()
 	}
+	if !startup {
+		// The batches the runner took are in its files once a round of
+		// the journal has written them: wait for it. (While the journal
+		// cannot write, what it has not written is missing here.)
+		if err := r.srv.journal.Sync(); err != nil {
+			r.srv.log.Warn("rebuilding from the journal while it cannot write; its latest batches are left out", "site", r.id, "err", err)
+		}
+	}
 	now := time.Now().UTC()
 	from := now.Add(-24 * time.Hour).Format(time.DateOnly)
 	files, err := r.srv.journal.Files(r.id, from, "")
@@ -39,6 +47,7 @@ func (r *siteRunner) recover(startup bool) error {
 	r.quiet = true
 	r.mu.Unlock()
 	n := 0
+	var last int64 // the receive time of the last line read
 	mark, marked := r.srv.writer.storedMark(r.id)
 	marked = marked && startup
 	var seen int64
@@ -47,6 +56,7 @@ func (r *siteRunner) recover(startup bool) error {
 		err := r.pipe.Accept(l.Recv, &l.Batch, l.Drops)
 		r.mu.Unlock()
 		r.srv.noteRecv(l.Recv)
+		last = max(last, l.Recv)
 		// Journaled but not yet stored when the server stopped.
 		if err == nil && marked && len(l.Batch.Obs) > 0 && mark.unstored(l.Recv, &seen) {
 			r.srv.writer.batch(store.RawBatch{Site: r.id, Recv: l.Recv, Batch: l.Batch})
@@ -60,6 +70,9 @@ func (r *siteRunner) recover(startup bool) error {
 	r.quiet = false
 	r.publishGauges()
 	r.mu.Unlock()
+	// What waits on the queue or in the backlog up to there has been read
+	// (receive times increase along the journal): accept skips it.
+	r.recovered = last
 	r.srv.log.Info("recovered from the journal", "site", r.id, "batches", n, "files", len(files))
 	return err
 }

@@ -63,6 +63,11 @@ type siteRunner struct {
 	// restoreFrom, while recovering for a site change, is the time from
 	// which positions are stored again (0: none are).
 	restoreFrom int64
+	// recovered is the receive time of the last batch the latest rebuild
+	// from the journal read (runner's goroutine only): a delivery up to it,
+	// queued or in the backlog while the rebuild read the journal, has
+	// been taken already.
+	recovered int64
 
 	hours hoursState // housekeeping's goroutine only
 	// staff (under mu): the reads of the earlier days' staff
@@ -223,6 +228,12 @@ func (r *siteRunner) stop() {
 }
 
 func (r *siteRunner) accept(d delivery) {
+	if d.recv <= r.recovered {
+		if d.b == nil {
+			r.srv.decoded(d.payload)
+		}
+		return
+	}
 	if d.b == nil {
 		b, drops, err := wire.ParseBatch(d.payload)
 		r.srv.decoded(d.payload)
