@@ -219,6 +219,9 @@ func (s *Server) Reprocess(ctx context.Context, site string, from, to int64) err
 	if err != nil {
 		return notFound(err)
 	}
+	if err := CheckRetained(from, time.Now(), s.cfg.Retention); err != nil {
+		return fmt.Errorf("%w: %v", web.ErrInvalid, err)
+	}
 	// What the live pipeline still holds in memory (the last day and a
 	// half) is re-processed by the pipeline itself, so that memory and
 	// storage agree; what lies before is re-processed offline.
@@ -251,6 +254,26 @@ func (s *Server) Reprocess(ctx context.Context, site string, from, to int64) err
 	// pipeline's memory over the store) now have them.
 	if err := writeRangeHours(ctx, s.store, st, from, to, s.reportSummaries(site)); err != nil {
 		return fmt.Errorf("server: reprocess: %w", err)
+	}
+	return nil
+}
+
+// ErrThinned is CheckRetained's error.
+var ErrThinned = errors.New("the raw observations of devices that never became visitors are deleted after the retention")
+
+// CheckRetained refuses a re-processing from a time before now minus the
+// retention of passers-by's raw observations (serve's --retention): there
+// only the visitors' observations remain, so the range's figures rebuilt
+// from them would lose its passers-by (and the visitors whose pseudonyms
+// left no stored fix), and the re-processing replaces the stored ones.
+func CheckRetained(from int64, now time.Time, retention time.Duration) error {
+	if retention <= 0 {
+		return nil
+	}
+	cut := now.Add(-retention)
+	if from < cut.UnixMilli() {
+		return fmt.Errorf("server: re-process from %s: %w (%s): before %s only visitors' remain; re-process from then on, or keep them longer",
+			time.UnixMilli(from).UTC().Format(time.RFC3339), ErrThinned, retention, cut.UTC().Format(time.RFC3339))
 	}
 	return nil
 }

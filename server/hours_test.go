@@ -69,8 +69,10 @@ func TestFinalHoursOfADay(t *testing.T) {
 		midnight := localDay(time.Now().UnixMilli(), loc).AddDate(0, 0, -3)
 		day, next := midnight.AddDate(0, 0, -1), midnight
 		dir := t.TempDir()
+		// Passers-by's observations kept a month: the re-processing below
+		// reaches back 4 days (CheckRetained).
 		srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir,
-			DB: db, Migrate: true})
+			DB: db, Migrate: true, Retention: 31 * 24 * time.Hour})
 		defer stop()
 		// What a provisional save of the day left (counting, say, a
 		// device that was staff on the days before as staff).

@@ -24,6 +24,7 @@ func runReprocess(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	siteID := fs.String("site", "", "site id")
 	fromS := fs.String("from", "", "first local day, YYYY-MM-DD")
 	toS := fs.String("to", "", "last local day, YYYY-MM-DD (default: the first)")
+	retention := fs.Duration("retention", 24*time.Hour, "the server's --retention: a range older than this has lost its passers-by's observations and is refused (0: re-process anyway)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,6 +56,9 @@ func runReprocess(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("reprocess: --to: %w", err)
 	}
 	to = to.AddDate(0, 0, 1)
+	if err := server.CheckRetained(from.UnixMilli(), time.Now(), *retention); err != nil {
+		return fmt.Errorf("reprocess: %w", err)
+	}
 	res, err := server.Reprocess(ctx, st, site, from.UnixMilli(), to.UnixMilli(), 0)
 	if err != nil {
 		return err
