@@ -19,6 +19,8 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/passant/passant/wire"
 )
 
 // Identity is who a connecting client is: a sensor of a site, or a server
@@ -37,7 +39,16 @@ type Config struct {
 	// full rights (the demo, or a broker on a private network).
 	Authenticate func(username string, password []byte) (Identity, bool)
 	Log          *slog.Logger
+	// MaxPacket bounds the size of a packet a client may send, bytes
+	// (default MaxPacket): mochi allocates a packet's claimed length before
+	// it reads it, so without a bound five bytes from anyone who can reach
+	// the port, before any login, cost 256 MB.
+	MaxPacket uint32
 }
+
+// MaxPacket is the default packet size limit: the contract's largest batch
+// (wire.MaxBatchLen) and room for the topic and headers.
+const MaxPacket = wire.MaxBatchLen + 64<<10
 
 // A subscriber (the server) may have many thousands of QoS 1 messages
 // outstanding after a burst; past these limits mochi drops them
@@ -70,6 +81,10 @@ func Start(cfg Config) (*Broker, error) {
 	caps.MaximumClientWritesPending = writesPending
 	caps.MaximumInflight = inflight
 	caps.ReceiveMaximum = 1024
+	caps.MaximumPacketSize = cfg.MaxPacket
+	if caps.MaximumPacketSize == 0 {
+		caps.MaximumPacketSize = MaxPacket
+	}
 	// mochi's warnings and errors (a message dropped to a subscriber, a
 	// client's bad packet) reach the log, each kind at most once a minute;
 	// its info and debug lines do not (log.go).

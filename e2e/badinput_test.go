@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passant/passant/broker"
 	"github.com/passant/passant/ingest"
 	"github.com/passant/passant/server"
 	"github.com/passant/passant/wire"
@@ -28,7 +29,13 @@ func TestBadInputOverMQTT(t *testing.T) {
 	// A raw MAC address and a bare 12-hex one, in places where a careless
 	// log line would repeat them.
 	const mac, bare = "a4:5e:60:c2:19:7f", "a45e60c2197f"
-	huge := `{"v":1,"sensor":"` + s1 + `","sent":1,"obs":[` + strings.Repeat(`{"t":1,"dev":"0123456789abcdef","rssi":-50},`, 100_000) + `{"t":1,"dev":"0123456789abcdef","rssi":-50}]}`
+	huge := `{"v":1,"sensor":"` + s1 + `","sent":1,"obs":[` + strings.Repeat(`{"t":1,"dev":"0123456789abcdef","rssi":-50},`, 96_000) + `{"t":1,"dev":"0123456789abcdef","rssi":-50}]}`
+	// Over the largest batch, under the embedded broker's packet limit
+	// (which cuts off a client sending more: TestHugePacketRefusedBeforeLogin),
+	// so that the server's check rejects it.
+	if len(huge) <= wire.MaxBatchLen || len(huge)+100 > broker.MaxPacket {
+		t.Fatalf("the too large batch is %d bytes, want over %d and under %d", len(huge), wire.MaxBatchLen, broker.MaxPacket-100)
+	}
 
 	rejects := []struct {
 		name, topic, payload string
