@@ -66,6 +66,11 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// esc makes text safe to hand to Leaflet (tooltips, divIcon html), which
+// puts a string into innerHTML: a zone or site name is text, never markup.
+const escapes = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+export function esc(s) { return String(s).replace(/[&<>"']/g, c => escapes[c]); }
+
 export function toast(msg, isErr = false) {
   const t = document.getElementById('toast');
   t.textContent = msg; t.className = 'show' + (isErr ? ' err' : '');

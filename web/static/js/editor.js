@@ -1,7 +1,7 @@
 // editor.js: the site editor: upload the floor plan and set where it lies
 // (its scale), place sensors and draw zones by clicking, save as a new
 // version, or revert to an old one.
-import { api, el, sitePath, toast, fmt, HTTPError, siteTime } from './api.js';
+import { api, el, sitePath, toast, fmt, HTTPError, siteTime, esc } from './api.js';
 import { siteMap, drawZones, ll, rectBounds } from './map.js';
 
 const r1 = (v) => Math.round(v * 10) / 10;
@@ -89,7 +89,7 @@ export async function mount(main, ctx) {
     sensorLayer.clearLayers();
     for (const s of draft.sensors) {
       const mk = L.marker(ll(s.x, s.y), { draggable: true, title: `sensor ${s.id}`,
-        icon: L.divIcon({ className: 'sensor-icon', html: s.id, iconSize: [22, 16] }) }).addTo(sensorLayer);
+        icon: L.divIcon({ className: 'sensor-icon', html: esc(s.id), iconSize: [22, 16] }) }).addTo(sensorLayer);
       mk.on('dragend', () => { const p = mk.getLatLng(); s.x = r1(p.lng); s.y = r1(p.lat); changed(); renderLists(); });
     }
   }

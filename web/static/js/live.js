@@ -1,7 +1,7 @@
 // live.js: the live floor map: dots that glide to each new fix, each with
 // its uncertainty circle (radius = err, the 1-sigma error per axis), and the
 // zone occupancy.
-import { api, el, Live, sitePath, fmt, openNow, siteTime } from './api.js';
+import { api, el, Live, sitePath, fmt, openNow, siteTime, esc } from './api.js';
 import { siteMap, drawZones, drawSensors, ll } from './map.js';
 
 // How a zone's kind reads in the occupancy list (an area needs no word).
@@ -99,7 +99,7 @@ export async function mount(main, ctx) {
     tr.trail.push(ll(p.x, p.y));
     if (tr.trail.length > 60) tr.trail.shift();
     if (selected === p.track) showPick();
-    tr.dot.setTooltipContent(`${p.track} · ±${p.err.toFixed(1)} m · ${p.zone || 'no zone'} · ${p.n} sensors`);
+    tr.dot.setTooltipContent(esc(`${p.track} · ±${p.err.toFixed(1)} m · ${p.zone || 'no zone'} · ${p.n} sensors`));
     tr.dot.getElement()?.setAttribute('data-track', p.track);
     latestT = Math.max(latestT, p.t);
   }
@@ -193,7 +193,7 @@ export async function mount(main, ctx) {
       el('span', { class: 'n' }, String(occupancy[z.id] || 0)))));
     for (const z of site.zones) {
       const layer = m.zoneLayers[z.id];
-      if (layer && layer.getTooltip()) layer.setTooltipContent(`${z.name || z.id} · ${occupancy[z.id] || 0}`);
+      if (layer && layer.getTooltip()) layer.setTooltipContent(esc(`${z.name || z.id} · ${occupancy[z.id] || 0}`));
     }
     if (sparkPlot) sample();
     renderList();

@@ -1,6 +1,6 @@
 // map.js: a Leaflet map of a site in its own metres (L.CRS.Simple: lat = y,
 // lng = x), with the floor plan, zones and sensors.
-import { sitePath } from './api.js';
+import { sitePath, esc } from './api.js';
 
 export const ll = (x, y) => L.latLng(y, x);
 export const rectBounds = (r) => L.latLngBounds(ll(r[0][0], r[0][1]), ll(r[1][0], r[1][1]));
@@ -57,7 +57,7 @@ export function drawZones(out, site, opts = {}) {
       color: zoneColors[z.kind] || '#555', weight: z.kind === 'area' ? 1.5 : 1, fillOpacity: z.kind === 'area' ? 0.08 : 0.03,
       dashArray: z.kind === 'outside' ? '4 4' : null, className: 'zone zone-' + z.id, interactive: !!opts.zoneClick,
     }).addTo(out.zoneGroup);
-    if (opts.zoneLabels !== false) poly.bindTooltip(z.name || z.id, { permanent: true, direction: 'center', className: 'zone-label' });
+    if (opts.zoneLabels !== false) poly.bindTooltip(esc(z.name || z.id), { permanent: true, direction: 'center', className: 'zone-label' });
     if (opts.zoneClick) poly.on('click', () => opts.zoneClick(z));
     out.zoneLayers[z.id] = poly;
   }
@@ -67,7 +67,7 @@ export function drawSensors(out, site) {
   out.sensorLayer.clearLayers();
   for (const s of site.sensors || []) {
     L.marker(ll(s.x, s.y), {
-      icon: L.divIcon({ className: 'sensor-icon', html: s.id, iconSize: [22, 16] }), title: `sensor ${s.id}`, keyboard: false,
+      icon: L.divIcon({ className: 'sensor-icon', html: esc(s.id), iconSize: [22, 16] }), title: `sensor ${s.id}`, keyboard: false,
     }).addTo(out.sensorLayer);
   }
 }

@@ -1,6 +1,6 @@
 // paths.js: how people move between zones: a ranked list of transitions and
 // the same flows drawn as arrows between zone centres on the floor map.
-import { api, el, sitePath, today, addDays, fmt } from './api.js';
+import { api, el, sitePath, today, addDays, fmt, esc } from './api.js';
 import { siteMap, ll } from './map.js';
 
 function centroid(poly) {
@@ -106,7 +106,7 @@ export async function mount(main, ctx) {
         pts.push(ll((1 - s) * (1 - s) * a[0] + 2 * (1 - s) * s * mx + s * s * b[0], (1 - s) * (1 - s) * a[1] + 2 * (1 - s) * s * my + s * s * b[1]));
       }
       const w = 2 + 12 * p.count / max;
-      L.polyline(pts, { color: '#d64545', weight: w, opacity: 0.55, className: 'flow' }).bindTooltip(`${name(p.from)} → ${name(p.to)}: ${p.count}`).addTo(flows);
+      L.polyline(pts, { color: '#d64545', weight: w, opacity: 0.55, className: 'flow' }).bindTooltip(esc(`${name(p.from)} → ${name(p.to)}: ${p.count}`)).addTo(flows);
       L.circleMarker(pts[pts.length - 1], { radius: w / 2 + 2, color: '#d64545', fillOpacity: 0.9, weight: 0 }).addTo(flows);
     }
     main.dataset.paths = 'ready';

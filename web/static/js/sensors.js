@@ -1,7 +1,7 @@
 // sensors.js: every sensor's health: online or not, last batch, rate,
 // drops, losses, clock skew, version, whether it transmits for
 // self-calibration; refreshed every 5 s.
-import { api, el, sitePath, fmt, siteTime } from './api.js';
+import { api, el, sitePath, fmt, siteTime, esc } from './api.js';
 import { siteMap, ll } from './map.js';
 
 export async function mount(main, ctx) {
@@ -41,7 +41,7 @@ export async function mount(main, ctx) {
     for (const h of hs) {
       if (!h.known) continue;
       L.circleMarker(ll(h.x, h.y), { radius: 9, color: '#fff', weight: 2, fillColor: h.online ? '#1f9d55' : '#d64545', fillOpacity: 1 })
-        .bindTooltip(`${h.id}: ${state(h)}${h.last_seen ? ` · ${h.rate.toFixed(1)} obs/s` : ''}`, { permanent: true, direction: 'right' }).addTo(marks);
+        .bindTooltip(esc(`${h.id}: ${state(h)}${h.last_seen ? ` · ${h.rate.toFixed(1)} obs/s` : ''}`), { permanent: true, direction: 'right' }).addTo(marks);
     }
     main.dataset.sensors = 'ready';
   }
