@@ -1,12 +1,12 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"image"
 
 	"github.com/passant/passant/calibration"
 	"github.com/passant/passant/store"
+	"github.com/passant/passant/web"
 	"github.com/passant/passant/wire"
 )
 
@@ -52,8 +52,7 @@ func (c calSites) PlanImage(ctx context.Context, site string) (image.Image, erro
 	if err != nil {
 		return nil, err
 	}
-	pic, _, err := image.Decode(bytes.NewReader(img.Data))
-	return pic, err
+	return web.DecodePlan(img.Data)
 }
 
 func (s *Server) newCalibration() *calibration.Service {

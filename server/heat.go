@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"image"
-	_ "image/jpeg" // floor plans
-	_ "image/png"
 	"slices"
 	"time"
 
@@ -162,7 +159,7 @@ func (s *Server) HeatmapPNG(ctx context.Context, q web.HeatmapQuery) ([]byte, er
 	}
 	if site.Plan != nil {
 		if img, err := s.store.PlanImage(ctx, site.Site); err == nil {
-			if pic, _, err := image.Decode(bytes.NewReader(img.Data)); err == nil {
+			if pic, err := web.DecodePlan(img.Data); err == nil {
 				st.Plan, st.PlanBounds = pic, site.Plan.Bounds
 			}
 		}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -160,6 +161,15 @@ func (s *Server) putPlan(w http.ResponseWriter, r *http.Request) {
 	if !planTypes[ct] {
 		httpError(w, http.StatusUnsupportedMediaType, "plan: want a PNG, JPEG, WebP or SVG image, got "+ct)
 		return
+	}
+	if ct != "image/svg+xml" {
+		if err := CheckPlanSize(body); errors.Is(err, ErrPlanTooLarge) {
+			httpError(w, http.StatusRequestEntityTooLarge, err.Error())
+			return
+		} else if err != nil {
+			httpError(w, http.StatusUnsupportedMediaType, err.Error())
+			return
+		}
 	}
 	img := PlanImage{ContentType: ct, Data: body, Updated: s.cfg.Now().UnixMilli()}
 	if err := s.backend.PutPlan(r.Context(), r.PathValue("site"), img); err != nil {
