@@ -29,12 +29,26 @@ type Grid struct {
 // NewGrid returns an empty grid covering bounds with cells of cell metres
 // (DefaultCell when cell <= 0).
 func NewGrid(bounds wire.Rect, cell float64) *Grid {
+	g := newShape(bounds, cell)
+	g.V = make([]float64, g.NX*g.NY)
+	return g
+}
+
+// newShape is NewGrid without the cells' values.
+func newShape(bounds wire.Rect, cell float64) *Grid {
 	if cell <= 0 {
 		cell = DefaultCell
 	}
 	nx := max(1, int(math.Ceil((bounds[1][0]-bounds[0][0])/cell-1e-9)))
 	ny := max(1, int(math.Ceil((bounds[1][1]-bounds[0][1])/cell-1e-9)))
-	return &Grid{X0: bounds[0][0], Y0: bounds[0][1], Cell: cell, NX: nx, NY: ny, V: make([]float64, nx*ny)}
+	return &Grid{X0: bounds[0][0], Y0: bounds[0][1], Cell: cell, NX: nx, NY: ny}
+}
+
+// Cells returns the number of cells of a grid over bounds at cell metres
+// (DefaultCell when cell <= 0), allocating none.
+func Cells(bounds wire.Rect, cell float64) int {
+	g := newShape(bounds, cell)
+	return g.NX * g.NY
 }
 
 // Bounds returns the rectangle the grid covers.

@@ -40,9 +40,7 @@ type tile struct {
 
 // NewTiles returns empty tiles over bounds with cells of cell metres.
 func NewTiles(bounds wire.Rect, cell float64) *Tiles {
-	g := NewGrid(bounds, cell)
-	g.V = nil
-	return &Tiles{shape: g, tiles: map[tileKey]*tile{}}
+	return &Tiles{shape: newShape(bounds, cell), tiles: map[tileKey]*tile{}}
 }
 
 // Grid returns an empty grid of the tiles' shape.

@@ -5,12 +5,14 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/passant/passant/heatmap"
 	"github.com/passant/passant/wire"
 )
 
@@ -207,6 +209,12 @@ func iptr(v *int) string {
 	return strconv.Itoa(*v)
 }
 
+// MaxHeatCells bounds the cells of one heatmap (its grid is summed, sent
+// and drawn whole): a site of the largest bounds (wire.MaxBoundsSide) at
+// the default 0.5 m cell. A viewer's ?cell=0.1 over such a site would be
+// 10^8 cells, 800 MB.
+const MaxHeatCells = 2000 * 2000
+
 // heatmapQuery reads ?from&to&zone&cell&hours=10-14&staff=1.
 func (s *Server) heatmapQuery(w http.ResponseWriter, r *http.Request) (HeatmapQuery, bool) {
 	site, from, to, ok := s.siteRange(w, r)
@@ -229,6 +237,12 @@ func (s *Server) heatmapQuery(w http.ResponseWriter, r *http.Request) (HeatmapQu
 			return q, false
 		}
 		q.Cell = f
+	}
+	if n := heatmap.Cells(site.Bounds, q.Cell); n > MaxHeatCells {
+		b := site.Bounds
+		httpError(w, http.StatusBadRequest, fmt.Sprintf("cell: %g m cells over the site's %g x %g m make %d cells, over %d; take at least %.1f m",
+			q.Cell, b[1][0]-b[0][0], b[1][1]-b[0][1], n, MaxHeatCells, math.Ceil(10*q.Cell*math.Sqrt(float64(n)/MaxHeatCells))/10))
+		return q, false
 	}
 	if h := v.Get("hours"); h != "" {
 		a, b, ok := strings.Cut(h, "-")

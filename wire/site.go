@@ -282,6 +282,12 @@ func (s *Site) fillDefaults() {
 	}
 }
 
+// MaxBoundsSide is the largest side of a site's bounds, metres. Heatmaps,
+// their tiles and the accuracy map are grids over the bounds: a site of
+// 10,000 km at 0.5 m cells would be 4 x 10^14 cells, and the server that
+// loaded it crashed.
+const MaxBoundsSide = 1000.0
+
 // Validate checks the site; every error names the field and the reason.
 func (s *Site) Validate() error {
 	var errs []error
@@ -299,6 +305,8 @@ func (s *Site) Validate() error {
 	b := s.Bounds
 	if !finite(b[0][0], b[0][1], b[1][0], b[1][1]) || b[1][0] <= b[0][0] || b[1][1] <= b[0][1] {
 		bad("bounds", "want [[xmin,ymin],[xmax,ymax]] with xmin<xmax and ymin<ymax, got %v", b)
+	} else if w, h := b[1][0]-b[0][0], b[1][1]-b[0][1]; w > MaxBoundsSide || h > MaxBoundsSide {
+		bad("bounds", "%g x %g m; at most %g m a side (a shop and its street, or a mall)", w, h, MaxBoundsSide)
 	}
 	if p := s.Plan; p != nil {
 		pb := p.Bounds

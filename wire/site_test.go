@@ -208,6 +208,7 @@ func TestValidateErrorsNameTheField(t *testing.T) {
 		{"empty zone id", func(m map[string]any) { zone(m, 1)["id"] = "" }, []string{"zones[1].id"}},
 		{"bad site id", func(m map[string]any) { m["site"] = "my shop" }, []string{"site:", `"my shop"`}},
 		{"unknown time zone", func(m map[string]any) { m["timezone"] = "Europe/Atlantis" }, []string{"timezone", "Europe/Atlantis"}},
+		{"bounds of 10,000 km", func(m map[string]any) { m["bounds"] = []any{[]any{-2, -8}, []any{1e7, 22}} }, []string{"bounds", "at most 1000 m a side"}},
 		{"bounds inverted", func(m map[string]any) { m["bounds"] = []any{[]any{32, 22}, []any{-2, -8}} }, []string{"bounds", "xmin<xmax"}},
 		{"plan bounds", func(m map[string]any) {
 			m["plan"].(map[string]any)["bounds"] = []any{[]any{0, 0}, []any{0, 20}}
