@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -59,6 +60,22 @@ type Auth struct {
 	SessionTTL time.Duration
 	// Iterations of PBKDF2-SHA256 for new password hashes (default 200,000).
 	Iterations int
+
+	dummyOnce sync.Once
+	dummyHash string // checked for unknown names (login)
+}
+
+// checkPassword is CheckPassword; a test counts the checks.
+var checkPassword = CheckPassword
+
+// dummy returns a hash of a random password made as users' are: a login
+// under an unknown name checks it, so that it costs what a wrong password
+// does and its answer's time does not tell which names exist.
+func (a *Auth) dummy() string {
+	a.dummyOnce.Do(func() {
+		a.dummyHash, _ = a.HashPassword(randomToken(12))
+	})
+	return a.dummyHash
 }
 
 const sessionCookie = "passant_session"
@@ -215,7 +232,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if u == nil || !CheckPassword(u.PasswordHash, req.Password) {
+	hash := a.dummy()
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	if !checkPassword(hash, req.Password) || u == nil {
 		s.stats.denied.Add(1)
 		s.log.Warn("web: failed login", "name", req.Name, "remote", clientIP(r))
 		httpError(w, http.StatusUnauthorized, "wrong name or password")

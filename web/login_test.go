@@ -1,0 +1,53 @@
+package web
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestLoginUnknownNameCostsAPasswordCheck: a login under a name that does
+// not exist answered at once, one under a known name after a PBKDF2 check
+// of 200,000 rounds (about 0.1 s), so the answers' times told which user
+// names exist. Now both check one password of the configured rounds. The
+// test counts the checks and their rounds, not the time.
+func TestLoginUnknownNameCostsAPasswordCheck(t *testing.T) {
+	us := newMemUsers()
+	a := &Auth{Users: us, Iterations: 1234}
+	us.addUser(t, a, "vera", RoleViewer, "pw-viewer-long")
+	srv := newTestServer(t, newDemoBackend(), Config{Auth: a})
+	var mu sync.Mutex
+	var rounds []int
+	orig := checkPassword
+	checkPassword = func(hash, password string) bool {
+		n, _ := strconv.Atoi(strings.Split(hash, "$")[1])
+		mu.Lock()
+		rounds = append(rounds, n)
+		mu.Unlock()
+		return orig(hash, password)
+	}
+	defer func() { checkPassword = orig }()
+	for _, c := range []struct{ name, password string }{
+		{"vera", "wrong password"},
+		{"nobody", "wrong password"},
+		{"nobody", "pw-viewer-long"},
+	} {
+		mu.Lock()
+		rounds = nil
+		mu.Unlock()
+		res, _ := do(t, "POST", srv.URL+"/api/login", "application/json", []byte(`{"name":"`+c.name+`","password":"`+c.password+`"}`))
+		if res.StatusCode != 401 {
+			t.Errorf("%s: %d, want 401", c.name, res.StatusCode)
+		}
+		mu.Lock()
+		if len(rounds) != 1 || rounds[0] != a.Iterations {
+			t.Errorf("login as %s: password checks of %v rounds, want one of %d", c.name, rounds, a.Iterations)
+		}
+		mu.Unlock()
+	}
+	if res, _ := do(t, "POST", srv.URL+"/api/login", "application/json", []byte(`{"name":"vera","password":"pw-viewer-long"}`)); res.StatusCode != 200 {
+		t.Errorf("the right password: %d", res.StatusCode)
+	}
+}
+
