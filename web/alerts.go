@@ -57,8 +57,8 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		Name string `json:"name"`
 		Days int    `json:"days"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Name == "" || req.Days < 0 || req.Days > 3650 {
-		httpError(w, http.StatusBadRequest, `want {"name": "...", "days": 0..3650} (0: never expires)`)
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Name == "" || len(req.Name) > 64 || req.Days < 0 || req.Days > 3650 {
+		httpError(w, http.StatusBadRequest, `want {"name": "1 to 64 characters", "days": 0..3650} (0: never expires)`)
 		return
 	}
 	secret, tok := NewToken(u.ID, "api", req.Name, time.Duration(req.Days)*24*time.Hour)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,3 +52,30 @@ func TestLoginUnknownNameCostsAPasswordCheck(t *testing.T) {
 	}
 }
 
+// TestTokenNameBounded: a token's name was bounded only by the request
+// body limit (32 MiB), so any viewer could write megabytes into the tokens
+// table and the log line of each token made. It is 1 to 64 characters, as
+// a user's name.
+func TestTokenNameBounded(t *testing.T) {
+	us := newMemUsers()
+	a := &Auth{Users: us, Iterations: 1000}
+	vera := us.addUser(t, a, "vera", RoleViewer, "pw-viewer-long")
+	srv := newTestServer(t, newDemoBackend(), Config{Auth: a})
+	secret, tok := NewToken(vera.ID, "session", "", 0)
+	us.CreateToken(t.Context(), &tok)
+	for _, c := range []struct {
+		name string
+		want int
+	}{{strings.Repeat("x", 64), 201}, {strings.Repeat("x", 1<<20), 400}} {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/tokens", strings.NewReader(`{"name":"`+c.name+`","days":1}`))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != c.want {
+			t.Errorf("a token name of %d bytes: %d, want %d", len(c.name), res.StatusCode, c.want)
+		}
+	}
+}
