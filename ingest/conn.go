@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/passant/passant/wire"
 )
 
 // The MQTT client (paho.mqtt.golang) reads a packet's fixed header a byte
@@ -207,6 +209,13 @@ func (c *payloadConn) Read(p []byte) (int, error) {
 // byte).
 const mqttPublish = 3
 
+// maxPayload is the most of a PUBLISH packet's payload kept: one byte over
+// the largest batch, so that a larger one is rejected as too large without
+// being held. A sensor's message through a broker without a packet size
+// limit may claim 256 MB, and the payload was allocated whole before a
+// byte of it was read.
+const maxPayload = wire.MaxBatchLen + 1
+
 // errMalformed is a PUBLISH packet shorter than its variable header.
 var errMalformed = errors.New("ingest: malformed PUBLISH packet")
 
@@ -247,9 +256,17 @@ func (c *payloadConn) packet() error {
 	if err := c.readOut(header - 2); err != nil {
 		return err
 	}
-	payload := c.payloads.alloc(length - header)
+	n := length - header
+	payload := c.payloads.alloc(min(n, maxPayload))
 	if _, err := io.ReadFull(c.r, payload); err != nil {
 		return err
+	}
+	if n > len(payload) {
+		// Too large to be a batch: its first maxPayload bytes stand for
+		// it (wire rejects them as too large), the rest is skipped.
+		if _, err := io.CopyN(io.Discard, c.r, int64(n-len(payload))); err != nil {
+			return err
+		}
 	}
 	c.out = binary.BigEndian.AppendUint64(append(c.out, 0), c.payloads.put(payload))
 	return nil
