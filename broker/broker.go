@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -100,17 +101,46 @@ func Start(cfg Config) (*Broker, error) {
 	if err := srv.AddHook(&drops{log: blog}, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	l := listeners.NewTCP(listeners.Config{ID: "tcp", Address: cfg.Addr, TLSConfig: cfg.TLS})
-	if err := srv.AddListener(l); err != nil {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return nil, fmt.Errorf("broker: listen %s: %w", cfg.Addr, ErrAddrInUse)
 		}
+		return nil, fmt.Errorf("broker: listen %s: %w", cfg.Addr, err)
+	}
+	ln = connectDeadline{ln}
+	if cfg.TLS != nil {
+		ln = tls.NewListener(ln, cfg.TLS)
+	}
+	l := listeners.NewNet("tcp", ln)
+	if err := srv.AddListener(l); err != nil {
+		ln.Close()
 		return nil, fmt.Errorf("broker: listen %s: %w", cfg.Addr, err)
 	}
 	if err := srv.Serve(); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
 	return &Broker{srv: srv, addr: l.Address()}, nil
+}
+
+// connectWait is how long a new connection has to send its CONNECT packet
+// (and finish its TLS handshake); a variable so that a test can shorten it.
+var connectWait = 10 * time.Second
+
+// connectDeadline gives each connection it accepts a deadline of
+// connectWait. mochi sets none until it has read the CONNECT packet (then
+// the client's keep-alive), so a client that connected and sent nothing held
+// its connection, two goroutines and their buffers for ever, and enough of
+// them took every file descriptor of the process: sensors, the server's own
+// subscriber and the dashboard shut out.
+type connectDeadline struct{ net.Listener }
+
+func (l connectDeadline) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		c.SetDeadline(time.Now().Add(connectWait))
+	}
+	return c, err
 }
 
 // Addr returns the address the broker listens on.

@@ -96,3 +96,45 @@ func TestLargestBatchPasses(t *testing.T) {
 		t.Fatalf("a batch of %d bytes (the contract's largest) did not pass", wire.MaxBatchLen)
 	}
 }
+
+// TestSilentConnectionClosed: a client that connects and sends nothing is
+// cut off once connectWait has passed; mochi waited for its CONNECT packet
+// for ever, so idle connections from anyone who could reach the port used
+// up the process's file descriptors. A client that logs in in time keeps its
+// connection past connectWait (its keep-alive takes over).
+func TestSilentConnectionClosed(t *testing.T) {
+	defer func(d time.Duration) { connectWait = d }(connectWait)
+	connectWait = 300 * time.Millisecond
+	b, err := Start(Config{Addr: "127.0.0.1:0", Authenticate: func(user string, _ []byte) (Identity, bool) {
+		return Identity{Server: true}, user == "server"
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c, err := net.Dial("tcp", b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = c.Read(make([]byte, 16))
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Errorf("a connection that sent nothing was still open after 10 s (connectWait %v)", connectWait)
+	} else if err != io.EOF && !isReset(err) {
+		t.Errorf("read on a silent connection: %v, want it closed", err)
+	}
+	srv, err := connect(t, b.URL(), "srv", "server", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Disconnect(50)
+	time.Sleep(3 * connectWait)
+	if tok := srv.Publish("passant/shop/s1/obs", 1, false, []byte("{}")); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Errorf("a logged-in client after connectWait: publish %v", tok.Error())
+	}
+	if !srv.IsConnectionOpen() {
+		t.Error("a logged-in client was cut off after connectWait")
+	}
+}
