@@ -283,7 +283,7 @@ func (s *Server) start(ctx context.Context) error {
 		return fmt.Errorf("server: http: %w", err)
 	}
 	s.httpAddr = ln.Addr().String()
-	s.http = &http.Server{Handler: s.web, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: s.web, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: httpIdle}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server", "err", err)
@@ -398,6 +398,12 @@ func (s *Server) SyncJournal() error {
 	}
 	return s.journal.Sync()
 }
+
+// httpIdle is how long an HTTP connection may wait idle between requests
+// (a variable so that a test can shorten it). Without it (no ReadTimeout
+// either, which a WebSocket cannot have) an idle keep-alive connection was
+// held for ever.
+var httpIdle = 2 * time.Minute
 
 // HTTPAddr returns the address the HTTP server listens on.
 func (s *Server) HTTPAddr() string { return s.httpAddr }
