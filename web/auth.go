@@ -215,7 +215,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"name": "demo", "role": RoleAdmin})
 		return
 	}
-	if !s.logins.allow(clientIP(r), s.cfg.Now()) {
+	if !s.logins.allow(clientKey(r), s.cfg.Now()) {
 		httpError(w, http.StatusTooManyRequests, "too many attempts; wait")
 		return
 	}

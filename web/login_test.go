@@ -1,7 +1,9 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,6 +78,39 @@ func TestTokenNameBounded(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != c.want {
 			t.Errorf("a token name of %d bytes: %d, want %d", len(c.name), res.StatusCode, c.want)
+		}
+	}
+}
+
+// TestLoginLimitPerIPv6Network: login attempts are limited per IPv6 /64,
+// not per address: a host is given a /64 at least, and per address it had a
+// fresh budget of 10 guesses (then one a second) for each of 2^64
+// addresses. IPv4 addresses keep one each.
+func TestLoginLimitPerIPv6Network(t *testing.T) {
+	us := newMemUsers()
+	a := &Auth{Users: us, Iterations: 1000}
+	us.addUser(t, a, "vera", RoleViewer, "pw-viewer-long")
+	s := New(Config{Backend: newDemoBackend(), Log: quietLog(), Auth: a, RateLimit: -1})
+	try := func(remote string) int {
+		req := httptest.NewRequest("POST", "/api/login", strings.NewReader(`{"name":"vera","password":"guess"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	limited := 0
+	for i := range 40 {
+		if try(fmt.Sprintf("[2001:db8:1:2:%x::1]:4000", i)) == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited < 25 {
+		t.Errorf("40 guesses from 40 addresses of one /64: %d refused, want all but about 10", limited)
+	}
+	for _, remote := range []string{"[2001:db8:1:3::1]:4000", "192.0.2.7:4000", "192.0.2.8:4000"} {
+		if code := try(remote); code != http.StatusUnauthorized {
+			t.Errorf("a guess from %s (another network): %d, want 401", remote, code)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -149,7 +150,7 @@ func (s *Server) routes() {
 func (s *Server) api(role string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.stats.requests.Add(1)
-		if s.limiter != nil && !s.limiter.allow(clientIP(r), s.cfg.Now()) {
+		if s.limiter != nil && !s.limiter.allow(clientKey(r), s.cfg.Now()) {
 			s.stats.limited.Add(1)
 			w.Header().Set("Retry-After", "1")
 			httpError(w, http.StatusTooManyRequests, "too many requests; slow down")
@@ -288,4 +289,20 @@ func clientIP(r *http.Request) string {
 		a = a[:i]
 	}
 	return a
+}
+
+// clientKey is the key of r's client for the rate limits: its IPv4
+// address, or the /64 network of its IPv6 address. One host or network is
+// given a /64 (or more), so per IPv6 address a client could take a fresh
+// budget of login guesses for every one of its 2^64 addresses.
+func clientKey(r *http.Request) string {
+	ip, err := netip.ParseAddr(strings.Trim(clientIP(r), "[]"))
+	if err != nil {
+		return clientIP(r)
+	}
+	if ip = ip.Unmap(); ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
