@@ -28,20 +28,29 @@ func (s *Server) instanceID() string {
 	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
-// leaseLoop runs until ctx ends, then gives the leases back. When it
-// cannot renew the leases (the database out of reach for this instance)
-// for two rounds, two thirds of a lease's length, it gives its sites up
-// before the leases expire and another instance takes them: two pipelines
-// of one site would both store its figures.
+// leaseLoop balances the leases until ctx ends. Then, while the server
+// shuts down, it only renews the leases it holds, and gives them back when
+// shutdown closes s.leaseStop, once the writer has stored what the sites
+// took: the instance that takes a site over rebuilds it from the stored
+// observations. When it cannot renew the leases (the database out of reach
+// for this instance) for two rounds, two thirds of a lease's length, it
+// gives its sites up before the leases expire and another instance takes
+// them: two pipelines of one site would both store its figures.
 func (s *Server) leaseLoop(ctx context.Context) {
+	defer close(s.leaseDone)
 	ttl := s.cfg.LeaseTTL
 	tick := time.NewTicker(ttl / 3)
 	defer tick.Stop()
 	renewed := time.Now() // start renewed the leases (balance) just before
+	stopping := ctx.Done()
 	for {
 		at := time.Now()
 		if s.leasePaused.Load() {
 			// A test's stand-in for a frozen or dead instance.
+		} else if ctx.Err() != nil {
+			if err := s.renew(); err != nil {
+				s.log.Warn("leases: renewing while shutting down", "err", err)
+			}
 		} else if err := s.balance(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("leases", "err", err)
 			if time.Since(renewed) >= ttl*2/3 && len(s.runners()) > 0 {
@@ -51,14 +60,36 @@ func (s *Server) leaseLoop(ctx context.Context) {
 			renewed = at
 		}
 		select {
-		case <-ctx.Done():
+		case <-s.leaseStop:
 			if !s.leasePaused.Load() {
 				s.releaseAll()
 			}
 			return
+		case <-stopping:
+			stopping = nil // renew from now on, until leaseStop
 		case <-tick.C:
 		}
 	}
+}
+
+// renew renews the leases of the sites this instance runs and its
+// heartbeat, and nothing else: what the lease loop does while the server
+// shuts down.
+func (s *Server) renew() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.LeaseTTL)
+	defer cancel()
+	owner := s.instanceID()
+	ttl := s.cfg.LeaseTTL.Milliseconds()
+	now := time.Now().UnixMilli()
+	if _, _, err := s.store.AcquireLease(ctx, heartbeatPrefix+owner, owner, now, ttl); err != nil {
+		return err
+	}
+	for _, r := range s.runners() {
+		if _, _, err := s.store.AcquireLease(ctx, r.id, owner, now, ttl); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // balance renews, takes and gives back leases, and starts and stops the
@@ -203,9 +234,13 @@ func (s *Server) releaseAll() {
 	defer cancel()
 	owner := s.instanceID()
 	for _, r := range s.runners() {
-		s.store.ReleaseLease(ctx, r.id, owner)
+		if err := s.store.ReleaseLease(ctx, r.id, owner); err != nil {
+			s.log.Warn("leases: giving a lease back (it expires by itself)", "site", r.id, "err", err)
+		}
 	}
-	s.store.ReleaseLease(ctx, heartbeatPrefix+owner, owner)
+	if err := s.store.ReleaseLease(ctx, heartbeatPrefix+owner, owner); err != nil {
+		s.log.Warn("leases: giving the heartbeat back (it expires by itself)", "err", err)
+	}
 }
 
 // Running returns the ids of the sites this instance runs now.

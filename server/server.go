@@ -122,9 +122,13 @@ type Server struct {
 
 	ready       atomic.Bool
 	leasePaused atomic.Bool
-	httpAddr    string
-	brokerURL   string
-	started     time.Time
+	// leaseStop, closed by shutdown once the writer has stored what the
+	// sites took, has the lease loop give the leases back; leaseDone is
+	// closed when it has.
+	leaseStop, leaseDone chan struct{}
+	httpAddr             string
+	brokerURL            string
+	started              time.Time
 }
 
 // New checks the configuration.
@@ -220,7 +224,7 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.journal.SetLog(s.log)
 	s.cal = s.newCalibration()
-	s.writer = newWriter(st, s.cfg.WriteBuffer, s.log)
+	s.writer = newWriter(s.store, s.cfg.WriteBuffer, s.log)
 	s.writer.dir = filepath.Join(s.cfg.DataDir, "journal")
 	go s.writer.run(ctx)
 
@@ -320,6 +324,7 @@ up:
 		if err := s.balance(ctx); err != nil {
 			return fmt.Errorf("server: leases: %w", err)
 		}
+		s.leaseStop, s.leaseDone = make(chan struct{}), make(chan struct{})
 		go s.leaseLoop(ctx)
 	}
 	go s.housekeeping(ctx)
@@ -358,6 +363,12 @@ func (s *Server) shutdown() {
 			s.log.Error("shutting down", "err", err)
 		}
 		cancel()
+	}
+	if s.leaseStop != nil {
+		// Only now, with what the sites took stored, may another instance
+		// take them over (it rebuilds them from storage).
+		close(s.leaseStop)
+		<-s.leaseDone
 	}
 	if s.broker != nil {
 		s.broker.Close()
