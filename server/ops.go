@@ -256,3 +256,40 @@ func (s *Server) Alerts(ctx context.Context, site string, openOnly bool) ([]web.
 	}
 	return out, nil
 }
+
+// ListUsers implements web.Accounts.
+func (u users) ListUsers(ctx context.Context) ([]web.User, error) {
+	sus, err := u.st.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.User, len(sus))
+	for i, su := range sus {
+		out[i] = web.User(su)
+	}
+	return out, nil
+}
+
+// UpdateUser implements web.Accounts.
+func (u users) UpdateUser(ctx context.Context, w *web.User) error {
+	su := store.User(*w)
+	return notFound(u.st.UpdateUser(ctx, &su))
+}
+
+// DeleteUser implements web.Accounts.
+func (u users) DeleteUser(ctx context.Context, id int64) error {
+	return notFound(u.st.DeleteUser(ctx, id))
+}
+
+// ListTokens implements web.Accounts.
+func (u users) ListTokens(ctx context.Context, userID int64) ([]web.Token, error) {
+	sts, err := u.st.ListTokens(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.Token, len(sts))
+	for i, st := range sts {
+		out[i] = web.Token(st)
+	}
+	return out, nil
+}

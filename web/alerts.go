@@ -53,6 +53,12 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "no logins on this server (demo): no token needed")
 		return
 	}
+	if t := tokenOf(r); t != nil && t.Kind == "api" {
+		// A leaked API token must not make itself heirs that outlive
+		// its revocation.
+		httpError(w, http.StatusForbidden, "an API token cannot make tokens; log in (a session) to make one")
+		return
+	}
 	var req struct {
 		Name string `json:"name"`
 		Days int    `json:"days"`

@@ -185,7 +185,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, role string) 
 		httpError(w, http.StatusUnauthorized, "log in first")
 		return false
 	}
-	u, _, err := a.Users.TokenUser(r.Context(), TokenHash(secret), s.cfg.Now().UnixMilli())
+	u, tok, err := a.Users.TokenUser(r.Context(), TokenHash(secret), s.cfg.Now().UnixMilli())
 	if err != nil {
 		s.stats.denied.Add(1)
 		if !errors.Is(err, ErrNotFound) {
@@ -199,13 +199,15 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, role string) 
 		httpError(w, http.StatusForbidden, fmt.Sprintf("this needs the %s role; you are %s", role, u.Role))
 		return false
 	}
-	*r = *r.WithContext(context.WithValue(r.Context(), userKey{}, u))
+	ctx := context.WithValue(r.Context(), userKey{}, u)
+	*r = *r.WithContext(context.WithValue(ctx, tokenKey{}, tok))
 	return true
 }
 
 func (s *Server) authRoutes() {
 	s.mux.HandleFunc("POST /api/login", s.login)
 	s.mux.HandleFunc("POST /api/logout", s.logout)
+	s.accountRoutes()
 }
 
 // login takes {"name": ..., "password": ...} and sets the session cookie.
