@@ -222,6 +222,14 @@ func (r *siteRunner) storedVersion() int {
 
 func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) error {
 	r.persist(ctx)
+	if r.srv.cfg.Cluster {
+		// In a cluster the rebuild reads the stored observations
+		// (recoverFromStore): the writer must have stored every batch
+		// the runner took.
+		if err := r.srv.writer.drain(ctx); err != nil {
+			return fmt.Errorf("server: site %s: %w", r.id, err)
+		}
+	}
 	if err := r.reset(site); err != nil {
 		return err
 	}
