@@ -72,6 +72,44 @@ func (s *Server) leaseLoop(ctx context.Context) {
 	}
 }
 
+// keepLeases renews owner's heartbeat and the leases of sites every third
+// of a lease's length until the function it returns is called (and
+// returns once the renewing has stopped).
+func (s *Server) keepLeases(owner string, sites map[string]bool) (stop func()) {
+	ids := make([]string, 0, len(sites)+1)
+	ids = append(ids, heartbeatPrefix+owner)
+	for site := range sites {
+		ids = append(ids, site)
+	}
+	ttl := s.cfg.LeaseTTL
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(ttl / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), ttl)
+			now := time.Now().UnixMilli()
+			for _, id := range ids {
+				if _, _, err := s.store.AcquireLease(ctx, id, owner, now, ttl.Milliseconds()); err != nil {
+					s.log.Warn("leases: renewing while sites start", "site", id, "err", err)
+					break
+				}
+			}
+			cancel()
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+	}
+}
+
 // renew renews the leases of the sites this instance runs and its
 // heartbeat, and nothing else: what the lease loop does while the server
 // shuts down.
@@ -166,6 +204,10 @@ func (s *Server) balance(ctx context.Context) error {
 			owned[site] = true
 		}
 	}
+	// Rebuilding a site taken over (or a new version) reads its stored
+	// observations and may take longer than a lease: the leases held are
+	// renewed meanwhile.
+	defer s.keepLeases(owner, owned)()
 	var list []string
 	for site := range owned {
 		list = append(list, site)
