@@ -193,7 +193,7 @@ func TestValidateErrorsNameTheField(t *testing.T) {
 	}{
 		{"polygon with 2 points", func(m map[string]any) {
 			zone(m, 2)["polygon"] = []any{[]any{0, 0}, []any{1, 1}}
-		}, []string{"zones[2].polygon", "2 points, want at least 3"}},
+		}, []string{"zones[2].polygon", "2 points, want 3 to 1000"}},
 		{"sensor outside the bounds", func(m map[string]any) { sensor(m, 1)["x"] = 40 }, []string{"sensors[1]", "outside the bounds"}},
 		{"duplicate sensor id", func(m map[string]any) { sensor(m, 1)["id"] = "s1" }, []string{"sensors[1].id", `duplicate id "s1"`, "sensors[0]"}},
 		{"duplicate zone id", func(m map[string]any) { zone(m, 2)["id"] = "street" }, []string{"zones[2].id", `duplicate id "street"`}},
