@@ -29,6 +29,10 @@ import (
 type Identity struct {
 	Site, Sensor string
 	Server       bool
+	// AnySensor may publish as any sensor of any site (obs and status),
+	// and subscribe to nothing: an anonymous sensor where sensors do not
+	// log in.
+	AnySensor bool
 }
 
 // Config configures a Broker.
@@ -207,8 +211,9 @@ func (a *access) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool 
 	return ok
 }
 
-// OnACLCheck lets a server do anything and a sensor publish only to
-// <prefix>/<its site>/<itself>/obs and /status.
+// OnACLCheck lets a server do anything, a sensor publish only to
+// <prefix>/<its site>/<itself>/obs and /status, and an AnySensor to
+// <prefix>/<any>/<any>/obs and /status.
 func (a *access) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if cl.Net.Inline {
 		return true
@@ -222,6 +227,10 @@ func (a *access) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	}
 	if !write {
 		return false
+	}
+	if id.AnySensor {
+		p := strings.Split(topic, "/")
+		return len(p) == 4 && p[0] == a.cfg.Prefix && (p[3] == "obs" || p[3] == "status")
 	}
 	own := a.cfg.Prefix + "/" + id.Site + "/" + id.Sensor + "/"
 	rest, ok := strings.CutPrefix(topic, own)

@@ -62,8 +62,9 @@ func LoadBrokerUsers(path string) ([]BrokerUser, error) {
 
 // brokerAuth returns the embedded broker's check of logins: the users of
 // the file, and the server's own ingest client with a password made for
-// this run.
-func brokerAuth(users []BrokerUser) (auth func(string, []byte) (broker.Identity, bool), selfUser, selfPass string) {
+// this run. With anonymous, anyone else is let in as an AnySensor: it may
+// publish as any sensor but read nothing.
+func brokerAuth(users []BrokerUser, anonymous bool) (auth func(string, []byte) (broker.Identity, bool), selfUser, selfPass string) {
 	secret := make([]byte, 24)
 	rand.Read(secret)
 	selfUser, selfPass = "passant-server-internal", hex.EncodeToString(secret)
@@ -77,7 +78,7 @@ func brokerAuth(users []BrokerUser) (auth func(string, []byte) (broker.Identity,
 		}
 		u, ok := byName[user]
 		if !ok {
-			return broker.Identity{}, false
+			return broker.Identity{AnySensor: true}, anonymous
 		}
 		sum := sha256.Sum256(pass)
 		want, _ := hex.DecodeString(u.Password)

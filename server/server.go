@@ -254,8 +254,14 @@ func (s *Server) start(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			bc.Authenticate, mqttUser, mqttPass = brokerAuth(users)
+			bc.Authenticate, mqttUser, mqttPass = brokerAuth(users, false)
 			s.log.Info("embedded broker: sensors log in and publish only under their own topics", "users", len(users))
+		} else if s.cfg.Auth {
+			// Without logins for sensors, sensors still publish, but
+			// nobody but this server reads the observations.
+			bc.Authenticate, mqttUser, mqttPass = brokerAuth(nil, true)
+			s.log.Warn("embedded broker without --broker-users: any device that reaches it may publish as any sensor; "+
+				"give --broker-users so that each sensor logs in and publishes only its own (README, Security)", "addr", s.cfg.BrokerAddr)
 		}
 		b, err := broker.Start(bc)
 		if err != nil {
