@@ -64,15 +64,24 @@ type tokenView struct {
 	Current  bool   `json:"current,omitempty"`
 }
 
-// listTokens lists the logged-in user's sessions and API tokens.
-func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
+// myTokens returns the logged-in user and their tokens, or answers.
+func (s *Server) myTokens(w http.ResponseWriter, r *http.Request) (*User, []Token, bool) {
 	u, acc, ok := s.accounts(w, r)
 	if !ok {
-		return
+		return nil, nil, false
 	}
 	ts, err := acc.ListTokens(r.Context(), u.ID)
 	if err != nil {
 		s.fail(w, r, err)
+		return nil, nil, false
+	}
+	return u, ts, true
+}
+
+// listTokens lists the logged-in user's sessions and API tokens.
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
+	_, ts, ok := s.myTokens(w, r)
+	if !ok {
 		return
 	}
 	cur := tokenOf(r)
@@ -86,13 +95,8 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 
 // revokeToken deletes one of the logged-in user's tokens.
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
-	u, acc, ok := s.accounts(w, r)
+	u, ts, ok := s.myTokens(w, r)
 	if !ok {
-		return
-	}
-	ts, err := acc.ListTokens(r.Context(), u.ID)
-	if err != nil {
-		s.fail(w, r, err)
 		return
 	}
 	id := r.PathValue("id")
