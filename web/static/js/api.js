@@ -19,6 +19,14 @@ export async function api(path, opts = {}) {
 
 export const sitePath = (site, rest = '') => `/api/sites/${encodeURIComponent(site)}${rest}`;
 
+// siteDoc makes a site as the API sends it safe to walk: a site with no
+// zones yet (a new shop, sensors placed, nothing drawn) comes with
+// "zones": null, which every view iterates.
+export function siteDoc(site) {
+  if (site) { site.zones = site.zones || []; site.sensors = site.sensors || []; }
+  return site;
+}
+
 export function putJSON(path, body, headers = {}) {
   return api(path, { method: 'PUT', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
 }

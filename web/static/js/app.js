@@ -1,6 +1,6 @@
 // app.js: the dashboard shell: login, site choice, and a hash router over
 // the views (#/live/demo, #/footfall/demo, ...).
-import { api, el, sitePath, HTTPError, toast } from './api.js';
+import { api, el, sitePath, siteDoc, HTTPError, toast } from './api.js';
 import * as live from './live.js';
 import * as heatmap from './heatmap.js';
 import * as footfall from './footfall.js';
@@ -80,7 +80,7 @@ async function render() {
 }
 
 async function loadSites() {
-  state.sites = await api('/api/sites');
+  state.sites = (await api('/api/sites')).map(siteDoc);
   select.replaceChildren(...state.sites.map(s => el('option', { value: s.site }, s.name ? `${s.name} (${s.site})` : s.site)));
   return state.sites;
 }

@@ -1,7 +1,7 @@
 // editor.js: the site editor: upload the floor plan and set where it lies
 // (its scale), place sensors and draw zones by clicking, save as a new
 // version, or revert to an old one.
-import { api, el, sitePath, toast, fmt, HTTPError, siteTime, esc } from './api.js';
+import { api, el, sitePath, siteDoc, toast, fmt, HTTPError, siteTime, esc } from './api.js';
 import { siteMap, drawZones, ll, rectBounds } from './map.js';
 
 const r1 = (v) => Math.round(v * 10) / 10;
@@ -10,7 +10,7 @@ export async function mount(main, ctx) {
   const res = await fetch(sitePath(ctx.siteId), { credentials: 'same-origin' });
   if (!res.ok) throw new HTTPError(res.status, (await res.json()).error);
   let version = Number(res.headers.get('X-Site-Version')) || 0;
-  const draft = await res.json();
+  const draft = siteDoc(await res.json());
   let mode = 'none';
   let pending = []; // zone vertices being drawn
   let dirty = false;
@@ -235,7 +235,7 @@ export async function mount(main, ctx) {
       version = r.version.version; dirty = false;
       toast(`Saved as version ${version}`);
       const i = ctx.sites.findIndex(s => s.site === draft.site);
-      if (i >= 0) ctx.sites[i] = r.site;
+      if (i >= 0) ctx.sites[i] = siteDoc(r.site);
       renderLists(); loadVersions();
       main.dataset.saved = String(version);
     } catch (e) { toast(e.message, true); }

@@ -1,7 +1,7 @@
 // live.js: the live floor map: dots that glide to each new fix, each with
 // its uncertainty circle (radius = err, the 1-sigma error per axis), and the
 // zone occupancy.
-import { api, el, Live, sitePath, fmt, openNow, siteTime, esc } from './api.js';
+import { api, el, Live, sitePath, siteDoc, fmt, openNow, siteTime, esc } from './api.js';
 import { siteMap, drawZones, drawSensors, ll } from './map.js';
 
 // How a zone's kind reads in the occupancy list (an area needs no word).
@@ -200,7 +200,7 @@ export async function mount(main, ctx) {
   }
 
   async function reloadSite() {
-    site = await api(sitePath(site.site));
+    site = siteDoc(await api(sitePath(site.site)));
     const i = ctx.sites.findIndex(s => s.site === site.site);
     if (i >= 0) ctx.sites[i] = site;
     drawZones(m, site); drawSensors(m, site); renderOccupancy();
