@@ -423,8 +423,24 @@ async function selfRevert() {
 
 // ---- start ---------------------------------------------------------------
 
+// forbidden says whom the walk is for, instead of the walk: a viewer's
+// every call to the calibration API would be refused (me null: not logged
+// in).
+function forbidden(me) {
+  const main = $('main');
+  main.dataset.state = 'forbidden';
+  $('site-name').textContent = state.site || '';
+  main.replaceChildren(el('section', { id: 'needs-role' },
+    el('h2', {}, me ? 'The calibration walk is for the installer role' : 'Log in first'),
+    el('p', {}, me ? `You are logged in as ${me.name} with the ${me.role} role. An admin can give you the installer role.` :
+      'Log in on the dashboard, then open this page again.'),
+    el('p', {}, el('a', { href: '/' }, 'Back to the dashboard'))));
+}
+
 async function init() {
   try {
+    const me = await api('/api/me').catch((e) => { if (e.status === 401) return null; throw e; });
+    if (!me || !['installer', 'admin'].includes(me.role)) return forbidden(me);
     if (!state.site) {
       const sites = await api('/api/sites');
       if (!sites.length) throw new Error('no site yet: add one in the site editor');

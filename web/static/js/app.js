@@ -10,6 +10,11 @@ import * as editor from './editor.js';
 import * as chain from './chain.js';
 
 const views = { live, heatmap, footfall, paths, sensors, editor, chain };
+// The views (and pages) for a role above the viewer's: a viewer cannot save
+// a site or walk a calibration, so the menu does not offer them.
+const NEEDS = { editor: 'installer', calibrate: 'installer' };
+const RANK = { viewer: 0, installer: 1, admin: 2 };
+const may = (what) => !NEEDS[what] || (RANK[state.me?.role] ?? 0) >= RANK[NEEDS[what]];
 const main = document.getElementById('main');
 const select = document.getElementById('site-select');
 const state = { sites: [], me: null, cleanup: null };
@@ -18,6 +23,7 @@ window.passant = state; // for tests and the curious
 // The calibration walk is the calibration engineer's phone-sized page,
 // /static/calibrate.html?site=...; its nav entry appears when it exists.
 async function addCalibrate() {
+  if (!may('calibrate')) return;
   try {
     const res = await fetch('/static/calibrate.html', { method: 'HEAD' });
     if (!res.ok) return;
@@ -62,8 +68,14 @@ async function render() {
   document.body.dataset.view = view;
   // The tab's title says what it shows (tabs, bookmarks, screen readers).
   const siteName = state.sites.find(s => s.site === site)?.name || site;
-  const viewName = document.querySelector(`#nav a[data-view="${view}"]`)?.textContent || view;
+  const viewName = document.querySelector(`#nav a[data-view="${view}"]`)?.textContent || { editor: 'Site editor' }[view] || view;
   document.title = view === 'chain' ? 'Chain · Passant' : `${viewName} · ${siteName} · Passant`;
+  if (!may(view)) { // an old link or a bookmark: say whom the view is for
+    main.append(el('div', { class: 'card', id: 'needs-role' }, el('h2', {}, `${viewName} is for the ${NEEDS[view]} role`),
+      el('p', {}, `You are logged in as ${state.me.name} with the ${state.me.role} role. An admin can give you the ${NEEDS[view]} role.`)));
+    main.dataset.ready = view;
+    return;
+  }
   const ctx = {
     siteId: site, sites: state.sites, me: state.me,
     site: state.sites.find(s => s.site === site),
@@ -126,6 +138,7 @@ async function start() {
       e.preventDefault(); await api('/api/logout', { method: 'POST' }); location.reload();
     } }, 'log out'));
   }
+  if (!may('editor')) document.querySelector('#nav a[data-view="editor"]').remove();
   await Promise.all([loadSites(), addCalibrate()]);
   render();
   pollAlerts();
