@@ -69,6 +69,7 @@ func Smoke(t testing.TB, tab context.Context, cfg SmokeConfig, d time.Duration) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(tab, d)
 	defer cancel()
 	s := &smoke{t: t, tab: tab, ctx: ctx, w: w, cfg: cfg}
@@ -85,6 +86,7 @@ func Smoke(t testing.TB, tab context.Context, cfg SmokeConfig, d time.Duration) 
 	if ctx.Err() != nil {
 		w.Add("loading", fmt.Sprintf("the visit did not end within %v", d))
 	}
+	t.Logf("smoke: %d screens, %d sites, %d steps, %d problems, in %v", len(cfg.Screens), len(cfg.Sites), s.steps, w.Count(), time.Since(start).Round(time.Millisecond))
 	return w.Problems(0)
 }
 
@@ -100,9 +102,11 @@ type smoke struct {
 	site     SmokeSite
 	route    string
 	shots    int
+	steps    int // steps done (and views opened)
 }
 
 func (s *smoke) at(step string) {
+	s.steps++
 	s.w.At(fmt.Sprintf("%s %s: %s", s.screen.Name, s.route, step))
 }
 

@@ -59,16 +59,17 @@ func (s *smoke) live() {
 				time.Sleep(300 * time.Millisecond)
 			}
 		}
-		if !picked {
-			s.w.Add("interaction", "no dot of the live map could be clicked")
+		if n, _ := Eval[int](s.ctx, `window.passantLive.dotsOnMap()`); !picked && n > 0 {
+			s.w.Add("interaction", fmt.Sprintf("none of the %d dots of the live map could be clicked", n))
+		} else if !picked {
+			s.t.Logf("%s %s: the people on the live map left before a dot was clicked", s.screen.Name, s.route)
 		}
 	}
 	s.do("open the list of phones", `document.querySelector('#live-list summary').click()`, "-")
 	s.expect("the list is open with a row for each phone on the map", `document.querySelector('#live-list').open &&
 		document.querySelectorAll('#live-list tbody tr').length === window.passantLive.tracks().length`)
-	if dots {
-		s.do("pick a phone in the list", `(() => { const b = document.querySelector('#live-list tbody button');
-			if (!b) throw new Error('no phone in the list'); b.click(); })()`, "-")
+	if dots && s.wait(`!!document.querySelector('#live-list tbody button')`, time.Second) {
+		s.do("pick a phone in the list", `document.querySelector('#live-list tbody button').click()`, "-")
 		s.expect("a phone picked", `window.passantLive.picked() !== null && document.querySelector('#live-picked').textContent.includes(window.passantLive.picked())`)
 	}
 	s.do("click the map's background", `document.querySelector('#live-map').dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: 5, clientY: 5}))`, "-")
