@@ -107,6 +107,13 @@ func storeZone(site *wire.Site) string {
 // they start. A store visit of a track-day without a summary makes one from
 // the visit's times.
 func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map[tdKey]int) {
+	return classifyAfter(site, days, visits, nil)
+}
+
+// classifyAfter is classify of the summaries after those that left doors
+// (markHandoffs' state per fingerprint; nil: none before), which it
+// updates.
+func classifyAfter(site *wire.Site, days []TrackDay, visits []Visit, doors map[string]doorState) ([]trackDay, map[tdKey]int) {
 	loc := site.Location()
 	ff := site.Footfall
 	minDwell := ff.VisitorMinDwellS
@@ -191,7 +198,7 @@ func classify(site *wire.Site, days []TrackDay, visits []Visit) ([]trackDay, map
 			td.class = Passerby
 		}
 	}
-	markHandoffs(tds, sv)
+	markHandoffs(tds, sv, doors)
 	return tds, idx
 }
 

@@ -33,9 +33,21 @@ type storeVisit struct {
 	td int
 }
 
+// doorState is what markHandoffs carries along one model's store visits,
+// in order of start: the latest end among the visits begun so far (of
+// track t1), and the latest among the other tracks' (e2). It crosses local
+// days: a visit that ended just before midnight may be continued just
+// after it.
+type doorState struct {
+	e1, e2 int64
+	t1     string
+}
+
 // markHandoffs sets handoff on the track-days whose first store visit
-// may continue another track's; sv are the store visits.
-func markHandoffs(tds []trackDay, sv []storeVisit) {
+// may continue another track's; sv are the store visits. doors, when not
+// nil, holds per fingerprint the state after the store visits before sv
+// (those of earlier days: Past) and is left holding it after sv.
+func markHandoffs(tds []trackDay, sv []storeVisit, doors map[string]doorState) {
 	g := make([]storeVisit, 0, len(sv))
 	for _, s := range sv {
 		if td := &tds[s.td]; td.rand && td.fp != "" {
@@ -52,9 +64,11 @@ func markHandoffs(tds []trackDay, sv []storeVisit) {
 		}
 		// The latest end among the model's visits begun earlier (track
 		// t1), and the latest among the other tracks' (e2).
-		const never = math.MinInt64
-		var e1, e2 int64 = never, never
-		var t1 string
+		fp := tds[g[lo].td].fp
+		e1, e2, t1 := int64(never), int64(never), ""
+		if d, ok := doors[fp]; ok {
+			e1, e2, t1 = d.e1, d.e2, d.t1
+		}
 		for _, s := range g[lo:hi] {
 			td := &tds[s.td]
 			if s.v == td.firstVisit {
@@ -75,6 +89,12 @@ func markHandoffs(tds []trackDay, sv []storeVisit) {
 				e2 = e
 			}
 		}
+		if doors != nil {
+			doors[fp] = doorState{e1, e2, t1}
+		}
 		lo = hi
 	}
 }
+
+// never is an end before any time.
+const never = math.MinInt64

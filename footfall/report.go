@@ -2,6 +2,7 @@ package footfall
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -25,7 +26,7 @@ import (
 // that day that are not bounces; dwell medians and buckets are over
 // visitors. Build is pure: the same arguments give the same report.
 func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txns []Transaction, hist History) wire.Report {
-	rep, _ := build(site, from, to, days, visits, txns, hist, false)
+	rep, _ := build(site, from, to, days, visits, txns, hist, nil, false)
 	return rep
 }
 
@@ -33,11 +34,13 @@ func Build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 // made (Joins of the same summaries), classifying the summaries once for
 // both.
 func BuildJoins(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txns []Transaction, hist History) (wire.Report, []Join) {
-	return build(site, from, to, days, visits, txns, hist, true)
+	return build(site, from, to, days, visits, txns, hist, nil, true)
 }
 
-// build is Build, with the joins when withJoins.
-func build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txns []Transaction, hist History, withJoins bool) (wire.Report, []Join) {
+// build is Build, with the joins when withJoins. With past (BuildAfter),
+// days and visits are those from past's day on, and past stands for the
+// summaries before it.
+func build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txns []Transaction, hist History, past *Past, withJoins bool) (wire.Report, []Join) {
 	loc := site.Location()
 	store := storeZone(site)
 	window := int32(site.Footfall.HistoryDays)
@@ -78,13 +81,20 @@ func build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 		hourDay[i] = len(dayList) - 1
 	}
 
-	tds, idx := classify(site, days, visits)
+	var doors map[string]doorState
+	var carry float64
+	var pastVisitor map[string][]int32
+	if past != nil {
+		doors, carry, pastVisitor = maps.Clone(past.doors), past.carry, past.visitor
+		visits = past.withReach(visits)
+	}
+	tds, idx := classifyAfter(site, days, past.own(visits), doors)
 	weight, stats := passerWeights(tds)
 	var dets [][2]int64
 	if withJoins {
 		dets = detections(tds)
 	}
-	into := joinStreet(tds, stats, staffMillis(site))
+	into := joinStreetAfter(tds, stats, staffMillis(site), &carry)
 	var joins []Join
 	if withJoins {
 		joins = joinsOf(tds, dets, into)
@@ -158,7 +168,7 @@ func build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 				da.est = append(da.est, td.dwellEst)
 			}
 			tot.DwellBuckets.Add(td.dwell)
-			returning := countIn(td.day-window, td.day-1, hist.visitor[td.track], input[td.track]) > 0
+			returning := countIn(td.day-window, td.day-1, hist.visitor[td.track], pastVisitor[td.track], input[td.track]) > 0
 			if returning {
 				tot.Returning++
 				da.day.Returning++
@@ -197,6 +207,9 @@ func build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 		}
 	}
 	isStaff := func(v *Visit) bool {
+		if past.reaches(v) {
+			return false // past's visits that reach on are none of staff's
+		}
 		if !staffTracks[v.Track] {
 			return false
 		}
@@ -269,7 +282,7 @@ func build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 	if len(lastVisitorDay) > 0 {
 		more.Loyalty = map[string]int{FirstTime: 0, Occasional: 0, Weekly: 0, Daily: 0}
 		for track, d := range lastVisitorDay {
-			more.Loyalty[loyalty(d, window, hist.visitor[track], input[track])]++
+			more.Loyalty[loyalty(d, window, hist.visitor[track], pastVisitor[track], input[track])]++
 		}
 	}
 	more.BusiestHours = busiest(len(rep.Hours), func(i int) int { return rep.Hours[i].Visitors }, func(i int) int64 { return rep.Hours[i].Start })

@@ -62,12 +62,20 @@ var joinVisitors = true
 // and returns, for each track-day, the index of the track-day it was joined
 // into, or -1; the keepers' first and last detections span their chains.
 func joinStreet(tds []trackDay, stats []modelStat, staffMs int64) []int {
+	var carry float64
+	return joinStreetAfter(tds, stats, staffMs, &carry)
+}
+
+// joinStreetAfter is joinStreet after earlier model-days (Past) that left
+// *carry expected joins not yet made; it leaves there those of stats too.
+func joinStreetAfter(tds []trackDay, stats []modelStat, staffMs int64, carryp *float64) []int {
 	into := make([]int, len(tds))
 	for i := range into {
 		into[i] = -1
 	}
 	var j joiner
-	var carry float64 // expected joins not yet made, of earlier model-days
+	carry := *carryp // expected joins not yet made, of earlier model-days
+	defer func() { *carryp = carry }()
 	for _, st := range stats {
 		var eligible int
 		for _, p := range st.near {
