@@ -7,6 +7,7 @@ import (
 	"context"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/passant/passant/footfall"
 	"github.com/passant/passant/store"
@@ -15,12 +16,97 @@ import (
 
 // Report implements web.Backend: the stored summaries of [from, to) and the
 // history window before it, with the live pipeline's newer ones over them.
+// A report that begins at a local midnight, of a site this server runs,
+// reads only the summaries from the earliest day the live pipeline still
+// holds on, with the Past of the days before kept (past.go): the same
+// report, from a few days' summaries instead of a month's.
 func (s *Server) Report(ctx context.Context, site string, from, to int64) (*wire.Report, error) {
-	st, _, err := s.store.Site(ctx, site)
+	st, ver, err := s.store.Site(ctx, site)
 	if err != nil {
 		return nil, notFound(err)
 	}
+	if rep, ok, err := s.reportAfter(ctx, st, ver.Hash, from, to); ok || err != nil {
+		return rep, err
+	}
 	return buildReport(ctx, s.store, st, from, to, s.reportSummaries(site))
+}
+
+// reportAfter is Report from a kept Past (footfall.BuildAfter); ok is
+// false when it does not apply: no cache, a site run elsewhere, from not a
+// local midnight, or a pipeline that holds the whole history window.
+func (s *Server) reportAfter(ctx context.Context, site *wire.Site, hash string, from, to int64) (rep *wire.Report, ok bool, err error) {
+	r := s.runner(site.Site)
+	if s.past == nil || r == nil || to <= from {
+		return nil, false, nil
+	}
+	loc := site.Location()
+	if midnight(from, loc) != from {
+		return nil, false, nil
+	}
+	histFrom := from - int64(site.Footfall.HistoryDays+1)*24*3600_000
+	md, mv := r.summaries()
+	// The Past ends at the earliest local midnight of what the live
+	// pipeline holds (in memory, or handed to the writer and not stored).
+	low := from
+	var wd []footfall.TrackDay
+	var wv []footfall.Visit
+	if s.writer != nil {
+		wd, wv, _ = s.writer.unstored(site.Site)
+	}
+	for _, ds := range [][]footfall.TrackDay{md, wd} {
+		for i := range ds {
+			low = min(low, ds[i].First)
+		}
+	}
+	for _, vs := range [][]footfall.Visit{mv, wv} {
+		for i := range vs {
+			low = min(low, vs[i].Start)
+		}
+	}
+	start := midnight(low, loc)
+	if start <= histFrom {
+		return nil, false, nil
+	}
+	past, err := s.past.get(pastKey{site.Site, from}, hash, start, histFrom-24*3600_000, func() (*footfall.Past, error) {
+		// Stored only: the live pipeline holds nothing before start. The
+		// writer's merges hide their tracks' stored rows as in summaries.
+		ctx := context.WithoutCancel(ctx)
+		days, err := s.store.TrackDays(ctx, site.Site, histFrom, start)
+		if err != nil {
+			return nil, err
+		}
+		visits, err := s.store.Visits(ctx, site.Site, histFrom-24*3600_000, start)
+		if err != nil {
+			return nil, err
+		}
+		if s.writer != nil {
+			days, visits = s.writer.withoutMerged(site.Site, days, visits)
+		}
+		return footfall.NewPast(site, start, days, visits), nil
+	})
+	if err != nil {
+		return nil, true, err
+	}
+	days, visits, err := s.summaries(ctx, site.Site, start, to)
+	if err != nil {
+		return nil, true, err
+	}
+	days, visits = mergeSummaries(days, visits, md, mv)
+	txns, err := s.store.ListTransactions(ctx, site.Site, from, to)
+	if err != nil {
+		return nil, true, err
+	}
+	if len(txns) == 0 {
+		txns = nil
+	}
+	out := footfall.BuildAfter(site, from, to, past, days, visits, txns)
+	return &out, true, nil
+}
+
+// midnight returns the local midnight that begins the day of t.
+func midnight(t int64, loc *time.Location) int64 {
+	y, m, d := time.UnixMilli(t).In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, loc).UnixMilli()
 }
 
 // Counts implements web.Counter: Report without the history window before

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -86,8 +87,11 @@ type Config struct {
 	// SelfWindow is how far back self-calibration looks at each hourly
 	// refit (default calibration.DefaultSelfWindow, a day).
 	SelfWindow time.Duration
-	Version    string
-	Log        *slog.Logger
+	// PastCache bounds the bytes of the reports' history kept (server/
+	// past.go; default 128 MiB); negative keeps none.
+	PastCache int
+	Version   string
+	Log       *slog.Logger
 	// Ready, when set, is called with the bound HTTP and broker addresses.
 	Ready func(httpAddr, brokerURL string)
 
@@ -116,6 +120,8 @@ type Server struct {
 	cal      *calibration.Service
 	writer   *writer
 	http     *http.Server
+	// past keeps the reports' history (past.go); nil when off.
+	past *pastCache
 
 	mu    sync.RWMutex
 	sites map[string]*siteRunner
@@ -204,6 +210,10 @@ func (s *Server) start(ctx context.Context) error {
 	s.store = st
 	if s.cfg.wrapStore != nil {
 		s.store = s.cfg.wrapStore(st)
+	}
+	if s.cfg.PastCache >= 0 {
+		s.past = newPastCache(cmp.Or(s.cfg.PastCache, pastBytes), pastMaxAge)
+		s.store = &watchedStore{Store: s.store, past: s.past}
 	}
 	if s.cfg.Migrate || st.Backend() == "sqlite" {
 		if err := st.Migrate(ctx); err != nil {

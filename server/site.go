@@ -119,6 +119,9 @@ func (s *Server) startSite(ctx context.Context, site *wire.Site, version int) er
 	s.mu.Lock()
 	s.sites[site.Site] = r
 	s.mu.Unlock()
+	if s.past != nil {
+		s.past.forget(site.Site)
+	}
 	go r.run(ctx)
 	return nil
 }
@@ -344,6 +347,9 @@ func (r *siteRunner) savePosition(p wire.Position) {
 func (r *siteRunner) Merge(from, into string, _ int64) {
 	if first, last, ok := r.counter.Merge(from, into); ok && r.srv.writer != nil {
 		r.srv.writer.merged(r.id, from, first, last)
+		if r.srv.past != nil {
+			r.srv.past.touched(map[string]span{r.id: {first, last}})
+		}
 	}
 	r.heat.log.Merge(from, into)
 	if devs := r.trackDevs[from]; devs != nil {

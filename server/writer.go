@@ -44,8 +44,8 @@ type writer struct {
 	// then of unstored sees every summary when it did not change
 	// meanwhile.
 	stores int64
-	merges []trackMerge            // tracks merged into others: their summaries go
-	gone   map[[2]string]time.Time // merged tracks (site, track), recently
+	merges []trackMerge             // tracks merged into others: their summaries go
+	gone   map[[2]string]*goneTrack // merged tracks (site, track), recently
 	kick   chan struct{}
 
 	written  atomic.Int64 // observations written
@@ -55,6 +55,24 @@ type writer struct {
 }
 
 type dayKey struct{ site, day, track string }
+
+// goneTrack is a track merged into another recently: when, and the times
+// [first, last] of its summaries that go (the merges' DeleteTrack).
+type goneTrack struct {
+	at    time.Time
+	spans [][2]int64
+}
+
+// hides reports whether the summary of the track at t (first detection,
+// visit start) goes with a merge.
+func (g *goneTrack) hides(t int64) bool {
+	for _, s := range g.spans {
+		if t >= s[0] && t <= s[1] {
+			return true
+		}
+	}
+	return false
+}
 
 // trackMerge is a track merged into another, whose stored summaries (first
 // detection and visit starts within [first, last]) are deleted.
@@ -127,18 +145,27 @@ func (w *writer) merged(site, track string, first, last int64) {
 	w.merges = append(w.merges, trackMerge{site, track, first, last})
 	now := time.Now()
 	if w.gone == nil {
-		w.gone = map[[2]string]time.Time{}
+		w.gone = map[[2]string]*goneTrack{}
 	}
-	for k, at := range w.gone {
-		if now.Sub(at) > time.Hour {
+	for k, g := range w.gone {
+		if now.Sub(g.at) > time.Hour {
 			delete(w.gone, k)
 		}
 	}
-	w.gone[[2]string{site, track}] = now
+	k := [2]string{site, track}
+	g := w.gone[k]
+	if g == nil {
+		g = &goneTrack{}
+		w.gone[k] = g
+	}
+	g.at = now
+	g.spans = append(g.spans, [2]int64{first, last})
 }
 
 // withoutMerged drops, from stored summaries of site, those of tracks
-// merged into others recently (their deletion may still be queued).
+// merged into others recently (their deletion may still be queued): the
+// ones their merges delete, within the merged times (the track's
+// summaries of other days stay, as in the store).
 func (w *writer) withoutMerged(site string, days []footfall.TrackDay, visits []footfall.Visit) ([]footfall.TrackDay, []footfall.Visit) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -146,12 +173,12 @@ func (w *writer) withoutMerged(site string, days []footfall.TrackDay, visits []f
 		return days, visits
 	}
 	days = slices.DeleteFunc(days, func(d footfall.TrackDay) bool {
-		_, gone := w.gone[[2]string{site, d.Track}]
-		return gone
+		g := w.gone[[2]string{site, d.Track}]
+		return g != nil && g.hides(d.First)
 	})
 	visits = slices.DeleteFunc(visits, func(v footfall.Visit) bool {
-		_, gone := w.gone[[2]string{site, v.Track}]
-		return gone
+		g := w.gone[[2]string{site, v.Track}]
+		return g != nil && g.hides(v.Start)
 	})
 	return days, visits
 }
