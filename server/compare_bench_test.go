@@ -17,10 +17,11 @@ import (
 // BenchmarkChain100 measures GET /api/chain (which the chain view asks for
 // every 30 s) for 100 sites on the embedded store, each with 36 days of a
 // modest shop (60 visitors and 150 passers-by a day: 7,560 track days and
-// 2,160 store visits a site), and its parts per site: today's report (with
-// the 30 days of history it reads for returning visitors) and the
-// comparison's count of the same weekday a week before up to now's time of
-// day (web.Counter: no history).
+// 2,160 store visits a site), and its parts per site: today's report (its
+// 30 days of history for returning visitors kept: server/past.go; and, as
+// before, read and classified: -month), and the comparison's count of the
+// same weekday a week before up to now's time of day (web.Counter: no
+// history). chain-cold makes every site's Past anew.
 func BenchmarkChain100(b *testing.B) {
 	const sites, days = 100, 36
 	shop := simtest.Shop(b, "small", sim.Config{Seed: 5})
@@ -84,6 +85,30 @@ func BenchmarkChain100(b *testing.B) {
 		}
 		b.ReportMetric(float64(rep.Totals.Visitors), "visitors")
 	})
+	// Today's report as it was before the kept Past: the month read and
+	// classified (what a miss costs, every 10 min per site at most).
+	b.Run("report-today-per-site-month", func(b *testing.B) {
+		for b.Loop() {
+			if rep, err = buildReport(ctx, srv.store, st, day.UnixMilli(), day.AddDate(0, 0, 1).UnixMilli(), srv.reportSummaries(ids[0])); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(rep.Totals.Visitors), "visitors")
+	})
+	// With the live pipeline holding the two days before today, as a
+	// running server's does, the report reads three days.
+	b.Run("report-today-per-site-3days", func(b *testing.B) {
+		_, ver, err := srv.store.Site(ctx, ids[0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if rep, _, err = srv.reportFrom(ctx, st, ver.Hash, day.UnixMilli(), day.AddDate(0, 0, 1).UnixMilli(), day.AddDate(0, 0, -2).UnixMilli(), nil, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(rep.Totals.Visitors), "visitors")
+	})
 	b.Run("counts-week-before-per-site", func(b *testing.B) {
 		for b.Loop() {
 			if rep, err = srv.Counts(ctx, ids[0], prev.UnixMilli(), cut.UnixMilli()); err != nil {
@@ -106,6 +131,24 @@ func BenchmarkChain100(b *testing.B) {
 			}
 		}
 	})
+	// The chain with every site's Past to make (a start, a site change):
+	// the month of each read once.
+	b.Run("chain-cold", func(b *testing.B) {
+		for b.Loop() {
+			for _, id := range ids {
+				srv.past.forget(id)
+			}
+			res, err := http.Get("http://" + srv.HTTPAddr() + "/api/chain")
+			if err != nil {
+				b.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || len(body) < sites*100 {
+				b.Fatalf("chain: %d, %d bytes", res.StatusCode, len(body))
+			}
+		}
+	})
 	b.Run("chain", func(b *testing.B) {
 		for b.Loop() {
 			res, err := http.Get("http://" + srv.HTTPAddr() + "/api/chain")
@@ -118,5 +161,8 @@ func BenchmarkChain100(b *testing.B) {
 				b.Fatalf("chain: %d, %d bytes", res.StatusCode, len(body))
 			}
 		}
+		srv.past.mu.Lock()
+		b.ReportMetric(float64(srv.past.bytes)/float64(len(srv.past.entries)), "past-B/entry")
+		srv.past.mu.Unlock()
 	})
 }

@@ -67,6 +67,14 @@ func (s *Server) reportAfter(ctx context.Context, site *wire.Site, hash string, 
 	if start <= histFrom {
 		return nil, false, nil
 	}
+	return s.reportFrom(ctx, site, hash, from, to, start, md, mv)
+}
+
+// reportFrom is reportAfter with the Past ending at start, a local
+// midnight, and the live pipeline's summaries md and mv (none before
+// start).
+func (s *Server) reportFrom(ctx context.Context, site *wire.Site, hash string, from, to, start int64, md []footfall.TrackDay, mv []footfall.Visit) (*wire.Report, bool, error) {
+	histFrom := from - int64(site.Footfall.HistoryDays+1)*24*3600_000
 	past, err := s.past.get(pastKey{site.Site, from}, hash, start, histFrom-24*3600_000, func() (*footfall.Past, error) {
 		// Stored only: the live pipeline holds nothing before start. The
 		// writer's merges hide their tracks' stored rows as in summaries.
