@@ -36,6 +36,10 @@ type Past struct {
 	doors   map[string]doorState
 	visitor map[string][]int32
 	reach   []Visit
+	// split is false when a track day before the midnight is dated on or
+	// after it (or, in BuildAfter, one after it before it): stored under
+	// another time zone of the site, so that the days do not split there.
+	split bool
 }
 
 // NewPast condenses the summaries before the local midnight at (Unix ms;
@@ -50,8 +54,11 @@ func NewPast(site *wire.Site, at int64, days []TrackDay, visits []Visit) *Past {
 	if start := time.Date(y, m, d, 0, 0, 0, 0, loc).UnixMilli(); start != at {
 		panic(fmt.Sprintf("footfall: NewPast at %d, not a local midnight (%d)", at, start))
 	}
-	p := &Past{day: civil(y, m, d), start: at, doors: map[string]doorState{}, visitor: map[string][]int32{}}
+	p := &Past{day: civil(y, m, d), start: at, doors: map[string]doorState{}, visitor: map[string][]int32{}, split: true}
 	tds, idx := classifyAfter(site, days, visits, p.doors)
+	for i := range tds {
+		p.split = p.split && tds[i].day < p.day && tds[i].first < at
+	}
 	_, stats := passerWeights(tds)
 	joinStreetAfter(tds, stats, staffMillis(site), &p.carry)
 	for i := range tds {
@@ -95,13 +102,21 @@ func (p *Past) Size() int {
 // BuildAfter is Build of [from, to) with past standing for the summaries
 // before its midnight (which must not lie after from): days and visits
 // are the summaries from that midnight on (visits that start before it
-// are left out: past has those that matter).
-func BuildAfter(site *wire.Site, from, to int64, past *Past, days []TrackDay, visits []Visit, txns []Transaction) wire.Report {
+// are left out: past has those that matter). It returns false when the
+// summaries do not split at the midnight (track days dated by another
+// time zone of the site: see Past.split); the caller then builds from all
+// of them. BuildAfter does not change past: one Past serves any number of
+// reports at once.
+func BuildAfter(site *wire.Site, from, to int64, past *Past, days []TrackDay, visits []Visit, txns []Transaction) (wire.Report, bool) {
 	if from < past.start {
 		panic(fmt.Sprintf("footfall: BuildAfter from %d, before the past's end %d", from, past.start))
 	}
+	if !past.split {
+		return wire.Report{}, false
+	}
 	rep, _ := build(site, from, to, days, visits, txns, History{}, past, false)
-	return rep
+	return rep, rep.Site != "" // build's empty report: days not split
+
 }
 
 // withReach returns the past's visits that reach past its midnight,

@@ -125,7 +125,11 @@ func TestBuildAfterIsBuild(t *testing.T) {
 				// The server reads a day of visits before the midnight
 				// too: BuildAfter leaves them to past.
 				ad, av := rows(c, span.to, c-24*3600_000)
-				got, _ := json.Marshal(BuildAfter(site, span.from, span.to, past, ad, av, nil))
+				rep, ok := BuildAfter(site, span.from, span.to, past, ad, av, nil)
+				if !ok {
+					t.Fatalf("day %d %s, past to %d days before: BuildAfter found the days not split", d, span.name, back)
+				}
+				got, _ := json.Marshal(rep)
 				if string(got) != string(want) {
 					t.Errorf("day %d %s, past to %d days before: BuildAfter differs from Build\n got %s\nwant %s", d, span.name, back, got, want)
 				}
@@ -151,4 +155,24 @@ func TestNewPastAtMidnightOnly(t *testing.T) {
 		}
 	}()
 	NewPast(site, at(2026, 11, 3, 9, 0, 0), nil, nil)
+}
+
+// TestBuildAfterNotSplit: track days dated by another time zone of the
+// site (an edit of its zone) do not split at the midnight; BuildAfter says
+// so instead of building from them.
+func TestBuildAfterNotSplit(t *testing.T) {
+	site := loadSite(t)
+	mid := at(2026, 11, 3, 0, 0, 0)
+	early := TrackDay{Site: "demo", Day: "2026-11-03", Track: "a", First: mid - 3600_000, Last: mid - 3000_000, Fixes: 5}
+	late := TrackDay{Site: "demo", Day: "2026-11-02", Track: "b", First: mid + 600_000, Last: mid + 900_000, Fixes: 5}
+	if p := NewPast(site, mid, []TrackDay{early}, nil); p.split {
+		t.Error("a past with a track day dated after its midnight splits")
+	}
+	p := NewPast(site, mid, nil, nil)
+	if _, ok := BuildAfter(site, mid, mid+24*3600_000, p, []TrackDay{late}, nil, nil); ok {
+		t.Error("BuildAfter built from a track day dated before its midnight")
+	}
+	if rep, ok := BuildAfter(site, mid, mid+24*3600_000, p, nil, nil, nil); !ok || rep.Site != "demo" {
+		t.Errorf("BuildAfter of nothing: %v, %q", ok, rep.Site)
+	}
 }

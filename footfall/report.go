@@ -89,6 +89,9 @@ func build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 		visits = past.withReach(visits)
 	}
 	tds, idx := classifyAfter(site, days, past.own(visits), doors)
+	if past != nil && slices.ContainsFunc(tds, func(td trackDay) bool { return td.day < past.day || td.first < past.start }) {
+		return wire.Report{}, nil // not split at past's midnight (BuildAfter)
+	}
 	weight, stats := passerWeights(tds)
 	var dets [][2]int64
 	if withJoins {

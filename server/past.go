@@ -143,6 +143,10 @@ func (c *pastCache) put(ent *pastEntry) {
 	for c.bytes > c.budget {
 		c.remove(c.lru.Back())
 	}
+	// Those too old to be used again (yesterday's today) go too.
+	for e := c.lru.Back(); e != nil && time.Since(e.Value.(*pastEntry).made) >= c.maxAge; e = c.lru.Back() {
+		c.remove(e)
+	}
 }
 
 // remove drops e; under c.mu.

@@ -107,7 +107,10 @@ func (s *Server) reportFrom(ctx context.Context, site *wire.Site, hash string, f
 	if len(txns) == 0 {
 		txns = nil
 	}
-	out := footfall.BuildAfter(site, from, to, past, days, visits, txns)
+	out, ok := footfall.BuildAfter(site, from, to, past, days, visits, txns)
+	if !ok {
+		return nil, false, nil // dated by another time zone: from the month
+	}
 	return &out, true, nil
 }
 
