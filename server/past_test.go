@@ -124,7 +124,10 @@ func TestReportFromKeptPast(t *testing.T) {
 		loc := site.Location()
 		day := localDay(time.Now().UnixMilli(), loc).AddDate(0, 0, -3) // the pipeline's day
 		dir := t.TempDir()
-		srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir, DB: db, Migrate: true})
+		// Raw observations kept for a month: the re-processing below
+		// reaches back 12 days.
+		srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir, DB: db, Migrate: true,
+			Retention: 30 * 24 * time.Hour})
 		defer stop()
 		nightsAndDays(t, srv, site, day.AddDate(0, 0, -9), day)
 		sent := publishShop(t, srv, shop, day.Add(-50*time.Minute), day.Add(40*time.Minute))
