@@ -35,11 +35,19 @@ import (
 )
 
 const (
-	// pastBytes bounds the memory of the Pasts kept (about 200 kB each for
-	// a shop of 60 visitors a day: a few thousand sites).
-	pastBytes = 128 << 20
+	// pastBytes bounds the memory of the Pasts kept: about 65 kB each for
+	// a shop of 60 visitors a day (BenchmarkChain100), 1 MB for one of a
+	// thousand.
+	pastBytes = 256 << 20
 	// pastMaxAge is how long a Past is kept at most.
 	pastMaxAge = 10 * time.Minute
+	// pastIdle is how long a Past must have gone unused before a new one
+	// may take its place: the chain asks for every site's every 30 s, and
+	// when they do not all fit, evicting the least recently used would
+	// evict each just before it is asked for again (none would be found);
+	// keeping those in use and making the others each time finds as many
+	// as fit.
+	pastIdle = time.Minute
 )
 
 // pastCache keeps the Pasts of recent reports, least recently used first
@@ -47,6 +55,7 @@ const (
 type pastCache struct {
 	budget int
 	maxAge time.Duration
+	idle   time.Duration
 	flight singleflight.Group
 
 	mu       sync.Mutex
@@ -74,6 +83,7 @@ type pastEntry struct {
 	low  int64
 	size int
 	made time.Time
+	used time.Time
 }
 
 // pastBuild is a Past being made; a change to the summaries it reads
@@ -84,8 +94,8 @@ type pastBuild struct {
 	spoiled    bool
 }
 
-func newPastCache(budget int, maxAge time.Duration) *pastCache {
-	return &pastCache{budget: budget, maxAge: maxAge, entries: map[pastKey]*list.Element{}, building: map[*pastBuild]bool{}}
+func newPastCache(budget int, maxAge, idle time.Duration) *pastCache {
+	return &pastCache{budget: budget, maxAge: maxAge, idle: idle, entries: map[pastKey]*list.Element{}, building: map[*pastBuild]bool{}}
 }
 
 // get returns the Past of key for the site version hash that ends at the
@@ -98,6 +108,7 @@ func (c *pastCache) get(key pastKey, hash string, start, low int64, build func()
 		ent := e.Value.(*pastEntry)
 		if ent.hash == hash && ent.past.Start() == start && ent.low == low && time.Since(ent.made) < c.maxAge {
 			c.lru.MoveToFront(e)
+			ent.used = time.Now()
 			c.hits++
 			c.mu.Unlock()
 			return ent.past, nil
@@ -119,7 +130,8 @@ func (c *pastCache) get(key pastKey, hash string, start, low int64, build func()
 			return nil, err
 		}
 		if !b.spoiled {
-			c.put(&pastEntry{key: key, hash: hash, past: p, low: low, size: p.Size(), made: time.Now()})
+			now := time.Now()
+			c.put(&pastEntry{key: key, hash: hash, past: p, low: low, size: p.Size(), made: now, used: now})
 		}
 		return p, nil
 	})
@@ -129,24 +141,30 @@ func (c *pastCache) get(key pastKey, hash string, start, low int64, build func()
 	return v.(*footfall.Past), nil
 }
 
-// put keeps ent, dropping the least recently used over the budget; under
-// c.mu.
+// put keeps ent within the budget: those too old to be used again
+// (yesterday's today) go first, then the least recently used that have
+// been idle for c.idle; when that does not make room, ent is not kept.
+// Under c.mu.
 func (c *pastCache) put(ent *pastEntry) {
 	if e, ok := c.entries[ent.key]; ok {
 		c.remove(e)
 	}
-	if ent.size > c.budget {
-		return
+	for e := c.lru.Back(); e != nil; {
+		prev := e.Prev()
+		if time.Since(e.Value.(*pastEntry).made) >= c.maxAge {
+			c.remove(e)
+		}
+		e = prev
+	}
+	for c.bytes+ent.size > c.budget {
+		e := c.lru.Back()
+		if e == nil || time.Since(e.Value.(*pastEntry).used) < c.idle {
+			return
+		}
+		c.remove(e)
 	}
 	c.entries[ent.key] = c.lru.PushFront(ent)
 	c.bytes += ent.size
-	for c.bytes > c.budget {
-		c.remove(c.lru.Back())
-	}
-	// Those too old to be used again (yesterday's today) go too.
-	for e := c.lru.Back(); e != nil && time.Since(e.Value.(*pastEntry).made) >= c.maxAge; e = c.lru.Back() {
-		c.remove(e)
-	}
 }
 
 // remove drops e; under c.mu.

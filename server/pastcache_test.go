@@ -34,19 +34,34 @@ func TestPastCacheBounded(t *testing.T) {
 	build := func() (*footfall.Past, error) { made++; return past, nil }
 	low := start - 31*24*3600_000
 
-	c := newPastCache(3*past.Size(), time.Hour)
-	for i := range 10 {
-		if _, err := c.get(pastKey{fmt.Sprint("s", i), start}, "h", start, low, build); err != nil {
-			t.Fatal(err)
+	// Ten sites asked for in turn, room for three: with the idle ones
+	// evicted first (none is idle), the first three stay and are found
+	// on the next round (the least recently used would have been the
+	// next asked for each time: none found).
+	c := newPastCache(3*past.Size(), time.Hour, time.Hour)
+	for range 2 {
+		for i := range 10 {
+			if _, err := c.get(pastKey{fmt.Sprint("s", i), start}, "h", start, low, build); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	if len(c.entries) != 3 || c.bytes > c.budget {
-		t.Fatalf("%d Pasts kept, %d bytes of %d", len(c.entries), c.bytes, c.budget)
+	if h, m := c.counts(); len(c.entries) != 3 || c.bytes > c.budget || h != 3 || m != 17 {
+		t.Fatalf("%d Pasts kept, %d bytes of %d, %d found, %d made", len(c.entries), c.bytes, c.budget, h, m)
 	}
 	for i := range 10 {
-		_, kept := c.entries[pastKey{fmt.Sprint("s", i), start}]
-		if kept != (i >= 7) {
+		if _, kept := c.entries[pastKey{fmt.Sprint("s", i), start}]; kept != (i < 3) {
 			t.Errorf("s%d kept %v", i, kept)
+		}
+	}
+	// Idle ones make room, the least recently used first.
+	c = newPastCache(3*past.Size(), time.Hour, 0)
+	for i := range 10 {
+		c.get(pastKey{fmt.Sprint("s", i), start}, "h", start, low, build)
+	}
+	for i := range 10 {
+		if _, kept := c.entries[pastKey{fmt.Sprint("s", i), start}]; kept != (i >= 7) {
+			t.Errorf("idle: s%d kept %v", i, kept)
 		}
 	}
 	made = 0
@@ -91,7 +106,7 @@ func TestPastCacheBounded(t *testing.T) {
 	}
 
 	// Age.
-	c = newPastCache(1<<20, time.Millisecond)
+	c = newPastCache(1<<20, time.Millisecond, 0)
 	made = 0
 	c.get(pastKey{"s1", start}, "h", start, low, build)
 	time.Sleep(2 * time.Millisecond)

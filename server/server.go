@@ -88,7 +88,7 @@ type Config struct {
 	// refit (default calibration.DefaultSelfWindow, a day).
 	SelfWindow time.Duration
 	// PastCache bounds the bytes of the reports' history kept (server/
-	// past.go; default 128 MiB); negative keeps none.
+	// past.go; default 256 MiB); negative keeps none.
 	PastCache int
 	Version   string
 	Log       *slog.Logger
@@ -212,7 +212,7 @@ func (s *Server) start(ctx context.Context) error {
 		s.store = s.cfg.wrapStore(st)
 	}
 	if s.cfg.PastCache >= 0 {
-		s.past = newPastCache(cmp.Or(s.cfg.PastCache, pastBytes), pastMaxAge)
+		s.past = newPastCache(cmp.Or(s.cfg.PastCache, pastBytes), pastMaxAge, pastIdle)
 		s.store = &watchedStore{Store: s.store, past: s.past}
 	}
 	if s.cfg.Migrate || st.Backend() == "sqlite" {
