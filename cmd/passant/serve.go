@@ -58,12 +58,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"(the anchors file of calibrate --anchors; without SITE= for every site); repeatable. "+
 		"Sensors that transmit (sensor --transmit) are anchors without it")
 	fs.DurationVar(&cfg.SelfWindow, "self-window", 24*time.Hour, "how far back self-calibration looks at each hourly refit")
+	historyMB := fs.Int("report-history-mb", 256, "memory (MiB) for the reports' history kept between requests (the chain's and today's figures); 0 keeps none")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.SiteFiles = sites
+	cfg.PastCache = *historyMB << 20
+	if *historyMB <= 0 {
+		cfg.PastCache = -1
+	}
 	var err error
 	if cfg.Anchors, err = loadAnchorFiles(anchorFiles); err != nil {
 		return err
