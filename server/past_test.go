@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,6 +174,24 @@ func TestReportFromKeptPast(t *testing.T) {
 			return out
 		}
 		before := check("at first")
+		// Reports at once share the Past being made, and then the one kept.
+		srv.past.forget(site.Site)
+		var wg sync.WaitGroup
+		reps := make([][]byte, 8)
+		for i := range reps {
+			wg.Go(func() {
+				rep, err := srv.Report(ctx, site.Site, day.UnixMilli(), day.AddDate(0, 0, 1).UnixMilli())
+				if err == nil {
+					reps[i], _ = json.Marshal(rep)
+				}
+			})
+		}
+		wg.Wait()
+		for i, b := range reps {
+			if string(b) != before["the pipeline's day"] {
+				t.Fatalf("report %d of 8 at once differs:\n got %s\nwant %s", i, b, before["the pipeline's day"])
+			}
+		}
 		var today wire.Report
 		if err := json.Unmarshal([]byte(before["the pipeline's day"]), &today); err != nil {
 			t.Fatal(err)
