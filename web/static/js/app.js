@@ -8,8 +8,11 @@ import * as paths from './paths.js';
 import * as sensors from './sensors.js';
 import * as editor from './editor.js';
 import * as chain from './chain.js';
+import * as account from './account.js';
 
-const views = { live, heatmap, footfall, paths, sensors, editor, chain };
+const views = { live, heatmap, footfall, paths, sensors, editor, chain, account };
+// Views of no one site: the site picker is off there.
+const SITELESS = new Set(['chain', 'account']);
 // The views (and pages) for a role above the viewer's: a viewer cannot save
 // a site or walk a calibration, so the menu does not offer them.
 const NEEDS = { editor: 'installer', calibrate: 'installer' };
@@ -44,7 +47,7 @@ function go(view, site) {
 async function render() {
   let { view, site } = route();
   if (!view) return go(state.sites.length === 1 ? 'live' : 'chain', state.sites.length === 1 ? state.sites[0].site : '');
-  if (view !== 'chain') {
+  if (!SITELESS.has(view)) {
     if (!site || !state.sites.some(s => s.site === site)) {
       site = localStorage.getItem('passant.site');
       if (!state.sites.some(s => s.site === site)) site = state.sites[0]?.site;
@@ -56,20 +59,22 @@ async function render() {
   if (cal) cal.href = '/static/calibrate.html' + (site ? '?site=' + encodeURIComponent(site) : '');
   for (const a of document.querySelectorAll('#nav a[data-view]')) {
     a.classList.toggle('active', a.dataset.view === view);
-    const s = view === 'chain' ? localStorage.getItem('passant.site') || '' : site;
+    const s = SITELESS.has(view) ? localStorage.getItem('passant.site') || '' : site;
     a.href = a.dataset.view === 'chain' ? '#/chain' : `#/${a.dataset.view}/${encodeURIComponent(s)}`;
   }
   // On a phone the views scroll sideways: keep the current one in sight.
   document.querySelector('#nav a.active')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
   select.value = site || localStorage.getItem('passant.site') || state.sites[0]?.site || '';
-  select.disabled = view === 'chain';
+  select.disabled = SITELESS.has(view);
+  const acc = document.getElementById('account-link');
+  if (acc) { if (view === 'account') acc.setAttribute('aria-current', 'page'); else acc.removeAttribute('aria-current'); }
   if (state.cleanup) { try { state.cleanup(); } catch (e) { console.error(e); } state.cleanup = null; }
   main.replaceChildren();
   document.body.dataset.view = view;
   // The tab's title says what it shows (tabs, bookmarks, screen readers).
   const siteName = state.sites.find(s => s.site === site)?.name || site;
   const viewName = document.querySelector(`#nav a[data-view="${view}"]`)?.textContent || { editor: 'Site editor' }[view] || view;
-  document.title = view === 'chain' ? 'Chain · Passant' : `${viewName} · ${siteName} · Passant`;
+  document.title = SITELESS.has(view) ? `${view === 'chain' ? 'Chain' : 'Account'} · Passant` : `${viewName} · ${siteName} · Passant`;
   if (!may(view)) { // an old link or a bookmark: say whom the view is for
     main.append(el('div', { class: 'card', id: 'needs-role' }, el('h2', {}, `${viewName} is for the ${NEEDS[view]} role`),
       el('p', {}, `You are logged in as ${state.me.name} with the ${state.me.role} role. An admin can give you the ${NEEDS[view]} role.`)));
@@ -134,7 +139,9 @@ async function start() {
   const u = document.getElementById('user');
   u.replaceChildren();
   if (state.me.auth) {
-    u.append(`${state.me.name} (${state.me.role}) · `, el('a', { href: '#', onclick: async (e) => {
+    // The user's name leads to their account: password, tokens, users.
+    u.append(el('a', { id: 'account-link', href: '#/account', title: 'Your account: password, sessions and API tokens' + (state.me.role === 'admin' ? ', users' : '') },
+      state.me.name), el('span', { class: 'role' }, ` (${state.me.role})`), ' · ', el('a', { href: '#', onclick: async (e) => {
       e.preventDefault(); await api('/api/logout', { method: 'POST' }); location.reload();
     } }, 'log out'));
   }
