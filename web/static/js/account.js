@@ -33,6 +33,14 @@ export function confirmDialog(title, text, yes) {
 // together on the label's right.
 const cell = (label, ...children) => el('td', { 'data-label': label }, el('span', {}, ...children));
 
+// keepFocus puts the focus on a list whose row that had it (a revoke or
+// delete button) is gone, so that a keyboard user goes on from there.
+function keepFocus(list) {
+  if (document.activeElement && document.activeElement !== document.body) return;
+  list.tabIndex = -1;
+  list.focus();
+}
+
 // field is a labelled input.
 function field(label, attrs) {
   const input = el('input', attrs);
@@ -162,7 +170,8 @@ export async function mount(main, ctx) {
       if (t.current) return location.reload();
       toast(t.kind === 'api' ? `Revoked "${t.name}"` : 'Session ended');
     } catch (err) { toast(err.message, true); }
-    loadTokens();
+    await loadTokens();
+    keepFocus(tokens);
   }
 
   await loadTokens();
@@ -216,7 +225,8 @@ async function usersCard(main, me) {
       await api('/api/users/' + encodeURIComponent(u.name), { method: 'DELETE' });
       toast(`Deleted ${u.name}`);
     } catch (err) { toast(err.message, true); }
-    load();
+    await load();
+    keepFocus(list);
   }
   await load();
 }
