@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -36,20 +35,7 @@ func TestRevokeTokensChangePasswordDeleteUsers(t *testing.T) {
 	base := "http://" + in.srv.HTTPAddr()
 	call := func(c *http.Client, bearer, method, path, body string, out any) int {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+bearer)
-		}
-		res, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		if out != nil {
-			json.NewDecoder(res.Body).Decode(out)
-		}
-		return res.StatusCode
+		return httpAs(t, c, base, bearer, method, path, body, out)
 	}
 	login := func(name, pw string) (*http.Client, int) {
 		jar, _ := cookiejar.New(nil)

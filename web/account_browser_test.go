@@ -55,14 +55,6 @@ func TestBrowserAccountErrorsAndContrast(t *testing.T) {
 		t.Errorf("a token that never expires: %q", text)
 	}
 	sels := []string{"#account-link", "#user .role", "#acc-tokens .form-error", ".warn-text", "#acc-secret .hint", "#acc-me .muted"}
-	ratios, err := webtest.Eval[map[string]float64](c, contrast+"("+mustJSON(sels)+")")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range sels {
-		if r := ratios[s]; r < 4.5 {
-			t.Errorf("%s: contrast %.2f:1, want at least 4.5:1", s, r)
-		}
-	}
+	checkContrast(t, c, sels)
 	webtest.Screenshot(t, ctx, "errors")
 }

@@ -216,6 +216,21 @@ const contrast = `((sels) => {
 	return out;
 })`
 
+// checkContrast fails t for each selector whose text in the page of ctx
+// is below WCAG AA contrast (4.5:1) or missing.
+func checkContrast(t *testing.T, ctx context.Context, sels []string) {
+	t.Helper()
+	ratios, err := webtest.Eval[map[string]float64](ctx, contrast+"("+mustJSON(sels)+")")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sels {
+		if r := ratios[s]; r < 4.5 {
+			t.Errorf("%s: contrast %.2f:1, want at least 4.5:1", s, r)
+		}
+	}
+}
+
 // TestBrowserAccessibility: small text reaches WCAG AA contrast (4.5:1):
 // the status pills, the alerts badge, muted text and table headers; the
 // map and its heat image have names for a screen reader; the chain
@@ -228,15 +243,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		// A clock pill out of line, as a sensor with a drifting clock has.
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('#sensor-summary').insertAdjacentHTML('beforeend', ' <span class="pill warn">+700 ms</span>')`))
 	sels := []string{".pill.on", ".pill.off", ".pill.warn", "#alerts", "#sensor-summary", "#sensor-table th", "#sensor-alerts li"}
-	ratios, err := webtest.Eval[map[string]float64](c, contrast+"("+mustJSON(sels)+")")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range sels {
-		if r := ratios[s]; r < 4.5 {
-			t.Errorf("%s: contrast %.2f:1, want at least 4.5:1", s, r)
-		}
-	}
+	checkContrast(t, c, sels)
 	step("open the heatmap", chromedp.Navigate(url+"/#/heatmap/demo"),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-heatmap="ready"] img.heat`)))
 	label, _ := webtest.Eval[string](c, `document.querySelector('#hm-map').getAttribute('aria-label') || ''`)
