@@ -30,7 +30,8 @@ func TestBrowserAccountDemo(t *testing.T) {
 // WCAG AA contrast.
 func TestBrowserAccountErrorsAndContrast(t *testing.T) {
 	us := newMemUsers()
-	a := &Auth{Users: us, Iterations: 1000}
+	// Users only: the Accounts methods hidden.
+	a := &Auth{Users: struct{ Users }{us}, Iterations: 1000}
 	us.addUser(t, a, "root", RoleAdmin, "root password")
 	ctx := webtest.Browser(t)
 	srv := newTestServer(t, newDemoBackend(), Config{Auth: a})

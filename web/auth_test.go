@@ -1,11 +1,13 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +17,8 @@ import (
 	"github.com/passant/passant/web/webtest"
 )
 
-// memUsers is an in-memory Users.
+// memUsers is an in-memory Users and Accounts (a deleted user's place is
+// nil, so that IDs stay indexes).
 type memUsers struct {
 	mu     sync.Mutex
 	users  []*User
@@ -27,14 +30,20 @@ func newMemUsers() *memUsers { return &memUsers{tokens: map[string]*Token{}} }
 func (m *memUsers) CountUsers(ctx context.Context) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.users), nil
+	n := 0
+	for _, u := range m.users {
+		if u != nil {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (m *memUsers) CreateUser(ctx context.Context, u *User) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, x := range m.users {
-		if x.Name == u.Name {
+		if x != nil && x.Name == u.Name {
 			return fmt.Errorf("user %s exists", u.Name)
 		}
 	}
@@ -48,7 +57,7 @@ func (m *memUsers) UserByName(ctx context.Context, name string) (*User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, u := range m.users {
-		if u.Name == name {
+		if u != nil && u.Name == name {
 			c := *u
 			return &c, nil
 		}
@@ -68,7 +77,7 @@ func (m *memUsers) TokenUser(ctx context.Context, hash string, now int64) (*User
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t, ok := m.tokens[hash]
-	if !ok || (t.Expires != 0 && t.Expires <= now) {
+	if !ok || (t.Expires != 0 && t.Expires <= now) || m.users[t.UserID-1] == nil {
 		return nil, nil, ErrNotFound
 	}
 	t.LastUsed = now
@@ -82,6 +91,65 @@ func (m *memUsers) DeleteToken(ctx context.Context, hash string) error {
 	defer m.mu.Unlock()
 	delete(m.tokens, hash)
 	return nil
+}
+
+func (m *memUsers) ListUsers(ctx context.Context) ([]User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []User
+	for _, u := range m.users {
+		if u != nil {
+			out = append(out, *u)
+		}
+	}
+	return out, nil
+}
+
+// user is the user of id, under m.mu.
+func (m *memUsers) user(id int64) (*User, error) {
+	if id < 1 || id > int64(len(m.users)) || m.users[id-1] == nil {
+		return nil, fmt.Errorf("user %d: %w", id, ErrNotFound)
+	}
+	return m.users[id-1], nil
+}
+
+func (m *memUsers) UpdateUser(ctx context.Context, u *User) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.user(u.ID); err != nil {
+		return err
+	}
+	c := *u
+	m.users[u.ID-1] = &c
+	return nil
+}
+
+func (m *memUsers) DeleteUser(ctx context.Context, id int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.user(id); err != nil {
+		return err
+	}
+	m.users[id-1] = nil
+	for h, t := range m.tokens {
+		if t.UserID == id {
+			delete(m.tokens, h)
+		}
+	}
+	return nil
+}
+
+func (m *memUsers) ListTokens(ctx context.Context, userID int64) ([]Token, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []Token{}
+	for _, t := range m.tokens {
+		if t.UserID == userID {
+			out = append(out, *t)
+		}
+	}
+	slices.SortFunc(out, func(a, b Token) int { return cmp.Compare(a.Created, b.Created) })
+	return out, nil
 }
 
 func (m *memUsers) addUser(t *testing.T, a *Auth, name, role, password string) *User {

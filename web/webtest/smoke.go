@@ -50,7 +50,7 @@ type SmokeConfig struct {
 
 // Smoke visits every view of the dashboard (the start page, live, heatmap,
 // footfall, paths, sensors, site editor, chain, and the calibration walk's
-// page) for each site, at each screen, does each view's main
+// page) for each site, the account page, at each screen, does each view's main
 // interactions (sites switched, date ranges, "Today", comparisons,
 // heatmap options, a live dot and a phone of the list picked, the chain
 // sorted, the glossary opened, the editor's tools used without saving, the
@@ -183,6 +183,7 @@ func (s *smoke) visitScreen() {
 			s.chain()
 		}
 	}
+	s.account()
 	if s.cfg.Calibrate {
 		for _, site := range s.cfg.Sites {
 			s.site = site
@@ -216,6 +217,7 @@ var viewStates = map[string][]string{
 	"paths":    {"paths"},
 	"sensors":  {"sensors"},
 	"chain":    {"chain"},
+	"account":  {"account"},
 }
 
 // nav opens a view from the menu, as a user does.

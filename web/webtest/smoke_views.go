@@ -220,3 +220,23 @@ func (s *smoke) calibrate() {
 	s.do("close it", `document.querySelector('#acc-close').click()`, "calibrate")
 	s.do("undo the last mark", `document.querySelector('#undo').click()`, "calibrate")
 }
+
+// account opens the account page from the user's name in the header, as a
+// user does: it lists this session, and the users to an admin only.
+// Without logins (the demo) there is no name: by its address it says
+// there is nothing to manage.
+func (s *smoke) account() {
+	s.route = "#/account"
+	if s.cfg.Name == "" {
+		if s.open("open by its address", `location.hash = "#/account"`, "account") {
+			s.expect("it says there are no logins", `document.querySelector('main').dataset.account === 'demo' && !document.querySelector('#account-link')`)
+		}
+		return
+	}
+	if !s.open("open from the user's name in the header", `(() => { const a = document.querySelector('#account-link');
+		if (!a) throw new Error('no account link in the header'); a.click(); })()`, "account") {
+		return
+	}
+	s.expect("it lists this session", `!!document.querySelector('#acc-token-table tr[data-current]')`)
+	s.expect("the users are shown to an admin only", fmt.Sprintf(`!!document.querySelector('#acc-admin') === %v`, s.cfg.Role == "admin"))
+}
