@@ -210,6 +210,12 @@ func TestBrowserAccountPage(t *testing.T) {
 	if over, err := webtest.Eval[int](c, `document.documentElement.scrollWidth - window.innerWidth`); err != nil || over > 0 {
 		t.Errorf("on a phone the page is %d px wider than the screen (%v)", over, err)
 	}
+	// The header stays two lines (brand, site and name; the views), the
+	// name (shortened) in sight.
+	if got := text(`(() => { const h = document.querySelector('header.top').getBoundingClientRect(), a = document.querySelector('#account-link').getBoundingClientRect();
+		return h.height <= 100 && a.width > 20 && a.right <= document.documentElement.clientWidth ? 'ok' : JSON.stringify([h.height, a.left, a.right]); })()`); got != "ok" {
+		t.Errorf("on a phone the header [height, name's left, right] = %s", got)
+	}
 	webtest.Screenshot(t, tab, "viewer-phone")
 	step("a desktop again", chromedp.EmulateViewport(1280, 900))
 

@@ -141,9 +141,9 @@ async function start() {
   if (state.me.auth) {
     // The user's name leads to their account: password, tokens, users.
     u.append(el('a', { id: 'account-link', href: '#/account', title: 'Your account: password, sessions and API tokens' + (state.me.role === 'admin' ? ', users' : '') },
-      state.me.name), el('span', { class: 'role' }, ` (${state.me.role})`), ' · ', el('a', { href: '#', onclick: async (e) => {
+      state.me.name), el('span', { class: 'role' }, ` (${state.me.role})`), el('span', { class: 'logout' }, ' · ', el('a', { href: '#', onclick: async (e) => {
       e.preventDefault(); await api('/api/logout', { method: 'POST' }); location.reload();
-    } }, 'log out'));
+    } }, 'log out')));
   }
   if (!may('editor')) document.querySelector('#nav a[data-view="editor"]').remove();
   await Promise.all([loadSites(), addCalibrate()]);
