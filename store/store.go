@@ -239,6 +239,12 @@ type Derived interface {
 	// hours in [from, to) (by t, start, first detection and start), before
 	// a re-processing of the range writes them anew.
 	DeleteDerived(ctx context.Context, site string, from, to int64) error
+	// DeleteDerivedTracks deletes the positions (by t), visits (by start)
+	// and track days (by first detection) in [from, to) of the named
+	// tracks of a site, and nothing else: a re-processing of a range the
+	// passers-by retention has thinned rebuilds the tracks whose raw
+	// observations remain and keeps the others' rows.
+	DeleteDerivedTracks(ctx context.Context, site string, from, to int64, tracks []string) error
 	// DeleteTrack deletes the site's track days (by first detection) and
 	// visits (by start) of one track within [from, to]: a track that the
 	// tracker later merged into another (footfall.Counter.Merge) is no

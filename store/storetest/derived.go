@@ -364,3 +364,37 @@ func testVisitorDevs(t *testing.T, s store.Store) {
 		t.Fatalf("another day: %v", devs)
 	}
 }
+
+func testDeleteDerivedTracks(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, site := range []string{"demo", "other"} {
+		fatalIf(t, s.WritePositions(ctx, site, []wire.Position{{T: Day0 + 10, Track: "a", Dev: 1}, {T: Day0 + 20, Track: "b'x", Dev: 2},
+			{T: Day0 + 30, Track: "c", Dev: 3}, {T: Day0 + dayMs + 10, Track: "a", Dev: 1}}))
+		fatalIf(t, s.WriteVisits(ctx, []footfall.Visit{{Site: site, Track: "a", Zone: "store", Start: Day0 + 10},
+			{Site: site, Track: "b'x", Zone: "store", Start: Day0 + 20}, {Site: site, Track: "c", Zone: "store", Start: Day0 + 30},
+			{Site: site, Track: "a", Zone: "store", Start: Day0 + dayMs + 10}}))
+		fatalIf(t, s.WriteTrackDays(ctx, []footfall.TrackDay{{Site: site, Day: "d0", Track: "a", First: Day0 + 10},
+			{Site: site, Day: "d0", Track: "b'x", First: Day0 + 20}, {Site: site, Day: "d0", Track: "c", First: Day0 + 30},
+			{Site: site, Day: "d1", Track: "a", First: Day0 + dayMs + 10}}))
+		fatalIf(t, s.WriteHours(ctx, site, []wire.Hour{{Start: Day0}}))
+	}
+	fatalIf(t, s.DeleteDerivedTracks(ctx, "demo", Day0, Day0+dayMs, nil))
+	fatalIf(t, s.DeleteDerivedTracks(ctx, "demo", Day0, Day0+dayMs, []string{"a", "b'x", "nope"}))
+	for _, c := range []struct {
+		site  string
+		want  int
+		first string
+	}{{"demo", 2, "c"}, {"other", 4, "a"}} {
+		ps, _ := s.Positions(ctx, c.site, 0, Day0+9*dayMs)
+		vs, _ := s.Visits(ctx, c.site, 0, Day0+9*dayMs)
+		ds, _ := s.TrackDays(ctx, c.site, 0, Day0+9*dayMs)
+		hs, _ := s.Hours(ctx, c.site, 0, Day0+9*dayMs)
+		if len(ps) != c.want || len(vs) != c.want || len(ds) != c.want || len(hs) != 1 {
+			t.Fatalf("%s: %d positions, %d visits, %d track days, %d hours left, want %d each and the hour",
+				c.site, len(ps), len(vs), len(ds), len(hs), c.want)
+		}
+		if ps[0].Track != c.first || vs[0].Track != c.first || ds[0].Track != c.first {
+			t.Fatalf("%s: the wrong rows went: %+v %+v %+v", c.site, ps[0], vs[0], ds[0])
+		}
+	}
+}

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(testing.TB) store.Store) {
 		{"Hours", testHours},
 		{"BulkUpsert", testBulkUpsert},
 		{"DeleteDerived", testDeleteDerived},
+		{"DeleteDerivedTracks", testDeleteDerivedTracks},
 		{"DeleteTrack", testDeleteTrack},
 		{"Transactions", testTransactions},
 		{"BadValues", testBadValues},
