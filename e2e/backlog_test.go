@@ -67,7 +67,7 @@ func TestSpooledBacklog(t *testing.T) {
 	if n, err := st.CountObservations(ctx, site, dayFrom, dayTo); err != nil || n != rec.Obs {
 		t.Fatalf("stored %d observations (%v), sent %d", n, err, rec.Obs)
 	}
-	res, err := server.Reprocess(ctx, st, rec.Site, dayFrom, dayTo, 0)
+	res, err := server.Reprocess(ctx, st, rec.Site, dayFrom, dayTo, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -213,69 +213,69 @@ func (s *Server) ImportPOS(ctx context.Context, site string, tx []footfall.Trans
 
 // Reprocess implements web.Backend: it runs the site's current version over
 // the stored observations of [from, to) and replaces the derived data of
-// that range.
-func (s *Server) Reprocess(ctx context.Context, site string, from, to int64) error {
+// that range; before the retention's cut it rebuilds the tracks whose raw
+// observations remain and keeps the others' (thinned.go).
+func (s *Server) Reprocess(ctx context.Context, site string, from, to int64) (web.Reprocessed, error) {
+	var done web.Reprocessed
 	st, _, err := s.store.Site(ctx, site)
 	if err != nil {
-		return notFound(err)
+		return done, notFound(err)
 	}
-	if err := CheckRetained(from, time.Now(), s.cfg.Retention); err != nil {
-		return fmt.Errorf("%w: %v", web.ErrInvalid, err)
-	}
+	now := time.Now()
+	cut := thinCut(now, s.cfg.Retention)
 	// What the live pipeline still holds in memory (the last day and a
 	// half) is re-processed by the pipeline itself, so that memory and
-	// storage agree; what lies before is re-processed offline.
-	liveFrom := time.Now().Add(-36 * time.Hour).UnixMilli()
+	// storage agree; what lies before is re-processed offline. The days
+	// before the retention's cut go offline (splitThinned, and the stored
+	// track days kept: keepStoredDays), from the local midnight after it
+	// (today's at the latest) the live pipeline takes over.
+	liveFrom := now.Add(-36 * time.Hour).UnixMilli()
+	if cut > liveFrom {
+		loc := st.Location()
+		liveFrom = min(localDay(cut, loc).AddDate(0, 0, 1).UnixMilli(), localDay(now.UnixMilli(), loc).UnixMilli())
+	}
 	r := s.runner(site)
 	if r == nil || to <= liveFrom {
-		res, err := Reprocess(ctx, s.store, st, from, to, s.cfg.Lateness)
-		if err != nil {
-			return err
+		res, err := Reprocess(ctx, s.store, st, from, to, s.cfg.Lateness, cut)
+		if errors.Is(err, ErrGone) {
+			return done, fmt.Errorf("%w: %w", web.ErrInvalid, err)
 		}
-		s.log.Info("re-processed", "site", site, "from", from, "to", to, "batches", res.Batches, "positions", res.Positions)
+		if err != nil {
+			return done, err
+		}
+		done.Days = res.Thinned
+		s.log.Info("re-processed", "site", site, "from", from, "to", to, "batches", res.Batches, "positions", res.Positions,
+			"thinned_days", len(res.Thinned))
 	} else {
 		liveStart := from
 		if from < liveFrom {
-			if _, err := Reprocess(ctx, s.store, st, from, liveFrom, s.cfg.Lateness); err != nil {
-				return err
+			res, err := Reprocess(ctx, s.store, st, from, liveFrom, s.cfg.Lateness, cut)
+			if err != nil && !errors.Is(err, ErrGone) { // the live part is there
+				return done, err
 			}
+			done.Days = res.Thinned
 			liveStart = liveFrom
 		}
-		if err := r.reprocess(ctx, st, liveStart); err != nil {
-			return err
+		days, err := r.reprocess(ctx, st, liveStart, cut)
+		if err != nil {
+			return done, err
 		}
+		done.Days = mergeKept(done.Days, days)
 		// The live re-processing replaced everything from liveStart on.
 		to = max(to, time.Now().UnixMilli())
 	}
+	if from < cut {
+		done.ThinnedBefore = cut
+	}
 	if r == nil {
-		return nil // Reprocess stored the hours from the store
+		return done, nil // Reprocess stored the hours from the store
 	}
 	// The hours of every day rebuilt, as the reports (which see the live
 	// pipeline's memory over the store) now have them.
 	if err := writeRangeHours(ctx, s.store, st, from, to, s.reportSummaries(site)); err != nil {
-		return fmt.Errorf("server: reprocess: %w", err)
+		return done, fmt.Errorf("server: reprocess: %w", err)
 	}
-	return nil
-}
-
-// ErrThinned is CheckRetained's error.
-var ErrThinned = errors.New("the raw observations of devices that never became visitors are deleted after the retention")
-
-// CheckRetained refuses a re-processing from a time before now minus the
-// retention of passers-by's raw observations (serve's --retention): there
-// only the visitors' observations remain, so the range's figures rebuilt
-// from them would lose its passers-by (and the visitors whose pseudonyms
-// left no stored fix), and the re-processing replaces the stored ones.
-func CheckRetained(from int64, now time.Time, retention time.Duration) error {
-	if retention <= 0 {
-		return nil
-	}
-	cut := now.Add(-retention)
-	if from < cut.UnixMilli() {
-		return fmt.Errorf("server: re-process from %s: %w (%s): before %s only visitors' remain; re-process from then on, or keep them longer",
-			time.UnixMilli(from).UTC().Format(time.RFC3339), ErrThinned, retention, cut.UTC().Format(time.RFC3339))
-	}
-	return nil
+	return done, nil
 }
 
 // ReprocessResult says what a re-processing did.
@@ -284,14 +284,21 @@ type ReprocessResult struct {
 	Positions int64
 	Visits    int
 	TrackDays int
+	// Thinned are the local days before the retention's cut: the track
+	// days kept (their raw observations gone) and rebuilt.
+	Thinned []web.KeptDay
 }
 
 // Reprocess recomputes a site's derived data over [from, to) from the
 // stored observations, with the given version of the site, and replaces
 // what was stored for that range: positions, summaries, and the hours of
 // every local day the range touches, as the stored summaries now give
-// them. It is what `passant reprocess` runs.
-func Reprocess(ctx context.Context, st store.Store, site *wire.Site, from, to int64, lateness time.Duration) (ReprocessResult, error) {
+// them. Before cut (the retention of passers-by's raw observations: only
+// the visitors' remain; 0 for none) it replaces the rows of the tracks it
+// rebuilds and keeps the others' (splitThinned); a range with no
+// observation left at all is refused (ErrGone). It is what `passant
+// reprocess` runs.
+func Reprocess(ctx context.Context, st store.Store, site *wire.Site, from, to int64, lateness time.Duration, cut int64) (ReprocessResult, error) {
 	var res ReprocessResult
 	plan := zones.NewPlan(site)
 	counter := footfall.NewCounter(site, plan)
@@ -303,8 +310,15 @@ func Reprocess(ctx context.Context, st store.Store, site *wire.Site, from, to in
 	if err != nil {
 		return res, err
 	}
+	if from < cut {
+		if col.orig, err = loadOrigTracks(ctx, st, site.Site, from, min(to, cut)); err != nil {
+			return res, fmt.Errorf("server: reprocess: %w", err)
+		}
+	}
+	seen := seenDevs{}
 	err = st.ScanBatches(ctx, site.Site, from, to, func(b *store.RawBatch) error {
 		res.Batches++
+		seen.add(&b.Batch)
 		return ignoreUnknown(p.Accept(b.Recv, &b.Batch, wire.Drops{}))
 	})
 	if err != nil {
@@ -313,7 +327,20 @@ func Reprocess(ctx context.Context, st store.Store, site *wire.Site, from, to in
 	p.Flush()
 	counter.Flush()
 	days, visits := counter.TrackDays(), counter.Visits()
-	if err := st.DeleteDerived(ctx, site.Site, from, to); err != nil {
+	var sp thinnedSplit
+	if from < cut {
+		sp, err = splitThinned(ctx, st, site.Site, from, min(to, cut), seen, trackNames(days, visits))
+		if err != nil {
+			return res, fmt.Errorf("server: reprocess: %w", err)
+		}
+		if res.Batches == 0 && len(sp.kept) > 0 {
+			return res, fmt.Errorf("server: reprocess %s from %s to %s: %w", site.Site,
+				time.UnixMilli(from).UTC().Format(time.RFC3339), time.UnixMilli(to).UTC().Format(time.RFC3339), ErrGone)
+		}
+		res.Thinned = keptDays(sp, days, from, min(to, cut))
+		days = keepStoredDays(days, sp.days, min(to, cut))
+	}
+	if err := deleteRebuilt(ctx, st, site.Site, from, to, cut, sp); err != nil {
 		return res, fmt.Errorf("server: reprocess: %w", err)
 	}
 	if err := st.WritePositions(ctx, site.Site, col.pos); err != nil {
@@ -347,11 +374,26 @@ type collector struct {
 	counter *footfall.Counter
 	pos     []wire.Position
 	saved   map[string]int64
+	devs    map[string]map[wire.Dev]bool // the pseudonyms of each track
+	orig    origTracks
 }
 
 func (c *collector) Position(p wire.Position) {
+	if !c.orig.relabel(&p) {
+		return
+	}
 	c.counter.Add(p)
-	if last, ok := c.saved[p.Track]; !ok || p.T-last >= positionsEvery {
+	if c.devs == nil {
+		c.devs = map[string]map[wire.Dev]bool{}
+	}
+	devs := c.devs[p.Track]
+	if devs == nil {
+		devs = map[wire.Dev]bool{}
+		c.devs[p.Track] = devs
+	}
+	newDev := !devs[p.Dev]
+	devs[p.Dev] = true
+	if last, ok := c.saved[p.Track]; newDev || !ok || p.T-last >= positionsEvery {
 		c.saved[p.Track] = p.T
 		c.pos = append(c.pos, p)
 	}
@@ -360,7 +402,12 @@ func (c *collector) Position(p wire.Position) {
 func (c *collector) Advance(now int64) { c.counter.Advance(now) }
 
 // Merge counts track from's positions as into's.
-func (c *collector) Merge(from, into string, _ int64) { c.counter.Merge(from, into) }
+func (c *collector) Merge(from, into string, _ int64) {
+	if c.orig.keeps(from, into) {
+		return
+	}
+	c.counter.Merge(from, into)
+}
 
 // Metrics implements web.Backend.
 func (s *Server) Metrics() []web.Metric {

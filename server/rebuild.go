@@ -109,9 +109,19 @@ func (r *siteRunner) recoverFromStore() error {
 // reprocess rebuilds the live pipeline, in its own goroutine, from the
 // stored observations since from (with late backlogs put in order), and
 // replaces the stored figures since from with the rebuilt ones: memory and
-// storage then agree, and the live map goes on.
-func (r *siteRunner) reprocess(ctx context.Context, site *wire.Site, from int64) error {
-	return r.inRunner(ctx, func() error { return r.rebuildFromStore(ctx, site, from) })
+// storage then agree, and the live map goes on. Before cut (the retention
+// of passers-by's raw observations) it replaces only the rows of the
+// tracks it rebuilt (splitThinned): memory holds those, the store those
+// and the kept ones, and a report reads the store with memory over it. It
+// returns the days before cut.
+func (r *siteRunner) reprocess(ctx context.Context, site *wire.Site, from, cut int64) ([]web.KeptDay, error) {
+	var kept []web.KeptDay
+	err := r.inRunner(ctx, func() error {
+		var err error
+		kept, err = r.rebuildFromStore(ctx, site, from, cut)
+		return err
+	})
+	return kept, err
 }
 
 // inRunner runs f in the runner's goroutine and returns its error (or why
@@ -128,48 +138,68 @@ func (r *siteRunner) inRunner(ctx context.Context, f func() error) error {
 	return <-res
 }
 
-func (r *siteRunner) rebuildFromStore(ctx context.Context, site *wire.Site, from int64) error {
+func (r *siteRunner) rebuildFromStore(ctx context.Context, site *wire.Site, from, cut int64) ([]web.KeptDay, error) {
 	r.persist(ctx)
 	// Let the writer store what the live pipeline handed it, so that the
 	// scan below sees every batch taken so far.
 	if err := r.srv.writer.drain(ctx); err != nil {
-		return fmt.Errorf("server: reprocess %s: %w", r.id, err)
+		return nil, fmt.Errorf("server: reprocess %s: %w", r.id, err)
 	}
 	r.mu.Lock()
 	live := r.site
 	r.mu.Unlock()
 	if err := r.reset(site); err != nil {
-		return err
+		return nil, err
+	}
+	var orig origTracks
+	if from < cut {
+		var err error
+		if orig, err = loadOrigTracks(ctx, r.srv.store, r.id, from, cut); err != nil {
+			return nil, r.restore(live, fmt.Errorf("server: reprocess %s: %w", r.id, err))
+		}
 	}
 	r.mu.Lock()
 	r.pipe.SetLateness(reorderStored)
-	r.quiet, r.restoreFrom = true, from
+	r.quiet, r.restoreFrom, r.orig = true, from, orig
 	r.mu.Unlock()
 	n := 0
-	err := r.srv.store.ScanBatches(ctx, r.id, from, time.Now().Add(time.Hour).UnixMilli(), func(b *store.RawBatch) error {
+	seen := seenDevs{}
+	end := time.Now().Add(time.Hour).UnixMilli()
+	err := r.srv.store.ScanBatches(ctx, r.id, from, end, func(b *store.RawBatch) error {
 		r.mu.Lock()
 		r.pipe.Accept(b.Recv, &b.Batch, wire.Drops{})
 		r.mu.Unlock()
+		seen.add(&b.Batch)
 		n++
 		return nil
 	})
 	r.mu.Lock()
 	r.pipe.SetLateness(r.srv.lateness()) // releases what the live lateness lets go
-	r.quiet, r.restoreFrom = false, 0
+	r.quiet, r.restoreFrom, r.orig = false, 0, origTracks{}
 	r.publishGauges()
 	r.mu.Unlock()
 	if err != nil {
-		return r.restore(live, fmt.Errorf("server: reprocess %s: %w", r.id, err))
+		return nil, r.restore(live, fmt.Errorf("server: reprocess %s: %w", r.id, err))
 	}
 	if err := r.srv.writer.drain(ctx); err != nil {
-		return r.restore(live, fmt.Errorf("server: reprocess %s: %w", r.id, err))
+		return nil, r.restore(live, fmt.Errorf("server: reprocess %s: %w", r.id, err))
 	}
-	if err := r.srv.store.DeleteDerived(ctx, r.id, from, time.Now().Add(time.Hour).UnixMilli()); err != nil {
-		return r.restore(live, fmt.Errorf("server: reprocess %s: %w", r.id, err))
+	var sp thinnedSplit
+	var kept []web.KeptDay
+	if from < cut {
+		days, visits := r.summaries()
+		sp, err = splitThinned(ctx, r.srv.store, r.id, from, min(end, cut), seen, trackNames(days, visits))
+		if err != nil {
+			return nil, r.restore(live, fmt.Errorf("server: reprocess %s: %w", r.id, err))
+		}
+		kept = keptDays(sp, days, from, min(end, cut))
+	}
+	if err := deleteRebuilt(ctx, r.srv.store, r.id, from, end, cut, sp); err != nil {
+		return nil, r.restore(live, fmt.Errorf("server: reprocess %s: %w", r.id, err))
 	}
 	r.persist(ctx)
-	r.srv.log.Info("re-processed through the live pipeline", "site", r.id, "from", from, "batches", n)
-	return nil
+	r.srv.log.Info("re-processed through the live pipeline", "site", r.id, "from", from, "batches", n, "thinned_days", len(kept))
+	return kept, nil
 }
 
 // restore puts back the live state a re-processing that failed half-way

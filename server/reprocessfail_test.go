@@ -71,7 +71,7 @@ func TestReprocessFailureKeepsLiveState(t *testing.T) {
 	fs.after = sent / 2
 	fs.armed.Store(true)
 	now := time.Now()
-	err := srv.Reprocess(ctx, site.Site, now.Add(-2*time.Hour).UnixMilli(), now.Add(time.Hour).UnixMilli())
+	_, err := srv.Reprocess(ctx, site.Site, now.Add(-2*time.Hour).UnixMilli(), now.Add(time.Hour).UnixMilli())
 	fs.armed.Store(false)
 	if !errors.Is(err, errScanCut) {
 		t.Fatalf("re-processing with the scan cut half-way: err %v, want the scan's", err)

@@ -164,7 +164,7 @@ func TestReprocessWhileLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Reprocess(ctx, site.Site, from, to); err != nil {
+	if _, err := srv.Reprocess(ctx, site.Site, from, to); err != nil {
 		t.Fatal(err)
 	}
 	after, err := srv.Report(ctx, site.Site, from, to)

@@ -55,6 +55,10 @@ type siteRunner struct {
 	// reads it from inside accept (under mu): so it is written under mu and
 	// devMu both and read under either, and devMu is held for nothing else.
 	trackDevs map[string]map[wire.Dev]struct{}
+	// orig puts the fixes of a re-processing before the retention's cut
+	// under the stored tracks of their pseudonyms (thinned.go); zero
+	// otherwise.
+	orig      origTracks
 	devMu     sync.Mutex
 	devTrack  map[wire.Dev]string
 	pending   []wire.Position // positions to store
@@ -304,6 +308,9 @@ func (r *siteRunner) trackOf(d wire.Dev) string {
 // Position implements pipeline.Handler; it runs under r.mu.
 func (r *siteRunner) Position(p wire.Position) {
 	r.yield()
+	if !r.orig.relabel(&p) {
+		return
+	}
 	r.counter.Add(p)
 	r.heat.add(&p)
 	devs := r.trackDevs[p.Track]
@@ -311,6 +318,7 @@ func (r *siteRunner) Position(p wire.Position) {
 		devs = map[wire.Dev]struct{}{}
 		r.trackDevs[p.Track] = devs
 	}
+	_, known := devs[p.Dev]
 	devs[p.Dev] = struct{}{}
 	r.setDevTrack(p.Dev, p.Track)
 	r.lastT = p.T
@@ -321,20 +329,23 @@ func (r *siteRunner) Position(p wire.Position) {
 	if r.quiet {
 		r.live[p.Track] = p
 		if r.restoreFrom > 0 && p.T >= r.restoreFrom {
-			r.savePosition(p)
+			r.savePosition(p, !known)
 		}
 		return
 	}
 	r.live[p.Track] = p
 	r.srv.feed.Publish(r.id, web.Event{Position: &p})
 	r.occDirty = true
-	r.savePosition(p)
+	r.savePosition(p, !known)
 }
 
 // savePosition queues p for storage, one position per track every
-// positionsEvery.
-func (r *siteRunner) savePosition(p wire.Position) {
-	if last, ok := r.posSaved[p.Track]; !ok || p.T-last >= positionsEvery {
+// positionsEvery, and the first fix of each pseudonym of a track (newDev):
+// the stored fixes name every pseudonym of a track, which retention keeps
+// the visitors' observations by (VisitorDevs) and a re-processing before
+// its cut groups them by (origTracks).
+func (r *siteRunner) savePosition(p wire.Position, newDev bool) {
+	if last, ok := r.posSaved[p.Track]; newDev || !ok || p.T-last >= positionsEvery {
 		r.posSaved[p.Track] = p.T
 		r.pending = append(r.pending, p)
 	}
@@ -345,6 +356,9 @@ func (r *siteRunner) savePosition(p wire.Position) {
 // randomised MAC), takes from off the live map and has its stored
 // summaries deleted.
 func (r *siteRunner) Merge(from, into string, _ int64) {
+	if r.orig.keeps(from, into) {
+		return
+	}
 	if first, last, ok := r.counter.Merge(from, into); ok && r.srv.writer != nil {
 		r.srv.writer.merged(r.id, from, first, last)
 		if r.srv.past != nil {

@@ -70,9 +70,11 @@ type Backend interface {
 	// ImportPOS stores till receipts (receipts with an ID already stored are
 	// replaced, not added) and returns how many it stored.
 	ImportPOS(ctx context.Context, site string, tx []footfall.Transaction) (int, error)
-	// Reprocess recomputes a site's figures over [from, to) from the journal
-	// (after a site change or late data).
-	Reprocess(ctx context.Context, site string, from, to int64) error
+	// Reprocess recomputes a site's figures over [from, to) from the stored
+	// observations (after a site change or late data). Before the passers-by
+	// retention's cut only the visitors' remain: there it rebuilds their
+	// tracks and keeps the stored figures of the others (Reprocessed).
+	Reprocess(ctx context.Context, site string, from, to int64) (Reprocessed, error)
 
 	// Metrics returns the backend's counters and gauges for GET /metrics.
 	Metrics() []Metric
@@ -196,4 +198,25 @@ type Metric struct {
 	Kind   string
 	Labels map[string]string
 	Value  float64
+}
+
+// Reprocessed says what a re-processing did with the part of its range
+// that the retention of passers-by's raw observations had thinned.
+type Reprocessed struct {
+	// ThinnedBefore is the retention's cut when the range began before it
+	// (0 otherwise): before it only the raw observations of the devices
+	// that became visitors remained.
+	ThinnedBefore int64 `json:"thinned_before,omitempty"`
+	// Days are the local days before the cut.
+	Days []KeptDay `json:"thinned_days,omitempty"`
+}
+
+// KeptDay is one local day before the retention's cut: how many of its
+// track days (one a device a day) kept their stored figures (passers-by,
+// staff whose observations went, visitors that left no stored fix) and
+// how many were rebuilt from the observations that remain.
+type KeptDay struct {
+	Date    string `json:"date"`
+	Kept    int    `json:"kept"`
+	Rebuilt int    `json:"rebuilt"`
 }

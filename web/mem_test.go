@@ -21,21 +21,22 @@ import (
 type memBackend struct {
 	Feed
 
-	mu        sync.Mutex
-	ready     bool
-	unhealthy error
-	versions  map[string][]*wire.Site
-	meta      map[string][]SiteVersion
-	plans     map[string]PlanImage
-	sensors   map[string][]SensorHealth
-	tracks    map[string]map[string]wire.Position // site -> track -> latest
-	occ       map[string]map[string]int
-	reports   map[string]*wire.Report
-	hours     map[string][]wire.Hour // stored hours, oldest first
-	tx        map[string][]footfall.Transaction
-	reproc    [][2]int64
-	heatQ     []HeatmapQuery
-	now       func() int64
+	mu          sync.Mutex
+	ready       bool
+	unhealthy   error
+	versions    map[string][]*wire.Site
+	meta        map[string][]SiteVersion
+	plans       map[string]PlanImage
+	sensors     map[string][]SensorHealth
+	tracks      map[string]map[string]wire.Position // site -> track -> latest
+	occ         map[string]map[string]int
+	reports     map[string]*wire.Report
+	hours       map[string][]wire.Hour // stored hours, oldest first
+	tx          map[string][]footfall.Transaction
+	reproc      [][2]int64
+	reprocessed Reprocessed
+	heatQ       []HeatmapQuery
+	now         func() int64
 }
 
 func newMemBackend() *memBackend {
@@ -333,11 +334,11 @@ func (m *memBackend) ImportPOS(ctx context.Context, site string, tx []footfall.T
 	return len(tx), nil
 }
 
-func (m *memBackend) Reprocess(ctx context.Context, site string, from, to int64) error {
+func (m *memBackend) Reprocess(ctx context.Context, site string, from, to int64) (Reprocessed, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.reproc = append(m.reproc, [2]int64{from, to})
-	return nil
+	return m.reprocessed, nil
 }
 
 func (m *memBackend) Metrics() []Metric {

@@ -318,13 +318,18 @@ func (s *Server) reprocess(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	if err := s.backend.Reprocess(r.Context(), site.Site, from, to); err != nil {
+	done, err := s.backend.Reprocess(r.Context(), site.Site, from, to)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.log.Info("web: re-processed", "site", site.Site, "from", from, "to", to, "user", userOf(r), "took", time.Since(start))
-	writeJSON(w, http.StatusOK, map[string]any{"site": site.Site, "from": from, "to": to,
-		"took_ms": time.Since(start).Milliseconds()})
+	s.log.Info("web: re-processed", "site", site.Site, "from", from, "to", to, "user", userOf(r), "took", time.Since(start),
+		"thinned_days", len(done.Days))
+	out := map[string]any{"site": site.Site, "from": from, "to": to, "took_ms": time.Since(start).Milliseconds()}
+	if done.ThinnedBefore != 0 {
+		out["thinned_before"], out["thinned_days"] = done.ThinnedBefore, done.Days
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // SiteSummary is one site in the chain view.

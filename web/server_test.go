@@ -330,6 +330,17 @@ func TestReprocess(t *testing.T) {
 	if res.StatusCode != 200 || len(b.reproc) != 1 || b.reproc[0][1]-b.reproc[0][0] != 2*86400_000 {
 		t.Fatalf("reprocess: %d %s %v", res.StatusCode, body, b.reproc)
 	}
+	if strings.Contains(string(body), "thinned") {
+		t.Fatalf("a range the retention did not thin: %s", body)
+	}
+	// A range the passers-by retention thinned says which days kept what.
+	b.mu.Lock()
+	b.reprocessed = Reprocessed{ThinnedBefore: 1764630000000, Days: []KeptDay{{Date: "2026-12-01", Kept: 230, Rebuilt: 61}}}
+	b.mu.Unlock()
+	res, body = do(t, "POST", srv.URL+"/api/sites/demo/reprocess", "application/json", []byte(`{"from":"2026-12-01","to":"2026-12-02"}`))
+	if res.StatusCode != 200 || !strings.Contains(string(body), `"thinned_before":1764630000000,"thinned_days":[{"date":"2026-12-01","kept":230,"rebuilt":61}]`) {
+		t.Fatalf("reprocess of a thinned range: %d %s", res.StatusCode, body)
+	}
 	res, _ = do(t, "POST", srv.URL+"/api/sites/demo/reprocess", "application/json", []byte(`{"from":5,"to":1}`))
 	if res.StatusCode != 400 {
 		t.Fatalf("backwards range: %d", res.StatusCode)

@@ -24,7 +24,7 @@ func runReprocess(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	siteID := fs.String("site", "", "site id")
 	fromS := fs.String("from", "", "first local day, YYYY-MM-DD")
 	toS := fs.String("to", "", "last local day, YYYY-MM-DD (default: the first)")
-	retention := fs.Duration("retention", 24*time.Hour, "the server's --retention: a range older than this has lost its passers-by's observations and is refused (0: re-process anyway)")
+	retention := fs.Duration("retention", 24*time.Hour, "the server's --retention: before now minus it only the raw observations of devices that became visitors remain; there their tracks are rebuilt and the other tracks' stored figures (passers-by) kept (0: nothing thinned, every track rebuilt)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,14 +56,22 @@ func runReprocess(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("reprocess: --to: %w", err)
 	}
 	to = to.AddDate(0, 0, 1)
-	if err := server.CheckRetained(from.UnixMilli(), time.Now(), *retention); err != nil {
-		return fmt.Errorf("reprocess: %w", err)
+	var cut int64
+	if *retention > 0 {
+		cut = time.Now().Add(-*retention).UnixMilli()
 	}
-	res, err := server.Reprocess(ctx, st, site, from.UnixMilli(), to.UnixMilli(), 0)
+	res, err := server.Reprocess(ctx, st, site, from.UnixMilli(), to.UnixMilli(), 0, cut)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "re-processed %s (version %d) from %s to %s: %d batches, %d positions, %d visits, %d track days\n",
 		site.Site, v.Version, *fromS, *toS, res.Batches, res.Positions, res.Visits, res.TrackDays)
+	if len(res.Thinned) > 0 {
+		fmt.Fprintf(stdout, "before %s only the visitors' raw observations remained (--retention %s): their tracks were rebuilt, the others' figures (passers-by) kept:\n",
+			time.UnixMilli(cut).In(loc).Format("2006-01-02 15:04"), *retention)
+		for _, d := range res.Thinned {
+			fmt.Fprintf(stdout, "  %s: %d track days kept, %d rebuilt\n", d.Date, d.Kept, d.Rebuilt)
+		}
+	}
 	return nil
 }
