@@ -256,6 +256,12 @@ func (w *watchedStore) DeleteDerived(ctx context.Context, site string, from, to 
 	return err
 }
 
+func (w *watchedStore) DeleteDerivedTracks(ctx context.Context, site string, from, to int64, tracks []string) error {
+	err := w.Store.DeleteDerivedTracks(ctx, site, from, to, tracks)
+	w.past.touched(map[string]span{site: {from, to}})
+	return err
+}
+
 func (w *watchedStore) DeleteTrack(ctx context.Context, site, track string, from, to int64) error {
 	err := w.Store.DeleteTrack(ctx, site, track, from, to)
 	w.past.touched(map[string]span{site: {from, to}})

@@ -211,7 +211,7 @@ func TestReportFromKeptPast(t *testing.T) {
 		// A re-processing of days of the kept history (they had no
 		// observations: their summaries go, and a regular of the earlier
 		// day is new there).
-		if err := srv.Reprocess(ctx, site.Site, day.AddDate(0, 0, -9).UnixMilli(), day.AddDate(0, 0, -5).UnixMilli()); err != nil {
+		if _, err := srv.Reprocess(ctx, site.Site, day.AddDate(0, 0, -9).UnixMilli(), day.AddDate(0, 0, -5).UnixMilli()); err != nil {
 			t.Fatal(err)
 		}
 		after := check("after a re-processing")

@@ -18,13 +18,13 @@ import (
 	"github.com/passant/passant/zones"
 )
 
-// span is a simulated window and the hours a report of it covers.
-type span struct {
+// window is a simulated stretch of time and the hours a report of it covers.
+type window struct {
 	name     string
 	from, to time.Time // simulated
 }
 
-func (s span) report() (int64, int64) {
+func (s window) report() (int64, int64) {
 	return s.from.Truncate(time.Hour).UnixMilli(), s.to.Truncate(time.Hour).Add(time.Hour).UnixMilli()
 }
 
@@ -49,7 +49,7 @@ func TestReprocessKeepsWhatRetentionThinned(t *testing.T) {
 		dayA := localDay(now.UnixMilli(), loc).AddDate(0, 0, -3)
 		skipNearMidnight(t)
 		b := localDay(now.UnixMilli(), loc).AddDate(0, 0, -1).Add(11 * time.Hour)
-		spans := []span{{"A", dayA.Add(11 * time.Hour), dayA.Add(11*time.Hour + 40*time.Minute)},
+		spans := []window{{"A", dayA.Add(11 * time.Hour), dayA.Add(11*time.Hour + 40*time.Minute)},
 			{"B", b, b.Add(40 * time.Minute)}, {"C", now.Add(-40 * time.Minute), now}}
 		dir := t.TempDir()
 		srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir,
@@ -231,7 +231,7 @@ func TestReprocessKeepsWhatRetentionThinned(t *testing.T) {
 	})
 }
 
-func reports(t *testing.T, srv *Server, site string, spans []span) []wire.Report {
+func reports(t *testing.T, srv *Server, site string, spans []window) []wire.Report {
 	t.Helper()
 	var out []wire.Report
 	for _, s := range spans {
