@@ -181,6 +181,21 @@ func TestBrowserFootfall(t *testing.T) {
 	if n != 2 {
 		t.Fatalf("%d receipts stored, want 2", n)
 	}
+
+	// Re-processing a range older than the passers-by retention: the page
+	// says which days kept their passers-by.
+	b.mu.Lock()
+	b.reprocessed = Reprocessed{ThinnedBefore: time.Now().Add(-24 * time.Hour).UnixMilli(),
+		Days: []KeptDay{{Date: "2026-11-30", Kept: 230, Rebuilt: 61}, {Date: "2026-11-29", Kept: 12}}}
+	b.mu.Unlock()
+	err = chromedp.Do(c,
+		chromedp.Click(chromedp.CSS(`#ff-reprocess`)),
+		chromedp.Poll[chromedp.Void](`document.getElementById('toast').textContent.includes('2026-11-30 visitors rebuilt, 230 passers-by and others kept; 2026-11-29 kept as it was')`),
+	)
+	if err != nil {
+		msg, _ := webtest.Eval[string](c, `document.getElementById('toast').textContent`)
+		t.Fatalf("re-processing a thinned range: %v; toast %q", err, msg)
+	}
 }
 
 func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {

@@ -79,11 +79,11 @@ export function el(tag, attrs = {}, ...children) {
 const escapes = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export function esc(s) { return String(s).replace(/[&<>"']/g, c => escapes[c]); }
 
-export function toast(msg, isErr = false) {
+export function toast(msg, isErr = false, ms = isErr ? 6000 : 2500) {
   const t = document.getElementById('toast');
   t.textContent = msg; t.className = 'show' + (isErr ? ' err' : '');
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { t.className = ''; }, isErr ? 6000 : 2500);
+  toast.timer = setTimeout(() => { t.className = ''; }, ms);
 }
 
 export const fmt = {

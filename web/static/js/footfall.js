@@ -43,15 +43,16 @@ export async function mount(main, ctx) {
       again.disabled = true; again.textContent = 'Re-processing…';
       try {
         const r = await api(sitePath(site.site, '/reprocess'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ from: from.value, to: to.value }) });
-        let msg = `Re-processed in ${(r.took_ms / 1000).toFixed(1)} s`;
+        let msg = `Re-processed in ${(r.took_ms / 1000).toFixed(1)} s`, ms;
         // Days older than the passers-by retention: only the visitors'
         // observations were left; their figures follow the new plan, the
         // passers-by's are kept as they were.
         if (r.thinned_days && r.thinned_days.length) {
           msg += `. Before ${new Date(r.thinned_before).toLocaleString()} only the visitors' observations remain (retention): ` +
             r.thinned_days.map(d => d.rebuilt ? `${d.date} visitors rebuilt, ${d.kept} passers-by and others kept` : `${d.date} kept as it was (no observations left)`).join('; ');
+          ms = 12000;
         }
-        toast(msg);
+        toast(msg, false, ms);
         load();
       } catch (e) { toast(e.message, true); }
       again.disabled = false; again.textContent = 'Re-process range';
