@@ -182,6 +182,7 @@ func (s *smoke) visitScreen() {
 		if s.nav("chain") {
 			s.chain()
 		}
+		s.rush()
 	}
 	s.account()
 	if s.cfg.Calibrate {

@@ -240,3 +240,20 @@ func (s *smoke) account() {
 	s.expect("it lists this session", `!!document.querySelector('#acc-token-table tr[data-current]')`)
 	s.expect("the users are shown to an admin only", fmt.Sprintf(`!!document.querySelector('#acc-admin') === %v`, s.cfg.Role == "admin"))
 }
+
+// rush clicks through the menu without waiting for the views, as an
+// impatient user does: each view is left while its numbers are still
+// coming, and what comes after it was left must go nowhere.
+func (s *smoke) rush() {
+	views := `['live', 'heatmap', 'footfall', 'paths', 'sensors', 'heatmap', 'live', 'footfall', 'chain']`
+	if roleRank[s.cfg.Role] >= 1 {
+		views = `['live', 'heatmap', 'footfall', 'editor', 'paths', 'sensors', 'heatmap', 'editor', 'live', 'footfall', 'chain']`
+	}
+	s.route = "#/chain"
+	if s.open("the menu clicked through without waiting", fmt.Sprintf(`(async () => {
+		for (const v of %s) { document.querySelector('#nav a[data-view="' + v + '"]').click(); await new Promise(r => setTimeout(r, 30)); } })()`, views), "chain") {
+		// The views left while mounting were cleaned up (their maps, timers
+		// and test hooks gone), not left running behind the chain.
+		s.expect("the views left while mounting are cleaned up", `!window.passantHeatmap && !window.passantFootfall && !window.passantEditor && !window.passantLive && !document.querySelector('main .leaflet-container')`)
+	}
+}

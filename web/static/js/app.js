@@ -20,7 +20,7 @@ const RANK = { viewer: 0, installer: 1, admin: 2 };
 const may = (what) => !NEEDS[what] || (RANK[state.me?.role] ?? 0) >= RANK[NEEDS[what]];
 const main = document.getElementById('main');
 const select = document.getElementById('site-select');
-const state = { sites: [], me: null, cleanup: null };
+const state = { sites: [], me: null, cleanup: null, renders: 0 };
 window.passant = state; // for tests and the curious
 
 // The calibration walk is the calibration engineer's phone-sized page,
@@ -68,6 +68,10 @@ async function render() {
   select.disabled = SITELESS.has(view);
   const acc = document.getElementById('account-link');
   if (acc) { if (view === 'account') acc.setAttribute('aria-current', 'page'); else acc.removeAttribute('aria-current'); }
+  // A view still mounting (its first numbers on their way) when the next
+  // is asked for is stale: what it returns is cleaned up at once, and what
+  // it throws is no news (it was the page before).
+  const my = ++state.renders;
   if (state.cleanup) { try { state.cleanup(); } catch (e) { console.error(e); } state.cleanup = null; }
   main.replaceChildren();
   document.body.dataset.view = view;
@@ -86,11 +90,18 @@ async function render() {
     site: state.sites.find(s => s.site === site),
     go,
     reloadSites: loadSites,
+    stale: () => my !== state.renders, // another view was asked for since
   };
   try {
-    state.cleanup = await views[view].mount(main, ctx) || null;
+    const cleanup = await views[view].mount(main, ctx) || null;
+    if (ctx.stale()) {
+      if (cleanup) try { cleanup(); } catch (e) { console.error(e); }
+      return;
+    }
+    state.cleanup = cleanup;
     main.dataset.ready = view; // tests wait for this
   } catch (e) {
+    if (ctx.stale()) return;
     console.error(e);
     main.replaceChildren(el('div', { class: 'card' }, el('h2', {}, 'Something went wrong'), el('p', {}, String(e.message || e))));
   }

@@ -11,6 +11,7 @@ export async function mount(main, ctx) {
   if (!res.ok) throw new HTTPError(res.status, (await res.json()).error);
   let version = Number(res.headers.get('X-Site-Version')) || 0;
   const draft = siteDoc(await res.json());
+  if (ctx.stale && ctx.stale()) return null; // left while the site came: main is the next view's
   let mode = 'none';
   let pending = []; // zone vertices being drawn
   let dirty = false;

@@ -28,7 +28,8 @@ export async function mount(main, ctx) {
   const download = el('a', { class: 'button', id: 'hm-download', href: '#', download: `${site.site}-heatmap.png` }, el('button', { type: 'button' }, 'Download PNG'));
   const info = el('span', { class: 'muted', id: 'hm-info' });
   const ramp = el('canvas', { class: 'ramp', width: 180, height: 10 });
-  const legend = el('div', { class: 'legend' }, '0', ramp, el('span', { id: 'hm-max' }, '–'));
+  const maxLabel = el('span', { id: 'hm-max' }, '–');
+  const legend = el('div', { class: 'legend' }, '0', ramp, maxLabel);
   const mapEl = el('div', { class: 'map', id: 'hm-map' });
   main.append(
     el('div', { class: 'card toolbar' },
@@ -89,7 +90,7 @@ export async function mount(main, ctx) {
     if (overlay) overlay.remove();
     overlay = L.imageOverlay(c.toDataURL(), rectBounds(g.bounds), { opacity: Number(opacity.value), className: 'heat', alt: 'Heatmap: the brighter, the more time people spent there' }).addTo(m.map);
     overlay.getElement()?.style.setProperty('image-rendering', g.cell >= 1 ? 'pixelated' : 'auto');
-    document.getElementById('hm-max').textContent = g.max > 0 ? fmt.dur(g.max) + ' per cell' : '–';
+    maxLabel.textContent = g.max > 0 ? fmt.dur(g.max) + ' per cell' : '–';
     info.textContent = g.max > 0 ? `${W}×${H} cells of ${g.cell} m, ${g.staff ? 'staff included' : 'people (staff left out)'}` :
       'Nobody was seen here in these days and hours.';
     info.classList.toggle('empty', !(g.max > 0));
