@@ -154,7 +154,13 @@ async function choose(dev) {
 
 // ---- step 2: the walk ----------------------------------------------------
 
+// walking: a walk is started (a phone picked in step 1); before, a mark
+// has nothing to belong to (the server refuses it: 409).
+const walking = () => !!(state.status && state.status.phone);
+const PICK_FIRST = 'Pick your phone first (step 1): the walk starts with it';
+
 async function mark(x, y) {
+  if (!walking()) { toast(PICK_FIRST); return false; }
   try {
     await post('mark', { x, y });
   } catch (e) { toast(e.message); return false; }
@@ -240,6 +246,7 @@ function showStatus(st) {
   needs.replaceChildren(...(st.needs || []).map((n) => el('li', {}, n)));
   $('fit').disabled = !st.ready;
   $('stay').disabled = !(st.marks || []).length;
+  $('undo').disabled = !(st.marks || []).length;
   $('revert').hidden = !st.applied;
   draw();
 }
@@ -468,7 +475,10 @@ async function init() {
     $('mode-route').addEventListener('click', () => setMode('route'));
     $('here').addEventListener('click', here);
     $('stay').addEventListener('click', toggleStay);
-    $('undo').addEventListener('click', async () => { await post('undo'); refresh(); });
+    $('undo').addEventListener('click', async () => {
+      try { await post('undo'); } catch (e) { toast(e.message); }
+      refresh();
+    });
     $('fit').addEventListener('click', fit);
     $('apply').addEventListener('click', apply);
     $('revert').addEventListener('click', revert);

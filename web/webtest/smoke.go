@@ -158,6 +158,7 @@ func (s *smoke) visitScreen() {
 		// (A view that did not open is not used: its problem is told.)
 		if s.toLive() {
 			s.live()
+			s.turn()
 		}
 		if s.nav("heatmap") {
 			s.heatmap()

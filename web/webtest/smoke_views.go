@@ -103,6 +103,7 @@ func (s *smoke) footfall() {
 	for _, b := range []string{"Today", "Last 7 days", "Last 28 days"} {
 		s.do(`"`+b+`"`, button(b), "footfall")
 	}
+	s.turn()
 	for _, m := range []string{"prev", "year", "none", "week"} {
 		s.do("compare with "+m, set("#ff-compare", m), "footfall")
 	}
@@ -214,11 +215,17 @@ func (s *smoke) calibrate() {
 	s.do("another sensor", `(() => { const s = document.querySelector('#sensor'); if (s.options.length > 1) { s.value = s.options[1].value; s.dispatchEvent(new Event('change')); } })()`, "calibrate")
 	s.do("follow a route", `document.querySelector('#mode-route').click()`, "calibrate")
 	s.expect("the route's waypoints", `window.calib.state.waypoints.length > 0 && !document.querySelector('#here').hidden`)
+	s.do("I'm here", `document.querySelector('#here').click()`, "calibrate")
+	s.turn()
 	s.do("tap where I am", `document.querySelector('#mode-tap').click()`, "calibrate")
+	s.do("a tap on the plan", `(() => { const r = document.querySelector('#plan').getBoundingClientRect();
+		document.querySelector('#plan').dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2})); })()`, "calibrate")
 	s.do("the picture full size", `document.querySelector('#acc-open').click()`, "calibrate")
 	s.expect("the picture's dialog open", `document.querySelector('#acc-dialog').open`)
 	s.do("close it", `document.querySelector('#acc-close').click()`, "calibrate")
+	// (In a walk, the two marks above are taken back.)
 	s.do("undo the last mark", `document.querySelector('#undo').click()`, "calibrate")
+	s.do("undo the mark before", `document.querySelector('#undo').click()`, "calibrate")
 }
 
 // account opens the account page from the user's name in the header, as a
@@ -255,5 +262,21 @@ func (s *smoke) rush() {
 		// The views left while mounting were cleaned up (their maps, timers
 		// and test hooks gone), not left running behind the chain.
 		s.expect("the views left while mounting are cleaned up", `!window.passantHeatmap && !window.passantFootfall && !window.passantEditor && !window.passantLive && !document.querySelector('main .leaflet-container')`)
+	}
+}
+
+// turn turns a phone sideways and back (the charts, maps and the
+// calibration plan are redrawn at the new width).
+func (s *smoke) turn() {
+	if !s.screen.Mobile {
+		return
+	}
+	s.at("the phone turned sideways and back")
+	for _, wh := range [][2]int64{{s.screen.H, s.screen.W}, {s.screen.W, s.screen.H}} {
+		if err := chromedp.Do(s.ctx, chromedp.EmulateViewport(wh[0], wh[1], chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
+			s.w.Add("interaction", err.Error())
+			return
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
 }
