@@ -103,9 +103,15 @@ type smoke struct {
 	route    string
 	shots    int
 	steps    int // steps done (and views opened)
+	last     string
+	lastAt   time.Time
 }
 
 func (s *smoke) at(step string) {
+	if s.last != "" && time.Since(s.lastAt) > 700*time.Millisecond && testing.Verbose() {
+		s.t.Logf("slow step (%v): %s", time.Since(s.lastAt).Round(time.Millisecond), s.last)
+	}
+	s.last, s.lastAt = fmt.Sprintf("%s %s: %s", s.screen.Name, s.route, step), time.Now()
 	s.steps++
 	s.w.At(fmt.Sprintf("%s %s: %s", s.screen.Name, s.route, step))
 }
