@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -273,12 +274,20 @@ func (u users) ListUsers(ctx context.Context) ([]web.User, error) {
 // UpdateUser implements web.Accounts.
 func (u users) UpdateUser(ctx context.Context, w *web.User) error {
 	su := store.User(*w)
-	return notFound(u.st.UpdateUser(ctx, &su))
+	return lastAdmin(notFound(u.st.UpdateUser(ctx, &su)))
 }
 
 // DeleteUser implements web.Accounts.
 func (u users) DeleteUser(ctx context.Context, id int64) error {
-	return notFound(u.st.DeleteUser(ctx, id))
+	return lastAdmin(notFound(u.st.DeleteUser(ctx, id)))
+}
+
+// lastAdmin maps the store's ErrLastAdmin to the web server's (409).
+func lastAdmin(err error) error {
+	if errors.Is(err, store.ErrLastAdmin) {
+		return fmt.Errorf("%w: %v", web.ErrLastAdmin, err)
+	}
+	return err
 }
 
 // ListTokens implements web.Accounts.

@@ -36,6 +36,8 @@ var (
 	ErrStaleSchema = errors.New("stale schema")
 	// ErrConflict: a unique name is taken (a user name).
 	ErrConflict = errors.New("already exists")
+	// ErrLastAdmin: a change of users would leave none with the admin role.
+	ErrLastAdmin = errors.New("the last admin")
 )
 
 // Store is everything the server persists. Both backends implement it.
@@ -333,9 +335,12 @@ type Auth interface {
 	// CreateUser stores u (ErrConflict when the name is taken) and sets
 	// u.ID.
 	CreateUser(ctx context.Context, u *User) error
-	// UpdateUser stores u's role and password hash.
+	// UpdateUser stores u's role and password hash; it refuses to take the
+	// admin role from the last admin (ErrLastAdmin), atomically (two
+	// admins demoting each other at once: one of them is refused).
 	UpdateUser(ctx context.Context, u *User) error
-	// DeleteUser deletes a user and its tokens.
+	// DeleteUser deletes a user and its tokens; not the last admin
+	// (ErrLastAdmin).
 	DeleteUser(ctx context.Context, id int64) error
 	// UserByName loads a user (ErrNotFound when none).
 	UserByName(ctx context.Context, name string) (*User, error)

@@ -24,9 +24,41 @@ func (db *DB) CreateUser(ctx context.Context, u *User) error {
 	return nil
 }
 
+// keepAdmin, in a transaction, returns ErrLastAdmin when giving the user of
+// id the role (deleting them: "") would leave no admin, and ErrNotFound
+// when there is no such user. On PostgreSQL it locks the users table
+// against other writers until the transaction ends, so that two servers
+// of a cluster check one after the other; SQLite's writes are one at a
+// time already.
+func (db *DB) keepAdmin(ctx context.Context, tx q, id int64, role string) error {
+	if db.pg {
+		if _, err := tx.exec(ctx, `LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+	}
+	var was string
+	err := tx.queryRow(ctx, `SELECT role FROM users WHERE id = $1`, id).Scan(&was)
+	if errNoRows(err) {
+		return ErrNotFound
+	} else if err != nil || was != RoleAdmin || role == RoleAdmin {
+		return err
+	}
+	var others int
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM users WHERE role = $1 AND id <> $2`, RoleAdmin, id).Scan(&others); err != nil {
+		return err
+	}
+	if others == 0 {
+		return ErrLastAdmin
+	}
+	return nil
+}
+
 // UpdateUser implements Auth.
 func (db *DB) UpdateUser(ctx context.Context, u *User) error {
 	err := db.tx(ctx, func(tx q) error {
+		if err := db.keepAdmin(ctx, tx, u.ID, u.Role); err != nil {
+			return err
+		}
 		n, err := tx.exec(ctx, `UPDATE users SET role = $2, password_hash = $3 WHERE id = $1`,
 			u.ID, u.Role, u.PasswordHash)
 		if err == nil && n == 0 {
@@ -43,6 +75,9 @@ func (db *DB) UpdateUser(ctx context.Context, u *User) error {
 // DeleteUser implements Auth.
 func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 	err := db.tx(ctx, func(tx q) error {
+		if err := db.keepAdmin(ctx, tx, id, ""); err != nil {
+			return err
+		}
 		if _, err := tx.exec(ctx, `DELETE FROM tokens WHERE user_id = $1`, id); err != nil {
 			return err
 		}

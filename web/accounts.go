@@ -3,15 +3,15 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 )
 
 // Accounts is implemented by Users that can also list, change and delete
 // users and tokens (the store's): the API then lets everyone list and
-// revoke their tokens and change their password, and an admin list and
-// delete users. Without it those routes answer 501.
+// revoke their tokens and change their password, and an admin list users,
+// change their role or password, and delete them. Without it those routes
+// answer 501. UpdateUser and DeleteUser refuse, atomically, to take the
+// admin role from the last admin, with an error that wraps ErrLastAdmin.
 type Accounts interface {
 	ListUsers(ctx context.Context) ([]User, error)
 	UpdateUser(ctx context.Context, u *User) error
@@ -33,6 +33,7 @@ func (s *Server) accountRoutes() {
 	api("DELETE /api/tokens/{id}", RoleViewer, s.revokeToken)
 	api("POST /api/password", RoleViewer, s.changePassword)
 	api("GET /api/users", RoleAdmin, s.listUsers)
+	api("PATCH /api/users/{name}", RoleAdmin, s.updateUser)
 	api("DELETE /api/users/{name}", RoleAdmin, s.deleteUser)
 }
 
@@ -187,8 +188,8 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, us)
 }
 
-// deleteUser deletes a user and their tokens; not oneself (so that an
-// admin remains).
+// deleteUser deletes a user and their tokens; not oneself, nor the last
+// admin (so that an admin remains).
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	me, acc, ok := s.accounts(w, r)
 	if !ok {
@@ -199,16 +200,11 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "you cannot delete yourself; another admin can")
 		return
 	}
-	u, err := s.cfg.Auth.Users.UserByName(r.Context(), name)
-	if errors.Is(err, ErrNotFound) {
-		httpError(w, http.StatusNotFound, fmt.Sprintf("no user %q", name))
-		return
-	} else if err != nil {
-		s.fail(w, r, err)
+	u, ok := s.userNamed(w, r, name)
+	if !ok {
 		return
 	}
-	if err := acc.DeleteUser(r.Context(), u.ID); err != nil {
-		s.fail(w, r, err)
+	if err := acc.DeleteUser(r.Context(), u.ID); !s.userChanged(w, r, u, err) {
 		return
 	}
 	s.log.Info("web: user deleted", "by", me.Name, "name", u.Name, "role", u.Role)

@@ -85,6 +85,8 @@ type Backend interface {
 var (
 	ErrNotFound = errors.New("not found")
 	ErrInvalid  = errors.New("invalid")
+	// ErrLastAdmin: Accounts refuses a change that would leave no admin (409).
+	ErrLastAdmin = errors.New("the last admin")
 )
 
 // SiteVersion describes one stored version of a site (the store's

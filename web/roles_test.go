@@ -42,6 +42,7 @@ var routeRoles = []struct{ method, path, role string }{
 	{"DELETE", "/api/tokens/0123", RoleViewer},
 	{"POST", "/api/password", RoleViewer},
 	{"GET", "/api/users", RoleAdmin},
+	{"PATCH", "/api/users/nobody", RoleAdmin},
 	{"DELETE", "/api/users/nobody", RoleAdmin},
 	{"GET", "/api/sites/demo/calibration/status", RoleInstaller},
 	{"POST", "/api/sites/demo/calibration/start", RoleInstaller},

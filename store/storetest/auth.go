@@ -237,3 +237,53 @@ func testAlerts(t *testing.T, s store.Store) {
 		t.Fatalf("raise after clear %+v %v", b, isNew)
 	}
 }
+
+// testLastAdmin: neither an update nor a delete takes the admin role from
+// the last admin, not even two admins demoting each other at once (on
+// PostgreSQL, without a lock, each would see the other still an admin).
+func testLastAdmin(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := store.User{Name: "ada", Role: store.RoleAdmin, PasswordHash: "h"}
+	fatalIf(t, s.CreateUser(ctx, &a))
+	demoted := a
+	demoted.Role = store.RoleInstaller
+	if err := s.UpdateUser(ctx, &demoted); !errors.Is(err, store.ErrLastAdmin) {
+		t.Fatalf("demote the only admin: %v, want ErrLastAdmin", err)
+	}
+	if err := s.DeleteUser(ctx, a.ID); !errors.Is(err, store.ErrLastAdmin) {
+		t.Fatalf("delete the only admin: %v, want ErrLastAdmin", err)
+	}
+	a.PasswordHash = "h2" // an admin's new password is no demotion
+	fatalIf(t, s.UpdateUser(ctx, &a))
+	b := store.User{Name: "bob", Role: store.RoleAdmin, PasswordHash: "h"}
+	fatalIf(t, s.CreateUser(ctx, &b))
+	for round := range 5 {
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i, u := range []store.User{a, b} {
+			u.Role = store.RoleViewer
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = s.UpdateUser(ctx, &u) }()
+		}
+		wg.Wait()
+		refused := 0
+		for _, err := range errs {
+			if errors.Is(err, store.ErrLastAdmin) {
+				refused++
+			} else {
+				fatalIf(t, err)
+			}
+		}
+		us, err := s.ListUsers(ctx)
+		fatalIf(t, err)
+		if refused != 1 || us[0].Role == us[1].Role {
+			t.Fatalf("round %d: two admins demoting each other: %d refused, users %+v; want one admin left", round, refused, us)
+		}
+		fatalIf(t, s.UpdateUser(ctx, &a)) // both admins again
+		fatalIf(t, s.UpdateUser(ctx, &b))
+	}
+	fatalIf(t, s.DeleteUser(ctx, b.ID)) // another admin remains
+	if err := s.UpdateUser(ctx, &store.User{ID: b.ID, Role: store.RoleViewer}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("update of a deleted user: %v", err)
+	}
+}

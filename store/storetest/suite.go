@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(testing.TB) store.Store) {
 		{"BadValues", testBadValues},
 		{"Calibrations", testCalibrations},
 		{"Users", testUsers},
+		{"LastAdmin", testLastAdmin},
 		{"Tokens", testTokens},
 		{"Leases", testLeases},
 		{"LeaseRace", testLeaseRace},
