@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -187,7 +188,7 @@ func TestBrowserAccountPage(t *testing.T) {
 	// (the API's answer)
 	addUser("a taken name", "root", "long enough password", userOut+`.includes('"root" exists')`)
 	addUser("add a viewer", viewer, "vera password", `document.querySelector('main').dataset.users === "3"`)
-	if got := text(`[...document.querySelectorAll('#acc-user-table tr[data-user]')].map(r => r.dataset.user + '=' + r.cells[1].textContent).join(',')`); got != `<i id="xss-user">vera</i>=viewer,admin=admin,root=admin` {
+	if got := text(`[...document.querySelectorAll('#acc-user-table tr[data-user]')].map(r => r.dataset.user + '=' + ((r.cells[1].querySelector('select') || {}).value || r.cells[1].textContent)).join(',')`); got != `<i id="xss-user">vera</i>=viewer,admin=admin,root=admin` {
 		t.Errorf("users listed %q", got)
 	}
 	if own := text(`document.querySelector('#acc-user-table tr[data-user="root"]').cells[3].textContent`); own != "you" {
@@ -195,9 +196,81 @@ func TestBrowserAccountPage(t *testing.T) {
 	}
 	webtest.Screenshot(t, tab, "admin")
 
+	// The viewer's role: a change asks first (Esc: the select goes back);
+	// installer, then viewer again.
+	const veraRow = `[...document.querySelectorAll('#acc-user-table tr[data-user]')].find(r => r.dataset.user.includes('vera'))`
+	choose := func(role string) chromedp.Action[chromedp.Void] {
+		return chromedp.Evaluate[chromedp.Void](`(() => { const s = ` + veraRow + `.querySelector('select.user-role'); s.focus(); s.value = '` + role + `'; s.dispatchEvent(new Event('change')); })()`)
+	}
+	apiRole := func() string {
+		t.Helper()
+		var us []struct{ Name, Role string }
+		s, _ := session("root", "a new password 1")
+		httpAs(t, s, base, "", "GET", "/api/users", "", &us)
+		for _, u := range us {
+			if u.Name == viewer {
+				return u.Role
+			}
+		}
+		return "none"
+	}
+	step("choose installer, then Esc", choose("installer"), chromedp.WaitVisible(chromedp.CSS(`dialog.confirm[open]`)),
+		chromedp.KeyEvent("\x1b"), chromedp.Poll[chromedp.Void](`!document.querySelector('dialog.confirm') && `+veraRow+`.querySelector('select').value === 'viewer'`))
+	if got := text(`document.querySelector('#acc-user-table tr[data-user="root"]').cells[1].textContent`); got != "admin" {
+		t.Errorf("root's own role reads %q, want no selector", got)
+	}
+	for _, role := range []string{"installer", "viewer"} {
+		step("make the viewer "+role, choose(role), chromedp.WaitVisible(chromedp.CSS(`dialog.confirm[open]`)),
+			chromedp.Click(chromedp.CSS(`#confirm-yes`)), chromedp.WaitVisible(chromedp.CSS(`#acc-users-out.form-ok`)),
+			chromedp.Poll[chromedp.Void](veraRow+`.querySelector('select') === document.activeElement && document.activeElement.value === '`+role+`'`))
+		if got, api := text(`document.querySelector('#acc-users-out').textContent`), apiRole(); got != viewer+" is now an "+role+"." && got != viewer+" is now a "+role+"." || api != role {
+			t.Errorf("the page says %q, the API has role %q; want %s", got, api, role)
+		}
+	}
+	// An error of the API (the user deleted meanwhile) is shown as text.
+	addUser("add a user to go", `<b id="xss-gone">gone</b>`, "gone password", `document.querySelector('main').dataset.users === "4"`)
+	rs, _ := session("root", "a new password 1")
+	if code := httpAs(t, rs, base, "", "DELETE", "/api/users/"+url.PathEscape(`<b id="xss-gone">gone</b>`), "", nil); code != 204 {
+		t.Fatalf("delete by script: %d", code)
+	}
+	step("change the role of a deleted user", chromedp.Evaluate[chromedp.Void](`(() => { const s = [...document.querySelectorAll('#acc-user-table tr[data-user]')].find(r => r.dataset.user.includes('gone')).querySelector('select'); s.value = 'admin'; s.dispatchEvent(new Event('change')); })()`),
+		chromedp.WaitVisible(chromedp.CSS(`dialog.confirm[open]`)), chromedp.Click(chromedp.CSS(`#confirm-yes`)),
+		chromedp.WaitVisible(chromedp.CSS(`#acc-users-out.form-error`)), chromedp.WaitVisible(chromedp.CSS(`main[data-users="3"]`)))
+	if got := text(`document.querySelector('#acc-users-out').textContent`); got != `Cannot change the role of <b id="xss-gone">gone</b>: no user "<b id=\"xss-gone\">gone</b>"` {
+		t.Errorf("the refused change says %q", got)
+	}
+
+	// A reset of the viewer's password: twice the same, 10 characters; the
+	// viewer's session ends, the old password fails.
+	vs, code := session(viewer, "vera password")
+	if code != 200 {
+		t.Fatalf("the viewer's login by script: %d", code)
+	}
+	const resetOut = `document.querySelector('#reset-out.form-error').textContent`
+	step("open the reset", chromedp.Evaluate[chromedp.Void](`(() => { const b = `+veraRow+`.querySelector('button.user-reset'); b.focus(); b.click(); })()`),
+		chromedp.WaitVisible(chromedp.CSS(`#reset-dialog[open]`)), chromedp.Poll[chromedp.Void](`document.activeElement.id === 'reset-new'`),
+		chromedp.SetValue(chromedp.CSS(`#reset-new`), "short"), chromedp.Click(chromedp.CSS(`#reset-yes`)),
+		chromedp.Poll[chromedp.Void](resetOut+`.includes('at least 10 characters')`))
+	step("two that differ", chromedp.SetValue(chromedp.CSS(`#reset-new`), "vera reset password"),
+		chromedp.SetValue(chromedp.CSS(`#reset-repeat`), "vera reset passwort"), chromedp.Click(chromedp.CSS(`#reset-yes`)),
+		chromedp.Poll[chromedp.Void](resetOut+`.includes('differ')`))
+	webtest.Screenshot(t, tab, "reset")
+	step("reset", chromedp.SetValue(chromedp.CSS(`#reset-repeat`), "vera reset password"), chromedp.Click(chromedp.CSS(`#reset-yes`)),
+		chromedp.WaitVisible(chromedp.CSS(`#acc-users-out.form-ok`)),
+		chromedp.Poll[chromedp.Void](`!document.querySelector('#reset-dialog') && document.activeElement.matches('button.user-reset')`))
+	if got := text(`document.querySelector('#acc-users-out').textContent`); !strings.HasPrefix(got, "Reset the password of "+viewer+": their session has ended.") {
+		t.Errorf("the reset says %q", got)
+	}
+	if code := httpAs(t, vs, base, "", "GET", "/api/me", "", nil); code != 401 {
+		t.Errorf("the viewer's session after the reset: %d, want 401", code)
+	}
+	if _, code := session(viewer, "vera password"); code != 401 {
+		t.Errorf("the viewer's old password: %d, want 401", code)
+	}
+
 	// The viewer: no users, neither on the page nor from the API.
 	logOut()
-	logIn("log in as the viewer", viewer, "vera password", `main[data-account="ready"]`)
+	logIn("log in as the viewer", viewer, "vera reset password", `main[data-account="ready"]`)
 	got := text(`JSON.stringify([document.querySelector('#account-link').textContent, !!document.querySelector('#acc-admin'), document.querySelectorAll('[id^="xss-"]').length])`)
 	if got != `["<i id=\"xss-user\">vera</i>",false,0]` {
 		t.Errorf("the viewer's page: [header name, admin section, elements from names] = %s", got)
@@ -220,19 +293,19 @@ func TestBrowserAccountPage(t *testing.T) {
 	step("a desktop again", chromedp.EmulateViewport(1280, 900))
 
 	// root deletes the viewer; the viewer's session ends.
-	vs, code := session(viewer, "vera password")
+	vs, code = session(viewer, "vera reset password")
 	if code != 200 {
 		t.Fatalf("the viewer's login by script: %d", code)
 	}
 	logOut()
 	logIn("root again", "root", "a new password 1", `main[data-account="ready"][data-users="3"]`)
-	step("delete the viewer", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('#acc-user-table tr[data-user]')].find(r => r.dataset.user.includes('vera')).querySelector('button').click()`),
+	step("delete the viewer", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('#acc-user-table tr[data-user]')].find(r => r.dataset.user.includes('vera')).querySelector('button.user-delete').click()`),
 		chromedp.WaitVisible(chromedp.CSS(`dialog.confirm[open]`)), chromedp.Click(chromedp.CSS(`#confirm-yes`)),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-users="2"]`)))
 	if code := httpAs(t, vs, base, "", "GET", "/api/me", "", nil); code != 401 {
 		t.Errorf("the deleted viewer's session: %d, want 401", code)
 	}
-	if _, code := session(viewer, "vera password"); code != 401 {
+	if _, code := session(viewer, "vera reset password"); code != 401 {
 		t.Errorf("the deleted viewer logs in: %d, want 401", code)
 	}
 	if n := text(`String(document.querySelectorAll('[id^="xss-"]').length)`); n != "0" {

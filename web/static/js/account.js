@@ -1,12 +1,14 @@
 // account.js: the logged-in user's account (#/account): their name and
 // role, a new password, logging out; their sessions and API tokens (revoke,
-// make one: its secret is shown once); for an admin, the users (add, delete).
+// make one: its secret is shown once); for an admin, the users (add, delete,
+// change a role, reset a password).
 // Names come from the server and are text: el() children, never markup.
 import { api, el, fmt, postJSON, siteTime, browserZone, toast } from './api.js';
 
 const when = (ms) => ms ? siteTime(ms, browserZone, { date: true, seconds: false }) : '–';
 const ROLES = { viewer: 'sees the dashboards, reports and live map', installer: 'also edits sites and floor plans, and walks calibrations',
-  admin: 'also imports till receipts, re-processes, and adds and deletes users' };
+  admin: 'also imports till receipts, re-processes, and manages the users' };
+const an = (role) => (role === 'viewer' ? 'a ' : 'an ') + role;
 
 // confirmDialog asks in a modal dialog (Esc or Cancel: no) and resolves
 // true when the user confirms; the focus starts on Cancel and goes back to
@@ -180,7 +182,8 @@ export async function mount(main, ctx) {
   return null;
 }
 
-// usersCard: an admin's list of users, adding and deleting them.
+// usersCard: an admin's list of users: their roles (changed after a
+// confirmation), resetting a password, adding and deleting users.
 async function usersCard(main, me) {
   const list = el('div', { class: 'scroll', id: 'acc-users' }, el('p', { class: 'muted' }, 'Loading…'));
   const out = el('p', { id: 'acc-user-out', hidden: true });
@@ -202,6 +205,9 @@ async function usersCard(main, me) {
     el('p', { class: 'hint' }, 'A ', ...Object.entries(ROLES).flatMap(([r, d], i) => [i ? '; an ' : '', el('strong', {}, r), ` ${d}`]), '.'),
     list, el('h3', {}, 'Add a user'), form, out));
 
+  const usersOut = el('p', { id: 'acc-users-out', hidden: true });
+  list.after(usersOut);
+
   async function load() {
     let us;
     try { us = await api('/api/users'); } catch (err) {
@@ -213,10 +219,78 @@ async function usersCard(main, me) {
     list.replaceChildren(el('table', { id: 'acc-user-table', class: 'stack' },
       el('tr', {}, ...['Name', 'Role', 'Added', ''].map(h => el('th', {}, h))),
       ...us.map(u => el('tr', { 'data-user': u.name },
-        cell('Name', u.name), cell('Role', u.role), cell('Added', when(u.created)),
-        el('td', {}, u.name === me.name ? el('span', { class: 'muted' }, 'you') :
-          el('button', { type: 'button', class: 'x', 'aria-label': `Delete the user ${u.name}`, onclick: () => del(u) }, 'Delete'))))));
+        cell('Name', u.name),
+        cell('Role', u.name === me.name ? u.role : roleSelect(u)),
+        cell('Added', when(u.created)),
+        el('td', {}, u.name === me.name ? el('span', { class: 'muted' }, 'you') : [
+          el('button', { type: 'button', class: 'x user-reset', 'aria-label': `Reset the password of ${u.name}`, onclick: () => resetPassword(u) }, 'Reset password'),
+          el('button', { type: 'button', class: 'x user-delete', 'aria-label': `Delete the user ${u.name}`, onclick: () => del(u) }, 'Delete')])))));
     main.dataset.users = String(us.length);
+  }
+
+  // focusRow puts the focus back on what of user name's row had it (the
+  // list is drawn anew), or on the list.
+  function focusRow(name, selector) {
+    const row = [...list.querySelectorAll('tr[data-user]')].find(r => r.dataset.user === name);
+    const e = row && row.querySelector(selector);
+    if (e) e.focus(); else keepFocus(list);
+  }
+
+  // roleSelect changes a user's role, after a confirmation; Cancel puts
+  // the old one back.
+  function roleSelect(u) {
+    const sel = el('select', { class: 'user-role', 'aria-label': `Role of ${u.name}` },
+      ...Object.keys(ROLES).map(r => el('option', { value: r, selected: r === u.role }, r)));
+    sel.addEventListener('change', async () => {
+      const to = sel.value;
+      const ok = await confirmDialog(`Make ${u.name} ${an(to)}?`,
+        `${u.name} is ${an(u.role)}. As ${an(to)}, ${u.name} ${ROLES[to]}, from their next click on.`, 'Change the role');
+      if (!ok) { sel.value = u.role; sel.focus(); return; }
+      try {
+        await api('/api/users/' + encodeURIComponent(u.name), { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ role: to }) });
+        say(usersOut, `${u.name} is now ${an(to)}.`, true);
+      } catch (err) { say(usersOut, `Cannot change the role of ${u.name}: ${err.message}`); }
+      await load();
+      focusRow(u.name, 'select.user-role');
+    });
+    return sel;
+  }
+
+  // resetPassword asks for a new password twice in a modal dialog and
+  // sets it; the API's refusals stay in the dialog.
+  async function resetPassword(u) {
+    const done = await new Promise((resolve) => {
+      const back = document.activeElement;
+      const [nL, nw] = field('New password (at least 10 characters)', { type: 'password', id: 'reset-new', autocomplete: 'new-password' });
+      const [rL, rep] = field('New password again', { type: 'password', id: 'reset-repeat', autocomplete: 'new-password' });
+      const msg = el('p', { id: 'reset-out', hidden: true });
+      const no = el('button', { type: 'button', id: 'reset-no' }, 'Cancel');
+      const ok = el('button', { type: 'submit', class: 'danger', id: 'reset-yes' }, 'Reset the password');
+      let answer = null;
+      const form = el('form', { novalidate: true, onsubmit: async (e) => {
+        e.preventDefault();
+        if (nw.value.length < 10) { nw.focus(); return say(msg, 'The new password needs at least 10 characters.'); }
+        if (nw.value !== rep.value) { rep.focus(); return say(msg, 'The two passwords differ: type the same one twice.'); }
+        ok.disabled = true;
+        try {
+          answer = await api('/api/users/' + encodeURIComponent(u.name), { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ password: nw.value }) });
+          d.close();
+        } catch (err) { say(msg, err.message); nw.focus(); } finally { ok.disabled = false; }
+      } }, nL, rL, msg, el('div', { class: 'buttons' }, no, ok));
+      const d = el('dialog', { class: 'confirm', id: 'reset-dialog', 'aria-labelledby': 'reset-title', 'aria-describedby': 'reset-text' },
+        el('h2', { id: 'reset-title' }, `Reset the password of "${u.name}"?`),
+        el('p', { id: 'reset-text' }, `${u.name}'s sessions end now: they log in again with the new password. Their API tokens stay.`), form);
+      no.addEventListener('click', () => d.close());
+      d.addEventListener('close', () => { d.remove(); if (back && back.isConnected) back.focus(); resolve(answer); });
+      document.body.append(d);
+      d.showModal();
+      nw.focus();
+    });
+    if (!done) return;
+    const n = done.sessions_ended || 0, k = done.api_tokens || 0;
+    say(usersOut, `Reset the password of ${u.name}: ${n ? `${n === 1 ? 'their session has' : `their ${n} sessions have`} ended` : 'they had no sessions'}. ` +
+      (k ? `Their ${k === 1 ? 'API token stays' : `${k} API tokens stay`}: they revoke any they no longer trust on their Account page. ` : '') +
+      'Give them the new password by a safe way.', true);
   }
 
   async function del(u) {
