@@ -2,12 +2,14 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/passant/passant/store"
 	"github.com/passant/passant/web"
@@ -21,27 +23,13 @@ import (
 // password (their other sessions end), an admin lists and deletes users
 // (their tokens go with them), and an API token cannot make tokens.
 func TestRevokeTokensChangePasswordDeleteUsers(t *testing.T) {
-	dir := t.TempDir()
-	in := startInstance(t, Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", SiteFiles: []string{testSiteFile(t, dir, "shop")},
-		DataDir: dir, Auth: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	in, base := startWithUsers(t, "", []testUser{{"root", web.RoleAdmin, "root password"}, {"vera", web.RoleViewer, "vera password"}})
 	defer in.stop()
-	a := &web.Auth{Iterations: 1000}
-	for _, u := range []struct{ name, role, pw string }{{"root", web.RoleAdmin, "root password"}, {"vera", web.RoleViewer, "vera password"}} {
-		h, _ := a.HashPassword(u.pw)
-		if err := in.srv.store.CreateUser(context.Background(), &store.User{Name: u.name, Role: u.role, PasswordHash: h, Created: 1}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	base := "http://" + in.srv.HTTPAddr()
 	call := func(c *http.Client, bearer, method, path, body string, out any) int {
 		t.Helper()
 		return httpAs(t, c, base, bearer, method, path, body, out)
 	}
-	login := func(name, pw string) (*http.Client, int) {
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar}
-		return c, call(c, "", "POST", "/api/login", `{"name":"`+name+`","password":"`+pw+`"}`, nil)
-	}
+	login := func(name, pw string) (*http.Client, int) { t.Helper(); return loginAs(t, base, name, pw) }
 	vera, code := login("vera", "vera password")
 	if code != 200 {
 		t.Fatalf("login: %d", code)
@@ -136,4 +124,37 @@ func TestRevokeTokensChangePasswordDeleteUsers(t *testing.T) {
 	if code := call(vera, "", "GET", "/api/me", "", nil); code != 401 {
 		t.Errorf("a deleted user's session: %d, want 401", code)
 	}
+}
+
+type testUser struct{ name, role, password string }
+
+// startWithUsers starts a server with logins (on the site file siteFile,
+// or a new one) and users in its store; it returns it and its base URL.
+func startWithUsers(t *testing.T, siteFile string, users []testUser) (*instance, string) {
+	t.Helper()
+	dir := t.TempDir()
+	if siteFile == "" {
+		siteFile = testSiteFile(t, dir, "shop")
+	}
+	in := startInstance(t, Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", SiteFiles: []string{siteFile},
+		DataDir: dir, Auth: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	a := &web.Auth{Iterations: 1000}
+	for _, u := range users {
+		h, _ := a.HashPassword(u.password)
+		if err := in.srv.store.CreateUser(context.Background(), &store.User{Name: u.name, Role: u.role, PasswordHash: h, Created: time.Now().UnixMilli()}); err != nil {
+			in.stop()
+			t.Fatal(err)
+		}
+	}
+	return in, "http://" + in.srv.HTTPAddr()
+}
+
+// loginAs logs name in, as a script would: a client with the session's
+// cookie, and the login's status.
+func loginAs(t *testing.T, base, name, password string) (*http.Client, int) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	body, _ := json.Marshal(map[string]string{"name": name, "password": password})
+	return c, httpAs(t, c, base, "", "POST", "/api/login", string(body), nil)
 }

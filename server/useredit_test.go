@@ -1,17 +1,12 @@
 package server
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/passant/passant/store"
 	"github.com/passant/passant/web"
 )
 
@@ -24,29 +19,15 @@ import (
 // API tokens stay); nobody demotes themself, and the last admin stays one
 // even when two admins demote each other at once.
 func TestAdminChangesRoleAndResetsPassword(t *testing.T) {
-	dir := t.TempDir()
-	siteFile := testSiteFile(t, dir, "shop")
-	in := startInstance(t, Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", SiteFiles: []string{siteFile},
-		DataDir: dir, Auth: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	siteFile := testSiteFile(t, t.TempDir(), "shop")
+	in, base := startWithUsers(t, siteFile, []testUser{{"root", web.RoleAdmin, "root password"},
+		{"ada", web.RoleAdmin, "ada password"}, {"vera", web.RoleViewer, "vera password"}})
 	defer in.stop()
-	a := &web.Auth{Iterations: 1000}
-	for _, u := range []struct{ name, role, pw string }{{"root", web.RoleAdmin, "root password"},
-		{"ada", web.RoleAdmin, "ada password"}, {"vera", web.RoleViewer, "vera password"}} {
-		h, _ := a.HashPassword(u.pw)
-		if err := in.srv.store.CreateUser(context.Background(), &store.User{Name: u.name, Role: u.role, PasswordHash: h, Created: 1}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	base := "http://" + in.srv.HTTPAddr()
 	call := func(c *http.Client, bearer, method, path, body string, out any) int {
 		t.Helper()
 		return httpAs(t, c, base, bearer, method, path, body, out)
 	}
-	login := func(name, pw string) (*http.Client, int) {
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar}
-		return c, call(c, "", "POST", "/api/login", `{"name":"`+name+`","password":"`+pw+`"}`, nil)
-	}
+	login := func(name, pw string) (*http.Client, int) { t.Helper(); return loginAs(t, base, name, pw) }
 	root, _ := login("root", "root password")
 	vera, code := login("vera", "vera password")
 	if code != 200 {
