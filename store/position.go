@@ -89,6 +89,19 @@ func (db *DB) ScanPositions(ctx context.Context, site string, from, to int64, fn
 	return nil
 }
 
+// RenameTrack implements Derived.
+func (db *DB) RenameTrack(ctx context.Context, site, from, to string, since, until int64) error {
+	if from == to {
+		return nil
+	}
+	_, err := db.q().exec(ctx, `UPDATE positions SET track = $5
+		WHERE site = $1 AND t >= $2 AND t <= $3 AND track = $4`, site, since, until, from, to)
+	if err != nil {
+		return fmt.Errorf("store: rename track %s of %s to %s in [%d, %d]: %w", from, site, to, since, until, err)
+	}
+	return nil
+}
+
 // DeletePositionsBefore implements Derived.
 func (db *DB) DeletePositionsBefore(ctx context.Context, before int64) (int64, error) {
 	var n int64

@@ -252,6 +252,13 @@ type Derived interface {
 	// tracker later merged into another (footfall.Counter.Merge) is no
 	// track of its own.
 	DeleteTrack(ctx context.Context, site, track string, from, to int64) error
+	// RenameTrack names the site's positions of track from with t within
+	// [since, until] after track to instead: the stored fixes of a track
+	// that the tracker later merged into another (footfall.Counter.Merge)
+	// are the surviving track's, as in a replay's positions.jsonl. The
+	// time bounds keep a later track of the same name (a track is named
+	// after the pseudonym that started it) as it is.
+	RenameTrack(ctx context.Context, site, from, to string, since, until int64) error
 }
 
 // Transactions keeps till receipts.

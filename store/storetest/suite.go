@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(testing.TB) store.Store) {
 		{"DeleteDerived", testDeleteDerived},
 		{"DeleteDerivedTracks", testDeleteDerivedTracks},
 		{"DeleteTrack", testDeleteTrack},
+		{"RenameTrack", testRenameTrack},
 		{"Transactions", testTransactions},
 		{"BadValues", testBadValues},
 		{"Calibrations", testCalibrations},
