@@ -401,12 +401,26 @@ func (c *collector) Position(p wire.Position) {
 
 func (c *collector) Advance(now int64) { c.counter.Advance(now) }
 
-// Merge counts track from's positions as into's.
+// Merge counts track from's positions as into's, and its fixes collected
+// so far name into (as the live path's stored ones, writer.merged).
 func (c *collector) Merge(from, into string, _ int64) {
 	if c.orig.keeps(from, into) {
 		return
 	}
-	c.counter.Merge(from, into)
+	if first, last, ok := c.counter.Merge(from, into); ok {
+		renameFixes(c.pos, from, into, first, last)
+	}
+}
+
+// renameFixes names the fixes of track from within [first, last] after
+// track into: a merged track's fixes are the surviving track's, as a
+// replay's positions.jsonl has them.
+func renameFixes(ps []wire.Position, from, into string, first, last int64) {
+	for i := range ps {
+		if ps[i].Track == from && ps[i].T >= first && ps[i].T <= last {
+			ps[i].Track = into
+		}
+	}
 }
 
 // Metrics implements web.Backend.

@@ -268,6 +268,12 @@ func (w *watchedStore) DeleteTrack(ctx context.Context, site, track string, from
 	return err
 }
 
+func (w *watchedStore) RenameTrack(ctx context.Context, site, from, to string, since, until int64) error {
+	err := w.Store.RenameTrack(ctx, site, from, to, since, until)
+	w.past.touched(map[string]span{site: {since, until}})
+	return err
+}
+
 func (w *watchedStore) DeleteSummariesBefore(ctx context.Context, before int64) (int64, error) {
 	n, err := w.Store.DeleteSummariesBefore(ctx, before)
 	w.past.touched(map[string]span{"": {math.MinInt64, before}})

@@ -353,14 +353,17 @@ func (r *siteRunner) savePosition(p wire.Position, newDev bool) {
 
 // Advance implements pipeline.Handler; it runs under r.mu.
 // Merge counts track from's positions as into's (a deferred link of a
-// randomised MAC), takes from off the live map and has its stored
-// summaries deleted.
+// randomised MAC), takes from off the live map, has its stored
+// summaries deleted and its stored fixes renamed into's.
 func (r *siteRunner) Merge(from, into string, _ int64) {
 	if r.orig.keeps(from, into) {
 		return
 	}
 	if first, last, ok := r.counter.Merge(from, into); ok && r.srv.writer != nil {
-		r.srv.writer.merged(r.id, from, first, last)
+		// The fixes not yet handed to the writer name into; the writer
+		// renames those it queues and those stored.
+		renameFixes(r.pending, from, into, first, last)
+		r.srv.writer.merged(r.id, from, into, first, last)
 		if r.srv.past != nil {
 			r.srv.past.touched(map[string]span{r.id: {first, last}})
 		}

@@ -75,10 +75,11 @@ func (g *goneTrack) hides(t int64) bool {
 }
 
 // trackMerge is a track merged into another, whose stored summaries (first
-// detection and visit starts within [first, last]) are deleted.
+// detection and visit starts within [first, last]) are deleted and whose
+// stored fixes within [first, last] are renamed into's.
 type trackMerge struct {
-	site, track string
-	first, last int64
+	site, track, into string
+	first, last       int64
 }
 type visitKey struct {
 	site, track, zone string
@@ -128,10 +129,15 @@ func (w *writer) summaries(days []footfall.TrackDay, visits []footfall.Visit) {
 }
 
 // merged drops the queued summaries of a track that was merged into
-// another and queues the deletion of those already stored.
-func (w *writer) merged(site, track string, first, last int64) {
+// another, renames its queued fixes into's and queues the deletion of its
+// stored summaries and the renaming of its stored fixes. Fixes a flush in
+// flight is writing under the old name are renamed by the next flush,
+// which runs after it (flushMu) and writes positions before merges; a
+// failed flush puts both back in that order.
+func (w *writer) merged(site, track, into string, first, last int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	renameFixes(w.pos[site], track, into, first, last)
 	for k := range w.days {
 		if k.site == site && k.track == track {
 			delete(w.days, k)
@@ -142,7 +148,7 @@ func (w *writer) merged(site, track string, first, last int64) {
 			delete(w.visits, k)
 		}
 	}
-	w.merges = append(w.merges, trackMerge{site, track, first, last})
+	w.merges = append(w.merges, trackMerge{site, track, into, first, last})
 	now := time.Now()
 	if w.gone == nil {
 		w.gone = map[[2]string]*goneTrack{}
@@ -308,10 +314,15 @@ func (w *writer) flush(ctx context.Context) error {
 		clear(visits)
 	}
 	// After the upserts: a merged track's rows written by this flush or an
-	// earlier one go.
+	// earlier one go, and its fixes name the track it was merged into. A
+	// retry after a failed rename deletes again (idempotent).
 	for len(merges) > 0 {
 		m := merges[0]
 		if err := w.st.DeleteTrack(ctx, m.site, m.track, m.first, m.last); err != nil {
+			requeue()
+			return err
+		}
+		if err := w.st.RenameTrack(ctx, m.site, m.track, m.into, m.first, m.last); err != nil {
 			requeue()
 			return err
 		}

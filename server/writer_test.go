@@ -29,7 +29,7 @@ func TestWriterMergedTrack(t *testing.T) {
 	if err := w.flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	w.merged("s", "k-b", t0+90_000, t0+120_000)
+	w.merged("s", "k-b", "k-a", t0+90_000, t0+120_000)
 	// Before the deletion is written, a report leaves k-b out.
 	if d, v := w.withoutMerged("s", slices.Clone(days), slices.Clone(visits)); len(d) != 1 || len(v) != 1 || d[0].Track != "k-a" {
 		t.Errorf("without merged: %+v, %+v", d, v)
