@@ -138,7 +138,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusForbidden, "the current password is wrong")
 		return
 	}
-	if len(req.New) < 10 {
+	if len(req.New) < MinPassword {
 		httpError(w, http.StatusBadRequest, "new: at least 10 characters")
 		return
 	}

@@ -100,7 +100,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	case roleRank[req.Role] == 0:
 		httpError(w, http.StatusBadRequest, fmt.Sprintf("role %q: want viewer, installer or admin", req.Role))
 		return
-	case len(req.Password) < 10:
+	case len(req.Password) < MinPassword:
 		httpError(w, http.StatusBadRequest, "password: at least 10 characters")
 		return
 	}

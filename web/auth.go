@@ -99,7 +99,7 @@ func (a *Auth) Bootstrap(ctx context.Context) (name, password string, err error)
 	if err != nil || n > 0 {
 		return "", "", err
 	}
-	password = randomToken(12)
+	password = NewPassword()
 	h, err := a.HashPassword(password)
 	if err != nil {
 		return "", "", err
@@ -110,6 +110,13 @@ func (a *Auth) Bootstrap(ctx context.Context) (name, password string, err error)
 	}
 	return u.Name, password, nil
 }
+
+// MinPassword is the fewest characters a password may have.
+const MinPassword = 10
+
+// NewPassword returns a random password (16 characters, 96 bits), as the
+// first admin gets.
+func NewPassword() string { return randomToken(12) }
 
 // HashPassword returns "pbkdf2-sha256$<iterations>$<salt>$<key>".
 func (a *Auth) HashPassword(password string) (string, error) {

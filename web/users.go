@@ -37,7 +37,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 	case req.Role != nil && roleRank[*req.Role] == 0:
 		httpError(w, http.StatusBadRequest, fmt.Sprintf("role %q: want viewer, installer or admin", *req.Role))
 		return
-	case req.Password != nil && len(*req.Password) < 10:
+	case req.Password != nil && len(*req.Password) < MinPassword:
 		httpError(w, http.StatusBadRequest, "password: at least 10 characters")
 		return
 	case name == me.Name && req.Role != nil && *req.Role != RoleAdmin:
