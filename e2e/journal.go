@@ -71,13 +71,13 @@ func ReplayJournal(t testing.TB, dataDir string, site *wire.Site) (*replay.Resul
 		defer fh.Close()
 		rs = append(rs, fh)
 	}
-	var pos []wire.Position
+	var m merges
 	res, err := replay.Run(context.Background(), replay.Config{Site: site, Input: io.MultiReader(rs...),
-		OnPosition: func(p wire.Position) { pos = append(pos, p) }})
+		OnPosition: m.position, OnMerge: m.merge})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res, pos
+	return res, m.renamed()
 }
 
 // ReplayItems replays items (what the sensors sent) and returns the result
@@ -86,13 +86,48 @@ func ReplayItems(t testing.TB, site *wire.Site, items []Item) (*replay.Result, [
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "obs.jsonl")
 	WriteInput(t, path, items)
-	var pos []wire.Position
+	var m merges
 	res, err := replay.Run(context.Background(), replay.Config{Site: site, In: path,
-		OnPosition: func(p wire.Position) { pos = append(pos, p) }})
+		OnPosition: m.position, OnMerge: m.merge})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res, pos
+	return res, m.renamed()
+}
+
+// merges gathers a replay's positions and its tracks' late merges, to give
+// the positions as the live server stores them: a merged track's fixes
+// given before the merge carry the name of the track it was merged into
+// (the server renames them, store.RenameTrack; street joins are the
+// report's and rename nothing stored).
+type merges struct {
+	pos []wire.Position
+	ms  []struct {
+		from, into string
+		before     int // positions given before the merge
+	}
+}
+
+func (m *merges) position(p wire.Position) { m.pos = append(m.pos, p) }
+
+func (m *merges) merge(from, into string, _ int64) {
+	m.ms = append(m.ms, struct {
+		from, into string
+		before     int
+	}{from, into, len(m.pos)})
+}
+
+// renamed returns the positions with every merge applied in order (a
+// track merged into one that is merged later ends under the last name).
+func (m *merges) renamed() []wire.Position {
+	for _, g := range m.ms {
+		for i := range m.pos[:g.before] {
+			if m.pos[i].Track == g.from {
+				m.pos[i].Track = g.into
+			}
+		}
+	}
+	return m.pos
 }
 
 // OpenStore opens a stopped server's store (the embedded one in dataDir
