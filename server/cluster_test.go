@@ -71,29 +71,67 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("not within 30 s: %s", what)
 }
 
-// TestClusterSharesSites runs two servers on one PostgreSQL and one broker:
-// each site is handled by exactly one of them, shared evenly, and when one
-// stops or freezes the other takes its sites over.
-func TestClusterSharesSites(t *testing.T) {
+// clusterPair returns the configurations of two cluster instances, a and b,
+// on the test broker and PostgreSQL, with a topic prefix of their own (tag
+// and the time); a loads the site files of sites (none: shop1 to shop4).
+// It skips the test without PASSANT_TEST_MQTT and PASSANT_TEST_POSTGRES.
+func clusterPair(t *testing.T, tag string, sites ...string) (a, b Config) {
+	t.Helper()
 	mqttURL := os.Getenv("PASSANT_TEST_MQTT")
 	if mqttURL == "" || os.Getenv("PASSANT_TEST_POSTGRES") == "" {
 		t.Skip("set PASSANT_TEST_MQTT and PASSANT_TEST_POSTGRES to run")
 	}
-	dbURL := storetest.PostgresURL(t)
+	if len(sites) == 0 {
+		sites = []string{"shop1", "shop2", "shop3", "shop4"}
+	}
 	dir := t.TempDir()
-	prefix := fmt.Sprintf("pt%d", time.Now().UnixNano())
+	prefix := fmt.Sprintf("%s%d", tag, time.Now().UnixNano())
 	var files []string
-	sites := []string{"shop1", "shop2", "shop3", "shop4"}
 	for _, id := range sites {
 		files = append(files, testSiteFile(t, dir, id))
 	}
-	base := Config{HTTP: "127.0.0.1:0", MQTT: mqttURL, DB: dbURL, Prefix: prefix, Migrate: true,
+	base := Config{HTTP: "127.0.0.1:0", MQTT: mqttURL, DB: storetest.PostgresURL(t), Prefix: prefix, Migrate: true,
 		Cluster: true, LeaseTTL: 1500 * time.Millisecond}
-	ca := base
-	ca.Instance, ca.SiteFiles, ca.DataDir, ca.ClientID = "a", files, filepath.Join(dir, "a"), prefix+"-a"
+	a, b = base, base
+	a.Instance, a.SiteFiles, a.DataDir, a.ClientID = "a", files, filepath.Join(dir, "a"), prefix+"-a"
+	b.Instance, b.DataDir, b.ClientID = "b", filepath.Join(dir, "b"), prefix+"-b"
+	return a, b
+}
+
+// publishEach publishes, on cfg's broker and prefix, per batches of one
+// observation from each of the sensors a, b and c of every site, one a
+// second of event time, and returns how many each site was sent.
+func publishEach(t *testing.T, cfg Config, sites []string, per int64) int64 {
+	t.Helper()
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(cfg.MQTT).SetClientID(cfg.Prefix + "-pub"))
+	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(100)
+	now := time.Now().UnixMilli()
+	for i := int64(1); i <= per; i++ {
+		for _, site := range sites {
+			for _, sensor := range []string{"a", "b", "c"} {
+				b := &wire.Batch{V: 1, Sensor: sensor, Boot: 1, ID: i, Sent: now + i*1000,
+					Obs: []wire.Observation{{T: now + i*1000, Dev: wire.Dev(i), RSSI: -60, Seq: int(i)}}}
+				tok := pub.Publish(wire.Topic(cfg.Prefix, site, sensor, "obs"), 1, false, wire.AppendBatch(nil, b))
+				if tok.Wait() && tok.Error() != nil {
+					t.Fatal(tok.Error())
+				}
+			}
+		}
+	}
+	return per * 3
+}
+
+// TestClusterSharesSites runs two servers on one PostgreSQL and one broker:
+// each site is handled by exactly one of them, shared evenly, and when one
+// stops or freezes the other takes its sites over.
+func TestClusterSharesSites(t *testing.T) {
+	sites := []string{"shop1", "shop2", "shop3", "shop4"}
+	ca, cb := clusterPair(t, "pt", sites...)
+	mqttURL, prefix := ca.MQTT, ca.Prefix
 	a := startInstance(t, ca)
-	cb := base
-	cb.Instance, cb.DataDir, cb.ClientID = "b", filepath.Join(dir, "b"), prefix+"-b"
 	b := startInstance(t, cb)
 	defer b.stop()
 

@@ -1,12 +1,8 @@
 package server
 
 import (
-	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/passant/passant/store/storetest"
 )
@@ -18,31 +14,16 @@ import (
 // pipelines of one site, both storing its figures). Once the database is
 // back the two share the sites again.
 func TestClusterInstanceCutFromDatabase(t *testing.T) {
-	mqttURL := os.Getenv("PASSANT_TEST_MQTT")
-	if mqttURL == "" || os.Getenv("PASSANT_TEST_POSTGRES") == "" {
-		t.Skip("set PASSANT_TEST_MQTT and PASSANT_TEST_POSTGRES to run")
-	}
-	dbURL := storetest.PostgresURL(t)
-	u, err := url.Parse(dbURL)
+	ca, cb := clusterPair(t, "pc")
+	u, err := url.Parse(ca.DB)
 	if err != nil {
 		t.Fatal(err)
 	}
 	proxy := storetest.StartProxy(t, u.Host)
 	u.Host = proxy.Addr
-	dir := t.TempDir()
-	prefix := fmt.Sprintf("pc%d", time.Now().UnixNano())
-	var files []string
-	for _, id := range []string{"shop1", "shop2", "shop3", "shop4"} {
-		files = append(files, testSiteFile(t, dir, id))
-	}
-	base := Config{HTTP: "127.0.0.1:0", MQTT: mqttURL, Prefix: prefix, Migrate: true,
-		Cluster: true, LeaseTTL: 1500 * time.Millisecond}
-	ca := base
-	ca.Instance, ca.SiteFiles, ca.DataDir, ca.ClientID, ca.DB = "a", files, filepath.Join(dir, "a"), prefix+"-a", u.String()
+	ca.DB = u.String()
 	a := startInstance(t, ca)
 	defer a.stop()
-	cb := base
-	cb.Instance, cb.DataDir, cb.ClientID, cb.DB = "b", filepath.Join(dir, "b"), prefix+"-b", dbURL
 	b := startInstance(t, cb)
 	defer b.stop()
 	eventually(t, "the sites shared two and two", func() bool {

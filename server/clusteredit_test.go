@@ -2,14 +2,10 @@ package server
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/passant/passant/store/storetest"
 	"github.com/passant/passant/wire"
 )
 
@@ -21,25 +17,9 @@ import (
 // again at its next lease round), and the holder ran the old version until
 // it restarted or lost the lease.
 func TestClusterSiteChangeReachesHolder(t *testing.T) {
-	mqttURL := os.Getenv("PASSANT_TEST_MQTT")
-	if mqttURL == "" || os.Getenv("PASSANT_TEST_POSTGRES") == "" {
-		t.Skip("set PASSANT_TEST_MQTT and PASSANT_TEST_POSTGRES to run")
-	}
-	dbURL := storetest.PostgresURL(t)
-	dir := t.TempDir()
-	prefix := fmt.Sprintf("pe%d", time.Now().UnixNano())
-	var files []string
-	for _, id := range []string{"shop1", "shop2", "shop3", "shop4"} {
-		files = append(files, testSiteFile(t, dir, id))
-	}
-	base := Config{HTTP: "127.0.0.1:0", MQTT: mqttURL, DB: dbURL, Prefix: prefix, Migrate: true,
-		Cluster: true, LeaseTTL: 1500 * time.Millisecond}
-	ca := base
-	ca.Instance, ca.SiteFiles, ca.DataDir, ca.ClientID = "a", files, filepath.Join(dir, "a"), prefix+"-a"
+	ca, cb := clusterPair(t, "pe")
 	a := startInstance(t, ca)
 	defer a.stop()
-	cb := base
-	cb.Instance, cb.DataDir, cb.ClientID = "b", filepath.Join(dir, "b"), prefix+"-b"
 	b := startInstance(t, cb)
 	defer b.stop()
 	eventually(t, "the sites shared two and two", func() bool {

@@ -2,19 +2,12 @@ package server
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
 	"github.com/passant/passant/store"
-	"github.com/passant/passant/store/storetest"
-	"github.com/passant/passant/wire"
 )
 
 // slowWrites is a store whose writes of raw batches wait while it is held:
@@ -44,27 +37,11 @@ func (s *slowWrites) WriteBatches(ctx context.Context, bs []store.RawBatch) erro
 // context ended, and the other instance took the sites and rebuilt them
 // without the batches still on their way to the database.
 func TestClusterHandOverAtShutdown(t *testing.T) {
-	mqttURL := os.Getenv("PASSANT_TEST_MQTT")
-	if mqttURL == "" || os.Getenv("PASSANT_TEST_POSTGRES") == "" {
-		t.Skip("set PASSANT_TEST_MQTT and PASSANT_TEST_POSTGRES to run")
-	}
-	dbURL := storetest.PostgresURL(t)
-	dir := t.TempDir()
-	prefix := fmt.Sprintf("ph%d", time.Now().UnixNano())
-	var files []string
-	for _, id := range []string{"shop1", "shop2", "shop3", "shop4"} {
-		files = append(files, testSiteFile(t, dir, id))
-	}
-	const ttl = 1500 * time.Millisecond
-	base := Config{HTTP: "127.0.0.1:0", MQTT: mqttURL, DB: dbURL, Prefix: prefix, Migrate: true,
-		Cluster: true, LeaseTTL: ttl}
+	ca, cb := clusterPair(t, "ph")
+	ttl := ca.LeaseTTL
 	slow := &slowWrites{release: make(chan struct{})}
-	ca := base
-	ca.Instance, ca.SiteFiles, ca.DataDir, ca.ClientID = "a", files, filepath.Join(dir, "a"), prefix+"-a"
 	ca.wrapStore = func(st store.Store) store.Store { slow.Store = st; return slow }
 	a := startInstance(t, ca)
-	cb := base
-	cb.Instance, cb.DataDir, cb.ClientID = "b", filepath.Join(dir, "b"), prefix+"-b"
 	b := startInstance(t, cb)
 	defer b.stop()
 	eventually(t, "the sites shared two and two", func() bool {
@@ -73,26 +50,7 @@ func TestClusterHandOverAtShutdown(t *testing.T) {
 	mine := a.srv.Running()
 
 	slow.held.Store(true)
-	pub := paho.NewClient(paho.NewClientOptions().AddBroker(mqttURL).SetClientID(prefix + "-pub"))
-	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer pub.Disconnect(100)
-	const per = 20
-	now := time.Now().UnixMilli()
-	for i := int64(1); i <= per; i++ {
-		for _, site := range mine {
-			for _, sensor := range []string{"a", "b", "c"} {
-				b := &wire.Batch{V: 1, Sensor: sensor, Boot: 1, ID: i, Sent: now + i*1000,
-					Obs: []wire.Observation{{T: now + i*1000, Dev: wire.Dev(i), RSSI: -60, Seq: int(i)}}}
-				tok := pub.Publish(wire.Topic(prefix, site, sensor, "obs"), 1, false, wire.AppendBatch(nil, b))
-				if tok.Wait() && tok.Error() != nil {
-					t.Fatal(tok.Error())
-				}
-			}
-		}
-	}
-	want := int64(per * 3)
+	want := publishEach(t, ca, mine, 20)
 	eventually(t, "a's sites took every batch", func() bool {
 		for _, site := range mine {
 			if r := a.srv.runner(site); r == nil || processed(r) != want {

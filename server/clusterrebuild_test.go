@@ -2,17 +2,11 @@ package server
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
 	"github.com/passant/passant/store"
-	"github.com/passant/passant/store/storetest"
 	"github.com/passant/passant/wire"
 )
 
@@ -23,40 +17,15 @@ import (
 // store what it took first. Before, the rebuild left out every batch the
 // writer still held.
 func TestClusterSiteChangeKeepsUnstoredBatches(t *testing.T) {
-	mqttURL := os.Getenv("PASSANT_TEST_MQTT")
-	if mqttURL == "" || os.Getenv("PASSANT_TEST_POSTGRES") == "" {
-		t.Skip("set PASSANT_TEST_MQTT and PASSANT_TEST_POSTGRES to run")
-	}
-	dbURL := storetest.PostgresURL(t)
-	dir := t.TempDir()
-	prefix := fmt.Sprintf("pr%d", time.Now().UnixNano())
+	cfg, _ := clusterPair(t, "pr", "shop1")
 	slow := &slowWrites{release: make(chan struct{})}
-	cfg := Config{HTTP: "127.0.0.1:0", MQTT: mqttURL, DB: dbURL, Prefix: prefix, Migrate: true,
-		Cluster: true, LeaseTTL: 1500 * time.Millisecond, Instance: "a", DataDir: filepath.Join(dir, "a"),
-		ClientID: prefix + "-a", SiteFiles: []string{testSiteFile(t, dir, "shop1")},
-		wrapStore: func(st store.Store) store.Store { slow.Store = st; return slow }}
+	cfg.wrapStore = func(st store.Store) store.Store { slow.Store = st; return slow }
 	a := startInstance(t, cfg)
 	defer a.stop()
 	eventually(t, "a runs the site", func() bool { return slices.Equal(a.srv.Running(), []string{"shop1"}) })
 
 	slow.held.Store(true)
-	pub := paho.NewClient(paho.NewClientOptions().AddBroker(mqttURL).SetClientID(prefix + "-pub"))
-	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer pub.Disconnect(100)
-	const per = 20
-	now := time.Now().UnixMilli()
-	for i := int64(1); i <= per; i++ {
-		for _, sensor := range []string{"a", "b", "c"} {
-			b := &wire.Batch{V: 1, Sensor: sensor, Boot: 1, ID: i, Sent: now + i*1000,
-				Obs: []wire.Observation{{T: now + i*1000, Dev: wire.Dev(i), RSSI: -60, Seq: int(i)}}}
-			if tok := pub.Publish(wire.Topic(prefix, "shop1", sensor, "obs"), 1, false, wire.AppendBatch(nil, b)); tok.Wait() && tok.Error() != nil {
-				t.Fatal(tok.Error())
-			}
-		}
-	}
-	want := int64(per * 3)
+	want := publishEach(t, cfg, []string{"shop1"}, 20)
 	r := a.srv.runner("shop1")
 	eventually(t, "every batch taken", func() bool { return processed(r) == want })
 

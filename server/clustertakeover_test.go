@@ -2,16 +2,12 @@ package server
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/passant/passant/store"
-	"github.com/passant/passant/store/storetest"
 )
 
 // slowScan is a store whose scans of stored batches take a while when
@@ -38,25 +34,9 @@ func (s *slowScan) ScanBatches(ctx context.Context, site string, from, to int64,
 // other: with two rebuilds of a second each and leases of 1.5 s, they
 // lapsed for half a second each round.
 func TestClusterTakeOverKeepsLeases(t *testing.T) {
-	mqttURL := os.Getenv("PASSANT_TEST_MQTT")
-	if mqttURL == "" || os.Getenv("PASSANT_TEST_POSTGRES") == "" {
-		t.Skip("set PASSANT_TEST_MQTT and PASSANT_TEST_POSTGRES to run")
-	}
-	dbURL := storetest.PostgresURL(t)
-	dir := t.TempDir()
-	prefix := fmt.Sprintf("pt%d", time.Now().UnixNano())
-	var files []string
-	for _, id := range []string{"shop1", "shop2", "shop3", "shop4"} {
-		files = append(files, testSiteFile(t, dir, id))
-	}
-	base := Config{HTTP: "127.0.0.1:0", MQTT: mqttURL, DB: dbURL, Prefix: prefix, Migrate: true,
-		Cluster: true, LeaseTTL: 1500 * time.Millisecond}
-	ca := base
-	ca.Instance, ca.SiteFiles, ca.DataDir, ca.ClientID = "a", files, filepath.Join(dir, "a"), prefix+"-a"
+	ca, cb := clusterPair(t, "pk")
 	a := startInstance(t, ca)
 	slow := &slowScan{delay: time.Second}
-	cb := base
-	cb.Instance, cb.DataDir, cb.ClientID = "b", filepath.Join(dir, "b"), prefix+"-b"
 	cb.wrapStore = func(st store.Store) store.Store { slow.Store = st; return slow }
 	b := startInstance(t, cb)
 	defer b.stop()
@@ -64,7 +44,7 @@ func TestClusterTakeOverKeepsLeases(t *testing.T) {
 		return len(a.srv.Running()) == 2 && len(b.srv.Running()) == 2
 	})
 	ctx := context.Background()
-	st, err := store.Open(ctx, dbURL, "")
+	st, err := store.Open(ctx, ca.DB, "")
 	if err != nil {
 		t.Fatal(err)
 	}
