@@ -9,6 +9,21 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
+// lateAcker connects to b as the server does (a persistent session that
+// acknowledges each message itself, when it likes) and disconnects at the
+// test's end.
+func lateAcker(t *testing.T, b *Broker) paho.Client {
+	t.Helper()
+	o := paho.NewClientOptions().AddBroker(b.URL()).SetClientID("server").SetCleanSession(false).
+		SetAutoAckDisabled(true).SetOrderMatters(false)
+	c := paho.NewClient(o)
+	if tok := c.Connect(); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(50) })
+	return c
+}
+
 // TestLaggingSubscriberLosesNothing: the broker acknowledges a sensor's
 // QoS 1 publish at once, so a server that acknowledges late (its journal
 // behind, its machine busy) can have many thousands of messages outstanding
@@ -22,13 +37,7 @@ func TestLaggingSubscriberLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	o := paho.NewClientOptions().AddBroker(b.URL()).SetClientID("server").SetCleanSession(false).
-		SetAutoAckDisabled(true).SetOrderMatters(false)
-	srv := paho.NewClient(o)
-	if tok := srv.Connect(); tok.Wait() && tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer srv.Disconnect(50)
+	srv := lateAcker(t, b)
 	const n = 20_000
 	var mu sync.Mutex
 	var held []paho.Message // received, not yet acknowledged

@@ -60,13 +60,7 @@ func TestDropIsWarned(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	o := paho.NewClientOptions().AddBroker(b.URL()).SetClientID("server").SetCleanSession(false).
-		SetAutoAckDisabled(true).SetOrderMatters(false)
-	srv := paho.NewClient(o)
-	if tok := srv.Connect(); tok.Wait() && tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer srv.Disconnect(50)
+	srv := lateAcker(t, b)
 	var mu sync.Mutex
 	got := 0
 	if tok := srv.Subscribe("passant/#", 1, func(_ paho.Client, m paho.Message) {
