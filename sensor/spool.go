@@ -262,13 +262,26 @@ func openDiskQueue(dir string) (*diskQueue, error) {
 		d.obs += obs
 		d.bytes += size
 	}
+	if d.records == 0 {
+		// Nothing whole to send: start afresh, as pop does once empty.
+		for _, n := range d.segs {
+			os.Remove(segName(dir, n))
+		}
+		d.segs, d.bytes = nil, 0
+	}
 	if len(d.segs) == 0 {
 		d.segs = []int64{1 << 40}
+	} else {
+		// Write to a new segment: the last one may end in a record torn by
+		// a crash, and records appended behind it could never be read (the
+		// reader takes a bad record for the end of its segment).
+		d.segs = append(d.segs, d.segs[len(d.segs)-1]+1)
 	}
 	return d, nil
 }
 
-// scanSegment counts the whole records of a segment and the bytes they take.
+// scanSegment counts the whole records of a segment and the bytes they
+// take, up to the first torn or corrupt one, where peek stops reading too.
 func scanSegment(name string) (recs, obs, size int64, err error) {
 	f, err := os.Open(name)
 	if err != nil {
@@ -285,7 +298,9 @@ func scanSegment(name string) (recs, obs, size int64, err error) {
 		if n > maxRecord {
 			return recs, obs, size, nil
 		}
-		if _, err := br.Discard(int(n)); err != nil {
+		data := make([]byte, n)
+		if _, err := io.ReadFull(br, data); err != nil ||
+			crc32.ChecksumIEEE(data) != binary.LittleEndian.Uint32(hdr[8:]) {
 			return recs, obs, size, nil
 		}
 		recs++
@@ -322,6 +337,12 @@ func (d *diskQueue) push(data []byte, obs int) error {
 	}
 	rec := appendRecord(nil, data, obs)
 	if _, err := d.w.Write(rec); err != nil {
+		// Part of the record may be written (a full disk): go on in a new
+		// segment, so that nothing is appended behind a torn record.
+		d.w.Close()
+		d.w = nil
+		os.Truncate(segName(d.dir, d.segs[len(d.segs)-1]), d.wSize)
+		d.segs = append(d.segs, d.segs[len(d.segs)-1]+1)
 		return err
 	}
 	d.wSize += int64(len(rec))

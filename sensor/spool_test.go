@@ -2,6 +2,8 @@ package sensor
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 )
@@ -107,4 +109,52 @@ func TestSpoolCountsOverflow(t *testing.T) {
 		t.Fatalf("dropped %+v, want 7 batches, 21 observations", d)
 	}
 	checkSeq(t, drain(t, s), 0, 3) // the oldest are kept, in order
+}
+
+// TestSpoolTornTailAfterCrash: a process that died while writing a record
+// leaves its first bytes at the end of the last segment. The next process
+// must send the whole records before it and everything it queues itself;
+// it appended its records behind the torn one, where the reader, taking
+// the torn record for the end of the segment being written, never got
+// past it: every batch from then on stayed queued for good.
+func TestSpoolTornTailAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenSpool(SpoolConfig{MemBytes: 1, Dir: dir}) // every record on disk
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		s.Push(rec(i), i%7)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "seg-*.spool"))
+	if len(segs) != 1 {
+		t.Fatalf("segments %v", segs)
+	}
+	torn := appendRecord(nil, rec(99), 99%7)
+	f, err := os.OpenFile(segs[0], os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(torn[:len(torn)/2])
+	f.Close()
+
+	s2, err := OpenSpool(SpoolConfig{MemBytes: 1, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := s2.Len(); l.Batches != 5 {
+		t.Fatalf("reopened spool holds %d records, want the 5 whole ones", l.Batches)
+	}
+	for i := 5; i < 10; i++ {
+		if !s2.Push(rec(i), i%7) {
+			t.Fatal("push refused")
+		}
+	}
+	checkSeq(t, drain(t, s2), 0, 10)
+	if l := s2.Len(); l.Batches != 0 {
+		t.Fatalf("after draining the spool still holds %+v", l)
+	}
 }
