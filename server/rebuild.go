@@ -37,8 +37,17 @@ func (r *siteRunner) recover(startup bool) error {
 			r.srv.log.Warn("rebuilding from the journal while it cannot write; its latest batches are left out", "site", r.id, "err", err)
 		}
 	}
-	now := time.Now().UTC()
-	from := now.Add(-24 * time.Hour).Format(time.DateOnly)
+	r.mu.Lock()
+	since := r.restoreFrom
+	r.mu.Unlock()
+	start := time.Now().Add(-24 * time.Hour)
+	if since > 0 {
+		// A site change rebuilds the pipeline's day: read its journal.
+		if t := time.UnixMilli(since); t.Before(start) {
+			start = t
+		}
+	}
+	from := start.UTC().Format(time.DateOnly)
 	files, err := r.srv.journal.Files(r.id, from, "")
 	if err != nil || len(files) == 0 {
 		return err
@@ -84,6 +93,10 @@ func (r *siteRunner) recoverFromStore() error {
 	now := time.Now().UnixMilli()
 	r.mu.Lock()
 	r.quiet = true
+	from := now - 36*3600_000
+	if r.restoreFrom > 0 {
+		from = min(from, r.restoreFrom) // a site change rebuilds the pipeline's day
+	}
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
@@ -94,7 +107,7 @@ func (r *siteRunner) recoverFromStore() error {
 	n := 0
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	err := r.srv.store.ScanBatches(ctx, r.id, now-36*3600_000, now+3600_000, func(b *store.RawBatch) error {
+	err := r.srv.store.ScanBatches(ctx, r.id, from, now+3600_000, func(b *store.RawBatch) error {
 		r.mu.Lock()
 		r.pipe.Accept(b.Recv, &b.Batch, wire.Drops{})
 		r.mu.Unlock()
@@ -223,21 +236,26 @@ func (r *siteRunner) restore(site *wire.Site, err error) error {
 // that no batch comes between: a fresh pipeline is rebuilt from the journal
 // (as at a restart) with the new site, and today's stored figures are
 // replaced by the rebuilt ones, so today follows the new plan as if it had
-// held all day. Earlier days keep theirs; `passant reprocess` redoes them.
+// held all day. Today is the pipeline's day by event time (changedDay): a
+// runner still in yesterday just after midnight rebuilds yesterday too.
+// Earlier days keep theirs; `passant reprocess` redoes them.
 func (r *siteRunner) replace(ctx context.Context, site *wire.Site, version int) error {
+	var from int64 // the start of the day rebuilt
 	err := r.inRunner(ctx, func() error {
 		r.mu.Lock()
 		r.version = version
 		r.mu.Unlock()
-		return r.rebuild(ctx, site)
+		var err error
+		from, err = r.rebuild(ctx, site)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	// Today's hours went with the figures: store the rebuilt ones now, not
-	// a minute later.
+	// The day's hours went with the figures: store the rebuilt ones now,
+	// not a minute later.
 	now := time.Now().UnixMilli()
-	if err := writeRangeHours(ctx, r.srv.store, site, now, now+1, r.srv.reportSummaries(r.id)); err != nil {
+	if err := writeRangeHours(ctx, r.srv.store, site, from, now+1, r.srv.reportSummaries(r.id)); err != nil {
 		return fmt.Errorf("server: site %s: replace today's hours: %w", r.id, err)
 	}
 	return nil
@@ -250,46 +268,68 @@ func (r *siteRunner) storedVersion() int {
 	return r.version
 }
 
-func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) error {
+// rebuild runs the site change of replace in the runner's goroutine and
+// returns the start of the day it rebuilt (changedDay).
+func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) (int64, error) {
 	r.persist(ctx)
 	if r.srv.cfg.Cluster {
 		// In a cluster the rebuild reads the stored observations
 		// (recoverFromStore): the writer must have stored every batch
 		// the runner took.
 		if err := r.srv.writer.drain(ctx); err != nil {
-			return fmt.Errorf("server: site %s: %w", r.id, err)
+			return 0, fmt.Errorf("server: site %s: %w", r.id, err)
 		}
 	}
-	if err := r.reset(site); err != nil {
-		return err
-	}
 	now := time.Now()
-	y, m, d := now.In(site.Location()).Date()
-	dayStart := time.Date(y, m, d, 0, 0, 0, 0, site.Location()).UnixMilli()
 	r.mu.Lock()
-	r.restoreFrom = dayStart
+	event := max(r.pipe.Now(), r.now)
+	r.mu.Unlock()
+	from := changedDay(event, now, site.Location())
+	if err := r.reset(site); err != nil {
+		return 0, err
+	}
+	r.mu.Lock()
+	r.restoreFrom = from
 	r.mu.Unlock()
 	err := r.recover(false)
 	r.mu.Lock()
 	r.restoreFrom = 0
 	r.mu.Unlock()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// The writer may still hold summaries of the old plan: write them first,
 	// so that the delete takes them too.
 	if err := r.srv.writer.drain(ctx); err != nil {
-		return fmt.Errorf("server: site %s: replace today's figures: %w", r.id, err)
+		return 0, fmt.Errorf("server: site %s: replace today's figures: %w", r.id, err)
 	}
-	if err := r.srv.store.DeleteDerived(ctx, r.id, dayStart, now.UnixMilli()+3600_000); err != nil {
-		return fmt.Errorf("server: site %s: replace today's figures: %w", r.id, err)
+	if err := r.srv.store.DeleteDerived(ctx, r.id, from, max(now.UnixMilli(), event)+3600_000); err != nil {
+		return 0, fmt.Errorf("server: site %s: replace today's figures: %w", r.id, err)
 	}
 	r.persist(ctx)
 	r.mu.Lock()
 	occ := r.occupancy()
 	r.mu.Unlock()
 	r.srv.feed.Publish(r.id, web.Event{Occupancy: occ})
-	return nil
+	return from, nil
+}
+
+// changedDay returns the start (Unix ms) of the local day in loc that a site
+// change rebuilds: the pipeline's day at event time event (Unix ms), which
+// just after midnight may still be yesterday while its sensors' batches
+// come in late. It is today's by the wall clock now when the pipeline has
+// processed nothing, and never before yesterday's (the journal a rebuild
+// reads goes back a day; a runner further behind rebuilds from there).
+func changedDay(event int64, now time.Time, loc *time.Location) int64 {
+	today := localDay(now.UnixMilli(), loc)
+	if event <= 0 {
+		return today.UnixMilli()
+	}
+	day := localDay(event, loc)
+	if yesterday := today.AddDate(0, 0, -1); day.Before(yesterday) {
+		day = yesterday
+	}
+	return min(day.UnixMilli(), today.UnixMilli())
 }
 
 // noteRecv keeps the newest receive time recovery has seen.

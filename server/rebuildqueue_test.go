@@ -32,7 +32,8 @@ func TestSiteChangeWithBatchesQueued(t *testing.T) {
 		done <- r.inRunner(ctx, func() error {
 			close(started)
 			<-queued
-			return r.rebuild(ctx, site) // what a site change runs in the runner
+			_, err := r.rebuild(ctx, site) // what a site change runs in the runner
+			return err
 		})
 	}()
 	<-started
