@@ -35,7 +35,8 @@ func (se *Session) Fit(ctx context.Context) (*Report, error) {
 var ErrNothingToApply = errors.New("calibration: nothing to apply: the fit kept the previous values")
 
 // Apply writes the last fit's values onto the site's current version (only
-// the radio fields of the sensors it changed) as a new version, live.
+// the radio fields of the sensors it changed, and the 5 GHz offsets when
+// the fit moved them) as a new version, live.
 func (se *Session) Apply(ctx context.Context) (*Applied, error) {
 	se.mu.Lock()
 	rep := se.last
@@ -60,6 +61,18 @@ func (se *Session) Apply(ctx context.Context) (*Applied, error) {
 		a, n := sr.Applied.RSSI1m, sr.Applied.Exponent
 		out.Sensors[i].RSSI1m, out.Sensors[i].Exponent = &a, &n
 		changed++
+	}
+	if o := rep.Offset5; o != nil && o.Applied && rep.Calibrated != nil {
+		// The sensors' values were fitted with the 5 GHz offset moved by
+		// delta: move it likewise (as Calibrate does for calibrated.json).
+		delta := round(rep.Calibrated.Radio.Offset5GHz-o.Previous, 1)
+		out.Radio.Offset5GHz = round(out.Radio.Offset5GHz+delta, 1)
+		for i := range out.Sensors {
+			if p := out.Sensors[i].Offset5GHz; p != nil {
+				v := round(*p+delta, 1)
+				out.Sensors[i].Offset5GHz = &v
+			}
+		}
 	}
 	if err := out.Validate(); err != nil {
 		return nil, fmt.Errorf("calibration: the calibrated site is invalid: %w", err)

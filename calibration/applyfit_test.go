@@ -1,0 +1,70 @@
+package calibration
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/passant/passant/wire"
+)
+
+// TestApplyWritesTheFit: the page's Apply stores what the fit calibrated,
+// the 5 GHz offset included (the contract: the web UI "applies the same
+// fit" as passant calibrate, whose calibrated.json is Report.Calibrated).
+// Apply copied the sensors' rssi_1m and exponent only: a walk that fitted
+// and applied offset_5ghz left the site's 5 GHz offset as it was, under
+// sensor values fitted together with the corrected one.
+func TestApplyWritesTheFit(t *testing.T) {
+	w := newWorld()
+	w.five = w.site.Radio.Offset5GHz - 3 // the site's 5 GHz offset is 3 dB off
+	rng := rand.New(rand.NewPCG(5, 5))
+	route := installerWalk(rng, w.site, liveT0+20000, 6*60*1000, 0.8, wire.Rect{{0.5, 0.5}, {29.5, 19.5}})
+	s1 := w.site.Sensors[0]
+	path := walkPath{pts: append([]wire.Point{{s1.X, s1.Y}}, route.pts...), ts: append([]int64{liveT0}, route.ts...)}
+	ls := newLiveShopPath(w, rng, path)
+	se := ls.svc.Session("sim")
+	ls.advance(ls.t0 + 15000)
+	se.Start(ls.phone)
+	end := ls.path.ts[len(ls.path.ts)-1]
+	for tm := ls.t0 + 15000; tm < end; tm += 1000 {
+		ls.advance(tm)
+		if (tm-ls.t0)%5000 == 0 {
+			x, y := ls.path.at(tm)
+			if _, err := se.Mark(x, y, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ls.advance(end + 3000)
+	ctx := context.Background()
+	rep, err := se.Fit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Chosen == "none" || rep.Offset5 == nil || !rep.Offset5.Applied {
+		t.Fatalf("the walk should fit and apply a 5 GHz offset: chosen %q, offset %+v", rep.Chosen, rep.Offset5)
+	}
+	if _, err := se.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sites := ls.svc.Sites.(*memSites)
+	got, want := sites.versions[len(sites.versions)-1], rep.Calibrated
+	if got.Radio.Offset5GHz != want.Radio.Offset5GHz {
+		t.Errorf("applied offset_5ghz %.1f dB, the fit calibrated %.1f dB (site's before: %.1f)",
+			got.Radio.Offset5GHz, want.Radio.Offset5GHz, w.site.Radio.Offset5GHz)
+	}
+	for i, s := range got.Sensors {
+		ws := want.Sensors[i]
+		if ptr(s.RSSI1m) != ptr(ws.RSSI1m) || ptr(s.Exponent) != ptr(ws.Exponent) || ptr(s.Offset5GHz) != ptr(ws.Offset5GHz) {
+			t.Errorf("sensor %s: applied %v/%v/%v, calibrated %v/%v/%v", s.ID,
+				ptr(s.RSSI1m), ptr(s.Exponent), ptr(s.Offset5GHz), ptr(ws.RSSI1m), ptr(ws.Exponent), ptr(ws.Offset5GHz))
+		}
+	}
+}
+
+func ptr(p *float64) float64 {
+	if p == nil {
+		return -999
+	}
+	return *p
+}
