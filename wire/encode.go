@@ -12,7 +12,7 @@ func AppendBatch(dst []byte, b *Batch) []byte {
 	dst = append(dst, `{"v":`...)
 	dst = strconv.AppendInt(dst, int64(b.V), 10)
 	dst = append(dst, `,"sensor":`...)
-	dst = strconv.AppendQuote(dst, b.Sensor)
+	dst = appendQuote(dst, b.Sensor)
 	if b.Boot != 0 || b.ID != 0 {
 		dst = append(dst, `,"boot":`...)
 		dst = strconv.AppendInt(dst, b.Boot, 10)
@@ -45,7 +45,7 @@ func AppendObservation(dst []byte, o *Observation) []byte {
 	}
 	if o.Kind != "" && o.Kind != KindProbe {
 		dst = append(dst, `,"kind":`...)
-		dst = strconv.AppendQuote(dst, o.Kind)
+		dst = appendQuote(dst, o.Kind)
 	}
 	if o.Rand {
 		dst = append(dst, `,"rand":true`...)
@@ -56,7 +56,7 @@ func AppendObservation(dst []byte, o *Observation) []byte {
 	}
 	if o.FP != "" {
 		dst = append(dst, `,"fp":`...)
-		dst = strconv.AppendQuote(dst, o.FP)
+		dst = appendQuote(dst, o.FP)
 	}
 	return append(dst, '}')
 }

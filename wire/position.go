@@ -52,17 +52,29 @@ func AppendPosition(dst []byte, p *Position) []byte {
 	return append(dst, '}')
 }
 
-// appendQuote is strconv.AppendQuote with a shortcut for strings of
-// printable ASCII without '"' and '\\', which AppendQuote writes as they
-// are (track names, zone ids).
+// appendQuote appends s as a JSON string: '"' and '\\' escaped, control
+// characters as \u00XX, everything else as it is (decoded strings are
+// valid UTF-8). Not strconv.AppendQuote: its Go escapes (\x01, \U0001f600
+// for what Go does not print) are not JSON.
 func appendQuote(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return strconv.AppendQuote(dst, s)
-		}
-	}
+	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
-	dst = append(dst, s...)
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
 

@@ -1,10 +1,11 @@
 package wire
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"strconv"
 	"testing"
+	"unicode/utf8"
 )
 
 // appendRoundedStrconv is AppendRounded without the integer digits: the
@@ -74,15 +75,22 @@ func FuzzAppendRounded(f *testing.F) {
 	})
 }
 
-func TestAppendQuoteMatchesStrconv(t *testing.T) {
+// TestAppendQuoteIsJSON: every string is written as JSON that reads back
+// as it (valid UTF-8) or as encoding/json's reading of its bytes.
+func TestAppendQuoteIsJSON(t *testing.T) {
 	var all []string
 	for c := range 256 {
 		all = append(all, string(rune(c)), "k"+string([]byte{byte(c)})+"x", string([]byte{byte(c)}))
 	}
-	all = append(all, "", "k0123456789ab", "store", "street west", "日本", "a\"b", `a\b`, "\x7f", "\u2028")
+	all = append(all, "", "k0123456789ab", "store", "street west", "日本", "a\"b", `a\b`, "\x7f", "\u2028", "\U0001f600", "\u00ad")
 	for _, s := range all {
-		if got, want := string(appendQuote([]byte("x"), s)), string(strconv.AppendQuote([]byte("x"), s)); got != want {
-			t.Fatalf("appendQuote(%q) = %s, strconv %s", s, got, want)
+		got := appendQuote([]byte("x"), s)
+		var back string
+		if err := json.Unmarshal(got[1:], &back); err != nil {
+			t.Fatalf("appendQuote(%q) = %s: not JSON: %v", s, got, err)
+		}
+		if utf8.ValidString(s) && back != s {
+			t.Fatalf("appendQuote(%q) = %s reads back as %q", s, got, back)
 		}
 	}
 }
