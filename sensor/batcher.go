@@ -16,7 +16,8 @@ type BatcherConfig struct {
 
 // Batcher cuts a stream of observations into the contract's batches,
 // numbered 1, 2, 3, ... since Boot. A batch closes when an observation
-// comes Interval or more after the batch's first one (capture time), when
+// comes Interval or more after (or, the clock stepped back, before) the
+// batch's first one (capture time), when
 // it is full, or when Flush is called (by a ticker on a quiet channel, and
 // at the end). It is not safe for concurrent use.
 //
@@ -45,7 +46,7 @@ func NewBatcher(cfg BatcherConfig) *Batcher {
 // of a batch that o closes; that batch is returned, else nil.
 func (b *Batcher) Add(o wire.Observation, now int64) *wire.Batch {
 	var out *wire.Batch
-	if n := len(b.cur.Obs); n > 0 && o.T-b.cur.Obs[0].T >= b.cfg.Interval.Milliseconds() {
+	if n := len(b.cur.Obs); n > 0 && b.past(o.T) {
 		out = b.close(now)
 	}
 	b.cur.Obs = append(b.cur.Obs, o)
@@ -61,7 +62,15 @@ func (b *Batcher) Add(o wire.Observation, now int64) *wire.Batch {
 // Due reports whether the open batch has reached its Interval by the
 // clock now (Unix ms), so that a Flush should close it.
 func (b *Batcher) Due(now int64) bool {
-	return len(b.cur.Obs) > 0 && now-b.cur.Obs[0].T >= b.cfg.Interval.Milliseconds()
+	return len(b.cur.Obs) > 0 && b.past(now)
+}
+
+// past reports whether t lies Interval or more from the open batch's first
+// observation, either way: a clock stepped back (an NTP correction) must
+// not hold the batch open until it has come round to that time again.
+func (b *Batcher) past(t int64) bool {
+	d := t - b.cur.Obs[0].T
+	return d >= b.cfg.Interval.Milliseconds() || -d >= b.cfg.Interval.Milliseconds()
 }
 
 // Flush closes and returns the open batch with sent time now; nil when it

@@ -56,3 +56,34 @@ func BenchmarkBatcherAdd(b *testing.B) {
 		bt.Add(o, t)
 	}
 }
+
+// TestBatcherClockStepsBack: the sensor's clock steps back an hour (an NTP
+// correction) while a batch is open. The batch must still close within
+// its interval of the frames that follow, not wait until the clock has
+// come back to its first frame's time (or 10,000 observations): the
+// server heard nothing from the sensor meanwhile.
+func TestBatcherClockStepsBack(t *testing.T) {
+	b := NewBatcher(BatcherConfig{Sensor: "s1", Interval: time.Second})
+	const t0 = 1_764_850_000_000
+	if x := b.Add(wire.Observation{T: t0, RSSI: -50, Seq: -1}, t0); x != nil {
+		t.Fatal("a batch of one frame closed")
+	}
+	back := int64(t0 - 3_600_000)
+	closed := 0
+	for i := range int64(5) {
+		now := back + i*500
+		if x := b.Add(wire.Observation{T: now, RSSI: -50, Seq: -1}, now); x != nil {
+			closed++
+		}
+		if b.Due(now + 400) {
+			b.Flush(now + 400)
+			closed++
+		}
+	}
+	if closed == 0 {
+		t.Fatalf("no batch closed in 2.5 s after the clock stepped back an hour (%d observations pending)", b.Pending())
+	}
+	if b.Pending() > 2 {
+		t.Errorf("%d observations pending after the clock stepped back, want at most the last second's", b.Pending())
+	}
+}
