@@ -87,6 +87,12 @@ func (s *Service) Observe(site string, b *wire.Batch) {
 // RecentWindow is how long a session keeps every frame, for picking a phone.
 const RecentWindow = 60_000 // ms
 
+// WalkIdle is how long a walk keeps taking its phone's frames after its
+// start or its latest mark (ms, by Service.Now): a walk left open (the page
+// closed) must not keep every frame of the phone for as long as the server
+// runs. A new mark resumes it.
+const WalkIdle = 30 * 60_000
+
 type heard struct {
 	t      int64
 	sensor string
@@ -106,6 +112,7 @@ type Session struct {
 	frames  []heard           // the phone's frames since the walk began
 	marks   []wire.WalkMark
 	started int64
+	active  int64 // Service.Now at the start or the latest mark (WalkIdle)
 	last    *Report
 	applied *Applied
 }
@@ -142,12 +149,13 @@ func (se *Session) observe(b *wire.Batch) {
 	if cut > 0 {
 		se.recent = append(se.recent[:0], se.recent[cut:]...)
 	}
+	walking := se.phone != nil && now-se.active <= WalkIdle
 	for _, o := range b.Obs {
 		h := heard{t: o.T, sensor: b.Sensor, obs: o}
 		if len(se.recent) < 200_000 {
 			se.recent = append(se.recent, h)
 		}
-		if se.phone != nil && se.isPhone(o.Dev) {
+		if walking && se.isPhone(o.Dev) {
 			se.frames = append(se.frames, h)
 		}
 	}
@@ -249,6 +257,7 @@ func (se *Session) Start(dev wire.Dev) Phone {
 	se.devs = map[wire.Dev]bool{dev: true}
 	se.frames, se.marks, se.last = nil, nil, nil
 	se.started = se.svc.now()
+	se.active = se.started
 	for _, h := range se.recent {
 		if se.isPhone(h.obs.Dev) {
 			se.frames = append(se.frames, h)
@@ -271,6 +280,7 @@ func (se *Session) Mark(x, y float64, t int64) (wire.WalkMark, error) {
 		return wire.WalkMark{}, ErrNoWalk
 	}
 	d := se.phone.Dev
+	se.active = se.svc.now()
 	m := wire.WalkMark{T: t, Dev: &d, X: x, Y: y}
 	se.marks = append(se.marks, m)
 	sort.SliceStable(se.marks, func(i, j int) bool { return se.marks[i].T < se.marks[j].T })

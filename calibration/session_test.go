@@ -254,3 +254,43 @@ func BenchmarkStatus(b *testing.B) {
 		}
 	}
 }
+
+// TestWalkLeftOpenStopsCollecting: a walk started and never finished (the
+// installer closed the page) kept every frame of the phone for as long as
+// the server ran: a staff phone used for the walk, heard all day by six
+// sensors, grows the session by about 100 bytes a frame without end. A
+// walk idle for WalkIdle (no mark) keeps no more frames.
+func TestWalkLeftOpenStopsCollecting(t *testing.T) {
+	w := newWorld()
+	svc := NewService(&memSites{versions: []*wire.Site{cloneSite(w.site)}})
+	now := int64(liveT0)
+	svc.Now = func() time.Time { return time.UnixMilli(now) }
+	se := svc.Session("sim")
+	const phone = wire.Dev(0x1234)
+	se.Start(phone)
+	if _, err := se.Mark(3, 4, 0); err != nil {
+		t.Fatal(err)
+	}
+	for ; now < liveT0+3*3600_000; now += 1000 {
+		for _, s := range w.site.Sensors {
+			svc.Observe("sim", &wire.Batch{V: 1, Sensor: s.ID, Obs: []wire.Observation{{T: now, Dev: phone, RSSI: -60, Seq: -1}}})
+		}
+	}
+	se.mu.Lock()
+	n := len(se.frames)
+	se.mu.Unlock()
+	if limit := int(WalkIdle/1000+60) * len(w.site.Sensors); n > limit {
+		t.Errorf("a walk idle for 3 h holds %d frames of the phone, want at most %d (%v of them)", n, limit, time.Duration(WalkIdle)*time.Millisecond)
+	}
+	// Marking again resumes it.
+	if _, err := se.Mark(5, 5, 0); err != nil {
+		t.Fatal(err)
+	}
+	svc.Observe("sim", &wire.Batch{V: 1, Sensor: "s1", Obs: []wire.Observation{{T: now, Dev: phone, RSSI: -60, Seq: -1}}})
+	se.mu.Lock()
+	m := len(se.frames)
+	se.mu.Unlock()
+	if m != n+1 {
+		t.Errorf("after a new mark the walk took %d frames, want 1", m-n)
+	}
+}
