@@ -60,7 +60,7 @@ func (s *Service) selfState(site string) *selfState {
 }
 
 // observeSelf feeds a batch to the site's fitter and refits when event time
-// crosses the next refit.
+// t crosses the next refit (t 0: feed only).
 func (s *Service) observeSelf(site string, t int64, add func(f *SelfFitter)) {
 	s.mu.Lock()
 	st := s.self[site]
@@ -69,6 +69,9 @@ func (s *Service) observeSelf(site string, t int64, add func(f *SelfFitter)) {
 		return
 	}
 	add(st.fitter)
+	if t <= 0 {
+		return // no time to refit by
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.next == 0 {

@@ -80,9 +80,20 @@ func (s *Service) Observe(site string, b *wire.Batch) {
 		se.observe(b)
 	}
 	if len(b.Obs) > 0 {
-		s.observeSelf(site, b.Obs[len(b.Obs)-1].T, func(f *SelfFitter) { f.Add(b) })
+		t := b.Obs[len(b.Obs)-1].T
+		if ahead := s.now() + MaxSelfAhead; t > ahead {
+			// A sensor clock far ahead must not drive the refits: they
+			// would catch up hour by hour to it (a year ahead: 8,760 fits
+			// under the site runner's lock), then stop until then.
+			t = 0
+		}
+		s.observeSelf(site, t, func(f *SelfFitter) { f.Add(b) })
 	}
 }
+
+// MaxSelfAhead is how far ahead of Service.Now a batch's time may lie and
+// still move self-calibration's refit clock (ms).
+const MaxSelfAhead = 10 * 60_000
 
 // RecentWindow is how long a session keeps every frame, for picking a phone.
 const RecentWindow = 60_000 // ms

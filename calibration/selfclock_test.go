@@ -1,0 +1,47 @@
+package calibration
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/passant/passant/wire"
+)
+
+// TestSelfRefitIgnoresClockAhead: self-calibration refits every hour of
+// event time, catching up hour by hour; the server feeds it every accepted
+// batch under the site runner's lock, before the pipeline's clock checks.
+// One observation from a sensor whose clock is a year ahead (accepted: the
+// contract bounds t only below) made it refit 8,760 times there and then,
+// each hour's snapshot kept, and then refit nothing for a year; a clock
+// at 2100 held the runner for good. Times far ahead of the service's
+// clock no longer drive the refits.
+func TestSelfRefitIgnoresClockAhead(t *testing.T) {
+	w := newWorld()
+	svc := NewService(&memSites{versions: []*wire.Site{cloneSite(w.site)}})
+	svc.SelfWindow = 3600_000
+	const t0 = 1764806400000
+	now := int64(t0)
+	svc.Now = func() time.Time { return time.UnixMilli(now) }
+	anchors := sensorAnchors(w.site, 0xa0)
+	svc.SetAnchors("sim", anchors)
+	rng := rand.New(rand.NewPCG(8, 9))
+	ls := linkShadows(rng, len(anchors), 2)
+	now = t0 + 3*3600_000
+	selfShop(w, svc, rng, anchors, ls, t0, 0, 3, func(int, int) float64 { return 0 })
+	before := len(svc.SelfFitter("sim").History())
+	if before == 0 {
+		t.Fatal("no refit in 3 hours")
+	}
+	year := int64(365 * 24 * 3600_000)
+	svc.Observe("sim", &wire.Batch{V: 1, Sensor: "s1", Obs: []wire.Observation{{T: now + year, Dev: anchors[1].Dev, RSSI: -60, Seq: -1}}})
+	if n := len(svc.SelfFitter("sim").History()); n > before+1 {
+		t.Fatalf("a batch a year ahead made %d refits", n-before)
+	}
+	// Time goes on: the hourly refits go on.
+	now = t0 + 6*3600_000
+	selfShop(w, svc, rng, anchors, ls, t0, 3, 6, func(int, int) float64 { return 0 })
+	if n := len(svc.SelfFitter("sim").History()); n < before+3 {
+		t.Errorf("%d refits in the 3 hours after the batch ahead, want 3", n-before)
+	}
+}
