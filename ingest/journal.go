@@ -448,6 +448,42 @@ func ReadJournal(files []string, fn func(l *wire.Line) error, bad func(file stri
 	return nil
 }
 
+// ReadJournalAt is ReadJournal that also tells fn whether each line lies
+// at or after from (a file's day is its name's): the lines of from's day
+// before from.Off and of the days before are before it.
+func ReadJournalAt(files []string, from Pos, fn func(l *wire.Line, after bool) error, bad func(file string, err error)) error {
+	for _, name := range files {
+		day := strings.TrimSuffix(filepath.Base(name), ".jsonl")
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("ingest: journal: %w", err)
+		}
+		skip := func(err error) {
+			if bad != nil {
+				bad(name, err)
+			}
+		}
+		switch {
+		case day < from.Day:
+			err = readLines(f, func(l *wire.Line) error { return fn(l, false) }, skip)
+		case day > from.Day:
+			err = readLines(f, func(l *wire.Line) error { return fn(l, true) }, skip)
+		default:
+			err = readLines(io.LimitReader(f, from.Off), func(l *wire.Line) error { return fn(l, false) }, skip)
+			if err == nil {
+				if _, err = f.Seek(from.Off, io.SeekStart); err == nil {
+					err = readLines(f, func(l *wire.Line) error { return fn(l, true) }, skip)
+				}
+			}
+		}
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("ingest: journal %s: %w", filepath.Base(name), err)
+		}
+	}
+	return nil
+}
+
 func readLines(r io.Reader, fn func(l *wire.Line) error, bad func(error)) error {
 	lines := wire.NewLines(r)
 	var l wire.Line

@@ -53,6 +53,7 @@ func (r *siteRunner) deliver(d delivery, at ingest.At) (queued bool) {
 		r.in <- d
 		return true
 	}
+	d.next = at.Next()
 	bl := &r.bl
 	bl.mu.Lock()
 	defer bl.mu.Unlock()
@@ -112,6 +113,8 @@ func (r *siteRunner) catchUp(max int) bool {
 		r.srv.log.Error("reading the backlog from the journal failed; the rest is skipped", "site", r.id,
 			"from", from, "to", to, "err", err)
 		pos = to
+	} else {
+		r.checkpointDue(pos)
 	}
 	bl.mu.Lock()
 	defer bl.mu.Unlock()

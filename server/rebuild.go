@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/passant/passant/ingest"
+	"github.com/passant/passant/pipeline"
 	"github.com/passant/passant/store"
 	"github.com/passant/passant/web"
 	"github.com/passant/passant/wire"
@@ -37,6 +38,23 @@ func (r *siteRunner) recover(startup bool) error {
 			r.srv.log.Warn("rebuilding from the journal while it cannot write; its latest batches are left out", "site", r.id, "err", err)
 		}
 	}
+	// At a start, the site's checkpoint (checkpoint.go) holds the state up
+	// to a position of the journal: only the lines after it go to the
+	// pipeline. The lines before it are read all the same, for the
+	// batches not yet stored.
+	var ck ingest.Pos
+	if startup {
+		switch pos, err := r.loadCheckpoint(); {
+		case err == nil:
+			ck = pos
+		case errors.Is(err, errNoCheckpoint):
+		default:
+			r.srv.log.Warn("the site's checkpoint is refused; replaying yesterday and today from the journal", "site", r.id, "err", err)
+			if err := r.reset(r.site); err != nil {
+				return err
+			}
+		}
+	}
 	r.mu.Lock()
 	since := r.restoreFrom
 	r.mu.Unlock()
@@ -48,6 +66,9 @@ func (r *siteRunner) recover(startup bool) error {
 		}
 	}
 	from := start.UTC().Format(time.DateOnly)
+	if ck.Day != "" && ck.Day < from {
+		from = ck.Day
+	}
 	files, err := r.srv.journal.Files(r.id, from, "")
 	if err != nil || len(files) == 0 {
 		return err
@@ -60,17 +81,23 @@ func (r *siteRunner) recover(startup bool) error {
 	mark, marked := r.srv.writer.storedMark(r.id)
 	marked = marked && startup
 	var seen int64
-	err = ingest.ReadJournal(files, func(l *wire.Line) error {
-		r.mu.Lock()
-		err := r.pipe.Accept(l.Recv, &l.Batch, l.Drops)
-		r.mu.Unlock()
+	before := batchIDs{} // the batches before the checkpoint, for redeliveries
+	err = ingest.ReadJournalAt(files, ck, func(l *wire.Line, after bool) error {
 		r.srv.noteRecv(l.Recv)
 		last = max(last, l.Recv)
+		var err error
+		if after {
+			r.mu.Lock()
+			err = r.pipe.Accept(l.Recv, &l.Batch, l.Drops)
+			r.mu.Unlock()
+			n++
+		} else if !marked || !before.take(&l.Batch) || !r.knows(l.Batch.Sensor) {
+			err = pipeline.ErrDuplicate // not taken again (nor stored)
+		}
 		// Journaled but not yet stored when the server stopped.
 		if err == nil && marked && len(l.Batch.Obs) > 0 && mark.unstored(l.Recv, &seen) {
 			r.srv.writer.batch(store.RawBatch{Site: r.id, Recv: l.Recv, Batch: l.Batch})
 		}
-		n++
 		return nil
 	}, func(file string, err error) {
 		r.srv.log.Warn("journal line skipped", "site", r.id, "err", err)
@@ -82,8 +109,36 @@ func (r *siteRunner) recover(startup bool) error {
 	// What waits on the queue or in the backlog up to there has been read
 	// (receive times increase along the journal): accept skips it.
 	r.recovered = last
-	r.srv.log.Info("recovered from the journal", "site", r.id, "batches", n, "files", len(files))
+	if ck.Day != "" {
+		r.srv.log.Info("recovered from the checkpoint and the journal after it", "site", r.id, "batches", n,
+			"from", ck.Day, "offset", ck.Off, "files", len(files))
+	} else {
+		r.srv.log.Info("recovered from the journal", "site", r.id, "batches", n, "files", len(files))
+	}
 	return err
+}
+
+// batchIDs are the batches (sensor, boot, id) met before a checkpoint's
+// position, which the pipeline does not take again: a redelivery among
+// them is not stored twice.
+type batchIDs map[batchID]bool
+
+type batchID struct {
+	sensor   string
+	boot, id int64
+}
+
+// take reports whether b is new (a batch without an id always is).
+func (s batchIDs) take(b *wire.Batch) bool {
+	if b.ID <= 0 {
+		return true
+	}
+	k := batchID{b.Sensor, b.Boot, b.ID}
+	if s[k] {
+		return false
+	}
+	s[k] = true
+	return true
 }
 
 // recoverFromStore rebuilds the site's state from the stored observations

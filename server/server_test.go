@@ -77,12 +77,15 @@ func processed(r *siteRunner) int64 {
 }
 
 // startServer runs a server on cfg with free ports for HTTP and the
-// embedded broker, logging nowhere; stop shuts it down.
+// embedded broker, logging nowhere (unless cfg.Log is set); stop shuts it
+// down.
 func startServer(t testing.TB, cfg Config) (srv *Server, stop func()) {
 	t.Helper()
 	ready := make(chan struct{})
 	cfg.HTTP, cfg.BrokerAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	cfg.Ready = func(string, string) { close(ready) }
 	srv, err := New(cfg)
 	if err != nil {

@@ -72,6 +72,9 @@ type siteRunner struct {
 	// queued or in the backlog while the rebuild read the journal, has
 	// been taken already.
 	recovered int64
+	// ckDue is the event time at which the next checkpoint is due
+	// (checkpoint.go; runner's goroutine, or before it starts).
+	ckDue int64
 
 	hours hoursState // housekeeping's goroutine only
 	// staff (under mu): the reads of the earlier days' staff
@@ -92,6 +95,9 @@ type delivery struct {
 	// payload, when b is nil, is a plain batch as ingest checked and
 	// journaled it (ingest.Config.DeliverPlain): accept decodes it.
 	payload []byte
+	// next is the journal's position after the batch's line (zero when it
+	// has none), where a checkpoint taken after it ends.
+	next ingest.Pos
 }
 
 // sensorSeen keeps receive-side figures of a sensor: when a batch came last
@@ -181,6 +187,7 @@ func (r *siteRunner) run(ctx context.Context) {
 		case d := <-in:
 			r.yieldToIngest()
 			r.accept(d)
+			r.checkpointDue(d.next)
 		case <-backlog:
 			r.yieldToIngest()
 			r.catchUp(backlogChunk)

@@ -1,0 +1,198 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/passant/passant/sim"
+	"github.com/passant/passant/sim/simtest"
+	"github.com/passant/passant/wire"
+)
+
+// sensorBatch is a simulated sensor's batch, to publish later.
+type sensorBatch struct {
+	sensor string
+	b      *wire.Batch
+}
+
+// publishBatches publishes batches to the server's broker, as the sensors
+// would.
+func publishBatches(t *testing.T, srv *Server, site string, bs []sensorBatch) {
+	t.Helper()
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(srv.BrokerURL()).SetClientID("test-sensors"))
+	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(100)
+	for _, sb := range bs {
+		tok := pub.Publish(wire.Topic("passant", site, sb.sensor, "obs"), 1, false, wire.AppendBatch(nil, sb.b))
+		if tok.Wait(); tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+}
+
+// logBuffer is a log's text, safe for the server's goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestCheckpointRestartAcrossDays runs three mornings of a shop with
+// regulars through one server, and again through a server that stops in
+// the middle of day 3 and starts again, with the journal of days 1 and 2
+// made unreadable (as a journal older than yesterday is not replayed): the
+// restarted server reads the checkpoint it wrote at the midnight before day
+// 3 and replays the journal after it. Day 3's report must be the same, byte
+// for byte: what the pipeline learned on days 1 and 2 is not lost. Without
+// the checkpoint it was not (TestReturningAcrossRestart: 63 visitors
+// against 60).
+func TestCheckpointRestartAcrossDays(t *testing.T) {
+	regs := &sim.Regulars{Seed: 11, N: 30, Share: 0.5}
+	shop := simtest.Shop(t, "small", sim.Config{Seed: 43, Regulars: regs, ShoppersPerHour: 60})
+	site := shop.Site()
+	var days [3][]sensorBatch
+	for d := range days {
+		from := time.Date(2026, 11, 11+d, 9, 0, 0, 0, time.UTC)
+		simtest.Run(t, shop, from, from.Add(90*time.Minute), nil, func(sensor string, b *wire.Batch) error {
+			days[d] = append(days[d], sensorBatch{sensor, b})
+			return nil
+		})
+	}
+	loc := site.Location()
+	y, m, dd := time.Date(2026, 11, 13, 12, 0, 0, 0, time.UTC).In(loc).Date()
+	from3 := time.Date(y, m, dd, 0, 0, 0, 0, loc).UnixMilli()
+	to3 := time.Date(y, m, dd+1, 0, 0, 0, 0, loc).UnixMilli()
+	ctx := context.Background()
+	send := func(srv *Server, bs []sensorBatch) {
+		t.Helper()
+		var n int64
+		eventually(t, "the runner free", func() bool { n = processed(srv.runner(site.Site)); return n >= 0 })
+		publishBatches(t, srv, site.Site, bs)
+		n += int64(len(bs))
+		eventually(t, "every batch processed", func() bool { return processed(srv.runner(site.Site)) == n })
+	}
+	day3 := func(srv *Server) []byte {
+		t.Helper()
+		if err := srv.writer.drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := srv.Report(ctx, site.Site, from3, to3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := json.MarshalIndent(rep, "", " ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+
+	// One server, all three days.
+	dir := t.TempDir()
+	path := simtest.WriteSite(t, dir, site)
+	srv, stop := startServer(t, Config{SiteFiles: []string{path}, DataDir: dir})
+	for _, d := range days {
+		send(srv, d)
+	}
+	want := day3(srv)
+	stop()
+
+	// Days 1 and 2 and half of day 3; a stop; the journal of days 1 and 2
+	// unreadable; a start; the rest of day 3.
+	dir = t.TempDir()
+	path = simtest.WriteSite(t, dir, site)
+	var logs logBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	srv, stop = startServer(t, Config{SiteFiles: []string{path}, DataDir: dir, Log: log})
+	half := len(days[2]) / 2
+	send(srv, days[0])
+	send(srv, days[1])
+	send(srv, days[2][:half])
+	if err := srv.writer.drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if !strings.Contains(logs.String(), "checkpoint written") {
+		t.Fatalf("no checkpoint written:\n%s", logs.String())
+	}
+	blankJournal(t, filepath.Join(dir, "journal", site.Site), from3)
+	srv, stop = startServer(t, Config{SiteFiles: []string{path}, DataDir: dir, Log: log})
+	defer stop()
+	if !strings.Contains(logs.String(), "recovered from the checkpoint") {
+		t.Fatalf("the restarted server did not read its checkpoint:\n%s", logs.String())
+	}
+	send(srv, days[2][half:])
+	got := day3(srv)
+	if !bytes.Equal(got, want) {
+		t.Errorf("day 3 after a restart from the checkpoint differs from one server's:\nrestarted: %s\none server: %s", got, want)
+	}
+	var rep wire.Report
+	json.Unmarshal(want, &rep)
+	t.Logf("day 3: %d visitors, %d returning, %d passers-by, the same after the restart", rep.Totals.Visitors, rep.Totals.Returning, rep.Totals.Passersby)
+}
+
+// blankJournal overwrites the journal's lines of batches sent before
+// before with spaces (keeping every offset): they are unreadable, as the
+// journal before yesterday is to a restarted server.
+func blankJournal(t *testing.T, dir string, before int64) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no journal in %s: %v", dir, err)
+	}
+	blanked := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for off := 0; off < len(data); {
+			end := bytes.IndexByte(data[off:], '\n')
+			if end < 0 {
+				break
+			}
+			end += off
+			var l struct {
+				Batch struct {
+					Sent int64 `json:"sent"`
+				} `json:"batch"`
+			}
+			if json.Unmarshal(data[off:end], &l) == nil && l.Batch.Sent < before {
+				for i := off; i < end; i++ {
+					data[i] = ' '
+				}
+				blanked++
+			}
+			off = end + 1
+		}
+		if err := os.WriteFile(f, data, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if blanked == 0 {
+		t.Fatal("no journal line blanked")
+	}
+}
