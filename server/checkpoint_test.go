@@ -196,3 +196,63 @@ func blankJournal(t *testing.T, dir string, before int64) {
 		t.Fatal("no journal line blanked")
 	}
 }
+
+// TestCheckpointRefused: a corrupt checkpoint, or one of another site
+// configuration, is refused with a log line, and the server replays the
+// journal of yesterday and today as without one.
+func TestCheckpointRefused(t *testing.T) {
+	shop := simtest.Shop(t, "small", sim.Config{Seed: 3, ShoppersPerHour: 60})
+	site := shop.Site()
+	// Two evenings either side of a local midnight: a checkpoint.
+	loc := site.Location()
+	y, m, d := time.Now().In(loc).Date()
+	mid := time.Date(y, m, d-3, 0, 0, 0, 0, loc)
+	var bs []sensorBatch
+	simtest.Run(t, shop, mid.Add(-20*time.Minute), mid.Add(20*time.Minute), nil, func(sensor string, b *wire.Batch) error {
+		bs = append(bs, sensorBatch{sensor, b})
+		return nil
+	})
+	dir := t.TempDir()
+	path := simtest.WriteSite(t, dir, site)
+	var logs logBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	srv, stop := startServer(t, Config{SiteFiles: []string{path}, DataDir: dir, Log: log})
+	publishBatches(t, srv, site.Site, bs)
+	n := int64(len(bs))
+	eventually(t, "every batch processed", func() bool { return processed(srv.runner(site.Site)) == n })
+	stop()
+	ck := filepath.Join(dir, "journal", site.Site, checkpointFile)
+	good, err := os.ReadFile(ck)
+	if err != nil {
+		t.Fatalf("no checkpoint written: %v\n%s", err, logs.String())
+	}
+
+	restart := func(why string) {
+		t.Helper()
+		from := len(logs.String())
+		srv, stop := startServer(t, Config{SiteFiles: []string{path}, DataDir: dir, Log: log})
+		defer stop()
+		out := logs.String()[from:]
+		if !strings.Contains(out, "checkpoint is refused") || !strings.Contains(out, why) ||
+			!strings.Contains(out, "recovered from the journal") {
+			t.Fatalf("%s: not refused, or the journal not replayed:\n%s", why, out)
+		}
+		// Every batch replayed from the journal, none from the checkpoint.
+		if got := processed(srv.runner(site.Site)); got != n {
+			t.Errorf("%s: %d batches after the start, %d sent", why, got, n)
+		}
+	}
+	bad := bytes.Clone(good)
+	bad[len(bad)-100] ^= 0xff
+	if err := os.WriteFile(ck, bad, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	restart("corrupt")
+
+	// The site changed since (a zone moved).
+	os.WriteFile(ck, good, 0o640)
+	edited := *site
+	edited.Name += " (renamed)"
+	path = simtest.WriteSite(t, dir, &edited)
+	restart("another configuration of the site")
+}
