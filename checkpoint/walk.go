@@ -9,7 +9,6 @@ package checkpoint
 // must lie on a path of struct fields from a root.
 
 import (
-	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -154,18 +153,9 @@ func (e *encoder) value(v reflect.Value, path string, in bool) error {
 	case reflect.Slice:
 		return e.slice(v, path, in)
 	case reflect.Map:
-		if v.IsNil() {
-			e.uint(tagNil)
+		if !e.ref(v) {
 			return nil
 		}
-		k := ptrKey{v.UnsafePointer(), t}
-		if id, ok := e.ptrs[k]; ok {
-			e.uint(tagSeen)
-			e.uint(uint64(id))
-			return nil
-		}
-		e.ptrs[k] = len(e.ptrs) + 1
-		e.uint(tagNew)
 		e.uint(uint64(v.Len()))
 		keys := v.MapKeys()
 		if sortable(t.Key()) {
@@ -182,18 +172,9 @@ func (e *encoder) value(v reflect.Value, path string, in bool) error {
 			}
 		}
 	case reflect.Pointer:
-		if v.IsNil() {
-			e.uint(tagNil)
+		if !e.ref(v) {
 			return nil
 		}
-		k := ptrKey{v.UnsafePointer(), t}
-		if id, ok := e.ptrs[k]; ok {
-			e.uint(tagSeen)
-			e.uint(uint64(id))
-			return nil
-		}
-		e.ptrs[k] = len(e.ptrs) + 1
-		e.uint(tagNew)
 		copies := e.copies
 		e.copies = 0
 		defer func() { e.copies = copies }()
@@ -217,6 +198,24 @@ func (e *encoder) value(v reflect.Value, path string, in bool) error {
 		return fmt.Errorf("%s: a %s (%s) cannot be written; keep its type", path, t, t.Kind())
 	}
 	return nil
+}
+
+// ref writes the tag of a pointer or map: nil, seen (with its id) or new;
+// it reports whether it is new (its value is to follow).
+func (e *encoder) ref(v reflect.Value) bool {
+	if v.IsNil() {
+		e.uint(tagNil)
+		return false
+	}
+	k := ptrKey{v.UnsafePointer(), v.Type()}
+	if id, ok := e.ptrs[k]; ok {
+		e.uint(tagSeen)
+		e.uint(uint64(id))
+		return false
+	}
+	e.ptrs[k] = len(e.ptrs) + 1
+	e.uint(tagNew)
+	return true
 }
 
 // kept writes a kept value: a pointer's path, or the path of a value on a
@@ -283,14 +282,10 @@ func (d *decoder) uint() uint64 {
 	return x
 }
 
+// int reads a varint: binary.AppendVarint's zig-zag of a uvarint.
 func (d *decoder) int() int64 {
-	x, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail(errShort)
-		return 0
-	}
-	d.b = d.b[n:]
-	return x
+	x := d.uint()
+	return int64(x>>1) ^ -int64(x&1)
 }
 
 func (d *decoder) bytes(n uint64) []byte {
@@ -363,54 +358,42 @@ func (d *decoder) value(dst reflect.Value, path string) error {
 	case reflect.Slice:
 		return d.slice(dst, path)
 	case reflect.Map:
-		switch d.uint() {
-		case tagNil:
-			dst.SetZero()
-		case tagSeen:
-			return d.seenRef(dst, path)
-		case tagNew:
-			n := d.uint()
-			if n > uint64(len(d.b)) {
-				return fmt.Errorf("%s: %w", path, errShort)
-			}
-			m := reflect.MakeMapWithSize(t, int(n))
-			d.ptrs = append(d.ptrs, m)
-			d.copies++
-			defer func() { d.copies-- }()
-			for range n {
-				k := reflect.New(t.Key()).Elem()
-				if err := d.value(k, path); err != nil {
-					return err
-				}
-				x := reflect.New(t.Elem()).Elem()
-				if err := d.value(x, path); err != nil {
-					return err
-				}
-				m.SetMapIndex(k, x)
-			}
-			dst.Set(m)
-		default:
-			return fmt.Errorf("%s: bad tag for a map", path)
+		if isNew, err := d.ref(dst, path); !isNew {
+			return err
 		}
-	case reflect.Pointer:
-		switch d.uint() {
-		case tagNil:
-			dst.SetZero()
-		case tagSeen:
-			return d.seenRef(dst, path)
-		case tagNew:
-			p := reflect.New(t.Elem())
-			d.ptrs = append(d.ptrs, p)
-			copies := d.copies
-			d.copies = 0
-			defer func() { d.copies = copies }()
-			if err := d.value(p.Elem(), path); err != nil {
+		n := d.uint()
+		if n > uint64(len(d.b)) {
+			return fmt.Errorf("%s: %w", path, errShort)
+		}
+		m := reflect.MakeMapWithSize(t, int(n))
+		d.ptrs = append(d.ptrs, m)
+		d.copies++
+		defer func() { d.copies-- }()
+		for range n {
+			k := reflect.New(t.Key()).Elem()
+			if err := d.value(k, path); err != nil {
 				return err
 			}
-			dst.Set(p)
-		default:
-			return fmt.Errorf("%s: bad tag for a pointer", path)
+			x := reflect.New(t.Elem()).Elem()
+			if err := d.value(x, path); err != nil {
+				return err
+			}
+			m.SetMapIndex(k, x)
 		}
+		dst.Set(m)
+	case reflect.Pointer:
+		if isNew, err := d.ref(dst, path); !isNew {
+			return err
+		}
+		p := reflect.New(t.Elem())
+		d.ptrs = append(d.ptrs, p)
+		copies := d.copies
+		d.copies = 0
+		defer func() { d.copies = copies }()
+		if err := d.value(p.Elem(), path); err != nil {
+			return err
+		}
+		dst.Set(p)
 	case reflect.Struct:
 		for i := range t.NumField() {
 			if err := d.value(field(dst, i), path+"."+t.Field(i).Name); err != nil {
@@ -426,6 +409,21 @@ func (d *decoder) value(dst reflect.Value, path string) error {
 	return d.err
 }
 
+// ref reads the tag of a pointer or map into dst: nil or seen (set), or
+// new (reported: its value follows).
+func (d *decoder) ref(dst reflect.Value, path string) (isNew bool, err error) {
+	switch d.uint() {
+	case tagNil:
+		dst.SetZero()
+		return false, d.err
+	case tagSeen:
+		return false, d.seenRef(dst, path)
+	case tagNew:
+		return true, d.err
+	}
+	return false, fmt.Errorf("%s: bad tag for a %s", path, dst.Type())
+}
+
 func (d *decoder) seenRef(dst reflect.Value, path string) error {
 	id := d.uint()
 	if id == 0 || id > uint64(len(d.ptrs)) || d.ptrs[id-1].Type() != dst.Type() {
@@ -433,62 +431,4 @@ func (d *decoder) seenRef(dst reflect.Value, path string) error {
 	}
 	dst.Set(d.ptrs[id-1])
 	return d.err
-}
-
-// sortable reports whether map keys of type t are put in order (cmpKeys),
-// so that the same state is written as the same bytes.
-func sortable(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64, reflect.String:
-		return true
-	case reflect.Array:
-		return sortable(t.Elem())
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if !sortable(t.Field(i).Type) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
-// cmpKeys orders two values of a sortable type.
-func cmpKeys(a, b reflect.Value) int {
-	switch a.Kind() {
-	case reflect.Bool:
-		return cmp.Compare(b2i(a.Bool()), b2i(b.Bool()))
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return cmp.Compare(a.Int(), b.Int())
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return cmp.Compare(a.Uint(), b.Uint())
-	case reflect.Float32, reflect.Float64:
-		return cmp.Compare(math.Float64bits(a.Float()), math.Float64bits(b.Float()))
-	case reflect.String:
-		return cmp.Compare(a.String(), b.String())
-	case reflect.Array:
-		for i := range a.Len() {
-			if c := cmpKeys(a.Index(i), b.Index(i)); c != 0 {
-				return c
-			}
-		}
-	case reflect.Struct:
-		a, b = addressable(a), addressable(b)
-		for i := range a.NumField() {
-			if c := cmpKeys(field(a, i), field(b, i)); c != 0 {
-				return c
-			}
-		}
-	}
-	return 0
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
