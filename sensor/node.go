@@ -82,6 +82,8 @@ func (n *Node) Stats() NodeStats {
 	return n.stats
 }
 
+// publishStats publishes the capture loop's counts; only that goroutine, or
+// Run once it has ended, calls it.
 func (n *Node) publishStats() {
 	n.own.DecodeStats = n.dec.Stats()
 	n.mu.Lock()
@@ -110,6 +112,7 @@ func (n *Node) Run(ctx context.Context) error {
 	capErr := make(chan error, 1)
 	go func() { capErr <- n.capture(ctx) }()
 	var err error
+	capDone := true
 	select {
 	case err = <-capErr:
 	case <-ctx.Done():
@@ -117,7 +120,8 @@ func (n *Node) Run(ctx context.Context) error {
 		case err = <-capErr:
 		case <-time.After(time.Second):
 			// A live read that hears nothing blocks; leave it, it stops
-			// at its next frame (n.stopped).
+			// at its next frame (n.stopped). Its counts stay its own.
+			capDone = false
 		}
 	}
 	cancel()
@@ -133,8 +137,15 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 		n.batches++
 	}
+	batches := n.batches
 	n.mu.Unlock()
-	n.publishStats()
+	if capDone {
+		n.publishStats()
+	} else {
+		n.statsMu.Lock()
+		n.stats.Batches = batches
+		n.statsMu.Unlock()
+	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		err = nil // asked to stop
 	}
