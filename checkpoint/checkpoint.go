@@ -31,6 +31,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
 	"runtime/debug"
 	"sync"
 )
@@ -173,6 +174,10 @@ func describe(h []byte) string {
 }
 
 var build = sync.OnceValue(func() string {
+	return buildID() + " " + runtime.Version() + " " + runtime.GOARCH
+})
+
+func buildID() string {
 	if info, ok := debug.ReadBuildInfo(); ok {
 		var rev, dirty string
 		for _, s := range info.Settings {
@@ -201,10 +206,11 @@ var build = sync.OnceValue(func() string {
 		}
 	}
 	return "unknown"
-})
+}
 
 // Build names the running build: its VCS revision, or, without one or
-// with local changes, the SHA-256 of its executable. A checkpoint is read
+// with local changes, the SHA-256 of its executable; and the Go version and
+// architecture. A checkpoint is read
 // only by the build that wrote it: another may mean the same fields
 // otherwise.
 func Build() string { return build() }

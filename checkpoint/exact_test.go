@@ -45,7 +45,7 @@ func (o *out) Merge(from, into string, t int64) {
 
 func (o *out) Advance(now int64) { o.counter.Advance(now) }
 
-func newRun(t *testing.T, site *wire.Site) *run {
+func newRun(t testing.TB, site *wire.Site) *run {
 	t.Helper()
 	plan := zones.NewPlan(site)
 	counter := footfall.NewCounter(site, plan)
@@ -81,7 +81,7 @@ func (r *run) final(t *testing.T) []byte {
 	return data
 }
 
-func (r *run) write(t *testing.T) []byte {
+func (r *run) write(t testing.TB) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := checkpoint.Write(&b, pipeline.CheckpointKeep, r.pipe, r.counter); err != nil {

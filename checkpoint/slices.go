@@ -194,6 +194,9 @@ func (d *decoder) arrays() error {
 		dst := f.dst
 		s := a.Slice3(from, from+f.len, a.Len())
 		if s.Type() != dst.Type() {
+			if !s.Type().ConvertibleTo(dst.Type()) {
+				return fmt.Errorf("array %d: a %s read as a %s", f.id, s.Type(), dst.Type())
+			}
 			s = s.Convert(dst.Type())
 		}
 		dst.Set(s)
