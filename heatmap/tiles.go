@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"time"
 
 	"github.com/passant/passant/wire"
 )
@@ -11,9 +12,11 @@ import (
 // Hour is the length of a tile, Unix ms.
 const Hour = 3_600_000
 
-// Tiles holds a site's occupancy as one grid per UTC hour, so that the
-// heatmap of any range of hours is the sum of its tiles: a month is 720
-// additions of a small grid, whatever the number of fixes. With ByZone it
+// Tiles holds a site's occupancy as one grid per hour, so that the heatmap
+// of any range of hours is the sum of its tiles: a month is 720 additions
+// of a small grid, whatever the number of fixes. The hours are UTC hours
+// (NewTiles) or a time zone's clock hours (NewLocalTiles), which in India
+// (UTC+5:30) or Nepal (UTC+5:45) start at another minute. With ByZone it
 // also keeps, per hour, one tile per zone of the fixes (wire.Position.Zone,
 // the innermost zone), so that a zone filter selects fixes exactly rather
 // than masking cells.
@@ -23,13 +26,67 @@ const Hour = 3_600_000
 // zone.
 type Tiles struct {
 	ByZone bool
+	period Period
 	shape  *Grid // the cells, V unused
 	tiles  map[tileKey]*tile
 }
 
 type tileKey struct {
-	hour int64
+	hour int64  // the tile's start
 	zone string // "" for all fixes
+}
+
+// Period is how tiles divide time: into tiles of Len ms that start at the
+// times equal to Phase modulo Len (Unix ms).
+type Period struct{ Len, Phase int64 }
+
+// UTCHours is the period of tiles of UTC hours.
+var UTCHours = Period{Len: Hour}
+
+// Start returns the start of the tile holding t.
+func (p Period) Start(t int64) int64 { return t - mod(t-p.Phase, p.Len) }
+
+func mod(a, b int64) int64 { return (a%b + b) % b }
+
+// LocalPeriod returns the period whose tiles start at every clock hour of
+// loc: hours that start at minute 30 of the UTC hour in India, at minute
+// 15 in Nepal (UTC+5:45). A zone whose offset changes by less than an hour
+// (Lord Howe Island's half-hour summer time) gets tiles of the common
+// divisor of its offsets, 30 minutes there, so that every clock hour is a
+// sum of whole tiles all year. It looks at the zone's offsets from 2020
+// to 2040, so that a heatmap's tiles do not depend on when it is built;
+// a zone with offsets off the minute (none since 1980) gets UTC hours.
+func LocalPeriod(loc *time.Location) Period {
+	p := Period{Len: Hour, Phase: -1}
+	t := time.Date(2020, 1, 1, 0, 0, 0, 0, loc)
+	until := time.Date(2040, 1, 1, 0, 0, 0, 0, loc)
+	for i := 0; i < 1000 && t.Before(until); i++ {
+		_, off := t.Zone()
+		// The clock hour starts where UTC + offset is on an hour.
+		ph := mod(-int64(off)*1000, Hour)
+		if p.Phase < 0 {
+			p.Phase = ph
+		} else {
+			p.Len = gcd(p.Len, max(ph, p.Phase)-min(ph, p.Phase))
+		}
+		_, end := t.ZoneBounds()
+		if !end.After(t) {
+			break
+		}
+		t = end
+	}
+	if p.Len < 60_000 || p.Phase%60_000 != 0 {
+		return UTCHours
+	}
+	p.Phase = mod(p.Phase, p.Len)
+	return p
+}
+
+func gcd(a, b int64) int64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // tile is a box of cells [I0, I0+NX) × [J0, J0+NY) of the grid.
@@ -38,10 +95,27 @@ type tile struct {
 	v              []float32
 }
 
-// NewTiles returns empty tiles over bounds with cells of cell metres.
+// NewTiles returns empty tiles of UTC hours over bounds with cells of cell
+// metres.
 func NewTiles(bounds wire.Rect, cell float64) *Tiles {
-	return &Tiles{shape: newShape(bounds, cell), tiles: map[tileKey]*tile{}}
+	return NewPeriodTiles(bounds, cell, UTCHours)
 }
+
+// NewLocalTiles returns empty tiles of loc's clock hours (LocalPeriod).
+func NewLocalTiles(bounds wire.Rect, cell float64, loc *time.Location) *Tiles {
+	return NewPeriodTiles(bounds, cell, LocalPeriod(loc))
+}
+
+// NewPeriodTiles returns empty tiles of period p.
+func NewPeriodTiles(bounds wire.Rect, cell float64, p Period) *Tiles {
+	return &Tiles{period: p, shape: newShape(bounds, cell), tiles: map[tileKey]*tile{}}
+}
+
+// Period returns the tiles' division of time.
+func (t *Tiles) Period() Period { return t.period }
+
+// Start returns the start of the tile holding ms.
+func (t *Tiles) Start(ms int64) int64 { return t.period.Start(ms) }
 
 // Grid returns an empty grid of the tiles' shape.
 func (t *Tiles) Grid() *Grid {
@@ -102,15 +176,15 @@ func (t *Tiles) tile(k tileKey) *tile {
 }
 
 // AddSpan adds the kernel of a fix that stands for the time [start,
-// start+dur) (ms), split over the hours it spans, weighted in seconds.
+// start+dur) (ms), split over the tiles it spans, weighted in seconds.
 func (t *Tiles) AddSpan(k *Kernel, start, dur int64) { t.AddSpanZone(k, start, dur, "") }
 
 // AddSpanZone is AddSpan for a fix in zone (its innermost zone, "" for
 // none), which with ByZone also counts in the zone's tiles.
 func (t *Tiles) AddSpanZone(k *Kernel, start, dur int64, zone string) {
 	for dur > 0 {
-		h := HourOf(start)
-		part := min(dur, h+Hour-start)
+		h := t.period.Start(start)
+		part := min(dur, h+t.period.Len-start)
 		w := float64(part) / 1000
 		t.tile(tileKey{h, ""}).add(k, w)
 		if t.ByZone && zone != "" {
@@ -182,8 +256,8 @@ func (t *Tiles) PutZone(h int64, zone string, g *Grid) error {
 	if !t.shape.sameShape(g) {
 		return fmt.Errorf("heatmap: tile of %dx%d cells for tiles of %dx%d", g.NX, g.NY, t.shape.NX, t.shape.NY)
 	}
-	if h != HourOf(h) {
-		return fmt.Errorf("heatmap: tile start %d is not on an hour", h)
+	if h != t.period.Start(h) {
+		return fmt.Errorf("heatmap: tile start %d is not on a tile's start", h)
 	}
 	i0, j0, i1, j1 := g.NX, g.NY, 0, 0
 	for j := 0; j < g.NY; j++ {
@@ -208,7 +282,7 @@ func (t *Tiles) PutZone(h int64, zone string, g *Grid) error {
 
 // Query selects the tiles a heatmap sums.
 type Query struct {
-	From, To int64 // hours starting in [From, To), Unix ms
+	From, To int64 // tiles starting in [From, To), Unix ms
 	// Hour, when set, keeps only the hours for which it is true (e.g. local
 	// clock hours 10 to 14).
 	Hour func(start int64) bool
@@ -240,7 +314,7 @@ func (t *Tiles) Sum(q Query) *Grid {
 	return g
 }
 
-// Range sums the tiles of the hours that start in [from, to); with zones,
+// Range sums the tiles that start in [from, to); with zones,
 // cells whose centre lies outside all of them are zeroed.
 func (t *Tiles) Range(from, to int64, zones ...[]wire.Point) *Grid {
 	return t.Sum(Query{From: from, To: to, Mask: zones})

@@ -114,10 +114,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	var tiles *heatmap.Tiles
 	if cfg.Heatmap != "" {
-		tiles = heatmap.NewTiles(site.Bounds, 0.5)
+		// Tiles of the site's clock hours: Span starts on one.
+		tiles = heatmap.NewLocalTiles(site.Bounds, 0.5, site.Location())
 		out.heat = heatmap.NewBuilder(tiles)
 		out.heat.Log = heatmap.NewLog()
-		out.staff = heatmap.NewTiles(site.Bounds, 0.5)
+		out.staff = heatmap.NewPeriodTiles(site.Bounds, 0.5, tiles.Period())
 		out.site = site
 	}
 	p, err := pipeline.New(pipeline.Config{Site: site, Zone: plan.Innermost, Lateness: cfg.Lateness, Skip: cfg.Skip}, out)

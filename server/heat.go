@@ -16,7 +16,10 @@ import (
 // heat keeps a site's occupancy as hourly tiles at the default cell size:
 // the live pipeline's fixes go straight in; hours from before the server
 // started are built once from the stored positions and kept. A month's
-// heatmap is then the sum of 720 small grids.
+// heatmap is then the sum of 720 small grids. The tiles are the site's
+// clock hours (heatmap.LocalPeriod): in India or Nepal they start at 30 or
+// 15 minutes past the UTC hour, so that hours 10 to 14 are 10:00–14:00
+// there and a local day is a sum of whole tiles.
 //
 // The heatmap shows people, not staff: the staff's occupancy is kept apart
 // and taken out. A track is staff by its day's classification (the
@@ -46,16 +49,22 @@ type heat struct {
 const defaultCell = 0.5
 
 func newHeat(site *wire.Site) *heat {
-	t := heatmap.NewTiles(site.Bounds, defaultCell)
-	h := &heat{tiles: t, staff: heatmap.NewTiles(site.Bounds, defaultCell), log: heatmap.NewLog(),
+	t := siteTiles(site, defaultCell)
+	h := &heat{tiles: t, staff: heatmap.NewPeriodTiles(site.Bounds, defaultCell, t.Period()), log: heatmap.NewLog(),
 		builder: heatmap.NewBuilder(t), liveFrom: -1, fromStore: map[int64]bool{}}
 	h.builder.Log = h.log
 	return h
 }
 
+// siteTiles returns empty tiles of the site's clock hours with cells of
+// cell metres.
+func siteTiles(site *wire.Site, cell float64) *heatmap.Tiles {
+	return heatmap.NewLocalTiles(site.Bounds, cell, site.Location())
+}
+
 func (h *heat) add(p *wire.Position) {
 	if h.liveFrom < 0 {
-		h.liveFrom = heatmap.HourOf(p.T) + heatmap.Hour
+		h.liveFrom = h.tiles.Start(p.T) + h.tiles.Period().Len
 	}
 	h.builder.Add(p)
 }
@@ -67,7 +76,7 @@ func (h *heat) add(p *wire.Position) {
 // one from before the live builder's start: a query builds it from
 // storage again (loadHeat), as after a restart.
 func (h *heat) forget(cut int64) {
-	cut = heatmap.HourOf(cut)
+	cut = h.tiles.Start(cut)
 	h.tiles.DropBefore(cut)
 	h.staff.DropBefore(cut)
 	for hr := range h.fromStore {
@@ -82,7 +91,7 @@ func (h *heat) forget(cut int64) {
 
 // live reports whether the live tiles hold the hour of t (hours before are
 // built from storage, the staff's with them).
-func (h *heat) live(t int64) bool { return h.liveFrom >= 0 && heatmap.HourOf(t) >= h.liveFrom }
+func (h *heat) live(t int64) bool { return h.liveFrom >= 0 && h.tiles.Start(t) >= h.liveFrom }
 
 // bake moves the logged spans of the days that are over, by event time now
 // (and the builder's Cap, within which it may still count a fix of the
@@ -114,8 +123,8 @@ func (h *heat) takeStaff(g *heatmap.Grid, site *wire.Site, c *footfall.Counter, 
 		return
 	}
 	st := footfall.NewStaffOn(site.Location(), footfall.StaffDays(site, c.TrackDays(), c.Visits()), h.known, h.knownDay)
-	open := heatmap.NewTiles(site.Bounds, defaultCell)
-	lo := heatmap.HourOf(from) - h.builder.Cap
+	open := heatmap.NewPeriodTiles(site.Bounds, defaultCell, h.tiles.Period())
+	lo := h.tiles.Start(from) - h.builder.Cap
 	h.log.Sum(open, func(track string, t int64) bool { return t >= lo && t < to && h.live(t) && st.Is(track, t) })
 	g.Sub(sumTiles(open, from, to, keep))
 }
@@ -245,7 +254,7 @@ func (s *Server) heatGrid(ctx context.Context, q web.HeatmapQuery) (*wire.Site, 
 // leaving out the staff of each day (and, on the runner's day, those known
 // from the days before) unless q.Staff.
 func (s *Server) storedHeat(ctx context.Context, r *siteRunner, site *wire.Site, q web.HeatmapQuery, cell float64, keepHour func(int64) bool) (*heatmap.Grid, error) {
-	tiles := heatmap.NewTiles(site.Bounds, cell)
+	tiles := siteTiles(site, cell)
 	b := heatmap.NewBuilder(tiles)
 	if !q.Staff {
 		st, err := s.staffOn(ctx, r, site, q.From, q.To)
@@ -289,10 +298,10 @@ func (s *Server) staffOn(ctx context.Context, r *siteRunner, site *wire.Site, fr
 	return footfall.NewStaffOn(loc, days, known, knownDay), nil
 }
 
-// sumTiles sums the tiles of the hours in [HourOf(from), to) that keep
+// sumTiles sums the tiles of the hours in [Start(from), to) that keep
 // keeps.
 func sumTiles(t *heatmap.Tiles, from, to int64, keep func(int64) bool) *heatmap.Grid {
-	return t.Sum(heatmap.Query{From: heatmap.HourOf(from), To: to, Hour: keep})
+	return t.Sum(heatmap.Query{From: t.Start(from), To: to, Hour: keep})
 }
 
 // loadHeat builds the tiles of the hours in [from, to) before the live
@@ -301,16 +310,16 @@ func sumTiles(t *heatmap.Tiles, from, to int64, keep func(int64) bool) *heatmap.
 // at every query before.
 func (r *siteRunner) loadHeat(ctx context.Context, s *Server, from, to int64) error {
 	r.mu.Lock()
-	liveFrom, now, site := r.heat.liveFrom, r.now, r.site
+	liveFrom, now, site, period := r.heat.liveFrom, r.now, r.site, r.heat.tiles.Period()
 	var todo []int64
-	for h := heatmap.HourOf(from); h < to; h += heatmap.Hour {
+	for h := period.Start(from); h < to; h += period.Len {
 		if (liveFrom < 0 || h < liveFrom) && !r.heat.fromStore[h] {
 			todo = append(todo, h)
 		}
 	}
 	r.mu.Unlock()
 	if liveFrom < 0 {
-		liveFrom = heatmap.HourOf(time.Now().UnixMilli()) + heatmap.Hour
+		liveFrom = period.Start(time.Now().UnixMilli()) + period.Len
 	}
 	if now == 0 {
 		now = time.Now().UnixMilli()
@@ -319,18 +328,18 @@ func (r *siteRunner) loadHeat(ctx context.Context, s *Server, from, to int64) er
 	if len(todo) == 0 {
 		return nil
 	}
-	st, err := s.staffOn(ctx, r, site, todo[0], todo[len(todo)-1]+heatmap.Hour)
+	st, err := s.staffOn(ctx, r, site, todo[0], todo[len(todo)-1]+period.Len)
 	if err != nil {
 		return err
 	}
 	loc := site.Location()
 	for _, h := range todo {
-		ps, err := s.store.Positions(ctx, r.id, h, h+heatmap.Hour)
+		ps, err := s.store.Positions(ctx, r.id, h, h+period.Len)
 		if err != nil {
 			return err
 		}
-		tiles := heatmap.NewTiles(site.Bounds, defaultCell)
-		staff := heatmap.NewTiles(site.Bounds, defaultCell)
+		tiles := heatmap.NewPeriodTiles(site.Bounds, defaultCell, period)
+		staff := heatmap.NewPeriodTiles(site.Bounds, defaultCell, period)
 		b, bs := heatmap.NewBuilder(tiles), heatmap.NewBuilder(staff)
 		bs.Keep = func(p *wire.Position) bool { return st.Is(p.Track, p.T) }
 		for i := range ps {
@@ -350,7 +359,7 @@ func (r *siteRunner) loadHeat(ctx context.Context, s *Server, from, to int64) er
 			}
 			r.heat.staff.Put(h, g)
 			// Final once the hour's day is over: its classification is.
-			r.heat.fromStore[h] = dayStart(now, loc) >= h+heatmap.Hour
+			r.heat.fromStore[h] = dayStart(now, loc) >= h+period.Len
 		}
 		r.mu.Unlock()
 	}

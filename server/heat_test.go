@@ -102,6 +102,39 @@ func TestHeatLeavesOutAPrinter(t *testing.T) {
 // runner's lock.
 func BenchmarkHeatmapToday(b *testing.B) {
 	site, day, plan, counter, h := dayHeat(b)
+	benchHeatToday(b, site, day, plan, counter, h)
+}
+
+// BenchmarkHeatmapTodayTiles is BenchmarkHeatmapToday in India (UTC+5:30)
+// with the tiles of its clock hours (what the server keeps) and, for
+// comparison, with tiles of 15 minutes, the finer tiles that would also
+// select any zone's clock hours (Nepal's UTC+5:45 included).
+func BenchmarkHeatmapTodayTiles(b *testing.B) {
+	for _, c := range []struct {
+		name   string
+		period func(*wire.Site) heatmap.Period
+	}{
+		{"local-hours", func(s *wire.Site) heatmap.Period { return heatmap.LocalPeriod(s.Location()) }},
+		{"quarter-hours", func(*wire.Site) heatmap.Period { return heatmap.Period{Len: heatmap.Hour / 4} }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			site, _, plan, counter, _ := dayHeat(b)
+			site.Timezone = "Asia/Kolkata"
+			day := time.Date(2026, 12, 3, 0, 0, 0, 0, site.Location()).UnixMilli()
+			counter = footfall.NewCounter(site, plan)
+			h := newHeat(site)
+			p := c.period(site)
+			h.tiles = heatmap.NewPeriodTiles(site.Bounds, defaultCell, p)
+			h.staff = heatmap.NewPeriodTiles(site.Bounds, defaultCell, p)
+			h.builder = heatmap.NewBuilder(h.tiles)
+			h.builder.Log = h.log
+			h.liveFrom = day
+			benchHeatToday(b, site, day, plan, counter, h)
+		})
+	}
+}
+
+func benchHeatToday(b *testing.B, site *wire.Site, day int64, plan *zones.Plan, counter *footfall.Counter, h *heat) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	var ps []wire.Position
 	for k := 0; k < 1000; k++ {
@@ -137,6 +170,7 @@ func BenchmarkHeatmapToday(b *testing.B) {
 	}
 	b.ReportMetric(float64(h.log.Len()), "spans")
 	b.ReportMetric(float64(h.log.Bytes()), "log-bytes")
+	b.ReportMetric(float64(h.tiles.Bytes()), "tile-bytes")
 }
 
 // TestHeatmapLeavesOutStaff runs 50 minutes of the small shop through
