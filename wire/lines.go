@@ -21,10 +21,11 @@ type Line struct {
 // Blank lines are skipped; a line that is rejected is returned with Err set,
 // and reading goes on.
 type Lines struct {
-	sc      *bufio.Scanner
-	mem     []byte       // lines read in place before sc's (NewLinesAfter)
+	rd      *bufio.Reader
+	long    []byte       // a line longer than rd's buffer, gathered
+	err     error        // the read error that ended the input
+	mem     []byte       // lines read in place before rd's (NewLinesAfter)
 	memRead atomic.Int64 // bytes of mem read so far
-	memErr  error        // a line of mem too long for sc
 	no      int
 	scratch []Observation
 	ids     []string // the sensor ids read so far, each line's shared
@@ -32,14 +33,13 @@ type Lines struct {
 }
 
 // NewLines reads lines of up to MaxBatchLen plus room for the journal
-// envelope. Its buffer starts at 64 KB (a hundred lines of a replay; it
-// grows for longer ones): one that fits the processor's cache, where each
+// envelope; a longer line is rejected (ErrTooLarge) and reading goes on
+// after it. Its buffer is 64 KB (a hundred lines of a replay; a longer
+// line is gathered apart): one that fits the processor's cache, where each
 // read's bytes are still when the line is parsed, with fewer pages to
 // fault in than the limit's.
 func NewLines(r io.Reader) *Lines {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-	return &Lines{sc: sc}
+	return &Lines{rd: bufio.NewReaderSize(r, 64<<10)}
 }
 
 // NewLinesAfter reads the lines of mem in place, and then those of r: what
@@ -55,48 +55,91 @@ func NewLinesAfter(mem []byte, r io.Reader) *Lines {
 // to call from another goroutine).
 func (r *Lines) MemRead() int64 { return r.memRead.Load() }
 
-// maxLine is the longest line and its '\n' that NewLines' scanner holds.
+// maxLine is the length of the shortest line (without its '\n') that
+// Lines rejects as too long.
 const maxLine = MaxBatchLen + 4096
 
+var nl = []byte{'\n'}
+
 // scan returns the next line without its end (a '\n' and a '\r' before it),
-// as bufio.ScanLines does: from mem while it lasts, then from the scanner.
-func (r *Lines) scan() ([]byte, bool) {
+// as bufio.ScanLines does: from mem while it lasts, then from the reader.
+// long is true for a line of maxLine bytes or more, which is skipped: line
+// is then empty.
+func (r *Lines) scan() (line []byte, long, ok bool) {
 	if len(r.mem) > 0 {
 		n := bytes.IndexByte(r.mem, '\n') + 1
 		if n == 0 {
 			n = len(r.mem) // not whole lines: the rest as one
 		}
-		if n > maxLine {
-			// the scanner stops with ErrTooLong on a line it cannot hold
-			r.mem, r.memErr = nil, bufio.ErrTooLong
-			return nil, false
-		}
-		line := r.mem[:n]
+		line = r.mem[:n]
 		r.mem = r.mem[n:]
 		r.memRead.Add(int64(n))
-		if k := len(line); k > 0 && line[k-1] == '\n' {
-			line = line[:k-1]
+		if c := len(bytes.TrimSuffix(line, nl)); c >= maxLine {
+			return nil, true, true
 		}
-		if k := len(line); k > 0 && line[k-1] == '\r' {
-			line = line[:k-1]
+		return trimEOL(line), false, true
+	}
+	if r.err != nil {
+		return nil, false, false
+	}
+	line, err := r.rd.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		// Longer than the buffer: gather it, up to the limit.
+		r.long = append(r.long[:0], line...)
+		n := len(line)
+		for err == bufio.ErrBufferFull {
+			line, err = r.rd.ReadSlice('\n')
+			n += len(line)
+			if n <= maxLine {
+				r.long = append(r.long, line...)
+			}
 		}
-		return line, true
+		if err == nil {
+			n-- // the '\n'
+		}
+		long = n >= maxLine
+		line = r.long
 	}
-	if r.memErr != nil || !r.sc.Scan() {
-		return nil, false
+	switch {
+	case err == io.EOF:
+		r.err = io.EOF
+		if len(line) == 0 && !long {
+			return nil, false, false
+		}
+	case err != nil:
+		r.err = err
+		return nil, false, false
 	}
-	return r.sc.Bytes(), true
+	if long {
+		return nil, true, true
+	}
+	return trimEOL(line), false, true
+}
+
+func trimEOL(line []byte) []byte {
+	if k := len(line); k > 0 && line[k-1] == '\n' {
+		line = line[:k-1]
+	}
+	if k := len(line); k > 0 && line[k-1] == '\r' {
+		line = line[:k-1]
+	}
+	return line
 }
 
 // Next decodes the next line into l, reusing l's observation slice. It
 // returns false at the end of input or on a read error (see Err).
 func (r *Lines) Next(l *Line) bool {
 	for {
-		data, ok := r.scan()
+		data, long, ok := r.scan()
 		if !ok {
 			return false
 		}
 		r.no++
+		if long {
+			*l = Line{No: r.no, Batch: Batch{Obs: l.Batch.Obs[:0]}}
+			l.Err = fmt.Errorf("line %d: wire: batch: %w (a line of %d bytes or more)", r.no, ErrTooLarge, maxLine)
+			return true
+		}
 		if len(trimSpace(data)) == 0 {
 			continue
 		}
@@ -117,14 +160,11 @@ func (r *Lines) Next(l *Line) bool {
 	}
 }
 
-// Err returns the read error that stopped Next, if any; a line longer than
-// the limit is such an error.
+// Err returns the read error that stopped Next, if any (nil at the end of
+// the input).
 func (r *Lines) Err() error {
-	if r.memErr != nil {
-		return fmt.Errorf("wire: after line %d: %w", r.no, r.memErr)
-	}
-	if err := r.sc.Err(); err != nil {
-		return fmt.Errorf("wire: after line %d: %w", r.no, err)
+	if r.err != nil && r.err != io.EOF {
+		return fmt.Errorf("wire: after line %d: %w", r.no, r.err)
 	}
 	return nil
 }

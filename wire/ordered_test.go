@@ -347,8 +347,8 @@ func TestShortInt(t *testing.T) {
 
 // TestLinesAfterMatchesLines: NewLinesAfter of whole lines and a reader of
 // the rest reads what NewLines reads of it all: line numbers, errors, blank
-// and CRLF lines, and the scanner's limit (a line of maxLine-1 bytes is
-// read, one of maxLine stops the input with ErrTooLong).
+// and CRLF lines, and the limit (a line of maxLine-1 bytes is read, one of
+// maxLine is rejected as too large and reading goes on after it).
 func TestLinesAfterMatchesLines(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	type got struct {
@@ -400,7 +400,7 @@ func TestLinesAfterMatchesLines(t *testing.T) {
 		case 1:
 			lines[20] = long(maxLine - 1) // with its '\n', what the scanner holds
 		case 2:
-			lines[20] = long(maxLine) // one more: ErrTooLong
+			lines[20] = long(maxLine) // one more: too large
 		}
 		in := strings.Join(lines, "\n")
 		if rng.IntN(2) == 0 {
@@ -417,8 +417,14 @@ func TestLinesAfterMatchesLines(t *testing.T) {
 			t.Fatalf("input %d (mem %d of %d bytes): %d lines, err %q; NewLines %d lines, err %q",
 				iter, cut, len(in), len(have), haveErr, len(want), wantErr)
 		}
-		if iter == 2 && wantErr == "" {
-			t.Fatal("a line of maxLine bytes was read")
+		if iter == 2 {
+			rejected := false
+			for _, g := range want {
+				rejected = rejected || g.no == 21 && strings.Contains(g.err, "too large")
+			}
+			if wantErr != "" || !rejected || want[len(want)-1].no < 30 {
+				t.Fatalf("a line of maxLine bytes: err %q, rejected %v, %d lines read", wantErr, rejected, len(want))
+			}
 		}
 	}
 }
