@@ -99,7 +99,10 @@ func TestWalkInterpolation(t *testing.T) {
 		t.Error("tracks without a mapping must be an error")
 	}
 	for _, bad := range []string{`{"t":1,"x":1,"y":1}`, `{"t":1,"dev":"zz","x":1,"y":1}`, `not json`,
-		`{"t":1,"dev":"0000000000000001","track":"a","x":1,"y":1}`} {
+		`{"t":1,"dev":"0000000000000001","track":"a","x":1,"y":1}`,
+		// x and y are the mark: one missing is no mark at (x, 0) (it was)
+		`{"t":1,"dev":"0000000000000001","x":1}`, `{"t":1,"track":"k1","y":1}`, `{"dev":"0000000000000001","x":1,"y":1}`,
+		`{"t":1,"dev":"0000000000000001","x":null,"y":1}`} {
 		if _, err := ReadWalk(strings.NewReader(bad)); err == nil {
 			t.Errorf("ReadWalk(%s) gave no error", bad)
 		}

@@ -167,14 +167,18 @@ func (s *Service) mark(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct {
-		X, Y float64
+		X, Y *float64
 		T    int64
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		httpError(w, http.StatusBadRequest, err)
 		return
 	}
-	m, err := se.Mark(req.X, req.Y, req.T)
+	if req.X == nil || req.Y == nil {
+		httpError(w, http.StatusBadRequest, errors.New("calibration: mark: want x and y"))
+		return
+	}
+	m, err := se.Mark(*req.X, *req.Y, req.T)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -294,3 +294,22 @@ func TestWalkLeftOpenStopsCollecting(t *testing.T) {
 		t.Errorf("after a new mark the walk took %d frames, want 1", m-n)
 	}
 }
+
+// TestMarkWantsXY: a mark posted without x or y is refused, not taken at 0.
+func TestMarkWantsXY(t *testing.T) {
+	ls := newLiveShop(3, 60*1000)
+	h := ls.svc.Handler()
+	const api = "/api/sites/sim/calibration/"
+	ls.svc.Session("sim").Start(ls.phone)
+	for _, body := range []any{map[string]float64{"x": 3}, map[string]float64{"y": 3}, map[string]any{"x": 1, "y": nil}} {
+		if c := call(t, h, "POST", api+"mark", body, nil); c != http.StatusBadRequest {
+			t.Errorf("mark %v: %d, want 400", body, c)
+		}
+	}
+	if c := call(t, h, "POST", api+"mark", map[string]float64{"x": 0, "y": 0}, nil); c != 200 {
+		t.Errorf("mark at (0, 0): %d", c)
+	}
+	if n := len(ls.svc.Session("sim").marksCopy()); n != 1 {
+		t.Errorf("%d marks, want 1", n)
+	}
+}

@@ -47,6 +47,10 @@ func ReadWalk(r io.Reader) ([]wire.WalkMark, error) {
 		if err := json.Unmarshal(line, &m); err != nil {
 			return nil, fmt.Errorf("calibration: walk line %d: %w", no, err)
 		}
+		var xy struct{ X, Y *float64 }
+		if json.Unmarshal(line, &xy); xy.X == nil || xy.Y == nil {
+			return nil, fmt.Errorf("calibration: walk line %d: want x and y", no)
+		}
 		if (m.Dev == nil) == (m.Track == "") {
 			return nil, fmt.Errorf("calibration: walk line %d: want exactly one of dev and track", no)
 		}
