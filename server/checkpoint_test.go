@@ -138,7 +138,7 @@ func TestCheckpointRestartAcrossDays(t *testing.T) {
 	if !strings.Contains(logs.String(), "checkpoint written") {
 		t.Fatalf("no checkpoint written:\n%s", logs.String())
 	}
-	blankJournal(t, filepath.Join(dir, "journal", site.Site), from3)
+	simtest.BlankJournal(t, filepath.Join(dir, "journal", site.Site), from3)
 	srv, stop = startServer(t, Config{SiteFiles: []string{path}, DataDir: dir, Log: log})
 	defer stop()
 	if !strings.Contains(logs.String(), "recovered from the checkpoint") {
@@ -152,49 +152,6 @@ func TestCheckpointRestartAcrossDays(t *testing.T) {
 	var rep wire.Report
 	json.Unmarshal(want, &rep)
 	t.Logf("day 3: %d visitors, %d returning, %d passers-by, the same after the restart", rep.Totals.Visitors, rep.Totals.Returning, rep.Totals.Passersby)
-}
-
-// blankJournal overwrites the journal's lines of batches sent before
-// before with spaces (keeping every offset): they are unreadable, as the
-// journal before yesterday is to a restarted server.
-func blankJournal(t *testing.T, dir string, before int64) {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no journal in %s: %v", dir, err)
-	}
-	blanked := 0
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for off := 0; off < len(data); {
-			end := bytes.IndexByte(data[off:], '\n')
-			if end < 0 {
-				break
-			}
-			end += off
-			var l struct {
-				Batch struct {
-					Sent int64 `json:"sent"`
-				} `json:"batch"`
-			}
-			if json.Unmarshal(data[off:end], &l) == nil && l.Batch.Sent < before {
-				for i := off; i < end; i++ {
-					data[i] = ' '
-				}
-				blanked++
-			}
-			off = end + 1
-		}
-		if err := os.WriteFile(f, data, 0o640); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if blanked == 0 {
-		t.Fatal("no journal line blanked")
-	}
 }
 
 // TestCheckpointRefused: a corrupt checkpoint, or one of another site
