@@ -35,6 +35,7 @@ type NodeStats struct {
 	OptedOut     uint64 // frames of addresses in the opt-out list
 	BadRSSI      uint64 // signal outside the contract's [-120, 0] dBm
 	PastEpoch    uint64 // frames older than the epoch key this node holds
+	Future       uint64 // frames stamped more than MaxAhead past the clock
 	Observations uint64 // observations handed to batches
 	Batches      uint64 // batches handed to the sink
 }
@@ -152,8 +153,13 @@ func (n *Node) Run(ctx context.Context) error {
 	return err
 }
 
+// MaxAhead is how far past the wall clock a frame's time may lie; later
+// frames are counted (NodeStats.Future) and dropped.
+const MaxAhead = 24 * time.Hour
+
 func (n *Node) capture(ctx context.Context) error {
 	var f Frame
+	var ahead int64 // the wall clock plus MaxAhead, Unix ms, as last read
 	for i := uint64(1); ; i++ {
 		data, ci, err := n.src.Next(ctx)
 		if err != nil {
@@ -178,6 +184,16 @@ func (n *Node) capture(ctx context.Context) error {
 		if f.RSSI < wire.MinRSSI || f.RSSI > wire.MaxRSSI {
 			n.own.BadRSSI++
 			continue
+		}
+		if f.T > ahead {
+			if ahead = time.Now().Add(MaxAhead).UnixMilli(); f.T > ahead {
+				// A corrupt timestamp or a clock read wrong must not move
+				// an epoch key past the present (it cannot come back: the
+				// key file is rewritten) nor have keys derived epoch by
+				// epoch up to it.
+				n.own.Future++
+				continue
+			}
 		}
 		dev, err := n.cfg.Pseudo.Dev(f.Addr, f.T)
 		if err != nil {
