@@ -72,6 +72,15 @@ func TestRestartDiag(t *testing.T) {
 		straight.accept(days[1])
 		straight.accept(days[2])
 		want := day3(straight)
+		var ck3 bytes.Buffer
+		if err := checkpoint.Write(&ck3, pipeline.CheckpointKeep, straight.pipe, straight.counter); err != nil {
+			t.Fatal(err)
+		}
+		var pipeOnly bytes.Buffer
+		if err := checkpoint.Write(&pipeOnly, pipeline.CheckpointKeep, straight.pipe); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s seed %d: the checkpoint after day 3 %d bytes, %d of them the pipeline's", c.layout, c.seed, ck3.Len(), pipeOnly.Len())
 
 		fresh := newRun(t, site)
 		fresh.accept(days[1])
