@@ -113,19 +113,71 @@ func offlineMessage(h web.SensorHealth, now int64) string {
 	return fmt.Sprintf("sensor %s has sent nothing for %s", h.ID, since)
 }
 
+// alert raises (on) or clears the alert of a site's sensor of kind at now.
+// A raise the store refuses (the database away) is kept and tried again at
+// each round, raised at its first time, and cleared when its condition
+// ended meanwhile (unstoredAlerts), so that an outage does not lose it.
 func (s *Server) alert(ctx context.Context, site, sensor, kind string, on bool, now int64, msg string) {
+	k := alertKey{site, sensor, kind}
+	u := s.unstored.take(k)
 	if on {
-		a, isNew, err := s.store.RaiseAlert(ctx, store.Alert{Site: site, Sensor: sensor, Kind: kind, Message: msg, Raised: now})
-		if err == nil && isNew {
-			s.log.Warn("alert raised", "site", site, "sensor", sensor, "kind", kind, "id", a.ID)
-			s.notify("raised", web.Alert(a))
+		if u == nil {
+			u = &unstoredAlert{a: store.Alert{Site: site, Sensor: sensor, Kind: kind, Message: msg, Raised: now}}
 		}
+		u.cleared = 0 // its condition holds again: one alert all along
+		s.raise(ctx, k, u)
 		return
 	}
-	if cleared, err := s.store.ClearAlert(ctx, site, sensor, kind, now); err == nil && cleared {
+	if u != nil {
+		// Raised while the database was away; over since.
+		if u.cleared == 0 {
+			u.cleared = now
+		}
+		if !s.raise(ctx, k, u) {
+			return
+		}
+		now = u.cleared
+	}
+	cleared, err := s.store.ClearAlert(ctx, site, sensor, kind, now)
+	if err != nil {
+		if u != nil {
+			s.unstored.keep(k, u) // raised: cleared at the next round
+		}
+		s.unstored.failed(s.log, k, err, false)
+		return
+	}
+	s.unstored.stored(s.log)
+	if cleared {
 		s.log.Info("alert cleared", "site", site, "sensor", sensor, "kind", kind)
 		s.notify("cleared", web.Alert{Site: site, Sensor: sensor, Kind: kind, Cleared: now})
 	}
+}
+
+// raise stores the alert u and reports whether it could; when it could
+// not, u is kept for the next round.
+func (s *Server) raise(ctx context.Context, k alertKey, u *unstoredAlert) bool {
+	a, isNew, err := s.store.RaiseAlert(ctx, u.a)
+	if err != nil {
+		first := u.tries == 0
+		if first {
+			s.log.Warn("alert not stored; it is raised once the database is back", "site", k.site, "sensor", k.sensor,
+				"kind", k.kind, "message", u.a.Message, "err", err)
+		}
+		u.tries++
+		s.unstored.keep(k, u)
+		s.unstored.failed(s.log, k, err, first)
+		return false
+	}
+	s.unstored.stored(s.log)
+	if u.tries > 0 {
+		s.log.Info("alert stored after the database came back", "site", k.site, "sensor", k.sensor, "kind", k.kind,
+			"raised", time.UnixMilli(u.a.Raised).UTC(), "tries", u.tries)
+	}
+	if isNew {
+		s.log.Warn("alert raised", "site", k.site, "sensor", k.sensor, "kind", k.kind, "id", a.ID)
+		s.notify("raised", web.Alert(a))
+	}
+	return true
 }
 
 // notify POSTs an alert event to the webhook, if one is set:

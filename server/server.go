@@ -121,7 +121,8 @@ type Server struct {
 	writer   *writer
 	http     *http.Server
 	// past keeps the reports' history (past.go); nil when off.
-	past *pastCache
+	past     *pastCache
+	unstored unstoredAlerts // alerts the store refused (alertstate.go)
 
 	mu    sync.RWMutex
 	sites map[string]*siteRunner
