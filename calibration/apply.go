@@ -89,6 +89,11 @@ func (se *Session) Apply(ctx context.Context) (*Applied, error) {
 	return a, nil
 }
 
+// ErrSiteChanged is returned by a revert when the site was changed after
+// the calibration was applied: restoring the version before it would throw
+// that change away.
+var ErrSiteChanged = errors.New("calibration: the site was changed after the calibration was applied; revert refused (it would undo that change too): set the sensors' radio values by hand")
+
 // Revert restores the version before the last Apply, as a new version.
 func (se *Session) Revert(ctx context.Context) (int, error) {
 	se.mu.Lock()
@@ -96,6 +101,11 @@ func (se *Session) Revert(ctx context.Context) (int, error) {
 	se.mu.Unlock()
 	if a == nil {
 		return 0, fmt.Errorf("calibration: nothing applied to revert")
+	}
+	if _, cur, err := se.svc.Sites.Site(ctx, se.site); err != nil {
+		return 0, err
+	} else if cur != a.Version {
+		return 0, fmt.Errorf("%w (applied as version %d, now %d)", ErrSiteChanged, a.Version, cur)
 	}
 	v, err := se.svc.Sites.RevertSite(ctx, se.site, a.Previous, fmt.Sprintf("calibration of version %d reverted", a.Version))
 	if err != nil {

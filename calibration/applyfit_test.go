@@ -2,7 +2,9 @@ package calibration
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/passant/passant/wire"
@@ -67,4 +69,45 @@ func ptr(p *float64) float64 {
 		return -999
 	}
 	return *p
+}
+
+// TestRevertKeepsLaterEdits: revert restores the version before the
+// calibration's apply as a new version. When the site was edited after the
+// apply (a zone drawn, a sensor moved), that copy threw the edit away
+// without a word. Revert now refuses (ErrSiteChanged, 409) and changes
+// nothing; the edit stays.
+func TestRevertKeepsLaterEdits(t *testing.T) {
+	ls := newLiveShop(3, 6*60*1000)
+	se := ls.svc.Session("sim")
+	ls.advance(ls.t0 + 15000)
+	se.Start(ls.phone)
+	end := ls.path.ts[len(ls.path.ts)-1]
+	for tm := ls.t0 + 15000; tm < end; tm += 1000 {
+		ls.advance(tm)
+		if (tm-ls.t0)%5000 == 0 {
+			x, y := ls.path.at(tm)
+			se.Mark(x, y, 0)
+		}
+	}
+	ctx := context.Background()
+	if _, err := se.Fit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := se.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sites := ls.svc.Sites.(*memSites)
+	edited, _, _ := sites.Site(ctx, "sim")
+	edited.Zones = append(edited.Zones, wire.Zone{ID: "new-aisle", Kind: wire.ZoneArea, Polygon: []wire.Point{{2, 2}, {4, 2}, {4, 4}, {2, 4}}})
+	if _, err := sites.PutSite(ctx, edited, "the manager draws an aisle"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := se.Revert(ctx)
+	cur, _, _ := sites.Site(ctx, "sim")
+	if !slices.ContainsFunc(cur.Zones, func(z wire.Zone) bool { return z.ID == "new-aisle" }) {
+		t.Fatalf("revert after an edit dropped the edit (%d versions, revert: %v)", len(sites.versions), err)
+	}
+	if !errors.Is(err, ErrSiteChanged) {
+		t.Errorf("revert after an edit: %v, want ErrSiteChanged", err)
+	}
 }

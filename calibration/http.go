@@ -82,7 +82,7 @@ func httpError(w http.ResponseWriter, status int, err error) {
 // site store's are logged and 500 unless they say not found (404).
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, ErrNoWalk), errors.Is(err, ErrNothingToApply), errors.Is(err, ErrSelfOff), errors.Is(err, ErrSelfNothing), errors.Is(err, ErrNothingToRevert):
+	case errors.Is(err, ErrNoWalk), errors.Is(err, ErrNothingToApply), errors.Is(err, ErrSelfOff), errors.Is(err, ErrSelfNothing), errors.Is(err, ErrNothingToRevert), errors.Is(err, ErrSiteChanged):
 		httpError(w, http.StatusConflict, err)
 	case isNotFound(err):
 		httpError(w, http.StatusNotFound, err)

@@ -326,6 +326,11 @@ func (s *Service) SelfRevert(ctx context.Context, site string) (int, error) {
 	if a == nil {
 		return 0, ErrNothingToRevert
 	}
+	if _, cur, err := s.Sites.Site(ctx, site); err != nil {
+		return 0, err
+	} else if cur != a.Version {
+		return 0, fmt.Errorf("%w (applied as version %d, now %d)", ErrSiteChanged, a.Version, cur)
+	}
 	v, err := s.Sites.RevertSite(ctx, site, a.Previous, fmt.Sprintf("self-calibration of version %d reverted", a.Version))
 	if err != nil {
 		return 0, err
