@@ -123,9 +123,14 @@ type SelfFitter struct {
 	samples [][]timed
 	raw     [2][]float64 // recent raw RSSI per band, for the floor
 	history []Snapshot
-	base    map[baseKey]float64 // each link's mean at its first refit (selftx.go)
-	latest  map[string]*selfRef // each sensor's state at the latest refit with links (selfapply.go)
-	refs    map[string]*selfRef // what its changes are measured from (selfapply.go)
+	// MaxHistory, when > 0, is how many snapshots History keeps (the
+	// latest); first and last keep each sensor's first and latest fitted
+	// rssi_1m with links, for Drift.
+	MaxHistory  int
+	first, last map[string]float64
+	base        map[baseKey]float64 // each link's mean at its first refit (selftx.go)
+	latest      map[string]*selfRef // each sensor's state at the latest refit with links (selfapply.go)
+	refs        map[string]*selfRef // what its changes are measured from (selfapply.go)
 	// SigmaN is the exponent prior's width (default SelfSigmaN). A few
 	// fixed links hardly tell a change of exponent from a change of gain;
 	// what drifts in a shop is gain (a knocked antenna, a new shelf in the
@@ -249,6 +254,21 @@ func (f *SelfFitter) Refit(now int64) Snapshot {
 		}
 	}
 	f.history = append(f.history, snap)
+	if f.MaxHistory > 0 && len(f.history) > f.MaxHistory {
+		f.history = append(f.history[:0], f.history[len(f.history)-f.MaxHistory:]...)
+	}
+	if f.first == nil {
+		f.first, f.last = map[string]float64{}, map[string]float64{}
+	}
+	for _, x := range snap.Sensors {
+		if x.N == 0 {
+			continue
+		}
+		if _, ok := f.first[x.ID]; !ok {
+			f.first[x.ID] = x.RSSI1m
+		}
+		f.last[x.ID] = x.RSSI1m
+	}
 	return snap
 }
 
@@ -281,7 +301,7 @@ func anchorKey(a *Anchor, d wire.Dev) string {
 	return d.String()
 }
 
-// History returns the snapshots so far, oldest first.
+// History returns the snapshots so far (the last MaxHistory), oldest first.
 func (f *SelfFitter) History() []Snapshot {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -294,17 +314,8 @@ func (f *SelfFitter) Drift() map[string]float64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := map[string]float64{}
-	first := map[string]float64{}
-	for _, s := range f.history {
-		for _, x := range s.Sensors {
-			if x.N == 0 {
-				continue
-			}
-			if _, ok := first[x.ID]; !ok {
-				first[x.ID] = x.RSSI1m
-			}
-			out[x.ID] = round(x.RSSI1m-first[x.ID], 2)
-		}
+	for id, v := range f.last {
+		out[id] = round(v-f.first[id], 2)
 	}
 	return out
 }

@@ -45,3 +45,35 @@ func TestSelfRefitIgnoresClockAhead(t *testing.T) {
 		t.Errorf("%d refits in the 3 hours after the batch ahead, want 3", n-before)
 	}
 }
+
+// TestSelfHistoryBounded: the live service keeps a refit snapshot every
+// hour; the history grew for as long as the server ran (about 1 kB an
+// hour for six sensors), and every poll of the drift endpoint copied and
+// sent all of it (a year: some 15 MB per poll). It keeps the last
+// SelfHistory now; the drift is still measured from the first fit.
+func TestSelfHistoryBounded(t *testing.T) {
+	w := newWorld()
+	svc := NewService(&memSites{versions: []*wire.Site{cloneSite(w.site)}})
+	svc.SelfWindow = 3600_000
+	const t0 = 1764806400000
+	now := int64(t0)
+	svc.Now = func() time.Time { return time.UnixMilli(now) }
+	anchors := sensorAnchors(w.site, 0xa0)
+	svc.SetAnchors("sim", anchors)
+	hours := SelfHistory + 200
+	for h := range int64(hours) {
+		now = t0 + h*3600_000
+		rssi := -60.0
+		if h >= int64(hours)-10 {
+			rssi = -64 // s1 hears s2 4 dB weaker at the end
+		}
+		svc.Observe("sim", &wire.Batch{V: 1, Sensor: "s1", Obs: []wire.Observation{{T: now, Dev: anchors[1].Dev, RSSI: rssi, Seq: -1}}})
+	}
+	f := svc.SelfFitter("sim")
+	if n := len(f.History()); n > SelfHistory {
+		t.Errorf("%d snapshots after %d hours, want at most %d", n, hours, SelfHistory)
+	}
+	if d := f.Drift()["s1"]; d > -1 {
+		t.Errorf("s1's drift %.2f dB since the first fit, want about -4", d)
+	}
+}

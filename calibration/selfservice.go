@@ -30,8 +30,14 @@ func (s *Service) SetAnchors(site string, anchors []Anchor) {
 	if err != nil {
 		return
 	}
-	s.self[site] = &selfState{fitter: NewSelfFitter(st, anchors, s.SelfWindow)}
+	f := NewSelfFitter(st, anchors, s.SelfWindow)
+	f.MaxHistory = SelfHistory
+	s.self[site] = &selfState{fitter: f}
 }
+
+// SelfHistory is how many refits' snapshots the service keeps per site
+// (90 days of hourly refits).
+const SelfHistory = 90 * 24
 
 // SelfEvery is how often (event time) a site's SelfFitter refits.
 const SelfEvery = int64(time.Hour / time.Millisecond)
