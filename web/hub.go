@@ -108,14 +108,25 @@ func (h *Hub) Close() {
 		sites = append(sites, sh)
 	}
 	h.mu.Unlock()
+	// The close frames are written without the site hubs' locks: each may
+	// wait up to a second for a client that does not read.
+	var clients []*client
 	for _, sh := range sites {
 		sh.mu.Lock()
 		for c := range sh.clients {
-			c.conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
-			c.kick()
+			clients = append(clients, c)
 		}
 		sh.mu.Unlock()
+	}
+	closeAll(clients, websocket.CloseGoingAway, "server shutting down")
+}
+
+// closeAll writes a close frame with code and reason to each client (a
+// second's deadline each) and disconnects it.
+func closeAll(clients []*client, code int, reason string) {
+	for _, c := range clients {
+		c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+		c.kick()
 	}
 }
 
@@ -161,29 +172,47 @@ func (h *Hub) join(ctx context.Context, site string, c *client) error {
 	sh.refs++
 	h.mu.Unlock()
 
-	// The snapshot is taken and queued under sh.mu, so no update is queued
-	// before it; updates already pending are older and the browser keeps the
-	// newest fix per track.
+	// c joins first, waiting: the updates broadcast from now on are kept
+	// for it (broadcast). The snapshot is then taken without the hub's
+	// locks, as the backend may wait for its own (the runner's, while it
+	// locates a batch) and the hub must flush and read its subscription
+	// meanwhile. c gets the snapshot and then the updates kept: some are
+	// older than the snapshot, which the browser takes in order (the newest
+	// fix per track wins, gone and occupancy as they came), none newer is
+	// missed.
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	if sh.dead {
 		sh.mu.Unlock()
 		h.leave(sh)
-		sh.mu.Lock()
 		return errors.New("the live stream just ended; reconnect")
 	}
-	snap, err := h.backend.Live(ctx, site)
-	if err != nil {
-		sh.mu.Unlock()
-		h.leave(sh)
-		sh.mu.Lock()
-		return err
-	}
-	c.sh = sh
-	c.send <- encodeSnapshot(nil, site, snap)
-	h.msgs.Add(1)
+	c.sh, c.waiting = sh, true
 	sh.clients[c] = struct{}{}
 	h.clients.Add(1)
+	sh.mu.Unlock()
+	snap, err := h.backend.Live(ctx, site)
+	sh.mu.Lock()
+	_, joined := sh.clients[c] // not if the stream ended or c was too slow meanwhile
+	if err != nil || !joined {
+		if joined {
+			delete(sh.clients, c)
+			h.clients.Add(-1)
+		}
+		sh.mu.Unlock()
+		h.leave(sh)
+		if err == nil {
+			err = errors.New("the live stream ended while joining; reconnect")
+		}
+		return err
+	}
+	// c.send holds ClientBuffer+1 and waits hold at most ClientBuffer.
+	c.send <- encodeSnapshot(nil, site, snap)
+	for _, msg := range c.early {
+		c.send <- msg
+	}
+	h.msgs.Add(int64(1 + len(c.early)))
+	c.waiting, c.early = false, nil
+	sh.mu.Unlock()
 	return nil
 }
 
@@ -242,14 +271,14 @@ func (sh *siteHub) ended() {
 	h.mu.Unlock()
 	sh.mu.Lock()
 	sh.dead = true
+	clients := make([]*client, 0, len(sh.clients))
 	for c := range sh.clients {
 		delete(sh.clients, c)
 		h.clients.Add(-1)
-		c.conn.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "live stream ended; reconnect"), time.Now().Add(time.Second))
-		c.kick()
+		clients = append(clients, c)
 	}
 	sh.mu.Unlock()
+	closeAll(clients, websocket.CloseTryAgainLater, "live stream ended; reconnect")
 }
 
 func (sh *siteHub) apply(ev Event) {
@@ -332,18 +361,32 @@ func (sh *siteHub) broadcast(msg []byte) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	for c := range sh.clients {
+		if c.waiting {
+			if len(c.early) < sh.hub.cfg.ClientBuffer {
+				c.early = append(c.early, msg) // sent after its snapshot (join)
+				continue
+			}
+			// Its snapshot took longer than its queue's worth of updates.
+			sh.drop(c)
+			continue
+		}
 		select {
 		case c.send <- msg:
 			sh.hub.msgs.Add(1)
 		default:
 			// Too slow: drop it rather than wait or queue without bound.
-			delete(sh.clients, c)
-			sh.hub.clients.Add(-1)
-			sh.hub.kicked.Add(1)
-			sh.hub.log.Info("web: slow WebSocket client dropped", "site", sh.site, "remote", c.remote)
-			c.kick()
+			sh.drop(c)
 		}
 	}
+}
+
+// drop disconnects a slow client (under sh.mu).
+func (sh *siteHub) drop(c *client) {
+	delete(sh.clients, c)
+	sh.hub.clients.Add(-1)
+	sh.hub.kicked.Add(1)
+	sh.hub.log.Info("web: slow WebSocket client dropped", "site", sh.site, "remote", c.remote)
+	c.kick()
 }
 
 func encodeSnapshot(b []byte, site string, s *Snapshot) []byte {
@@ -379,6 +422,10 @@ type client struct {
 	send   chan []byte
 	done   chan struct{}
 	once   sync.Once
+	// waiting while join takes its snapshot; early are the updates
+	// broadcast meanwhile (both under sh.mu).
+	waiting bool
+	early   [][]byte
 }
 
 func (c *client) kick() {
