@@ -247,23 +247,3 @@ func (db *DB) DeleteObservationsExcept(ctx context.Context, site string, before 
 	}
 	return n, nil
 }
-
-// DeleteDevs implements Observations.
-func (db *DB) DeleteDevs(ctx context.Context, site string, devs []wire.Dev) (int64, error) {
-	arg, in := db.devList(devs)
-	var n int64
-	err := db.tx(ctx, func(tx q) error {
-		for _, table := range []string{"observations", "positions"} {
-			m, err := tx.exec(ctx, `DELETE FROM `+table+` WHERE site = $1 AND dev IN (`+fmt.Sprintf(in, 2)+`)`, site, arg)
-			if err != nil {
-				return err
-			}
-			n += m
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("store: delete %d pseudonyms of %s: %w", len(devs), site, err)
-	}
-	return n, nil
-}

@@ -190,10 +190,19 @@ type Observations interface {
 	// DeleteObservationsExcept deletes the site's observations with
 	// t < before whose dev is not in keep (the retention of passers-by).
 	DeleteObservationsExcept(ctx context.Context, site string, before int64, keep []wire.Dev) (int64, error)
-	// DeleteDevs deletes every observation and position fix of the site
-	// that carries one of the pseudonyms (an opt-out), returning how many
-	// rows went.
-	DeleteDevs(ctx context.Context, site string, devs []wire.Dev) (int64, error)
+	// ForgetDevs erases a person (GDPR art. 17, an opt-out) from the
+	// site: every observation and fix that carries one of the pseudonyms,
+	// and the fixes, visits and track days of every track named after one
+	// of them, holding a fix of one of them, or named in tracks; with the
+	// observations and fixes of the other pseudonyms linked into those
+	// tracks (the same phone under a randomised address). The hourly
+	// aggregates stay. It returns what went, per table.
+	ForgetDevs(ctx context.Context, site string, devs []wire.Dev, tracks []string) (Forgotten, error)
+	// DataSince returns the earliest time (Unix ms) of the site's stored
+	// observations, fixes, visits and track days; ok is false when there
+	// are none. The key epochs from then on are those whose pseudonyms
+	// may still be stored.
+	DataSince(ctx context.Context, site string) (since int64, ok bool, err error)
 }
 
 // Derived keeps what the pipeline computes from observations. Writes of

@@ -167,10 +167,10 @@ func testObservationRetention(t *testing.T, s store.Store) {
 	}
 	fatalIf(t, s.WritePositions(ctx, "demo", []wire.Position{{T: Day0, Dev: dev}, {T: Day0 + 1, Dev: dev + 1}}))
 	fatalIf(t, s.WritePositions(ctx, "other", []wire.Position{{T: Day0, Dev: dev}}))
-	n, err = s.DeleteDevs(ctx, "demo", []wire.Dev{dev})
+	f, err := s.ForgetDevs(ctx, "demo", []wire.Dev{dev}, nil)
 	fatalIf(t, err)
-	if n != obs+1 {
-		t.Fatalf("opt-out deleted %d rows, want %d observations and 1 fix", n, obs)
+	if f.Observations != obs || f.Positions != 1 || f.Linked != 0 {
+		t.Fatalf("opt-out deleted %+v, want %d observations and 1 fix", f, obs)
 	}
 	for _, b := range scanAll(t, s, "demo", 0, Day0+dayMs) {
 		for _, o := range b.Batch.Obs {

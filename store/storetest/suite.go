@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(testing.TB) store.Store) {
 		{"DeleteDerivedTracks", testDeleteDerivedTracks},
 		{"DeleteTrack", testDeleteTrack},
 		{"RenameTrack", testRenameTrack},
+		{"Forget", testForget},
 		{"Transactions", testTransactions},
 		{"BadValues", testBadValues},
 		{"Calibrations", testCalibrations},
