@@ -231,3 +231,37 @@ func (p *Pseudonymizer) Clone() *Pseudonymizer {
 	}
 	return NewEpochPseudonymizer(p.key, p.epoch, p.period)
 }
+
+// maxEpochs bounds Pseudonyms' work: a rotation of a millisecond over a
+// year would be 3*10^10 epochs.
+const maxEpochs = 1 << 20
+
+// Pseudonyms returns the pseudonyms of each of macs in every key epoch that
+// overlaps [from, to] (Unix ms), by epoch then in the order of macs: every
+// pseudonym a site's store may hold of them when it holds data from `from`
+// on (the erasure of a person, `passant forget`). It needs the site key: an
+// epoch key cannot give the pseudonyms of the epochs before its own.
+func Pseudonyms(siteKey []byte, period time.Duration, macs [][6]byte, from, to int64) ([]wire.Dev, error) {
+	e0, e1 := Epoch(from, period), Epoch(to, period)
+	if e1 < e0 {
+		e0, e1 = e1, e0
+	}
+	if e1-e0 >= maxEpochs {
+		return nil, fmt.Errorf("sensor: %d key epochs between %d and %d: too many", e1-e0+1, from, to)
+	}
+	out := make([]wire.Dev, 0, int(e1-e0+1)*len(macs))
+	k := EpochKey(siteKey, e0)
+	for e := e0; ; e++ {
+		h := hmac.New(sha256.New, k)
+		for _, m := range macs {
+			h.Reset()
+			h.Write(m[:])
+			out = append(out, wire.DevFromBytes(h.Sum(nil)))
+		}
+		if e == e1 {
+			break
+		}
+		k = NextKeys(k, 1)
+	}
+	return out, nil
+}

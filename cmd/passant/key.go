@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -28,21 +27,7 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	var data []byte
-	switch {
-	case *keyFile != "":
-		if data, err = os.ReadFile(*keyFile); err != nil {
-			return fmt.Errorf("key: %w", err)
-		}
-	case os.Getenv(sensor.EnvSiteKey) != "":
-		data = []byte(os.Getenv(sensor.EnvSiteKey))
-	default:
-		return fmt.Errorf("key: give --key-file FILE or set %s", sensor.EnvSiteKey)
-	}
-	if _, isEpoch, _ := sensor.ParseEpochKeyFile(data); isEpoch {
-		return errors.New("key: that is an epoch key file already; give the site key")
-	}
-	site, err := sensor.SiteKey(data)
+	site, err := readSiteKey("key", *keyFile)
 	if err != nil {
 		return err
 	}
@@ -65,4 +50,26 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stderr, "epoch %d: from %s to %s\n", k.Epoch, from.Format(time.RFC3339), from.Add(period).Format(time.RFC3339))
 	}
 	return nil
+}
+
+// readSiteKey reads the site key from file, else from $PASSANT_SITE_KEY,
+// for the command cmd; an epoch key file is refused (it cannot give the
+// keys of the epochs before its own).
+func readSiteKey(cmd, file string) ([]byte, error) {
+	var data []byte
+	switch {
+	case file != "":
+		var err error
+		if data, err = os.ReadFile(file); err != nil {
+			return nil, fmt.Errorf("%s: %w", cmd, err)
+		}
+	case os.Getenv(sensor.EnvSiteKey) != "":
+		data = []byte(os.Getenv(sensor.EnvSiteKey))
+	default:
+		return nil, fmt.Errorf("%s: give --key-file FILE or set %s", cmd, sensor.EnvSiteKey)
+	}
+	if _, isEpoch, _ := sensor.ParseEpochKeyFile(data); isEpoch {
+		return nil, fmt.Errorf("%s: that is an epoch key file; give the site key", cmd)
+	}
+	return sensor.SiteKey(data)
 }

@@ -1,0 +1,174 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/passant/passant/wire"
+)
+
+// ForgetInJournal rewrites the site's journal files of the UTC days in
+// [from, to] (YYYY-MM-DD, either may be empty for open) without the
+// observations of devs: the erasure of a person (`passant forget`). A line
+// holding none of them is copied byte for byte; a line holding some is
+// written again with its batch's header (sensor, boot and id, by which
+// a redelivered batch is dropped) and its other observations. A changed
+// file is written beside the old one, synced and renamed over it, so a
+// reader sees the one or the other. Only files no server appends to may be
+// given: a running server writes today's (the journal's current day).
+// It returns how many files changed and how many observations went.
+func ForgetInJournal(dir, site, from, to string, devs []wire.Dev) (files int, obs int64, err error) {
+	if len(devs) == 0 {
+		return 0, 0, nil
+	}
+	names, err := JournalFiles(dir, site, from, to)
+	if err != nil {
+		return 0, 0, err
+	}
+	needles := make([][]byte, len(devs))
+	gone := make(map[wire.Dev]bool, len(devs))
+	for i, d := range devs {
+		needles[i] = []byte(`"` + d.String() + `"`)
+		gone[d] = true
+	}
+	for _, name := range names {
+		n, err := forgetInFile(name, needles, gone)
+		if err != nil {
+			return files, obs, fmt.Errorf("ingest: forget in journal %s: %w", filepath.Base(name), err)
+		}
+		if n > 0 {
+			files++
+			obs += n
+		}
+	}
+	return files, obs, nil
+}
+
+// forgetInFile rewrites one journal file when a line of it names one of
+// needles (a pseudonym in quotes) on an observation of gone.
+func forgetInFile(name string, needles [][]byte, gone map[wire.Dev]bool) (int64, error) {
+	in, err := os.Open(name)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	var out *os.File
+	var w *bufio.Writer
+	var removed int64
+	var copied int64 // bytes before the first changed line, copied when it comes
+	r := bufio.NewReaderSize(in, 1<<20)
+	var buf []byte
+	for {
+		line, rerr := r.ReadSlice('\n')
+		if errors.Is(rerr, bufio.ErrBufferFull) {
+			// A long line: gather it whole.
+			buf = append(buf[:0], line...)
+			for errors.Is(rerr, bufio.ErrBufferFull) {
+				line, rerr = r.ReadSlice('\n')
+				buf = append(buf, line...)
+			}
+			line = buf
+		}
+		if len(line) > 0 {
+			kept, n := forgetInLine(line, needles, gone)
+			if n > 0 && out == nil {
+				var err error
+				if out, err = os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*"); err != nil {
+					return 0, err
+				}
+				defer os.Remove(out.Name())
+				defer out.Close()
+				w = bufio.NewWriterSize(out, 1<<20)
+				if _, err := in.Seek(0, io.SeekStart); err != nil {
+					return 0, err
+				}
+				if _, err := io.CopyN(w, in, copied); err != nil {
+					return 0, err
+				}
+				if _, err := in.Seek(copied+int64(len(line)), io.SeekStart); err != nil {
+					return 0, err
+				}
+				r.Reset(in)
+			}
+			removed += n
+			if out != nil {
+				if _, err := w.Write(kept); err != nil {
+					return 0, err
+				}
+			} else {
+				copied += int64(len(line))
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return 0, rerr
+		}
+	}
+	if out == nil {
+		return 0, nil
+	}
+	if err := w.Flush(); err != nil {
+		return 0, err
+	}
+	fi, err := in.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if err := out.Chmod(fi.Mode().Perm()); err != nil {
+		return 0, err
+	}
+	if err := out.Sync(); err != nil {
+		return 0, err
+	}
+	if err := out.Close(); err != nil {
+		return 0, err
+	}
+	if err := os.Rename(out.Name(), name); err != nil {
+		return 0, err
+	}
+	return removed, nil
+}
+
+// forgetInLine returns the line without the observations of gone, and how
+// many went; the line itself when none did (or it does not decode).
+func forgetInLine(line []byte, needles [][]byte, gone map[wire.Dev]bool) ([]byte, int64) {
+	hit := false
+	for _, n := range needles {
+		if bytes.Contains(line, n) {
+			hit = true
+			break
+		}
+	}
+	if !hit {
+		return line, 0
+	}
+	recv, b, _, err := wire.ParseLine(bytes.TrimSpace(line))
+	if err != nil {
+		return line, 0
+	}
+	kept := b.Obs[:0]
+	for _, o := range b.Obs {
+		if !gone[o.Dev] {
+			kept = append(kept, o)
+		}
+	}
+	n := int64(len(b.Obs) - len(kept))
+	if n == 0 {
+		return line, 0
+	}
+	b.Obs = kept
+	var out []byte
+	if recv != 0 {
+		out = wire.AppendJournalLine(nil, recv, &b)
+	} else {
+		out = wire.AppendBatch(nil, &b)
+	}
+	return append(out, '\n'), n
+}
