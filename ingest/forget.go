@@ -8,25 +8,25 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/passant/passant/wire"
 )
 
-// ForgetInJournal rewrites the site's journal files of the UTC days in
-// [from, to] (YYYY-MM-DD, either may be empty for open) without the
-// observations of devs: the erasure of a person (`passant forget`). A line
+// ForgetInJournal rewrites the site's journal files, but those of the UTC
+// days (YYYY-MM-DD) skip names, without the observations of devs: the erasure of a person (`passant forget`). A line
 // holding none of them is copied byte for byte; a line holding some is
 // written again with its batch's header (sensor, boot and id, by which
 // a redelivered batch is dropped) and its other observations. A changed
 // file is written beside the old one, synced and renamed over it, so a
-// reader sees the one or the other. Only files no server appends to may be
-// given: a running server writes today's (the journal's current day).
+// reader sees the one or the other. Files a server appends to must be
+// skipped: a running server writes today's (Journal.OpenDays).
 // It returns how many files changed and how many observations went.
-func ForgetInJournal(dir, site, from, to string, devs []wire.Dev) (files int, obs int64, err error) {
+func ForgetInJournal(dir, site string, devs []wire.Dev, skip func(day string) bool) (files int, obs int64, err error) {
 	if len(devs) == 0 {
 		return 0, 0, nil
 	}
-	names, err := JournalFiles(dir, site, from, to)
+	names, err := JournalFiles(dir, site, "", "")
 	if err != nil {
 		return 0, 0, err
 	}
@@ -37,6 +37,9 @@ func ForgetInJournal(dir, site, from, to string, devs []wire.Dev) (files int, ob
 		gone[d] = true
 	}
 	for _, name := range names {
+		if skip != nil && skip(strings.TrimSuffix(filepath.Base(name), ".jsonl")) {
+			continue
+		}
 		n, err := forgetInFile(name, needles, gone)
 		if err != nil {
 			return files, obs, fmt.Errorf("ingest: forget in journal %s: %w", filepath.Base(name), err)
@@ -171,4 +174,22 @@ func forgetInLine(line []byte, needles [][]byte, gone map[wire.Dev]bool) ([]byte
 		out = wire.AppendBatch(nil, &b)
 	}
 	return append(out, '\n'), n
+}
+
+// OpenDays returns the UTC days of the site's journal files that the
+// journal has open (the current one, and a past one still being synced or
+// appended to out of order): ForgetInJournal must skip them.
+func (j *Journal) OpenDays(site string) map[string]bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	days := map[string]bool{}
+	if f := j.files[site]; f != nil {
+		days[f.day] = true
+	}
+	for k := range j.gone {
+		if k.site == site {
+			days[k.day] = true
+		}
+	}
+	return days
 }

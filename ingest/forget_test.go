@@ -39,7 +39,7 @@ func TestForgetInJournal(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	files, obs, err := ForgetInJournal(dir, "demo", "", "2026-12-04", []wire.Dev{p, 0x2222222222222222})
+	files, obs, err := ForgetInJournal(dir, "demo", []wire.Dev{p, 0x2222222222222222}, func(day string) bool { return day == "2026-12-05" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,10 +85,10 @@ func TestForgetInJournal(t *testing.T) {
 		}
 	}
 	// Again: nothing left to change.
-	if files, obs, err := ForgetInJournal(dir, "demo", "", "", []wire.Dev{p}); err != nil || files != 1 || obs != 4 {
+	if files, obs, err := ForgetInJournal(dir, "demo", []wire.Dev{p}, nil); err != nil || files != 1 || obs != 4 {
 		t.Fatalf("the other day: %d files, %d observations, %v", files, obs, err)
 	}
-	if files, obs, err := ForgetInJournal(dir, "demo", "", "", []wire.Dev{p}); err != nil || files != 0 || obs != 0 {
+	if files, obs, err := ForgetInJournal(dir, "demo", []wire.Dev{p}, nil); err != nil || files != 0 || obs != 0 {
 		t.Fatalf("again: %d files, %d observations, %v", files, obs, err)
 	}
 }

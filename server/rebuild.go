@@ -83,20 +83,23 @@ func (r *siteRunner) recover(startup bool) error {
 	var seen int64
 	before := batchIDs{} // the batches before the checkpoint, for redeliveries
 	err = ingest.ReadJournalAt(files, ck, func(l *wire.Line, after bool) error {
+		r.mu.Lock()
+		b := r.withoutForgotten(&l.Batch)
+		r.mu.Unlock()
 		r.srv.noteRecv(l.Recv)
 		last = max(last, l.Recv)
 		var err error
 		if after {
 			r.mu.Lock()
-			err = r.pipe.Accept(l.Recv, &l.Batch, l.Drops)
+			err = r.pipe.Accept(l.Recv, b, l.Drops)
 			r.mu.Unlock()
 			n++
-		} else if !marked || !before.take(&l.Batch) || !r.knows(l.Batch.Sensor) {
+		} else if !marked || !before.take(b) || !r.knows(b.Sensor) {
 			err = pipeline.ErrDuplicate // not taken again (nor stored)
 		}
 		// Journaled but not yet stored when the server stopped.
-		if err == nil && marked && len(l.Batch.Obs) > 0 && mark.unstored(l.Recv, &seen) {
-			r.srv.writer.batch(store.RawBatch{Site: r.id, Recv: l.Recv, Batch: l.Batch})
+		if err == nil && marked && len(b.Obs) > 0 && mark.unstored(l.Recv, &seen) {
+			r.srv.writer.batch(store.RawBatch{Site: r.id, Recv: l.Recv, Batch: *b})
 		}
 		return nil
 	}, func(file string, err error) {

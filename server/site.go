@@ -58,9 +58,12 @@ type siteRunner struct {
 	// orig puts the fixes of a re-processing before the retention's cut
 	// under the stored tracks of their pseudonyms (thinned.go); zero
 	// otherwise.
-	orig      origTracks
-	devMu     sync.Mutex
-	devTrack  map[wire.Dev]string
+	orig     origTracks
+	devMu    sync.Mutex
+	devTrack map[wire.Dev]string
+	// forgotten are pseudonyms erased (forget.go): their observations are
+	// dropped, live and from the journal, while the process runs.
+	forgotten map[wire.Dev]bool
 	pending   []wire.Position // positions to store
 	positions int64
 
@@ -260,6 +263,7 @@ func (r *siteRunner) accept(d delivery) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	d.b = r.withoutForgotten(d.b)
 	err := r.pipe.Accept(d.recv, d.b, d.drops)
 	r.publishGauges()
 	if err != nil {

@@ -46,7 +46,10 @@ type writer struct {
 	stores int64
 	merges []trackMerge             // tracks merged into others: their summaries go
 	gone   map[[2]string]*goneTrack // merged tracks (site, track), recently
-	kick   chan struct{}
+	// forgotten are tracks erased (site, track; forget.go): their
+	// summaries are not queued again.
+	forgotten map[[2]string]bool
+	kick      chan struct{}
 
 	written  atomic.Int64 // observations written
 	dropped  atomic.Int64 // observations dropped over the bound
@@ -116,12 +119,14 @@ func (w *writer) positions(site string, ps []wire.Position) {
 func (w *writer) summaries(days []footfall.TrackDay, visits []footfall.Visit) {
 	w.mu.Lock()
 	for _, d := range days {
-		if _, gone := w.gone[[2]string{d.Site, d.Track}]; !gone {
+		k := [2]string{d.Site, d.Track}
+		if _, gone := w.gone[k]; !gone && !w.forgotten[k] {
 			w.days[dayKey{d.Site, d.Day, d.Track}] = d
 		}
 	}
 	for _, v := range visits {
-		if _, gone := w.gone[[2]string{v.Site, v.Track}]; !gone {
+		k := [2]string{v.Site, v.Track}
+		if _, gone := w.gone[k]; !gone && !w.forgotten[k] {
 			w.visits[visitKey{v.Site, v.Track, v.Zone, v.Start}] = v
 		}
 	}

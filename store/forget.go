@@ -20,6 +20,10 @@ type Forgotten struct {
 	Positions    int64 `json:"positions"`
 	Visits       int64 `json:"visits"`
 	TrackDays    int64 `json:"track_days"`
+	// Erased are the pseudonyms erased, those asked for and the linked
+	// ones, for the caller to erase elsewhere too (the journal); never
+	// shown.
+	Erased []wire.Dev `json:"-"`
 }
 
 // TrackOf is the name the pipeline gives a track started by the pseudonym
@@ -96,6 +100,7 @@ func (db *DB) ForgetDevs(ctx context.Context, site string, devs []wire.Dev, trac
 			}
 		}
 		f.Tracks = len(had)
+		f.Erased = all
 		for _, d := range []struct {
 			n     *int64
 			query string

@@ -75,6 +75,10 @@ type Backend interface {
 	// retention's cut only the visitors' remain: there it rebuilds their
 	// tracks and keeps the stored figures of the others (Reprocessed).
 	Reprocess(ctx context.Context, site string, from, to int64) (Reprocessed, error)
+	// Forget erases a person from a site given their pseudonyms: raw
+	// observations, fixes, visits and track days of their tracks, in
+	// memory, in the store and in the journal; the hourly aggregates stay.
+	Forget(ctx context.Context, site string, devs []wire.Dev) (Forgotten, error)
 
 	// Metrics returns the backend's counters and gauges for GET /metrics.
 	Metrics() []Metric

@@ -34,6 +34,7 @@ type memBackend struct {
 	hours       map[string][]wire.Hour // stored hours, oldest first
 	tx          map[string][]footfall.Transaction
 	reproc      [][2]int64
+	forgot      []wire.Dev
 	reprocessed Reprocessed
 	heatQ       []HeatmapQuery
 	now         func() int64
@@ -339,6 +340,13 @@ func (m *memBackend) Reprocess(ctx context.Context, site string, from, to int64)
 	defer m.mu.Unlock()
 	m.reproc = append(m.reproc, [2]int64{from, to})
 	return m.reprocessed, nil
+}
+
+func (m *memBackend) Forget(ctx context.Context, site string, devs []wire.Dev) (Forgotten, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.forgot = append(m.forgot, devs...)
+	return Forgotten{Devs: len(devs), Observations: int64(len(devs))}, nil
 }
 
 func (m *memBackend) Metrics() []Metric {

@@ -31,6 +31,7 @@ var routeRoles = []struct{ method, path, role string }{
 	{"GET", "/api/sites/demo/heatmap.png", RoleViewer},
 	{"POST", "/api/sites/demo/pos", RoleAdmin},
 	{"POST", "/api/sites/demo/reprocess", RoleAdmin},
+	{"POST", "/api/sites/demo/forget", RoleAdmin},
 	{"GET", "/api/chain", RoleViewer},
 	{"GET", "/api/chain.csv", RoleViewer},
 	{"GET", "/api/reports.csv", RoleViewer},

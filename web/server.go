@@ -97,7 +97,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 const (
 	RoleViewer    = "viewer"    // dashboards, reports, live map
 	RoleInstaller = "installer" // + site editor, floor plans, calibration
-	RoleAdmin     = "admin"     // + POS import, re-processing, users
+	RoleAdmin     = "admin"     // + POS import, re-processing, erasure of a person, users
 )
 
 func (s *Server) routes() {
@@ -126,6 +126,7 @@ func (s *Server) routes() {
 	api("GET /api/sites/{site}/heatmap.png", RoleViewer, s.heatmapPNG)
 	api("POST /api/sites/{site}/pos", RoleAdmin, s.importPOS)
 	api("POST /api/sites/{site}/reprocess", RoleAdmin, s.reprocess)
+	api("POST /api/sites/{site}/forget", RoleAdmin, s.forget)
 	api("GET /api/chain", RoleViewer, s.chain)
 	api("GET /api/chain.csv", RoleViewer, s.chainCSV)
 	api("GET /api/reports.csv", RoleViewer, s.reportsCSV)

@@ -9,11 +9,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/passant/passant/ingest"
 	"github.com/passant/passant/sensor"
 	"github.com/passant/passant/store"
+	"github.com/passant/passant/web"
 	"github.com/passant/passant/wire"
 )
 
@@ -38,6 +41,7 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	data := fs.String("data", store.DefaultDataDir, "data `directory` of the embedded database")
 	macsFile := fs.String("macs", "", "read MAC addresses from this `file` too (one a line, # comments, as a sensor's --opt-out file; - for stdin)")
 	printDevs := fs.Bool("print-devs", false, "open no store: print the pseudonyms as the body of POST /api/sites/{site}/forget (needs --since)")
+	today := fs.Bool("journal-today", false, "also rewrite today's (UTC) journal file: only with the server stopped, which appends to it")
 	since := fs.String("since", "", "with --print-devs: the earliest `date` (YYYY-MM-DD, UTC) the server may hold data of")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: passant forget --site SITE [--key-file FILE] [--rotate 720h] [--data DIR | --db URL] [--macs FILE] MAC...
@@ -48,8 +52,10 @@ pseudonyms of each MAC address under every key epoch the store may still hold
 (from its oldest observation, fix, visit or track day to now), and deletes
 their raw observations and position fixes, and the fixes, visits (store and
 zones) and track days of every track named after one of them or holding one of
-their fixes, with the other pseudonyms linked into those tracks. It prints
-how many rows went per table, never the addresses. The hourly aggregates stay
+their fixes, with the other pseudonyms linked into those tracks; and their
+observations in the server's journal files in DIR/journal (all but today's,
+unless --journal-today). It prints how many rows went per table, never the
+addresses. The hourly aggregates stay
 (counts, about nobody). Add the addresses to the sensors' --opt-out file too,
 or they keep being heard. A server running now keeps today's and yesterday's
 summaries in memory and would write them again: with the server up, send the
@@ -91,7 +97,7 @@ pseudonyms to its API instead (--print-devs).
 		if err != nil {
 			return err
 		}
-		return json.NewEncoder(stdout).Encode(ForgetRequest{Devs: devs})
+		return json.NewEncoder(stdout).Encode(web.ForgetRequest{Devs: devs})
 	}
 	if *since != "" {
 		return errors.New("forget: --since goes with --print-devs; with a store the time comes from the stored data")
@@ -122,12 +128,19 @@ pseudonyms to its API instead (--print-devs).
 		return fmt.Errorf("forget: %w", err)
 	}
 	printForgotten(stdout, *site, st.Backend(), len(macs), from, f)
+	day := forgetNow().UTC().Format(time.DateOnly)
+	files, obs, err := ingest.ForgetInJournal(filepath.Join(*data, "journal"), *site, f.Erased,
+		func(d string) bool { return d == day && !*today })
+	if err != nil {
+		return fmt.Errorf("forget: the store is done, the journal not: %w", err)
+	}
+	fmt.Fprintf(stdout, "  journal       %d observations deleted in %d files of %s", obs, files, filepath.Join(*data, "journal", *site))
+	if !*today {
+		fmt.Fprintf(stdout, " (today's file %s.jsonl left: a running server appends to it; --journal-today with the server stopped)", day)
+	}
+	fmt.Fprintln(stdout)
+	fmt.Fprintln(stdout, "  kept: the hourly aggregates (counts, about nobody). Add the addresses to the sensors' --opt-out file, or they go on being heard.")
 	return nil
-}
-
-// ForgetRequest is the body of POST /api/sites/{site}/forget.
-type ForgetRequest struct {
-	Devs []wire.Dev `json:"devs"`
 }
 
 // forgetMACs reads the MAC addresses of the arguments and of file (the
@@ -175,6 +188,5 @@ func printForgotten(w io.Writer, site, backend string, macs int, since int64, f 
 	fmt.Fprintf(&b, "  visits        %d deleted (store and zone visits)\n", f.Visits)
 	fmt.Fprintf(&b, "  track_days    %d deleted\n", f.TrackDays)
 	fmt.Fprintf(&b, "  tracks        %d erased; %d other pseudonyms linked into them erased too\n", f.Tracks, f.Linked)
-	b.WriteString("  kept: hours (counts per hour, about nobody); the sensors' --opt-out file stops new data\n")
 	io.WriteString(w, b.String())
 }

@@ -1,0 +1,211 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/passant/passant/ingest"
+	"github.com/passant/passant/store"
+	"github.com/passant/passant/web"
+	"github.com/passant/passant/wire"
+)
+
+// Forget implements web.Backend: the erasure of a person (GDPR art. 17)
+// from a site, given the pseudonyms of their phone (computed from its MAC
+// address with the site key by `passant forget --print-devs`: the server
+// never holds the key). In order:
+//
+//  1. the site runner's memory: the tracks named after the pseudonyms or
+//     holding them, with the other pseudonyms linked into those tracks,
+//     leave the footfall counter, the live map and the fixes waiting to be
+//     stored; from now on the runner drops observations of all those
+//     pseudonyms, live and when it replays the journal (a restart forgets
+//     that; the sensors' opt-out file is the lasting stop);
+//  2. the writer's queue: their observations, fixes and summaries not yet
+//     written, with no flush in flight while
+//  3. the store erases them (store.ForgetDevs: observations, fixes, visits,
+//     track days; the hours stay, counts about nobody);
+//  4. the journal files the journal has closed (all but the current UTC
+//     day's, usually) are written again without their observations.
+//
+// The reports' cache of the site is dropped.
+func (s *Server) Forget(ctx context.Context, site string, devs []wire.Dev) (web.Forgotten, error) {
+	if _, _, err := s.store.Site(ctx, site); err != nil {
+		return web.Forgotten{}, notFound(err)
+	}
+	if len(devs) == 0 {
+		return web.Forgotten{}, fmt.Errorf("%w: no pseudonyms", web.ErrInvalid)
+	}
+	all, tracks := devs, []string(nil)
+	if r := s.runner(site); r != nil {
+		all, tracks = r.forget(devs)
+	}
+	var f store.Forgotten
+	erase := func() error {
+		var err error
+		f, err = s.store.ForgetDevs(ctx, site, all, tracks)
+		return err
+	}
+	var err error
+	if s.writer != nil {
+		err = s.writer.forget(site, all, tracks, erase)
+	} else {
+		err = erase()
+	}
+	if err != nil {
+		return web.Forgotten{}, err
+	}
+	if s.past != nil {
+		s.past.forget(site)
+	}
+	out := web.Forgotten{Devs: len(devs), Linked: len(f.Erased) - len(devs), Tracks: f.Tracks,
+		Observations: f.Observations, Positions: f.Positions, Visits: f.Visits, TrackDays: f.TrackDays}
+	if s.journal != nil {
+		open := s.journal.OpenDays(site)
+		open[time.Now().UTC().Format(time.DateOnly)] = true
+		files, obs, err := ingest.ForgetInJournal(filepath.Join(s.cfg.DataDir, "journal"), site, f.Erased,
+			func(day string) bool { return open[day] })
+		out.JournalFiles, out.JournalObservations = files, obs
+		for d := range open {
+			out.JournalKept = append(out.JournalKept, d)
+		}
+		slices.Sort(out.JournalKept)
+		if err != nil {
+			return out, err
+		}
+	}
+	s.log.Info("forgot a person", "site", site, "pseudonyms", out.Devs, "linked", out.Linked, "tracks", out.Tracks,
+		"observations", out.Observations, "positions", out.Positions, "visits", out.Visits, "track_days", out.TrackDays,
+		"journal_files", out.JournalFiles, "journal_observations", out.JournalObservations)
+	return out, nil
+}
+
+// forget takes the pseudonyms out of the runner's memory (Forget's step 1)
+// and returns them with the pseudonyms linked into their tracks, and the
+// tracks.
+func (r *siteRunner) forget(devs []wire.Dev) ([]wire.Dev, []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	gone := map[wire.Dev]bool{}
+	names := map[string]bool{}
+	for _, d := range devs {
+		gone[d] = true
+		names[store.TrackOf(d)] = true
+	}
+	for t, ds := range r.trackDevs {
+		for d := range ds {
+			if gone[d] {
+				names[t] = true
+				break
+			}
+		}
+	}
+	all := slices.Clone(devs)
+	for t := range names {
+		for d := range r.trackDevs[t] {
+			if !gone[d] {
+				gone[d] = true
+				all = append(all, d)
+			}
+		}
+	}
+	for _, d := range all[len(devs):] {
+		names[store.TrackOf(d)] = true
+	}
+	r.counter.Forget(names)
+	for t := range names {
+		if _, ok := r.live[t]; ok {
+			delete(r.live, t)
+			if !r.quiet {
+				r.srv.feed.Publish(r.id, web.Event{Gone: t})
+			}
+		}
+		delete(r.posSaved, t)
+		delete(r.trackDevs, t)
+	}
+	r.devMu.Lock()
+	for d := range gone {
+		delete(r.devTrack, d)
+	}
+	r.devMu.Unlock()
+	r.pending = slices.DeleteFunc(r.pending, func(p wire.Position) bool { return gone[p.Dev] || names[p.Track] })
+	if r.forgotten == nil {
+		r.forgotten = map[wire.Dev]bool{}
+	}
+	for d := range gone {
+		r.forgotten[d] = true
+	}
+	r.occDirty = true
+	return all, setKeys(names)
+}
+
+// withoutForgotten returns b without the observations of the pseudonyms
+// forgotten (b itself when it holds none; a copy otherwise, b stays as it
+// is). It runs under r.mu.
+func (r *siteRunner) withoutForgotten(b *wire.Batch) *wire.Batch {
+	if len(r.forgotten) == 0 || !slices.ContainsFunc(b.Obs, func(o wire.Observation) bool { return r.forgotten[o.Dev] }) {
+		return b
+	}
+	c := *b
+	c.Obs = slices.DeleteFunc(slices.Clone(b.Obs), func(o wire.Observation) bool { return r.forgotten[o.Dev] })
+	return &c
+}
+
+// forget drops the writer's queued rows of the pseudonyms and tracks and
+// keeps summaries of the tracks from being queued again, then runs erase
+// (the store's deletion) with no flush in flight, so that nothing the
+// erasure missed is written after it (Forget's steps 2 and 3).
+func (w *writer) forget(site string, devs []wire.Dev, tracks []string, erase func() error) error {
+	gone := make(map[wire.Dev]bool, len(devs))
+	for _, d := range devs {
+		gone[d] = true
+	}
+	names := make(map[string]bool, len(tracks))
+	for _, t := range tracks {
+		names[t] = true
+	}
+	w.flushMu.Lock()
+	defer w.flushMu.Unlock()
+	w.mu.Lock()
+	for i := range w.batches {
+		b := &w.batches[i]
+		if b.Site != site {
+			continue
+		}
+		n := len(b.Batch.Obs)
+		b.Batch.Obs = slices.DeleteFunc(b.Batch.Obs, func(o wire.Observation) bool { return gone[o.Dev] })
+		w.held -= n - len(b.Batch.Obs)
+	}
+	w.batches = slices.DeleteFunc(w.batches, func(b store.RawBatch) bool { return len(b.Batch.Obs) == 0 })
+	w.pos[site] = slices.DeleteFunc(w.pos[site], func(p wire.Position) bool { return gone[p.Dev] || names[p.Track] })
+	for k := range w.days {
+		if k.site == site && names[k.track] {
+			delete(w.days, k)
+		}
+	}
+	for k := range w.visits {
+		if k.site == site && names[k.track] {
+			delete(w.visits, k)
+		}
+	}
+	if w.forgotten == nil {
+		w.forgotten = map[[2]string]bool{}
+	}
+	for t := range names {
+		w.forgotten[[2]string{site, t}] = true
+	}
+	w.mu.Unlock()
+	return erase()
+}
+
+func setKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
