@@ -3,11 +3,13 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/passant/passant/wire"
@@ -192,4 +194,91 @@ func (j *Journal) OpenDays(site string) map[string]bool {
 		}
 	}
 	return days
+}
+
+// pendingFile is the file, in a site's journal directory, of the
+// pseudonyms erased whose observations are still in journal files that
+// were open when they were erased (not a .jsonl file: no reader of the
+// journal takes it). It is removed once no file is left.
+const pendingFile = "forget-pending.json"
+
+type pendingJSON struct {
+	Devs []wire.Dev `json:"devs"`
+}
+
+// HasPending reports whether the site has erasures pending in the journal.
+func HasPending(dir, site string) bool {
+	_, err := os.Stat(filepath.Join(dir, site, pendingFile))
+	return err == nil
+}
+
+// ForgetPending is ForgetInJournal for devs and the pseudonyms pending
+// from before: the days skip names are left, and their pseudonyms kept
+// pending; with none left the pending file goes. It returns the files
+// changed, the observations gone and the days left.
+func ForgetPending(dir, site string, devs []wire.Dev, skip func(day string) bool) (files int, obs int64, left []string, err error) {
+	name := filepath.Join(dir, site, pendingFile)
+	var pending pendingJSON
+	b, err := os.ReadFile(name)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &pending); err != nil {
+			return 0, 0, nil, fmt.Errorf("ingest: pending erasures %s: %w", name, err)
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return 0, 0, nil, fmt.Errorf("ingest: pending erasures: %w", err)
+	}
+	all := append(slices.Clone(devs), pending.Devs...)
+	slices.Sort(all)
+	all = slices.Compact(all)
+	if len(all) == 0 {
+		return 0, 0, nil, nil
+	}
+	files, obs, err = ForgetInJournal(dir, site, all, func(day string) bool {
+		if skip != nil && skip(day) {
+			left = append(left, day)
+			return true
+		}
+		return false
+	})
+	if err != nil {
+		return files, obs, left, err
+	}
+	if len(left) == 0 {
+		err = os.Remove(name)
+		if errors.Is(err, os.ErrNotExist) {
+			err = nil
+		}
+	} else if len(all) != len(pending.Devs) {
+		b, _ := json.Marshal(pendingJSON{Devs: all})
+		err = writeFileAtomic(name, b)
+	}
+	if err != nil {
+		return files, obs, left, fmt.Errorf("ingest: pending erasures: %w", err)
+	}
+	return files, obs, left, nil
+}
+
+// writeFileAtomic writes b to name (mode 0600) through a temporary file
+// renamed over it.
+func writeFileAtomic(name string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o750); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(b)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), name)
+	}
+	return err
 }

@@ -92,3 +92,39 @@ func TestForgetInJournal(t *testing.T) {
 		t.Fatalf("again: %d files, %d observations, %v", files, obs, err)
 	}
 }
+
+// ForgetPending keeps the pseudonyms of the days it had to skip in the
+// site's pending file and takes them out of those days' files on a later
+// call; the file goes once no day is left. OpenDays names the day a
+// journal has open.
+func TestForgetPending(t *testing.T) {
+	dir := t.TempDir()
+	j, err := OpenJournal(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const p, o = wire.Dev(0x1111111111111111), wire.Dev(0x5555555555555555)
+	b := &wire.Batch{V: 1, Sensor: "s1", Boot: 1, ID: 1, Sent: 1, Obs: []wire.Observation{{T: 1, Dev: p, RSSI: -50}, {T: 2, Dev: o, RSSI: -50}}}
+	if err := j.Append("demo", 1796342400100, b); err != nil {
+		t.Fatal(err)
+	}
+	open := j.OpenDays("demo")
+	if !open["2026-12-04"] || len(open) != 1 || len(j.OpenDays("other")) != 0 {
+		t.Fatalf("open days %v", open)
+	}
+	files, obs, left, err := ForgetPending(dir, "demo", []wire.Dev{p}, func(day string) bool { return open[day] })
+	if err != nil || files != 0 || obs != 0 || len(left) != 1 || !HasPending(dir, "demo") {
+		t.Fatalf("with the day open: %d files, %d observations, left %v, %v", files, obs, left, err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, obs, left, err = ForgetPending(dir, "demo", nil, nil)
+	if err != nil || files != 1 || obs != 1 || len(left) != 0 || HasPending(dir, "demo") {
+		t.Fatalf("once closed: %d files, %d observations, left %v, pending %v, %v", files, obs, left, HasPending(dir, "demo"), err)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "demo", "2026-12-04.jsonl"))
+	if bytes.Contains(got, []byte(p.String())) || !bytes.Contains(got, []byte(o.String())) {
+		t.Fatalf("journal after: %s", got)
+	}
+}

@@ -29,7 +29,11 @@ import (
 //  3. the store erases them (store.ForgetDevs: observations, fixes, visits,
 //     track days; the hours stay, counts about nobody);
 //  4. the journal files the journal has closed (all but the current UTC
-//     day's, usually) are written again without their observations.
+//     day's, usually) are written again without their observations; the
+//     pseudonyms are kept in the site's journal directory
+//     (forget-pending.json) until the files left are closed too, which
+//     the hourly housekeeping and the next start look for
+//     (forgetInJournal).
 //
 // The reports' cache of the site is dropped.
 func (s *Server) Forget(ctx context.Context, site string, devs []wire.Dev) (web.Forgotten, error) {
@@ -64,15 +68,7 @@ func (s *Server) Forget(ctx context.Context, site string, devs []wire.Dev) (web.
 	out := web.Forgotten{Devs: len(devs), Linked: len(f.Erased) - len(devs), Tracks: f.Tracks,
 		Observations: f.Observations, Positions: f.Positions, Visits: f.Visits, TrackDays: f.TrackDays}
 	if s.journal != nil {
-		open := s.journal.OpenDays(site)
-		open[time.Now().UTC().Format(time.DateOnly)] = true
-		files, obs, err := ingest.ForgetInJournal(filepath.Join(s.cfg.DataDir, "journal"), site, f.Erased,
-			func(day string) bool { return open[day] })
-		out.JournalFiles, out.JournalObservations = files, obs
-		for d := range open {
-			out.JournalKept = append(out.JournalKept, d)
-		}
-		slices.Sort(out.JournalKept)
+		out.JournalFiles, out.JournalObservations, out.JournalKept, err = s.forgetInJournal(site, f.Erased, false)
 		if err != nil {
 			return out, err
 		}
@@ -199,6 +195,34 @@ func (w *writer) forget(site string, devs []wire.Dev, tracks []string, erase fun
 	}
 	w.mu.Unlock()
 	return erase()
+}
+
+// forgetInJournal writes the site's journal files again without the
+// observations of devs and of the pseudonyms pending (ingest.ForgetPending),
+// but those the journal has open and today's (UTC; ingest may open it
+// meanwhile), which stay pending; at startup, before the site recovers
+// from its journal and before ingest runs, it takes every file. It returns
+// the files changed, the observations gone and the days left.
+func (s *Server) forgetInJournal(site string, devs []wire.Dev, startup bool) (int, int64, []string, error) {
+	open := s.journal.OpenDays(site)
+	if !startup {
+		open[time.Now().UTC().Format(time.DateOnly)] = true
+	}
+	return ingest.ForgetPending(filepath.Join(s.cfg.DataDir, "journal"), site, devs, func(day string) bool { return open[day] })
+}
+
+// forgetPending takes the pending erasures out of the journal files closed
+// since (the hourly housekeeping; at startup, every file).
+func (s *Server) forgetPending(site string, startup bool) {
+	if s.journal == nil || !ingest.HasPending(filepath.Join(s.cfg.DataDir, "journal"), site) {
+		return
+	}
+	files, obs, left, err := s.forgetInJournal(site, nil, startup)
+	if err != nil {
+		s.log.Error("forget: pending erasures in the journal", "site", site, "err", err)
+		return
+	}
+	s.log.Info("forget: pending erasures done in the journal", "site", site, "files", files, "observations", obs, "days_left", len(left))
 }
 
 func setKeys(m map[string]bool) []string {

@@ -128,6 +128,7 @@ type Server struct {
 	sites map[string]*siteRunner
 
 	ready       atomic.Bool
+	ingesting   atomic.Bool // the journal may have files open (forget.go)
 	leasePaused atomic.Bool
 	// leaseStop, closed by shutdown once the writer has stored what the
 	// sites took, has the lease loop give the leases back; leaseDone is
@@ -312,6 +313,7 @@ func (s *Server) start(ctx context.Context) error {
 	}()
 	s.log.Info("dashboard and API listening", "addr", s.httpAddr)
 
+	s.ingesting.Store(true)
 	s.sub, err = ingest.NewSubscriber(ingest.Config{
 		Broker: brokerURL, ClientID: s.cfg.ClientID, Username: mqttUser, Password: mqttPass,
 		TLS: mqttTLS, Prefix: s.cfg.Prefix, Journal: s.journal, Log: s.log, Only: s.cfg.Cluster,
@@ -525,6 +527,9 @@ func (s *Server) housekeeping(ctx context.Context) {
 			}
 		case <-retention.C:
 			s.retain(ctx)
+			for _, r := range s.runners() {
+				s.forgetPending(r.id, false)
+			}
 		}
 	}
 }

@@ -126,6 +126,9 @@ func (s *Server) startSite(ctx context.Context, site *wire.Site, version int) er
 	if err := r.reset(site); err != nil {
 		return err
 	}
+	// Erasures left pending in journal files that were open (forget.go):
+	// before they are read back.
+	s.forgetPending(site.Site, !s.ingesting.Load())
 	if err := r.recover(true); err != nil {
 		s.log.Warn("journal recovery incomplete", "site", site.Site, "err", err)
 	}

@@ -36,10 +36,11 @@ type Forgotten struct {
 	Visits       int64 `json:"visits"`
 	TrackDays    int64 `json:"track_days"`
 	// The journal: files written again without the observations, how
-	// many went, and the days whose files the server writes to now and
-	// left as they are (the running server drops the pseudonyms when it
-	// reads them back; `passant forget --journal-today` on the stopped
-	// server erases them there).
+	// many went, and the days whose files the server writes to now, left
+	// as they are for the time being: the server drops the pseudonyms
+	// when it reads them back, and erases them there once the day's file
+	// is closed (hourly), at its next start, or by `passant forget
+	// --journal-today` while it is stopped.
 	JournalFiles        int      `json:"journal_files"`
 	JournalObservations int64    `json:"journal_observations"`
 	JournalKept         []string `json:"journal_kept,omitempty"`

@@ -129,14 +129,16 @@ pseudonyms to its API instead (--print-devs).
 	}
 	printForgotten(stdout, *site, st.Backend(), len(macs), from, f)
 	day := forgetNow().UTC().Format(time.DateOnly)
-	files, obs, err := ingest.ForgetInJournal(filepath.Join(*data, "journal"), *site, f.Erased,
+	// With the journal's erasures a running server left pending (in
+	// files it had open then).
+	files, obs, left, err := ingest.ForgetPending(filepath.Join(*data, "journal"), *site, f.Erased,
 		func(d string) bool { return d == day && !*today })
 	if err != nil {
 		return fmt.Errorf("forget: the store is done, the journal not: %w", err)
 	}
 	fmt.Fprintf(stdout, "  journal       %d observations deleted in %d files of %s", obs, files, filepath.Join(*data, "journal", *site))
-	if !*today {
-		fmt.Fprintf(stdout, " (today's file %s.jsonl left: a running server appends to it; --journal-today with the server stopped)", day)
+	if len(left) > 0 {
+		fmt.Fprintf(stdout, " (today's file %s.jsonl left, its erasure pending: a running server appends to it; --journal-today with the server stopped)", day)
 	}
 	fmt.Fprintln(stdout)
 	fmt.Fprintln(stdout, "  kept: the hourly aggregates (counts, about nobody). Add the addresses to the sensors' --opt-out file, or they go on being heard.")
