@@ -44,7 +44,21 @@ func (s *Server) Forget(ctx context.Context, site string, devs []wire.Dev) (web.
 		return web.Forgotten{}, fmt.Errorf("%w: no pseudonyms", web.ErrInvalid)
 	}
 	all, tracks := devs, []string(nil)
-	if r := s.runner(site); r != nil {
+	r := s.runner(site)
+	if r == nil && s.cfg.Cluster {
+		// The instance running the site would write the person's
+		// summaries back from its memory.
+		owner := "another instance"
+		if ls, err := s.store.ListLeases(ctx); err == nil {
+			for _, l := range ls {
+				if l.Site == site {
+					owner = "instance " + l.Owner
+				}
+			}
+		}
+		return web.Forgotten{}, fmt.Errorf("%w: site %s runs on %s: send the request there", web.ErrInvalid, site, owner)
+	}
+	if r != nil {
 		all, tracks = r.forget(devs)
 	}
 	var f store.Forgotten
