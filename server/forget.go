@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"time"
@@ -149,7 +150,7 @@ func (r *siteRunner) forget(devs []wire.Dev) ([]wire.Dev, []string) {
 		r.forgotten[d] = true
 	}
 	r.occDirty = true
-	return all, setKeys(names)
+	return all, slices.Sorted(maps.Keys(names))
 }
 
 // withoutForgotten returns b without the observations of the pseudonyms
@@ -237,13 +238,4 @@ func (s *Server) forgetPending(site string, startup bool) {
 		return
 	}
 	s.log.Info("forget: pending erasures done in the journal", "site", site, "files", files, "observations", obs, "days_left", len(left))
-}
-
-func setKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

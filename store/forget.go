@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/passant/passant/wire"
@@ -66,7 +67,7 @@ func (db *DB) ForgetDevs(ctx context.Context, site string, devs []wire.Dev, trac
 		if err != nil {
 			return err
 		}
-		targ, tin := db.textList(setList(names))
+		targ, tin := db.textList(slices.Sorted(maps.Keys(names)))
 		rs, err := tx.query(ctx, `SELECT DISTINCT dev FROM positions WHERE site = $1 AND track IN (`+fmt.Sprintf(tin, 2)+`)`, site, targ)
 		if err != nil {
 			return err
@@ -89,7 +90,7 @@ func (db *DB) ForgetDevs(ctx context.Context, site string, devs []wire.Dev, trac
 			return err
 		}
 		arg, in = db.devList(all)
-		targ, tin = db.textList(setList(names))
+		targ, tin = db.textList(slices.Sorted(maps.Keys(names)))
 		devIn, trackIn := fmt.Sprintf(in, 2), fmt.Sprintf(tin, 2)
 		had := map[string]bool{}
 		for _, table := range []string{"positions", "visits", "track_days"} {
@@ -141,15 +142,6 @@ func queryStrings(ctx context.Context, tx q, query string, fn func(string), args
 		fn(s)
 	}
 	return rs.Err()
-}
-
-func setList(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // DataSince implements Observations: the earliest time of the site's
