@@ -282,3 +282,22 @@ func writeFileAtomic(name string, b []byte) error {
 	}
 	return err
 }
+
+// CheckpointFile is the server's checkpoint of a site's state, in the
+// site's journal directory (server/checkpoint.go).
+const CheckpointFile = "checkpoint"
+
+// RemoveCheckpoint removes the site's checkpoint, if any: it holds a
+// person's state and a position in journal files an erasure may have
+// written again; a start without it replays yesterday and today.
+// It reports whether there was one.
+func RemoveCheckpoint(dir, site string) (bool, error) {
+	err := os.Remove(filepath.Join(dir, site, CheckpointFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("ingest: remove the checkpoint: %w", err)
+	}
+	return true, nil
+}

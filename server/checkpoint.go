@@ -28,7 +28,7 @@ import (
 	"github.com/passant/passant/wire"
 )
 
-const checkpointFile = "checkpoint"
+const checkpointFile = ingest.CheckpointFile
 
 // ckMeta says what a checkpoint holds: where in the journal its state
 // ends, for which site configuration, at which event time.

@@ -21,10 +21,13 @@ import (
 //
 //  1. the site runner's memory: the tracks named after the pseudonyms or
 //     holding them, with the other pseudonyms linked into those tracks,
-//     leave the footfall counter, the live map and the fixes waiting to be
-//     stored; from now on the runner drops observations of all those
-//     pseudonyms, live and when it replays the journal (a restart forgets
-//     that; the sensors' opt-out file is the lasting stop);
+//     leave the footfall counter, the pipeline (the tracker's memory of
+//     pseudonyms, the frames and bursts under way), the heatmap's log of
+//     spans by track, the live map and the fixes waiting to be stored
+//     (the heat tiles keep the occupancy they counted); from now on the runner
+//     drops observations of all those pseudonyms, live and when it replays
+//     the journal, and fixes of those tracks (a restart forgets that; the
+//     sensors' opt-out file is the lasting stop);
 //  2. the writer's queue: their observations, fixes and summaries not yet
 //     written, with no flush in flight while
 //  3. the store erases them (store.ForgetDevs: observations, fixes, visits,
@@ -36,7 +39,7 @@ import (
 //     the hourly housekeeping and the next start look for
 //     (forgetInJournal).
 //
-// The reports' cache of the site is dropped.
+// The reports' cache of the site and its checkpoint are dropped.
 func (s *Server) Forget(ctx context.Context, site string, devs []wire.Dev) (web.Forgotten, error) {
 	if _, _, err := s.store.Site(ctx, site); err != nil {
 		return web.Forgotten{}, notFound(err)
@@ -88,6 +91,14 @@ func (s *Server) Forget(ctx context.Context, site string, devs []wire.Dev) (web.
 			return out, err
 		}
 	}
+	// The site's checkpoint holds the person's state (the tracker's memory
+	// of pseudonyms, the counter, the tracks' pseudonyms) and a position
+	// in journal files that may have been written again: it goes. The
+	// next local midnight writes one of the runner's state, without them;
+	// a start before that replays yesterday and today from the journal.
+	if _, err := ingest.RemoveCheckpoint(filepath.Join(s.cfg.DataDir, "journal"), site); err != nil {
+		return out, err
+	}
 	s.log.Info("forgot a person", "site", site, "pseudonyms", out.Devs, "linked", out.Linked, "tracks", out.Tracks,
 		"observations", out.Observations, "positions", out.Positions, "visits", out.Visits, "track_days", out.TrackDays,
 		"journal_files", out.JournalFiles, "journal_observations", out.JournalObservations)
@@ -127,6 +138,13 @@ func (r *siteRunner) forget(devs []wire.Dev) ([]wire.Dev, []string) {
 		names[store.TrackOf(d)] = true
 	}
 	r.counter.Forget(names)
+	isName := func(t string) bool { return names[t] }
+	r.pipe.Forget(func(d wire.Dev) bool { return gone[d] }, isName)
+	r.heat.builder.Forget(isName)
+	r.heat.log.Forget(isName)
+	for t := range names {
+		delete(r.heat.known, t)
+	}
 	for t := range names {
 		if _, ok := r.live[t]; ok {
 			delete(r.live, t)
@@ -144,10 +162,13 @@ func (r *siteRunner) forget(devs []wire.Dev) ([]wire.Dev, []string) {
 	r.devMu.Unlock()
 	r.pending = slices.DeleteFunc(r.pending, func(p wire.Position) bool { return gone[p.Dev] || names[p.Track] })
 	if r.forgotten == nil {
-		r.forgotten = map[wire.Dev]bool{}
+		r.forgotten, r.forgottenTracks = map[wire.Dev]bool{}, map[string]bool{}
 	}
 	for d := range gone {
 		r.forgotten[d] = true
+	}
+	for t := range names {
+		r.forgottenTracks[t] = true
 	}
 	r.occDirty = true
 	return all, slices.Sorted(maps.Keys(names))
@@ -233,6 +254,10 @@ func (s *Server) forgetPending(site string, startup bool) {
 		return
 	}
 	files, obs, left, err := s.forgetInJournal(site, nil, startup)
+	if err == nil && files > 0 {
+		// Its position may lie in a file written again.
+		_, err = ingest.RemoveCheckpoint(filepath.Join(s.cfg.DataDir, "journal"), site)
+	}
 	if err != nil {
 		s.log.Error("forget: pending erasures in the journal", "site", site, "err", err)
 		return

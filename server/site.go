@@ -62,10 +62,12 @@ type siteRunner struct {
 	devMu    sync.Mutex
 	devTrack map[wire.Dev]string
 	// forgotten are pseudonyms erased (forget.go): their observations are
-	// dropped, live and from the journal, while the process runs.
-	forgotten map[wire.Dev]bool
-	pending   []wire.Position // positions to store
-	positions int64
+	// dropped, live and from the journal, while the process runs; and so
+	// are fixes of them or of the tracks erased (forgottenTracks).
+	forgotten       map[wire.Dev]bool
+	forgottenTracks map[string]bool
+	pending         []wire.Position // positions to store
+	positions       int64
 
 	// restoreFrom, while recovering for a site change, is the time from
 	// which positions are stored again (0: none are).
@@ -324,6 +326,9 @@ func (r *siteRunner) Position(p wire.Position) {
 	r.yield()
 	if !r.orig.relabel(&p) {
 		return
+	}
+	if r.forgotten != nil && (r.forgotten[p.Dev] || r.forgottenTracks[p.Track]) {
+		return // a person erased (forget.go)
 	}
 	r.counter.Add(p)
 	r.heat.add(&p)

@@ -54,7 +54,7 @@ their raw observations and position fixes, and the fixes, visits (store and
 zones) and track days of every track named after one of them or holding one of
 their fixes, with the other pseudonyms linked into those tracks; and their
 observations in the server's journal files in DIR/journal (all but today's,
-unless --journal-today). It prints how many rows went per table, never the
+unless --journal-today), and the server's checkpoint of the site. It prints how many rows went per table, never the
 addresses. The hourly aggregates stay
 (counts, about nobody). Add the addresses to the sensors' --opt-out file too,
 or they keep being heard. A server running now keeps today's and yesterday's
@@ -141,6 +141,12 @@ pseudonyms to its API instead (--print-devs).
 		fmt.Fprintf(stdout, " (today's file %s.jsonl left, its erasure pending: a running server appends to it; --journal-today with the server stopped)", day)
 	}
 	fmt.Fprintln(stdout)
+	// The server's checkpoint of the site holds the person's state too.
+	if had, err := ingest.RemoveCheckpoint(filepath.Join(*data, "journal"), *site); err != nil {
+		return fmt.Errorf("forget: %w", err)
+	} else if had {
+		fmt.Fprintln(stdout, "  checkpoint    removed (it held the site's state; the server's next start replays yesterday and today)")
+	}
 	fmt.Fprintln(stdout, "  kept: the hourly aggregates (counts, about nobody). Add the addresses to the sensors' --opt-out file, or they go on being heard.")
 	return nil
 }

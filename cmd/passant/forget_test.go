@@ -95,6 +95,8 @@ func testForgetCommand(t *testing.T, st *store.DB, dir string, storeArgs ...stri
 	line := append(wire.AppendJournalLine(nil, bs[1].Recv, &bs[1].Batch), '\n')
 	os.WriteFile(past, line, 0o640)
 	os.WriteFile(today, line, 0o640)
+	ck := filepath.Join(jdir, "checkpoint") // the server's checkpoint of the site: it holds the person too
+	os.WriteFile(ck, []byte("state"), 0o640)
 
 	// The pseudonyms for the API, as the command prints them.
 	var out bytes.Buffer
@@ -117,7 +119,7 @@ func testForgetCommand(t *testing.T, st *store.DB, dir string, storeArgs ...stri
 	must(t, runForget(ctx, append(append(args, storeArgs...), "A4-5E-60-C1-22-33"), &out, &out))
 	t.Logf("%s", out.Bytes())
 	for _, want := range []string{"observations  4 deleted", "positions     2 deleted", "visits        2 deleted",
-		"track_days    2 deleted", "tracks        2 erased", "journal       2 observations deleted in 1 files"} {
+		"track_days    2 deleted", "tracks        2 erased", "journal       2 observations deleted in 1 files", "checkpoint    removed"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}
@@ -136,6 +138,9 @@ func testForgetCommand(t *testing.T, st *store.DB, dir string, storeArgs ...stri
 	}
 	if b, _ := os.ReadFile(past); bytes.Contains(b, []byte(d2.String())) || !bytes.Contains(b, []byte(do.String())) {
 		t.Errorf("the past journal file: %s", b)
+	}
+	if _, err := os.Stat(ck); err == nil {
+		t.Error("the checkpoint is still there")
 	}
 	if b, _ := os.ReadFile(today); !bytes.Equal(b, line) {
 		t.Errorf("today's journal file changed without --journal-today: %s", b)

@@ -1,0 +1,31 @@
+package locate
+
+import "github.com/passant/passant/wire"
+
+// Forget drops the pseudonyms for which gone is true from the tracker's
+// memory of pseudonyms (kept for Memory, 30 days by default, for a
+// non-randomised address), and their live tracks, as Expire drops a
+// track: the erasure of a person.
+func (t *Tracker) Forget(gone func(wire.Dev) bool) {
+	nums := map[int32]bool{}
+	for i := 0; i < len(t.devList); {
+		if s := &t.devList[i]; gone(s.dev) {
+			nums[s.track] = true
+			t.forgetDev(i) // the last slot moves into i: look at i again
+			continue
+		}
+		i++
+	}
+	keep := t.live[:0]
+	for _, tr := range t.live {
+		if nums[tr.num] || gone(tr.dev) || tr.txDev != 0 && gone(tr.txDev) {
+			delete(t.byNum, tr.num)
+			continue
+		}
+		keep = append(keep, tr)
+	}
+	for i := len(keep); i < len(t.live); i++ {
+		t.live[i] = nil
+	}
+	t.live = keep
+}
