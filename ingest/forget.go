@@ -184,6 +184,11 @@ func forgetInLine(line []byte, needles [][]byte, gone map[wire.Dev]bool) ([]byte
 func (j *Journal) OpenDays(site string) map[string]bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	return j.openDays(site)
+}
+
+// openDays is OpenDays under j.mu.
+func (j *Journal) openDays(site string) map[string]bool {
 	days := map[string]bool{}
 	if f := j.files[site]; f != nil {
 		days[f.day] = true

@@ -247,6 +247,27 @@ func (s *Server) retain(ctx context.Context) {
 		s.log.Info("retention applied", "passersby_observations", p.PassersBy, "observations", p.Observations,
 			"positions", p.Positions, "expired_tokens", p.ExpiredTokens)
 	}
+	s.pruneJournal(now)
+}
+
+// pruneJournal removes each site's journal files of the UTC days that
+// ended before the retention of raw observations (RetainAll): they hold
+// every observation as the sensors sent it. Yesterday's and today's,
+// which a start replays, always stay.
+func (s *Server) pruneJournal(now time.Time) {
+	if s.journal == nil {
+		return
+	}
+	before := now.Add(-max(s.cfg.RetainAll, 48*time.Hour)).UTC().Format(time.DateOnly)
+	for _, r := range s.runners() {
+		files, size, err := s.journal.Prune(r.id, before)
+		if err != nil {
+			s.log.Error("journal retention incomplete; tried again in an hour", "site", r.id, "err", err)
+		}
+		if files > 0 {
+			s.log.Info("journal retention applied", "site", r.id, "files", files, "bytes", size, "before", before)
+		}
+	}
 }
 
 // visitorDevs returns the pseudonyms of the devices whose tracks were
