@@ -22,7 +22,9 @@ func TestRetentionPrunesJournal(t *testing.T) {
 	now := time.Now()
 	jdir := filepath.Join(dir, "journal", site.Site)
 	os.MkdirAll(jdir, 0o750)
-	day := func(d time.Duration) string { return filepath.Join(jdir, now.Add(-d).UTC().Format(time.DateOnly)+".jsonl") }
+	day := func(d time.Duration) string {
+		return filepath.Join(jdir, now.Add(-d).UTC().Format(time.DateOnly)+".jsonl")
+	}
 	old, kept, yesterday := day(40*24*time.Hour), day(20*24*time.Hour), day(24*time.Hour)
 	for _, f := range []string{old, kept, yesterday} {
 		if err := os.WriteFile(f, []byte("{}\n"), 0o640); err != nil {
