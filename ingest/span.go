@@ -154,3 +154,25 @@ func (j *Journal) nextDay(site, day, to string) (Pos, error) {
 	}
 	return Pos{Day: to}, nil
 }
+
+// End returns the position just after the last line of site appended so
+// far (the end of its newest file; zero without one): every line appended
+// before the call lies before it.
+func (j *Journal) End(site string) (Pos, error) {
+	j.mu.Lock()
+	if jf := j.files[site]; jf != nil {
+		defer j.mu.Unlock()
+		return Pos{jf.day, jf.size}, nil
+	}
+	j.mu.Unlock()
+	files, err := j.Files(site, "", "")
+	if err != nil || len(files) == 0 {
+		return Pos{}, err
+	}
+	name := files[len(files)-1]
+	st, err := os.Stat(name)
+	if err != nil {
+		return Pos{}, fmt.Errorf("ingest: journal: %w", err)
+	}
+	return Pos{strings.TrimSuffix(filepath.Base(name), ".jsonl"), st.Size()}, nil
+}

@@ -467,7 +467,10 @@ func (s *Server) Metrics() []web.Metric {
 	}
 	if s.writer != nil {
 		add("passant_store_observations_written_total", "Observations written to storage.", "counter", float64(s.writer.written.Load()), nil)
-		add("passant_store_observations_dropped_total", "Observations not stored because the write buffer was full.", "counter", float64(s.writer.dropped.Load()), nil)
+		add("passant_store_observations_dropped_total", "Observations the write buffer did not hold (full, or its site's earlier ones waiting in the journal): stored from the journal once the database takes them.", "counter", float64(s.writer.dropped.Load()), nil)
+		add("passant_store_journal_observations_total", "Observations stored from the journal after the write buffer overflowed.", "counter", float64(s.writer.fromJournal.Load()), nil)
+		add("passant_store_journal_pending_batches", "Batches waiting in the journal to be stored (the write buffer's overflow).", "gauge", float64(s.writer.journalPending()), nil)
+		add("passant_store_journal_missing_batches_total", "Batches of the write buffer's overflow the journal did not have: not stored.", "counter", float64(s.writer.missing.Load()), nil)
 		add("passant_store_pending_observations", "Observations waiting to be written.", "gauge", float64(s.writer.pendingObs()), nil)
 		up := 1.0
 		if s.writer.down.Load() {

@@ -238,6 +238,7 @@ func (s *Server) start(ctx context.Context) error {
 	s.cal = s.newCalibration()
 	s.writer = newWriter(s.store, s.cfg.WriteBuffer, s.log)
 	s.writer.dir = filepath.Join(s.cfg.DataDir, "journal")
+	s.writer.journal = s.journal
 	go s.writer.run(ctx)
 
 	vs, err := st.ListSites(ctx)

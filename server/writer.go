@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/passant/passant/footfall"
+	"github.com/passant/passant/ingest"
 	"github.com/passant/passant/store"
 	"github.com/passant/passant/wire"
 )
@@ -19,13 +21,16 @@ import (
 // away: raw batches, positions and footfall summaries queue in memory up to a
 // bound (in observations), are written every half second, and on an error
 // are kept and retried with backoff. What overflows the bound is counted,
-// never silently lost; the journal still holds it for a re-processing.
+// and stored from the journal once the database is back (overflow.go).
 type writer struct {
 	st    store.Store
 	limit int
 	log   *slog.Logger
 	dir   string // the journal's directory, for the stored marks (stored.go)
 	marks storedMarks
+	// journal, when set, holds what overflows the bound: the sites' gaps
+	// (overflow.go) are stored from it.
+	journal *ingest.Journal
 
 	flushMu sync.Mutex // held by a flush, so that flushes never overlap
 	mu      sync.Mutex
@@ -45,16 +50,21 @@ type writer struct {
 	// meanwhile.
 	stores int64
 	merges []trackMerge             // tracks merged into others: their summaries go
+	gaps   map[string]*gap          // by site: batches waiting in the journal (overflow.go)
 	gone   map[[2]string]*goneTrack // merged tracks (site, track), recently
 	// forgotten are tracks erased (site, track; forget.go): their
 	// summaries are not queued again.
 	forgotten map[[2]string]bool
 	kick      chan struct{}
 
-	written  atomic.Int64 // observations written
-	dropped  atomic.Int64 // observations dropped over the bound
-	failures atomic.Int64 // failed write attempts
-	down     atomic.Bool  // the last write failed
+	written atomic.Int64 // observations written
+	dropped atomic.Int64 // observations over the bound (stored from the journal with a journal)
+	// fromJournal counts the observations stored from the journal after
+	// an overflow; missing the batches of a gap the journal did not have.
+	fromJournal atomic.Int64
+	missing     atomic.Int64
+	failures    atomic.Int64 // failed write attempts
+	down        atomic.Bool  // the last write failed
 }
 
 type dayKey struct{ site, day, track string }
@@ -90,15 +100,23 @@ type visitKey struct {
 }
 
 func newWriter(st store.Store, limit int, log *slog.Logger) *writer {
-	return &writer{st: st, limit: limit, log: log, pos: map[string][]wire.Position{},
+	return &writer{st: st, limit: limit, log: log, pos: map[string][]wire.Position{}, gaps: map[string]*gap{},
 		days: map[dayKey]footfall.TrackDay{}, visits: map[visitKey]footfall.Visit{}, kick: make(chan struct{}, 1)}
 }
 
 func (w *writer) batch(b store.RawBatch) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if _, open := w.gaps[b.Site]; open {
+		w.dropped.Add(int64(len(b.Batch.Obs)))
+		w.note(b.Site, b.Recv)
+		return
+	}
 	if w.held+len(b.Batch.Obs) > w.limit {
 		w.dropped.Add(int64(len(b.Batch.Obs)))
+		if w.journal != nil {
+			w.note(b.Site, b.Recv)
+		}
 		return
 	}
 	b.Batch.Obs = append([]wire.Observation(nil), b.Batch.Obs...)
@@ -207,7 +225,11 @@ func (w *writer) run(ctx context.Context) {
 		if backoff > 0 {
 			time.Sleep(backoff)
 		}
-		if err := w.flush(ctx); err != nil {
+		err := w.flush(ctx)
+		if err == nil {
+			err = w.refill(ctx, time.Now().Add(refillTime))
+		}
+		if err != nil {
 			w.failures.Add(1)
 			if !w.down.Swap(true) {
 				w.log.Error("storage write failed; holding data and retrying", "err", err)
@@ -336,13 +358,20 @@ func (w *writer) flush(ctx context.Context) error {
 	return nil
 }
 
-// drain writes everything still queued, trying until ctx ends; it returns
-// the last write's error when ctx ended first.
+// drain writes everything still queued, and the overflow waiting in the
+// journal, trying until ctx ends; it returns the last write's error when
+// ctx ended first.
 func (w *writer) drain(ctx context.Context) error {
 	for {
 		err := w.flush(ctx)
 		if err == nil {
+			err = w.refill(ctx, time.Time{})
+		}
+		if err == nil && len(w.gapped()) == 0 {
 			return nil
+		}
+		if err == nil {
+			err = errors.New("the journal's latest lines are not written yet")
 		}
 		select {
 		case <-ctx.Done():

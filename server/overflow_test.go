@@ -1,0 +1,297 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/passant/passant/footfall"
+	"github.com/passant/passant/ingest"
+	"github.com/passant/passant/sim"
+	"github.com/passant/passant/sim/simtest"
+	"github.com/passant/passant/store"
+	"github.com/passant/passant/store/storetest"
+	"github.com/passant/passant/wire"
+)
+
+// The database away long enough for the writer's buffer (WriteBuffer, in
+// observations) to overflow, then back: every batch in the journal is
+// stored, each exactly once. Before, the batches over the buffer were
+// counted and then lost to storage: the stored mark moved past them once
+// later batches were written, so no recovery stored them.
+func TestWriteOverflowStoredFromJournal(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		for _, backend := range []string{"sqlite", "postgres"} {
+			name := backend
+			if restart {
+				name += "/restart"
+			}
+			t.Run(name, func(t *testing.T) { testWriteOverflow(t, backend, restart) })
+		}
+	}
+}
+
+// outage takes the database away from a server and brings it back: a
+// proxy cut for PostgreSQL, failing writes for the embedded SQLite.
+type outage struct {
+	away, back func()
+	wrap       func(store.Store) store.Store
+	db         string
+}
+
+func newOutage(t *testing.T, backend string) outage {
+	if backend == "sqlite" {
+		as := &awayStore{}
+		return outage{away: func() { as.away.Store(true) }, back: func() { as.away.Store(false) },
+			wrap: func(st store.Store) store.Store { as.Store = st; return as }}
+	}
+	pg := storetest.PostgresURL(t)
+	u, err := url.Parse(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := storetest.StartProxy(t, u.Host)
+	u.Host = proxy.Addr
+	return outage{away: proxy.Cut, back: proxy.Restore, db: u.String()}
+}
+
+// testWriteOverflow publishes a shop's 45 minutes in three parts: the
+// first stored, the second with the database away (over the buffer),
+// the third after it came back. With restart, the server is stopped
+// while the database is away and started again (the database back
+// before for PostgreSQL, which a server needs to start).
+func testWriteOverflow(t *testing.T, backend string, restart bool) {
+	out := newOutage(t, backend)
+	shop := simtest.Shop(t, "small", sim.Config{Seed: 5, ShoppersPerHour: 120, PassersPerHour: 400})
+	site := shop.Site()
+	dir := t.TempDir()
+	path := simtest.WriteSite(t, dir, site)
+	cfg := Config{SiteFiles: []string{path}, DataDir: dir, DB: out.db, Migrate: true, WriteBuffer: 300, wrapStore: out.wrap}
+	srv, stop := startServer(t, cfg)
+	defer func() { stop() }()
+	now := time.Now()
+	sent, base := 0, int64(0) // sent to this server; batches its runner took at its start
+	part := func(from, to time.Duration) {
+		t.Helper()
+		sent += publishShop(t, srv, shop, now.Add(from), now.Add(to))
+		n := int64(sent)
+		eventually(t, "every batch accepted", func() bool { return srv.sub.C.Accepted.Load() == n })
+		eventually(t, "every batch processed", func() bool { return processed(srv.runner(site.Site)) == base+n })
+	}
+	part(-45*time.Minute, -30*time.Minute)
+	eventually(t, "the first part stored", func() bool { return srv.writer.pendingObs() == 0 && srv.writer.journalPending() == 0 })
+	out.away()
+	part(-30*time.Minute, -15*time.Minute)
+	if srv.writer.dropped.Load() == 0 {
+		t.Fatalf("nothing over the buffer of %d observations", cfg.WriteBuffer)
+	}
+	dropped := srv.writer.dropped.Load()
+	if restart {
+		stop() // its drain gives up: the database is away
+		if backend == "postgres" {
+			out.back()
+		}
+		srv, stop = startServer(t, cfg)
+		sent, base = 0, processed(srv.runner(site.Site)) // recovered from the journal
+	}
+	out.back()
+	part(-15*time.Minute, 0)
+
+	ctx := context.Background()
+	if err := srv.SyncJournal(); err != nil {
+		t.Fatal(err)
+	}
+	want, total := journaledObs(t, dir, site.Site)
+	var stored map[batchKey]int
+	var n int
+	w := srv.writer
+	state := func() string {
+		return fmt.Sprintf("%d of %d journaled observations stored; %d held, %d left to the journal, %d stored from there, %d batches waiting there, %d missing",
+			n, total, w.pendingObs(), w.dropped.Load(), w.fromJournal.Load(), w.journalPending(), w.missing.Load())
+	}
+	defer func() {
+		if t.Failed() {
+			t.Log(state())
+		}
+	}()
+	var err error
+	eventually(t, "every journaled observation stored", func() bool {
+		// (the first query on a connection the outage cut fails)
+		stored, n, err = storedObs(srv.store, site.Site)
+		return err == nil && n >= total && w.pendingObs() == 0 && w.journalPending() == 0
+	})
+	srv.writer.drain(ctx)
+	if stored, n, err = storedObs(srv.store, site.Site); err != nil {
+		t.Fatal(err)
+	}
+	for k, c := range want {
+		if stored[k] != c {
+			t.Errorf("batch %+v: %d observations stored, %d journaled", k, stored[k], c)
+		}
+	}
+	for k := range stored {
+		if _, ok := want[k]; !ok {
+			t.Errorf("batch %+v stored, not journaled", k)
+		}
+	}
+	if m := w.missing.Load(); m != 0 {
+		t.Errorf("%d batches counted missing from the journal", m)
+	}
+	t.Logf("%d batches journaled, %d observations; %d over the buffer of %d before the database came back; %s",
+		len(want), total, dropped, cfg.WriteBuffer, state())
+}
+
+// batchKey names a batch by the contract's (sensor, boot, id).
+type batchKey struct {
+	sensor   string
+	boot, id int64
+}
+
+// journaledObs reads the site's journal: the observations of each batch
+// (the first line of a batch delivered again), and their total.
+func journaledObs(t *testing.T, dir, site string) (map[batchKey]int, int) {
+	t.Helper()
+	files, err := ingest.JournalFiles(filepath.Join(dir, "journal"), site, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, total := map[batchKey]int{}, 0
+	err = ingest.ReadJournal(files, func(l *wire.Line) error {
+		k := batchKey{l.Batch.Sensor, l.Batch.Boot, l.Batch.ID}
+		if _, dup := obs[k]; !dup && len(l.Batch.Obs) > 0 {
+			obs[k] = len(l.Batch.Obs)
+			total += len(l.Batch.Obs)
+		}
+		return nil
+	}, func(file string, err error) { t.Errorf("%s: %v", file, err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return obs, total
+}
+
+// storedObs counts the stored observations of each batch, and all.
+func storedObs(st store.Store, site string) (map[batchKey]int, int, error) {
+	obs, total := map[batchKey]int{}, 0
+	err := st.ScanBatches(context.Background(), site, 0, 1<<62, func(b *store.RawBatch) error {
+		obs[batchKey{b.Batch.Sensor, b.Batch.Boot, b.Batch.ID}] += len(b.Batch.Obs)
+		total += len(b.Batch.Obs)
+		return nil
+	})
+	return obs, total, err
+}
+
+// awayStore fails every write while away: the embedded database unable to
+// write (its disk full, its file locked), as a server meets it.
+type awayStore struct {
+	store.Store
+	away atomic.Bool
+}
+
+var errAway = errors.New("test: the database is away")
+
+func (a *awayStore) WriteBatches(ctx context.Context, bs []store.RawBatch) error {
+	if a.away.Load() {
+		return errAway
+	}
+	return a.Store.WriteBatches(ctx, bs)
+}
+
+func (a *awayStore) WritePositions(ctx context.Context, site string, ps []wire.Position) error {
+	if a.away.Load() {
+		return errAway
+	}
+	return a.Store.WritePositions(ctx, site, ps)
+}
+
+func (a *awayStore) WriteTrackDays(ctx context.Context, ds []footfall.TrackDay) error {
+	if a.away.Load() {
+		return errAway
+	}
+	return a.Store.WriteTrackDays(ctx, ds)
+}
+
+func (a *awayStore) WriteVisits(ctx context.Context, vs []footfall.Visit) error {
+	if a.away.Load() {
+		return errAway
+	}
+	return a.Store.WriteVisits(ctx, vs)
+}
+
+// A gap's batches are stored from the journal only once the batches held
+// before it are written, each once, in journal order; one whose line the
+// journal does not have is counted missing and not waited for, and the
+// stored mark ends at the last batch stored.
+func TestWriterGapFromJournal(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	j, err := ingest.OpenJournal(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	st := sqliteStore(t)
+	w := newWriter(st, 2, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.dir, w.journal = dir, j
+	const t0 = 1_796_374_800_000
+	batch := func(id int64, obs int) store.RawBatch {
+		b := wire.Batch{V: 1, Sensor: "s1", Boot: 1, ID: id, Sent: t0 + id}
+		for k := range obs {
+			b.Obs = append(b.Obs, wire.Observation{T: t0 + id, Dev: wire.Dev(k + 1), RSSI: -60, Kind: "probe"})
+		}
+		return store.RawBatch{Site: "s", Recv: t0 + id, Batch: b}
+	}
+	// Journaled: 1 to 5 and 7; 6 was taken but its line is gone.
+	for _, id := range []int64{1, 2, 3, 4, 5, 7} {
+		b := batch(id, 1)
+		if err := j.Append("s", b.Recv, &b.Batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.batch(batch(1, 1))
+	w.batch(batch(2, 1))
+	w.batch(batch(3, 1)) // over the bound of 2: the gap opens
+	w.batch(batch(4, 1))
+	w.batch(batch(5, 1))
+	w.batch(batch(6, 1))
+	w.batch(batch(7, 1))
+	if got := w.journalPending(); got != 5 {
+		t.Fatalf("%d batches waiting in the journal, want 5", got)
+	}
+	// Nothing of the gap before the batches held before it are written.
+	if err := w.refill(ctx, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := st.CountObservations(ctx, "s", 0, 1<<62); n != 0 {
+		t.Fatalf("%d observations stored before the held ones were written", n)
+	}
+	if err := w.drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, n, err := storedObs(st, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 6 || len(got) != 6 || got[batchKey{"s1", 1, 6}] != 0 {
+		t.Errorf("stored %v (%d observations), want batches 1–5 and 7 once each", got, n)
+	}
+	if w.missing.Load() != 1 || w.fromJournal.Load() != 4 || w.journalPending() != 0 || len(w.gapped()) != 0 {
+		t.Errorf("missing %d, from the journal %d, waiting %d, gaps %v; want 1, 4, 0, none",
+			w.missing.Load(), w.fromJournal.Load(), w.journalPending(), w.gapped())
+	}
+	if m, ok := w.storedMark("s"); !ok || m != (mark{t0 + 7, 1}) {
+		t.Errorf("stored mark %+v, want batch 7's", m)
+	}
+	// The gap closed: the next batch is held in memory again.
+	w.batch(batch(8, 1))
+	if w.pendingObs() != 1 {
+		t.Errorf("after the gap: %d observations held, want 1", w.pendingObs())
+	}
+}
