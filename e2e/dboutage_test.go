@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"net/url"
 	"testing"
 	"time"
 
@@ -18,13 +17,7 @@ import (
 // a replay of what was sent.
 func TestDatabaseOutage(t *testing.T) {
 	pg := storetest.PostgresURL(t)
-	u, err := url.Parse(pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := storetest.StartProxy(t, u.Host)
-	u.Host = proxy.Addr
-	db := u.String()
+	db, proxy := storetest.Proxied(t, pg)
 
 	rec := Record(t, "small", busy(41), simFrom, simSpan())
 	items := append(append([]Item(nil), rec.Items...), rec.Tail(simFrom.Add(simSpan()+time.Hour))...)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"net/url"
 	"testing"
 
 	"github.com/passant/passant/store/storetest"
@@ -15,13 +14,8 @@ import (
 // back the two share the sites again.
 func TestClusterInstanceCutFromDatabase(t *testing.T) {
 	ca, cb := clusterPair(t, "pc")
-	u, err := url.Parse(ca.DB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := storetest.StartProxy(t, u.Host)
-	u.Host = proxy.Addr
-	ca.DB = u.String()
+	var proxy *storetest.Proxy
+	ca.DB, proxy = storetest.Proxied(t, ca.DB)
 	a := startInstance(t, ca)
 	defer a.stop()
 	b := startInstance(t, cb)

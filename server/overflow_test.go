@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -52,14 +51,8 @@ func newOutage(t *testing.T, backend string) outage {
 		return outage{away: func() { as.away.Store(true) }, back: func() { as.away.Store(false) },
 			wrap: func(st store.Store) store.Store { as.Store = st; return as }}
 	}
-	pg := storetest.PostgresURL(t)
-	u, err := url.Parse(pg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := storetest.StartProxy(t, u.Host)
-	u.Host = proxy.Addr
-	return outage{away: proxy.Cut, back: proxy.Restore, db: u.String()}
+	db, proxy := storetest.Proxied(t, storetest.PostgresURL(t))
+	return outage{away: proxy.Cut, back: proxy.Restore, db: db}
 }
 
 // testWriteOverflow publishes a shop's 45 minutes in three parts: the

@@ -3,6 +3,7 @@ package storetest
 import (
 	"io"
 	"net"
+	"net/url"
 	"sync"
 	"testing"
 )
@@ -98,4 +99,18 @@ func (p *Proxy) Restore() {
 	p.mu.Lock()
 	p.down = false
 	p.mu.Unlock()
+}
+
+// Proxied starts a proxy to the host of the database URL db and returns
+// the URL through it: a database the test can take away (Cut) and bring
+// back (Restore).
+func Proxied(t testing.TB, db string) (string, *Proxy) {
+	t.Helper()
+	u, err := url.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := StartProxy(t, u.Host)
+	u.Host = p.Addr
+	return u.String(), p
 }
