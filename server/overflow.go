@@ -22,6 +22,8 @@ package server
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -48,16 +50,29 @@ const (
 
 // gap is a site's batches waiting in the journal to be stored.
 type gap struct {
-	recvs   []int64    // receive times of the batches taken, in journal order
-	head    int        // recvs[:head] are stored (or missing)
-	from    ingest.Pos // where the next chunk is read from: at or before recvs[head]'s line
-	unnoted int64      // batches taken past the bound on recvs
-	opened  time.Time  // when the buffer overflowed
-	began   time.Time  // when the first chunk was stored
-	logged  time.Time  // the last progress line
-	stored  int64      // batches stored from the journal
-	obs     int64      // and their observations
-	missing int64      // batches the journal did not have
+	recvs []int64    // receive times of the batches taken, in journal order
+	head  int        // recvs[:head] are stored (or missing)
+	from  ingest.Pos // where the next chunk is read from: at or before recvs[head]'s line
+	// fromFile is the file of from's day as it was when from was taken:
+	// `passant forget` rewrites a closed day's file (renamed over it), and
+	// its offsets then mean nothing; the day is read from its start.
+	fromFile os.FileInfo
+	unnoted  int64     // batches taken past the bound on recvs
+	opened   time.Time // when the buffer overflowed
+	began    time.Time // when the first chunk was stored
+	logged   time.Time // the last progress line
+	stored   int64     // batches stored from the journal
+	obs      int64     // and their observations
+	missing  int64     // batches the journal did not have
+}
+
+// dayFile returns the journal file of site's day as it is now (nil without).
+func (w *writer) dayFile(site, day string) os.FileInfo {
+	fi, err := os.Stat(filepath.Join(w.dir, site, day+".jsonl"))
+	if err != nil {
+		return nil
+	}
+	return fi
 }
 
 // note records a batch of the site taken while its gap is open; under w.mu.
@@ -134,8 +149,11 @@ func (w *writer) refillChunk(ctx context.Context, site string) (more bool, err e
 		return false, nil
 	}
 	keys := slices.Clone(g.recvs[g.head:min(len(g.recvs), g.head+refillBatches)])
-	from := g.from
+	from, fromFile := g.from, g.fromFile
 	w.mu.Unlock()
+	if from.Off > 0 && (fromFile == nil || !os.SameFile(fromFile, w.dayFile(site, from.Day))) {
+		from.Off = 0
+	}
 	var (
 		bs         []store.RawBatch
 		obs        int
@@ -214,7 +232,9 @@ func (w *writer) refillChunk(ctx context.Context, site string) (more bool, err e
 		g.began = now
 	}
 	g.head += i
-	g.from = pos
+	if g.from != pos {
+		g.from, g.fromFile = pos, w.dayFile(site, pos.Day)
+	}
 	g.stored += int64(len(bs))
 	g.obs += int64(obs)
 	g.missing += int64(missing)

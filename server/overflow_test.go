@@ -288,3 +288,51 @@ func TestWriterGapFromJournal(t *testing.T) {
 		t.Errorf("after the gap: %d observations held, want 1", w.pendingObs())
 	}
 }
+
+// A gap read on from a closed day's journal file that `passant forget`
+// rewrote meanwhile (shorter lines, renamed over the old file) is read
+// from the day's start: the position taken in the old file means nothing
+// in the new one.
+func TestWriterGapAfterForget(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	j, err := ingest.OpenJournal(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const t0 = 1_796_374_800_000
+	var lines []int64 // each line's length
+	for id := int64(1); id <= 5; id++ {
+		b := wire.Batch{V: 1, Sensor: "s1", Boot: 1, ID: id, Sent: t0 + id, Obs: []wire.Observation{
+			{T: t0 + id, Dev: 1, RSSI: -60, Kind: "probe"}, {T: t0 + id, Dev: wire.Dev(100 + id), RSSI: -61, Kind: "probe"}}}
+		lines = append(lines, int64(len(wire.AppendJournalLine(nil, t0+id, &b))+1))
+		if err := j.Append("s", t0+id, &b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.Close()
+	day := time.UnixMilli(t0).UTC().Format(time.DateOnly)
+	st := sqliteStore(t)
+	w := newWriter(st, 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.dir = dir
+	if w.journal, err = ingest.OpenJournal(dir, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer w.journal.Close()
+	// Batches 3 to 5 wait, to be read from line 3.
+	w.gaps["s"] = &gap{recvs: []int64{t0 + 3, t0 + 4, t0 + 5}, from: ingest.Pos{Day: day, Off: lines[0] + lines[1]},
+		fromFile: w.dayFile("s", day)}
+	if _, n, err := ingest.ForgetInJournal(dir, "s", []wire.Dev{1}, nil); err != nil || n != 5 {
+		t.Fatalf("forget: %d observations, %v", n, err)
+	}
+	if err := w.refill(ctx, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	got, n, err := storedObs(st, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 || got[batchKey{"s1", 1, 3}] != 1 || got[batchKey{"s1", 1, 5}] != 1 || w.missing.Load() != 0 {
+		t.Errorf("stored %v, %d missing; want batches 3 to 5, one observation each", got, w.missing.Load())
+	}
+}
