@@ -212,7 +212,12 @@ func ParseSite(data []byte, yamlIn bool) (*Site, error) {
 	if dec.More() {
 		return nil, errors.New("data after the site object")
 	}
-	s.fillDefaults()
+	// Which of the contract's defaulted fields the file gives: a value
+	// given is the site's, 0 too (visitor_min_dwell_s 0: every visit
+	// counts), or the clear error an impossible one gets (exponent 0).
+	var given siteGiven
+	json.Unmarshal(data, &given) // decoded above: it cannot fail
+	s.fillDefaults(&given)
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -257,24 +262,39 @@ func yamlToJSON(v any) any {
 	return v
 }
 
-func (s *Site) fillDefaults() {
-	if s.Radio.RSSI1m == 0 {
+// siteGiven says which defaulted fields a site file gives.
+type siteGiven struct {
+	Radio struct {
+		RSSI1m   *float64 `json:"rssi_1m"`
+		Exponent *float64 `json:"exponent"`
+	} `json:"radio"`
+	Footfall struct {
+		VisitorMinDwellS *float64 `json:"visitor_min_dwell_s"`
+		VisitGapS        *float64 `json:"visit_gap_s"`
+		StaffMinDwellS   *float64 `json:"staff_min_dwell_s"`
+	} `json:"footfall"`
+}
+
+// fillDefaults fills the fields the file did not give (g); the extensions
+// phone_z and history_days also when 0.
+func (s *Site) fillDefaults(g *siteGiven) {
+	if g.Radio.RSSI1m == nil {
 		s.Radio.RSSI1m = DefaultRSSI1m
 	}
-	if s.Radio.Exponent == 0 {
+	if g.Radio.Exponent == nil {
 		s.Radio.Exponent = DefaultExponent
 	}
 	if s.Radio.PhoneZ == 0 {
 		s.Radio.PhoneZ = DefaultPhoneZ
 	}
 	f := &s.Footfall
-	if f.VisitorMinDwellS == 0 {
+	if g.Footfall.VisitorMinDwellS == nil {
 		f.VisitorMinDwellS = DefaultVisitorDwell
 	}
-	if f.VisitGapS == 0 {
+	if g.Footfall.VisitGapS == nil {
 		f.VisitGapS = DefaultVisitGap
 	}
-	if f.StaffMinDwellS == 0 {
+	if g.Footfall.StaffMinDwellS == nil {
 		f.StaffMinDwellS = DefaultStaffDwell
 	}
 	if f.HistoryDays == 0 {

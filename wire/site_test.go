@@ -367,3 +367,31 @@ func TestParseSiteYAMLUnquotedTimes(t *testing.T) {
 		t.Errorf("open %v", s.Open)
 	}
 }
+
+// TestSiteExplicitZeros: a value the file gives is the site's, also 0.
+// visitor_min_dwell_s 0 (every visit counts; Validate allows it) was
+// replaced by the default 60 s without a word, as was rssi_1m 0 dBm by
+// -45; an exponent or a visit gap of 0 became the default instead of the
+// clear error an impossible value gets.
+func TestSiteExplicitZeros(t *testing.T) {
+	base := `{"site":"z","bounds":[[0,0],[10,10]],"sensors":[{"id":"s1","x":1,"y":1,"z":2}],"zones":[]`
+	s, err := ParseSite([]byte(base+`,"radio":{"rssi_1m":0},"footfall":{"visitor_min_dwell_s":0}}`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Footfall.VisitorMinDwellS != 0 || s.Radio.RSSI1m != 0 {
+		t.Errorf("visitor_min_dwell_s 0 read as %v, rssi_1m 0 as %v", s.Footfall.VisitorMinDwellS, s.Radio.RSSI1m)
+	}
+	if s.Footfall.VisitGapS != DefaultVisitGap || s.Radio.Exponent != DefaultExponent {
+		t.Errorf("absent fields: visit_gap_s %v, exponent %v", s.Footfall.VisitGapS, s.Radio.Exponent)
+	}
+	for _, bad := range []string{`,"radio":{"exponent":0}}`, `,"footfall":{"visit_gap_s":0}}`, `,"footfall":{"staff_min_dwell_s":0}}`} {
+		if _, err := ParseSite([]byte(base+bad), false); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+	y := "site: z\nbounds: [[0,0],[10,10]]\nsensors: [{id: s1, x: 1, y: 1, z: 2}]\nzones: []\nfootfall: {visitor_min_dwell_s: 0}\n"
+	if s, err := ParseSite([]byte(y), true); err != nil || s.Footfall.VisitorMinDwellS != 0 {
+		t.Errorf("YAML visitor_min_dwell_s 0: %v, %v", s, err)
+	}
+}
