@@ -44,7 +44,7 @@ const (
 // about half a second), and for a chain's hundreds of sites at midnight
 // that must not hold up the alerts and the sensors' health.
 func (s *Server) hoursLoop(ctx context.Context) {
-	tick := time.NewTicker(10 * time.Second)
+	tick := time.NewTicker(s.cfg.housekeepEvery)
 	defer tick.Stop()
 	for {
 		select {

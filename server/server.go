@@ -98,6 +98,9 @@ type Config struct {
 	// wrapStore, when set (tests), wraps the store once it is open: a
 	// stand-in for a database that fails in a given way.
 	wrapStore func(store.Store) store.Store
+	// housekeepEvery, when set (tests), is the housekeeping and hours
+	// loops' period (default 10 s).
+	housekeepEvery time.Duration
 }
 
 // Server is a running `passant serve`.
@@ -123,6 +126,7 @@ type Server struct {
 	// past keeps the reports' history (past.go); nil when off.
 	past     *pastCache
 	unstored unstoredAlerts // alerts the store refused (alertstate.go)
+	loops    sync.WaitGroup // housekeeping and hoursLoop
 
 	mu    sync.RWMutex
 	sites map[string]*siteRunner
@@ -158,6 +162,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.RetainAll <= 0 {
 		cfg.RetainAll = 31 * 24 * time.Hour
+	}
+	if cfg.housekeepEvery <= 0 {
+		cfg.housekeepEvery = 10 * time.Second
 	}
 	if cfg.WriteBuffer <= 0 {
 		cfg.WriteBuffer = 2_000_000
@@ -347,8 +354,8 @@ up:
 		s.leaseStop, s.leaseDone = make(chan struct{}), make(chan struct{})
 		go s.leaseLoop(ctx)
 	}
-	go s.housekeeping(ctx)
-	go s.hoursLoop(ctx)
+	s.loops.Go(func() { s.housekeeping(ctx) })
+	s.loops.Go(func() { s.hoursLoop(ctx) })
 	s.ready.Store(true)
 	if s.cfg.Ready != nil {
 		s.cfg.Ready(s.httpAddr, brokerURL)
@@ -377,6 +384,7 @@ func (s *Server) shutdown() {
 	for _, r := range runners {
 		r.stop()
 	}
+	s.awaitLoops(10 * time.Second)
 	if s.writer != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := s.writer.drain(ctx); err != nil {
@@ -506,31 +514,5 @@ func (s *Server) deliverPlain(site string, recv int64, payload []byte, at ingest
 func (s *Server) status(site, sensor string, st ingest.Status) {
 	if r := s.runner(site); r != nil {
 		r.setStatus(sensor, st)
-	}
-}
-
-// housekeeping stores sensor health, applies retention and raises alerts
-// (the hours are saved by hoursLoop).
-func (s *Server) housekeeping(ctx context.Context) {
-	tick := time.NewTicker(10 * time.Second)
-	defer tick.Stop()
-	retention := time.NewTicker(time.Hour)
-	defer retention.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			for _, r := range s.runners() {
-				r.persist(ctx)
-				s.checkAlerts(ctx, r)
-				s.saveHealth(ctx, r)
-			}
-		case <-retention.C:
-			s.retain(ctx)
-			for _, r := range s.runners() {
-				s.forgetPending(r.id, false)
-			}
-		}
 	}
 }
