@@ -84,7 +84,7 @@ func sharedDemo(t *testing.T) string {
 		shared.started = time.Now()
 		go func() {
 			shared.done <- Run(ctx, Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", DataDir: dir, Seed: 5,
-				Warmup: sharedWarmup, History: sharedHistory, HistoryHours: sharedHistoryHours,
+				Warmup: sharedWarmup, History: sharedHistory, HistoryHours: sharedHistoryHours, AlwaysOpen: true,
 				Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 				Ready: func(u string) { urls <- u }})
 		}()

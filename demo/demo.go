@@ -39,7 +39,12 @@ type Config struct {
 	// that many hours before the warm-up (for tests); 0: the whole
 	// opening hours.
 	HistoryHours float64
-	Log          *slog.Logger
+	// AlwaysOpen plays the live shop at its full rates at any hour, as a
+	// busy afternoon, instead of following the site's opening hours
+	// (hours.go): for a demo shown at night, and tests that need shoppers
+	// whenever they run.
+	AlwaysOpen bool
+	Log        *slog.Logger
 	// Ready, when set, is called with the dashboard URL once it serves.
 	Ready func(url string)
 }
@@ -252,17 +257,24 @@ func Run(ctx context.Context, cfg Config) error {
 // keeps the sensors in step.
 const warmupSpeed = 10
 
-// liveShop returns the live shop: at the full rates, with the history's
-// regulars when withRegulars, and when today is set (today.go) following
-// the day's profile in today's part before seam.
+// liveShop returns the live shop: at the full rates while the site is open
+// (or always, cfg.AlwaysOpen) and the street's at night (hours.go), with the
+// history's regulars when withRegulars, and when today is set (today.go)
+// following the day's profile in today's part before seam.
 func liveShop(cfg Config, site *wire.Site, withRegulars bool, today shopDay, seam time.Time) (*sim.Shop, error) {
 	live := busier(sim.Config{Seed: cfg.Seed}, cfg.Busy)
 	if withRegulars {
 		// The regulars of the history come today too.
 		live.Regulars = regulars(cfg.Seed)
 	}
+	rates := func(int64) float64 { return 1 }
+	if !cfg.AlwaysOpen {
+		rates = liveProfile(site)
+		live.Open = siteOpen(site)
+		live.Profile = rates
+	}
 	if !today.from.IsZero() {
-		live.Profile = todayProfile(site, today, seam)
+		live.Profile = todayProfile(site, today, seam, rates)
 	}
 	return sim.NewShop(cfg.Layout, live)
 }

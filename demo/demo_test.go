@@ -27,7 +27,7 @@ func TestDemoMapShowsTheAPIsFixes(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 3,
-			Warmup: 10 * time.Minute, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Warmup: 10 * time.Minute, AlwaysOpen: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Ready: func(u string) { urls <- u }})
 	}()
 	var base string

@@ -9,8 +9,8 @@ package demo
 //
 // Before the warm-up the shop follows the day's profile (dayProfile),
 // within today's opening hours, as the past days do; from the warm-up on
-// it runs at the full rates, as the live demo always has (a busy
-// afternoon), so the last hour of today is busier than the profile.
+// it runs at the full rates while open (a busy afternoon; hours.go), so
+// the last hour of today is busier than the profile.
 
 import (
 	"time"
@@ -41,14 +41,14 @@ func todaySpan(site *wire.Site, now, seam time.Time, hours float64) (shopDay, bo
 
 // todayProfile is the live shop's arrival profile when it plays today's
 // earlier part: the day's profile within today's span, none between its
-// end (closing) and seam, and the full rates from seam on.
-func todayProfile(site *wire.Site, today shopDay, seam time.Time) func(int64) float64 {
+// end (closing) and seam, and live's from seam on.
+func todayProfile(site *wire.Site, today shopDay, seam time.Time, live func(int64) float64) func(int64) float64 {
 	day := dayProfile(site.Location())
-	end, live := today.to.UnixMilli(), seam.UnixMilli()
+	end, from := today.to.UnixMilli(), seam.UnixMilli()
 	return func(ms int64) float64 {
 		switch {
-		case ms >= live:
-			return 1
+		case ms >= from:
+			return live(ms)
 		case ms < end:
 			return day(ms)
 		default:

@@ -68,6 +68,11 @@ type Config struct {
 	// full rates, kept with probability Profile(t), from a random stream
 	// of their own).
 	Profile func(t int64) float64
+	// Open, when set, is the shop's opening hours (t Unix ms): shoppers
+	// arrive only while it is open, and the staff work from each opening
+	// to a little after its closing (hours.go), instead of one shift from
+	// the run's start. Passers-by are left to Profile.
+	Open func(t int64) bool
 }
 
 func (c Config) withDefaults(site *wire.Site) Config {
@@ -127,6 +132,7 @@ type Shop struct {
 
 	regulars *regularPool // nil without Config.Regulars
 	thin     *rand.Rand   // Config.Profile's stream; nil without one
+	wasOpen  bool         // Config.Open at the last step (hours.go)
 }
 
 // NewShop returns a shop of the named layout (see Layouts).
@@ -220,8 +226,9 @@ func (s *Shop) run(ctx context.Context, from, to time.Time, speed float64, emit 
 	s.nextPas = t0 + s.expo(s.cfg.PassersPerHour)
 	s.nextSho = t0 + s.expo(s.cfg.ShoppersPerHour)
 	// Staff work shifts of up to 10 hours (a live run gets no more).
+	// With opening hours, they come when the shop opens (shifts).
 	shiftEnd := math.Min(t1, t0+10*3600e3)
-	for i := 0; i < s.cfg.Staff; i++ {
+	for i := 0; s.cfg.Open == nil && i < s.cfg.Staff; i++ {
 		s.add(newStaff(s.rng, s.layout, t0+uniform(s.rng, 0, 10)*60e3, shiftEnd-uniform(s.rng, 0, 10)*60e3), t0)
 	}
 	s.people = append(s.people, s.walkers...)
@@ -241,6 +248,7 @@ func (s *Shop) run(ctx context.Context, from, to time.Time, speed float64, emit 
 				}
 			}
 		}
+		s.shifts(t, t1)
 		s.spawn(t + step)
 		s.probe(t+step, truth)
 		if err := s.publish(t, t+step, emit); err != nil {
@@ -274,7 +282,7 @@ func (s *Shop) spawn(t float64) {
 			}
 			s.nextPas += s.expo(s.cfg.PassersPerHour)
 		} else {
-			if s.kept(s.nextSho) {
+			if s.open(s.nextSho) && s.kept(s.nextSho) {
 				s.add(newShopper(s.rng, s.layout, s.nextSho), s.nextSho)
 			}
 			s.nextSho += s.expo(s.cfg.ShoppersPerHour)

@@ -117,6 +117,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "simulation seed")
 	fs.StringVar(&cfg.DataDir, "data", "", "keep the demo's data here (default: a temporary directory)")
 	fs.IntVar(&cfg.History, "history", 7, "days before today the simulated shop plays first, then today's opening hours before the warm-up (0: none)")
+	fs.BoolVar(&cfg.AlwaysOpen, "always-open", false, "the live shop has shoppers at any hour, not only in the site's opening hours")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
