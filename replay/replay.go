@@ -62,6 +62,7 @@ type Result struct {
 	Positions    int64
 	Tracks       int
 	Report       *wire.Report
+	Ignored      []string // the site file's fields the site does not know (wire.Site.Ignored)
 	Stats        []pipeline.SensorStats
 }
 
@@ -126,7 +127,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 
-	res := &Result{}
+	res := &Result{Ignored: site.Ignored}
 	counted := &countingReader{r: in}
 	lines := wire.NewLinesAfter(mem, counted)
 	read := func() int64 { return lines.MemRead() + counted.n.Load() }

@@ -459,6 +459,9 @@ func (s *Server) applySiteFile(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	if len(site.Ignored) > 0 {
+		s.log.Warn("site file: ignored fields it does not know (a typo?)", "site", site.Site, "file", path, "fields", site.Ignored)
+	}
 	v, changed, err := s.store.ApplySiteFile(ctx, site, data)
 	if err != nil {
 		return fmt.Errorf("server: site %s: %w", site.Site, err)

@@ -59,6 +59,12 @@ func (s *Server) putSite(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "site: "+err.Error())
 		return
 	}
+	if len(site.Ignored) > 0 {
+		// The API takes only what it knows: a client's typo is refused,
+		// where a site file's field of another tool is only warned of.
+		httpError(w, http.StatusBadRequest, fmt.Sprintf("site: unknown field %q", site.Ignored[0]))
+		return
+	}
 	if site.Site != id {
 		httpError(w, http.StatusBadRequest, fmt.Sprintf("site: the body is site %q, the path says %q", site.Site, id))
 		return

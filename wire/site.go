@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +45,13 @@ type Site struct {
 	Sensors  []Sensor  `json:"sensors"`
 	Zones    []Zone    `json:"zones"`
 	Footfall Footfall  `json:"footfall"`
+
+	// Ignored names the fields of the file that the site does not know
+	// (paths like "zones[0].colour"): they are ignored, not refused, since
+	// other tools may add fields of their own (the contract lets a
+	// calibration do so); whoever loads a file should warn of them, as a
+	// typo ("expnent") lands here too. Never written.
+	Ignored []string `json:"-"`
 }
 
 // Plan is the floor-plan image and where its corners lie.
@@ -189,7 +197,7 @@ func LoadSite(path string) (*Site, error) {
 
 // ParseSite decodes a site from JSON (or YAML when yamlIn is true, or when the
 // data does not start with '{'), fills defaults and validates it. Unknown
-// fields are errors, so that a typo does not pass silently.
+// fields are ignored and named in Site.Ignored, for the caller to warn of.
 func ParseSite(data []byte, yamlIn bool) (*Site, error) {
 	trimmed := bytes.TrimSpace(data)
 	if yamlIn || (len(trimmed) > 0 && trimmed[0] != '{') {
@@ -205,13 +213,13 @@ func ParseSite(data []byte, yamlIn bool) (*Site, error) {
 	}
 	var s Site
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
 		return nil, jsonFieldError(err)
 	}
 	if dec.More() {
 		return nil, errors.New("data after the site object")
 	}
+	s.Ignored = unknownFields(data, reflect.TypeFor[Site]())
 	// Which of the contract's defaulted fields the file gives: a value
 	// given is the site's, 0 too (visitor_min_dwell_s 0: every visit
 	// counts), or the clear error an impossible one gets (exponent 0).

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -260,19 +261,55 @@ func TestParseSiteDecodeErrors(t *testing.T) {
 		yaml bool
 		want string
 	}{
-		{`{"site":"demo","bogus":1}`, false, `unknown field "bogus"`},
 		{`{"site":"demo","sensors":[{"id":"a","x":"one"}]}`, false, "sensors.x"},
 		{`{"site":"demo",]`, false, "not valid JSON"},
 		{`{"site":"demo",`, false, "EOF"}, // gap: a truncated file says only "unexpected EOF"
 		{`{"site":"demo"} {"site":"again"}`, false, "data after the site object"},
 		{"site: demo\nbounds: [[0,0],[1,1]]\n  bad indent: [", true, "yaml"},
-		{"site: demo\nzones:\n  - {id: a, kind: area, polygon: [[0,0],[1,0]], colour: red}\n", true, `unknown field "colour"`},
 	}
 	for _, c := range cases {
 		_, err := ParseSite([]byte(c.in), c.yaml)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: got %v, want %q", c.in, err, c.want)
 		}
+	}
+}
+
+// TestParseSiteIgnoresUnknownFields: a field the site does not know is
+// ignored and named (another tool may add fields of its own, as the
+// contract lets a calibration do), in JSON and YAML, at any depth; the
+// opening hours' day keys are the map's, not fields; encoding/json's
+// case-insensitive match is no unknown field.
+func TestParseSiteIgnoresUnknownFields(t *testing.T) {
+	in := strings.Replace(contractSite, `"site":"demo",`, `"site":"demo","address":"Main St 1","Radio":{"rssi_1m":-45,"exponent":2.5,"offset_5ghz":-6,"tx":"x"},`, 1)
+	in = strings.Replace(in, `"radio":{"rssi_1m":-45,"exponent":2.5,"offset_5ghz":-6},`, ``, 1)
+	in = strings.Replace(in, `{"id":"s1",`, `{"id":"s1","mount":"ceiling",`, 1)
+	in = strings.Replace(in, `"kind":"area",`, `"kind":"area","colour":"red",`, 1)
+	s, err := ParseSite([]byte(in), false)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, in)
+	}
+	want := []string{"Radio.tx", "address", "sensors[0].mount", "zones[2].colour"}
+	if fmt.Sprint(s.Ignored) != fmt.Sprint(want) {
+		t.Errorf("ignored %q, want %q", s.Ignored, want)
+	}
+	if s.Radio.RSSI1m != -45 || len(s.Sensors) != 2 || s.Zones[2].ID != "aisle-1" {
+		t.Errorf("the known fields were not all taken: %+v", s)
+	}
+	y, err := ParseSite([]byte("site: demo\nbounds: [[0,0],[10,10]]\nnote: hi\nsensors: [{id: a, x: 1, y: 1, z: 2}]\nzones:\n  - {id: s, kind: store, polygon: [[0,0],[10,0],[10,10]], colour: red}\n"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"note", "zones[0].colour"}; fmt.Sprint(y.Ignored) != fmt.Sprint(want) {
+		t.Errorf("yaml: ignored %q, want %q", y.Ignored, want)
+	}
+	c, err := ParseSite([]byte(contractSite), false)
+	if err != nil || c.Ignored != nil {
+		t.Errorf("the contract's example: %v, ignored %q", err, c.Ignored)
+	}
+	b, _ := MarshalSite(s)
+	if strings.Contains(string(b), "colour") || strings.Contains(string(b), "Ignored") {
+		t.Errorf("ignored fields written: %s", b)
 	}
 }
 

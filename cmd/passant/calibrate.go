@@ -57,6 +57,9 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fmt.Errorf("calibrate: %w", err)
 	}
+	if len(site.Ignored) > 0 {
+		log.Warn("calibrate: site file: ignored fields it does not know (a typo?)", "fields", site.Ignored)
+	}
 	switch {
 	case *walkPath != "":
 		if *in == "" || *out == "" {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 
 	"github.com/passant/passant/replay"
 )
@@ -83,6 +84,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	res, err := replay.Run(ctx, cfg)
 	if err != nil {
 		return err
+	}
+	if len(res.Ignored) > 0 {
+		fmt.Fprintf(stderr, "replay: site file: ignored fields it does not know (a typo?): %s\n", strings.Join(res.Ignored, ", "))
 	}
 	fmt.Fprintf(stderr, "replay: %d lines (%d rejected), %d observations (%d dropped, %d late, %d duplicate batches), %d positions, %d tracks\n",
 		res.Lines, res.Rejected, res.Observations, res.Dropped, res.Late, res.Dupes, res.Positions, res.Tracks)
