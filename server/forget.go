@@ -229,6 +229,15 @@ func (w *writer) forget(site string, devs []wire.Dev, tracks []string, erase fun
 	for t := range names {
 		w.forgotten[[2]string{site, t}] = true
 	}
+	// A gap's batches are read from the journal, whose open files still
+	// hold the person (overflow.go).
+	if w.forgottenDevs == nil {
+		w.forgottenDevs = map[string]map[wire.Dev]bool{}
+	}
+	if w.forgottenDevs[site] == nil {
+		w.forgottenDevs[site] = map[wire.Dev]bool{}
+	}
+	maps.Copy(w.forgottenDevs[site], gone)
 	w.mu.Unlock()
 	return erase()
 }

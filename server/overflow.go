@@ -14,6 +14,11 @@ package server
 // gap open stores the rest from the journal at its next start, as after a
 // crash; and each batch is stored once.
 //
+// A chunk is written in place of whatever is stored within its receive
+// times (ReplaceBatches): a write whose answer was lost with the
+// connection, though the database committed it, is written again without
+// a duplicate.
+//
 // A receive time names one journal line: ingest gives strictly increasing
 // receive times, after the newest one in the journal at a start, and the
 // journal's lines are in receive order. A noted batch whose line the
@@ -58,7 +63,8 @@ type gap struct {
 	// its offsets then mean nothing; the day is read from its start.
 	fromFile os.FileInfo
 	unnoted  int64     // batches taken past the bound on recvs
-	opened   time.Time // when the buffer overflowed
+	opened   time.Time // when the gap opened
+	full     bool      // it met the write buffer full (logged)
 	began    time.Time // when the first chunk was stored
 	logged   time.Time // the last progress line
 	stored   int64     // batches stored from the journal
@@ -76,12 +82,15 @@ func (w *writer) dayFile(site, day string) os.FileInfo {
 }
 
 // note records a batch of the site taken while its gap is open; under w.mu.
-func (w *writer) note(site string, recv int64) {
+func (w *writer) note(site string, recv int64, full bool) {
 	g := w.gaps[site]
 	if g == nil {
 		day := time.UnixMilli(recv).UTC().Format(time.DateOnly)
 		g = &gap{from: ingest.Pos{Day: day}, opened: time.Now()}
 		w.gaps[site] = g
+	}
+	if full && !g.full {
+		g.full = true
 		w.log.Warn("write buffer full: the site's batches wait in the journal and are stored from there once the database takes them",
 			"site", site, "held_observations", w.held, "limit", w.limit)
 	}
@@ -90,6 +99,22 @@ func (w *writer) note(site string, recv int64) {
 		return
 	}
 	g.recvs = append(g.recvs, recv)
+}
+
+// unstoredAtStart notes a batch a start's recovery found journaled after
+// the site's stored mark: it is stored from the journal like an overflow,
+// in place of any of it the server before wrote without moving the mark
+// (killed between the two), so once.
+func (w *writer) unstoredAtStart(site string, recv int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.journal == nil {
+		return
+	}
+	if _, open := w.gaps[site]; !open {
+		w.log.Info("batches journaled after the stored mark are stored from the journal", "site", site)
+	}
+	w.note(site, recv, false)
 }
 
 // gapped returns the sites with an open gap, sorted.
@@ -150,6 +175,7 @@ func (w *writer) refillChunk(ctx context.Context, site string) (more bool, err e
 	}
 	keys := slices.Clone(g.recvs[g.head:min(len(g.recvs), g.head+refillBatches)])
 	from, fromFile := g.from, g.fromFile
+	gone := w.forgottenDevs[site] // changed only under flushMu, held
 	w.mu.Unlock()
 	if from.Off > 0 && (fromFile == nil || !os.SameFile(fromFile, w.dayFile(site, from.Day))) {
 		from.Off = 0
@@ -181,24 +207,31 @@ func (w *writer) refillChunk(ctx context.Context, site string) (more bool, err e
 					i++
 				}
 				if i < len(keys) && keys[i] == recv {
-					bs = append(bs, store.RawBatch{Site: site, Recv: recv, Batch: *b})
-					obs += len(b.Obs)
+					if len(gone) > 0 {
+						b.Obs = slices.DeleteFunc(b.Obs, func(o wire.Observation) bool { return gone[o.Dev] })
+					}
+					if len(b.Obs) > 0 {
+						bs = append(bs, store.RawBatch{Site: site, Recv: recv, Batch: *b})
+						obs += len(b.Obs)
+					}
 					i++
 				}
 				stop = i == len(keys)
 			}, func(err error) {
 				w.log.Warn("journal line skipped", "site", site, "err", err)
 			})
-			if rerr != nil {
+			if rerr != nil && i < len(keys) {
 				// Nothing more can be read from here: the chunk's batches
-				// not read are missing.
+				// not read are missing. (Past the chunk's last line it
+				// does not matter: a torn last line the journal drops
+				// when it next appends.)
 				w.log.Error("reading the write buffer's overflow from the journal failed; the rest of the chunk is missing",
 					"site", site, "from", pos, "err", rerr)
 				missing += len(keys) - i
 				i, end = len(keys), true
 				break
 			}
-			if stop {
+			if stop || rerr != nil {
 				break
 			}
 			pos = next
@@ -215,7 +248,7 @@ func (w *writer) refillChunk(ctx context.Context, site string) (more bool, err e
 		}
 		if len(bs) > 0 {
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			err := w.st.WriteBatches(wctx, bs)
+			err := w.st.ReplaceBatches(wctx, bs)
 			cancel()
 			if err != nil {
 				return false, err

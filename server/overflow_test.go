@@ -197,6 +197,13 @@ func (a *awayStore) WriteBatches(ctx context.Context, bs []store.RawBatch) error
 	return a.Store.WriteBatches(ctx, bs)
 }
 
+func (a *awayStore) ReplaceBatches(ctx context.Context, bs []store.RawBatch) error {
+	if a.away.Load() {
+		return errAway
+	}
+	return a.Store.ReplaceBatches(ctx, bs)
+}
+
 func (a *awayStore) WritePositions(ctx context.Context, site string, ps []wire.Position) error {
 	if a.away.Load() {
 		return errAway
@@ -334,5 +341,102 @@ func TestWriterGapAfterForget(t *testing.T) {
 	}
 	if n != 3 || got[batchKey{"s1", 1, 3}] != 1 || got[batchKey{"s1", 1, 5}] != 1 || w.missing.Load() != 0 {
 		t.Errorf("stored %v, %d missing; want batches 3 to 5, one observation each", got, w.missing.Load())
+	}
+}
+
+// lostAnswer commits the first write of batches and then reports it failed,
+// as when the connection goes between the database's commit and its answer.
+type lostAnswer struct {
+	store.Store
+	lost atomic.Bool
+}
+
+func (l *lostAnswer) ReplaceBatches(ctx context.Context, bs []store.RawBatch) error {
+	if err := l.Store.ReplaceBatches(ctx, bs); err != nil {
+		return err
+	}
+	if !l.lost.Swap(true) {
+		return errAway
+	}
+	return nil
+}
+
+// A chunk of a gap written by the database though its answer was lost is
+// written again, and stored once.
+func TestWriterGapWriteAnswerLost(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	j, err := ingest.OpenJournal(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	st := &lostAnswer{Store: sqliteStore(t)}
+	w := newWriter(st, 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.dir, w.journal = dir, j
+	const t0 = 1_796_374_800_000
+	for id := int64(1); id <= 4; id++ {
+		b := store.RawBatch{Site: "s", Recv: t0 + id, Batch: wire.Batch{V: 1, Sensor: "s1", Boot: 1, ID: id, Sent: t0 + id,
+			Obs: []wire.Observation{{T: t0 + id, Dev: wire.Dev(id), RSSI: -60, Kind: "probe"}}}}
+		if err := j.Append("s", b.Recv, &b.Batch); err != nil {
+			t.Fatal(err)
+		}
+		w.batch(b) // 1 held, 2 to 4 in the gap
+	}
+	if err := w.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.refill(ctx, time.Time{}); !errors.Is(err, errAway) {
+		t.Fatalf("refill: %v, want the lost answer", err)
+	}
+	if err := w.drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, n, err := storedObs(st, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 || len(got) != 4 {
+		t.Errorf("stored %v (%d observations), want batches 1 to 4 once each", got, n)
+	}
+}
+
+// A person forgotten while their batches wait in a gap is not stored from
+// the journal, whose open file still holds them.
+func TestWriterGapForgets(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	j, err := ingest.OpenJournal(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	st := sqliteStore(t)
+	w := newWriter(st, 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.dir, w.journal = dir, j
+	const t0 = 1_796_374_800_000
+	for id := int64(1); id <= 3; id++ {
+		b := store.RawBatch{Site: "s", Recv: t0 + id, Batch: wire.Batch{V: 1, Sensor: "s1", Boot: 1, ID: id, Sent: t0 + id,
+			Obs: []wire.Observation{{T: t0 + id, Dev: 7, RSSI: -60, Kind: "probe"}}}}
+		if id == 2 {
+			b.Batch.Obs = append(b.Batch.Obs, wire.Observation{T: t0 + id, Dev: 8, RSSI: -61, Kind: "probe"})
+		}
+		if err := j.Append("s", b.Recv, &b.Batch); err != nil {
+			t.Fatal(err)
+		}
+		w.batch(b) // 1 held, 2 and 3 in the gap
+	}
+	if err := w.forget("s", []wire.Dev{7}, nil, func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, n, err := storedObs(st, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || got[batchKey{"s1", 1, 2}] != 1 {
+		t.Errorf("stored %v; want batch 2's other observation only", got)
 	}
 }

@@ -99,7 +99,7 @@ func (r *siteRunner) recover(startup bool) error {
 		}
 		// Journaled but not yet stored when the server stopped.
 		if err == nil && marked && len(b.Obs) > 0 && mark.unstored(l.Recv, &seen) {
-			r.srv.writer.batch(store.RawBatch{Site: r.id, Recv: l.Recv, Batch: *b})
+			r.srv.writer.unstoredAtStart(r.id, l.Recv)
 		}
 		return nil
 	}, func(file string, err error) {

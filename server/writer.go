@@ -55,7 +55,10 @@ type writer struct {
 	// forgotten are tracks erased (site, track; forget.go): their
 	// summaries are not queued again.
 	forgotten map[[2]string]bool
-	kick      chan struct{}
+	// forgottenDevs are the pseudonyms erased, by site: left out of what a
+	// gap reads back from the journal (overflow.go).
+	forgottenDevs map[string]map[wire.Dev]bool
+	kick          chan struct{}
 
 	written atomic.Int64 // observations written
 	dropped atomic.Int64 // observations over the bound (stored from the journal with a journal)
@@ -109,13 +112,13 @@ func (w *writer) batch(b store.RawBatch) {
 	defer w.mu.Unlock()
 	if _, open := w.gaps[b.Site]; open {
 		w.dropped.Add(int64(len(b.Batch.Obs)))
-		w.note(b.Site, b.Recv)
+		w.note(b.Site, b.Recv, w.held+len(b.Batch.Obs) > w.limit)
 		return
 	}
 	if w.held+len(b.Batch.Obs) > w.limit {
 		w.dropped.Add(int64(len(b.Batch.Obs)))
 		if w.journal != nil {
-			w.note(b.Site, b.Recv)
+			w.note(b.Site, b.Recv, true)
 		}
 		return
 	}

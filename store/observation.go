@@ -22,6 +22,17 @@ var obsColumns = []string{"site", "t", "dev", "rssi", "ch", "kind", "rand", "seq
 // WriteBatches implements Observations. PostgreSQL gets one COPY (into the
 // day partitions, created on demand); SQLite one transaction.
 func (db *DB) WriteBatches(ctx context.Context, bs []RawBatch) error {
+	return db.writeBatches(ctx, bs, false)
+}
+
+// ReplaceBatches implements Observations: in one transaction, the site's
+// observations with receive times and times within those of bs go, and
+// bs's are written.
+func (db *DB) ReplaceBatches(ctx context.Context, bs []RawBatch) error {
+	return db.writeBatches(ctx, bs, true)
+}
+
+func (db *DB) writeBatches(ctx context.Context, bs []RawBatch, replace bool) error {
 	n := 0
 	for i := range bs {
 		for j := range bs[i].Batch.Obs {
@@ -36,9 +47,12 @@ func (db *DB) WriteBatches(ctx context.Context, bs []RawBatch) error {
 		return nil
 	}
 	var err error
-	if db.pg {
+	switch {
+	case replace:
+		err = db.replaceBatches(ctx, bs)
+	case db.pg:
 		err = db.writeBatchesPG(ctx, bs)
-	} else {
+	default:
 		err = db.writeBatchesSQLite(ctx, bs)
 	}
 	if err != nil {
@@ -113,17 +127,76 @@ func floorDiv(a, b int64) int64 {
 }
 
 func (db *DB) writeBatchesSQLite(ctx context.Context, bs []RawBatch) error {
-	return db.sqliteTx(ctx, func(tx *sql.Tx) error {
-		n := 0
-		for i := range bs {
-			n += len(bs[i].Batch.Obs)
-		}
-		src := obsSource{bs: bs}
-		return sqliteInsert(ctx, tx, "observations", obsColumns, "", n, func(int) []any {
-			src.Next()
-			return src.values
-		})
+	return db.sqliteTx(ctx, func(tx *sql.Tx) error { return insertBatchesSQLite(ctx, tx, bs) })
+}
+
+func insertBatchesSQLite(ctx context.Context, tx *sql.Tx, bs []RawBatch) error {
+	n := 0
+	for i := range bs {
+		n += len(bs[i].Batch.Obs)
+	}
+	src := obsSource{bs: bs}
+	return sqliteInsert(ctx, tx, "observations", obsColumns, "", n, func(int) []any {
+		src.Next()
+		return src.values
 	})
+}
+
+// batchSpan is the receive times and observation times of a site's
+// batches being replaced.
+type batchSpan struct{ recv0, recv1, t0, t1 int64 }
+
+const deleteSpan = `DELETE FROM observations WHERE site = $1 AND t >= $2 AND t <= $3 AND recv >= $4 AND recv <= $5`
+
+// replaceBatches deletes, for each site of bs, the observations within
+// its batches' span, and writes bs, in one transaction.
+func (db *DB) replaceBatches(ctx context.Context, bs []RawBatch) error {
+	spans := map[string]*batchSpan{}
+	days := map[int64]bool{}
+	for i := range bs {
+		b := &bs[i]
+		sp := spans[b.Site]
+		if sp == nil && len(b.Batch.Obs) > 0 {
+			o := b.Batch.Obs[0].T
+			sp = &batchSpan{b.Recv, b.Recv, o, o}
+			spans[b.Site] = sp
+		}
+		for j := range b.Batch.Obs {
+			t := b.Batch.Obs[j].T
+			sp.t0, sp.t1 = min(sp.t0, t), max(sp.t1, t)
+			sp.recv0, sp.recv1 = min(sp.recv0, b.Recv), max(sp.recv1, b.Recv)
+			days[floorDiv(t, dayMs)] = true
+		}
+	}
+	if !db.pg {
+		return db.sqliteTx(ctx, func(tx *sql.Tx) error {
+			for site, sp := range spans {
+				if _, err := tx.ExecContext(ctx, deleteSpan, site, sp.t0, sp.t1, sp.recv0, sp.recv1); err != nil {
+					return err
+				}
+			}
+			return insertBatchesSQLite(ctx, tx, bs)
+		})
+	}
+	for d := range days {
+		if err := db.ensurePartition(ctx, "observations", d); err != nil {
+			return err
+		}
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	for site, sp := range spans {
+		if _, err := tx.Exec(ctx, deleteSpan, site, sp.t0, sp.t1, sp.recv0, sp.recv1); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"observations"}, obsColumns, &obsSource{bs: bs}); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
 // ScanBatches implements Observations.

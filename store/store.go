@@ -177,6 +177,13 @@ type RawBatch struct {
 type Observations interface {
 	// WriteBatches stores the observations of the batches.
 	WriteBatches(ctx context.Context, bs []RawBatch) error
+	// ReplaceBatches stores the observations of the batches in place of
+	// those stored before of each site with receive times and times
+	// within the site's batches' (all in one transaction): a write that
+	// may have reached the database already (its answer lost with the
+	// connection) is written again without a duplicate. bs must hold all
+	// of a site's batches received within its receive times.
+	ReplaceBatches(ctx context.Context, bs []RawBatch) error
 	// ScanBatches calls fn with the site's batches holding observations
 	// with t in [from, to), rebuilt in receive order (recv, then sensor,
 	// boot, id, sent); only the observations in range are included. The

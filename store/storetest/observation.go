@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/passant/passant/store"
@@ -231,5 +232,41 @@ func testObservationDays(t *testing.T, s store.Store) {
 	fatalIf(t, err)
 	if n != 160+10 {
 		t.Fatalf("deleted %d, want 170", n)
+	}
+}
+
+// testReplaceBatches: a write of batches that may already be stored (its
+// answer lost with the connection) leaves each batch stored once, with the
+// observations written last, and nothing else of the site or of others
+// changed.
+func testReplaceBatches(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	bs := Batches(7, "demo", 10, 5, 8, Day0+3600_000)
+	other := Batches(8, "other", 10, 5, 8, Day0+3600_000)
+	if err := s.WriteBatches(ctx, append(slices.Clone(bs), other...)); err != nil {
+		t.Fatal(err)
+	}
+	// Batches 3 to 6 again: as they were, then with batch 4 changed.
+	if err := s.ReplaceBatches(ctx, bs[3:7]); err != nil {
+		t.Fatal(err)
+	}
+	again := slices.Clone(bs[3:7])
+	again[1].Batch.Obs = slices.Clone(again[1].Batch.Obs[:2])
+	if err := s.ReplaceBatches(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append(slices.Clone(bs[:3]), again...), bs[7:]...)
+	got := scanAll(t, s, "demo", 0, 1<<62)
+	if len(got) != len(want) {
+		t.Fatalf("%d batches stored, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].Recv != want[i].Recv || !slices.Equal(got[i].Batch.Obs, want[i].Batch.Obs) {
+			t.Errorf("batch %d: %d observations (recv %d), want %d (recv %d)", i, len(got[i].Batch.Obs), got[i].Recv,
+				len(want[i].Batch.Obs), want[i].Recv)
+		}
+	}
+	if n := len(scanAll(t, s, "other", 0, 1<<62)); n != len(other) {
+		t.Errorf("another site: %d batches, want %d", n, len(other))
 	}
 }

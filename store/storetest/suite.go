@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(testing.TB) store.Store) {
 		{"PlanImage", testPlanImage},
 		{"SensorHealth", testSensorHealth},
 		{"Observations", testObservations},
+		{"ReplaceBatches", testReplaceBatches},
 		{"ObservationRetention", testObservationRetention},
 		{"ObservationDays", testObservationDays},
 		{"Positions", testPositions},
