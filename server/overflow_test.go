@@ -231,37 +231,17 @@ func (a *awayStore) WriteVisits(ctx context.Context, vs []footfall.Visit) error 
 // stored mark ends at the last batch stored.
 func TestWriterGapFromJournal(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	j, err := ingest.OpenJournal(dir, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
 	st := sqliteStore(t)
-	w := newWriter(st, 2, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	w.dir, w.journal = dir, j
-	const t0 = 1_796_374_800_000
-	batch := func(id int64, obs int) store.RawBatch {
-		b := wire.Batch{V: 1, Sensor: "s1", Boot: 1, ID: id, Sent: t0 + id}
-		for k := range obs {
-			b.Obs = append(b.Obs, wire.Observation{T: t0 + id, Dev: wire.Dev(k + 1), RSSI: -60, Kind: "probe"})
-		}
-		return store.RawBatch{Site: "s", Recv: t0 + id, Batch: b}
-	}
+	w, j := gapWriter(t, st, 2)
+	const t0 = gapT0
 	// Journaled: 1 to 5 and 7; 6 was taken but its line is gone.
-	for _, id := range []int64{1, 2, 3, 4, 5, 7} {
-		b := batch(id, 1)
-		if err := j.Append("s", b.Recv, &b.Batch); err != nil {
-			t.Fatal(err)
+	for _, id := range []int64{1, 2, 3, 4, 5, 6, 7} {
+		if id == 6 {
+			w.batch(gapBatch(id, 1))
+			continue
 		}
+		journaled(t, w, j, gapBatch(id, 1)) // 3 over the bound of 2: the gap opens
 	}
-	w.batch(batch(1, 1))
-	w.batch(batch(2, 1))
-	w.batch(batch(3, 1)) // over the bound of 2: the gap opens
-	w.batch(batch(4, 1))
-	w.batch(batch(5, 1))
-	w.batch(batch(6, 1))
-	w.batch(batch(7, 1))
 	if got := w.journalPending(); got != 5 {
 		t.Fatalf("%d batches waiting in the journal, want 5", got)
 	}
@@ -290,7 +270,7 @@ func TestWriterGapFromJournal(t *testing.T) {
 		t.Errorf("stored mark %+v, want batch 7's", m)
 	}
 	// The gap closed: the next batch is held in memory again.
-	w.batch(batch(8, 1))
+	w.batch(gapBatch(8, 1))
 	if w.pendingObs() != 1 {
 		t.Errorf("after the gap: %d observations held, want 1", w.pendingObs())
 	}
@@ -365,23 +345,10 @@ func (l *lostAnswer) ReplaceBatches(ctx context.Context, bs []store.RawBatch) er
 // written again, and stored once.
 func TestWriterGapWriteAnswerLost(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	j, err := ingest.OpenJournal(dir, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
 	st := &lostAnswer{Store: sqliteStore(t)}
-	w := newWriter(st, 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	w.dir, w.journal = dir, j
-	const t0 = 1_796_374_800_000
+	w, j := gapWriter(t, st, 1)
 	for id := int64(1); id <= 4; id++ {
-		b := store.RawBatch{Site: "s", Recv: t0 + id, Batch: wire.Batch{V: 1, Sensor: "s1", Boot: 1, ID: id, Sent: t0 + id,
-			Obs: []wire.Observation{{T: t0 + id, Dev: wire.Dev(id), RSSI: -60, Kind: "probe"}}}}
-		if err := j.Append("s", b.Recv, &b.Batch); err != nil {
-			t.Fatal(err)
-		}
-		w.batch(b) // 1 held, 2 to 4 in the gap
+		journaled(t, w, j, gapBatch(id, wire.Dev(id))) // 1 held, 2 to 4 in the gap
 	}
 	if err := w.flush(ctx); err != nil {
 		t.Fatal(err)
@@ -405,27 +372,11 @@ func TestWriterGapWriteAnswerLost(t *testing.T) {
 // the journal, whose open file still holds them.
 func TestWriterGapForgets(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	j, err := ingest.OpenJournal(dir, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
 	st := sqliteStore(t)
-	w := newWriter(st, 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	w.dir, w.journal = dir, j
-	const t0 = 1_796_374_800_000
-	for id := int64(1); id <= 3; id++ {
-		b := store.RawBatch{Site: "s", Recv: t0 + id, Batch: wire.Batch{V: 1, Sensor: "s1", Boot: 1, ID: id, Sent: t0 + id,
-			Obs: []wire.Observation{{T: t0 + id, Dev: 7, RSSI: -60, Kind: "probe"}}}}
-		if id == 2 {
-			b.Batch.Obs = append(b.Batch.Obs, wire.Observation{T: t0 + id, Dev: 8, RSSI: -61, Kind: "probe"})
-		}
-		if err := j.Append("s", b.Recv, &b.Batch); err != nil {
-			t.Fatal(err)
-		}
-		w.batch(b) // 1 held, 2 and 3 in the gap
-	}
+	w, j := gapWriter(t, st, 1)
+	journaled(t, w, j, gapBatch(1, 7)) // held
+	journaled(t, w, j, gapBatch(2, 7, 8))
+	journaled(t, w, j, gapBatch(3, 7))
 	if err := w.forget("s", []wire.Dev{7}, nil, func() error { return nil }); err != nil {
 		t.Fatal(err)
 	}
@@ -439,4 +390,40 @@ func TestWriterGapForgets(t *testing.T) {
 	if n != 1 || got[batchKey{"s1", 1, 2}] != 1 {
 		t.Errorf("stored %v; want batch 2's other observation only", got)
 	}
+}
+
+const gapT0 = 1_796_374_800_000 // the gap tests' receive times start here
+
+// gapWriter returns a writer on st holding at most limit observations, with
+// a journal of its own.
+func gapWriter(t *testing.T, st store.Store, limit int) (*writer, *ingest.Journal) {
+	t.Helper()
+	dir := t.TempDir()
+	j, err := ingest.OpenJournal(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	w := newWriter(st, limit, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.dir, w.journal = dir, j
+	return w, j
+}
+
+// gapBatch is batch id of sensor s1 of site s, received at gapT0+id, with
+// an observation of each of devs.
+func gapBatch(id int64, devs ...wire.Dev) store.RawBatch {
+	b := wire.Batch{V: 1, Sensor: "s1", Boot: 1, ID: id, Sent: gapT0 + id}
+	for k, d := range devs {
+		b.Obs = append(b.Obs, wire.Observation{T: gapT0 + id, Dev: d, RSSI: -60 - float64(k), Kind: "probe"})
+	}
+	return store.RawBatch{Site: "s", Recv: gapT0 + id, Batch: b}
+}
+
+// journaled journals b and hands it to the writer, as a site runner does.
+func journaled(t *testing.T, w *writer, j *ingest.Journal, b store.RawBatch) {
+	t.Helper()
+	if err := j.Append(b.Site, b.Recv, &b.Batch); err != nil {
+		t.Fatal(err)
+	}
+	w.batch(b)
 }
