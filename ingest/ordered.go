@@ -79,8 +79,7 @@ func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
 		jb.kind = jobBatch
 		// Receive times strictly increase, so that storage, which orders
 		// batches by them, gives them back in the order they came.
-		jb.recv = max(s.cfg.Now().UnixMilli(), s.lastRecv+1)
-		s.lastRecv = jb.recv
+		jb.recv = s.clock.Next(s.cfg.Now().UnixMilli())
 		jb.done = make(chan struct{})
 		s.decode <- jb
 	case ok && kind == "status":

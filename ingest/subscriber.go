@@ -70,6 +70,25 @@ type Config struct {
 	// restart, so that the journal's lines stay in receive order across
 	// restarts (and across UTC midnight, where the file changes).
 	RecvAfter int64
+	// Clock, when set, hands out the receive times instead (RecvAfter is
+	// then ignored): one clock shared by the subscribers of one server
+	// (a cluster instance's site sessions) keeps its receive times
+	// strictly increasing whichever subscriber takes a site's batches.
+	Clock *RecvClock
+	// Counters, when set, are counted into instead of the subscriber's
+	// own: the site sessions of a cluster instance count together.
+	Counters *Counters
+	// Exclusive makes the subscriber a session that belongs to whoever
+	// holds a lease (a cluster's site session, session.go): it connects
+	// with a persistent session, and after a lost connection it connects
+	// again only while Exclusive returns true. Another server that
+	// connects with the same ClientID takes the session over (MQTT
+	// 3.1.1: the broker closes the older connection), with what the
+	// broker queued and what it sent and was not acknowledged.
+	Exclusive func() bool
+	// Clean starts with a clean session: the broker drops what an
+	// earlier session of ClientID subscribed to and queued.
+	Clean bool
 	// Decoders is how many goroutines decode batches (default GOMAXPROCS
 	// − 1, at least 1: the reading of the connection, the journal and the
 	// broker need a core too; on two cores a second decoder made a burst
@@ -116,7 +135,7 @@ type Counters struct {
 type Subscriber struct {
 	cfg    Config
 	client mqtt.Client
-	C      Counters
+	C      *Counters
 	log    *slog.Logger
 
 	// decode and ordered are the ordered pipeline (ordered.go): every
@@ -138,7 +157,10 @@ type Subscriber struct {
 	sitesMu sync.Mutex
 	sites   []string
 
-	lastRecv int64 // the last batch's receive time (onMessage runs in order)
+	clock *RecvClock // the receive times
+
+	// session is the reconnecting of an exclusive session (session.go).
+	session session
 
 	// own holds the payloads of the messages when the subscriber reads the
 	// connection itself (conn.go); nil when the client does.
@@ -181,8 +203,15 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 	if cfg.Decoders <= 0 {
 		cfg.Decoders = max(1, runtime.GOMAXPROCS(0)-1)
 	}
-	s := &Subscriber{cfg: cfg, log: cfg.Log.With("component", "ingest"), acks: make(chan pendingAck, 4096), lastRecv: cfg.RecvAfter,
+	s := &Subscriber{cfg: cfg, log: cfg.Log.With("component", "ingest"), acks: make(chan pendingAck, 4096), clock: cfg.Clock, C: cfg.Counters,
 		decode: make(chan *job, inFlight), ordered: make(chan *job, inFlight)}
+	if s.clock == nil {
+		s.clock = &RecvClock{}
+		s.clock.After(cfg.RecvAfter)
+	}
+	if s.C == nil {
+		s.C = &Counters{}
+	}
 	s.sites = append([]string(nil), cfg.Sites...)
 	go s.ackLoop()
 	go s.sequence()
@@ -192,10 +221,12 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 	opts := mqtt.NewClientOptions().
 		AddBroker(cfg.Broker).
 		SetClientID(cfg.ClientID).
-		SetCleanSession(false).
+		SetCleanSession(cfg.Clean).
 		SetOrderMatters(true).
-		SetAutoReconnect(true).
-		SetConnectRetry(true).
+		// An exclusive session connects again only while it is this
+		// server's (session.go).
+		SetAutoReconnect(cfg.Exclusive == nil).
+		SetConnectRetry(cfg.Exclusive == nil).
 		SetConnectRetryInterval(time.Second).
 		SetMaxReconnectInterval(10 * time.Second).
 		SetKeepAlive(30 * time.Second).
@@ -209,7 +240,10 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 		// those (docs/reliability.md).
 		SetDefaultPublishHandler(s.onMessage).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
-			s.log.Warn("broker connection lost", "err", err)
+			s.log.Warn("broker connection lost", "client", cfg.ClientID, "err", err)
+			if cfg.Exclusive != nil {
+				go s.reconnect()
+			}
 		})
 	opts.AutoAckDisabled = true
 	if cfg.Username != "" {
@@ -347,6 +381,7 @@ func (s *Subscriber) Connected() bool { return s.client.IsConnectionOpen() }
 // cannot be acknowledged any more; the broker sends them again, and
 // redelivered batches are dropped downstream).
 func (s *Subscriber) Close(wait time.Duration) {
+	s.session.close()
 	s.client.Disconnect(uint(wait.Milliseconds()))
 	s.flush(wait)
 }

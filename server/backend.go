@@ -430,7 +430,7 @@ func (s *Server) Metrics() []web.Metric {
 		m = append(m, web.Metric{Name: name, Help: help, Kind: kind, Value: v, Labels: labels})
 	}
 	if s.sub != nil {
-		c := &s.sub.C
+		c := s.sub.C
 		add("passant_batches_received_total", "Observation batches received over MQTT.", "counter", float64(c.Messages.Load()), nil)
 		add("passant_batches_rejected_total", "Batches rejected by the contract's checks.", "counter", float64(c.Rejected.Load()), nil)
 		add("passant_observations_total", "Observations accepted.", "counter", float64(c.Observation.Load()), nil)

@@ -86,10 +86,10 @@ func (r *siteRunner) deliver(d delivery, at ingest.At) (queued bool) {
 
 // decoded notes that a queued payload has been decoded: it leaves the
 // budget and goes back to ingest for a later message.
-func (s *Server) decoded(payload []byte) {
-	s.payloads.Add(-int64(cap(payload)))
-	if s.sub != nil {
-		s.sub.Release(payload)
+func (r *siteRunner) decoded(payload []byte) {
+	r.srv.payloads.Add(-int64(cap(payload)))
+	if sub := r.ingest(); sub != nil {
+		sub.Release(payload)
 	}
 }
 

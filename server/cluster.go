@@ -11,7 +11,8 @@ import (
 
 // Scale-out: several servers share the sites of one database and one MQTT
 // broker (or cluster). Each site has a lease in the database; the instance
-// that holds it runs the site's pipeline and subscribes to its topics only.
+// that holds it runs the site's pipeline and takes the site's MQTT session
+// (session.go).
 // An instance renews its leases every third of their length, so when it
 // dies its sites fall free after one length and the others take them. Each
 // instance also keeps a lease on "@<instance>" as a heartbeat, so that all
@@ -178,6 +179,11 @@ func (s *Server) balance(ctx context.Context) error {
 		last := mine[len(mine)-1]
 		mine = mine[:len(mine)-1]
 		s.stopSite(last)
+		// The instance that takes it rebuilds it from storage: what the
+		// site took is stored first (its session holds the rest).
+		if err := s.writer.drain(ctx); err != nil {
+			return err
+		}
 		if err := s.store.ReleaseLease(ctx, last, owner); err != nil {
 			return err
 		}
@@ -208,9 +214,7 @@ func (s *Server) balance(ctx context.Context) error {
 	// observations and may take longer than a lease: the leases held are
 	// renewed meanwhile.
 	defer s.keepLeases(owner, owned)()
-	var list []string
 	for site := range owned {
-		list = append(list, site)
 		r := s.runner(site)
 		if r != nil && r.storedVersion() >= version[site] {
 			continue
@@ -231,6 +235,8 @@ func (s *Server) balance(ctx context.Context) error {
 		if err := s.startSite(ctx, st, v.Version); err != nil {
 			return err
 		}
+		// Rebuilt: now the batches the session queued meanwhile.
+		s.openSession(s.runner(site))
 		s.log.Info("took the lease of a site", "site", site, "instance", owner)
 	}
 	for _, r := range s.runners() {
@@ -239,11 +245,10 @@ func (s *Server) balance(ctx context.Context) error {
 			s.log.Info("lost the lease of a site", "site", r.id)
 		}
 	}
-	sort.Strings(list)
-	return s.sub.SetSites(list)
+	return nil
 }
 
-// giveUpSites stops every site's pipeline and subscription: the leases
+// giveUpSites stops every site's pipeline and session: the leases
 // could not be renewed, so they are about to expire (or have) and another
 // instance will take the sites. What the runners hold goes to the writer,
 // which writes it once the database is back.
@@ -253,22 +258,24 @@ func (s *Server) giveUpSites() {
 		s.stopSite(r.id)
 		ids = append(ids, r.id)
 	}
-	if err := s.sub.SetSites(nil); err != nil {
-		s.log.Warn("leases: unsubscribing the sites given up", "err", err)
-	}
 	s.log.Warn("leases not renewed for two thirds of their length; the sites are given up until the database answers again",
 		"sites", ids, "ttl", s.cfg.LeaseTTL)
 }
 
-// stopSite stops a site's pipeline, storing what it has.
+// stopSite stops a site's pipeline, storing what it has. Its session is
+// closed first, while the runner still takes what the session had taken:
+// without the runner, ingest would reject those batches as unknown and
+// acknowledge them.
 func (s *Server) stopSite(site string) {
+	r := s.runner(site)
+	if r == nil {
+		return
+	}
+	r.closeSession()
 	s.mu.Lock()
-	r := s.sites[site]
 	delete(s.sites, site)
 	s.mu.Unlock()
-	if r != nil {
-		r.stop()
-	}
+	r.stop()
 }
 
 func (s *Server) releaseAll() {

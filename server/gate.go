@@ -32,7 +32,7 @@ func (r *siteRunner) yield() {
 // outage) is journaled and acknowledged first instead of sharing the CPU
 // with locating (docs/reliability.md, "Ingest cost").
 func (r *siteRunner) yieldToIngest() {
-	if sub := r.srv.sub; sub != nil {
+	if sub := r.ingest(); sub != nil {
 		r.gate.wait(time.Now, func() { time.Sleep(time.Millisecond) }, sub.Busy)
 	}
 }

@@ -391,11 +391,4 @@ func changedDay(event int64, now time.Time, loc *time.Location) int64 {
 }
 
 // noteRecv keeps the newest receive time recovery has seen.
-func (s *Server) noteRecv(recv int64) {
-	for {
-		old := s.lastRecv.Load()
-		if recv <= old || s.lastRecv.CompareAndSwap(old, recv) {
-			return
-		}
-	}
-}
+func (s *Server) noteRecv(recv int64) { s.lastRecv.After(recv) }

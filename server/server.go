@@ -112,17 +112,20 @@ type Server struct {
 	journal *ingest.Journal
 	// lastRecv is the newest receive time recovery found (journal or
 	// store): the subscriber's receive clock goes on after it.
-	lastRecv atomic.Int64
+	lastRecv ingest.RecvClock
 	// payloads is the bytes of payloads on the site runners' queues
 	// (Config.QueueBytes).
 	payloads atomic.Int64
 	broker   *broker.Broker
 	sub      *ingest.Subscriber
-	web      *web.Server
-	feed     *web.Feed
-	cal      *calibration.Service
-	writer   *writer
-	http     *http.Server
+	// ingest is the configuration of the subscribers (the server's, and a
+	// cluster instance's site sessions) but for the client id.
+	ingest ingest.Config
+	web    *web.Server
+	feed   *web.Feed
+	cal    *calibration.Service
+	writer *writer
+	http   *http.Server
 	// past keeps the reports' history (past.go); nil when off.
 	past     *pastCache
 	unstored unstoredAlerts // alerts the store refused (alertstate.go)
@@ -247,6 +250,11 @@ func (s *Server) start(ctx context.Context) error {
 	s.writer.dir = filepath.Join(s.cfg.DataDir, "journal")
 	s.writer.journal = s.journal
 	go s.writer.run(ctx)
+	if s.cfg.Cluster {
+		if err := s.storeJournalTails(ctx); err != nil {
+			return err
+		}
+	}
 
 	vs, err := st.ListSites(ctx)
 	if err != nil {
@@ -322,11 +330,18 @@ func (s *Server) start(ctx context.Context) error {
 	s.log.Info("dashboard and API listening", "addr", s.httpAddr)
 
 	s.ingesting.Store(true)
-	s.sub, err = ingest.NewSubscriber(ingest.Config{
-		Broker: brokerURL, ClientID: s.cfg.ClientID, Username: mqttUser, Password: mqttPass,
-		TLS: mqttTLS, Prefix: s.cfg.Prefix, Journal: s.journal, Log: s.log, Only: s.cfg.Cluster,
-		Known: s.known, Deliver: s.deliver, DeliverPlain: s.deliverPlain, Status: s.status, RecvAfter: s.lastRecv.Load(),
-	})
+	s.ingest = ingest.Config{
+		Broker: brokerURL, Username: mqttUser, Password: mqttPass, TLS: mqttTLS, Prefix: s.cfg.Prefix,
+		Journal: s.journal, Log: s.log, Clock: &ingest.RecvClock{},
+		Known: s.known, Deliver: s.deliver, DeliverPlain: s.deliverPlain, Status: s.status,
+	}
+	s.ingest.Clock.After(s.lastRecv.Last())
+	ic := s.ingest
+	// A cluster instance's own session subscribes to nothing (each site
+	// has a session of its own, session.go): a clean one drops the site
+	// subscriptions an earlier version of the server left in it.
+	ic.ClientID, ic.Only, ic.Clean = s.cfg.ClientID, s.cfg.Cluster, s.cfg.Cluster
+	s.sub, err = ingest.NewSubscriber(ic)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
@@ -369,6 +384,7 @@ func (s *Server) shutdown() {
 	if s.sub != nil {
 		s.sub.Close(500 * time.Millisecond)
 	}
+	s.closeSessions()
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		s.http.Shutdown(ctx)
@@ -424,7 +440,7 @@ func (s *Server) Ingest() *ingest.Counters {
 	if s.sub == nil {
 		return nil
 	}
-	return &s.sub.C
+	return s.sub.C
 }
 
 // SyncJournal waits until every batch journaled so far is in the journal's

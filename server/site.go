@@ -27,7 +27,11 @@ type siteRunner struct {
 	bl  backlog
 
 	sensorIDs atomic.Pointer[map[string]bool] // the site's sensors, for ingest
-	anchors   *anchors                        // fixed transmitters: not people
+	// session is the site's MQTT session in a cluster (session.go); nil
+	// otherwise, where the server's subscriber takes every site.
+	session       atomic.Pointer[ingest.Subscriber]
+	sessionClosed atomic.Bool
+	anchors       *anchors // fixed transmitters: not people
 
 	// gauges are the figures /metrics shows, published after every batch
 	// so that a scrape never waits for mu while the runner locates.
@@ -205,10 +209,13 @@ func (r *siteRunner) run(ctx context.Context) {
 			r.refreshKnownStaff(ctx)
 			r.publishOccupancy()
 		case <-r.quit:
+			// Only stop ends the runner, not the server's context: at
+			// shutdown ingest still delivers (journaled and acknowledged)
+			// until the subscriber or the site's session is closed, and
+			// a runner that had ended with the context left those
+			// batches on its queue, stored by nobody
+			// (TestClusterHandoverLosesNothing).
 			r.drain()
-			return
-		case <-ctx.Done():
-			r.persist(context.Background())
 			return
 		}
 	}
@@ -241,6 +248,10 @@ func (r *siteRunner) drain() {
 }
 
 func (r *siteRunner) stop() {
+	// The site's session first (a cluster's): what it took is delivered
+	// before the runner drains, the rest waits in the session for the
+	// next holder.
+	r.closeSession()
 	select {
 	case <-r.quit:
 	default:
@@ -252,13 +263,13 @@ func (r *siteRunner) stop() {
 func (r *siteRunner) accept(d delivery) {
 	if d.recv <= r.recovered {
 		if d.b == nil {
-			r.srv.decoded(d.payload)
+			r.decoded(d.payload)
 		}
 		return
 	}
 	if d.b == nil {
 		b, drops, err := wire.ParseBatch(d.payload)
-		r.srv.decoded(d.payload)
+		r.decoded(d.payload)
 		if err != nil {
 			// Ingest checked it: the same bytes cannot fail now.
 			r.srv.log.Error("a checked batch did not decode; skipped", "site", r.id, "recv", d.recv, "err", err)

@@ -1,0 +1,145 @@
+package ingest
+
+// Exclusive sessions: a cluster keeps one persistent MQTT session per site,
+// under a client id of the site's, and the instance that holds the site's
+// lease connects with it (Config.Exclusive). The broker queues the site's
+// batches in that session whoever holds it and whenever nobody does: while
+// the old holder stops or lies dead and the new one rebuilds the site, the
+// batches wait in the session, and the new holder gets them, with those
+// the old one took and did not acknowledge, as soon as it connects. A
+// second connection with the same client id takes the session over (MQTT
+// 3.1.1, 3.1.4: the broker closes the first), so an instance that lost the
+// lease without noticing (frozen, cut off from the database) loses the
+// session too; it must not take it back, so it connects again only while
+// Exclusive says the session is its own.
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// RecvClock hands out receive times (Unix ms) that strictly increase.
+type RecvClock struct{ last atomic.Int64 }
+
+// Next returns the receive time of a message that came at now: now, or
+// just after the last one handed out.
+func (c *RecvClock) Next(now int64) int64 {
+	for {
+		last := c.last.Load()
+		t := max(now, last+1)
+		if c.last.CompareAndSwap(last, t) {
+			return t
+		}
+	}
+}
+
+// Last returns the last receive time handed out (or given to After).
+func (c *RecvClock) Last() int64 { return c.last.Load() }
+
+// After makes the receive times go on after t.
+func (c *RecvClock) After(t int64) {
+	for {
+		last := c.last.Load()
+		if t <= last || c.last.CompareAndSwap(last, t) {
+			return
+		}
+	}
+}
+
+// session is the connecting of an exclusive subscriber.
+type session struct {
+	mu     sync.Mutex // held while connecting; Close waits for it
+	closed bool
+}
+
+func (ss *session) close() {
+	ss.mu.Lock()
+	ss.closed = true
+	ss.mu.Unlock()
+}
+
+// sessionWait bounds a connect and a subscribe of an exclusive session.
+const sessionWait = 10 * time.Second
+
+// Why an exclusive session does not connect.
+var (
+	errNotOurs      = errors.New("the session is no longer this server's")
+	errSessionEnded = errors.New("closed")
+)
+
+// Start connects an exclusive subscriber and subscribes (waiting for the
+// broker's answers, up to 10 s each): once it returns nil, the broker
+// queues the site's batches for the session even while nobody holds it.
+// When the broker cannot be reached, it goes on trying in the background
+// (while Exclusive is true) and returns the error.
+func (s *Subscriber) Start() error {
+	if s.cfg.Exclusive == nil {
+		return errors.New("ingest: Start is for exclusive sessions")
+	}
+	if err := s.connectOnce(); err != nil {
+		if !errors.Is(err, errNotOurs) && !errors.Is(err, errSessionEnded) {
+			go s.reconnect()
+		}
+		return err
+	}
+	return nil
+}
+
+// connectOnce connects and subscribes, unless the session is closed or no
+// longer this server's.
+func (s *Subscriber) connectOnce() error {
+	ss := &s.session
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return fmt.Errorf("ingest: session %s: %w", s.cfg.ClientID, errSessionEnded)
+	}
+	if !s.cfg.Exclusive() {
+		return fmt.Errorf("ingest: session %s: %w", s.cfg.ClientID, errNotOurs)
+	}
+	tok := s.client.Connect()
+	if !tok.WaitTimeout(sessionWait) {
+		s.client.Disconnect(0)
+		return fmt.Errorf("ingest: session %s: connect: no answer within %v", s.cfg.ClientID, sessionWait)
+	}
+	if err := tok.Error(); err != nil {
+		return fmt.Errorf("ingest: session %s: connect: %w", s.cfg.ClientID, err)
+	}
+	filters := map[string]byte{}
+	for _, t := range s.Topics() {
+		filters[t] = 1
+	}
+	sub := s.client.SubscribeMultiple(filters, s.onMessage)
+	if !sub.WaitTimeout(sessionWait) {
+		return fmt.Errorf("ingest: session %s: subscribe: no answer within %v", s.cfg.ClientID, sessionWait)
+	}
+	if err := sub.Error(); err != nil {
+		return fmt.Errorf("ingest: session %s: subscribe: %w", s.cfg.ClientID, err)
+	}
+	return nil
+}
+
+// reconnect connects an exclusive session again after a lost connection
+// (or a failed start), with growing pauses, until it is connected, closed,
+// or no longer this server's.
+func (s *Subscriber) reconnect() {
+	for delay := time.Second; ; delay = min(2*delay, 10*time.Second) {
+		time.Sleep(delay)
+		err := s.connectOnce()
+		if err == nil {
+			s.log.Info("session connected again", "client", s.cfg.ClientID)
+			return
+		}
+		if errors.Is(err, errNotOurs) {
+			s.log.Warn("session lost to another server; not connecting again", "client", s.cfg.ClientID)
+			return
+		}
+		if errors.Is(err, errSessionEnded) {
+			return
+		}
+		s.log.Warn("session: connecting again failed", "err", err, "retry", delay)
+	}
+}
