@@ -123,23 +123,29 @@ func (s *Subscriber) connectOnce() error {
 }
 
 // reconnect connects an exclusive session again after a lost connection
-// (or a failed start), with growing pauses, until it is connected, closed,
-// or no longer this server's.
+// (or a failed start), with growing pauses, until it is connected or
+// closed. While the session is not this server's (another took it over,
+// or the lease could not be read) it only waits: the server closes it
+// once it has given the site up, or connects it if the lease turns out
+// to be its own after all.
 func (s *Subscriber) reconnect() {
+	warned := false
 	for delay := time.Second; ; delay = min(2*delay, 10*time.Second) {
 		time.Sleep(delay)
 		err := s.connectOnce()
-		if err == nil {
+		switch {
+		case err == nil:
 			s.log.Info("session connected again", "client", s.cfg.ClientID)
 			return
-		}
-		if errors.Is(err, errNotOurs) {
-			s.log.Warn("session lost to another server; not connecting again", "client", s.cfg.ClientID)
+		case errors.Is(err, errSessionEnded):
 			return
+		case errors.Is(err, errNotOurs):
+			if !warned {
+				s.log.Warn("session not this server's (another took it over, or the lease is not renewed); not connecting for now", "client", s.cfg.ClientID)
+				warned = true
+			}
+		default:
+			s.log.Warn("session: connecting again failed", "err", err, "retry", delay)
 		}
-		if errors.Is(err, errSessionEnded) {
-			return
-		}
-		s.log.Warn("session: connecting again failed", "err", err, "retry", delay)
 	}
 }

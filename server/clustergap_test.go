@@ -18,6 +18,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/passant/passant/broker"
 	"github.com/passant/passant/ingest"
 	"github.com/passant/passant/store"
 	"github.com/passant/passant/wire"
@@ -218,9 +219,30 @@ func checkEveryBatch(t *testing.T, dbURL string, dirs []string, acked []batchKey
 // held the lease and had rebuilt the site, and the one before stopped
 // taking its batches when it stopped: what came between was queued in the
 // old instance's session (and rejected as unknown when it came back).
+//
+// It runs on the test's Mosquitto and on the embedded broker (mochi), which
+// a cluster may share too: both keep the sessions and hand them over.
 func TestClusterHandoverLosesNothing(t *testing.T) {
 	sites := []string{"shop1", "shop2"}
-	ca, cb := clusterPair(t, "pg", sites...)
+	t.Run("mosquitto", func(t *testing.T) {
+		ca, cb := clusterPair(t, "pg", sites...)
+		handOverSteadily(t, ca, cb, sites)
+	})
+	t.Run("embedded", func(t *testing.T) {
+		ca, cb := clusterPair(t, "pe", sites...)
+		mochi, err := broker.Start(broker.Config{Addr: "127.0.0.1:0", Prefix: ca.Prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mochi.Close()
+		ca.MQTT, cb.MQTT = mochi.URL(), mochi.URL()
+		handOverSteadily(t, ca, cb, sites)
+	})
+}
+
+// handOverSteadily is TestClusterHandoverLosesNothing on the broker of ca
+// and cb.
+func handOverSteadily(t *testing.T, ca, cb Config, sites []string) {
 	a := startInstance(t, ca)
 	b := startInstance(t, cb)
 	defer func() { b.stop() }()
@@ -349,4 +371,52 @@ func TestClusterKilledInstanceLosesNothing(t *testing.T) {
 	a.stop()
 	a = startInstance(t, ca) // for the deferred stop
 	checkEveryBatch(t, ca.DB, []string{ca.DataDir, cb.DataDir}, acked)
+}
+
+// TestClusterSessionReconnects: a site session does not reconnect by
+// itself like the server's own client (it must not take the session back
+// from a new holder); it connects again while its instance holds the lease.
+// Here the broker restarts (the embedded one, which forgets its sessions):
+// the holder's session connects again and subscribes, and takes the
+// batches sent after.
+func TestClusterSessionReconnects(t *testing.T) {
+	ca, _ := clusterPair(t, "pr", "shop1")
+	mochi, err := broker.Start(broker.Config{Addr: "127.0.0.1:0", Prefix: ca.Prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := mochi.Addr()
+	ca.MQTT = mochi.URL()
+	a := startInstance(t, ca)
+	defer a.stop()
+	eventually(t, "a runs the site", func() bool { return len(a.srv.Running()) == 1 })
+	r := a.srv.runner("shop1")
+	sent := publishEach(t, ca, []string{"shop1"}, 5)
+	eventually(t, "the batches taken", func() bool { return processed(r) == sent })
+
+	mochi.Close()
+	mochi, err = broker.Start(broker.Config{Addr: addr, Prefix: ca.Prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mochi.Close()
+	// Until the session has subscribed again, the broker (which forgot the
+	// session) drops what comes: a batch is sent at each look, with
+	// another boot, until one is taken.
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(ca.MQTT).SetClientID(ca.Prefix + "-pub2"))
+	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(100)
+	id := int64(0)
+	eventually(t, "a batch after the restart taken", func() bool {
+		id++
+		now := time.Now().UnixMilli()
+		b := &wire.Batch{V: 1, Sensor: "a", Boot: 2, ID: id, Sent: now,
+			Obs: []wire.Observation{{T: now, Dev: wire.Dev(id), RSSI: -60, Seq: int(id)}}}
+		if tok := pub.Publish(wire.Topic(ca.Prefix, "shop1", "a", "obs"), 1, false, wire.AppendBatch(nil, b)); tok.Wait() && tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+		return processed(r) > sent
+	})
 }

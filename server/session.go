@@ -59,12 +59,22 @@ func (s *Server) openSession(r *siteRunner) {
 	}
 }
 
-// holds reports whether this instance holds site's lease (renewing it).
+// holds reports whether this instance holds site's lease now. It only
+// reads: taking a lease is the lease loop's, which rebuilds the site first.
 func (s *Server) holds(site string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, ok, err := s.store.AcquireLease(ctx, site, s.instanceID(), time.Now().UnixMilli(), s.cfg.LeaseTTL.Milliseconds())
-	return err == nil && ok
+	ls, err := s.store.ListLeases(ctx)
+	if err != nil {
+		return false
+	}
+	now := time.Now().UnixMilli()
+	for _, l := range ls {
+		if l.Site == site {
+			return l.Owner == s.instanceID() && l.Expires > now
+		}
+	}
+	return false
 }
 
 // ingest returns the subscriber that takes the runner's batches: its site
