@@ -53,12 +53,31 @@ type payloads struct {
 	// the one before.
 	conn, prev uint64
 
-	// free holds payload buffers given back (Subscriber.Release), at most
-	// maxFree bytes of them, for the next payloads: a burst then reads
-	// into memory in use already, instead of fresh memory that the
-	// runtime zeroes and the kernel faults in page by page.
-	free      [][]byte
-	freeBytes int
+	// buf holds payload buffers given back (Subscriber.Release) for the
+	// next payloads; nil: made at the first use.
+	buf *Buffers
+}
+
+// Buffers holds payload buffers given back, at most maxFree bytes of them,
+// for the next payloads: a burst then reads into memory in use already,
+// instead of fresh memory that the runtime zeroes and the kernel faults in
+// page by page. The subscribers of one server share one
+// (Config.Buffers), so that a cluster instance's site sessions together
+// keep maxFree, not maxFree each.
+type Buffers struct {
+	mu    sync.Mutex
+	free  [][]byte
+	bytes int
+}
+
+// buffers returns p's free list.
+func (p *payloads) buffers() *Buffers {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.buf == nil {
+		p.buf = &Buffers{}
+	}
+	return p.buf
 }
 
 // maxFree is how many bytes of payload buffers the free list holds at
@@ -69,18 +88,19 @@ const maxFree = 64 << 20
 // new one of whole runtime pages (so that a payload a little longer fits
 // it later). Its bytes are not zeroed: the payload is read into all of it.
 func (p *payloads) alloc(n int) []byte {
-	p.mu.Lock()
-	for i, k := len(p.free)-1, 0; i >= 0 && k < 8; i, k = i-1, k+1 {
-		if b := p.free[i]; cap(b) >= n {
-			last := len(p.free) - 1
-			p.free[i], p.free[last] = p.free[last], nil
-			p.free = p.free[:last]
-			p.freeBytes -= cap(b)
-			p.mu.Unlock()
+	f := p.buffers()
+	f.mu.Lock()
+	for i, k := len(f.free)-1, 0; i >= 0 && k < 8; i, k = i-1, k+1 {
+		if b := f.free[i]; cap(b) >= n {
+			last := len(f.free) - 1
+			f.free[i], f.free[last] = f.free[last], nil
+			f.free = f.free[:last]
+			f.bytes -= cap(b)
+			f.mu.Unlock()
 			return b[:n]
 		}
 	}
-	p.mu.Unlock()
+	f.mu.Unlock()
 	return make([]byte, n, (n+8191)&^8191)
 }
 
@@ -90,13 +110,14 @@ func (p *payloads) release(b []byte) {
 	if cap(b) < connBuffer {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.freeBytes+cap(b) > maxFree {
+	f := p.buffers()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.bytes+cap(b) > maxFree {
 		return
 	}
-	p.free = append(p.free, b[:0])
-	p.freeBytes += cap(b)
+	f.free = append(f.free, b[:0])
+	f.bytes += cap(b)
 }
 
 // put keeps payload and returns its token's number.

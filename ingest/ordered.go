@@ -64,6 +64,11 @@ const (
 
 // onMessage is the client's handler; it runs in arrival order.
 func (s *Subscriber) onMessage(_ mqtt.Client, m mqtt.Message) {
+	s.inMu.RLock()
+	defer s.inMu.RUnlock()
+	if s.inClosed {
+		return // closed: not acknowledged, the broker sends it again
+	}
 	s.arrived(time.Now().UnixNano())
 	payload, own, found := s.payload(m)
 	if !found {
@@ -175,6 +180,7 @@ func (s *Subscriber) sequence() {
 			s.acks <- pendingAck{nil, jb.m}
 		}
 	}
+	close(s.acks) // closed (end): the acknowledgements end after these
 }
 
 // flush waits up to wait until every message handed over so far has been
@@ -183,11 +189,18 @@ func (s *Subscriber) flush(wait time.Duration) {
 	timeout := time.NewTimer(wait)
 	defer timeout.Stop()
 	jb := &job{kind: jobFlush, flushed: make(chan struct{})}
+	s.inMu.RLock()
+	if s.inClosed {
+		s.inMu.RUnlock()
+		return
+	}
 	select {
 	case s.ordered <- jb:
 	case <-timeout.C:
+		s.inMu.RUnlock()
 		return
 	}
+	s.inMu.RUnlock()
 	select {
 	case <-jb.flushed:
 	case <-timeout.C:

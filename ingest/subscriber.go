@@ -78,6 +78,9 @@ type Config struct {
 	// Counters, when set, are counted into instead of the subscriber's
 	// own: the site sessions of a cluster instance count together.
 	Counters *Counters
+	// Buffers, when set, is the free list of payload buffers, shared with
+	// the server's other subscribers (see Buffers).
+	Buffers *Buffers
 	// Exclusive makes the subscriber a session that belongs to whoever
 	// holds a lease (a cluster's site session, session.go): it connects
 	// with a persistent session, and after a lost connection it connects
@@ -161,6 +164,13 @@ type Subscriber struct {
 
 	// session is the reconnecting of an exclusive session (session.go).
 	session session
+
+	// inMu is held (read) by onMessage while it hands a message on, and
+	// by end to close the pipeline's channels once (closeOnce): after
+	// that (inClosed) messages are left unacknowledged.
+	inMu      sync.RWMutex
+	inClosed  bool
+	closeOnce sync.Once
 
 	// own holds the payloads of the messages when the subscriber reads the
 	// connection itself (conn.go); nil when the client does.
@@ -253,7 +263,7 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 		opts.SetTLSConfig(cfg.TLS)
 	}
 	if ownReading(cfg.Broker) {
-		s.own = &payloads{}
+		s.own = &payloads{buf: cfg.Buffers}
 		opts.SetCustomOpenConnectionFn(s.own.open)
 	}
 	s.client = mqtt.NewClient(opts)
@@ -384,6 +394,19 @@ func (s *Subscriber) Close(wait time.Duration) {
 	s.session.close()
 	s.client.Disconnect(uint(wait.Milliseconds()))
 	s.flush(wait)
+	// Then the pipeline's goroutines end, once what is in it is through
+	// (a cluster instance closes a site's session at every handover).
+	go s.closeOnce.Do(s.end)
+}
+
+// end stops taking messages and closes the pipeline: its goroutines end
+// once what is in it has been through.
+func (s *Subscriber) end() {
+	s.inMu.Lock()
+	defer s.inMu.Unlock()
+	s.inClosed = true
+	close(s.decode)
+	close(s.ordered)
 }
 
 // splitTopic parses prefix/<site>/<sensor>/<kind>.

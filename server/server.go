@@ -332,7 +332,7 @@ func (s *Server) start(ctx context.Context) error {
 	s.ingesting.Store(true)
 	s.ingest = ingest.Config{
 		Broker: brokerURL, Username: mqttUser, Password: mqttPass, TLS: mqttTLS, Prefix: s.cfg.Prefix,
-		Journal: s.journal, Log: s.log, Clock: &ingest.RecvClock{},
+		Journal: s.journal, Log: s.log, Clock: &ingest.RecvClock{}, Buffers: &ingest.Buffers{},
 		Known: s.known, Deliver: s.deliver, DeliverPlain: s.deliverPlain, Status: s.status,
 	}
 	s.ingest.Clock.After(s.lastRecv.Last())
