@@ -330,20 +330,8 @@ func (s *Server) start(ctx context.Context) error {
 	s.log.Info("dashboard and API listening", "addr", s.httpAddr)
 
 	s.ingesting.Store(true)
-	s.ingest = ingest.Config{
-		Broker: brokerURL, Username: mqttUser, Password: mqttPass, TLS: mqttTLS, Prefix: s.cfg.Prefix,
-		Journal: s.journal, Log: s.log, Clock: &ingest.RecvClock{}, Buffers: &ingest.Buffers{},
-		Known: s.known, Deliver: s.deliver, DeliverPlain: s.deliverPlain, Status: s.status,
-	}
-	s.ingest.Clock.After(s.lastRecv.Last())
-	ic := s.ingest
-	// A cluster instance's own session subscribes to nothing (each site
-	// has a session of its own, session.go): a clean one drops the site
-	// subscriptions an earlier version of the server left in it.
-	ic.ClientID, ic.Only, ic.Clean = s.cfg.ClientID, s.cfg.Cluster, s.cfg.Cluster
-	s.sub, err = ingest.NewSubscriber(ic)
-	if err != nil {
-		return fmt.Errorf("server: %w", err)
+	if s.sub, err = s.newSubscriber(brokerURL, mqttUser, mqttPass, mqttTLS); err != nil {
+		return err
 	}
 	connected := make(chan error, 1)
 	go func() { connected <- s.sub.Run(ctx) }()

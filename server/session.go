@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +29,27 @@ import (
 // instance of the cluster (they share the topic prefix).
 func (s *Server) sessionID(site string) string {
 	return strings.ReplaceAll(s.cfg.Prefix, "/", "-") + "-site-" + site
+}
+
+// newSubscriber makes the server's subscriber and keeps its configuration
+// for the site sessions.
+func (s *Server) newSubscriber(broker, user, pass string, tlsCfg *tls.Config) (*ingest.Subscriber, error) {
+	s.ingest = ingest.Config{
+		Broker: broker, Username: user, Password: pass, TLS: tlsCfg, Prefix: s.cfg.Prefix,
+		Journal: s.journal, Log: s.log, Clock: &ingest.RecvClock{}, Buffers: &ingest.Buffers{},
+		Known: s.known, Deliver: s.deliver, DeliverPlain: s.deliverPlain, Status: s.status,
+	}
+	s.ingest.Clock.After(s.lastRecv.Last())
+	ic := s.ingest
+	// A cluster instance's own session subscribes to nothing (each site
+	// has a session of its own): a clean one drops the site subscriptions
+	// an earlier version of the server left in it.
+	ic.ClientID, ic.Only, ic.Clean = s.cfg.ClientID, s.cfg.Cluster, s.cfg.Cluster
+	sub, err := ingest.NewSubscriber(ic)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	return sub, nil
 }
 
 // openSession connects r's site session. It returns once the broker

@@ -209,12 +209,8 @@ func (r *siteRunner) run(ctx context.Context) {
 			r.refreshKnownStaff(ctx)
 			r.publishOccupancy()
 		case <-r.quit:
-			// Only stop ends the runner, not the server's context: at
-			// shutdown ingest still delivers (journaled and acknowledged)
-			// until the subscriber or the site's session is closed, and
-			// a runner that had ended with the context left those
-			// batches on its queue, stored by nobody
-			// (TestClusterHandoverLosesNothing).
+			// Only stop ends the runner, not the server's context: ingest
+			// delivers until it is closed (TestClusterHandoverLosesNothing).
 			r.drain()
 			return
 		}
