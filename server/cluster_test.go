@@ -95,6 +95,15 @@ func clusterPair(t *testing.T, tag string, sites ...string) (a, b Config) {
 	a, b = base, base
 	a.Instance, a.SiteFiles, a.DataDir, a.ClientID = "a", files, filepath.Join(dir, "a"), prefix+"-a"
 	b.Instance, b.DataDir, b.ClientID = "b", filepath.Join(dir, "b"), prefix+"-b"
+	// The test broker would keep the sites' persistent sessions for ever.
+	t.Cleanup(func() {
+		for _, id := range sites {
+			c := paho.NewClient(paho.NewClientOptions().AddBroker(mqttURL).SetClientID(prefix + "-site-" + id).SetCleanSession(true))
+			if tok := c.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+				c.Disconnect(100)
+			}
+		}
+	})
 	return a, b
 }
 
