@@ -24,9 +24,9 @@ import (
 	"github.com/passant/passant/wire"
 )
 
-// batchKey names a published batch: the contract's (sensor, boot, id) on a
+// sentBatch names a published batch: the contract's (sensor, boot, id) on a
 // site.
-type batchKey struct {
+type sentBatch struct {
 	site, sensor string
 	id           int64
 }
@@ -36,7 +36,7 @@ type batchKey struct {
 // as sensors do, and keeps those the broker acknowledged.
 type steady struct {
 	mu    sync.Mutex
-	acked []batchKey
+	acked []sentBatch
 	began time.Time
 	quit  chan struct{}
 	done  chan struct{}
@@ -70,7 +70,7 @@ func startSteady(t *testing.T, cfg Config, sites []string, every time.Duration) 
 				tok := pub.Publish(wire.Topic(cfg.Prefix, site, sensor, "obs"), 1, false, wire.AppendBatch(nil, b))
 				if tok.WaitTimeout(10*time.Second) && tok.Error() == nil {
 					st.mu.Lock()
-					st.acked = append(st.acked, batchKey{site, sensor, id})
+					st.acked = append(st.acked, sentBatch{site, sensor, id})
 					st.mu.Unlock()
 				}
 			}
@@ -80,12 +80,12 @@ func startSteady(t *testing.T, cfg Config, sites []string, every time.Duration) 
 }
 
 // stop stops publishing and returns the batches the broker acknowledged.
-func (st *steady) stop() []batchKey {
+func (st *steady) stop() []sentBatch {
 	close(st.quit)
 	<-st.done
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return append([]batchKey(nil), st.acked...)
+	return append([]sentBatch(nil), st.acked...)
 }
 
 // wait waits until n more batches have been acknowledged.
@@ -125,7 +125,7 @@ func quiesce(ins ...*instance) {
 // checkEveryBatch checks that each acknowledged batch is stored exactly once
 // and journaled by at least one of the instances whose data directories are
 // dirs; it returns how many were stored not at all.
-func checkEveryBatch(t *testing.T, dbURL string, dirs []string, acked []batchKey) int {
+func checkEveryBatch(t *testing.T, dbURL string, dirs []string, acked []sentBatch) int {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, dbURL, "")
@@ -133,9 +133,9 @@ func checkEveryBatch(t *testing.T, dbURL string, dirs []string, acked []batchKey
 		t.Fatal(err)
 	}
 	defer st.Close()
-	stored := map[batchKey]int{}
-	journaled := map[batchKey]int{}
-	where := map[batchKey][]string{}
+	stored := map[sentBatch]int{}
+	journaled := map[sentBatch]int{}
+	where := map[sentBatch][]string{}
 	sites := map[string]bool{}
 	for _, k := range acked {
 		sites[k.site] = true
@@ -143,7 +143,7 @@ func checkEveryBatch(t *testing.T, dbURL string, dirs []string, acked []batchKey
 	now := time.Now().UnixMilli()
 	for site := range sites {
 		err := st.ScanBatches(ctx, site, now-3600_000, now+3600_000, func(b *store.RawBatch) error {
-			stored[batchKey{site, b.Batch.Sensor, b.Batch.ID}]++
+			stored[sentBatch{site, b.Batch.Sensor, b.Batch.ID}]++
 			return nil
 		})
 		if err != nil {
@@ -155,8 +155,8 @@ func checkEveryBatch(t *testing.T, dbURL string, dirs []string, acked []batchKey
 				t.Fatal(err)
 			}
 			err = ingest.ReadJournal(files, func(l *wire.Line) error {
-				journaled[batchKey{site, l.Batch.Sensor, l.Batch.ID}]++
-				k := batchKey{site, l.Batch.Sensor, l.Batch.ID}
+				journaled[sentBatch{site, l.Batch.Sensor, l.Batch.ID}]++
+				k := sentBatch{site, l.Batch.Sensor, l.Batch.ID}
 				where[k] = append(where[k], fmt.Sprintf("%s@%d", filepath.Base(dir), l.Recv))
 				return nil
 			}, nil)
