@@ -337,6 +337,12 @@ func (s *Subscriber) SetSites(sites []string) error {
 }
 
 func (s *Subscriber) onConnect(c mqtt.Client) {
+	if s.cfg.Exclusive != nil {
+		// connectOnce subscribes, once: a second SUBSCRIBE of the same
+		// filters replaces the subscription, which a broker may not do
+		// without a gap.
+		return
+	}
 	if s.beforeSubscribe != nil {
 		s.beforeSubscribe()
 	}
