@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/passant/passant/checkpoint"
@@ -84,12 +85,31 @@ func (r *siteRunner) checkpointDue(at ingest.Pos) {
 	}
 	start := time.Now()
 	meta := ckMeta{Pos: at, Site: siteHash(r.site), Now: r.now}
+	gen := r.ckGen.Load()
 	var b bytes.Buffer
 	err := checkpoint.Write(&b, pipeline.CheckpointKeep, r.ckState(&meta)...)
 	r.ckDue = nextMidnight(r.now, r.site.Location())
 	r.mu.Unlock()
+	if hook := checkpointWriting.Load(); hook != nil && err == nil {
+		(*hook)(b.Bytes())
+	}
 	if err == nil {
-		err = writeFileSync(path, b.Bytes())
+		// An erasure since the state was taken (which removes the
+		// checkpoint once it is done): the state may hold the person, its
+		// position lie in a journal file written again. The next batch
+		// takes the state again.
+		r.ckFile.Lock()
+		stale := r.ckGen.Load() != gen
+		if !stale {
+			err = writeFileSync(path, b.Bytes())
+		}
+		r.ckFile.Unlock()
+		if stale {
+			r.mu.Lock()
+			r.ckDue = 1
+			r.mu.Unlock()
+			return
+		}
 	}
 	if err != nil {
 		r.srv.log.Error("writing the site's checkpoint failed; a restart replays yesterday and today", "site", r.id, "err", err)
@@ -97,6 +117,20 @@ func (r *siteRunner) checkpointDue(at ingest.Pos) {
 	}
 	r.srv.log.Info("checkpoint written", "site", r.id, "bytes", b.Len(), "day", at.Day, "offset", at.Off,
 		"took", time.Since(start).Round(time.Millisecond))
+}
+
+// checkpointWriting, when set (tests), is called with a checkpoint's bytes
+// after the runner took its state and before the file is written.
+var checkpointWriting atomic.Pointer[func(state []byte)]
+
+// removeCheckpoint removes the site's checkpoint after an erasure, which
+// bumped the runner's ckGen first (r nil: no runner of the site here).
+func (s *Server) removeCheckpoint(r *siteRunner, site string) (bool, error) {
+	if r != nil {
+		r.ckFile.Lock()
+		defer r.ckFile.Unlock()
+	}
+	return ingest.RemoveCheckpoint(filepath.Join(s.cfg.DataDir, "journal"), site)
 }
 
 // writeFileSync writes data to path through a synced temporary file, so

@@ -96,7 +96,7 @@ func (s *Server) Forget(ctx context.Context, site string, devs []wire.Dev) (web.
 	// in journal files that may have been written again: it goes. The
 	// next local midnight writes one of the runner's state, without them;
 	// a start before that replays yesterday and today from the journal.
-	if _, err := ingest.RemoveCheckpoint(filepath.Join(s.cfg.DataDir, "journal"), site); err != nil {
+	if _, err := s.removeCheckpoint(r, site); err != nil {
 		return out, err
 	}
 	s.log.Info("forgot a person", "site", site, "pseudonyms", out.Devs, "linked", out.Linked, "tracks", out.Tracks,
@@ -111,6 +111,7 @@ func (s *Server) Forget(ctx context.Context, site string, devs []wire.Dev) (web.
 func (r *siteRunner) forget(devs []wire.Dev) ([]wire.Dev, []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.ckGen.Add(1) // a checkpoint of the state before is not written
 	gone := map[wire.Dev]bool{}
 	names := map[string]bool{}
 	for _, d := range devs {
@@ -262,10 +263,14 @@ func (s *Server) forgetPending(site string, startup bool) {
 	if s.journal == nil || !ingest.HasPending(filepath.Join(s.cfg.DataDir, "journal"), site) {
 		return
 	}
+	r := s.runner(site)
+	if r != nil {
+		r.ckGen.Add(1) // a checkpoint taken meanwhile is not written
+	}
 	files, obs, left, err := s.forgetInJournal(site, nil, startup)
 	if err == nil && files > 0 {
 		// Its position may lie in a file written again.
-		_, err = ingest.RemoveCheckpoint(filepath.Join(s.cfg.DataDir, "journal"), site)
+		_, err = s.removeCheckpoint(r, site)
 	}
 	if err != nil {
 		s.log.Error("forget: pending erasures in the journal", "site", site, "err", err)

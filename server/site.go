@@ -84,6 +84,12 @@ type siteRunner struct {
 	// ckDue is the event time at which the next checkpoint is due
 	// (checkpoint.go; runner's goroutine, or before it starts).
 	ckDue int64
+	// ckGen counts the erasures (forget.go) that touched the runner's
+	// memory or the site's journal: a checkpoint whose state was taken
+	// before one is not written. ckFile is held while the checkpoint file
+	// is written or removed.
+	ckGen  atomic.Int64
+	ckFile sync.Mutex
 
 	hours hoursState // housekeeping's goroutine only
 	// staff (under mu): the reads of the earlier days' staff

@@ -1,0 +1,94 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passant/passant/sim"
+	"github.com/passant/passant/sim/simtest"
+	"github.com/passant/passant/store"
+	"github.com/passant/passant/wire"
+)
+
+// TestForgetWhileCheckpointWrites: an erasure (Server.Forget) that comes
+// while the runner writes a checkpoint, after it took the state (with the
+// person) and before the file is written, must not leave that checkpoint
+// behind: Forget removed the checkpoint before the runner wrote it, and a
+// start would read the person back into the tracker's memory of
+// pseudonyms and the counter.
+func TestForgetWhileCheckpointWrites(t *testing.T) {
+	regs := &sim.Regulars{Seed: 11, N: 30, Share: 0.5}
+	shop := simtest.Shop(t, "small", sim.Config{Seed: 43, Regulars: regs, ShoppersPerHour: 60})
+	site := shop.Site()
+	var days [2][]sensorBatch
+	for d := range days {
+		from := time.Date(2026, 11, 11+d, 9, 0, 0, 0, time.UTC)
+		simtest.Run(t, shop, from, from.Add(45*time.Minute), nil, func(sensor string, b *wire.Batch) error {
+			days[d] = append(days[d], sensorBatch{sensor, b})
+			return nil
+		})
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir})
+	defer stop()
+	send := func(bs []sensorBatch) {
+		t.Helper()
+		var n int64
+		eventually(t, "the runner free", func() bool { n = processed(srv.runner(site.Site)); return n >= 0 })
+		publishBatches(t, srv, site.Site, bs)
+		n += int64(len(bs))
+		eventually(t, "every batch processed", func() bool { return processed(srv.runner(site.Site)) == n })
+		srv.runner(site.Site).persist(ctx)
+		if err := srv.writer.drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(days[0])
+	ps, err := srv.store.Positions(ctx, site.Site, 0, time.Date(2026, 11, 12, 0, 0, 0, 0, time.UTC).UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dev wire.Dev
+	for _, p := range ps {
+		if p.Track == store.TrackOf(p.Dev) {
+			dev = p.Dev
+			break
+		}
+	}
+	if dev == 0 {
+		t.Fatalf("no track named after its pseudonym among %d positions", len(ps))
+	}
+	needle := binary.AppendUvarint(nil, uint64(dev))
+
+	// The first checkpoint (the midnight before day 2): the erasure comes
+	// between the state's taking and the file's writing.
+	var once sync.Once
+	var held bool
+	var ferr error
+	hook := func(state []byte) {
+		once.Do(func() {
+			held = bytes.Contains(state, needle)
+			_, ferr = srv.Forget(ctx, site.Site, []wire.Dev{dev})
+		})
+	}
+	checkpointWriting.Store(&hook)
+	defer checkpointWriting.Store(nil)
+	send(days[1])
+	if ferr != nil {
+		t.Fatal(ferr)
+	}
+	if !held {
+		t.Fatal("the checkpoint's state did not hold the pseudonym: the test proves nothing")
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "journal", site.Site, checkpointFile))
+	if err == nil && bytes.Contains(data, needle) {
+		t.Error("the checkpoint written after the erasure holds the person's pseudonym")
+	}
+}
