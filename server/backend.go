@@ -249,6 +249,9 @@ func (s *Server) Reprocess(ctx context.Context, site string, from, to int64) (we
 	} else {
 		liveStart := from
 		if from < liveFrom {
+			if err := r.inRunner(ctx, func() error { return r.holdBefore(ctx, liveFrom) }); err != nil {
+				return done, err
+			}
 			res, err := Reprocess(ctx, s.store, st, from, liveFrom, s.cfg.Lateness, cut)
 			if err != nil && !errors.Is(err, ErrGone) { // the live part is there
 				return done, err

@@ -44,7 +44,7 @@ type ckMeta struct {
 // here; the rest of the runner is receive-side or rebuilt at a start.
 func (r *siteRunner) ckState(meta *ckMeta) []any {
 	return []any{meta, r.pipe, r.counter, &r.live, &r.heat, &r.trackDevs, &r.devTrack, &r.posSaved,
-		&r.lastT, &r.firstT, &r.now, &r.positions}
+		&r.lastT, &r.firstT, &r.now, &r.positions, &r.floor}
 }
 
 func siteHash(site *wire.Site) [32]byte {

@@ -9,8 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/passant/passant/footfall"
 	"github.com/passant/passant/ingest"
 	"github.com/passant/passant/pipeline"
 	"github.com/passant/passant/store"
@@ -195,6 +197,42 @@ func (r *siteRunner) reprocess(ctx context.Context, site *wire.Site, from, cut i
 	return kept, err
 }
 
+// holdBefore stores the live pipeline's summaries, then leaves out those
+// that begin before t (floor): a re-processing's offline part is about to
+// replace the stored ones of the days before t, which the runner still
+// holds for two days. Stored again by the live part's first persist, they
+// stood beside the offline part's (an area visit a few ms apart, another
+// key) and B's moved zone counted 59 visits where every observation gives
+// 40. It runs in the runner's goroutine (inRunner).
+func (r *siteRunner) holdBefore(ctx context.Context, t int64) error {
+	r.persist(ctx)
+	if err := r.srv.writer.drain(ctx); err != nil {
+		return fmt.Errorf("server: reprocess %s: %w", r.id, err)
+	}
+	r.mu.Lock()
+	r.floor = max(r.floor, t)
+	r.mu.Unlock()
+	return nil
+}
+
+// sinceFloor returns the counter's track days and visits that begin at or
+// after r.floor (all when it is 0); it runs under r.mu. A site change's
+// rebuild reads the journal from yesterday with the new plan, and the
+// counter keeps two days of summaries, but the days before the day it
+// rebuilt keep their stored figures: stored or shown over the stored
+// ones, the new plan's area visits stood beside the old plan's (other
+// starts, other keys; B's moved zone in
+// TestReprocessKeepsWhatRetentionThinned 17 -> 59 visits).
+func (r *siteRunner) sinceFloor() ([]footfall.TrackDay, []footfall.Visit) {
+	days, visits := r.counter.TrackDays(), r.counter.Visits()
+	if r.floor <= 0 {
+		return days, visits
+	}
+	days = slices.DeleteFunc(days, func(d footfall.TrackDay) bool { return d.First < r.floor })
+	visits = slices.DeleteFunc(visits, func(v footfall.Visit) bool { return v.Start < r.floor })
+	return days, visits
+}
+
 // inRunner runs f in the runner's goroutine and returns its error (or why
 // it did not run: the runner stopping, ctx done).
 func (r *siteRunner) inRunner(ctx context.Context, f func() error) error {
@@ -231,7 +269,7 @@ func (r *siteRunner) rebuildFromStore(ctx context.Context, site *wire.Site, from
 	}
 	r.mu.Lock()
 	r.pipe.SetLateness(reorderStored)
-	r.quiet, r.restoreFrom, r.orig = true, from, orig
+	r.quiet, r.restoreFrom, r.orig, r.floor = true, from, orig, from
 	r.mu.Unlock()
 	n := 0
 	seen := seenDevs{}
@@ -346,8 +384,11 @@ func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) (int64, error
 	if err := r.reset(site); err != nil {
 		return 0, err
 	}
+	// The journal's yesterday goes through the new plan too (the tracks
+	// it holds go on today), but the days before from keep their stored
+	// figures: the counter's summaries of them are left out (floor).
 	r.mu.Lock()
-	r.restoreFrom = from
+	r.restoreFrom, r.floor = from, from
 	r.mu.Unlock()
 	err := r.recover(false)
 	r.mu.Lock()

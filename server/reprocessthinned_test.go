@@ -110,9 +110,19 @@ func TestReprocessKeepsWhatRetentionThinned(t *testing.T) {
 		if err := srv.writer.drain(ctx); err != nil {
 			t.Fatal(err)
 		}
-		// What the re-processing starts from: B and C are today's, which
-		// the site change rebuilt from the journal (all observations).
+		// What the re-processing starts from: C is today's, which the
+		// site change rebuilt from the journal (all observations); the
+		// earlier days keep their figures, though the journal holds them
+		// (A's and B's batches came today) and the rebuilt pipeline went
+		// through them with the new plan (before, its summaries of them
+		// were stored beside the old plan's: B's moved zone 17 -> 59).
 		start := reports(t, srv, site.Site, spans)
+		for i, s := range spans[:2] {
+			if !reflect.DeepEqual(start[i].Totals, before[i].Totals) || !reflect.DeepEqual(start[i].Zones, before[i].Zones) {
+				t.Fatalf("%s: the site change changed an earlier day: %+v %s\nwant %+v %s", s.name, start[i].Totals,
+					zoneOf(start[i], "rail-left"), before[i].Totals, zoneOf(before[i], "rail-left"))
+			}
+		}
 		var stored [][]footfall.TrackDay
 		for _, sp := range spans {
 			from, to := sp.report()
@@ -205,7 +215,11 @@ func TestReprocessKeepsWhatRetentionThinned(t *testing.T) {
 					b.Passersby, a.Passersby, b.Staff, a.Staff, b.Visitors, a.Visitors, f.Visitors)
 			}
 			zb, za, zf := zoneStat(before[i], "rail-left"), zoneStat(after[i], "rail-left"), zoneStat(full[i], "rail-left")
-			if zb.Visits == zf.Visits || abs(za.Visits-zf.Visits) >= abs(zb.Visits-zf.Visits) {
+			// Within 12 %: B's rows of the live pipeline's memory (the
+			// site change's rebuild, of the new plan) were stored beside
+			// the old plan's and the re-processing's, 59 visits where
+			// every observation gives 40.
+			if zb.Visits == zf.Visits || abs(za.Visits-zf.Visits) >= abs(zb.Visits-zf.Visits) || abs(za.Visits-zf.Visits) > max(3, zf.Visits*12/100) {
 				t.Fatalf("%s: the moved zone's visits: %d before, %d after, %d on every observation with the new plan", s.name,
 					zb.Visits, za.Visits, zf.Visits)
 			}

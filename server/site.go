@@ -76,6 +76,9 @@ type siteRunner struct {
 	// restoreFrom, while recovering for a site change, is the time from
 	// which positions are stored again (0: none are).
 	restoreFrom int64
+	// floor (under mu) is the time before which the counter's summaries
+	// are neither stored nor read by reports (sinceFloor, rebuild.go).
+	floor int64
 	// recovered is the receive time of the last batch the latest rebuild
 	// from the journal read (runner's goroutine only): a delivery up to it,
 	// queued or in the backlog while the rebuild read the journal, has
@@ -487,8 +490,7 @@ func (r *siteRunner) persist(ctx context.Context) {
 	r.mu.Lock()
 	pos := r.pending
 	r.pending = nil
-	days := r.counter.TrackDays()
-	visits := r.counter.Visits()
+	days, visits := r.sinceFloor()
 	now := max(r.pipe.Now(), r.now)
 	r.mu.Unlock()
 	w := r.srv.writer
@@ -553,11 +555,11 @@ func (r *siteRunner) snapshot() *web.Snapshot {
 	return s
 }
 
-// summaries returns the in-memory track days and visits.
+// summaries returns the in-memory track days and visits (since the floor).
 func (r *siteRunner) summaries() ([]footfall.TrackDay, []footfall.Visit) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.counter.TrackDays(), r.counter.Visits()
+	return r.sinceFloor()
 }
 
 // runnerGauges hold a site runner's figures for /metrics.
