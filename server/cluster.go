@@ -232,7 +232,7 @@ func (s *Server) balance(ctx context.Context) error {
 			s.log.Info("applied a new version of a site", "site", site, "version", v.Version)
 			continue
 		}
-		if err := s.startSite(ctx, st, v.Version); err != nil {
+		if err := s.startSite(ctx, st, v); err != nil {
 			return err
 		}
 		// Rebuilt: now the batches the session queued meanwhile.

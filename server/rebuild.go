@@ -46,6 +46,9 @@ func (r *siteRunner) recover(startup bool) error {
 	// batches not yet stored.
 	var ck ingest.Pos
 	if startup {
+		r.mu.Lock()
+		floor := r.floor // the site version's (startSite); a checkpoint holds its own
+		r.mu.Unlock()
 		switch pos, err := r.loadCheckpoint(); {
 		case err == nil:
 			ck = pos
@@ -55,6 +58,9 @@ func (r *siteRunner) recover(startup bool) error {
 			if err := r.reset(r.site); err != nil {
 				return err
 			}
+			r.mu.Lock()
+			r.floor = floor
+			r.mu.Unlock()
 		}
 	}
 	r.mu.Lock()
@@ -231,6 +237,19 @@ func (r *siteRunner) sinceFloor() ([]footfall.TrackDay, []footfall.Visit) {
 	days = slices.DeleteFunc(days, func(d footfall.TrackDay) bool { return d.First < r.floor })
 	visits = slices.DeleteFunc(visits, func(v footfall.Visit) bool { return v.Start < r.floor })
 	return days, visits
+}
+
+// versionFloor is the floor of a runner started with site version v
+// without a checkpoint (or with one of another configuration, refused):
+// the start of the local day on which v was made, when it changed an
+// earlier version. The start replays the journal from yesterday (or the
+// store's last 36 hours in a cluster) with v's plan; the days before v's
+// keep the figures of the plans they were counted with.
+func versionFloor(v store.SiteVersion, loc *time.Location) int64 {
+	if v.Version <= 1 || v.Created <= 0 {
+		return 0
+	}
+	return localDay(v.Created, loc).UnixMilli()
 }
 
 // inRunner runs f in the runner's goroutine and returns its error (or why

@@ -268,7 +268,7 @@ func (s *Server) start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("server: %w", err)
 		}
-		if err := s.startSite(ctx, site, sv.Version); err != nil {
+		if err := s.startSite(ctx, site, sv); err != nil {
 			return err
 		}
 	}

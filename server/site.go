@@ -131,9 +131,9 @@ const (
 	positionsEvery = 5_000      // ms between stored positions of one track
 )
 
-func (s *Server) startSite(ctx context.Context, site *wire.Site, version int) error {
+func (s *Server) startSite(ctx context.Context, site *wire.Site, v store.SiteVersion) error {
 	r := &siteRunner{
-		srv: s, id: site.Site, version: version, in: make(chan delivery, s.cfg.QueueBatches),
+		srv: s, id: site.Site, version: v.Version, floor: versionFloor(v, site.Location()), in: make(chan delivery, s.cfg.QueueBatches),
 		statuses: map[string]ingest.Status{}, seen: map[string]*sensorSeen{},
 		ctl: make(chan func()), done: make(chan struct{}), quit: make(chan struct{}),
 	}
