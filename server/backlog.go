@@ -18,6 +18,8 @@ package server
 // the queue again. Memory stays bounded: a chunk of lines at a time.
 
 import (
+	"math"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -35,6 +37,14 @@ type backlog struct {
 	behind atomic.Bool // written under mu
 	next   ingest.Pos  // the first line not yet processed
 	end    ingest.Pos  // just after the last line delivered
+	// nextFile is the file of next's day as it was when next was taken,
+	// and after the receive time up to which lines were processed: an
+	// erasure (forget.go) writes a closed day's file again, shorter, and
+	// next's offset then means nothing: the day is read from its start,
+	// past the lines up to after (receive times increase along the
+	// journal).
+	nextFile os.FileInfo
+	after    int64
 	// batches counts the batches read from the journal (the metric
 	// passant_backlog_batches_total); times the runner fell behind.
 	batches atomic.Int64
@@ -69,10 +79,18 @@ func (r *siteRunner) deliver(d delivery, at ingest.At) (queued bool) {
 		}
 	}
 	r.srv.payloads.Add(-int64(cap(d.payload)))
-	bl.next, bl.end = at.Start(), at.Next()
-	bl.behind.Store(true)
+	r.fallBehind(at, d.recv)
 	bl.times.Add(1)
 	return false
+}
+
+// fallBehind starts the backlog at the line at (received at recv); under
+// bl.mu.
+func (r *siteRunner) fallBehind(at ingest.At, recv int64) {
+	bl := &r.bl
+	bl.next, bl.end = at.Start(), at.Next()
+	bl.nextFile, bl.after = r.srv.writer.dayFile(r.id, at.Day), recv-1
+	bl.behind.Store(true)
 }
 
 // The payloads on the queues are bounded (Config.QueueBytes, all runners
@@ -99,9 +117,19 @@ func (r *siteRunner) decoded(payload []byte) {
 func (r *siteRunner) catchUp(max int) bool {
 	bl := &r.bl
 	bl.mu.Lock()
-	from, to := bl.next, bl.end
+	from, to, fromFile, after := bl.next, bl.end, bl.nextFile, bl.after
 	bl.mu.Unlock()
+	skip := int64(math.MinInt64)
+	if from.Off > 0 && (fromFile == nil || !os.SameFile(fromFile, r.srv.writer.dayFile(r.id, from.Day))) {
+		from.Off, skip = 0, after
+	}
 	pos, n, err := r.srv.journal.ReadRange(r.id, from, to, max, func(recv int64, b *wire.Batch, d wire.Drops) {
+		if recv > after {
+			after = recv
+		}
+		if recv <= skip {
+			return // taken before the file was written again
+		}
 		r.accept(delivery{recv: recv, b: b, drops: d})
 	}, func(err error) {
 		r.srv.log.Warn("journal line skipped", "site", r.id, "err", err)
@@ -118,7 +146,10 @@ func (r *siteRunner) catchUp(max int) bool {
 	}
 	bl.mu.Lock()
 	defer bl.mu.Unlock()
-	bl.next = pos
+	if pos.Day != bl.next.Day || skip != math.MinInt64 || fromFile == nil {
+		bl.nextFile = r.srv.writer.dayFile(r.id, pos.Day)
+	}
+	bl.next, bl.after = pos, after
 	if bl.next == bl.end {
 		bl.behind.Store(false)
 		return false
