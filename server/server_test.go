@@ -192,7 +192,13 @@ func TestSavedHoursAreTheReportsHours(t *testing.T) {
 	ctx := context.Background()
 	srv.writer.drain(ctx)
 	r := srv.runner(site.Site)
-	srv.saveHoursNow(ctx, r) // not saveHours: the hours loop may have saved within the minute, before every batch was in
+	// Not saveHours: the hours loop may have saved within the minute,
+	// before every batch was in. Under r.hours.mu (saveHoursNow of
+	// hours_test.go): a save of the loop's begun before the last batch
+	// (its first, 10 s after the start, also stores yesterday's final
+	// hours from a report, which is slow under -race) could otherwise
+	// write its older hours after these.
+	saveHoursNow(srv, r)
 	loc := site.Location()
 	y, m, d := time.Now().In(loc).Date()
 	from := time.Date(y, m, d, 0, 0, 0, 0, loc).UnixMilli()
