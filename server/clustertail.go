@@ -43,6 +43,9 @@ func (s *Server) storeJournalTails(ctx context.Context) error {
 			continue
 		}
 		site := e.Name()
+		// The erasures an earlier run left pending in files it had open
+		// (forget.go) first: the tail must not store the person back.
+		s.forgetPending(site, !s.ingesting.Load())
 		n, err := s.storeJournalTail(ctx, site, from)
 		if err != nil {
 			return err
