@@ -42,6 +42,8 @@ type ckMeta struct {
 // ckState is what a checkpoint holds: the meta first, then the runner's
 // state. Every field the handlers (Position, Merge, Advance) change is
 // here; the rest of the runner is receive-side or rebuilt at a start.
+// The runner's own scalars here (lastT, ...) are not rebuilt by reset:
+// recover puts them back when a checkpoint read is refused after all.
 func (r *siteRunner) ckState(meta *ckMeta) []any {
 	return []any{meta, r.pipe, r.counter, &r.live, &r.heat, &r.trackDevs, &r.devTrack, &r.posSaved,
 		&r.lastT, &r.firstT, &r.now, &r.positions, &r.floor}

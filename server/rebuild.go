@@ -46,8 +46,12 @@ func (r *siteRunner) recover(startup bool) error {
 	// batches not yet stored.
 	var ck ingest.Pos
 	if startup {
+		// The runner's own fields a checkpoint holds, as a start has them
+		// (the floor: the site version's, startSite): a refused one may
+		// have been read into them (reset builds only the pipeline's parts
+		// afresh).
 		r.mu.Lock()
-		floor := r.floor // the site version's (startSite); a checkpoint holds its own
+		lastT, firstT, now, positions, floor := r.lastT, r.firstT, r.now, r.positions, r.floor
 		r.mu.Unlock()
 		switch pos, err := r.loadCheckpoint(); {
 		case err == nil:
@@ -59,7 +63,7 @@ func (r *siteRunner) recover(startup bool) error {
 				return err
 			}
 			r.mu.Lock()
-			r.floor = floor
+			r.lastT, r.firstT, r.now, r.positions, r.floor = lastT, firstT, now, positions, floor
 			r.mu.Unlock()
 		}
 	}
