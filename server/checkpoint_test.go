@@ -70,17 +70,7 @@ func (l *logBuffer) String() string {
 // the checkpoint it was not (TestReturningAcrossRestart: 63 visitors
 // against 60).
 func TestCheckpointRestartAcrossDays(t *testing.T) {
-	regs := &sim.Regulars{Seed: 11, N: 30, Share: 0.5}
-	shop := simtest.Shop(t, "small", sim.Config{Seed: 43, Regulars: regs, ShoppersPerHour: 60})
-	site := shop.Site()
-	var days [3][]sensorBatch
-	for d := range days {
-		from := time.Date(2026, 11, 11+d, 9, 0, 0, 0, time.UTC)
-		simtest.Run(t, shop, from, from.Add(90*time.Minute), nil, func(sensor string, b *wire.Batch) error {
-			days[d] = append(days[d], sensorBatch{sensor, b})
-			return nil
-		})
-	}
+	site, days := mornings(t, 3, 90*time.Minute)
 	loc := site.Location()
 	y, m, dd := time.Date(2026, 11, 13, 12, 0, 0, 0, time.UTC).In(loc).Date()
 	from3 := time.Date(y, m, dd, 0, 0, 0, 0, loc).UnixMilli()
@@ -88,11 +78,7 @@ func TestCheckpointRestartAcrossDays(t *testing.T) {
 	ctx := context.Background()
 	send := func(srv *Server, bs []sensorBatch) {
 		t.Helper()
-		var n int64
-		eventually(t, "the runner free", func() bool { n = processed(srv.runner(site.Site)); return n >= 0 })
-		publishBatches(t, srv, site.Site, bs)
-		n += int64(len(bs))
-		eventually(t, "every batch processed", func() bool { return processed(srv.runner(site.Site)) == n })
+		sendAll(t, srv, site.Site, bs)
 	}
 	day3 := func(srv *Server) []byte {
 		t.Helper()
@@ -158,17 +144,7 @@ func TestCheckpointRestartAcrossDays(t *testing.T) {
 // configuration, is refused with a log line, and the server replays the
 // journal of yesterday and today as without one.
 func TestCheckpointRefused(t *testing.T) {
-	shop := simtest.Shop(t, "small", sim.Config{Seed: 3, ShoppersPerHour: 60})
-	site := shop.Site()
-	// Two evenings either side of a local midnight: a checkpoint.
-	loc := site.Location()
-	y, m, d := time.Now().In(loc).Date()
-	mid := time.Date(y, m, d-3, 0, 0, 0, 0, loc)
-	var bs []sensorBatch
-	simtest.Run(t, shop, mid.Add(-20*time.Minute), mid.Add(20*time.Minute), nil, func(sensor string, b *wire.Batch) error {
-		bs = append(bs, sensorBatch{sensor, b})
-		return nil
-	})
+	site, bs := midnightBatches(t) // either side of a local midnight: a checkpoint
 	dir := t.TempDir()
 	path := simtest.WriteSite(t, dir, site)
 	var logs logBuffer
@@ -212,4 +188,60 @@ func TestCheckpointRefused(t *testing.T) {
 	edited.Name += " (renamed)"
 	path = simtest.WriteSite(t, dir, &edited)
 	restart("another configuration of the site")
+}
+
+// mornings simulates n mornings (from 9:00 UTC, span long, from 11
+// November 2026) of a small shop with regulars, as its sensors send them.
+func mornings(t *testing.T, n int, span time.Duration) (*wire.Site, [][]sensorBatch) {
+	t.Helper()
+	regs := &sim.Regulars{Seed: 11, N: 30, Share: 0.5}
+	shop := simtest.Shop(t, "small", sim.Config{Seed: 43, Regulars: regs, ShoppersPerHour: 60})
+	days := make([][]sensorBatch, n)
+	for d := range days {
+		from := time.Date(2026, 11, 11+d, 9, 0, 0, 0, time.UTC)
+		simtest.Run(t, shop, from, from.Add(span), nil, func(sensor string, b *wire.Batch) error {
+			days[d] = append(days[d], sensorBatch{sensor, b})
+			return nil
+		})
+	}
+	return shop.Site(), days
+}
+
+// sendAll publishes bs to srv and waits until the site's runner has taken
+// them all.
+func sendAll(t *testing.T, srv *Server, site string, bs []sensorBatch) {
+	t.Helper()
+	var n int64
+	eventually(t, "the runner free", func() bool { n = processed(srv.runner(site)); return n >= 0 })
+	publishBatches(t, srv, site, bs)
+	n += int64(len(bs))
+	eventually(t, "every batch processed", func() bool { return processed(srv.runner(site)) == n })
+}
+
+// sendStored is sendAll, then the runner's and the writer's rows stored.
+func sendStored(t *testing.T, srv *Server, site string, bs []sensorBatch) {
+	t.Helper()
+	sendAll(t, srv, site, bs)
+	ctx := context.Background()
+	srv.runner(site).persist(ctx)
+	if err := srv.writer.drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// midnightBatches simulates a small shop's 40 minutes about a local
+// midnight three days ago: a server that takes them writes a checkpoint.
+func midnightBatches(t *testing.T) (*wire.Site, []sensorBatch) {
+	t.Helper()
+	shop := simtest.Shop(t, "small", sim.Config{Seed: 3, ShoppersPerHour: 60})
+	site := shop.Site()
+	loc := site.Location()
+	y, m, d := time.Now().In(loc).Date()
+	mid := time.Date(y, m, d-3, 0, 0, 0, 0, loc)
+	var bs []sensorBatch
+	simtest.Run(t, shop, mid.Add(-20*time.Minute), mid.Add(20*time.Minute), nil, func(sensor string, b *wire.Batch) error {
+		bs = append(bs, sensorBatch{sensor, b})
+		return nil
+	})
+	return site, bs
 }

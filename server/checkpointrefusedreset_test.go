@@ -6,11 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/passant/passant/sim"
 	"github.com/passant/passant/sim/simtest"
-	"github.com/passant/passant/wire"
 )
 
 // TestCheckpointRefusedLeavesNothing: a checkpoint refused after it was
@@ -20,24 +17,13 @@ import (
 // version, which keeps a site change from storing yesterday's visits
 // under the new plan; the first fix's time; the fixes counted).
 func TestCheckpointRefusedLeavesNothing(t *testing.T) {
-	shop := simtest.Shop(t, "small", sim.Config{Seed: 3, ShoppersPerHour: 60})
-	site := shop.Site()
-	loc := site.Location()
-	y, m, d := time.Now().In(loc).Date()
-	mid := time.Date(y, m, d-3, 0, 0, 0, 0, loc)
-	var bs []sensorBatch
-	simtest.Run(t, shop, mid.Add(-20*time.Minute), mid.Add(20*time.Minute), nil, func(sensor string, b *wire.Batch) error {
-		bs = append(bs, sensorBatch{sensor, b})
-		return nil
-	})
+	site, bs := midnightBatches(t)
 	dir := t.TempDir()
 	path := simtest.WriteSite(t, dir, site)
 	var logs logBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	srv, stop := startServer(t, Config{SiteFiles: []string{path}, DataDir: dir, Log: log})
-	publishBatches(t, srv, site.Site, bs)
-	n := int64(len(bs))
-	eventually(t, "every batch processed", func() bool { return processed(srv.runner(site.Site)) == n })
+	sendAll(t, srv, site.Site, bs)
 	stop()
 	ck := filepath.Join(dir, "journal", site.Site, checkpointFile)
 	if _, err := os.Stat(ck); err != nil {

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passant/passant/sim"
 	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/store"
 	"github.com/passant/passant/wire"
@@ -25,35 +24,14 @@ import (
 // a pseudonym for 30 days), and the store holds nothing of them after a
 // third morning on which they came back.
 func TestForgetCheckpoint(t *testing.T) {
-	regs := &sim.Regulars{Seed: 11, N: 30, Share: 0.5}
-	shop := simtest.Shop(t, "small", sim.Config{Seed: 43, Regulars: regs, ShoppersPerHour: 60})
-	site := shop.Site()
-	var days [3][]sensorBatch
-	for d := range days {
-		from := time.Date(2026, 11, 11+d, 9, 0, 0, 0, time.UTC)
-		simtest.Run(t, shop, from, from.Add(60*time.Minute), nil, func(sensor string, b *wire.Batch) error {
-			days[d] = append(days[d], sensorBatch{sensor, b})
-			return nil
-		})
-	}
+	site, days := mornings(t, 3, 60*time.Minute)
 	ctx := context.Background()
 	dir := t.TempDir()
 	var logs logBuffer
 	srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir,
 		Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	defer stop()
-	send := func(bs []sensorBatch) {
-		t.Helper()
-		var n int64
-		eventually(t, "the runner free", func() bool { n = processed(srv.runner(site.Site)); return n >= 0 })
-		publishBatches(t, srv, site.Site, bs)
-		n += int64(len(bs))
-		eventually(t, "every batch processed", func() bool { return processed(srv.runner(site.Site)) == n })
-		srv.runner(site.Site).persist(ctx)
-		if err := srv.writer.drain(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	send := func(bs []sensorBatch) { t.Helper(); sendStored(t, srv, site.Site, bs) }
 	send(days[0])
 	send(days[1])
 	ck := filepath.Join(dir, "journal", site.Site, checkpointFile)

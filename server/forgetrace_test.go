@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passant/passant/sim"
 	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/store"
 	"github.com/passant/passant/wire"
@@ -23,33 +22,12 @@ import (
 // start would read the person back into the tracker's memory of
 // pseudonyms and the counter.
 func TestForgetWhileCheckpointWrites(t *testing.T) {
-	regs := &sim.Regulars{Seed: 11, N: 30, Share: 0.5}
-	shop := simtest.Shop(t, "small", sim.Config{Seed: 43, Regulars: regs, ShoppersPerHour: 60})
-	site := shop.Site()
-	var days [2][]sensorBatch
-	for d := range days {
-		from := time.Date(2026, 11, 11+d, 9, 0, 0, 0, time.UTC)
-		simtest.Run(t, shop, from, from.Add(45*time.Minute), nil, func(sensor string, b *wire.Batch) error {
-			days[d] = append(days[d], sensorBatch{sensor, b})
-			return nil
-		})
-	}
+	site, days := mornings(t, 2, 45*time.Minute)
 	ctx := context.Background()
 	dir := t.TempDir()
 	srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir})
 	defer stop()
-	send := func(bs []sensorBatch) {
-		t.Helper()
-		var n int64
-		eventually(t, "the runner free", func() bool { n = processed(srv.runner(site.Site)); return n >= 0 })
-		publishBatches(t, srv, site.Site, bs)
-		n += int64(len(bs))
-		eventually(t, "every batch processed", func() bool { return processed(srv.runner(site.Site)) == n })
-		srv.runner(site.Site).persist(ctx)
-		if err := srv.writer.drain(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	send := func(bs []sensorBatch) { t.Helper(); sendStored(t, srv, site.Site, bs) }
 	send(days[0])
 	ps, err := srv.store.Positions(ctx, site.Site, 0, time.Date(2026, 11, 12, 0, 0, 0, 0, time.UTC).UnixMilli())
 	if err != nil {
