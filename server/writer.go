@@ -33,12 +33,15 @@ type writer struct {
 	journal *ingest.Journal
 
 	flushMu sync.Mutex // held by a flush, so that flushes never overlap
-	mu      sync.Mutex
-	batches []store.RawBatch
-	held    int // observations held
-	pos     map[string][]wire.Position
-	days    map[dayKey]footfall.TrackDay
-	visits  map[visitKey]footfall.Visit
+	// uncertain: the last write of the held batches failed, perhaps after
+	// the database committed it (under flushMu).
+	uncertain bool
+	mu        sync.Mutex
+	batches   []store.RawBatch
+	held      int // observations held
+	pos       map[string][]wire.Position
+	days      map[dayKey]footfall.TrackDay
+	visits    map[visitKey]footfall.Visit
 	// inDays and inVisits are the summaries a flush has taken and not yet
 	// written: neither queued nor stored, and perhaps pruned from the
 	// runner's memory already, so a report takes them from here (unstored).
@@ -304,10 +307,19 @@ func (w *writer) flush(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if len(batches) > 0 {
-		if err := w.st.WriteBatches(ctx, batches); err != nil {
+		// After a failed write the database may have committed it all the
+		// same (the connection lost before its answer): the batches are
+		// written again in place of whatever it holds of them.
+		write := w.st.WriteBatches
+		if w.uncertain {
+			write = w.st.ReplaceBatches
+		}
+		if err := write(ctx, batches); err != nil {
+			w.uncertain = true
 			requeue()
 			return err
 		}
+		w.uncertain = false
 		w.written.Add(int64(held))
 		w.markStored(batches)
 		batches, held = nil, 0
