@@ -466,3 +466,25 @@ func journaled(t *testing.T, w *writer, j *ingest.Journal, b store.RawBatch) {
 	}
 	w.batch(b)
 }
+
+// A site's first batch in a new data directory leaves a mark saying that
+// nothing from it on is stored: a restart before the first write stores
+// everything from there (before, no mark meant nothing to store again, and
+// a server whose first writes all failed lost them at a restart).
+func TestFirstMark(t *testing.T) {
+	w, _ := gapWriter(t, sqliteStore(t), 1)
+	w.batch(gapBatch(5, 1))
+	w2, _ := gapWriter(t, sqliteStore(t), 1)
+	w2.dir = w.dir // the next start's writer
+	m, ok := w2.storedMark("s")
+	var seen int64
+	if !ok || m.unstored(gapT0+4, &seen) || !m.unstored(gapT0+5, &seen) || !m.unstored(gapT0+6, &seen) {
+		t.Fatalf("mark %+v (%v): want batch 5 and after unstored, not before", m, ok)
+	}
+	if err := w.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := w2.storedMark("s"); m != (mark{gapT0 + 5, 1}) {
+		t.Errorf("mark after the write %+v, want batch 5's", m)
+	}
+}

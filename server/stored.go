@@ -27,8 +27,33 @@ type storedMarks struct {
 }
 
 // mark is a site's stored mark: the newest receive time written, and how
-// many batches received in that millisecond were written.
+// many batches received in that millisecond were written. A mark with n 0
+// says that nothing from recv on is stored: the writer sets it when it
+// takes the first batch of a site without a mark (a new data directory),
+// so that a restart before its first write stores everything from there.
 type mark struct{ recv, n int64 }
+
+// firstMark gives site a mark at recv, the receive time of the first batch
+// the writer takes of it, when it has none yet; under w.mu.
+func (w *writer) firstMark(site string, recv int64) {
+	if w.dir == "" {
+		return
+	}
+	w.marks.mu.Lock()
+	defer w.marks.mu.Unlock()
+	if _, ok := w.marks.m[site]; ok {
+		return
+	}
+	if w.marks.m == nil {
+		w.marks.m = map[string]mark{}
+	}
+	m, ok := w.storedMark(site)
+	if !ok {
+		m = mark{recv, 0}
+		w.writeMark(site, m)
+	}
+	w.marks.m[site] = m
+}
 
 // markStored records the newest receive time of each site among batches
 // just written (in the order they came).
@@ -56,15 +81,19 @@ func (w *writer) markStored(batches []store.RawBatch) {
 		changed[b.Site] = true
 	}
 	for site := range changed {
-		m := w.marks.m[site]
-		dir := filepath.Join(w.dir, site)
-		if os.MkdirAll(dir, 0o750) != nil {
-			continue
-		}
-		tmp := filepath.Join(dir, storedMarkFile+".tmp")
-		if os.WriteFile(tmp, []byte(strconv.FormatInt(m.recv, 10)+" "+strconv.FormatInt(m.n, 10)+"\n"), 0o640) == nil {
-			os.Rename(tmp, filepath.Join(dir, storedMarkFile))
-		}
+		w.writeMark(site, w.marks.m[site])
+	}
+}
+
+// writeMark writes a site's mark file; under marks.mu.
+func (w *writer) writeMark(site string, m mark) {
+	dir := filepath.Join(w.dir, site)
+	if os.MkdirAll(dir, 0o750) != nil {
+		return
+	}
+	tmp := filepath.Join(dir, storedMarkFile+".tmp")
+	if os.WriteFile(tmp, []byte(strconv.FormatInt(m.recv, 10)+" "+strconv.FormatInt(m.n, 10)+"\n"), 0o640) == nil {
+		os.Rename(tmp, filepath.Join(dir, storedMarkFile))
 	}
 }
 
@@ -99,6 +128,9 @@ func (w *writer) storedMark(site string) (m mark, ok bool) {
 // (they are bumped on ties, so a burst runs them ahead of the clock).
 // seen counts the batches of the mark's millisecond met so far.
 func (m mark) unstored(recv int64, seen *int64) bool {
+	if m.n == 0 {
+		return recv >= m.recv
+	}
 	if *seen >= m.n {
 		return true
 	}

@@ -113,6 +113,7 @@ func newWriter(st store.Store, limit int, log *slog.Logger) *writer {
 func (w *writer) batch(b store.RawBatch) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.firstMark(b.Site, b.Recv)
 	if _, open := w.gaps[b.Site]; open {
 		w.dropped.Add(int64(len(b.Batch.Obs)))
 		w.note(b.Site, b.Recv, w.held+len(b.Batch.Obs) > w.limit)
