@@ -66,22 +66,8 @@ func (k Keep) has(t reflect.Type) bool {
 // Write writes a checkpoint of roots (non-nil pointers) to w.
 func Write(w io.Writer, keep Keep, roots ...any) error {
 	e := newEncoder(keep)
-	for i, r := range roots {
-		v := reflect.ValueOf(r)
-		if v.Kind() != reflect.Pointer || v.IsNil() {
-			panic(fmt.Sprintf("checkpoint: root %d is %T, not a non-nil pointer", i, r))
-		}
-		e.externals(v.Elem(), fmt.Sprintf("%d", i))
-	}
-	for i, r := range roots {
-		v := reflect.ValueOf(r)
-		e.ptrs[ptrKey{v.UnsafePointer(), v.Type()}] = len(e.ptrs) + 1
-		if err := e.value(v.Elem(), fmt.Sprintf("%d", i), false); err != nil {
-			return fmt.Errorf("checkpoint: write: %w", err)
-		}
-	}
-	if err := e.arrays(); err != nil {
-		return fmt.Errorf("checkpoint: write: %w", err)
+	if err := writeRoots(e, roots); err != nil {
+		return err
 	}
 	body := e.b
 	bw := bufio.NewWriter(w)

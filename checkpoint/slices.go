@@ -60,6 +60,9 @@ func (e *encoder) slice(v reflect.Value, path string, in bool) error {
 		id = len(e.arr.longest)
 		e.arr.ids[k] = id
 		e.arr.longest = append(e.arr.longest, full)
+		if e.sizes != nil {
+			e.sizes.arr = append(e.sizes.arr, e.sizes.at)
+		}
 	case full.Len() > e.arr.longest[id].Len():
 		if id < e.arr.written {
 			return fmt.Errorf("%s: a slice reaches further back in an array written already", path)
@@ -99,6 +102,10 @@ func (e *encoder) elements(v reflect.Value, path string) error {
 // elements refer to.
 func (e *encoder) arrays() error {
 	for ; e.arr.written < len(e.arr.longest); e.arr.written++ {
+		if e.sizes != nil {
+			e.sizes.flush(len(e.b))
+			e.sizes.at = e.sizes.arr[e.arr.written]
+		}
 		if err := e.elements(e.arr.longest[e.arr.written], "array"); err != nil {
 			return err
 		}

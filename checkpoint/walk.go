@@ -90,6 +90,7 @@ type encoder struct {
 	// copies counts the maps' keys and values being written, not behind
 	// a pointer (slices in them are written whole).
 	copies int
+	sizes  *sizer // Sizes's; nil when writing
 }
 
 func newEncoder(keep Keep) *encoder {
@@ -117,6 +118,11 @@ func (e *encoder) str(s string) {
 // value writes v. path is where it lies; in says it lies in a slice or a
 // map (or under one), where kept values cannot be found by path.
 func (e *encoder) value(v reflect.Value, path string, in bool) error {
+	if e.sizes != nil && !in {
+		if back := e.sizes.enter(len(e.b), path); back != nil {
+			defer func() { back(len(e.b)) }()
+		}
+	}
 	t := v.Type()
 	if e.keep.has(t) {
 		return e.kept(v, path, in)

@@ -93,6 +93,9 @@ type siteRunner struct {
 	// is written or removed.
 	ckGen  atomic.Int64
 	ckFile sync.Mutex
+	// devsPruned is the event time trackDevs and devTrack were last
+	// pruned to the counter's and the live map's tracks (persist).
+	devsPruned int64
 
 	hours hoursState // housekeeping's goroutine only
 	// staff (under mu): the reads of the earlier days' staff
@@ -129,6 +132,7 @@ type sensorSeen struct {
 const (
 	liveExpiry     = 5 * 60_000 // ms a track stays on the live map without a fix
 	positionsEvery = 5_000      // ms between stored positions of one track
+	devsPruneEvery = 3_600_000  // ms of event time between prunings of trackDevs
 )
 
 func (s *Server) startSite(ctx context.Context, site *wire.Site, v store.SiteVersion) error {
@@ -503,10 +507,19 @@ func (r *siteRunner) persist(ctx context.Context) {
 		r.mu.Lock()
 		r.counter.Prune(now - 48*3600_000)
 		r.heat.forget(now - r.srv.cfg.RetainAll.Milliseconds())
-		if len(r.trackDevs) > 1<<15 {
+		if now-r.devsPruned >= devsPruneEvery {
+			// The pseudonyms of the tracks the counter holds (its two
+			// days) and the live map's: retention's visitors and an
+			// erasure's links read those of the counter's tracks, the
+			// calibration walk the live ones'. Kept for every track, they
+			// grew by about 300 kB a day (docs/reliability.md).
+			r.devsPruned = now
 			keep := map[string]bool{}
 			for _, d := range r.counter.TrackDays() {
 				keep[d.Track] = true
+			}
+			for t := range r.live {
+				keep[t] = true
 			}
 			for t, devs := range r.trackDevs {
 				if !keep[t] {
