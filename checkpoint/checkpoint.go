@@ -116,13 +116,8 @@ func Read(r io.Reader, keep Keep, roots ...any) error {
 		return fmt.Errorf("%w: corrupt (SHA-256 does not match)", ErrRefused)
 	}
 	d := newDecoder(data[len(head)+8:end], keep)
-	vals := make([]reflect.Value, len(roots))
-	for i, r := range roots {
-		v := reflect.ValueOf(r)
-		if v.Kind() != reflect.Pointer || v.IsNil() {
-			panic(fmt.Sprintf("checkpoint: root %d is %T, not a non-nil pointer", i, r))
-		}
-		vals[i] = v
+	vals := rootValues(roots)
+	for i, v := range vals {
 		d.externals(v.Elem(), fmt.Sprintf("%d", i))
 	}
 	for i, v := range vals {

@@ -75,13 +75,8 @@ func (s *sizer) enter(n int, path string) func(n int) {
 
 // writeRoots writes the roots' state into e.b (Write's body).
 func writeRoots(e *encoder, roots []any) error {
-	vals := make([]reflect.Value, len(roots))
-	for i, r := range roots {
-		v := reflect.ValueOf(r)
-		if v.Kind() != reflect.Pointer || v.IsNil() {
-			panic(fmt.Sprintf("checkpoint: root %d is %T, not a non-nil pointer", i, r))
-		}
-		vals[i] = v
+	vals := rootValues(roots)
+	for i, v := range vals {
 		e.externals(v.Elem(), fmt.Sprintf("%d", i))
 	}
 	for i, v := range vals {
@@ -94,4 +89,17 @@ func writeRoots(e *encoder, roots []any) error {
 		return fmt.Errorf("checkpoint: write: %w", err)
 	}
 	return nil
+}
+
+// rootValues returns the roots as values; each must be a non-nil pointer.
+func rootValues(roots []any) []reflect.Value {
+	vals := make([]reflect.Value, len(roots))
+	for i, r := range roots {
+		v := reflect.ValueOf(r)
+		if v.Kind() != reflect.Pointer || v.IsNil() {
+			panic(fmt.Sprintf("checkpoint: root %d is %T, not a non-nil pointer", i, r))
+		}
+		vals[i] = v
+	}
+	return vals
 }
