@@ -39,7 +39,7 @@ import (
 // magic starts every checkpoint; format is the version of the layout below.
 const (
 	magic  = "passant-checkpoint\n"
-	format = 1
+	format = 2 // 2: float32 in 4 bytes
 )
 
 // ErrRefused wraps every reason a checkpoint is refused (another build,

@@ -2,6 +2,7 @@ package checkpoint_test
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 	"time"
 
@@ -37,5 +38,44 @@ func TestSizes(t *testing.T) {
 	}
 	if devs == 0 {
 		t.Errorf("no bytes under 0.tracker.devs: %v", sizes[:min(len(sizes), 10)])
+	}
+}
+
+// TestFloat32Size: float32s take 4 bytes (a heatmap's tiles, the spans of
+// its log), not the 8 of a float64, and are read back bit for bit.
+func TestFloat32Size(t *testing.T) {
+	type span struct {
+		X, Y float32
+	}
+	type state struct {
+		V     []float32
+		Spans []span
+	}
+	s := &state{V: make([]float32, 1000), Spans: make([]span, 100)}
+	for i := range s.V {
+		s.V[i] = float32(i) / 3
+	}
+	for i := range s.Spans {
+		s.Spans[i] = span{float32(i) * 1.1, -float32(i) / 7}
+	}
+	sizes, err := checkpoint.Sizes(nil, 1, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sz := range sizes {
+		if sz.Bytes > 4*1000+8*100+16 {
+			t.Errorf("%s: %d bytes", sz.Path, sz.Bytes)
+		}
+	}
+	var b bytes.Buffer
+	if err := checkpoint.Write(&b, nil, s); err != nil {
+		t.Fatal(err)
+	}
+	got := &state{}
+	if err := checkpoint.Read(&b, nil, got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, s) {
+		t.Errorf("read back differs")
 	}
 }

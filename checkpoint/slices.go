@@ -89,6 +89,11 @@ func (e *encoder) elements(v reflect.Value, path string) error {
 			e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(f))
 		}
 		return nil
+	case t == reflect.TypeFor[float32]():
+		for _, f := range unsafe.Slice((*float32)(v.UnsafePointer()), n) {
+			e.b = binary.LittleEndian.AppendUint32(e.b, math.Float32bits(f))
+		}
+		return nil
 	}
 	for i := range n {
 		if err := e.value(v.Index(i), path+"[]", true); err != nil {
@@ -167,6 +172,11 @@ func (d *decoder) elements(dst reflect.Value, path string) error {
 		fs := unsafe.Slice((*float64)(s.UnsafePointer()), int(n))
 		for i := range fs {
 			fs[i] = d.f64()
+		}
+	case t.Elem() == reflect.TypeFor[float32]():
+		fs := unsafe.Slice((*float32)(s.UnsafePointer()), int(n))
+		for i := range fs {
+			fs[i] = d.f32()
 		}
 	default:
 		for i := range int(n) {

@@ -1,7 +1,7 @@
 package checkpoint
 
 // The state is written depth first: numbers as varints (floats as their
-// bits), strings and slices with their length, structs field by field
+// bits, 4 bytes or 8), strings and slices with their length, structs field by field
 // (unexported ones too). A pointer or map is a tag: nil, new (its id is the
 // next number, its value follows), seen (the id of one written before) or
 // kept (the path of a kept value). Kept values that are not pointers
@@ -138,7 +138,9 @@ func (e *encoder) value(v reflect.Value, path string, in bool) error {
 		e.int(v.Int())
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		e.uint(v.Uint())
-	case reflect.Float32, reflect.Float64:
+	case reflect.Float32:
+		e.b = binary.LittleEndian.AppendUint32(e.b, math.Float32bits(float32(v.Float())))
+	case reflect.Float64:
 		e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(v.Float()))
 	case reflect.Complex64, reflect.Complex128:
 		c := v.Complex()
@@ -312,6 +314,14 @@ func (d *decoder) f64() float64 {
 	return math.Float64frombits(binary.LittleEndian.Uint64(b))
 }
 
+func (d *decoder) f32() float32 {
+	b := d.bytes(4)
+	if b == nil {
+		return 0
+	}
+	return math.Float32frombits(binary.LittleEndian.Uint32(b))
+}
+
 func (d *decoder) fail(err error) {
 	if d.err == nil {
 		d.err = err
@@ -348,7 +358,9 @@ func (d *decoder) value(dst reflect.Value, path string) error {
 		dst.SetInt(d.int())
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		dst.SetUint(d.uint())
-	case reflect.Float32, reflect.Float64:
+	case reflect.Float32:
+		dst.SetFloat(float64(d.f32()))
+	case reflect.Float64:
 		dst.SetFloat(d.f64())
 	case reflect.Complex64, reflect.Complex128:
 		re := d.f64()
