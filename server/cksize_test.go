@@ -48,7 +48,9 @@ func TestCheckpointSizeDiag(t *testing.T) {
 	site, _ := simDay(t, 0, 0.01)
 	dir := t.TempDir()
 	path := simtest.WriteSite(t, dir, site)
-	srv, stop := startServer(t, Config{SiteFiles: []string{path}, DataDir: dir})
+	// Housekeeping (the counter's and trackDevs' pruning) often: a day
+	// of the simulation takes seconds, not 24 hours.
+	srv, stop := startServer(t, Config{SiteFiles: []string{path}, DataDir: dir, housekeepEvery: 100 * time.Millisecond})
 	defer stop()
 	var sent int64
 	prev := map[string]int{}
@@ -58,6 +60,7 @@ func TestCheckpointSizeDiag(t *testing.T) {
 		sent += int64(len(bs))
 		r := srv.runner(site.Site)
 		eventually(t, "every batch processed", func() bool { return processed(r) == sent })
+		time.Sleep(300 * time.Millisecond) // a housekeeping after the day
 		r.mu.Lock()
 		var meta ckMeta
 		start := time.Now()
