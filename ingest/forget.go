@@ -21,10 +21,19 @@ import (
 // written again with its batch's header (sensor, boot and id, by which
 // a redelivered batch is dropped) and its other observations. A changed
 // file is written beside the old one, synced and renamed over it, so a
-// reader sees the one or the other. Files a server appends to must be
-// skipped: a running server writes today's (Journal.OpenDays).
+// reader sees the one or the other. A file a
+// journal has open (it holds a shared flock on it, in this process or in a
+// running server) is left as it is: lines appended to it after a rename
+// would be lost. Callers still skip the days they know open
+// (Journal.OpenDays) and today's.
 // It returns how many files changed and how many observations went.
 func ForgetInJournal(dir, site string, devs []wire.Dev, skip func(day string) bool) (files int, obs int64, err error) {
+	return forgetInJournal(dir, site, devs, skip, nil)
+}
+
+// forgetInJournal is ForgetInJournal; busy is told of the days whose file
+// a journal holds open (locked), which are left as they are.
+func forgetInJournal(dir, site string, devs []wire.Dev, skip func(day string) bool, busy func(day string)) (files int, obs int64, err error) {
 	if len(devs) == 0 {
 		return 0, 0, nil
 	}
@@ -39,10 +48,17 @@ func ForgetInJournal(dir, site string, devs []wire.Dev, skip func(day string) bo
 		gone[d] = true
 	}
 	for _, name := range names {
-		if skip != nil && skip(strings.TrimSuffix(filepath.Base(name), ".jsonl")) {
+		day := strings.TrimSuffix(filepath.Base(name), ".jsonl")
+		if skip != nil && skip(day) {
 			continue
 		}
 		n, err := forgetInFile(name, needles, gone)
+		if errors.Is(err, errJournalOpen) {
+			if busy != nil {
+				busy(day)
+			}
+			continue
+		}
 		if err != nil {
 			return files, obs, fmt.Errorf("ingest: forget in journal %s: %w", filepath.Base(name), err)
 		}
@@ -62,6 +78,14 @@ func forgetInFile(name string, needles [][]byte, gone map[wire.Dev]bool) (int64,
 		return 0, err
 	}
 	defer in.Close()
+	// A journal appending to the file holds a shared lock on it; the
+	// exclusive one, held until the copy is renamed over the file, keeps
+	// a journal from opening it meanwhile (openLocked).
+	if ok, err := tryLockExclusive(in); err != nil {
+		return 0, err
+	} else if !ok {
+		return 0, errJournalOpen
+	}
 	var out *os.File
 	var w *bufio.Writer
 	var removed int64
@@ -140,6 +164,9 @@ func forgetInFile(name string, needles [][]byte, gone map[wire.Dev]bool) (int64,
 	}
 	return removed, nil
 }
+
+// errJournalOpen: a journal has the file open (it holds a lock on it).
+var errJournalOpen = errors.New("the journal has the file open")
 
 // forgetInLine returns the line without the observations of gone, and how
 // many went; the line itself when none did (or it does not decode).
@@ -239,13 +266,13 @@ func ForgetPending(dir, site string, devs []wire.Dev, skip func(day string) bool
 	if len(all) == 0 {
 		return 0, 0, nil, nil
 	}
-	files, obs, err = ForgetInJournal(dir, site, all, func(day string) bool {
+	files, obs, err = forgetInJournal(dir, site, all, func(day string) bool {
 		if skip != nil && skip(day) {
 			left = append(left, day)
 			return true
 		}
 		return false
-	})
+	}, func(day string) { left = append(left, day) })
 	if err != nil {
 		return files, obs, left, err
 	}

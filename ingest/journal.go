@@ -224,7 +224,7 @@ func (j *Journal) file(site, day string) (*journalFile, error) {
 		return nil, fmt.Errorf("ingest: journal: %w", err)
 	}
 	name := filepath.Join(d, day+".jsonl")
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o640)
+	f, err := openLocked(name)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: journal: %w", err)
 	}
@@ -274,6 +274,37 @@ func (j *Journal) file(site, day string) (*journalFile, error) {
 	}
 	j.files[site] = nf
 	return nf, nil
+}
+
+// openLocked opens a journal file to append to and takes a shared lock on
+// it, held while it is open: an erasure (ForgetInJournal, in this process
+// or in `passant forget`) rewrites only a file it can lock exclusively. An
+// erasure that renamed its copy over the file while the lock was waited
+// for leaves the old file behind: the new one is opened.
+func openLocked(name string) (*os.File, error) {
+	for {
+		f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o640)
+		if err != nil {
+			return nil, err
+		}
+		if err := lockShared(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", filepath.Base(name), err)
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		now, err := os.Stat(name)
+		if err == nil && os.SameFile(fi, now) {
+			return f, nil
+		}
+		f.Close()
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
 }
 
 // goneKey names a retired file: its site and day.

@@ -138,7 +138,7 @@ pseudonyms to its API instead (--print-devs).
 	}
 	fmt.Fprintf(stdout, "  journal       %d observations deleted in %d files of %s", obs, files, filepath.Join(*data, "journal", *site))
 	if len(left) > 0 {
-		fmt.Fprintf(stdout, " (today's file %s.jsonl left, its erasure pending: a running server appends to it; --journal-today with the server stopped)", day)
+		fmt.Fprintf(stdout, " (files of %s left, their erasure pending: a running server appends to them; the server does it once it closed them, or --journal-today with the server stopped)", strings.Join(left, ", "))
 	}
 	fmt.Fprintln(stdout)
 	// The server's checkpoint of the site holds the person's state too.
