@@ -28,7 +28,46 @@ import (
 // (Journal.OpenDays) and today's.
 // It returns how many files changed and how many observations went.
 func ForgetInJournal(dir, site string, devs []wire.Dev, skip func(day string) bool) (files int, obs int64, err error) {
+	if len(devs) == 0 {
+		return 0, 0, nil
+	}
+	unlock, err := lockForget(dir, site)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer unlock()
 	return forgetInJournal(dir, site, devs, skip, nil)
+}
+
+// forgetLockFile is the file, in a site's journal directory, whose flock
+// serialises the erasures of the site's journal: in the server (the API's
+// and the hourly pending ones) and in `passant forget`. Each rewrites a
+// file from what it read, so two at once could put back the person the
+// other took out, or drop the other's pending pseudonyms.
+const forgetLockFile = "forget.lock"
+
+// lockForget waits for the site's erasure lock and returns its release.
+func lockForget(dir, site string) (func(), error) {
+	d := filepath.Join(dir, site)
+	if _, err := os.Stat(d); errors.Is(err, os.ErrNotExist) {
+		return func() {}, nil // no journal of the site: nothing to rewrite
+	}
+	f, err := os.OpenFile(filepath.Join(d, forgetLockFile), os.O_CREATE|os.O_RDWR, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: forget lock: %w", err)
+	}
+	ok, err := tryLockExclusive(f)
+	if err == nil && !ok {
+		if forgetLockWaitHook != nil {
+			forgetLockWaitHook()
+		}
+		err = lockExclusive(f)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("ingest: forget lock: %w", err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // forgetInJournal is ForgetInJournal; busy is told of the days whose file
@@ -78,6 +117,9 @@ func forgetInFile(name string, needles [][]byte, gone map[wire.Dev]bool) (int64,
 		return 0, err
 	}
 	defer in.Close()
+	if forgetOpenedHook != nil {
+		forgetOpenedHook()
+	}
 	// A journal appending to the file holds a shared lock on it; the
 	// exclusive one, held until the copy is renamed over the file, keeps
 	// a journal from opening it meanwhile (openLocked).
@@ -165,6 +207,10 @@ func forgetInFile(name string, needles [][]byte, gone map[wire.Dev]bool) (int64,
 	return removed, nil
 }
 
+// Test hooks: forgetOpenedHook runs once a file to rewrite is open,
+// forgetLockWaitHook before an erasure waits for another's lock.
+var forgetOpenedHook, forgetLockWaitHook func()
+
 // errJournalOpen: a journal has the file open (it holds a lock on it).
 var errJournalOpen = errors.New("the journal has the file open")
 
@@ -249,6 +295,11 @@ func HasPending(dir, site string) bool {
 // pending; with none left the pending file goes. It returns the files
 // changed, the observations gone and the days left.
 func ForgetPending(dir, site string, devs []wire.Dev, skip func(day string) bool) (files int, obs int64, left []string, err error) {
+	unlock, err := lockForget(dir, site)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	defer unlock()
 	name := filepath.Join(dir, site, pendingFile)
 	var pending pendingJSON
 	b, err := os.ReadFile(name)
