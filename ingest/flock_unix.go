@@ -46,9 +46,9 @@ func lockExclusive(f *os.File) error {
 	}
 }
 
-// syncDir syncs a directory, so that a rename in it lasts through a power
-// loss.
-func syncDir(dir string) error {
+// syncDirOS syncs a directory, so that a rename in it lasts through a
+// power loss.
+func syncDirOS(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ import (
 // written again with its batch's header (sensor, boot and id, by which
 // a redelivered batch is dropped) and its other observations. A changed
 // file is written beside the old one, synced and renamed over it, so a
-// reader sees the one or the other. A file a
+// reader sees the one or the other, and the directory synced. A file a
 // journal has open (it holds a shared flock on it, in this process or in a
 // running server) is left as it is: lines appended to it after a rename
 // would be lost. Callers still skip the days they know open
@@ -204,8 +204,19 @@ func forgetInFile(name string, needles [][]byte, gone map[wire.Dev]bool) (int64,
 	if err := os.Rename(out.Name(), name); err != nil {
 		return 0, err
 	}
+	// Else a power loss could bring the old file, with the person, back.
+	if err := syncDir(filepath.Dir(name)); err != nil {
+		return 0, err
+	}
 	return removed, nil
 }
+
+// syncDir syncs a directory after a rename in it (tests wrap it).
+var syncDir = syncDirOS
+
+// SyncDir syncs the directory dir, so that a file renamed into it stays
+// renamed after a power loss (the server's checkpoint).
+func SyncDir(dir string) error { return syncDir(dir) }
 
 // Test hooks: forgetOpenedHook runs once a file to rewrite is open,
 // forgetLockWaitHook before an erasure waits for another's lock.
@@ -363,6 +374,9 @@ func writeFileAtomic(name string, b []byte) error {
 	if err == nil {
 		err = os.Rename(tmp.Name(), name)
 	}
+	if err == nil {
+		err = syncDir(filepath.Dir(name))
+	}
 	return err
 }
 
@@ -378,6 +392,10 @@ func RemoveCheckpoint(dir, site string) (bool, error) {
 	err := os.Remove(filepath.Join(dir, site, CheckpointFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
+	}
+	if err == nil {
+		// Else a power loss could bring it back.
+		err = syncDir(filepath.Join(dir, site))
 	}
 	if err != nil {
 		return false, fmt.Errorf("ingest: remove the checkpoint: %w", err)

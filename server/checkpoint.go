@@ -153,6 +153,11 @@ func writeFileSync(path string, data []byte) error {
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
+	if err == nil {
+		// Else a power loss could bring back the old checkpoint (after an
+		// erasure: with the person).
+		err = ingest.SyncDir(filepath.Dir(path))
+	}
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("server: checkpoint: %w", err)
