@@ -37,3 +37,6 @@ func (t *Tracker) Pseudonyms() map[wire.Dev]int32 {
 	}
 	return m
 }
+
+// NamesCached returns how many track names the tracker caches.
+func (t *Tracker) NamesCached() int { return len(t.names) }

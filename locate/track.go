@@ -2,7 +2,6 @@ package locate
 
 import (
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/passant/passant/wire"
@@ -179,10 +178,11 @@ type Tracker struct {
 	devList  []devSlot          // the pseudonyms remembered, in no order (addDev)
 	next     int32
 	pruned   int64
-	names    []string // cached track names
-	global   Sides    // prior of the sides of all bursts, learned
-	fresh    Sides    // prior of the sides of new tracks' first bursts, learned
-	last     Fix      // the last burst's own fix
+	names    []string // cached names of tracks namesAt, namesAt+1, ... (name)
+	namesAt  int32
+	global   Sides // prior of the sides of all bursts, learned
+	fresh    Sides // prior of the sides of new tracks' first bursts, learned
+	last     Fix   // the last burst's own fix
 	linkedBy string
 	sensors  int
 	deferTo  heirList // the best candidates of the last link, however weak
@@ -231,14 +231,6 @@ func NewTracker(m *Model, opts TrackerOptions) *Tracker {
 
 // Len returns the number of live tracks.
 func (t *Tracker) Len() int { return len(t.live) }
-
-// name returns the name of track number n: "k1", "k2", ...
-func (t *Tracker) name(n int32) string {
-	for int(n) >= len(t.names) {
-		t.names = append(t.names, "k"+strconv.Itoa(len(t.names)))
-	}
-	return t.names[n]
-}
 
 // Add assigns b to a track, locates it and filters the track. It returns
 // the position of the burst (T = b.T, Dev, Track, X, Y, Err, N, PStore,
@@ -486,4 +478,5 @@ func (t *Tracker) Expire(now int64) {
 		}
 		i++
 	}
+	t.pruneNames()
 }

@@ -12,7 +12,7 @@ import "github.com/passant/passant/wire"
 func (p *Pipeline) Forget(gone func(wire.Dev) bool, track func(name string) bool) {
 	p.tracker.Forget(gone)
 	for k, n := range p.names {
-		if track(n.name) {
+		if track(n) {
 			delete(p.names, k)
 		}
 	}

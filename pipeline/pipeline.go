@@ -123,14 +123,8 @@ type Pipeline struct {
 	positions   int64
 	minT        int64
 	maxT        int64
-	names       map[string]*trackName
-	namesPruned int64
-}
-
-// trackName is the stable name of one of the tracker's tracks.
-type trackName struct {
-	name string
-	last int64
+	names       map[string]string // the tracker's track names → stable names
+	namesPruned int64             // the tracker's prune names were pruned at
 }
 
 // New returns a pipeline for cfg.Site that hands its results to handlers.
@@ -169,7 +163,7 @@ func New(cfg Config, handlers ...Handler) (*Pipeline, error) {
 		handler:  handlers,
 		minT:     math.MaxInt64,
 		maxT:     math.MinInt64,
-		names:    map[string]*trackName{},
+		names:    map[string]string{},
 	}
 	p.maxHold = cfg.MaxBurst.Milliseconds() + cfg.BurstGap.Milliseconds()
 	offset5 := make([]float64, n)
@@ -355,6 +349,7 @@ func (p *Pipeline) locate(b *locate.Burst) {
 		p.tracker.Expire(b.T)
 		p.expired = b.T
 		p.merges()
+		p.pruneNames()
 	}
 	pos := p.tracker.Add(b)
 	p.merges()
@@ -400,7 +395,7 @@ func (p *Pipeline) merges() {
 		delete(p.names, m.From)
 		for _, h := range p.handler {
 			if mh, ok := h.(Merger); ok {
-				mh.Merge(from.name, into.name, m.T)
+				mh.Merge(from, into, m.T)
 			}
 		}
 	}
@@ -413,22 +408,40 @@ func (p *Pipeline) merges() {
 // that keeps its MAC keeps its track name across days (what new versus
 // returning visitors need), and a replay of the journal from any earlier
 // point names tracks as the live server did.
+//
+// A name is kept for as long as the tracker may give a position its track
+// (pruneNames). A track the tracker brings back after a silence is one a
+// pseudonym it remembers points to; the names map must still hold its
+// name, or the returning phone would be named after whatever pseudonym it
+// came back with.
 func (p *Pipeline) stableName(pos wire.Position) string {
-	n := p.names[pos.Track] // one lookup; a new name is the only insertion
-	if n == nil {
-		n = &trackName{name: "k" + pos.Dev.String()[:12]}
+	n, ok := p.names[pos.Track] // one lookup; a new name is the only insertion
+	if !ok {
+		n = "k" + pos.Dev.String()[:12]
 		p.names[pos.Track] = n
 	}
-	n.last = pos.T
-	if len(p.names) > 1<<16 && pos.T-p.namesPruned > 3_600_000 {
-		p.namesPruned = pos.T
-		for k, v := range p.names {
-			if pos.T-v.last > 24*3_600_000 {
-				delete(p.names, k)
-			}
+	return n
+}
+
+// pruneNames drops the names of the tracks the tracker has forgotten for
+// good (locate.Tracker.Remembered), each time the tracker has pruned its
+// memory of pseudonyms. Tracker track numbers are never made again, so
+// the dropped names are never looked up again: what the pipeline gives
+// its handlers does not change, and the map holds the tracks the tracker
+// remembers (live, or a remembered pseudonym's: randomised ones for about
+// an hour after their track expired, non-randomised ones for Memory).
+func (p *Pipeline) pruneNames() {
+	at := p.tracker.PrunedAt()
+	if at == p.namesPruned {
+		return
+	}
+	p.namesPruned = at
+	remembered := p.tracker.Remembered()
+	for k := range p.names {
+		if !remembered(k) {
+			delete(p.names, k)
 		}
 	}
-	return n.name
 }
 
 // Flush processes everything still waiting, as at the end of a replay.
