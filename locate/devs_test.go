@@ -16,18 +16,10 @@ import (
 // pseudonyms' map and slots agree; and that a merge moved every pseudonym
 // of the merged track (none names it afterwards).
 func TestTrackerPseudonymSlots(t *testing.T) {
-	shop := simtest.Shop(t, "small", sim.Config{Seed: 2})
-	from := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	batches := simtest.Batches(t, shop, from, from.Add(3*time.Hour), nil)
-	site := shop.Site()
-	m, err := locate.NewModel(site)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := locate.NewTracker(m, locate.TrackerOptions{})
+	tr, bursts := threeHours(t)
 	merges, forgotten := 0, 0
 	prev := 0
-	for _, b := range sim.Bursts(m, site, batches) {
+	for _, b := range bursts {
 		tr.Expire(b.T)
 		n := len(tr.Pseudonyms())
 		if n < prev {
@@ -56,4 +48,18 @@ func TestTrackerPseudonymSlots(t *testing.T) {
 		t.Fatalf("%d merges, %d pseudonyms forgotten: the test does not reach merge and pruning", merges, forgotten)
 	}
 	t.Logf("%d merges, %d pseudonyms forgotten", merges, forgotten)
+}
+
+// threeHours returns a tracker for the small shop and the bursts of three
+// simulated hours of it (seed 2).
+func threeHours(t *testing.T) (*locate.Tracker, []*locate.Burst) {
+	shop := simtest.Shop(t, "small", sim.Config{Seed: 2})
+	from := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	batches := simtest.Batches(t, shop, from, from.Add(3*time.Hour), nil)
+	site := shop.Site()
+	m, err := locate.NewModel(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return locate.NewTracker(m, locate.TrackerOptions{}), sim.Bursts(m, site, batches)
 }

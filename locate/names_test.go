@@ -3,10 +3,6 @@ package locate_test
 import (
 	"testing"
 	"time"
-
-	"github.com/passant/passant/locate"
-	"github.com/passant/passant/sim"
-	"github.com/passant/passant/sim/simtest"
 )
 
 // TestTrackerRemembered runs the tracker over three simulated hours of the
@@ -16,15 +12,7 @@ import (
 // merge. And the cache of names is cut back: at the end it holds fewer
 // names than there were tracks, and none once every track has expired.
 func TestTrackerRemembered(t *testing.T) {
-	shop := simtest.Shop(t, "small", sim.Config{Seed: 2})
-	from := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	batches := simtest.Batches(t, shop, from, from.Add(3*time.Hour), nil)
-	site := shop.Site()
-	m, err := locate.NewModel(site)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := locate.NewTracker(m, locate.TrackerOptions{})
+	tr, bursts := threeHours(t)
 	named := map[string]bool{} // every name given; false once forgotten
 	forgotten := 0
 	var pruned, last int64
@@ -34,7 +22,7 @@ func TestTrackerRemembered(t *testing.T) {
 		}
 		named[name] = true
 	}
-	for _, b := range sim.Bursts(m, site, batches) {
+	for _, b := range bursts {
 		tr.Expire(b.T)
 		for _, mg := range tr.Merges() {
 			use(mg.From, "a merge", b.T)
