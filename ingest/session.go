@@ -51,14 +51,35 @@ func (c *RecvClock) After(t int64) {
 
 // session is the connecting of an exclusive subscriber.
 type session struct {
-	mu     sync.Mutex // held while connecting; Close waits for it
-	closed bool
+	mu     sync.Mutex // held while connecting (one connect at a time)
+	once   sync.Once
+	closed atomic.Bool
+	done   chan struct{} // closed by close; made by NewSubscriber
 }
 
+// close ends the session without waiting for a connect in progress: the
+// connect gives up (Subscriber.Close disconnects the client, which ends
+// it), and one that succeeded after all disconnects again (connectOnce).
 func (ss *session) close() {
-	ss.mu.Lock()
-	ss.closed = true
-	ss.mu.Unlock()
+	ss.once.Do(func() {
+		ss.closed.Store(true)
+		close(ss.done)
+	})
+}
+
+// wait waits for tok up to sessionWait or until the session is closed:
+// errSessionEnded, errNoAnswer, or nil once tok is done.
+func (ss *session) wait(tok interface{ Done() <-chan struct{} }) error {
+	t := time.NewTimer(sessionWait)
+	defer t.Stop()
+	select {
+	case <-tok.Done():
+		return nil
+	case <-ss.done:
+		return errSessionEnded
+	case <-t.C:
+		return errNoAnswer
+	}
 }
 
 // sessionWait bounds a connect and a subscribe of an exclusive session.
@@ -68,6 +89,7 @@ const sessionWait = 10 * time.Second
 var (
 	errNotOurs      = errors.New("the session is no longer this server's")
 	errSessionEnded = errors.New("closed")
+	errNoAnswer     = fmt.Errorf("no answer within %v", sessionWait)
 )
 
 // Start connects an exclusive subscriber and subscribes (waiting for the
@@ -94,27 +116,38 @@ func (s *Subscriber) connectOnce() error {
 	ss := &s.session
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if ss.closed {
+	if ss.closed.Load() {
 		return fmt.Errorf("ingest: session %s: %w", s.cfg.ClientID, errSessionEnded)
 	}
 	if !s.cfg.Exclusive() {
 		return fmt.Errorf("ingest: session %s: %w", s.cfg.ClientID, errNotOurs)
 	}
 	tok := s.client.Connect()
-	if !tok.WaitTimeout(sessionWait) {
-		s.client.Disconnect(0)
-		return fmt.Errorf("ingest: session %s: connect: no answer within %v", s.cfg.ClientID, sessionWait)
+	if err := ss.wait(tok); err != nil {
+		// Closed: Close disconnects (the connect ends). No answer: the
+		// connect is given up.
+		if errors.Is(err, errNoAnswer) {
+			s.client.Disconnect(0)
+		}
+		return fmt.Errorf("ingest: session %s: connect: %w", s.cfg.ClientID, err)
 	}
 	if err := tok.Error(); err != nil {
 		return fmt.Errorf("ingest: session %s: connect: %w", s.cfg.ClientID, err)
+	}
+	if ss.closed.Load() {
+		// Closed while connecting, and connected all the same (Close's
+		// disconnect came before the connect began): it must not hold
+		// the session the next holder connects with.
+		s.client.Disconnect(0)
+		return fmt.Errorf("ingest: session %s: %w", s.cfg.ClientID, errSessionEnded)
 	}
 	filters := map[string]byte{}
 	for _, t := range s.Topics() {
 		filters[t] = 1
 	}
 	sub := s.client.SubscribeMultiple(filters, s.onMessage)
-	if !sub.WaitTimeout(sessionWait) {
-		return fmt.Errorf("ingest: session %s: subscribe: no answer within %v", s.cfg.ClientID, sessionWait)
+	if err := ss.wait(sub); err != nil {
+		return fmt.Errorf("ingest: session %s: subscribe: %w", s.cfg.ClientID, err)
 	}
 	if err := sub.Error(); err != nil {
 		return fmt.Errorf("ingest: session %s: subscribe: %w", s.cfg.ClientID, err)

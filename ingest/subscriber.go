@@ -215,6 +215,7 @@ func NewSubscriber(cfg Config) (*Subscriber, error) {
 	}
 	s := &Subscriber{cfg: cfg, log: cfg.Log.With("component", "ingest"), acks: make(chan pendingAck, 4096), clock: cfg.Clock, C: cfg.Counters,
 		decode: make(chan *job, inFlight), ordered: make(chan *job, inFlight)}
+	s.session.done = make(chan struct{})
 	if s.clock == nil {
 		s.clock = &RecvClock{}
 		s.clock.After(cfg.RecvAfter)
