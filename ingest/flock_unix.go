@@ -14,9 +14,19 @@ func lockShared(f *os.File) error {
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH)
 		if !errors.Is(err, syscall.EINTR) {
-			return err
+			return noLocks(err)
 		}
 	}
+}
+
+// noLocks is nil for the error of a file system without flock (the locks
+// are then not taken: the journal must go on; the erasures run as before
+// them), else err.
+func noLocks(err error) error {
+	if errors.Is(err, syscall.ENOLCK) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOTSUP) {
+		return nil
+	}
+	return err
 }
 
 // tryLockExclusive takes an exclusive advisory lock on f without waiting:
@@ -30,6 +40,8 @@ func tryLockExclusive(f *os.File) (bool, error) {
 			return true, nil
 		case errors.Is(err, syscall.EWOULDBLOCK):
 			return false, nil
+		case noLocks(err) == nil:
+			return true, nil // no locks here
 		case !errors.Is(err, syscall.EINTR):
 			return false, err
 		}
@@ -41,7 +53,7 @@ func lockExclusive(f *os.File) error {
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
 		if !errors.Is(err, syscall.EINTR) {
-			return err
+			return noLocks(err)
 		}
 	}
 }
