@@ -10,8 +10,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/passant/passant/calibration"
@@ -162,13 +165,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 			pubs[se.ID] = p
 		}
-		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			for _, p := range pubs {
-				p.Close(ctx)
-			}
-		}()
+		// On an error the publishers are closed here; on success below,
+		// where what they could not send is an error of the run.
+		defer closePublishers(pubs, log)
 		log.Info("sim publishing live", "broker", *mqttURL, "site", site.Site, "speed", *speed)
 	}
 	emit := func(sensorID string, b *wire.Batch) error {
@@ -207,9 +206,32 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := truth.Flush(); err != nil {
 		return fmt.Errorf("sim: truth: %w", err)
 	}
+	if err := closePublishers(pubs, log); err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
 	log.Info("sim done", "layout", *layout, "batches", batches, "observations", obs,
 		"took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// simDrain is how long the simulated sensors may take to send what they
+// hold when the run ends (tests shorten it).
+var simDrain = 30 * time.Second
+
+// closePublishers lets each simulated sensor send what it still holds
+// (up to 30 s in all) and closes it; it logs and returns what was not
+// sent, which used to be dropped without a word. Closing twice is a no-op.
+func closePublishers(pubs map[string]*sensor.Publisher, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), simDrain)
+	defer cancel()
+	var errs []error
+	for _, id := range slices.Sorted(maps.Keys(pubs)) {
+		if err := pubs[id].Close(ctx); err != nil {
+			log.Error("sim: a sensor's publisher did not send everything", "sensor", id, "err", err)
+			errs = append(errs, fmt.Errorf("sensor %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // writeWalk writes walk marks, one JSON line each.
