@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passant/passant/web"
 	"github.com/passant/passant/wire"
 )
 
@@ -60,23 +59,7 @@ func TestServerCrashAndRestart(t *testing.T) {
 	if err := pub.Send(ctx, site, items[2*len(items)/3:], 8); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		var hs []web.SensorHealth
-		GetJSON(t, base+"/api/sites/"+site+"/sensors", &hs)
-		var n int64
-		for _, h := range hs {
-			n += h.Batches
-		}
-		if n == int64(len(items)) {
-			break
-		}
-		if n > int64(len(items)) || time.Now().After(deadline) {
-			logs, _ := os.ReadFile(p.Log)
-			t.Fatalf("server took %d batches, %d were sent\n%s", n, len(items), tail(string(logs), 40))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitBatches(t, base, site, len(items), p.Log)
 	ref, _ := ReplayItems(t, rec.Site, items)
 	var live wire.Report
 	GetJSON(t, fmt.Sprintf("%s/api/sites/%s/report?from=%d&to=%d", base, site, ref.Report.From, ref.Report.To), &live)
