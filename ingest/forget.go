@@ -214,10 +214,6 @@ func forgetInFile(name string, needles [][]byte, gone map[wire.Dev]bool) (int64,
 // syncDir syncs a directory after a rename in it (tests wrap it).
 var syncDir = syncDirOS
 
-// SyncDir syncs the directory dir, so that a file renamed into it stays
-// renamed after a power loss (the server's checkpoint).
-func SyncDir(dir string) error { return syncDir(dir) }
-
 // Test hooks: forgetOpenedHook runs once a file to rewrite is open,
 // forgetLockWaitHook before an erasure waits for another's lock.
 var forgetOpenedHook, forgetLockWaitHook func()
@@ -345,7 +341,7 @@ func ForgetPending(dir, site string, devs []wire.Dev, skip func(day string) bool
 		}
 	} else if len(all) != len(pending.Devs) {
 		b, _ := json.Marshal(pendingJSON{Devs: all})
-		err = writeFileAtomic(name, b)
+		err = WriteFileAtomic(name, b)
 	}
 	if err != nil {
 		return files, obs, left, fmt.Errorf("ingest: pending erasures: %w", err)
@@ -353,9 +349,11 @@ func ForgetPending(dir, site string, devs []wire.Dev, skip func(day string) bool
 	return files, obs, left, nil
 }
 
-// writeFileAtomic writes b to name (mode 0600) through a temporary file
-// renamed over it.
-func writeFileAtomic(name string, b []byte) error {
+// WriteFileAtomic writes b to name (mode 0600) through a synced temporary
+// file renamed over it, and syncs the directory: name holds the old or the
+// new data whole, and a power loss does not bring the old back (the pending
+// erasures, the server's checkpoint).
+func WriteFileAtomic(name string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(name), 0o750); err != nil {
 		return err
 	}

@@ -104,7 +104,9 @@ func (r *siteRunner) checkpointDue(at ingest.Pos) {
 		r.ckFile.Lock()
 		stale := r.ckGen.Load() != gen
 		if !stale {
-			err = writeFileSync(path, b.Bytes())
+			if err = ingest.WriteFileAtomic(path, b.Bytes()); err != nil {
+				err = fmt.Errorf("server: checkpoint: %w", err)
+			}
 		}
 		r.ckFile.Unlock()
 		if stale {
@@ -134,35 +136,6 @@ func (s *Server) removeCheckpoint(r *siteRunner, site string) (bool, error) {
 		defer r.ckFile.Unlock()
 	}
 	return ingest.RemoveCheckpoint(filepath.Join(s.cfg.DataDir, "journal"), site)
-}
-
-// writeFileSync writes data to path through a synced temporary file, so
-// that path holds the old or the new data whole.
-func writeFileSync(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
-	if err != nil {
-		return fmt.Errorf("server: checkpoint: %w", err)
-	}
-	if _, err = f.Write(data); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		// Else a power loss could bring back the old checkpoint (after an
-		// erasure: with the person).
-		err = ingest.SyncDir(filepath.Dir(path))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("server: checkpoint: %w", err)
-	}
-	return nil
 }
 
 // errNoCheckpoint: there is none to read (no log line).
