@@ -33,6 +33,7 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 )
 
@@ -52,15 +53,7 @@ var ErrRefused = errors.New("checkpoint refused")
 type Keep []reflect.Type
 
 func (k Keep) has(t reflect.Type) bool {
-	if t.Kind() == reflect.Func {
-		return true
-	}
-	for _, x := range k {
-		if x == t {
-			return true
-		}
-	}
-	return false
+	return t.Kind() == reflect.Func || slices.Contains(k, t)
 }
 
 // Write writes a checkpoint of roots (non-nil pointers) to w.

@@ -35,7 +35,7 @@ type arrays struct {
 	written int             // arrays written so far
 }
 
-func (e *encoder) slice(v reflect.Value, path string, in bool) error {
+func (e *encoder) slice(v reflect.Value, path string) error {
 	if v.IsNil() {
 		e.uint(sliceNil)
 		return nil

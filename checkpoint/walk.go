@@ -159,7 +159,7 @@ func (e *encoder) value(v reflect.Value, path string, in bool) error {
 			}
 		}
 	case reflect.Slice:
-		return e.slice(v, path, in)
+		return e.slice(v, path)
 	case reflect.Map:
 		if !e.ref(v) {
 			return nil
@@ -263,7 +263,6 @@ type decoder struct {
 	// the slices read before their arrays, and the arrays' types
 	fix      []fixup
 	arrTypes []reflect.Type
-	copies   int
 }
 
 func newDecoder(b []byte, keep Keep) *decoder {
@@ -385,8 +384,6 @@ func (d *decoder) value(dst reflect.Value, path string) error {
 		}
 		m := reflect.MakeMapWithSize(t, int(n))
 		d.ptrs = append(d.ptrs, m)
-		d.copies++
-		defer func() { d.copies-- }()
 		for range n {
 			k := reflect.New(t.Key()).Elem()
 			if err := d.value(k, path); err != nil {
@@ -405,9 +402,6 @@ func (d *decoder) value(dst reflect.Value, path string) error {
 		}
 		p := reflect.New(t.Elem())
 		d.ptrs = append(d.ptrs, p)
-		copies := d.copies
-		d.copies = 0
-		defer func() { d.copies = copies }()
 		if err := d.value(p.Elem(), path); err != nil {
 			return err
 		}
