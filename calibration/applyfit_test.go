@@ -25,19 +25,8 @@ func TestApplyWritesTheFit(t *testing.T) {
 	path := walkPath{pts: append([]wire.Point{{s1.X, s1.Y}}, route.pts...), ts: append([]int64{liveT0}, route.ts...)}
 	ls := newLiveShopPath(w, rng, path)
 	se := ls.svc.Session("sim")
-	ls.advance(ls.t0 + 15000)
-	se.Start(ls.phone)
-	end := ls.path.ts[len(ls.path.ts)-1]
-	for tm := ls.t0 + 15000; tm < end; tm += 1000 {
-		ls.advance(tm)
-		if (tm-ls.t0)%5000 == 0 {
-			x, y := ls.path.at(tm)
-			if _, err := se.Mark(x, y, 0); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	ls.advance(end + 3000)
+	ls.walk(t, se)
+	ls.advance(ls.path.ts[len(ls.path.ts)-1] + 3000)
 	ctx := context.Background()
 	rep, err := se.Fit(ctx)
 	if err != nil {
@@ -79,16 +68,7 @@ func ptr(p *float64) float64 {
 func TestRevertKeepsLaterEdits(t *testing.T) {
 	ls := newLiveShop(3, 6*60*1000)
 	se := ls.svc.Session("sim")
-	ls.advance(ls.t0 + 15000)
-	se.Start(ls.phone)
-	end := ls.path.ts[len(ls.path.ts)-1]
-	for tm := ls.t0 + 15000; tm < end; tm += 1000 {
-		ls.advance(tm)
-		if (tm-ls.t0)%5000 == 0 {
-			x, y := ls.path.at(tm)
-			se.Mark(x, y, 0)
-		}
-	}
+	ls.walk(t, se)
 	ctx := context.Background()
 	if _, err := se.Fit(ctx); err != nil {
 		t.Fatal(err)

@@ -106,6 +106,24 @@ func (ls *liveShop) advance(t int64) {
 	}
 }
 
+// walk starts se on the phone 15 s in and walks the path to its end,
+// marking the phone's place every 5 s; a refused mark fails tb.
+func (ls *liveShop) walk(tb testing.TB, se *Session) {
+	tb.Helper()
+	ls.advance(ls.t0 + 15000)
+	se.Start(ls.phone)
+	end := ls.path.ts[len(ls.path.ts)-1]
+	for tm := ls.t0 + 15000; tm < end; tm += 1000 {
+		ls.advance(tm)
+		if (tm-ls.t0)%5000 == 0 {
+			x, y := ls.path.at(tm)
+			if _, err := se.Mark(x, y, 0); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+}
+
 func call(t *testing.T, h http.Handler, method, path string, body any, out any) int {
 	t.Helper()
 	var rd io.Reader
@@ -237,16 +255,7 @@ func TestSessionFollowsTrack(t *testing.T) {
 func BenchmarkStatus(b *testing.B) {
 	ls := newLiveShop(3, 6*60*1000)
 	se := ls.svc.Session("sim")
-	ls.advance(ls.t0 + 15000)
-	se.Start(ls.phone)
-	end := ls.path.ts[len(ls.path.ts)-1]
-	for tm := ls.t0 + 15000; tm < end; tm += 1000 {
-		ls.advance(tm)
-		if (tm-ls.t0)%5000 == 0 {
-			x, y := ls.path.at(tm)
-			se.Mark(x, y, 0)
-		}
-	}
+	ls.walk(b, se)
 	ctx := context.Background()
 	for b.Loop() {
 		if _, err := se.Status(ctx); err != nil {
