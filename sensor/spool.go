@@ -289,24 +289,40 @@ func scanSegment(name string) (recs, obs, size int64, err error) {
 	}
 	defer f.Close()
 	br := bufio.NewReader(f)
-	var hdr [recHeader]byte
+	var buf []byte
 	for {
-		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		data, n, ok := readRecord(br, buf)
+		if !ok {
 			return recs, obs, size, nil
 		}
-		n := int64(binary.LittleEndian.Uint32(hdr[0:]))
-		if n > maxRecord {
-			return recs, obs, size, nil
-		}
-		data := make([]byte, n)
-		if _, err := io.ReadFull(br, data); err != nil ||
-			crc32.ChecksumIEEE(data) != binary.LittleEndian.Uint32(hdr[8:]) {
-			return recs, obs, size, nil
-		}
+		buf = data
 		recs++
-		obs += int64(binary.LittleEndian.Uint32(hdr[4:]))
-		size += recHeader + n
+		obs += int64(n)
+		size += recHeader + int64(len(data))
 	}
+}
+
+// readRecord reads a record from r into buf (a new one when too small) and returns
+// its data and count of observations; ok is false at the end of the
+// segment or at a torn or corrupt record.
+func readRecord(r io.Reader, buf []byte) (data []byte, obs int, ok bool) {
+	var hdr [recHeader]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, 0, false
+	}
+	n := int(binary.LittleEndian.Uint32(hdr[0:]))
+	if n > maxRecord {
+		return nil, 0, false
+	}
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	data = buf[:n]
+	if _, err := io.ReadFull(r, data); err != nil ||
+		crc32.ChecksumIEEE(data) != binary.LittleEndian.Uint32(hdr[8:]) {
+		return nil, 0, false
+	}
+	return data, int(binary.LittleEndian.Uint32(hdr[4:])), true
 }
 
 func appendRecord(dst, data []byte, obs int) []byte {
@@ -389,17 +405,9 @@ func (d *diskQueue) peek() ([]byte, int, error) {
 			}
 			d.r, d.rSeg, d.rOff = f, d.segs[0], 0
 		}
-		var hdr [recHeader]byte
-		if _, err := d.r.ReadAt(hdr[:], d.rOff); err == nil {
-			n := int64(binary.LittleEndian.Uint32(hdr[0:]))
-			if n <= maxRecord {
-				data := make([]byte, n)
-				if _, err := d.r.ReadAt(data, d.rOff+recHeader); err == nil &&
-					crc32.ChecksumIEEE(data) == binary.LittleEndian.Uint32(hdr[8:]) {
-					d.head, d.headObs, d.headLen = data, int(binary.LittleEndian.Uint32(hdr[4:])), recHeader+n
-					return d.head, d.headObs, nil
-				}
-			}
+		if data, obs, ok := readRecord(io.NewSectionReader(d.r, d.rOff, recHeader+maxRecord), nil); ok {
+			d.head, d.headObs, d.headLen = data, obs, recHeader+int64(len(data))
+			return d.head, d.headObs, nil
 		}
 		// The end of this segment (or a torn record): on to the next one.
 		if len(d.segs) == 1 {
