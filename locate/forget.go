@@ -16,16 +16,7 @@ func (t *Tracker) Forget(gone func(wire.Dev) bool) {
 		}
 		i++
 	}
-	keep := t.live[:0]
-	for _, tr := range t.live {
-		if nums[tr.num] || gone(tr.dev) || tr.txDev != 0 && gone(tr.txDev) {
-			delete(t.byNum, tr.num)
-			continue
-		}
-		keep = append(keep, tr)
-	}
-	for i := len(keep); i < len(t.live); i++ {
-		t.live[i] = nil
-	}
-	t.live = keep
+	t.dropLive(func(tr *track) bool {
+		return nums[tr.num] || gone(tr.dev) || tr.txDev != 0 && gone(tr.txDev)
+	})
 }

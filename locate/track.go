@@ -2,6 +2,7 @@ package locate
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/passant/passant/wire"
@@ -438,6 +439,17 @@ func (t *Tracker) forgetDev(i int) {
 	t.devList = t.devList[:last]
 }
 
+// dropLive drops the live tracks for which drop is true, in order.
+func (t *Tracker) dropLive(drop func(*track) bool) {
+	t.live = slices.DeleteFunc(t.live, func(tr *track) bool {
+		if drop(tr) {
+			delete(t.byNum, tr.num)
+			return true
+		}
+		return false
+	})
+}
+
 func (t *Tracker) create(b *Burst, num int32) *track {
 	tr := &track{num: num, dev: b.Dev, rand: b.Rand, fp: b.FP, seqLast: -1}
 	t.live = append(t.live, tr)
@@ -453,18 +465,7 @@ func (t *Tracker) Expire(now int64) {
 	t.reviewDue(now)
 	t.resolve(now)
 	cut := now - t.opt.Expiry.Milliseconds()
-	keep := t.live[:0]
-	for _, tr := range t.live {
-		if tr.last < cut {
-			delete(t.byNum, tr.num)
-			continue
-		}
-		keep = append(keep, tr)
-	}
-	for i := len(keep); i < len(t.live); i++ {
-		t.live[i] = nil
-	}
-	t.live = keep
+	t.dropLive(func(tr *track) bool { return tr.last < cut })
 	// Prune the pseudonym map at most once an hour of event time.
 	if now-t.pruned < time.Hour.Milliseconds() {
 		return
