@@ -62,31 +62,22 @@ func (db *DB) ForgetDevs(ctx context.Context, site string, devs []wire.Dev, trac
 			}
 		}
 		arg, in := db.devList(devs)
-		err := queryStrings(ctx, tx, `SELECT DISTINCT track FROM positions WHERE site = $1 AND track <> ''
+		err := queryEach(ctx, tx, `SELECT DISTINCT track FROM positions WHERE site = $1 AND track <> ''
 			AND dev IN (`+fmt.Sprintf(in, 2)+`)`, func(t string) { names[t] = true }, site, arg)
 		if err != nil {
 			return err
 		}
 		targ, tin := db.textList(slices.Sorted(maps.Keys(names)))
-		rs, err := tx.query(ctx, `SELECT DISTINCT dev FROM positions WHERE site = $1 AND track IN (`+fmt.Sprintf(tin, 2)+`)`, site, targ)
+		err = queryEach(ctx, tx, `SELECT DISTINCT dev FROM positions WHERE site = $1 AND track IN (`+fmt.Sprintf(tin, 2)+`)`,
+			func(v int64) {
+				if d := wire.Dev(v); !asked[d] {
+					asked[d] = true
+					all = append(all, d)
+					names[TrackOf(d)] = true
+					f.Linked++
+				}
+			}, site, targ)
 		if err != nil {
-			return err
-		}
-		for rs.Next() {
-			var d int64
-			if err := rs.Scan(&d); err != nil {
-				rs.Close()
-				return err
-			}
-			if !asked[wire.Dev(d)] {
-				asked[wire.Dev(d)] = true
-				all = append(all, wire.Dev(d))
-				names[TrackOf(wire.Dev(d))] = true
-				f.Linked++
-			}
-		}
-		rs.Close()
-		if err := rs.Err(); err != nil {
 			return err
 		}
 		arg, in = db.devList(all)
@@ -94,7 +85,7 @@ func (db *DB) ForgetDevs(ctx context.Context, site string, devs []wire.Dev, trac
 		devIn, trackIn := fmt.Sprintf(in, 2), fmt.Sprintf(tin, 2)
 		had := map[string]bool{}
 		for _, table := range []string{"positions", "visits", "track_days"} {
-			err := queryStrings(ctx, tx, `SELECT DISTINCT track FROM `+table+` WHERE site = $1 AND track IN (`+trackIn+`)`,
+			err := queryEach(ctx, tx, `SELECT DISTINCT track FROM `+table+` WHERE site = $1 AND track IN (`+trackIn+`)`,
 				func(t string) { had[t] = true }, site, targ)
 			if err != nil {
 				return err
@@ -127,19 +118,19 @@ func (db *DB) ForgetDevs(ctx context.Context, site string, devs []wire.Dev, trac
 	return f, nil
 }
 
-// queryStrings calls fn with the one text column of each row.
-func queryStrings(ctx context.Context, tx q, query string, fn func(string), args ...any) error {
+// queryEach calls fn with the one column of each row.
+func queryEach[T any](ctx context.Context, tx q, query string, fn func(T), args ...any) error {
 	rs, err := tx.query(ctx, query, args...)
 	if err != nil {
 		return err
 	}
 	defer rs.Close()
 	for rs.Next() {
-		var s string
-		if err := rs.Scan(&s); err != nil {
+		var v T
+		if err := rs.Scan(&v); err != nil {
 			return err
 		}
-		fn(s)
+		fn(v)
 	}
 	return rs.Err()
 }
