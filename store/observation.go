@@ -178,25 +178,23 @@ func (db *DB) replaceBatches(ctx context.Context, bs []RawBatch) error {
 			return insertBatchesSQLite(ctx, tx, bs)
 		})
 	}
-	for d := range days {
-		if err := db.ensurePartition(ctx, "observations", d); err != nil {
+	// A retry (writePartitioned) runs in a new transaction.
+	return db.writePartitioned(ctx, "observations", days, func() error {
+		tx, err := db.pool.Begin(ctx)
+		if err != nil {
 			return err
 		}
-	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	for site, sp := range spans {
-		if _, err := tx.Exec(ctx, deleteSpan, site, sp.t0, sp.t1, sp.recv0, sp.recv1); err != nil {
+		defer tx.Rollback(context.WithoutCancel(ctx))
+		for site, sp := range spans {
+			if _, err := tx.Exec(ctx, deleteSpan, site, sp.t0, sp.t1, sp.recv0, sp.recv1); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"observations"}, obsColumns, &obsSource{bs: bs}); err != nil {
 			return err
 		}
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"observations"}, obsColumns, &obsSource{bs: bs}); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+		return tx.Commit(ctx)
+	})
 }
 
 // ScanBatches implements Observations.

@@ -51,12 +51,21 @@ func (db *DB) ensurePartition(ctx context.Context, table string, day int64) erro
 // the partitions of days exist.
 func (db *DB) copyPartitioned(ctx context.Context, table string, cols []string, days map[int64]bool,
 	src func() pgx.CopyFromSource) error {
+	return db.writePartitioned(ctx, table, days, func() error {
+		_, err := db.pool.CopyFrom(ctx, pgx.Identifier{table}, cols, src())
+		return err
+	})
+}
+
+// writePartitioned runs write, which writes rows into a partitioned table,
+// after making sure the partitions of days exist.
+func (db *DB) writePartitioned(ctx context.Context, table string, days map[int64]bool, write func() error) error {
 	for d := range days {
 		if err := db.ensurePartition(ctx, table, d); err != nil {
 			return err
 		}
 	}
-	_, err := db.pool.CopyFrom(ctx, pgx.Identifier{table}, cols, src())
+	err := write()
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23514" {
 		// No partition for a row: another instance's retention dropped a
@@ -69,7 +78,7 @@ func (db *DB) copyPartitioned(ctx context.Context, table string, cols []string, 
 				return err
 			}
 		}
-		_, err = db.pool.CopyFrom(ctx, pgx.Identifier{table}, cols, src())
+		err = write()
 	}
 	return err
 }
