@@ -22,8 +22,7 @@ import (
 func TestBacklogAfterForgetRewrite(t *testing.T) {
 	shop := simtest.Shop(t, "small", sim.Config{Seed: 5, ShoppersPerHour: 120, PassersPerHour: 300})
 	site := shop.Site()
-	dir := t.TempDir()
-	srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir})
+	srv, dir, stop := startSite(t, site, Config{})
 	defer stop()
 	mid := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
 	bs := simtest.Batches(t, shop, mid.Add(-4*time.Minute), mid.Add(2*time.Minute), nil)

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/store"
 	"github.com/passant/passant/wire"
 )
@@ -26,10 +25,8 @@ import (
 func TestForgetCheckpoint(t *testing.T) {
 	site, days := mornings(t, 3, 60*time.Minute)
 	ctx := context.Background()
-	dir := t.TempDir()
 	var logs logBuffer
-	srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir,
-		Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	srv, dir, stop := startSite(t, site, Config{Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	defer stop()
 	send := func(bs []sensorBatch) { t.Helper(); sendStored(t, srv, site.Site, bs) }
 	send(days[0])

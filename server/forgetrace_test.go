@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/store"
 	"github.com/passant/passant/wire"
 )
@@ -24,8 +23,7 @@ import (
 func TestForgetWhileCheckpointWrites(t *testing.T) {
 	site, days := mornings(t, 2, 45*time.Minute)
 	ctx := context.Background()
-	dir := t.TempDir()
-	srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir})
+	srv, dir, stop := startSite(t, site, Config{})
 	defer stop()
 	send := func(bs []sensorBatch) { t.Helper(); sendStored(t, srv, site.Site, bs) }
 	send(days[0])

@@ -187,8 +187,7 @@ func TestHeatmapLeavesOutStaff(t *testing.T) {
 	shop := simtest.Shop(t, "small", sim.Config{Seed: 5, ShoppersPerHour: 120, PassersPerHour: 400})
 	site := shop.Site()
 	site.Footfall.StaffMinDwellS = 1800
-	dir := t.TempDir()
-	srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir})
+	srv, _, stop := startSite(t, site, Config{})
 	defer stop()
 	from := time.Now().Add(-50 * time.Minute)
 	r := srv.runner(site.Site)

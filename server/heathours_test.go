@@ -38,8 +38,7 @@ func heatmapHoursOn(t *testing.T, tz, date string) {
 	site := simtest.Shop(t, "small", sim.Config{Seed: 1}).Site()
 	site.Timezone = tz
 	loc := site.Location()
-	dir := t.TempDir()
-	srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir})
+	srv, _, stop := startSite(t, site, Config{})
 	defer stop()
 	ctx := context.Background()
 	y, m, d := time.Now().In(loc).AddDate(0, 0, -1).Date()

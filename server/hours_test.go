@@ -158,8 +158,7 @@ func TestFinalHoursOfEveryDayPassed(t *testing.T) {
 	loc := site.Location()
 	second := localDay(time.Now().UnixMilli(), loc).AddDate(0, 0, -3)
 	first := second.AddDate(0, 0, -1)
-	dir := t.TempDir()
-	srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir, Migrate: true})
+	srv, _, stop := startSite(t, site, Config{Migrate: true})
 	defer stop()
 	// Three local days: the evening before the first midnight, an hour
 	// around noon between the two, and the morning after the second.

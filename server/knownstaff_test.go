@@ -28,8 +28,7 @@ func TestKnownStaffReadDoesNotHoldIngest(t *testing.T) {
 	db := storetest.PostgresURL(t)
 	shop := simtest.Shop(t, "small", sim.Config{Seed: 5, ShoppersPerHour: 120, PassersPerHour: 400})
 	site := shop.Site()
-	dir := t.TempDir()
-	srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir, DB: db, Migrate: true})
+	srv, _, stop := startSite(t, site, Config{DB: db, Migrate: true})
 	defer stop()
 	type sent struct {
 		sensor string
@@ -111,8 +110,7 @@ func TestKnownStaffReadDoesNotHoldIngest(t *testing.T) {
 func TestKnownStaffFromMemory(t *testing.T) {
 	shop := simtest.Shop(t, "small", sim.Config{Seed: 5})
 	site := shop.Site()
-	dir := t.TempDir()
-	srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir})
+	srv, _, stop := startSite(t, site, Config{})
 	defer stop()
 	r := srv.runner(site.Site)
 	loc := site.Location()

@@ -16,8 +16,7 @@ import (
 // Yesterday's and today's stay whatever the retention.
 func TestRetentionPrunesJournal(t *testing.T) {
 	site := simtest.Shop(t, "small", sim.Config{Seed: 5}).Site()
-	dir := t.TempDir()
-	srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir})
+	srv, dir, stop := startSite(t, site, Config{})
 	defer stop()
 	now := time.Now()
 	jdir := filepath.Join(dir, "journal", site.Site)

@@ -51,8 +51,7 @@ func TestReprocessKeepsWhatRetentionThinned(t *testing.T) {
 		b := localDay(now.UnixMilli(), loc).AddDate(0, 0, -1).Add(11 * time.Hour)
 		spans := []window{{"A", dayA.Add(11 * time.Hour), dayA.Add(11*time.Hour + 40*time.Minute)},
 			{"B", b, b.Add(40 * time.Minute)}, {"C", now.Add(-40 * time.Minute), now}}
-		dir := t.TempDir()
-		srv, stop := startServer(t, Config{SiteFiles: []string{simtest.WriteSite(t, dir, site)}, DataDir: dir,
+		srv, _, stop := startSite(t, site, Config{
 			DB: db, Migrate: true, Retention: time.Hour})
 		defer stop()
 		// rail-left moved to the middle of the shop.

@@ -226,3 +226,13 @@ func TestSavedHoursAreTheReportsHours(t *testing.T) {
 		t.Fatal("no visitors in any hour")
 	}
 }
+
+// startSite is startServer on cfg with the site's file and its data in a
+// new temporary directory, which it returns.
+func startSite(t testing.TB, site *wire.Site, cfg Config) (srv *Server, dir string, stop func()) {
+	t.Helper()
+	dir = t.TempDir()
+	cfg.SiteFiles, cfg.DataDir = []string{simtest.WriteSite(t, dir, site)}, dir
+	srv, stop = startServer(t, cfg)
+	return srv, dir, stop
+}
