@@ -1,10 +1,13 @@
 package ingest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/passant/passant/wire"
 )
 
 // Prune removes the site's journal files of the UTC days before before
@@ -35,4 +38,25 @@ func (j *Journal) Prune(site, before string) (files int, size int64, err error) 
 		size += st.Size()
 	}
 	return files, size, nil
+}
+
+// Sites returns the sites with a directory in the journal, sorted: those
+// running, and those that ran here before (removed from the site files,
+// or moved to another instance of a cluster), whose files the retention
+// removes too.
+func (j *Journal) Sites() ([]string, error) {
+	ents, err := os.ReadDir(j.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ingest: journal sites: %w", err)
+	}
+	var sites []string
+	for _, e := range ents {
+		if e.IsDir() && wire.ValidID(e.Name()) {
+			sites = append(sites, e.Name())
+		}
+	}
+	return sites, nil
 }

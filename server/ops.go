@@ -253,19 +253,25 @@ func (s *Server) retain(ctx context.Context) {
 // pruneJournal removes each site's journal files of the UTC days that
 // ended before the retention of raw observations (RetainAll): they hold
 // every observation as the sensors sent it. Yesterday's and today's,
-// which a start replays, always stay.
+// which a start replays, always stay. The sites are those with files in
+// the journal, run here or not (any more).
 func (s *Server) pruneJournal(now time.Time) {
 	if s.journal == nil {
 		return
 	}
+	sites, err := s.journal.Sites()
+	if err != nil {
+		s.log.Error("journal retention not applied; tried again in an hour", "err", err)
+		return
+	}
 	before := now.Add(-max(s.cfg.RetainAll, 48*time.Hour)).UTC().Format(time.DateOnly)
-	for _, r := range s.runners() {
-		files, size, err := s.journal.Prune(r.id, before)
+	for _, site := range sites {
+		files, size, err := s.journal.Prune(site, before)
 		if err != nil {
-			s.log.Error("journal retention incomplete; tried again in an hour", "site", r.id, "err", err)
+			s.log.Error("journal retention incomplete; tried again in an hour", "site", site, "err", err)
 		}
 		if files > 0 {
-			s.log.Info("journal retention applied", "site", r.id, "files", files, "bytes", size, "before", before)
+			s.log.Info("journal retention applied", "site", site, "files", files, "bytes", size, "before", before)
 		}
 	}
 }

@@ -50,3 +50,31 @@ func TestRetentionPrunesJournal(t *testing.T) {
 		t.Error("a file of 20 days ago stayed with a retention of an hour")
 	}
 }
+
+// The retention also removes the old journal files of a site this server
+// does not run (any more): one removed from its site files, or moved to
+// another instance of a cluster. Its files were kept forever.
+func TestRetentionPrunesJournalOfSiteNotRun(t *testing.T) {
+	site := simtest.Shop(t, "small", sim.Config{Seed: 5}).Site()
+	srv, dir, stop := startSite(t, site, Config{})
+	defer stop()
+	now := time.Now()
+	jdir := filepath.Join(dir, "journal", "closed-shop")
+	if err := os.MkdirAll(jdir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(jdir, now.Add(-40*24*time.Hour).UTC().Format(time.DateOnly)+".jsonl")
+	kept := filepath.Join(jdir, now.Add(-20*24*time.Hour).UTC().Format(time.DateOnly)+".jsonl")
+	for _, f := range []string{old, kept} {
+		if err := os.WriteFile(f, []byte("{}\n"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.pruneJournal(now)
+	if _, err := os.Stat(old); err == nil {
+		t.Error("a journal file of 40 days ago of a site not run is still there")
+	}
+	if _, err := os.Stat(kept); err != nil {
+		t.Errorf("%s went: %v", filepath.Base(kept), err)
+	}
+}
