@@ -49,7 +49,7 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 Erases a person from the site's stored data (GDPR art. 17): computes the
 pseudonyms of each MAC address under every key epoch the store may still hold
-(from its oldest observation, fix, visit or track day to now), and deletes
+(from its oldest observation, fix, visit, track day or journal file to now), and deletes
 their raw observations and position fixes, and the fixes, visits (store and
 zones) and track days of every track named after one of them or holding one of
 their fixes, with the other pseudonyms linked into those tracks; and their
@@ -115,8 +115,15 @@ pseudonyms to its API instead (--print-devs).
 	if err != nil {
 		return err
 	}
+	// The journal may hold the person when the store does not (yet).
+	jdir := filepath.Join(*data, "journal")
+	if first, jok, err := journalSince(jdir, *site); err != nil {
+		return fmt.Errorf("forget: %w", err)
+	} else if jok && (!ok || first < from) {
+		from, ok = first, true
+	}
 	if !ok {
-		fmt.Fprintf(stdout, "site %s: the %s store holds no observations, fixes, visits or track days: nothing to forget\n", *site, st.Backend())
+		fmt.Fprintf(stdout, "site %s: the %s store holds no observations, fixes, visits or track days, the journal no file: nothing to forget\n", *site, st.Backend())
 		return nil
 	}
 	devs, err := sensor.Pseudonyms(key, period, macs, from-forgetMargin.Milliseconds(), now+forgetMargin.Milliseconds())
@@ -131,24 +138,39 @@ pseudonyms to its API instead (--print-devs).
 	day := forgetNow().UTC().Format(time.DateOnly)
 	// With the journal's erasures a running server left pending (in
 	// files it had open then).
-	files, obs, left, err := ingest.ForgetPending(filepath.Join(*data, "journal"), *site, f.Erased,
+	files, obs, left, err := ingest.ForgetPending(jdir, *site, f.Erased,
 		func(d string) bool { return d == day && !*today })
 	if err != nil {
 		return fmt.Errorf("forget: the store is done, the journal not: %w", err)
 	}
-	fmt.Fprintf(stdout, "  journal       %d observations deleted in %d files of %s", obs, files, filepath.Join(*data, "journal", *site))
+	fmt.Fprintf(stdout, "  journal       %d observations deleted in %d files of %s", obs, files, filepath.Join(jdir, *site))
 	if len(left) > 0 {
 		fmt.Fprintf(stdout, " (files of %s left, their erasure pending: a running server appends to them; the server does it once it closed them, or --journal-today with the server stopped)", strings.Join(left, ", "))
 	}
 	fmt.Fprintln(stdout)
 	// The server's checkpoint of the site holds the person's state too.
-	if had, err := ingest.RemoveCheckpoint(filepath.Join(*data, "journal"), *site); err != nil {
+	if had, err := ingest.RemoveCheckpoint(jdir, *site); err != nil {
 		return fmt.Errorf("forget: %w", err)
 	} else if had {
 		fmt.Fprintln(stdout, "  checkpoint    removed (it held the site's state; the server's next start replays yesterday and today)")
 	}
 	fmt.Fprintln(stdout, "  kept: the hourly aggregates (counts, about nobody). Add the addresses to the sensors' --opt-out file, or they go on being heard.")
 	return nil
+}
+
+// journalSince returns the start of the UTC day of the site's oldest
+// journal file, if any.
+func journalSince(dir, site string) (int64, bool, error) {
+	files, err := ingest.JournalFiles(dir, site, "", "")
+	if err != nil {
+		return 0, false, err
+	}
+	for _, f := range files {
+		if day, err := time.Parse(time.DateOnly, strings.TrimSuffix(filepath.Base(f), ".jsonl")); err == nil {
+			return day.UnixMilli(), true, nil
+		}
+	}
+	return 0, false, nil
 }
 
 // forgetMACs reads the MAC addresses of the arguments and of file (the
