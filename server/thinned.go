@@ -63,7 +63,7 @@ type thinnedSplit struct {
 // before the retention's cut, into the ones a re-processing rebuilds and
 // the ones whose stored rows it keeps. A track is rebuilt when the
 // re-processing read an observation of one of its pseudonyms (seen): the
-// one its name comes from (pipeline: "k" and the first 12 hex characters
+// one its name comes from (store.TrackOf: "k" and the first 12 hex characters
 // of the pseudonym that started it) or one of its stored fixes'; or when
 // the re-processing made a track of that name (rebuilt), which replaces
 // the stored one. Any other track's observations are gone: it is kept. A
@@ -73,7 +73,7 @@ func splitThinned(ctx context.Context, st store.Store, site string, from, to int
 	sp := thinnedSplit{kept: map[string]int{}}
 	named := make(map[string]bool, len(seen))
 	for d := range seen {
-		named["k"+d.String()[:12]] = true
+		named[store.TrackOf(d)] = true
 	}
 	redo := map[string]bool{}
 	stored := map[string]bool{}
