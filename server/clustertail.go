@@ -95,13 +95,9 @@ func (s *Server) storeJournalTail(ctx context.Context, site, from string) (int, 
 	if err != nil || len(tail) == 0 {
 		return 0, err
 	}
-	type key struct {
-		sensor   string
-		boot, id int64
-	}
-	have := map[key]bool{}
+	have := batchIDs{}
 	err = s.store.ScanBatches(ctx, site, lo, hi+1, func(b *store.RawBatch) error {
-		have[key{b.Batch.Sensor, b.Batch.Boot, b.Batch.ID}] = true
+		have[batchID{b.Batch.Sensor, b.Batch.Boot, b.Batch.ID}] = true
 		return nil
 	})
 	if err != nil {
@@ -109,7 +105,7 @@ func (s *Server) storeJournalTail(ctx context.Context, site, from string) (int, 
 	}
 	n := 0
 	for _, b := range tail {
-		if b.Batch.ID > 0 && have[key{b.Batch.Sensor, b.Batch.Boot, b.Batch.ID}] {
+		if b.Batch.ID > 0 && have[batchID{b.Batch.Sensor, b.Batch.Boot, b.Batch.ID}] {
 			continue
 		}
 		s.writer.batch(b)

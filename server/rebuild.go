@@ -133,9 +133,10 @@ func (r *siteRunner) recover(startup bool) error {
 	return err
 }
 
-// batchIDs are the batches (sensor, boot, id) met before a checkpoint's
-// position, which the pipeline does not take again: a redelivery among
-// them is not stored twice.
+// batchIDs is a set of batches by the contract's (sensor, boot, id): here
+// those met before a checkpoint's position, which the pipeline does not
+// take again (a redelivery among them is not stored twice); in
+// storeJournalTail those the store has.
 type batchIDs map[batchID]bool
 
 type batchID struct {
