@@ -78,18 +78,19 @@ func (ss *session) wait(tok interface{ Done() <-chan struct{} }) error {
 	case <-ss.done:
 		return errSessionEnded
 	case <-t.C:
-		return errNoAnswer
+		return fmt.Errorf("%w within %v", errNoAnswer, sessionWait)
 	}
 }
 
-// sessionWait bounds a connect and a subscribe of an exclusive session.
-const sessionWait = 10 * time.Second
+// sessionWait bounds a connect and a subscribe of an exclusive session
+// (a variable for the tests).
+var sessionWait = 10 * time.Second
 
 // Why an exclusive session does not connect.
 var (
 	errNotOurs      = errors.New("the session is no longer this server's")
 	errSessionEnded = errors.New("closed")
-	errNoAnswer     = fmt.Errorf("no answer within %v", sessionWait)
+	errNoAnswer     = errors.New("no answer")
 )
 
 // Start connects an exclusive subscriber and subscribes (waiting for the
@@ -146,10 +147,17 @@ func (s *Subscriber) connectOnce() error {
 		filters[t] = 1
 	}
 	sub := s.client.SubscribeMultiple(filters, s.onMessage)
-	if err := ss.wait(sub); err != nil {
-		return fmt.Errorf("ingest: session %s: subscribe: %w", s.cfg.ClientID, err)
+	err := ss.wait(sub)
+	if err == nil {
+		err = sub.Error()
 	}
-	if err := sub.Error(); err != nil {
+	if err != nil {
+		// Connected but not subscribed: the broker would queue nothing
+		// for the session, and a connected client cannot connect again.
+		// Disconnect, so that reconnect starts afresh.
+		if !errors.Is(err, errSessionEnded) {
+			s.client.Disconnect(0)
+		}
 		return fmt.Errorf("ingest: session %s: subscribe: %w", s.cfg.ClientID, err)
 	}
 	return nil
