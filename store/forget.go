@@ -37,7 +37,10 @@ func TrackOf(d wire.Dev) string { return "k" + d.String()[:12] }
 //     whose stored fixes carry one of devs, and tracks given;
 //  2. the pseudonyms linked into them: every other pseudonym on their
 //     stored fixes (a randomised address the tracker found to be the same
-//     phone), and the tracks named after those;
+//     phone), the tracks named after those or holding their fixes, and so
+//     on to a fixed point (one phone's addresses chain across days and
+//     tracks; a tracker's wrong merge is followed too: erasing more than
+//     the person is the safe side);
 //  3. deleted: the observations and fixes of all those pseudonyms, and the
 //     fixes, visits (store and zone) and track days of all those tracks.
 //
@@ -61,27 +64,49 @@ func (db *DB) ForgetDevs(ctx context.Context, site string, devs []wire.Dev, trac
 				names[t] = true
 			}
 		}
-		arg, in := db.devList(devs)
-		err := queryEach(ctx, tx, `SELECT DISTINCT track FROM positions WHERE site = $1 AND track <> ''
-			AND dev IN (`+fmt.Sprintf(in, 2)+`)`, func(t string) { names[t] = true }, site, arg)
-		if err != nil {
-			return err
-		}
-		targ, tin := db.textList(slices.Sorted(maps.Keys(names)))
-		err = queryEach(ctx, tx, `SELECT DISTINCT dev FROM positions WHERE site = $1 AND track IN (`+fmt.Sprintf(tin, 2)+`)`,
-			func(v int64) {
-				if d := wire.Dev(v); !asked[d] {
-					asked[d] = true
-					all = append(all, d)
-					names[TrackOf(d)] = true
-					f.Linked++
+		// To a fixed point: the tracks holding the new pseudonyms' fixes,
+		// then the pseudonyms on the new tracks' fixes (and the tracks
+		// named after them), until a round finds nothing new.
+		newDevs, newTracks := slices.Clone(devs), slices.Sorted(maps.Keys(names))
+		for len(newDevs) > 0 || len(newTracks) > 0 {
+			var found []string
+			if len(newDevs) > 0 {
+				arg, in := db.devList(newDevs)
+				err := queryEach(ctx, tx, `SELECT DISTINCT track FROM positions WHERE site = $1 AND track <> ''
+					AND dev IN (`+fmt.Sprintf(in, 2)+`)`, func(t string) {
+					if !names[t] {
+						names[t] = true
+						found = append(found, t)
+					}
+				}, site, arg)
+				if err != nil {
+					return err
 				}
-			}, site, targ)
-		if err != nil {
-			return err
+			}
+			newDevs = nil
+			if tracks := append(newTracks, found...); len(tracks) > 0 {
+				targ, tin := db.textList(tracks)
+				newTracks = nil
+				err := queryEach(ctx, tx, `SELECT DISTINCT dev FROM positions WHERE site = $1 AND track IN (`+fmt.Sprintf(tin, 2)+`)`,
+					func(v int64) {
+						if d := wire.Dev(v); !asked[d] {
+							asked[d] = true
+							all = append(all, d)
+							newDevs = append(newDevs, d)
+							f.Linked++
+							if t := TrackOf(d); !names[t] {
+								names[t] = true
+								newTracks = append(newTracks, t)
+							}
+						}
+					}, site, targ)
+				if err != nil {
+					return err
+				}
+			}
 		}
-		arg, in = db.devList(all)
-		targ, tin = db.textList(slices.Sorted(maps.Keys(names)))
+		arg, in := db.devList(all)
+		targ, tin := db.textList(slices.Sorted(maps.Keys(names)))
 		devIn, trackIn := fmt.Sprintf(in, 2), fmt.Sprintf(tin, 2)
 		had := map[string]bool{}
 		for _, table := range []string{"positions", "visits", "track_days"} {

@@ -159,3 +159,46 @@ func testForget(t *testing.T, s store.Store) {
 		t.Errorf("forgetting a track by name: %+v", got)
 	}
 }
+
+// testForgetChain: the person's other addresses are followed to a fixed
+// point, not one hop. P's track holds R (the tracker linked it); R's fixes
+// also lie in the track started by X, whose fixes lie in the track
+// started by Y: all four addresses are the same phone's, and everything
+// of them goes. O, on a track of its own, stays.
+func testForgetChain(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const P, R, X, Y, O wire.Dev = 0x1010101010101010, 0x2020202020202020, 0x3030303030303030, 0x4040404040404040, 0x5050505050505050
+	tr := store.TrackOf
+	fatalIf(t, s.WritePositions(ctx, "demo", []wire.Position{
+		{T: Day0 + 1, Track: tr(P), Dev: P},
+		{T: Day0 + 2, Track: tr(P), Dev: R},
+		{T: Day0 + 3, Track: tr(X), Dev: X},
+		{T: Day0 + 4, Track: tr(X), Dev: R},
+		{T: Day0 + 5, Track: tr(Y), Dev: Y},
+		{T: Day0 + 6, Track: tr(Y), Dev: X},
+		{T: Day0 + 7, Track: tr(O), Dev: O},
+	}))
+	var vs []footfall.Visit
+	for _, d := range []wire.Dev{P, X, Y, O} {
+		vs = append(vs, footfall.Visit{Site: "demo", Track: tr(d), Zone: "store", Start: Day0, End: Day0 + 60_000, Fixes: 2})
+	}
+	fatalIf(t, s.WriteVisits(ctx, vs))
+	got, err := s.ForgetDevs(ctx, "demo", []wire.Dev{P}, nil)
+	fatalIf(t, err)
+	if erased := slices.Sorted(slices.Values(got.Erased)); !slices.Equal(erased, []wire.Dev{P, R, X, Y}) {
+		t.Errorf("erased %v, want P, R, X and Y", erased)
+	}
+	if got.Erased = nil; !reflect.DeepEqual(got, store.Forgotten{Devs: 1, Linked: 3, Tracks: 3, Positions: 6, Visits: 3}) {
+		t.Errorf("forgot %+v", got)
+	}
+	ps, err := s.Positions(ctx, "demo", 0, Day0+dayMs)
+	fatalIf(t, err)
+	if len(ps) != 1 || ps[0].Dev != O {
+		t.Errorf("fixes left: %+v, want O's one", ps)
+	}
+	vs, err = s.Visits(ctx, "demo", 0, Day0+dayMs)
+	fatalIf(t, err)
+	if len(vs) != 1 || vs[0].Track != tr(O) {
+		t.Errorf("visits left: %+v, want O's one", vs)
+	}
+}

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(testing.TB) store.Store) {
 		{"DeleteTrack", testDeleteTrack},
 		{"RenameTrack", testRenameTrack},
 		{"Forget", testForget},
+		{"ForgetChain", testForgetChain},
 		{"Transactions", testTransactions},
 		{"BadValues", testBadValues},
 		{"Calibrations", testCalibrations},
