@@ -24,6 +24,9 @@ type NodeConfig struct {
 	// Tick closes a batch on the source's clock even when no frame comes
 	// (live capture, files at recorded pace). Leave it off for --fast.
 	Tick bool
+	// Clock is the wall clock frames are checked against, and whether it
+	// is trusted to move an epoch key (clock.go); default SystemClock.
+	Clock Clock
 	// Progress, when > 0, logs counts this often.
 	Progress time.Duration
 	Log      *slog.Logger // default slog.Default()
@@ -36,17 +39,19 @@ type NodeStats struct {
 	BadRSSI      uint64 // signal outside the contract's [-120, 0] dBm
 	PastEpoch    uint64 // frames older than the epoch key this node holds
 	Future       uint64 // frames stamped more than MaxAhead past the clock
+	BeyondKey    uint64 // frames past the epoch key's epoch that may not move it (keyguard.go)
 	Observations uint64 // observations handed to batches
 	Batches      uint64 // batches handed to the sink
 }
 
 // Node runs capture → decode → opt-out → pseudonymise → batch → sink.
 type Node struct {
-	cfg  NodeConfig
-	src  Source
-	sink Sink
-	dec  *Decoder
-	log  *slog.Logger
+	cfg   NodeConfig
+	src   Source
+	sink  Sink
+	dec   *Decoder
+	log   *slog.Logger
+	guard keyGuard // the capture loop's
 
 	mu      sync.Mutex // the batcher, the sink and batches, shared with the ticker
 	batcher *Batcher
@@ -69,8 +74,12 @@ func NewNode(cfg NodeConfig, src Source, sink Sink) (*Node, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
 	return &Node{
 		cfg: cfg, src: src, sink: sink, dec: NewDecoder(cfg.Decoder), log: cfg.Log,
+		guard:   keyGuard{clock: cfg.Clock, period: cfg.Pseudo.Period(), log: cfg.Log},
 		batcher: NewBatcher(BatcherConfig{Sensor: cfg.Sensor, Boot: cfg.Boot, Interval: cfg.Interval, MaxObs: cfg.MaxObs}),
 	}, nil
 }
@@ -81,6 +90,17 @@ func (n *Node) Stats() NodeStats {
 	n.statsMu.Lock()
 	defer n.statsMu.Unlock()
 	return n.stats
+}
+
+// FillStatus fills in the status's counts that the node knows (frames
+// heard, dropped for their key epoch or time) and whether its clock is
+// trusted to move an epoch key. It is safe to call from any goroutine
+// when the node's Clock is (SystemClock and TrustedClock are).
+func (n *Node) FillStatus(s *Status) {
+	st := n.Stats()
+	trusted := n.cfg.Clock.Trusted()
+	s.Frames, s.NoRSSI, s.OptedOut = &st.Frames, &st.NoRSSI, &st.OptedOut
+	s.PastEpoch, s.Future, s.BeyondKey, s.ClockTrusted = &st.PastEpoch, &st.Future, &st.BeyondKey, &trusted
 }
 
 // publishStats publishes the capture loop's counts; only that goroutine, or
@@ -160,6 +180,7 @@ const MaxAhead = 24 * time.Hour
 func (n *Node) capture(ctx context.Context) error {
 	var f Frame
 	var ahead int64 // the wall clock plus MaxAhead, Unix ms, as last read
+	keyEnd := n.cfg.Pseudo.KeyEnd()
 	for i := uint64(1); ; i++ {
 		data, ci, err := n.src.Next(ctx)
 		if err != nil {
@@ -186,7 +207,7 @@ func (n *Node) capture(ctx context.Context) error {
 			continue
 		}
 		if f.T > ahead {
-			if ahead = time.Now().Add(MaxAhead).UnixMilli(); f.T > ahead {
+			if ahead = n.cfg.Clock.Now().Add(MaxAhead).UnixMilli(); f.T > ahead {
 				// A corrupt timestamp or a clock read wrong must not move
 				// an epoch key past the present (it cannot come back: the
 				// key file is rewritten) nor have keys derived epoch by
@@ -195,10 +216,19 @@ func (n *Node) capture(ctx context.Context) error {
 				continue
 			}
 		}
+		if f.T >= keyEnd {
+			if !n.guard.mayMove(f.T, keyEnd) {
+				n.own.BeyondKey++
+				continue
+			}
+		}
 		dev, err := n.cfg.Pseudo.Dev(f.Addr, f.T)
 		if err != nil {
 			n.own.PastEpoch++
 			continue
+		}
+		if f.T >= keyEnd {
+			keyEnd = n.cfg.Pseudo.KeyEnd() // moved
 		}
 		n.own.Observations++
 		n.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"math"
 	"time"
 
 	"github.com/passant/passant/wire"
@@ -135,6 +136,18 @@ func (p *Pseudonymizer) setKey(e int64, k []byte) {
 // only an epoch key uses it to overwrite its key file, so that the file
 // never holds a past epoch's key.
 func (p *Pseudonymizer) OnRotate(fn func(epoch int64, key []byte)) { p.onRotate = fn }
+
+// KeyEnd returns when the epoch whose key the Pseudonymizer holds ends
+// (Unix ms) when it holds only an epoch key: a frame from then on moves the
+// key forward for good. With the site key, or no rotation, it returns
+// math.MaxInt64.
+func (p *Pseudonymizer) KeyEnd() int64 {
+	ms := p.period.Milliseconds()
+	if p.siteKey != nil || ms <= 0 || p.epoch >= math.MaxInt64/ms-1 {
+		return math.MaxInt64
+	}
+	return (p.epoch + 1) * ms
+}
 
 // Period returns the rotation period (0: never).
 func (p *Pseudonymizer) Period() time.Duration { return p.period }

@@ -58,6 +58,14 @@ type Status struct {
 	Frames         *uint64 `json:"frames,omitempty"`      // frames heard, when the node tells
 	NoRSSI         *uint64 `json:"no_rssi,omitempty"`     // wanted frames without a dBm signal
 	OptedOut       *uint64 `json:"opted_out,omitempty"`
+	PastEpoch      *uint64 `json:"past_epoch,omitempty"` // frames older than the epoch key held
+	Future         *uint64 `json:"future,omitempty"`     // frames stamped more than a day past the clock
+	// BeyondKey counts the frames past the epoch key's epoch that could
+	// not move it (an untrusted clock, more than one epoch ahead, ahead
+	// of the clock: keyguard.go); ClockTrusted is whether the node's clock
+	// is trusted to move it (Clock.Trusted).
+	BeyondKey    *uint64 `json:"beyond_key,omitempty"`
+	ClockTrusted *bool   `json:"clock_trusted,omitempty"`
 	// Tx, when the sensor transmits probe requests (--transmit), names
 	// them by pseudonym for self-calibration (wire.Tx).
 	Tx *wire.Tx `json:"tx,omitempty"`

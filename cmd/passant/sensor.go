@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -58,6 +60,7 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	spoolMB := fs.Int("spool-mb", 512, "disk for batches waiting for the broker, MiB (with --spool)")
 	statusEvery := fs.Duration("status-every", 30*time.Second, "how often the retained status is refreshed")
 	drain := fs.Duration("drain", 30*time.Second, "at the end, how long to keep sending what is queued")
+	clockTrusted := fs.Bool("clock-trusted", false, "trust the system clock to move an epoch key forward without asking the kernel (platforms without adjtimex; a clock known right)")
 	tx := addTxFlags(fs)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON")
@@ -84,6 +87,13 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Rotation: period, RotationSet: rotateSet, Log: log})
 	if err != nil {
 		return err
+	}
+	var clock sensor.Clock = sensor.SystemClock{}
+	if *clockTrusted {
+		clock = sensor.TrustedClock{}
+	}
+	if *iface != "" {
+		warnStaleKey(log, pseudo, clock) // a live capture's frames are stamped by this clock
 	}
 	var opt sensor.OptOut
 	if *optOut != "" {
@@ -160,8 +170,7 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			StatusEvery: *statusEvery, Log: log,
 			Status: func(s *sensor.Status) {
 				if node := nodeRef.Load(); node != nil {
-					st := node.Stats()
-					s.Frames, s.NoRSSI, s.OptedOut = &st.Frames, &st.NoRSSI, &st.OptedOut
+					node.FillStatus(s)
 				}
 				if transmitter != nil {
 					s.Tx = transmitter.Status(time.Now().UnixMilli())
@@ -177,7 +186,7 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dopt := sensor.DecoderOptions{Data: *data, Channel: *channel}
 	node, err := sensor.NewNode(sensor.NodeConfig{
 		Sensor: *sensorID, Boot: boot, Interval: *batch, MaxObs: *batchMax, Decoder: dopt,
-		Pseudo: pseudo, OptOut: opt, Tick: !*fast, Progress: 10 * time.Second, Log: log,
+		Pseudo: pseudo, OptOut: opt, Clock: clock, Tick: !*fast, Progress: 10 * time.Second, Log: log,
 	}, src, sink)
 	if err != nil {
 		sink.Close(context.Background())
@@ -221,6 +230,26 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			"dropped", s.Dropped, "queued", s.Queued)
 	}
 	return errors.Join(runErr, closeErr)
+}
+
+// warnStaleKey tells, at start, of an epoch key that the node will not
+// move forward: the clock is not trusted, or the key is more than one epoch
+// old (the node was off for a whole epoch), which it never skips.
+func warnStaleKey(log *slog.Logger, p *sensor.Pseudonymizer, clock sensor.Clock) {
+	end := p.KeyEnd()
+	if end == math.MaxInt64 {
+		return
+	}
+	now := clock.Now().UnixMilli()
+	switch trusted := clock.Trusted(); {
+	case now >= end+p.Period().Milliseconds():
+		log.Error("sensor: the epoch key is more than one epoch old and is never moved that far: "+
+			"every frame will be dropped; give the node the current epoch key (passant key --out FILE)",
+			"key_until", time.UnixMilli(end).UTC(), "clock_trusted", trusted)
+	case !trusted:
+		log.Warn("sensor: the clock is not synchronised: the epoch key will not move past its epoch until it is "+
+			"(or run with --clock-trusted)", "key_until", time.UnixMilli(end).UTC())
+	}
 }
 
 // hostID turns the host name into a valid sensor id.
