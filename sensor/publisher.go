@@ -50,16 +50,20 @@ type Status struct {
 	Published int64  `json:"published"`
 	Dropped   int64  `json:"dropped"`
 
-	Batches        int64   `json:"batches,omitempty"`         // batches acknowledged
-	DroppedBatches int64   `json:"dropped_batches,omitempty"` // batches refused by a full spool
-	Queued         int64   `json:"queued"`                    // observations waiting for the broker
-	QueuedBatches  int64   `json:"queued_batches"`
-	SpoolBytes     int64   `json:"spool_bytes,omitempty"` // of them, on disk
-	Frames         *uint64 `json:"frames,omitempty"`      // frames heard, when the node tells
-	NoRSSI         *uint64 `json:"no_rssi,omitempty"`     // wanted frames without a dBm signal
-	OptedOut       *uint64 `json:"opted_out,omitempty"`
-	PastEpoch      *uint64 `json:"past_epoch,omitempty"` // frames older than the epoch key held
-	Future         *uint64 `json:"future,omitempty"`     // frames stamped more than a day past the clock
+	Batches        int64 `json:"batches,omitempty"`         // batches acknowledged
+	DroppedBatches int64 `json:"dropped_batches,omitempty"` // batches refused by a full spool
+	Queued         int64 `json:"queued"`                    // observations waiting for the broker
+	QueuedBatches  int64 `json:"queued_batches"`
+	SpoolBytes     int64 `json:"spool_bytes,omitempty"` // of them, on disk
+	// SpoolLost counts the observations (SpoolLostBatches the batches)
+	// lost to records that went bad on disk (Spool.Lost).
+	SpoolLost        int64   `json:"spool_lost,omitempty"`
+	SpoolLostBatches int64   `json:"spool_lost_batches,omitempty"`
+	Frames           *uint64 `json:"frames,omitempty"`  // frames heard, when the node tells
+	NoRSSI           *uint64 `json:"no_rssi,omitempty"` // wanted frames without a dBm signal
+	OptedOut         *uint64 `json:"opted_out,omitempty"`
+	PastEpoch        *uint64 `json:"past_epoch,omitempty"` // frames older than the epoch key held
+	Future           *uint64 `json:"future,omitempty"`     // frames stamped more than a day past the clock
 	// BeyondKey counts the frames past the epoch key's epoch that could
 	// not move it (an untrusted clock, more than one epoch ahead, ahead
 	// of the clock: keyguard.go); ClockTrusted is whether the node's clock
@@ -256,11 +260,12 @@ func isDone(t mqtt.Token) bool {
 // Status returns the current status message.
 func (p *Publisher) Status(state string) Status {
 	l := p.spool.Len()
-	d := p.spool.Dropped()
+	d, lost := p.spool.Dropped(), p.spool.Lost()
 	s := Status{V: 1, State: state, Version: p.cfg.Version, Started: p.cfg.Started,
 		Captured: p.captured.Load(), Published: p.published.Load(), Dropped: d.Obs,
 		Batches: p.batches.Load(), DroppedBatches: d.Batches,
-		Queued: l.Obs, QueuedBatches: l.Batches, SpoolBytes: l.DiskBytes}
+		Queued: l.Obs, QueuedBatches: l.Batches, SpoolBytes: l.DiskBytes,
+		SpoolLost: lost.Obs, SpoolLostBatches: lost.Batches}
 	if p.cfg.Status != nil {
 		p.cfg.Status(&s)
 	}

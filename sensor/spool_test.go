@@ -158,3 +158,84 @@ func TestSpoolTornTailAfterCrash(t *testing.T) {
 		t.Fatalf("after draining the spool still holds %+v", l)
 	}
 }
+
+// TestSpoolCorruptRecordWhileRunning: a record on disk that goes bad while
+// the sensor runs (bit rot, not a torn tail) ends its segment for the
+// reader, and the records behind it in that segment are lost. They stayed
+// counted: the spool never counted as empty again, so every later batch
+// went through the disk, and in the segment being written new records went
+// behind the bad one, where the reader never got: lost too. The count now
+// drops them (counted as lost), and the segment being written is left for
+// a new one.
+func TestSpoolCorruptRecordWhileRunning(t *testing.T) {
+	dir := t.TempDir()
+	const size = 1 << 20
+	big := func(i int) []byte {
+		b := make([]byte, size)
+		copy(b, rec(i))
+		return b
+	}
+	// Record 0 in memory, 1..10 on disk: segments of four records,
+	// 1-4, 5-8 and 9-10 (being written).
+	s, err := OpenSpool(SpoolConfig{MemBytes: size + 100, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 11 {
+		if !s.Push(big(i), i%7) {
+			t.Fatal("push refused")
+		}
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "seg-*.spool"))
+	if len(segs) != 3 {
+		t.Fatalf("segments %v, want 3", segs)
+	}
+	// Bit rot in the second record of the first and of the last segment.
+	for _, name := range []string{segs[0], segs[2]} {
+		f, err := os.OpenFile(name, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		off := int64(recHeader+size) + recHeader + 1000
+		var b [1]byte
+		f.ReadAt(b[:], off)
+		b[0] ^= 0x10
+		f.WriteAt(b[:], off)
+		f.Close()
+	}
+	read := func() []int {
+		var got []int
+		for {
+			data, _, ok := s.Peek()
+			if !ok {
+				return got
+			}
+			n, _ := strconv.Atoi(string(data[len("batch-"):len(rec(0))]))
+			got = append(got, n)
+			s.Pop()
+		}
+	}
+	got := read()
+	if fmt.Sprint(got) != "[0 1 5 6 7 8 9]" {
+		t.Fatalf("read %v, want [0 1 5 6 7 8 9] (2-4 and 10 behind bad records)", got)
+	}
+	if l := s.Len(); l != (SpoolLen{}) {
+		t.Errorf("drained, the spool still counts %+v", l)
+	}
+	if l := s.Lost(); l.Batches != 4 || l.Obs != 2+3+4+3 {
+		t.Errorf("lost %+v, want 4 batches, 12 observations", l)
+	}
+	// The spool is empty: a new batch goes to memory, and is read.
+	if !s.Push(rec(11), 11%7) {
+		t.Fatal("push refused")
+	}
+	if l := s.Len(); l.DiskBytes != 0 || l.Batches != 1 {
+		t.Errorf("a batch pushed into the empty spool: %+v, want it in memory", l)
+	}
+	if got := read(); fmt.Sprint(got) != "[11]" {
+		t.Fatalf("after the bad records, read %v, want [11]", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
