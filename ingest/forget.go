@@ -19,7 +19,8 @@ import (
 // days (YYYY-MM-DD) skip names, without the observations of devs: the erasure of a person (`passant forget`). A line
 // holding none of them is copied byte for byte; a line holding some is
 // written again with its batch's header (sensor, boot and id, by which
-// a redelivered batch is dropped) and its other observations. A changed
+// a redelivered batch is dropped) and its other observations; a line
+// that holds one of them but does not decode is dropped (forgetInLine). A changed
 // file is written beside the old one, synced and renamed over it, so a
 // reader sees the one or the other, and the directory synced. A file a
 // journal has open (it holds a shared flock on it, in this process or in a
@@ -83,7 +84,7 @@ func forgetInJournal(dir, site string, devs []wire.Dev, skip func(day string) bo
 	needles := make([][]byte, len(devs))
 	gone := make(map[wire.Dev]bool, len(devs))
 	for i, d := range devs {
-		needles[i] = []byte(`"` + d.String() + `"`)
+		needles[i] = []byte(d.String())
 		gone[d] = true
 	}
 	for _, name := range names {
@@ -91,7 +92,7 @@ func forgetInJournal(dir, site string, devs []wire.Dev, skip func(day string) bo
 		if skip != nil && skip(day) {
 			continue
 		}
-		n, err := forgetInFile(name, needles, gone)
+		n, changed, err := forgetInFile(name, needles, gone)
 		if errors.Is(err, errJournalOpen) {
 			if busy != nil {
 				busy(day)
@@ -101,7 +102,7 @@ func forgetInJournal(dir, site string, devs []wire.Dev, skip func(day string) bo
 		if err != nil {
 			return files, obs, fmt.Errorf("ingest: forget in journal %s: %w", filepath.Base(name), err)
 		}
-		if n > 0 {
+		if changed {
 			files++
 			obs += n
 		}
@@ -110,11 +111,13 @@ func forgetInJournal(dir, site string, devs []wire.Dev, skip func(day string) bo
 }
 
 // forgetInFile rewrites one journal file when a line of it names one of
-// needles (a pseudonym in quotes) on an observation of gone.
-func forgetInFile(name string, needles [][]byte, gone map[wire.Dev]bool) (int64, error) {
+// needles (a pseudonym) on an observation of gone, or holds one and does
+// not decode (forgetInLine). It reports the observations gone and whether
+// the file changed.
+func forgetInFile(name string, needles [][]byte, gone map[wire.Dev]bool) (int64, bool, error) {
 	in, err := os.Open(name)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer in.Close()
 	if forgetOpenedHook != nil {
@@ -124,9 +127,9 @@ func forgetInFile(name string, needles [][]byte, gone map[wire.Dev]bool) (int64,
 	// exclusive one, held until the copy is renamed over the file, keeps
 	// a journal from opening it meanwhile (openLocked).
 	if ok, err := tryLockExclusive(in); err != nil {
-		return 0, err
+		return 0, false, err
 	} else if !ok {
-		return 0, errJournalOpen
+		return 0, false, errJournalOpen
 	}
 	var out *os.File
 	var w *bufio.Writer
@@ -146,30 +149,30 @@ func forgetInFile(name string, needles [][]byte, gone map[wire.Dev]bool) (int64,
 			line = buf
 		}
 		if len(line) > 0 {
-			kept, n := forgetInLine(line, needles, gone)
-			if n > 0 && out == nil {
+			kept, n, changed := forgetInLine(line, needles, gone)
+			if changed && out == nil {
 				var err error
 				if out, err = os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*"); err != nil {
-					return 0, err
+					return 0, false, err
 				}
 				defer os.Remove(out.Name())
 				defer out.Close()
 				w = bufio.NewWriterSize(out, 1<<20)
 				if _, err := in.Seek(0, io.SeekStart); err != nil {
-					return 0, err
+					return 0, false, err
 				}
 				if _, err := io.CopyN(w, in, copied); err != nil {
-					return 0, err
+					return 0, false, err
 				}
 				if _, err := in.Seek(copied+int64(len(line)), io.SeekStart); err != nil {
-					return 0, err
+					return 0, false, err
 				}
 				r.Reset(in)
 			}
 			removed += n
 			if out != nil {
 				if _, err := w.Write(kept); err != nil {
-					return 0, err
+					return 0, false, err
 				}
 			} else {
 				copied += int64(len(line))
@@ -179,36 +182,36 @@ func forgetInFile(name string, needles [][]byte, gone map[wire.Dev]bool) (int64,
 			break
 		}
 		if rerr != nil {
-			return 0, rerr
+			return 0, false, rerr
 		}
 	}
 	if out == nil {
-		return 0, nil
+		return 0, false, nil
 	}
 	if err := w.Flush(); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	fi, err := in.Stat()
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if err := out.Chmod(fi.Mode().Perm()); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if err := out.Sync(); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if err := out.Close(); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if err := os.Rename(out.Name(), name); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	// Else a power loss could bring the old file, with the person, back.
 	if err := syncDir(filepath.Dir(name)); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	return removed, nil
+	return removed, true, nil
 }
 
 // syncDir syncs a directory after a rename in it (tests wrap it).
@@ -221,9 +224,16 @@ var forgetOpenedHook, forgetLockWaitHook func()
 // errJournalOpen: a journal has the file open (it holds a lock on it).
 var errJournalOpen = errors.New("the journal has the file open")
 
-// forgetInLine returns the line without the observations of gone, and how
-// many went; the line itself when none did (or it does not decode).
-func forgetInLine(line []byte, needles [][]byte, gone map[wire.Dev]bool) ([]byte, int64) {
+// forgetInLine returns the line without the observations of gone, how
+// many went, and whether the line changed. A line that holds none of the
+// pseudonyms (needles, unquoted: a quote may be the byte that went bad) is
+// returned as it is. One that holds one and does not decode (bit rot, a
+// line torn by a crash) is dropped whole: its observations cannot be
+// told apart, and keeping it would keep the person. One that decodes is
+// written again without gone's observations, and without those the
+// parser drops (a bad rssi: never counted, so a replay is unchanged),
+// which may be theirs.
+func forgetInLine(line []byte, needles [][]byte, gone map[wire.Dev]bool) ([]byte, int64, bool) {
 	hit := false
 	for _, n := range needles {
 		if bytes.Contains(line, n) {
@@ -232,11 +242,11 @@ func forgetInLine(line []byte, needles [][]byte, gone map[wire.Dev]bool) ([]byte
 		}
 	}
 	if !hit {
-		return line, 0
+		return line, 0, false
 	}
-	recv, b, _, err := wire.ParseLine(bytes.TrimSpace(line))
+	recv, b, drops, err := wire.ParseLine(bytes.TrimSpace(line))
 	if err != nil {
-		return line, 0
+		return nil, 0, true
 	}
 	kept := b.Obs[:0]
 	for _, o := range b.Obs {
@@ -245,8 +255,8 @@ func forgetInLine(line []byte, needles [][]byte, gone map[wire.Dev]bool) ([]byte
 		}
 	}
 	n := int64(len(b.Obs) - len(kept))
-	if n == 0 {
-		return line, 0
+	if n == 0 && drops.Total() == 0 {
+		return line, 0, false
 	}
 	b.Obs = kept
 	var out []byte
@@ -255,7 +265,7 @@ func forgetInLine(line []byte, needles [][]byte, gone map[wire.Dev]bool) ([]byte
 	} else {
 		out = wire.AppendBatch(nil, &b)
 	}
-	return append(out, '\n'), n
+	return append(out, '\n'), n, true
 }
 
 // OpenDays returns the UTC days of the site's journal files that the
