@@ -51,41 +51,108 @@ func (a At) Next() Pos { return Pos{a.Day, a.End} }
 // skips it; so is a torn last line of an earlier day's file.
 func (j *Journal) ReadRange(site string, from, to Pos, max int,
 	fn func(recv int64, b *wire.Batch, d wire.Drops), bad func(error)) (Pos, int, error) {
-	pos, n := from, 0
-	if pos.Before(to) {
+	r, err := j.read(site, Cursor{Pos: from}, false, to, max, fn, bad)
+	return r.Pos, r.N, err
+}
+
+// A Cursor is where a reader of a site's journal goes on from: the
+// position, the file it lies in as the reader had it open (nil: not
+// known), and the receive time up to which the reader has taken lines.
+// An erasure (forget.go) writes a closed day's file again, renamed over
+// it and shorter, so the position's offset then means nothing: the read
+// goes back to the new file's start, past the lines received up to After
+// (receive times increase along the journal).
+type Cursor struct {
+	Pos   Pos
+	File  os.FileInfo
+	After int64
+}
+
+// A Read says where a read of the journal stopped.
+type Read struct {
+	Pos Pos // just after the last line read
+	// File is the file Pos lies in as the read had it open (from the open
+	// handle, not a second look by name; nil when it opened none): the
+	// next Cursor's.
+	File os.FileInfo
+	N    int // lines read (those skipped as taken before included)
+	// Reread: the cursor's file had been replaced, and the read began
+	// again at the new file's start.
+	Reread bool
+}
+
+// ReadFrom is ReadRange from a cursor: when c.Pos.Off > 0 and the file
+// opened for c.Pos.Day is not c.File (or c.File is nil), it reads that
+// file from its start and does not pass fn the lines received up to
+// c.After. The identity is taken from the opened handle, so a rewrite
+// between the caller's look and the read cannot be read at the old
+// offset.
+func (j *Journal) ReadFrom(site string, c Cursor, to Pos, max int,
+	fn func(recv int64, b *wire.Batch, d wire.Drops), bad func(error)) (Read, error) {
+	return j.read(site, c, c.Pos.Off > 0, to, max, fn, bad)
+}
+
+// read is ReadFrom, checking c.File only when check.
+func (j *Journal) read(site string, c Cursor, check bool, to Pos, max int,
+	fn func(recv int64, b *wire.Batch, d wire.Drops), bad func(error)) (Read, error) {
+	from := c.Pos
+	r := Read{Pos: from}
+	take := fn
+	if r.Pos.Before(to) {
 		j.written(site)
 		to = j.writtenTo(site, to)
 	}
-	for n < max && pos.Before(to) {
-		name := filepath.Join(j.dir, site, pos.Day+".jsonl")
-		last := pos.Day == to.Day
+	for r.N < max && r.Pos.Before(to) {
+		name := filepath.Join(j.dir, site, r.Pos.Day+".jsonl")
+		last := r.Pos.Day == to.Day
 		f, err := os.Open(name)
 		if errors.Is(err, os.ErrNotExist) && !last {
-			next, err := j.nextDay(site, pos.Day, to.Day)
+			next, err := j.nextDay(site, r.Pos.Day, to.Day)
 			if err != nil {
-				return pos, n, err
+				return r, err
 			}
-			pos = next
+			r.Pos, r.File, check = next, nil, false
 			continue
 		}
 		if err != nil {
-			return pos, n, fmt.Errorf("ingest: journal: %w", err)
+			return r, fmt.Errorf("ingest: journal: %w", err)
 		}
-		pos, n, err = readFile(f, pos, to, last, max, n, fn, bad)
+		if r.File, err = f.Stat(); err != nil {
+			f.Close()
+			return r, fmt.Errorf("ingest: journal: %w", err)
+		}
+		if check && (c.File == nil || !os.SameFile(r.File, c.File)) {
+			r.Pos.Off, r.Reread = 0, true
+			take = func(recv int64, b *wire.Batch, d wire.Drops) {
+				if recv > c.After {
+					fn(recv, b, d)
+				}
+			}
+		}
+		check = false
+		r.Pos, r.N, err = readFile(f, r.Pos, to, last, max, r.N, take, bad)
 		f.Close()
 		if err != nil {
-			return pos, n, fmt.Errorf("ingest: journal %s: %w", filepath.Base(name), err)
+			return r, fmt.Errorf("ingest: journal %s: %w", filepath.Base(name), err)
 		}
-		if n < max && !last && pos.Before(to) {
+		if r.N < max && last && r.Pos.Before(to) {
+			// The file ends before to: only a rewrite shrinks a file (an
+			// erasure of a day no longer appended to), and every line of
+			// it up to its end is read. Reading again would find nothing
+			// more, for ever.
+			r.Pos = to
+			break
+		}
+		if r.N < max && !last && r.Pos.Before(to) {
 			// The end of an earlier day's file: on to the next day.
-			next, err := j.nextDay(site, pos.Day, to.Day)
+			next, err := j.nextDay(site, r.Pos.Day, to.Day)
 			if err != nil {
-				return pos, n, err
+				return r, err
 			}
-			pos = next
+			r.Pos, r.File = next, nil
 		}
 	}
-	return pos, n, nil
+	return r, nil
 }
 
 // readFile reads lines from pos in f: up to to's offset when last, else to

@@ -135,3 +135,62 @@ func TestReadRangeWhileWritesFail(t *testing.T) {
 		t.Errorf("the append whose line was never written: %v, want ErrClosed", err)
 	}
 }
+
+// TestReadFromRewrittenFile: a read that stopped in a day's file and goes
+// on after an erasure rewrote that file (its lines shorter, their offsets
+// moved) starts again at the new file's beginning, past the lines taken,
+// and says so; a read in the same file goes on where it stopped. The
+// rewritten file ends before the range's end: the read stops there (it
+// read the file again and again, for ever, before).
+func TestReadFromRewrittenFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "journal")
+	day := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC).UnixMilli()
+	j, err := OpenJournal(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last At
+	for i := range 4 {
+		if _, last, err = j.AppendAt("shop", day+int64(i), testBatch("s1", int64(i+1), 3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if j, err = OpenJournal(dir, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	read := func(from Pos, file os.FileInfo, max int) (Read, []int64) {
+		t.Helper()
+		var ids []int64
+		c := Cursor{Pos: from, File: file, After: day + 1} // lines 1 and 2 taken
+		r, err := j.ReadFrom("shop", c, last.Next(), max, func(_ int64, b *wire.Batch, _ wire.Drops) {
+			ids = append(ids, b.ID)
+		}, func(err error) { t.Errorf("bad line: %v", err) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, ids
+	}
+	first, ids := read(Pos{Day: last.Day}, nil, 2)
+	if first.File == nil || first.Reread || fmt.Sprint(ids) != "[1 2]" {
+		t.Fatalf("first read: %+v %v", first, ids)
+	}
+	if r, ids := read(first.Pos, first.File, 1); r.Reread || fmt.Sprint(ids) != "[3]" {
+		t.Errorf("the same file: %+v %v, want line 3 without a reread", r, ids)
+	}
+	// The person of wire.Dev(1) is erased: every line gets shorter.
+	if _, obs, err := ForgetInJournal(dir, "shop", []wire.Dev{1}, nil); err != nil || obs != 4 {
+		t.Fatalf("forget: %d observations, %v", obs, err)
+	}
+	r, ids := read(first.Pos, first.File, 10)
+	if !r.Reread || fmt.Sprint(ids) != "[3 4]" || r.Pos != last.Next() {
+		t.Errorf("after the rewrite: %+v %v, want the file again from its start, lines 3 and 4 (1 and 2 taken before), to the end", r, ids)
+	}
+	// Without the file known, the same.
+	if r, ids := read(first.Pos, nil, 10); !r.Reread || fmt.Sprint(ids) != "[3 4]" {
+		t.Errorf("without the file: %+v %v", r, ids)
+	}
+}

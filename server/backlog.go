@@ -18,7 +18,6 @@ package server
 // the queue again. Memory stays bounded: a chunk of lines at a time.
 
 import (
-	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -37,12 +36,10 @@ type backlog struct {
 	behind atomic.Bool // written under mu
 	next   ingest.Pos  // the first line not yet processed
 	end    ingest.Pos  // just after the last line delivered
-	// nextFile is the file of next's day as it was when next was taken,
-	// and after the receive time up to which lines were processed: an
-	// erasure (forget.go) writes a closed day's file again, shorter, and
-	// next's offset then means nothing: the day is read from its start,
-	// past the lines up to after (receive times increase along the
-	// journal).
+	// nextFile is the file of next's day as the last read had it open,
+	// and after the receive time up to which lines were processed: the
+	// rest of the journal cursor (ingest.Cursor), for an erasure
+	// (forget.go) that writes a closed day's file again.
 	nextFile os.FileInfo
 	after    int64
 	// batches counts the batches read from the journal (the metric
@@ -117,37 +114,32 @@ func (r *siteRunner) decoded(payload []byte) {
 func (r *siteRunner) catchUp(max int) bool {
 	bl := &r.bl
 	bl.mu.Lock()
-	from, to, fromFile, after := bl.next, bl.end, bl.nextFile, bl.after
+	cur, to := ingest.Cursor{Pos: bl.next, File: bl.nextFile, After: bl.after}, bl.end
 	bl.mu.Unlock()
-	skip := int64(math.MinInt64)
-	if from.Off > 0 && (fromFile == nil || !os.SameFile(fromFile, r.srv.writer.dayFile(r.id, from.Day))) {
-		from.Off, skip = 0, after
-	}
-	pos, n, err := r.srv.journal.ReadRange(r.id, from, to, max, func(recv int64, b *wire.Batch, d wire.Drops) {
+	after := cur.After
+	rd, err := r.srv.journal.ReadFrom(r.id, cur, to, max, func(recv int64, b *wire.Batch, d wire.Drops) {
 		if recv > after {
 			after = recv
-		}
-		if recv <= skip {
-			return // taken before the file was written again
 		}
 		r.accept(delivery{recv: recv, b: b, drops: d})
 	}, func(err error) {
 		r.srv.log.Warn("journal line skipped", "site", r.id, "err", err)
 	})
+	pos, n := rd.Pos, rd.N
 	bl.batches.Add(int64(n))
 	if err != nil {
 		// Nothing more can be read from here: what is left of the backlog
 		// is lost to the live pipeline (a replay meets the same error).
 		r.srv.log.Error("reading the backlog from the journal failed; the rest is skipped", "site", r.id,
-			"from", from, "to", to, "err", err)
-		pos = to
+			"from", cur.Pos, "to", to, "err", err)
+		pos, rd.File = to, nil
 	} else {
 		r.checkpointDue(pos)
 	}
 	bl.mu.Lock()
 	defer bl.mu.Unlock()
-	if pos.Day != bl.next.Day || skip != math.MinInt64 || fromFile == nil {
-		bl.nextFile = r.srv.writer.dayFile(r.id, pos.Day)
+	if rd.File != nil || pos.Day != cur.Pos.Day {
+		bl.nextFile = rd.File
 	}
 	bl.next, bl.after = pos, after
 	if bl.next == bl.end {

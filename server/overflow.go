@@ -27,6 +27,7 @@ package server
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,9 +59,10 @@ type gap struct {
 	recvs []int64    // receive times of the batches taken, in journal order
 	head  int        // recvs[:head] are stored (or missing)
 	from  ingest.Pos // where the next chunk is read from: at or before recvs[head]'s line
-	// fromFile is the file of from's day as it was when from was taken:
-	// `passant forget` rewrites a closed day's file (renamed over it), and
-	// its offsets then mean nothing; the day is read from its start.
+	// fromFile is the file of from's day as the last read had it open
+	// (ingest.Cursor): `passant forget` rewrites a closed day's file
+	// (renamed over it), and its offsets then mean nothing; the day is
+	// read from its start.
 	fromFile os.FileInfo
 	unnoted  int64     // batches taken past the bound on recvs
 	opened   time.Time // when the gap opened
@@ -177,14 +179,12 @@ func (w *writer) refillChunk(ctx context.Context, site string) (more bool, err e
 	from, fromFile := g.from, g.fromFile
 	gone := w.forgottenDevs[site] // changed only under flushMu, held
 	w.mu.Unlock()
-	if from.Off > 0 && (fromFile == nil || !os.SameFile(fromFile, w.dayFile(site, from.Day))) {
-		from.Off = 0
-	}
 	var (
 		bs         []store.RawBatch
 		obs        int
 		i, missing int
 		pos        = from
+		posFile    = fromFile
 		end        = false // the journal read to its end
 	)
 	if len(keys) > 0 {
@@ -194,7 +194,11 @@ func (w *writer) refillChunk(ctx context.Context, site string) (more bool, err e
 		}
 		for i < len(keys) {
 			stop := false // the chunk is complete: the lines after are read again next time
-			next, n, rerr := w.journal.ReadRange(site, pos, to, backlogChunk, func(recv int64, b *wire.Batch, _ wire.Drops) {
+			// Lines read again (a rewritten file read from its start) are
+			// told apart by their receive times: keys holds those still
+			// to store.
+			cur := ingest.Cursor{Pos: pos, File: posFile, After: math.MinInt64}
+			rd, rerr := w.journal.ReadFrom(site, cur, to, backlogChunk, func(recv int64, b *wire.Batch, _ wire.Drops) {
 				if stop {
 					return
 				}
@@ -234,11 +238,14 @@ func (w *writer) refillChunk(ctx context.Context, site string) (more bool, err e
 			if stop || rerr != nil {
 				break
 			}
-			pos = next
-			if n < backlogChunk {
+			if rd.File != nil || rd.Pos.Day != pos.Day {
+				posFile = rd.File
+			}
+			pos = rd.Pos
+			if rd.N < backlogChunk {
 				// At the end read: the journal's end (every noted batch's
 				// line lies before it), or lines it has not written yet.
-				end = next == to
+				end = rd.Pos == to
 				break
 			}
 		}
@@ -265,9 +272,7 @@ func (w *writer) refillChunk(ctx context.Context, site string) (more bool, err e
 		g.began = now
 	}
 	g.head += i
-	if g.from != pos {
-		g.from, g.fromFile = pos, w.dayFile(site, pos.Day)
-	}
+	g.from, g.fromFile = pos, posFile
 	g.stored += int64(len(bs))
 	g.obs += int64(obs)
 	g.missing += int64(missing)
