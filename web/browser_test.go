@@ -198,6 +198,29 @@ func TestBrowserFootfall(t *testing.T) {
 	}
 }
 
+// TestBrowserFootfallNothingToCompare: against a week in which nobody
+// was counted (the sensors went in since), the tiles say so in words
+// instead of "– vs 0".
+func TestBrowserFootfallNothingToCompare(t *testing.T) {
+	b := newDemoBackend()
+	b.since = time.Now().UnixMilli()
+	srv, ctx := browserServer(t, b)
+	c := within(t, ctx, 30*time.Second)
+	err := chromedp.Do(c,
+		chromedp.Navigate(srv.URL+"/#/footfall/demo"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-footfall="ready"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"visitors", "passersby", "capture"} {
+		got, err := webtest.Eval[string](c, `document.querySelector('#kpi-`+id+` .delta')?.textContent ?? 'no line'`)
+		if err != nil || got != "nothing counted last week" {
+			t.Errorf("%s tile: %q %v, want \"nothing counted last week\"", id, got, err)
+		}
+	}
+}
+
 func TestBrowserEditorZoneAppearsInOccupancy(t *testing.T) {
 	b := newDemoBackend()
 	// Two devices stand at (12, 12) and (13, 11), in no area yet.

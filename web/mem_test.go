@@ -38,6 +38,7 @@ type memBackend struct {
 	reprocessed Reprocessed
 	heatQ       []HeatmapQuery
 	now         func() int64
+	since       int64 // synthetic reports count nobody before it (the sensors' installation)
 }
 
 func newMemBackend() *memBackend {
@@ -245,7 +246,11 @@ func (m *memBackend) Report(ctx context.Context, site string, from, to int64) (*
 		c := *r
 		return &c, nil
 	}
-	return syntheticReport(site, from, to), nil
+	r := syntheticReport(site, from, to)
+	if to <= m.since {
+		r.Hours, r.Totals, r.Zones, r.Paths = nil, wire.Totals{}, nil, nil
+	}
+	return r, nil
 }
 
 func (m *memBackend) Hours(ctx context.Context, site string, from, to int64) ([]wire.Hour, error) {

@@ -118,12 +118,16 @@ export async function mount(main, ctx) {
       const n = (r.days || []).filter((d, i) => (d.passersby || d.visitors) && !(r.compare.days[i]?.passersby || r.compare.days[i]?.visitors)).length;
       return n ? el('strong', { id: 'ff-compare-gaps' }, ` Nobody was counted on ${n} of its ${r.days.length} days (sensors off or not installed yet?): the changes are not the shop's.`) : '';
     };
+    // A comparison period in which nobody at all was counted (before the
+    // sensors were installed) is said in words, not as "– vs 0".
+    const nothing = C && !(C.passersby || C.visitors);
     const kpi = (id, label, v, hint) => {
       if (hint) glossary.push(el('dt', {}, label.replace(/:.*/, '')), el('dd', {}, hint));
       // (Nothing under a tile with no figure either way.)
       const d = C && deltas[id] && (deltas[id][0] != null || deltas[id][1] != null) && deltas[id];
-      return el('div', { class: 'kpi', id: 'kpi-' + id, title: hint || '' }, el('div', { class: 'v' }, v), el('div', { class: 'l' }, label),
-        d ? delta(d[0], d[1], d[2], d[1] === null || d[1] === undefined ? undefined : d[3](d[1]), against) : '');
+      const under = !d ? '' : nothing ? el('div', { class: 'delta none', 'data-dir': 'none', title: `Nobody was counted ${against}: nothing to compare with` }, `nothing counted ${against}`) :
+        delta(d[0], d[1], d[2], d[1] === null || d[1] === undefined ? undefined : d[3](d[1]), against);
+      return el('div', { class: 'kpi', id: 'kpi-' + id, title: hint || '' }, el('div', { class: 'v' }, v), el('div', { class: 'l' }, label), under);
     };
     body.append(el('div', { class: 'kpis' },
       kpi('passersby', 'Passers-by', fmt.int(T.passersby), `Phones seen near the shop that did not come in for ${minDwell} (and are not staff), counted per track.`),
