@@ -261,8 +261,18 @@ const warmupSpeed = 10
 // (or always, cfg.AlwaysOpen) and the street's at night (hours.go), with the
 // history's regulars when withRegulars, and when today is set (today.go)
 // following the day's profile in today's part before seam.
+//
+// Without today's part (a demo started again on its data) the shop's seed
+// is the demo's and the start's: the seed's alone would send the last
+// run's phones again, their addresses and sequence numbers shifted by the
+// time between the starts, which the server takes for sensor clocks that
+// far off (frames several sensors heard are matched up to an hour apart).
 func liveShop(cfg Config, site *wire.Site, withRegulars bool, today shopDay, seam time.Time) (*sim.Shop, error) {
-	live := busier(sim.Config{Seed: cfg.Seed}, cfg.Busy)
+	seed := cfg.Seed
+	if today.from.IsZero() && !seam.IsZero() {
+		seed ^= uint64(seam.UnixMilli()) * 0x9e3779b97f4a7c15
+	}
+	live := busier(sim.Config{Seed: seed}, cfg.Busy)
 	if withRegulars {
 		// The regulars of the history come today too.
 		live.Regulars = regulars(cfg.Seed)

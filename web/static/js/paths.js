@@ -85,7 +85,7 @@ export async function mount(main, ctx) {
     list.replaceChildren(paths.length ? el('table', {},
       el('tr', {}, el('th', {}, 'From'), el('th', {}, 'To'), el('th', { class: 'num' }, 'Moves'), el('th', {})),
       ...paths.map(p => el('tr', { class: 'path' }, el('td', {}, name(p.from)), el('td', {}, '→ ' + name(p.to)), el('td', { class: 'num' }, fmt.int(p.count)),
-        el('td', { style: 'width:90px' }, el('div', { class: 'bar', style: `width:${Math.max(2, 80 * p.count / max)}px` }))))) :
+        el('td', { style: 'width:56px' }, el('div', { class: 'bar', style: `width:${Math.max(2, 50 * p.count / max)}px` }))))) :
       el('p', { class: 'muted' }, 'No moves between zones in this range.'));
     const seq = r.extra?.sequences || [];
     if (seq.length) list.append(el('h2', { style: 'margin-top:1rem' }, 'Common sequences'),
