@@ -3,6 +3,7 @@ package footfall_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -30,15 +31,52 @@ func TestDwellDiagnosis(t *testing.T) {
 	seed := accuracySeed(t)
 	for _, l := range layouts {
 		site, in, tr, _, _ := simulate(t, l, seed, hours)
-		var events []diagEvent
-		_, err := replay.Run(context.Background(), replay.Config{Site: site, Input: in,
-			OnPosition: func(p wire.Position) { events = append(events, diagEvent{pos: p}) },
-			OnMerge:    func(from, into string, _ int64) { events = append(events, diagEvent{from: from, into: into}) }})
-		if err != nil {
-			t.Fatal(err)
-		}
+		events := replayEvents(t, site, in)
 		fmt.Printf("== %s seed %d\n%s\n", l, seed, dwellDiag(site, tr, events))
 	}
+}
+
+// replayEvents replays the input and returns its positions and merges in
+// order.
+func replayEvents(t *testing.T, site *wire.Site, in io.Reader) []diagEvent {
+	t.Helper()
+	var events []diagEvent
+	_, err := replay.Run(context.Background(), replay.Config{Site: site, Input: in,
+		OnPosition: func(p wire.Position) { events = append(events, diagEvent{pos: p}) },
+		OnMerge:    func(from, into string, _ int64) { events = append(events, diagEvent{from: from, into: into}) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events
+}
+
+// burstPositions returns the replay's position of each burst (its
+// device's position nearest in time, within 2 s), and the sum of the
+// positions' lags behind their bursts, ms.
+func burstPositions(bursts []sim.BurstTruth, events []diagEvent) (map[devTime]wire.Position, int64) {
+	byDev := map[wire.Dev][]wire.Position{}
+	for _, e := range events {
+		if e.from == "" {
+			byDev[e.pos.Dev] = append(byDev[e.pos.Dev], e.pos)
+		}
+	}
+	posOf := map[devTime]wire.Position{}
+	var lagSum int64
+	for _, bu := range bursts {
+		ps := byDev[bu.Dev]
+		i, _ := slices.BinarySearchFunc(ps, bu.T, func(p wire.Position, t int64) int { return int(p.T - t) })
+		best := -1
+		for _, j := range []int{i - 1, i} {
+			if j >= 0 && j < len(ps) && (best < 0 || abs64(ps[j].T-bu.T) < abs64(ps[best].T-bu.T)) {
+				best = j
+			}
+		}
+		if best >= 0 && abs64(ps[best].T-bu.T) < 2000 {
+			posOf[devTime{bu.Dev, bu.T}] = ps[best]
+			lagSum += ps[best].T - bu.T
+		}
+	}
+	return posOf, lagSum
 }
 
 type dvisit struct {
@@ -231,30 +269,8 @@ func newDwellRun(b *strings.Builder, site *wire.Site, tr *sim.Truth, events []di
 	idV, _ := storeVisits(site, ideal)
 
 	// Positions by (dev, t).
-	byDev := map[wire.Dev][]wire.Position{}
-	for _, e := range events {
-		if e.from == "" {
-			byDev[e.pos.Dev] = append(byDev[e.pos.Dev], e.pos)
-		}
-	}
-	posOf := map[devTime]wire.Position{}
-	matched := 0
-	var lagSum int64
-	for _, bu := range tr.Bursts {
-		ps := byDev[bu.Dev]
-		i, _ := slices.BinarySearchFunc(ps, bu.T, func(p wire.Position, t int64) int { return int(p.T - t) })
-		best := -1
-		for _, j := range []int{i - 1, i} {
-			if j >= 0 && j < len(ps) && (best < 0 || abs64(ps[j].T-bu.T) < abs64(ps[best].T-bu.T)) {
-				best = j
-			}
-		}
-		if best >= 0 && abs64(ps[best].T-bu.T) < 2000 {
-			posOf[devTime{bu.Dev, bu.T}] = ps[best]
-			matched++
-			lagSum += ps[best].T - bu.T
-		}
-	}
+	posOf, lagSum := burstPositions(tr.Bursts, events)
+	matched := len(posOf)
 	if matched > 0 {
 		fmt.Fprintf(b, "mean position lag %.0f ms\n", float64(lagSum)/float64(matched))
 	}

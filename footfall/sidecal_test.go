@@ -1,7 +1,6 @@
 package footfall_test
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/passant/passant/footfall"
-	"github.com/passant/passant/replay"
 	"github.com/passant/passant/sim"
 	"github.com/passant/passant/wire"
 	"github.com/passant/passant/zones"
@@ -27,13 +25,7 @@ func TestSideCalibration(t *testing.T) {
 	seed := accuracySeed(t)
 	for _, l := range layouts {
 		site, in, tr, _, _ := simulate(t, l, seed, hours)
-		var events []diagEvent
-		_, err := replay.Run(context.Background(), replay.Config{Site: site, Input: in,
-			OnPosition: func(p wire.Position) { events = append(events, diagEvent{pos: p}) },
-			OnMerge:    func(from, into string, _ int64) { events = append(events, diagEvent{from: from, into: into}) }})
-		if err != nil {
-			t.Fatal(err)
-		}
+		events := replayEvents(t, site, in)
 		fmt.Printf("== %s seed %d\n%s%s", l, seed, sideCalibration(site, tr.Bursts, events), pinMedians(site, tr, events))
 	}
 }
@@ -44,25 +36,11 @@ func TestSideCalibration(t *testing.T) {
 func sideCalibration(site *wire.Site, bursts []sim.BurstTruth, events []diagEvent) string {
 	plan := zones.NewPlan(site)
 	store := plan.Store()
-	byDev := map[wire.Dev][]sim.BurstTruth{}
-	for _, b := range bursts {
-		byDev[b.Dev] = append(byDev[b.Dev], b)
-	}
+	posOf, _ := burstPositions(bursts, events)
 	var n, sumP, in [3][10]float64
-	for _, e := range events {
-		if e.from != "" {
-			continue
-		}
-		p := e.pos
-		bs := byDev[p.Dev]
-		i, _ := slices.BinarySearchFunc(bs, p.T, func(b sim.BurstTruth, t int64) int { return int(b.T - t) })
-		best := -1
-		for _, j := range []int{i - 1, i} {
-			if j >= 0 && j < len(bs) && (best < 0 || abs64(bs[j].T-p.T) < abs64(bs[best].T-p.T)) {
-				best = j
-			}
-		}
-		if best < 0 || abs64(bs[best].T-p.T) > 2000 {
+	for _, bu := range bursts {
+		p, ok := posOf[devTime{bu.Dev, bu.T}]
+		if !ok {
 			continue
 		}
 		k := 2
@@ -75,7 +53,7 @@ func sideCalibration(site *wire.Site, bursts []sim.BurstTruth, events []diagEven
 		bin := min(int(p.PStore*10), 9)
 		n[k][bin]++
 		sumP[k][bin] += p.PStore
-		if plan.InStore(bs[best].X, bs[best].Y) {
+		if plan.InStore(bu.X, bu.Y) {
 			in[k][bin]++
 		}
 	}
