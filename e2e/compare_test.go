@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -56,8 +55,9 @@ func TestIngestVsSubscriber(t *testing.T) {
 	// broker does (every 30 min), not every second as for the tests that
 	// restart it: each save in a burst wrote up to the whole in-flight
 	// window (136 MB) while the broker sent nothing (a pause of 90 ms).
-	// PASSANT_COMPARE_AUTOSAVE sets the interval (s).
-	mosquitto := startMosquitto(t, mosquittoInflight, envInt("PASSANT_COMPARE_AUTOSAVE", 1800))
+	// PASSANT_COMPARE_AUTOSAVE sets the interval (s),
+	// PASSANT_COMPARE_INFLIGHT its max_inflight_messages.
+	mosquitto := startMosquitto(t, envInt("PASSANT_COMPARE_INFLIGHT", mosquittoInflight), envInt("PASSANT_COMPARE_AUTOSAVE", 1800))
 	broker := mosquitto.URL()
 	if _, err := exec.LookPath("mosquitto_sub"); err != nil {
 		t.Skip("mosquitto_sub not installed")
@@ -134,6 +134,10 @@ func TestIngestVsSubscriber(t *testing.T) {
 		}
 		return
 	}
+	if os.Getenv("PASSANT_COMPARE_ONLY") == "conns" {
+		compareConns(t, broker, prefix, len(topics), subscriber, publish, rateTo)
+		return
+	}
 	subRate, subSeen := subscriber(0)
 
 	// PASSANT_COMPARE_ONLY=server leaves out paho and ingest alone: the
@@ -142,7 +146,7 @@ func TestIngestVsSubscriber(t *testing.T) {
 	// reused); their ratios are then logged as 0.
 	var pahoRate, aloneRate float64
 	if os.Getenv("PASSANT_COMPARE_ONLY") != "server" {
-		pahoRate = pahoDoNothing(t, broker, prefix, len(topics), func() time.Time { return publish(prefix + "-pub3") }, rateTo)
+		pahoRate = pahoDoNothing(t, broker, prefix, prefix, 1, len(topics), func() time.Time { return publish(prefix + "-pub3") }, rateTo)
 		aloneRate = ingestAlone(t, broker, prefix, prefix, len(topics), obs, func() time.Time { return publish(prefix + "-pub4") }, rateTo)
 	}
 
@@ -203,43 +207,6 @@ func TestIngestVsSubscriber(t *testing.T) {
 		pahoRate, pahoRate*perBatch, pahoRate/subRate)
 	t.Logf("COMPARE ingest alone: the server's ingest without locating or storing %.0f obs/s (%.0f batches/s): ratio %.2f",
 		aloneRate, aloneRate*perBatch, aloneRate/subRate)
-}
-
-// pahoDoNothing drains the burst with a paho.mqtt.golang client set up as
-// ingest.NewSubscriber sets up the server's (persistent session, in-order
-// handler, manual QoS 1 acknowledgements), whose handler only acknowledges,
-// and returns its rate.
-func pahoDoNothing(t *testing.T, broker, prefix string, messages int, publish func() time.Time, rate func(start, end time.Time) float64) float64 {
-	t.Helper()
-	id := prefix + "-paho"
-	var got, end atomic.Int64
-	done := make(chan struct{})
-	opts := paho.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(false).
-		SetOrderMatters(true).SetKeepAlive(30 * time.Second)
-	opts.AutoAckDisabled = true
-	c := paho.NewClient(opts)
-	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer dropSession(broker, id)
-	defer c.Disconnect(100)
-	tok := c.Subscribe(prefix+"/+/+/obs", 1, func(_ paho.Client, m paho.Message) {
-		m.Ack()
-		if got.Add(1) == int64(messages) {
-			end.Store(time.Now().UnixNano())
-			close(done)
-		}
-	})
-	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	start := publish()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("paho subscriber got %d of %d messages within 2 min", got.Load(), messages)
-	}
-	return rate(start, time.Unix(0, end.Load()))
 }
 
 // ingestAlone drains the burst with the server's ingest.Subscriber and its
