@@ -282,6 +282,11 @@ func liveShop(cfg Config, site *wire.Site, withRegulars bool, today shopDay, sea
 		rates = liveProfile(site)
 		live.Open = siteOpen(site)
 		live.Profile = rates
+	} else {
+		// Open at every hour, so the staff work round the clock
+		// (sim.Config.Open; without it they work the run's first ten
+		// hours only).
+		live.Open = func(int64) bool { return true }
 	}
 	if !today.from.IsZero() {
 		live.Profile = todayProfile(site, today, seam, rates)

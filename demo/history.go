@@ -75,8 +75,9 @@ func openSpan(site *wire.Site, day time.Time) (shopDay, bool) {
 	y, m, d := day.Date()
 	next := time.Date(y, m, d+1, 0, 0, 0, 0, day.Location())
 	var from, to time.Time
+	hours := site.Open.Compile()
 	for t := day; t.Before(next); t = t.Add(15 * time.Minute) {
-		if site.Open.IsOpen(t) {
+		if hours.IsOpen(t) {
 			if from.IsZero() {
 				from = t
 			}

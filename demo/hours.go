@@ -18,17 +18,17 @@ import (
 
 // siteOpen is the site's opening hours for sim.Config.Open.
 func siteOpen(site *wire.Site) func(int64) bool {
-	loc := site.Location()
-	return func(ms int64) bool { return site.Open.IsOpen(time.UnixMilli(ms).In(loc)) }
+	loc, hours := site.Location(), site.Open.Compile()
+	return func(ms int64) bool { return hours.IsOpen(time.UnixMilli(ms).In(loc)) }
 }
 
 // liveProfile is the live shop's arrival rates relative to its full ones:
 // 1 while the site is open, and the street's while it is closed.
 func liveProfile(site *wire.Site) func(int64) float64 {
-	loc := site.Location()
+	loc, hours := site.Location(), site.Open.Compile()
 	return func(ms int64) float64 {
 		t := time.UnixMilli(ms).In(loc)
-		if site.Open.IsOpen(t) {
+		if hours.IsOpen(t) {
 			return 1
 		}
 		return streetProfile(t)

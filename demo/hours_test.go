@@ -85,3 +85,69 @@ func TestLiveShopKeepsHours(t *testing.T) {
 		t.Errorf("AlwaysOpen: shoppers %v, want some after closing", always)
 	}
 }
+
+// staffAt counts the staff at work at each of the times.
+type staffAt struct {
+	at      []time.Time
+	present []int
+	loc     *time.Location
+	across  int // shifts across midnight
+}
+
+func (s *staffAt) Burst(*sim.BurstTruth) {}
+func (s *staffAt) Person(t *sim.PersonTruth) {
+	if t.Class != "staff" {
+		return
+	}
+	for i, at := range s.at {
+		if t.Arrive <= at.UnixMilli() && at.UnixMilli() < t.Leave {
+			s.present[i]++
+		}
+	}
+	if time.UnixMilli(t.Arrive).In(s.loc).Day() != time.UnixMilli(t.Leave).In(s.loc).Day() {
+		s.across++
+	}
+}
+
+// TestLiveShopRoundTheClock plays the live shop of a site without opening
+// hours (open 24/7) for three days, and with --always-open: the staff are
+// at work all the time, in shifts that do not cross midnight. Before,
+// they came once, at the start, and left a day later (with --always-open
+// ten hours later) for good.
+func TestLiveShopRoundTheClock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates three days of the shop")
+	}
+	layout, err := sim.LayoutNamed("small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := layout.Site
+	site.Open = nil // 24/7
+	loc := site.Location()
+	from := time.Date(2026, 12, 7, 10, 30, 0, 0, loc)
+	for _, alwaysOpen := range []bool{false, true} {
+		cfg := Config{Seed: 3, Layout: "small", Busy: 0.01, AlwaysOpen: alwaysOpen}
+		shop, err := liveShop(cfg, &site, false, shopDay{}, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := &staffAt{loc: loc}
+		for h := 1; h < 72; h += 2 {
+			st.at = append(st.at, from.Add(time.Duration(h)*time.Hour))
+		}
+		st.present = make([]int, len(st.at))
+		if err := shop.Run(context.Background(), from, from.Add(72*time.Hour), func(string, *wire.Batch) error { return nil }, st); err != nil {
+			t.Fatal(err)
+		}
+		for i, at := range st.at {
+			if st.present[i] == 0 {
+				t.Errorf("always-open %v: no staff at %s (staff at the odd hours: %v)", alwaysOpen, at.Format("Mon 15:04"), st.present)
+				break
+			}
+		}
+		if st.across != 0 {
+			t.Errorf("always-open %v: %d shifts across midnight", alwaysOpen, st.across)
+		}
+	}
+}

@@ -128,9 +128,10 @@ func Predict(site *wire.Site, past []wire.Hour, from int64, days int) Forecast {
 			}
 		}
 	}
+	hours := site.Open.Compile()
 	for _, h := range Hours(fc.From, fc.To, loc) {
 		lt := time.UnixMilli(h).In(loc)
-		fh := ForecastHour{Start: h, Open: openHour(site, h)}
+		fh := ForecastHour{Start: h, Open: openHour(hours, loc, h)}
 		if fh.Open {
 			fh.Visitors = models[0].expect(lt.Weekday(), lt.Hour())
 			fh.Passersby = models[1].expect(lt.Weekday(), lt.Hour())
@@ -142,10 +143,9 @@ func Predict(site *wire.Site, past []wire.Hour, from int64, days int) Forecast {
 
 // openHour reports whether the shop is open at any quarter hour of the
 // local hour that starts at h.
-func openHour(site *wire.Site, h int64) bool {
-	loc := site.Location()
+func openHour(hours wire.Hours, loc *time.Location, h int64) bool {
 	for q := int64(0); q < 4; q++ {
-		if site.Open.IsOpen(time.UnixMilli(h + q*15*60000).In(loc)) {
+		if hours.IsOpen(time.UnixMilli(h + q*15*60000).In(loc)) {
 			return true
 		}
 	}
@@ -186,6 +186,7 @@ func pastDays(site *wire.Site, past []wire.Hour, from, to time.Time) []pastDay {
 		}
 	}
 	var out []pastDay
+	hours := site.Open.Compile()
 	for day := from; day.Before(to); day = addDays(day, 1, loc) {
 		next := addDays(day, 1, loc)
 		hs := Hours(day.UnixMilli(), next.UnixMilli(), loc)
@@ -198,7 +199,7 @@ func pastDays(site *wire.Site, past []wire.Hour, from, to time.Time) []pastDay {
 			d.clock = append(d.clock, time.UnixMilli(h).In(loc).Hour())
 			d.y[0] = append(d.y[0], float64(wh.Visitors))
 			d.y[1] = append(d.y[1], float64(wh.Passersby))
-			d.open = append(d.open, openHour(site, h))
+			d.open = append(d.open, openHour(hours, loc, h))
 			d.known = append(d.known, ok)
 		}
 		if any {

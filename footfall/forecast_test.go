@@ -54,7 +54,7 @@ func (s fcShop) hours(site *wire.Site, from time.Time, days int) []wire.Hour {
 		}
 		for _, h := range Hours(day.UnixMilli(), addDays(day, 1, loc).UnixMilli(), loc) {
 			r := fcRate(h, loc) * level
-			open := openHour(site, h)
+			open := openHour(site.Open.Compile(), loc, h)
 			pb := s.passersby * r
 			if !open {
 				pb /= 10
@@ -353,7 +353,7 @@ func oracleMAE(weeks int, seed uint64) [2]float64 {
 	var sum [2]float64
 	n := 0
 	for _, h := range past {
-		if h.Start < hidden || !openHour(site, h.Start) {
+		if h.Start < hidden || !openHour(site.Open.Compile(), loc, h.Start) {
 			continue
 		}
 		r := fcRate(h.Start, loc)

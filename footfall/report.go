@@ -68,10 +68,11 @@ func build(site *wire.Site, from, to int64, days []TrackDay, visits []Visit, txn
 	}
 	var dayList []*dayAgg
 	hourDay := make([]int, len(starts))
+	hours := site.Open.Compile()
 	for i, h := range starts {
 		rep.Hours[i].Start = h
 		lt := time.UnixMilli(h).In(loc)
-		rep.Hours[i].Open = site.Open.IsOpen(lt)
+		rep.Hours[i].Open = hours.IsOpen(lt)
 		y, m, d := lt.Date()
 		n := civil(y, m, d)
 		if len(dayList) == 0 || dayList[len(dayList)-1].num != n {

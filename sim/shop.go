@@ -133,6 +133,9 @@ type Shop struct {
 	regulars *regularPool // nil without Config.Regulars
 	thin     *rand.Rand   // Config.Profile's stream; nil without one
 	wasOpen  bool         // Config.Open at the last step (hours.go)
+	// nextShift is when the next crew comes to a shop open round the
+	// clock (hours.go).
+	nextShift float64
 }
 
 // NewShop returns a shop of the named layout (see Layouts).
