@@ -201,6 +201,7 @@ func runAccuracy(t testing.TB, layout string, seed uint64, hours float64) accura
 	diagFile(t, "PASSANT_ACCURACY_LOST", layout, func(w io.Writer) { lostShoppers(w, site, tr, events, locClass) })
 	diagFile(t, "PASSANT_ACCURACY_VISITORS", layout, func(w io.Writer) { visitorFeatures(w, site, tr, events, located) })
 	diagFile(t, "PASSANT_ACCURACY_STAFF", layout, func(w io.Writer) { staffRun(w, site, tr, events) })
+	diagFile(t, "PASSANT_ACCURACY_OVERLAP", layout, func(w io.Writer) { staffOverlaps(w, site, tr, events) })
 	row := accuracyRow{layout: layout, hours: hours, truth: truthFigures(site, tr, from.UnixMilli()), tracks: res.Tracks,
 		got: reportFigures(res.Report), ideal: idealFigures(site, tr, from, to), located: locFig,
 		diag: diagnose(layout, site, tr, events, locClass)}
