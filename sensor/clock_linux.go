@@ -7,13 +7,17 @@ import (
 )
 
 // clockSynced reads the kernel's NTP state (adjtimex with no modes: any
-// user may): synchronised when the call says not TIME_ERROR, the status
-// lacks STA_UNSYNC and the maximum error (µs) is under MaxClockError.
+// user may).
 func clockSynced() bool {
 	var tx unix.Timex
 	state, err := unix.Adjtimex(&tx)
-	if err != nil || state == unix.TIME_ERROR || tx.Status&unix.STA_UNSYNC != 0 {
-		return false
-	}
-	return int64(tx.Maxerror) >= 0 && int64(tx.Maxerror) < MaxClockError.Microseconds()
+	return err == nil && timexSynced(state, int64(tx.Status), int64(tx.Maxerror))
+}
+
+// timexSynced reads adjtimex's answer: synchronised when the clock state
+// is not TIME_ERROR, the status lacks STA_UNSYNC and the maximum error
+// (µs) is under MaxClockError.
+func timexSynced(state int, status, maxerror int64) bool {
+	return state != unix.TIME_ERROR && status&unix.STA_UNSYNC == 0 &&
+		maxerror >= 0 && maxerror < MaxClockError.Microseconds()
 }
