@@ -144,3 +144,33 @@ func TestNodeEpochKeyOnUntrustedClock(t *testing.T) {
 		})
 	}
 }
+
+// TestTransmitterStatusUntrustedClock: the transmit address's pseudonym in
+// the status comes from a copy of the node's epoch key, which moved to
+// whatever epoch the clock read. A clock read years ahead at boot moved it
+// there, and once NTP put the clock right the status named the address no
+// more (a past epoch) until a restart. On an untrusted clock past the
+// key's epoch the status now names nothing, and the copy stays.
+func TestTransmitterStatusUntrustedClock(t *testing.T) {
+	key := []byte("another site key")
+	const period = 24 * time.Hour
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	e := Epoch(now.UnixMilli(), period)
+	mac := TxMAC("front-door")
+	clock := &testClock{now: now}
+	tr, err := NewTransmitter(TransmitConfig{MAC: mac, Pseudo: NewEpochPseudonymizer(EpochKey(key, e), e, period), Clock: clock}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := tr.Status(now.AddDate(3, 0, 0).UnixMilli()); st != nil {
+		t.Errorf("an untrusted clock three years ahead: status names %s", st.Dev)
+	}
+	st := tr.Status(now.UnixMilli())
+	if st == nil || st.Dev != DevOf(key, period, mac, now.UnixMilli()) {
+		t.Fatalf("the clock put right: status %+v, want the address's pseudonym of today", st)
+	}
+	clock.trusted = true
+	if st := tr.Status(now.Add(period).UnixMilli()); st == nil || st.Dev != DevOf(key, period, mac, now.Add(period).UnixMilli()) {
+		t.Fatalf("a trusted clock in the next epoch: status %+v", st)
+	}
+}

@@ -103,7 +103,7 @@ func TestTransmitterStatus(t *testing.T) {
 	e := Epoch(now, period)
 	mac := TxMAC("front-door")
 	tr, err := NewTransmitter(TransmitConfig{MAC: mac, Every: 10 * time.Second,
-		Pseudo: NewEpochPseudonymizer(EpochKey(key, e), e, period)}, nil)
+		Pseudo: NewEpochPseudonymizer(EpochKey(key, e), e, period), Clock: TrustedClock{}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

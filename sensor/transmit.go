@@ -30,7 +30,10 @@ type TransmitConfig struct {
 	// Pseudo names the transmit address in the status (only its pseudonym
 	// is ever said); the Transmitter works on copies of it.
 	Pseudo *Pseudonymizer
-	Log    *slog.Logger
+	// Clock says whether the status may name the address past the epoch
+	// key's epoch (keyguard.go); default SystemClock.
+	Clock Clock
+	Log   *slog.Logger
 }
 
 // Transmitter makes a sensor an anchor for self-calibration: it sends a
@@ -63,6 +66,9 @@ func NewTransmitter(cfg TransmitConfig, inj Injector) (*Transmitter, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
 	}
 	return &Transmitter{cfg: cfg, inj: inj, prober: NewProber(cfg.MAC, rand.IntN(4096)),
 		cur: cfg.Pseudo.Clone(), next: cfg.Pseudo.Clone()}, nil
@@ -113,10 +119,16 @@ func (t *Transmitter) Sent() (sent, failed int64) { return t.sent.Load(), t.fail
 // Status returns the status's "tx" at time now (Unix ms): the pseudonyms
 // of the transmit address in the current and next key epochs. It is nil
 // when the node's key cannot name the address at now (a clock gone back
-// behind the epoch key it holds). Safe for concurrent use.
+// behind the epoch key it holds), and past that key's epoch on a clock
+// that is not trusted: the copy of an epoch key it works on cannot come
+// back once moved, so a clock read years ahead at boot would leave it
+// naming nothing once put right. Safe for concurrent use.
 func (t *Transmitter) Status(now int64) *wire.Tx {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if now >= t.cur.KeyEnd() && !t.cfg.Clock.Trusted() {
+		return nil
+	}
 	dev, err := t.cur.Dev(t.cfg.MAC, now)
 	if err != nil {
 		return nil

@@ -104,7 +104,7 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	// The transmitter (before the node uses pseudo: it keeps copies).
-	transmitter, stopTx, err := tx.start(ctx, *sensorID, pseudo, &opt, log)
+	transmitter, stopTx, err := tx.start(ctx, *sensorID, pseudo, clock, &opt, log)
 	if err != nil {
 		return err
 	}

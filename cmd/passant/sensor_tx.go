@@ -30,7 +30,7 @@ func addTxFlags(fs *flag.FlagSet) txFlags {
 // startTransmit opens the transmit interface and starts the Transmitter
 // (nil without --transmit). The transmit address is added to opt, so the
 // node never reports its own frames. stop waits for the Transmitter to end.
-func (f txFlags) start(ctx context.Context, sensorID string, pseudo *sensor.Pseudonymizer, opt *sensor.OptOut,
+func (f txFlags) start(ctx context.Context, sensorID string, pseudo *sensor.Pseudonymizer, clock sensor.Clock, opt *sensor.OptOut,
 	log *slog.Logger) (tr *sensor.Transmitter, stop func(), err error) {
 	if *f.iface == "" {
 		if *f.mac != "" {
@@ -48,7 +48,7 @@ func (f txFlags) start(ctx context.Context, sensorID string, pseudo *sensor.Pseu
 	if err != nil {
 		return nil, nil, err
 	}
-	tr, err = sensor.NewTransmitter(sensor.TransmitConfig{MAC: mac, Every: *f.every, Pseudo: pseudo, Log: log}, inj)
+	tr, err = sensor.NewTransmitter(sensor.TransmitConfig{MAC: mac, Every: *f.every, Pseudo: pseudo, Clock: clock, Log: log}, inj)
 	if err != nil {
 		inj.Close()
 		return nil, nil, err
