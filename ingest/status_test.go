@@ -65,3 +65,17 @@ func FuzzParseStatus(f *testing.F) {
 		}
 	})
 }
+
+// TestParseStatusKeyHeld: the epoch-key fields of the status are read, and
+// one that does not read loses only itself (as a bad "tx" does).
+func TestParseStatusKeyHeld(t *testing.T) {
+	st, partial, err := ParseStatus([]byte(`{"v":1,"state":"online","captured":5,"beyond_key":12,"clock_trusted":false}`))
+	if err != nil || partial != nil || st.BeyondKey != 12 || st.ClockTrusted == nil || *st.ClockTrusted {
+		t.Fatalf("%+v, partial %v, err %v", st, partial, err)
+	}
+	st, partial, err = ParseStatus([]byte(`{"v":1,"state":"online","captured":5,"beyond_key":"many","clock_trusted":"yes","tx":{"dev":"00000000000000a1","every_ms":30000,"sent":7}}`))
+	if err != nil || partial == nil || st.Captured != 5 || st.BeyondKey != 0 || st.ClockTrusted != nil || st.Tx == nil {
+		t.Fatalf("bad extensions: %+v, partial %v, err %v", st, partial, err)
+	}
+	t.Log(partial)
+}

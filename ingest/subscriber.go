@@ -113,7 +113,16 @@ type Status struct {
 	// Tx extends the contract: the probe requests the sensor transmits
 	// for self-calibration (passant sensor --transmit).
 	Tx *wire.Tx `json:"tx,omitempty"`
+	// BeyondKey and ClockTrusted extend it too: frames an epoch-key
+	// sensor dropped past its key's epoch, and whether its clock may move
+	// the key (sensor.Status).
+	BeyondKey    uint64 `json:"beyond_key,omitempty"`
+	ClockTrusted *bool  `json:"clock_trusted,omitempty"`
 }
+
+// statusExtensions are the status fields of this project's sensors that a
+// status may lose when they do not read, keeping the rest (ParseStatus).
+var statusExtensions = []string{"tx", "beyond_key", "clock_trusted"}
 
 // Counters are what a Subscriber has seen.
 type Counters struct {
@@ -488,12 +497,20 @@ func ParseStatus(payload []byte) (st Status, partial, err error) {
 	err = json.Unmarshal(payload, &st)
 	if err != nil {
 		var raw map[string]json.RawMessage
-		if json.Unmarshal(payload, &raw) == nil && raw["tx"] != nil {
-			delete(raw, "tx")
-			b, _ := json.Marshal(raw)
-			st = Status{}
-			if err = json.Unmarshal(b, &st); err == nil {
-				partial = errors.New("bad tx in status message; the rest is kept")
+		if json.Unmarshal(payload, &raw) == nil {
+			var bad []string
+			for _, k := range statusExtensions {
+				if v, ok := raw[k]; ok && json.Unmarshal(v, extensionField(&Status{}, k)) != nil {
+					bad = append(bad, k)
+					delete(raw, k)
+				}
+			}
+			if len(bad) > 0 {
+				b, _ := json.Marshal(raw)
+				st = Status{}
+				if err = json.Unmarshal(b, &st); err == nil {
+					partial = fmt.Errorf("bad %s in status message; the rest is kept", strings.Join(bad, ", "))
+				}
 			}
 		}
 	}
@@ -504,6 +521,18 @@ func ParseStatus(payload []byte) (st Status, partial, err error) {
 		return Status{}, nil, fmt.Errorf("bad status message: version %d, want 1", st.V)
 	}
 	return st, partial, nil
+}
+
+// extensionField is the field of st that the extension k reads into.
+func extensionField(st *Status, k string) any {
+	switch k {
+	case "tx":
+		return &st.Tx
+	case "beyond_key":
+		return &st.BeyondKey
+	default:
+		return &st.ClockTrusted
+	}
 }
 
 // logReject logs rejected messages with their topic, at most ten a second;

@@ -173,7 +173,7 @@ func (r *siteRunner) health(now int64) []web.SensorHealth {
 		}
 		if status, ok := r.statuses[se.ID]; ok {
 			h.State, h.Version, h.Started, h.Dropped = status.State, status.Version, status.Started, status.Dropped
-			h.Tx = status.Tx
+			h.Tx, h.BeyondKey, h.ClockTrusted = status.Tx, status.BeyondKey, status.ClockTrusted
 		} else if h.LastSeen > 0 {
 			h.State = "online"
 		}

@@ -33,7 +33,12 @@ export async function mount(main, ctx) {
       ...hs.map(h => el('tr', { 'data-sensor': h.id },
         el('td', {}, h.id, h.label ? el('span', { class: 'muted' }, ' ' + h.label) : '', h.known ? '' : el('span', { class: 'pill warn' }, 'not in site')),
         el('td', {}, el('span', { class: 'pill ' + (h.online ? 'on' : 'off') }, state(h)),
-          h.tx ? el('span', { class: 'pill', 'data-tx': h.tx.dev, title: `a probe request every ${Math.round(h.tx.every_ms / 1000)} s for self-calibration; ${h.tx.sent} sent` }, 'transmits') : ''),
+          h.tx ? el('span', { class: 'pill', 'data-tx': h.tx.dev, title: `a probe request every ${Math.round(h.tx.every_ms / 1000)} s for self-calibration; ${h.tx.sent} sent` }, 'transmits') : '',
+          // An epoch-key sensor that could not move its key (docs/sensor.md).
+          h.beyond_key ? el('span', { class: 'pill warn', 'data-key-held': String(h.beyond_key),
+            title: `${fmt.int(h.beyond_key)} frames dropped: they lie past the epoch of the key the sensor holds, which ` +
+              (h.clock_trusted === false ? 'it moves only once its clock is synchronised: its clock is not synchronised (NTP), or run it with --clock-trusted'
+                : 'it moves one epoch at a time: give it the current epoch key (passant key)') }, 'dropping frames') : ''),
         el('td', {}, fmt.ago(h.last_seen, site.timezone)),
         ...[h.rate.toFixed(1), fmt.int(h.batches), fmt.int(h.observations), fmt.int(h.rejected), fmt.int(h.lost), fmt.int(h.dropped)].map(v => el('td', { class: 'num' }, v)),
         el('td', {}, clock(h)), el('td', {}, h.version || '–'))));
