@@ -223,7 +223,7 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	st := node.Stats()
 	log.Info("sensor: done", "frames", st.Frames, "probes", st.Probes, "data", st.Data,
 		"observations", st.Observations, "batches", st.Batches, "no_rssi", st.NoRSSI, "bad_fcs", st.BadFCS,
-		"malformed", st.Malformed, "bad_rssi", st.BadRSSI, "opted_out", st.OptedOut, "past_epoch", st.PastEpoch, "future", st.Future)
+		"malformed", st.Malformed, "bad_rssi", st.BadRSSI, "opted_out", st.OptedOut, "past_epoch", st.PastEpoch, "future", st.Future, "beyond_key", st.BeyondKey)
 	if pub, ok := sink.(*sensor.Publisher); ok {
 		s := pub.Status("offline")
 		log.Info("sensor: published", "observations", s.Published, "batches", s.Batches,
