@@ -210,13 +210,7 @@ func Run(ctx context.Context, cfg Config) error {
 					"batches", sp.batches, "observations", sp.obs, "took", wallStart.Sub(now).Round(time.Millisecond))
 			}
 		}
-		// The warm-up plays at warmupSpeed times real time, so that the
-		// sensors stay in step; then the shop runs in real time.
-		due := time.UnixMilli(b.Sent)
-		if warm := wallStart.Add(time.UnixMilli(b.Sent).Sub(from) / warmupSpeed); warm.Before(due) {
-			due = warm
-		}
-		if d := time.Until(due); d > 0 {
+		if d := time.Until(publishAt(wallStart, from, time.UnixMilli(b.Sent))); d > 0 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -249,6 +243,23 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return shutdown()
 	}
+}
+
+// publishAt is when a live batch sent at sent (event time) goes out, for a
+// warm-up from from that began publishing at wallStart: the later of
+//
+//	wallStart + (sent − from) / warmupSpeed   (the warm-up's pace)
+//	sent                                      (real time)
+//
+// so the warm-up plays at warmupSpeed times real time until it has caught
+// up with the clock, at sent = from + (wallStart − from)·k/(k−1), and the
+// shop then runs in real time, never ahead of the clock.
+func publishAt(wallStart, from, sent time.Time) time.Time {
+	warm := wallStart.Add(sent.Sub(from) / warmupSpeed)
+	if warm.After(sent) {
+		return warm
+	}
+	return sent
 }
 
 // warmupSpeed is how much faster than real time the warm-up plays: a
