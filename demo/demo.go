@@ -184,7 +184,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	now := time.Now()
-	from := now.Add(-cfg.Warmup)
+	from := warmupFrom(now, cfg.Warmup, srv.EventTime(site.Site))
 	// With the history, the live shop starts at today's opening (today.go).
 	start := from
 	today, withToday := todaySpan(site, now, from, cfg.HistoryHours)
@@ -261,6 +261,28 @@ func publishAt(wallStart, from, sent time.Time) time.Time {
 	}
 	return sent
 }
+
+// warmupFrom is where the live shop's warm-up begins: warmup before now,
+// but not before the event time the server has processed already (a demo
+// started again on its data, whose last run went on up to its stop), plus
+// restartMargin, and never after now. Observations before that event time
+// would come late: not located live, and counted as the sensors' rejected.
+func warmupFrom(now time.Time, warmup time.Duration, processed int64) time.Time {
+	from := now.Add(-warmup)
+	if processed > 0 {
+		if last := time.UnixMilli(processed).Add(restartMargin); last.After(from) {
+			from = last
+		}
+	}
+	if from.After(now) {
+		from = now
+	}
+	return from
+}
+
+// restartMargin keeps the warm-up after the last run's event time by
+// more than the simulated sensors' clock offsets (a fraction of a second).
+const restartMargin = 2 * time.Second
 
 // warmupSpeed is how much faster than real time the warm-up plays: a
 // sensor publishes one batch at a time and the server acknowledges a batch

@@ -426,6 +426,17 @@ func renameFixes(ps []wire.Position, from, into string, first, last int64) {
 	}
 }
 
+// EventTime is the event time up to which site's pipeline has processed
+// the observations (Unix ms; what passant_lag_seconds measures against the
+// wall clock), 0 before its first or when another instance runs the site.
+func (s *Server) EventTime(site string) int64 {
+	r := s.runner(site)
+	if r == nil {
+		return 0
+	}
+	return r.gauges.now.Load()
+}
+
 // Metrics implements web.Backend.
 func (s *Server) Metrics() []web.Metric {
 	var m []web.Metric
