@@ -246,3 +246,42 @@ func TestWindowSidesFromCoarse(t *testing.T) {
 	t.Logf("window fixes that stood %d (holding both sides %d; sides differing by 0.05: %d); phones outside %d: store side %.3f by the window, %.3f by the coarse grid; left for the whole grid under the street's prior %d",
 		stood, both, differ, nOut, winIn/float64(nOut), coarseIn/float64(nOut), flipped)
 }
+
+// TestLevelStandingPhone: a phone that stands in the store all day (staff
+// at the till) sends a third of all bursts, with a transmit offset 5 dB
+// above the others'. The store's level is the sensors': the phones' own
+// offsets average out over phones, and the standing phone is one phone,
+// its bursts one draw of its offset and its shadowing (renewed over
+// gainDecorrS), so it moves the level by under 1.5 dB (learned per burst:
+// 2.2-2.6 dB on four draws of the others; weighted, 0.8-1.1 dB). Its
+// readings here are noiseless, so that its track stands still too: with 4
+// dB of noise its filtered position moves 1-2 m from burst to burst, and
+// the weight of its updates (learnLevel, renewed) falls to about 0.45
+// instead of 0.1.
+func TestLevelStandingPhone(t *testing.T) {
+	m := testSite(t)
+	level := func(standing bool) float64 {
+		others, _ := sideWorld(m, 1400, -4, 4, 23)
+		var bs []*Burst
+		for i, b := range others {
+			bs = append(bs, b)
+			if standing && i%2 == 1 {
+				s := burstAt(m, 10, 6, 0, 5-4, nil)
+				s.Dev = wire.Dev(1 << 40) // one phone, one pseudonym
+				bs = append(bs, s)
+			}
+		}
+		tr := NewTracker(m, TrackerOptions{})
+		for i, b := range bs {
+			b.T = int64(i)*15_000 + 1 // a burst every 15 s
+			tr.Add(b)
+			tr.Expire(b.T)
+		}
+		return tr.Level()
+	}
+	without, with := level(false), level(true)
+	if math.Abs(with-without) > 1.5 {
+		t.Errorf("a standing phone 5 dB loud moved the level from %.2f to %.2f dB", without, with)
+	}
+	t.Logf("level %.2f dB without the standing phone, %.2f with it", without, with)
+}

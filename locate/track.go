@@ -144,6 +144,8 @@ type track struct {
 	side   Sides // belief over the sides of the front
 	x, y   axis
 	gain   gainMark // its last update of the sensors' gains (learnGains)
+	// and of the store's level (learnLevel)
+	levelMark gainMark
 	// its phone's transmit offset learned from the bursts of pseudonym
 	// txDev (txLearn): Σ precision × offset and Σ precision
 	txDev      wire.Dev
@@ -206,6 +208,12 @@ type Tracker struct {
 	// the level's recent updates, decayed: [0] others, [1] from a side
 	// on the grid's edge (learnLevel)
 	levelRecent [2]float64
+	// the running mean of the weights of the level's updates on the
+	// store's side (learnLevel)
+	levelStore struct {
+		w float64
+		n int
+	}
 }
 
 // Fix returns the fix of the last burst given to Add, before filtering.
@@ -320,7 +328,7 @@ func (t *Tracker) Add(b *Burst) wire.Position {
 	t.last = fix
 	t.learnExponent()
 	t.learnGains(tr, b.T)
-	t.learnLevel(*t.solver.learnedSides(&post))
+	t.learnLevel(tr, *t.solver.learnedSides(&post), b.T)
 	// The burst's offset prior held until here: gainResiduals' pass over
 	// the coarse grid and OffsetEstimates after a mid-grid fix (offsetAt)
 	// redo the fix's sums, about the fix's μ + m.
