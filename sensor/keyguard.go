@@ -13,12 +13,15 @@ import (
 // with a future key, dropping everything once the clock is put right. So
 // the key moves only
 //
-//   - to the next epoch: never more than one epoch past the last one
-//     frames confirmed (the key's own epoch, which only frames move);
 //   - on a trusted clock (Clock.Trusted: the kernel says synchronised, or
 //     the node was told its clock is right);
 //   - once that clock itself has reached the new epoch (a frame stamped up
 //     to MaxAhead ahead of it does not move the key early).
+//
+// A trusted clock may move it several epochs at once: a node switched off
+// for longer than an epoch, on a synchronised clock, picks up where the
+// present is (until 2026-12-06 it moved one epoch at a time and such a
+// node dropped every frame until it was given the current key).
 //
 // A frame that may not move the key is dropped and counted
 // (NodeStats.BeyondKey), not held: its time came from the clock that is
@@ -32,13 +35,12 @@ type keyGuard struct {
 
 	trusted   bool
 	checkedAt time.Time // when trusted was asked, by the clock
-	told      [3]bool   // a reason already logged
+	told      [2]bool   // a reason already logged
 }
 
 // The reasons a frame may not move the key.
 const (
-	heldSkip      = iota // more than one epoch ahead of the key
-	heldUntrusted        // the clock is not trusted
+	heldUntrusted = iota // the clock is not trusted
 	heldEarly            // the trusted clock has not reached the epoch
 )
 
@@ -49,12 +51,6 @@ const trustEvery = time.Second
 // mayMove reports whether a frame at t (Unix ms), at or past keyEnd (when
 // the held key's epoch ends), may move the key to t's epoch.
 func (g *keyGuard) mayMove(t, keyEnd int64) bool {
-	if t-keyEnd >= g.period.Milliseconds() {
-		g.tell(heldSkip, "sensor: a frame more than one key epoch past the key this node holds is dropped; "+
-			"if the node was off for a whole epoch, give it the current epoch key (passant key)",
-			"frame", time.UnixMilli(t).UTC(), "key_until", time.UnixMilli(keyEnd).UTC())
-		return false
-	}
 	now := g.clock.Now()
 	if !g.trusted || now.Sub(g.checkedAt) >= trustEvery || now.Before(g.checkedAt) {
 		g.trusted, g.checkedAt = g.clock.Trusted(), now

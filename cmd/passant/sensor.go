@@ -233,23 +233,14 @@ func runSensor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // warnStaleKey tells, at start, of an epoch key that the node will not
-// move forward: the clock is not trusted, or the key is more than one epoch
-// old (the node was off for a whole epoch), which it never skips.
+// move forward: the clock is not trusted.
 func warnStaleKey(log *slog.Logger, p *sensor.Pseudonymizer, clock sensor.Clock) {
 	end := p.KeyEnd()
-	if end == math.MaxInt64 {
+	if end == math.MaxInt64 || clock.Trusted() {
 		return
 	}
-	now := clock.Now().UnixMilli()
-	switch trusted := clock.Trusted(); {
-	case now >= end+p.Period().Milliseconds():
-		log.Error("sensor: the epoch key is more than one epoch old and is never moved that far: "+
-			"every frame will be dropped; give the node the current epoch key (passant key --out FILE)",
-			"key_until", time.UnixMilli(end).UTC(), "clock_trusted", trusted)
-	case !trusted:
-		log.Warn("sensor: the clock is not synchronised: the epoch key will not move past its epoch until it is "+
-			"(or run with --clock-trusted)", "key_until", time.UnixMilli(end).UTC())
-	}
+	log.Warn("sensor: the clock is not synchronised: the epoch key will not move past its epoch until it is "+
+		"(or run with --clock-trusted)", "key_until", time.UnixMilli(end).UTC())
 }
 
 // hostID turns the host name into a valid sensor id.
