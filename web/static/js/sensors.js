@@ -38,7 +38,7 @@ export async function mount(main, ctx) {
           h.beyond_key ? el('span', { class: 'pill warn', 'data-key-held': String(h.beyond_key),
             title: `${fmt.int(h.beyond_key)} frames dropped: they lie past the epoch of the key the sensor holds, which ` +
               (h.clock_trusted === false ? 'it moves only once its clock is synchronised: its clock is not synchronised (NTP), or run it with --clock-trusted'
-                : 'it moves one epoch at a time: give it the current epoch key (passant key)') }, 'dropping frames') : ''),
+                : 'it moves only once its own clock has reached that epoch: these frames were stamped ahead of the clock (a few, at an epoch change, are normal)') }, 'dropping frames') : ''),
         el('td', {}, fmt.ago(h.last_seen, site.timezone)),
         ...[h.rate.toFixed(1), fmt.int(h.batches), fmt.int(h.observations), fmt.int(h.rejected), fmt.int(h.lost), fmt.int(h.dropped)].map(v => el('td', { class: 'num' }, v)),
         el('td', {}, clock(h)), el('td', {}, h.version || '–'))));
