@@ -145,9 +145,15 @@ func (s *Server) Sensors(ctx context.Context, site string) ([]web.SensorHealth, 
 	return r.health(time.Now().UnixMilli()), nil
 }
 
-// onlineWithin is how recently a sensor must have sent a batch to count as
-// online.
-const onlineWithin = 30_000
+// A sensor is online when it says so in its status and has been heard
+// from lately: a batch within onlineWithin, or a status (which `passant
+// sensor` republishes every 30 s, also when it hears nobody) within
+// statusWithin. A working sensor in a quiet night is online; the Sensors
+// page's last batch says how long it has heard nothing.
+const (
+	onlineWithin = 30_000
+	statusWithin = 75_000
+)
 
 func (r *siteRunner) health(now int64) []web.SensorHealth {
 	r.mu.Lock()
@@ -177,7 +183,8 @@ func (r *siteRunner) health(now int64) []web.SensorHealth {
 		} else if h.LastSeen > 0 {
 			h.State = "online"
 		}
-		h.Online = h.State == "online" && h.LastSeen > 0 && now-h.LastSeen < onlineWithin
+		at := r.statusAt[se.ID]
+		h.Online = h.State == "online" && (h.LastSeen > 0 && now-h.LastSeen < onlineWithin || at > 0 && now-at < statusWithin)
 		out = append(out, h)
 	}
 	return out

@@ -51,6 +51,7 @@ type siteRunner struct {
 	now      int64 // the watermark: event time the pipeline has reached
 	quiet    bool  // recovering from the journal: nothing is published or stored
 	statuses map[string]ingest.Status
+	statusAt map[string]int64 // when each sensor's latest status came, wall clock ms
 	seen     map[string]*sensorSeen
 	posSaved map[string]int64 // track -> t of the last stored position
 	heat     *heat
@@ -138,7 +139,7 @@ const (
 func (s *Server) startSite(ctx context.Context, site *wire.Site, v store.SiteVersion) error {
 	r := &siteRunner{
 		srv: s, id: site.Site, version: v.Version, floor: versionFloor(v, site.Location()), in: make(chan delivery, s.cfg.QueueBatches),
-		statuses: map[string]ingest.Status{}, seen: map[string]*sensorSeen{},
+		statuses: map[string]ingest.Status{}, statusAt: map[string]int64{}, seen: map[string]*sensorSeen{},
 		ctl: make(chan func()), done: make(chan struct{}), quit: make(chan struct{}),
 	}
 	r.anchors = s.siteAnchors(site.Site)
@@ -352,6 +353,7 @@ func (r *siteRunner) knows(sensor string) bool {
 func (r *siteRunner) setStatus(sensor string, st ingest.Status) {
 	r.mu.Lock()
 	r.statuses[sensor] = st
+	r.statusAt[sensor] = time.Now().UnixMilli()
 	site := r.site
 	r.mu.Unlock()
 	if st.Tx != nil {
