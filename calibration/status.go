@@ -156,12 +156,25 @@ func floorPolys(site *wire.Site) [][]wire.Point {
 	return ps
 }
 
+// coverage is the walk's coverage grid: cells of CoverCell over the floor
+// (floorPolys), centred on the floor's bounding box so that its rows and
+// columns start at the floor's edges (a grid from the site's corner cut
+// across them: the shop's back metre in no cell, the street's first in
+// one), each cell the floor's (0, or 1 once the walk came within
+// coverReach of its centre) when its centre lies on the floor, −1 if not.
 func coverage(site *wire.Site, path []wire.Point) Coverage {
-	b := site.Bounds
-	c := Coverage{X0: b[0][0], Y0: b[0][1], Cell: CoverCell,
-		NX: max(1, int(math.Ceil((b[1][0]-b[0][0])/CoverCell))), NY: max(1, int(math.Ceil((b[1][1]-b[0][1])/CoverCell)))}
-	c.Cells = make([]int8, c.NX*c.NY)
 	polys := floorPolys(site)
+	lo, hi := wire.Point{math.Inf(1), math.Inf(1)}, wire.Point{math.Inf(-1), math.Inf(-1)}
+	for _, p := range polys {
+		for _, q := range p {
+			lo = wire.Point{min(lo[0], q[0]), min(lo[1], q[1])}
+			hi = wire.Point{max(hi[0], q[0]), max(hi[1], q[1])}
+		}
+	}
+	c := Coverage{Cell: CoverCell, NX: max(1, int(math.Ceil((hi[0]-lo[0])/CoverCell-1e-9))), NY: max(1, int(math.Ceil((hi[1]-lo[1])/CoverCell-1e-9)))}
+	c.X0 = lo[0] - (float64(c.NX)*CoverCell-(hi[0]-lo[0]))/2
+	c.Y0 = lo[1] - (float64(c.NY)*CoverCell-(hi[1]-lo[1]))/2
+	c.Cells = make([]int8, c.NX*c.NY)
 	floor, covered := 0, 0
 	for j := 0; j < c.NY; j++ {
 		for i := 0; i < c.NX; i++ {
