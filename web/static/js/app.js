@@ -45,6 +45,13 @@ function go(view, site) {
 }
 
 async function render() {
+  // The calibration walk is a page of its own; #/calibrate/SITE, shaped
+  // like the other views' addresses, opens it.
+  const [, asked, askedSite = ''] = location.hash.split('/');
+  if (asked === 'calibrate' && may('calibrate')) {
+    const s = decodeURIComponent(askedSite) || localStorage.getItem('passant.site') || state.sites[0]?.site || '';
+    return location.replace('/static/calibrate.html' + (s ? '?site=' + encodeURIComponent(s) : ''));
+  }
   let { view, site } = route();
   if (!view) return go(state.sites.length === 1 ? 'live' : 'chain', state.sites.length === 1 ? state.sites[0].site : '');
   if (!SITELESS.has(view)) {
