@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -36,16 +37,17 @@ func (s *Server) instanceID() string {
 // observations. When it cannot renew the leases (the database out of reach
 // for this instance) for two rounds, two thirds of a lease's length, it
 // gives its sites up before the leases expire and another instance takes
-// them: two pipelines of one site would both store its figures.
+// them: two pipelines of one site would both store its figures. A round
+// that waits on the database (giving a site back stores what it took
+// first; a rebuild) waits at most until then (leaseDeadline), so that the
+// guard runs in time.
 func (s *Server) leaseLoop(ctx context.Context) {
 	defer close(s.leaseDone)
 	ttl := s.cfg.LeaseTTL
 	tick := time.NewTicker(ttl / 3)
 	defer tick.Stop()
-	renewed := time.Now() // start renewed the leases (balance) just before
 	stopping := ctx.Done()
 	for {
-		at := time.Now()
 		if s.leasePaused.Load() {
 			// A test's stand-in for a frozen or dead instance.
 		} else if ctx.Err() != nil {
@@ -54,11 +56,9 @@ func (s *Server) leaseLoop(ctx context.Context) {
 			}
 		} else if err := s.balance(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("leases", "err", err)
-			if time.Since(renewed) >= ttl*2/3 && len(s.runners()) > 0 {
+			if !time.Now().Before(s.leaseDeadline()) && len(s.runners()) > 0 {
 				s.giveUpSites()
 			}
-		} else if err == nil {
-			renewed = at
 		}
 		select {
 		case <-s.leaseStop:
@@ -73,41 +73,70 @@ func (s *Server) leaseLoop(ctx context.Context) {
 	}
 }
 
+// leaseDeadline returns when the sites must be given up if the leases are
+// not renewed before: two thirds of a lease's length after they last were.
+func (s *Server) leaseDeadline() time.Time {
+	return time.Unix(0, s.renewed.Load()).Add(s.cfg.LeaseTTL * 2 / 3)
+}
+
+// errLeasesLapsing ends the work of a lease round (a rebuild) whose leases
+// could not be renewed in time.
+var errLeasesLapsing = errors.New("server: the leases could not be renewed; the sites are given up")
+
 // keepLeases renews owner's heartbeat and the leases of sites every third
 // of a lease's length until the function it returns is called (and
-// returns once the renewing has stopped).
-func (s *Server) keepLeases(owner string, sites map[string]bool) (stop func()) {
+// returns once the renewing has stopped). The context it returns, ctx's
+// child, ends (errLeasesLapsing) once the leases have not been renewed by
+// leaseDeadline: the work under way (a rebuild waiting for the writer
+// while the database is away) gives way to leaseLoop's guard.
+func (s *Server) keepLeases(ctx context.Context, owner string, sites map[string]bool) (context.Context, func()) {
 	ids := make([]string, 0, len(sites)+1)
 	ids = append(ids, heartbeatPrefix+owner)
 	for site := range sites {
 		ids = append(ids, site)
 	}
 	ttl := s.cfg.LeaseTTL
+	lctx, lapse := context.WithCancelCause(ctx)
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		tick := time.NewTicker(ttl / 3)
 		defer tick.Stop()
 		for {
+			late := time.NewTimer(time.Until(s.leaseDeadline()))
 			select {
 			case <-quit:
+				late.Stop()
 				return
+			case <-late.C:
+				if !time.Now().Before(s.leaseDeadline()) {
+					lapse(errLeasesLapsing)
+					return
+				}
+				continue
 			case <-tick.C:
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), ttl)
-			now := time.Now().UnixMilli()
+			late.Stop()
+			rctx, cancel := context.WithTimeout(context.Background(), ttl)
+			now := time.Now()
+			ok := true
 			for _, id := range ids {
-				if _, _, err := s.store.AcquireLease(ctx, id, owner, now, ttl.Milliseconds()); err != nil {
+				if _, _, err := s.store.AcquireLease(rctx, id, owner, now.UnixMilli(), ttl.Milliseconds()); err != nil {
 					s.log.Warn("leases: renewing while sites start", "site", id, "err", err)
+					ok = false
 					break
 				}
 			}
 			cancel()
+			if ok {
+				s.renewed.Store(now.UnixNano())
+			}
 		}
 	}()
-	return func() {
+	return lctx, func() {
 		close(quit)
 		<-done
+		lapse(nil)
 	}
 }
 
@@ -128,6 +157,7 @@ func (s *Server) renew() error {
 			return err
 		}
 	}
+	s.renewed.Store(time.UnixMilli(now).UnixNano())
 	return nil
 }
 
@@ -180,14 +210,22 @@ func (s *Server) balance(ctx context.Context) error {
 		mine = mine[:len(mine)-1]
 		s.stopSite(last)
 		// The instance that takes it rebuilds it from storage: what the
-		// site took is stored first (its session holds the rest).
-		if err := s.writer.drain(ctx); err != nil {
+		// site took is stored first (its session holds the rest). While
+		// the database is away that waits at most until the other leases
+		// must be renewed; then the lease is left to expire (the writer
+		// stores what it holds once the database is back, from the
+		// journal what overflowed), and the renewing below fails or goes
+		// on in time.
+		dctx, cancel := context.WithDeadline(ctx, s.leaseDeadline())
+		err := s.writer.drain(dctx)
+		cancel()
+		if err != nil {
+			s.log.Warn("a site given back before what it took is stored: its lease is left to expire", "site", last, "err", err)
+		} else if err := s.store.ReleaseLease(ctx, last, owner); err != nil {
 			return err
+		} else {
+			s.log.Info("lease given back to balance the instances", "site", last, "instances", len(alive))
 		}
-		if err := s.store.ReleaseLease(ctx, last, owner); err != nil {
-			return err
-		}
-		s.log.Info("lease given back to balance the instances", "site", last, "instances", len(alive))
 	}
 	// Renew what is ours, then take free sites up to the share.
 	owned := map[string]bool{}
@@ -198,6 +236,7 @@ func (s *Server) balance(ctx context.Context) error {
 			owned[site] = true
 		}
 	}
+	s.renewed.Store(time.UnixMilli(now).UnixNano())
 	for _, site := range sites {
 		if holder[site] != "" || len(owned) >= share {
 			continue
@@ -213,7 +252,8 @@ func (s *Server) balance(ctx context.Context) error {
 	// Rebuilding a site taken over (or a new version) reads its stored
 	// observations and may take longer than a lease: the leases held are
 	// renewed meanwhile.
-	defer s.keepLeases(owner, owned)()
+	ctx, stop := s.keepLeases(ctx, owner, owned)
+	defer stop()
 	for site := range owned {
 		r := s.runner(site)
 		if r != nil && r.storedVersion() >= version[site] {

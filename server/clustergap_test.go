@@ -124,8 +124,20 @@ func quiesce(ins ...*instance) {
 
 // checkEveryBatch checks that each acknowledged batch is stored exactly once
 // and journaled by at least one of the instances whose data directories are
-// dirs; it returns how many were stored not at all.
-func checkEveryBatch(t *testing.T, dbURL string, dirs []string, acked []sentBatch) int {
+// dirs.
+func checkEveryBatch(t *testing.T, dbURL string, dirs []string, acked []sentBatch) {
+	t.Helper()
+	lost, twice, unjournaled := countStored(t, dbURL, dirs, acked)
+	if lost > 0 || twice > 0 || unjournaled > 0 {
+		t.Errorf("%d of %d acknowledged batches not stored, %d stored more than once, %d in no journal",
+			lost, len(acked), twice, unjournaled)
+	}
+}
+
+// countStored counts (and logs) the acknowledged batches stored not at all,
+// more than once, and in none of the journals of the instances whose data
+// directories are dirs.
+func countStored(t *testing.T, dbURL string, dirs []string, acked []sentBatch) (lost, twice, unjournaled int) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, dbURL, "")
@@ -165,7 +177,6 @@ func checkEveryBatch(t *testing.T, dbURL string, dirs []string, acked []sentBatc
 			}
 		}
 	}
-	lost, twice, unjournaled := 0, 0, 0
 	// The runs of batches lost one after the other, by site: a handover
 	// loses one run.
 	var runs []string
@@ -204,11 +215,7 @@ func checkEveryBatch(t *testing.T, dbURL string, dirs []string, acked []sentBatc
 	}
 	t.Logf("%d batches acknowledged by the broker: %d not stored (runs: %v), %d stored more than once, %d in no journal",
 		len(acked), lost, runs, twice, unjournaled)
-	if lost > 0 || twice > 0 || unjournaled > 0 {
-		t.Errorf("%d of %d acknowledged batches not stored, %d stored more than once, %d in no journal",
-			lost, len(acked), twice, unjournaled)
-	}
-	return lost
+	return lost, twice, unjournaled
 }
 
 // TestClusterHandoverLosesNothing publishes batches steadily, as sensors

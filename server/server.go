@@ -137,6 +137,9 @@ type Server struct {
 	ready       atomic.Bool
 	ingesting   atomic.Bool // the journal may have files open (forget.go)
 	leasePaused atomic.Bool
+	// renewed is when (Unix ns) the leases this instance holds were last
+	// all renewed (cluster.go).
+	renewed atomic.Int64
 	// leaseStop, closed by shutdown once the writer has stored what the
 	// sites took, has the lease loop give the leases back; leaseDone is
 	// closed when it has.

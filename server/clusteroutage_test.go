@@ -1,0 +1,238 @@
+package server
+
+import (
+	"context"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/passant/passant/store"
+	"github.com/passant/passant/store/storetest"
+	"github.com/passant/passant/wire"
+)
+
+// cutAfterList is a store that cuts the database (a proxy's Cut), once
+// armed, just after the lease loop has read the leases (and the sites)
+// and found a second instance alive: an outage that begins between its
+// reading of the leases and its giving a site back to the newcomer.
+type cutAfterList struct {
+	store.Store
+	proxy *storetest.Proxy
+	other string // the newcomer's heartbeat
+	armed atomic.Bool
+	saw   atomic.Bool // the last ListLeases showed other alive
+	cut   atomic.Bool
+	// site, when set, cuts instead just after the site is read (the lease
+	// loop applying a new version of it).
+	site string
+}
+
+func (c *cutAfterList) Site(ctx context.Context, id string) (*wire.Site, store.SiteVersion, error) {
+	st, v, err := c.Store.Site(ctx, id)
+	if err == nil && id == c.site && c.armed.CompareAndSwap(true, false) {
+		c.proxy.Cut()
+		c.cut.Store(true)
+	}
+	return st, v, err
+}
+
+func (c *cutAfterList) ListLeases(ctx context.Context) ([]store.Lease, error) {
+	ls, err := c.Store.ListLeases(ctx)
+	saw := false
+	for _, l := range ls {
+		saw = saw || l.Site == c.other && l.Expires > time.Now().UnixMilli()
+	}
+	c.saw.Store(err == nil && saw)
+	return ls, err
+}
+
+func (c *cutAfterList) ListSites(ctx context.Context) ([]store.SiteVersion, error) {
+	vs, err := c.Store.ListSites(ctx)
+	if err == nil && c.site == "" && c.saw.Load() && c.armed.CompareAndSwap(true, false) {
+		c.proxy.Cut()
+		c.cut.Store(true)
+	}
+	return vs, err
+}
+
+// TestClusterGiveBackDuringOutage: instance a runs both sites; b starts, so
+// a gives one back to balance them, and the database goes away for a just
+// after it read the leases. The give-back waits for the writer to store
+// what the site took, which cannot be done now. Before, that wait (with the
+// lease loop's context) went on until shutdown: a's other lease was not
+// renewed, its give-up guard never ran, and once the lease expired b took
+// the site while a still ran it (two pipelines of one site). The wait is
+// bounded now and its error lets the guard give the sites up in time; the
+// batches it could not store are stored once the database is back: every
+// batch the broker acknowledged is stored exactly once.
+func TestClusterGiveBackDuringOutage(t *testing.T) {
+	sites := []string{"shop1", "shop2"}
+	ca, cb := clusterPair(t, "po", sites...)
+	dbURL := ca.DB
+	cut := &cutAfterList{other: heartbeatPrefix + "b"}
+	ca.DB, cut.proxy = storetest.Proxied(t, ca.DB)
+	ca.wrapStore = func(st store.Store) store.Store { cut.Store = st; return cut }
+	a := startInstance(t, ca)
+	defer func() { a.stop() }()
+	eventually(t, "a runs both sites", func() bool { return len(a.srv.Running()) == 2 })
+	pub := startSteady(t, ca, sites, 5*time.Millisecond)
+	pub.wait(t, 100)
+
+	cut.armed.Store(true)
+	b := startInstance(t, cb)
+	defer func() { b.stop() }()
+	eventually(t, "the database cut for a", cut.cut.Load)
+	eventually(t, "b runs both sites", func() bool { return len(b.srv.Running()) == 2 })
+	if ra := a.srv.Running(); len(ra) > 0 {
+		t.Fatalf("a, cut from the database while it gave a site back, still runs %v after b took both", ra)
+	}
+	pub.wait(t, 100)
+
+	cut.proxy.Restore()
+	eventually(t, "the sites shared one and one again", func() bool {
+		return len(a.srv.Running()) == 1 && len(b.srv.Running()) == 1
+	})
+	pub.wait(t, 100)
+	acked := pub.stop()
+	quiesce(a, b)
+	a.stop()
+	quiesce(b)
+	b.stop()
+	a, b = startInstance(t, ca), startInstance(t, cb) // for the deferred stops
+	checkNoneLost(t, dbURL, []string{ca.DataDir, cb.DataDir}, acked)
+}
+
+// TestClusterSiteChangeDuringOutage: the holder of a site applies a new
+// version of it stored through the other instance, and the database goes
+// away for the holder just after it read the version. The rebuild waits for
+// the writer first. Before, that wait (with the lease loop's context) went
+// on until shutdown, as a give-back's did (TestClusterGiveBackDuringOutage):
+// the lease expired and the other instance took the site while the holder
+// still ran it. The rebuild now ends when the leases could not be renewed
+// in time, and the guard gives the site up.
+func TestClusterSiteChangeDuringOutage(t *testing.T) {
+	sites := []string{"shop1", "shop2"}
+	ca, cb := clusterPair(t, "pv", sites...)
+	dbURL := ca.DB
+	cut := &cutAfterList{other: heartbeatPrefix + "b"}
+	ca.DB, cut.proxy = storetest.Proxied(t, ca.DB)
+	ca.wrapStore = func(st store.Store) store.Store { cut.Store = st; return cut }
+	a := startInstance(t, ca)
+	defer func() { a.stop() }()
+	b := startInstance(t, cb)
+	defer func() { b.stop() }()
+	eventually(t, "the sites shared one and one", func() bool {
+		return len(a.srv.Running()) == 1 && len(b.srv.Running()) == 1
+	})
+	pub := startSteady(t, ca, sites, 5*time.Millisecond)
+	pub.wait(t, 100)
+
+	id := a.srv.Running()[0]
+	cut.site = id
+	cut.armed.Store(true)
+	ctx := context.Background()
+	site, _, err := b.srv.Site(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := *site
+	edited.Zones = append(slices.Clone(site.Zones), wire.Zone{ID: "till", Kind: wire.ZoneArea,
+		Polygon: []wire.Point{{0, 0}, {5, 0}, {5, 5}, {0, 5}}})
+	if _, err := b.srv.PutSite(ctx, &edited, "a till area"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the database cut for a", cut.cut.Load)
+	eventually(t, "b runs both sites", func() bool { return len(b.srv.Running()) == 2 })
+	if ra := a.srv.Running(); len(ra) > 0 {
+		t.Fatalf("a, cut from the database while it applied a new version, still runs %v after b took both", ra)
+	}
+	pub.wait(t, 100)
+
+	cut.proxy.Restore()
+	eventually(t, "the sites shared one and one again", func() bool {
+		return len(a.srv.Running()) == 1 && len(b.srv.Running()) == 1
+	})
+	pub.wait(t, 100)
+	acked := pub.stop()
+	quiesce(a, b)
+	a.stop()
+	quiesce(b)
+	b.stop()
+	a, b = startInstance(t, ca), startInstance(t, cb) // for the deferred stops
+	checkNoneLost(t, dbURL, []string{ca.DataDir, cb.DataDir}, acked)
+}
+
+// checkNoneLost checks that each acknowledged batch is stored and journaled
+// (checkEveryBatch) but lets a batch be stored twice: an instance that gives
+// its sites up, its leases lost with the database, closes their sessions
+// with batches taken and not yet acknowledged; the broker sends those to
+// the next holder too, whose rebuild from storage lacks them, and both
+// store them (docs/reliability.md, "Duplicates after a lost lease without a
+// shutdown"; a few per give-up in these tests).
+func checkNoneLost(t *testing.T, dbURL string, dirs []string, acked []sentBatch) {
+	t.Helper()
+	lost, twice, unjournaled := countStored(t, dbURL, dirs, acked)
+	if lost > 0 || unjournaled > 0 {
+		t.Errorf("%d of %d acknowledged batches not stored, %d in no journal", lost, len(acked), unjournaled)
+	}
+	if twice > 0 {
+		t.Logf("%d batches stored twice: taken by the instance that gave its sites up, and sent again to the next holder", twice)
+	}
+}
+
+// TestClusterTakeOverStoresOverflow: the database goes away for instance a
+// while sensors send steadily; a's write buffer overflows (its batches then
+// wait in its journal), a gives its site up before the lease expires and b
+// takes it over, rebuilding it from storage. The batches of a's overflow
+// are in a's journal only: once the database is back a stores them from
+// there, though it no longer runs the site. Every batch the broker
+// acknowledged is stored.
+func TestClusterTakeOverStoresOverflow(t *testing.T) {
+	sites := []string{"shop1", "shop2"}
+	ca, cb := clusterPair(t, "pf", sites...)
+	dbURL := ca.DB
+	var proxy *storetest.Proxy
+	ca.DB, proxy = storetest.Proxied(t, ca.DB)
+	ca.WriteBuffer = 50
+	a := startInstance(t, ca)
+	defer func() { a.stop() }()
+	b := startInstance(t, cb)
+	defer func() { b.stop() }()
+	eventually(t, "the sites shared one and one", func() bool {
+		return len(a.srv.Running()) == 1 && len(b.srv.Running()) == 1
+	})
+	pub := startSteady(t, ca, sites, 5*time.Millisecond)
+	pub.wait(t, 100)
+
+	proxy.Cut()
+	eventually(t, "b runs both sites", func() bool { return len(b.srv.Running()) == 2 })
+	if ra := a.srv.Running(); len(ra) > 0 {
+		t.Fatalf("a, cut from the database, still runs %v after b took both", ra)
+	}
+	pub.wait(t, 200)
+	if a.srv.writer.dropped.Load() == 0 {
+		t.Fatal("a's write buffer did not overflow")
+	}
+
+	proxy.Restore()
+	eventually(t, "a's overflow stored from its journal", func() bool {
+		return len(a.srv.writer.gapped()) == 0 && a.srv.writer.pendingObs() == 0
+	})
+	t.Logf("a's overflow: %d observations, %d stored from its journal, %d missing",
+		a.srv.writer.dropped.Load(), a.srv.writer.fromJournal.Load(), a.srv.writer.missing.Load())
+	if a.srv.writer.fromJournal.Load() == 0 {
+		t.Error("nothing of a's overflow stored from its journal")
+	}
+	eventually(t, "the sites shared one and one again", func() bool {
+		return len(a.srv.Running()) == 1 && len(b.srv.Running()) == 1
+	})
+	pub.wait(t, 100)
+	acked := pub.stop()
+	quiesce(a, b)
+	a.stop()
+	quiesce(b)
+	b.stop()
+	a, b = startInstance(t, ca), startInstance(t, cb) // for the deferred stops
+	checkNoneLost(t, dbURL, []string{ca.DataDir, cb.DataDir}, acked)
+}
