@@ -243,6 +243,11 @@ func (s *Server) start(ctx context.Context) error {
 			return err
 		}
 	}
+	if n, err := s.unstored.load(filepath.Join(s.cfg.DataDir, keptAlertsFile)); err != nil {
+		s.log.Error("alerts kept before a restart are lost", "err", err)
+	} else if n > 0 {
+		s.log.Info("alerts kept before a restart (the database was away) are stored once it answers", "alerts", n)
+	}
 	s.journal, err = ingest.OpenJournal(filepath.Join(s.cfg.DataDir, "journal"), 0)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
