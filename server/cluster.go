@@ -117,7 +117,7 @@ func (s *Server) keepLeases(ctx context.Context, owner string, sites map[string]
 			case <-tick.C:
 			}
 			late.Stop()
-			rctx, cancel := context.WithTimeout(context.Background(), ttl)
+			rctx, cancel := context.WithDeadline(context.Background(), s.leaseDeadline())
 			now := time.Now()
 			ok := true
 			for _, id := range ids {
@@ -167,10 +167,20 @@ func (s *Server) balance(ctx context.Context) error {
 	owner := s.instanceID()
 	ttl := s.cfg.LeaseTTL.Milliseconds()
 	now := time.Now().UnixMilli()
-	if _, _, err := s.store.AcquireLease(ctx, heartbeatPrefix+owner, owner, now, ttl); err != nil {
+	// The lease loop's reads and writes end by the guard's deadline: a
+	// database that stops answering (no reset) must not hold the loop
+	// past it. Past it (the sites given up, or none held) a round has a
+	// third of a lease.
+	deadline := s.leaseDeadline()
+	if time.Now().After(deadline) {
+		deadline = time.Now().Add(s.cfg.LeaseTTL / 3)
+	}
+	lctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	if _, _, err := s.store.AcquireLease(lctx, heartbeatPrefix+owner, owner, now, ttl); err != nil {
 		return err
 	}
-	leases, err := s.store.ListLeases(ctx)
+	leases, err := s.store.ListLeases(lctx)
 	if err != nil {
 		return err
 	}
@@ -186,7 +196,7 @@ func (s *Server) balance(ctx context.Context) error {
 			holder[l.Site] = l.Owner
 		}
 	}
-	vs, err := s.store.ListSites(ctx)
+	vs, err := s.store.ListSites(lctx)
 	if err != nil {
 		return err
 	}
@@ -221,7 +231,7 @@ func (s *Server) balance(ctx context.Context) error {
 		cancel()
 		if err != nil {
 			s.log.Warn("a site given back before what it took is stored: its lease is left to expire", "site", last, "err", err)
-		} else if err := s.store.ReleaseLease(ctx, last, owner); err != nil {
+		} else if err := s.store.ReleaseLease(lctx, last, owner); err != nil {
 			return err
 		} else {
 			s.log.Info("lease given back to balance the instances", "site", last, "instances", len(alive))
@@ -230,7 +240,7 @@ func (s *Server) balance(ctx context.Context) error {
 	// Renew what is ours, then take free sites up to the share.
 	owned := map[string]bool{}
 	for _, site := range mine {
-		if _, ok, err := s.store.AcquireLease(ctx, site, owner, now, ttl); err != nil {
+		if _, ok, err := s.store.AcquireLease(lctx, site, owner, now, ttl); err != nil {
 			return err
 		} else if ok {
 			owned[site] = true
@@ -241,7 +251,7 @@ func (s *Server) balance(ctx context.Context) error {
 		if holder[site] != "" || len(owned) >= share {
 			continue
 		}
-		_, ok, err := s.store.AcquireLease(ctx, site, owner, now, ttl)
+		_, ok, err := s.store.AcquireLease(lctx, site, owner, now, ttl)
 		if err != nil {
 			return err
 		}

@@ -26,13 +26,24 @@ type cutAfterList struct {
 	// site, when set, cuts instead just after the site is read (the lease
 	// loop applying a new version of it).
 	site string
+	// freeze freezes the proxy instead of cutting it: the database's
+	// answers stop coming, without a reset.
+	freeze bool
+}
+
+func (c *cutAfterList) outage() {
+	if c.freeze {
+		c.proxy.Freeze()
+	} else {
+		c.proxy.Cut()
+	}
+	c.cut.Store(true)
 }
 
 func (c *cutAfterList) Site(ctx context.Context, id string) (*wire.Site, store.SiteVersion, error) {
 	st, v, err := c.Store.Site(ctx, id)
 	if err == nil && id == c.site && c.armed.CompareAndSwap(true, false) {
-		c.proxy.Cut()
-		c.cut.Store(true)
+		c.outage()
 	}
 	return st, v, err
 }
@@ -50,8 +61,7 @@ func (c *cutAfterList) ListLeases(ctx context.Context) ([]store.Lease, error) {
 func (c *cutAfterList) ListSites(ctx context.Context) ([]store.SiteVersion, error) {
 	vs, err := c.Store.ListSites(ctx)
 	if err == nil && c.site == "" && c.saw.Load() && c.armed.CompareAndSwap(true, false) {
-		c.proxy.Cut()
-		c.cut.Store(true)
+		c.outage()
 	}
 	return vs, err
 }
@@ -66,11 +76,20 @@ func (c *cutAfterList) ListSites(ctx context.Context) ([]store.SiteVersion, erro
 // bounded now and its error lets the guard give the sites up in time; the
 // batches it could not store are stored once the database is back: every
 // batch the broker acknowledged is stored exactly once.
+//
+// With the database frozen instead (its answers stop coming, without a
+// reset, as when a network drops packets), the lease loop's reads and
+// writes waited for ever too.
 func TestClusterGiveBackDuringOutage(t *testing.T) {
+	t.Run("cut", func(t *testing.T) { giveBackDuringOutage(t, false) })
+	t.Run("frozen", func(t *testing.T) { giveBackDuringOutage(t, true) })
+}
+
+func giveBackDuringOutage(t *testing.T, freeze bool) {
 	sites := []string{"shop1", "shop2"}
 	ca, cb := clusterPair(t, "po", sites...)
 	dbURL := ca.DB
-	cut := &cutAfterList{other: heartbeatPrefix + "b"}
+	cut := &cutAfterList{other: heartbeatPrefix + "b", freeze: freeze}
 	ca.DB, cut.proxy = storetest.Proxied(t, ca.DB)
 	ca.wrapStore = func(st store.Store) store.Store { cut.Store = st; return cut }
 	a := startInstance(t, ca)

@@ -359,6 +359,7 @@ func (s *Server) start(ctx context.Context) error {
 	}
 up:
 	if s.cfg.Cluster {
+		s.renewed.Store(time.Now().UnixNano()) // the first round's deadline
 		if err := s.balance(ctx); err != nil {
 			return fmt.Errorf("server: leases: %w", err)
 		}

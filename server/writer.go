@@ -376,12 +376,24 @@ func (w *writer) flush(ctx context.Context) error {
 
 // drain writes everything still queued, and the overflow waiting in the
 // journal, trying until ctx ends; it returns the last write's error when
-// ctx ended first.
+// ctx ended first. It returns when ctx ends also while a write is under
+// way (a database that does not answer): the write goes on, within its own
+// time limit, and what it does not write stays queued.
 func (w *writer) drain(ctx context.Context) error {
 	for {
-		err := w.flush(ctx)
-		if err == nil {
-			err = w.refill(ctx, time.Time{})
+		res := make(chan error, 1)
+		go func() {
+			err := w.flush(ctx)
+			if err == nil {
+				err = w.refill(ctx, time.Time{})
+			}
+			res <- err
+		}()
+		var err error
+		select {
+		case err = <-res:
+		case <-ctx.Done():
+			return fmt.Errorf("server: storage not answering; queued data not written yet (the journal keeps it): %w", context.Cause(ctx))
 		}
 		if err == nil && len(w.gapped()) == 0 {
 			return nil

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"io"
 	"net"
 	"net/url"
 	"sync"
@@ -11,15 +10,19 @@ import (
 // Proxy forwards TCP connections from a local port to a target. Cut closes
 // every connection and refuses new ones (the target looks down) until
 // Restore: the database outage of the fault tests (store's buffer, e2e),
-// without stopping the machine's shared PostgreSQL.
+// without stopping the machine's shared PostgreSQL. Freeze instead holds
+// every byte, both ways, and new connections too, until Restore: a network
+// that drops packets without a word (no reset), where a client waits for
+// an answer until its own deadline.
 type Proxy struct {
 	Addr   string
 	target string
 	ln     net.Listener
 
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]struct{}
+	mu     sync.Mutex
+	down   bool
+	frozen chan struct{} // closed by Restore after Freeze; nil when not frozen
+	conns  map[net.Conn]struct{}
 }
 
 // StartProxy listens on a free port of 127.0.0.1 and forwards to target.
@@ -52,7 +55,18 @@ func (p *Proxy) serve() {
 	}
 }
 
+// wait returns once the proxy is not frozen.
+func (p *Proxy) wait() {
+	p.mu.Lock()
+	f := p.frozen
+	p.mu.Unlock()
+	if f != nil {
+		<-f
+	}
+}
+
 func (p *Proxy) forward(c net.Conn) {
+	p.wait()
 	u, err := net.Dial("tcp", p.target)
 	if err != nil {
 		c.Close()
@@ -69,7 +83,19 @@ func (p *Proxy) forward(c net.Conn) {
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				p.wait()
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
 		done <- struct{}{}
 	}
 	go pipe(u, c)
@@ -92,12 +118,30 @@ func (p *Proxy) Cut() {
 	for c := range p.conns {
 		c.Close()
 	}
+	if p.frozen != nil { // what waited is dropped with its connection
+		close(p.frozen)
+		p.frozen = nil
+	}
 }
 
-// Restore lets connections through again.
+// Freeze holds every byte and every new connection until Restore; the
+// connections stay open.
+func (p *Proxy) Freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.frozen == nil {
+		p.frozen = make(chan struct{})
+	}
+}
+
+// Restore lets connections and bytes through again.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
 	p.down = false
+	if p.frozen != nil {
+		close(p.frozen)
+		p.frozen = nil
+	}
 	p.mu.Unlock()
 }
 
