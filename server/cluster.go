@@ -282,6 +282,18 @@ func (s *Server) balance(ctx context.Context) error {
 			s.log.Info("applied a new version of a site", "site", site, "version", v.Version)
 			continue
 		}
+		// The rebuild reads the stored observations: what this instance
+		// took of the site before (it gave the site up, its leases lost
+		// with the database) is stored first, and a write under way
+		// finished. The writer retries with a backoff of up to 15 s; the
+		// drain writes at once. When it cannot, the site starts all the
+		// same (its figures lack those batches until re-processed).
+		dctx, cancel := context.WithTimeout(ctx, s.cfg.LeaseTTL)
+		if err := s.writer.drain(dctx); err != nil {
+			s.log.Warn("a site taken over is rebuilt without what this instance took of it before and has not stored yet",
+				"site", site, "err", err)
+		}
+		cancel()
 		if err := s.startSite(ctx, st, v); err != nil {
 			return err
 		}
