@@ -103,7 +103,7 @@ func (s *Server) apply(ctx context.Context, id string) error {
 	if s.cfg.Cluster {
 		return nil
 	}
-	return s.startSite(context.WithoutCancel(ctx), site, v)
+	return s.startSite(context.WithoutCancel(ctx), ctx, site, v)
 }
 
 // SiteVersions implements web.Backend.

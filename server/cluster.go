@@ -262,21 +262,22 @@ func (s *Server) balance(ctx context.Context) error {
 	// Rebuilding a site taken over (or a new version) reads its stored
 	// observations and may take longer than a lease: the leases held are
 	// renewed meanwhile.
-	ctx, stop := s.keepLeases(ctx, owner, owned)
+	kctx, stop := s.keepLeases(ctx, owner, owned)
 	defer stop()
+	var failed error // sites whose start failed
 	for site := range owned {
 		r := s.runner(site)
 		if r != nil && r.storedVersion() >= version[site] {
 			continue
 		}
-		st, v, err := s.store.Site(ctx, site)
+		st, v, err := s.store.Site(kctx, site)
 		if err != nil {
 			return err
 		}
 		if r != nil {
 			// A new version stored through another instance (its API,
 			// a calibration): the holder applies it.
-			if err := r.replace(ctx, st, v.Version); err != nil {
+			if err := r.replace(kctx, st, v.Version); err != nil {
 				return fmt.Errorf("server: apply version %d of %s: %w", v.Version, site, err)
 			}
 			s.log.Info("applied a new version of a site", "site", site, "version", v.Version)
@@ -288,14 +289,16 @@ func (s *Server) balance(ctx context.Context) error {
 		// finished. The writer retries with a backoff of up to 15 s; the
 		// drain writes at once. When it cannot, the site starts all the
 		// same (its figures lack those batches until re-processed).
-		dctx, cancel := context.WithTimeout(ctx, s.cfg.LeaseTTL)
+		dctx, cancel := context.WithTimeout(kctx, s.cfg.LeaseTTL)
 		if err := s.writer.drain(dctx); err != nil {
 			s.log.Warn("a site taken over is rebuilt without what this instance took of it before and has not stored yet",
 				"site", site, "err", err)
 		}
 		cancel()
-		if err := s.startSite(ctx, st, v); err != nil {
-			return err
+		if err := s.startSite(ctx, kctx, st, v); err != nil {
+			// Tried again at the next round; the other sites start.
+			failed = errors.Join(failed, err)
+			continue
 		}
 		// Rebuilt: now the batches the session queued meanwhile.
 		s.openSession(s.runner(site))
@@ -307,7 +310,7 @@ func (s *Server) balance(ctx context.Context) error {
 			s.log.Info("lost the lease of a site", "site", r.id)
 		}
 	}
-	return nil
+	return failed
 }
 
 // giveUpSites stops every site's pipeline and session: the leases

@@ -28,9 +28,9 @@ import (
 // journaled after the stored mark are stored (the server stopped before
 // it stored them); a rebuild while running finds those still queued in
 // the writer.
-func (r *siteRunner) recover(startup bool) error {
+func (r *siteRunner) recover(ctx context.Context, startup bool) error {
 	if r.srv.cfg.Cluster {
-		return r.recoverFromStore()
+		return r.recoverFromStore(ctx)
 	}
 	if !startup {
 		// The batches the runner took are in its files once a round of
@@ -160,7 +160,7 @@ func (s batchIDs) take(b *wire.Batch) bool {
 // recoverFromStore rebuilds the site's state from the stored observations
 // of the last 36 hours: what an instance that takes over a site from another
 // needs, since the journal of the other is on its own disk.
-func (r *siteRunner) recoverFromStore() error {
+func (r *siteRunner) recoverFromStore(ctx context.Context) error {
 	now := time.Now().UnixMilli()
 	r.mu.Lock()
 	r.quiet = true
@@ -176,7 +176,7 @@ func (r *siteRunner) recoverFromStore() error {
 		r.mu.Unlock()
 	}()
 	n := 0
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	err := r.srv.store.ScanBatches(ctx, r.id, from, now+3600_000, func(b *store.RawBatch) error {
 		r.mu.Lock()
@@ -346,7 +346,7 @@ func (r *siteRunner) restore(site *wire.Site, err error) error {
 	if rerr := r.reset(site); rerr != nil {
 		return errors.Join(err, rerr)
 	}
-	if rerr := r.recover(false); rerr != nil {
+	if rerr := r.recover(context.Background(), false); rerr != nil {
 		return errors.Join(err, fmt.Errorf("server: site %s: rebuild the live state: %w", r.id, rerr))
 	}
 	return err
@@ -414,7 +414,7 @@ func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) (int64, error
 	r.mu.Lock()
 	r.restoreFrom, r.floor = from, from
 	r.mu.Unlock()
-	err := r.recover(false)
+	err := r.recover(ctx, false)
 	r.mu.Lock()
 	r.restoreFrom = 0
 	r.mu.Unlock()

@@ -276,7 +276,7 @@ func (s *Server) start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("server: %w", err)
 		}
-		if err := s.startSite(ctx, site, sv); err != nil {
+		if err := s.startSite(ctx, ctx, site, sv); err != nil {
 			return err
 		}
 	}

@@ -136,7 +136,10 @@ const (
 	devsPruneEvery = 3_600_000  // ms of event time between prunings of trackDevs
 )
 
-func (s *Server) startSite(ctx context.Context, site *wire.Site, v store.SiteVersion) error {
+// startSite rebuilds a site's live state (recover, within rebuild) and
+// starts its runner, which lives until stop (ctx ends only what it reads
+// of the store).
+func (s *Server) startSite(ctx, rebuild context.Context, site *wire.Site, v store.SiteVersion) error {
 	r := &siteRunner{
 		srv: s, id: site.Site, version: v.Version, floor: versionFloor(v, site.Location()), in: make(chan delivery, s.cfg.QueueBatches),
 		statuses: map[string]ingest.Status{}, statusAt: map[string]int64{}, seen: map[string]*sensorSeen{},
@@ -149,7 +152,14 @@ func (s *Server) startSite(ctx context.Context, site *wire.Site, v store.SiteVer
 	// Erasures left pending in journal files that were open (forget.go):
 	// before they are read back.
 	s.forgetPending(site.Site, !s.ingesting.Load())
-	if err := r.recover(true); err != nil {
+	if err := r.recover(rebuild, true); err != nil {
+		if s.cfg.Cluster {
+			// Rebuilt from the store, whose read failed: started from
+			// what it read, the site's figures would go on from a part
+			// of the day (and be stored over the complete ones). The
+			// lease loop tries again at its next round.
+			return fmt.Errorf("server: rebuild %s from storage: %w", site.Site, err)
+		}
 		s.log.Warn("journal recovery incomplete", "site", site.Site, "err", err)
 	}
 	s.mu.Lock()
