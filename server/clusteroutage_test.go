@@ -110,17 +110,7 @@ func giveBackDuringOutage(t *testing.T, freeze bool) {
 	pub.wait(t, 100)
 
 	cut.proxy.Restore()
-	eventually(t, "the sites shared one and one again", func() bool {
-		return len(a.srv.Running()) == 1 && len(b.srv.Running()) == 1
-	})
-	pub.wait(t, 100)
-	acked := pub.stop()
-	quiesce(a, b)
-	a.stop()
-	quiesce(b)
-	b.stop()
-	a, b = startInstance(t, ca), startInstance(t, cb) // for the deferred stops
-	checkNoneLost(t, dbURL, []string{ca.DataDir, cb.DataDir}, acked)
+	settleShared(t, &a, &b, ca, cb, pub, dbURL)
 }
 
 // TestClusterSiteChangeDuringOutage: the holder of a site applies a new
@@ -170,17 +160,7 @@ func TestClusterSiteChangeDuringOutage(t *testing.T) {
 	pub.wait(t, 100)
 
 	cut.proxy.Restore()
-	eventually(t, "the sites shared one and one again", func() bool {
-		return len(a.srv.Running()) == 1 && len(b.srv.Running()) == 1
-	})
-	pub.wait(t, 100)
-	acked := pub.stop()
-	quiesce(a, b)
-	a.stop()
-	quiesce(b)
-	b.stop()
-	a, b = startInstance(t, ca), startInstance(t, cb) // for the deferred stops
-	checkNoneLost(t, dbURL, []string{ca.DataDir, cb.DataDir}, acked)
+	settleShared(t, &a, &b, ca, cb, pub, dbURL)
 }
 
 // checkNoneLost checks that each acknowledged batch is stored and journaled
@@ -244,17 +224,7 @@ func TestClusterTakeOverStoresOverflow(t *testing.T) {
 	if a.srv.writer.fromJournal.Load() == 0 {
 		t.Error("nothing of a's overflow stored from its journal")
 	}
-	eventually(t, "the sites shared one and one again", func() bool {
-		return len(a.srv.Running()) == 1 && len(b.srv.Running()) == 1
-	})
-	pub.wait(t, 100)
-	acked := pub.stop()
-	quiesce(a, b)
-	a.stop()
-	quiesce(b)
-	b.stop()
-	a, b = startInstance(t, ca), startInstance(t, cb) // for the deferred stops
-	checkNoneLost(t, dbURL, []string{ca.DataDir, cb.DataDir}, acked)
+	settleShared(t, &a, &b, ca, cb, pub, dbURL)
 }
 
 // TestClusterRetakeAfterOutage: the database goes away for the only
@@ -264,7 +234,7 @@ func TestClusterTakeOverStoresOverflow(t *testing.T) {
 // the batches its own writer still held (the writer retries with a backoff
 // of up to 15 s). Before, the rebuild read the store first: the site's
 // pipeline never had the batches of the outage's first two thirds of a
-// lease (some 200 here), stored a moment later; and one the old session
+// lease, stored a moment later; and one the old session
 // had taken without acknowledging it, sent again to the new one, was
 // stored twice.
 func TestClusterRetakeAfterOutage(t *testing.T) {
@@ -275,12 +245,16 @@ func TestClusterRetakeAfterOutage(t *testing.T) {
 	a := startInstance(t, ca)
 	defer func() { a.stop() }()
 	eventually(t, "a runs the site", func() bool { return len(a.srv.Running()) == 1 })
-	pub := startSteady(t, ca, []string{"shop1"}, 5*time.Millisecond)
+	// Some 65 batches a second: the site's session is away for some 5 s,
+	// and the test's Mosquitto may keep its default max_queued_messages
+	// (1000) for a session away, dropping the newest past it (as its log
+	// says: "Outgoing messages are being dropped").
+	pub := startSteady(t, ca, []string{"shop1"}, 15*time.Millisecond)
 	pub.wait(t, 100)
 	proxy.Cut()
 	eventually(t, "a gives the site up", func() bool { return len(a.srv.Running()) == 0 })
-	pub.wait(t, 100)
-	time.Sleep(4 * time.Second) // the writer's backoff grows
+	pub.wait(t, 50)
+	time.Sleep(3 * time.Second) // the writer's backoff grows
 	proxy.Restore()
 	eventually(t, "a runs the site again", func() bool { return len(a.srv.Running()) == 1 })
 	pub.wait(t, 100)
@@ -387,4 +361,24 @@ func TestClusterTakeOverReadFails(t *testing.T) {
 		t.Fatalf("b runs %s with %d of the %d stored batches", id, taken, sent)
 	}
 	a = startInstance(t, ca) // for the deferred stop
+}
+
+// settleShared waits until the instances *a and *b share the sites one and
+// one again, lets the sensors send a while longer, stops both (each once
+// quiet) and checks that every batch the broker acknowledged is stored
+// (checkNoneLost) in the database dbURL; then it starts both again, for
+// the callers' deferred stops.
+func settleShared(t *testing.T, a, b **instance, ca, cb Config, pub *steady, dbURL string) {
+	t.Helper()
+	eventually(t, "the sites shared one and one again", func() bool {
+		return len((*a).srv.Running()) == 1 && len((*b).srv.Running()) == 1
+	})
+	pub.wait(t, 100)
+	acked := pub.stop()
+	quiesce(*a, *b)
+	(*a).stop()
+	quiesce(*b)
+	(*b).stop()
+	*a, *b = startInstance(t, ca), startInstance(t, cb)
+	checkNoneLost(t, dbURL, []string{ca.DataDir, cb.DataDir}, acked)
 }
