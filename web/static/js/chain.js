@@ -19,6 +19,10 @@ export async function mount(main, ctx) {
   let sortKey = 'visitors', sortDir = -1, rows = [];
   const cols = [['Site', 'site'], ['Visitors', 'visitors'], ['', null], ['vs a week before', 'visitors_change'], ['Passers-by', 'passersby'], ['as people (est.)', 'passersby_est'], ['Capture rate', 'capture_rate'],
     ['Median dwell', 'dwell_median_s'], ['Conversion', 'conversion'], ['In store now', 'in_store'], ['Sensors online', 'sensors_online'], ['', null]];
+  // No visitors a week before (sensors not yet in, or the shop closed):
+  // said in words, not as "– vs 0".
+  const nobody = (id, date) => el('div', { class: 'delta none', id, 'data-dir': 'none',
+    title: `No visitors ${date ? 'on ' + date : 'a week before'}: nothing to compare with` }, 'none a week before');
   function sorted() {
     return [...rows].sort((a, b) => {
       const x = a[sortKey] ?? -Infinity, y = b[sortKey] ?? -Infinity;
@@ -50,7 +54,7 @@ export async function mount(main, ctx) {
     // sites with a comparison only).
     const withPrev = rows.filter(r => r.visitors_prev != null);
     const vp = withPrev.reduce((a, r) => a + r.visitors_prev, 0), vc = withPrev.reduce((a, r) => a + r.visitors, 0);
-    const kpiTiles = [['Sites', rows.length], ['Visitors', fmt.int(v), withPrev.length ? delta(vc, vp, 'count', fmt.int(vp), 'a week before', 'chain-visitors-change') : ''], ['Passers-by', fmt.int(p)], ['Capture rate', fmt.pct(v + p ? v / (v + p) : null)],
+    const kpiTiles = [['Sites', rows.length], ['Visitors', fmt.int(v), !withPrev.length ? '' : vp === 0 ? nobody('chain-visitors-change') : delta(vc, vp, 'count', fmt.int(vp), 'a week before', 'chain-visitors-change')], ['Passers-by', fmt.int(p)], ['Capture rate', fmt.pct(v + p ? v / (v + p) : null)],
         ['In stores now', fmt.int(sum('in_store'))], ['Sensors online', `${sum('sensors_online')} / ${sum('sensors')}`]];
     totals.replaceChildren(...kpiTiles.map(([l, x, d]) => el('div', { class: 'kpi' }, el('div', { class: 'v' }, String(x)), el('div', { class: 'l' }, l), d || '')));
     const maxV = Math.max(1, ...rows.map(r => r.visitors));
@@ -66,7 +70,7 @@ export async function mount(main, ctx) {
         el('td', {}, el('a', { href: `#/live/${encodeURIComponent(r.site)}` }, r.name || r.site), r.name ? el('span', { class: 'muted' }, ' ' + r.site) : ''),
         el('td', { class: 'num' }, fmt.int(r.visitors)),
         el('td', { style: 'width:15%' }, el('div', { class: 'bar', style: `width:${100 * r.visitors / maxV}%` })),
-        el('td', { class: 'num vs-prev' }, r.visitors_prev == null ? '–' :
+        el('td', { class: 'num vs-prev' }, r.visitors_prev == null ? '–' : r.visitors_prev === 0 ? nobody(undefined, r.prev_date) :
           delta(r.visitors, r.visitors_prev, 'count', fmt.int(r.visitors_prev), `on ${r.prev_date}`)),
         el('td', { class: 'num' }, fmt.int(r.passersby)), el('td', { class: 'num' }, fmt.int(Math.round(r.passersby_est ?? r.passersby))),
         el('td', { class: 'num' }, fmt.pct(r.capture_rate)),
