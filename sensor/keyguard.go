@@ -60,7 +60,10 @@ func (g *keyGuard) mayMove(t, keyEnd int64) bool {
 			"until it is (or run with --clock-trusted)", "key_until", time.UnixMilli(keyEnd).UTC())
 		return false
 	}
-	if now.UnixMilli() < keyEnd {
+	// The clock must have reached the epoch the frame moves the key to,
+	// not only the end of the held key's: a frame stamped epochs ahead
+	// (within MaxAhead) would leave the clock's own epoch behind the key.
+	if now.UnixMilli() < max(keyEnd, Epoch(t, g.period)*g.period.Milliseconds()) {
 		g.tell(heldEarly, "sensor: frames stamped past the epoch key's epoch before the clock reached it are dropped",
 			"key_until", time.UnixMilli(keyEnd).UTC())
 		return false

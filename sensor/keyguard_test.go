@@ -102,6 +102,14 @@ func TestNodeEpochKeyOnUntrustedClock(t *testing.T) {
 		{"trusted frame ahead of the clock", cat(ahead(0, 2, true), []clockFrame{
 			{at: now.Add(time.Hour - time.Minute + 30*time.Second), clock: now.Add(time.Hour - time.Minute - 30*time.Second), trusted: true}},
 			ahead(time.Minute, 3, true)), e, 5, 1, 0},
+		// Synchronised, the clock in the next epoch, and a frame stamped
+		// two epochs further (within MaxAhead of the clock): it may not
+		// move the key to its epoch, which the clock has not reached.
+		// Before, it did, and every frame of the clock's epoch after it
+		// was "before the epoch" and dropped.
+		{"trusted frame epochs ahead of the clock", cat([]clockFrame{
+			{at: now.Add(3 * time.Hour), clock: now.Add(time.Hour), trusted: true}},
+			ahead(time.Hour+time.Second, 5, true)), e + 1, 5, 1, 0},
 		// Synchronised and two epochs past the key (the node was off for
 		// longer than an epoch): the key moves to the present's epoch at
 		// once; before, every frame was dropped until the node was given
