@@ -69,7 +69,7 @@ export async function mount(main, ctx) {
     el('button', { class: 'primary', onclick: () => load() }, 'Show')),
   el('div', { class: 'grid2' }, el('div', { class: 'card mapcard' }, mapEl), el('div', { class: 'card scroll' }, el('h2', {}, 'Transitions'), list)),
   el('div', { class: 'card' }, el('h2', {}, 'Flows between zones'), flow));
-  const m = siteMap(mapEl, site, { zoneLabels: true, sensors: false, label: 'Moves between zones as arrows; the same as the Transitions table' });
+  const m = siteMap(mapEl, site, { zoneLabels: true, sensors: false, shopFirst: true, label: 'Moves between zones as arrows; the same as the Transitions table' });
   const flows = L.layerGroup().addTo(m.map);
 
   async function load() {

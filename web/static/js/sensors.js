@@ -12,7 +12,7 @@ export async function mount(main, ctx) {
   const mapEl = el('div', { class: 'map', id: 'sensor-map', style: 'min-height:320px' });
   main.append(el('div', { class: 'card scroll' }, el('h2', {}, 'Sensors'), alerts, summary, table),
     el('div', { class: 'card mapcard', style: 'min-height:340px' }, mapEl));
-  const m = siteMap(mapEl, site, { sensors: false, zoneLabels: false, label: 'Where the sensors are, green online, red not; the same as the table' });
+  const m = siteMap(mapEl, site, { sensors: false, zoneLabels: false, shopFirst: true, label: 'Where the sensors are, green online, red not; the same as the table' });
   const marks = L.layerGroup().addTo(m.map);
 
   async function load() {
