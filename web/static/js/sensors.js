@@ -28,8 +28,10 @@ export async function mount(main, ctx) {
       return el('span', { class: 'pill ' + cls }, `${h.clock_offset_ms > 0 ? '+' : ''}${Math.round(h.clock_offset_ms)} ms${h.clock && h.clock !== 'ok' ? ' · ' + h.clock : ''}`);
     };
     table.replaceChildren(
-      el('tr', {}, ...['Sensor', 'State', 'Last batch', 'Obs/s', 'Batches', 'Observations', 'Rejected', 'Lost', 'Sensor drops', 'Clock', 'Version']
-        .map((h, i) => el('th', { class: i >= 3 && i <= 8 ? 'num' : '' }, h))),
+      // Late observations are stored and counted, only not located live;
+      // refused ones broke the contract's checks.
+      el('tr', {}, ...['Sensor', 'State', 'Last batch', 'Obs/s', 'Batches', 'Observations', 'Late or refused', 'Lost', 'Sensor drops', 'Clock', 'Version']
+        .map((h, i) => el('th', { class: i >= 3 && i <= 8 ? 'num' : '', title: i === 6 ? 'Observations that came after their time was processed (stored and counted, not shown on the live map) or that broke the format' : undefined }, h))),
       ...hs.map(h => el('tr', { 'data-sensor': h.id },
         el('td', {}, h.id, h.label ? el('span', { class: 'muted' }, ' ' + h.label) : '', h.known ? '' : el('span', { class: 'pill warn' }, 'not in site')),
         el('td', {}, el('span', { class: 'pill ' + (h.online ? 'on' : 'off') }, state(h)),
@@ -39,7 +41,8 @@ export async function mount(main, ctx) {
             title: `${fmt.int(h.beyond_key)} frames dropped: they lie past the epoch of the key the sensor holds, which ` +
               (h.clock_trusted === false ? 'it moves only once its clock is synchronised: its clock is not synchronised (NTP), or run it with --clock-trusted'
                 : 'it moves only once its own clock has reached that epoch: these frames were stamped ahead of the clock (a few, at an epoch change, are normal)') }, 'dropping frames') : ''),
-        el('td', {}, fmt.ago(h.last_seen, site.timezone)),
+        // Batches counted before a restart, none since: not "never".
+        el('td', {}, !h.last_seen && h.batches ? 'not since the restart' : fmt.ago(h.last_seen, site.timezone)),
         ...[h.rate.toFixed(1), fmt.int(h.batches), fmt.int(h.observations), fmt.int(h.rejected), fmt.int(h.lost), fmt.int(h.dropped)].map(v => el('td', { class: 'num' }, v)),
         el('td', {}, clock(h)), el('td', {}, h.version || '–'))));
     marks.clearLayers();
