@@ -14,6 +14,7 @@ func (db *DB) DeleteDerived(ctx context.Context, site string, from, to int64) er
 			`DELETE FROM visits WHERE site = $1 AND start >= $2 AND start < $3`,
 			`DELETE FROM track_days WHERE site = $1 AND first >= $2 AND first < $3`,
 			`DELETE FROM hours WHERE site = $1 AND start >= $2 AND start < $3`,
+			`DELETE FROM heat_tiles WHERE site = $1 AND start >= $2 AND start < $3`,
 		} {
 			if _, err := tx.exec(ctx, query, site, from, to); err != nil {
 				return err

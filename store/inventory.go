@@ -8,7 +8,7 @@ import (
 // Tables lists the tables Passant keeps, in the order of the data
 // inventory (docs/storage.md).
 var Tables = []string{"sites", "site_versions", "plan_images", "sensor_health", "observations", "positions",
-	"visits", "track_days", "hours", "transactions", "calibrations", "users", "tokens", "leases", "alerts",
+	"visits", "track_days", "hours", "heat_tiles", "transactions", "calibrations", "users", "tokens", "leases", "alerts",
 	"schema_version"}
 
 // Ping implements Store.

@@ -1,6 +1,7 @@
 // Package store keeps everything Passant persists: versioned sites and their
 // floor plans, sensor health, raw observations (for re-processing), position
-// fixes, visits, track days, hourly aggregates, till transactions,
+// fixes, visits, track days, hourly aggregates, the heatmap's hourly tiles,
+// till transactions,
 // calibration results, and for running a server: users, tokens, site leases
 // and alerts.
 //
@@ -47,6 +48,7 @@ type Store interface {
 	Sensors
 	Observations
 	Derived
+	Heat
 	Transactions
 	Calibrations
 	Auth
@@ -253,9 +255,9 @@ type Derived interface {
 	// hours that start before before (the retention of summaries; the
 	// visits' and track days' track ids are pseudonymous).
 	DeleteSummariesBefore(ctx context.Context, before int64) (int64, error)
-	// DeleteDerived deletes the site's positions, visits, track days and
-	// hours in [from, to) (by t, start, first detection and start), before
-	// a re-processing of the range writes them anew.
+	// DeleteDerived deletes the site's positions, visits, track days,
+	// hours and heat tiles in [from, to) (by t, start, first detection and
+	// start), before a re-processing of the range writes them anew.
 	DeleteDerived(ctx context.Context, site string, from, to int64) error
 	// DeleteDerivedTracks deletes the positions (by t), visits (by start)
 	// and track days (by first detection) in [from, to) of the named

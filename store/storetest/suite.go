@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(testing.TB) store.Store) {
 		{"Visits", testVisits},
 		{"TrackDays", testTrackDays},
 		{"Hours", testHours},
+		{"HeatTiles", testHeatTiles},
 		{"BulkUpsert", testBulkUpsert},
 		{"DeleteDerived", testDeleteDerived},
 		{"DeleteDerivedTracks", testDeleteDerivedTracks},
