@@ -312,7 +312,7 @@ func Reprocess(ctx context.Context, st store.Store, site *wire.Site, from, to in
 	var res ReprocessResult
 	plan := zones.NewPlan(site)
 	counter := footfall.NewCounter(site, plan)
-	col := &collector{counter: counter, saved: map[string]int64{}}
+	col := newCollector(site, counter, from, cut)
 	// Stored batches come back in receive order; a sensor's spooled backlog
 	// came late. An hour's reordering puts it back in event-time order, so
 	// the figures are those of a day on which it came on time.
@@ -336,6 +336,11 @@ func Reprocess(ctx context.Context, st store.Store, site *wire.Site, from, to in
 	}
 	p.Flush()
 	counter.Flush()
+	// The heat tiles of the whole hours of the range, the staff's by the
+	// days' final classification; the hours the passers-by retention
+	// thinned are left to be built from the stored positions (bakeMode).
+	col.heat.builder.Flush()
+	col.heat.bakeTo(col.heat.tiles.Start(to), site, counter, col.bake)
 	days, visits := counter.TrackDays(), counter.Visits()
 	var sp thinnedSplit
 	if from < cut {
@@ -354,6 +359,13 @@ func Reprocess(ctx context.Context, st store.Store, site *wire.Site, from, to in
 		return res, fmt.Errorf("server: reprocess: %w", err)
 	}
 	if err := st.WritePositions(ctx, site.Site, col.pos); err != nil {
+		return res, fmt.Errorf("server: reprocess: %w", err)
+	}
+	tiles := make([]store.HeatTile, 0, len(col.heat.baked))
+	for _, t := range col.heat.takeBaked() {
+		tiles = append(tiles, t.HeatTile)
+	}
+	if err := st.WriteHeatTiles(ctx, site.Site, tiles, true); err != nil {
 		return res, fmt.Errorf("server: reprocess: %w", err)
 	}
 	if err := st.WriteTrackDays(ctx, days); err != nil {
@@ -379,13 +391,26 @@ func ignoreUnknown(err error) error {
 	return err
 }
 
-// collector keeps a re-processing's positions, downsampled as live.
+// collector keeps a re-processing's positions, downsampled as live, and
+// its heat tiles (as a runner's heat, baked day by day as m says).
 type collector struct {
 	counter *footfall.Counter
+	site    *wire.Site
+	heat    *heat
+	bake    bakeMode
 	pos     []wire.Position
 	saved   map[string]int64
 	devs    map[string]map[wire.Dev]bool // the pseudonyms of each track
 	orig    origTracks
+}
+
+// newCollector returns the collector of a re-processing of site from
+// from, whose part before cut the passers-by retention thinned.
+func newCollector(site *wire.Site, counter *footfall.Counter, from, cut int64) *collector {
+	c := &collector{counter: counter, saved: map[string]int64{}, site: site, heat: newHeat(site),
+		bake: bakeMode{From: max(from, cut), Replace: true}}
+	c.heat.startAt(from)
+	return c
 }
 
 func (c *collector) Position(p wire.Position) {
@@ -393,6 +418,7 @@ func (c *collector) Position(p wire.Position) {
 		return
 	}
 	c.counter.Add(p)
+	c.heat.add(&p)
 	if c.devs == nil {
 		c.devs = map[string]map[wire.Dev]bool{}
 	}
@@ -409,7 +435,11 @@ func (c *collector) Position(p wire.Position) {
 	}
 }
 
-func (c *collector) Advance(now int64) { c.counter.Advance(now) }
+func (c *collector) Advance(now int64) {
+	c.counter.Advance(now)
+	c.heat.builder.Expire(now)
+	c.heat.bake(now, c.site, c.counter, c.bake)
+}
 
 // Merge counts track from's positions as into's, and its fixes collected
 // so far name into (as the live path's stored ones, writer.merged).
@@ -420,6 +450,7 @@ func (c *collector) Merge(from, into string, _ int64) {
 	if first, last, ok := c.counter.Merge(from, into); ok {
 		renameFixes(c.pos, from, into, first, last)
 	}
+	c.heat.log.Merge(from, into)
 }
 
 // renameFixes names the fixes of track from within [first, last] after

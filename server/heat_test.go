@@ -54,18 +54,21 @@ func TestHeatLeavesOutAPrinter(t *testing.T) {
 		h.add(&p)
 		counter.Advance(p.T)
 		h.builder.Expire(p.T)
-		h.bake(p.T, site, counter)
+		h.bake(p.T, site, counter, bakeMode{Replace: true})
 	}
+	all := func(int64) bool { return true }
 	everyone := func() *heatmap.Grid {
-		return sumTiles(h.tiles, day, day+24*heatmap.Hour, func(int64) bool { return true })
+		return sumTiles(h.tiles, day, day+24*heatmap.Hour, all)
 	}
 	// At 20:00 the printer has been seen for 12 hours: staff so far.
-	all := func(int64) bool { return true }
 	people := everyone()
-	h.takeStaff(people, site, counter, day, day+24*heatmap.Hour, all)
+	staff := h.tiles.Grid()
+	h.staffSoFar(staff, site, counter, day, day+24*heatmap.Hour, all)
+	people.Sub(staff)
+	var whole *heatmap.Grid // with the staff
 	check := func(when string, people *heatmap.Grid) {
 		t.Helper()
-		all := everyone()
+		all := whole
 		if all.At(8.5, 1.5) < 1000 {
 			t.Fatalf("%s: the printer's cell holds %.0f s with the staff: the test shows nothing", when, all.At(8.5, 1.5))
 		}
@@ -81,17 +84,34 @@ func TestHeatLeavesOutAPrinter(t *testing.T) {
 			t.Errorf("%s: people's total %.1f s, want the shopper's 595", when, got)
 		}
 	}
+	whole = everyone()
 	check("at 20:00", people)
-	// The day over: the log's spans move out.
+	// The day over: the log's spans move out, into the staff's tiles, and
+	// the day's tiles go to the store.
 	next := day + 24*heatmap.Hour + 2*h.builder.Cap
 	counter.Advance(next)
 	h.builder.Expire(next)
-	h.bake(next, site, counter)
-	if h.log.Len() != 0 {
-		t.Errorf("the log holds %d spans of a day that is over", h.log.Len())
+	h.bake(next, site, counter, bakeMode{Replace: true})
+	if h.log.Len() != 0 || len(h.tiles.Hours()) != 0 {
+		t.Errorf("the log holds %d spans, the tiles %d hours of a day that is over", h.log.Len(), len(h.tiles.Hours()))
 	}
-	people = everyone()
-	h.takeStaff(people, site, counter, day, day+24*heatmap.Hour, all)
+	whole, staff = h.tiles.Grid(), h.tiles.Grid()
+	baked := h.takeBaked()
+	if len(baked) != 2*24 {
+		t.Errorf("%d tiles baked, want everyone's and the staff's of 24 hours", len(baked))
+	}
+	for _, b := range baked {
+		g := whole
+		if b.Staff {
+			g = staff
+		}
+		if err := heatmap.AddTile(g, b.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	people = heatmap.NewGrid(site.Bounds, defaultCell)
+	people.Add(whole)
+	people.Sub(staff)
 	check("the day over", people)
 }
 
@@ -125,7 +145,6 @@ func BenchmarkHeatmapTodayTiles(b *testing.B) {
 			h := newHeat(site)
 			p := c.period(site)
 			h.tiles = heatmap.NewPeriodTiles(site.Bounds, defaultCell, p)
-			h.staff = heatmap.NewPeriodTiles(site.Bounds, defaultCell, p)
 			h.builder = heatmap.NewBuilder(h.tiles)
 			h.builder.Log = h.log
 			h.liveFrom = day
@@ -163,7 +182,9 @@ func benchHeatToday(b *testing.B, site *wire.Site, day int64, plan *zones.Plan, 
 	g0 := sumTiles(h.tiles, day, now, all)
 	for b.Loop() {
 		g := sumTiles(h.tiles, day, now, all)
-		h.takeStaff(g, site, counter, day, now, all)
+		staff := h.tiles.Grid()
+		h.staffSoFar(staff, site, counter, day, now, all)
+		g.Sub(staff)
 		if g.Total() > g0.Total()-3*10*3600 {
 			b.Fatalf("%.0f s of %.0f taken out, want the staff's 3 x 11 h", g0.Total()-g.Total(), g0.Total())
 		}

@@ -2,27 +2,104 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/passant/passant/checkpoint"
 	"github.com/passant/passant/heatmap"
+	"github.com/passant/passant/pipeline"
 	"github.com/passant/passant/sim"
 	"github.com/passant/passant/sim/simtest"
+	"github.com/passant/passant/store"
 	"github.com/passant/passant/web"
-	"github.com/passant/passant/wire"
 )
 
-// TestHeatForgetsOldHours runs 30 days of a shopper an hour through a
-// runner (as the pipeline's Position and Advance feed it) with fixes kept
-// 7 days (RetainAll): after persist the runner's hourly heat tiles reach
-// back no further than the fixes' retention, and a heatmap of a day it
-// forgot is built again from the stored fixes, equal to the one it held.
-// Before, the tiles of every hour since the start stayed in memory for
-// good (about 10-60 kB an open hour per site: months of uptime of a chain
-// grow without bound), and heatmaps of old hours depended on how long
-// the server had been up.
+// heatBytes returns the bytes the runner's heat takes in its checkpoint.
+func heatBytes(t *testing.T, r *siteRunner) int {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var meta ckMeta
+	sizes, err := checkpoint.Sizes(pipeline.CheckpointKeep, 1, r.ckState(&meta)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range sizes {
+		if root, _, _ := strings.Cut(s.Path, "."); root == "4" { // ckNames: heat
+			n += s.Bytes
+		}
+	}
+	return n
+}
+
+// TestHeatMemoryBounded runs ten days of a shop (20 shoppers an hour and a
+// phone at the till, 10:00-18:00) through a runner as the pipeline's
+// Position and Advance feed it: after each day the runner's heat holds
+// only that day's tiles and log (the days that are over are in the store),
+// and its part of the checkpoint does not grow with the days. Before, the
+// tiles of every hour stayed for the fixes' retention (31 days): the heat
+// was the largest part of a site's checkpoint (1.08 MB of 3.30 MB after 30
+// days of the small simulated shop, TestCheckpointSizeDiag), growing by
+// about 37 kB a day.
+func TestHeatMemoryBounded(t *testing.T) {
+	site := simtest.Shop(t, "small", sim.Config{Seed: 1}).Site()
+	dir := t.TempDir()
+	path := simtest.WriteSite(t, dir, site)
+	srv, stop := startServer(t, Config{SiteFiles: []string{path}, DataDir: dir})
+	defer stop()
+	ctx := context.Background()
+	r := srv.runner(site.Site)
+	loc := site.Location()
+	y, m, d := time.Now().In(loc).AddDate(0, 0, -12).Date()
+	day0 := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	var sizes []int
+	for d := 0; d < 10; d++ {
+		last := feedHeatDays(r, day0.AddDate(0, 0, d), 1, uint64(d))
+		r.persist(ctx)
+		today := dayStart(last, loc)
+		r.mu.Lock()
+		hours, first := r.heat.tiles.Hours(), r.heat.log.First()
+		r.mu.Unlock()
+		if len(hours) == 0 || hours[0] < today || first < today {
+			t.Fatalf("day %d: the runner holds %d hours of tiles from %s, its log from %s; the day began %s", d+1,
+				len(hours), time.UnixMilli(hours[0]).In(loc), time.UnixMilli(first).In(loc), time.UnixMilli(today).In(loc))
+		}
+		sizes = append(sizes, heatBytes(t, r))
+	}
+	t.Logf("the heat's checkpoint bytes after each day: %v", sizes)
+	for d := 2; d < len(sizes); d++ {
+		if sizes[d] > sizes[1]*3/2 {
+			t.Fatalf("the heat takes %d bytes after day %d, %d after day 2: it grows with the days", sizes[d], d+1, sizes[1])
+		}
+	}
+	// The days that are over are in the store: all ten.
+	if err := srv.writer.drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	err := srv.store.ScanHeatTiles(ctx, site.Site, day0.UnixMilli(), day0.AddDate(0, 0, 10).UnixMilli(), func(*store.HeatTile) error {
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Day 1 from 11:00, the first hour the runner saw whole; days 2 to 9
+	// whole; everyone's and the staff's.
+	if want := 2 * (13 + 24*8); n != want {
+		t.Fatalf("%d tiles stored of the nine days that are over, want %d", n, want)
+	}
+}
+
+// TestHeatForgetsOldHours runs 30 days of shoppers through a runner with
+// fixes kept 7 days (RetainAll): the heatmap of a day that is over, read
+// from the stored tiles, is the one the fixes give (a heatmap.Builder over
+// them), and after the retention the stored tiles reach back no further
+// than the fixes: a day before is empty, a day after the same. Before, the
+// runner kept the tiles of the retention's 31 days in memory.
 func TestHeatForgetsOldHours(t *testing.T) {
 	site := simtest.Shop(t, "small", sim.Config{Seed: 1}).Site()
 	dir := t.TempDir()
@@ -33,67 +110,76 @@ func TestHeatForgetsOldHours(t *testing.T) {
 	ctx := context.Background()
 	r := srv.runner(site.Site)
 	loc := site.Location()
-	start := time.Now().In(loc).AddDate(0, 0, -30)
-	day0 := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, loc)
-	const days = 30
-	var last int64
-	r.mu.Lock()
-	for d := 0; d < days; d++ {
-		for h := 10; h < 18; h++ {
-			at := day0.AddDate(0, 0, d).Add(time.Duration(h) * time.Hour).UnixMilli()
-			track := fmt.Sprintf("k%d-%d", d, h)
-			for i := 0; i < 12; i++ {
-				p := wire.Position{T: at + int64(i)*10_000, Dev: wire.Dev(d*100 + h), Track: track,
-					X: 2 + 0.3*float64(i), Y: 3, Err: 1, PStore: 1, N: 4}
-				p.Zone = r.plan.Innermost(p.X, p.Y)
-				r.Position(p)
-				r.Advance(p.T)
-				last = p.T
-			}
-		}
-	}
-	r.Advance(last + 3_600_000)
-	r.mu.Unlock()
-
-	// A day in the middle, while the runner still holds it.
-	old := day0.AddDate(0, 0, 10)
-	q := web.HeatmapQuery{Site: site.Site, From: old.UnixMilli(), To: old.AddDate(0, 0, 1).UnixMilli(), Staff: true}
-	before, err := srv.Heatmap(ctx, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if before.Max <= 0 {
-		t.Fatal("the day's heatmap is empty: the test shows nothing")
-	}
-
+	y, m, d := time.Now().In(loc).AddDate(0, 0, -30).Date()
+	day0 := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	feedHeatDays(r, day0, 30, 7)
 	r.persist(ctx)
 	if err := srv.writer.drain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r.mu.Lock()
-	hours := r.heat.tiles.Hours()
-	staff := r.heat.staff.Hours()
-	r.mu.Unlock()
-	cut := heatmap.HourOf(last - keep.Milliseconds())
-	if len(hours) == 0 || hours[0] < cut || len(staff) > 0 && staff[0] < cut {
-		first := int64(0)
-		if len(hours) > 0 {
-			first = hours[0]
+	heatOf := func(day time.Time) *web.Heatmap {
+		t.Helper()
+		q := web.HeatmapQuery{Site: site.Site, From: day.UnixMilli(), To: day.AddDate(0, 0, 1).UnixMilli(), Staff: true}
+		h, err := srv.Heatmap(ctx, q)
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Fatalf("the runner holds %d hourly tiles from %s (%d staff tiles); fixes are kept from %s",
-			len(hours), time.UnixMilli(first).In(loc), len(staff), time.UnixMilli(cut).In(loc))
+		return h
 	}
+	// What the day's fixes give, everyone's.
+	fixHeat := func(day time.Time) *heatmap.Grid {
+		t.Helper()
+		ps, err := srv.store.Positions(ctx, site.Site, day.UnixMilli(), day.AddDate(0, 0, 1).UnixMilli())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tiles := siteTiles(site, defaultCell)
+		b := heatmap.NewBuilder(tiles)
+		for i := range ps {
+			b.Add(&ps[i])
+		}
+		b.Flush()
+		return tiles.Range(day.UnixMilli(), day.AddDate(0, 0, 1).UnixMilli())
+	}
+	same := func(what string, got *web.Heatmap, want *heatmap.Grid) {
+		t.Helper()
+		if want.Total() < 1000 {
+			t.Fatalf("%s: %.0f s: the test shows nothing", what, want.Total())
+		}
+		var gt float64
+		for _, v := range got.Values {
+			gt += v
+		}
+		t.Logf("%s: %.1f s stored, %.1f s from the fixes", what, gt, want.Total())
+		for i := range want.V {
+			if math.Abs(got.Values[i]-want.V[i]) > 1e-3 {
+				t.Fatalf("%s: cell %d: %.4f s from the stored tiles, %.4f s from the fixes", what, i, got.Values[i], want.V[i])
+			}
+		}
+	}
+	old, recent := day0.AddDate(0, 0, 10), day0.AddDate(0, 0, 27)
+	same("day 11", heatOf(old), fixHeat(old))
+	wantRecent := fixHeat(recent)
+	same("day 28", heatOf(recent), wantRecent)
 
-	after, err := srv.Heatmap(ctx, q)
+	srv.retain(ctx)
+	var first int64 = -1
+	err := srv.store.ScanHeatTiles(ctx, site.Site, 0, math.MaxInt64, func(h *store.HeatTile) error {
+		if first < 0 {
+			first = h.Start
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(after.Values) != len(before.Values) {
-		t.Fatalf("%d cells, %d before", len(after.Values), len(before.Values))
+	cut := time.Now().Add(-keep).UnixMilli()
+	if first < heatmap.HourOf(cut)-heatmap.Hour {
+		t.Fatalf("after the retention the stored tiles begin %s; fixes are kept from %s",
+			time.UnixMilli(first).In(loc), time.UnixMilli(cut).In(loc))
 	}
-	for i := range before.Values {
-		if math.Abs(after.Values[i]-before.Values[i]) > 1e-3 {
-			t.Fatalf("cell %d: %.4f s from the stored fixes, %.4f s from memory", i, after.Values[i], before.Values[i])
-		}
+	if h := heatOf(old); h.Max != 0 {
+		t.Errorf("day 11 after the retention: max %.1f s, want nothing", h.Max)
 	}
+	same("day 28 after the retention", heatOf(recent), wantRecent)
 }

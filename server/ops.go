@@ -211,13 +211,13 @@ func (s *Server) notify(event string, a web.Alert) {
 }
 
 // retain applies the retention: raw observations of devices that never
-// became visitors go after Retention, every raw observation and fix after
-// RetainAll, expired login tokens at once. Summaries are kept (year-on-year
+// became visitors go after Retention, every raw observation, fix and heat
+// tile after RetainAll, expired login tokens at once. Summaries are kept (year-on-year
 // reports). The devices kept are the visitors' pseudonyms, from the stored
 // fixes and visits of the raw data's whole life, and from memory.
 func (s *Server) retain(ctx context.Context) {
 	now := time.Now()
-	r := store.Retention{PassersBy: s.cfg.Retention, Raw: s.cfg.RetainAll, Positions: s.cfg.RetainAll}
+	r := store.Retention{PassersBy: s.cfg.Retention, Raw: s.cfg.RetainAll, Positions: s.cfg.RetainAll, Heat: s.cfg.RetainAll}
 	keep := func(site string) ([]wire.Dev, error) {
 		st, _, err := s.store.Site(ctx, site)
 		if err != nil {
@@ -245,7 +245,7 @@ func (s *Server) retain(ctx context.Context) {
 	}
 	if p != (store.Pruned{}) {
 		s.log.Info("retention applied", "passersby_observations", p.PassersBy, "observations", p.Observations,
-			"positions", p.Positions, "expired_tokens", p.ExpiredTokens)
+			"positions", p.Positions, "heat_tiles", p.HeatTiles, "expired_tokens", p.ExpiredTokens)
 	}
 	s.pruneJournal(now)
 }

@@ -281,6 +281,8 @@ func (r *siteRunner) rebuildFromStore(ctx context.Context, site *wire.Site, from
 	r.mu.Lock()
 	live := r.site
 	r.mu.Unlock()
+	r.holdHeat(true)
+	defer r.holdHeat(false)
 	if err := r.reset(site); err != nil {
 		return nil, err
 	}
@@ -294,6 +296,7 @@ func (r *siteRunner) rebuildFromStore(ctx context.Context, site *wire.Site, from
 	r.mu.Lock()
 	r.pipe.SetLateness(reorderStored)
 	r.quiet, r.restoreFrom, r.orig, r.floor = true, from, orig, from
+	r.heat.startAt(from) // every observation from there on: whole hours
 	r.mu.Unlock()
 	n := 0
 	seen := seenDevs{}
@@ -330,9 +333,18 @@ func (r *siteRunner) rebuildFromStore(ctx context.Context, site *wire.Site, from
 	if err := deleteRebuilt(ctx, r.srv.store, r.id, from, end, cut, sp); err != nil {
 		return nil, r.restore(live, fmt.Errorf("server: reprocess %s: %w", r.id, err))
 	}
+	r.holdHeat(false)
 	r.persist(ctx)
 	r.srv.log.Info("re-processed through the live pipeline", "site", r.id, "from", from, "batches", n, "thinned_days", len(kept))
 	return kept, nil
+}
+
+// holdHeat keeps the heat tiles a rebuild bakes from the writer (persist)
+// until it has deleted the stored ones they replace, or lets them go.
+func (r *siteRunner) holdHeat(hold bool) {
+	r.mu.Lock()
+	r.heatHeld = hold
+	r.mu.Unlock()
 }
 
 // restore puts back the live state a re-processing that failed half-way
@@ -405,6 +417,8 @@ func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) (int64, error
 	event := max(r.pipe.Now(), r.now)
 	r.mu.Unlock()
 	from := changedDay(event, now, site.Location())
+	r.holdHeat(true)
+	defer r.holdHeat(false)
 	if err := r.reset(site); err != nil {
 		return 0, err
 	}
@@ -429,6 +443,7 @@ func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) (int64, error
 	if err := r.srv.store.DeleteDerived(ctx, r.id, from, max(now.UnixMilli(), event)+3600_000); err != nil {
 		return 0, fmt.Errorf("server: site %s: replace today's figures: %w", r.id, err)
 	}
+	r.holdHeat(false)
 	r.persist(ctx)
 	r.mu.Lock()
 	occ := r.occupancy()

@@ -299,7 +299,7 @@ func rebuiltReport(t *testing.T, st store.Store, site *wire.Site, from, to int64
 	t.Helper()
 	plan := zones.NewPlan(site)
 	counter := footfall.NewCounter(site, plan)
-	col := &collector{counter: counter, saved: map[string]int64{}}
+	col := newCollector(site, counter, from, 0)
 	p, err := pipeline.New(pipeline.Config{Site: site, Zone: plan.Innermost, Lateness: reorderStored}, col)
 	if err != nil {
 		t.Fatal(err)

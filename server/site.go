@@ -55,6 +55,9 @@ type siteRunner struct {
 	seen     map[string]*sensorSeen
 	posSaved map[string]int64 // track -> t of the last stored position
 	heat     *heat
+	// heatHeld keeps the heat tiles baked from the writer while a rebuild
+	// has yet to delete the stored ones it replaces (holdHeat).
+	heatHeld bool
 	// trackDevs are the pseudonyms seen in each track, for retention;
 	// devTrack the track of each pseudonym, for the calibration walk, which
 	// reads it from inside accept (under mu): so it is written under mu and
@@ -379,17 +382,21 @@ func (r *siteRunner) persist(ctx context.Context) {
 	r.pending = nil
 	days, visits := r.sinceFloor()
 	now := max(r.pipe.Now(), r.now)
+	var heat []heatOut
+	if !r.quiet && !r.heatHeld {
+		heat = r.heat.takeBaked()
+	}
 	r.mu.Unlock()
 	w := r.srv.writer
 	if len(pos) > 0 {
 		w.positions(r.id, pos)
 	}
+	w.heatTiles(r.id, heat)
 	w.summaries(days, visits)
 	// Keep two days of closed summaries in memory; older ones are stored.
 	if now > 0 {
 		r.mu.Lock()
 		r.counter.Prune(now - 48*3600_000)
-		r.heat.forget(now - r.srv.cfg.RetainAll.Milliseconds())
 		if now-r.devsPruned >= devsPruneEvery {
 			// The pseudonyms of the tracks the counter holds (its two
 			// days) and the live map's: retention's visitors and an

@@ -124,7 +124,7 @@ func (r *siteRunner) Advance(now int64) {
 		r.occDirty = true
 	}
 	r.heat.builder.Expire(now)
-	r.heat.bake(now, r.site, r.counter)
+	r.heat.bake(now, r.site, r.counter, r.bakeMode())
 	for track, p := range r.live {
 		if now-p.T > liveExpiry {
 			delete(r.live, track)
@@ -135,4 +135,21 @@ func (r *siteRunner) Advance(now int64) {
 			}
 		}
 	}
+}
+
+// bakeMode says how the days the heat bakes go to the store (heat.bake):
+// live, replacing what is stored; in a rebuild of a site change or a
+// re-processing, those from its start on (restoreFrom; not the part the
+// passers-by retention thinned, whose stored tiles are built again from
+// the stored positions), replacing; in a recovery from the journal
+// after a start, keeping what is stored (the same hours again). It runs
+// under r.mu.
+func (r *siteRunner) bakeMode() bakeMode {
+	switch {
+	case !r.quiet:
+		return bakeMode{Replace: true}
+	case r.restoreFrom > 0:
+		return bakeMode{From: max(r.restoreFrom, r.orig.cut), Replace: true}
+	}
+	return bakeMode{}
 }

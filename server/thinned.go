@@ -171,8 +171,8 @@ func trackNames(days []footfall.TrackDay, visits []footfall.Visit) map[string]bo
 }
 
 // deleteRebuilt deletes what a re-processing of [from, to) replaces: in
-// the thinned part before cut, the rows of the tracks sp rebuilds; after
-// it, every derived row. (The hours of every day the range touches are
+// the thinned part before cut, the rows of the tracks sp rebuilds and the
+// heat tiles; after it, every derived row. (The hours of every day the range touches are
 // written anew afterwards: upserts.)
 func deleteRebuilt(ctx context.Context, st store.Store, site string, from, to, cut int64, sp thinnedSplit) error {
 	if from >= cut {
@@ -180,6 +180,12 @@ func deleteRebuilt(ctx context.Context, st store.Store, site string, from, to, c
 	}
 	end := min(to, cut)
 	if err := st.DeleteDerivedTracks(ctx, site, from, end, sp.del); err != nil {
+		return err
+	}
+	// The heat tiles there counted everyone; the observations left are the
+	// visitors'. A heatmap builds them again from the stored positions
+	// (the passers-by's kept, the visitors' rebuilt).
+	if err := st.DeleteHeatTiles(ctx, site, from, end); err != nil {
 		return err
 	}
 	if end < to {

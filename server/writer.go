@@ -53,6 +53,7 @@ type writer struct {
 	// meanwhile.
 	stores int64
 	merges []trackMerge             // tracks merged into others: their summaries go
+	heat   heatQueue                // heat tiles (writerheat.go)
 	gaps   map[string]*gap          // by site: batches waiting in the journal (overflow.go)
 	gone   map[[2]string]*goneTrack // merged tracks (site, track), recently
 	// forgotten are tracks erased (site, track; forget.go): their
@@ -355,6 +356,10 @@ func (w *writer) flush(ctx context.Context) error {
 		}
 		written(false, true)
 		clear(visits)
+	}
+	if err := w.flushHeat(ctx); err != nil {
+		requeue()
+		return err
 	}
 	// After the upserts: a merged track's rows written by this flush or an
 	// earlier one go, and its fixes name the track it was merged into. A

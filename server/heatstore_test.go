@@ -1,0 +1,95 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/passant/passant/sim"
+	"github.com/passant/passant/sim/simtest"
+	"github.com/passant/passant/web"
+	"github.com/passant/passant/wire"
+)
+
+// feedHeatDays feeds days of opening hours (10:00-18:00 local from day0)
+// of made-up shoppers to a runner, as the pipeline's Position and Advance
+// do: each hour 20 shoppers who walk the site for five minutes, a fix
+// every 10 s, and a phone that stands at the till all day (staff). Every
+// fix is stored (10 s apart: positionsEvery). It returns the last fix's
+// time.
+func feedHeatDays(r *siteRunner, day0 time.Time, days int, seed uint64) int64 {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	b := r.site.Bounds
+	var last int64
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for d := 0; d < days; d++ {
+		open := day0.AddDate(0, 0, d).Add(10 * time.Hour).UnixMilli()
+		var ps []wire.Position
+		for at := open; at < open+8*3_600_000; at += 10_000 {
+			ps = append(ps, wire.Position{T: at, Dev: wire.Dev(1000 + d), Track: fmt.Sprintf("till%d", d), X: 8.5, Y: 1.5, Err: 1, N: 4})
+		}
+		for k := 0; k < 8*20; k++ {
+			t0 := open + int64(k)*3_600_000/20
+			x := b[0][0] + rng.Float64()*(b[1][0]-b[0][0])
+			y := b[0][1] + rng.Float64()*(b[1][1]-b[0][1])
+			for i := 0; i < 30; i++ {
+				x = min(b[1][0], max(b[0][0], x+0.7*rng.NormFloat64()))
+				y = min(b[1][1], max(b[0][1], y+0.7*rng.NormFloat64()))
+				ps = append(ps, wire.Position{T: t0 + int64(i)*10_000 + int64(k%10), Dev: wire.Dev(d*10_000 + k + 1),
+					Track: fmt.Sprintf("k%d-%d", d, k), X: x, Y: y, Err: 0.8 + rng.Float64(), N: 3})
+			}
+		}
+		slices.SortStableFunc(ps, func(a, b wire.Position) int { return cmp.Compare(a.T, b.T) })
+		for _, p := range ps {
+			p.Zone = r.plan.Innermost(p.X, p.Y)
+			r.Position(p)
+			r.Advance(p.T)
+			last = p.T
+		}
+	}
+	r.Advance(last + 3_600_000)
+	return last
+}
+
+// BenchmarkHeatmapPastDay asks for the heatmap of a day that is over
+// (yesterday of three days a runner took; 20 shoppers an hour and a staff
+// phone, the small shop's 0.5 m tiles), on the embedded store.
+func BenchmarkHeatmapPastDay(b *testing.B) {
+	site := simtest.Shop(b, "small", sim.Config{Seed: 1}).Site()
+	dir := b.TempDir()
+	path := simtest.WriteSite(b, dir, site)
+	srv, stop := startServer(b, Config{SiteFiles: []string{path}, DataDir: dir})
+	defer stop()
+	ctx := context.Background()
+	r := srv.runner(site.Site)
+	loc := site.Location()
+	y, m, d := time.Now().In(loc).AddDate(0, 0, -3).Date()
+	day0 := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	feedHeatDays(r, day0, 3, 1)
+	r.persist(ctx)
+	if err := srv.writer.drain(ctx); err != nil {
+		b.Fatal(err)
+	}
+	q := web.HeatmapQuery{Site: site.Site, From: day0.AddDate(0, 0, 1).UnixMilli(), To: day0.AddDate(0, 0, 2).UnixMilli()}
+	first, err := srv.Heatmap(ctx, q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, v := range first.Values {
+		total += v
+	}
+	if total < 8*20*250 {
+		b.Fatalf("the day's heatmap holds %.0f s: the benchmark shows nothing", total)
+	}
+	for b.Loop() {
+		if _, err := srv.Heatmap(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
