@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/passant/passant/sim"
 	"github.com/passant/passant/sim/simtest"
+	"github.com/passant/passant/web"
 	"github.com/passant/passant/wire"
 )
 
@@ -95,6 +97,23 @@ func TestCheckpointRestartAcrossDays(t *testing.T) {
 		}
 		return data
 	}
+	// The heatmap of each day: days 1 and 2 from the stored tiles (the
+	// first hour, before the runner's first whole one, from the stored
+	// positions), day 3 from memory (the checkpoint's and the replay's).
+	heat := func(srv *Server) [][]float64 {
+		t.Helper()
+		var out [][]float64
+		for d := 2; d >= 0; d-- {
+			q := web.HeatmapQuery{Site: site.Site, From: time.UnixMilli(from3).AddDate(0, 0, -d).UnixMilli(),
+				To: time.UnixMilli(to3).AddDate(0, 0, -d).UnixMilli()}
+			h, err := srv.Heatmap(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, h.Values)
+		}
+		return out
+	}
 
 	// One server, all three days.
 	dir := t.TempDir()
@@ -104,6 +123,7 @@ func TestCheckpointRestartAcrossDays(t *testing.T) {
 		send(srv, d)
 	}
 	want := day3(srv)
+	wantHeat := heat(srv)
 	stop()
 
 	// Days 1 and 2 and half of day 3; a stop; the journal of days 1 and 2
@@ -134,6 +154,18 @@ func TestCheckpointRestartAcrossDays(t *testing.T) {
 	got := day3(srv)
 	if !bytes.Equal(got, want) {
 		t.Errorf("day 3 after a restart from the checkpoint differs from one server's:\nrestarted: %s\none server: %s", got, want)
+	}
+	for d, vs := range heat(srv) {
+		var total float64
+		for i, v := range vs {
+			total += v
+			if math.Abs(v-wantHeat[d][i]) > 1e-6 {
+				t.Fatalf("day %d's heatmap after the restart: cell %d holds %.6f s, one server's %.6f s", d+1, i, v, wantHeat[d][i])
+			}
+		}
+		if total < 3600 {
+			t.Errorf("day %d's heatmap holds %.0f s: the test shows nothing", d+1, total)
+		}
 	}
 	var rep wire.Report
 	json.Unmarshal(want, &rep)

@@ -234,6 +234,18 @@ func (s *Server) fromPositions(ctx context.Context, r *siteRunner, site *wire.Si
 	all, staff *heatmap.Grid, withStaff bool) error {
 	period := heatmap.LocalPeriod(site.Location())
 	from, to := hours[0], hours[len(hours)-1]+period.Len
+	// The tiles are stored only when every fix of theirs is: the runner's
+	// and the writer's written first (the day of the hour before the
+	// runner's first whole one may have just ended; a re-processing's
+	// fixes may be on their way). A database that fails leaves them
+	// unstored.
+	stored := dayStart(now, site.Location()) > from
+	if stored {
+		if r != nil {
+			r.persist(ctx)
+		}
+		stored = s.writer != nil && s.writer.flush(ctx) == nil
+	}
 	st, err := s.staffOn(ctx, r, site, from, to)
 	if err != nil {
 		return err
@@ -253,6 +265,9 @@ func (s *Server) fromPositions(ctx context.Context, r *siteRunner, site *wire.Si
 	b.Flush()
 	bs.Flush()
 	final := dayStart(now, site.Location())
+	if !stored {
+		final = math.MinInt64 // some fixes may not have reached the store
+	}
 	var out []store.HeatTile
 	for _, h := range hours {
 		for _, t := range []*heatmap.Tiles{everyone, staffs} {
