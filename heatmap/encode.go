@@ -69,9 +69,10 @@ func AddTile(g *Grid, data []byte) error {
 	val := func(k int) float64 { return float64(math.Float32frombits(binary.LittleEndian.Uint32(vals[4*k:]))) }
 	if g.sameShape(&src) {
 		for j := 0; j < by; j++ {
-			row := g.V[(j0+j)*g.NX+i0:]
-			for i := 0; i < bx; i++ {
-				row[i] += val(j*bx + i)
+			row := g.V[(j0+j)*g.NX+i0 : (j0+j)*g.NX+i0+bx]
+			in := vals[4*j*bx : 4*(j+1)*bx]
+			for i := range row {
+				row[i] += float64(math.Float32frombits(binary.LittleEndian.Uint32(in[4*i:])))
 			}
 		}
 		return nil

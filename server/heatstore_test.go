@@ -11,6 +11,7 @@ import (
 
 	"github.com/passant/passant/sim"
 	"github.com/passant/passant/sim/simtest"
+	"github.com/passant/passant/store/storetest"
 	"github.com/passant/passant/web"
 	"github.com/passant/passant/wire"
 )
@@ -56,40 +57,57 @@ func feedHeatDays(r *siteRunner, day0 time.Time, days int, seed uint64) int64 {
 	return last
 }
 
-// BenchmarkHeatmapPastDay asks for the heatmap of a day that is over
-// (yesterday of three days a runner took; 20 shoppers an hour and a staff
-// phone, the small shop's 0.5 m tiles), on the embedded store.
+// BenchmarkHeatmapPastDay asks for the heatmap of days that are over: a
+// day (the day before the last of 29 a runner took; 20 shoppers an hour
+// and a staff phone, the small shop's 0.5 m tiles) and the 28 days before
+// the last, on the embedded store and on PostgreSQL.
 func BenchmarkHeatmapPastDay(b *testing.B) {
-	site := simtest.Shop(b, "small", sim.Config{Seed: 1}).Site()
-	dir := b.TempDir()
-	path := simtest.WriteSite(b, dir, site)
-	srv, stop := startServer(b, Config{SiteFiles: []string{path}, DataDir: dir})
-	defer stop()
-	ctx := context.Background()
-	r := srv.runner(site.Site)
-	loc := site.Location()
-	y, m, d := time.Now().In(loc).AddDate(0, 0, -3).Date()
-	day0 := time.Date(y, m, d, 0, 0, 0, 0, loc)
-	feedHeatDays(r, day0, 3, 1)
-	r.persist(ctx)
-	if err := srv.writer.drain(ctx); err != nil {
-		b.Fatal(err)
-	}
-	q := web.HeatmapQuery{Site: site.Site, From: day0.AddDate(0, 0, 1).UnixMilli(), To: day0.AddDate(0, 0, 2).UnixMilli()}
-	first, err := srv.Heatmap(ctx, q)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var total float64
-	for _, v := range first.Values {
-		total += v
-	}
-	if total < 8*20*250 {
-		b.Fatalf("the day's heatmap holds %.0f s: the benchmark shows nothing", total)
-	}
-	for b.Loop() {
-		if _, err := srv.Heatmap(ctx, q); err != nil {
-			b.Fatal(err)
-		}
+	for _, db := range []string{"sqlite", "postgres"} {
+		b.Run(db, func(b *testing.B) {
+			url := ""
+			if db == "postgres" {
+				url = storetest.PostgresURL(b)
+			}
+			site := simtest.Shop(b, "small", sim.Config{Seed: 1}).Site()
+			dir := b.TempDir()
+			path := simtest.WriteSite(b, dir, site)
+			srv, stop := startServer(b, Config{SiteFiles: []string{path}, DataDir: dir, DB: url, Migrate: true})
+			defer stop()
+			ctx := context.Background()
+			r := srv.runner(site.Site)
+			loc := site.Location()
+			y, m, d := time.Now().In(loc).AddDate(0, 0, -30).Date()
+			day0 := time.Date(y, m, d, 0, 0, 0, 0, loc)
+			feedHeatDays(r, day0, 29, 1)
+			r.persist(ctx)
+			if err := srv.writer.drain(ctx); err != nil {
+				b.Fatal(err)
+			}
+			for _, c := range []struct {
+				name string
+				from int
+			}{{"day", 27}, {"month", 0}} {
+				// Days that are over: the runner is on day 29.
+				q := web.HeatmapQuery{Site: site.Site, From: day0.AddDate(0, 0, c.from).UnixMilli(), To: day0.AddDate(0, 0, 28).UnixMilli()}
+				b.Run(c.name, func(b *testing.B) {
+					first, err := srv.Heatmap(ctx, q)
+					if err != nil {
+						b.Fatal(err)
+					}
+					var total float64
+					for _, v := range first.Values {
+						total += v
+					}
+					if total < 8*20*250 {
+						b.Fatalf("the heatmap holds %.0f s: the benchmark shows nothing", total)
+					}
+					for b.Loop() {
+						if _, err := srv.Heatmap(ctx, q); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
 	}
 }
