@@ -382,16 +382,16 @@ func (r *siteRunner) persist(ctx context.Context) {
 	r.pending = nil
 	days, visits := r.sinceFloor()
 	now := max(r.pipe.Now(), r.now)
-	var heat []heatOut
+	w := r.srv.writer
 	if !r.quiet && !r.heatHeld {
-		heat = r.heat.takeBaked()
+		// Under mu: a heatmap query reads the runner's baked tiles, then
+		// the writer's, and must find them in one or the other.
+		w.heatTiles(r.id, r.heat.takeBaked())
 	}
 	r.mu.Unlock()
-	w := r.srv.writer
 	if len(pos) > 0 {
 		w.positions(r.id, pos)
 	}
-	w.heatTiles(r.id, heat)
 	w.summaries(days, visits)
 	// Keep two days of closed summaries in memory; older ones are stored.
 	if now > 0 {
