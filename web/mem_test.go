@@ -38,7 +38,8 @@ type memBackend struct {
 	reprocessed Reprocessed
 	heatQ       []HeatmapQuery
 	now         func() int64
-	since       int64 // synthetic reports count nobody before it (the sensors' installation)
+	since       int64            // synthetic reports count nobody before it (the sensors' installation)
+	sinceSite   map[string]int64 // the same for one site
 }
 
 func newMemBackend() *memBackend {
@@ -247,7 +248,7 @@ func (m *memBackend) Report(ctx context.Context, site string, from, to int64) (*
 		return &c, nil
 	}
 	r := syntheticReport(site, from, to)
-	if to <= m.since {
+	if to <= m.since || to <= m.sinceSite[site] {
 		r.Hours, r.Totals, r.Zones, r.Paths = nil, wire.Totals{}, nil, nil
 	}
 	return r, nil

@@ -51,9 +51,11 @@ export async function mount(main, ctx) {
     const sum = (k) => rows.reduce((a, r) => a + (r[k] || 0), 0);
     const v = sum('visitors'), p = sum('passersby');
     // The chain's visitors against the same sites' a week before (the
-    // sites with a comparison only).
-    const withPrev = rows.filter(r => r.visitors_prev != null);
-    const vp = withPrev.reduce((a, r) => a + r.visitors_prev, 0), vc = withPrev.reduce((a, r) => a + r.visitors, 0);
+    // sites with a comparison only: not those with nobody counted then,
+    // "none a week before" in their rows, whose visitors would count on
+    // today's side alone).
+    const withPrev = rows.filter(r => r.visitors_prev != null), compared = withPrev.filter(r => r.visitors_prev > 0);
+    const vp = compared.reduce((a, r) => a + r.visitors_prev, 0), vc = compared.reduce((a, r) => a + r.visitors, 0);
     const kpiTiles = [['Sites', rows.length], ['Visitors', fmt.int(v), !withPrev.length ? '' : vp === 0 ? nobody('chain-visitors-change') : delta(vc, vp, 'count', fmt.int(vp), 'a week before', 'chain-visitors-change')], ['Passers-by', fmt.int(p)], ['Capture rate', fmt.pct(v + p ? v / (v + p) : null)],
         ['In stores now', fmt.int(sum('in_store'))], ['Sensors online', `${sum('sensors_online')} / ${sum('sensors')}`]];
     totals.replaceChildren(...kpiTiles.map(([l, x, d]) => el('div', { class: 'kpi' }, el('div', { class: 'v' }, String(x)), el('div', { class: 'l' }, l), d || '')));
