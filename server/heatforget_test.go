@@ -10,8 +10,6 @@ import (
 	"github.com/passant/passant/checkpoint"
 	"github.com/passant/passant/heatmap"
 	"github.com/passant/passant/pipeline"
-	"github.com/passant/passant/sim"
-	"github.com/passant/passant/sim/simtest"
 	"github.com/passant/passant/store"
 	"github.com/passant/passant/web"
 )
@@ -45,16 +43,11 @@ func heatBytes(t *testing.T, r *siteRunner) int {
 // days of the small simulated shop, TestCheckpointSizeDiag), growing by
 // about 37 kB a day.
 func TestHeatMemoryBounded(t *testing.T) {
-	site := simtest.Shop(t, "small", sim.Config{Seed: 1}).Site()
-	dir := t.TempDir()
-	path := simtest.WriteSite(t, dir, site)
-	srv, stop := startServer(t, Config{SiteFiles: []string{path}, DataDir: dir})
+	srv, r, day0, stop := heatServer(t, Config{}, 12)
 	defer stop()
 	ctx := context.Background()
-	r := srv.runner(site.Site)
+	site := r.site
 	loc := site.Location()
-	y, m, d := time.Now().In(loc).AddDate(0, 0, -12).Date()
-	day0 := time.Date(y, m, d, 0, 0, 0, 0, loc)
 	var sizes []int
 	for d := 0; d < 10; d++ {
 		last := feedHeatDays(r, day0.AddDate(0, 0, d), 1, uint64(d))
@@ -101,22 +94,13 @@ func TestHeatMemoryBounded(t *testing.T) {
 // than the fixes: a day before is empty, a day after the same. Before, the
 // runner kept the tiles of the retention's 31 days in memory.
 func TestHeatForgetsOldHours(t *testing.T) {
-	site := simtest.Shop(t, "small", sim.Config{Seed: 1}).Site()
-	dir := t.TempDir()
-	path := simtest.WriteSite(t, dir, site)
 	const keep = 7 * 24 * time.Hour
-	srv, stop := startServer(t, Config{SiteFiles: []string{path}, DataDir: dir, RetainAll: keep})
+	srv, r, day0, stop := heatServer(t, Config{RetainAll: keep}, 30)
 	defer stop()
 	ctx := context.Background()
-	r := srv.runner(site.Site)
+	site := r.site
 	loc := site.Location()
-	y, m, d := time.Now().In(loc).AddDate(0, 0, -30).Date()
-	day0 := time.Date(y, m, d, 0, 0, 0, 0, loc)
-	feedHeatDays(r, day0, 30, 7)
-	r.persist(ctx)
-	if err := srv.writer.drain(ctx); err != nil {
-		t.Fatal(err)
-	}
+	storeHeatDays(t, srv, r, day0, 30, 7)
 	heatOf := func(day time.Time) *web.Heatmap {
 		t.Helper()
 		q := web.HeatmapQuery{Site: site.Site, From: day.UnixMilli(), To: day.AddDate(0, 0, 1).UnixMilli(), Staff: true}

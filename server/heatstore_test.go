@@ -57,6 +57,32 @@ func feedHeatDays(r *siteRunner, day0 time.Time, days int, seed uint64) int64 {
 	return last
 }
 
+// heatServer starts a server on the small shop's site with cfg (in a data
+// directory of its own) and returns it, the site's runner and the local
+// midnight daysAgo days before today.
+func heatServer(tb testing.TB, cfg Config, daysAgo int) (*Server, *siteRunner, time.Time, func()) {
+	tb.Helper()
+	site := simtest.Shop(tb, "small", sim.Config{Seed: 1}).Site()
+	cfg.DataDir = tb.TempDir()
+	cfg.SiteFiles = []string{simtest.WriteSite(tb, cfg.DataDir, site)}
+	srv, stop := startServer(tb, cfg)
+	loc := site.Location()
+	y, m, d := time.Now().In(loc).AddDate(0, 0, -daysAgo).Date()
+	return srv, srv.runner(site.Site), time.Date(y, m, d, 0, 0, 0, 0, loc), stop
+}
+
+// storeHeatDays is feedHeatDays, then the runner's and the writer's rows
+// stored.
+func storeHeatDays(tb testing.TB, srv *Server, r *siteRunner, day0 time.Time, days int, seed uint64) {
+	tb.Helper()
+	feedHeatDays(r, day0, days, seed)
+	ctx := context.Background()
+	r.persist(ctx)
+	if err := srv.writer.drain(ctx); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // BenchmarkHeatmapPastDay asks for the heatmap of days that are over: a
 // day (the day before the last of 29 a runner took; 20 shoppers an hour
 // and a staff phone, the small shop's 0.5 m tiles) and the 28 days before
@@ -68,27 +94,16 @@ func BenchmarkHeatmapPastDay(b *testing.B) {
 			if db == "postgres" {
 				url = storetest.PostgresURL(b)
 			}
-			site := simtest.Shop(b, "small", sim.Config{Seed: 1}).Site()
-			dir := b.TempDir()
-			path := simtest.WriteSite(b, dir, site)
-			srv, stop := startServer(b, Config{SiteFiles: []string{path}, DataDir: dir, DB: url, Migrate: true})
+			srv, r, day0, stop := heatServer(b, Config{DB: url, Migrate: true}, 30)
 			defer stop()
 			ctx := context.Background()
-			r := srv.runner(site.Site)
-			loc := site.Location()
-			y, m, d := time.Now().In(loc).AddDate(0, 0, -30).Date()
-			day0 := time.Date(y, m, d, 0, 0, 0, 0, loc)
-			feedHeatDays(r, day0, 29, 1)
-			r.persist(ctx)
-			if err := srv.writer.drain(ctx); err != nil {
-				b.Fatal(err)
-			}
+			storeHeatDays(b, srv, r, day0, 29, 1)
 			for _, c := range []struct {
 				name string
 				from int
 			}{{"day", 27}, {"month", 0}} {
 				// Days that are over: the runner is on day 29.
-				q := web.HeatmapQuery{Site: site.Site, From: day0.AddDate(0, 0, c.from).UnixMilli(), To: day0.AddDate(0, 0, 28).UnixMilli()}
+				q := web.HeatmapQuery{Site: r.id, From: day0.AddDate(0, 0, c.from).UnixMilli(), To: day0.AddDate(0, 0, 28).UnixMilli()}
 				b.Run(c.name, func(b *testing.B) {
 					first, err := srv.Heatmap(ctx, q)
 					if err != nil {
