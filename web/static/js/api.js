@@ -140,6 +140,11 @@ export const axisTime = [
   [1, '{HH}:{mm}:{ss}', '\n{D} {MMM}', null, '\n{D} {MMM}', null, null, null, 1],
 ];
 
+// timeSpace is a time axis's least room between two ticks (uPlot's space,
+// CSS px): on a narrow chart (a phone) the ticks fall on whole days, whose
+// labels ("Thu 10 Dec") need about 70 px; uPlot's 50 ran them together.
+export const timeSpace = (u, axis, min, max, dim) => dim < 600 ? 90 : 50;
+
 // localParts gives a UTC ms instant's local date, hour and weekday (0 = Monday)
 // in a time zone.
 export function localParts(ms, tz) {

@@ -1,6 +1,6 @@
 // footfall.js: the shop's numbers: passers-by, visitors and capture rate per
 // hour (uPlot), dwell, new vs returning, busiest hours, till conversion.
-import { api, el, sitePath, today, addDays, fmt, localParts, toast, siteTime, axisTime } from './api.js';
+import { api, el, sitePath, today, addDays, fmt, localParts, toast, siteTime, axisTime, timeSpace } from './api.js';
 import { MODES, modeLabel, savedMode, saveMode, delta, span } from './compare.js';
 import { mountForecast } from './forecast.js';
 
@@ -192,7 +192,7 @@ export async function mount(main, ctx) {
         { label: 'Visitors', stroke: '#2f6fed', fill: 'rgba(47,111,237,.55)', paths: bars, points: { show: false } },
         { label: 'Passers-by as people (est.)', stroke: '#3d4452', width: 1.5, dash: [4, 3], points: { show: false } },
         ...(C ? [prevSeries()] : [])],
-      axes: [{ values: axisTime }, { label: 'people' }],
+      axes: [{ values: axisTime, space: timeSpace }, { label: 'people' }],
     }, [xs, hours.map(h => begun(h, h.passersby)), hours.map(h => begun(h, h.visitors)), hours.map(h => begun(h, h.passersby_est ?? h.passersby)),
       ...(C ? [r.compare.hours.map(h => h ? h.visitors : null)] : [])], hourChart));
     plots.push(new uPlot({
@@ -200,7 +200,7 @@ export async function mount(main, ctx) {
       scales: { pct: { range: [0, 1] } },
       series: [{ value: hourName }, { label: 'Capture rate', scale: 'pct', stroke: '#1f9d55', width: 2, points: { show: true, size: 5, fill: '#1f9d55' }, value: (u, v) => fmt.pct(v) },
         { label: 'Conversion', scale: 'pct', stroke: '#d98a00', width: 2, points: { show: true, size: 5, fill: '#d98a00' }, value: (u, v) => fmt.pct(v) }],
-      axes: [{ values: axisTime }, { scale: 'pct', values: (u, vs) => vs.map(v => Math.round(v * 100) + '%') }],
+      axes: [{ values: axisTime, space: timeSpace }, { scale: 'pct', values: (u, vs) => vs.map(v => Math.round(v * 100) + '%') }],
     }, [xs, hours.map(h => h.capture_rate), hours.map(h => h.conversion ?? null)], rateChart));
 
     // Day by day, for ranges longer than a few days.
@@ -263,6 +263,7 @@ export async function mount(main, ctx) {
           fmt.int(d.new), fmt.int(d.returning), fmt.int(d.transactions), fmt.pct(d.conversion)].map(v => el('td', { class: 'num' }, v)))))));
     }
     window.passantFootfall = { report: r, plotted: plots.map(p => p.data.map(s => [...s])), compare: r.compare || null };
+    Object.assign(window.passantCharts ||= {}, { hours: plots[0], rates: plots[1] }); // for tests
     done('ready');
   }
   ro.observe(main);

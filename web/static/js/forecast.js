@@ -2,7 +2,7 @@
 // hour with their likely range (uPlot band and line), day by day, the
 // busiest expected hours, and what the forecast stands on (GET
 // /api/sites/{site}/forecast).
-import { api, el, sitePath, fmt, siteTime, axisTime, localParts } from './api.js';
+import { api, el, sitePath, fmt, siteTime, axisTime, timeSpace, localParts } from './api.js';
 
 // mountForecast puts the card into main before the node before, loads the
 // forecast, and returns the function that removes its chart.
@@ -91,7 +91,7 @@ export function mountForecast(main, site, before) {
         { label: 'Likely high', stroke: 'rgba(47,111,237,.35)', width: 1, points: { show: false }, value: (u, v) => v === null ? '–' : fmt.int(v) },
         { label: 'Expected visitors', stroke: '#2f6fed', width: 2, points: { show: false }, value: (u, v) => v === null ? '–' : v.toFixed(1) }],
       bands: [{ series: [2, 1], fill: 'rgba(47,111,237,.16)' }],
-      axes: [{ values: axisTime }, { label: 'visitors per hour' }],
+      axes: [{ values: axisTime, space: timeSpace }, { label: 'visitors per hour' }],
       // Now, as a line: hours left of it have begun.
       hooks: { draw: [(u) => {
         if (now < xs[0] || now > xs[xs.length - 1] + 3600) return;
@@ -100,6 +100,7 @@ export function mountForecast(main, site, before) {
         c.beginPath(); c.moveTo(x, u.bbox.top); c.lineTo(x, u.bbox.top + u.bbox.height); c.stroke(); c.restore();
       }] },
     }, [xs, val(e => e.low), val(e => e.high), val(e => e.expected)], chart);
+    (window.passantCharts ||= {}).forecast = plot; // for tests
     ro.observe(card);
     finish('ready', fc, { busiest: top.map(h => h.start), days: days.map(d => ({ date: d.date, visitors: Math.round(d.visitors) })) });
   }
