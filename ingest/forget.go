@@ -231,8 +231,10 @@ var errJournalOpen = errors.New("the journal has the file open")
 // line torn by a crash) is dropped whole: its observations cannot be
 // told apart, and keeping it would keep the person. One that decodes is
 // written again without gone's observations, and without those the
-// parser drops (a bad rssi: never counted, so a replay is unchanged),
-// which may be theirs.
+// parser drops (a bad rssi), which may be theirs: never located or
+// counted as people, so a replay's figures are unchanged, but the
+// sensor's count of refused observations (the pipeline's Dropped, the
+// Sensors page's "Late or refused") replays lower by as many.
 func forgetInLine(line []byte, needles [][]byte, gone map[wire.Dev]bool) ([]byte, int64, bool) {
 	hit := false
 	for _, n := range needles {
