@@ -65,8 +65,8 @@ type Status struct {
 	PastEpoch        *uint64 `json:"past_epoch,omitempty"` // frames older than the epoch key held
 	Future           *uint64 `json:"future,omitempty"`     // frames stamped more than a day past the clock
 	// BeyondKey counts the frames past the epoch key's epoch that could
-	// not move it (an untrusted clock, more than one epoch ahead, ahead
-	// of the clock: keyguard.go); ClockTrusted is whether the node's clock
+	// not move it (an untrusted clock, or stamped in an epoch the clock
+	// has not reached: keyguard.go); ClockTrusted is whether the node's clock
 	// is trusted to move it (Clock.Trusted).
 	BeyondKey    *uint64 `json:"beyond_key,omitempty"`
 	ClockTrusted *bool   `json:"clock_trusted,omitempty"`

@@ -144,8 +144,9 @@ type SensorHealth struct {
 	Tx *wire.Tx `json:"tx,omitempty"`
 	// BeyondKey counts the frames a sensor holding only an epoch key
 	// dropped because they lay past the key's epoch and could not move it
-	// (its status's "beyond_key": an unsynchronised clock, a key more
-	// than an epoch old); ClockTrusted is its status's "clock_trusted",
+	// (its status's "beyond_key": an unsynchronised clock, or frames
+	// stamped in an epoch the clock has not reached); ClockTrusted is its
+	// status's "clock_trusted",
 	// nil when it does not say.
 	BeyondKey    uint64 `json:"beyond_key,omitempty"`
 	ClockTrusted *bool  `json:"clock_trusted,omitempty"`
