@@ -382,3 +382,55 @@ func settleShared(t *testing.T, a, b **instance, ca, cb Config, pub *steady, dbU
 	*a, *b = startInstance(t, ca), startInstance(t, cb)
 	checkNoneLost(t, dbURL, []string{ca.DataDir, cb.DataDir}, acked)
 }
+
+// TestClusterSiteChangeReadFails: the holder of a site applies a new
+// version of it, and its rebuild's read of the stored observations fails
+// (a connection lost). Before, the version counted as applied all the
+// same: the runner went on with the new plan and what the rebuild had
+// read (here nothing), and no later round tried again. The version is
+// applied at a later round now, from a complete read.
+func TestClusterSiteChangeReadFails(t *testing.T) {
+	sites := []string{"shop1", "shop2"}
+	ca, cb := clusterPair(t, "px", sites...)
+	fail := &failScan{}
+	ca.wrapStore = func(st store.Store) store.Store { fail.Store = st; return fail }
+	a := startInstance(t, ca)
+	defer a.stop()
+	b := startInstance(t, cb)
+	defer b.stop()
+	eventually(t, "the sites shared one and one", func() bool {
+		return len(a.srv.Running()) == 1 && len(b.srv.Running()) == 1
+	})
+	id := a.srv.Running()[0]
+	r := a.srv.runner(id)
+	sent := publishEach(t, ca, []string{id}, 20)
+	eventually(t, "a took the batches", func() bool { return processed(r) == sent })
+	eventually(t, "a stored them", func() bool { return a.srv.writer.pendingObs() == 0 })
+
+	fail.site.Store(id)
+	ctx := context.Background()
+	site, _, err := b.srv.Site(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := *site
+	edited.Zones = append(slices.Clone(site.Zones), wire.Zone{ID: "till", Kind: wire.ZoneArea,
+		Polygon: []wire.Point{{0, 0}, {5, 0}, {5, 5}, {0, 5}}})
+	if _, err := b.srv.PutSite(ctx, &edited, "a till area"); err != nil {
+		t.Fatal(err)
+	}
+	applied := func() (bool, int64) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		var n int64
+		for _, st := range r.pipe.Stats() {
+			n += st.Batches
+		}
+		return r.site.Zone("till") != nil, n
+	}
+	eventually(t, "a applied the new version", func() bool { ok, _ := applied(); return ok })
+	if fail.fails.Load() != 1 {
+		t.Fatalf("the rebuild's read failed %d times, want 1", fail.fails.Load())
+	}
+	eventually(t, "a's rebuild read every stored batch", func() bool { _, n := applied(); return n == sent })
+}

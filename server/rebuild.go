@@ -354,7 +354,7 @@ func (r *siteRunner) holdHeat(hold bool) {
 // again, and stored that part's truncated visits and track days over the
 // right ones. It returns err, with the restore's own failure if any.
 func (r *siteRunner) restore(site *wire.Site, err error) error {
-	r.srv.log.Warn("re-processing failed; the live state is rebuilt from the journal", "site", r.id, "err", err)
+	r.srv.log.Warn("rebuilding failed; the live state is rebuilt as it was (from the journal; in a cluster from the store)", "site", r.id, "err", err)
 	if rerr := r.reset(site); rerr != nil {
 		return errors.Join(err, rerr)
 	}
@@ -374,12 +374,15 @@ func (r *siteRunner) restore(site *wire.Site, err error) error {
 func (r *siteRunner) replace(ctx context.Context, site *wire.Site, version int) error {
 	var from int64 // the start of the day rebuilt
 	err := r.inRunner(ctx, func() error {
+		var err error
+		if from, err = r.rebuild(ctx, site); err != nil {
+			// Not applied: the lease loop tries again at its next round.
+			return err
+		}
 		r.mu.Lock()
 		r.version = version
 		r.mu.Unlock()
-		var err error
-		from, err = r.rebuild(ctx, site)
-		return err
+		return nil
 	})
 	if err != nil {
 		return err
@@ -419,6 +422,9 @@ func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) (int64, error
 	from := changedDay(event, now, site.Location())
 	r.holdHeat(true)
 	defer r.holdHeat(false)
+	r.mu.Lock()
+	live, floor := r.site, r.floor
+	r.mu.Unlock()
 	if err := r.reset(site); err != nil {
 		return 0, err
 	}
@@ -433,6 +439,15 @@ func (r *siteRunner) rebuild(ctx context.Context, site *wire.Site) (int64, error
 	r.restoreFrom = 0
 	r.mu.Unlock()
 	if err != nil {
+		if r.srv.cfg.Cluster {
+			// The store's read failed part-way: the runner goes on with
+			// the version it had, rebuilt again (not with what it read,
+			// whose summaries it would store over the complete ones).
+			r.mu.Lock()
+			r.floor = floor
+			r.mu.Unlock()
+			return 0, r.restore(live, err)
+		}
 		return 0, err
 	}
 	// The writer may still hold summaries of the old plan: write them first,
