@@ -23,7 +23,8 @@ import (
 func TestRestartWarmupAfterTheLastRun(t *testing.T) {
 	dir := t.TempDir()
 	// run runs the demo on dir until its sensors have sent n batches (at
-	// most 60 s).
+	// most 3 min: a wait, not a measure of speed; on a loaded machine the
+	// first run's 80 took over 60 s).
 	run := func(n float64) (late int64, sensors []web.SensorHealth) {
 		t.Helper()
 		ctx, cancel := context.WithCancel(context.Background())
@@ -43,13 +44,14 @@ func TestRestartWarmupAfterTheLastRun(t *testing.T) {
 		case <-time.After(60 * time.Second):
 			t.Fatal("demo did not start")
 		}
-		for start := time.Now(); time.Since(start) < 60*time.Second; time.Sleep(500 * time.Millisecond) {
+		const wait = 3 * time.Minute
+		for start := time.Now(); time.Since(start) < wait; time.Sleep(500 * time.Millisecond) {
 			if got, _ := metric(base, "passant_batches_received_total"); got >= n {
 				break
 			}
 		}
 		if got, _ := metric(base, "passant_batches_received_total"); got < n {
-			t.Fatalf("the sensors sent %.0f batches in 60 s, want %.0f", got, n)
+			t.Fatalf("the sensors sent %.0f batches in %s, want %.0f", got, wait, n)
 		}
 		l, ok := metric(base, `passant_observations_late_total{site="`+site+`"}`)
 		if !ok {
