@@ -10,11 +10,11 @@ import (
 )
 
 // TestBrowserPhonePathsAndSensorsShowTheShop: on a phone the paths' map
-// (the merchandiser's arrows) and the sensors' map (the installer's, who
-// is on the shop floor with a phone) open on the shop, as the live map and
-// the heatmap do; on a wide screen they show the whole site. Before, both
-// showed the whole site on a phone: the demo's 10 m shop was about 100 px
-// wide, its four sensors' labels covering it.
+// (the merchandiser's arrows), the sensors' map and the site editor's (the
+// installer's, who is on the shop floor with a phone) open on the shop, as
+// the live map and the heatmap do; on a wide screen they show the whole
+// site. Before, they showed the whole site on a phone: the demo's 10 m
+// shop was about 100 px wide, its four sensors' labels covering it.
 func TestBrowserPhonePathsAndSensorsShowTheShop(t *testing.T) {
 	b := newMemBackend()
 	// The demo store (30 m) on a 94 m stretch of street.
@@ -31,6 +31,7 @@ func TestBrowserPhonePathsAndSensorsShowTheShop(t *testing.T) {
 	for _, v := range []struct{ view, ready, mapSel string }{
 		{"paths", `main[data-paths="ready"]`, "#pa-map"},
 		{"sensors", `main[data-sensors="ready"]`, "#sensor-map"},
+		{"editor", `main[data-ready="editor"]`, "#ed-map"},
 	} {
 		step("open the "+v.view+" on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(url+"/#/"+v.view+"/demo"),
 			chromedp.WaitVisible(chromedp.CSS(v.ready)))

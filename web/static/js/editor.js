@@ -19,7 +19,7 @@ export async function mount(main, ctx) {
   const mapEl = el('div', { class: 'map', id: 'ed-map', style: 'cursor:crosshair' });
   const panel = el('div', { class: 'card scroll', id: 'ed-panel' });
   main.append(el('div', { class: 'grid2' }, el('div', { class: 'card mapcard' }, mapEl), panel));
-  const m = siteMap(mapEl, draft, { zoneLabels: true, sensors: false, map: { doubleClickZoom: false } });
+  const m = siteMap(mapEl, draft, { zoneLabels: true, sensors: false, shopFirst: true, map: { doubleClickZoom: false } });
   const sensorLayer = L.layerGroup().addTo(m.map);
   const drawLayer = L.layerGroup().addTo(m.map);
 
