@@ -118,6 +118,10 @@ type Status struct {
 	// the key (sensor.Status).
 	BeyondKey    uint64 `json:"beyond_key,omitempty"`
 	ClockTrusted *bool  `json:"clock_trusted,omitempty"`
+	// Retained says the broker handed the status over because it was
+	// retained (at a new subscription), not because the sensor sent it
+	// now: what it last said, no sign that it is there.
+	Retained bool `json:"-"`
 }
 
 // statusExtensions are the status fields of this project's sensors that a
@@ -486,6 +490,7 @@ func (s *Subscriber) onStatus(site, sensor string, m mqtt.Message, payload []byt
 	if !s.cfg.Known(site, sensor) {
 		return
 	}
+	st.Retained = m.Retained()
 	s.cfg.Status(site, sensor, st)
 }
 

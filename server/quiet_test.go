@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passant/passant/ingest"
 	"github.com/passant/passant/sensor"
 	"github.com/passant/passant/wire"
 )
@@ -60,5 +61,36 @@ func TestQuietSensorStaysOnline(t *testing.T) {
 	// Neither batches nor a status for a long while: offline.
 	if on, _, _ := b(time.Now().UnixMilli() + 5*60_000); on {
 		t.Error("5 min after its last batch and status: sensor b is still online")
+	}
+}
+
+// TestRetainedStatusIsNoSignOfLife: a status the broker hands over because
+// it was retained (at the server's subscription, after its restart) says
+// what the sensor last said, not that it is there now: it alone does not
+// make a sensor online. Before, a sensor that died while the broker was
+// down (so its last will never went out) showed online for 75 s after every
+// server restart (docs/reliability.md, review4). A status the sensor sends
+// while the server is subscribed does.
+func TestRetainedStatusIsNoSignOfLife(t *testing.T) {
+	dir := t.TempDir()
+	srv, stop := startServer(t, Config{SiteFiles: []string{testSiteFile(t, dir, "shop")}, DataDir: dir})
+	defer stop()
+	r := srv.runner("shop")
+	online := func() bool {
+		for _, h := range r.health(time.Now().UnixMilli()) {
+			if h.ID == "c" {
+				return h.Online
+			}
+		}
+		t.Fatal("no sensor c")
+		return false
+	}
+	srv.status("shop", "c", ingest.Status{V: 1, State: "online", Retained: true})
+	if online() {
+		t.Error("online on a retained status alone")
+	}
+	srv.status("shop", "c", ingest.Status{V: 1, State: "online"})
+	if !online() {
+		t.Error("not online on a status it sent now")
 	}
 }

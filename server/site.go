@@ -366,7 +366,9 @@ func (r *siteRunner) knows(sensor string) bool {
 func (r *siteRunner) setStatus(sensor string, st ingest.Status) {
 	r.mu.Lock()
 	r.statuses[sensor] = st
-	r.statusAt[sensor] = time.Now().UnixMilli()
+	if !st.Retained { // a retained one is what it last said, not that it is there
+		r.statusAt[sensor] = time.Now().UnixMilli()
+	}
 	site := r.site
 	r.mu.Unlock()
 	if st.Tx != nil {
