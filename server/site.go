@@ -21,10 +21,11 @@ import (
 // (or, when it is full, through the journal: backlog.go) and are processed
 // by one goroutine; web requests read its state under mu.
 type siteRunner struct {
-	srv *Server
-	id  string
-	in  chan delivery
-	bl  backlog
+	srv       *Server
+	persistMu sync.Mutex // persist's hand-overs one at a time
+	id        string
+	in        chan delivery
+	bl        backlog
 
 	sensorIDs atomic.Pointer[map[string]bool] // the site's sensors, for ingest
 	// session is the site's MQTT session in a cluster (session.go); nil
@@ -376,9 +377,18 @@ func (r *siteRunner) setStatus(sensor string, st ingest.Status) {
 	}
 }
 
+// persistSnapshotHook, in tests, runs in persist between taking the
+// snapshot and handing it to the writer.
+var persistSnapshotHook func()
+
 // persist hands the stored positions and the footfall summaries that may have
 // changed to the writer, and forgets what is final and stored.
 func (r *siteRunner) persist(ctx context.Context) {
+	// One at a time (housekeeping, a heatmap query, a rebuild, the
+	// runner's end): each snapshot reaches the writer in the order taken,
+	// or an older one would overwrite a newer one in its queue.
+	r.persistMu.Lock()
+	defer r.persistMu.Unlock()
 	r.mu.Lock()
 	pos := r.pending
 	r.pending = nil
@@ -391,6 +401,9 @@ func (r *siteRunner) persist(ctx context.Context) {
 		w.heatTiles(r.id, r.heat.takeBaked())
 	}
 	r.mu.Unlock()
+	if persistSnapshotHook != nil {
+		persistSnapshotHook()
+	}
 	if len(pos) > 0 {
 		w.positions(r.id, pos)
 	}
