@@ -93,7 +93,8 @@ func Run(ctx context.Context, cfg Config) error {
 	// A data directory that holds a journal of the site has its history
 	// (and perhaps more) already: the same batches again would only be
 	// late duplicates.
-	if cfg.History > 0 && hasJournal(cfg.DataDir, site.Site) {
+	again := hasJournal(cfg.DataDir, site.Site)
+	if cfg.History > 0 && again {
 		cfg.Log.Info("history: the data directory holds data already; no history sent", "data", cfg.DataDir)
 		cfg.History = 0
 	}
@@ -196,7 +197,7 @@ func Run(ctx context.Context, cfg Config) error {
 	} else {
 		today = shopDay{}
 	}
-	shop, err := liveShop(cfg, site, withRegulars, today, from)
+	shop, err := liveShop(cfg, site, withRegulars, again, today, from)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -295,14 +296,15 @@ const warmupSpeed = 10
 // history's regulars when withRegulars, and when today is set (today.go)
 // following the day's profile in today's part before seam.
 //
-// Without today's part (a demo started again on its data) the shop's seed
-// is the demo's and the start's: the seed's alone would send the last
-// run's phones again, their addresses and sequence numbers shifted by the
-// time between the starts, which the server takes for sensor clocks that
-// far off (frames several sensors heard are matched up to an hour apart).
-func liveShop(cfg Config, site *wire.Site, withRegulars bool, today shopDay, seam time.Time) (*sim.Shop, error) {
+// A demo started again on its data (again) seeds the shop with the demo's
+// seed and the start: the seed's alone would send the last run's phones
+// again, their addresses and sequence numbers shifted by the time between
+// the starts, which the server takes for sensor clocks that far off (frames
+// several sensors heard are matched up to an hour apart). A first run's
+// shop is the seed's alone, so --seed gives the same shop.
+func liveShop(cfg Config, site *wire.Site, withRegulars, again bool, today shopDay, seam time.Time) (*sim.Shop, error) {
 	seed := cfg.Seed
-	if today.from.IsZero() && !seam.IsZero() {
+	if again && !seam.IsZero() {
 		seed ^= uint64(seam.UnixMilli()) * 0x9e3779b97f4a7c15
 	}
 	live := busier(sim.Config{Seed: seed}, cfg.Busy)

@@ -289,7 +289,7 @@ func TestTodayIsDeterministic(t *testing.T) {
 			t.Fatalf("today before %s: %+v", seam, today)
 		}
 		cfg := Config{Seed: seed, Layout: "small", Busy: 3}
-		live, err := liveShop(cfg, site, true, today, seam)
+		live, err := liveShop(cfg, site, true, false, today, seam)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -52,7 +52,7 @@ func TestLiveShopKeepsHours(t *testing.T) {
 	}
 	run := func(alwaysOpen bool) *people {
 		cfg := Config{Seed: 2, Layout: "small", Busy: 3, AlwaysOpen: alwaysOpen}
-		shop, err := liveShop(cfg, site, false, shopDay{}, time.Time{})
+		shop, err := liveShop(cfg, site, false, false, shopDay{}, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func TestLiveShopRoundTheClock(t *testing.T) {
 	from := time.Date(2026, 12, 7, 10, 30, 0, 0, loc)
 	for _, alwaysOpen := range []bool{false, true} {
 		cfg := Config{Seed: 3, Layout: "small", Busy: 0.01, AlwaysOpen: alwaysOpen}
-		shop, err := liveShop(cfg, &site, false, shopDay{}, time.Time{})
+		shop, err := liveShop(cfg, &site, false, false, shopDay{}, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}

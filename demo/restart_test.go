@@ -24,9 +24,9 @@ func TestRestartSendsOtherPhones(t *testing.T) {
 	site := &layout.Site
 	loc := site.Location()
 	first := time.Date(2026, 12, 5, 11, 0, 0, 0, loc) // a Saturday, open
-	frames := func(start time.Time) map[[2]int64]bool {
+	frames := func(start time.Time, again bool) map[[2]int64]bool {
 		cfg := Config{Seed: 7, Layout: "small", Busy: 3}
-		shop, err := liveShop(cfg, site, true, shopDay{}, start)
+		shop, err := liveShop(cfg, site, true, again, shopDay{}, start)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func TestRestartSendsOtherPhones(t *testing.T) {
 		}
 		return seen
 	}
-	a, b := frames(first), frames(first.Add(3*time.Minute))
+	a, b := frames(first, false), frames(first.Add(3*time.Minute), true)
 	same := 0
 	for k := range b {
 		if a[k] {
@@ -53,5 +53,17 @@ func TestRestartSendsOtherPhones(t *testing.T) {
 	}
 	if len(a) < 500 || same > len(b)/100 {
 		t.Fatalf("%d of the restart's %d frames (address and sequence number) are the first run's (%d frames)", same, len(b), len(a))
+	}
+	// A first run (a fresh data directory, --history 0) is the seed's
+	// shop, whenever it starts.
+	c := frames(first.Add(3*time.Minute), false)
+	same = 0
+	for k := range c {
+		if a[k] {
+			same++
+		}
+	}
+	if same != len(c) || len(c) != len(a) {
+		t.Errorf("two first runs of seed 7: %d of %d frames the same (%d in the earlier)", same, len(c), len(a))
 	}
 }
