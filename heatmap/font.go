@@ -4,6 +4,9 @@ import (
 	"image"
 	"image/color"
 	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // A tiny 5×7 bitmap font for legends and labels: digits, lower-case
@@ -106,17 +109,15 @@ func TextWidth(s string, scale int) int {
 }
 
 // DrawText draws s with its top-left corner at (x, y), each font pixel a
-// scale×scale square. Upper-case letters are drawn as lower-case; runes
-// without a glyph as '?'.
+// scale×scale square. Upper-case letters are drawn as lower-case, accented
+// ones without their accents, dashes as '-' (fold); runes without a glyph
+// as '?'.
 func DrawText(img *image.RGBA, x, y int, s string, c color.Color, scale int) {
 	if scale < 1 {
 		scale = 1
 	}
 	rgba := color.RGBAModel.Convert(c).(color.RGBA)
-	for _, r := range s {
-		if r >= 'A' && r <= 'Z' {
-			r += 'a' - 'A'
-		}
+	for _, r := range fold(s) {
 		g, ok := glyphBits[r]
 		if !ok {
 			g = glyphBits['?']
@@ -138,4 +139,39 @@ func DrawText(img *image.RGBA, x, y int, s string, c color.Color, scale int) {
 		}
 		x += glyphW * scale
 	}
+}
+
+// fold writes s in the font's letters: lower case, accents taken off
+// (canonical decomposition, combining marks dropped: "Café" is "cafe"),
+// dashes as '-', and the letters that do not decompose (ø, ł, đ, æ, œ, ß)
+// as their nearest plain ones.
+func fold(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
+		r = unicode.ToLower(r)
+		switch r {
+		case '–', '—', '‐', '‑', '−':
+			r = '-'
+		case 'ø':
+			r = 'o'
+		case 'ł':
+			r = 'l'
+		case 'đ':
+			r = 'd'
+		case 'æ':
+			b.WriteString("ae")
+			continue
+		case 'œ':
+			b.WriteString("oe")
+			continue
+		case 'ß':
+			b.WriteString("ss")
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -287,3 +287,25 @@ func TestZoneTiles(t *testing.T) {
 		t.Errorf("round trip b %v", got.Total())
 	}
 }
+
+// TestDrawTextFoldsAccentsAndDashes: a shop name with accents and the
+// title's en dash are drawn as their plain letters and a hyphen, not as
+// '?' (the downloaded heatmap's title read "30 nov 2026 00:00 ? 6 dec").
+func TestDrawTextFoldsAccentsAndDashes(t *testing.T) {
+	draw := func(s string) *image.RGBA {
+		img := image.NewRGBA(image.Rect(0, 0, 200, 20))
+		DrawText(img, 1, 1, s, color.Black, 1)
+		return img
+	}
+	for _, c := range [][2]string{
+		{"Café Müller – Façade", "cafe muller - facade"},
+		{"Ångström—Øre", "angstrom-ore"},
+	} {
+		if got, want := draw(c[0]), draw(c[1]); !bytes.Equal(got.Pix, want.Pix) {
+			t.Errorf("%q is not drawn as %q", c[0], c[1])
+		}
+	}
+	if bytes.Equal(draw("é").Pix, draw("?").Pix) {
+		t.Error("é drawn as '?'")
+	}
+}
