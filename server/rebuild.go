@@ -93,6 +93,12 @@ func (r *siteRunner) recover(ctx context.Context, startup bool) error {
 	mark, marked := r.srv.writer.storedMark(r.id)
 	marked = marked && startup
 	var seen int64
+	if marked && ck.Day == "" {
+		r.mu.Lock()
+		r.held = &heldRestart{} // released below: restartfloor.go
+		r.mu.Unlock()
+	}
+	defer r.releaseHeld()
 	before := batchIDs{} // the batches before the checkpoint, for redeliveries
 	err = ingest.ReadJournalAt(files, ck, func(l *wire.Line, after bool) error {
 		r.mu.Lock()
@@ -110,8 +116,12 @@ func (r *siteRunner) recover(ctx context.Context, startup bool) error {
 			err = pipeline.ErrDuplicate // not taken again (nor stored)
 		}
 		// Journaled but not yet stored when the server stopped.
-		if err == nil && marked && len(b.Obs) > 0 && mark.unstored(l.Recv, &seen) {
-			r.srv.writer.unstoredAtStart(r.id, l.Recv)
+		if err == nil && marked && len(b.Obs) > 0 {
+			if mark.unstored(l.Recv, &seen) {
+				r.srv.writer.unstoredAtStart(r.id, l.Recv)
+			} else if r.held != nil {
+				r.held.stored(b)
+			}
 		}
 		return nil
 	}, func(file string, err error) {

@@ -84,6 +84,9 @@ type siteRunner struct {
 	// floor (under mu) is the time before which the counter's summaries
 	// are neither stored nor read by reports (sinceFloor, rebuild.go).
 	floor int64
+	// held (under mu), while a start replays the journal without a
+	// checkpoint, holds back its floor and merges (restartfloor.go).
+	held *heldRestart
 	// recovered is the receive time of the last batch the latest rebuild
 	// from the journal read (runner's goroutine only): a delivery up to it,
 	// queued or in the backlog while the rebuild read the journal, has

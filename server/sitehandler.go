@@ -85,7 +85,11 @@ func (r *siteRunner) Merge(from, into string, _ int64) {
 		// The fixes not yet handed to the writer name into; the writer
 		// renames those it queues and those stored.
 		renameFixes(r.pending, from, into, first, last)
-		r.srv.writer.merged(r.id, from, into, first, last)
+		if r.held != nil {
+			r.held.merges = append(r.held.merges, trackMerge{r.id, from, into, first, last})
+		} else {
+			r.srv.writer.merged(r.id, from, into, first, last)
+		}
 		if r.srv.past != nil {
 			r.srv.past.touched(map[string]span{r.id: {first, last}})
 		}
