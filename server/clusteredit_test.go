@@ -27,17 +27,7 @@ func TestClusterSiteChangeReachesHolder(t *testing.T) {
 	})
 
 	id := b.srv.Running()[0]
-	ctx := context.Background()
-	site, _, err := a.srv.Site(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edited := *site
-	edited.Zones = append(slices.Clone(site.Zones), wire.Zone{ID: "till", Kind: wire.ZoneArea,
-		Polygon: []wire.Point{{0, 0}, {5, 0}, {5, 5}, {0, 5}}})
-	if _, err := a.srv.PutSite(ctx, &edited, "a till area"); err != nil {
-		t.Fatal(err)
-	}
+	putTillZone(t, a.srv, a.srv, id)
 	// A few lease rounds (a third of 1.5 s each).
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -58,5 +48,22 @@ func TestClusterSiteChangeReachesHolder(t *testing.T) {
 			t.Fatalf("b, which runs %s, has not applied the version a stored (runner %v)", id, r != nil)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// putTillZone reads site id through from and puts it back through to
+// with a till area added: a new site version.
+func putTillZone(t *testing.T, from, to *Server, id string) {
+	t.Helper()
+	ctx := context.Background()
+	site, _, err := from.Site(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := *site
+	edited.Zones = append(slices.Clone(site.Zones), wire.Zone{ID: "till", Kind: wire.ZoneArea,
+		Polygon: []wire.Point{{0, 0}, {5, 0}, {5, 5}, {0, 5}}})
+	if _, err := to.PutSite(ctx, &edited, "a till area"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -141,17 +140,7 @@ func TestClusterSiteChangeDuringOutage(t *testing.T) {
 	id := a.srv.Running()[0]
 	cut.site = id
 	cut.armed.Store(true)
-	ctx := context.Background()
-	site, _, err := b.srv.Site(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edited := *site
-	edited.Zones = append(slices.Clone(site.Zones), wire.Zone{ID: "till", Kind: wire.ZoneArea,
-		Polygon: []wire.Point{{0, 0}, {5, 0}, {5, 5}, {0, 5}}})
-	if _, err := b.srv.PutSite(ctx, &edited, "a till area"); err != nil {
-		t.Fatal(err)
-	}
+	putTillZone(t, b.srv, b.srv, id)
 	eventually(t, "the database cut for a", cut.cut.Load)
 	eventually(t, "b runs both sites", func() bool { return len(b.srv.Running()) == 2 })
 	if ra := a.srv.Running(); len(ra) > 0 {
@@ -408,17 +397,7 @@ func TestClusterSiteChangeReadFails(t *testing.T) {
 	eventually(t, "a stored them", func() bool { return a.srv.writer.pendingObs() == 0 })
 
 	fail.site.Store(id)
-	ctx := context.Background()
-	site, _, err := b.srv.Site(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edited := *site
-	edited.Zones = append(slices.Clone(site.Zones), wire.Zone{ID: "till", Kind: wire.ZoneArea,
-		Polygon: []wire.Point{{0, 0}, {5, 0}, {5, 5}, {0, 5}}})
-	if _, err := b.srv.PutSite(ctx, &edited, "a till area"); err != nil {
-		t.Fatal(err)
-	}
+	putTillZone(t, b.srv, b.srv, id)
 	applied := func() (bool, int64) {
 		r.mu.Lock()
 		defer r.mu.Unlock()

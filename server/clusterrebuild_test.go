@@ -1,13 +1,11 @@
 package server
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/passant/passant/store"
-	"github.com/passant/passant/wire"
 )
 
 // TestClusterSiteChangeKeepsUnstoredBatches changes a site on a cluster
@@ -29,19 +27,9 @@ func TestClusterSiteChangeKeepsUnstoredBatches(t *testing.T) {
 	r := a.srv.runner("shop1")
 	eventually(t, "every batch taken", func() bool { return processed(r) == want })
 
-	ctx := context.Background()
-	site, _, err := a.srv.Site(ctx, "shop1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	edited := *site
-	edited.Zones = append(slices.Clone(site.Zones), wire.Zone{ID: "till", Kind: wire.ZoneArea,
-		Polygon: []wire.Point{{0, 0}, {5, 0}, {5, 5}, {0, 5}}})
 	// The database stores the held batches half a second into the change.
 	go func() { time.Sleep(500 * time.Millisecond); close(slow.release) }()
-	if _, err := a.srv.PutSite(ctx, &edited, "a till area"); err != nil {
-		t.Fatal(err)
-	}
+	putTillZone(t, a.srv, a.srv, "shop1")
 	if n := processed(a.srv.runner("shop1")); n != want {
 		t.Fatalf("after the site change the runner holds %d batches of the %d it took", n, want)
 	}
