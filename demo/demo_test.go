@@ -23,21 +23,7 @@ func TestDemoMapShowsTheAPIsFixes(t *testing.T) {
 	tab := webtest.Browser(t) // skips without PASSANT_TEST_CHROMIUM
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	urls := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 3,
-			Warmup: 10 * time.Minute, AlwaysOpen: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Ready: func(u string) { urls <- u }})
-	}()
-	var base string
-	select {
-	case base = <-urls:
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("demo did not start")
-	}
+	base, done := startDemo(t, ctx, Config{DataDir: t.TempDir(), Seed: 3, Warmup: 10 * time.Minute, AlwaysOpen: true})
 	site := "sim-small"
 
 	start := time.Now()
@@ -137,4 +123,24 @@ func getJSON(t *testing.T, url string, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// startDemo runs the demo with cfg on free ports, logging nothing, until
+// ctx ends, and returns its dashboard's URL once it serves and the channel
+// that gets Run's error.
+func startDemo(t *testing.T, ctx context.Context, cfg Config) (base string, done <-chan error) {
+	t.Helper()
+	cfg.HTTP, cfg.BrokerAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	urls, errs := make(chan string, 1), make(chan error, 1)
+	cfg.Ready = func(u string) { urls <- u }
+	go func() { errs <- Run(ctx, cfg) }()
+	select {
+	case base = <-urls:
+	case err := <-errs:
+		t.Fatal(err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("demo did not start")
+	}
+	return base, errs
 }

@@ -2,8 +2,6 @@ package demo
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 )
@@ -18,22 +16,8 @@ import (
 func TestLiveShopKeepsRealTime(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	urls := make(chan string, 1)
-	done := make(chan error, 1)
 	warmup := 20 * time.Second
-	go func() {
-		done <- Run(ctx, Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", DataDir: t.TempDir(), Seed: 11,
-			Warmup: warmup, AlwaysOpen: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Ready: func(u string) { urls <- u }})
-	}()
-	var base string
-	select {
-	case base = <-urls:
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("demo did not start")
-	}
+	base, done := startDemo(t, ctx, Config{DataDir: t.TempDir(), Seed: 11, Warmup: warmup, AlwaysOpen: true})
 	// The warm-up (20 s of the shop at ten times real time: 2 s) is over
 	// well within the first 10 s; watch the event time for 15 s more.
 	start := time.Now()

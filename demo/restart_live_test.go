@@ -3,7 +3,6 @@ package demo
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -29,21 +28,7 @@ func TestRestartWarmupAfterTheLastRun(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		urls := make(chan string, 1)
-		done := make(chan error, 1)
-		go func() {
-			done <- Run(ctx, Config{HTTP: "127.0.0.1:0", BrokerAddr: "127.0.0.1:0", DataDir: dir, Seed: 13,
-				Warmup: 2 * time.Minute, AlwaysOpen: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-				Ready: func(u string) { urls <- u }})
-		}()
-		var base string
-		select {
-		case base = <-urls:
-		case err := <-done:
-			t.Fatal(err)
-		case <-time.After(60 * time.Second):
-			t.Fatal("demo did not start")
-		}
+		base, done := startDemo(t, ctx, Config{DataDir: dir, Seed: 13, Warmup: 2 * time.Minute, AlwaysOpen: true})
 		const wait = 3 * time.Minute
 		for start := time.Now(); time.Since(start) < wait; time.Sleep(500 * time.Millisecond) {
 			if got, _ := metric(base, "passant_batches_received_total"); got >= n {
