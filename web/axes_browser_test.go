@@ -35,14 +35,8 @@ const axisOverlaps = `(() => {
 // have labels that do not run into each other. Before, on a phone the
 // week ahead read "Sun 6 DecTue 8 DecThu 10 DecSat 12 Dec".
 func TestBrowserTimeAxesReadable(t *testing.T) {
-	b := newDemoBackend()
-	site, _, _ := b.Site(t.Context(), "demo")
-	loc := site.Location()
-	now := time.Date(2026, 11, 25, 11, 0, 0, 0, loc)
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
-	seedHours(b, site, today.AddDate(0, 0, -21), 21, 3)
+	_, srv, _ := weekdayServer(t)
 	ctx := webtest.Browser(t)
-	srv := newTestServer(t, b, Config{Now: func() time.Time { return now }})
 	c := within(t, ctx, 60*time.Second)
 	for _, wh := range [][2]int64{{390, 844}, {768, 1024}, {1400, 1000}} {
 		vp := chromedp.EmulateViewport(wh[0], wh[1])

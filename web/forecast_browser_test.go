@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -21,19 +22,9 @@ import (
 // visitors (Sunday closed), the history it stands on and last week's
 // check; a shop without history says so instead.
 func TestBrowserForecast(t *testing.T) {
-	b := newDemoBackend()
-	site, _, _ := b.Site(t.Context(), "demo")
-	loc := site.Location()
-	// The server's clock is a Wednesday's: the forecast's history and its
-	// week ahead are the same whatever day the test runs (with the wall
-	// clock, a Sunday's three weeks began on a closed Sunday and read 2.9
-	// weeks, and a midnight between the test's request and the page's
-	// changed the week).
-	now := time.Date(2026, 11, 25, 11, 0, 0, 0, loc)
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
-	seedHours(b, site, today.AddDate(0, 0, -21), 21, 3)
+	b, srv, today := weekdayServer(t)
+	loc := today.Location()
 	ctx := webtest.Browser(t)
-	srv := newTestServer(t, b, Config{Now: func() time.Time { return now }})
 	c := within(t, ctx, 30*time.Second)
 	step := webtest.Steps(t, ctx, c)
 
@@ -117,4 +108,21 @@ func TestBrowserForecast(t *testing.T) {
 	if n, _ := webtest.Eval[int](c, `document.querySelectorAll('#fc-card canvas').length`); n != 0 {
 		t.Errorf("%d charts for a shop without history", n)
 	}
+}
+
+// weekdayServer serves the demo site with three weeks of its hours and a
+// clock on a Wednesday, 25 November 2026, 11:00 local, and returns that
+// day's midnight. The forecast's history and its week ahead are then the
+// same whatever day the test runs (with the wall clock, a Sunday's three
+// weeks began on a closed Sunday and read 2.9 weeks, and a midnight between
+// the test's request and the page's changed the week).
+func weekdayServer(t *testing.T) (*memBackend, *httptest.Server, time.Time) {
+	t.Helper()
+	b := newDemoBackend()
+	site, _, _ := b.Site(t.Context(), "demo")
+	loc := site.Location()
+	now := time.Date(2026, 11, 25, 11, 0, 0, 0, loc)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	seedHours(b, site, today.AddDate(0, 0, -21), 21, 3)
+	return b, newTestServer(t, b, Config{Now: func() time.Time { return now }}), today
 }
